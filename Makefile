@@ -1,0 +1,27 @@
+# Two promises: `make demo` and `make test` work on a fresh clone of a bare Python machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed-base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(VENV)/.installed-base $@
+
+demo: $(VENV)/.installed-base
+	$(PY) examples/tour.py
+
+test: $(VENV)/.installed-test
+	PYJAX_CHECKS=1 $(PY) -m pytest -n 2 tests
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

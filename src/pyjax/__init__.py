@@ -1,0 +1,36 @@
+"""pyjax: JAX's programming model written from scratch in Python on NumPy.
+
+``import pyjax as jax; import pyjax.numpy as jnp`` and keep the rest of the program.
+"""
+from pyjax._src.config import config as config
+from pyjax._src.core.array import Array as Array
+from pyjax._src import lax as _lax_families  # noqa: F401  (registers every primitive)
+from pyjax._src.numpy import array_methods as _array_methods
+from pyjax._src.api import (
+    ShapeDtypeStruct as ShapeDtypeStruct,
+    block_until_ready as block_until_ready,
+    device_put as device_put,
+    disable_jit as disable_jit,
+    eval_shape as eval_shape,
+    grad as grad,
+    jit as jit,
+    jvp as jvp,
+    make_jaxpr as make_jaxpr,
+    value_and_grad as value_and_grad,
+    vjp as vjp,
+    vmap as vmap,
+)
+from pyjax._src.backends import (
+    default_backend as default_backend,
+    device_count as device_count,
+    devices as devices,
+    local_device_count as local_device_count,
+    local_devices as local_devices,
+)
+from pyjax import dtypes as dtypes, errors as errors, lax as lax, nn as nn  # noqa: E402
+from pyjax import numpy as numpy, tree_util as tree_util  # noqa: E402
+from pyjax.tree_util import tree_map as tree_map  # noqa: E402  (jax.tree_map, deprecated alias)
+
+_array_methods.install()
+
+__version__ = "0.1.0"

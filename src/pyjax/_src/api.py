@@ -1,0 +1,633 @@
+"""The user-facing transformations: jit, make_jaxpr, grad, value_and_grad, vjp, jvp, vmap,
+eval_shape, and device helpers. Each works on pytrees and delegates the flat work to one
+transformation module."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import time
+import weakref
+
+import numpy as np
+
+from pyjax._src import backends, dtypes, tree_util
+from pyjax._src.compiler import compile_jaxpr
+from pyjax._src.config import config
+from pyjax._src.core.array import Array
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import ClosedJaxpr
+from pyjax._src.core.trace import EvalTrace, Primitive, Tracer, current_trace, get_aval
+from pyjax._src.lax import common as lax_common, shape as lax_shape
+from pyjax._src.numpy.util import to_array
+from pyjax._src.transforms.batching import batch_flat
+from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
+from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
+from pyjax._src.transforms.transpose import vjp_flat
+
+logger = logging.getLogger("pyjax")
+
+
+# ---------------------------------------------------------------------------- argument handling
+
+def _normalize_argnums(fun, static_argnums, static_argnames):
+    """Resolve static_argnums <-> static_argnames through the signature, as JAX does."""
+    as_tuple = lambda x: () if x is None else (x,) if isinstance(x, (int, str)) else tuple(x)  # noqa
+    nums, names = as_tuple(static_argnums), as_tuple(static_argnames)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return nums, names
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    nums = tuple(sorted(set(nums) | {positional.index(n) for n in names if n in positional}))
+    names = tuple(sorted(set(names) | {positional[i] for i in nums if 0 <= i < len(positional)}))
+    return nums, names
+
+
+class _Static:
+    """A static argument as a cache key: hashed and compared by value."""
+
+    __slots__ = ("value", "_hash")
+
+    def __init__(self, value, where: str):
+        try:
+            self._hash = hash(value)
+        except TypeError as e:
+            raise ValueError(
+                f"Non-hashable static arguments are not supported. An error occurred while "
+                f"trying to hash an object of type {type(value)}, {value}. The error was:\n"
+                f"TypeError: {e}") from None
+        self.value = value
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return type(other) is _Static and type(self.value) is type(other.value) and \
+            bool(self.value == other.value)
+
+
+def _check_leaf(x, what: str):
+    if not (isinstance(x, (Array, Tracer, np.ndarray, np.generic, bool, int, float, complex))):
+        raise TypeError(f"Error interpreting argument to {what} as an abstract array. The "
+                        f"problematic value is of type {type(x)} and was passed to the "
+                        f"function. This typically means that a jit-wrapped function was "
+                        f"called with a non-array argument, and this argument was not "
+                        f"marked as static using the static_argnums or static_argnames "
+                        f"parameters of jax.jit.")
+
+
+# ---------------------------------------------------------------------------- jit
+
+jit_p = Primitive("jit")
+
+
+class _CallPrimitive(Primitive):
+    """A primitive whose operation is a whole jaxpr (a nested ``jit``)."""
+
+    def bind(self, *args, jaxpr: ClosedJaxpr, name: str):
+        return current_trace().process_call(self, jaxpr, args, dict(jaxpr=jaxpr, name=name))
+
+
+jit_p.__class__ = _CallPrimitive
+jit_p.abstract_eval = lambda avals, jaxpr, name: jaxpr.out_avals
+jit_p.impl = lambda *buffers, jaxpr, name: _executable_for(jaxpr).run_buffers(list(buffers))
+
+
+_EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKeyDictionary()
+
+
+def _executable_for(closed: ClosedJaxpr):
+    exe = _EXECUTABLES.get(closed)
+    if exe is None:
+        exe = _EXECUTABLES[closed] = compile_jaxpr(closed)
+    return exe
+
+
+def _eval_process_call(self, call_prim, jaxpr, args, params):
+    return _executable_for(jaxpr)(*args)
+
+
+EvalTrace.process_call = _eval_process_call
+
+# One cache for all jit wrappers of a function (so ``jit(f)`` in a loop hits it), held
+# weakly by the function so lambdas and partials created per call are freed.
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_UNWEAKREFABLE_CACHE: dict = {}
+
+
+class Compiled:
+    """One traced and compiled specialization of a jitted function."""
+
+    def __init__(self, closed: ClosedJaxpr, out_tree, executable):
+        self.jaxpr = closed
+        self.out_tree = out_tree
+        self.executable = executable
+
+    def as_text(self):
+        return str(self.jaxpr)
+
+
+class Lowered:
+    def __init__(self, entry: Compiled):
+        self._entry = entry
+
+    def as_text(self):
+        return str(self._entry.jaxpr)
+
+    def compile(self):
+        return self._entry
+
+
+class JitWrapped:
+    """What ``jit(f)`` returns: traces per input signature, caches, and runs."""
+
+    def __init__(self, fun, static_argnums=None, static_argnames=None, donate_argnums=None,
+                 backend=None, device=None, inline=False):
+        if not callable(fun):
+            raise TypeError(f"Expected a callable value, got {fun!r}")
+        self._fun = fun
+        self._static_nums, self._static_names = _normalize_argnums(fun, static_argnums,
+                                                                   static_argnames)
+        self._backend = backend
+        self._device = device
+        functools.update_wrapper(self, fun, updated=())
+
+    def _cache(self) -> dict:
+        try:
+            cache = _CACHE.get(self._fun)
+            if cache is None:
+                cache = _CACHE[self._fun] = {}
+            return cache
+        except TypeError:  # not weak-referenceable (e.g. a builtin): key by identity
+            return _UNWEAKREFABLE_CACHE.setdefault(id(self._fun), {})
+
+    def _split(self, args, kwargs):
+        static, dyn_args, dyn_kwargs = [], [], {}
+        for i, a in enumerate(args):
+            if i in self._static_nums:
+                static.append(_Static(a, f"argument {i}"))
+            else:
+                dyn_args.append(a)
+        for k in sorted(kwargs):
+            if k in self._static_names:
+                static.append((k, _Static(kwargs[k], k)))
+            else:
+                dyn_kwargs[k] = kwargs[k]
+        return tuple(static), tuple(dyn_args), dyn_kwargs
+
+    def _specialize(self, args, kwargs):
+        backends.check_backend(self._backend)
+        static, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        leaves, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        for x in leaves:
+            _check_leaf(x, "jit")
+        avals = tuple(get_aval(x) for x in leaves)
+        key = (in_tree, avals, static, config.jax_enable_x64)
+        cache = self._cache()
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = self._compile(args, kwargs, in_tree, avals, dyn_args, dyn_kwargs)
+        return entry, leaves
+
+    def _compile(self, args, kwargs, in_tree, avals, dyn_args, dyn_kwargs) -> Compiled:
+        start = time.perf_counter()
+        out_tree_box = []
+        n_args = len(args)
+
+        def flat_fun(*leaves):
+            d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(leaves))
+            d_iter = iter(d_args)
+            full_args = [args[i] if i in self._static_nums else next(d_iter) for i in range(n_args)]
+            full_kwargs = {k: (kwargs[k] if k in self._static_names else d_kwargs[k]) for k in kwargs}
+            out = self._fun(*full_args, **full_kwargs)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append(out_tree)
+            return [to_array(x, "jit output") if not isinstance(x, Tracer) else x for x in out_leaves]
+
+        names = flat_arg_names(self._fun, dyn_args, dyn_kwargs, tree_util.tree_flatten)
+        debug = DebugInfo.of(self._fun, "jit", names)
+        closed, _ = trace_to_jaxpr(flat_fun, list(avals), debug)
+        entry = Compiled(closed, out_tree_box[0], _executable_for(closed))
+        if config.jax_log_compiles:
+            logger.warning("Finished tracing + compiling %s for jit in %.3f ms",
+                           debug.fun_name, 1e3 * (time.perf_counter() - start))
+        return entry
+
+    def __call__(self, *args, **kwargs):
+        if config.jax_disable_jit:
+            return self._fun(*args, **kwargs)
+        entry, leaves = self._specialize(args, kwargs)
+        trace = current_trace()
+        if type(trace) is EvalTrace:
+            outs = entry.executable(*leaves)
+        else:
+            outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=self.__name__)
+        return tree_util.tree_unflatten(entry.out_tree, outs)
+
+    def lower(self, *args, **kwargs) -> Lowered:
+        entry, _ = self._specialize(args, kwargs)
+        return Lowered(entry)
+
+    def eval_shape(self, *args, **kwargs):
+        return eval_shape(self._fun, *args, **kwargs)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self):
+        return f"<PjitFunction of {self._fun!r}>"
+
+
+def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
+        donate_argnames=None, backend=None, device=None, inline=False, keep_unused=False):
+    """Compile ``fun``: trace once per input signature, then run the compiled program."""
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
+                                 backend=backend, device=device)
+    return JitWrapped(fun, static_argnums, static_argnames, donate_argnums, backend, device)
+
+
+# ---------------------------------------------------------------------------- make_jaxpr
+
+def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstracted_axes=None):
+    """Trace ``fun`` on the given example arguments and return its closed jaxpr."""
+    static_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def make(*args, **kwargs):
+        dyn = [a for i, a in enumerate(args) if i not in static_nums]
+        leaves, in_tree = tree_util.tree_flatten((tuple(dyn), kwargs))
+        out_tree_box = []
+
+        def flat_fun(*flat):
+            d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(flat))
+            it = iter(d_args)
+            full = [args[i] if i in static_nums else next(it) for i in range(len(args))]
+            out = fun(*full, **d_kwargs)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append(out_tree)
+            return [to_array(x) if not isinstance(x, Tracer) else x for x in out_leaves]
+
+        avals = [_abstractify(x) for x in leaves]
+        names = flat_arg_names(fun, tuple(dyn), kwargs, tree_util.tree_flatten)
+        closed, _ = trace_to_jaxpr(flat_fun, avals, DebugInfo.of(fun, "make_jaxpr", names))
+        if return_shape:
+            shapes = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
+                      for a in closed.out_avals]
+            return closed, tree_util.tree_unflatten(out_tree_box[0], shapes)
+        return closed
+    return make
+
+
+def _abstractify(x) -> ShapedArray:
+    if isinstance(x, ShapeDtypeStruct):
+        return ShapedArray(x.shape, dtypes.canonicalize_dtype(x.dtype), x.weak_type)
+    _check_leaf(x, "make_jaxpr")
+    return get_aval(x)
+
+
+class ShapeDtypeStruct:
+    """A shape and dtype standing in for an array (``eval_shape``'s inputs and outputs)."""
+
+    __slots__ = ("shape", "dtype", "weak_type", "sharding")
+
+    def __init__(self, shape, dtype, *, weak_type: bool = False, sharding=None):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+        self.sharding = sharding
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+    def __repr__(self):
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
+
+    def __eq__(self, other):
+        return isinstance(other, ShapeDtypeStruct) and (self.shape, self.dtype, self.weak_type) \
+            == (other.shape, other.dtype, other.weak_type)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype, self.weak_type))
+
+
+def eval_shape(fun, *args, **kwargs):
+    """Output shapes/dtypes of ``fun`` without running it (by tracing abstractly)."""
+    closed, shapes = make_jaxpr(lambda a, k: fun(*a, **k), return_shape=True)(args, kwargs)
+    return shapes
+
+
+# ---------------------------------------------------------------------------- differentiation
+
+def _argnums_tuple(argnums, nargs: int, fun_name: str):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int):
+            raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -nargs <= n < nargs:
+            raise TypeError(f"{fun_name}: differentiating with respect to argnums={argnums} "
+                            f"requires at least {(n if n >= 0 else -n - 1) + 1} positional "
+                            f"arguments to be passed by the caller, but got only {nargs} "
+                            f"positional arguments.")
+    return single, tuple(n % nargs for n in nums)
+
+
+def _check_input_dtype(x, fun_name: str, allow_int: bool, holomorphic: bool):
+    dt = get_aval(x).dtype
+    if holomorphic:
+        if dt.kind != "c":
+            raise TypeError(f"{fun_name} with holomorphic=True requires inputs with complex "
+                            f"dtype, but got {dt.name}.")
+    elif dt.kind not in "fc" and not allow_int:
+        raise TypeError(f"{fun_name} requires real- or complex-valued inputs (input dtype that "
+                        f"is a sub-dtype of np.inexact), but got {dt.name}. If you want to use "
+                        f"Boolean- or integer-valued inputs, use vjp or set allow_int to True.")
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False,
+                   reduce_axes=()):
+    """``fun``'s value and its gradient with respect to the ``argnums`` arguments."""
+    fun_name = "value_and_grad"
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), fun_name)
+        diff = tuple(args[i] for i in nums)
+        leaves, tree = tree_util.tree_flatten(diff)
+        for x in leaves:
+            _check_leaf(x, "grad")
+            _check_input_dtype(x, "grad", allow_int, holomorphic)
+        leaves = [to_array(x) for x in leaves]
+        aux_box = []
+
+        def flat_fun(*flat):
+            new_args = list(args)
+            for i, v in zip(nums, tree_util.tree_unflatten(tree, list(flat))):
+                new_args[i] = v
+            out = fun(*new_args, **kwargs)
+            if has_aux:
+                if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                    raise TypeError("grad with has_aux=True requires the function to return a "
+                                    "pair (output, auxiliary data).")
+                out, aux = out
+                aux_leaves, aux_tree = tree_util.tree_flatten(aux)
+                aux_box.append(aux_tree)
+                return [to_array(out)] + [to_array(a) if not isinstance(a, Tracer) else a
+                                          for a in aux_leaves]
+            return [to_array(out) if not isinstance(out, Tracer) else out]
+
+        outs, pullback = vjp_flat(flat_fun, leaves)
+        ans = outs[0]
+        aval = get_aval(ans)
+        if aval.shape != ():
+            raise TypeError(f"Gradient only defined for scalar-output functions. Output had "
+                            f"shape: {aval.shape}.")
+        if not holomorphic and aval.dtype.kind != "f":
+            raise TypeError(f"grad requires real-valued outputs (output dtype that is a sub-dtype "
+                            f"of np.floating), but got {aval.dtype.name}. For holomorphic "
+                            f"differentiation, pass holomorphic=True. For differentiation of "
+                            f"non-holomorphic functions involving complex outputs, use "
+                            f"jax.vjp directly.")
+        one = lax_shape.full((), 1, aval.dtype, weak_type=aval.weak_type)
+        cts = pullback([one] + [Zero(get_aval(o)) for o in outs[1:]])
+        grads = [_zeros_for(ct, x) if type(ct) is Zero else ct for ct, x in zip(cts, leaves)]
+        grads = tree_util.tree_unflatten(tree, grads)
+        g = grads[0] if single else grads
+        if has_aux:
+            aux = tree_util.tree_unflatten(aux_box[0], outs[1:])
+            return (ans, aux), g
+        return ans, g
+    return wrapped
+
+
+def _zeros_for(ct: Zero, x):
+    a = get_aval(x)
+    if not dtypes.is_differentiable(a.dtype):
+        return np.zeros(a.shape, dtypes.float0)
+    return instantiate(Zero(a))
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, reduce_axes=()):
+    """The gradient of scalar-valued ``fun`` with respect to the ``argnums`` arguments."""
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        out = vg(*args, **kwargs)
+        if has_aux:
+            (_, aux), g = out
+            return g, aux
+        return out[1]
+    return wrapped
+
+
+def vjp(fun, *primals, has_aux=False, reduce_axes=()):
+    """``(fun(*primals), pullback)``; ``pullback(ct)`` returns one cotangent per primal."""
+    leaves, in_tree = tree_util.tree_flatten(primals)
+    for x in leaves:
+        _check_leaf(x, "vjp")
+    leaves = [to_array(x) for x in leaves]
+    out_tree_box, aux_box = [], []
+
+    def flat_fun(*flat):
+        out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
+        if has_aux:
+            out, aux = out
+            aux_leaves, aux_tree = tree_util.tree_flatten(aux)
+            aux_box.append((aux_tree, len(aux_leaves)))
+        else:
+            aux_leaves = []
+        out_leaves, out_tree = tree_util.tree_flatten(out)
+        out_tree_box.append((out_tree, len(out_leaves)))
+        return [to_array(o) if not isinstance(o, Tracer) else o for o in out_leaves + aux_leaves]
+
+    outs, pullback_flat = vjp_flat(flat_fun, leaves)
+    out_tree, n_out = out_tree_box[0]
+    out_avals = [get_aval(o) for o in outs[:n_out]]
+
+    def pullback(ct):
+        ct_leaves, ct_tree = tree_util.tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise TypeError(f"Tree structure of cotangent input {ct_tree}, does not match "
+                            f"structure of primal output {out_tree}.")
+        for c, a in zip(ct_leaves, out_avals):
+            ca = get_aval(c)
+            if ca.shape != a.shape:
+                raise ValueError(f"Shape of cotangent input to vjp pullback function {ca.shape} "
+                                 f"must be the same as the shape of corresponding primal input "
+                                 f"{a.shape}.")
+        cts = pullback_flat([to_array(c) for c in ct_leaves] +
+                            [Zero(get_aval(o)) for o in outs[n_out:]])
+        flat = [_zeros_for(c, x) if type(c) is Zero else c for c, x in zip(cts, leaves)]
+        return tuple(tree_util.tree_unflatten(in_tree, flat))
+
+    primal_out = tree_util.tree_unflatten(out_tree, outs[:n_out])
+    if has_aux:
+        aux_tree, _ = aux_box[0]
+        return primal_out, pullback, tree_util.tree_unflatten(aux_tree, outs[n_out:])
+    return primal_out, pullback
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """``(fun(*primals), directional derivative along tangents)``."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("primal and tangent arguments to jax.jvp must be tuples or lists; found "
+                        f"{type(primals).__name__} and {type(tangents).__name__}.")
+    p_leaves, p_tree = tree_util.tree_flatten(tuple(primals))
+    t_leaves, t_tree = tree_util.tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(f"primal and tangent arguments to jax.jvp must have the same tree "
+                        f"structure; primals have tree structure {p_tree} whereas tangents have "
+                        f"tree structure {t_tree}.")
+    for p, t in zip(p_leaves, t_leaves):
+        pa, ta = get_aval(p), get_aval(t)
+        expected = pa.to_tangent_aval().dtype
+        if ta.dtype != expected:
+            raise TypeError(f"primal and tangent arguments to jax.jvp do not match; dtypes must "
+                            f"be equal, or in case of int/bool primal dtype the tangent dtype "
+                            f"must be float0.Got primal dtype {pa.dtype.name} and so expected "
+                            f"tangent dtype {expected.name}, but got tangent dtype "
+                            f"{ta.dtype.name} instead.")
+        if ta.shape != pa.shape:
+            raise ValueError(f"jvp called with different primal and tangent shapes;Got primal "
+                             f"shape {pa.shape} and tangent shape as {ta.shape}")
+    out_tree_box = []
+
+    def flat_fun(*flat):
+        out = fun(*tree_util.tree_unflatten(p_tree, list(flat)))
+        if has_aux:
+            out, aux = out
+            out = (out, aux)
+        leaves, tree = tree_util.tree_flatten(out)
+        out_tree_box.append(tree)
+        return [to_array(o) if not isinstance(o, Tracer) else o for o in leaves]
+
+    tangents_in = [Zero(get_aval(p).to_tangent_aval()) if get_aval(t).dtype == dtypes.float0
+                   else to_array(t) for p, t in zip(p_leaves, t_leaves)]
+    outs, t_outs = jvp_flat(flat_fun, [to_array(p) for p in p_leaves], tangents_in)
+    t_outs = [_zeros_for(t, o) if type(t) is Zero else t for t, o in zip(t_outs, outs)]
+    tree = out_tree_box[0]
+    if has_aux:
+        (out, aux) = tree_util.tree_unflatten(tree, outs)
+        (t_out, _) = tree_util.tree_unflatten(tree, t_outs)
+        return out, t_out, aux
+    return tree_util.tree_unflatten(tree, outs), tree_util.tree_unflatten(tree, t_outs)
+
+
+# ---------------------------------------------------------------------------- vmap
+
+def _broadcast_prefix(prefix, tree, what: str) -> list:
+    """Expand ``prefix`` (an axis spec whose leaves are ints or None) to one entry per leaf
+    of ``tree``: each prefix leaf applies to every leaf of the matching subtree."""
+    axes, prefix_def = tree_util.tree_flatten(prefix, is_leaf=lambda x: x is None)
+    try:
+        subtrees = prefix_def.flatten_up_to(tree)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"vmap {what} specification must be a tree prefix of the corresponding "
+                         f"value, got specification {prefix} for value tree "
+                         f"{tree_util.tree_structure(tree)}.") from e
+    out = []
+    for ax, sub in zip(axes, subtrees):
+        out.extend([ax] * len(tree_util.tree_leaves(sub)))
+    return out
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
+    """Vectorize ``fun`` over the ``in_axes`` of its arguments."""
+    if isinstance(in_axes, list):
+        raise TypeError("vmap in_axes must be an int, None, or a tuple of entries corresponding "
+                        "to the positional arguments passed to the function, but got "
+                        f"{in_axes}.")
+    if not (in_axes is None or isinstance(in_axes, (int, tuple, dict)) or
+            tree_util.all_leaves([in_axes])):
+        raise TypeError(f"vmap in_axes must be an int, None, or a tuple, got {in_axes}")
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(f"vmap in_axes must be an int, None, or a tuple of entries "
+                             f"corresponding to the positional arguments passed to the function, "
+                             f"but got len(in_axes)={len(in_axes)}, len(args)={len(args)}")
+        spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), 0)
+        leaves, in_tree = tree_util.tree_flatten((args, kwargs))
+        axes = _broadcast_prefix(spec, (args, kwargs), "in_axes")
+        leaves = [to_array(x) for x in leaves]
+        dims = []
+        for x, ax in zip(leaves, axes):
+            if ax is None:
+                dims.append(None)
+                continue
+            nd = get_aval(x).ndim
+            if not -nd <= ax < nd:
+                raise ValueError(f"vmap was requested to map its argument along axis {ax}, "
+                                 f"which implies that its rank should be at least {max(ax + 1, -ax)}, "
+                                 f"but is only {nd} (its shape is {get_aval(x).shape})")
+            dims.append(ax % nd)
+        sizes = {get_aval(x).shape[d] for x, d in zip(leaves, dims) if d is not None}
+        if axis_size is not None:
+            sizes.add(axis_size)
+        if not sizes:
+            raise ValueError("vmap must have at least one non-None value in in_axes")
+        if len(sizes) > 1:
+            names = flat_arg_names(fun, args, kwargs, tree_util.tree_flatten)
+            lines = []
+            for i, (x, d) in enumerate(zip(leaves, dims)):
+                if d is not None:
+                    who = f"argument {names[i]}" if i < len(names) else f"argument {i}"
+                    lines.append(f"  * one axis had size {get_aval(x).shape[d]}: axis {d} of "
+                                 f"{who} of type {get_aval(x).str_short()}")
+            raise ValueError("vmap got inconsistent sizes for array axes to be mapped:\n" +
+                             "\n".join(lines))
+        size = sizes.pop()
+        out_tree_box = []
+
+        def flat_fun(*flat):
+            a, k = tree_util.tree_unflatten(in_tree, list(flat))
+            out = fun(*a, **k)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append((out, out_tree))
+            return [to_array(o) if not isinstance(o, Tracer) else o for o in out_leaves]
+
+        outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
+        out_struct, out_tree = out_tree_box[0]
+        o_axes = _broadcast_prefix(out_axes, out_struct, "out_axes")
+        results = []
+        for o, d, ax in zip(outs, out_dims, o_axes):
+            if ax is None:
+                if d is not None:
+                    raise ValueError("vmap has mapped output but out_axes is None")
+                results.append(o)
+                continue
+            nd = get_aval(o).ndim + (1 if d is None else 0)
+            results.append(lax_common.moveaxis(o, d, ax % nd, size))
+        return tree_util.tree_unflatten(out_tree, results)
+    return wrapped
+
+
+# ---------------------------------------------------------------------------- devices
+
+def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
+    """Place ``x`` on ``device`` (host NumPy buffers here): returns Arrays."""
+    return tree_util.tree_map(lambda v: to_array(v) if not isinstance(v, Array) else v, x)
+
+
+def block_until_ready(x):
+    return tree_util.tree_map(lambda v: v.block_until_ready() if hasattr(v, "block_until_ready")
+                              else v, x)
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True):
+    """Run jitted functions eagerly inside this context (for debugging)."""
+    prev = config.jax_disable_jit
+    config.update("jax_disable_jit", disable)
+    try:
+        yield
+    finally:
+        config.update("jax_disable_jit", prev)
+

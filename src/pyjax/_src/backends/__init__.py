@@ -1,0 +1,69 @@
+"""Devices and backends. The CPU backend is NumPy; a GPU backend (CuPy) is optional."""
+from __future__ import annotations
+
+from pyjax._src.config import config
+
+
+class Device:
+    platform = "cpu"
+    device_kind = "cpu"
+
+    def __init__(self, id: int = 0):  # noqa: A002
+        self.id = id
+        self.process_index = 0
+
+    def __repr__(self):
+        return f"{type(self).__name__}(id={self.id})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.id == self.id
+
+    def __hash__(self):
+        return hash((type(self), self.id))
+
+
+class CpuDevice(Device):
+    """The host CPU, where NumPy runs every kernel."""
+
+
+_CPU = CpuDevice(0)
+_BACKENDS = {"cpu": [_CPU]}
+
+
+def _unknown_backend(name: str):
+    return RuntimeError(
+        f"Unknown backend: '{name}' requested, but no platforms that are instances of {name} "
+        f"are present. Platforms present are: {','.join(_BACKENDS)}")
+
+
+def devices(backend: str | None = None) -> list:
+    name = backend or default_backend()
+    if name not in _BACKENDS:
+        raise _unknown_backend(name)
+    return list(_BACKENDS[name])
+
+
+def check_backend(backend: str | None) -> None:
+    """Raise JAX's RuntimeError for a backend this machine does not have."""
+    if backend is not None and backend not in _BACKENDS:
+        raise _unknown_backend(backend)
+
+
+def default_backend() -> str:
+    return config.jax_platform_name or "cpu"
+
+
+def default_device() -> Device:
+    return _BACKENDS[default_backend()][0]
+
+
+def local_devices(process_index=None, backend=None) -> list:
+    return devices(backend)
+
+
+def device_count(backend=None) -> int:
+    return len(devices(backend))
+
+
+def local_device_count(backend=None) -> int:
+    return len(devices(backend))

@@ -1,0 +1,1 @@
+"""The core: abstract values, primitives and traces, the jaxpr IR, the Array."""

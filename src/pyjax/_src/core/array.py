@@ -1,0 +1,153 @@
+"""The immutable ``Array``: a read-only backend buffer plus JAX's weak-type flag.
+
+Arithmetic, indexing and the ``sum``/``reshape``/... methods are installed by
+``pyjax._src.numpy.array_methods`` so that Arrays and tracers share one implementation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.aval import ShapedArray
+
+IMMUTABLE_MESSAGE = (
+    "JAX arrays are immutable and do not support in-place item assignment. Instead of "
+    "x[idx] = y, use x = x.at[idx].set(y) or another .at[] method: "
+    "https://jax.readthedocs.io/en/latest/_autosummary/jax.numpy.ndarray.at.html")
+
+
+class Array:
+    """A concrete array. Its buffer is never written after construction."""
+
+    __slots__ = ("_value", "aval", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("pyjax.Array cannot be constructed directly; use pyjax.numpy.asarray")
+
+    @staticmethod
+    def _from_buffer(buffer: np.ndarray, aval: ShapedArray) -> "Array":
+        if buffer.dtype != aval.dtype:
+            buffer = buffer.astype(aval.dtype)
+        if isinstance(buffer, np.ndarray):
+            if buffer.flags.writeable:
+                buffer.flags.writeable = False
+        else:
+            buffer = np.asarray(buffer)
+        self = object.__new__(Array)
+        self._value = buffer
+        self.aval = aval
+        return self
+
+    shape = property(lambda self: self._value.shape)
+    dtype = property(lambda self: self._value.dtype)
+    ndim = property(lambda self: self._value.ndim)
+    size = property(lambda self: self._value.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+    itemsize = property(lambda self: self._value.itemsize)
+    nbytes = property(lambda self: self._value.nbytes)
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._value, dtype=dtype)
+        return self._value if dtype is None else self._value.astype(dtype, copy=False)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(IMMUTABLE_MESSAGE)
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __complex__(self):
+        return complex(self._value)
+
+    def __index__(self):
+        if not dtypes.is_integer(self.dtype) or self.ndim:
+            raise TypeError("only integer scalar arrays can be converted to a scalar index")
+        return int(self._value)
+
+    def __len__(self):
+        if not self.ndim:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.ndim:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        raise TypeError("unhashable type: 'Array'")
+
+    def __format__(self, spec):
+        return format(self._value.item(), spec) if self.ndim == 0 else format(self._value, spec)
+
+    def item(self, *args):
+        return self._value.item(*args)
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def to_py(self):
+        return np.asarray(self._value)
+
+    def block_until_ready(self):
+        return self
+
+    def is_fully_replicated(self):
+        return True
+
+    def devices(self):
+        from pyjax._src.backends import default_device
+        return {default_device()}
+
+    @property
+    def device(self):
+        from pyjax._src.backends import default_device
+        return default_device()
+
+    def copy_to_host_async(self):
+        return None
+
+    def __str__(self):
+        return str(self._value)
+
+    def __repr__(self):
+        prefix = "Array("
+        suffix = f"dtype={self.dtype.name}" + (", weak_type=True" if self.weak_type else "") + ")"
+        if self.size == 0 and self.shape != (0,):
+            return f"{prefix}[], shape={self.shape}, {suffix}"
+        body = np.array2string(self._value, prefix=prefix, separator=", ", suffix=",")
+        last_line = len(body) - body.rfind("\n") - 1 if "\n" in body else len(prefix) + len(body)
+        sep = " " if last_line + len(suffix) + 2 <= np.get_printoptions()["linewidth"] else \
+            "\n" + " " * len(prefix)
+        return f"{prefix}{body},{sep}{suffix}"
+
+    def __reduce__(self):
+        return (_rebuild, (np.asarray(self._value), self.weak_type))
+
+
+def _rebuild(value: np.ndarray, weak_type: bool) -> Array:
+    return Array._from_buffer(np.array(value), ShapedArray(value.shape, value.dtype, weak_type))
+
+
+def to_buffer(x) -> np.ndarray:
+    """The NumPy buffer a kernel receives for ``x`` (scalars take their canonical dtype)."""
+    if type(x) is Array:
+        return x._value
+    if isinstance(x, np.ndarray):
+        return x.astype(dtypes.canonicalize_dtype(x.dtype), copy=False)
+    aval_dtype = dtypes.canonicalize_dtype(dtypes.dtype_and_weak(x)[0])
+    return np.asarray(x, dtype=aval_dtype)
+
+
+def from_numpy(value, weak_type: bool = False) -> Array:
+    """Wrap a NumPy value as an Array of its canonical dtype (copying: the input may mutate)."""
+    value = np.array(value, dtype=dtypes.canonicalize_dtype(np.asarray(value).dtype))
+    return Array._from_buffer(value, ShapedArray(value.shape, value.dtype, weak_type))

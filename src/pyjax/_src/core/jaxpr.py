@@ -1,0 +1,231 @@
+"""The jaxpr IR: variables, literals, equations, the printer, the checker, the interpreter."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import Primitive
+
+
+class Var:
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Var({self.aval.str_short()})"
+
+
+class Literal:
+    """A scalar constant written inline in the program (``2.0:f32[]``)."""
+
+    __slots__ = ("val", "aval")
+
+    def __init__(self, val, aval: ShapedArray):
+        self.val = val
+        self.aval = aval
+
+    def __repr__(self):
+        return f"{_format_scalar(self.val, self.aval)}:{self.aval.str_short()}"
+
+
+class DropVar(Var):
+    """An output nobody reads (printed ``_``)."""
+
+
+def _format_scalar(val, aval: ShapedArray) -> str:
+    v = np.asarray(val).item()
+    if aval.dtype.kind == "b":
+        return str(bool(v))
+    if aval.dtype.kind == "f":
+        return repr(float(v))
+    return str(v)
+
+
+class Eqn:
+    __slots__ = ("prim", "invars", "outvars", "params")
+
+    def __init__(self, prim: Primitive, invars: list, outvars: list[Var], params: dict):
+        self.prim = prim
+        self.invars = invars
+        self.outvars = outvars
+        self.params = params
+
+
+class Jaxpr:
+    def __init__(self, constvars: list[Var], invars: list[Var], outvars: list, eqns: list[Eqn]):
+        self.constvars = constvars
+        self.invars = invars
+        self.outvars = outvars
+        self.eqns = eqns
+
+    in_avals = property(lambda self: [v.aval for v in self.invars])
+    out_avals = property(lambda self: [v.aval for v in self.outvars])
+
+    def __str__(self):
+        return pp_jaxpr(self)
+
+    __repr__ = __str__
+
+
+class ClosedJaxpr:
+    """A jaxpr plus the values of its constvars."""
+
+    def __init__(self, jaxpr: Jaxpr, consts: list):
+        self.jaxpr = jaxpr
+        self.consts = consts
+
+    in_avals = property(lambda self: self.jaxpr.in_avals)
+    out_avals = property(lambda self: self.jaxpr.out_avals)
+    eqns = property(lambda self: self.jaxpr.eqns)
+
+    def __str__(self):
+        return pp_jaxpr(self.jaxpr)
+
+    __repr__ = __str__
+
+    def pretty_print(self, **_):
+        return str(self)
+
+
+# ---------------------------------------------------------------------------- interpreter
+
+def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
+    """Run a jaxpr by binding each equation in the current trace (the reference semantics)."""
+    env: dict[Var, Any] = {}
+
+    def read(v):
+        return v.val if type(v) is Literal else env[v]
+
+    if len(args) != len(jaxpr.invars):
+        raise TypeError(f"jaxpr takes {len(jaxpr.invars)} arguments, got {len(args)}")
+    env.update(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.invars, args))
+    for eqn in jaxpr.eqns:
+        outs = eqn.prim.bind(*map(read, eqn.invars), **eqn.params)
+        if not eqn.prim.multiple_results:
+            outs = [outs]
+        env.update(zip(eqn.outvars, outs))
+    return [read(v) for v in jaxpr.outvars]
+
+
+# ---------------------------------------------------------------------------- checker
+
+class JaxprTypeError(TypeError):
+    pass
+
+
+def check_jaxpr(jaxpr: Jaxpr) -> None:
+    """Every variable is bound once before use and every equation type-checks."""
+    bound: set[int] = set()
+
+    def bind(v: Var):
+        if id(v) in bound:
+            raise JaxprTypeError(f"variable {v} bound twice")
+        bound.add(id(v))
+
+    def read(v):
+        if type(v) is not Literal and id(v) not in bound:
+            raise JaxprTypeError(f"variable {v} used before it is bound")
+        return v.aval
+
+    for v in jaxpr.constvars + jaxpr.invars:
+        bind(v)
+    for eqn in jaxpr.eqns:
+        in_avals = [read(v) for v in eqn.invars]
+        out_avals = eqn.prim.abstract_eval(in_avals, **eqn.params)
+        for v, a in zip(eqn.outvars, out_avals):
+            if v.aval != a:
+                raise JaxprTypeError(f"{eqn.prim.name} produces {a} but its binder says {v.aval}")
+            bind(v)
+        for sub in _subjaxprs(eqn.params):
+            check_jaxpr(sub)
+    for v in jaxpr.outvars:
+        read(v)
+
+
+def _subjaxprs(params: dict):
+    for v in params.values():
+        if isinstance(v, ClosedJaxpr):
+            yield v.jaxpr
+        elif isinstance(v, Jaxpr):
+            yield v
+
+
+# ---------------------------------------------------------------------------- printer
+
+_WIDTH = 80
+
+
+def _var_name(n: int) -> str:
+    """a, b, ..., z, ba, bb, ...: base-26 digits where the leading digit is never 'a'."""
+    s = ""
+    while True:
+        s = chr(ord("a") + n % 26) + s
+        n //= 26
+        if n == 0:
+            return s
+
+
+class _Names:
+    def __init__(self):
+        self.names: dict[int, str] = {}
+
+    def __call__(self, v) -> str:
+        if type(v) is Literal:
+            return repr(v)
+        if isinstance(v, DropVar):
+            return "_"
+        name = self.names.get(id(v))
+        if name is None:
+            name = self.names[id(v)] = _var_name(len(self.names))
+        return name
+
+    def binder(self, v) -> str:
+        return f"{self(v)}:{v.aval.str_short()}"
+
+
+def _format_param(value, indent: int) -> str:
+    if isinstance(value, (Jaxpr, ClosedJaxpr)):
+        inner = value.jaxpr if isinstance(value, ClosedJaxpr) else value
+        return pp_jaxpr(inner, indent)
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return np.dtype(value).name
+    if isinstance(value, Primitive):
+        return value.name
+    return str(value)
+
+
+def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
+    names = _Names()
+    consts = " ".join(names.binder(v) for v in jaxpr.constvars)
+    args = " ".join(names.binder(v) for v in jaxpr.invars)
+    head = f"{{ lambda {consts}; {args}. let"
+    lines = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
+    outs = "".join(f"{names(v)}, " for v in jaxpr.outvars).rstrip(" ")
+    tail = f"in ({outs}) }}"
+    one_line = f"{head} {' '.join(lines)} {tail}" if lines else f"{head} {tail}"
+    if len(lines) <= 1 and "\n" not in one_line and indent + len(one_line) <= _WIDTH:
+        return one_line
+    pad = " " * (indent + 4)
+    return head + "\n" + "\n".join(pad + ln for ln in lines) + "\n" + " " * (indent + 2) + tail
+
+
+def _pp_eqn(eqn: Eqn, names: _Names, indent: int) -> str:
+    lhs = " ".join(names.binder(v) for v in eqn.outvars)
+    args = " ".join(names(v) for v in eqn.invars)
+    params = [(k, v) for k, v in eqn.params.items() if v is not None and not k.startswith("_")]
+    if not params:
+        return f"{lhs} = {eqn.prim.name} {args}".rstrip()
+    flat = [f"{k}={_format_param(v, indent + 2)}" for k, v in params]
+    one_line = f"{lhs} = {eqn.prim.name}[{' '.join(flat)}] {args}".rstrip()
+    if indent + len(one_line) <= _WIDTH and "\n" not in one_line:
+        return one_line
+    pad = " " * (indent + 2)
+    body = "\n".join(pad + f for f in flat)
+    return f"{lhs} = {eqn.prim.name}[\n{body}\n{' ' * indent}] {args}".rstrip()

@@ -1,0 +1,281 @@
+"""Primitives, traces and tracers: what ``bind`` means in the current context.
+
+Every operation a user calls ends in ``prim.bind(*args, **params)``. The *current trace*
+(a thread-local, not a stack of levels) decides what that means: run the kernel now
+(``EvalTrace``), push tangents (JVP), move batch dimensions (vmap) or record an equation
+(staging for jit). A trace handles values of other traces as constants, so nested
+transformations never confuse their perturbations: a value belongs to a trace only if its
+``_trace`` *is* that trace.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Callable
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.errors import (ConcretizationTypeError, TracerArrayConversionError,
+                               TracerBoolConversionError, TracerIntegerConversionError,
+                               UnexpectedTracerError)
+
+
+class Primitive:
+    """A named operation with one slot per rule; every rule takes and returns lists.
+
+    ``abstract_eval(avals, **params) -> [aval]``; ``impl(*buffers, **params) -> [buffer]``;
+    ``jvp(primals, tangents, **params) -> (primals_out, tangents_out)``;
+    ``transpose(cts_out, *args, **params) -> [ct or None per arg]``;
+    ``batch(axis_size, args, dims, **params) -> (outs, out_dims)``.
+    """
+
+    def __init__(self, name: str, multiple_results: bool = False):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.abstract_eval: Callable | None = None
+        self.impl: Callable | None = None
+        self.jvp: Callable | None = None
+        self.transpose: Callable | None = None
+        self.batch: Callable | None = None
+        self.is_linear = False  # linear in all its (non-constant) operands
+        REGISTRY[name] = self
+
+    def bind(self, *args, **params):
+        outs = current_trace().process_primitive(self, args, params)
+        return outs if self.multiple_results else outs[0]
+
+    def __repr__(self):
+        return self.name
+
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+# ---------------------------------------------------------------------------- context
+
+class _Context(threading.local):
+    def __init__(self):
+        self.trace: Trace = EVAL_TRACE
+
+
+def current_trace() -> "Trace":
+    return _CTX.trace
+
+
+@contextmanager
+def set_current_trace(trace: "Trace"):
+    prev = _CTX.trace
+    _CTX.trace = trace
+    try:
+        yield trace
+    finally:
+        _CTX.trace = prev
+
+
+@contextmanager
+def new_trace(trace: "Trace"):
+    """Make ``trace`` current for the body and retire it afterwards (so leaks are caught)."""
+    try:
+        with set_current_trace(trace):
+            yield trace
+    finally:
+        trace.invalidate()
+
+
+# ---------------------------------------------------------------------------- traces
+
+class Trace:
+    """An interpreter for primitives. Subclasses override ``process_primitive``."""
+
+    name = "Trace"
+
+    def __init__(self, parent: "Trace | None"):
+        self.parent = parent
+        self.alive = True
+
+    def invalidate(self):
+        self.alive = False
+
+    def process_primitive(self, prim: Primitive, args, params) -> list:
+        raise NotImplementedError
+
+    def process_call(self, call_prim: Primitive, jaxpr, args, params) -> list:
+        """A call (nested ``jit``): by default, inline its body into this trace."""
+        from pyjax._src.core.jaxpr import eval_jaxpr
+        with set_current_trace(self):
+            return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args)
+
+    def check_own(self, x) -> bool:
+        """True if ``x`` is one of this trace's tracers; raise if it is a leaked tracer."""
+        if isinstance(x, Tracer):
+            if x._trace is self:
+                return True
+            if not x._trace.alive:
+                raise_escaped(x)
+        return False
+
+    def __repr__(self):
+        return self.name
+
+
+def raise_escaped(tracer: "Tracer"):
+    raise UnexpectedTracerError(
+        f"Encountered an unexpected tracer. A function transformed by JAX had a side effect, "
+        f"allowing for a reference to an intermediate value with type {tracer.aval.str_short()} "
+        f"wrapped in a {type(tracer).__name__} to escape the scope of the transformation.\n"
+        f"JAX transformations require that functions explicitly return their outputs, and "
+        f"disallow saving intermediate values to global state.\n"
+        f"The tracer was created by the transformation {tracer._trace.describe()} and that "
+        f"transformation has already returned.")
+
+
+class EvalTrace(Trace):
+    """Runs each primitive's kernel immediately (eager mode)."""
+
+    name = "EvalTrace"
+
+    def __init__(self):
+        super().__init__(None)
+
+    def invalidate(self):  # the eval trace never dies
+        pass
+
+    def process_primitive(self, prim, args, params):
+        from pyjax._src.core.array import Array, to_buffer
+        avals = []
+        buffers = []
+        for x in args:
+            if isinstance(x, Tracer):
+                if not x._trace.alive:
+                    raise_escaped(x)
+                raise UnexpectedTracerError(
+                    f"{prim.name} received a live tracer {x} outside of its transformation")
+            avals.append(get_aval(x))
+            buffers.append(to_buffer(x))
+        out_avals = prim.abstract_eval(avals, **params)
+        outs = prim.impl(*buffers, **params)
+        return [Array._from_buffer(b, a) for b, a in zip(outs, out_avals)]
+
+    def process_call(self, call_prim, jaxpr, args, params):
+        return params["executable"](*args)
+
+
+EVAL_TRACE = EvalTrace()
+_CTX = _Context()
+
+
+# ---------------------------------------------------------------------------- tracers
+
+class Tracer:
+    """A value under a transformation; array methods are installed by ``pyjax.numpy``."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def to_concrete_value(self):
+        """The concrete value behind this tracer, if known at trace time (else None)."""
+        return None
+
+    def _concrete_or(self, error):
+        value = self.to_concrete_value()
+        if value is None:
+            raise error(self)
+        return value
+
+    def __bool__(self):
+        return bool(self._concrete_or(TracerBoolConversionError))
+
+    def __int__(self):
+        return int(self._concrete_or(ConcretizationTypeError))
+
+    def __float__(self):
+        return float(self._concrete_or(ConcretizationTypeError))
+
+    def __complex__(self):
+        return complex(self._concrete_or(ConcretizationTypeError))
+
+    def __index__(self):
+        if not dtypes.is_integer(self.dtype):
+            raise TypeError(f"only integer scalar arrays can be converted to a scalar index, "
+                            f"got {self.aval.str_short()}")
+        return int(self._concrete_or(TracerIntegerConversionError))
+
+    def __array__(self, dtype=None, copy=None):
+        value = self._concrete_or(TracerArrayConversionError)
+        return np.asarray(value, dtype=dtype)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: {type(self).__name__}")
+
+    def __setitem__(self, idx, value):
+        from pyjax._src.core.array import IMMUTABLE_MESSAGE
+        raise TypeError(IMMUTABLE_MESSAGE)
+
+    def __repr__(self):
+        return f"Traced<{self.aval!r}>with<{self._trace.name}>"
+
+    __str__ = __repr__
+
+
+def get_aval(x) -> ShapedArray:
+    """The abstract value of any array-like: a tracer, an Array, a NumPy value or a scalar."""
+    aval = getattr(x, "aval", None)
+    if aval is not None:
+        return aval
+    dt, weak = dtypes.dtype_and_weak(x)
+    if weak and type(x) is int:
+        dt = dtypes.canonicalize_dtype(dt)
+        dtypes.check_int_range(x, dt)
+    shape = np.shape(x) if not isinstance(x, (bool, int, float, complex)) else ()
+    if not isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
+        raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid JAX type")
+    return ShapedArray(shape, dtypes.canonicalize_dtype(dt), weak)
+
+
+def is_array_like(x) -> bool:
+    return isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)) or \
+        hasattr(x, "aval")
+
+
+def concrete_value(x):
+    """NumPy value of ``x`` if known now, else None (used for static shape arguments)."""
+    if isinstance(x, Tracer):
+        return x.to_concrete_value()
+    from pyjax._src.core.array import Array
+    if isinstance(x, Array):
+        return x._value
+    return np.asarray(x)
+
+
+def concretize(x, what: str):
+    """Demand a concrete value for ``what`` (a shape, an axis); JAX's error otherwise."""
+    if isinstance(x, Tracer):
+        v = x.to_concrete_value()
+        if v is None:
+            raise ConcretizationTypeError(x, f"The problem arose with {what}.")
+        return v
+    return x
+
+

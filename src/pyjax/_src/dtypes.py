@@ -1,0 +1,245 @@
+"""JAX's dtype semantics: canonical dtypes, weak types and the promotion lattice.
+
+JAX does not promote like NumPy. Types form a lattice (below) and the result of an
+operation is the least upper bound of its operands' types. Python scalars are *weak*:
+they take part as the kind nodes ``i*``, ``f*``, ``c*`` so ``int8_array + 1`` stays int8.
+With 64-bit mode off (the default) every 64-bit result is canonicalized to 32 bits.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from pyjax._src.config import config
+
+bool_ = np.dtype(np.bool_)
+int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
+float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+# The tangent type of integer and boolean values (JAX's float0: zero-size items).
+float0 = np.dtype([("float0", np.void, 0)])
+
+SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+             float16, float32, float64, complex64, complex128)
+
+# Weak kind nodes of the lattice.
+I_WEAK, F_WEAK, C_WEAK = "i*", "f*", "c*"
+
+# Each node's immediate successors (JAX's documented promotion lattice, bfloat16 aside).
+_LATTICE = {
+    bool_: [I_WEAK],
+    I_WEAK: [uint8, int8],
+    uint8: [uint16, int16], uint16: [uint32, int32], uint32: [uint64, int64], uint64: [F_WEAK],
+    int8: [int16], int16: [int32], int32: [int64], int64: [F_WEAK],
+    F_WEAK: [float16, C_WEAK],
+    float16: [float32], float32: [float64, complex64], float64: [complex128],
+    C_WEAK: [complex64], complex64: [complex128], complex128: [],
+}
+
+
+def _upper_set(node) -> frozenset:
+    seen, todo = {node}, [node]
+    while todo:
+        for succ in _LATTICE[todo.pop()]:
+            if succ not in seen:
+                seen.add(succ)
+                todo.append(succ)
+    return frozenset(seen)
+
+
+_UPPER = {node: _upper_set(node) for node in _LATTICE}
+_DEFAULT_OF_KIND = {I_WEAK: int64, F_WEAK: float64, C_WEAK: complex128}
+_KIND_OF_WEAK = {"b": None, "i": I_WEAK, "u": I_WEAK, "f": F_WEAK, "c": C_WEAK}
+
+_CANONICAL_32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
+
+
+def x64_enabled() -> bool:
+    return config.jax_enable_x64
+
+
+def canonicalize_dtype(dtype) -> np.dtype:
+    """Map a dtype to the one JAX actually uses (64-bit types shrink unless x64 is on)."""
+    dtype = np.dtype(dtype)
+    if not config.jax_enable_x64:
+        return _CANONICAL_32.get(dtype, dtype)
+    return dtype
+
+
+def default_int_dtype() -> np.dtype:
+    return canonicalize_dtype(int64)
+
+
+def default_float_dtype() -> np.dtype:
+    return canonicalize_dtype(float64)
+
+
+def default_complex_dtype() -> np.dtype:
+    return canonicalize_dtype(complex128)
+
+
+@functools.lru_cache(maxsize=None)
+def _join(nodes: frozenset):
+    common = frozenset.intersection(*(_UPPER[n] for n in nodes))
+    for cand in common:
+        if _UPPER[cand] == common:
+            return cand
+    raise TypeError(f"no common type for {sorted(map(str, nodes))}")  # unreachable: lattice has a top
+
+
+def _node(dtype: np.dtype, weak: bool):
+    if weak:
+        kind = _KIND_OF_WEAK[dtype.kind]
+        return dtype if kind is None else kind
+    return dtype
+
+
+def dtype_and_weak(x) -> tuple[np.dtype, bool]:
+    """The (dtype, weak_type) JAX assigns to ``x`` before canonicalization."""
+    aval = getattr(x, "aval", None)
+    if aval is not None:
+        return aval.dtype, aval.weak_type
+    t = type(x)
+    if t is bool:
+        return bool_, False
+    if t is int:
+        return int64, True
+    if t is float:
+        return float64, True
+    if t is complex:
+        return complex128, True
+    if isinstance(x, (np.ndarray, np.generic)):
+        return x.dtype, False
+    if isinstance(x, (bool, int, float, complex)):  # subclasses such as IntEnum
+        return dtype_and_weak({bool: True, int: 0, float: 0.0, complex: 0j}[
+            next(b for b in (bool, int, float, complex) if isinstance(x, b))])
+    return np.dtype(x.dtype), bool(getattr(x, "weak_type", False))
+
+
+def result_type_and_weak(*args) -> tuple[np.dtype, bool]:
+    """JAX's ``result_type`` over values or dtypes, also returning the weak flag."""
+    if not args:
+        raise ValueError("at least one array or dtype is required")
+    pairs = []
+    for a in args:
+        if isinstance(a, (np.dtype, type, str)) and not isinstance(a, (bool, int, float, complex)):
+            pairs.append((np.dtype(a) if not _is_python_scalar_type(a) else _python_type_dtype(a),
+                          _is_python_scalar_type(a) and a is not bool))
+        else:
+            pairs.append(dtype_and_weak(a))
+    return _result(tuple(pairs))
+
+
+def _is_python_scalar_type(t) -> bool:
+    return t in (bool, int, float, complex)
+
+
+def _python_type_dtype(t) -> np.dtype:
+    return {bool: bool_, int: int64, float: float64, complex: complex128}[t]
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
+    dtypes = {d for d, _ in pairs}
+    if len(pairs) == 1:
+        dt, weak = pairs[0]
+    elif len(dtypes) == 1 and not all(w for _, w in pairs):
+        dt, weak = pairs[0][0], False
+    else:
+        for d in dtypes:
+            if d not in _LATTICE:
+                raise TypeError(f"dtype {d} is not a valid JAX array type")
+        if all(w for _, w in pairs):
+            # All weak: join the concrete types and keep the result weak (no weak int16s).
+            joined, weak = _join(frozenset(dtypes)), True
+        else:
+            joined = _join(frozenset(_node(d, w) for d, w in pairs))
+            weak = isinstance(joined, str)
+        dt = _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
+    weak = weak and dt != bool_
+    return canonicalize_dtype(dt), weak
+
+
+def _result(pairs: tuple) -> tuple[np.dtype, bool]:
+    return _result_cached(pairs, config.jax_enable_x64)
+
+
+def result_type(*args, return_weak_type_flag: bool = False):
+    dt, weak = result_type_and_weak(*args)
+    return (dt, weak) if return_weak_type_flag else dt
+
+
+def promote_types(a, b) -> np.dtype:
+    """Promotion of two dtypes (strong, not canonicalized), as ``jnp.promote_types``."""
+    a, b = np.dtype(a), np.dtype(b)
+    joined = _join(frozenset((a, b)))
+    return _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
+
+
+def is_weakly_typed(x) -> bool:
+    return dtype_and_weak(x)[1]
+
+
+def issubdtype(a, b) -> bool:
+    if a is float0 or (isinstance(a, np.dtype) and a == float0):
+        return b is float0 or (isinstance(b, np.dtype) and b == float0)
+    return np.issubdtype(a, b)
+
+
+def is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def is_complex(dtype) -> bool:
+    return np.dtype(dtype).kind == "c"
+
+
+def is_inexact(dtype) -> bool:
+    return np.dtype(dtype).kind in "fc"
+
+
+def is_integer(dtype) -> bool:
+    return np.dtype(dtype).kind in "iu"
+
+
+def is_differentiable(dtype) -> bool:
+    """Only inexact values carry tangents; the rest have float0 tangents."""
+    return np.dtype(dtype).kind in "fc"
+
+
+def check_user_dtype(dtype, fun_name: str = "array") -> np.dtype:
+    """Validate a dtype argument and return the canonical dtype JAX would use."""
+    if dtype is None:
+        return None
+    if _is_python_scalar_type(dtype):
+        return canonicalize_dtype(_python_type_dtype(dtype))
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"{fun_name}: {dtype!r} is not a valid dtype") from e
+    if dt not in _LATTICE:
+        raise TypeError(f"{fun_name}: JAX only supports number and bool dtypes, got {dt}")
+    return canonicalize_dtype(dt)
+
+
+def python_scalar_dtype(x) -> np.dtype:
+    """The canonical dtype a Python scalar takes when it becomes an array."""
+    return canonicalize_dtype(dtype_and_weak(x)[0])
+
+
+def check_int_range(value: int, dtype: np.dtype) -> None:
+    """JAX refuses Python ints that do not fit the dtype they become (OverflowError)."""
+    info = np.iinfo(dtype)
+    if not info.min <= value <= info.max:
+        raise OverflowError(f"Python int {value} too large to convert to {dtype.name}")
+
+
+def finfo(dtype):
+    return np.finfo(dtype)
+
+
+def iinfo(dtype):
+    return np.iinfo(dtype)

@@ -1,0 +1,152 @@
+"""Rule factories and helpers shared by the primitive families.
+
+The families' rules use each other's primitives (a transpose needs ``reduce_sum``, a JVP
+needs ``mul``), so lax modules import each other as *modules* and touch their attributes
+only when a rule runs. This module is imported first and defines everything the families
+need while they load; it pulls them in at its very end.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import get_aval
+from pyjax._src.core.array import Array
+
+
+def check_dtype(name: str, aval: ShapedArray, kinds: str, what: str = "operand"):
+    if aval.dtype.kind not in kinds:
+        allowed = {"b": "bool", "i": "signed int", "u": "unsigned int", "f": "floating",
+                   "c": "complex"}
+        names = ", ".join(allowed[k] for k in kinds)
+        raise TypeError(f"{name} does not accept dtype {aval.dtype.name}. "
+                        f"Accepted dtypes are subtypes of {names}.")
+
+
+def broadcasting_shape(name: str, avals: list[ShapedArray]) -> tuple:
+    """lax's n-ary rule: equal ranks (size-1 dims stretch), or rank-0 scalars."""
+    shapes = [a.shape for a in avals if a.shape != ()]
+    if not shapes:
+        return ()
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise TypeError(f"{name}: arrays must have same number of dimensions, got "
+                        f"{', '.join(str(a.shape) for a in avals)}")
+    out = []
+    for dims in zip(*shapes):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                            f"{', '.join(str(a.shape) for a in avals)}")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def same_dtypes(name: str, avals: list[ShapedArray]) -> np.dtype:
+    dts = {a.dtype for a in avals}
+    if len(dts) != 1:
+        raise TypeError(f"{name} requires arguments to have the same dtypes, got "
+                        f"{', '.join(a.dtype.name for a in avals)}.")
+    return avals[0].dtype
+
+
+def scalar_like(value, like) -> Array:
+    """A weak-typed 0-d array of ``like``'s dtype holding a Python scalar."""
+    dt = get_aval(like).dtype
+    return Array._from_buffer(np.asarray(value, dtype=dt), ShapedArray((), dt, True))
+
+
+def coerce_scalars(args):
+    """lax accepts Python scalars beside arrays: they take the array operand's dtype."""
+    ref = next((a for a in args if not isinstance(a, (bool, int, float, complex))), None)
+    if ref is None:
+        return args
+    return [scalar_like(a, ref) if isinstance(a, (bool, int, float, complex)) else a for a in args]
+
+
+def unbroadcast(ct, aval: ShapedArray):
+    """Sum ``ct`` down to ``aval``'s shape: the transpose of lax's implicit broadcasting."""
+    ct_shape = get_aval(ct).shape
+    if ct_shape == aval.shape:
+        return ct
+    if aval.shape == ():
+        return reductions.reduce_sum(ct, tuple(range(len(ct_shape))))
+    axes = tuple(i for i, (a, c) in enumerate(zip(aval.shape, ct_shape)) if a == 1 and c != 1)
+    summed = reductions.reduce_sum(ct, axes)
+    return shape.reshape(summed, aval.shape)
+
+
+def broadcast_to_aval(x, aval: ShapedArray):
+    """Stretch ``x`` (scalar or size-1 dims) to ``aval``'s shape."""
+    xs = get_aval(x).shape
+    if xs == aval.shape:
+        return x
+    if xs == ():
+        return shape.broadcast_in_dim(x, aval.shape, ())
+    squeezed = tuple(i for i, d in enumerate(xs) if d == 1 and aval.shape[i] != 1)
+    kept = tuple(i for i in range(len(xs)) if i not in squeezed)
+    return shape.broadcast_in_dim(shape.squeeze(x, squeezed), aval.shape, kept)
+
+
+# ---------------------------------------------------------------------------- batching helpers
+
+def moveaxis(x, src: int | None, dst: int, axis_size: int):
+    """Move batch dim ``src`` of ``x`` to ``dst``; an unbatched ``x`` is broadcast first."""
+    if src is None:
+        s = list(get_aval(x).shape)
+        s.insert(dst, axis_size)
+        return shape.broadcast_in_dim(x, tuple(s), tuple(i for i in range(len(s)) if i != dst))
+    ndim = get_aval(x).ndim
+    dst = dst % ndim
+    if src == dst:
+        return x
+    perm = [i for i in range(ndim) if i != src]
+    perm.insert(dst, src)
+    return shape.transpose(x, tuple(perm))
+
+
+def batch_elementwise(prim):
+    """Batching rule for lax's broadcasting n-ary ops: align batch dims at the front."""
+    def rule(axis_size, args, dims, **params):
+        rank = max(get_aval(x).ndim - (d is not None) for x, d in zip(args, dims))
+        aligned = []
+        for x, d in zip(args, dims):
+            a = get_aval(x)
+            if d is None:
+                aligned.append(x if a.ndim == 0 else shape.expand_dims(x, (0,)))
+                continue
+            x = moveaxis(x, d, 0, axis_size)
+            if a.ndim - 1 < rank:  # a batched scalar among higher-rank operands
+                x = shape.reshape(x, (axis_size,) + (1,) * rank)
+            aligned.append(x)
+        out = prim.bind(*aligned, **params)
+        outs = out if prim.multiple_results else [out]
+        return list(outs), [0] * len(outs)
+    prim.batch = rule
+
+
+def batch_unary(prim):
+    """Batching rule for an op that acts on each element independently (one operand)."""
+    def rule(axis_size, args, dims, **params):
+        out = prim.bind(*args, **params)
+        outs = out if prim.multiple_results else [out]
+        return list(outs), [dims[0]] * len(outs)
+    prim.batch = rule
+
+
+def ignore_errors(fn):
+    """Run a NumPy kernel without floating-point warnings (XLA never warns)."""
+    def kernel(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    kernel.__name__ = getattr(fn, "__name__", "kernel")
+    return kernel
+
+
+def canonical_dtype(dtype) -> np.dtype:
+    return dtypes.canonicalize_dtype(dtype)
+
+
+# The families, last: they use the factories above while they load.
+from pyjax._src.lax import shape, reductions  # noqa: E402

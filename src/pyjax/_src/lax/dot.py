@@ -1,0 +1,162 @@
+"""``dot_general``: contractions with batch dimensions, the one matmul primitive."""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import Primitive, get_aval
+from pyjax._src.lax import common, shape
+from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
+from pyjax._src.transforms.transpose import is_undefined
+
+dot_general_p = Primitive("dot_general")
+
+
+class Precision:
+    DEFAULT = None
+    HIGH = "high"
+    HIGHEST = "highest"
+
+
+def _canonical_dnums(dimension_numbers) -> tuple:
+    (lc, rc), (lb, rb) = dimension_numbers
+    as_tuple = lambda xs: tuple(int(x) for x in xs)  # noqa: E731
+    return ((as_tuple(lc), as_tuple(rc)), (as_tuple(lb), as_tuple(rb)))
+
+
+class _DimensionNumbers(tuple):
+    """Prints as JAX prints them: ``(([1], [0]), ([], []))``."""
+
+    def __str__(self):
+        (lc, rc), (lb, rb) = self
+        return f"(({list(lc)}, {list(rc)}), ({list(lb)}, {list(rb)}))"
+
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """Contract ``lhs`` and ``rhs``: result dims are batch, lhs free, then rhs free."""
+    dn = _DimensionNumbers(_canonical_dnums(dimension_numbers))
+    if preferred_element_type is not None:
+        preferred_element_type = dtypes.canonicalize_dtype(preferred_element_type)
+    lhs, rhs = common.coerce_scalars([lhs, rhs])
+    return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
+                              preferred_element_type=preferred_element_type)
+
+
+def _free(ndim, contract, batch):
+    return tuple(i for i in range(ndim) if i not in contract and i not in batch)
+
+
+def _dot_general_abstract_eval(avals, dimension_numbers, precision, preferred_element_type):
+    lhs, rhs = avals
+    (lc, rc), (lb, rb) = dimension_numbers
+    for dims, a, nm in ((lc + lb, lhs, "lhs"), (rc + rb, rhs, "rhs")):
+        if any(not 0 <= d < a.ndim for d in dims) or len(set(dims)) != len(dims):
+            raise TypeError(f"dot_general requires {nm} dimension numbers to be distinct and in "
+                            f"range for shape {a.shape}, got {dimension_numbers}")
+    if len(lc) != len(rc) or len(lb) != len(rb):
+        raise TypeError(f"dot_general requires equal numbers of lhs and rhs contracting and "
+                        f"batch dimensions, got {dimension_numbers}")
+    for l_, r_ in zip(lc + lb, rc + rb):
+        if lhs.shape[l_] != rhs.shape[r_]:
+            raise TypeError(f"dot_general requires contracting and batch dimensions to have the "
+                            f"same shape, got {lhs.shape} and {rhs.shape} with "
+                            f"dimension_numbers {dimension_numbers}.")
+    if lhs.dtype != rhs.dtype and preferred_element_type is None:
+        raise TypeError(f"dot_general requires operands of the same dtype, got "
+                        f"{lhs.dtype.name} and {rhs.dtype.name}")
+    out_shape = (tuple(lhs.shape[d] for d in lb) + tuple(lhs.shape[d] for d in _free(lhs.ndim, lc, lb))
+                 + tuple(rhs.shape[d] for d in _free(rhs.ndim, rc, rb)))
+    dt = preferred_element_type or lhs.dtype
+    weak = lhs.weak_type and rhs.weak_type and preferred_element_type is None
+    return [ShapedArray(out_shape, dt, weak)]
+
+
+def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_type):
+    (lc, rc), (lb, rb) = dimension_numbers
+    lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
+    out_dtype = preferred_element_type or lhs.dtype
+    work = np.result_type(lhs.dtype, rhs.dtype, out_dtype) if preferred_element_type else lhs.dtype
+    bshape = tuple(lhs.shape[d] for d in lb)
+    nb, nk = int(np.prod(bshape, dtype=np.int64)), int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64))
+    lfs, rfs = tuple(lhs.shape[d] for d in lf), tuple(rhs.shape[d] for d in rf)
+    a = np.transpose(lhs, lb + lf + lc).reshape(nb, int(np.prod(lfs, dtype=np.int64)), nk)
+    b = np.transpose(rhs, rb + rc + rf).reshape(nb, nk, int(np.prod(rfs, dtype=np.int64)))
+    out = np.matmul(a.astype(work, copy=False), b.astype(work, copy=False))
+    return [out.reshape(bshape + lfs + rfs).astype(out_dtype, copy=False)]
+
+
+def _dot_general_jvp(primals, tangents, dimension_numbers, precision, preferred_element_type):
+    lhs, rhs = primals
+    tl, tr = tangents
+    params = dict(dimension_numbers=dimension_numbers, precision=precision,
+                  preferred_element_type=preferred_element_type)
+    ans = dot_general_p.bind(lhs, rhs, **params)
+    out = Zero(get_aval(ans).to_tangent_aval())
+    if type(tl) is not Zero:
+        out = add_tangents(out, dot_general_p.bind(tl, rhs, **params))
+    if type(tr) is not Zero:
+        out = add_tangents(out, dot_general_p.bind(lhs, tr, **params))
+    return [ans], [out]
+
+
+def _transpose_operand(ct, other, x_is_lhs: bool, x_aval, dimension_numbers, precision):
+    """Cotangent of one operand x: contract ``ct`` with the other operand y over y's free dims."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    xc, yc, xb, yb = (lc, rc, lb, rb) if x_is_lhs else (rc, lc, rb, lb)
+    xf, yf = _free(x_aval.ndim, xc, xb), _free(get_aval(other).ndim, yc, yb)
+    nb = len(xb)
+    # ct dims are: batch, lhs-free, rhs-free.
+    y_free_in_ct = nb + len(xf) if x_is_lhs else nb
+    dn = _DimensionNumbers(((tuple(range(y_free_in_ct, y_free_in_ct + len(yf))), yf),
+                            (tuple(range(nb)), yb)))
+    out = dot_general_p.bind(ct, other, dimension_numbers=dn, precision=precision,
+                             preferred_element_type=x_aval.dtype)
+    # out dims: batch, x-free, then y's contracting dims in increasing order.
+    order = list(xb) + list(xf) + [xc[yc.index(d)] for d in sorted(yc)]
+    return shape.transpose(out, tuple(int(i) for i in np.argsort(order)))
+
+
+def _dot_general_transpose(cts, lhs, rhs, dimension_numbers, precision, preferred_element_type):
+    ct = instantiate(cts[0])
+    if is_undefined(lhs) and is_undefined(rhs):
+        raise TypeError("dot_general is bilinear, not linear in both operands at once")
+    if is_undefined(lhs):
+        return [_transpose_operand(ct, rhs, True, lhs.aval, dimension_numbers, precision), None]
+    return [None, _transpose_operand(ct, lhs, False, rhs.aval, dimension_numbers, precision)]
+
+
+def _dot_general_batch(axis_size, args, dims, dimension_numbers, precision, preferred_element_type):
+    lhs, rhs = args
+    dl, dr = dims
+    (lc, rc), (lb, rb) = dimension_numbers
+    shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
+    params = dict(precision=precision, preferred_element_type=preferred_element_type)
+    if dl is not None and dr is not None:
+        lhs, rhs = common.moveaxis(lhs, dl, 0, axis_size), common.moveaxis(rhs, dr, 0, axis_size)
+        dn = ((shift(lc), shift(rc)), ((0,) + shift(lb), (0,) + shift(rb)))
+        return [dot_general(lhs, rhs, dn, **params)], [0]
+    if dl is not None:
+        lhs = common.moveaxis(lhs, dl, 0, axis_size)
+        dn = ((shift(lc), rc), (shift(lb), rb))
+        return [dot_general(lhs, rhs, dn, **params)], [len(lb)]
+    rhs = common.moveaxis(rhs, dr, 0, axis_size)
+    dn = ((lc, shift(rc)), (lb, shift(rb)))
+    n_lhs_free = get_aval(lhs).ndim - len(lc) - len(lb)
+    return [dot_general(lhs, rhs, dn, **params)], [len(lb) + n_lhs_free]
+
+
+dot_general_p.abstract_eval = _dot_general_abstract_eval
+dot_general_p.impl = _dot_general_impl
+dot_general_p.jvp = _dot_general_jvp
+dot_general_p.transpose = _dot_general_transpose
+dot_general_p.batch = _dot_general_batch
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None):
+    """Vector/matrix products of rank <= 2 operands, as ``lax.dot``."""
+    lr, rr = get_aval(lhs).ndim, get_aval(rhs).ndim
+    if lr not in (1, 2) or rr not in (1, 2):
+        raise TypeError(f"dot requires rank 1 or 2 operands, got shapes {get_aval(lhs).shape} "
+                        f"and {get_aval(rhs).shape}")
+    return dot_general(lhs, rhs, (((lr - 1,), (0,)), ((), ())), precision, preferred_element_type)

@@ -1,0 +1,819 @@
+"""Elementwise primitives: unary math, broadcasting binary ops, comparisons, bit ops,
+``select_n``, ``clamp`` and ``convert_element_type``.
+
+Each primitive is one block: the primitive, its public wrapper, then its rules. The
+families share factories (``unop``, ``binop``) that set abstract eval, kernel and batching;
+the JVP and transpose rules follow each primitive visibly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import Primitive, get_aval
+from pyjax._src.lax import common, shape
+from pyjax._src.lax.common import (batch_elementwise, broadcast_to_aval, coerce_scalars,
+                                   ignore_errors, unbroadcast)
+from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
+from pyjax._src.transforms.transpose import is_undefined
+
+FLOAT, COMPLEX, INEXACT = "f", "c", "fc"
+INT = "iu"
+NUMBER = "iufc"
+ANY = "biufc"
+INTEGRAL = "biu"
+
+
+# ---------------------------------------------------------------------------- factories
+
+def unop(name: str, kernel, kinds: str = INEXACT, out_dtype=None) -> Primitive:
+    """A one-operand elementwise primitive (same shape; dtype kept unless ``out_dtype``)."""
+    prim = Primitive(name)
+
+    def abstract_eval(avals, **params):
+        (a,) = avals
+        common.check_dtype(name, a, kinds)
+        return [a if out_dtype is None else ShapedArray(a.shape, out_dtype(a.dtype), a.weak_type)]
+    prim.abstract_eval = abstract_eval
+    prim.impl = lambda x, **params: [np.asarray(kernel(x, **params))]
+    common.batch_unary(prim)
+    return prim
+
+
+def binop(name: str, kernel, kinds: str = NUMBER, out_dtype=None) -> Primitive:
+    """A broadcasting elementwise primitive over operands of one dtype."""
+    prim = Primitive(name)
+
+    def abstract_eval(avals, **params):
+        dt = common.same_dtypes(name, avals)
+        for a in avals:
+            common.check_dtype(name, a, kinds)
+        weak = all(a.weak_type for a in avals)
+        return [ShapedArray(common.broadcasting_shape(name, avals),
+                            dt if out_dtype is None else out_dtype, weak and out_dtype is None)]
+    prim.abstract_eval = abstract_eval
+    prim.impl = lambda *xs, **params: [np.asarray(kernel(*xs, **params))]
+    batch_elementwise(prim)
+    return prim
+
+
+def _bind_binary(prim: Primitive, x, y):
+    x, y = coerce_scalars([x, y])
+    return prim.bind(x, y)
+
+
+def _out(ans, t):
+    """A tangent stretched to the output's shape (operands may be broadcast scalars)."""
+    return broadcast_to_aval(t, get_aval(ans))
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+add_p = binop("add", np.add)
+def add(x, y): return _bind_binary(add_p, x, y)  # noqa: E704
+
+
+def _add_jvp(primals, tangents):
+    ans = add_p.bind(*primals)
+    tx, ty = tangents
+    if type(tx) is Zero and type(ty) is Zero:
+        return [ans], [Zero(get_aval(ans).to_tangent_aval())]
+    if type(tx) is Zero:
+        return [ans], [_out(ans, ty)]
+    if type(ty) is Zero:
+        return [ans], [_out(ans, tx)]
+    return [ans], [_out(ans, add(tx, ty))]
+
+
+def _add_transpose(cts, x, y):
+    (ct,) = cts
+    return [unbroadcast(instantiate(ct), v.aval) if is_undefined(v) else None for v in (x, y)]
+
+
+add_p.jvp = _add_jvp
+add_p.transpose = _add_transpose
+add_p.is_linear = True
+
+sub_p = binop("sub", np.subtract)
+def sub(x, y): return _bind_binary(sub_p, x, y)  # noqa: E704
+
+
+def _sub_jvp(primals, tangents):
+    ans = sub_p.bind(*primals)
+    tx, ty = tangents
+    if type(ty) is Zero:
+        return [ans], [_out(ans, tx) if type(tx) is not Zero else Zero(get_aval(ans))]
+    nty = neg(ty)
+    return [ans], [_out(ans, nty if type(tx) is Zero else sub(tx, ty))]
+
+
+def _sub_transpose(cts, x, y):
+    ct = instantiate(cts[0])
+    return [unbroadcast(ct, x.aval) if is_undefined(x) else None,
+            unbroadcast(neg(ct), y.aval) if is_undefined(y) else None]
+
+
+sub_p.jvp = _sub_jvp
+sub_p.transpose = _sub_transpose
+sub_p.is_linear = True
+
+mul_p = binop("mul", np.multiply)
+def mul(x, y): return _bind_binary(mul_p, x, y)  # noqa: E704
+
+
+defjvp(mul_p, lambda g, ans, x, y: _out(ans, mul(g, y)), lambda g, ans, x, y: _out(ans, mul(x, g)))
+
+
+def _mul_transpose(cts, x, y):
+    ct = instantiate(cts[0])
+    if is_undefined(x) and is_undefined(y):
+        raise TypeError("mul is not linear in both operands at once")
+    if is_undefined(x):
+        return [unbroadcast(mul(ct, y), x.aval), None]
+    return [None, unbroadcast(mul(x, ct), y.aval)]
+
+
+mul_p.transpose = _mul_transpose
+
+
+def _int_div(x, y):
+    """XLA's integer division: rounds toward zero; x / 0 is -1 (signed) or all ones."""
+    safe = np.where(y == 0, 1, y)
+    q = np.abs(x) // np.abs(safe) if x.dtype.kind == "i" else x // safe
+    if x.dtype.kind == "i":
+        q = np.where((x < 0) != (safe < 0), -q, q)
+    return np.where(y == 0, np.array(-1).astype(x.dtype), q).astype(x.dtype)
+
+
+def _div_kernel(x, y):
+    if x.dtype.kind in "iu":
+        return _int_div(x, y)
+    return np.true_divide(x, y)
+
+
+div_p = binop("div", ignore_errors(_div_kernel))
+def div(x, y): return _bind_binary(div_p, x, y)  # noqa: E704
+
+
+defjvp(div_p, lambda g, ans, x, y: _out(ans, div(g, y)),
+       lambda g, ans, x, y: _out(ans, mul(neg(g), div(ans, y))))
+
+
+def _div_transpose(cts, x, y):
+    if is_undefined(y):
+        raise TypeError("div is linear only in its numerator")
+    return [unbroadcast(div(instantiate(cts[0]), y), x.aval), None]
+
+
+div_p.transpose = _div_transpose
+
+
+def _rem_kernel(x, y):
+    """C-style remainder (sign of the dividend), as XLA's; x % 0 is x for integers."""
+    if x.dtype.kind in "iu":
+        safe = np.where(y == 0, 1, y)
+        r = np.fmod(x, safe)
+        return np.where(y == 0, x, r).astype(x.dtype)
+    return np.fmod(x, y)
+
+
+rem_p = binop("rem", ignore_errors(_rem_kernel))
+def rem(x, y): return _bind_binary(rem_p, x, y)  # noqa: E704
+
+
+defjvp(rem_p, lambda g, ans, x, y: _out(ans, g),
+       lambda g, ans, x, y: _out(ans, mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y)))))))
+
+
+def _pow_kernel(x, y):
+    return np.power(x, y)
+
+
+pow_p = binop("pow", ignore_errors(_pow_kernel), kinds=INEXACT)
+
+
+def pow(x, y):
+    x, y = coerce_scalars([x, y])
+    return pow_p.bind(x, y)
+
+
+def _pow_jvp_x(g, ans, x, y):
+    # d/dx x**y = y * x**(y-1); written to be 0 (not nan) where y == 0.
+    one = common.scalar_like(1, y)
+    dx = select_n(eq(y, common.scalar_like(0, y)),
+                  mul(y, pow(x, sub(y, one))), broadcast_to_aval(common.scalar_like(0, ans), get_aval(ans)))
+    return _out(ans, mul(g, dx))
+
+
+def _pow_jvp_y(g, ans, x, y):
+    zero = common.scalar_like(0, x)
+    safe_log = log(select_n(eq(x, zero), x, broadcast_to_aval(common.scalar_like(1, x), get_aval(x))))
+    return _out(ans, mul(g, mul(ans, safe_log)))
+
+
+defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+
+max_p = binop("max", np.maximum, kinds=ANY)
+def max(x, y): return _bind_binary(max_p, x, y)  # noqa: E704,A001
+
+min_p = binop("min", np.minimum, kinds=ANY)
+def min(x, y): return _bind_binary(min_p, x, y)  # noqa: E704,A001
+
+
+def _minmax_jvp(pick_x):
+    """Where both operands tie, each receives half the tangent (as JAX does)."""
+    def partial(which):
+        def d(g, ans, x, y):
+            x_b, y_b = broadcast_to_aval(x, get_aval(ans)), broadcast_to_aval(y, get_aval(ans))
+            g = _out(ans, g)
+            zero = zeros_like(g)
+            half = mul(g, common.scalar_like(0.5, g))
+            wins = pick_x(x_b, y_b) if which == 0 else pick_x(y_b, x_b)
+            return select_n(eq(x_b, y_b), select_n(wins, zero, g), half)
+        return d
+    return partial(0), partial(1)
+
+
+defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
+defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
+
+atan2_p = binop("atan2", np.arctan2, kinds=FLOAT)
+def atan2(x, y): return _bind_binary(atan2_p, x, y)  # noqa: E704
+
+defjvp(atan2_p, lambda g, ans, x, y: _out(ans, mul(g, div(y, add(mul(x, x), mul(y, y))))),
+       lambda g, ans, x, y: _out(ans, mul(g, div(neg(x), add(mul(x, x), mul(y, y))))))
+
+nextafter_p = binop("nextafter", np.nextafter, kinds=FLOAT)
+def nextafter(x, y): return _bind_binary(nextafter_p, x, y)  # noqa: E704
+
+defzero(nextafter_p)
+
+
+# ---------------------------------------------------------------------------- unary math
+
+neg_p = unop("neg", np.negative, NUMBER)
+def neg(x): return neg_p.bind(x)  # noqa: E704
+
+deflinear(neg_p)
+neg_p.transpose = lambda cts, x: [neg(instantiate(cts[0]))]
+
+sign_p = unop("sign", np.sign, NUMBER)
+def sign(x): return sign_p.bind(x)  # noqa: E704
+
+defzero(sign_p)
+
+floor_p = unop("floor", np.floor, FLOAT)
+def floor(x): return floor_p.bind(x)  # noqa: E704
+
+defzero(floor_p)
+
+ceil_p = unop("ceil", np.ceil, FLOAT)
+def ceil(x): return ceil_p.bind(x)  # noqa: E704
+
+defzero(ceil_p)
+
+
+class RoundingMethod:
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
+def _round_kernel(x, rounding_method=0):
+    if int(rounding_method) == RoundingMethod.TO_NEAREST_EVEN:
+        return np.round(x)
+    return np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)).astype(x.dtype)
+
+
+round_p = unop("round", _round_kernel, FLOAT)
+def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO): return round_p.bind(x, rounding_method=int(rounding_method))  # noqa: E501,E704,A001
+
+defzero(round_p)
+
+is_finite_p = unop("is_finite", np.isfinite, FLOAT, out_dtype=lambda d: dtypes.bool_)
+is_finite_p.abstract_eval = (lambda base: lambda avals, **p: [a.update(weak_type=False) for a in base(avals, **p)])(is_finite_p.abstract_eval)  # noqa: E501
+def is_finite(x): return is_finite_p.bind(x)  # noqa: E704
+
+defzero(is_finite_p)
+
+exp_p = unop("exp", ignore_errors(np.exp))
+def exp(x): return exp_p.bind(x)  # noqa: E704
+
+defjvp(exp_p, lambda g, ans, x: mul(g, ans))
+
+exp2_p = unop("exp2", ignore_errors(np.exp2))
+def exp2(x): return exp2_p.bind(x)  # noqa: E704
+
+defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, common.scalar_like(np.log(2), ans))))
+
+log_p = unop("log", ignore_errors(np.log))
+def log(x): return log_p.bind(x)  # noqa: E704
+
+defjvp(log_p, lambda g, ans, x: div(g, x))
+
+log1p_p = unop("log1p", ignore_errors(np.log1p))
+def log1p(x): return log1p_p.bind(x)  # noqa: E704
+
+defjvp(log1p_p, lambda g, ans, x: div(g, add(x, common.scalar_like(1, x))))
+
+expm1_p = unop("expm1", ignore_errors(np.expm1))
+def expm1(x): return expm1_p.bind(x)  # noqa: E704
+
+defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, common.scalar_like(1, ans))))
+
+tanh_p = unop("tanh", np.tanh)
+def tanh(x): return tanh_p.bind(x)  # noqa: E704
+
+defjvp(tanh_p, lambda g, ans, x: mul(g, sub(common.scalar_like(1, ans), mul(ans, ans))))
+
+
+def _logistic_kernel(x):
+    return (1 / (1 + np.exp(-x))).astype(x.dtype)
+
+
+logistic_p = unop("logistic", ignore_errors(_logistic_kernel))
+def logistic(x): return logistic_p.bind(x)  # noqa: E704
+
+defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(common.scalar_like(1, ans), ans))))
+
+sin_p = unop("sin", np.sin)
+def sin(x): return sin_p.bind(x)  # noqa: E704
+
+defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
+
+cos_p = unop("cos", np.cos)
+def cos(x): return cos_p.bind(x)  # noqa: E704
+
+defjvp(cos_p, lambda g, ans, x: mul(g, neg(sin(x))))
+
+tan_p = unop("tan", ignore_errors(np.tan))
+def tan(x): return tan_p.bind(x)  # noqa: E704
+
+defjvp(tan_p, lambda g, ans, x: mul(g, add(common.scalar_like(1, ans), mul(ans, ans))))
+
+asin_p = unop("asin", ignore_errors(np.arcsin))
+def asin(x): return asin_p.bind(x)  # noqa: E704
+
+defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(common.scalar_like(1, x), mul(x, x)))))
+
+acos_p = unop("acos", ignore_errors(np.arccos))
+def acos(x): return acos_p.bind(x)  # noqa: E704
+
+defjvp(acos_p, lambda g, ans, x: mul(neg(g), rsqrt(sub(common.scalar_like(1, x), mul(x, x)))))
+
+atan_p = unop("atan", np.arctan)
+def atan(x): return atan_p.bind(x)  # noqa: E704
+
+defjvp(atan_p, lambda g, ans, x: div(g, add(common.scalar_like(1, x), mul(x, x))))
+
+sinh_p = unop("sinh", ignore_errors(np.sinh))
+def sinh(x): return sinh_p.bind(x)  # noqa: E704
+
+defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
+
+cosh_p = unop("cosh", ignore_errors(np.cosh))
+def cosh(x): return cosh_p.bind(x)  # noqa: E704
+
+defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
+
+asinh_p = unop("asinh", np.arcsinh)
+def asinh(x): return asinh_p.bind(x)  # noqa: E704
+
+defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(mul(x, x), common.scalar_like(1, x)))))
+
+acosh_p = unop("acosh", ignore_errors(np.arccosh))
+def acosh(x): return acosh_p.bind(x)  # noqa: E704
+
+defjvp(acosh_p, lambda g, ans, x: mul(g, rsqrt(sub(mul(x, x), common.scalar_like(1, x)))))
+
+atanh_p = unop("atanh", ignore_errors(np.arctanh))
+def atanh(x): return atanh_p.bind(x)  # noqa: E704
+
+defjvp(atanh_p, lambda g, ans, x: div(g, sub(common.scalar_like(1, x), mul(x, x))))
+
+sqrt_p = unop("sqrt", ignore_errors(np.sqrt))
+def sqrt(x): return sqrt_p.bind(x)  # noqa: E704
+
+defjvp(sqrt_p, lambda g, ans, x: div(g, mul(ans, common.scalar_like(2, ans))))
+
+
+def _rsqrt_kernel(x):
+    return (1 / np.sqrt(x)).astype(x.dtype)
+
+
+rsqrt_p = unop("rsqrt", ignore_errors(_rsqrt_kernel))
+def rsqrt(x): return rsqrt_p.bind(x)  # noqa: E704
+
+defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(common.scalar_like(-0.5, ans), div(ans, x))))
+
+cbrt_p = unop("cbrt", np.cbrt, FLOAT)
+def cbrt(x): return cbrt_p.bind(x)  # noqa: E704
+
+defjvp(cbrt_p, lambda g, ans, x: mul(g, div(ans, mul(x, common.scalar_like(3, x)))))
+
+abs_p = unop("abs", np.abs, NUMBER, out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
+def abs(x): return abs_p.bind(x)  # noqa: E704,A001
+
+defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))
+
+square_p = unop("square", np.square, NUMBER)
+def square(x): return square_p.bind(x)  # noqa: E704
+
+defjvp(square_p, lambda g, ans, x: mul(g, mul(x, common.scalar_like(2, x))))
+
+
+def _integer_pow_kernel(x, y):
+    if y < 0 and x.dtype.kind in "iu":
+        raise TypeError("integer_pow with a negative exponent needs a floating-point operand")
+    with np.errstate(all="ignore"):
+        return np.power(x, x.dtype.type(y)) if x.dtype.kind in "fc" else np.power(x, y).astype(x.dtype)
+
+
+integer_pow_p = unop("integer_pow", _integer_pow_kernel, NUMBER)
+def integer_pow(x, y): return integer_pow_p.bind(x, y=int(y))  # noqa: E704
+
+
+def _integer_pow_jvp(g, ans, x, y):
+    if y == 0:
+        return zeros_like(g)
+    dx = mul(common.scalar_like(y, x), x if y == 2 else integer_pow(x, y - 1)) if y != 1 else None
+    return g if dx is None else mul(g, dx)
+
+
+defjvp(integer_pow_p, _integer_pow_jvp)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+erf_p = unop("erf", lambda x: _erf(x).astype(x.dtype), FLOAT)
+def erf(x): return erf_p.bind(x)  # noqa: E704
+
+defjvp(erf_p, lambda g, ans, x: mul(g, mul(common.scalar_like(2 / np.sqrt(np.pi), x),
+                                           exp(neg(mul(x, x))))))
+
+erfc_p = unop("erfc", lambda x: _erfc(x).astype(x.dtype), FLOAT)
+def erfc(x): return erfc_p.bind(x)  # noqa: E704
+
+defjvp(erfc_p, lambda g, ans, x: mul(g, mul(common.scalar_like(-2 / np.sqrt(np.pi), x),
+                                            exp(neg(mul(x, x))))))
+
+
+# ---------------------------------------------------------------------------- stop_gradient
+
+stop_gradient_p = unop("stop_gradient", lambda x: x, ANY)
+
+
+def stop_gradient(x):
+    """The identity, but its tangent (and so its gradient) is zero."""
+    return stop_gradient_p.bind(x)
+
+
+defzero(stop_gradient_p)
+
+
+# ---------------------------------------------------------------------------- comparisons
+
+def _compare(name, kernel):
+    prim = binop(name, kernel, kinds=ANY, out_dtype=dtypes.bool_)
+    defzero(prim)
+    return prim
+
+
+eq_p = _compare("eq", np.equal)
+def eq(x, y): return _bind_binary(eq_p, x, y)  # noqa: E704
+
+ne_p = _compare("ne", np.not_equal)
+def ne(x, y): return _bind_binary(ne_p, x, y)  # noqa: E704
+
+lt_p = _compare("lt", np.less)
+def lt(x, y): return _bind_binary(lt_p, x, y)  # noqa: E704
+
+le_p = _compare("le", np.less_equal)
+def le(x, y): return _bind_binary(le_p, x, y)  # noqa: E704
+
+gt_p = _compare("gt", np.greater)
+def gt(x, y): return _bind_binary(gt_p, x, y)  # noqa: E704
+
+ge_p = _compare("ge", np.greater_equal)
+def ge(x, y): return _bind_binary(ge_p, x, y)  # noqa: E704
+
+
+# ---------------------------------------------------------------------------- bitwise / logical
+
+def _bitwise(name, kernel):
+    prim = binop(name, kernel, kinds=INTEGRAL)
+    defzero(prim)
+    return prim
+
+
+and_p = _bitwise("and", np.bitwise_and)
+def bitwise_and(x, y): return _bind_binary(and_p, x, y)  # noqa: E704
+
+or_p = _bitwise("or", np.bitwise_or)
+def bitwise_or(x, y): return _bind_binary(or_p, x, y)  # noqa: E704
+
+xor_p = _bitwise("xor", np.bitwise_xor)
+def bitwise_xor(x, y): return _bind_binary(xor_p, x, y)  # noqa: E704
+
+not_p = unop("not", lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x), INTEGRAL)
+def bitwise_not(x): return not_p.bind(x)  # noqa: E704
+
+defzero(not_p)
+
+
+def _shift_kernel(op):
+    """XLA semantics: shifting by >= the bit width (or a negative amount) gives 0 (or the
+    sign fill for arithmetic right shifts) instead of NumPy's undefined behaviour."""
+    def kernel(x, y):
+        bits = x.dtype.itemsize * 8
+        out_of_range = (y < 0) | (y >= bits)
+        safe = np.where(out_of_range, 0, y).astype(x.dtype)
+        if op == "left":
+            r = np.left_shift(x, safe)
+            fill = np.zeros_like(x)
+        elif op == "right_arithmetic":
+            r = np.right_shift(x, safe)
+            fill = np.where(x < 0, np.array(-1).astype(x.dtype), 0).astype(x.dtype)
+        else:
+            ux = x.view(np.dtype(f"u{x.dtype.itemsize}"))
+            r = np.right_shift(ux, safe.view(ux.dtype)).view(x.dtype)
+            fill = np.zeros_like(x)
+        return np.where(out_of_range, fill, r).astype(x.dtype)
+    return kernel
+
+
+shift_left_p = _bitwise("shift_left", _shift_kernel("left"))
+def shift_left(x, y): return _bind_binary(shift_left_p, x, y)  # noqa: E704
+
+shift_right_arithmetic_p = _bitwise("shift_right_arithmetic", _shift_kernel("right_arithmetic"))
+def shift_right_arithmetic(x, y): return _bind_binary(shift_right_arithmetic_p, x, y)  # noqa: E704
+
+shift_right_logical_p = _bitwise("shift_right_logical", _shift_kernel("right_logical"))
+def shift_right_logical(x, y): return _bind_binary(shift_right_logical_p, x, y)  # noqa: E704
+
+population_count_p = unop("population_count", lambda x: np.bitwise_count(x).astype(x.dtype), INT)
+def population_count(x): return population_count_p.bind(x)  # noqa: E704
+
+defzero(population_count_p)
+
+
+# ---------------------------------------------------------------------------- complex parts
+
+real_p = unop("real", np.real, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()))
+def real(x): return real_p.bind(x)  # noqa: E704
+
+imag_p = unop("imag", np.imag, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()))
+def imag(x): return imag_p.bind(x)  # noqa: E704
+
+conj_p = unop("conj", np.conjugate, INEXACT,
+              out_dtype=lambda d: d if d.kind == "c" else dtypes.canonicalize_dtype(dtypes.complex128))
+def conj(x): return conj_p.bind(x)  # noqa: E704
+
+for _p in (real_p, imag_p, conj_p):
+    deflinear(_p)
+real_p.transpose = lambda cts, x: [convert_element_type(instantiate(cts[0]), x.aval.dtype)]
+imag_p.transpose = lambda cts, x: [mul(convert_element_type(instantiate(cts[0]), x.aval.dtype),
+                                       common.scalar_like(-1j, x.aval))]
+conj_p.transpose = lambda cts, x: [conj(instantiate(cts[0]))]
+
+complex_p = binop("complex", lambda x, y: x + 1j * y, kinds=FLOAT)
+complex_p.abstract_eval = (lambda base: lambda avals, **p: [a.update(
+    dtype=dtypes.complex64 if a.dtype == dtypes.float32 else dtypes.complex128) for a in base(avals, **p)])(
+    complex_p.abstract_eval)
+def complex(x, y): return _bind_binary(complex_p, x, y)  # noqa: E704,A001
+
+defjvp(complex_p, lambda g, ans, x, y: _out(ans, convert_element_type(g, ans.dtype)),
+       lambda g, ans, x, y: _out(ans, mul(convert_element_type(g, ans.dtype), common.scalar_like(1j, ans))))
+
+
+# ---------------------------------------------------------------------------- select / clamp
+
+select_n_p = Primitive("select_n")
+
+
+def select_n(which, *cases):
+    """``cases[which]`` elementwise; ``which`` is bool (2 cases) or int32."""
+    return select_n_p.bind(which, *cases)
+
+
+def _select_n_abstract_eval(avals):
+    which, *cases = avals
+    if not cases:
+        raise TypeError("select_n requires at least one case")
+    common.same_dtypes("select_n", cases)
+    if any(c.shape != cases[0].shape for c in cases):
+        raise TypeError(f"select_n cases must have the same shapes, got "
+                        f"{[c.shape for c in cases]}")
+    if which.shape and which.shape != cases[0].shape:
+        raise TypeError(f"select_n `which` must be scalar or have the same shape as cases, "
+                        f"got {which.shape} and {cases[0].shape}")
+    if which.dtype != dtypes.bool_ and which.dtype != dtypes.int32:
+        raise TypeError(f"select_n `which` must be boolean or int32, got {which.dtype.name}")
+    if which.dtype == dtypes.bool_ and len(cases) > 2:
+        raise TypeError("select_n with a boolean `which` takes at most two cases")
+    return [ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))]
+
+
+def _select_n_impl(which, *cases):
+    if len(cases) == 1:
+        return [cases[0]]
+    if which.dtype == np.bool_:
+        return [np.where(which, cases[1], cases[0])]
+    return [np.choose(np.clip(which, 0, len(cases) - 1), cases)]
+
+
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    ans = select_n_p.bind(*primals)
+    case_t = tangents[1:]
+    if all(type(t) is Zero for t in case_t):
+        return [ans], [Zero(get_aval(ans).to_tangent_aval())]
+    return [ans], [select_n(which, *[instantiate(t) for t in case_t])]
+
+
+def _select_n_transpose(cts, which, *cases):
+    if is_undefined(which):
+        raise TypeError("select_n is not linear in its predicate")
+    ct = instantiate(cts[0])
+    zero = zeros_like(ct)
+    out = [None]
+    for i, c in enumerate(cases):
+        if not is_undefined(c):
+            out.append(None)
+            continue
+        picks = [zero] * len(cases)
+        picks[i] = ct
+        out.append(select_n(which, *picks))
+    return out
+
+
+def _select_n_batch(axis_size, args, dims):
+    which, *cases = args
+    wdim, *cdims = dims
+    if get_aval(which).ndim == 0 and wdim is None:
+        # Scalar predicate: move every case's batch dim to the front.
+        cases = [common.moveaxis(c, d, 0, axis_size) for c, d in zip(cases, cdims)]
+        return [select_n(which, *cases)], [0]
+    cases = [common.moveaxis(c, d, 0, axis_size) for c, d in zip(cases, cdims)]
+    out_shape = get_aval(cases[0]).shape
+    w = common.moveaxis(which, wdim, 0, axis_size)
+    if get_aval(w).shape != out_shape:
+        # A batched scalar predicate against array cases: stretch it over the case shape.
+        w = shape.broadcast_in_dim(w, out_shape, (0,))
+    return [select_n(w, *cases)], [0]
+
+
+select_n_p.abstract_eval = _select_n_abstract_eval
+select_n_p.impl = _select_n_impl
+select_n_p.jvp = _select_n_jvp
+select_n_p.transpose = _select_n_transpose
+select_n_p.batch = _select_n_batch
+
+clamp_p = Primitive("clamp")
+
+
+def clamp(min, x, max):  # noqa: A002
+    """``min(max(x, min), max)``; ``min``/``max`` are scalars or have ``x``'s shape."""
+    min, x, max = coerce_scalars([min, x, max])  # noqa: A001
+    return clamp_p.bind(min, x, max)
+
+
+def _clamp_abstract_eval(avals):
+    lo, x, hi = avals
+    common.same_dtypes("clamp", avals)
+    for b, nm in ((lo, "min"), (hi, "max")):
+        if b.shape and b.shape != x.shape:
+            raise TypeError(f"clamp requires {nm} to be a scalar or have the operand's shape "
+                            f"{x.shape}, got {b.shape}")
+    return [x]
+
+
+clamp_p.abstract_eval = _clamp_abstract_eval
+clamp_p.impl = lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi)]
+
+
+def _clamp_jvp_x(g, ans, lo, x, hi):
+    inside = bitwise_and(ge(x, broadcast_to_aval(lo, get_aval(x))),
+                         le(x, broadcast_to_aval(hi, get_aval(x))))
+    return select_n(inside, zeros_like(g), g)
+
+
+def _clamp_jvp_bound(is_lo):
+    def d(g, ans, lo, x, hi):
+        b = lo if is_lo else hi
+        g = broadcast_to_aval(g, get_aval(x))
+        hit = (gt if is_lo else lt)(broadcast_to_aval(b, get_aval(x)), x)
+        return select_n(hit, zeros_like(g), g)
+    return d
+
+
+defjvp(clamp_p, _clamp_jvp_bound(True), _clamp_jvp_x, _clamp_jvp_bound(False))
+
+
+def _clamp_batch(axis_size, args, dims):
+    lo, x, hi = args
+    dlo, dx, dhi = dims
+    x = common.moveaxis(x, dx, 0, axis_size)
+    xs = get_aval(x).shape
+    bounds = []
+    for b, d in ((lo, dlo), (hi, dhi)):
+        if d is None and get_aval(b).ndim == 0:
+            bounds.append(b)
+        else:
+            b = common.moveaxis(b, d, 0, axis_size)
+            if get_aval(b).shape != xs:
+                b = shape.broadcast_in_dim(b, xs, (0,) if get_aval(b).ndim == 1 else
+                                           tuple(range(get_aval(b).ndim)))
+            bounds.append(b)
+    return [clamp_p.bind(bounds[0], x, bounds[1])], [0]
+
+
+clamp_p.batch = _clamp_batch
+
+
+# ---------------------------------------------------------------------------- conversion
+
+convert_element_type_p = Primitive("convert_element_type")
+
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+    new_dtype = dtypes.canonicalize_dtype(new_dtype)
+    if isinstance(x, (bool, int, float, complex)):
+        x = common.scalar_like(x, np.zeros((), dtypes.python_scalar_dtype(x)))
+    a = get_aval(x)
+    if a.dtype == new_dtype and a.weak_type == weak_type:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
+def _convert_kernel(x, new_dtype, weak_type):
+    if x.dtype.kind == "c" and new_dtype.kind != "c":
+        x = np.real(x)
+    if new_dtype.kind in "iu" and x.dtype.kind == "f":
+        # XLA saturates out-of-range floats and maps NaN to 0.
+        info = np.iinfo(new_dtype)
+        with np.errstate(all="ignore"):
+            x = np.where(np.isnan(x), 0, np.clip(x, info.min, info.max))
+    if new_dtype == np.bool_:
+        return x != 0
+    with np.errstate(all="ignore"):
+        return x.astype(new_dtype)
+
+
+convert_element_type_p.abstract_eval = lambda avals, new_dtype, weak_type: [
+    ShapedArray(avals[0].shape, new_dtype, weak_type)]
+convert_element_type_p.impl = lambda x, new_dtype, weak_type: [
+    _convert_kernel(x, new_dtype, weak_type)]
+
+
+def _convert_jvp(primals, tangents, new_dtype, weak_type):
+    (x,), (t,) = primals, tangents
+    ans = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+    out_aval = get_aval(ans).to_tangent_aval()
+    if type(t) is Zero or not dtypes.is_differentiable(new_dtype):
+        return [ans], [Zero(out_aval)]
+    return [ans], [convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)]
+
+
+def _convert_transpose(cts, x, new_dtype, weak_type):
+    ct = cts[0]
+    if type(ct) is Zero:
+        return [None]
+    return [convert_element_type_p.bind(ct, new_dtype=x.aval.dtype, weak_type=x.aval.weak_type)]
+
+
+convert_element_type_p.jvp = _convert_jvp
+convert_element_type_p.transpose = _convert_transpose
+convert_element_type_p.is_linear = True
+common.batch_unary(convert_element_type_p)
+
+
+def bitcast_convert_type(x, new_dtype):
+    return bitcast_convert_type_p.bind(x, new_dtype=np.dtype(new_dtype))
+
+
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+
+
+def _bitcast_abstract_eval(avals, new_dtype):
+    (a,) = avals
+    if a.dtype.itemsize != new_dtype.itemsize:
+        raise TypeError(f"bitcast_convert_type between dtypes of different widths "
+                        f"({a.dtype.name} -> {new_dtype.name}) is not supported")
+    return [ShapedArray(a.shape, new_dtype)]
+
+
+bitcast_convert_type_p.abstract_eval = _bitcast_abstract_eval
+bitcast_convert_type_p.impl = lambda x, new_dtype: [np.ascontiguousarray(x).view(new_dtype)]
+defzero(bitcast_convert_type_p)
+common.batch_unary(bitcast_convert_type_p)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def zeros_like(x):
+    a = get_aval(x)
+    return shape.full(a.shape, 0, a.dtype, weak_type=a.weak_type)

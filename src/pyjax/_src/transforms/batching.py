@@ -1,0 +1,69 @@
+"""Vectorization: a ``BatchTrace`` carries each value with the axis it is batched along.
+
+A batch dim of ``None`` means "not batched": the value is shared by every batch member.
+Primitives whose operands are all unbatched run in the parent trace untouched; the others
+call their batching rule, which sees plain values and batch dims (lists in, lists out).
+"""
+from __future__ import annotations
+
+from pyjax._src.core.trace import Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.core.aval import ShapedArray
+
+not_mapped = None
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, trace: "BatchTrace", val, bdim: int | None):
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self):
+        a = get_aval(self.val)
+        if self.bdim is None:
+            return a
+        return ShapedArray(a.shape[:self.bdim] + a.shape[self.bdim + 1:], a.dtype, a.weak_type)
+
+
+class BatchTrace(Trace):
+    name = "BatchTrace"
+
+    def __init__(self, parent: Trace, axis_size: int, axis_name=None):
+        super().__init__(parent)
+        self.axis_size = axis_size
+        self.axis_name = axis_name
+
+    def describe(self):
+        return "vmap"
+
+    def lift(self, x):
+        if self.check_own(x):
+            return x.val, x.bdim
+        return x, not_mapped
+
+    def process_primitive(self, prim, args, params):
+        vals, dims = zip(*map(self.lift, args)) if args else ((), ())
+        if all(d is None for d in dims):
+            with set_current_trace(self.parent):
+                outs = prim.bind(*vals, **params)
+            return list(outs) if prim.multiple_results else [outs]
+        if prim.batch is None:
+            raise NotImplementedError(f"Batching rule for '{prim.name}' not implemented")
+        with set_current_trace(self.parent):
+            outs, out_dims = prim.batch(self.axis_size, list(vals), list(dims), **params)
+        return [self.make(v, d) for v, d in zip(outs, out_dims)]
+
+    def make(self, val, bdim):
+        return val if bdim is None else BatchTracer(self, val, bdim)
+
+
+def batch_flat(fun, args: list, in_dims: list, axis_size: int, axis_name=None):
+    """Run ``fun`` on batched ``args``; returns (outs, out_dims) with dims possibly None."""
+    trace = BatchTrace(current_trace(), axis_size, axis_name)
+    with new_trace(trace):
+        outs = fun(*[trace.make(a, d) for a, d in zip(args, in_dims)])
+        pairs = [trace.lift(o) for o in outs]
+    return [v for v, _ in pairs], [d for _, d in pairs]

@@ -1,0 +1,162 @@
+"""Staging: record the primitives a function binds as a jaxpr (``jit``, ``make_jaxpr``).
+
+A ``StagingTrace`` turns every value it does not own into a jaxpr input: scalars become
+inline literals, other arrays (and tracers of enclosing transformations) become
+constvars. With ``partial=True`` it stages only operations that touch its own tracers and
+runs the rest in the parent trace: that is partial evaluation, which ``linearize`` uses to
+split a JVP into the primal computation (run now) and the linear tangent map (staged).
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
+from pyjax._src.core.trace import Tracer, Trace, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.config import CHECKS
+
+
+@dataclass(frozen=True)
+class DebugInfo:
+    """Where a traced function came from, for error messages that name its arguments."""
+    what: str                      # "jit", "make_jaxpr", ...
+    fun_name: str
+    source: str                    # "file.py:12"
+    arg_names: tuple               # one name per flat input, or ()
+
+    @staticmethod
+    def of(fun, what: str, arg_names=()) -> "DebugInfo":
+        base = inspect.unwrap(getattr(fun, "func", fun))
+        name = getattr(base, "__name__", type(base).__name__)
+        code = getattr(base, "__code__", None)
+        source = f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown>"
+        return DebugInfo(what, name, source, tuple(arg_names))
+
+
+def flat_arg_names(fun, args, kwargs, tree_flatten) -> tuple:
+    """A name per flattened argument leaf (``n``, ``params['w']``), as JAX's messages use."""
+    try:
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return ()
+    names = []
+    for name, value in bound.arguments.items():
+        leaves = tree_flatten(value)[0]
+        names.extend([name] * len(leaves))
+    return tuple(names)
+
+
+class StagingTracer(Tracer):
+    __slots__ = ("var",)
+
+    def __init__(self, trace: "StagingTrace", var: Var):
+        self._trace = trace
+        self.var = var
+
+    @property
+    def aval(self):
+        return self.var.aval
+
+
+class StagingTrace(Trace):
+    name = "DynamicJaxprTrace"
+
+    def __init__(self, parent: Trace, debug: DebugInfo | None = None, partial: bool = False):
+        super().__init__(parent)
+        self.debug = debug
+        self.partial = partial
+        self.invars: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.constvars: list[Var] = []
+        self.consts: list = []
+        self._const_index: dict[int, Var] = {}
+
+    def describe(self):
+        if self.debug:
+            return f"{self.debug.what} of {self.debug.fun_name} at {self.debug.source}"
+        return "jit"
+
+    def new_arg(self, aval: ShapedArray) -> StagingTracer:
+        var = Var(aval)
+        self.invars.append(var)
+        return StagingTracer(self, var)
+
+    def to_atom(self, x):
+        """The jaxpr atom for ``x``: its var, a literal for scalars, else a new constvar."""
+        if self.check_own(x):
+            return x.var
+        if type(x) in (int, float, bool, complex):
+            return Literal(x, get_aval(x))
+        var = self._const_index.get(id(x))
+        if var is None:
+            aval = get_aval(x)
+            if not aval.shape and not isinstance(x, Tracer):
+                return Literal(x, aval)
+            var = self._const_index[id(x)] = Var(aval)
+            self.constvars.append(var)
+            self.consts.append(x)
+        return var
+
+    def process_primitive(self, prim, args, params):
+        if self.partial and not any(isinstance(x, Tracer) and x._trace is self for x in args):
+            with set_current_trace(self.parent):
+                outs = prim.bind(*args, **params)
+            return outs if prim.multiple_results else [outs]
+        atoms = [self.to_atom(x) for x in args]
+        out_avals = prim.abstract_eval([a.aval for a in atoms], **params)
+        outvars = [Var(a) for a in out_avals]
+        self.eqns.append(Eqn(prim, atoms, outvars, params))
+        return [StagingTracer(self, v) for v in outvars]
+
+    def process_call(self, call_prim, jaxpr, args, params):
+        return self.process_primitive(call_prim, args, params)
+
+    def to_jaxpr(self, outs) -> ClosedJaxpr:
+        outvars = [self.to_atom(x) for x in outs]
+        jaxpr = Jaxpr(self.constvars, self.invars, outvars, self.eqns)
+        if CHECKS:
+            check_jaxpr(jaxpr)
+        return ClosedJaxpr(jaxpr, self.consts)
+
+    # -- error provenance ----------------------------------------------------------
+    def provenance(self, tracer: StagingTracer) -> str:
+        """Name the traced function and the arguments ``tracer`` depends on."""
+        if self.debug is None:
+            return ""
+        deps = self._input_dependencies(tracer.var)
+        names = sorted({self.debug.arg_names[i] for i in deps if i < len(self.debug.arg_names)})
+        msg = (f"The error occurred while tracing the function {self.debug.fun_name} at "
+               f"{self.debug.source} for {self.debug.what}.")
+        if len(names) == 1:
+            msg += (f" This concrete value was not available in Python because it depends on "
+                    f"the value of the argument {names[0]}.")
+        elif names:
+            msg += (f" This concrete value was not available in Python because it depends on "
+                    f"the values of the arguments {', '.join(names[:-1])} and {names[-1]}.")
+        return msg
+
+    def _input_dependencies(self, var: Var) -> set[int]:
+        producer = {id(v): e for e in self.eqns for v in e.outvars}
+        position = {id(v): i for i, v in enumerate(self.invars)}
+        deps, todo, seen = set(), [var], set()
+        while todo:
+            v = todo.pop()
+            if id(v) in seen or type(v) is Literal:
+                continue
+            seen.add(id(v))
+            if id(v) in position:
+                deps.add(position[id(v)])
+            elif id(v) in producer:
+                todo.extend(producer[id(v)].invars)
+        return deps
+
+
+def trace_to_jaxpr(fun, in_avals, debug: DebugInfo | None = None) -> tuple[ClosedJaxpr, list]:
+    """Trace ``fun`` (flat list in, flat list out) on abstract inputs into a closed jaxpr."""
+    trace = StagingTrace(current_trace(), debug)
+    with new_trace(trace):
+        args = [trace.new_arg(a) for a in in_avals]
+        outs = fun(*args)
+        return trace.to_jaxpr(outs), outs
+

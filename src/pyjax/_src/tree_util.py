@@ -1,0 +1,478 @@
+"""Pytrees: nested containers flattened to a list of leaves plus a hashable structure.
+
+Transformations only ever see flat lists of leaves; the ``PyTreeDef`` carries the
+container structure (and static aux data) so results can be rebuilt, and doubles
+as a jit cache key.  Semantics follow ``jax.tree_util``.
+
+A treedef node is the nested tuple ``(node_type, aux_data, children)``; a leaf is
+``None``.  Nested tuples give C-speed ``==`` and ``hash`` without a Python walk.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import itertools
+import operator
+from typing import Any
+
+
+class _NodeType:
+    """How to take one container type apart and put it back together.
+
+    Compared and hashed by identity, which keeps treedef ``==``/``hash`` cheap.
+    """
+
+    __slots__ = ("type", "flatten", "unflatten", "flatten_with_keys")
+
+    def __init__(self, type_, flatten, unflatten, flatten_with_keys):
+        self.type = type_
+        self.flatten = flatten  # x -> (children, aux)
+        self.unflatten = unflatten  # (aux, children list) -> x
+        self.flatten_with_keys = flatten_with_keys  # x -> ([(key, child), ...], aux)
+
+
+@dataclasses.dataclass(frozen=True)
+class SequenceKey:
+    idx: int
+
+    def __str__(self):
+        return f"[{self.idx!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class DictKey:
+    key: Any
+
+    def __str__(self):
+        return f"[{self.key!r}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class GetAttrKey:
+    name: str
+
+    def __str__(self):
+        return f".{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class FlattenedIndexKey:
+    """Key of a child of a node registered without key information."""
+
+    key: int
+
+    def __str__(self):
+        return f"[<flat index {self.key}>]"
+
+
+_KEY_TYPES = (SequenceKey, DictKey, GetAttrKey, FlattenedIndexKey)
+
+
+def keystr(keys, *, simple: bool = False, separator: str = "") -> str:
+    """Render a key path, e.g. ``['a'][0].x`` (or ``a/0/x`` with simple=True, separator='/')."""
+    if simple:
+        return separator.join(str(getattr(k, k.__match_args__[0])) if isinstance(k, _KEY_TYPES)
+                              else str(k) for k in keys)
+    return separator.join(map(str, keys))
+
+
+_registry: dict[type, _NodeType] = {}
+
+
+def _keyed(flatten, keys):
+    """Key flattener from a plain flattener and ``keys(x, aux) -> iterable of keys``."""
+    def flatten_with_keys(x):
+        children, aux = flatten(x)
+        return list(zip(keys(x, aux), children)), aux
+    return flatten_with_keys
+
+
+def _index_keys(x, aux):
+    return map(FlattenedIndexKey, itertools.count())
+
+
+def _register(nodetype, flatten, unflatten, flatten_with_keys):
+    if nodetype in _registry:
+        raise ValueError(f"Duplicate custom PyTreeDef type registration for {nodetype}.")
+    _registry[nodetype] = _NodeType(nodetype, flatten, unflatten, flatten_with_keys)
+    return _registry[nodetype]
+
+
+def register_pytree_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func=None):
+    """Make ``nodetype`` a container: ``flatten_func(x) -> (children, aux)``,
+    ``unflatten_func(aux, children) -> x``; children are passed as a tuple, as in JAX."""
+    _register(nodetype, flatten_func, lambda aux, children: unflatten_func(aux, tuple(children)),
+              flatten_with_keys_func or _keyed(flatten_func, _index_keys))
+
+
+def register_pytree_with_keys(nodetype, flatten_with_keys, unflatten_func, flatten_func=None):
+    """Like ``register_pytree_node`` but children carry keys for ``tree_flatten_with_path``."""
+    if flatten_func is None:
+        def flatten_func(x):
+            pairs, aux = flatten_with_keys(x)
+            return [c for _, c in pairs], aux
+    register_pytree_node(nodetype, flatten_func, unflatten_func, flatten_with_keys)
+
+
+def register_pytree_node_class(cls):
+    """Class decorator using the class's ``tree_flatten`` method and ``tree_unflatten`` classmethod."""
+    register_pytree_node(cls, operator.methodcaller("tree_flatten"), cls.tree_unflatten)
+    return cls
+
+
+def register_dataclass(nodetype, data_fields=None, meta_fields=None, drop_fields=()):
+    """Register a dataclass-like type: data fields are children, meta fields are static aux data.
+
+    With no fields given, ``nodetype`` must be a dataclass and fields with
+    ``metadata=dict(static=True)`` are meta fields.
+    """
+    if data_fields is None or meta_fields is None:
+        if (data_fields is None) != (meta_fields is None):
+            raise TypeError("register_dataclass: data_fields and meta_fields must both be specified"
+                            f" when either is specified. Got {data_fields=} {meta_fields=}.")
+        if not dataclasses.is_dataclass(nodetype):
+            raise TypeError("register_dataclass: data_fields and meta_fields are required when"
+                            f" nodetype is not a dataclass. Got {nodetype=}.")
+        fields = dataclasses.fields(nodetype)
+        data_fields = [f.name for f in fields if not f.metadata.get("static", False)]
+        meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
+    data_fields, meta_fields = tuple(data_fields), tuple(meta_fields)
+    if dataclasses.is_dataclass(nodetype):
+        init_fields = {f.name for f in dataclasses.fields(nodetype) if f.init} - set(drop_fields)
+        if {*meta_fields, *data_fields} != init_fields:
+            missing = init_fields - {*meta_fields, *data_fields}
+            unexpected = {*meta_fields, *data_fields} - init_fields
+            raise ValueError("data_fields and meta_fields must include all dataclass fields with"
+                             f" ``init=True`` and only them. Missing fields: {sorted(missing)};"
+                             f" unexpected fields: {sorted(unexpected)}.")
+    if overlap := set(data_fields) & set(meta_fields):
+        raise ValueError(f"data_fields and meta_fields must not overlap. Overlapping fields: {overlap}.")
+
+    def flatten(x):
+        return [getattr(x, n) for n in data_fields], tuple(getattr(x, n) for n in meta_fields)
+
+    def unflatten(meta, data):
+        return nodetype(**dict(zip(meta_fields, meta)), **dict(zip(data_fields, data)))
+
+    _register(nodetype, flatten, unflatten, _keyed(flatten, lambda x, aux: map(GetAttrKey, data_fields)))
+    return nodetype
+
+
+def _seq_flatten(x):
+    return x, None
+
+
+def _dict_flatten(x):
+    """Dict children are ordered by sorted key so equal dicts flatten identically, as in JAX."""
+    try:
+        keys = tuple(sorted(x))
+    except TypeError as e:
+        raise ValueError(f"pytree dict keys must be sortable, got {list(x)}") from e
+    return [x[k] for k in keys], keys
+
+
+def _defaultdict_flatten(x):
+    children, keys = _dict_flatten(x)
+    return children, (x.default_factory, keys)
+
+
+_seq_keys = _keyed(_seq_flatten, lambda x, aux: map(SequenceKey, itertools.count()))
+_TUPLE = _register(tuple, _seq_flatten, lambda aux, ch: tuple(ch), _seq_keys)
+_LIST = _register(list, _seq_flatten, lambda aux, ch: ch, _seq_keys)
+_NONE = _register(type(None), lambda x: ((), None), lambda aux, ch: None, lambda x: ([], None))
+_DICT = _register(dict, _dict_flatten, lambda keys, ch: dict(zip(keys, ch)),
+                  _keyed(_dict_flatten, lambda x, keys: map(DictKey, keys)))
+_register(collections.OrderedDict, lambda x: (list(x.values()), tuple(x)),
+          lambda keys, ch: collections.OrderedDict(zip(keys, ch)),
+          lambda x: ([(DictKey(k), v) for k, v in x.items()], tuple(x)))
+_register(collections.defaultdict, _defaultdict_flatten,
+          lambda aux, ch: collections.defaultdict(aux[0], zip(aux[1], ch)),
+          _keyed(_defaultdict_flatten, lambda x, aux: map(DictKey, aux[1])))
+# Every namedtuple class shares one node type; the class itself is the aux data.
+_NAMEDTUPLE = _NodeType(tuple, lambda x: (x, type(x)), lambda cls, ch: cls(*ch),
+                        lambda x: (list(zip(map(GetAttrKey, x._fields), x)), type(x)))
+
+
+def _node_type(x):
+    """The node type of ``x``, or None when ``x`` is a leaf (exact type match, as in JAX)."""
+    node_type = _registry.get(type(x))
+    if node_type is None and isinstance(x, tuple) and hasattr(x, "_fields"):
+        return _NAMEDTUPLE
+    return node_type
+
+
+def _flatten(x, leaves, is_leaf):
+    if (is_leaf is not None and is_leaf(x)) or (node_type := _node_type(x)) is None:
+        leaves.append(x)
+        return None
+    children, aux = node_type.flatten(x)
+    return node_type, aux, tuple([_flatten(c, leaves, is_leaf) for c in children])
+
+
+def _flatten_with_path(x, path, leaves, is_leaf):
+    if (is_leaf is not None and is_leaf(x)) or (node_type := _node_type(x)) is None:
+        leaves.append((path, x))
+        return None
+    pairs, aux = node_type.flatten_with_keys(x)
+    return node_type, aux, tuple([_flatten_with_path(c, (*path, k), leaves, is_leaf) for k, c in pairs])
+
+
+def _unflatten(node, leaves):
+    if node is None:
+        return next(leaves)
+    node_type, aux, children = node
+    return node_type.unflatten(aux, [_unflatten(c, leaves) for c in children])
+
+
+def _count(node, leaf_weight, node_weight):
+    if node is None:
+        return leaf_weight
+    return node_weight + sum(_count(c, leaf_weight, node_weight) for c in node[2])
+
+
+class _Mismatch(Exception):
+    """Structure mismatch inside ``_flatten_up_to``; collects the key path while unwinding."""
+
+    def __init__(self, msg):
+        super().__init__(msg)
+        self.path = []
+
+
+def _describe(node_type, aux):
+    if node_type is _NONE:
+        return "None"
+    return f"namedtuple {aux.__name__}" if node_type is _NAMEDTUPLE else node_type.type.__name__
+
+
+def _flatten_up_to(node, x, out):
+    if node is None:
+        out.append(x)
+        return
+    node_type, aux, children = node
+    if _node_type(x) is not node_type:
+        hint = " (None is an empty pytree node, not a leaf)" if node_type is _NONE else ""
+        raise _Mismatch(f"expected {_describe(node_type, aux)}, got {x!r}{hint}")
+    xs, x_aux = node_type.flatten(x)
+    xs = list(xs)
+    if x_aux != aux:
+        what = "keys" if node_type is _DICT else "node data"
+        raise _Mismatch(f"expected {_describe(node_type, aux)} with {what} {aux!r}, got {x_aux!r}")
+    if len(xs) != len(children):
+        raise _Mismatch(f"expected {_describe(node_type, aux)} of length {len(children)}, "
+                        f"got length {len(xs)}: {x!r}")
+    for i, (child, x_child) in enumerate(zip(children, xs)):
+        try:
+            _flatten_up_to(child, x_child, out)
+        except _Mismatch as e:
+            e.path.append(node_type.flatten_with_keys(x)[0][i][0])
+            raise
+
+
+def _repr(node):
+    if node is None:
+        return "*"
+    node_type, aux, children = node
+    parts = [_repr(c) for c in children]
+    if node_type is _TUPLE:
+        return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+    if node_type is _LIST:
+        return f"[{', '.join(parts)}]"
+    if node_type is _DICT:
+        return "{" + ", ".join(f"{k!r}: {p}" for k, p in zip(aux, parts)) + "}"
+    if node_type is _NONE:
+        return "None"
+    name = f"namedtuple[{aux.__name__}]" if node_type is _NAMEDTUPLE else f"{node_type.type.__name__}[{aux}]"
+    return f"CustomNode({name}, [{', '.join(parts)}])"
+
+
+class PyTreeDef:
+    """The structure of a pytree: node types and aux data, with leaves left out."""
+
+    __slots__ = ("_node", "_num_leaves", "_hash")
+
+    def __init__(self, node, num_leaves=None):
+        self._node = node
+        self._num_leaves = num_leaves
+        self._hash = None
+
+    @property
+    def num_leaves(self) -> int:
+        if self._num_leaves is None:
+            self._num_leaves = _count(self._node, 1, 0)
+        return self._num_leaves
+
+    @property
+    def num_nodes(self) -> int:
+        return _count(self._node, 1, 1)
+
+    def unflatten(self, leaves):
+        leaves = leaves if isinstance(leaves, (list, tuple)) else list(leaves)
+        if len(leaves) != self.num_leaves:
+            which = "few" if len(leaves) < self.num_leaves else "many"
+            raise ValueError(f"Too {which} leaves for PyTreeDef; expected {self.num_leaves}, "
+                             f"got {len(leaves)}.")
+        return _unflatten(self._node, iter(leaves))
+
+    def flatten_up_to(self, tree) -> list:
+        """Leaves of ``tree`` cut at this structure: each leaf here matches a whole subtree."""
+        return _flatten_up_to_checked(self._node, tree, "pytree structure mismatch")
+
+    def children(self) -> list[PyTreeDef]:
+        return [] if self._node is None else [PyTreeDef(c) for c in self._node[2]]
+
+    def __eq__(self, other):
+        if not isinstance(other, PyTreeDef):
+            return NotImplemented
+        return self is other or self._node == other._node
+
+    def __hash__(self):
+        if self._hash is None:
+            try:
+                self._hash = hash(self._node)
+            except TypeError:  # unhashable aux data: hash the structure only, as JAX always does
+                self._hash = hash(_strip_aux(self._node))
+        return self._hash
+
+    def __repr__(self):
+        return f"PyTreeDef({_repr(self._node)})"
+
+
+def _strip_aux(node):
+    return None if node is None else (node[0], tuple(map(_strip_aux, node[2])))
+
+
+def _flatten_up_to_checked(node, tree, context):
+    out = []
+    try:
+        _flatten_up_to(node, tree, out)
+    except _Mismatch as e:
+        where = f" at key path {keystr(e.path[::-1])}" if e.path else ""
+        raise ValueError(f"{context}{where}: {e}") from None
+    return out
+
+
+def tree_flatten(tree, is_leaf=None):
+    """Return ``(leaves, treedef)``; ``is_leaf(x)`` true stops descent at ``x``."""
+    leaves = []
+    node = _flatten(tree, leaves, is_leaf)
+    return leaves, PyTreeDef(node, len(leaves))
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves):
+    return treedef.unflatten(leaves)
+
+
+def tree_leaves(tree, is_leaf=None) -> list:
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree, is_leaf=None) -> PyTreeDef:
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def tree_flatten_with_path(tree, is_leaf=None):
+    """Like ``tree_flatten`` but each leaf comes as ``(key_path, leaf)``."""
+    leaves = []
+    node = _flatten_with_path(tree, (), leaves, is_leaf)
+    return leaves, PyTreeDef(node, len(leaves))
+
+
+def tree_leaves_with_path(tree, is_leaf=None) -> list:
+    return tree_flatten_with_path(tree, is_leaf)[0]
+
+
+def _leaves_of_rest(treedef, rest, fn_name):
+    return [_flatten_up_to_checked(treedef._node, r, f"{fn_name}: argument {i + 1} does not match "
+                                                    "the structure of the first tree")
+            for i, r in enumerate(rest)]
+
+
+def tree_map(f, tree, *rest, is_leaf=None):
+    """Apply ``f`` leafwise; ``rest`` trees must have ``tree``'s structure (or extend it)."""
+    leaves, treedef = tree_flatten(tree, is_leaf)
+    if not rest:
+        return treedef.unflatten([f(x) for x in leaves])
+    others = _leaves_of_rest(treedef, rest, "tree_map")
+    return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
+
+
+def tree_map_with_path(f, tree, *rest, is_leaf=None):
+    """Like ``tree_map`` but ``f`` also receives each leaf's key path first."""
+    keyed, treedef = tree_flatten_with_path(tree, is_leaf)
+    others = _leaves_of_rest(treedef, rest, "tree_map_with_path")
+    return treedef.unflatten([f(path, x, *xs) for (path, x), *xs in zip(keyed, *others)])
+
+
+_NO_INIT = object()
+
+
+def tree_reduce(function, tree, initializer=_NO_INIT, is_leaf=None):
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _NO_INIT:
+        return functools.reduce(function, leaves)
+    return functools.reduce(function, leaves, initializer)
+
+
+def tree_all(tree, *, is_leaf=None) -> bool:
+    return all(tree_leaves(tree, is_leaf))
+
+
+def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None, pytree_to_transpose):
+    """Turn an outer tree of inner trees into an inner tree of outer trees."""
+    if inner_treedef is None:
+        inner_treedef = tree_structure(outer_treedef.flatten_up_to(pytree_to_transpose)[0])
+    leaves, treedef = tree_flatten(pytree_to_transpose)
+    inner_n, outer_n = inner_treedef.num_leaves, outer_treedef.num_leaves
+    if treedef.num_leaves != inner_n * outer_n:
+        raise TypeError(f"tree_transpose: expected {outer_n} x {inner_n} leaves shaped by "
+                        f"{outer_treedef} of {inner_treedef}, got {treedef}")
+    rows = [leaves[i * inner_n:(i + 1) * inner_n] for i in range(outer_n)]
+    return inner_treedef.unflatten([outer_treedef.unflatten(col) for col in zip(*rows)])
+
+
+def treedef_is_leaf(treedef: PyTreeDef) -> bool:
+    """True for a single node: a leaf, None, or an empty container (as in JAX)."""
+    return treedef.num_nodes == 1
+
+
+def all_leaves(iterable, is_leaf=None) -> bool:
+    """Whether every element of ``iterable`` is a leaf (cheaper than flattening)."""
+    return all((is_leaf is not None and is_leaf(x)) or _node_type(x) is None for x in iterable)
+
+
+class _HashableCallableShim:
+    """Wraps a ``functools.partial`` so ``partial.__new__`` cannot merge its arguments
+    into a ``Partial``'s leaves; delegates call, hash and equality."""
+
+    def __init__(self, fun):
+        self.fun = fun
+
+    def __call__(self, *args, **kw):
+        return self.fun(*args, **kw)
+
+    def __hash__(self):
+        return hash(self.fun)
+
+    def __eq__(self, other):
+        return self.fun == (other.fun if isinstance(other, _HashableCallableShim) else other)
+
+    def __repr__(self):
+        return f"_HashableCallableShim({self.fun!r})"
+
+
+class Partial(functools.partial):
+    """A ``functools.partial`` that is a pytree: bound args/keywords are leaves and the
+    function is static aux data, so closures can cross jit boundaries."""
+
+    def __new__(cls, func, *args, **kw):
+        if isinstance(func, functools.partial):
+            func = _HashableCallableShim(func)
+        return super().__new__(cls, func, *args, **kw)
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, xs: Partial(func, *xs[0], **xs[1]),
+)

@@ -1,0 +1,2 @@
+"""Neural-network helpers (mirrors ``jax.nn``)."""
+from pyjax._src.nn.functions import *  # noqa: F401,F403  (explicit list: functions.__all__)
