@@ -3,7 +3,7 @@
 ``import pyjax as jax; import pyjax.numpy as jnp`` and keep the rest of the program.
 """
 from pyjax._src.config import config as config
-from pyjax._src.core.array import Array as Array
+from pyjax._src.core.trace import ArrayBase as Array
 from pyjax._src import lax as _lax_families  # noqa: F401  (registers every primitive)
 from pyjax._src.numpy import array_methods as _array_methods
 from pyjax._src.api import (

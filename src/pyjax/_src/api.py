@@ -105,12 +105,6 @@ def _executable_for(closed: ClosedJaxpr):
     return exe
 
 
-def _eval_process_call(self, call_prim, jaxpr, args, params):
-    return _executable_for(jaxpr)(*args)
-
-
-EvalTrace.process_call = _eval_process_call
-
 # One cache for all jit wrappers of a function (so ``jit(f)`` in a loop hits it), held
 # weakly by the function so lambdas and partials created per call are freed.
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -40,18 +40,26 @@ _LATTICE = {
 }
 
 
-def _upper_set(node) -> frozenset:
-    seen, todo = {node}, [node]
-    while todo:
-        for succ in _LATTICE[todo.pop()]:
-            if succ not in seen:
-                seen.add(succ)
-                todo.append(succ)
-    return frozenset(seen)
+def _upper_sets(lattice: dict) -> dict:
+    """Each node's upper set: itself and everything reachable above it."""
+    out = {}
+    for node in lattice:
+        seen, todo = {node}, [node]
+        while todo:
+            for succ in lattice[todo.pop()]:
+                if succ not in seen:
+                    seen.add(succ)
+                    todo.append(succ)
+        out[node] = frozenset(seen)
+    return out
 
 
-_UPPER = {node: _upper_set(node) for node in _LATTICE}
+# With x64 off JAX avoids the one promotion that forms a 64-bit type from 32-bit inputs
+# (uint32 with a signed int gives int32, not int64).
+_UPPER = {True: _upper_sets(_LATTICE),
+          False: _upper_sets({**_LATTICE, uint32: [int32, uint64]})}
 _DEFAULT_OF_KIND = {I_WEAK: int64, F_WEAK: float64, C_WEAK: complex128}
+_DEFAULT_OF_DTYPE_KIND = {"i": int64, "u": uint64, "f": float64, "c": complex128}
 _KIND_OF_WEAK = {"b": None, "i": I_WEAK, "u": I_WEAK, "f": F_WEAK, "c": C_WEAK}
 
 _CANONICAL_32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
@@ -82,12 +90,10 @@ def default_complex_dtype() -> np.dtype:
 
 
 @functools.lru_cache(maxsize=None)
-def _join(nodes: frozenset):
-    common = frozenset.intersection(*(_UPPER[n] for n in nodes))
-    for cand in common:
-        if _UPPER[cand] == common:
-            return cand
-    raise TypeError(f"no common type for {sorted(map(str, nodes))}")  # unreachable: lattice has a top
+def _join(nodes: frozenset, x64: bool):
+    upper = _UPPER[x64]
+    common = frozenset.intersection(*(upper[n] for n in nodes))
+    return next(c for c in common if upper[c] == common)  # the lattice has a top: one exists
 
 
 def _node(dtype: np.dtype, weak: bool):
@@ -153,13 +159,15 @@ def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
             if d not in _LATTICE:
                 raise TypeError(f"dtype {d} is not a valid JAX array type")
         if all(w for _, w in pairs):
-            # All weak: join the concrete types and keep the result weak (no weak int16s).
-            joined, weak = _join(frozenset(dtypes)), True
+            # All weak: join the strong counterparts, then mark weak (no weak int16s).
+            joined, weak = _join(frozenset(dtypes), x64), True
         else:
-            joined = _join(frozenset(_node(d, w) for d, w in pairs))
+            joined = _join(frozenset(_node(d, w) for d, w in pairs), x64)
             weak = isinstance(joined, str)
         dt = _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
     weak = weak and dt != bool_
+    if weak:  # a weak result takes its kind's default width, as in JAX (weak uint8s + -> uint32)
+        dt = _DEFAULT_OF_DTYPE_KIND[dt.kind]
     return canonicalize_dtype(dt), weak
 
 
@@ -175,7 +183,7 @@ def result_type(*args, return_weak_type_flag: bool = False):
 def promote_types(a, b) -> np.dtype:
     """Promotion of two dtypes (strong, not canonicalized), as ``jnp.promote_types``."""
     a, b = np.dtype(a), np.dtype(b)
-    joined = _join(frozenset((a, b)))
+    joined = _join(frozenset((a, b)), config.jax_enable_x64)
     return _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
 
 

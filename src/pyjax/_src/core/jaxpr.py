@@ -219,7 +219,7 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
 def _pp_eqn(eqn: Eqn, names: _Names, indent: int) -> str:
     lhs = " ".join(names.binder(v) for v in eqn.outvars)
     args = " ".join(names(v) for v in eqn.invars)
-    params = [(k, v) for k, v in eqn.params.items() if v is not None and not k.startswith("_")]
+    params = sorted((k, v) for k, v in eqn.params.items() if v is not None and not k.startswith("_"))
     if not params:
         return f"{lhs} = {eqn.prim.name} {args}".rstrip()
     flat = [f"{k}={_format_param(v, indent + 2)}" for k, v in params]

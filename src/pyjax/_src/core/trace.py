@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.core.array import IMMUTABLE_MESSAGE, Array, to_buffer
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.errors import (ConcretizationTypeError, TracerArrayConversionError,
                                TracerBoolConversionError, TracerIntegerConversionError,
@@ -143,7 +144,6 @@ class EvalTrace(Trace):
         pass
 
     def process_primitive(self, prim, args, params):
-        from pyjax._src.core.array import Array, to_buffer
         avals = []
         buffers = []
         for x in args:
@@ -159,7 +159,7 @@ class EvalTrace(Trace):
         return [Array._from_buffer(b, a) for b, a in zip(outs, out_avals)]
 
     def process_call(self, call_prim, jaxpr, args, params):
-        return params["executable"](*args)
+        return self.process_primitive(call_prim, args, params)  # its impl runs the executable
 
 
 EVAL_TRACE = EvalTrace()
@@ -230,7 +230,6 @@ class Tracer:
         raise TypeError(f"unhashable type: {type(self).__name__}")
 
     def __setitem__(self, idx, value):
-        from pyjax._src.core.array import IMMUTABLE_MESSAGE
         raise TypeError(IMMUTABLE_MESSAGE)
 
     def __repr__(self):
@@ -263,7 +262,6 @@ def concrete_value(x):
     """NumPy value of ``x`` if known now, else None (used for static shape arguments)."""
     if isinstance(x, Tracer):
         return x.to_concrete_value()
-    from pyjax._src.core.array import Array
     if isinstance(x, Array):
         return x._value
     return np.asarray(x)
@@ -279,3 +277,16 @@ def concretize(x, what: str):
     return x
 
 
+
+
+class _ArrayMeta(type):
+    def __instancecheck__(cls, x):
+        return isinstance(x, (Array, Tracer))
+
+
+class ArrayBase(metaclass=_ArrayMeta):
+    """``pyjax.Array``: what ``isinstance`` tests against. As in JAX, both concrete arrays
+    and tracers are instances, and no value's type is this class itself."""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("pyjax.Array cannot be constructed directly; use pyjax.numpy.asarray")

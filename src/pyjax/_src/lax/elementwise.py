@@ -7,6 +7,7 @@ the JVP and transpose rules follow each primitive visibly.
 """
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -741,7 +742,7 @@ convert_element_type_p = Primitive("convert_element_type")
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
     new_dtype = dtypes.canonicalize_dtype(new_dtype)
-    if isinstance(x, (bool, int, float, complex)):
+    if isinstance(x, (bool, int, float, builtins.complex)):
         x = common.scalar_like(x, np.zeros((), dtypes.python_scalar_dtype(x)))
     a = get_aval(x)
     if a.dtype == new_dtype and a.weak_type == weak_type:

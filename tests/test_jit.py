@@ -1,0 +1,330 @@
+"""jit: tracing once per signature, the cache, static arguments, errors of JAX's classes,
+and make_jaxpr's printed form (checked against the seed's text and, structurally, JAX's)."""
+import functools
+import re
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp_ref
+
+import pyjax
+import pyjax.numpy as jnp
+from pyjax import lax
+
+from harness import assert_same
+
+
+def counting(fun):
+    """``fun`` plus a list that grows by one each time it is traced (run in Python)."""
+    calls = []
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fun(*args, **kwargs)
+    return wrapped, calls
+
+
+# ---------------------------------------------------------------------------- the cache
+
+def test_same_function_traces_once():
+    f, calls = counting(lambda x: x * 2 + 1)
+    jf = pyjax.jit(f)
+    for _ in range(3):
+        np.testing.assert_array_equal(jf(jnp.arange(4)), np.arange(4) * 2 + 1)
+    assert len(calls) == 1
+
+
+def test_every_jit_wrapper_of_a_function_shares_its_cache():
+    f, calls = counting(lambda x: x + 1)
+    for _ in range(5):
+        pyjax.jit(f)(1.0)
+    assert len(calls) == 1
+
+
+def test_fresh_lambda_and_partial_retrace():
+    def body(x):
+        body.calls += 1
+        return x + 1
+    body.calls = 0
+    for _ in range(3):
+        pyjax.jit(functools.partial(body))(1)
+    for _ in range(3):
+        pyjax.jit(lambda x: body(x))(1)
+    assert body.calls == 6
+
+
+@pytest.mark.parametrize("first, second", [
+    (np.ones(3, np.float32), np.ones(4, np.float32)),             # shape
+    (np.ones(3, np.float32), np.ones(3, np.int32)),               # dtype
+    (1.0, np.float32(1.0)),                                       # weak type
+    ((1.0, 2.0), [1.0, 2.0]),                                     # pytree structure
+])
+def test_new_signature_retraces(first, second):
+    f, calls = counting(lambda x: x)
+    jf = pyjax.jit(f)
+    jf(first)
+    jf(first)
+    jf(second)
+    assert len(calls) == 2
+
+
+def test_static_arguments_by_number_and_name():
+    f, calls = counting(lambda x, n: x + n)
+    by_num = pyjax.jit(f, static_argnums=1)
+    assert int(by_num(1, 2)) == 3 and int(by_num(1, 2)) == 3
+    assert int(by_num(1, 5)) == 6
+    assert len(calls) == 2
+    by_name = pyjax.jit(f, static_argnames="n")
+    assert int(by_name(1, n=2)) == 3
+    assert int(by_name(1, 2)) == 3   # the positional form is static too, as in JAX
+
+
+def test_python_control_flow_on_static_argument():
+    @functools.partial(pyjax.jit, static_argnames=["n"])
+    def g(x, n):
+        i = 0
+        while i < n:
+            i += 1
+        return x + i
+    out = g(10, 20)
+    assert int(out) == 30 and out.dtype == np.int32 and out.weak_type
+
+
+def test_jit_matches_jax_on_pytrees():
+    def f(p, x):
+        return {"y": p["w"] * x + p["b"], "n": (x.sum(), 3)}
+    p = {"w": np.float32(2.0), "b": 1.0}
+    x = np.arange(3, dtype=np.float32)
+    assert_same(pyjax.jit(f)(p, jnp.asarray(x)), jax.jit(f)(p, jnp_ref.asarray(x)))
+
+
+def test_kwargs_and_methods():
+    class Model:
+        def __init__(self, scale):
+            self.scale = scale
+
+        @functools.partial(pyjax.jit, static_argnums=0)
+        def apply(self, x):
+            return x * self.scale
+
+        def __hash__(self):
+            return hash(self.scale)
+
+        def __eq__(self, other):
+            return isinstance(other, Model) and other.scale == self.scale
+    assert float(Model(3.0).apply(2.0)) == 6.0
+    assert float(pyjax.jit(lambda x, y=1.0: x - y)(3.0, y=2.0)) == 1.0
+
+
+def test_donate_argnums_is_accepted():
+    out = pyjax.jit(lambda x: x + 1, donate_argnums=0)(jnp.ones(3))
+    np.testing.assert_array_equal(out, np.full(3, 2.0, np.float32))
+
+
+def test_nested_jit_is_one_equation():
+    inner = pyjax.jit(lambda x: x * 2)
+    jaxpr = pyjax.make_jaxpr(lambda x: inner(x) + 1)(1.0)
+    assert [e.prim.name for e in jaxpr.eqns] == ["jit", "add"]
+    assert float(pyjax.jit(lambda x: inner(x) + 1)(2.0)) == 5.0
+
+
+def test_disable_jit_runs_python():
+    seen = []
+
+    @pyjax.jit
+    def f(x):
+        seen.append(type(x).__name__)
+        return x
+    with pyjax.disable_jit():
+        f(jnp.ones(2))
+    assert seen == ["Array"]
+
+
+def test_log_compiles(caplog):
+    pyjax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING", logger="pyjax"):
+            pyjax.jit(lambda x: x - 3)(1)
+    finally:
+        pyjax.config.update("jax_log_compiles", False)
+    assert any("Finished tracing + compiling" in r.message for r in caplog.records)
+
+
+def test_lower_and_compile_show_the_program():
+    lowered = pyjax.jit(lambda x: lax.sin(x) * 2.0).lower(jnp.ones(3))
+    assert "sin" in lowered.as_text()
+    assert "sin" in lowered.compile().as_text()
+
+
+# ---------------------------------------------------------------------------- errors
+
+def test_error_classes_subclass_the_same_builtins_as_jax():
+    for name in ("ConcretizationTypeError", "TracerBoolConversionError",
+                 "TracerIntegerConversionError", "TracerArrayConversionError",
+                 "UnexpectedTracerError", "NonConcreteBooleanIndexError"):
+        ours, theirs = getattr(pyjax.errors, name), getattr(jax.errors, name)
+        for builtin in (TypeError, ValueError, IndexError, Exception):
+            assert issubclass(ours, builtin) == issubclass(theirs, builtin), (name, builtin)
+
+
+def g_while(x, n):
+    i = 0
+    while i < n:
+        i += 1
+    return x + i
+
+
+def test_bool_conversion_error_names_function_place_and_argument():
+    with pytest.raises(pyjax.errors.TracerBoolConversionError) as info:
+        pyjax.jit(g_while)(10, 20)
+    msg = str(info.value)
+    assert msg.startswith("Attempted boolean conversion of traced array with shape bool[].\n")
+    line = g_while.__code__.co_firstlineno
+    assert f"The error occurred while tracing the function g_while at {__file__}:{line} " \
+           f"for jit." in msg
+    assert "because it depends on the value of the argument n." in msg
+    assert msg.endswith("See https://jax.readthedocs.io/en/latest/errors.html"
+                        "#jax.errors.TracerBoolConversionError")
+    with pytest.raises(TypeError):  # and it is a TypeError, as the seed catches it
+        pyjax.jit(g_while)(10, 20)
+
+
+def test_several_arguments_are_named():
+    with pytest.raises(pyjax.errors.TracerBoolConversionError,
+                       match="values of the arguments a and b"):
+        pyjax.jit(lambda a, b: 1 if a + b > 0 else 0)(1, 2)
+
+
+@pytest.mark.parametrize("convert, error", [
+    (int, "ConcretizationTypeError"),
+    (float, "ConcretizationTypeError"),
+    (lambda x: [0, 1][x], "TracerIntegerConversionError"),
+    (np.asarray, "TracerArrayConversionError"),
+])
+def test_concretization_errors(convert, error):
+    def f(x):
+        convert(x)
+        return x
+    with pytest.raises(getattr(pyjax.errors, error)):
+        pyjax.jit(f)(jnp.asarray(1))
+    with pytest.raises(getattr(jax.errors, error)):  # the same error class in JAX
+        jax.jit(f)(jnp_ref.asarray(1))
+
+
+def test_leaked_tracer_raises_unexpected_tracer_error():
+    leaked = []
+    pyjax.jit(lambda x: leaked.append(x) or x)(1.0)
+    with pytest.raises(pyjax.errors.UnexpectedTracerError, match="escape the scope"):
+        lax.add(leaked[0], 1.0)
+    with pytest.raises(pyjax.errors.UnexpectedTracerError):
+        pyjax.jit(lambda y: leaked[0] + y)(1.0)
+
+
+def test_non_hashable_static_argument():
+    with pytest.raises(ValueError, match="Non-hashable static arguments are not supported"):
+        pyjax.jit(lambda x, n: x, static_argnums=1)(1, [2])
+
+
+def test_non_array_argument_names_the_problem():
+    with pytest.raises(TypeError, match="Error interpreting argument to .* as an abstract array"):
+        pyjax.jit(lambda x, n: x)(1, "a")
+
+
+def test_not_callable():
+    with pytest.raises(TypeError, match="Expected a callable value"):
+        pyjax.jit(3)
+
+
+def test_tracer_prints_its_abstract_value():
+    seen = []
+    pyjax.jit(lambda x: seen.append(str(x)) or x)(jnp.arange(5))
+    assert seen == ["Traced<ShapedArray(int32[5])>with<DynamicJaxprTrace>"]
+
+
+# ---------------------------------------------------------------------------- devices
+
+def test_devices_and_backends():
+    assert repr(pyjax.devices()) == "[CpuDevice(id=0)]"
+    assert pyjax.devices()[0].device_kind == jax.devices()[0].device_kind
+    assert pyjax.default_backend() == "cpu"
+    out = pyjax.jit(lambda x: x + 1, backend="cpu")(jnp.ones(2))
+    np.testing.assert_array_equal(out, [2.0, 2.0])
+    with pytest.raises(RuntimeError, match="gpu"):
+        pyjax.jit(lambda x: x, backend="gpu")(1.0)
+    x = pyjax.device_put(np.arange(3))
+    assert isinstance(x, pyjax.Array) and x.devices() == {pyjax.devices()[0]}
+    assert pyjax.block_until_ready({"a": x})["a"] is x
+
+
+def test_eval_shape():
+    out = pyjax.eval_shape(lambda x, y: {"z": x @ y}, pyjax.ShapeDtypeStruct((2, 3), np.float32),
+                           jnp.ones((3, 4)))
+    assert out["z"].shape == (2, 4) and out["z"].dtype == np.float32
+
+
+# ---------------------------------------------------------------------------- make_jaxpr text
+
+SEED_DOT = """{ lambda ; a:i32[2,2] b:i32[2,2]. let
+    c:i32[2,2] = dot_general[
+      dimension_numbers=(([1], [0]), ([], []))
+      preferred_element_type=int32
+    ] a b
+  in (c,) }"""
+
+SEED_DOT_GENERAL = """{ lambda ; a:i32[2,2] b:i32[2,2]. let
+    c:i32[2,2] = dot_general[dimension_numbers=(([1], [0]), ([], []))] a b
+  in (c,) }"""
+
+
+def test_seed_jaxprs_print_as_in_the_seed():
+    A = jnp.array([[1, 2], [3, 4]])
+    B = jnp.array([[5, 6], [7, 8]])
+    assert str(pyjax.make_jaxpr(lambda x, y: jnp.dot(x, y))(A, B)) == SEED_DOT
+    low = pyjax.make_jaxpr(lambda x, y: lax.dot_general(x, y, (((1,), (0,)), ((), ()))))(A, B)
+    assert str(low) == SEED_DOT_GENERAL
+
+
+def _structure(closed_jaxpr_text: str) -> list:
+    """Each equation as (binders with types, primitive name): JAX and pyjax must agree on
+    these even where they print different optional params (JAX adds sharding=None etc.)."""
+    eqns = re.findall(r"^\s*((?:[a-z_]+:[a-z0-9]+\[[0-9,]*\] ?)+)= ([a-z_]+)", closed_jaxpr_text,
+                      re.M)
+    return [(re.sub(r"\b[a-z]+:", ":", lhs.strip()), prim) for lhs, prim in eqns]
+
+
+JAXPR_CASES = [
+    ("scalar literal", lambda x: x * 2.0 + 1, (np.ones(3, np.float32),)),
+    ("weak promotion", lambda x, y: x + y, (np.ones(3, np.float32), 2.0)),
+    ("int to float", lambda x: x.astype(np.float32) + 1, (np.ones((2, 2), np.int32),)),
+    ("mean", lambda x: x.mean(), (np.ones((3, 4), np.float32),)),
+    ("sum axis", lambda x: x.sum(axis=1), (np.ones((3, 4), np.float32),)),
+    ("broadcast", lambda x, y: x * y, (np.ones((3, 1), np.float32), np.ones(4, np.float32))),
+    ("matmul", lambda x, y: x @ y, (np.ones((3, 4), np.float32), np.ones((4, 2), np.float32))),
+    ("where", lambda x: jnp_any.where(x > 0, x, 0.0), (np.ones(3, np.float32),)),
+]
+
+
+class _AnyNumpy:
+    """``jnp_any.where`` resolves to pyjax's or JAX's numpy, whichever traces the function."""
+    current = jnp
+
+    def __getattr__(self, name):
+        return getattr(self.current, name)
+
+
+jnp_any = _AnyNumpy()
+
+
+@pytest.mark.parametrize("name, fun, args", JAXPR_CASES, ids=[c[0] for c in JAXPR_CASES])
+def test_jaxpr_structure_matches_jax(name, fun, args):
+    _AnyNumpy.current = jnp
+    ours = str(pyjax.make_jaxpr(fun)(*args))
+    _AnyNumpy.current = jnp_ref
+    theirs = str(jax.make_jaxpr(fun)(*args))
+    _AnyNumpy.current = jnp
+    assert _structure(ours) == _structure(theirs), f"\nours:\n{ours}\ntheirs:\n{theirs}"
+    assert ours.splitlines()[0] == theirs.splitlines()[0]
+    assert ours.splitlines()[-1] == theirs.splitlines()[-1]
