@@ -2,7 +2,9 @@
 the AD machinery the few operations it needs (``ad_ops``)."""
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.lax import common, elementwise, shape, reductions, dot  # noqa: F401
+# ``common`` first: it defines what the families use while they load, then pulls them in
+# (shape, which loads elementwise and indexing; reductions). dot and sort come after.
+from pyjax._src.lax import common, elementwise, shape, reductions, indexing, dot, sort  # noqa: F401
 from pyjax._src.transforms.jvp import ad_ops
 
 

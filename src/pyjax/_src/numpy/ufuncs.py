@@ -1,0 +1,995 @@
+"""Elementwise ``jnp`` functions (NumPy's ufuncs and their relatives), built on lax.
+
+Each function promotes its inputs by JAX's rules (``util.promote_args*``) and then calls
+lax. Constants follow JAX's two conventions, which decide weak types: ``_lax_const`` (a
+constant that takes the type of its neighbour, as ``lax._const``) and ``_strong_const``
+(a committed constant of a dtype, as ``np.array(c, dtype)``).
+"""
+from __future__ import annotations
+
+import builtins
+import operator
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.array import Array
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import Tracer, get_aval
+from pyjax._src.lax import elementwise as ew, shape as lax_shape
+from pyjax._src.numpy.util import (check_arraylike, promote_args, promote_args_inexact,
+                                   promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
+                                   promote_dtypes_numeric, promote_shapes, to_array)
+
+__all__ = [
+    "abs", "absolute", "acos", "acosh", "add", "angle", "arccos", "arccosh", "arcsin",
+    "arcsinh", "arctan", "arctan2", "arctanh", "around", "asin", "asinh", "atan", "atan2",
+    "atanh", "bitwise_and", "bitwise_count", "bitwise_invert", "bitwise_left_shift",
+    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "cbrt", "ceil", "clip",
+    "conj", "conjugate", "copysign", "cos", "cosh", "deg2rad", "degrees", "divide", "divmod",
+    "equal", "exp", "exp2", "expm1", "fabs", "float_power", "floor", "floor_divide", "fmax",
+    "fmin", "fmod", "frexp", "gcd", "greater", "greater_equal", "heaviside", "hypot", "i0",
+    "imag", "invert", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "lcm", "ldexp",
+    "left_shift", "less", "less_equal", "log", "log10", "log1p", "log2", "logaddexp",
+    "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
+    "minimum", "mod", "modf", "multiply", "negative", "nextafter", "not_equal", "positive",
+    "pow", "power", "rad2deg", "radians", "real", "reciprocal", "remainder", "right_shift",
+    "rint", "round", "sign", "signbit", "sin", "sinc", "sinh", "spacing", "sqrt", "square",
+    "subtract", "tan", "tanh", "true_divide", "trunc", "where",
+]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _arraylike(fun_name: str, *args):
+    """JAX's ``ensure_arraylike``: arrays for array-likes (scalars stay weak), else TypeError."""
+    check_arraylike(fun_name, *args)
+    return [to_array(a) for a in args]
+
+
+def _dtype(x) -> np.dtype:
+    return get_aval(x).dtype
+
+
+def _strong_const(x, value) -> Array:
+    """A strong 0-d constant of ``x``'s dtype (JAX's ``np.array(value, x.dtype)``)."""
+    dt = _dtype(x)
+    with np.errstate(all="ignore"):
+        return Array._from_buffer(np.asarray(value).astype(dt), ShapedArray((), dt, False))
+
+
+def _lax_const(x, value) -> Array:
+    """JAX's ``lax._const``: weak beside a weak 0-d ``x`` whose dtype a Python scalar of
+    the same kind would take; a strong constant of ``x``'s dtype otherwise."""
+    a = get_aval(x)
+    python_default = {"b": dtypes.bool_, "i": dtypes.default_int_dtype(),
+                      "f": dtypes.default_float_dtype(),
+                      "c": dtypes.default_complex_dtype()}.get(a.dtype.kind)
+    if a.weak_type and a.ndim == 0 and a.dtype == python_default:
+        with np.errstate(all="ignore"):
+            return Array._from_buffer(np.asarray(value).astype(a.dtype),
+                                      ShapedArray((), a.dtype, True))
+    return _strong_const(x, value)
+
+
+def _full_like(x, value, dtype=None):
+    """``lax.full_like``: weak only when the dtype is inherited from a weak ``x``."""
+    a = get_aval(x)
+    weak = dtype is None and a.weak_type
+    return lax_shape.full(a.shape, value, a.dtype if dtype is None else dtype, weak_type=weak)
+
+
+def _isnan(x):
+    return ew.ne(x, x)
+
+
+def _is_complex(x) -> bool:
+    return _dtype(x).kind == "c"
+
+
+def _is_int_or_bool(x) -> bool:
+    return _dtype(x).kind in "biu"
+
+
+def _select(pred, on_true, on_false):
+    return ew.select_n(pred, on_false, on_true)
+
+
+def _broadcast_to(x, shape: tuple):
+    """Stretch ``x`` to ``shape`` by NumPy's rules (right-aligned, size-1 dims stretch)."""
+    a = get_aval(x)
+    if a.shape == shape:
+        return x
+    lead = len(shape) - a.ndim
+    kept = tuple(i for i, d in enumerate(a.shape) if d == shape[lead + i])
+    squeezed = lax_shape.reshape(x, tuple(a.shape[i] for i in kept)) if len(kept) != a.ndim else x
+    return lax_shape.broadcast_in_dim(squeezed, shape, tuple(lead + i for i in kept))
+
+
+def _broadcast_arrays(fun_name: str, *args):
+    shapes = [get_aval(a).shape for a in args]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{fun_name}: incompatible shapes for broadcasting: "
+                         f"{', '.join(map(str, shapes))}") from None
+    return [_broadcast_to(a, tuple(shape)) for a in args]
+
+
+def _where(condition, x, y):
+    """Three-argument ``where`` with NumPy broadcasting and JAX promotion of ``x``/``y``."""
+    condition, x, y = _arraylike("where", condition, x, y)
+    if _dtype(condition) != dtypes.bool_:
+        condition = ew.ne(condition, _lax_zero(condition))
+    x, y = promote_dtypes(x, y)
+    if get_aval(condition).ndim == 0:
+        x, y = _broadcast_arrays("where", x, y)
+    else:
+        condition, x, y = _broadcast_arrays("where", condition, x, y)
+    return _select(condition, x, y)
+
+
+def _lax_zero(x):
+    """``lax._zero``: a 0-d zero of ``x``'s dtype, weak if ``x`` is."""
+    a = get_aval(x)
+    return lax_shape.full((), 0, a.dtype, weak_type=a.weak_type)
+
+
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
+    """``x`` where ``condition`` else ``y``; with one argument, ``nonzero(condition)``."""
+    if x is None and y is None:
+        from pyjax._src.numpy import lax_numpy
+        check_arraylike("where", condition)
+        return lax_numpy.nonzero(condition, size=size, fill_value=fill_value)
+    if size is not None or fill_value is not None:
+        raise ValueError("size and fill_value arguments cannot be used in three-term where "
+                         "function.")
+    if x is None or y is None:
+        raise ValueError(f"Either both or neither of the x and y arguments should be provided "
+                         f"to jax.numpy.where, got {x} and {y}.")
+    check_arraylike("where", condition, x, y)
+    return _where(condition, x, y)
+
+
+# ---------------------------------------------------------------------------- unary arithmetic
+
+def negative(x, /):
+    return ew.neg(*promote_args("negative", x))
+
+
+def positive(x, /):
+    return promote_args("positive", x)[0]
+
+
+def sign(x, /):
+    return ew.sign(*promote_args("sign", x))
+
+
+def absolute(x, /):
+    (x,) = _arraylike("absolute", x)
+    dt = _dtype(x)
+    return x if dt == dtypes.bool_ or dt.kind == "u" else ew.abs(x)
+
+
+abs = absolute  # noqa: A001
+
+
+def fabs(x, /):
+    (x,) = _arraylike("fabs", x)
+    if _is_complex(x):
+        raise TypeError("ufunc 'fabs' does not support complex dtypes")
+    return ew.abs(*promote_args_inexact("fabs", x))
+
+
+def square(x, /):
+    (x,) = promote_dtypes_numeric(*_arraylike("square", x))
+    return ew.square(x)
+
+
+def reciprocal(x, /):
+    (x,) = promote_dtypes_inexact(*_arraylike("reciprocal", x))
+    return ew.integer_pow(x, -1)
+
+
+def conjugate(x, /):
+    (x,) = _arraylike("conjugate", x)
+    return ew.conj(x) if _is_complex(x) else x
+
+
+conj = conjugate
+
+
+def real(val, /):
+    (val,) = _arraylike("real", val)
+    return ew.real(val) if _is_complex(val) else val
+
+
+def imag(val, /):
+    (val,) = _arraylike("imag", val)
+    return ew.imag(val) if _is_complex(val) else _full_like(val, 0)
+
+
+def angle(z, deg: bool = False):
+    """The argument of complex ``z`` (radians unless ``deg``)."""
+    (z,) = _arraylike("angle", z)
+    re, im = real(z), imag(z)
+    dt = _dtype(re)
+    if not dtypes.is_inexact(dt) or (_dtype(z).kind == "f" and get_aval(z).ndim == 0):
+        dt = dtypes.default_float_dtype()
+        re, im = ew.convert_element_type(re, dt), ew.convert_element_type(im, dt)
+    result = ew.atan2(im, re)
+    return degrees(result) if deg else result
+
+
+# ---------------------------------------------------------------------------- rounding
+
+def floor(x, /):
+    (x,) = _arraylike("floor", x)
+    if _is_int_or_bool(x):
+        return x
+    return ew.floor(*promote_args_inexact("floor", x))
+
+
+def ceil(x, /):
+    (x,) = _arraylike("ceil", x)
+    if _is_int_or_bool(x):
+        return x
+    return ew.ceil(*promote_args_inexact("ceil", x))
+
+
+def trunc(x):
+    (x,) = _arraylike("trunc", x)
+    if _is_int_or_bool(x):
+        return x
+    return where(ew.lt(x, _lax_const(x, 0)), ceil(x), floor(x))
+
+
+def rint(x, /):
+    (x,) = _arraylike("rint", x)
+    if _is_int_or_bool(x):
+        return ew.convert_element_type(x, dtypes.default_float_dtype())
+    if _is_complex(x):
+        return ew.complex(rint(ew.real(x)), rint(ew.imag(x)))
+    return ew.round(x, ew.RoundingMethod.TO_NEAREST_EVEN)
+
+
+def _static_int(value, what: str) -> int:
+    if isinstance(value, Tracer):
+        concrete = value.to_concrete_value()
+        if concrete is None:
+            from pyjax._src.errors import ConcretizationTypeError
+            raise ConcretizationTypeError(value, f"The problem arose with {what}.")
+        value = concrete
+    return operator.index(value)
+
+
+def round(a, decimals: int = 0, out=None):  # noqa: A001
+    """Round half to even, to ``decimals`` places (scaling by a power of ten, as JAX)."""
+    (a,) = _arraylike("round", a)
+    decimals = _static_int(decimals, "the 'decimals' argument of jnp.round")
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to jnp.round is not supported.")
+    dt = _dtype(a)
+    if dt.kind in "iu":
+        if decimals < 0:
+            raise NotImplementedError("integer np.round not implemented for decimals < 0")
+        return a
+    if dt == dtypes.bool_:
+        raise TypeError("jnp.round does not accept dtype bool; cast to a number first.")
+
+    def round_float(x):
+        if decimals == 0:
+            return ew.round(x, ew.RoundingMethod.TO_NEAREST_EVEN)
+        # float16 loses too much in the rescaling: work in float32, as JAX does.
+        x = ew.convert_element_type(x, dtypes.float32) if dt == dtypes.float16 else x
+        factor = _lax_const(x, 10 ** decimals)
+        y = ew.div(ew.round(ew.mul(x, factor), ew.RoundingMethod.TO_NEAREST_EVEN), factor)
+        return ew.convert_element_type(y, dt) if dt == dtypes.float16 else y
+
+    if decimals > np.log10(np.finfo(dt).max):
+        return a  # beyond the precision of the type: nothing to round
+    if dt.kind == "c":
+        return ew.complex(round_float(ew.real(a)), round_float(ew.imag(a)))
+    return round_float(a)
+
+
+around = round
+
+
+def clip(arr=None, /, min=None, max=None):  # noqa: A002
+    """Limit values to ``[min, max]`` (either bound may be None)."""
+    if arr is None:
+        raise ValueError("No input was provided to the clip function.")
+    check_arraylike("clip", arr)
+    for t in (arr, min, max):
+        if t is not None and _is_complex_obj(t):
+            raise ValueError(
+                "Clip received a complex value either through the input or the min/max "
+                "keywords. Complex values have no ordering and cannot be clipped. Please "
+                "convert to a real value or array by taking the real or imaginary components "
+                "via jax.numpy.real/imag respectively.")
+    if min is not None:
+        arr = maximum(min, arr)
+    if max is not None:
+        arr = minimum(max, arr)
+    return to_array(arr)
+
+
+def _is_complex_obj(x) -> bool:
+    if isinstance(x, (complex, np.complexfloating)):
+        return True
+    if isinstance(x, (bool, int, float, np.generic)):
+        return False
+    return _dtype(x).kind == "c"
+
+
+# ---------------------------------------------------------------------------- exp / log / trig
+
+def _inexact_unary(lax_fn, name: str):
+    def fn(x, /):
+        return lax_fn(*promote_args_inexact(name, x))
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise ``{name}`` (integers and bools promote to the default float)."
+    return fn
+
+
+exp = _inexact_unary(ew.exp, "exp")
+exp2 = _inexact_unary(ew.exp2, "exp2")
+expm1 = _inexact_unary(ew.expm1, "expm1")
+log = _inexact_unary(ew.log, "log")
+log1p = _inexact_unary(ew.log1p, "log1p")
+sqrt = _inexact_unary(ew.sqrt, "sqrt")
+cbrt = _inexact_unary(ew.cbrt, "cbrt")
+sin = _inexact_unary(ew.sin, "sin")
+cos = _inexact_unary(ew.cos, "cos")
+tan = _inexact_unary(ew.tan, "tan")
+arcsin = _inexact_unary(ew.asin, "arcsin")
+arccos = _inexact_unary(ew.acos, "arccos")
+arctan = _inexact_unary(ew.atan, "arctan")
+sinh = _inexact_unary(ew.sinh, "sinh")
+cosh = _inexact_unary(ew.cosh, "cosh")
+tanh = _inexact_unary(ew.tanh, "tanh")
+arcsinh = _inexact_unary(ew.asinh, "arcsinh")
+arctanh = _inexact_unary(ew.atanh, "arctanh")
+
+
+def arccosh(x, /):
+    """Inverse hyperbolic cosine; complex results take NumPy's branch (real part >= 0)."""
+    result = ew.acosh(*promote_args_inexact("arccosh", x))
+    if _is_complex(result):
+        result = _where(ew.lt(real(result), _lax_const(real(result), 0)), ew.neg(result), result)
+    return result
+
+
+def log2(x, /):
+    (x,) = promote_args_inexact("log2", x)
+    if _is_complex(x):
+        r = ew.log(x)
+        re, im = ew.real(r), ew.imag(r)
+        ln2 = ew.log(_strong_const(re, 2))
+        return ew.complex(ew.div(re, ln2), ew.div(im, ln2))
+    return ew.div(ew.log(x), ew.log(_strong_const(x, 2)))
+
+
+def log10(x, /):
+    (x,) = promote_args_inexact("log10", x)
+    inv_ln10 = 0.4342944819032518  # 1 / log(10)
+    if _is_complex(x):
+        r = ew.log(x)
+        re, im = ew.real(r), ew.imag(r)
+        c = _strong_const(re, inv_ln10)
+        return ew.complex(ew.mul(re, c), ew.mul(im, c))
+    return ew.mul(ew.log(x), _strong_const(x, inv_ln10))
+
+
+def acos(x, /):
+    return arccos(*promote_args("acos", x))
+
+
+def acosh(x, /):
+    return arccosh(*promote_args("acosh", x))
+
+
+def asin(x, /):
+    return arcsin(*promote_args("asin", x))
+
+
+def asinh(x, /):
+    return arcsinh(*promote_args("asinh", x))
+
+
+def atan(x, /):
+    return arctan(*promote_args("atan", x))
+
+
+def atanh(x, /):
+    return arctanh(*promote_args("atanh", x))
+
+
+def arctan2(x1, x2, /):
+    return ew.atan2(*promote_args_inexact("arctan2", x1, x2))
+
+
+def atan2(x1, x2, /):
+    return arctan2(*promote_args("atan2", x1, x2))
+
+
+def deg2rad(x, /):
+    (x,) = promote_args_inexact("deg2rad", x)
+    return ew.mul(x, _lax_const(x, np.pi / 180))
+
+
+def rad2deg(x, /):
+    (x,) = promote_args_inexact("rad2deg", x)
+    return ew.mul(x, _lax_const(x, 180 / np.pi))
+
+
+def degrees(x, /):
+    return rad2deg(x)
+
+
+def radians(x, /):
+    return deg2rad(x)
+
+
+def sinc(x, /):
+    """sin(pi x) / (pi x), with the limit 1 at 0 (and a finite gradient there)."""
+    (x,) = promote_dtypes_inexact(*_arraylike("sinc", x))
+    eq_zero = ew.eq(x, _lax_const(x, 0))
+    pi_x = ew.mul(_lax_const(x, np.pi), x)
+    safe_pi_x = _where(eq_zero, _lax_const(x, 1), pi_x)
+    at_zero = add(multiply(pi_x, 0), _lax_const(pi_x, 1.0))  # 1, with a zero derivative
+    return _where(eq_zero, at_zero, ew.div(ew.sin(safe_pi_x), safe_pi_x))
+
+
+def logaddexp(x1, x2, /):
+    """log(exp(x1) + exp(x2)) without overflow."""
+    x1, x2 = promote_args_inexact("logaddexp", x1, x2)
+    return _logaddexp(x1, x2, base2=False)
+
+
+def logaddexp2(x1, x2, /):
+    """log2(2**x1 + 2**x2) without overflow."""
+    x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
+    return _logaddexp(x1, x2, base2=True)
+
+
+def _logaddexp(x1, x2, base2: bool):
+    amax = ew.max(x1, x2)
+    exp_fn = ew.exp2 if base2 else ew.exp
+
+    def log1p_exp(d):
+        out = ew.log1p(exp_fn(d))
+        return ew.mul(_lax_const(amax, 1 / np.log(2)), out) if base2 else out
+
+    if _dtype(x1).kind == "f":
+        delta = ew.sub(x1, x2)
+        # NaN delta: NaN inputs or infinities of one sign, where x1 + x2 is the answer.
+        return _select(_isnan(delta), ew.add(x1, x2),
+                       ew.add(amax, log1p_exp(ew.neg(ew.abs(delta)))))
+    delta = ew.sub(ew.add(x1, x2), ew.mul(amax, _lax_const(amax, 2)))
+    out = ew.add(amax, log1p_exp(delta))
+    period = np.pi / np.log(2) if base2 else np.pi
+    im = ew.imag(out)
+    two_p = _lax_const(im, 2 * period)
+    wrapped = ew.sub(im, ew.mul(two_p, ew.floor(ew.div(ew.add(im, _lax_const(im, period)),
+                                                        two_p))))
+    return ew.complex(ew.real(out), wrapped)
+
+
+# ---------------------------------------------------------------------------- binary arithmetic
+
+def add(x, y, /):
+    x, y = promote_args("add", x, y)
+    return ew.bitwise_or(x, y) if _dtype(x) == dtypes.bool_ else ew.add(x, y)
+
+
+def subtract(x, y, /):
+    return ew.sub(*promote_args("subtract", x, y))
+
+
+def multiply(x, y, /):
+    x, y = promote_args("multiply", x, y)
+    return ew.bitwise_and(x, y) if _dtype(x) == dtypes.bool_ else ew.mul(x, y)
+
+
+def true_divide(x1, x2, /):
+    return ew.div(*promote_args_inexact("true_divide", x1, x2))
+
+
+def divide(x1, x2, /):
+    return true_divide(x1, x2)
+
+
+def floor_divide(x1, x2, /):
+    """Division rounding toward minus infinity (Python's ``//``)."""
+    x1, x2 = promote_args_numeric("floor_divide", x1, x2)
+    dt = _dtype(x1)
+    if dt.kind == "u":
+        return ew.div(x1, x2)
+    if dt.kind == "i":
+        quotient = ew.div(x1, x2)
+        wrong_way = logical_and(not_equal(ew.sign(x1), ew.sign(x2)),
+                                not_equal(ew.rem(x1, x2), 0))
+        return where(wrong_way, subtract(quotient, 1), quotient)
+    if dt.kind == "c":
+        raise TypeError("floor_divide does not support complex-valued inputs")
+    return _float_divmod(x1, x2)[0]
+
+
+def _float_divmod(x1, x2):
+    """Python's float divmod: the remainder takes the divisor's sign."""
+    mod = ew.rem(x1, x2)
+    x1_corrected = where(equal(x2, 0), x1, ew.sub(x1, mod))
+    div = ew.div(x1_corrected, x2)
+    fix = ew.bitwise_and(not_equal(mod, 0), not_equal(ew.sign(x2), ew.sign(mod)))
+    mod = _select(fix, add(mod, x2), mod)
+    div = _select(fix, subtract(div, 1.0), div)
+    return ew.round(div), mod
+
+
+def divmod(x1, x2, /):  # noqa: A001
+    x1, x2 = promote_args_numeric("divmod", x1, x2)
+    if _dtype(x1).kind in "iu":
+        return floor_divide(x1, x2), remainder(x1, x2)
+    return _float_divmod(x1, x2)
+
+
+def remainder(x1, x2, /):
+    """Remainder with the sign of the divisor (Python's ``%``); ``x % 0`` is 0 for ints."""
+    x1, x2 = promote_args_numeric("remainder", x1, x2)
+    zero = _strong_const(x1, 0)
+    if _dtype(x2).kind in "iu":
+        x2 = where(equal(x2, 0), _full_like(x2, 1), x2)
+    trunc_mod = ew.rem(x1, x2)
+    do_plus = ew.bitwise_and(ew.ne(ew.lt(trunc_mod, zero), ew.lt(x2, zero)),
+                             ew.ne(trunc_mod, zero))
+    return _select(do_plus, ew.add(trunc_mod, x2), trunc_mod)
+
+
+def mod(x1, x2, /):
+    return remainder(x1, x2)
+
+
+def fmod(x1, x2, /):
+    """C's remainder (sign of the dividend); ``x % 0`` is 0 for ints."""
+    x1, x2 = _arraylike("fmod", x1, x2)
+    if dtypes.result_type(x1, x2).kind in "iu":
+        x2 = where(equal(x2, 0), _full_like(x2, 1), x2)
+    return ew.rem(*promote_args_numeric("fmod", x1, x2))
+
+
+def modf(x, /, out=None):
+    """(fractional part, integral part), both with ``x``'s sign."""
+    (x,) = promote_dtypes_inexact(*_arraylike("modf", x))
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to jnp.modf is not supported.")
+    whole = where(ew.ge(x, _lax_zero(x)), floor(x), ceil(x))
+    return subtract(x, whole), whole
+
+
+def _concrete_index(x):
+    """``operator.index(x)`` if ``x`` is a concrete integer scalar, else None."""
+    if isinstance(x, Tracer):
+        x = x.to_concrete_value()
+        if x is None:
+            return None
+    try:
+        return operator.index(x)
+    except TypeError:
+        return None
+
+
+def power(x1, x2, /):
+    """``x1 ** x2``. A concrete integer exponent uses ``integer_pow`` (exact repeated
+    multiplication, differentiable at 0); integer bases use binary exponentiation."""
+    check_arraylike("power", x1, x2)
+    n = _concrete_index(x2)
+    if n is not None:
+        (x1,) = promote_dtypes_numeric(x1)
+        a = get_aval(x1)
+        if n < 0 and a.dtype.kind in "iu":
+            weak = "~" if a.weak_type else ""
+            raise TypeError(f"Integers cannot be raised to negative powers, got "
+                            f"integer_pow({weak}{a.str_short()}, {n})")
+        return ew.integer_pow(x1, n)
+    x1, x2 = promote_shapes("power", to_array(x1), to_array(x2))
+    x1_, x2_ = promote_args_numeric("power", x1, x2)
+    if _dtype(x1_).kind in "iu":
+        return _pow_int_int(x1_, x2_)
+    d1, d2 = _dtype(x1), _dtype(x2)
+    if dtypes.is_inexact(d1) and d2.kind in "iu":
+        # An integer exponent keeps the base's dtype (lax.pow takes mixed dtypes in JAX).
+        return ew.pow(x1, ew.convert_element_type(x2, d1, get_aval(x2).weak_type))
+    return ew.pow(x1_, x2_)
+
+
+def pow(x1, x2, /):  # noqa: A001
+    return power(x1, x2)
+
+
+def _pow_int_int(x1, x2):
+    """Binary exponentiation over the low 6 bits of the exponent (more overflows anyway)."""
+    zero, one = _strong_const(x2, 0), _strong_const(x2, 1)
+    acc = where(ew.bitwise_and(ew.eq(x1, zero), ew.ne(x2, zero)), zero, one)
+    for _ in range(6):
+        acc = where(ew.bitwise_and(x2, one), ew.mul(acc, x1), acc)
+        x1 = ew.mul(x1, x1)
+        x2 = ew.shift_right_logical(x2, one)
+    return acc
+
+
+def float_power(x, y, /):
+    return ew.pow(*promote_args_inexact("float_power", x, y))
+
+
+def maximum(x, y, /):
+    return ew.max(*promote_args("maximum", x, y))
+
+
+def minimum(x, y, /):
+    return ew.min(*promote_args("minimum", x, y))
+
+
+def fmax(x1, x2):
+    """Maximum that ignores NaNs (a NaN loses unless both are NaN)."""
+    return where(logical_or(greater(x1, x2), isnan(x2)), x1, x2)
+
+
+def fmin(x1, x2):
+    """Minimum that ignores NaNs (a NaN loses unless both are NaN)."""
+    return where(logical_or(less(x1, x2), isnan(x2)), x1, x2)
+
+
+def hypot(x1, x2, /):
+    """sqrt(x1**2 + x2**2) without overflow or underflow."""
+    x1, x2 = promote_args_inexact("hypot", x1, x2)
+    if _is_complex(x1):
+        raise ValueError("jnp.hypot is not well defined for complex-valued inputs. Please "
+                         "convert to real values first, such as by using abs(x)")
+    x1, x2 = ew.abs(x1), ew.abs(x2)
+    idx_inf = ew.bitwise_or(isposinf(x1), isposinf(x2))
+    x1, x2 = maximum(x1, x2), minimum(x1, x2)
+    safe_x1 = where(equal(x1, 0), _full_like(x1, 1), x1)
+    x = where(equal(x1, 0), x1,
+              multiply(x1, ew.sqrt(add(1, ew.square(ew.div(x2, safe_x1))))))
+    return where(idx_inf, _lax_const(x, np.inf), x)
+
+
+def heaviside(x1, x2, /):
+    """0 for x1 < 0, 1 for x1 > 0 and x2 at 0."""
+    x1, x2 = promote_dtypes_inexact(*_arraylike("heaviside", x1, x2))
+    zero = _lax_const(x1, 0)
+    return _where(ew.lt(x1, zero), zero,
+                  _where(ew.gt(x1, zero), _lax_const(x1, 1), _where(_isnan(x1), x1, x2)))
+
+
+def copysign(x1, x2, /):
+    x1, x2 = promote_args_inexact("copysign", x1, x2)
+    if _is_complex(x1):
+        raise TypeError("copysign does not support complex-valued inputs")
+    return where(signbit(x2), negative(ew.abs(x1)), ew.abs(x1))
+
+
+def nextafter(x, y, /):
+    return ew.nextafter(*promote_args_inexact("nextafter", x, y))
+
+
+def spacing(x, /):
+    """Distance from ``x`` to the next representable number away from zero."""
+    (x,) = promote_args_inexact("spacing", x)
+    if _is_complex(x):
+        raise ValueError("jnp.spacing is not defined for complex inputs.")
+    inf = _lax_const(x, np.inf)
+    if _dtype(x) == dtypes.float16:
+        return subtract(ew.nextafter(x, inf), x)
+    result = subtract(ew.nextafter(x, copysign(inf, x)), x)
+    tiny = np.finfo(_dtype(x)).smallest_subnormal
+    return where(equal(result, 0), copysign(tiny, x), result)
+
+
+# ---------------------------------------------------------------------------- comparisons
+
+def equal(x, y, /):
+    return ew.eq(*promote_args("equal", x, y))
+
+
+def not_equal(x, y, /):
+    return ew.ne(*promote_args("not_equal", x, y))
+
+
+def _ordered(lax_op, name: str):
+    def fn(x, y, /):
+        x, y = promote_args(name, x, y)
+        if _is_complex(x):  # lexicographic on (real, imag), as JAX
+            return _select(ew.eq(ew.real(x), ew.real(y)), lax_op(ew.imag(x), ew.imag(y)),
+                           lax_op(ew.real(x), ew.real(y)))
+        return lax_op(x, y)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise ``{name}``; complex numbers compare lexicographically."
+    return fn
+
+
+greater = _ordered(ew.gt, "greater")
+greater_equal = _ordered(ew.ge, "greater_equal")
+less = _ordered(ew.lt, "less")
+less_equal = _ordered(ew.le, "less_equal")
+
+
+# ---------------------------------------------------------------------------- logical / bitwise
+
+def _to_bool(x):
+    return x if _dtype(x) == dtypes.bool_ else ew.ne(x, _lax_const(x, 0))
+
+
+def logical_and(x, y, /):
+    return ew.bitwise_and(*map(_to_bool, promote_args("logical_and", x, y)))
+
+
+def logical_or(x, y, /):
+    return ew.bitwise_or(*map(_to_bool, promote_args("logical_or", x, y)))
+
+
+def logical_xor(x, y, /):
+    return ew.bitwise_xor(*map(_to_bool, promote_args("logical_xor", x, y)))
+
+
+def logical_not(x, /):
+    return ew.bitwise_not(*map(_to_bool, promote_args("logical_not", x)))
+
+
+def bitwise_and(x, y, /):
+    return ew.bitwise_and(*promote_args("bitwise_and", x, y))
+
+
+def bitwise_or(x, y, /):
+    return ew.bitwise_or(*promote_args("bitwise_or", x, y))
+
+
+def bitwise_xor(x, y, /):
+    return ew.bitwise_xor(*promote_args("bitwise_xor", x, y))
+
+
+def bitwise_not(x, /):
+    return ew.bitwise_not(*promote_args("bitwise_not", x))
+
+
+def invert(x, /):
+    return ew.bitwise_not(*promote_args("invert", x))
+
+
+def bitwise_invert(x, /):
+    return ew.bitwise_not(*promote_args("bitwise_invert", x))
+
+
+def left_shift(x, y, /):
+    return ew.shift_left(*promote_args_numeric("left_shift", x, y))
+
+
+def bitwise_left_shift(x, y, /):
+    return ew.shift_left(*promote_args_numeric("bitwise_left_shift", x, y))
+
+
+def right_shift(x1, x2, /):
+    """Arithmetic shift for signed integers, logical for unsigned."""
+    x1, x2 = promote_args_numeric("right_shift", x1, x2)
+    if _dtype(x1).kind == "u":
+        return ew.shift_right_logical(x1, x2)
+    return ew.shift_right_arithmetic(x1, x2)
+
+
+def bitwise_right_shift(x1, x2, /):
+    return right_shift(x1, x2)
+
+
+def bitwise_count(x, /):
+    """The number of set bits in ``|x|``, as uint8 (NumPy's convention)."""
+    (x,) = promote_args_numeric("bitwise_count", x)
+    return ew.convert_element_type(ew.population_count(absolute(x)), dtypes.uint8)
+
+
+# ---------------------------------------------------------------------------- float classes
+
+def isfinite(x, /):
+    (x,) = _arraylike("isfinite", x)
+    kind = _dtype(x).kind
+    if kind == "f":
+        return ew.is_finite(x)
+    if kind == "c":
+        return ew.bitwise_and(ew.is_finite(ew.real(x)), ew.is_finite(ew.imag(x)))
+    return _full_like(x, True, dtypes.bool_)
+
+
+def isinf(x, /):
+    (x,) = _arraylike("isinf", x)
+    kind = _dtype(x).kind
+    if kind == "f":
+        return ew.eq(ew.abs(x), _strong_const(x, np.inf))
+    if kind == "c":
+        re, im = ew.real(x), ew.imag(x)
+        return ew.bitwise_or(ew.eq(ew.abs(re), _strong_const(re, np.inf)),
+                             ew.eq(ew.abs(im), _strong_const(im, np.inf)))
+    return _full_like(x, False, dtypes.bool_)
+
+
+def _isposneginf(fun_name: str, infinity: float, x, out):
+    (x,) = _arraylike(fun_name, x)
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to isneginf/isposinf is not supported.")
+    kind = _dtype(x).kind
+    if kind == "f":
+        return ew.eq(x, _strong_const(x, infinity))
+    if kind == "c":
+        raise ValueError("isposinf/isneginf are not well defined for complex types")
+    return _full_like(x, False, dtypes.bool_)
+
+
+def isposinf(x, /, out=None):
+    return _isposneginf("isposinf", np.inf, x, out)
+
+
+def isneginf(x, /, out=None):
+    return _isposneginf("isneginf", -np.inf, x, out)
+
+
+def isnan(x, /):
+    (x,) = _arraylike("isnan", x)
+    return _isnan(x)
+
+
+_INT_OF_WIDTH = {16: dtypes.int16, 32: dtypes.int32, 64: dtypes.int64}
+
+
+def signbit(x, /):
+    """True where the sign bit is set (so also for -0.0 and negative NaNs)."""
+    (x,) = promote_args("signbit", x)
+    dt = _dtype(x)
+    if dt.kind in "iu":
+        return ew.lt(x, _strong_const(x, 0))
+    if dt == dtypes.bool_:
+        return _full_like(x, False, dtypes.bool_)
+    if dt.kind != "f":
+        raise ValueError(f"jax.numpy.signbit is not well defined for {dt}")
+    info = np.finfo(dt)
+    bits = ew.bitcast_convert_type(x, _INT_OF_WIDTH[info.bits])
+    return ew.convert_element_type(right_shift(bits, info.nexp + info.nmant), dtypes.bool_)
+
+
+def _pow2(k, dt: np.dtype):
+    """2.0 ** k (exactly) for integer ``k`` in the normal exponent range, by its bits."""
+    info = np.finfo(dt)
+    bias = 1 - info.minexp
+    int_t = _INT_OF_WIDTH[info.bits]
+    bits = ew.shift_left(ew.add(ew.convert_element_type(k, int_t), _strong_const(
+        _full_like(k, 0, int_t), bias)), _strong_const(_full_like(k, 0, int_t), info.nmant))
+    return ew.bitcast_convert_type(bits, dt)
+
+
+def frexp(x, /):
+    """(mantissa in [0.5, 1), int32 exponent) with ``x == m * 2**e``."""
+    (x,) = promote_dtypes_inexact(*_arraylike("frexp", x))
+    if _is_complex(x):
+        raise TypeError("frexp does not support complex-valued inputs")
+    dt = _dtype(x)
+    info = np.finfo(dt)
+    int_t = _INT_OF_WIDTH[info.bits]
+    # Subnormals: scale into the normal range first and remember the shift.
+    small = ew.lt(ew.abs(x), _strong_const(x, info.tiny))
+    scaled = _select(small, ew.mul(x, _strong_const(x, 2.0 ** info.nmant)), x)
+    shift = _select(small, _full_like(x, -info.nmant, int_t), _full_like(x, 0, int_t))
+    bits = ew.bitcast_convert_type(scaled, int_t)
+    field = ew.bitwise_and(ew.shift_right_logical(bits, _strong_const(bits, info.nmant)),
+                           _strong_const(bits, (1 << info.nexp) - 1))
+    e = ew.add(shift, ew.sub(field, _strong_const(field, -info.minexp)))
+    special = ew.bitwise_or(ew.bitwise_or(isinf(x), _isnan(x)), ew.eq(x, _strong_const(x, 0)))
+    e = _select(special, _full_like(e, 0), e)
+    # m = x * 2**-e, in two exact halves so no factor leaves the normal range; the product
+    # also carries the derivative 2**-e (JAX's custom JVP).
+    half = ew.shift_right_arithmetic(e, _strong_const(e, 1))
+    m = ew.mul(ew.mul(x, _pow2(ew.neg(half), dt)), _pow2(ew.sub(half, e), dt))
+    return m, ew.convert_element_type(e, dtypes.int32)
+
+
+def ldexp(x1, x2, /):
+    """x1 * 2**x2 for integer ``x2``."""
+    x1, x2 = _arraylike("ldexp", x1, x2)
+    d1, d2 = _dtype(x1), _dtype(x2)
+    if d1.kind == "c" or dtypes.is_inexact(d2):
+        raise ValueError(f"ldexp not supported for input types {(d1, d2)}")
+    (x1,) = promote_args_inexact("ldexp", x1)
+    x2 = ew.convert_element_type(x2, _dtype(x1))
+    m, e = frexp(x1)
+    e = ew.convert_element_type(add(ew.convert_element_type(e, _dtype(x2)), x2), _dtype(x1))
+    # The exponent may overflow by one and still give a finite result.
+    m = where(greater(e, 0), multiply(m, 2), m)
+    e = where(greater(e, 0), subtract(e, 1), e)
+    x = multiply(m, power(2, e))
+    return where(logical_or(isinf(x1), equal(x1, 0)), x1, x)
+
+
+def i0(x):
+    """Modified Bessel function of the first kind, order 0 (Cephes' Chebyshev series)."""
+    (x,) = promote_args_inexact("i0", x)
+    if _dtype(x).kind != "f":
+        raise ValueError(f"Unsupported input type to jax.numpy.i0: {_dtype(x)}")
+    ax = ew.abs(x)
+    return ew.mul(ew.exp(ax), _bessel_i0e(ax))
+
+
+# Cephes i0e: exp(-|x|) I0(x) as Chebyshev series on [0, 8] and (8, inf).
+_I0E_A = [-4.41534164647933937950e-18, 3.33079451882223809783e-17, -2.43127984654795469359e-16,
+          1.71539128555513303061e-15, -1.16853328779934516808e-14, 7.67618549860493561688e-14,
+          -4.85644678311192946090e-13, 2.95505266312963983461e-12, -1.72682629144155570723e-11,
+          9.67580903537323691224e-11, -5.18979560163526290666e-10, 2.65982372468238665035e-9,
+          -1.30002500998624804212e-8, 6.04699502254191894932e-8, -2.67079385394061173391e-7,
+          1.11738753912010371815e-6, -4.41673835845875056359e-6, 1.64484480707288970893e-5,
+          -5.75419501008210370398e-5, 1.88502885095841655729e-4, -5.76375574538582365885e-4,
+          1.63947561694133579842e-3, -4.32430999505057594430e-3, 1.05464603945949983183e-2,
+          -2.17671274404651620320e-2, 4.08974974856106340900e-2, -6.87931778656012806290e-2,
+          1.04512743591497812008e-1, -1.43017849506573022500e-1, 1.74735648050007200810e-1,
+          -1.91025658004069048410e-1, 1.95437155606398130980e-1, -1.96131542012839024000e-1,
+          1.84397926046398680000e-1, -1.63848151025506576000e-1, 1.28564153826416600000e-1]
+_I0E_B = [-7.23318048787475395456e-18, -4.83050448594418207126e-18, 4.46562142029675999901e-17,
+          3.46122286769746109310e-17, -2.82762398051658348494e-16, -3.42548561967721913462e-16,
+          1.77256013305652638360e-15, 3.81168066935262242075e-15, -9.55484669882830764870e-15,
+          -4.15056934728722208663e-14, 1.54008621752140982691e-14, 3.85277838274214270114e-13,
+          7.18012445138366623367e-13, -1.79417853150680611778e-12, -1.32158118404477131188e-11,
+          -3.14991652796324136454e-11, 1.18891471078464383424e-11, 4.94060238822496958910e-10,
+          3.39623202570838634515e-9, 2.26666899049817806459e-8, 2.04891858946906374183e-7,
+          2.89137052083475648297e-6, 6.88975834691682398426e-5, 3.36911647825569408990e-3,
+          8.04490411014108831608e-1]
+
+
+def _chbevl(x, coeffs):
+    b0, b1, b2 = _lax_const(x, coeffs[0]), _lax_const(x, 0.0), _lax_const(x, 0.0)
+    for c in coeffs[1:]:
+        b2, b1 = b1, b0
+        b0 = ew.add(ew.sub(ew.mul(x, b1), b2), _lax_const(x, c))
+    return ew.mul(_lax_const(x, 0.5), ew.sub(b0, b2))
+
+
+def _bessel_i0e(ax):
+    small = ew.sub(ew.mul(ax, _lax_const(ax, 0.5)), _lax_const(ax, 2.0))
+    safe = where(ew.gt(ax, _lax_const(ax, 8.0)), ax, _full_like(ax, 8.0))
+    large = ew.sub(ew.div(_lax_const(ax, 32.0), safe), _lax_const(ax, 2.0))
+    return where(ew.le(ax, _lax_const(ax, 8.0)), _chbevl(small, _I0E_A),
+                 ew.div(_chbevl(large, _I0E_B), ew.sqrt(safe)))
+
+
+# ---------------------------------------------------------------------------- integer number theory
+
+def _euclid_steps(dt: np.dtype) -> int:
+    """Euclid's algorithm needs at most log_phi(max) + 2 steps (consecutive Fibonaccis)."""
+    return int(1.45 * dt.itemsize * 8) + 3
+
+
+def _all_zero_now(x) -> bool:
+    """True only if ``x`` is concretely all zeros (lets eager gcd stop early)."""
+    value = x.to_concrete_value() if isinstance(x, Tracer) else getattr(x, "_value", None)
+    return value is not None and not np.any(value)
+
+
+def gcd(x1, x2):
+    """Greatest common divisor of ``|x1|`` and ``|x2|`` (Euclid's algorithm, unrolled)."""
+    x1, x2 = promote_dtypes(*_arraylike("gcd", x1, x2))
+    if _dtype(x1).kind not in "iu":
+        raise ValueError("Arguments to jax.numpy.gcd must be integers.")
+    x1, x2 = _broadcast_arrays("gcd", x1, x2)
+    a, b = absolute(x1), absolute(x2)
+    for _ in range(_euclid_steps(_dtype(a))):
+        if _all_zero_now(b):
+            break
+        nz = not_equal(b, 0)
+        a, b = where(nz, b, a), where(nz, ew.rem(a, b), _lax_zero(b))
+        swap = less(a, b)
+        a, b = where(swap, b, a), where(swap, a, b)
+    return a
+
+
+def lcm(x1, x2):
+    x1, x2 = promote_dtypes(*_arraylike("lcm", x1, x2))
+    x1, x2 = absolute(x1), absolute(x2)
+    if _dtype(x1).kind not in "iu":
+        raise ValueError("Arguments to jax.numpy.lcm must be integers.")
+    d = gcd(x1, x2)
+    return where(equal(d, 0), _lax_const(d, 0), multiply(x1, floor_divide(x2, d)))

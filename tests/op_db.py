@@ -1,0 +1,730 @@
+"""One table of lax operations: it drives tests/test_lax.py and tests/test_registry.py.
+
+Each ``OpInfo`` names a pyjax lax function, the ``jax.lax`` function it must match, the
+primitive(s) it binds, the dtypes JAX accepts for it (every other dtype must be rejected
+with JAX's error class), a generator of valid samples (shapes, value domains, static
+params), a generator of invalid samples (bad shapes, bad params), and whether it is
+differentiable. The tests derive the rest: values, dtypes, shapes and weak types eager and
+under ``jit`` (including Python-scalar and weakly typed operands), error classes, jvp/vjp
+against finite differences, ``grad`` against ``jax.grad``, and ``vmap`` against a loop.
+
+Ops that another module has not written yet are left out of ``OPS`` (``MISSING_OPS`` lists
+them); the registry test fails for any registered primitive that has no entry here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from jax import lax as jlax
+
+from pyjax import lax
+
+# ---------------------------------------------------------------------------- dtypes
+
+B, I8, I16, I32, I64 = (np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64))
+U8, U32 = np.dtype(np.uint8), np.dtype(np.uint32)
+F16, F32, F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+C64, C128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+STANDARD = (B, I8, I16, I32, U8, U32, F16, F32, C64)  # tested with x64 off
+X64 = (I64, F64, C128)                                # tested with x64 on
+ALL = STANDARD + X64
+
+SINTS = (I8, I16, I32, I64)
+INTS = SINTS + (U8, U32)
+INTEGRAL = (B,) + INTS
+FLOATS = (F16, F32, F64)
+COMPLEX = (C64, C128)
+INEXACT = FLOATS + COMPLEX
+NUMERIC = INTS + INEXACT
+ORDERED = (B,) + INTS + FLOATS
+
+
+# ---------------------------------------------------------------------------- values
+
+_DOMAINS = {
+    # name: (float interval, signed-int interval); complex draws both parts from it.
+    "any": ((-3.0, 3.0), (-9, 9)),
+    "positive": ((0.2, 4.0), (1, 9)),
+    "unit": ((-0.9, 0.9), (-1, 1)),      # asin, acos, atanh
+    "gt1": ((1.1, 4.0), (2, 9)),          # acosh
+    "nonzero": ((0.5, 3.0), (1, 9)),      # divisors; the sign is drawn separately
+    "small": ((-1.2, 1.2), (-2, 2)),      # products of many terms (cumprod, reduce_prod)
+    "shift": ((0.0, 1.0), (-1, None)),    # shift amounts: -1 .. bit width + 1
+}
+
+
+def rand(rng, shape, dtype, domain: str = "any") -> np.ndarray:
+    """Random values of ``dtype`` in ``domain`` (see ``_DOMAINS``)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    (flo, fhi), (ilo, ihi) = _DOMAINS[domain]
+    if dtype.kind == "c":
+        real = dtype.char.lower()
+        return (rand(rng, shape, real, domain) + 1j * rand(rng, shape, real, domain)).astype(dtype)
+    if dtype.kind == "f":
+        x = rng.uniform(flo, fhi, shape)
+        if domain == "nonzero":
+            x = np.where(rng.random(shape) < 0.5, -x, x)
+        return x.astype(dtype)
+    if domain == "shift":
+        ihi = dtype.itemsize * 8 + 1
+    if dtype.kind == "u":
+        ilo = max(ilo, 0 if domain not in ("positive", "nonzero", "gt1") else 1)
+    x = rng.integers(ilo, ihi + 1, shape)
+    if domain == "nonzero" and dtype.kind == "i":
+        x = np.where(rng.random(shape) < 0.5, -x, x)
+    return x.astype(dtype)
+
+
+def special_values(dtype) -> np.ndarray:
+    """Edge values: NaN, infinities, signed zeros and extremes (floats); the integer range."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        big = np.finfo(dtype).max
+        return np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -1.5, 2.5, big, -big], dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.array(sorted({info.min, info.min + 1, 0, 1, 2, info.max - 1, info.max}), dtype)
+    if dtype.kind == "b":
+        return np.array([False, True])
+    return np.array([0, 1 + 1j, -2.5 - 0.5j, 1j], dtype)
+
+
+@dataclass
+class Sample:
+    """Positional operands (NumPy arrays or Python scalars) and static keyword params."""
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    special: bool = False  # holds edge values: compared, but not differentiated or vmapped
+
+    def __repr__(self):
+        def show(a):
+            if isinstance(a, np.ndarray):
+                return f"{a.dtype.name}{list(a.shape)}"
+            return repr(a)
+        args = ", ".join(show(a) for a in self.args)
+        kw = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())
+        return f"({args}{kw})"
+
+
+# ---------------------------------------------------------------------------- generators
+
+UNARY_SHAPES = [((),), ((4,),), ((2, 3),)]
+BINARY_SHAPES = [((2, 3), (2, 3)), ((), (2, 3)), ((3,), ()), ((1, 3), (2, 3)),
+                 ((2, 1), (1, 3)), ((), ())]
+TERNARY_SHAPES = [((2, 3),) * 3, ((), (2, 3), ()), ((), (), ())]
+
+
+def elementwise(n: int = 1, domains=None, shapes=None, specials: bool = False):
+    """Samples for an n-ary elementwise op: each operand drawn from its domain; with
+    ``specials``, one more sample pairing every edge value with every other."""
+    domains = domains or ("any",) * n
+    shapes = shapes or {1: UNARY_SHAPES, 2: BINARY_SHAPES, 3: TERNARY_SHAPES}[n]
+
+    def gen(dtype, rng):
+        out = [Sample(tuple(rand(rng, s, dtype, d) for s, d in zip(shp, domains)))
+               for shp in shapes]
+        if specials:
+            v = special_values(dtype)
+            if n == 1:
+                out.append(Sample((v,), special=True))
+            else:
+                grid = np.meshgrid(*([v] * n), indexing="ij")
+                out.append(Sample(tuple(g.ravel() for g in grid), special=True))
+        return out
+    return gen
+
+
+def elementwise_errors(n: int):
+    """Rank mismatch, incompatible sizes and mixed dtypes: JAX raises TypeError for each."""
+    def gen(rng):
+        f32 = lambda *s: rand(rng, s, F32)  # noqa: E731
+        i32 = lambda *s: rand(rng, s, I32)  # noqa: E731
+        rest = [f32(2, 3)] * (n - 2)
+        return [Sample((f32(3), f32(2, 3), *rest)),
+                Sample((f32(2), f32(3), *[f32(3)] * (n - 2))),
+                Sample((f32(3), i32(3), *[f32(3)] * (n - 2)))]
+    return gen
+
+
+def _int_errors(rng):
+    i32, i8 = rand(rng, (3,), I32), rand(rng, (3,), I8)
+    return [Sample((rand(rng, (3,), I32), rand(rng, (2, 3), I32))),
+            Sample((i32[:2], i32)), Sample((i32, i8))]
+
+
+# ---------------------------------------------------------------------------- the table
+
+@dataclass
+class OpInfo:
+    """One lax operation and everything the tests need to check it against JAX."""
+    name: str                       # test id
+    ours: Callable                  # pyjax callable: ours(*sample.args, **sample.kwargs)
+    theirs: Callable                # jax callable with the same signature
+    prims: tuple                    # primitive names the operation binds
+    dtypes: tuple                   # dtypes JAX accepts (others must raise)
+    samples: Callable               # (dtype, rng) -> [Sample]; valid inputs of that dtype
+    errors: Callable | None = None  # rng -> [Sample]; inputs both must reject
+    differentiable: bool = False    # has a non-trivial derivative (check_grads runs)
+    scalar_args: tuple = ()         # positions that may be Python scalars (weak operands)
+    untested: tuple = ()            # dtypes left out of both value and error tests (why: comment)
+    tol: dict = field(default_factory=dict)     # dtype -> dict(rtol=, atol=) overrides
+    xfail: dict = field(default_factory=dict)   # "values/<dtype>", "errors", "grad", ... -> reason
+    vmap: bool = True               # has array operands to batch
+
+
+OPS: list[OpInfo] = []
+MISSING_OPS: list[str] = []  # pyjax lax functions not written yet
+
+
+def op(name, prims=None, ours=None, theirs=None, **kw):
+    """Add an entry; ``ours``/``theirs`` default to ``pyjax.lax.<name>``/``jax.lax.<name>``."""
+    ours = ours or getattr(lax, name, None)
+    if ours is None:
+        MISSING_OPS.append(name)
+        return
+    theirs = theirs or getattr(jlax, name)
+    OPS.append(OpInfo(name=name, ours=ours, theirs=theirs, prims=tuple(prims or (name,)), **kw))
+
+
+# Transcendental functions: XLA's float32 approximations differ from NumPy's libm by a few
+# ulp, and relative error grows near a function's zeros (e.g. sin(pi), log(1)); 1e-5 of
+# relative (and 1e-5 absolute) error in float32 stays far below any real discrepancy.
+TRANSCENDENTAL_TOL = {F32: dict(rtol=1e-5, atol=1e-5), C64: dict(rtol=1e-5, atol=1e-5)}
+
+# ---- unary math (floats and complex)
+for _name, _domain, _dts, _prims in [
+        ("exp", "any", INEXACT, None), ("exp2", "any", INEXACT, None),
+        ("log", "positive", INEXACT, None), ("log1p", "positive", INEXACT, None),
+        ("expm1", "any", INEXACT, None), ("tanh", "any", INEXACT, None),
+        ("logistic", "any", INEXACT, None), ("sin", "any", INEXACT, None),
+        ("cos", "any", INEXACT, None), ("tan", "unit", INEXACT, None),
+        ("asin", "unit", INEXACT, None), ("acos", "unit", INEXACT, None),
+        ("atan", "any", INEXACT, None), ("sinh", "any", INEXACT, None),
+        ("cosh", "any", INEXACT, None), ("asinh", "any", INEXACT, None),
+        ("acosh", "gt1", INEXACT, None), ("atanh", "unit", INEXACT, None),
+        ("sqrt", "positive", INEXACT, None), ("rsqrt", "positive", INEXACT, None),
+        ("cbrt", "any", FLOATS, None), ("erf", "any", FLOATS, None),
+        ("erfc", "any", FLOATS, None)]:
+    op(_name, _prims, dtypes=_dts, samples=elementwise(1, (_domain,)), differentiable=True,
+       scalar_args=(0,), tol=TRANSCENDENTAL_TOL)
+
+# ---- unary, exact
+op("neg", dtypes=NUMERIC, samples=elementwise(1, specials=True), differentiable=True,
+   scalar_args=(0,))
+op("abs", dtypes=SINTS + INEXACT, samples=elementwise(1, ("nonzero",), specials=True),
+   differentiable=True, scalar_args=(0,))
+op("sign", dtypes=NUMERIC, samples=elementwise(1, specials=True), scalar_args=(0,))
+op("square", dtypes=NUMERIC, samples=elementwise(1), differentiable=True, scalar_args=(0,))
+for _name in ("floor", "ceil", "is_finite"):
+    op(_name, dtypes=FLOATS, samples=elementwise(1, specials=True), scalar_args=(0,))
+op("round", dtypes=FLOATS,
+   samples=lambda dt, rng: [Sample(s.args, dict(rounding_method=m), s.special)
+                            for m in (0, 1) for s in elementwise(1, specials=True)(dt, rng)],
+   theirs=lambda x, rounding_method: jlax.round(x, jlax.RoundingMethod(rounding_method)),
+   scalar_args=(0,))
+op("integer_pow", dtypes=NUMERIC,
+   samples=lambda dt, rng: [Sample((rand(rng, (2, 3), dt),), dict(y=y)) for y in (0, 1, 2, 3)]
+   + [Sample((rand(rng, (4,), dt, "nonzero"),), dict(y=-2)) for _ in [0] if dt.kind in "fc"]
+   + [Sample((rand(rng, (), dt),), dict(y=5))],
+   errors=lambda rng: [Sample((rand(rng, (3,), I32),), dict(y=-2))],
+   differentiable=True, scalar_args=(0,))
+op("population_count", dtypes=INTS, samples=elementwise(1, specials=True), scalar_args=(0,))
+op("bitwise_not", ["not"], dtypes=INTEGRAL, samples=elementwise(1, specials=True),
+   scalar_args=(0,))
+op("real", dtypes=COMPLEX, samples=elementwise(1), differentiable=True, scalar_args=(0,))
+op("imag", dtypes=COMPLEX, samples=elementwise(1), differentiable=True, scalar_args=(0,))
+op("conj", dtypes=(F32, F64) + COMPLEX, samples=elementwise(1), differentiable=True,
+   scalar_args=(0,))
+op("stop_gradient", dtypes=ALL, samples=elementwise(1))
+
+# ---- binary arithmetic
+op("add", dtypes=NUMERIC, samples=elementwise(2), errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+op("sub", dtypes=NUMERIC, samples=elementwise(2), errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+op("mul", dtypes=NUMERIC, samples=elementwise(2), errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+
+
+def _div_samples(dt, rng):
+    out = elementwise(2, ("any", "nonzero"))(dt, rng)
+    if dt.kind in "iu":  # XLA's integer division by zero and INT_MIN / -1
+        info = np.iinfo(dt)
+        x = np.array([5, info.max, info.min, 0, info.min], dt)
+        y = np.array([0, 0, 0, 0, -1 if dt.kind == "i" else 1], dt)
+        out.append(Sample((x, y), special=True))
+    return out
+
+
+op("div", dtypes=NUMERIC, samples=_div_samples, errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+op("rem", dtypes=INTS + FLOATS, samples=_div_samples, errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+
+
+def _pow_samples(dt, rng):
+    """pow: a float/complex base; the exponent has the base's dtype or is an integer."""
+    out = elementwise(2, ("positive", "any"))(dt, rng)
+    out.append(Sample((rand(rng, (2, 3), dt, "any"), rand(rng, (2, 3), I32, "small"))))
+    out.append(Sample((rand(rng, (3,), dt, "positive"), 2)))  # weak int32 exponent
+    return out
+
+
+op("pow", dtypes=INEXACT, samples=_pow_samples,
+   errors=lambda rng: [Sample((rand(rng, (3,), I32), rand(rng, (3,), I32))),
+                       Sample((rand(rng, (3,), F16), 2.0)),
+                       Sample((rand(rng, (3,), F32), rand(rng, (3,), C64))),
+                       Sample((rand(rng, (3,), F32), rand(rng, (2, 3), F32)))],
+   differentiable=True, tol=TRANSCENDENTAL_TOL)
+op("max", dtypes=ALL, samples=elementwise(2, specials=True), errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+op("min", dtypes=ALL, samples=elementwise(2, specials=True), errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+op("atan2", dtypes=INEXACT, samples=elementwise(2, ("nonzero", "nonzero")),
+   errors=elementwise_errors(2), differentiable=True, scalar_args=(0, 1),
+   tol=TRANSCENDENTAL_TOL,
+   xfail={"values/complex64": "pyjax rejects complex atan2; JAX computes it",
+          "values/complex128": "pyjax rejects complex atan2; JAX computes it"})
+op("nextafter", dtypes=FLOATS, samples=elementwise(2, specials=True),
+   errors=elementwise_errors(2), scalar_args=(0, 1))
+op("complex", dtypes=(F32, F64), samples=elementwise(2), errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1))
+
+# ---- comparisons and bit operations
+for _name, _dts in [("eq", ALL), ("ne", ALL), ("lt", ORDERED), ("le", ORDERED),
+                    ("gt", ORDERED), ("ge", ORDERED)]:
+    op(_name, dtypes=_dts, samples=elementwise(2, specials=True), errors=elementwise_errors(2),
+       scalar_args=(0, 1))
+for _name, _prim in [("bitwise_and", "and"), ("bitwise_or", "or"), ("bitwise_xor", "xor")]:
+    op(_name, [_prim], dtypes=INTEGRAL, samples=elementwise(2, specials=True),
+       errors=_int_errors, scalar_args=(0, 1))
+for _name in ("shift_left", "shift_right_arithmetic", "shift_right_logical"):
+    op(_name, dtypes=INTS, samples=elementwise(2, ("any", "shift")), errors=_int_errors,
+       scalar_args=(0, 1))
+
+
+# ---- select_n, clamp
+
+def _select_n_samples(dt, rng):
+    c = lambda *s: rand(rng, s, dt)  # noqa: E731
+    return [Sample((rand(rng, (2, 3), B), c(2, 3), c(2, 3))),
+            Sample((rand(rng, (), B), c(4), c(4))),
+            Sample((rng.integers(0, 3, (2, 3)).astype(np.int32), c(2, 3), c(2, 3), c(2, 3))),
+            Sample((rng.integers(0, 2, (4,)).astype(np.uint8), c(4), c(4))),
+            Sample((rng.integers(0, 2, ()).astype(np.int8), c(2), c(2))),
+            Sample((rand(rng, (3,), B), c(3))),
+            Sample((True, c(), c()))]
+
+
+def _select_n_errors(rng):
+    f = lambda *s: rand(rng, s, F32)  # noqa: E731
+    return [Sample((rand(rng, (1, 3), B), f(2, 3), f(2, 3))),   # which shape
+            Sample((True, f(2, 3), f(3))),                       # case shapes
+            Sample((True, f(3), rand(rng, (3,), I32))),          # case dtypes
+            Sample((f(3), f(3), f(3))),                          # float which
+            Sample((rand(rng, (3,), B), f(3), f(3), f(3)))]      # bool which, 3 cases
+
+
+op("select_n", dtypes=ALL, samples=_select_n_samples, errors=_select_n_errors,
+   differentiable=True, scalar_args=(1, 2))
+
+
+def _clamp_samples(dt, rng):
+    lo, hi = np.sort(rand(rng, (2,), dt)) if dt.kind != "c" else rand(rng, (2,), dt)
+    return [Sample((lo[()], rand(rng, (2, 3), dt), hi[()])),
+            Sample((rand(rng, (4,), dt, "small"), rand(rng, (4,), dt), hi[()])),
+            Sample((lo[()], rand(rng, (4,), dt), rand(rng, (4,), dt))),
+            Sample((lo[()], rand(rng, (), dt), hi[()]))]
+
+
+op("clamp", dtypes=ALL, samples=_clamp_samples,
+   errors=lambda rng: [Sample((rand(rng, (2,), F32), rand(rng, (3,), F32), np.float32(1))),
+                       Sample((rand(rng, (1,), F32), rand(rng, (3,), F32), np.float32(1))),
+                       Sample((np.float32(0), rand(rng, (3,), F32), np.int32(1)))],
+   differentiable=True, scalar_args=(0, 1, 2))
+
+
+# ---- conversions
+
+def _convert_samples(dt, rng):
+    x = np.concatenate([rand(rng, (5,), dt), special_values(dt)[:8]]) \
+        if dt.kind != "c" else rand(rng, (6,), dt)
+    return [Sample((x,), dict(new_dtype=t), special=dt.kind == "f") for t in STANDARD + X64] \
+        + [Sample((rand(rng, (2, 3), dt),), dict(new_dtype=F32))]
+
+
+op("convert_element_type", dtypes=ALL, samples=_convert_samples, differentiable=True,
+   scalar_args=(0,))
+
+
+def _bitcast_samples(dt, rng):
+    x = rand(rng, (2, 4), dt)
+    targets = [t for t in (I8, U8, I16, F16, I32, U32, F32, I64, F64) if t.kind != "b"]
+    return [Sample((x,), dict(new_dtype=t)) for t in targets if t.itemsize == dt.itemsize]
+
+
+op("bitcast_convert_type", dtypes=tuple(t for t in ALL if t.kind in "iuf"),
+   samples=_bitcast_samples, untested=(B,) + COMPLEX)  # (bool/complex: no same-width target)
+
+
+def _bitcast_widths_samples(dt, rng):
+    """A change of width adds (narrower) or drops (wider) a trailing dimension."""
+    if dt.itemsize < 4:
+        return [Sample((rand(rng, (3, 4 // dt.itemsize), dt),), dict(new_dtype=I32))]
+    return [Sample((rand(rng, (3,), dt),), dict(new_dtype=t)) for t in (I16, U8)]
+
+
+_WIDTHS = (I8, I16, I32, F32, U32)
+op("bitcast_convert_type_widths", ["bitcast_convert_type"], dtypes=_WIDTHS,
+   ours=lax.bitcast_convert_type, theirs=jlax.bitcast_convert_type,
+   samples=_bitcast_widths_samples, untested=tuple(t for t in ALL if t not in _WIDTHS),
+   xfail={f"values/{t.name}": "pyjax's bitcast_convert_type rejects a change of width "
+          "(JAX adds or drops a trailing dimension)" for t in _WIDTHS})
+
+
+# ---- shape operations
+
+def _bid_samples(dt, rng):
+    r = lambda *s: rand(rng, s, dt)  # noqa: E731
+    return [Sample((r(3),), dict(shape=(2, 3), broadcast_dimensions=(1,))),
+            Sample((r(),), dict(shape=(2, 3), broadcast_dimensions=())),
+            Sample((r(2, 1),), dict(shape=(2, 4), broadcast_dimensions=(0, 1))),
+            Sample((r(1, 3),), dict(shape=(2, 1, 3), broadcast_dimensions=(1, 2))),
+            Sample((r(3, 2),), dict(shape=(3, 4, 2), broadcast_dimensions=(0, 2)))]
+
+
+op("broadcast_in_dim", dtypes=ALL, samples=_bid_samples, differentiable=True, scalar_args=(0,),
+   errors=lambda rng: [
+       Sample((rand(rng, (2, 3), F32),), dict(shape=(3, 3), broadcast_dimensions=(0, 1))),
+       Sample((rand(rng, (2, 3), F32),), dict(shape=(2, 3, 4), broadcast_dimensions=(0,))),
+       Sample((rand(rng, (2, 3), F32),), dict(shape=(3, 2, 3), broadcast_dimensions=(2, 1)))])
+
+
+def _reshape_samples(dt, rng):
+    r = lambda *s: rand(rng, s, dt)  # noqa: E731
+    return [Sample((r(2, 3),), dict(new_sizes=(3, 2))), Sample((r(6),), dict(new_sizes=(2, 1, 3))),
+            Sample((r(),), dict(new_sizes=(1, 1))), Sample((r(2, 3, 1),), dict(new_sizes=(6,))),
+            Sample((r(2, 3),), dict(new_sizes=(6,), dimensions=(1, 0)))]
+
+
+op("reshape", dtypes=ALL, samples=_reshape_samples, differentiable=True, scalar_args=(0,),
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(new_sizes=(4,)))])
+op("squeeze", dtypes=ALL, differentiable=True, scalar_args=(0,),
+   samples=lambda dt, rng: [Sample((rand(rng, (1, 3, 1), dt),), dict(dimensions=(0, 2))),
+                            Sample((rand(rng, (2, 1, 3), dt),), dict(dimensions=(-2,))),
+                            Sample((rand(rng, (1,), dt),), dict(dimensions=(0,))),
+                            Sample((rand(rng, (), dt),), dict(dimensions=()))],
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(dimensions=(0,))),
+                       Sample((rand(rng, (1, 3), F32),), dict(dimensions=(5,)))])
+op("expand_dims", ["broadcast_in_dim"], dtypes=ALL, differentiable=True, scalar_args=(0,),
+   samples=lambda dt, rng: [Sample((rand(rng, (2, 3), dt),), dict(dimensions=(0,))),
+                            Sample((rand(rng, (2, 3), dt),), dict(dimensions=(-1, 0))),
+                            Sample((rand(rng, (), dt),), dict(dimensions=(0,)))],
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(dimensions=(5,)))])
+op("transpose", dtypes=ALL, differentiable=True, scalar_args=(0,),
+   samples=lambda dt, rng: [Sample((rand(rng, (2, 3), dt),), dict(permutation=(1, 0))),
+                            Sample((rand(rng, (2, 3, 4), dt),), dict(permutation=(2, 0, 1))),
+                            Sample((rand(rng, (3,), dt),), dict(permutation=(0,)))],
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(permutation=(0, 0))),
+                       Sample((rand(rng, (2, 3), F32),), dict(permutation=(0,)))])
+op("iota", dtypes=NUMERIC, vmap=False,
+   samples=lambda dt, rng: [Sample((), dict(dtype=dt, size=5)), Sample((), dict(dtype=dt, size=0))])
+op("broadcasted_iota", ["iota"], dtypes=NUMERIC, vmap=False,
+   samples=lambda dt, rng: [Sample((), dict(dtype=dt, shape=(2, 3), dimension=d)) for d in (0, 1)],
+   errors=lambda rng: [Sample((), dict(dtype=I32, shape=(2, 3), dimension=2))])
+
+
+def _full_samples(dt, rng):
+    return [Sample((rand(rng, (), dt),), dict(shape=(2, 3), dtype=None)),
+            Sample((rand(rng, (), dt),), dict(shape=(), dtype=None)),
+            Sample((rand(rng, (), F32),), dict(shape=(3,), dtype=dt)),
+            Sample((rand(rng, (), dt),), dict(shape=(2,), dtype=dt))]
+
+
+op("full", ["broadcast_in_dim", "convert_element_type"], dtypes=ALL, samples=_full_samples,
+   ours=lambda fill_value, shape, dtype: lax.full(shape, fill_value, dtype),
+   theirs=lambda fill_value, shape, dtype: jlax.full(shape, fill_value, dtype),
+   differentiable=True, scalar_args=(0,),
+   errors=lambda rng: [Sample((rand(rng, (2,), F32),), dict(shape=(2,), dtype=None))])
+op("zeros_like_array", ["broadcast_in_dim"], dtypes=ALL, samples=elementwise(1),
+   theirs=lambda x: jlax.full_like(x, 0), scalar_args=(0,))
+
+
+# ---- reductions
+
+def _reduce_samples(domain="any"):
+    def gen(dt, rng):
+        r = lambda *s: rand(rng, s, dt, domain)  # noqa: E731
+        return [Sample((r(2, 3, 4),), dict(axes=(0,))), Sample((r(2, 3, 4),), dict(axes=(1, 2))),
+                Sample((r(2, 3),), dict(axes=())), Sample((r(2, 3),), dict(axes=(0, 1))),
+                Sample((r(0, 3),), dict(axes=(0,))), Sample((r(),), dict(axes=()))]
+    return gen
+
+
+def _reduce_errors(rng):
+    x = rand(rng, (2, 3), F32)
+    return [Sample((x,), dict(axes=(2,))), Sample((x,), dict(axes=(1, 1))),
+            Sample((x,), dict(axes=(-1,)))]
+
+
+def _extremum_samples(dt, rng):
+    out = _reduce_samples()(dt, rng)
+    out = [s for s in out if s.args[0].size]  # max/min of nothing is -inf/+inf: kept below
+    ties = np.array([[1, 3, 3], [2, 2, 0]]).astype(dt)  # the JVP splits ties evenly
+    out.append(Sample((ties,), dict(axes=(1,))))
+    if dt.kind == "f":
+        out.append(Sample((special_values(dt).reshape(2, 5),), dict(axes=(1,)), special=True))
+    out.append(Sample((rand(rng, (0, 3), dt),), dict(axes=(0,)), special=True))
+    return out
+
+
+op("reduce_sum", dtypes=NUMERIC, samples=_reduce_samples(), errors=_reduce_errors,
+   differentiable=True, scalar_args=(0,))
+op("reduce_prod", dtypes=NUMERIC, samples=_reduce_samples("small"), errors=_reduce_errors,
+   differentiable=True, scalar_args=(0,),
+   xfail={"grad": "reduce_prod has no JVP rule (lax/reductions.py)"})
+op("reduce_max", dtypes=ALL, samples=_extremum_samples, errors=_reduce_errors,
+   differentiable=True, scalar_args=(0,))
+op("reduce_min", dtypes=ALL, samples=_extremum_samples, errors=_reduce_errors,
+   differentiable=True, scalar_args=(0,))
+for _name in ("reduce_and", "reduce_or", "reduce_xor"):
+    op(_name, dtypes=INTEGRAL, samples=_reduce_samples(), errors=_reduce_errors, scalar_args=(0,),
+       xfail={f"values/{t.name}": "pyjax accepts only bool (JAX reduces integers bitwise)"
+              for t in INTS})
+
+
+def _arg_samples(dt, rng):
+    x = rand(rng, (3, 4), dt)
+    out = [Sample((x,), dict(axis=a, index_dtype=i)) for a in (0, 1) for i in (I32, U8)]
+    out.append(Sample((rand(rng, (5,), dt),), dict(axis=0, index_dtype=I32)))
+    ties = np.array([[1, 3, 3, 0], [2, 0, 2, 0]]).astype(dt)
+    out.append(Sample((ties,), dict(axis=1, index_dtype=I32)))
+    if dt.kind == "f":
+        s = special_values(dt).reshape(2, 5)
+        out.append(Sample((s,), dict(axis=1, index_dtype=I32), special=True))
+    return out
+
+
+for _name in ("argmax", "argmin"):
+    op(_name, dtypes=ORDERED, samples=_arg_samples,
+       errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(axis=2, index_dtype=I32)),
+                           Sample((rand(rng, (2, 3), F32),), dict(axis=-1, index_dtype=I32)),
+                           Sample((rand(rng, (2, 3), F32),), dict(axis=0, index_dtype=F32)),
+                           Sample((rand(rng, (0, 3), F32),), dict(axis=0, index_dtype=I32))],
+       untested=COMPLEX)  # (JAX accepts complex here, then fails to lower it)
+
+
+# ---- dot
+
+_DOT_GENERAL_CASES = [  # (lhs shape, rhs shape, dimension numbers)
+    ((2, 3), (3, 4), (((1,), (0,)), ((), ()))),
+    ((3,), (3,), (((0,), (0,)), ((), ()))),
+    ((2, 3, 4), (2, 4, 5), (((2,), (1,)), ((0,), (0,)))),
+    ((3, 2), (4, 3), (((0,), (1,)), ((), ()))),
+    ((2, 3), (4,), (((), ()), ((), ()))),
+    ((3, 2, 4), (4, 2, 3), (((0, 2), (2, 0)), ((1,), (1,)))),
+]
+
+
+def _dot_general_samples(dt, rng):
+    out = [Sample((rand(rng, l, dt), rand(rng, r, dt)), dict(dimension_numbers=dn))
+           for l, r, dn in _DOT_GENERAL_CASES]
+    wider = {I8: I32, I16: I32, U8: U32, F16: F32, F32: C64}.get(dt)
+    if wider is not None:
+        out.append(Sample((rand(rng, (2, 3), dt), rand(rng, (3,), dt)),
+                          dict(dimension_numbers=(((1,), (0,)), ((), ())),
+                               preferred_element_type=wider)))
+    out.append(Sample((rand(rng, (2, 3), dt), rand(rng, (3, 2), dt)),
+                      dict(dimension_numbers=(((1,), (0,)), ((), ())), precision="highest")))
+    return out
+
+
+def _dot_general_errors(rng):
+    f = lambda *s: rand(rng, s, F32)  # noqa: E731
+    dn = (((1,), (0,)), ((), ()))
+    return [Sample((f(2, 3), f(2, 3)), dict(dimension_numbers=dn)),
+            Sample((f(3, 3), f(3, 3)), dict(dimension_numbers=(((0, 0), (0, 1)), ((), ())))),
+            Sample((f(3, 3), f(3, 3)), dict(dimension_numbers=(((2,), (0,)), ((), ())))),
+            Sample((f(3, 3), f(3, 3)), dict(dimension_numbers=(((1,), (0, 1)), ((), ())))),
+            Sample((rand(rng, (2, 3), I8), rand(rng, (3,), I8)),
+                   dict(dimension_numbers=dn, preferred_element_type=B))]
+
+
+op("dot_general", dtypes=ALL, samples=_dot_general_samples, errors=_dot_general_errors,
+   differentiable=True, tol={F16: dict(rtol=2e-2, atol=2e-2)})  # (f16 sums of 4 products)
+
+
+def _dot_general_mixed_samples(dt, rng):
+    """JAX's dot_general accepts operands of different dtypes (XLA picks the "higher" one)."""
+    dn = (((0,), (0,)), ((), ()))
+    return [Sample((rand(rng, (3,), dt), rand(rng, (3,), other)), dict(dimension_numbers=dn))
+            for other in (F16, F32, I8, U8, I32, B) if other != dt]
+
+
+op("dot_general_mixed", ["dot_general"], dtypes=(B, I8, U32, F16, F32), ours=lax.dot_general,
+   theirs=jlax.dot_general, samples=_dot_general_mixed_samples, vmap=False,
+   untested=tuple(t for t in ALL if t not in (B, I8, U32, F16, F32)))
+op("dot", ["dot_general"], dtypes=ALL, differentiable=True,
+   samples=lambda dt, rng: [Sample((rand(rng, l, dt), rand(rng, r, dt)))
+                            for l, r in [((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)),
+                                         ((3,), (3,))]],
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32), rand(rng, (2, 3), F32))),
+                       Sample((rand(rng, (2, 3, 3), F32), rand(rng, (3,), F32))),
+                       Sample((np.float32(2), np.float32(3)))])
+
+
+# ---- operations another module adds (left out above while they are missing)
+
+def _rev_samples(dt, rng):
+    return [Sample((rand(rng, (2, 3), dt),), dict(dimensions=d)) for d in ((0,), (1,), (0, 1), ())]
+
+
+op("rev", dtypes=ALL, samples=_rev_samples, differentiable=True, scalar_args=(0,),
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(dimensions=(2,)))])
+
+
+def _slice_samples(dt, rng):
+    x = rand(rng, (5, 6), dt)
+    return [Sample((x,), dict(start_indices=(1, 2), limit_indices=(4, 6))),
+            Sample((x,), dict(start_indices=(0, 1), limit_indices=(5, 6), strides=(2, 3))),
+            Sample((x,), dict(start_indices=(2, 2), limit_indices=(2, 5))),
+            Sample((rand(rng, (4,), dt),), dict(start_indices=(1,), limit_indices=(3,)))]
+
+
+op("slice", dtypes=ALL, samples=_slice_samples, differentiable=True,
+   errors=lambda rng: [
+       Sample((rand(rng, (5,), F32),), dict(start_indices=(1,), limit_indices=(7,))),
+       Sample((rand(rng, (5,), F32),), dict(start_indices=(3,), limit_indices=(2,))),
+       Sample((rand(rng, (5,), F32),), dict(start_indices=(1, 1), limit_indices=(2, 2))),
+       Sample((rand(rng, (5,), F32),), dict(start_indices=(0,), limit_indices=(5,),
+                                            strides=(0,)))])
+
+
+def _dynamic_slice_samples(dt, rng):
+    x = rand(rng, (5, 6), dt)
+    return [Sample((x, (np.int32(1), np.int32(2))), dict(slice_sizes=(3, 2))),
+            Sample((x, (np.int32(4), np.int32(-1))), dict(slice_sizes=(3, 2))),  # clamped
+            Sample((x, (np.int32(-2), np.int32(0))), dict(slice_sizes=(2, 6))),  # negative
+            Sample((rand(rng, (4,), dt), (np.uint8(1),)), dict(slice_sizes=(2,)))]
+
+
+op("dynamic_slice", dtypes=ALL, samples=_dynamic_slice_samples, differentiable=True,
+   errors=lambda rng: [
+       Sample((rand(rng, (5,), F32), (np.int32(0),)), dict(slice_sizes=(6,))),
+       Sample((rand(rng, (5,), F32), (np.int32(0), np.int32(0))), dict(slice_sizes=(2,))),
+       Sample((rand(rng, (5,), F32), (np.float32(0),)), dict(slice_sizes=(2,)))])
+
+
+def _dynamic_update_slice_samples(dt, rng):
+    x = rand(rng, (5, 6), dt)
+    return [Sample((x, rand(rng, (2, 3), dt), (np.int32(1), np.int32(2)))),
+            Sample((x, rand(rng, (3, 3), dt), (np.int32(4), np.int32(-9)))),
+            Sample((rand(rng, (4,), dt), rand(rng, (1,), dt), (np.int32(-1),)))]
+
+
+op("dynamic_update_slice", dtypes=ALL, samples=_dynamic_update_slice_samples,
+   differentiable=True,
+   errors=lambda rng: [
+       Sample((rand(rng, (5,), F32), rand(rng, (6,), F32), (np.int32(0),))),
+       Sample((rand(rng, (5,), F32), rand(rng, (2,), I32), (np.int32(0),))),
+       Sample((rand(rng, (5,), F32), rand(rng, (2, 1), F32), (np.int32(0),)))])
+
+
+def _concatenate_samples(dt, rng):
+    r = lambda *s: rand(rng, s, dt)  # noqa: E731
+    return [Sample(([r(2, 3), r(1, 3)],), dict(dimension=0)),
+            Sample(([r(2, 3), r(2, 1), r(2, 2)],), dict(dimension=1)),
+            Sample(([r(3)],), dict(dimension=0))]
+
+
+op("concatenate", dtypes=ALL, samples=_concatenate_samples, differentiable=True,
+   errors=lambda rng: [
+       Sample(([rand(rng, (2, 3), F32), rand(rng, (2, 2), F32)],), dict(dimension=0)),
+       Sample(([rand(rng, (2, 3), F32), rand(rng, (3,), F32)],), dict(dimension=0)),
+       Sample(([rand(rng, (2, 3), F32), rand(rng, (2, 3), I32)],), dict(dimension=0)),
+       Sample(([rand(rng, (2, 3), F32)],), dict(dimension=2)),
+       Sample(([],), dict(dimension=0))])
+
+
+def _pad_samples(dt, rng):
+    x = rand(rng, (2, 3), dt)
+    pv = rand(rng, (), dt)
+    return [Sample((x, pv), dict(padding_config=((1, 2, 0), (0, 1, 0)))),
+            Sample((x, pv), dict(padding_config=((0, 0, 1), (2, 0, 2)))),
+            Sample((x, pv), dict(padding_config=((-1, 1, 0), (1, -2, 1)))),
+            Sample((rand(rng, (4,), dt), pv), dict(padding_config=((0, 0, 0),)))]
+
+
+op("pad", dtypes=ALL, samples=_pad_samples, differentiable=True, scalar_args=(1,),
+   errors=lambda rng: [
+       Sample((rand(rng, (2, 3), F32), np.float32(0)), dict(padding_config=((1, 1, 0),))),
+       Sample((rand(rng, (2,), F32), rand(rng, (1,), F32)), dict(padding_config=((1, 1, 0),))),
+       Sample((rand(rng, (2,), F32), np.int32(0)), dict(padding_config=((1, 1, 0),))),
+       Sample((rand(rng, (2,), F32), np.float32(0)), dict(padding_config=((0, 0, -1),))),
+       Sample((rand(rng, (2,), F32), np.float32(0)), dict(padding_config=((-3, 0, 0),)))])
+
+
+def _cumulative_samples(domain="any"):
+    def gen(dt, rng):
+        x = rand(rng, (3, 4), dt, domain)
+        return [Sample((x,), dict(axis=a, reverse=rv)) for a in (0, 1) for rv in (False, True)] \
+            + [Sample((rand(rng, (5,), dt, domain),), dict(axis=0, reverse=False))]
+    return gen
+
+
+_CUM_ERRORS = lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(axis=2, reverse=False))]  # noqa: E731
+op("cumsum", dtypes=NUMERIC, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+   differentiable=True)
+op("cumprod", dtypes=NUMERIC, samples=_cumulative_samples("small"), errors=_CUM_ERRORS,
+   differentiable=True)
+op("cummax", dtypes=INTS + INEXACT, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+   differentiable=True)
+op("cummin", dtypes=INTS + INEXACT, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+   differentiable=True)
+op("cumlogsumexp", dtypes=INEXACT, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+   differentiable=True, tol=TRANSCENDENTAL_TOL,
+   untested=INTS)  # (JAX accepts integers here, then overflows computing -inf in them)
+
+
+def _sort_samples(dt, rng):
+    x = rand(rng, (3, 4), dt)
+    out = [Sample((x,), dict(dimension=d)) for d in (0, 1, -1)]
+    out.append(Sample((x,), dict(dimension=1, is_stable=False)))
+    out.append(Sample(((x, rand(rng, (3, 4), I32)),), dict(dimension=1, num_keys=1)))
+    out.append(Sample(((np.sort(x, axis=0), x),), dict(dimension=0, num_keys=2)))
+    if dt.kind == "f":
+        out.append(Sample((special_values(dt),), dict(dimension=0), special=True))
+    return out
+
+
+op("sort", dtypes=ALL, samples=_sort_samples, differentiable=True,
+   errors=lambda rng: [
+       Sample((rand(rng, (2, 3), F32),), dict(dimension=2)),
+       Sample(((rand(rng, (2, 3), F32), rand(rng, (3,), F32)),), dict(dimension=0)),
+       Sample(((rand(rng, (3,), F32),),), dict(dimension=0, num_keys=2))])
+
+
+def _top_k_samples(dt, rng):
+    x = rand(rng, (3, 5), dt)
+    out = [Sample((x,), dict(k=k)) for k in (1, 3, 5)]
+    out.append(Sample((rand(rng, (6,), dt),), dict(k=0)))
+    if dt.kind == "f":
+        out.append(Sample((special_values(dt),), dict(k=4), special=True))
+    return out
+
+
+op("top_k", dtypes=ORDERED, samples=_top_k_samples, differentiable=True,
+   errors=lambda rng: [Sample((rand(rng, (3,), F32),), dict(k=4)),
+                       Sample((rand(rng, (3,), F32),), dict(k=-1)),
+                       Sample((np.float32(1),), dict(k=1))])
+
+
+OPS_BY_NAME = {o.name: o for o in OPS}
+assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in op_db"
+OP_PRIMITIVES = sorted({p for o in OPS for p in o.prims})

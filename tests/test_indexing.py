@@ -1,0 +1,360 @@
+"""NumPy indexing (``x[idx]``) and ``x.at[idx]`` updates, differentially against JAX:
+generated index expressions, every ``.at`` method and mode, jit, grad, vmap, errors."""
+import warnings
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp_ref
+
+import pyjax
+import pyjax.numpy as jnp
+from pyjax.errors import NonConcreteBooleanIndexError
+
+from harness import assert_same, check_grads, check_vmap, to_jax
+
+
+# ---------------------------------------------------------------------------- generated indices
+
+def _random_entry(rng, size, kinds):
+    kind = rng.choice(kinds)
+    if kind == "int":
+        return int(rng.integers(-size - 2, size + 2)) if size else 0, 1
+    if kind == "slice":
+        pick = lambda: None if rng.random() < 0.3 else int(rng.integers(-size - 2, size + 3))  # noqa: E731
+        step = [None, 1, 2, 3, -1, -2][rng.integers(6)]
+        return slice(pick(), pick(), step), 1
+    if kind == "array":
+        shape = [(2,), (3,), (2, 1), (1, 3), ()][rng.integers(5)]
+        return rng.integers(-size, max(size, 1), size=shape).astype(np.int32), 1
+    if kind == "bool":
+        return rng.random(size) < 0.5, 1
+    if kind == "none":
+        return None, 0
+    return Ellipsis, 0
+
+
+def random_index(rng, shape):
+    """A random NumPy index for ``shape``: ints, slices, None, one Ellipsis, int/bool arrays."""
+    kinds = ["int", "slice", "slice", "array", "none", "ellipsis", "bool"]
+    idx, axis, used_ellipsis = [], 0, False
+    for _ in range(rng.integers(1, len(shape) + 3)):
+        if axis >= len(shape):
+            kinds_left = ["none"]
+        else:
+            kinds_left = [k for k in kinds if not (k == "ellipsis" and used_ellipsis)]
+        size = shape[axis] if axis < len(shape) else 0
+        entry, consumed = _random_entry(rng, size, kinds_left)
+        if entry is Ellipsis:
+            used_ellipsis = True
+            axis = len(shape) - (rng.integers(0, 2) if axis < len(shape) else 0)
+            axis = max(axis, 0)
+        idx.append(entry)
+        axis += consumed
+    return tuple(idx)
+
+
+def _cases(n, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n:
+        shape = tuple(int(d) for d in rng.integers(1, 5, size=rng.integers(1, 4)))
+        idx = random_index(rng, shape)
+        x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+        try:
+            np.asarray(jnp_ref.asarray(x)[idx])
+        except (IndexError, TypeError, ValueError):
+            continue  # e.g. non-broadcastable arrays: covered by the error tests
+        out.append((x, idx))
+    return out
+
+
+@pytest.mark.parametrize("x, idx", _cases(70, seed=0))
+def test_generated_getitem_matches_jax(x, idx):
+    assert_same(jnp.asarray(x)[idx], jnp_ref.asarray(x)[idx], what=repr(idx))
+
+
+@pytest.mark.parametrize("x, idx", _cases(12, seed=1))
+def test_generated_getitem_under_jit(x, idx):
+    ours = pyjax.jit(lambda a: a[idx])(x)
+    assert_same(ours, jnp_ref.asarray(x)[idx], what=repr(idx))
+
+
+@pytest.mark.parametrize("x, idx", _cases(25, seed=2))
+def test_generated_at_set_and_add_match_jax(x, idx):
+    ours_x, ref_x = jnp.asarray(x), jnp_ref.asarray(x)
+    assert_same(ours_x.at[idx].add(10.0), ref_x.at[idx].add(10.0), what=repr(idx))
+    # Repeated indices make ``set`` order-dependent; check it on unique ones only.
+    flat = np.arange(x.size).reshape(x.shape)
+    hits = np.asarray(jnp_ref.asarray(flat)[idx]).ravel()
+    if len(np.unique(hits)) == hits.size:
+        assert_same(ours_x.at[idx].set(-1.0), ref_x.at[idx].set(-1.0), what=repr(idx))
+
+
+# ---------------------------------------------------------------------------- specific reads
+
+X = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+
+
+@pytest.mark.parametrize("idx", [
+    1, -1, 10, -10, (slice(None), 2), (Ellipsis, 1), (None, 0, None), (0, slice(None, None, -2)),
+    (np.array([0, 2]), slice(None), np.array([1, 3])),       # non-adjacent: front
+    (slice(None), np.array([[0], [3]]), np.array([1, 2])),   # adjacent: in place
+    (np.array([0, 2]), None, np.array([1, 3])),
+    (1, np.array([0, 3]), slice(1, 3)), np.array([-1, 5, -7]), (True,), (False,),
+    (X[:, 0, 0] > 10,), (X[:, :, 0] > 10, slice(None, 2)), (Ellipsis, X[0, 0] > 1),
+    (slice(None), [0, 1]), ((0, 1),), ([True, False, True],), ((), Ellipsis),
+    (np.int32(2), np.uint8(1)), np.array(1), (slice(np.int64(1), None),),
+])
+def test_getitem_cases(idx):
+    assert_same(jnp.asarray(X)[idx], jnp_ref.asarray(X)[idx], what=repr(idx))
+
+
+def test_getitem_weak_types_and_dtypes():
+    for x in (jnp.asarray(3.0), jnp.arange(5), jnp.asarray(np.arange(6, dtype=np.uint8))):
+        ref = to_jax(x)
+        for idx in ((), (None,), (Ellipsis,)) if x.ndim == 0 else (1, slice(1, 3), np.array([0, 0])):
+            assert_same(x[idx], ref[idx])
+    w = jnp.asarray([1.0, 2.0]) * 1.0  # stays strong
+    assert not w[0].weak_type
+
+
+def test_traced_scalar_indices_under_jit():
+    x = np.arange(20, dtype=np.float32).reshape(4, 5)
+    f = lambda a, i, j: (a[i], a[i, j], a[i, 1:3], a[-1, j], a[::-1, j], a[i, None])  # noqa: E731
+    for i, j in [(1, 2), (-1, -5), (7, 9), (-9, 0)]:
+        assert_same(pyjax.jit(f)(x, i, j), jax.jit(f)(x, i, j), what=f"{i},{j}")
+    g = lambda a, i: a[i, :, None]  # noqa: E731
+    i = np.array([3, -1, 0], np.int32)
+    assert_same(pyjax.jit(g)(x, i), jax.jit(g)(x, i))
+
+
+def test_index_dtypes():
+    x = np.arange(10, dtype=np.int32)
+    for idx in (np.array([1, 9], np.uint8), np.array([-1, 2], np.int8), np.array([3], np.int64)):
+        assert_same(jnp.asarray(x)[idx], jnp_ref.asarray(x)[idx])
+
+
+def test_empty_results():
+    x = np.zeros((0, 3), np.float32)
+    for idx in (np.array([], np.int32), (slice(None), np.array([], np.int32)), (slice(2, 1),)):
+        assert_same(jnp.asarray(x)[idx], jnp_ref.asarray(x)[idx])
+    assert_same(jnp.arange(5.0)[np.array([], np.int32)], jnp_ref.arange(5.0)[np.array([], np.int32)])
+
+
+# ---------------------------------------------------------------------------- .at
+
+MODES = [None, "clip", "drop", "fill", "promise_in_bounds"]
+METHODS = ["set", "add", "subtract", "multiply", "mul", "divide", "power", "min", "max"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", METHODS)
+def test_at_methods_and_modes(method, mode):
+    x = np.arange(1, 13, dtype=np.float32).reshape(3, 4)
+    idx = (np.array([0, 2, 5, -1, -4]), slice(1, 3))  # 5 and -4 are out of bounds
+    vals = np.float32(1.5) + np.arange(10, dtype=np.float32).reshape(5, 2)
+    kw = {} if mode is None else {"mode": mode}
+    ours = getattr(jnp.asarray(x).at[idx], method)(vals, **kw)
+    theirs = getattr(jnp_ref.asarray(x).at[idx], method)(vals, **kw)
+    assert_same(ours, theirs, what=f"{method} {mode}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_at_get_modes_and_fill_value(mode):
+    x = np.arange(6, dtype=np.float32)
+    for idx in (np.array([0, 7, -1, -9]), 8, (slice(None),)):
+        kw = {} if mode is None else {"mode": mode}
+        assert_same(jnp.asarray(x).at[idx].get(**kw), jnp_ref.asarray(x).at[idx].get(**kw))
+    if mode == "fill":
+        for x in (np.arange(6, dtype=np.int32), np.arange(6, dtype=np.uint8), x):
+            for fill in (None, -3):
+                assert_same(jnp.asarray(x).at[np.array([1, 9])].get(mode="fill", fill_value=fill),
+                            jnp_ref.asarray(x).at[np.array([1, 9])].get(mode="fill",
+                                                                         fill_value=fill))
+
+
+def test_at_repeated_indices_accumulate():
+    x = np.zeros(4, np.float32)
+    idx = np.array([1, 1, 3, 1])
+    for method in ("add", "subtract", "multiply", "min", "max"):
+        ours = getattr(jnp.asarray(x + 2).at[idx], method)(np.arange(4, dtype=np.float32))
+        theirs = getattr(jnp_ref.asarray(x + 2).at[idx], method)(np.arange(4, dtype=np.float32))
+        assert_same(ours, theirs, what=method)
+    assert_same(jnp.asarray(x).at[idx].apply(lambda v: v * 2 + 1),
+                jnp_ref.asarray(x).at[idx].apply(lambda v: v * 2 + 1))
+
+
+def test_at_dtype_casting_and_weak_types():
+    i = np.arange(5, dtype=np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        assert_same(jnp.asarray(i).at[1].set(2.7), jnp_ref.asarray(i).at[1].set(2.7))
+        assert_same(jnp.asarray(i).at[1].mul(2.5), jnp_ref.asarray(i).at[1].mul(2.5))
+    with pytest.warns(FutureWarning, match="scatter inputs have incompatible types"):
+        jnp.asarray(i).at[1].set(np.float32(2.0))
+    assert_same(jnp.asarray(i).at[1].divide(2), jnp_ref.asarray(i).at[1].divide(2))
+    assert_same(jnp.asarray(i).at[1].power(2), jnp_ref.asarray(i).at[1].power(2))
+    assert_same(jnp.asarray(3.0).at[()].set(1), jnp_ref.asarray(3.0).at[()].set(1))
+    u8 = np.arange(4, dtype=np.uint8)
+    assert_same(jnp.asarray(u8).at[0].add(255), jnp_ref.asarray(u8).at[0].add(255))
+    b = np.array([True, False, True])
+    assert_same(jnp.asarray(b).at[1].set(True), jnp_ref.asarray(b).at[1].set(True))
+
+
+def test_at_broadcasting_updates_and_bool_masks():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    cases = [((slice(None), 1), np.array([7.0, 8.0, 9.0], np.float32)),
+             ((None, 1), np.ones((1, 4), np.float32)),
+             (x > 5, -1.0), ((x[:, 0] > 1,), np.arange(4, dtype=np.float32)),
+             ((Ellipsis, np.array([0, 3])), np.array([[1.0], [2.0], [3.0]], np.float32)),
+             ((True,), 5.0), ((slice(None, None, -1), 0), np.arange(3, dtype=np.float32))]
+    for idx, vals in cases:
+        assert_same(jnp.asarray(x).at[idx].set(vals), jnp_ref.asarray(x).at[idx].set(vals),
+                    what=repr(idx))
+
+
+def test_at_repr():
+    x = jnp.arange(3.0)
+    assert repr(x.at) == repr(jnp_ref.arange(3.0).at)
+    assert repr(x.at[1]) == repr(jnp_ref.arange(3.0).at[1])
+
+
+def test_at_under_jit_with_traced_indices_and_values():
+    x = np.arange(10, dtype=np.float32)
+    f = lambda a, i, v: (a.at[i].set(v), a.at[i].add(v, mode="clip"), a.at[i].get(mode="fill"))  # noqa: E731
+    i, v = np.array([1, 12, -2], np.int32), np.float32(4.0)
+    assert_same(pyjax.jit(f)(x, i, v), jax.jit(f)(x, i, v))
+
+
+# ---------------------------------------------------------------------------- take
+
+@pytest.mark.parametrize("mode", [None, "fill", "clip", "wrap"])
+def test_take_modes(mode):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    idx = np.array([[0, 5], [-1, -7]])
+    for axis in (None, 0, 1, -1):
+        kw = {} if mode is None else {"mode": mode}
+        assert_same(jnp.take(x, idx, axis=axis, **kw), jnp_ref.take(x, idx, axis=axis, **kw),
+                    what=f"{axis}")
+    assert_same(jnp.take(x.astype(np.int32), idx, axis=0, fill_value=-5),
+                jnp_ref.take(x.astype(np.int32), idx, axis=0, fill_value=-5))
+
+
+def test_take_along_axis():
+    x = np.random.default_rng(0).standard_normal((3, 4, 2)).astype(np.float32)
+    for axis, idx in [(1, np.argsort(x, axis=1)), (0, np.array([[[2, 0]]])),
+                      (-1, np.array([[[1], [0], [1], [3]]] * 3)), (None, np.array([5, 0, 23, 30]))]:
+        assert_same(jnp.take_along_axis(x, idx, axis=axis),
+                    jnp_ref.take_along_axis(x, idx, axis=axis), what=f"{axis}")
+    for mode in ("clip", "fill", "promise_in_bounds"):
+        idx = np.array([[1, -1], [0, 7], [1, 0], [-3, 0]])
+        assert_same(jnp.take_along_axis(x[:, :, 0].T, idx, 1, mode=mode),
+                    jnp_ref.take_along_axis(x[:, :, 0].T, idx, 1, mode=mode), what=mode)
+
+
+# ---------------------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("idx", [
+    (0, 0, 0, 0), 1.5, "a", [0, 1], [slice(None)], (Ellipsis, Ellipsis),
+    np.array([1.0]), (np.array([True, False]),), (np.array([0, 1]), np.array([0, 1, 2])),
+    object(), (slice(0, 2, 0),),
+])
+def test_getitem_errors_match_jax(idx):
+    with pytest.raises(Exception) as theirs:
+        jnp_ref.asarray(X)[idx]
+    with pytest.raises(theirs.type):
+        jnp.asarray(X)[idx]
+
+
+def test_boolean_index_under_jit_is_non_concrete():
+    x = jnp.arange(5.0)
+    with pytest.raises(NonConcreteBooleanIndexError, match="bool\\[5\\]"):
+        pyjax.jit(lambda a: a[a > 2])(x)
+    with pytest.raises(NonConcreteBooleanIndexError):
+        pyjax.jit(lambda a: a.at[a > 2].set(0.0))(x)
+    with pytest.raises(IndexError, match="Slice entries must be static integers"):
+        pyjax.jit(lambda a, i: a[i:3])(x, 1)
+    # Under grad the mask is concrete, as in JAX.
+    g = pyjax.grad(lambda a: a[a > 2].sum())(x)
+    assert_same(g, jax.grad(lambda a: a[a > 2].sum())(jnp_ref.arange(5.0)))
+
+
+def test_at_errors():
+    x = jnp.arange(5.0)
+    with pytest.raises(ValueError, match="Unknown gather mode"):
+        x.at[1].get(mode="bad")
+    with pytest.raises(ValueError):
+        x.at[1].set(jnp.ones(2))
+    with pytest.raises(ValueError):
+        x.at[:2].set(jnp.ones(3))
+    with pytest.raises(TypeError):
+        x[0] = 1.0
+    with pytest.raises(ValueError, match="Invalid mode"):
+        jnp.take(x, np.array([0]), mode="bad")
+    with pytest.raises(NotImplementedError):
+        jnp.take(x, np.array([0]), mode="raise")
+
+
+# ---------------------------------------------------------------------------- transformations
+
+@pytest.fixture
+def x64():
+    pyjax.config.update("jax_enable_x64", True)
+    yield
+    pyjax.config.update("jax_enable_x64", False)
+
+
+@pytest.mark.parametrize("name, fun", [
+    ("static", lambda a: a[1:, ::-2] * 2.0),
+    ("int_and_none", lambda a: a[-1, None, 2:]),
+    ("gather", lambda a: a[np.array([0, 2, 2]), np.array([1, 0, 1])]),
+    ("gather_mixed", lambda a: a[:, np.array([3, 0, 3])]),
+    ("mask", lambda a: a[np.array([[True, False, True, True]] * 3)]),
+    ("at_set", lambda a: a.at[np.array([0, 2]), 1].set(a[1, 1:3] * 3.0)),
+    ("at_add_repeated", lambda a: a.at[np.array([0, 0, 2])].add(a[1] * a[1])),
+    ("at_mul", lambda a: a.at[1].multiply(a[2])),
+    ("at_get_fill", lambda a: a.at[np.array([0, 9])].get(mode="fill", fill_value=0.0)),
+    ("take", lambda a: jnp.take(a, np.array([3, 0, 3]), axis=1, mode="clip")),
+])
+def test_indexing_grads(x64, name, fun):
+    a = np.random.default_rng(3).standard_normal((3, 4))
+    check_grads(fun, [a])
+
+
+def test_dynamic_index_grad(x64):
+    a = np.random.default_rng(4).standard_normal((4, 3))
+    check_grads(lambda v: pyjax.jit(lambda w, i: w[i] * w[i - 1])(v, 2), [a])
+
+
+def test_vmap_getitem_batched_indices_and_operands():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    i = rng.integers(-3, 3, size=(4, 2)).astype(np.int32)
+    check_vmap(lambda a, j: a[j, 1:4], [x, i])
+    check_vmap(lambda a, j: a[:, j], [x, i])
+    check_vmap(lambda a, j: a[j], [x[0], i], in_axes=(None, 0))
+    check_vmap(lambda a, j: a[j, ::-1], [x, i], in_axes=(0, None))
+    s = rng.integers(0, 3, size=(4,)).astype(np.int32)
+    check_vmap(lambda a, k: a[k, 2], [x, s])                   # scalar traced index
+
+
+def test_vmap_at_set_batched_indices_and_operands():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    i = np.array([[0, 2], [5, 1], [3, 3], [4, 0]], np.int32)
+    v = rng.standard_normal((4, 2)).astype(np.float32)
+    at = lambda a, j: jnp.asarray(a).at[j]  # noqa: E731
+    check_vmap(lambda a, j, u: at(a, j).set(u), [x, i, v])
+    check_vmap(lambda a, j, u: at(a, j).add(u), [x[0], i, v], in_axes=(None, 0, 0))
+    check_vmap(lambda a, j, u: at(a, j).set(u), [x, i[0], v], in_axes=(0, None, 0))
+    check_vmap(lambda a, j: at(a, j).multiply(2.0), [x, i], in_axes=(0, 0))
+    ours = pyjax.vmap(lambda a, j: a.at[j].set(0.0))(x, i)
+    theirs = jax.vmap(lambda a, j: a.at[j].set(0.0))(x, i)
+    assert_same(ours, theirs)
+
+
+def test_vmap_of_mask_is_non_concrete():
+    with pytest.raises(NonConcreteBooleanIndexError):
+        pyjax.vmap(lambda a: a[a > 0])(jnp.ones((2, 3)))
