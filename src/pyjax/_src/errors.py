@@ -49,7 +49,7 @@ class TracerBoolConversionError(ConcretizationTypeError):
             tracer, f"Attempted boolean conversion of traced array with shape {tracer.aval.str_short()}.")))
 
 
-class UnexpectedTracerError(Exception):
+class UnexpectedTracerError(JAXTypeError):
     def __init__(self, message: str):
         super().__init__(_with_link("UnexpectedTracerError", message))
 

@@ -8,11 +8,12 @@ a ClosedJaxpr and returns a callable from flat input values to flat output Array
 from __future__ import annotations
 
 from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.compiler.passes import reciprocal_division
 from pyjax._src.core.jaxpr import ClosedJaxpr, Literal
 
 
 def compile_jaxpr(closed: ClosedJaxpr):
-    jaxpr = closed.jaxpr
+    jaxpr = reciprocal_division(closed.jaxpr)
     const_buffers = [to_buffer(c) for c in closed.consts]
     out_avals = jaxpr.out_avals
     steps = [(e.prim.impl, e.invars, e.outvars, e.params) for e in jaxpr.eqns]

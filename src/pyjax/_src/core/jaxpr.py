@@ -207,7 +207,7 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
     args = " ".join(names.binder(v) for v in jaxpr.invars)
     head = f"{{ lambda {consts}; {args}. let"
     lines = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
-    outs = "".join(f"{names(v)}, " for v in jaxpr.outvars).rstrip(" ")
+    outs = ", ".join(names(v) for v in jaxpr.outvars) + ("," if len(jaxpr.outvars) == 1 else "")
     tail = f"in ({outs}) }}"
     one_line = f"{head} {' '.join(lines)} {tail}" if lines else f"{head} {tail}"
     if len(lines) <= 1 and "\n" not in one_line and indent + len(one_line) <= _WIDTH:
@@ -219,7 +219,9 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
 def _pp_eqn(eqn: Eqn, names: _Names, indent: int) -> str:
     lhs = " ".join(names.binder(v) for v in eqn.outvars)
     args = " ".join(names(v) for v in eqn.invars)
-    params = sorted((k, v) for k, v in eqn.params.items() if v is not None and not k.startswith("_"))
+    # Sorted by name as JAX prints them, except that a call's ``name`` comes first.
+    params = sorted(((k, v) for k, v in eqn.params.items() if v is not None),
+                    key=lambda kv: (kv[0] != "name", kv[0]))
     if not params:
         return f"{lhs} = {eqn.prim.name} {args}".rstrip()
     flat = [f"{k}={_format_param(v, indent + 2)}" for k, v in params]

@@ -253,6 +253,18 @@ def get_aval(x) -> ShapedArray:
     return ShapedArray(shape, dtypes.canonicalize_dtype(dt), weak)
 
 
+def to_array(x, fun_name: str = "asarray"):
+    """An Array or tracer for ``x``; Python scalars keep their weak type."""
+    if isinstance(x, (Array, Tracer)):
+        return x
+    if isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)):
+        aval = get_aval(x)
+        with np.errstate(all="ignore"):
+            buf = np.array(x, dtype=aval.dtype)
+        return Array._from_buffer(buf, aval)
+    raise TypeError(f"{fun_name} requires ndarray or scalar arguments, got {type(x).__name__}.")
+
+
 def is_array_like(x) -> bool:
     return isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)) or \
         hasattr(x, "aval")

@@ -7,7 +7,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Tracer, get_aval
+from pyjax._src.core.trace import Tracer, get_aval, to_array  # noqa: F401  (re-exported)
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
 
 SCALARS = (bool, int, float, complex)
@@ -22,18 +22,6 @@ def check_arraylike(fun_name: str, *args) -> None:
 
 def is_arraylike(x) -> bool:
     return isinstance(x, (Array, Tracer, np.ndarray, np.generic) + SCALARS)
-
-
-def to_array(x, fun_name: str = "asarray"):
-    """An Array or tracer for ``x``; Python scalars keep their weak type."""
-    if isinstance(x, (Array, Tracer)):
-        return x
-    if isinstance(x, SCALARS) or isinstance(x, (np.ndarray, np.generic)):
-        aval = get_aval(x)
-        with np.errstate(all="ignore"):
-            buf = np.array(x, dtype=aval.dtype)
-        return Array._from_buffer(buf, aval)
-    raise TypeError(f"{fun_name} requires ndarray or scalar arguments, got {type(x).__name__}.")
 
 
 def promote_dtypes(*args):

@@ -6,8 +6,12 @@ call their batching rule, which sees plain values and batch dims (lists in, list
 """
 from __future__ import annotations
 
-from pyjax._src.core.trace import Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+import weakref
+
 from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
+from pyjax._src.core.trace import Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.transforms.staging import trace_to_jaxpr
 
 not_mapped = None
 
@@ -56,6 +60,17 @@ class BatchTrace(Trace):
             outs, out_dims = prim.batch(self.axis_size, list(vals), list(dims), **params)
         return [self.make(v, d) for v, d in zip(outs, out_dims)]
 
+    def process_call(self, call_prim, jaxpr, args, params):
+        """Call the batched callee (batched values in, batched values out)."""
+        vals, dims = zip(*map(self.lift, args)) if args else ((), ())
+        if all(d is None for d in dims):
+            with set_current_trace(self.parent):
+                return call_prim.bind(*vals, **params)
+        batched, out_dims = batch_jaxpr(jaxpr, tuple(dims), self.axis_size, self.axis_name)
+        with set_current_trace(self.parent):
+            outs = call_prim.bind(*vals, **{**params, "jaxpr": batched})
+        return [self.make(v, d) for v, d in zip(outs, out_dims)]
+
     def make(self, val, bdim):
         return val if bdim is None else BatchTracer(self, val, bdim)
 
@@ -67,3 +82,26 @@ def batch_flat(fun, args: list, in_dims: list, axis_size: int, axis_name=None):
         outs = fun(*[trace.make(a, d) for a, d in zip(args, in_dims)])
         pairs = [trace.lift(o) for o in outs]
     return [v for v, _ in pairs], [d for _, d in pairs]
+
+
+_BATCHED_JAXPRS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
+
+
+def batch_jaxpr(closed: ClosedJaxpr, in_dims: tuple, axis_size: int, axis_name=None):
+    """The callee batched along ``in_dims``, and its output batch dims (cached)."""
+    per_jaxpr = _BATCHED_JAXPRS.setdefault(closed, {})
+    key = (in_dims, axis_size, axis_name)
+    if key not in per_jaxpr:
+        out_dims = []
+
+        def batched(*xs):
+            outs, dims = batch_flat(lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a),
+                                    list(xs), list(in_dims), axis_size, axis_name)
+            out_dims.extend(dims)
+            return outs
+
+        in_avals = [a if d is None else
+                    a.update(shape=a.shape[:d] + (axis_size,) + a.shape[d:])
+                    for a, d in zip(closed.in_avals, in_dims)]
+        per_jaxpr[key] = trace_to_jaxpr(batched, in_avals)[0], out_dims
+    return per_jaxpr[key]

@@ -6,11 +6,15 @@ Integer and boolean values have float0 tangents, which are always symbolic zeros
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
 from pyjax._src.core.trace import Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.transforms.staging import trace_to_jaxpr
 
 
 class Zero:
@@ -96,6 +100,22 @@ class JVPTrace(Trace):
             primals_out, tangents_out = prim.jvp(list(primals), list(tangents), **params)
         return [self.make(p, t) for p, t in zip(primals_out, tangents_out)]
 
+    def process_call(self, call_prim, jaxpr, args, params):
+        """Call the JVP of the callee (primals and non-zero tangents in, both out)."""
+        primals, tangents = zip(*map(self.lift, args)) if args else ((), ())
+        nonzero = tuple(type(t) is not Zero for t in tangents)
+        if not any(nonzero):
+            with set_current_trace(self.parent):
+                return call_prim.bind(*primals, **params)
+        jvp_jaxpr, out_zero = jvp_of_jaxpr(jaxpr, nonzero)
+        with set_current_trace(self.parent):
+            outs = call_prim.bind(*primals, *[t for t in tangents if type(t) is not Zero],
+                                  **{**params, "jaxpr": jvp_jaxpr})
+        n = len(out_zero)
+        nonzero_out = iter(outs[n:])
+        return [self.make(p, Zero(get_aval(p).to_tangent_aval()) if z else next(nonzero_out))
+                for p, z in zip(outs[:n], out_zero)]
+
     def make(self, primal, tangent):
         return primal if type(tangent) is Zero else JVPTracer(self, primal, tangent)
 
@@ -110,6 +130,32 @@ def jvp_flat(fun, primals: list, tangents: list) -> tuple[list, list]:
         outs = fun(*[trace.make(p, t) for p, t in zip(primals, tangents)])
         pairs = [trace.lift(o) for o in outs]
     return [p for p, _ in pairs], [t for _, t in pairs]
+
+
+_JVP_JAXPRS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
+
+
+def jvp_of_jaxpr(closed: ClosedJaxpr, nonzero: tuple) -> tuple[ClosedJaxpr, list]:
+    """A jaxpr taking (primals, the non-zero tangents) to (primals_out, non-zero tangents_out),
+    and which output tangents are symbolically zero. Cached per callee and zero pattern."""
+    per_jaxpr = _JVP_JAXPRS.setdefault(closed, {})
+    if nonzero not in per_jaxpr:
+        n = len(nonzero)
+        out_zero = []
+
+        def jvp_fun(*flat):
+            given = iter(flat[n:])
+            tangents = [next(given) if nz else Zero(a.to_tangent_aval())
+                        for nz, a in zip(nonzero, closed.in_avals)]
+            outs, t_outs = jvp_flat(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs),
+                                    list(flat[:n]), tangents)
+            out_zero.extend(type(t) is Zero for t in t_outs)
+            return outs + [t for t in t_outs if type(t) is not Zero]
+
+        in_avals = list(closed.in_avals) + [a.to_tangent_aval() for nz, a in
+                                            zip(nonzero, closed.in_avals) if nz]
+        per_jaxpr[nonzero] = trace_to_jaxpr(jvp_fun, in_avals)[0], out_zero
+    return per_jaxpr[nonzero]
 
 
 # ---------------------------------------------------------------------------- rule factories

@@ -110,6 +110,9 @@ class StagingTrace(Trace):
         return [StagingTracer(self, v) for v in outvars]
 
     def process_call(self, call_prim, jaxpr, args, params):
+        if self.partial and any(isinstance(x, Tracer) and x._trace is self for x in args):
+            # Partial evaluation inlines the callee: its known part runs now, the rest is staged.
+            return Trace.process_call(self, call_prim, jaxpr, args, params)
         return self.process_primitive(call_prim, args, params)
 
     def to_jaxpr(self, outs) -> ClosedJaxpr:

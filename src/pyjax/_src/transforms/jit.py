@@ -1,0 +1,276 @@
+"""jit: trace a function once per input signature, compile its jaxpr, cache, and call it.
+
+A jitted function called under another transformation binds ``jit_p``, the call primitive
+whose operation is a whole closed jaxpr. Each trace decides what a call means (its
+``process_call``): eager evaluation runs the compiled executable, staging records one
+``jit`` equation (or inlines the body for ``jit(f, inline=True)``), JVP and vmap transform
+the callee into a new jaxpr and call *that*, so the body still runs compiled as one unit,
+as it does under XLA.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+import weakref
+
+import numpy as np
+
+from pyjax._src import backends, tree_util
+from pyjax._src.compiler import compile_jaxpr
+from pyjax._src.config import config
+from pyjax._src.core.array import Array
+from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr
+from pyjax._src.core.trace import (EvalTrace, Primitive, Tracer, current_trace, get_aval,
+                                   to_array)
+from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
+                                           trace_to_jaxpr)
+
+logger = logging.getLogger("pyjax")
+
+
+# ---------------------------------------------------------------------------- the call primitive
+
+class CallPrimitive(Primitive):
+    """A primitive whose operation is a whole closed jaxpr (a nested ``jit``)."""
+
+    def bind(self, *args, jaxpr: ClosedJaxpr, name: str):
+        if any(isinstance(c, Tracer) for c in jaxpr.consts):
+            jaxpr, args = hoist_traced_consts(jaxpr, args)
+        return current_trace().process_call(self, jaxpr, args, dict(jaxpr=jaxpr, name=name))
+
+
+def hoist_traced_consts(closed: ClosedJaxpr, args) -> tuple[ClosedJaxpr, tuple]:
+    """Closure conversion: constants that are tracers (the body closed over a value of an
+    enclosing transformation) become leading arguments, so every trace sees them."""
+    traced = [isinstance(c, Tracer) for c in closed.consts]
+    j = closed.jaxpr
+    moved = [v for v, t in zip(j.constvars, traced) if t]
+    kept = [v for v, t in zip(j.constvars, traced) if not t]
+    jaxpr = Jaxpr(kept, moved + j.invars, j.outvars, j.eqns)
+    consts = [c for c, t in zip(closed.consts, traced) if not t]
+    return ClosedJaxpr(jaxpr, consts), tuple(c for c, t in zip(closed.consts, traced) if t) + \
+        tuple(args)
+
+
+jit_p = CallPrimitive("jit")
+jit_p.abstract_eval = lambda avals, jaxpr, name: jaxpr.out_avals
+jit_p.impl = lambda *buffers, jaxpr, name: executable_for(jaxpr).run_buffers(list(buffers))
+
+_EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKeyDictionary()
+
+
+def executable_for(closed: ClosedJaxpr):
+    """The compiled form of a closed jaxpr, compiled on first use and kept while it lives."""
+    exe = _EXECUTABLES.get(closed)
+    if exe is None:
+        exe = _EXECUTABLES[closed] = compile_jaxpr(closed)
+    return exe
+
+
+# ---------------------------------------------------------------------------- arguments
+
+def normalize_argnums(fun, static_argnums, static_argnames):
+    """Resolve static_argnums <-> static_argnames through the signature, as JAX does."""
+    as_tuple = lambda x: () if x is None else (x,) if isinstance(x, (int, str)) else tuple(x)  # noqa
+    nums, names = as_tuple(static_argnums), as_tuple(static_argnames)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return nums, names
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    nums = tuple(sorted(set(nums) | {positional.index(n) for n in names if n in positional}))
+    names = tuple(sorted(set(names) | {positional[i] for i in nums if 0 <= i < len(positional)}))
+    return nums, names
+
+
+class _Static:
+    """A static argument as a cache key: hashed and compared by value."""
+
+    __slots__ = ("value", "_hash")
+
+    def __init__(self, value):
+        try:
+            self._hash = hash(value)
+        except TypeError as e:
+            raise ValueError(
+                f"Non-hashable static arguments are not supported. An error occurred while "
+                f"trying to hash an object of type {type(value)}, {value}. The error was:\n"
+                f"TypeError: {e}") from None
+        self.value = value
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return type(other) is _Static and type(self.value) is type(other.value) and \
+            bool(self.value == other.value)
+
+
+LEAF_TYPES = (Array, Tracer, np.ndarray, np.generic, bool, int, float, complex)
+
+
+def check_leaf(x, what: str, path: str = ""):
+    """A traced function's argument leaves must be arrays or scalars (JAX's TypeError)."""
+    if not isinstance(x, LEAF_TYPES):
+        where = f" at path {path}" if path else ""
+        raise TypeError(f"Error interpreting argument to {what} as an abstract array. The "
+                        f"problematic value is of type {type(x)} and was passed to the "
+                        f"function{where}.\nThis typically means that a jit-wrapped function "
+                        f"was called with a non-array argument, and this argument was not "
+                        f"marked as static using the static_argnums or static_argnames "
+                        f"parameters of jax.jit.")
+
+
+# ---------------------------------------------------------------------------- jit
+
+# One cache for all jit wrappers of a function (so ``jit(f)`` in a loop hits it), held
+# weakly by the function so lambdas and partials created per call are freed.
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_UNWEAKREFABLE_CACHE: dict = {}
+
+
+class Compiled:
+    """One traced specialization of a jitted function; compiled on first execution."""
+
+    def __init__(self, closed: ClosedJaxpr, out_tree):
+        self.jaxpr = closed
+        self.out_tree = out_tree
+
+    @property
+    def executable(self):
+        return executable_for(self.jaxpr)
+
+    def as_text(self):
+        return str(self.jaxpr)
+
+
+class Lowered:
+    def __init__(self, entry: Compiled):
+        self._entry = entry
+
+    def as_text(self):
+        return str(self._entry.jaxpr)
+
+    def compile(self):
+        return self._entry
+
+
+class JitWrapped:
+    """What ``jit(f)`` returns: traces per input signature, caches, and runs."""
+
+    def __init__(self, fun, static_argnums=None, static_argnames=None, backend=None,
+                 inline=False):
+        if not callable(fun):
+            raise TypeError(f"Expected a callable value, got {fun!r}")
+        self._fun = fun
+        self._static_nums, self._static_names = normalize_argnums(fun, static_argnums,
+                                                                  static_argnames)
+        self._backend = backend
+        self._inline = inline
+        functools.update_wrapper(self, fun, updated=())
+
+    def _cache(self) -> dict:
+        try:
+            cache = _CACHE.get(self._fun)
+            if cache is None:
+                cache = _CACHE[self._fun] = {}
+            return cache
+        except TypeError:  # not weak-referenceable (e.g. a builtin): key by identity
+            return _UNWEAKREFABLE_CACHE.setdefault(id(self._fun), {})
+
+    def _split(self, args, kwargs):
+        static, dyn_args, dyn_kwargs = [], [], {}
+        for i, a in enumerate(args):
+            if i in self._static_nums:
+                static.append(_Static(a))
+            else:
+                dyn_args.append(a)
+        for k in sorted(kwargs):
+            if k in self._static_names:
+                static.append((k, _Static(kwargs[k])))
+            else:
+                dyn_kwargs[k] = kwargs[k]
+        return tuple(static), tuple(dyn_args), dyn_kwargs
+
+    def _specialize(self, args, kwargs):
+        backends.check_backend(self._backend)
+        static, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        leaves, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
+        for x in leaves:
+            if not isinstance(x, LEAF_TYPES):
+                self._raise_bad_leaf(dyn_args, dyn_kwargs)
+        avals = tuple(get_aval(x) for x in leaves)
+        key = (in_tree, avals, static, config.jax_enable_x64)
+        cache = self._cache()
+        entry = cache.get(key)
+        if entry is None:
+            entry = cache[key] = self._trace(args, kwargs, in_tree, avals, dyn_args, dyn_kwargs)
+        return entry, leaves
+
+    def _raise_bad_leaf(self, dyn_args, dyn_kwargs):
+        names = flat_arg_names(self._fun, dyn_args, dyn_kwargs, tree_util.tree_flatten)
+        for i, x in enumerate(tree_util.tree_leaves((dyn_args, dyn_kwargs))):
+            check_leaf(x, repr(self._fun), names[i] if i < len(names) else "")
+
+    def _trace(self, args, kwargs, in_tree, avals, dyn_args, dyn_kwargs) -> Compiled:
+        start = time.perf_counter()
+        out_tree_box = []
+        n_args = len(args)
+
+        def flat_fun(*leaves):
+            d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(leaves))
+            d_iter = iter(d_args)
+            full_args = [args[i] if i in self._static_nums else next(d_iter) for i in range(n_args)]
+            full_kwargs = {k: (kwargs[k] if k in self._static_names else d_kwargs[k]) for k in kwargs}
+            out = self._fun(*full_args, **full_kwargs)
+            out_leaves, out_tree = tree_util.tree_flatten(out)
+            out_tree_box.append(out_tree)
+            return [to_array(x, "jit output") for x in out_leaves]
+
+        names = flat_arg_names(self._fun, dyn_args, dyn_kwargs, tree_util.tree_flatten)
+        debug = DebugInfo.of(self._fun, "jit", names)
+        closed, _ = trace_to_jaxpr(flat_fun, list(avals), debug)
+        if config.jax_log_compiles:
+            logger.warning("Finished tracing + compiling %s for jit in %.3f ms",
+                           debug.fun_name, 1e3 * (time.perf_counter() - start))
+        return Compiled(closed, out_tree_box[0])
+
+    def __call__(self, *args, **kwargs):
+        if config.jax_disable_jit:
+            return self._fun(*args, **kwargs)
+        trace = current_trace()
+        if self._inline and type(trace) is StagingTrace:
+            return self._fun(*args, **kwargs)  # traced straight into the enclosing jaxpr
+        entry, leaves = self._specialize(args, kwargs)
+        if type(trace) is EvalTrace:
+            outs = entry.executable(*leaves)
+        else:
+            outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=self.__name__)
+        return tree_util.tree_unflatten(entry.out_tree, outs)
+
+    def lower(self, *args, **kwargs) -> Lowered:
+        entry, _ = self._specialize(args, kwargs)
+        return Lowered(entry)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self):
+        return f"<PjitFunction of {self._fun!r}>"
+
+
+def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
+        donate_argnames=None, backend=None, device=None, inline=False, keep_unused=False):
+    """Compile ``fun``: trace once per input signature, then run the compiled program.
+
+    ``donate_argnums``/``device``/``keep_unused`` are accepted for compatibility: buffers
+    are host NumPy arrays here, so there is nothing to donate or place.
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
+                                 donate_argnames=donate_argnames, backend=backend,
+                                 device=device, inline=inline, keep_unused=keep_unused)
+    return JitWrapped(fun, static_argnums, static_argnames, backend, inline)
