@@ -303,28 +303,31 @@ JAXPR_CASES = [
     ("sum axis", lambda x: x.sum(axis=1), (np.ones((3, 4), np.float32),)),
     ("broadcast", lambda x, y: x * y, (np.ones((3, 1), np.float32), np.ones(4, np.float32))),
     ("matmul", lambda x, y: x @ y, (np.ones((3, 4), np.float32), np.ones((4, 2), np.float32))),
-    ("where", lambda x: jnp_any.where(x > 0, x, 0.0), (np.ones(3, np.float32),)),
+    ("nested jit", lambda x: jit_any(lambda y: y * 2)(x) + 1, (np.ones(3, np.float32),)),
+    ("grad", lambda x: grad_any(lambda y: (y * y).sum())(x), (np.ones(3, np.float32),)),
 ]
 
 
-class _AnyNumpy:
-    """``jnp_any.where`` resolves to pyjax's or JAX's numpy, whichever traces the function."""
-    current = jnp
-
-    def __getattr__(self, name):
-        return getattr(self.current, name)
+def jit_any(fun):
+    return (pyjax.jit if _tracing_with_pyjax else jax.jit)(fun)
 
 
-jnp_any = _AnyNumpy()
+def grad_any(fun):
+    return (pyjax.grad if _tracing_with_pyjax else jax.grad)(fun)
+
+
+_tracing_with_pyjax = True
 
 
 @pytest.mark.parametrize("name, fun, args", JAXPR_CASES, ids=[c[0] for c in JAXPR_CASES])
 def test_jaxpr_structure_matches_jax(name, fun, args):
-    _AnyNumpy.current = jnp
+    global _tracing_with_pyjax
     ours = str(pyjax.make_jaxpr(fun)(*args))
-    _AnyNumpy.current = jnp_ref
-    theirs = str(jax.make_jaxpr(fun)(*args))
-    _AnyNumpy.current = jnp
+    _tracing_with_pyjax = False
+    try:
+        theirs = str(jax.make_jaxpr(fun)(*args))
+    finally:
+        _tracing_with_pyjax = True
     assert _structure(ours) == _structure(theirs), f"\nours:\n{ours}\ntheirs:\n{theirs}"
     assert ours.splitlines()[0] == theirs.splitlines()[0]
     assert ours.splitlines()[-1] == theirs.splitlines()[-1]

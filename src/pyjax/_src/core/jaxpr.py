@@ -171,13 +171,19 @@ def _var_name(n: int) -> str:
 
 
 class _Names:
-    def __init__(self):
+    """Names variables a, b, c... in order of appearance; an equation output nothing reads
+    prints as ``_``, as in JAX."""
+
+    def __init__(self, jaxpr: Jaxpr):
         self.names: dict[int, str] = {}
+        self.used = {id(v) for e in jaxpr.eqns for v in e.invars} | \
+            {id(v) for v in jaxpr.outvars}
+        self.binders = {id(v) for v in jaxpr.constvars + jaxpr.invars}
 
     def __call__(self, v) -> str:
         if type(v) is Literal:
             return repr(v)
-        if isinstance(v, DropVar):
+        if isinstance(v, DropVar) or (id(v) not in self.used and id(v) not in self.binders):
             return "_"
         name = self.names.get(id(v))
         if name is None:
@@ -202,7 +208,7 @@ def _format_param(value, indent: int) -> str:
 
 
 def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
-    names = _Names()
+    names = _Names(jaxpr)
     consts = " ".join(names.binder(v) for v in jaxpr.constvars)
     args = " ".join(names.binder(v) for v in jaxpr.invars)
     head = f"{{ lambda {consts}; {args}. let"
@@ -210,7 +216,8 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
     outs = ", ".join(names(v) for v in jaxpr.outvars) + ("," if len(jaxpr.outvars) == 1 else "")
     tail = f"in ({outs}) }}"
     one_line = f"{head} {' '.join(lines)} {tail}" if lines else f"{head} {tail}"
-    if len(lines) <= 1 and "\n" not in one_line and indent + len(one_line) <= _WIDTH:
+    nested = indent > 0  # JAX writes a short nested jaxpr (a param) on one line
+    if nested and len(lines) <= 1 and "\n" not in one_line and indent + len(one_line) <= _WIDTH:
         return one_line
     pad = " " * (indent + 4)
     return head + "\n" + "\n".join(pad + ln for ln in lines) + "\n" + " " * (indent + 2) + tail
