@@ -20,6 +20,7 @@ from pyjax._src.api import (
     vjp as vjp,
     vmap as vmap,
 )
+from pyjax._src.custom_derivatives import custom_jvp as custom_jvp, custom_vjp as custom_vjp
 from pyjax._src.backends import (
     default_backend as default_backend,
     device_count as device_count,

@@ -108,6 +108,16 @@ class Trace:
         with set_current_trace(self):
             return eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args)
 
+    def process_custom_jvp_call(self, prim: Primitive, fun, jvp, args, params) -> list:
+        """A function with a custom JVP rule: by default, run the function itself here."""
+        with set_current_trace(self):
+            return fun(*args)
+
+    def process_custom_vjp_call(self, prim: Primitive, fun, fwd, bwd, args, params) -> list:
+        """A function with a custom VJP: by default, run the function itself here."""
+        with set_current_trace(self):
+            return fun(*args)
+
     def check_own(self, x) -> bool:
         """True if ``x`` is one of this trace's tracers; raise if it is a leaked tracer."""
         if isinstance(x, Tracer):

@@ -16,6 +16,16 @@ from pyjax._src.transforms.staging import trace_to_jaxpr
 not_mapped = None
 
 
+class _BatchOps:
+    """The array operations vmap itself needs, installed by ``pyjax._src.lax`` (which sits
+    above the transformations): ``moveaxis(x, src, dst, axis_size)`` (src None broadcasts)
+    and ``sum_axis(x, axis)``."""
+    moveaxis = sum_axis = None
+
+
+batch_ops = _BatchOps()
+
+
 class BatchTracer(Tracer):
     __slots__ = ("val", "bdim")
 
@@ -70,6 +80,79 @@ class BatchTrace(Trace):
         with set_current_trace(self.parent):
             outs = call_prim.bind(*vals, **{**params, "jaxpr": batched})
         return [self.make(v, d) for v, d in zip(outs, out_dims)]
+
+    def _to_front(self, outs, dims):
+        return [None if o is None else batch_ops.moveaxis(o, d, 0, self.axis_size)
+                for o, d in zip(outs, dims)]
+
+    def _batched(self, fun, in_dims):
+        """``fun`` (flat in, flat out) on batched values; every output batched at 0."""
+        def batched(*xs):
+            outs, dims = batch_flat(fun, list(xs), list(in_dims), self.axis_size,
+                                    self.axis_name)
+            return self._to_front(outs, dims)
+        return batched
+
+    def process_custom_jvp_call(self, prim, fun, jvp, args, params):
+        """Batch the function and its rule together, so the rule survives vmap."""
+        vals, dims = zip(*map(self.lift, args)) if args else ((), ())
+        if all(d is None for d in dims):
+            with set_current_trace(self.parent):
+                return prim.bind(*vals, fun=fun, jvp=jvp, **params)
+        n = len(vals)
+
+        def jvp_flat_pair(*primals_and_tangents):
+            outs, t_outs = jvp(list(primals_and_tangents[:n]), list(primals_and_tangents[n:]))
+            return list(outs) + list(t_outs)
+
+        batched_pair = self._batched(jvp_flat_pair, dims + dims)
+
+        def batched_jvp(primals, tangents):
+            outs = batched_pair(*primals, *tangents)
+            return outs[:len(outs) // 2], outs[len(outs) // 2:]
+
+        with set_current_trace(self.parent):
+            outs = prim.bind(*vals, fun=self._batched(fun, dims), jvp=batched_jvp, **params)
+        return [self.make(o, 0) for o in outs]
+
+    def process_custom_vjp_call(self, prim, fun, fwd, bwd, args, params):
+        """Batch the function, ``fwd`` and ``bwd``; cotangents of unbatched inputs are
+        summed over the batch."""
+        vals, dims = zip(*map(self.lift, args)) if args else ((), ())
+        if all(d is None for d in dims):
+            with set_current_trace(self.parent):
+                return prim.bind(*vals, fun=fun, fwd=fwd, bwd=bwd, **params)
+        n_out = []
+
+        def fwd_flat(*xs):
+            outs, res = fwd(*xs)
+            n_out.append(len(outs))
+            return list(outs) + list(res)
+
+        batched_fwd_flat = self._batched(fwd_flat, dims)
+
+        def batched_fwd(*xs):
+            outs = batched_fwd_flat(*xs)
+            return outs[:n_out[-1]], outs[n_out[-1]:]
+
+        def batched_bwd(res, cts):
+            k = len(res)
+            cts_in, ct_dims = batch_flat(lambda *rc: list(bwd(list(rc[:k]), list(rc[k:]))),
+                                         list(res) + list(cts), [0] * (k + len(cts)),
+                                         self.axis_size, self.axis_name)
+            return [self._ct_to_arg(ct, cd, d) for ct, cd, d in zip(cts_in, ct_dims, dims)]
+
+        with set_current_trace(self.parent):
+            outs = prim.bind(*vals, fun=self._batched(fun, dims), fwd=batched_fwd,
+                             bwd=batched_bwd, **params)
+        return [self.make(o, 0) for o in outs]
+
+    def _ct_to_arg(self, ct, ct_dim, arg_dim):
+        if ct is None:
+            return None
+        if arg_dim is None:
+            return ct if ct_dim is None else batch_ops.sum_axis(ct, ct_dim)
+        return batch_ops.moveaxis(ct, ct_dim, arg_dim, self.axis_size)
 
     def make(self, val, bdim):
         return val if bdim is None else BatchTracer(self, val, bdim)

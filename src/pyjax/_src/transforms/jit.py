@@ -21,11 +21,12 @@ from pyjax._src import backends, tree_util
 from pyjax._src.compiler import compile_jaxpr
 from pyjax._src.config import config
 from pyjax._src.core.array import Array
-from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr
+from pyjax._src.core.jaxpr import ClosedJaxpr
 from pyjax._src.core.trace import (EvalTrace, Primitive, Tracer, current_trace, get_aval,
                                    to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
-                                           trace_to_jaxpr)
+                                           hoist_traced_consts, trace_to_jaxpr)
+from pyjax._src.transforms.transpose import transpose_call
 
 logger = logging.getLogger("pyjax")
 
@@ -41,22 +42,10 @@ class CallPrimitive(Primitive):
         return current_trace().process_call(self, jaxpr, args, dict(jaxpr=jaxpr, name=name))
 
 
-def hoist_traced_consts(closed: ClosedJaxpr, args) -> tuple[ClosedJaxpr, tuple]:
-    """Closure conversion: constants that are tracers (the body closed over a value of an
-    enclosing transformation) become leading arguments, so every trace sees them."""
-    traced = [isinstance(c, Tracer) for c in closed.consts]
-    j = closed.jaxpr
-    moved = [v for v, t in zip(j.constvars, traced) if t]
-    kept = [v for v, t in zip(j.constvars, traced) if not t]
-    jaxpr = Jaxpr(kept, moved + j.invars, j.outvars, j.eqns)
-    consts = [c for c, t in zip(closed.consts, traced) if not t]
-    return ClosedJaxpr(jaxpr, consts), tuple(c for c, t in zip(closed.consts, traced) if t) + \
-        tuple(args)
-
-
 jit_p = CallPrimitive("jit")
 jit_p.abstract_eval = lambda avals, jaxpr, name: jaxpr.out_avals
 jit_p.impl = lambda *buffers, jaxpr, name: executable_for(jaxpr).run_buffers(list(buffers))
+jit_p.transpose = transpose_call
 
 _EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKeyDictionary()
 

@@ -13,7 +13,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
-from pyjax._src.core.trace import Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.core.trace import Primitive, Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 
@@ -116,6 +116,30 @@ class JVPTrace(Trace):
         return [self.make(p, Zero(get_aval(p).to_tangent_aval()) if z else next(nonzero_out))
                 for p, z in zip(outs[:n], out_zero)]
 
+    def process_custom_jvp_call(self, prim, fun, jvp, args, params):
+        """Run the user's rule instead of differentiating the function."""
+        primals, tangents = zip(*map(self.lift, args)) if args else ((), ())
+        if all(type(t) is Zero for t in tangents):
+            with set_current_trace(self.parent):
+                return prim.bind(*primals, fun=fun, jvp=jvp, **params)
+        with set_current_trace(self.parent):
+            outs, t_outs = jvp(list(primals), [instantiate(t) for t in tangents])
+        return [self.make(p, t) for p, t in zip(outs, t_outs)]
+
+    def process_custom_vjp_call(self, prim, fun, fwd, bwd, args, params):
+        """Run ``fwd`` now; the output tangents are a ``custom_lin`` of the input tangents,
+        which reverse mode transposes into ``bwd`` on the residuals."""
+        primals, tangents = zip(*map(self.lift, args)) if args else ((), ())
+        if all(type(t) is Zero for t in tangents):
+            with set_current_trace(self.parent):
+                return prim.bind(*primals, fun=fun, fwd=fwd, bwd=bwd, **params)
+        with set_current_trace(self.parent):
+            outs, res = fwd(*primals)
+            t_outs = custom_lin_p.bind(
+                *res, *[instantiate(t) for t in tangents], num_res=len(res), bwd=bwd,
+                out_avals=tuple(get_aval(o).to_tangent_aval() for o in outs))
+        return [self.make(p, t) for p, t in zip(outs, t_outs)]
+
     def make(self, primal, tangent):
         return primal if type(tangent) is Zero else JVPTracer(self, primal, tangent)
 
@@ -156,6 +180,30 @@ def jvp_of_jaxpr(closed: ClosedJaxpr, nonzero: tuple) -> tuple[ClosedJaxpr, list
                                             zip(nonzero, closed.in_avals) if nz]
         per_jaxpr[nonzero] = trace_to_jaxpr(jvp_fun, in_avals)[0], out_zero
     return per_jaxpr[nonzero]
+
+
+# ---------------------------------------------------------------------------- custom_lin
+
+FORWARD_MODE_ERROR = "can't apply forward-mode autodiff (jvp) to a custom_vjp function."
+
+custom_lin_p = Primitive("custom_lin", multiple_results=True)
+"""The linear map of a ``custom_vjp`` function at a point: residuals (known) and input
+tangents in, output tangents out. It exists only to be transposed into ``bwd``."""
+
+
+def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals):
+    cts_in = bwd(list(args[:num_res]), [instantiate(ct) for ct in cts])
+    return [None] * num_res + list(cts_in)
+
+
+def _forward_mode_error(*args, **params):
+    raise TypeError(FORWARD_MODE_ERROR)
+
+
+custom_lin_p.abstract_eval = lambda avals, num_res, bwd, out_avals: list(out_avals)
+custom_lin_p.impl = custom_lin_p.jvp = custom_lin_p.batch = _forward_mode_error
+custom_lin_p.transpose = _custom_lin_transpose
+custom_lin_p.is_linear = True
 
 
 # ---------------------------------------------------------------------------- rule factories

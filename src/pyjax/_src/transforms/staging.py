@@ -115,6 +115,30 @@ class StagingTrace(Trace):
             return Trace.process_call(self, call_prim, jaxpr, args, params)
         return self.process_primitive(call_prim, args, params)
 
+    def process_custom_jvp_call(self, prim, fun, jvp, args, params):
+        return self._stage_custom(prim, fun, args, dict(params, jvp_jaxpr_fun=jvp),
+                                  lambda: prim.bind(*args, fun=fun, jvp=jvp, **params),
+                                  lambda: Trace.process_custom_jvp_call(self, prim, fun, jvp,
+                                                                        args, params))
+
+    def process_custom_vjp_call(self, prim, fun, fwd, bwd, args, params):
+        return self._stage_custom(prim, fun, args, dict(params, fwd=fwd, bwd=bwd),
+                                  lambda: prim.bind(*args, fun=fun, fwd=fwd, bwd=bwd, **params),
+                                  lambda: Trace.process_custom_vjp_call(self, prim, fun, fwd,
+                                                                        bwd, args, params))
+
+    def _stage_custom(self, prim, fun, args, rules: dict, in_parent, inline):
+        """Record one equation holding the traced function and its rules (as callables)."""
+        if self.partial:
+            if any(isinstance(x, Tracer) and x._trace is self for x in args):
+                return inline()
+            with set_current_trace(self.parent):
+                return in_parent()
+        closed, _ = trace_to_jaxpr(fun, [get_aval(x) for x in args])
+        closed, all_args = hoist_traced_consts(closed, args)
+        return self.process_primitive(prim, all_args, dict(
+            rules, call_jaxpr=closed, num_consts=len(all_args) - len(args)))
+
     def to_jaxpr(self, outs) -> ClosedJaxpr:
         outvars = [self.to_atom(x) for x in outs]
         jaxpr = Jaxpr(self.constvars, self.invars, outvars, self.eqns)
@@ -163,3 +187,18 @@ def trace_to_jaxpr(fun, in_avals, debug: DebugInfo | None = None) -> tuple[Close
         outs = fun(*args)
         return trace.to_jaxpr(outs), outs
 
+
+
+def hoist_traced_consts(closed: ClosedJaxpr, args) -> tuple[ClosedJaxpr, tuple]:
+    """Closure conversion: constants that are tracers (the body closed over a value of an
+    enclosing transformation) become leading arguments, so every trace sees them."""
+    traced = [isinstance(c, Tracer) for c in closed.consts]
+    if not any(traced):
+        return closed, tuple(args)
+    j = closed.jaxpr
+    moved = [v for v, t in zip(j.constvars, traced) if t]
+    kept = [v for v, t in zip(j.constvars, traced) if not t]
+    jaxpr = Jaxpr(kept, moved + j.invars, j.outvars, j.eqns)
+    consts = [c for c, t in zip(closed.consts, traced) if not t]
+    hoisted = tuple(c for c, t in zip(closed.consts, traced) if t)
+    return ClosedJaxpr(jaxpr, consts), hoisted + tuple(args)

@@ -54,18 +54,20 @@ def linearize_flat(fun, primals: list) -> tuple[list, ClosedJaxpr, list]:
     return [p for p, _ in pairs], lin, out_zero
 
 
-def backward_pass(jaxpr: Jaxpr, consts: list, cts_out: list) -> list:
-    """Transpose a linear jaxpr: cotangents of its outputs -> cotangents of its inputs.
+def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list:
+    """Transpose a jaxpr that is linear in its ``UndefinedPrimal`` args: cotangents of its
+    outputs -> cotangents of those args (``Zero`` where none flows; None for known args).
 
-    Equations are transposed in reverse; inputs of an equation that do not depend on the
-    jaxpr's inputs are its non-linear operands (residuals) and are passed as values.
+    Equations whose inputs are all known (residual arithmetic) are evaluated forward first;
+    the others are transposed in reverse order, each by its primitive's transpose rule.
     """
-    linear = {id(v) for v in jaxpr.invars}
+    linear = {id(v) for v, a in zip(jaxpr.invars, args) if is_undefined(a)}
     for eqn in jaxpr.eqns:
         if any(type(v) is not Literal and id(v) in linear for v in eqn.invars):
             linear.update(id(v) for v in eqn.outvars)
 
     env = {id(v): c for v, c in zip(jaxpr.constvars, consts)}
+    env.update((id(v), a) for v, a in zip(jaxpr.invars, args) if not is_undefined(a))
     for eqn in jaxpr.eqns:  # forward values of non-linear equations (residual arithmetic)
         if not any(id(v) in linear for v in eqn.outvars):
             outs = eqn.prim.bind(*[_read(env, v) for v in eqn.invars], **eqn.params)
@@ -87,15 +89,21 @@ def backward_pass(jaxpr: Jaxpr, consts: list, cts_out: list) -> list:
         if all(ct is None for ct in cts):
             continue
         cts = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
-        args = [UndefinedPrimal(v.aval) if type(v) is not Literal and id(v) in linear
-                else _read(env, v) for v in eqn.invars]
+        eqn_args = [UndefinedPrimal(v.aval) if type(v) is not Literal and id(v) in linear
+                    else _read(env, v) for v in eqn.invars]
         if eqn.prim.transpose is None:
             raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) for "
                                       f"'{eqn.prim.name}' not implemented")
-        cts_in = eqn.prim.transpose(cts, *args, **eqn.params)
+        cts_in = eqn.prim.transpose(cts, *eqn_args, **eqn.params)
         for v, ct in zip(eqn.invars, cts_in):
             add_ct(v, ct)
-    return [ct_env.get(id(v), Zero(v.aval)) for v in jaxpr.invars]
+    return [ct_env.get(id(v), Zero(v.aval)) if is_undefined(a) else None
+            for v, a in zip(jaxpr.invars, args)]
+
+
+def transpose_call(cts, *args, jaxpr: ClosedJaxpr, **params):
+    """Transpose rule of a call-like primitive (``jit``, ``checkpoint``): transpose its body."""
+    return backward_pass(jaxpr.jaxpr, jaxpr.consts, list(args), cts)
 
 
 def _read(env, v):
@@ -109,7 +117,8 @@ def vjp_flat(fun, primals: list):
 
     def pullback(cts_out):
         cts_out = [Zero(get_aval(c)) if z else c for c, z in zip(cts_out, out_zero)]
-        cts_in = backward_pass(lin.jaxpr, lin.consts, cts_out)
+        cts_in = backward_pass(lin.jaxpr, lin.consts, [UndefinedPrimal(v.aval) for v in
+                                                       lin.jaxpr.invars], cts_out)
         return [ct if type(ct) is Zero else _match_aval(ct, a) for ct, a in zip(cts_in, in_avals)]
     return outs, pullback
 

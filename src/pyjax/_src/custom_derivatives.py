@@ -1,0 +1,298 @@
+"""``custom_jvp`` and ``custom_vjp``: functions that carry their own derivative rules.
+
+Calling one binds a primitive whose operation is the Python function plus its rules; each
+trace decides what it means (``process_custom_jvp_call``/``process_custom_vjp_call``):
+evaluation runs the function, JVP runs the rule instead of differentiating the body, vmap
+batches the function and its rules together, staging records one equation holding the
+traced body (``call_jaxpr``) and the rules, so the rule survives ``jit``.
+
+For ``custom_vjp`` the JVP trace runs ``fwd`` now and leaves a ``custom_lin`` equation in
+the linear program; transposing ``custom_lin`` calls ``bwd`` on the saved residuals.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+
+from pyjax._src import dtypes, tree_util
+from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
+from pyjax._src.core.trace import Primitive, current_trace, get_aval, to_array
+from pyjax._src.transforms.jit import executable_for
+from pyjax._src.transforms.jvp import Zero, instantiate
+from pyjax._src.transforms.transpose import transpose_call
+
+
+def _resolve_kwargs(fun, args, kwargs) -> tuple:
+    """Keyword arguments as positional ones (the rules see positional arguments only)."""
+    if not kwargs:
+        return tuple(args)
+    bound = inspect.signature(fun).bind(*args, **kwargs)
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(f"keyword-only arguments are not supported by custom derivatives "
+                        f"of {getattr(fun, '__name__', fun)}: {sorted(bound.kwargs)}")
+    return bound.args
+
+
+def _split_nondiff(args, nondiff_argnums):
+    static = {i: args[i] for i in nondiff_argnums}
+    dyn = [a for i, a in enumerate(args) if i not in static]
+    return static, dyn
+
+
+def _merge(static: dict, dyn, n: int) -> list:
+    it = iter(dyn)
+    return [static[i] if i in static else next(it) for i in range(n)]
+
+
+def _flat_outputs(out, what: str):
+    leaves, tree = tree_util.tree_flatten(out)
+    return [to_array(x, what) for x in leaves], tree
+
+
+# ---------------------------------------------------------------------------- custom_jvp
+
+class CustomJVPCallPrimitive(Primitive):
+    """``custom_jvp_call``: the function and its JVP rule, as callables on flat lists.
+
+    A staged equation holds ``call_jaxpr`` (the traced function, whose leading
+    ``num_consts`` arguments are hoisted closed-over tracers) and ``jvp_jaxpr_fun``.
+    """
+
+    def bind(self, *args, fun=None, jvp=None, call_jaxpr=None, jvp_jaxpr_fun=None,
+             num_consts=0, symbolic_zeros=False):
+        if call_jaxpr is not None:
+            fun = functools.partial(_eval_closed, call_jaxpr)
+            jvp = _skip_consts(jvp_jaxpr_fun, num_consts)
+        return current_trace().process_custom_jvp_call(
+            self, fun, jvp, args, dict(symbolic_zeros=symbolic_zeros))
+
+
+def _eval_closed(closed: ClosedJaxpr, *args):
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+def _skip_consts(jvp, num_consts: int):
+    """The rule of a staged call whose leading arguments are hoisted constants."""
+    if not num_consts:
+        return jvp
+    return lambda primals, tangents: jvp(primals[num_consts:], tangents[num_consts:])
+
+
+custom_jvp_call_p = CustomJVPCallPrimitive("custom_jvp_call", multiple_results=True)
+custom_jvp_call_p.abstract_eval = lambda avals, call_jaxpr, **_: call_jaxpr.out_avals
+custom_jvp_call_p.impl = lambda *bufs, call_jaxpr, **_: executable_for(call_jaxpr).run_buffers(
+    list(bufs))
+custom_jvp_call_p.transpose = lambda cts, *args, call_jaxpr, **_: transpose_call(
+    cts, *args, jaxpr=call_jaxpr)
+
+
+class custom_jvp:  # noqa: N801  (JAX's name)
+    """A function with a custom JVP rule: ``f = custom_jvp(f); f.defjvp(f_jvp)`` where
+    ``f_jvp(primals, tangents) -> (primal_out, tangent_out)``."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+        self.symbolic_zeros = False
+
+    def defjvp(self, jvp, symbolic_zeros: bool = False):
+        self.jvp = jvp
+        self.symbolic_zeros = symbolic_zeros
+        return jvp
+
+    def defjvps(self, *jvps):
+        """One rule per argument: ``jvps[i](g_i, primal_out, *primals)`` is argument i's
+        contribution to the output tangent (None: the output does not depend on it)."""
+        def jvp(primals, tangents):
+            out = self.fun(*primals)
+            total = None
+            for rule, t in zip(jvps, tangents):
+                if rule is None or _is_zero_tree(t):
+                    continue
+                term = rule(t, out, *primals)
+                total = term if total is None else tree_util.tree_map(lambda a, b: a + b,
+                                                                      total, term)
+            if total is None:
+                total = tree_util.tree_map(lambda o: instantiate(Zero.like(o)), out)
+            return out, total
+        self.defjvp(jvp)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        name = getattr(self.fun, "__name__", "custom_jvp")
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for custom_jvp function {name} using "
+                                 f"defjvp.")
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        static, dyn = _split_nondiff(args, self.nondiff_argnums)
+        leaves, in_tree = tree_util.tree_flatten(dyn)
+        leaves = [to_array(x, name) for x in leaves]
+        out_tree_box = []
+
+        def flat_fun(*flat):
+            out = self.fun(*_merge(static, tree_util.tree_unflatten(in_tree, list(flat)),
+                                   len(args)))
+            outs, tree = _flat_outputs(out, name)
+            out_tree_box.append(tree)
+            return outs
+
+        def flat_jvp(primals, tangents):
+            p_tree = tree_util.tree_unflatten(in_tree, list(primals))
+            t_tree = tree_util.tree_unflatten(in_tree, list(tangents))
+            nondiff = [static[i] for i in sorted(static)]
+            out = self.jvp(*nondiff, tuple(p_tree), tuple(t_tree))
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError(f"Custom JVP rule {getattr(self.jvp, '__name__', '')} for "
+                                f"function {name} must produce a pair (list or tuple of "
+                                f"length two) representing primal and tangent outputs, but "
+                                f"got {out!r}.")
+            outs, p_out_tree = _flat_outputs(out[0], name)
+            t_outs, t_out_tree = _flat_outputs(out[1], name)
+            if p_out_tree != t_out_tree:
+                raise TypeError(f"Custom JVP rule must produce primal and tangent outputs "
+                                f"with equal container (pytree) structures, but got "
+                                f"{p_out_tree} and {t_out_tree} respectively.")
+            for p, t in zip(outs, t_outs):
+                want = get_aval(p).to_tangent_aval()
+                got = get_aval(t)
+                if want.shape != got.shape or (want.dtype != got.dtype and
+                                                want.dtype != dtypes.float0):
+                    raise TypeError(f"Custom JVP rule must produce primal and tangent "
+                                    f"outputs with corresponding shapes and dtypes, but "
+                                    f"got {get_aval(p).str_short()} and {got.str_short()}.")
+            if not out_tree_box:
+                out_tree_box.append(p_out_tree)
+            return outs, t_outs
+
+        outs = custom_jvp_call_p.bind(*leaves, fun=flat_fun, jvp=flat_jvp,
+                                      symbolic_zeros=self.symbolic_zeros)
+        return tree_util.tree_unflatten(out_tree_box[0], outs)
+
+
+def _is_zero_tree(t) -> bool:
+    return all(type(x) is Zero for x in tree_util.tree_leaves(t))
+
+
+# ---------------------------------------------------------------------------- custom_vjp
+
+class CustomVJPCallPrimitive(Primitive):
+    """``custom_vjp_call``: the function with ``fwd`` (primals -> outputs, residuals) and
+    ``bwd`` (residuals, output cotangents -> input cotangents), on flat lists."""
+
+    def bind(self, *args, fun=None, fwd=None, bwd=None, call_jaxpr=None, num_consts=0):
+        if call_jaxpr is not None:
+            fun = functools.partial(_eval_closed, call_jaxpr)
+            if num_consts:
+                fwd = _skip_consts_fwd(fwd, num_consts)
+                bwd = _pad_consts_bwd(bwd, num_consts)
+        return current_trace().process_custom_vjp_call(self, fun, fwd, bwd, args, {})
+
+
+def _skip_consts_fwd(fwd, num_consts):
+    return lambda *primals: fwd(*primals[num_consts:])
+
+
+def _pad_consts_bwd(bwd, num_consts):
+    return lambda res, cts: [None] * num_consts + list(bwd(res, cts))
+
+
+custom_vjp_call_p = CustomVJPCallPrimitive("custom_vjp_call", multiple_results=True)
+custom_vjp_call_p.abstract_eval = lambda avals, call_jaxpr, **_: call_jaxpr.out_avals
+custom_vjp_call_p.impl = lambda *bufs, call_jaxpr, **_: executable_for(call_jaxpr).run_buffers(
+    list(bufs))
+custom_vjp_call_p.transpose = lambda cts, *args, call_jaxpr, **_: transpose_call(
+    cts, *args, jaxpr=call_jaxpr)
+
+class custom_vjp:  # noqa: N801  (JAX's name)
+    """A function with a custom VJP: ``f = custom_vjp(f); f.defvjp(fwd, bwd)`` where
+    ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g) -> tuple of cotangents``."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd, bwd, symbolic_zeros: bool = False):
+        self.fwd, self.bwd = fwd, bwd
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        name = getattr(self.fun, "__name__", "custom_vjp")
+        if self.fwd is None:
+            raise AttributeError(f"No VJP defined for custom_vjp function {name} using "
+                                 f"defvjp.")
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        static, dyn = _split_nondiff(args, self.nondiff_argnums)
+        leaves, in_tree = tree_util.tree_flatten(dyn)
+        leaves = [to_array(x, name) for x in leaves]
+        in_avals = [get_aval(x) for x in leaves]
+        out_tree_box, res_tree_box = [], []
+        nondiff = [static[i] for i in sorted(static)]
+
+        def unflatten_args(flat):
+            return _merge(static, tree_util.tree_unflatten(in_tree, list(flat)), len(args))
+
+        def flat_fun(*flat):
+            outs, tree = _flat_outputs(self.fun(*unflatten_args(flat)), name)
+            out_tree_box.append(tree)
+            return outs
+
+        def flat_fwd(*flat):
+            pair = self.fwd(*unflatten_args(flat))
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"Custom VJP fwd rule {getattr(self.fwd, '__name__', '')} for "
+                                f"function {name} must produce a pair (list or tuple of "
+                                f"length two) where the first element represents the primal "
+                                f"output and the second element represents residuals, but "
+                                f"got {pair!r}.")
+            outs, tree = _flat_outputs(pair[0], name)
+            res, res_tree = tree_util.tree_flatten(pair[1])
+            if not out_tree_box:
+                out_tree_box.append(tree)
+            res_tree_box.append(res_tree)
+            return outs, [to_array(r, name) for r in res]
+
+        def flat_bwd(res, cts):
+            res_tree = tree_util.tree_unflatten(res_tree_box[-1], list(res))
+            g = tree_util.tree_unflatten(out_tree_box[0], list(cts))
+            cts_in = self.bwd(*nondiff, res_tree, g)
+            if not isinstance(cts_in, (tuple, list)):
+                raise TypeError(f"Custom VJP bwd rule must produce a tuple of cotangents, one "
+                                f"per primal argument, got {type(cts_in).__name__}.")
+            cts_in = list(cts_in)
+            if len(cts_in) != len(dyn):
+                raise TypeError(f"Custom VJP bwd rule must produce an output with the same "
+                                f"container (pytree) structure as the args tuple of the "
+                                f"primal function, and in particular must produce a tuple "
+                                f"of length equal to the number of arguments to the primal "
+                                f"function, but got bwd output of length {len(cts_in)} for "
+                                f"{len(dyn)} arguments.")
+            flat = []
+            for ct, arg in zip(cts_in, dyn):
+                n = len(tree_util.tree_leaves(arg))
+                flat.extend([None] * n if ct is None else tree_util.tree_flatten(
+                    ct, is_leaf=lambda x: x is None)[0])
+            return [None if ct is None else _cast_ct(ct, a) for ct, a in zip(flat, in_avals)]
+
+        outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd)
+        return tree_util.tree_unflatten(out_tree_box[0], outs)
+
+
+def _cast_ct(ct, aval):
+    """A cotangent for an argument of ``aval`` (integer arguments take none)."""
+    if not dtypes.is_differentiable(aval.dtype):
+        return None
+    ct = to_array(ct, "custom_vjp bwd")
+    got = get_aval(ct)
+    if got.shape != aval.shape:
+        raise ValueError(f"Custom VJP bwd rule produced a cotangent of shape {got.shape} for "
+                         f"a primal input of shape {aval.shape}.")
+    return ct
