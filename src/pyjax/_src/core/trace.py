@@ -41,6 +41,9 @@ class Primitive:
         self.transpose: Callable | None = None
         self.batch: Callable | None = None
         self.is_linear = False  # linear in all its (non-constant) operands
+        # Collectives only: ``axis_rule(axis_size, args, dims, trace_axis=name, **params)``
+        # applies the primitive across the batch of the vmap that owns one of its ``axes``.
+        self.axis_rule: Callable | None = None
         REGISTRY[name] = self
 
     def bind(self, *args, **params):

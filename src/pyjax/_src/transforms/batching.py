@@ -60,6 +60,11 @@ class BatchTrace(Trace):
 
     def process_primitive(self, prim, args, params):
         vals, dims = zip(*map(self.lift, args)) if args else ((), ())
+        if prim.axis_rule is not None and self.axis_name in params["axes"]:
+            with set_current_trace(self.parent):
+                outs, out_dims = prim.axis_rule(self.axis_size, list(vals), list(dims),
+                                                trace_axis=self.axis_name, **params)
+            return [self.make(v, d) for v, d in zip(outs, out_dims)]
         if all(d is None for d in dims):
             with set_current_trace(self.parent):
                 outs = prim.bind(*vals, **params)

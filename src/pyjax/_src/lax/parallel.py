@@ -1,0 +1,226 @@
+"""Collectives over a named vmap axis: psum, pmax, pmin, pmean, all_gather, axis_index.
+
+Inside ``vmap(f, axis_name='i')`` every batch member is one "device" of axis ``i``. A
+collective names the axes it spans (``axes``); the vmap trace that owns one of those names
+applies the primitive's ``axis_rule`` (reduce or gather across its batch dimension, result
+shared by every member), then binds the primitive again for the remaining names. Any other
+trace batches it like an elementwise op. Naming an axis no enclosing vmap binds is JAX's
+NameError.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src import dtypes, tree_util
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import Primitive, current_trace, get_aval, to_array
+from pyjax._src.lax import common, elementwise as ew, reductions, shape
+from pyjax._src.transforms.batching import BatchTrace
+from pyjax._src.transforms.jvp import deflinear, defjvp, defzero, instantiate
+
+
+def _axes_tuple(axis_name) -> tuple:
+    return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+
+
+def _bound_sizes(axes: tuple, what: str) -> dict:
+    """The size of each named axis; every name must belong to an enclosing vmap."""
+    bound, trace = {}, current_trace()
+    while trace is not None:
+        if isinstance(trace, BatchTrace) and trace.axis_name is not None:
+            bound.setdefault(trace.axis_name, trace.axis_size)
+        trace = trace.parent
+    for name in axes:
+        if name not in bound:
+            raise NameError(f"unbound axis name: {name}. The following axis names (e.g. "
+                            f"defined by pmap or vmap) are available to collective "
+                            f"operations: {sorted(map(str, bound))} (in {what})")
+    return bound
+
+
+def _unbound_impl(*args, axes=(), **params):
+    raise NameError(f"unbound axis name: {axes[0]}")
+
+
+def _rebind_remaining(prim, x, axes, name):
+    rest = tuple(a for a in axes if a != name)
+    return prim.bind(x, axes=rest) if rest else x
+
+
+def _elementwise_batch(prim):
+    """Not this trace's axis: each batch member reduces on its own, batch dim unchanged."""
+    def rule(axis_size, args, dims, **params):
+        return [prim.bind(*args, **params)], list(dims)
+    return rule
+
+
+# ---------------------------------------------------------------------------- psum / pmax / pmin
+
+def _reducing_collective(name: str, reduce, across_copies):
+    """A collective that combines the members' values elementwise.
+
+    ``reduce(x, axis)`` combines along a batch dimension; ``across_copies(x, n)`` is the
+    result when every member holds the same value ``x`` (unbatched).
+    """
+    prim = Primitive(name)
+    prim.abstract_eval = lambda avals, axes: [avals[0]]
+    prim.impl = _unbound_impl
+    prim.batch = _elementwise_batch(prim)
+
+    def axis_rule(axis_size, args, dims, axes, trace_axis):
+        (x,), (d,) = args, dims
+        out = across_copies(x, axis_size) if d is None else reduce(x, d)
+        return [_rebind_remaining(prim, out, axes, trace_axis)], [None]
+    prim.axis_rule = axis_rule
+    return prim
+
+
+psum_p = _reducing_collective(
+    "psum", lambda x, d: reductions.reduce_sum(x, (d,)),
+    lambda x, n: ew.mul(x, common.scalar_like(n, x)))
+deflinear(psum_p)
+psum_p.transpose = lambda cts, x, axes: [psum_p.bind(instantiate(cts[0]), axes=axes)]
+
+
+def psum(x, axis_name):
+    """Sum ``x`` over the members of the named vmap axis (every member gets the sum)."""
+    axes = _axes_tuple(axis_name)
+    _bound_sizes(axes, "psum")
+    return _map_leaves(lambda v: psum_p.bind(_summable(v), axes=axes), x)
+
+
+def _summable(v):
+    v = to_array(v, "psum")
+    return ew.convert_element_type(v, dtypes.default_int_dtype()) \
+        if get_aval(v).dtype == dtypes.bool_ else v
+
+
+pmax_p = _reducing_collective("pmax", lambda x, d: reductions.reduce_max(x, (d,)),
+                              lambda x, n: x)
+pmin_p = _reducing_collective("pmin", lambda x, d: reductions.reduce_min(x, (d,)),
+                              lambda x, n: x)
+for _p in (pmax_p, pmin_p):
+    defjvp(_p, lambda g, ans, x, axes: _choose_tangent(g, ans, x, axes))
+
+
+def _choose_tangent(g, ans, x, axes):
+    """The tangent of the members holding the extreme value (averaged over ties)."""
+    hit = ew.convert_element_type(ew.eq(x, ans), get_aval(g).dtype)
+    return ew.div(psum_p.bind(ew.mul(g, hit), axes=axes), psum_p.bind(hit, axes=axes))
+
+
+def pmax(x, axis_name):
+    axes = _axes_tuple(axis_name)
+    _bound_sizes(axes, "pmax")
+    return _map_leaves(lambda v: pmax_p.bind(to_array(v, "pmax"), axes=axes), x)
+
+
+def pmin(x, axis_name):
+    axes = _axes_tuple(axis_name)
+    _bound_sizes(axes, "pmin")
+    return _map_leaves(lambda v: pmin_p.bind(to_array(v, "pmin"), axes=axes), x)
+
+
+def pmean(x, axis_name):
+    """Mean of ``x`` over the named axis: ``psum(x) / axis size``."""
+    axes = _axes_tuple(axis_name)
+    _bound_sizes(axes, "pmean")
+    n = psum_p.bind(to_array(1, "pmean"), axes=axes)
+
+    def mean(v):
+        v = to_array(v, "pmean")
+        if not dtypes.is_inexact(get_aval(v).dtype):
+            v = ew.convert_element_type(v, dtypes.default_float_dtype())
+        return ew.div(psum_p.bind(v, axes=axes),
+                      ew.convert_element_type(n, get_aval(v).dtype))
+    return _map_leaves(mean, x)
+
+
+def _map_leaves(fn, tree):
+    return tree_util.tree_map(fn, tree)
+
+
+# ---------------------------------------------------------------------------- all_gather
+
+all_gather_p = Primitive("all_gather")
+
+
+def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
+    """Every member receives the stack (or, ``tiled``, the concatenation) of all members'
+    ``x`` along ``axis``."""
+    axes = _axes_tuple(axis_name)
+    if len(axes) != 1:
+        raise ValueError(f"all_gather takes one axis name, got {axis_name!r}")
+    size = _bound_sizes(axes, "all_gather")[axes[0]]
+
+    def gather(v):
+        v = to_array(v, "all_gather")
+        nd = get_aval(v).ndim
+        ax = axis + nd + 1 if axis < 0 else axis
+        if not 0 <= ax <= (nd - 1 if tiled else nd):
+            raise ValueError(f"all_gather: axis {axis} is out of bounds for an operand of "
+                             f"rank {nd}")
+        return all_gather_p.bind(v, axes=axes, axis=ax, tiled=bool(tiled), axis_size=size)
+    return _map_leaves(gather, x)
+
+
+def _all_gather_abstract_eval(avals, axes, axis, tiled, axis_size):
+    (a,) = avals
+    if tiled:
+        new_shape = a.shape[:axis] + (a.shape[axis] * axis_size,) + a.shape[axis + 1:]
+    else:
+        new_shape = a.shape[:axis] + (axis_size,) + a.shape[axis:]
+    return [a.update(shape=new_shape)]
+
+
+def _all_gather_axis_rule(size, args, dims, axes, axis, tiled, axis_size, trace_axis):
+    (x,), (d,) = args, dims
+    if tiled:  # members' blocks side by side along ``axis``
+        x = common.moveaxis(x, d, axis, size)
+        s = get_aval(x).shape
+        return [shape.reshape(x, s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:])], [None]
+    return [common.moveaxis(x, d, axis, size)], [None]
+
+
+def _all_gather_batch(size, args, dims, axes, axis, tiled, axis_size):
+    (x,), (d,) = args, dims
+    x = common.moveaxis(x, d, 0, size)
+    return [all_gather_p.bind(x, axes=axes, axis=axis + 1, tiled=tiled, axis_size=axis_size)], [0]
+
+
+def _all_gather_transpose(cts, x, axes, axis, tiled, axis_size):
+    """Each member's cotangent: its own block of the sum of all members' cotangents."""
+    summed = psum_p.bind(instantiate(cts[0]), axes=axes)
+    index = axis_index_p.bind(axes=axes)
+    if tiled:
+        block = x.aval.shape[axis]
+        return [shape.dynamic_slice_in_dim(summed, ew.mul(index, block), block, axis)]
+    return [shape.dynamic_index_in_dim(summed, index, axis, keepdims=False)]
+
+
+all_gather_p.abstract_eval = _all_gather_abstract_eval
+all_gather_p.impl = _unbound_impl
+all_gather_p.axis_rule = _all_gather_axis_rule
+all_gather_p.batch = _all_gather_batch
+deflinear(all_gather_p)
+all_gather_p.transpose = _all_gather_transpose
+
+
+# ---------------------------------------------------------------------------- axis_index
+
+axis_index_p = Primitive("axis_index")
+
+
+def axis_index(axis_name):
+    """This member's position along the named vmap axis (an int32 scalar)."""
+    (name,) = _axes_tuple(axis_name)
+    _bound_sizes((name,), "axis_index")
+    return axis_index_p.bind(axes=(name,))
+
+
+axis_index_p.abstract_eval = lambda avals, axes: [ShapedArray((), np.dtype(np.int32))]
+axis_index_p.impl = _unbound_impl
+axis_index_p.axis_rule = lambda axis_size, args, dims, axes, trace_axis: (
+    [shape.iota(np.int32, axis_size)], [0])
+axis_index_p.batch = lambda axis_size, args, dims, axes: ([axis_index_p.bind(axes=axes)], [None])
+defzero(axis_index_p)
