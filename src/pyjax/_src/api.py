@@ -12,13 +12,15 @@ from pyjax._src import dtypes, tree_util
 from pyjax._src.config import config
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.trace import Tracer, get_aval, to_array
 from pyjax._src.lax import common as lax_common, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
-from pyjax._src.transforms.jit import check_leaf as _check_leaf, jit  # noqa: F401  (re-exported)
+from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
-from pyjax._src.transforms.transpose import vjp_flat
+from pyjax._src.transforms.transpose import (UndefinedPrimal, match_aval, backward_pass,
+                                             linearize_flat, vjp_flat)
 
 # ---------------------------------------------------------------------------- make_jaxpr
 
@@ -287,6 +289,231 @@ def jvp(fun, primals, tangents, has_aux=False):
         (t_out, _) = tree_util.tree_unflatten(tree, t_outs)
         return out, t_out, aux
     return tree_util.tree_unflatten(tree, outs), tree_util.tree_unflatten(tree, t_outs)
+
+
+def linearize(fun, *primals, has_aux=False):
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the linear map (the
+    JVP at ``primals``) without re-running ``fun``."""
+    leaves, in_tree = tree_util.tree_flatten(primals)
+    for x in leaves:
+        _check_leaf(x, "linearize")
+    leaves = [to_array(x) for x in leaves]
+    out_tree_box, aux_box = [], []
+
+    def flat_fun(*flat):
+        out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
+        if has_aux:
+            out, aux = out
+            aux_box.append(aux)
+        out_leaves, out_tree = tree_util.tree_flatten(out)
+        out_tree_box.append(out_tree)
+        return [to_array(o) for o in out_leaves]
+
+    outs, lin, _ = linearize_flat(flat_fun, leaves)
+    in_avals = [get_aval(x).to_tangent_aval() for x in leaves]
+
+    def f_jvp(*tangents):
+        t_leaves, t_tree = tree_util.tree_flatten(tangents)
+        if t_tree != in_tree:
+            raise TypeError(f"linearized function called on tangent values inconsistent with "
+                            f"the original primal values: got tangent tree {t_tree} for "
+                            f"primal tree {in_tree}.")
+        for t, a in zip(t_leaves, in_avals):
+            ta = get_aval(t)
+            if ta.shape != a.shape or ta.dtype != a.dtype:
+                raise ValueError(f"linearized function called on tangent values inconsistent "
+                                 f"with the original primal values: got tangent "
+                                 f"{ta.str_short()} for primal {a.str_short()}.")
+        t_outs = eval_jaxpr(lin.jaxpr, lin.consts, *[to_array(t) for t in t_leaves])
+        return tree_util.tree_unflatten(out_tree_box[0], t_outs)
+
+    out = tree_util.tree_unflatten(out_tree_box[0], outs)
+    return (out, f_jvp, aux_box[0]) if has_aux else (out, f_jvp)
+
+
+# ---------------------------------------------------------------------------- jacobians
+
+def _std_basis(leaves) -> list:
+    """The standard basis of the space of ``leaves``: leaf i as ``(N, *shape_i)``, where N
+    is the total size, so basis row k has a one at flat position k."""
+    sizes = [get_aval(x).size for x in leaves]
+    total = sum(sizes)
+    dt = dtypes.result_type(*[get_aval(x).dtype for x in leaves])
+    eye = np.eye(total, dtype=dt)
+    out, start = [], 0
+    for x, n in zip(leaves, sizes):
+        a = get_aval(x)
+        block = eye[:, start:start + n].reshape((total,) + a.shape).astype(a.dtype)
+        out.append(to_array(block))
+        start += n
+    return out
+
+
+def _split_rows(x, sizes, shapes, trailing: tuple, rows_first: bool):
+    """Split axis 0 of ``x`` (``(N, *trailing)``) into blocks of ``sizes`` rows, each
+    reshaped to ``shape + trailing`` (rows_first) or ``trailing + shape``."""
+    pieces, start = [], 0
+    for n, shp in zip(sizes, shapes):
+        block = lax_shape.slice_in_dim(x, start, start + n, axis=0)
+        if rows_first:
+            pieces.append(lax_shape.reshape(block, tuple(shp) + tuple(trailing)))
+        else:
+            nd = len(trailing)
+            block = lax_shape.transpose(block, tuple(range(1, nd + 1)) + (0,))
+            pieces.append(lax_shape.reshape(block, tuple(trailing) + tuple(shp)))
+        start += n
+    return pieces
+
+
+def _check_jac_inputs(leaves, name: str, holomorphic: bool):
+    for x in leaves:
+        dt = get_aval(x).dtype
+        if holomorphic and dt.kind != "c":
+            raise TypeError(f"{name} with holomorphic=True requires inputs with complex "
+                            f"dtype, but got {dt.name}.")
+        if not holomorphic and dt.kind not in "fc":
+            raise TypeError(f"{name} requires real-valued inputs (input dtype that is a "
+                            f"sub-dtype of np.floating), but got {dt.name}. For holomorphic "
+                            f"differentiation, pass holomorphic=True. For differentiation of "
+                            f"non-holomorphic functions involving complex inputs or "
+                            f"integer inputs, use jax.jvp directly.")
+
+
+def _dyn_fun(fun, args, kwargs, nums):
+    def f_dyn(*dyn):
+        full = list(args)
+        for i, v in zip(nums, dyn):
+            full[i] = v
+        return fun(*full, **kwargs)
+    return f_dyn
+
+
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Jacobian of ``fun`` by forward mode: one JVP per input basis vector, vmapped."""
+    def jacfun(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), "jacfwd")
+        dyn = tuple(args[i] for i in nums)
+        in_leaves, in_tree = tree_util.tree_flatten(dyn)
+        _check_jac_inputs(in_leaves, "jacfwd", holomorphic)
+        f_dyn = _dyn_fun(fun, args, kwargs, nums)
+        basis = tree_util.tree_unflatten(in_tree, _std_basis(in_leaves))
+
+        def push(tangents):
+            return jvp(f_dyn, dyn, tangents, has_aux=has_aux)
+
+        out = vmap(push, out_axes=(None, 0, None) if has_aux else (None, 0))(basis)
+        jac = out[1]
+        sizes = [get_aval(x).size for x in in_leaves]
+        shapes = [get_aval(x).shape for x in in_leaves]
+
+        def unravel(j):
+            parts = tree_util.tree_unflatten(
+                in_tree, _split_rows(j, sizes, shapes, get_aval(j).shape[1:], False))
+            return parts[0] if single else parts
+        jac = tree_util.tree_map(unravel, jac)
+        return (jac, out[2]) if has_aux else jac
+    return jacfun
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
+    """The Jacobian of ``fun`` by reverse mode: one VJP per output basis vector, vmapped."""
+    def jacfun(*args, **kwargs):
+        single, nums = _argnums_tuple(argnums, len(args), "jacrev")
+        dyn = tuple(args[i] for i in nums)
+        in_leaves, in_tree = tree_util.tree_flatten(dyn)
+        _check_jac_inputs(in_leaves, "jacrev", holomorphic)
+        out = vjp(_dyn_fun(fun, args, kwargs, nums), *dyn, has_aux=has_aux)
+        y, pullback = out[0], out[1]
+        out_leaves, out_tree = tree_util.tree_flatten(y)
+        cts = vmap(pullback)(tree_util.tree_unflatten(out_tree, _std_basis(out_leaves)))
+        ct_leaves = tree_util.tree_leaves(cts)
+        sizes = [get_aval(o).size for o in out_leaves]
+        shapes = [get_aval(o).shape for o in out_leaves]
+        # per input leaf: one block per output leaf, shaped (*out_shape, *in_shape)
+        blocks = [_split_rows(c, sizes, shapes, get_aval(c).shape[1:], True) for c in ct_leaves]
+        per_output = []
+        for j in range(len(out_leaves)):
+            parts = tree_util.tree_unflatten(in_tree, [b[j] for b in blocks])
+            per_output.append(parts[0] if single else parts)
+        jac = tree_util.tree_unflatten(out_tree, per_output)
+        return (jac, out[2]) if has_aux else jac
+    return jacfun
+
+
+jacobian = jacrev
+
+
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Second derivatives: ``jacfwd(jacrev(fun))``."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic)
+
+
+def linear_transpose(fun, *primals, reduce_axes=()):
+    """The transpose of the linear function ``fun`` (``primals`` give shapes and dtypes)."""
+    leaves, in_tree = tree_util.tree_flatten(primals)
+    in_avals = [_abstractify(x) for x in leaves]
+    for a in in_avals:
+        if a.dtype.kind not in "fc":
+            raise TypeError(f"linear_transpose only supports [float or complex] -> [float or "
+                            f"complex], got input dtype {a.dtype.name}.")
+    out_tree_box = []
+
+    def flat_fun(*flat):
+        out_leaves, out_tree = tree_util.tree_flatten(fun(*tree_util.tree_unflatten(
+            in_tree, list(flat))))
+        out_tree_box.append(out_tree)
+        return [to_array(o) for o in out_leaves]
+
+    closed, _ = trace_to_jaxpr(flat_fun, in_avals, DebugInfo.of(fun, "linear_transpose"))
+    out_avals = closed.out_avals
+
+    def transposed(out_cotangent):
+        ct_leaves, ct_tree = tree_util.tree_flatten(out_cotangent)
+        if ct_tree != out_tree_box[0]:
+            raise TypeError(f"cotangent tree does not match function output, expected "
+                            f"{out_tree_box[0]} but got {ct_tree}")
+        for c, a in zip(ct_leaves, out_avals):
+            if get_aval(c).shape != a.shape or get_aval(c).dtype != a.dtype:
+                raise TypeError(f"cotangent type does not match function output, expected "
+                                f"{a.str_short()} but got {get_aval(c).str_short()}")
+        cts = backward_pass(closed.jaxpr, closed.consts, [UndefinedPrimal(a) for a in in_avals],
+                            [to_array(c) for c in ct_leaves])
+        cts = [instantiate(Zero(a)) if type(c) is Zero else match_aval(c, a)
+               for c, a in zip(cts, in_avals)]
+        return tuple(tree_util.tree_unflatten(in_tree, cts))
+    return transposed
+
+
+def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
+    """``fun`` whose intermediates reverse mode recomputes from its inputs instead of
+    saving them (``jax.checkpoint``/``jax.remat``): less memory, more compute."""
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def remat_fun(*args, **kwargs):
+        dyn = [a for i, a in enumerate(args) if i not in static]
+        leaves, in_tree = tree_util.tree_flatten((tuple(dyn), kwargs))
+        leaves = [to_array(x) for x in leaves]
+        out_tree_box = []
+
+        def flat_fun(*flat):
+            d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(flat))
+            it = iter(d_args)
+            full = [args[i] if i in static else next(it) for i in range(len(args))]
+            out_leaves, out_tree = tree_util.tree_flatten(fun(*full, **d_kwargs))
+            out_tree_box.append(out_tree)
+            return [to_array(o) for o in out_leaves]
+
+        closed, _ = trace_to_jaxpr(flat_fun, [get_aval(x) for x in leaves],
+                                   DebugInfo.of(fun, "checkpoint"))
+        outs = checkpoint_p.bind(*leaves, jaxpr=closed, prevent_cse=bool(prevent_cse),
+                                 differentiated=False, policy=policy)
+        return tree_util.tree_unflatten(out_tree_box[0], outs)
+    return remat_fun
+
+
+remat = checkpoint
 
 
 # ---------------------------------------------------------------------------- vmap

@@ -112,6 +112,37 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
     return [read(v) for v in jaxpr.outvars]
 
 
+# ---------------------------------------------------------------------------- dependence
+
+def dependent_outputs(jaxpr: Jaxpr, flagged_inputs: list) -> list:
+    """Which outputs depend on any of the flagged inputs."""
+    tainted = {id(v) for v, f in zip(jaxpr.invars, flagged_inputs) if f}
+    for eqn in jaxpr.eqns:
+        if any(type(v) is not Literal and id(v) in tainted for v in eqn.invars):
+            tainted.update(id(v) for v in eqn.outvars)
+    return [type(v) is not Literal and id(v) in tainted for v in jaxpr.outvars]
+
+
+def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None) -> Jaxpr:
+    """The jaxpr computing only the used outputs (equations nothing needs are dropped).
+
+    ``keep_invars`` selects the inputs the result takes (default: all of them); a dropped
+    input must be unused by the kept equations.
+    """
+    outvars = [v for v, u in zip(jaxpr.outvars, used_outputs) if u]
+    live = {id(v) for v in outvars if type(v) is not Literal}
+    eqns = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(id(v) in live for v in eqn.outvars):
+            eqns.append(eqn)
+            live.update(id(v) for v in eqn.invars if type(v) is not Literal)
+    invars = jaxpr.invars if keep_invars is None else \
+        [v for v, k in zip(jaxpr.invars, keep_invars) if k]
+    dropped = {id(v) for v in jaxpr.invars} - {id(v) for v in invars}
+    assert not (dropped & live), "dce_jaxpr: a dropped input is still needed"
+    return Jaxpr(jaxpr.constvars, invars, outvars, eqns[::-1])
+
+
 # ---------------------------------------------------------------------------- checker
 
 class JaxprTypeError(TypeError):

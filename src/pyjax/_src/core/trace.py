@@ -44,6 +44,9 @@ class Primitive:
         # Collectives only: ``axis_rule(axis_size, args, dims, trace_axis=name, **params)``
         # applies the primitive across the batch of the vmap that owns one of its ``axes``.
         self.axis_rule: Callable | None = None
+        # Call primitives only: under partial evaluation, recompute the callee's body in
+        # the linear program instead of saving its intermediates (``checkpoint``).
+        self.recompute = False
         REGISTRY[name] = self
 
     def bind(self, *args, **params):

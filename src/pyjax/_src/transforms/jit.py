@@ -36,16 +36,31 @@ logger = logging.getLogger("pyjax")
 class CallPrimitive(Primitive):
     """A primitive whose operation is a whole closed jaxpr (a nested ``jit``)."""
 
-    def bind(self, *args, jaxpr: ClosedJaxpr, name: str):
+    def bind(self, *args, jaxpr: ClosedJaxpr, **params):
         if any(isinstance(c, Tracer) for c in jaxpr.consts):
             jaxpr, args = hoist_traced_consts(jaxpr, args)
-        return current_trace().process_call(self, jaxpr, args, dict(jaxpr=jaxpr, name=name))
+        return current_trace().process_call(self, jaxpr, args, dict(jaxpr=jaxpr, **params))
+
+
+def call_abstract_eval(avals, jaxpr: ClosedJaxpr, **params):
+    return jaxpr.out_avals
+
+
+def call_impl(*buffers, jaxpr: ClosedJaxpr, **params):
+    return executable_for(jaxpr).run_buffers(list(buffers))
 
 
 jit_p = CallPrimitive("jit")
-jit_p.abstract_eval = lambda avals, jaxpr, name: jaxpr.out_avals
-jit_p.impl = lambda *buffers, jaxpr, name: executable_for(jaxpr).run_buffers(list(buffers))
+jit_p.abstract_eval = call_abstract_eval
+jit_p.impl = call_impl
 jit_p.transpose = transpose_call
+
+checkpoint_p = CallPrimitive("checkpoint")
+"""``checkpoint``/``remat``: a call whose intermediates reverse mode recomputes, not saves."""
+checkpoint_p.abstract_eval = call_abstract_eval
+checkpoint_p.impl = call_impl
+checkpoint_p.transpose = transpose_call
+checkpoint_p.recompute = True
 
 _EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKeyDictionary()
 

@@ -12,7 +12,8 @@ import inspect
 from dataclasses import dataclass
 
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
+from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr, dce_jaxpr,
+                                   dependent_outputs)
 from pyjax._src.core.trace import Tracer, Trace, current_trace, get_aval, new_trace, set_current_trace
 from pyjax._src.config import CHECKS
 
@@ -110,10 +111,24 @@ class StagingTrace(Trace):
         return [StagingTracer(self, v) for v in outvars]
 
     def process_call(self, call_prim, jaxpr, args, params):
-        if self.partial and any(isinstance(x, Tracer) and x._trace is self for x in args):
+        unknown = [isinstance(x, Tracer) and x._trace is self for x in args]
+        if not (self.partial and any(unknown)):
+            return self.process_primitive(call_prim, args, params)
+        if not call_prim.recompute:
             # Partial evaluation inlines the callee: its known part runs now, the rest is staged.
             return Trace.process_call(self, call_prim, jaxpr, args, params)
-        return self.process_primitive(call_prim, args, params)
+        # Rematerialization: the known outputs are computed now by the known part of the
+        # callee; the staged call recomputes from the inputs whatever the rest needs, so
+        # nothing but the inputs is saved.
+        out_unknown = dependent_outputs(jaxpr.jaxpr, unknown)
+        known = ClosedJaxpr(dce_jaxpr(jaxpr.jaxpr, [not u for u in out_unknown],
+                                      [not u for u in unknown]), jaxpr.consts)
+        with set_current_trace(self.parent):
+            known_outs = iter(call_prim.bind(*[x for x, u in zip(args, unknown) if not u],
+                                             **{**params, "jaxpr": known}))
+        staged = ClosedJaxpr(dce_jaxpr(jaxpr.jaxpr, out_unknown), jaxpr.consts)
+        staged_outs = iter(self.process_primitive(call_prim, args, {**params, "jaxpr": staged}))
+        return [next(staged_outs) if u else next(known_outs) for u in out_unknown]
 
     def process_custom_jvp_call(self, prim, fun, jvp, args, params):
         return self._stage_custom(prim, fun, args, dict(params, jvp_jaxpr_fun=jvp),

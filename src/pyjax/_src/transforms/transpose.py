@@ -102,7 +102,8 @@ def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list
 
 
 def transpose_call(cts, *args, jaxpr: ClosedJaxpr, **params):
-    """Transpose rule of a call-like primitive (``jit``, ``checkpoint``): transpose its body."""
+    """Transpose rule of a call-like primitive (``jit``, ``checkpoint``): transpose its body,
+    evaluating (for ``checkpoint``: recomputing) the parts that only need known inputs."""
     return backward_pass(jaxpr.jaxpr, jaxpr.consts, list(args), cts)
 
 
@@ -119,11 +120,11 @@ def vjp_flat(fun, primals: list):
         cts_out = [Zero(get_aval(c)) if z else c for c, z in zip(cts_out, out_zero)]
         cts_in = backward_pass(lin.jaxpr, lin.consts, [UndefinedPrimal(v.aval) for v in
                                                        lin.jaxpr.invars], cts_out)
-        return [ct if type(ct) is Zero else _match_aval(ct, a) for ct, a in zip(cts_in, in_avals)]
+        return [ct if type(ct) is Zero else match_aval(ct, a) for ct, a in zip(cts_in, in_avals)]
     return outs, pullback
 
 
-def _match_aval(ct, aval: ShapedArray):
+def match_aval(ct, aval: ShapedArray):
     """Cotangents take their primal's dtype and weak type, as JAX's grad returns them."""
     a = get_aval(ct)
     if a.dtype != aval.dtype or a.weak_type != aval.weak_type:
