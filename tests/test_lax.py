@@ -25,7 +25,7 @@ import pyjax.numpy as jnp
 from pyjax import lax
 
 import harness
-from op_db import ALL, F32, F64, I32, OPS, STANDARD, X64, Sample
+from op_db import ALL, B, C64, C128, F32, F64, I32, I64, OPS, STANDARD, X64, Sample
 
 jax.config.update("jax_platforms", "cpu")
 
@@ -91,31 +91,34 @@ def _python_scalar_is_canonical(dtype) -> bool:
 
 
 def weak_variants(op, samples, dtype):
-    """(valid, invalid) extra samples: Python scalars in place of 0-d operands, and weakly
-    typed array operands. A Python scalar beside an array of a dtype other than the
-    scalar's own (weak int32, float32, ...) is an error in lax (it does not promote)."""
+    """(valid, invalid) extra samples: Python scalars in place of the 0-d operands of one
+    sample (each alone, then all), and one sample with all its arrays weakly typed. A
+    Python scalar beside an array of a dtype other than the scalar's own (weak int32,
+    float32, ...) is an error in lax (it does not promote)."""
     valid, invalid = [], []
     canonical = _python_scalar_is_canonical(dtype)
-    for s in samples:
-        if s.special:
-            continue
-        operands = [i for i in op.scalar_args if i < len(s.args) and _is_array(s.args[i])
-                    and s.args[i].dtype == dtype]
-        zero_d = [i for i in operands if np.ndim(s.args[i]) == 0]
-        subsets = [(i,) for i in zero_d] + ([tuple(zero_d)] if len(zero_d) > 1 else [])
-        for sub in subsets:
+
+    def operands(s):
+        return [i for i in op.scalar_args if i < len(s.args) and _is_array(s.args[i])
+                and s.args[i].dtype == dtype]
+    plain = [s for s in samples if not s.tag]
+    with_0d = [s for s in plain if any(np.ndim(s.args[i]) == 0 for i in operands(s))]
+    if with_0d:
+        s = max(with_0d, key=lambda s: sum(np.ndim(s.args[i]) == 0 for i in operands(s)))
+        zero_d = [i for i in operands(s) if np.ndim(s.args[i]) == 0]
+        for sub in [(i,) for i in zero_d] + ([tuple(zero_d)] if len(zero_d) > 1 else []):
             args = tuple(a.item() if i in sub else a for i, a in enumerate(s.args))
             if canonical:
-                valid.append(Sample(args, s.kwargs))
-            elif len(sub) < len(operands):
-                invalid.append(Sample(args, s.kwargs))
-        if canonical and dtype.kind != "b":
-            arrays = [i for i, a in enumerate(s.args)
-                      if isinstance(a, np.ndarray) and a.ndim and a.dtype == dtype]
-            for sub in ([tuple(arrays)] + [(arrays[0],)]) if len(arrays) > 1 else [tuple(arrays)]:
-                if sub:
-                    valid.append(Sample(tuple(Weak(a) if i in sub else a
-                                              for i, a in enumerate(s.args)), s.kwargs))
+                valid.append(Sample(args, s.kwargs, "python_scalar"))
+            elif len(sub) < len(operands(s)):
+                invalid.append(Sample(args, s.kwargs, "python_scalar"))
+    for s in plain if canonical and dtype.kind != "b" else []:
+        arrays = [i for i, a in enumerate(s.args)
+                  if isinstance(a, np.ndarray) and a.ndim and a.dtype == dtype]
+        if arrays:
+            valid.append(Sample(tuple(Weak(a) if i in arrays else a for i, a in enumerate(s.args)),
+                                s.kwargs, "weak_array"))
+            break
     return valid, invalid
 
 
@@ -143,10 +146,27 @@ def _op_cases(kind, pred=lambda o: True):
 
 # ---------------------------------------------------------------------------- (1) values
 
-def check_values(op, dtype):
+def _known_failing_tags(op) -> set:
+    return {k.split("/", 1)[1] for k in op.xfail if k.startswith("sample/")}
+
+
+# Shapes, broadcasting and weak types are checked in full for these dtypes; the others
+# get the first two plain samples and the edge-value ones (JAX compiles every sample).
+PRIMARY = (B, I32, F32, C64, I64, F64, C128)
+
+
+def value_cases(op, dtype):
     samples = op.samples(dtype, _rng(op.name, dtype.name))
-    extra, _ = weak_variants(op, samples, dtype)
-    cases = samples + extra
+    if dtype not in PRIMARY:
+        plain = [s for s in samples if not s.tag]
+        samples = plain[:2] + [s for s in samples if s.tag]
+    return samples + weak_variants(op, samples, dtype)[0]
+
+
+def check_values(op, dtype, cases):
+    """pyjax eager and under jit against one jitted JAX call over all ``cases``."""
+    if not cases:
+        return
 
     def reference(all_args):
         return [op.theirs(*args, **s.kwargs) for args, s in zip(all_args, cases)]
@@ -159,15 +179,32 @@ def check_values(op, dtype):
         harness.assert_same(jitted, ref, what=f"{op.name}{s} under jit", **_tol(op, dtype))
 
 
+def check_values_without_known_failures(op, dtype):
+    known = _known_failing_tags(op)
+    check_values(op, dtype, [s for s in value_cases(op, dtype) if s.tag not in known])
+
+
 @pytest.mark.parametrize("op,dtype", _cases(STANDARD))
 def test_values(op, dtype):
-    check_values(op, dtype)
+    check_values_without_known_failures(op, dtype)
 
 
-@pytest.mark.parametrize("op,dtype", _cases(X64))
+@pytest.mark.parametrize("op,dtype", _cases((F64, I64)))
 def test_values_x64(op, dtype):
     with x64():
-        check_values(op, dtype)
+        check_values_without_known_failures(op, dtype)
+
+
+@pytest.mark.parametrize("op,tag", [
+    pytest.param(o, t, id=f"{o.name}-{t}", marks=_marks(o, f"sample/{t}"))
+    for o in OPS for t in sorted(_known_failing_tags(o))])
+def test_known_failures(op, tag):
+    """The samples of a tag marked as a known discrepancy: expected to fail (strictly)."""
+    for dtype in op.dtypes:
+        if dtype in op.untested:
+            continue
+        with x64(dtype in X64):
+            check_values(op, dtype, [s for s in value_cases(op, dtype) if s.tag == tag])
 
 
 def test_float64_inputs_without_x64():
@@ -268,7 +305,7 @@ def test_check_grads(op):
     with x64():
         for s in op.samples(F64, _rng(op.name, "grad")):
             leaves, tree, diff = _diff_leaves(s)
-            if s.special or not diff:
+            if s.tag or not diff:
                 continue
             ours = _partial(op.ours, s, to_ours(leaves), tree, diff)
 
@@ -277,8 +314,9 @@ def test_check_grads(op):
                 if np.dtype(out.dtype).kind == "c":  # a real function of the complex output
                     out = lax.add(lax.real(out), lax.imag(out))
                 return out
-            if _float_output(ours(*[jnp.asarray(leaves[i]) for i in diff])) is None:
-                continue
+            out = _float_output(ours(*[jnp.asarray(leaves[i]) for i in diff]))
+            if out is None or np.dtype(out.dtype) not in (F64, C128):
+                continue  # (finite differences need a float64 output)
             harness.check_grads(f, [leaves[i] for i in diff], rtol=1e-5, atol=1e-6)
             checked += 1
     assert checked, f"no differentiable sample for {op.name}"
@@ -299,10 +337,13 @@ def test_grad_vs_jax(op):
     cases = []
     for s in op.samples(F32, _rng(op.name, "grad32")):
         leaves, tree, diff = _diff_leaves(s)
-        if s.special or not diff:
+        if op.jax_grad_args is not None:
+            diff = [i for i in diff if i in op.jax_grad_args]
+        if s.tag or not diff:
             continue
         if _float_output(op.ours(*to_ours(s.args), **s.kwargs)) is not None:
             cases.append((s, leaves, tree, diff))
+    cases = cases[:3]
     if not cases:
         pytest.skip(f"{op.name} has no float output to differentiate")
     argnums = lambda diff: tuple(range(len(diff)))  # noqa: E731
@@ -327,7 +368,7 @@ def test_grad_vs_jax(op):
 
 def _vmap_dtype(op):
     for d in (F32, I32) + STANDARD:
-        if d in op.dtypes and d not in op.untested:
+        if d in op.dtypes and d not in op.untested and f"values/{d.name}" not in op.xfail:
             return d
 
 
@@ -347,7 +388,7 @@ def test_vmap(op):
     draws = [op.samples(dtype, _rng(op.name, "vmap", k)) for k in range(3)]
     checked = 0
     for j, s in enumerate(draws[0]):
-        if s.special:
+        if s.tag:
             continue
         leaves, tree = jax.tree_util.tree_flatten(s.args)
         batchable = [i for i, a in enumerate(leaves) if _is_array(a)]

@@ -91,9 +91,11 @@ VALUE_CASES = [
     case("rev-special", lambda L, x: L.rev(x, (0,)), SPECIAL, bits=True),
     # slice and its wrappers
     case("slice", lambda L, x: L.slice(x, (0, 1), (2, 4)), arr((3, 5))),
-    case("slice-strided-int", lambda L, x: L.slice(x, (1, 0), (5, 5), (2, 3)), arr((5, 5), np.int32)),
+    case("slice-strided-int", lambda L, x: L.slice(x, (1, 0), (5, 5), (2, 3)),
+         arr((5, 5), np.int32)),
     case("slice-empty-uint8", lambda L, x: L.slice(x, (1,), (1,)), arr((4,), np.uint8)),
-    case("slice-complex", lambda L, x: L.slice(x, (0, 0), (1, 2), (1, 1)), arr((2, 3), np.complex64)),
+    case("slice-complex", lambda L, x: L.slice(x, (0, 0), (1, 2), (1, 1)),
+         arr((2, 3), np.complex64)),
     case("slice_in_dim", lambda L, x: L.slice_in_dim(x, -5, None, 2, axis=1), arr((2, 7))),
     case("slice_in_dim-none", lambda L, x: L.slice_in_dim(x, None, -1), arr((4,), np.float16)),
     case("index_in_dim", lambda L, x: L.index_in_dim(x, -1, 1), arr((2, 3), bool)),
@@ -143,7 +145,8 @@ VALUE_CASES = [
          arr((2, 1)), arr((2, 3)), arr((2, 0))),
     case("concatenate-int8", lambda L, x, y: L.concatenate((x, y), 0),
          arr((1, 3), np.int8), arr((2, 3), np.int8)),
-    case("concatenate-bool", lambda L, x, y: L.concatenate([x, y], 0), arr((2,), bool), arr((3,), bool)),
+    case("concatenate-bool", lambda L, x, y: L.concatenate([x, y], 0), arr((2,), bool),
+         arr((3,), bool)),
     case("concatenate-one", lambda L, x: L.concatenate([x], 0), arr((2,))),
     # pad: interior, negative lo/hi (cropping), empty operands
     case("pad", lambda L, x: L.pad(x, 0.5, ((1, 2, 1), (-1, 0, 2))), arr((3, 4))),
@@ -153,7 +156,8 @@ VALUE_CASES = [
     case("pad-crop-all", lambda L, x: L.pad(x, 0, ((-3, 0, 0), (0, 0, 0))), arr((3, 2), np.int32)),
     case("pad-crop-interior", lambda L, x, v: L.pad(x, v, ((-4, 1, 1), (2, -3, 2))),
          arr((3, 3), np.complex64), np.complex64(1 + 2j)),
-    case("pad-f16", lambda L, x, v: L.pad(x, v, ((1, 1, 0),)), arr((2,), np.float16), np.float16(3)),
+    case("pad-f16", lambda L, x, v: L.pad(x, v, ((1, 1, 0),)), arr((2,), np.float16),
+         np.float16(3)),
     # collapse
     case("collapse", lambda L, x: L.collapse(x, 1, 3), arr((2, 3, 4, 5))),
     case("collapse-negative", lambda L, x: L.collapse(x, -2), arr((2, 3, 4), np.int32)),
@@ -184,8 +188,10 @@ VALUE_CASES = [
     case("sort-bool", lambda L, x: L.sort(x), arr((2, 5), bool)),
     case("sort-f16", lambda L, x: L.sort(x), arr((9,), np.float16)),
     case("sort-complex", lambda L, x: L.sort(x),
-         np.array([1 + 2j, 1 + 1j, 0 + 5j, np.nan + 0j, 0 - 1j, -0. + 1j], np.complex64), bits=True),
-    case("sort-multi", lambda L, x, y: L.sort([x, y]), SPECIAL, np.arange(10, dtype=np.int32), bits=True),
+         np.array([1 + 2j, 1 + 1j, 0 + 5j, np.nan + 0j, 0 - 1j, -0. + 1j],
+                  np.complex64), bits=True),
+    case("sort-multi", lambda L, x, y: L.sort([x, y]), SPECIAL, np.arange(10, dtype=np.int32),
+         bits=True),
     case("sort-two-keys", lambda L, x, y, z: L.sort((x, y, z), num_keys=2),
          np.array([2, 1, 2, 1, 2], np.int32), np.array([1., 2., 0., 0., np.nan], np.float32),
          arr((5,))),
@@ -198,6 +204,24 @@ VALUE_CASES = [
     case("top_k-uint8-axis0", lambda L, x: L.top_k(x, 2, axis=0), arr((3, 4), np.uint8)),
     case("top_k-bool", lambda L, x: L.top_k(x, 2), arr((5,), bool)),
     case("top_k-zero", lambda L, x: L.top_k(x, 0), arr((2, 3))),
+    # the older reductions and shape ops: empty axes, bitwise logic, Python scalars
+    *[case(f"{r}-empty-{np.dtype(dt).name}", (lambda r: lambda L, x: getattr(L, r)(x, (0,)))(r),
+           np.zeros((0, 2), dt))
+      for r in ("reduce_max", "reduce_min") for dt in (np.float16, np.int8, np.uint32, bool,
+                                                        np.complex64)],
+    *[case(f"{r}-{np.dtype(dt).name}", (lambda r: lambda L, x: getattr(L, r)(x, (1, 0)))(r),
+           arr((3, 4), dt))
+      for r in ("reduce_and", "reduce_or", "reduce_xor") for dt in (bool, np.int8, np.uint16)],
+    case("reduce_and-empty", lambda L, x: L.reduce_and(x, (0,)), np.zeros((0, 2), np.int16)),
+    case("reduce_prod-axes-unsorted", lambda L, x: L.reduce_prod(x, (2, 0)), arr((2, 3, 2))),
+    case("argmax-uint8-index", lambda L, x: L.argmax(x, 1, np.uint8), arr((3, 4))),
+    case("argmin-bool", lambda L, x: L.argmin(x, 0, np.int32), arr((3, 4), bool)),
+    # (JAX binds a no-op squeeze/transpose of a Python scalar; pyjax returns the operand)
+    case("squeeze-python-scalar", lambda L: L.squeeze(7, ()), jaxpr=False),
+    case("reshape-python-scalar", lambda L: L.reshape(2.5, (1, 1))),
+    case("transpose-python-scalar", lambda L: L.transpose(True, ()), jaxpr=False),
+    case("reduce_sum-python-scalar", lambda L: L.reduce_sum(3, ())),
+    case("expand_dims-negative", lambda L, x: L.expand_dims(x, (-1, 0)), arr((2, 3))),
 ]
 
 
@@ -218,13 +242,16 @@ def test_values_against_jax(fn, args, jaxpr, bits):
 WEAK_CASES = [
     case("rev", lambda L, x: L.rev(x, (0,)), weak(arr((3,)))),
     case("slice", lambda L, x: L.slice(x, (1,), (3,)), weak(arr((4,)))),
-    case("dynamic_slice", lambda L, x, i: L.dynamic_slice(x, (i,), (2,)), weak(arr((4,))), np.int32(1)),
+    case("dynamic_slice", lambda L, x, i: L.dynamic_slice(x, (i,), (2,)), weak(arr((4,))),
+         np.int32(1)),
     case("dus-weak-operand", lambda L, x, u: L.dynamic_update_slice(x, u, (1,)),
          weak(arr((4,))), weak(arr((2,)))),
-    case("concatenate-all-weak", lambda L, x, y: L.concatenate([x, y], 0), weak(arr((2,))), weak(arr((1,)))),
+    case("concatenate-all-weak", lambda L, x, y: L.concatenate([x, y], 0), weak(arr((2,))),
+         weak(arr((1,)))),
     case("concatenate-mixed", lambda L, x, y: L.concatenate([x, y], 0), weak(arr((2,))), arr((1,))),
     case("pad-weak", lambda L, x: L.pad(x, 0., ((1, 1, 0),)), weak(arr((2,)))),
-    case("pad-strong-value", lambda L, x, v: L.pad(x, v, ((1, 1, 0),)), weak(arr((2,))), np.float32(1)),
+    case("pad-strong-value", lambda L, x, v: L.pad(x, v, ((1, 1, 0),)), weak(arr((2,))),
+         np.float32(1)),
     case("pad-strong-operand", lambda L, x: L.pad(x, 0., ((1, 1, 0),)), arr((2,))),
     case("cumsum", lambda L, x: L.cumsum(x), weak(arr((3,)))),
     case("cummax", lambda L, x: L.cummax(x), weak(arr((3,), np.int32))),
@@ -233,6 +260,9 @@ WEAK_CASES = [
     case("sort-multi", lambda L, x, y: L.sort((x, y)), weak(arr((3,))), arr((3,), np.int32)),
     case("top_k", lambda L, x: L.top_k(x, 2), weak(arr((3,)))),  # JAX's indices are weak too
     case("collapse", lambda L, x: L.collapse(x, 0), weak(arr((2, 2)))),
+    case("reduce_max", lambda L, x: L.reduce_max(x, (0,)), weak(arr((2, 2), np.int32))),
+    case("reduce_and-strong", lambda L, x: L.reduce_and(x, (0,)), weak(arr((2, 2), np.int32))),
+    case("argmax-strong", lambda L, x: L.argmax(x, 0, np.int32), weak(arr((2, 2)))),
 ]
 
 
@@ -257,6 +287,14 @@ def test_every_new_primitive_has_its_rules():
     for name in ("rev", "slice", "dynamic_update_slice", "concatenate", "pad", "cumsum"):
         assert REGISTRY[name].is_linear and REGISTRY[name].transpose is not None
     assert REGISTRY["dynamic_slice"].transpose is not None
+
+
+def test_iota_in_every_dtype_with_x64(x64):
+    for dt in (np.int64, np.float64, np.complex128, np.uint8, np.float16):
+        assert_same(lax.broadcasted_iota(np.dtype(dt), (2, 3), 1),
+                    jax.lax.broadcasted_iota(np.dtype(dt), (2, 3), 1))
+        assert_same(lax.iota(dt, 4), jax.lax.iota(dt, 4))
+    assert_same(lax.iota(int, 3), jax.lax.iota(int, 3))
 
 
 def test_dynamic_slice_traced_start_clamps_like_xla():
@@ -297,7 +335,8 @@ GRAD_CASES = [
     case("dynamic_slice", lambda L, x: L.dynamic_slice(x, (2, -1), (2, 3)), arr((3, 4))),
     case("dynamic_index_in_dim", lambda L, x: L.dynamic_index_in_dim(x, -2, 0, False), arr((3, 4))),
     case("dus", lambda L, x, u: L.dynamic_update_slice(x, u, (1, 9)), arr((3, 4)), arr((2, 2))),
-    case("dus_in_dim", lambda L, x, u: L.dynamic_update_slice_in_dim(x, u, -1, 0), arr((3, 2)), arr((2, 2))),
+    case("dus_in_dim", lambda L, x, u: L.dynamic_update_slice_in_dim(x, u, -1, 0), arr((3, 2)),
+         arr((2, 2))),
     case("concatenate", lambda L, x, y: L.concatenate([x, y, x], 1), arr((2, 1)), arr((2, 3))),
     case("pad", lambda L, x, v: L.pad(x, v, ((1, -1, 2), (-2, 3, 1))), arr((3, 4)), arr(())),
     case("pad-operand", lambda L, x: L.pad(x, 1., ((-1, -1, 0),)), arr((5,))),
@@ -320,7 +359,8 @@ GRAD_CASES = [
     case("cumlogsumexp", lambda L, x: L.cumlogsumexp(x, 1), arr((2, 7))),
     case("cumlogsumexp-rev", lambda L, x: L.cumlogsumexp(x, 0, True), arr((3, 2))),
     case("sort", lambda L, x: L.sort(x, 0), distinct((5, 3))),
-    case("sort-multi", lambda L, x, y: L.sort((x, y), num_keys=1)[1], distinct((2, 4)), arr((2, 4))),
+    case("sort-multi", lambda L, x, y: L.sort((x, y), num_keys=1)[1], distinct((2, 4)),
+         arr((2, 4))),
     case("sort_key_val", lambda L, k, v: L.sort_key_val(k, v)[0], distinct((6,)), arr((6,))),
     case("top_k", lambda L, x: L.top_k(x, 2)[0], distinct((3, 4))),
     case("top_k-axis0", lambda L, x: L.top_k(x, 3, axis=0)[0], distinct((4, 2))),
@@ -346,11 +386,15 @@ def _grad_pair(fn, args, w):
 TIE_CASES = [
     # Ties and zeros are where the rules' choices show: compare with JAX's gradients.
     case("cummax-ties", lambda L, x: L.cummax(x), np.array([1., 3., 3., 2., 3., 5., 5.])),
-    case("cummin-ties-rev", lambda L, x: L.cummin(x, reverse=True), np.array([2., 1., 1., 4., 1., 0.])),
+    case("cummin-ties-rev", lambda L, x: L.cummin(x, reverse=True),
+         np.array([2., 1., 1., 4., 1., 0.])),
     case("cumprod-zeros", lambda L, x: L.cumprod(x), np.array([2., 0., 3., 0., 4.])),
-    case("reduce_prod-zeros", lambda L, x: L.reduce_prod(x, (0,)), np.array([[2., 0.], [0., 3.], [5., 1.]])),
-    case("reduce_max-ties", lambda L, x: L.reduce_max(x, (1,)), np.array([[1., 3., 3.], [2., 2., 2.]])),
-    case("cumlogsumexp-neg-inf", lambda L, x: L.cumlogsumexp(x), np.array([0., -np.inf, 1., np.inf])),
+    case("reduce_prod-zeros", lambda L, x: L.reduce_prod(x, (0,)),
+         np.array([[2., 0.], [0., 3.], [5., 1.]])),
+    case("reduce_max-ties", lambda L, x: L.reduce_max(x, (1,)),
+         np.array([[1., 3., 3.], [2., 2., 2.]])),
+    case("cumlogsumexp-neg-inf", lambda L, x: L.cumlogsumexp(x),
+         np.array([0., -np.inf, 1., np.inf])),
     case("sort-ties", lambda L, x: L.sort(x), np.array([2., 1., 2., 1.])),
     case("top_k-ties", lambda L, x: L.top_k(x, 3)[0], np.array([2., 1., 2., 1.])),
 ]
@@ -472,13 +516,14 @@ ERROR_CASES = [
     ecase("slice-reversed", lambda L: L.slice(X, (2, 0), (1, 1)), TypeError, jit=True),
     ecase("slice-negative-start", lambda L: L.slice(X, (-1, 0), (2, 1)), TypeError, jit=True),
     ecase("slice-short-limits", lambda L: L.slice(X, (0, 0), (3,)), TypeError, jit=True),
-    ecase("slice-zero-stride", lambda L: L.slice(X, (0, 0), (3, 4), (0, 1)), TypeError,
-          jax_too=False),  # JAX: ZeroDivisionError
+    ecase("slice-zero-stride", lambda L: L.slice(X, (0, 0), (3, 4), (0, 1)), ZeroDivisionError),
+    ecase("slice-negative-stride", lambda L: L.slice(X, (0, 0), (3, 4), (-1, 1)), TypeError),
     ecase("index_in_dim-out-of-range", lambda L: L.index_in_dim(X, 3), IndexError),
     ecase("dynamic_slice-rank", lambda L: L.dynamic_slice(X, (1,), (2, 2)), ValueError),
     ecase("dynamic_slice-too-big", lambda L: L.dynamic_slice(X, (1, 1), (2, 5)), TypeError),
     ecase("dynamic_slice-negative-size", lambda L: L.dynamic_slice(X, (1, 1), (2, -1)), TypeError),
-    ecase("dynamic_slice-mixed-index-dtypes", lambda L: L.dynamic_slice(X, (np.int16(1), 0), (2, 2)),
+    ecase("dynamic_slice-mixed-index-dtypes",
+          lambda L: L.dynamic_slice(X, (np.int16(1), 0), (2, 2)),
           TypeError),
     ecase("dynamic_slice-float-index", lambda L: L.dynamic_slice(X, (1.0, 0), (2, 2)), TypeError),
     ecase("dynamic_slice-array-index", lambda L: L.dynamic_slice(X, (np.array([1]), np.array([1])),
@@ -523,6 +568,21 @@ ERROR_CASES = [
     ecase("top_k-negative-k", lambda L: L.top_k(X, -1), ValueError),
     ecase("top_k-axis", lambda L: L.top_k(X, 1, axis=2), ValueError),
     ecase("top_k-scalar", lambda L: L.top_k(np.float32(1), 0), ValueError),
+    # the rules this module completed for the older ops
+    ecase("reshape-size", lambda L: L.reshape(X, (5,)), ValueError),
+    ecase("squeeze-not-one", lambda L: L.squeeze(X, (0,)), ValueError),
+    ecase("squeeze-out-of-range", lambda L: L.squeeze(X[:1], (5,)), ValueError),
+    ecase("expand_dims-out-of-range", lambda L: L.expand_dims(X, (5,)), ValueError),
+    ecase("expand_dims-repeated", lambda L: L.expand_dims(X, (0, 0)), ValueError),
+    ecase("iota-bool", lambda L: L.iota(np.bool_, 3), TypeError),
+    *[ecase(f"{r}-{ax}", (lambda r, ax: lambda L: getattr(L, r)(X, ax))(r, ax), ValueError)
+      for r in ("reduce_sum", "reduce_max") for ax in ((2,), (-1,), (1, 1))],
+    ecase("reduce_prod-bool", lambda L: L.reduce_prod(X > 0, (0,)), TypeError),
+    ecase("reduce_and-float", lambda L: L.reduce_and(X, (0,)), TypeError),
+    ecase("argmax-negative-axis", lambda L: L.argmax(X, -1, np.int32), ValueError),
+    ecase("argmax-float-index", lambda L: L.argmax(X, 0, np.float32), TypeError),
+    ecase("argmin-empty", lambda L: L.argmin(X[:0], 0, np.int32), ValueError),
+    ecase("argmax-complex", lambda L: L.argmax(X.astype(np.complex64), 0, np.int32), TypeError),
 ]
 
 

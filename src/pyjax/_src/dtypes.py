@@ -132,15 +132,21 @@ def result_type_and_weak(*args) -> tuple[np.dtype, bool]:
     pairs = []
     for a in args:
         if isinstance(a, (np.dtype, type, str)) and not isinstance(a, (bool, int, float, complex)):
-            pairs.append((np.dtype(a) if not _is_python_scalar_type(a) else _python_type_dtype(a),
-                          _is_python_scalar_type(a) and a is not bool))
+            if _is_python_scalar_type(a):
+                pairs.append((_python_type_dtype(a), a is not bool))
+            else:
+                pairs.append((canonicalize_dtype(a), False))
+        elif getattr(a, "aval", None) is not None:
+            pairs.append(dtype_and_weak(a))  # an array's dtype is respected as it is
         else:
-            pairs.append(dtype_and_weak(a))
+            dt, weak = dtype_and_weak(a)  # NumPy values and dtypes are canonicalized first
+            pairs.append((dt if weak else canonicalize_dtype(dt), weak))
     return _result(tuple(pairs))
 
 
 def _is_python_scalar_type(t) -> bool:
-    return t in (bool, int, float, complex)
+    # Identity, not ``in``: ``np.dtype('int64') == int`` is True.
+    return any(t is p for p in (bool, int, float, complex))
 
 
 def _python_type_dtype(t) -> np.dtype:

@@ -246,12 +246,14 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
     lines = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
     outs = ", ".join(names(v) for v in jaxpr.outvars) + ("," if len(jaxpr.outvars) == 1 else "")
     tail = f"in ({outs}) }}"
-    one_line = f"{head} {' '.join(lines)} {tail}" if lines else f"{head} {tail}"
-    nested = indent > 0  # JAX writes a short nested jaxpr (a param) on one line
-    if nested and len(lines) <= 1 and "\n" not in one_line and indent + len(one_line) <= _WIDTH:
+    one_line = f"{head} {' '.join(lines)} {tail}"
+    nested = indent > 0  # JAX writes an empty jaxpr, or a short nested one, on one line
+    if not lines or (nested and len(lines) == 1 and "\n" not in one_line and
+                     indent + len(one_line) <= _WIDTH):
         return one_line
     pad = " " * (indent + 4)
-    return head + "\n" + "\n".join(pad + ln for ln in lines) + "\n" + " " * (indent + 2) + tail
+    body = "".join(pad + ln + "\n" for ln in lines)
+    return head + "\n" + body + " " * (indent + 2) + tail
 
 
 def _pp_eqn(eqn: Eqn, names: _Names, indent: int) -> str:

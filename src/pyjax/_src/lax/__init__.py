@@ -5,6 +5,7 @@ from pyjax._src.core.aval import ShapedArray
 # ``common`` first: it defines what the families use while they load, then pulls them in
 # (shape, which loads elementwise and indexing; reductions). dot and sort come after.
 from pyjax._src.lax import common, elementwise, shape, reductions, indexing, dot, sort  # noqa: F401
+from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 
 
@@ -15,5 +16,7 @@ def _zeros(aval: ShapedArray):
 ad_ops.zeros = _zeros
 ad_ops.add = elementwise.add
 ad_ops.convert = lambda x, aval: elementwise.convert_element_type(x, aval.dtype, aval.weak_type)
+batch_ops.moveaxis = common.moveaxis
+batch_ops.sum_axis = lambda x, axis: reductions.reduce_sum(x, (axis,))
 
 del Array

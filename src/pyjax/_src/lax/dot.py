@@ -6,7 +6,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive, get_aval
-from pyjax._src.lax import common, shape
+from pyjax._src.lax import common, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -38,9 +38,35 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
     dn = _DimensionNumbers(_canonical_dnums(dimension_numbers))
     if preferred_element_type is not None:
         preferred_element_type = dtypes.canonicalize_dtype(preferred_element_type)
-    lhs, rhs = common.coerce_scalars([lhs, rhs])
+    lhs, rhs = ew.weak_scalars([lhs, rhs])
     return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
                               preferred_element_type=preferred_element_type)
+
+
+def _rank(dtype: np.dtype) -> tuple:
+    """XLA's order of "higher precision" types: complex, then float range and mantissa,
+    then bit width, signed over unsigned (bool lowest)."""
+    real = np.dtype(dtype.char.lower()) if dtype.kind == "c" else dtype
+    floating = real.kind == "f"
+    return (dtype.kind == "c", np.finfo(real).maxexp if floating else -1,
+            np.finfo(real).nmant if floating else -1,
+            1 if real.kind == "b" else real.itemsize * 8, real.kind != "u")
+
+
+def _result_dtype(lhs: np.dtype, rhs: np.dtype, preferred) -> np.dtype:
+    """Mixed operand dtypes are allowed: the result is the higher of the two (XLA's rule,
+    no promotion lattice); ``preferred_element_type`` may widen it, not narrow integers."""
+    if lhs != rhs and _rank(lhs) == _rank(rhs):
+        raise TypeError(f"lax.dot_general argument type error: {lhs.name}, {rhs.name}")
+    dt = lhs if _rank(lhs) >= _rank(rhs) else rhs
+    if preferred is None or preferred == dt:
+        return dt
+    width = lambda d: 1 if d.kind == "b" else d.itemsize * 8  # noqa: E731
+    if dt.kind != "f" and width(preferred) < width(dt):
+        raise TypeError(f"`preferred_element_type` must not be narrower than the original "
+                        f"type, got preferred_element_type of {preferred.name} for result "
+                        f"type of {dt.name}.")
+    return preferred
 
 
 def _free(ndim, contract, batch):
@@ -62,21 +88,18 @@ def _dot_general_abstract_eval(avals, dimension_numbers, precision, preferred_el
             raise TypeError(f"dot_general requires contracting and batch dimensions to have the "
                             f"same shape, got {lhs.shape} and {rhs.shape} with "
                             f"dimension_numbers {dimension_numbers}.")
-    if lhs.dtype != rhs.dtype and preferred_element_type is None:
-        raise TypeError(f"dot_general requires operands of the same dtype, got "
-                        f"{lhs.dtype.name} and {rhs.dtype.name}")
     out_shape = (tuple(lhs.shape[d] for d in lb) + tuple(lhs.shape[d] for d in _free(lhs.ndim, lc, lb))
                  + tuple(rhs.shape[d] for d in _free(rhs.ndim, rc, rb)))
-    dt = preferred_element_type or lhs.dtype
-    weak = lhs.weak_type and rhs.weak_type and preferred_element_type is None
-    return [ShapedArray(out_shape, dt, weak)]
+    dt = _result_dtype(lhs.dtype, rhs.dtype, preferred_element_type)
+    return [ShapedArray(out_shape, dt, lhs.weak_type and rhs.weak_type)]
 
 
 def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_type):
     (lc, rc), (lb, rb) = dimension_numbers
     lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
-    out_dtype = preferred_element_type or lhs.dtype
-    work = np.result_type(lhs.dtype, rhs.dtype, out_dtype) if preferred_element_type else lhs.dtype
+    out_dtype = _result_dtype(lhs.dtype, rhs.dtype, preferred_element_type)
+    operand_dtype = _result_dtype(lhs.dtype, rhs.dtype, None)
+    work = np.result_type(operand_dtype, out_dtype)
     bshape = tuple(lhs.shape[d] for d in lb)
     nb, nk = int(np.prod(bshape, dtype=np.int64)), int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64))
     lfs, rfs = tuple(lhs.shape[d] for d in lf), tuple(rhs.shape[d] for d in rf)
@@ -111,7 +134,8 @@ def _transpose_operand(ct, other, x_is_lhs: bool, x_aval, dimension_numbers, pre
     dn = _DimensionNumbers(((tuple(range(y_free_in_ct, y_free_in_ct + len(yf))), yf),
                             (tuple(range(nb)), yb)))
     out = dot_general_p.bind(ct, other, dimension_numbers=dn, precision=precision,
-                             preferred_element_type=x_aval.dtype)
+                             preferred_element_type=None)
+    out = ew.convert_element_type(out, x_aval.dtype)  # (a real x takes the real part)
     # out dims: batch, x-free, then y's contracting dims in increasing order.
     order = list(xb) + list(xf) + [xc[yc.index(d)] for d in sorted(yc)]
     return shape.transpose(out, tuple(int(i) for i in np.argsort(order)))
@@ -157,6 +181,9 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None):
     """Vector/matrix products of rank <= 2 operands, as ``lax.dot``."""
     lr, rr = get_aval(lhs).ndim, get_aval(rhs).ndim
     if lr not in (1, 2) or rr not in (1, 2):
-        raise TypeError(f"dot requires rank 1 or 2 operands, got shapes {get_aval(lhs).shape} "
-                        f"and {get_aval(rhs).shape}")
+        raise ValueError(f"dot requires rank 1 or 2 operands (else use dot_general), got "
+                         f"shapes {get_aval(lhs).shape} and {get_aval(rhs).shape}")
+    if get_aval(lhs).shape[-1] != get_aval(rhs).shape[0]:
+        raise ValueError(f"dot: incompatible shapes {get_aval(lhs).shape} and "
+                         f"{get_aval(rhs).shape} (the contracted sizes differ)")
     return dot_general(lhs, rhs, (((lr - 1,), (0,)), ((), ())), precision, preferred_element_type)

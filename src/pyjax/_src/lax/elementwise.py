@@ -15,9 +15,9 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive, get_aval
+from pyjax._src.core.array import Array
 from pyjax._src.lax import common, shape
-from pyjax._src.lax.common import (batch_elementwise, broadcast_to_aval, coerce_scalars,
-                                   ignore_errors, unbroadcast)
+from pyjax._src.lax.common import batch_elementwise, broadcast_to_aval, ignore_errors, unbroadcast
 from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -45,7 +45,8 @@ def unop(name: str, kernel, kinds: str = INEXACT, out_dtype=None) -> Primitive:
 
 
 def binop(name: str, kernel, kinds: str = NUMBER, out_dtype=None) -> Primitive:
-    """A broadcasting elementwise primitive over operands of one dtype."""
+    """A broadcasting elementwise primitive over operands of one dtype; the result is weak
+    only if every operand is (comparisons included, as in JAX)."""
     prim = Primitive(name)
 
     def abstract_eval(avals, **params):
@@ -54,16 +55,23 @@ def binop(name: str, kernel, kinds: str = NUMBER, out_dtype=None) -> Primitive:
             common.check_dtype(name, a, kinds)
         weak = all(a.weak_type for a in avals)
         return [ShapedArray(common.broadcasting_shape(name, avals),
-                            dt if out_dtype is None else out_dtype, weak and out_dtype is None)]
+                            dt if out_dtype is None else out_dtype, weak)]
     prim.abstract_eval = abstract_eval
     prim.impl = lambda *xs, **params: [np.asarray(kernel(*xs, **params))]
     batch_elementwise(prim)
     return prim
 
 
+def weak_scalars(args):
+    """Python scalars become weakly typed arrays of their *own* dtype (int32, float32, ...,
+    64-bit with x64). lax does not promote, so ``lax.add(int8_array, 1)`` and
+    ``lax.add(float32_array, 1)`` are dtype errors, exactly as in JAX."""
+    return [Array._from_buffer(np.asarray(a, dtypes.python_scalar_dtype(a)), get_aval(a))
+            if isinstance(a, (bool, int, float, builtins.complex)) else a for a in args]
+
+
 def _bind_binary(prim: Primitive, x, y):
-    x, y = coerce_scalars([x, y])
-    return prim.bind(x, y)
+    return prim.bind(*weak_scalars([x, y]))
 
 
 def _out(ans, t):
@@ -181,7 +189,7 @@ def _rem_kernel(x, y):
     return np.fmod(x, y)
 
 
-rem_p = binop("rem", ignore_errors(_rem_kernel))
+rem_p = binop("rem", ignore_errors(_rem_kernel), kinds="iuf")
 def rem(x, y): return _bind_binary(rem_p, x, y)  # noqa: E704
 
 
@@ -190,22 +198,40 @@ defjvp(rem_p, lambda g, ans, x, y: _out(ans, g),
 
 
 def _pow_kernel(x, y):
-    return np.power(x, y)
+    # An integer exponent is converted to the base's dtype first, as XLA lowers it.
+    return np.power(x, y.astype(x.dtype, copy=False))
 
 
 pow_p = binop("pow", ignore_errors(_pow_kernel), kinds=INEXACT)
 
 
+def _pow_abstract_eval(avals):
+    """The base is float or complex; the exponent has the base's dtype or is an integer."""
+    x, y = avals
+    if not (x.dtype.kind in INEXACT and (y.dtype.kind in INT or y.dtype == x.dtype)):
+        raise TypeError(f"the first argument to pow must have an inexact dtype (float or "
+                        f"complex), and the second argument must have an inexact or integer "
+                        f"dtype, and two inexact dtypes must match, but got {x.dtype.name} "
+                        f"and {y.dtype.name} respectively.")
+    return [ShapedArray(common.broadcasting_shape("pow", avals), x.dtype,
+                        x.weak_type and y.weak_type)]
+
+
+pow_p.abstract_eval = _pow_abstract_eval
+
+
 def pow(x, y):
-    x, y = coerce_scalars([x, y])
-    return pow_p.bind(x, y)
+    return pow_p.bind(*weak_scalars([x, y]))
 
 
 def _pow_jvp_x(g, ans, x, y):
     # d/dx x**y = y * x**(y-1); written to be 0 (not nan) where y == 0.
+    out = get_aval(ans)
+    y = broadcast_to_aval(y, out.update(dtype=get_aval(y).dtype))
+    y_x = convert_element_type(y, out.dtype, out.weak_type)
     one = common.scalar_like(1, y)
-    dx = select_n(eq(y, common.scalar_like(0, y)),
-                  mul(y, pow(x, sub(y, one))), broadcast_to_aval(common.scalar_like(0, ans), get_aval(ans)))
+    dx = select_n(eq(y, common.scalar_like(0, y)), mul(y_x, pow(x, sub(y, one))),
+                  broadcast_to_aval(common.scalar_like(0, ans), out))
     return _out(ans, mul(g, dx))
 
 
@@ -241,7 +267,15 @@ def _minmax_jvp(pick_x):
 defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
 defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
 
-atan2_p = binop("atan2", np.arctan2, kinds=FLOAT)
+def _atan2_kernel(x, y):
+    """atan(x / y) in the right quadrant; for complex operands StableHLO's
+    ``-i log((y + i x) / sqrt(y^2 + x^2))``."""
+    if x.dtype.kind == "c":
+        return (-1j * np.log((y + 1j * x) / np.sqrt(y * y + x * x))).astype(x.dtype)
+    return np.arctan2(x, y)
+
+
+atan2_p = binop("atan2", ignore_errors(_atan2_kernel), kinds=INEXACT)
 def atan2(x, y): return _bind_binary(atan2_p, x, y)  # noqa: E704
 
 defjvp(atan2_p, lambda g, ans, x, y: _out(ans, mul(g, div(y, add(mul(x, x), mul(y, y))))),
@@ -294,7 +328,6 @@ def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO): return round_p.bind
 defzero(round_p)
 
 is_finite_p = unop("is_finite", np.isfinite, FLOAT, out_dtype=lambda d: dtypes.bool_)
-is_finite_p.abstract_eval = (lambda base: lambda avals, **p: [a.update(weak_type=False) for a in base(avals, **p)])(is_finite_p.abstract_eval)  # noqa: E501
 def is_finite(x): return is_finite_p.bind(x)  # noqa: E704
 
 defzero(is_finite_p)
@@ -451,7 +484,7 @@ def cbrt(x): return cbrt_p.bind(x)  # noqa: E704
 
 defjvp(cbrt_p, lambda g, ans, x: mul(g, div(ans, mul(x, common.scalar_like(3, x)))))
 
-abs_p = unop("abs", np.abs, NUMBER, out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
+abs_p = unop("abs", np.abs, "ifc", out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
 def abs(x): return abs_p.bind(x)  # noqa: E704,A001
 
 defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))
@@ -470,6 +503,18 @@ def _integer_pow_kernel(x, y):
 
 
 integer_pow_p = unop("integer_pow", _integer_pow_kernel, NUMBER)
+
+
+def _integer_pow_abstract_eval(avals, y):
+    (a,) = avals
+    common.check_dtype("integer_pow", a, NUMBER)
+    if y < 0 and a.dtype.kind in INT:
+        raise TypeError(f"Integers cannot be raised to negative powers, got "
+                        f"integer_pow({a.str_short()}, {y})")
+    return [a]
+
+
+integer_pow_p.abstract_eval = _integer_pow_abstract_eval
 def integer_pow(x, y): return integer_pow_p.bind(x, y=int(y))  # noqa: E704
 
 
@@ -514,8 +559,8 @@ defzero(stop_gradient_p)
 
 # ---------------------------------------------------------------------------- comparisons
 
-def _compare(name, kernel):
-    prim = binop(name, kernel, kinds=ANY, out_dtype=dtypes.bool_)
+def _compare(name, kernel, kinds=ANY):
+    prim = binop(name, kernel, kinds=kinds, out_dtype=dtypes.bool_)
     defzero(prim)
     return prim
 
@@ -526,23 +571,23 @@ def eq(x, y): return _bind_binary(eq_p, x, y)  # noqa: E704
 ne_p = _compare("ne", np.not_equal)
 def ne(x, y): return _bind_binary(ne_p, x, y)  # noqa: E704
 
-lt_p = _compare("lt", np.less)
+lt_p = _compare("lt", np.less, "biuf")
 def lt(x, y): return _bind_binary(lt_p, x, y)  # noqa: E704
 
-le_p = _compare("le", np.less_equal)
+le_p = _compare("le", np.less_equal, "biuf")
 def le(x, y): return _bind_binary(le_p, x, y)  # noqa: E704
 
-gt_p = _compare("gt", np.greater)
+gt_p = _compare("gt", np.greater, "biuf")
 def gt(x, y): return _bind_binary(gt_p, x, y)  # noqa: E704
 
-ge_p = _compare("ge", np.greater_equal)
+ge_p = _compare("ge", np.greater_equal, "biuf")
 def ge(x, y): return _bind_binary(ge_p, x, y)  # noqa: E704
 
 
 # ---------------------------------------------------------------------------- bitwise / logical
 
-def _bitwise(name, kernel):
-    prim = binop(name, kernel, kinds=INTEGRAL)
+def _bitwise(name, kernel, kinds=INTEGRAL):
+    prim = binop(name, kernel, kinds=kinds)
     defzero(prim)
     return prim
 
@@ -583,16 +628,21 @@ def _shift_kernel(op):
     return kernel
 
 
-shift_left_p = _bitwise("shift_left", _shift_kernel("left"))
+shift_left_p = _bitwise("shift_left", _shift_kernel("left"), INT)
 def shift_left(x, y): return _bind_binary(shift_left_p, x, y)  # noqa: E704
 
-shift_right_arithmetic_p = _bitwise("shift_right_arithmetic", _shift_kernel("right_arithmetic"))
+shift_right_arithmetic_p = _bitwise("shift_right_arithmetic", _shift_kernel("right_arithmetic"), INT)
 def shift_right_arithmetic(x, y): return _bind_binary(shift_right_arithmetic_p, x, y)  # noqa: E704
 
-shift_right_logical_p = _bitwise("shift_right_logical", _shift_kernel("right_logical"))
+shift_right_logical_p = _bitwise("shift_right_logical", _shift_kernel("right_logical"), INT)
 def shift_right_logical(x, y): return _bind_binary(shift_right_logical_p, x, y)  # noqa: E704
 
-population_count_p = unop("population_count", lambda x: np.bitwise_count(x).astype(x.dtype), INT)
+def _population_count_kernel(x):
+    """Set bits of the two's complement pattern (NumPy counts those of ``abs(x)``)."""
+    return np.bitwise_count(x.view(np.dtype(f"u{x.dtype.itemsize}"))).astype(x.dtype)
+
+
+population_count_p = unop("population_count", _population_count_kernel, INT)
 def population_count(x): return population_count_p.bind(x)  # noqa: E704
 
 defzero(population_count_p)
@@ -606,21 +656,40 @@ def real(x): return real_p.bind(x)  # noqa: E704
 imag_p = unop("imag", np.imag, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()))
 def imag(x): return imag_p.bind(x)  # noqa: E704
 
-conj_p = unop("conj", np.conjugate, INEXACT,
-              out_dtype=lambda d: d if d.kind == "c" else dtypes.canonicalize_dtype(dtypes.complex128))
+_COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
+               np.dtype(np.float64): np.dtype(np.complex128)}
+
+
+def _complex_of(name, a: ShapedArray) -> np.dtype:
+    """The complex dtype with ``a``'s real precision (there is no complex32)."""
+    if a.dtype.kind == "c":
+        return a.dtype
+    if a.dtype not in _COMPLEX_OF:
+        raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are "
+                        f"float32, float64, complex64 and complex128.")
+    return _COMPLEX_OF[a.dtype]
+
+
+conj_p = unop("conj", np.conjugate, INEXACT)
+conj_p.abstract_eval = lambda avals: [avals[0].update(dtype=_complex_of("conj", avals[0]))]
+conj_p.impl = lambda x: [np.conjugate(x).astype(_complex_of("conj", ShapedArray(x.shape, x.dtype)))]
 def conj(x): return conj_p.bind(x)  # noqa: E704
 
 for _p in (real_p, imag_p, conj_p):
     deflinear(_p)
 real_p.transpose = lambda cts, x: [convert_element_type(instantiate(cts[0]), x.aval.dtype)]
-imag_p.transpose = lambda cts, x: [mul(convert_element_type(instantiate(cts[0]), x.aval.dtype),
-                                       common.scalar_like(-1j, x.aval))]
-conj_p.transpose = lambda cts, x: [conj(instantiate(cts[0]))]
+def _imag_transpose(cts, x):
+    ct = convert_element_type(instantiate(cts[0]), x.aval.dtype)
+    return [mul(ct, common.scalar_like(-1j, ct))]
+
+
+imag_p.transpose = _imag_transpose
+conj_p.transpose = lambda cts, x: [  # a real operand gets the real part back
+    conj(instantiate(cts[0])) if x.aval.dtype.kind == "c" else real(instantiate(cts[0]))]
 
 complex_p = binop("complex", lambda x, y: x + 1j * y, kinds=FLOAT)
-complex_p.abstract_eval = (lambda base: lambda avals, **p: [a.update(
-    dtype=dtypes.complex64 if a.dtype == dtypes.float32 else dtypes.complex128) for a in base(avals, **p)])(
-    complex_p.abstract_eval)
+complex_p.abstract_eval = (lambda base: lambda avals: [
+    a.update(dtype=_complex_of("complex", a)) for a in base(avals)])(complex_p.abstract_eval)
 def complex(x, y): return _bind_binary(complex_p, x, y)  # noqa: E704,A001
 
 defjvp(complex_p, lambda g, ans, x, y: _out(ans, convert_element_type(g, ans.dtype)),
@@ -633,14 +702,14 @@ select_n_p = Primitive("select_n")
 
 
 def select_n(which, *cases):
-    """``cases[which]`` elementwise; ``which`` is bool (2 cases) or int32."""
-    return select_n_p.bind(which, *cases)
+    """``cases[which]`` elementwise; ``which`` is bool (at most 2 cases) or an integer."""
+    return select_n_p.bind(*weak_scalars([which, *cases]))
 
 
 def _select_n_abstract_eval(avals):
     which, *cases = avals
     if not cases:
-        raise TypeError("select_n requires at least one case")
+        raise ValueError("select_n() must have at least one case")
     common.same_dtypes("select_n", cases)
     if any(c.shape != cases[0].shape for c in cases):
         raise TypeError(f"select_n cases must have the same shapes, got "
@@ -648,8 +717,9 @@ def _select_n_abstract_eval(avals):
     if which.shape and which.shape != cases[0].shape:
         raise TypeError(f"select_n `which` must be scalar or have the same shape as cases, "
                         f"got {which.shape} and {cases[0].shape}")
-    if which.dtype != dtypes.bool_ and which.dtype != dtypes.int32:
-        raise TypeError(f"select_n `which` must be boolean or int32, got {which.dtype.name}")
+    if which.dtype.kind not in INTEGRAL:
+        raise TypeError(f"select_n `which` must be boolean or integer type, got "
+                        f"{which.dtype.name}")
     if which.dtype == dtypes.bool_ and len(cases) > 2:
         raise TypeError("select_n with a boolean `which` takes at most two cases")
     return [ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))]
@@ -715,8 +785,7 @@ clamp_p = Primitive("clamp")
 
 def clamp(min, x, max):  # noqa: A002
     """``min(max(x, min), max)``; ``min``/``max`` are scalars or have ``x``'s shape."""
-    min, x, max = coerce_scalars([min, x, max])  # noqa: A001
-    return clamp_p.bind(min, x, max)
+    return clamp_p.bind(*weak_scalars([min, x, max]))
 
 
 def _clamp_abstract_eval(avals):
@@ -726,7 +795,7 @@ def _clamp_abstract_eval(avals):
         if b.shape and b.shape != x.shape:
             raise TypeError(f"clamp requires {nm} to be a scalar or have the operand's shape "
                             f"{x.shape}, got {b.shape}")
-    return [x]
+    return [x.update(weak_type=all(a.weak_type for a in avals))]
 
 
 clamp_p.abstract_eval = _clamp_abstract_eval
@@ -791,10 +860,13 @@ def _convert_kernel(x, new_dtype, weak_type):
     if x.dtype.kind == "c" and new_dtype.kind != "c":
         x = np.real(x)
     if new_dtype.kind in "iu" and x.dtype.kind == "f":
-        # XLA saturates out-of-range floats and maps NaN to 0.
+        # XLA saturates out-of-range floats and maps NaN to 0. The bounds are compared in
+        # x's float type (int32's max rounds up to 2**31 in float32), then set exactly.
         info = np.iinfo(new_dtype)
         with np.errstate(all="ignore"):
-            x = np.where(np.isnan(x), 0, np.clip(x, info.min, info.max))
+            hi, lo = x >= info.max, x <= info.min
+            out = np.where(np.isnan(x) | hi | lo, 0, x).astype(new_dtype)
+        return np.where(hi, new_dtype.type(info.max), np.where(lo, new_dtype.type(info.min), out))
     if new_dtype == np.bool_:
         return x != 0
     with np.errstate(all="ignore"):
@@ -830,7 +902,9 @@ common.batch_unary(convert_element_type_p)
 
 
 def bitcast_convert_type(x, new_dtype):
-    return bitcast_convert_type_p.bind(x, new_dtype=np.dtype(new_dtype))
+    """Reinterpret the bits. A narrower ``new_dtype`` adds a trailing dimension of
+    width ratio; a wider one consumes a trailing dimension of that size."""
+    return bitcast_convert_type_p.bind(*weak_scalars([x]), new_dtype=np.dtype(new_dtype))
 
 
 bitcast_convert_type_p = Primitive("bitcast_convert_type")
@@ -838,16 +912,36 @@ bitcast_convert_type_p = Primitive("bitcast_convert_type")
 
 def _bitcast_abstract_eval(avals, new_dtype):
     (a,) = avals
-    if a.dtype.itemsize != new_dtype.itemsize:
-        raise TypeError(f"bitcast_convert_type between dtypes of different widths "
-                        f"({a.dtype.name} -> {new_dtype.name}) is not supported")
+    old, new = a.dtype.itemsize, new_dtype.itemsize
+    if old > new:
+        return [ShapedArray(a.shape + (old // new,), new_dtype)]
+    if old < new:
+        if not a.shape or a.shape[-1] != new // old:
+            raise ValueError(f"bitcast_convert_type from {a.dtype.name} to {new_dtype.name} "
+                            f"requires a last dimension of size {new // old}, got shape "
+                            f"{a.shape}")
+        return [ShapedArray(a.shape[:-1], new_dtype)]
     return [ShapedArray(a.shape, new_dtype)]
 
 
+def _bitcast_impl(x, new_dtype):
+    x = np.ascontiguousarray(x)
+    if x.dtype.itemsize > new_dtype.itemsize:
+        return [x[..., None].view(new_dtype)]
+    if x.dtype.itemsize < new_dtype.itemsize:
+        return [x.view(new_dtype)[..., 0]]
+    return [x.view(new_dtype)]
+
+
+def _bitcast_batch(axis_size, args, dims, new_dtype):
+    x = common.moveaxis(args[0], dims[0], 0, axis_size)  # the trailing dim may change
+    return [bitcast_convert_type_p.bind(x, new_dtype=new_dtype)], [0]
+
+
 bitcast_convert_type_p.abstract_eval = _bitcast_abstract_eval
-bitcast_convert_type_p.impl = lambda x, new_dtype: [np.ascontiguousarray(x).view(new_dtype)]
+bitcast_convert_type_p.impl = _bitcast_impl
+bitcast_convert_type_p.batch = _bitcast_batch
 defzero(bitcast_convert_type_p)
-common.batch_unary(bitcast_convert_type_p)
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -266,7 +266,7 @@ def _gather_impl(operand, indices, dimension_numbers, slice_sizes, mode, fill_va
     g = g.reshape(g.shape[:nb] + tuple(s for i, s in enumerate(slice_sizes) if i not in implicit))
     batch_axes, window_axes = iter(range(nb)), iter(range(nb, g.ndim))
     perm = [next(window_axes) if i in d.offset_dims else next(batch_axes) for i in range(g.ndim)]
-    return [np.ascontiguousarray(np.transpose(g, perm)).astype(operand.dtype, copy=False)]
+    return [np.array(np.transpose(g, perm), dtype=operand.dtype, order="C")]
 
 
 def _gather_jvp(primals, tangents, **params):
@@ -396,8 +396,14 @@ def _scatter_kernel(combine):
         targets, take = _scatter_targets(operand.shape, indices, updates.shape,
                                          dimension_numbers, mode)
         out = np.array(operand)
+        values = take(updates)
+        if out.ndim == 0:  # NumPy cannot index a 0-d array with index arrays: use a 1-vector
+            flat = out.reshape(1)
+            with np.errstate(all="ignore"):
+                combine(flat, (np.zeros(values.shape, np.intp),), values)
+            return [flat.reshape(())]
         with np.errstate(all="ignore"):
-            combine(out, targets, take(updates))
+            combine(out, targets, values)
         return [out]
     return kernel
 
@@ -406,12 +412,13 @@ def _set(out, targets, values):
     out[targets] = values
 
 
-def scatter_primitive(name: str, combine) -> Primitive:
+def scatter_primitive(name: str, combine, kinds: str = "biufc") -> Primitive:
     """A scatter primitive (operand, indices, updates) with its checks and kernel."""
     prim = Primitive(name)
 
     def abstract_eval(avals, dimension_numbers, **_):
         operand, indices, updates = avals
+        common.check_dtype(name, operand, kinds)
         if operand.dtype != updates.dtype:
             raise TypeError(f"{name} requires operand and updates to have the same dtype, "
                             f"got {operand.dtype.name} and {updates.dtype.name}.")
@@ -498,7 +505,8 @@ def _scatter_jvp(primals, tangents, dimension_numbers, indices_are_sorted, uniqu
     ua = get_aval(updates)
     batch = get_aval(indices).shape[:-1]
     scatter_axes = tuple(i for i in range(ua.ndim) if i not in dimension_numbers.update_window_dims)
-    ids = shape.reshape(ew.add(shape.iota(dtypes.int32, int(np.prod(batch, dtype=int))), 1), batch)
+    iota = shape.iota(dtypes.int32, int(np.prod(batch, dtype=int)))
+    ids = shape.reshape(ew.add(iota, common.scalar_like(1, iota)), batch)
     ids = shape.broadcast_in_dim(ids, ua.shape, scatter_axes)
     winners = scatter_p.bind(shape.full(get_aval(operand).shape, 0, dtypes.int32), indices, ids,
                              unique_indices=False, **params)
@@ -535,7 +543,7 @@ scatter_p.transpose = _scatter_transpose
 
 # ---------------------------------------------------------------------------- scatter_add / sub
 
-scatter_add_p = scatter_primitive("scatter-add", lambda out, t, v: np.add.at(out, t, v))
+scatter_add_p = scatter_primitive("scatter-add", lambda out, t, v: np.add.at(out, t, v), "iufc")
 
 
 def scatter_add(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
@@ -574,7 +582,7 @@ scatter_add_p.jvp = _linear_scatter_jvp(scatter_add_p)
 scatter_add_p.transpose = _linear_scatter_transpose(negate=False)
 scatter_add_p.is_linear = True
 
-scatter_sub_p = scatter_primitive("scatter-sub", lambda out, t, v: np.subtract.at(out, t, v))
+scatter_sub_p = scatter_primitive("scatter-sub", lambda out, t, v: np.subtract.at(out, t, v), "iufc")
 
 
 def scatter_sub(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
@@ -591,7 +599,7 @@ scatter_sub_p.is_linear = True
 
 # ---------------------------------------------------------------------------- scatter_mul
 
-scatter_mul_p = scatter_primitive("scatter-mul", lambda out, t, v: np.multiply.at(out, t, v))
+scatter_mul_p = scatter_primitive("scatter-mul", lambda out, t, v: np.multiply.at(out, t, v), "iufc")
 
 
 def scatter_mul(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,

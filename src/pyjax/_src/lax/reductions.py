@@ -8,30 +8,46 @@ from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive, get_aval
 from pyjax._src.lax import common, elementwise as ew, shape
-from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
+from pyjax._src.transforms.jvp import defjvp, deflinear, defzero, instantiate
 
 
-def _normalize_axes(name: str, axes, ndim: int) -> tuple:
-    out = []
-    for a in axes:
-        a = int(a)
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{name}: axis {a} is out of bounds for array of dimension {ndim}")
-        out.append(a % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name}: duplicate value in 'axes': {tuple(axes)}")
-    return tuple(sorted(out))
+def _check_axes(a: ShapedArray, axes: tuple):
+    """lax takes reduction axes as given: non-negative, in range and distinct."""
+    if any(not 0 <= ax < a.ndim for ax in axes):
+        raise ValueError(f"reduction axes {axes} contains out-of-bounds indices for "
+                         f"{a.str_short()}.")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"duplicate value in 'axes' of reduction: {axes}")
 
 
-def reducer(name: str, kernel, kinds: str) -> Primitive:
-    """A monoid reduction primitive with params ``axes`` (sorted, non-negative)."""
+def _identity(name: str, dtype: np.dtype):
+    """What max/min reduce an empty axis to (XLA's init values)."""
+    if dtype.kind == "b":
+        return name == "reduce_min"
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return info.max if name == "reduce_min" else info.min
+    return np.inf if name == "reduce_min" else -np.inf
+
+
+def reducer(name: str, kernel, kinds: str, accepted: str) -> Primitive:
+    """A monoid reduction primitive with param ``axes`` (non-negative, in any order)."""
     prim = Primitive(name)
 
     def abstract_eval(avals, axes):
         (a,) = avals
-        common.check_dtype(name, a, kinds)
+        if a.dtype.kind not in kinds:
+            raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are "
+                            f"subtypes of {accepted}.")
+        _check_axes(a, axes)
         return [ShapedArray(tuple(s for i, s in enumerate(a.shape) if i not in axes),
                             a.dtype, a.weak_type)]
+
+    def impl(x, axes):
+        if name in ("reduce_max", "reduce_min") and any(x.shape[i] == 0 for i in axes):
+            out = tuple(s for i, s in enumerate(x.shape) if i not in axes)
+            return [np.full(out, _identity(name, x.dtype), x.dtype)]
+        return [np.asarray(kernel(x, axis=axes)).astype(x.dtype, copy=False)]
 
     def batch(axis_size, args, dims, axes):
         (x,), (d,) = args, dims
@@ -39,19 +55,18 @@ def reducer(name: str, kernel, kinds: str) -> Primitive:
         return [prim.bind(x, axes=tuple(a + 1 for a in axes))], [0]
 
     prim.abstract_eval = abstract_eval
-    prim.impl = lambda x, axes: [np.asarray(kernel(x, axis=axes)).astype(x.dtype, copy=False)]
+    prim.impl = impl
     prim.batch = batch
     return prim
 
 
 def _bind_reduce(prim: Primitive, operand, axes):
-    a = get_aval(operand)
-    return prim.bind(operand, axes=_normalize_axes(prim.name, axes, a.ndim))
+    return prim.bind(shape._as_operand(operand), axes=tuple(int(a) for a in axes))
 
 
 # ---------------------------------------------------------------------------- reduce_sum
 
-reduce_sum_p = reducer("reduce_sum", np.sum, "iufc")
+reduce_sum_p = reducer("reduce_sum", np.sum, "iufc", "number")
 
 
 def reduce_sum(operand, axes):
@@ -70,7 +85,7 @@ reduce_sum_p.transpose = _reduce_sum_transpose
 
 # ---------------------------------------------------------------------------- reduce_prod
 
-reduce_prod_p = reducer("reduce_prod", np.prod, "iufc")
+reduce_prod_p = reducer("reduce_prod", np.prod, "iufc", "number")
 
 
 def reduce_prod(operand, axes):
@@ -100,14 +115,14 @@ defjvp(reduce_prod_p, _reduce_prod_jvp)
 
 # ---------------------------------------------------------------------------- max / min
 
-reduce_max_p = reducer("reduce_max", np.max, "biufc")
+reduce_max_p = reducer("reduce_max", np.max, "biufc", "any")
 
 
 def reduce_max(operand, axes):
     return _bind_reduce(reduce_max_p, operand, axes)
 
 
-reduce_min_p = reducer("reduce_min", np.min, "biufc")
+reduce_min_p = reducer("reduce_min", np.min, "biufc", "any")
 
 
 def reduce_min(operand, axes):
@@ -130,9 +145,25 @@ defjvp(reduce_min_p, _chooser_jvp)
 
 # ---------------------------------------------------------------------------- logical
 
-reduce_and_p = reducer("reduce_and", np.all, "b")
-reduce_or_p = reducer("reduce_or", np.any, "b")
-reduce_xor_p = reducer("reduce_xor", lambda x, axis: np.logical_xor.reduce(x, axis=axis), "b")
+def _logical(name: str, ufunc) -> Primitive:
+    """and/or/xor reductions: logical on bool, bitwise on integers (as XLA). Unlike the
+    arithmetic reductions, JAX gives them strongly typed results."""
+    prim = reducer(name, ufunc.reduce, "biu", "bool or int")
+    base = prim.abstract_eval
+
+    def abstract_eval(avals, axes):
+        if avals[0].dtype.kind not in "biu":
+            raise TypeError(f"logical reduction requires operand dtype bool or int, got "
+                            f"{avals[0].dtype.name}.")
+        return [a.strip_weak_type() for a in base(avals, axes)]
+    prim.abstract_eval = abstract_eval
+    defzero(prim)
+    return prim
+
+
+reduce_and_p = _logical("reduce_and", np.bitwise_and)
+reduce_or_p = _logical("reduce_or", np.bitwise_or)
+reduce_xor_p = _logical("reduce_xor", np.bitwise_xor)
 
 
 def reduce_and(operand, axes):
@@ -147,10 +178,6 @@ def reduce_xor(operand, axes):
     return _bind_reduce(reduce_xor_p, operand, axes)
 
 
-for _p in (reduce_and_p, reduce_or_p, reduce_xor_p):
-    defzero(_p)
-
-
 # ---------------------------------------------------------------------------- argmax / argmin
 
 def _arg_reducer(name: str, pick) -> Primitive:
@@ -159,9 +186,14 @@ def _arg_reducer(name: str, pick) -> Primitive:
     def abstract_eval(avals, axes, index_dtype):
         (a,) = avals
         common.check_dtype(name, a, "biuf")
+        if not dtypes.is_integer(index_dtype):
+            raise TypeError(f"index_dtype must be an integer type, but got {index_dtype.name}")
         (axis,) = axes
+        if not 0 <= axis < a.ndim:
+            raise ValueError(f"Invalid axis {axis} for operand shape {a.shape}")
         if a.shape[axis] == 0:
-            raise ValueError(f"{name} requires a non-empty reduction dimension, got shape {a.shape}")
+            raise ValueError(f"{name} requires a non-empty reduction dimension, got shape "
+                             f"{a.shape}")
         return [ShapedArray(tuple(s for i, s in enumerate(a.shape) if i != axis), index_dtype)]
 
     def impl(x, axes, index_dtype):
@@ -190,16 +222,15 @@ argmin_p = _arg_reducer("argmin", np.argmin)
 
 
 def argmax(operand, axis: int, index_dtype):
-    a = get_aval(operand)
-    return argmax_p.bind(operand, axes=_normalize_axes("argmax", (axis,), a.ndim),
+    """Index of the first maximum along ``axis`` (NaN counts as the maximum)."""
+    return argmax_p.bind(shape._as_operand(operand), axes=(int(axis),),
                          index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
 def argmin(operand, axis: int, index_dtype):
-    a = get_aval(operand)
-    return argmin_p.bind(operand, axes=_normalize_axes("argmin", (axis,), a.ndim),
+    """Index of the first minimum along ``axis`` (NaN counts as the minimum)."""
+    return argmin_p.bind(shape._as_operand(operand), axes=(int(axis),),
                          index_dtype=dtypes.canonicalize_dtype(index_dtype))
-
 
 
 # ---------------------------------------------------------------------------- cumulative reductions

@@ -21,13 +21,107 @@ from pyjax._src.transforms.jvp import Zero, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
 
-def _static_shape(shape, fun: str) -> tuple:
+# ---------------------------------------------------------------------------- helpers
+
+def _as_operand(x):
+    """lax takes Python scalars as 0-d operands of their default dtype (weak but for bool)."""
+    if isinstance(x, (bool, int, float, complex)):
+        a = get_aval(x)
+        return Array._from_buffer(np.asarray(x, a.dtype), a)
+    return x
+
+
+def _canonical_axis(axis, ndim: int) -> int:
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+def _static_ints(values, fun: str, what: str) -> tuple:
+    """A tuple of Python ints from a static sequence argument (shape-like)."""
     try:
-        return tuple(int(concretize(d, f"the shape argument of {fun}")) for d in shape)
+        return tuple(int(concretize(v, f"the {what} argument of {fun}")) for v in values)
     except TypeError as e:
         if "concrete" in str(e) or "Abstract" in str(e):
             raise
-        raise TypeError(f"{fun}: shape must be a sequence of integers, got {shape!r}") from e
+        raise TypeError(f"{fun}: {what} must be a sequence of integers, got {values!r}") from e
+
+
+def _static_shape(shape, fun: str) -> tuple:
+    return _static_ints(shape, fun, "shape")
+
+
+def _const(value, dtype) -> Array:
+    """A strongly typed 0-d constant (JAX's ``convert_element_type(i, dtype(i))``)."""
+    return Array._from_buffer(np.asarray(value).astype(dtype), ShapedArray((), dtype))
+
+
+def _start_index(i, size: int, allow_negative: bool):
+    """One start index of a dynamic slice, with JAX's wrapping of negative values.
+
+    Static ints wrap in Python; array indices wrap with ``select_n(i < 0, i, i + size)``.
+    The kernel then clamps the start so the window fits, as XLA does."""
+    if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+        dt = dtypes.default_int_dtype() if isinstance(i, int) else dtypes.canonicalize_dtype(
+            np.asarray(i).dtype)
+        i = int(i)
+        if i < 0 and not allow_negative:
+            raise ValueError(f"Index {i} is out of bounds for dimension {size} if "
+                             f"allow_negative_indices=False")
+        return _const(i + size if i < 0 else i, dt)
+    i = _as_operand(i)
+    a = get_aval(i)
+    if a.dtype.kind == "u" or not allow_negative or not dtypes.is_integer(a.dtype) or a.ndim:
+        return i  # not wrapped (abstract eval rejects non-integer or non-scalar starts)
+    return ew.select_n(ew.lt(i, _const(0, a.dtype)), i, ew.add(i, _const(size, a.dtype)))
+
+
+def _start_indices(operand, start_indices, allow_negative) -> list:
+    a = get_aval(operand)
+    if isinstance(start_indices, (np.ndarray, Array, Tracer)):
+        idx = get_aval(start_indices)
+        if idx.ndim != 1:
+            raise ValueError(f"Slice indices must be a 1D sequence, got {idx.shape}")
+        start_indices = ([start_indices[k] for k in range(idx.shape[0])]
+                         if isinstance(start_indices, np.ndarray) else
+                         [squeeze(slice(start_indices, (k,), (k + 1,), (1,)), (0,))
+                          for k in range(idx.shape[0])])
+    start_indices = list(start_indices)
+    if len(start_indices) != a.ndim:
+        raise ValueError(f"Length of slice indices must match number of operand dimensions "
+                         f"({len(start_indices)} vs {a.shape})")
+    if isinstance(allow_negative, bool):
+        allow_negative = [allow_negative] * a.ndim
+    return [_start_index(i, d, neg) for i, d, neg in zip(start_indices, a.shape, allow_negative)]
+
+
+def _zero_index_like(i):
+    """A 0 start for the axes a ``*_in_dim`` wrapper takes whole, of ``i``'s index type."""
+    if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+        return type(i)(0)
+    return _const(0, get_aval(_as_operand(i)).dtype)
+
+
+def _check_start_indices(fun: str, indices: list):
+    if any(i.ndim != 0 for i in indices):
+        raise TypeError(f"start_indices arguments to {fun} must be scalars, got indices "
+                        f"{tuple(indices)}")
+    if any(i.dtype != indices[0].dtype or not dtypes.is_integer(i.dtype) for i in indices):
+        raise TypeError(f"index arguments to {fun} must be integers of the same type, got: "
+                        f"{', '.join(i.dtype.name for i in indices)}")
+
+
+def _clamped_starts(starts, operand_shape, window) -> list:
+    """XLA clamps each start into ``[0, dim - window]`` so the window always fits."""
+    return [builtins.min(builtins.max(int(s), 0), d - w)
+            for s, d, w in zip(starts, operand_shape, window)]
+
+
+def _index_vector(indices: list, dims: list, axis_size: int):
+    """Stack (possibly batched) scalar start indices into a ``[axis_size, n]`` array."""
+    cols = [common.moveaxis(i, d, 0, axis_size) for i, d in zip(indices, dims)]
+    return concatenate([reshape(c, (axis_size, 1)) for c in cols], 1)
 
 
 # ---------------------------------------------------------------------------- broadcast_in_dim
@@ -39,9 +133,7 @@ def broadcast_in_dim(operand, shape, broadcast_dimensions):
     """Place ``operand``'s dims at ``broadcast_dimensions`` of a new array of ``shape``."""
     shape = _static_shape(shape, "broadcast_in_dim")
     broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
-    if isinstance(operand, (bool, int, float, complex)):
-        operand = Array._from_buffer(np.asarray(operand, dtypes.python_scalar_dtype(operand)),
-                                     get_aval(operand))
+    operand = _as_operand(operand)
     a = get_aval(operand)
     if a.shape == shape and broadcast_dimensions == tuple(range(len(shape))):
         return operand
@@ -124,6 +216,7 @@ reshape_p = Primitive("reshape")
 
 def reshape(operand, new_sizes, dimensions=None):
     """Reshape in row-major order (``dimensions`` transposes first, as lax.reshape)."""
+    operand = _as_operand(operand)
     new_sizes = _static_shape(new_sizes, "reshape")
     if dimensions is not None and tuple(dimensions) != tuple(range(get_aval(operand).ndim)):
         operand = transpose(operand, tuple(dimensions))
@@ -135,8 +228,8 @@ def reshape(operand, new_sizes, dimensions=None):
 def _reshape_abstract_eval(avals, new_sizes, dimensions):
     (a,) = avals
     if any(d < 0 for d in new_sizes) or int(np.prod(new_sizes, dtype=np.int64)) != a.size:
-        raise TypeError(f"reshape total size must be unchanged, got new_sizes {new_sizes} for "
-                        f"shape {a.shape}.")
+        raise ValueError(f"reshape total size must be unchanged, got new_sizes {new_sizes} "
+                         f"for shape {a.shape}.")
     return [ShapedArray(new_sizes, a.dtype, a.weak_type)]
 
 
@@ -148,7 +241,8 @@ def _reshape_batch(axis_size, args, dims, new_sizes, dimensions):
 reshape_p.abstract_eval = _reshape_abstract_eval
 reshape_p.impl = lambda x, new_sizes, dimensions: [x.reshape(new_sizes)]
 deflinear(reshape_p)
-reshape_p.transpose = lambda cts, x, new_sizes, dimensions: [reshape(instantiate(cts[0]), x.aval.shape)]
+reshape_p.transpose = lambda cts, x, new_sizes, dimensions: [
+    reshape(instantiate(cts[0]), x.aval.shape)]
 reshape_p.batch = _reshape_batch
 
 
@@ -158,8 +252,10 @@ squeeze_p = Primitive("squeeze")
 
 
 def squeeze(array, dimensions):
+    """Drop the size-1 axes ``dimensions`` (negative values count from the end)."""
+    array = _as_operand(array)
     ndim = get_aval(array).ndim
-    dimensions = tuple(sorted(int(d) % ndim if ndim else int(d) for d in dimensions))
+    dimensions = tuple(sorted(_canonical_axis(d, ndim) for d in dimensions))
     if not dimensions:
         return array
     return squeeze_p.bind(array, dimensions=dimensions)
@@ -189,9 +285,12 @@ squeeze_p.batch = _squeeze_batch
 
 def expand_dims(array, dimensions):
     """Insert size-1 axes at ``dimensions`` (positions in the result), via broadcast_in_dim."""
+    array = _as_operand(array)
     a = get_aval(array)
     out_ndim = a.ndim + len(dimensions)
-    dims = sorted(int(d) % out_ndim for d in dimensions)
+    dims = sorted(_canonical_axis(d, out_ndim) for d in dimensions)
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"repeated axis in lax.expand_dims: {tuple(dimensions)}")
     out_shape = list(a.shape)
     for d in dims:
         out_shape.insert(d, 1)
@@ -205,6 +304,8 @@ transpose_p = Primitive("transpose")
 
 
 def transpose(operand, permutation):
+    """Permute the axes: axis ``i`` of the result is axis ``permutation[i]`` of ``operand``."""
+    operand = _as_operand(operand)
     permutation = tuple(int(p) for p in permutation)
     if permutation == tuple(range(len(permutation))) and len(permutation) == get_aval(operand).ndim:
         return operand
@@ -242,12 +343,18 @@ def iota(dtype, size: int):
 
 
 def broadcasted_iota(dtype, shape, dimension: int):
+    """An array of ``shape`` counting 0, 1, ... along ``dimension``."""
+    if not isinstance(dtype, type):  # (a dtype object compares equal to Python's int/float)
+        dtype = np.dtype(dtype).type
     dtype = dtypes.check_user_dtype(dtype, "iota")
     shape = _static_shape(shape, "iota")
     return iota_p.bind(dtype=dtype, shape=shape, dimension=int(dimension))
 
 
 def _iota_abstract_eval(avals, dtype, shape, dimension):
+    if dtype.kind not in "iufc":
+        raise TypeError(f"iota does not accept dtype {dtype.name}. Accepted dtypes are subtypes "
+                        f"of integer, floating, complexfloating.")
     if not 0 <= dimension < len(shape):
         raise ValueError(f"iota dimension must be in range [0, {len(shape)}), got {dimension}")
     return [ShapedArray(shape, dtype)]
@@ -265,98 +372,6 @@ iota_p.impl = _iota_impl
 defzero(iota_p)
 
 
-# ---------------------------------------------------------------------------- helpers
-
-def _as_operand(x):
-    """lax takes Python scalars as 0-d operands of their default (weak) dtype."""
-    if isinstance(x, (bool, int, float, complex)):
-        return common.scalar_like(x, np.zeros((), dtypes.python_scalar_dtype(x)))
-    return x
-
-
-def _static_ints(values, fun: str, what: str) -> tuple:
-    """A tuple of Python ints from a static sequence argument (shape-like)."""
-    try:
-        return tuple(int(concretize(v, f"the {what} argument of {fun}")) for v in values)
-    except TypeError as e:
-        if "concrete" in str(e) or "Abstract" in str(e):
-            raise
-        raise TypeError(f"{fun}: {what} must be a sequence of integers, got {values!r}") from e
-
-
-def _const(value, dtype) -> Array:
-    """A strongly typed 0-d constant (JAX's ``convert_element_type(i, dtype(i))``)."""
-    return Array._from_buffer(np.asarray(value).astype(dtype), ShapedArray((), dtype))
-
-
-def _start_index(i, size: int, allow_negative: bool, fun: str):
-    """One start index of a dynamic slice, with JAX's wrapping of negative values.
-
-    Static ints wrap in Python; array indices wrap with ``select_n(i < 0, i, i + size)``.
-    The kernel then clamps the start so the window fits, as XLA does."""
-    if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
-        dt = dtypes.default_int_dtype() if isinstance(i, int) else dtypes.canonicalize_dtype(
-            np.asarray(i).dtype)
-        i = int(i)
-        if i < 0 and not allow_negative:
-            raise ValueError(f"Index {i} is out of bounds for dimension {size} if "
-                             f"allow_negative_indices=False")
-        return _const(i + size if i < 0 else i, dt)
-    i = _as_operand(i)
-    a = get_aval(i)
-    if a.dtype.kind == "u" or not allow_negative or not dtypes.is_integer(a.dtype) or a.ndim:
-        return i  # abstract eval reports a non-integer or non-scalar index
-    return ew.select_n(ew.lt(i, _const(0, a.dtype)), i, ew.add(i, _const(size, a.dtype)))
-
-
-def _start_indices(operand, start_indices, allow_negative, fun: str) -> list:
-    a = get_aval(operand)
-    if isinstance(start_indices, (np.ndarray, Array, Tracer)):
-        idx = get_aval(start_indices)
-        if idx.ndim != 1:
-            raise ValueError(f"Slice indices must be a 1D sequence, got {idx.shape}")
-        start_indices = ([start_indices[k] for k in range(idx.shape[0])]
-                         if isinstance(start_indices, np.ndarray) else
-                         [squeeze(slice(start_indices, (k,), (k + 1,), (1,)), (0,))
-                          for k in range(idx.shape[0])])
-    start_indices = list(start_indices)
-    if len(start_indices) != a.ndim:
-        raise ValueError(f"Length of slice indices must match number of operand dimensions "
-                         f"({len(start_indices)} vs {a.shape})")
-    if isinstance(allow_negative, bool):
-        allow_negative = [allow_negative] * a.ndim
-    return [_start_index(i, d, neg, fun)
-            for i, d, neg in zip(start_indices, a.shape, allow_negative)]
-
-
-def _zero_index_like(i):
-    """A 0 start for the axes a ``*_in_dim`` wrapper takes whole, of ``i``'s index type."""
-    if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
-        return type(i)(0)
-    return _const(0, get_aval(_as_operand(i)).dtype)
-
-
-def _check_start_indices(fun: str, indices: list):
-    if any(i.ndim != 0 for i in indices):
-        raise TypeError(f"start_indices arguments to {fun} must be scalars, got indices "
-                        f"{tuple(indices)}")
-    if any(i.dtype != indices[0].dtype or not dtypes.is_integer(i.dtype) for i in indices):
-        raise TypeError(f"index arguments to {fun} must be integers of the same type, got: "
-                        f"{', '.join(i.dtype.name for i in indices)}")
-
-
-def _clamped_starts(starts, operand_shape, window) -> list:
-    """XLA clamps each start into ``[0, dim - window]`` so the window always fits."""
-    return [builtins.min(builtins.max(int(s), 0), d - w)
-            for s, d, w in zip(starts, operand_shape, window)]
-
-
-def _index_vector(indices: list, dims: list, axis_size: int):
-    """Stack (possibly batched) scalar start indices into a ``[axis_size, n]`` array."""
-    cols = [common.moveaxis(i, d, 0, axis_size) for i, d in zip(indices, dims)]
-    return concatenate([reshape(c, (axis_size, 1)) for c in cols], 1)
-
-
 # ---------------------------------------------------------------------------- rev
 
 rev_p = Primitive("rev")
@@ -364,7 +379,8 @@ rev_p = Primitive("rev")
 
 def rev(operand, dimensions):
     """Reverse ``operand`` along each axis in ``dimensions``."""
-    return rev_p.bind(_as_operand(operand), dimensions=_static_ints(dimensions, "rev", "dimensions"))
+    dimensions = _static_ints(dimensions, "rev", "dimensions")
+    return rev_p.bind(_as_operand(operand), dimensions=dimensions)
 
 
 def _rev_abstract_eval(avals, dimensions):
@@ -430,7 +446,9 @@ def _slice_abstract_eval(avals, start_indices, limit_indices, strides):
     if len(strides) != a.ndim:
         raise TypeError(f"slice strides must have length equal to the number of dimensions of "
                         f"the operand, got strides {strides} for operand shape {a.shape}.")
-    if any(s <= 0 for s in strides):
+    if any(s == 0 for s in strides):  # (JAX divides by the stride here)
+        raise ZeroDivisionError(f"slice strides must be positive, got {strides}")
+    if any(s < 0 for s in strides):
         raise TypeError(f"slice strides must be positive, got {strides}")
     return [a.update(shape=tuple(-(-(lim - s) // st)  # ceil((limit - start) / stride)
                                  for s, lim, st in zip(start_indices, limit_indices, strides)))]
@@ -502,7 +520,7 @@ dynamic_slice_p = Primitive("dynamic_slice")
 def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices=True):
     """A window of static ``slice_sizes`` at traced ``start_indices``, clamped to fit."""
     operand = _as_operand(operand)
-    starts = _start_indices(operand, start_indices, allow_negative_indices, "dynamic_slice")
+    starts = _start_indices(operand, start_indices, allow_negative_indices)
     return dynamic_slice_p.bind(operand, *starts,
                                 slice_sizes=_static_ints(slice_sizes, "dynamic_slice",
                                                          "slice_sizes"))
@@ -609,8 +627,7 @@ dynamic_update_slice_p = Primitive("dynamic_update_slice")
 def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
     """``operand`` with the window at traced ``start_indices`` (clamped) replaced by ``update``."""
     operand, update = _as_operand(operand), _as_operand(update)
-    starts = _start_indices(operand, start_indices, allow_negative_indices,
-                            "dynamic_update_slice")
+    starts = _start_indices(operand, start_indices, allow_negative_indices)
     return dynamic_update_slice_p.bind(operand, update, *starts)
 
 
@@ -727,6 +744,7 @@ def concatenate(operands, dimension: int):
     if not operands:
         raise ValueError("concatenate requires a non-empty sequences of arrays")
     if len(operands) == 1 and isinstance(operands[0], (Array, Tracer)):
+        _concatenate_abstract_eval([get_aval(operands[0])], int(dimension))
         return operands[0]
     return concatenate_p.bind(*operands, dimension=int(dimension))
 

@@ -11,6 +11,7 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
+from pyjax._src.numpy import indexing as jnp_indexing  # (a cycle: used at call time only)
 from pyjax._src.numpy.util import SCALARS, check_arraylike, to_array
 
 __all__ = [
@@ -206,8 +207,7 @@ def full(shape, fill_value, dtype=None):
     check_arraylike("full", fill_value)
     if _ndim(fill_value) == 0:
         return lax_shape.full(shape, fill_value, dtype)
-    from pyjax._src.numpy.manipulation import broadcast_to
-    return broadcast_to(asarray(fill_value, dtype=dtype), shape)
+    return jnp_indexing.broadcast_to(asarray(fill_value, dtype=dtype), shape)
 
 
 def zeros_like(a, dtype=None, shape=None):
@@ -229,11 +229,11 @@ def full_like(a, fill_value, dtype=None, shape=None):
     """``fill_value`` with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
     check_arraylike("full_like", fill_value)
     if _ndim(fill_value):
-        from pyjax._src.numpy.manipulation import broadcast_to
         aval = get_aval(to_array(a, "full_like"))
         dt = _check_dtype(dtype, "full_like") or aval.dtype
-        return broadcast_to(asarray(fill_value, dtype=dt),
-                            aval.shape if shape is None else canonicalize_shape(shape, "full_like"))
+        return jnp_indexing.broadcast_to(
+            asarray(fill_value, dtype=dt),
+            aval.shape if shape is None else canonicalize_shape(shape, "full_like"))
     return _full_like("full_like", a, fill_value, dtype, shape)
 
 
@@ -301,9 +301,9 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
     work = _to_inexact(dtype)
     start = ew.convert_element_type(start, work)
     stop = ew.convert_element_type(stop, work)
-    from pyjax._src.numpy.manipulation import broadcast_to
     bshape = list(np.broadcast_shapes(get_aval(start).shape, get_aval(stop).shape))
-    start_b, stop_b = broadcast_to(start, bshape), broadcast_to(stop, bshape)
+    start_b = jnp_indexing.broadcast_to(start, bshape)
+    stop_b = jnp_indexing.broadcast_to(stop, bshape)
     axis = len(bshape) + axis + 1 if axis < 0 else axis
     if not 0 <= axis <= len(bshape):
         raise ValueError(f"linspace: axis {axis} is out of bounds for the result of dimension "

@@ -18,7 +18,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Tracer, get_aval
+from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.errors import NonConcreteBooleanIndexError
 from pyjax._src.lax import elementwise as ew, indexing as lax_idx
 from pyjax._src.lax import shape as lax_shape
@@ -73,8 +73,8 @@ def broadcast_to(x, shape, fun_name: str = "broadcast_to"):
                          f"arr_shape={a.shape} shape={shape}")
     lead = len(shape) - a.ndim
     if any(s != 1 and s != t for s, t in zip(a.shape, shape[lead:])):
-        raise ValueError(f"Incompatible shapes for broadcasting: {a.shape} and requested "
-                         f"shape {shape}")
+        raise ValueError(f"Incompatible types for broadcasting: input type={a.str_short()} "
+                         f"and requested type={a.update(shape=shape).str_short()}")
     kept = tuple(i + lead for i, s in enumerate(a.shape) if s == shape[i + lead])
     squeezed = lax_shape.squeeze(x, tuple(i for i, s in enumerate(a.shape)
                                           if s != shape[i + lead]))
@@ -91,7 +91,7 @@ def broadcast_shapes(*shapes) -> tuple:
     for dims in zip(*[(1,) * (ndim - len(s)) + s for s in shapes]):
         sizes = {d for d in dims if d != 1}
         if len(sizes) > 1:
-            raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}")
+            raise ValueError(f"Incompatible shapes for broadcasting: shapes={list(shapes)}")
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 
@@ -198,12 +198,15 @@ def _expand_bool_arrays(entries: list[_Entry], shape: tuple) -> list[_Entry]:
     """Boolean array indices become integer arrays (one per axis): they must be concrete."""
     out = []
     for pos, e in enumerate(entries):
-        if e.kind != _BOOL or np.ndim(e.value) == 0:
-            out.append(e if e.kind != _BOOL else e._replace(value=bool(_concrete(e.value))))
+        if e.kind != _BOOL:
+            out.append(e)
             continue
         mask = _concrete(e.value)
         if mask is None:
-            raise NonConcreteBooleanIndexError(_ShortAval(e.value))
+            raise NonConcreteBooleanIndexError(get_aval(e.value).str_short())  # bool[5]
+        if mask.ndim == 0:
+            out.append(e._replace(value=bool(mask)))
+            continue
         expected = [shape[a] for a in e.axes]
         if not all(s in (0, t) for s, t in zip(mask.shape, expected)):
             raise IndexError(f"boolean index did not match shape of indexed array in index "
@@ -211,18 +214,6 @@ def _expand_bool_arrays(entries: list[_Entry], shape: tuple) -> list[_Entry]:
         for ax, nz in zip(e.axes, np.nonzero(mask)):
             out.append(_Entry(_ARRAY, _int_array(nz), (ax,)))
     return out
-
-
-class _ShortAval:
-    """Prints a tracer's type as JAX's messages do (``bool[5]``)."""
-
-    def __init__(self, x):
-        self.text = get_aval(x).str_short()
-
-    def __str__(self):
-        return self.text
-
-    __repr__ = __str__
 
 
 def _static_slice_bounds(s: slice, size: int, position: int) -> tuple:
@@ -264,9 +255,7 @@ def getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted: bool = Fa
         if kinds <= {_NONE, _ELLIPSIS, _SLICE, _INT, _ARRAY} and _dynamic_ok(entries):
             return _dynamic_slice(x, _expand_ellipsis(entries, len(shape)), normalize_indices)
     if fill_value is not None:
-        fv = _concrete(fill_value)
-        if fv is None:
-            raise TypeError("fill_value argument to indexed get() must be concrete")
+        fv = np.asarray(concretize(fill_value, "fill_value argument to indexed get()"))
         if np.ndim(fv) != 0:
             raise ValueError("fill_value argument to indexed get() must be a scalar")
         fill_value = fv.item()
@@ -465,7 +454,7 @@ def _plan(x, entries: list[_Entry], normalize: bool) -> _Plan:
             if step < 0:  # gather ascending positions, then flip the result
                 start, step = start + step * (n - 1), -step
                 reversed_dims.append(g_dim)
-            iota = lax_shape.iota(dt, n)
+            iota = lax_shape.iota(np.dtype(dt).type, n)  # np.dtype('int64') == int
             components.append((ew.add(ew.mul(iota, _const(step, dt)), _const(start, dt)),
                                len(batch_shape)))
             batch_shape.append(n)
@@ -509,11 +498,12 @@ def _scatter_update(x, idx, y, scatter_op, *, indices_are_sorted: bool,
     plan = _plan(x, entries, normalize_indices)
     if 0 in plan.slice_shape:
         return x
-    if get_aval(y).dtype != xa.dtype and dtypes.result_type(y, xa.dtype) != xa.dtype:
+    if get_aval(y).dtype != xa.dtype and \
+            dtypes.result_type(y, ShapedArray((), xa.dtype)) != xa.dtype:
         warnings.warn(f"scatter inputs have incompatible types: cannot safely cast value from "
                       f"dtype={get_aval(y).dtype.name} to dtype={xa.dtype.name} with "
                       f"jax_numpy_dtype_promotion=standard. In future JAX releases this will "
-                      f"result in an error.", FutureWarning, stacklevel=3)
+                      f"result in an error.", FutureWarning, stacklevel=4)
     x, y = promote_dtypes(x, y)
     y = broadcast_to(y, plan.slice_shape, "scatter")
     if plan.newaxis_dims:
@@ -665,7 +655,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices: bool = Fals
     aa, ia = get_aval(a), get_aval(indices)
     axis = canonicalize_axis(operator.index(axis), aa.ndim, "take")
     if ia.dtype.kind not in "iu":
-        raise TypeError(f"take: indices must be of integer type, got {ia.dtype.name}")
+        raise ValueError(f"indices must have an integer type; got {ia.dtype.name}")
     size = aa.shape[axis]
     if mode is None or mode == "fill":
         gather_mode = GatherScatterMode.FILL_OR_DROP

@@ -80,6 +80,12 @@ def _default_int():
     return dtypes.default_int_dtype()
 
 
+def _iota(dtype, shape, dim: int = 0):
+    """``broadcasted_iota``, given the dtype as a scalar type: ``check_user_dtype`` takes an
+    ``np.dtype('int64')`` for the Python type ``int`` (they compare equal)."""
+    return lax_shape.broadcasted_iota(np.dtype(dtype).type, tuple(shape), dim)
+
+
 def _zeros(shape, dtype, weak=False):
     return lax_shape.full(tuple(shape), 0, dtype, weak_type=weak)
 
@@ -103,19 +109,23 @@ def _lt_total(x, y):
 
 def _sum_to(x, axes, dtype):
     """Sum over ``axes`` in ``dtype`` (small ints accumulate in the default int, as jnp.sum)."""
+    dt, weak = _aval(x).dtype, _aval(x).weak_type and dtype is None
     if dtype is None:
-        dt = _aval(x).dtype
         if dt == np.bool_ or (dt.kind == "i" and dt.itemsize < _default_int().itemsize):
             dtype = _default_int()
         elif dt.kind == "u" and dt.itemsize < _default_int().itemsize:
             dtype = dtypes.canonicalize_dtype(np.uint64)
         else:
             dtype = dt
-    return lax_red.reduce_sum(ew.convert_element_type(x, dtype, _aval(x).weak_type and
-                                                      dtype == _aval(x).dtype), axes)
+    return lax_red.reduce_sum(ew.convert_element_type(x, dtype, weak and dtype == dt), axes)
 
 
 # ---------------------------------------------------------------------------- dtypes and shapes
+
+def _is_python_type(t) -> bool:
+    """Identity, not ``==``: ``np.dtype('int64') == int`` holds."""
+    return any(t is p for p in (bool, int, float, complex))
+
 
 def _np_dtype(t):
     if isinstance(t, type) and isinstance(getattr(t, "dtype", None), np.dtype):
@@ -126,15 +136,25 @@ def _np_dtype(t):
 
 
 def result_type(*args) -> np.dtype:
-    """The dtype JAX's promotion lattice gives ``args`` (canonicalized)."""
-    return dtypes.result_type(*[_np_dtype(a) for a in args])
+    """The dtype JAX's promotion lattice gives ``args``; like JAX, dtype arguments are
+    canonicalized before they are joined (``int64, uint64`` give int32 without x64)."""
+    def canonical(a):
+        a = _np_dtype(a)
+        if _is_python_type(a) or not isinstance(a, (np.dtype, type, str)):
+            return a
+        return dtypes.canonicalize_dtype(a).type  # a type, as np.dtype('int64') == int
+    return dtypes.result_type(*[canonical(a) for a in args])
 
 
 def promote_types(a, b) -> np.dtype:
-    """The promotion of two dtypes (Python scalar types promote as weak types)."""
-    a, b = _np_dtype(a), _np_dtype(b)
-    if a in (int, float, complex) or b in (int, float, complex):
-        return dtypes.result_type(a, b)
+    """The lattice join of two dtypes, not canonicalized; the Python types ``int``,
+    ``float`` and ``complex`` join as weak types (a weak result is the 64-bit default)."""
+    a, b = (np.bool_ if t is bool else t for t in (_np_dtype(a), _np_dtype(b)))
+    if _is_python_type(a) or _is_python_type(b):
+        a, b = (t if _is_python_type(t) else np.dtype(t).type for t in (a, b))
+        dt, is_weak = dtypes.result_type_and_weak(a, b)
+        default = {"i": np.int64, "u": np.int64, "f": np.float64, "c": np.complex128}
+        return np.dtype(default[dt.kind] if is_weak else dt)
     return dtypes.promote_types(a, b)
 
 
@@ -433,21 +453,18 @@ def _split(op, ary, indices_or_sections, axis=0) -> list:
     if isinstance(indices_or_sections, (list, tuple)) or np.ndim(indices_or_sections) > 0:
         points = [operator.index(concretize(i, f"in jax.numpy.{op} argument 1"))
                   for i in indices_or_sections]
-        bounds = [0] + points + [n]
-        bounds = [min(max(b if b >= 0 else b + n, 0), n) for b in bounds]
-        pieces = [(b, max(b, e)) for b, e in zip(bounds, bounds[1:])]
+        sizes = np.diff([0] + points + [n]).tolist()
+        if any(d < 0 for d in sizes):  # JAX does not clip split points as NumPy does
+            raise ValueError(f"Sizes passed to split must be nonnegative, got {sizes}")
     else:
         sections = int(concretize(indices_or_sections, f"in jax.numpy.{op} argument 1"))
-        if sections <= 0:
-            raise ValueError("number sections must be larger than 0.")
         part, r = divmod(n, sections)
         if r and op != "array_split":
             raise ValueError(f"array split does not result in an equal division: rest is {r}")
         sizes = [part + 1] * r + [part] * (sections - r)
-        starts = np.cumsum([0] + sizes)
-        pieces = list(zip(starts[:-1].tolist(), starts[1:].tolist()))
+    starts = np.cumsum([0] + sizes).tolist()
     out = []
-    for b, e in pieces:
+    for b, e in zip(starts[:-1], starts[1:]):
         start, limit = [0] * len(shp), list(shp)
         start[axis], limit[axis] = b, e
         out.append(lax_shape.slice(ary, start, limit))
@@ -563,9 +580,8 @@ def roll(a, shift, axis=None):
         return reshape(roll(ravel(arr), shift, 0), _aval(arr).shape)
     shp = _aval(arr).shape
     axes = tuple(canonicalize_axis(ax, len(shp), "roll") for ax in _axes_tuple(axis))
-    static = not isinstance(shift, (Array, Tracer)) or isinstance(shift, Array)
-    if static:
-        shifts = np.asarray(shift if not isinstance(shift, Array) else np.asarray(shift))
+    if not isinstance(shift, Tracer):  # static shifts: two slices and a concatenate
+        shifts = np.asarray(shift)
         if shifts.dtype.kind not in "iu" and shifts.size:
             raise TypeError(f"roll: shift must be integers, got {shift}")
         for ax, s in zip(*np.broadcast_arrays(np.asarray(axes), shifts)):
@@ -576,20 +592,20 @@ def roll(a, shift, axis=None):
             arr = lax_shape.concatenate([_slice_axis(arr, ax, i, n), _slice_axis(arr, ax, 0, i)],
                                         int(ax))
         return arr
-    shift = to_array(shift)
-    k = _aval(shift).shape[0] if _aval(shift).ndim == 1 else 1
-    if _aval(shift).ndim > 1 or len(axes) not in (1, k) and k != 1:
+    # Traced shifts: a dynamic window of the array concatenated with itself.
+    sa = _aval(shift)
+    k = sa.shape[0] if sa.ndim == 1 else 1
+    if sa.ndim > 1 or (k != 1 and len(axes) not in (1, k)):
         raise ValueError("'shift' and 'axis' arguments to roll must be scalars or 1D arrays")
     n_rolls = max(k, len(axes))
-    shifts = [indexing.getitem(shift, i % k) if _aval(shift).ndim else shift
-              for i in range(n_rolls)]
-    for ax, s in zip(axes * n_rolls if len(axes) == 1 else axes, shifts):
+    axes = axes * n_rolls if len(axes) == 1 else axes
+    for r, ax in enumerate(axes):
+        s = indexing.getitem(shift, r % k) if sa.ndim else shift
         n = shp[ax]
         s = ufuncs.remainder(ew.convert_element_type(s, np.int32), _const(max(n, 1), np.int32))
-        doubled = lax_shape.concatenate([arr, arr], ax)
         starts = [_const(0, np.int32)] * len(shp)
         starts[ax] = ew.sub(_const(n, np.int32), s)
-        arr = lax_shape.dynamic_slice(doubled, starts, shp)
+        arr = lax_shape.dynamic_slice(lax_shape.concatenate([arr, arr], ax), starts, shp)
     return arr
 
 
@@ -627,13 +643,10 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     if x is None and y is None:
         check_arraylike("where", condition)
         return nonzero(condition, size=size, fill_value=fill_value)
+    check_arraylike("where", condition, x, y)  # a lone x or y is None: a TypeError, as JAX
     if size is not None or fill_value is not None:
         raise ValueError("size and fill_value arguments cannot be used in three-term where "
                          "function.")
-    if x is None or y is None:
-        raise ValueError(f"Either both or neither of the x and y arguments should be provided "
-                         f"to jax.numpy.where, got {x} and {y}.")
-    check_arraylike("where", condition, x, y)
     return _where(condition, x, y)
 
 
@@ -707,12 +720,12 @@ def nonzero(a, *, size=None, fill_value=None) -> tuple:
     size = operator.index(concretize(size, "The size argument of jnp.nonzero"))
     if aa.size == 0 or size == 0:
         return tuple(_zeros((size,), dt) for _ in aa.shape)
-    flat = lax_shape.reshape(ew.convert_element_type(mask, dt), (aa.size,))
+    hits = lax_shape.reshape(mask, (aa.size,))
+    flat = ew.convert_element_type(hits, dt)
     rank = ew.sub(lax_red.cumsum(flat, 0), _const(1, dt))     # output slot of each hit
-    slot = ew.select_n(ew.convert_element_type(flat, np.bool_),
-                       lax_shape.full((aa.size,), size, dt), rank)
+    slot = ew.select_n(hits, lax_shape.full((aa.size,), size, dt), rank)  # misses: dropped
     positions = indexing.at_property(_zeros((size,), dt))[slot].set(
-        lax_shape.iota(dt, aa.size), mode="drop")
+        _iota(dt, (aa.size,)), mode="drop")
     out = indexing.unravel(positions, aa.shape)
     if fill_value is not None:
         fills = fill_value if isinstance(fill_value, tuple) else (fill_value,) * aa.ndim
@@ -720,7 +733,7 @@ def nonzero(a, *, size=None, fill_value=None) -> tuple:
             raise ValueError(f"fill_value must be a scalar or a tuple of length {aa.ndim}; "
                              f"got {fill_value}")
         count = lax_red.reduce_sum(flat, (0,))
-        empty = ew.ge(lax_shape.iota(dt, size), count)
+        empty = ew.ge(_iota(dt, (size,)), count)
         out = tuple(_where(empty, f, o) for f, o in zip(fills, out))
     return out
 
@@ -779,7 +792,7 @@ def diag(v, k: int = 0):
     if len(shp) != 1:
         raise ValueError("diag input must be 1d or 2d")
     n = shp[0] + abs(k)
-    zero = _const(0, _aval(v).dtype)
+    zero = _zeros((), _aval(v).dtype, _aval(v).weak_type)
     v = lax_shape.pad(v, zero, ((max(0, -k), max(0, k), 0),))
     mask = creation.eye(n, k=k, dtype=bool)
     return _where(mask, lax_shape.broadcast_in_dim(v, (n, n), (0,)), zero)
@@ -956,7 +969,7 @@ def inner(a, b, *, precision=None, preferred_element_type=None):
         a, b = promote_dtypes(a, b)
         if preferred_element_type is not None:
             a, b = astype(a, preferred_element_type), astype(b, preferred_element_type)
-        return ew.mul(*_broadcast_arrays(a, b))
+        return ufuncs.multiply(a, b)
     return tensordot(a, b, (-1, -1), precision=precision,
                      preferred_element_type=preferred_element_type)
 
@@ -969,8 +982,8 @@ def outer(a, b, out=None):
     a, b = promote_dtypes(a, b)
     a, b = ravel(a), ravel(b)
     n, m = _aval(a).shape[0], _aval(b).shape[0]
-    return ew.mul(lax_shape.broadcast_in_dim(a, (n, m), (0,)),
-                  lax_shape.broadcast_in_dim(b, (n, m), (1,)))
+    return ufuncs.multiply(lax_shape.broadcast_in_dim(a, (n, m), (0,)),
+                           lax_shape.broadcast_in_dim(b, (n, m), (1,)))
 
 
 def kron(a, b):
@@ -1137,7 +1150,7 @@ def argsort(a, axis=-1, *, kind=None, order=None, stable: bool = True,
     dim = canonicalize_axis(axis, len(shp), "argsort")
     idx_dtype = _default_int() if dtype is None else dtypes.check_user_dtype(_np_dtype(dtype),
                                                                             "argsort")
-    iota = lax_shape.broadcasted_iota(idx_dtype, shp, dim)
+    iota = _iota(idx_dtype, shp, dim)
     if descending and stable:
         arr, iota = lax_shape.rev(arr, (dim,)), lax_shape.rev(iota, (dim,))
     _, idx = lax_sort.sort((arr, iota), dimension=dim, is_stable=stable, num_keys=1)
@@ -1192,7 +1205,7 @@ def unique(ar, return_index: bool = False, return_inverse: bool = False,
                          "fill_value must be specified")
     rows = lax_shape.reshape(aux, (n, int(np.prod(_aval(aux).shape[1:], dtype=np.int64))))
     cols = [indexing.getitem(rows, (slice(None), j)) for j in range(_aval(rows).shape[1])]
-    perm_iota = lax_shape.iota(_default_int(), n)
+    perm_iota = _iota(_default_int(), (n,))
     if cols and n:
         *_, perm = lax_sort.sort(tuple(cols) + (perm_iota,), dimension=0,
                                        is_stable=True, num_keys=len(cols))
@@ -1216,7 +1229,7 @@ def unique(ar, return_index: bool = False, return_inverse: bool = False,
     if size is not None and fill_value is not None:
         fill = ew.convert_element_type(to_array(fill_value), _aval(result).dtype)
         if _aval(result).shape[0]:
-            valid = ew.lt(lax_shape.iota(_default_int(), size), count)
+            valid = ew.lt(_iota(_default_int(), (size,)), count)
             valid = lax_shape.broadcast_in_dim(valid, _aval(result).shape, (0,))
             result = _where(valid, result, fill)
         else:
@@ -1369,7 +1382,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
 def _pad_constant(arr, widths, constant_values):
     a = _aval(arr)
-    values = ew.convert_element_type(to_array(constant_values), a.dtype, a.weak_type)
+    values = ew.convert_element_type(creation.asarray(constant_values), a.dtype, a.weak_type)
     vs = _aval(values).shape
     if vs == () or vs == (1,):
         value = lax_shape.reshape(values, ()) if vs else values

@@ -17,7 +17,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import concretize, get_aval
 from pyjax._src.lax import elementwise as ew, indexing as lax_indexing
-from pyjax._src.lax import reductions as lax_red, shape as lax_shape
+from pyjax._src.lax import reductions as lax_red, shape as lax_shape, sort as lax_sort
 from pyjax._src.numpy import ufuncs as uf
 from pyjax._src.numpy.ufuncs import _arraylike, _broadcast_to, _lax_const, _lax_zero, _where
 from pyjax._src.numpy.util import promote_dtypes_inexact, promote_dtypes_numeric
@@ -66,6 +66,10 @@ def _user_dtype(dtype, fun_name: str) -> np.dtype:
     if hasattr(dtype, "aval"):
         raise ValueError("Passing an array as a dtype argument is no longer supported; "
                          "instead of dtype=arr use dtype=arr.dtype.")
+    if isinstance(dtype, np.dtype):
+        # (dtypes.check_user_dtype mistakes dtype('float64') for Python's float: it compares
+        # equal to it. Passing the scalar type sidesteps that; reported.)
+        dtype = dtype.type
     return dtypes.check_user_dtype(dtype, fun_name)
 
 
@@ -623,6 +627,10 @@ _METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
 
 def _take_last(a, idx):
     """``a[..., idx]`` per row: ``a`` is ``rest + (n,)``, ``idx`` is ``q_shape + rest``."""
+    if get_aval(idx).ndim == 0:
+        # (A 0-d gather comes back from lax's kernel with shape (1,); gather one element
+        # through shape (1,) instead. Reported.)
+        return lax_shape.reshape(_take_last(a, lax_shape.reshape(idx, (1,))), ())
     r = get_aval(a).ndim - 1
     q_ndim = get_aval(idx).ndim - r
     dnums = lax_indexing.GatherDimensionNumbers(
@@ -635,7 +643,6 @@ def _take_last(a, idx):
 
 def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nans: bool,
               weights=None):
-    from pyjax._src.lax import sort as lax_sort  # written beside this module; loaded late
     if method not in _METHODS:
         raise ValueError("method can only be 'linear', 'lower', 'higher', 'midpoint', "
                          "'nearest' or 'inverted_cdf'")

@@ -138,9 +138,10 @@ _UNWEAKREFABLE_CACHE: dict = {}
 class Compiled:
     """One traced specialization of a jitted function; compiled on first execution."""
 
-    def __init__(self, closed: ClosedJaxpr, out_tree):
+    def __init__(self, closed: ClosedJaxpr, out_tree, name: str):
         self.jaxpr = closed
         self.out_tree = out_tree
+        self.jaxpr_name = name
 
     @property
     def executable(self):
@@ -239,7 +240,7 @@ class JitWrapped:
         if config.jax_log_compiles:
             logger.warning("Finished tracing + compiling %s for jit in %.3f ms",
                            debug.fun_name, 1e3 * (time.perf_counter() - start))
-        return Compiled(closed, out_tree_box[0])
+        return Compiled(closed, out_tree_box[0], debug.fun_name)
 
     def __call__(self, *args, **kwargs):
         if config.jax_disable_jit:
@@ -251,7 +252,7 @@ class JitWrapped:
         if type(trace) is EvalTrace:
             outs = entry.executable(*leaves)
         else:
-            outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=self.__name__)
+            outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=entry.jaxpr_name)
         return tree_util.tree_unflatten(entry.out_tree, outs)
 
     def lower(self, *args, **kwargs) -> Lowered:
