@@ -102,6 +102,14 @@ from pyjax._src.lax.reductions import (
     reduce_sum as reduce_sum,
     reduce_xor as reduce_xor,
 )
+from pyjax._src.lax.parallel import (
+    all_gather as all_gather,
+    axis_index as axis_index,
+    pmax as pmax,
+    pmean as pmean,
+    pmin as pmin,
+    psum as psum,
+)
 from pyjax._src.lax.shape import (
     broadcast_in_dim as broadcast_in_dim,
     broadcasted_iota as broadcasted_iota,

@@ -3,8 +3,10 @@ the AD machinery the few operations it needs (``ad_ops``)."""
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 # ``common`` first: it defines what the families use while they load, then pulls them in
-# (shape, which loads elementwise and indexing; reductions). dot and sort come after.
-from pyjax._src.lax import common, elementwise, shape, reductions, indexing, dot, sort  # noqa: F401
+# (shape, which loads elementwise and indexing; reductions). dot, sort and the
+# collectives come after.
+from pyjax._src.lax import (common, elementwise, shape, reductions, indexing, dot, sort,  # noqa: F401
+                            parallel)
 from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 
