@@ -536,10 +536,8 @@ def _broadcast_prefix(prefix, tree, what: str) -> list:
 
 def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
     """Vectorize ``fun`` over the ``in_axes`` of its arguments."""
-    if isinstance(in_axes, list):
-        raise TypeError("vmap in_axes must be an int, None, or a tuple of entries corresponding "
-                        "to the positional arguments passed to the function, but got "
-                        f"{in_axes}.")
+    if isinstance(in_axes, list):  # JAX accepts a list of per-argument axes as a tuple
+        in_axes = tuple(in_axes)
     if not (in_axes is None or isinstance(in_axes, (int, tuple, dict)) or
             tree_util.all_leaves([in_axes])):
         raise TypeError(f"vmap in_axes must be an int, None, or a tuple, got {in_axes}")
