@@ -1,4 +1,13 @@
 """lax: the primitive operations (mirrors ``jax.lax``)."""
+from pyjax._src.lax.control_flow import (
+    associative_scan as associative_scan,
+    cond as cond,
+    fori_loop as fori_loop,
+    map as map,
+    scan as scan,
+    switch as switch,
+    while_loop as while_loop,
+)
 from pyjax._src.lax.dot import (
     Precision as Precision,
     dot as dot,

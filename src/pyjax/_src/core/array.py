@@ -120,14 +120,17 @@ class Array:
 
     def __repr__(self):
         prefix = "Array("
-        suffix = f"dtype={self.dtype.name}" + (", weak_type=True" if self.weak_type else "") + ")"
-        if self.size == 0 and self.shape != (0,):
-            return f"{prefix}[], shape={self.shape}, {suffix}"
-        body = np.array2string(self._value, prefix=prefix, separator=", ", suffix=",")
-        last_line = len(body) - body.rfind("\n") - 1 if "\n" in body else len(prefix) + len(body)
-        sep = " " if last_line + len(suffix) + 2 <= np.get_printoptions()["linewidth"] else \
-            "\n" + " " * len(prefix)
-        return f"{prefix}{body},{sep}{suffix}"
+        dtype_str = f"dtype={self.dtype.name}" + (", weak_type=True" if self.weak_type else "") + ")"
+        width = np.get_printoptions()["linewidth"]
+        if self.size == 0:
+            body = f"[], shape={self.shape}"
+        else:
+            body = np.array2string(self._value, prefix=prefix, suffix=",", separator=", ",
+                                   max_line_width=width)
+        # JAX's layout: the dtype stays on the last line, padded when that line is full.
+        last_line_len = len(body) - body.rfind("\n") + 1
+        sep = " " * len(prefix) if last_line_len + len(dtype_str) + 1 > width else " "
+        return f"{prefix}{body},{sep}{dtype_str}"
 
     def __reduce__(self):
         return (_rebuild, (np.asarray(self._value), self.weak_type))

@@ -179,11 +179,13 @@ def check_jaxpr(jaxpr: Jaxpr) -> None:
 
 
 def _subjaxprs(params: dict):
+    """The jaxprs held in an equation's params (a call's body, a cond's branches)."""
     for v in params.values():
-        if isinstance(v, ClosedJaxpr):
-            yield v.jaxpr
-        elif isinstance(v, Jaxpr):
-            yield v
+        for item in (v if isinstance(v, tuple) else (v,)):
+            if isinstance(item, ClosedJaxpr):
+                yield item.jaxpr
+            elif isinstance(item, Jaxpr):
+                yield item
 
 
 # ---------------------------------------------------------------------------- printer
@@ -229,6 +231,11 @@ def _format_param(value, indent: int) -> str:
     if isinstance(value, (Jaxpr, ClosedJaxpr)):
         inner = value.jaxpr if isinstance(value, ClosedJaxpr) else value
         return pp_jaxpr(inner, indent)
+    if isinstance(value, tuple) and value and all(isinstance(v, (Jaxpr, ClosedJaxpr))
+                                                  for v in value):
+        pad = " " * (indent + 2)
+        return "(\n" + "".join(pad + _format_param(v, indent + 2) + "\n" for v in value) + \
+            " " * indent + ")"
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, type) and issubclass(value, np.generic):
