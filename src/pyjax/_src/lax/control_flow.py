@@ -98,9 +98,10 @@ def _promote_weak_inputs(avals, out_avals, values):
     changed = False
     out = []
     for a, o, v in zip(avals, out_avals, values):
-        if a.weak_type and a.dtype != o.dtype and a.shape == o.shape:
-            out.append(ew.convert_element_type(v, o.dtype, weak_type=o.weak_type))
-            changed = True
+        if a.weak_type and a.dtype != o.dtype:
+            new = dtypes.result_type(v, o.dtype)  # may still mismatch: then a type error
+            out.append(ew.convert_element_type(v, new))
+            changed = changed or new != a.dtype
         else:
             out.append(v)
     return out, changed
