@@ -331,3 +331,23 @@ def test_jaxpr_structure_matches_jax(name, fun, args):
     assert _structure(ours) == _structure(theirs), f"\nours:\n{ours}\ntheirs:\n{theirs}"
     assert ours.splitlines()[0] == theirs.splitlines()[0]
     assert ours.splitlines()[-1] == theirs.splitlines()[-1]
+
+
+def test_explain_cache_misses_names_what_changed(caplog):
+    def f(n, x, scale):
+        return x * n * scale
+    jf = pyjax.jit(f, static_argnums=0)
+    pyjax.config.update("jax_explain_cache_misses", True)
+    try:
+        with caplog.at_level("WARNING", logger="pyjax"):
+            jf(2, jnp.ones(3), 1.0)
+            jf(2, jnp.ones(4), 1.0)
+            jf(3, jnp.ones(4), 1.0)
+            jf(3, jnp.ones(4), jnp.float32(1.0))
+    finally:
+        pyjax.config.update("jax_explain_cache_misses", False)
+    messages = [r.getMessage() for r in caplog.records if "CACHE MISS" in r.getMessage()]
+    assert len(messages) == 4
+    assert "the shape of x changed from (3,) to (4,)" in messages[1]
+    assert "static arguments changed from [2] to [3]" in messages[2]
+    assert "the weak_type of scale changed from True to False" in messages[3]

@@ -205,17 +205,58 @@ class JitWrapped:
         leaves, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
         for x in leaves:
             if not isinstance(x, LEAF_TYPES):
-                self._raise_bad_leaf(dyn_args, dyn_kwargs)
+                self._raise_bad_leaf(args, kwargs, dyn_args, dyn_kwargs)
         avals = tuple(get_aval(x) for x in leaves)
         key = (in_tree, avals, static, config.jax_enable_x64)
         cache = self._cache()
         entry = cache.get(key)
         if entry is None:
+            if config.jax_explain_cache_misses:
+                self._explain_miss(key, cache, args, kwargs)
             entry = cache[key] = self._trace(args, kwargs, in_tree, avals, dyn_args, dyn_kwargs)
         return entry, leaves
 
-    def _raise_bad_leaf(self, dyn_args, dyn_kwargs):
-        names = flat_arg_names(self._fun, dyn_args, dyn_kwargs, tree_util.tree_flatten)
+    def _explain_miss(self, key, cache: dict, args, kwargs):
+        """Log why this call did not hit the cache: the differences from the closest earlier
+        signature (pytree structure, an argument's shape/dtype/weak type, a static value)."""
+        name = DebugInfo.of(self._fun, "jit").fun_name
+        if not cache:
+            logger.warning("TRACING CACHE MISS at %s: never seen function %s", name, name)
+            return
+        names = self._arg_names(args, kwargs)
+        in_tree, avals, static, x64 = key
+        best = None
+        for old_tree, old_avals, old_static, old_x64 in cache:
+            reasons = []
+            if old_x64 != x64:
+                reasons.append(f"jax_enable_x64 changed from {old_x64} to {x64}")
+            if old_tree != in_tree:
+                reasons.append(f"the pytree structure of the arguments changed from "
+                               f"{old_tree} to {in_tree}")
+            else:
+                for i, (a, b) in enumerate(zip(old_avals, avals)):
+                    who = names[i] if i < len(names) else f"argument {i}"
+                    for what, u, v in (("shape", a.shape, b.shape), ("dtype", a.dtype.name,
+                                                                   b.dtype.name),
+                                       ("weak_type", a.weak_type, b.weak_type)):
+                        if u != v:
+                            reasons.append(f"the {what} of {who} changed from {u} to {v}")
+            if old_static != static:
+                reasons.append(f"static arguments changed from "
+                               f"{[getattr(s, 'value', s) for s in old_static]} to "
+                               f"{[getattr(s, 'value', s) for s in static]}")
+            if best is None or len(reasons) < len(best):
+                best = reasons
+        logger.warning("TRACING CACHE MISS at %s because:\n  %s", name, "\n  ".join(best))
+
+    def _arg_names(self, args, kwargs) -> tuple:
+        """Names for the flat dynamic arguments (static ones are not traced)."""
+        return flat_arg_names(self._fun, args, kwargs, tree_util.tree_flatten,
+                              lambda i, name: i in self._static_nums or name in
+                              self._static_names)
+
+    def _raise_bad_leaf(self, args, kwargs, dyn_args, dyn_kwargs):
+        names = self._arg_names(args, kwargs)
         for i, x in enumerate(tree_util.tree_leaves((dyn_args, dyn_kwargs))):
             check_leaf(x, repr(self._fun), names[i] if i < len(names) else "")
 
@@ -234,7 +275,7 @@ class JitWrapped:
             out_tree_box.append(out_tree)
             return [to_array(x, "jit output") for x in out_leaves]
 
-        names = flat_arg_names(self._fun, dyn_args, dyn_kwargs, tree_util.tree_flatten)
+        names = self._arg_names(args, kwargs)
         debug = DebugInfo.of(self._fun, "jit", names)
         closed, _ = trace_to_jaxpr(flat_fun, list(avals), debug)
         if config.jax_log_compiles:

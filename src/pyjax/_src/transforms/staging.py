@@ -35,14 +35,19 @@ class DebugInfo:
         return DebugInfo(what, name, source, tuple(arg_names))
 
 
-def flat_arg_names(fun, args, kwargs, tree_flatten) -> tuple:
-    """A name per flattened argument leaf (``n``, ``params['w']``), as JAX's messages use."""
+def flat_arg_names(fun, args, kwargs, tree_flatten, static=lambda i, name: False) -> tuple:
+    """A name per flattened leaf of the non-static arguments (``n``, ``params``), as JAX's
+    messages use them; ``static(position, name)`` says which arguments to skip."""
     try:
-        bound = inspect.signature(fun).bind(*args, **kwargs)
+        sig = inspect.signature(fun)
+        bound = sig.bind(*args, **kwargs)
     except (TypeError, ValueError):
         return ()
+    positions = {p: i for i, p in enumerate(sig.parameters)}
     names = []
     for name, value in bound.arguments.items():
+        if static(positions[name], name):
+            continue
         leaves = tree_flatten(value)[0]
         names.extend([name] * len(leaves))
     return tuple(names)
