@@ -18,8 +18,12 @@ from typing import Callable
 
 import numpy as np
 
+import jax
 from jax import lax as jlax
+from jax._src import ad_util as jax_ad_util  # add_jaxvals: the reference for add_any
 
+import pyjax
+import pyjax._src.lax.elementwise
 from pyjax import lax
 
 # ---------------------------------------------------------------------------- dtypes
@@ -175,7 +179,6 @@ class OpInfo:
     differentiable: bool = False    # has a non-trivial derivative (check_grads runs)
     scalar_args: tuple = ()         # positions that may be Python scalars (weak operands)
     untested: tuple = ()            # dtypes left out of both value and error tests (why: comment)
-    tol: dict = field(default_factory=dict)     # dtype -> dict(rtol=, atol=) overrides
     xfail: dict = field(default_factory=dict)   # "values/<dtype>", "errors", "grad", ... -> reason
     vmap: bool = True               # has array operands to batch
     jax_grad_args: tuple | None = None  # operand leaves jax.grad can take (None: all floats)
@@ -195,27 +198,18 @@ def op(name, prims=None, ours=None, theirs=None, **kw):
     OPS.append(OpInfo(name=name, ours=ours, theirs=theirs, prims=tuple(prims or (name,)), **kw))
 
 
-# Transcendental functions: XLA's float32 approximations differ from NumPy's libm by a few
-# ulp, and relative error grows near a function's zeros (e.g. sin(pi), log(1)); 1e-5 of
-# relative (and 1e-5 absolute) error in float32 stays far below any real discrepancy.
-TRANSCENDENTAL_TOL = {F32: dict(rtol=1e-5, atol=1e-5), C64: dict(rtol=1e-5, atol=1e-5)}
-
 # ---- unary math (floats and complex)
-for _name, _domain, _dts, _prims in [
-        ("exp", "any", INEXACT, None), ("exp2", "any", INEXACT, None),
-        ("log", "positive", INEXACT, None), ("log1p", "positive", INEXACT, None),
-        ("expm1", "any", INEXACT, None), ("tanh", "any", INEXACT, None),
-        ("logistic", "any", INEXACT, None), ("sin", "any", INEXACT, None),
-        ("cos", "any", INEXACT, None), ("tan", "unit", INEXACT, None),
-        ("asin", "unit", INEXACT, None), ("acos", "unit", INEXACT, None),
-        ("atan", "any", INEXACT, None), ("sinh", "any", INEXACT, None),
-        ("cosh", "any", INEXACT, None), ("asinh", "any", INEXACT, None),
-        ("acosh", "gt1", INEXACT, None), ("atanh", "unit", INEXACT, None),
-        ("sqrt", "positive", INEXACT, None), ("rsqrt", "positive", INEXACT, None),
-        ("cbrt", "any", FLOATS, None), ("erf", "any", FLOATS, None),
-        ("erfc", "any", FLOATS, None)]:
-    op(_name, _prims, dtypes=_dts, samples=elementwise(1, (_domain,)), differentiable=True,
-       scalar_args=(0,), tol=TRANSCENDENTAL_TOL)
+for _name, _domain, _dts in [
+        ("exp", "any", INEXACT), ("exp2", "any", INEXACT), ("log", "positive", INEXACT),
+        ("log1p", "positive", INEXACT), ("expm1", "any", INEXACT), ("tanh", "any", INEXACT),
+        ("logistic", "any", INEXACT), ("sin", "any", INEXACT), ("cos", "any", INEXACT),
+        ("tan", "unit", INEXACT), ("asin", "unit", INEXACT), ("acos", "unit", INEXACT),
+        ("atan", "any", INEXACT), ("sinh", "any", INEXACT), ("cosh", "any", INEXACT),
+        ("asinh", "any", INEXACT), ("acosh", "gt1", INEXACT), ("atanh", "unit", INEXACT),
+        ("sqrt", "positive", INEXACT), ("rsqrt", "positive", INEXACT),
+        ("cbrt", "any", FLOATS), ("erf", "any", FLOATS), ("erfc", "any", FLOATS)]:
+    op(_name, dtypes=_dts, samples=elementwise(1, (_domain,)), differentiable=True,
+       scalar_args=(0,))
 
 # ---- unary, exact
 op("neg", dtypes=NUMERIC, samples=elementwise(1, specials=True), differentiable=True,
@@ -231,10 +225,17 @@ op("round", dtypes=FLOATS,
                             for m in (0, 1) for s in elementwise(1, specials=True)(dt, rng)],
    theirs=lambda x, rounding_method: jlax.round(x, jlax.RoundingMethod(rounding_method)),
    scalar_args=(0,))
-op("integer_pow", dtypes=NUMERIC,
-   samples=lambda dt, rng: [Sample((rand(rng, (2, 3), dt),), dict(y=y)) for y in (0, 1, 2, 3)]
-   + [Sample((rand(rng, (4,), dt, "nonzero"),), dict(y=-2)) for _ in [0] if dt.kind in "fc"]
-   + [Sample((rand(rng, (), dt),), dict(y=5))],
+
+
+def _integer_pow_samples(dt, rng):
+    out = [Sample((rand(rng, (2, 3), dt),), dict(y=y)) for y in (0, 1, 2, 3)]
+    out.append(Sample((rand(rng, (), dt),), dict(y=5)))  # (integers wrap, as in XLA)
+    if dt.kind in "fc":
+        out.append(Sample((rand(rng, (4,), dt, "nonzero"),), dict(y=-2)))
+    return out
+
+
+op("integer_pow", dtypes=NUMERIC, samples=_integer_pow_samples,
    errors=lambda rng: [Sample((rand(rng, (3,), I32),), dict(y=-2))],
    differentiable=True, scalar_args=(0,))
 op("population_count", dtypes=INTS, samples=elementwise(1, specials=True), scalar_args=(0,))
@@ -249,6 +250,10 @@ op("stop_gradient", dtypes=ALL, samples=elementwise(1))
 # ---- binary arithmetic
 op("add", dtypes=NUMERIC, samples=elementwise(2), errors=elementwise_errors(2),
    differentiable=True, scalar_args=(0, 1))
+# AD's accumulation sum: operands of one type; real JAX's is jax._src.ad_util.add_jaxvals.
+op("add_any", ours=lambda x, y: pyjax._src.lax.elementwise.add_any(x, y),
+   theirs=lambda x, y: jax_ad_util.add_jaxvals(x, y), dtypes=NUMERIC,
+   samples=elementwise(2, shapes=[((2, 3), (2, 3)), ((), ())]), differentiable=True)
 op("sub", dtypes=NUMERIC, samples=elementwise(2), errors=elementwise_errors(2),
    differentiable=True, scalar_args=(0, 1))
 op("mul", dtypes=NUMERIC, samples=elementwise(2), errors=elementwise_errors(2),
@@ -284,14 +289,13 @@ op("pow", dtypes=INEXACT, samples=_pow_samples,
                        Sample((rand(rng, (3,), F16), 2.0)),
                        Sample((rand(rng, (3,), F32), rand(rng, (3,), C64))),
                        Sample((rand(rng, (3,), F32), rand(rng, (2, 3), F32)))],
-   differentiable=True, tol=TRANSCENDENTAL_TOL)
+   differentiable=True)
 op("max", dtypes=ALL, samples=elementwise(2, specials=True), errors=elementwise_errors(2),
    differentiable=True, scalar_args=(0, 1))
 op("min", dtypes=ALL, samples=elementwise(2, specials=True), errors=elementwise_errors(2),
    differentiable=True, scalar_args=(0, 1))
 op("atan2", dtypes=INEXACT, samples=elementwise(2, ("nonzero", "nonzero")),
-   errors=elementwise_errors(2), differentiable=True, scalar_args=(0, 1),
-   tol=TRANSCENDENTAL_TOL)
+   errors=elementwise_errors(2), differentiable=True, scalar_args=(0, 1))
 op("nextafter", dtypes=FLOATS, samples=elementwise(2, specials=True),
    errors=elementwise_errors(2), scalar_args=(0, 1),
    jax_grad_args=())  # (JAX has no differentiation rule for nextafter)
@@ -357,9 +361,12 @@ op("clamp", dtypes=ALL, samples=_clamp_samples,
 # ---- conversions
 
 def _convert_samples(dt, rng):
-    x = np.concatenate([rand(rng, (5,), dt), special_values(dt)[:8]]) \
-        if dt.kind != "c" else rand(rng, (6,), dt)
-    return [Sample((x,), dict(new_dtype=t), tag="special" if dt.kind == "f" else "") for t in STANDARD + X64] \
+    """Every target dtype from random and edge values (NaN, inf and out-of-range floats
+    saturate in integers); then plain samples to differentiate."""
+    x = rand(rng, (6,), dt) if dt.kind == "c" else \
+        np.concatenate([rand(rng, (5,), dt), special_values(dt)[:8]])
+    tag = "special" if dt.kind == "f" else ""
+    return [Sample((x,), dict(new_dtype=t), tag) for t in STANDARD + X64] \
         + [Sample((rand(rng, (2, 3), dt),), dict(new_dtype=t)) for t in (F32, F64, C128)]
 
 
@@ -478,7 +485,6 @@ def _reduce_errors(dtype):
     return gen
 
 
-
 def _extremum_samples(dt, rng):
     out = _reduce_samples()(dt, rng)
     out = [s for s in out if s.args[0].size]  # max/min of nothing is -inf/+inf: kept below
@@ -500,14 +506,12 @@ op("reduce_min", dtypes=ALL, samples=_extremum_samples, errors=_reduce_errors(F3
    differentiable=True, scalar_args=(0,))
 for _name in ("reduce_and", "reduce_or", "reduce_xor"):
     # (No bad-axes samples: JAX's own checks fail there with an accidental IndexError.)
-    op(_name, dtypes=INTEGRAL, samples=_reduce_samples(), scalar_args=(0,),
-       xfail={f"sample/{t}": "lax/reductions.py keeps a weak type through reduce_and/or/xor; "
-              "JAX's logical reductions return strong types" for t in ("weak_array", "python_scalar")})
+    op(_name, dtypes=INTEGRAL, samples=_reduce_samples(), scalar_args=(0,))
 
 
 def _arg_samples(dt, rng):
     x = rand(rng, (3, 4), dt)
-    out = [Sample((x,), dict(axis=a, index_dtype=i)) for a in (0, 1) for i in (I32, U8)]
+    out = [Sample((x,), dict(axis=0, index_dtype=I32)), Sample((x,), dict(axis=1, index_dtype=U8))]
     out.append(Sample((rand(rng, (5,), dt),), dict(axis=0, index_dtype=I32)))
     ties = np.array([[1, 3, 3, 0], [2, 0, 2, 0]]).astype(dt)
     out.append(Sample((ties,), dict(axis=1, index_dtype=I32)))
@@ -563,7 +567,7 @@ def _dot_general_errors(rng):
 
 
 op("dot_general", dtypes=ALL, samples=_dot_general_samples, errors=_dot_general_errors,
-   differentiable=True, tol={F16: dict(rtol=2e-2, atol=2e-2)})  # (f16 sums of 4 products)
+   differentiable=True)
 
 
 def _dot_general_mixed_samples(dt, rng):
@@ -585,7 +589,7 @@ op("dot", ["dot_general"], dtypes=ALL, differentiable=True,
                        Sample((np.float32(2), np.float32(3)))])
 
 
-# ---- operations another module adds (left out above while they are missing)
+# ---- slicing, padding, scans and sorting (lax/shape.py, lax/reductions.py, lax/sort.py)
 
 def _rev_samples(dt, rng):
     return [Sample((rand(rng, (2, 3), dt),), dict(dimensions=d)) for d in ((0,), (1,), (0, 1), ())]
@@ -683,17 +687,20 @@ def _cumulative_samples(domain="any"):
     return gen
 
 
-_CUM_ERRORS = lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(axis=2, reverse=False))]  # noqa: E731
-op("cumsum", dtypes=NUMERIC, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+def _cumulative_errors(rng):
+    return [Sample((rand(rng, (2, 3), F32),), dict(axis=2, reverse=False))]
+
+
+op("cumsum", dtypes=NUMERIC, samples=_cumulative_samples(), errors=_cumulative_errors,
    differentiable=True)
-op("cumprod", dtypes=NUMERIC, samples=_cumulative_samples("small"), errors=_CUM_ERRORS,
+op("cumprod", dtypes=NUMERIC, samples=_cumulative_samples("small"), errors=_cumulative_errors,
    differentiable=True)
-op("cummax", dtypes=INTS + INEXACT, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+op("cummax", dtypes=INTS + INEXACT, samples=_cumulative_samples(), errors=_cumulative_errors,
    differentiable=True)
-op("cummin", dtypes=INTS + INEXACT, samples=_cumulative_samples(), errors=_CUM_ERRORS,
+op("cummin", dtypes=INTS + INEXACT, samples=_cumulative_samples(), errors=_cumulative_errors,
    differentiable=True)
-op("cumlogsumexp", dtypes=INEXACT, samples=_cumulative_samples(), errors=_CUM_ERRORS,
-   differentiable=True, tol=TRANSCENDENTAL_TOL,
+op("cumlogsumexp", dtypes=INEXACT, samples=_cumulative_samples(), errors=_cumulative_errors,
+   differentiable=True,
    untested=INTS)  # (JAX accepts integers here, then overflows computing -inf in them)
 
 
@@ -728,6 +735,35 @@ op("top_k", dtypes=ORDERED, samples=_top_k_samples, differentiable=True,
    errors=lambda rng: [Sample((rand(rng, (3,), F32),), dict(k=4)),
                        Sample((rand(rng, (3,), F32),), dict(k=-1)),
                        Sample((np.float32(1),), dict(k=1))])
+
+
+# ---- collectives: each runs inside a vmap that names the axis it spans
+
+def _named(collective_ours, collective_theirs):
+    """(ours, theirs): ``x -> vmap(lambda v: collective(v, 'i', **params), axis_name='i')(x)``."""
+    ours = lambda x, **kw: pyjax.vmap(  # noqa: E731
+        lambda v: collective_ours(v, "i", **kw), axis_name="i")(x)
+    theirs = lambda x, **kw: jax.vmap(  # noqa: E731
+        lambda v: collective_theirs(v, "i", **kw), axis_name="i")(x)
+    return dict(ours=ours, theirs=theirs)
+
+
+def _collective_samples(dt, rng):
+    return [Sample((rand(rng, (3,), dt),)), Sample((rand(rng, (3, 2), dt),))]
+
+
+for _name in ("psum", "pmax", "pmin"):
+    op(_name, dtypes=ALL, samples=_collective_samples, differentiable=True,
+       jax_grad_args=None if _name == "psum" else (),  # (JAX cannot differentiate pmax/pmin)
+       xfail={"sample/weak_array": "lax/parallel.py keeps the operand's weak type; JAX's "
+              "psum/pmax/pmin return a strongly typed result"},
+       **_named(getattr(lax, _name), getattr(jlax, _name)))
+op("all_gather", dtypes=ALL, differentiable=True,
+   samples=lambda dt, rng: [Sample((rand(rng, (3, 2, 2), dt),), dict(axis=a, tiled=t))
+                            for a in (0, 1) for t in (False, True)],
+   **_named(lax.all_gather, jlax.all_gather))
+op("axis_index", dtypes=ALL, samples=_collective_samples,
+   **_named(lambda v, name: lax.axis_index(name), lambda v, name: jlax.axis_index(name)))
 
 
 OPS_BY_NAME = {o.name: o for o in OPS}

@@ -321,10 +321,7 @@ def x64():
     ("gather", lambda a: a[np.array([0, 2, 2]), np.array([1, 0, 1])]),
     ("gather_mixed", lambda a: a[:, np.array([3, 0, 3])]),
     ("mask", lambda a: a[np.array([[True, False, True, True]] * 3)]),
-    pytest.param("at_set", lambda a: a.at[np.array([0, 2]), 1].set(a[1, 1:3] * 3.0),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "lax/indexing.py _scatter_jvp adds a Python int to an int32 iota, which "
-                     "is an int32 + int64 dtype error under x64"))),
+    ("at_set", lambda a: a.at[np.array([0, 2]), 1].set(a[1, 1:3] * 3.0)),
     ("at_set_unique", lambda a: a.at[np.array([0, 2]), 1].set(a[1, 1:3] * 3.0,
                                                              unique_indices=True)),
     ("at_add_repeated", lambda a: a.at[np.array([0, 0, 2])].add(a[1] * a[1])),

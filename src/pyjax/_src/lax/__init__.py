@@ -16,7 +16,7 @@ def _zeros(aval: ShapedArray):
 
 
 ad_ops.zeros = _zeros
-ad_ops.add = elementwise.add
+ad_ops.add = elementwise.add_any
 ad_ops.convert = lambda x, aval: elementwise.convert_element_type(x, aval.dtype, aval.weak_type)
 batch_ops.moveaxis = common.moveaxis
 batch_ops.sum_axis = lambda x, axis: reductions.reduce_sum(x, (axis,))

@@ -13,9 +13,9 @@ import math
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive, get_aval
-from pyjax._src.core.array import Array
 from pyjax._src.lax import common, shape
 from pyjax._src.lax.common import batch_elementwise, broadcast_to_aval, ignore_errors, unbroadcast
 from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
@@ -105,6 +105,32 @@ def _add_transpose(cts, x, y):
 add_p.jvp = _add_jvp
 add_p.transpose = _add_transpose
 add_p.is_linear = True
+
+add_any_p = Primitive("add_any")
+"""The sum AD uses to accumulate tangents and cotangents of one value (JAX's ``add_any``):
+both operands have the same type, so there is no broadcasting or promotion to undo."""
+
+
+def add_any(x, y):
+    return add_any_p.bind(x, y)
+
+
+def _add_any_abstract_eval(avals):
+    x, y = avals
+    common.check_dtype("add_any", x, NUMBER)
+    if x.shape != y.shape or x.dtype != y.dtype:
+        raise TypeError(f"add_any requires operands of one type, got {x.str_short()} and "
+                        f"{y.str_short()}")
+    return [x.update(weak_type=x.weak_type and y.weak_type)]
+
+
+add_any_p.abstract_eval = _add_any_abstract_eval
+add_any_p.impl = lambda x, y: [np.add(x, y)]
+deflinear(add_any_p)
+add_any_p.transpose = lambda cts, x, y: [instantiate(cts[0]) if is_undefined(v) else None
+                                         for v in (x, y)]
+add_any_p.batch = lambda axis_size, args, dims: (
+    [add_any_p.bind(*[common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)])], [0])
 
 sub_p = binop("sub", np.subtract)
 def sub(x, y): return _bind_binary(sub_p, x, y)  # noqa: E704
@@ -267,6 +293,7 @@ def _minmax_jvp(pick_x):
 defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
 defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
 
+
 def _atan2_kernel(x, y):
     """atan(x / y) in the right quadrant; for complex operands StableHLO's
     ``-i log((y + i x) / sqrt(y^2 + x^2))``."""
@@ -281,7 +308,7 @@ def atan2(x, y): return _bind_binary(atan2_p, x, y)  # noqa: E704
 defjvp(atan2_p, lambda g, ans, x, y: _out(ans, mul(g, div(y, add(mul(x, x), mul(y, y))))),
        lambda g, ans, x, y: _out(ans, mul(g, div(neg(x), add(mul(x, x), mul(y, y))))))
 
-nextafter_p = binop("nextafter", np.nextafter, kinds=FLOAT)
+nextafter_p = binop("nextafter", ignore_errors(np.nextafter), kinds=FLOAT)
 def nextafter(x, y): return _bind_binary(nextafter_p, x, y)  # noqa: E704
 
 defzero(nextafter_p)
@@ -484,7 +511,8 @@ def cbrt(x): return cbrt_p.bind(x)  # noqa: E704
 
 defjvp(cbrt_p, lambda g, ans, x: mul(g, div(ans, mul(x, common.scalar_like(3, x)))))
 
-abs_p = unop("abs", np.abs, "ifc", out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
+abs_p = unop("abs", np.abs, "ifc",  # (not unsigned: JAX rejects it)
+              out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
 def abs(x): return abs_p.bind(x)  # noqa: E704,A001
 
 defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))
@@ -631,7 +659,8 @@ def _shift_kernel(op):
 shift_left_p = _bitwise("shift_left", _shift_kernel("left"), INT)
 def shift_left(x, y): return _bind_binary(shift_left_p, x, y)  # noqa: E704
 
-shift_right_arithmetic_p = _bitwise("shift_right_arithmetic", _shift_kernel("right_arithmetic"), INT)
+shift_right_arithmetic_p = _bitwise("shift_right_arithmetic", _shift_kernel("right_arithmetic"),
+                                    INT)
 def shift_right_arithmetic(x, y): return _bind_binary(shift_right_arithmetic_p, x, y)  # noqa: E704
 
 shift_right_logical_p = _bitwise("shift_right_logical", _shift_kernel("right_logical"), INT)
@@ -660,24 +689,26 @@ _COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
                np.dtype(np.float64): np.dtype(np.complex128)}
 
 
-def _complex_of(name, a: ShapedArray) -> np.dtype:
-    """The complex dtype with ``a``'s real precision (there is no complex32)."""
-    if a.dtype.kind == "c":
-        return a.dtype
-    if a.dtype not in _COMPLEX_OF:
-        raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are "
+def _complex_of(name, dtype: np.dtype) -> np.dtype:
+    """The complex dtype of ``dtype``'s real precision (there is no complex32)."""
+    if dtype.kind == "c":
+        return dtype
+    if dtype not in _COMPLEX_OF:
+        raise TypeError(f"{name} does not accept dtype {dtype.name}. Accepted dtypes are "
                         f"float32, float64, complex64 and complex128.")
-    return _COMPLEX_OF[a.dtype]
+    return _COMPLEX_OF[dtype]
 
 
 conj_p = unop("conj", np.conjugate, INEXACT)
-conj_p.abstract_eval = lambda avals: [avals[0].update(dtype=_complex_of("conj", avals[0]))]
-conj_p.impl = lambda x: [np.conjugate(x).astype(_complex_of("conj", ShapedArray(x.shape, x.dtype)))]
+conj_p.abstract_eval = lambda avals: [avals[0].update(dtype=_complex_of("conj", avals[0].dtype))]
+conj_p.impl = lambda x: [np.conjugate(x).astype(_complex_of("conj", x.dtype))]
 def conj(x): return conj_p.bind(x)  # noqa: E704
 
 for _p in (real_p, imag_p, conj_p):
     deflinear(_p)
 real_p.transpose = lambda cts, x: [convert_element_type(instantiate(cts[0]), x.aval.dtype)]
+
+
 def _imag_transpose(cts, x):
     ct = convert_element_type(instantiate(cts[0]), x.aval.dtype)
     return [mul(ct, common.scalar_like(-1j, ct))]
@@ -689,7 +720,7 @@ conj_p.transpose = lambda cts, x: [  # a real operand gets the real part back
 
 complex_p = binop("complex", lambda x, y: x + 1j * y, kinds=FLOAT)
 complex_p.abstract_eval = (lambda base: lambda avals: [
-    a.update(dtype=_complex_of("complex", a)) for a in base(avals)])(complex_p.abstract_eval)
+    a.update(dtype=_complex_of("complex", a.dtype)) for a in base(avals)])(complex_p.abstract_eval)
 def complex(x, y): return _bind_binary(complex_p, x, y)  # noqa: E704,A001
 
 defjvp(complex_p, lambda g, ans, x, y: _out(ans, convert_element_type(g, ans.dtype)),
@@ -918,8 +949,8 @@ def _bitcast_abstract_eval(avals, new_dtype):
     if old < new:
         if not a.shape or a.shape[-1] != new // old:
             raise ValueError(f"bitcast_convert_type from {a.dtype.name} to {new_dtype.name} "
-                            f"requires a last dimension of size {new // old}, got shape "
-                            f"{a.shape}")
+                             f"requires a last dimension of size {new // old}, got shape "
+                             f"{a.shape}")
         return [ShapedArray(a.shape[:-1], new_dtype)]
     return [ShapedArray(a.shape, new_dtype)]
 

@@ -15,12 +15,16 @@ import operator
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.core.array import Array
+from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import concretize, get_aval
 from pyjax._src.lax import elementwise as ew, indexing as lax_indexing
 from pyjax._src.lax import reductions as lax_red, shape as lax_shape, sort as lax_sort
 from pyjax._src.numpy import ufuncs as uf
 from pyjax._src.numpy.ufuncs import _arraylike, _broadcast_to, _lax_const, _lax_zero, _where
-from pyjax._src.numpy.util import promote_dtypes_inexact, promote_dtypes_numeric
+from pyjax._src.numpy.util import (check_arraylike, promote_dtypes_inexact,
+                                   promote_dtypes_numeric)
+from pyjax._src.transforms.jit import jit
 
 __all__ = [
     "all", "amax", "amin", "any", "argmax", "argmin", "average", "count_nonzero", "cumprod",
@@ -66,10 +70,6 @@ def _user_dtype(dtype, fun_name: str) -> np.dtype:
     if hasattr(dtype, "aval"):
         raise ValueError("Passing an array as a dtype argument is no longer supported; "
                          "instead of dtype=arr use dtype=arr.dtype.")
-    if isinstance(dtype, np.dtype):
-        # (dtypes.check_user_dtype mistakes dtype('float64') for Python's float: it compares
-        # equal to it. Passing the scalar type sidesteps that; reported.)
-        dtype = dtype.type
     return dtypes.check_user_dtype(dtype, fun_name)
 
 
@@ -112,6 +112,16 @@ def _check_out(fun_name: str, out):
         raise NotImplementedError(f"The 'out' argument to jnp.{fun_name} is not supported.")
 
 
+def _convert(x, dtype):
+    """``convert_element_type``, folded to a constant for Python and NumPy values (as JAX
+    does: the count in ``mean`` is a literal of the jaxpr, not a conversion)."""
+    if isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)):
+        with np.errstate(all="ignore"):
+            value = np.asarray(x).astype(dtype)
+        return Array._from_buffer(value, ShapedArray(value.shape, value.dtype, False))
+    return ew.convert_element_type(x, dtype)
+
+
 def _expand_dims(x, dims: tuple):
     return lax_shape.expand_dims(x, dims) if dims else x
 
@@ -124,12 +134,9 @@ def _ravel(x):
 
 # op name -> (lax reduction over axes, binary lax op)
 _MONOIDS = {
-    "add": (lambda x, d: lax_red.reduce_sum(x, d), ew.add),
-    "mul": (lambda x, d: lax_red.reduce_prod(x, d), ew.mul),
-    "max": (lambda x, d: lax_red.reduce_max(x, d), ew.max),
-    "min": (lambda x, d: lax_red.reduce_min(x, d), ew.min),
-    "and": (lambda x, d: lax_red.reduce_and(x, d), ew.bitwise_and),
-    "or": (lambda x, d: lax_red.reduce_or(x, d), ew.bitwise_or),
+    "add": (lax_red.reduce_sum, ew.add), "mul": (lax_red.reduce_prod, ew.mul),
+    "max": (lax_red.reduce_max, ew.max), "min": (lax_red.reduce_min, ew.min),
+    "and": (lax_red.reduce_and, ew.bitwise_and), "or": (lax_red.reduce_or, ew.bitwise_or),
 }
 
 
@@ -178,8 +185,8 @@ def _reduction(a, name: str, op: str, init_val, *, has_identity: bool = True, pr
         a = _where(where, a, init)
     result = reduce_fn(a, dims)
     if initial is not None:
-        (initial,) = _arraylike(name, initial)
-        initial = ew.convert_element_type(initial, computation_dtype)
+        check_arraylike(name, initial)
+        initial = _convert(initial, computation_dtype)
         if get_aval(initial).shape != ():
             raise ValueError(f"initial value must be a scalar. Got array of shape "
                              f"{get_aval(initial).shape}")
@@ -264,7 +271,7 @@ def _count(a, axis, keepdims: bool, where, dtype):
     if where is None:
         shape = get_aval(a).shape
         dims = _reduction_dims(a, axis)
-        return ew.convert_element_type(math.prod(shape[d] for d in dims), dtype)
+        return _convert(math.prod(shape[d] for d in dims), dtype)
     return sum(_broadcast_to(where, get_aval(a).shape), axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -273,15 +280,26 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     (a,) = _arraylike("mean", a)
     where = _check_where("mean", where)
     _check_out("mean", out)
-    axis = _static_axes(axis)
+    dtype = None if dtype is None else _user_dtype(dtype, "mean")
+    return _mean(a, _static_axes(axis), dtype, keepdims, where=where)
+
+
+def _mean_body(a, axis, dtype, keepdims, where=None):
     if dtype is None:
         result_dtype = _to_inexact(get_aval(a).dtype)
         computation_dtype = _upcast_f16(result_dtype)
     else:
-        result_dtype = computation_dtype = _user_dtype(dtype, "mean")
+        result_dtype = computation_dtype = dtype
     normalizer = _count(a, axis, keepdims, where, computation_dtype)
     total = sum(a, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
     return ew.convert_element_type(ew.div(total, normalizer), result_dtype)
+
+
+# As in JAX, the mean is compiled as one unit (and inlined into an enclosing trace): the
+# compiler then divides by the count as XLA does, multiplying by its reciprocal, so the
+# results carry JAX's bits.
+_mean_body.__name__ = "_mean"
+_mean = jit(_mean_body, static_argnums=(1, 2, 3), inline=True)
 
 
 def _var_promote_types(a_dtype: np.dtype, dtype):
@@ -314,12 +332,16 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     (a,) = _arraylike("var", a)
     where = _check_where("var", where)
     _check_out("var", out)
-    axis = _static_axes(axis)
     dtype = None if dtype is None else _user_dtype(dtype, "var")
+    return _var(a, _static_axes(axis), dtype, keepdims, correction=correction, where=where,
+                mean=mean)
+
+
+def _var_body(a, axis, dtype, keepdims, *, correction, where, mean):
     computation_dtype, dtype = _var_promote_types(get_aval(a).dtype, dtype)
     a = ew.convert_element_type(a, computation_dtype)
     if mean is None:
-        a_mean = _mean(a, axis, dtype=computation_dtype, keepdims=True, where=where)
+        a_mean = _mean(a, axis, computation_dtype, True, where=where)
     else:
         (a_mean,) = _arraylike("var", mean)
         a_mean = ew.convert_element_type(a_mean, computation_dtype)
@@ -330,13 +352,14 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     else:
         centered = ew.square(centered)
     normalizer = _count(a, axis, keepdims, where, computation_dtype)
-    normalizer = ew.sub(normalizer, ew.convert_element_type(correction, computation_dtype))
+    normalizer = ew.sub(normalizer, _convert(correction, computation_dtype))
     result = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
     result = ew.convert_element_type(ew.div(result, normalizer), dtype)
     return _where(uf.greater(normalizer, 0), result, np.nan)
 
 
-_mean = mean
+_var_body.__name__ = "_var"
+_var = jit(_var_body, static_argnums=(1, 2, 3))  # compiled as one unit, as in JAX
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
@@ -535,7 +558,7 @@ def nanargmin(a, axis=None, out=None, keepdims=None):
 
 # ---------------------------------------------------------------------------- cumulative
 
-def _cumulative_reduction(name: str, lax_name: str, a, axis, dtype, out=None,
+def _cumulative_reduction(name: str, lax_scan, a, axis, dtype, out=None,
                           fill_nan: bool = False, fill_value=0, promote_integers: bool = False):
     (a,) = _arraylike(name, a)
     _check_out(name, out)
@@ -560,29 +583,29 @@ def _cumulative_reduction(name: str, lax_name: str, a, axis, dtype, out=None,
     else:
         result_dtype = computation_dtype = _user_dtype(dtype, name)
     a = ew.convert_element_type(a, computation_dtype)
-    result = getattr(lax_red, lax_name)(a, axis)
+    result = lax_scan(a, axis)
     return ew.convert_element_type(result, result_dtype)
 
 
 def cumsum(a, axis=None, dtype=None, out=None):
-    return _cumulative_reduction("cumsum", "cumsum", a, axis, dtype, out)
+    return _cumulative_reduction("cumsum", lax_red.cumsum, a, axis, dtype, out)
 
 
 def cumprod(a, axis=None, dtype=None, out=None):
-    return _cumulative_reduction("cumprod", "cumprod", a, axis, dtype, out)
+    return _cumulative_reduction("cumprod", lax_red.cumprod, a, axis, dtype, out)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None):
-    return _cumulative_reduction("nancumsum", "cumsum", a, axis, dtype, out, fill_nan=True,
+    return _cumulative_reduction("nancumsum", lax_red.cumsum, a, axis, dtype, out, fill_nan=True,
                                  fill_value=0)
 
 
 def nancumprod(a, axis=None, dtype=None, out=None):
-    return _cumulative_reduction("nancumprod", "cumprod", a, axis, dtype, out, fill_nan=True,
+    return _cumulative_reduction("nancumprod", lax_red.cumprod, a, axis, dtype, out, fill_nan=True,
                                  fill_value=1)
 
 
-def _array_api_cumulative(name: str, lax_name: str, x, axis, dtype, include_initial: bool,
+def _array_api_cumulative(name: str, lax_scan, x, axis, dtype, include_initial: bool,
                           identity, promote_integers: bool):
     (x,) = _arraylike(name, x)
     ndim = get_aval(x).ndim
@@ -598,7 +621,7 @@ def _array_api_cumulative(name: str, lax_name: str, x, axis, dtype, include_init
     axis = _canonicalize_axis(axis, ndim)
     if dtype is not None:
         dtype = _user_dtype(dtype, name)
-    out = _cumulative_reduction(name, lax_name, x, axis, dtype,
+    out = _cumulative_reduction(name, lax_scan, x, axis, dtype,
                                 promote_integers=promote_integers)
     if include_initial:
         out_aval = get_aval(out)
@@ -610,13 +633,13 @@ def _array_api_cumulative(name: str, lax_name: str, x, axis, dtype, include_init
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
     """Array-API cumulative sum (integers promote as in ``sum``)."""
-    return _array_api_cumulative("cumulative_sum", "cumsum", x, axis, dtype, include_initial,
+    return _array_api_cumulative("cumulative_sum", lax_red.cumsum, x, axis, dtype, include_initial,
                                  0, promote_integers=True)
 
 
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
     """Array-API cumulative product (no integer promotion, as in JAX)."""
-    return _array_api_cumulative("cumulative_prod", "cumprod", x, axis, dtype,
+    return _array_api_cumulative("cumulative_prod", lax_red.cumprod, x, axis, dtype,
                                  include_initial, 1, promote_integers=False)
 
 
@@ -627,10 +650,6 @@ _METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
 
 def _take_last(a, idx):
     """``a[..., idx]`` per row: ``a`` is ``rest + (n,)``, ``idx`` is ``q_shape + rest``."""
-    if get_aval(idx).ndim == 0:
-        # (A 0-d gather comes back from lax's kernel with shape (1,); gather one element
-        # through shape (1,) instead. Reported.)
-        return lax_shape.reshape(_take_last(a, lax_shape.reshape(idx, (1,))), ())
     r = get_aval(a).ndim - 1
     q_ndim = get_aval(idx).ndim - r
     dnums = lax_indexing.GatherDimensionNumbers(
@@ -643,14 +662,19 @@ def _take_last(a, idx):
 
 def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nans: bool,
               weights=None):
+    """Quantiles along the (flattened) reduced axes, which are moved last and sorted."""
     if method not in _METHODS:
         raise ValueError("method can only be 'linear', 'lower', 'higher', 'midpoint', "
                          "'nearest' or 'inverted_cdf'")
     if weights is not None:
-        raise NotImplementedError(f"jnp.{fun_name} does not support weights yet")
-    if method == "inverted_cdf":
-        raise NotImplementedError(f"jnp.{fun_name}: method 'inverted_cdf' is not supported yet")
-    (a,) = promote_dtypes_inexact(a)
+        if get_aval(weights).dtype.kind == "c":
+            raise ValueError("Weights cannot be complex types.")
+        if method != "inverted_cdf":
+            raise NotImplementedError(f"{method} doesn't support weights. Only method "
+                                      f"'inverted_cdf' supports weights.")
+        a, weights = promote_dtypes_inexact(a, weights)
+    else:
+        (a,) = promote_dtypes_inexact(a)
     a_aval = get_aval(a)
     if a_aval.dtype.kind == "c":
         raise ValueError("quantile does not support complex input, as the operation is "
@@ -667,63 +691,117 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
             raise ValueError("repeated axis")
     else:
         dims = (_canonicalize_axis(axis, nd),)
+    if weights is not None and get_aval(weights).shape != a_aval.shape:
+        if axis is None:
+            raise ValueError("Weights shape must match 'a' shape when axis is None.")
+        reduced = tuple(a_aval.shape[d] for d in dims)
+        if get_aval(weights).shape != reduced:
+            raise ValueError(f"Weights shape {get_aval(weights).shape} must match reduction "
+                             f"axes {reduced}")
+        order = tuple(int(i) for i in np.argsort(dims))
+        weights = lax_shape.broadcast_in_dim(lax_shape.transpose(weights, order), a_aval.shape,
+                                             tuple(sorted(dims)))
     # Move the reduced dims last and flatten them into one of size n.
     kept = tuple(i for i in range(nd) if i not in dims)
     rest = tuple(a_aval.shape[i] for i in kept)
     n = math.prod(a_aval.shape[d] for d in dims)
-    a = lax_shape.reshape(lax_shape.transpose(a, kept + dims), rest + (n,))
-    q_shape = q_aval.shape
-    q_dtype = q_aval.dtype
-    out_shape = q_shape + rest
-    index_dtype = dtypes.default_int_dtype()
+
+    def flatten(x):
+        return lax_shape.reshape(lax_shape.transpose(x, kept + dims), rest + (n,))
+    a = flatten(a)
+    # NaNs sort last; without squashing, any NaN makes its whole row NaN.
+    nan_rows = uf._isnan(a) if squash_nans else any(uf._isnan(a), axis=-1, keepdims=True)
+    a = _where(nan_rows, np.nan, a)
+    if weights is None:
+        a = lax_sort.sort(a, dimension=len(rest))
+    else:
+        a, weights = lax_sort.sort_key_val(a, flatten(weights), dimension=len(rest))
+    if method == "inverted_cdf":
+        result = _inverted_cdf(a, q, weights, squash_nans)
+    else:
+        result = _interpolated_quantile(a, q, method, squash_nans)
+    if keepdims:
+        result = lax_shape.reshape(result, q_aval.shape + tuple(
+            1 if i in dims else s for i, s in enumerate(a_aval.shape)))
+    return ew.convert_element_type(result, a_aval.dtype)
+
+
+def _interpolated_quantile(a, q, method: str, squash_nans: bool):
+    """Quantiles of sorted rows ``a`` (``rest + (n,)``) between neighbouring order stats."""
+    q_aval, a_aval = get_aval(q), get_aval(a)
+    q_shape, q_dtype, n = q_aval.shape, q_aval.dtype, a_aval.shape[-1]
+    out_shape = q_shape + a_aval.shape[:-1]
 
     def expand_q(x):  # q_shape -> q_shape + rest
         return lax_shape.broadcast_in_dim(x, out_shape, tuple(range(len(q_shape))))
 
-    if squash_nans:
-        a = _where(uf._isnan(a), np.nan, a)  # NaNs sort last
-        a = lax_sort.sort(a, dimension=get_aval(a).ndim - 1)
+    if squash_nans:  # each row has its own count of non-NaN values
         counts = sum(ew.bitwise_not(uf._isnan(a)), axis=-1, dtype=q_dtype)
-        counts = lax_shape.broadcast_in_dim(counts, out_shape,
-                                            tuple(range(len(q_shape), len(out_shape))))
-        qn = ew.mul(expand_q(q), ew.sub(counts, _lax_const(counts, 1)))
-        hi_bound = ew.sub(counts, _lax_const(counts, 1))
-        low, high = ew.floor(qn), ew.ceil(qn)
-        high_weight = ew.sub(qn, low)
-        low_weight = ew.sub(_lax_const(high_weight, 1), high_weight)
-        low = ew.max(_lax_const(low, 0), ew.min(low, hi_bound))
-        high = ew.max(_lax_const(high, 0), ew.min(high, hi_bound))
+        top = ew.sub(counts, _lax_const(counts, 1))
+        top = lax_shape.broadcast_in_dim(top, out_shape, tuple(range(len(q_shape),
+                                                                     len(out_shape))))
+        qn = ew.mul(expand_q(q), top)
     else:
-        a = _where(any(uf._isnan(a), axis=-1, keepdims=True), np.nan, a)
-        a = lax_sort.sort(a, dimension=get_aval(a).ndim - 1)
-        n_q = ew.convert_element_type(n, q_dtype)
-        qn = ew.mul(q, ew.sub(n_q, _lax_const(n_q, 1)))
-        low, high = ew.floor(qn), ew.ceil(qn)
-        high_weight = ew.sub(qn, low)
-        low_weight = ew.sub(_lax_const(high_weight, 1), high_weight)
+        n_q = _convert(n, q_dtype)
         top = ew.sub(n_q, _lax_const(n_q, 1))
-        low = ew.clamp(_lax_const(low, 0), low, top)
-        high = ew.clamp(_lax_const(high, 0), high, top)
+        qn = ew.mul(q, top)
+    low, high = ew.floor(qn), ew.ceil(qn)
+    high_weight = ew.sub(qn, low)
+    low_weight = ew.sub(_lax_const(high_weight, 1), high_weight)
+    low = ew.max(_lax_const(low, 0), ew.min(low, top))
+    high = ew.max(_lax_const(high, 0), ew.min(high, top))
+    if not squash_nans:
         low, high = expand_q(low), expand_q(high)
         if q_shape:
             low_weight, high_weight = expand_q(low_weight), expand_q(high_weight)
+    index_dtype = dtypes.default_int_dtype()
     low_value = _take_last(a, ew.convert_element_type(low, index_dtype))
     high_value = _take_last(a, ew.convert_element_type(high, index_dtype))
     if method == "linear":
-        result = ew.add(ew.mul(ew.convert_element_type(low_value, q_dtype), low_weight),
-                        ew.mul(ew.convert_element_type(high_value, q_dtype), high_weight))
-    elif method == "lower":
-        result = low_value
-    elif method == "higher":
-        result = high_value
-    elif method == "nearest":
-        result = _where(ew.le(high_weight, _lax_const(high_weight, 0.5)), low_value, high_value)
-    else:  # midpoint
-        result = ew.mul(ew.add(low_value, high_value), _lax_const(low_value, 0.5))
-    if keepdims:
-        result = lax_shape.reshape(result, q_shape + tuple(
-            1 if i in dims else s for i, s in enumerate(a_aval.shape)))
-    return ew.convert_element_type(result, a_aval.dtype)
+        return ew.add(ew.mul(ew.convert_element_type(low_value, q_dtype), low_weight),
+                      ew.mul(ew.convert_element_type(high_value, q_dtype), high_weight))
+    if method == "lower":
+        return low_value
+    if method == "higher":
+        return high_value
+    if method == "nearest":
+        return _where(ew.le(high_weight, _lax_const(high_weight, 0.5)), low_value, high_value)
+    return ew.mul(ew.add(low_value, high_value), _lax_const(low_value, 0.5))  # midpoint
+
+
+def _inverted_cdf(a, q, weights, squash_nans: bool):
+    """The first sorted value whose cumulative weight reaches ``q`` of the row's total;
+    NaN where a weight is negative or NaN (or, unsquashed, the row holds a NaN)."""
+    a_aval, q_aval = get_aval(a), get_aval(q)
+    q_ndim, n = q_aval.ndim, a_aval.shape[-1]
+    rest = a_aval.shape[:-1]
+    if weights is None:
+        weights = lax_shape.full(a_aval.shape, 1.0, a_aval.dtype)
+    zeros = uf._full_like(weights, 0)
+    bad_weights = ew.bitwise_or(ew.lt(weights, zeros), uf._isnan(weights))
+    nan_data = uf._isnan(a)
+    clean = _where(ew.bitwise_or(bad_weights, nan_data), zeros, weights)
+    cum = cumsum(clean, axis=-1)
+    total = lax_shape.squeeze(lax_shape.slice(cum, (0,) * len(rest) + (n - 1,),
+                                              rest + (n,)), (len(rest),))
+    target = ew.mul(lax_shape.reshape(q, q_aval.shape + (1,) * len(rest)),
+                    lax_shape.expand_dims(total, tuple(range(q_ndim))))
+    below = uf.less(lax_shape.expand_dims(cum, tuple(range(q_ndim))),
+                    lax_shape.expand_dims(target, (q_ndim + len(rest),)))
+    idx = sum(below, axis=-1, dtype=dtypes.default_int_dtype())
+    if squash_nans:
+        valid = sum(ew.bitwise_not(nan_data), axis=-1, dtype=q_aval.dtype)
+    else:
+        valid = lax_shape.full(rest, n, q_aval.dtype)
+    max_idx = ew.convert_element_type(ew.sub(valid, _lax_const(valid, 1)), get_aval(idx).dtype)
+    idx = uf.maximum(0, uf.minimum(idx, lax_shape.expand_dims(max_idx, tuple(range(q_ndim)))))
+    result = _take_last(a, idx)
+    any_bad = any(bad_weights, axis=-1)
+    if squash_nans:
+        force_nan = ew.bitwise_or(any_bad, uf.equal(valid, 0))
+    else:
+        force_nan = ew.bitwise_or(any_bad, any(nan_data, axis=-1))
+    return _where(lax_shape.expand_dims(force_nan, tuple(range(q_ndim))), np.nan, result)
 
 
 def _check_quantile_args(fun_name, a, q, out, overwrite_input, weights):

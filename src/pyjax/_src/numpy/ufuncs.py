@@ -7,7 +7,6 @@ constant that takes the type of its neighbour, as ``lax._const``) and ``_strong_
 """
 from __future__ import annotations
 
-import builtins
 import operator
 
 import numpy as np
@@ -15,7 +14,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Tracer, get_aval
+from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
 from pyjax._src.numpy.util import (check_arraylike, promote_args, promote_args_inexact,
                                    promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
@@ -29,13 +28,14 @@ __all__ = [
     "conj", "conjugate", "copysign", "cos", "cosh", "deg2rad", "degrees", "divide", "divmod",
     "equal", "exp", "exp2", "expm1", "fabs", "float_power", "floor", "floor_divide", "fmax",
     "fmin", "fmod", "frexp", "gcd", "greater", "greater_equal", "heaviside", "hypot", "i0",
-    "imag", "invert", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "lcm", "ldexp",
-    "left_shift", "less", "less_equal", "log", "log10", "log1p", "log2", "logaddexp",
-    "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
-    "minimum", "mod", "modf", "multiply", "negative", "nextafter", "not_equal", "positive",
-    "pow", "power", "rad2deg", "radians", "real", "reciprocal", "remainder", "right_shift",
-    "rint", "round", "sign", "signbit", "sin", "sinc", "sinh", "spacing", "sqrt", "square",
-    "subtract", "tan", "tanh", "true_divide", "trunc",
+    "imag", "invert", "iscomplex", "iscomplexobj", "isfinite", "isinf", "isnan", "isneginf",
+    "isposinf", "isreal", "isrealobj", "lcm", "ldexp", "left_shift", "less", "less_equal",
+    "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "maximum", "minimum", "mod", "modf", "multiply", "nan_to_num",
+    "negative", "nextafter", "not_equal", "positive", "pow", "power", "rad2deg", "radians",
+    "real", "reciprocal", "remainder", "right_shift", "rint", "round", "sign", "signbit",
+    "sin", "sinc", "sinh", "spacing", "sqrt", "square", "subtract", "tan", "tanh",
+    "true_divide", "trunc"
 ]
 
 
@@ -244,20 +244,10 @@ def rint(x, /):
     return ew.round(x, ew.RoundingMethod.TO_NEAREST_EVEN)
 
 
-def _static_int(value, what: str) -> int:
-    if isinstance(value, Tracer):
-        concrete = value.to_concrete_value()
-        if concrete is None:
-            from pyjax._src.errors import ConcretizationTypeError
-            raise ConcretizationTypeError(value, f"The problem arose with {what}.")
-        value = concrete
-    return operator.index(value)
-
-
 def round(a, decimals: int = 0, out=None):  # noqa: A001
     """Round half to even, to ``decimals`` places (scaling by a power of ten, as JAX)."""
     (a,) = _arraylike("round", a)
-    decimals = _static_int(decimals, "the 'decimals' argument of jnp.round")
+    decimals = operator.index(concretize(decimals, "the 'decimals' argument of jnp.round"))
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.round is not supported.")
     dt = _dtype(a)
@@ -309,9 +299,10 @@ def clip(arr=None, /, min=None, max=None):  # noqa: A002
 def _is_complex_obj(x) -> bool:
     if isinstance(x, (complex, np.complexfloating)):
         return True
-    if isinstance(x, (bool, int, float, np.generic)):
+    if x is None or isinstance(x, (bool, int, float, str, np.generic)):
         return False
-    return _dtype(x).kind == "c"
+    dt = getattr(x, "dtype", None)
+    return np.dtype(np.asarray(x).dtype if dt is None else dt).kind == "c"
 
 
 # ---------------------------------------------------------------------------- exp / log / trig
@@ -460,12 +451,13 @@ def _logaddexp(x1, x2, base2: bool):
                        ew.add(amax, log1p_exp(ew.neg(ew.abs(delta)))))
     delta = ew.sub(ew.add(x1, x2), ew.mul(amax, _lax_const(amax, 2)))
     out = ew.add(amax, log1p_exp(delta))
+    # Wrap the imaginary part (the phase) into [-period, period].
     period = np.pi / np.log(2) if base2 else np.pi
     im = ew.imag(out)
     two_p = _lax_const(im, 2 * period)
-    wrapped = ew.sub(im, ew.mul(two_p, ew.floor(ew.div(ew.add(im, _lax_const(im, period)),
-                                                        two_p))))
-    return ew.complex(ew.real(out), wrapped)
+    r = ew.rem(ew.add(im, _lax_const(im, period)), two_p)
+    r = _select(ew.lt(r, _lax_const(r, 0)), ew.add(r, two_p), r)
+    return ew.complex(ew.real(out), ew.sub(r, _lax_const(im, period)))
 
 
 # ---------------------------------------------------------------------------- binary arithmetic
@@ -823,6 +815,46 @@ def isposinf(x, /, out=None):
 
 def isneginf(x, /, out=None):
     return _isposneginf("isneginf", -np.inf, x, out)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf`` (default: the
+    largest finite values of the dtype)."""
+    del copy
+    (x,) = _arraylike("nan_to_num", x)
+    dt = _dtype(x)
+    if not dtypes.is_inexact(dt):
+        return x
+    if dt.kind == "c":
+        return ew.complex(nan_to_num(ew.real(x), nan=nan, posinf=posinf, neginf=neginf),
+                          nan_to_num(ew.imag(x), nan=nan, posinf=posinf, neginf=neginf))
+    info = np.finfo(dt)
+
+    def value(v, default):
+        v = default if v is None else v
+        return ew.convert_element_type(to_array(v), dt)  # strong, as jnp.asarray(v, dt)
+    out = where(_isnan(x), value(nan, 0.0), x)
+    out = where(isposinf(out), value(posinf, info.max), out)
+    return where(isneginf(out), value(neginf, info.min), out)
+
+
+def iscomplexobj(x) -> bool:
+    """Whether ``x`` has a complex dtype (a static property, not an array)."""
+    return _is_complex_obj(x)
+
+
+def isrealobj(x) -> bool:
+    return not iscomplexobj(x)
+
+
+def iscomplex(x):
+    i = imag(x)
+    return ew.ne(i, _lax_const(i, 0))
+
+
+def isreal(x):
+    i = imag(x)
+    return ew.eq(i, _lax_const(i, 0))
 
 
 def isnan(x, /):
