@@ -755,8 +755,6 @@ def _collective_samples(dt, rng):
 for _name in ("psum", "pmax", "pmin"):
     op(_name, dtypes=ALL, samples=_collective_samples, differentiable=True,
        jax_grad_args=None if _name == "psum" else (),  # (JAX cannot differentiate pmax/pmin)
-       xfail={"sample/weak_array": "lax/parallel.py keeps the operand's weak type; JAX's "
-              "psum/pmax/pmin return a strongly typed result"},
        **_named(getattr(lax, _name), getattr(jlax, _name)))
 op("all_gather", dtypes=ALL, differentiable=True,
    samples=lambda dt, rng: [Sample((rand(rng, (3, 2, 2), dt),), dict(axis=a, tiled=t))

@@ -322,8 +322,10 @@ def test_dtype_rules_with_x64(x64):
     compare_cases(jnp.add, jref.add, [(ARRAYS["float32"], 1.0), (i64, 2.5), (2, 3)], "x64 +")
 
 
-@pytest.mark.xfail(strict=True, reason="util.promote_dtypes_inexact takes the default float; "
-                   "JAX's to_inexact_dtype maps int32 (and smaller) to float32 even with x64")
 def test_int32_to_inexact_with_x64(x64):
+    """JAX's to_inexact_dtype: int32 (and narrower) go to float32 even with x64 on."""
     i32 = ARRAYS["int32"]
     compare_cases(jnp.true_divide, jref.true_divide, [(i32, i32)], "x64 int32 / int32")
+    for name in ("sin", "sqrt", "mean"):
+        compare_cases(getattr(jnp, name), getattr(jref, name), [(ARRAYS["int8"],)],
+                      f"x64 {name} of int8")

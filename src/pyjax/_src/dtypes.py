@@ -85,6 +85,15 @@ def default_float_dtype() -> np.dtype:
     return canonicalize_dtype(float64)
 
 
+def to_inexact_dtype(dtype) -> np.dtype:
+    """The floating type an integer or boolean computation is done in (JAX's rule: 64-bit
+    integers go to float64, everything narrower to float32; inexact types stay)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "fc":
+        return dtype
+    return canonicalize_dtype(float64 if dtype.itemsize == 8 else float32)
+
+
 def default_complex_dtype() -> np.dtype:
     return canonicalize_dtype(complex128)
 

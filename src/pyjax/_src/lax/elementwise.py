@@ -515,7 +515,18 @@ abs_p = unop("abs", np.abs, "ifc",  # (not unsigned: JAX rejects it)
               out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
 def abs(x): return abs_p.bind(x)  # noqa: E704,A001
 
-defjvp(abs_p, lambda g, ans, x: mul(g, sign(x)))
+def _abs_jvp(g, ans, x):
+    """Real: +g where x >= 0 (so the derivative at 0 is 1, as JAX's), else -g. Complex:
+    re(g * conj(x) / |x|), with |x| = 0 replaced by 1."""
+    if get_aval(x).dtype.kind != "c":
+        return select_n(ge(x, common.scalar_like(0, x)), neg(g), g)
+    mag = convert_element_type(ans, get_aval(x).dtype)
+    zero = eq(mag, common.scalar_like(0, mag))
+    safe = select_n(zero, mag, broadcast_to_aval(common.scalar_like(1, mag), get_aval(mag)))
+    return real(mul(g, div(conj(x), safe)))
+
+
+defjvp(abs_p, _abs_jvp)
 
 square_p = unop("square", np.square, NUMBER)
 def square(x): return square_p.bind(x)  # noqa: E704
@@ -956,7 +967,7 @@ def _bitcast_abstract_eval(avals, new_dtype):
 
 
 def _bitcast_impl(x, new_dtype):
-    x = np.ascontiguousarray(x)
+    x = np.asarray(x, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
     if x.dtype.itemsize > new_dtype.itemsize:
         return [x[..., None].view(new_dtype)]
     if x.dtype.itemsize < new_dtype.itemsize:

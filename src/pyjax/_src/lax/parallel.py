@@ -63,13 +63,14 @@ def _reducing_collective(name: str, reduce, across_copies):
     result when every member holds the same value ``x`` (unbatched).
     """
     prim = Primitive(name)
-    prim.abstract_eval = lambda avals, axes: [avals[0]]
+    prim.abstract_eval = lambda avals, axes: [avals[0].strip_weak_type()]  # strong, as JAX's
     prim.impl = _unbound_impl
     prim.batch = _elementwise_batch(prim)
 
     def axis_rule(axis_size, args, dims, axes, trace_axis):
         (x,), (d,) = args, dims
         out = across_copies(x, axis_size) if d is None else reduce(x, d)
+        out = ew.convert_element_type(out, get_aval(out).dtype, weak_type=False)
         return [_rebind_remaining(prim, out, axes, trace_axis)], [None]
     prim.axis_rule = axis_rule
     return prim

@@ -90,11 +90,7 @@ def _promote_integer_dtype(dtype: np.dtype) -> np.dtype:
     return dtype
 
 
-def _to_inexact(dtype: np.dtype) -> np.dtype:
-    """JAX's ``to_inexact_dtype``: 64-bit integers to float64, the rest to float32."""
-    if dtypes.is_inexact(dtype):
-        return dtype
-    return dtypes.canonicalize_dtype(dtypes.float64 if dtype.itemsize == 8 else dtypes.float32)
+_to_inexact = dtypes.to_inexact_dtype
 
 
 def _check_where(fun_name: str, where):

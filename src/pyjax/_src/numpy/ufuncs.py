@@ -238,7 +238,7 @@ def trunc(x):
 def rint(x, /):
     (x,) = _arraylike("rint", x)
     if _is_int_or_bool(x):
-        return ew.convert_element_type(x, dtypes.default_float_dtype())
+        return ew.convert_element_type(x, dtypes.to_inexact_dtype(_dtype(x)))
     if _is_complex(x):
         return ew.complex(rint(ew.real(x)), rint(ew.imag(x)))
     return ew.round(x, ew.RoundingMethod.TO_NEAREST_EVEN)

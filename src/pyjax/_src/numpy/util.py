@@ -33,11 +33,9 @@ def promote_dtypes(*args):
 
 
 def promote_dtypes_inexact(*args):
-    """As ``promote_dtypes``, then to the default float (or complex) if not inexact."""
+    """As ``promote_dtypes``, then to a floating type if not inexact (``to_inexact_dtype``)."""
     dt, weak = dtypes.result_type_and_weak(*args)
-    if not dtypes.is_inexact(dt):
-        dt = dtypes.default_float_dtype()
-    return [_convert(a, dt, weak) for a in args]
+    return [_convert(a, dtypes.to_inexact_dtype(dt), weak) for a in args]
 
 
 def promote_dtypes_numeric(*args):
@@ -53,9 +51,11 @@ def _convert(a, dt, weak):
     if aval.dtype == dt and aval.weak_type == weak:
         return x
     if isinstance(a, SCALARS):
-        if type(a) is int and dt.kind in "iu":
-            dtypes.check_int_range(a, dt)
-        return Array._from_buffer(np.asarray(a).astype(dt), ShapedArray((), dt, weak))
+        # A Python int that fits the default int (checked by get_aval) wraps to a narrower
+        # integer type, as JAX does (``int8_array + 300`` adds 44).
+        with np.errstate(all="ignore"):
+            value = np.asarray(a).astype(dt)
+        return Array._from_buffer(value, ShapedArray((), dt, weak))
     return ew.convert_element_type(x, dt, weak)
 
 
