@@ -351,3 +351,30 @@ def test_explain_cache_misses_names_what_changed(caplog):
     assert "the shape of x changed from (3,) to (4,)" in messages[1]
     assert "static arguments changed from [2] to [3]" in messages[2]
     assert "the weak_type of scale changed from True to False" in messages[3]
+
+
+def test_eager_fast_path_is_the_eager_path():
+    """Operators on concrete arrays run a cached plan; it must give exactly what the
+    per-primitive eager path gives, for every promotion case, and errors unchanged."""
+    from pyjax._src.numpy import ufuncs
+    operands = [jnp.ones((2, 3)), jnp.arange(3, dtype=jnp.int8), jnp.asarray(2.5),
+                jnp.array([True, False, True]), 3, 2.5, True, jnp.float32(1.5)]
+    for x in operands:
+        for y in operands:
+            for op, fn in ((lambda a, b: a + b, ufuncs.add), (lambda a, b: a * b,
+                                                              ufuncs.multiply),
+                           (lambda a, b: a / b, ufuncs.true_divide),
+                           (lambda a, b: a ** b, ufuncs.power)):
+                try:
+                    want = fn(x, y)
+                except Exception as e:  # the fast path raises the same error
+                    with pytest.raises(type(e)):
+                        op(x, y)
+                    continue
+                if not isinstance(x, pyjax.Array) and not isinstance(y, pyjax.Array):
+                    continue
+                for _ in range(2):  # the second call runs the cached plan
+                    got = op(x, y)
+                    assert (got.dtype, got.weak_type, got.shape) == \
+                        (want.dtype, want.weak_type, want.shape)
+                    np.testing.assert_array_equal(got, want)

@@ -32,12 +32,14 @@ class Config:
 
     def __init__(self):
         self._values = {k: _from_env(k, v) for k, v in _DEFAULTS.items()}
+        self.__dict__.update(self._values)  # plain attributes: read on every dispatch
         self._listeners = []
 
     def update(self, name: str, value) -> None:
         if name not in self._values:
             raise AttributeError(f"Unrecognized config option: {name}")
         self._values[name] = value
+        self.__dict__[name] = value
         for listener in self._listeners:
             listener(name, value)
 
@@ -59,3 +61,7 @@ config = Config()
 
 # Checked mode validates every jaxpr the system builds (CI turns it on).
 CHECKS = os.environ.get("PYJAX_CHECKS", "") not in ("", "0")
+
+# Eager binds run through the compiler (one compiled equation per primitive, params and
+# input types), so the whole test suite can check that compiled and eager paths agree.
+JIT_EVERYTHING = os.environ.get("PYJAX_JIT_EVERYTHING", "") not in ("", "0")

@@ -171,15 +171,23 @@ class EvalTrace(Trace):
             avals.append(get_aval(x))
             buffers.append(to_buffer(x))
         out_avals = prim.abstract_eval(avals, **params)
-        outs = prim.impl(*buffers, **params)
+        if EAGER_COMPILER is not None:  # PYJAX_JIT_EVERYTHING: see below
+            outs = EAGER_COMPILER(prim, buffers, avals, out_avals, params)
+        else:
+            outs = prim.impl(*buffers, **params)
         return [Array._from_buffer(b, a) for b, a in zip(outs, out_avals)]
 
     def process_call(self, call_prim, jaxpr, args, params):
         return self.process_primitive(call_prim, args, params)  # its impl runs the executable
 
 
+# With PYJAX_JIT_EVERYTHING=1 the compiler sets this to
+# ``run(prim, buffers, avals, out_avals, params) -> buffers``, which runs each eager bind
+# as a compiled one-equation program (so the test suite checks both paths agree).
+EAGER_COMPILER: Callable | None = None
+
 EVAL_TRACE = EvalTrace()
-_CTX = _Context()
+_CTX = context = _Context()  # ``context.trace`` is the current trace (read directly on hot paths)
 
 
 # ---------------------------------------------------------------------------- tracers

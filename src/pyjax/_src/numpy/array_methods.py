@@ -9,16 +9,40 @@ import numpy as np
 
 from pyjax._src.core.array import Array
 from pyjax._src.core.trace import Tracer
-from pyjax._src.numpy import indexing, lax_numpy, reductions, ufuncs
+from pyjax._src.numpy import eager, indexing, lax_numpy, reductions, ufuncs
 from pyjax._src.lax import elementwise as ew
 
 
 def _binary(fn, reflected: bool = False):
+    """The operator, through the eager fast path (``eager.py``): every jnp function these
+    operators call computes the same on abstract values as on concrete ones."""
+    fast = eager.fast(fn)
+
+    def op(self, other):
+        if type(other) is not Array and not _is_operand(other):
+            return NotImplemented
+        return fast(other, self) if reflected else fast(self, other)
+    return op
+
+
+def _power(reflected: bool = False):
+    """``**``: a concrete integer *array* exponent selects integer_pow (as in JAX), so only a
+    Python-scalar exponent (folded into the plan) takes the fast path."""
+    fast = eager.fast(ufuncs.power)
+
     def op(self, other):
         if not _is_operand(other):
             return NotImplemented
-        return fn(other, self) if reflected else fn(self, other)
+        base, exponent = (other, self) if reflected else (self, other)
+        if type(exponent) in (bool, int, float, complex):
+            return fast(base, exponent)
+        return ufuncs.power(base, exponent)
     return op
+
+
+def _unary(fn):
+    fast = eager.fast(fn)
+    return lambda self: fast(self)
 
 
 def _is_operand(x) -> bool:
@@ -57,7 +81,7 @@ OPERATORS = {
     "__floordiv__": _binary(ufuncs.floor_divide),
     "__rfloordiv__": _binary(ufuncs.floor_divide, True),
     "__mod__": _binary(ufuncs.remainder), "__rmod__": _binary(ufuncs.remainder, True),
-    "__pow__": _binary(ufuncs.power), "__rpow__": _binary(ufuncs.power, True),
+    "__pow__": _power(), "__rpow__": _power(True),
     "__matmul__": _binary(lax_numpy.matmul), "__rmatmul__": _binary(lax_numpy.matmul, True),
     "__and__": _binary(ufuncs.bitwise_and), "__rand__": _binary(ufuncs.bitwise_and, True),
     "__or__": _binary(ufuncs.bitwise_or), "__ror__": _binary(ufuncs.bitwise_or, True),
@@ -68,10 +92,10 @@ OPERATORS = {
     "__lt__": _binary(ufuncs.less), "__le__": _binary(ufuncs.less_equal),
     "__gt__": _binary(ufuncs.greater), "__ge__": _binary(ufuncs.greater_equal),
     "__divmod__": _divmod, "__rdivmod__": _rdivmod,
-    "__neg__": lambda self: ufuncs.negative(self),
-    "__pos__": lambda self: ufuncs.positive(self),
-    "__abs__": lambda self: ufuncs.absolute(self),
-    "__invert__": lambda self: ufuncs.invert(self),
+    "__neg__": _unary(ufuncs.negative),
+    "__pos__": _unary(ufuncs.positive),
+    "__abs__": _unary(ufuncs.absolute),
+    "__invert__": _unary(ufuncs.invert),
     "__getitem__": lambda self, idx: indexing.getitem(self, idx),
     "__round__": lambda self, ndigits=None: ufuncs.round(self, ndigits or 0),
 }
