@@ -103,8 +103,14 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
     bshape = tuple(lhs.shape[d] for d in lb)
     nb, nk = int(np.prod(bshape, dtype=np.int64)), int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64))
     lfs, rfs = tuple(lhs.shape[d] for d in lf), tuple(rhs.shape[d] for d in rf)
-    a = np.transpose(lhs, lb + lf + lc).reshape(nb, int(np.prod(lfs, dtype=np.int64)), nk)
-    b = np.transpose(rhs, rb + rc + rf).reshape(nb, nk, int(np.prod(rfs, dtype=np.int64)))
+    m, n = int(np.prod(lfs, dtype=np.int64)), int(np.prod(rfs, dtype=np.int64))
+    if not lb:
+        # No batch dims: a 2-D product, whose transposed operands BLAS reads in place.
+        a = np.transpose(lhs, lf + lc).reshape(m, nk)
+        b = np.transpose(rhs, rc + rf).reshape(nk, n)
+    else:
+        a = np.transpose(lhs, lb + lf + lc).reshape(nb, m, nk)
+        b = np.transpose(rhs, rb + rc + rf).reshape(nb, nk, n)
     out = np.matmul(a.astype(work, copy=False), b.astype(work, copy=False))
     return [out.reshape(bshape + lfs + rfs).astype(out_dtype, copy=False)]
 
