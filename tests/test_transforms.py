@@ -79,6 +79,8 @@ CASES = {
     "grad of vmap": lambda J, N: J.grad(lambda x, y: N.sum(J.vmap(
         lambda a, b: N.dot(a, b) * a, in_axes=(0, None))(N.stack([x, y]), y))),
     "grad through jit": lambda J, N: J.grad(J.jit(lambda x, y: N.sum(N.sin(x) * y))),
+    "grad with jitted calls on constants": lambda J, N: J.grad(
+        lambda x, y: N.sum(x * (y - N.mean(y)) * J.jit(lambda c: c * 2)(y))),
     "jit of grad": lambda J, N: J.jit(J.grad(lambda x, y: N.sum(N.sin(x) * y), argnums=(0, 1))),
     "mlp grad": lambda J, N: lambda x, y: J.grad(loss(N))(
         {"w": np.ones((3, 4), np.float32) * 0.1, "b": np.zeros(4, np.float32)}, x),

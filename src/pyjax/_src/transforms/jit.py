@@ -50,12 +50,12 @@ def call_impl(*buffers, jaxpr: ClosedJaxpr, **params):
     return executable_for(jaxpr).run_buffers(list(buffers))
 
 
-jit_p = CallPrimitive("jit")
+jit_p = CallPrimitive("jit", multiple_results=True)
 jit_p.abstract_eval = call_abstract_eval
 jit_p.impl = call_impl
 jit_p.transpose = transpose_call
 
-checkpoint_p = CallPrimitive("checkpoint")
+checkpoint_p = CallPrimitive("checkpoint", multiple_results=True)
 """``checkpoint``/``remat``: a call whose intermediates reverse mode recomputes, not saves."""
 checkpoint_p.abstract_eval = call_abstract_eval
 checkpoint_p.impl = call_impl
@@ -136,29 +136,47 @@ _UNWEAKREFABLE_CACHE: dict = {}
 
 
 class Compiled:
-    """One traced specialization of a jitted function; compiled on first execution."""
+    """One traced specialization of a jitted function; compiled on first execution.
+
+    ``executable`` is computed once and then stored on the instance, so a cache-hit call
+    reads a plain attribute. ``as_text()`` is the generated code, ``cost_analysis()`` the
+    compiler's static estimate under JAX's keys.
+    """
 
     def __init__(self, closed: ClosedJaxpr, out_tree, name: str):
         self.jaxpr = closed
         self.out_tree = out_tree
         self.jaxpr_name = name
 
-    @property
+    @functools.cached_property
     def executable(self):
-        return executable_for(self.jaxpr)
+        exe = executable_for(self.jaxpr)
+        if config.jax_log_compiles:
+            logger.warning("Finished compilation of jit(%s) in %.3f ms: %d equations, %d "
+                           "after optimization", self.jaxpr_name, 1e3 * exe.compile_time,
+                           len(self.jaxpr.eqns), len(exe.jaxpr.eqns))
+        return exe
 
-    def as_text(self):
-        return str(self.jaxpr)
+    def as_text(self) -> str:
+        return self.executable.source
+
+    def cost_analysis(self) -> dict:
+        return self.executable.cost_analysis()
 
 
 class Lowered:
+    """``jit(f).lower(*args)``: ``as_text()`` is the optimized jaxpr the code is made from."""
+
     def __init__(self, entry: Compiled):
         self._entry = entry
 
-    def as_text(self):
-        return str(self._entry.jaxpr)
+    def as_text(self) -> str:
+        return str(self._entry.executable.jaxpr)
 
-    def compile(self):
+    def cost_analysis(self) -> dict:
+        return self._entry.cost_analysis()
+
+    def compile(self) -> Compiled:
         return self._entry
 
 
