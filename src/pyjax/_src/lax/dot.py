@@ -1,6 +1,8 @@
 """``dot_general``: contractions with batch dimensions, the one matmul primitive."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from pyjax._src import dtypes
@@ -94,25 +96,42 @@ def _dot_general_abstract_eval(avals, dimension_numbers, precision, preferred_el
     return [ShapedArray(out_shape, dt, lhs.weak_type and rhs.weak_type)]
 
 
-def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_type):
+@functools.lru_cache(maxsize=4096)
+def _impl_plan(lshape, rshape, ldtype, rdtype, dimension_numbers, preferred):
+    """How to compute one dot_general signature with NumPy (made once per signature):
+    operand permutations and shapes, dtypes, and whether it is a matmul or, with no
+    contracting dims, a broadcast multiply (outer products per batch element)."""
     (lc, rc), (lb, rb) = dimension_numbers
-    lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
-    out_dtype = _result_dtype(lhs.dtype, rhs.dtype, preferred_element_type)
-    operand_dtype = _result_dtype(lhs.dtype, rhs.dtype, None)
-    work = np.result_type(operand_dtype, out_dtype)
-    bshape = tuple(lhs.shape[d] for d in lb)
-    nb, nk = int(np.prod(bshape, dtype=np.int64)), int(np.prod([lhs.shape[d] for d in lc], dtype=np.int64))
-    lfs, rfs = tuple(lhs.shape[d] for d in lf), tuple(rhs.shape[d] for d in rf)
+    lf, rf = _free(len(lshape), lc, lb), _free(len(rshape), rc, rb)
+    out_dtype = _result_dtype(ldtype, rdtype, preferred)
+    work = np.result_type(_result_dtype(ldtype, rdtype, None), out_dtype)
+    bshape = tuple(lshape[d] for d in lb)
+    lfs, rfs = tuple(lshape[d] for d in lf), tuple(rshape[d] for d in rf)
+    nb = int(np.prod(bshape, dtype=np.int64))
+    nk = int(np.prod([lshape[d] for d in lc], dtype=np.int64))
     m, n = int(np.prod(lfs, dtype=np.int64)), int(np.prod(rfs, dtype=np.int64))
-    if not lb:
-        # No batch dims: a 2-D product, whose transposed operands BLAS reads in place.
-        a = np.transpose(lhs, lf + lc).reshape(m, nk)
-        b = np.transpose(rhs, rc + rf).reshape(nk, n)
+    if not lc:
+        a = (lb + lf, bshape + lfs + (1,) * len(rfs))
+        b = (rb + rf, bshape + (1,) * len(lfs) + rfs)
+        op = np.multiply
+    elif not lb:  # a 2-D product, whose transposed operands BLAS reads in place
+        a, b, op = (lf + lc, (m, nk)), (rc + rf, (nk, n)), np.matmul
     else:
-        a = np.transpose(lhs, lb + lf + lc).reshape(nb, m, nk)
-        b = np.transpose(rhs, rb + rc + rf).reshape(nb, nk, n)
-    out = np.matmul(a.astype(work, copy=False), b.astype(work, copy=False))
-    return [out.reshape(bshape + lfs + rfs).astype(out_dtype, copy=False)]
+        a, b, op = (lb + lf + lc, (nb, m, nk)), (rb + rc + rf, (nb, nk, n)), np.matmul
+    return a, b, op, work, out_dtype, bshape + lfs + rfs
+
+
+def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_type):
+    (pa, sa), (pb, sb), op, work, out_dtype, out_shape = _impl_plan(
+        lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers, preferred_element_type)
+    a = lhs.transpose(pa).reshape(sa)
+    b = rhs.transpose(pb).reshape(sb)
+    if a.dtype != work:
+        a = a.astype(work)
+    if b.dtype != work:
+        b = b.astype(work)
+    out = op(a, b).reshape(out_shape)
+    return [out if out.dtype == out_dtype else out.astype(out_dtype)]
 
 
 def _dot_general_jvp(primals, tangents, dimension_numbers, precision, preferred_element_type):
