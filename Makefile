@@ -23,5 +23,8 @@ demo: $(VENV)/.installed-base
 test: $(VENV)/.installed-test
 	PYJAX_CHECKS=1 $(PY) -m pytest -n 2 tests
 
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/run.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -1,0 +1,263 @@
+"""Benchmark cases, written once against the JAX API and run on either library.
+
+Each case is ``Case(name, ..., build)`` where ``build(lib)`` receives a ``Lib`` (the
+``jax``-like module, its ``numpy`` and ``lax``) and returns a zero-argument callable doing
+one repetition and blocking until the result is ready. Inputs come from one seeded NumPy
+generator, so both libraries see the same numbers. ``build`` does the setup (including
+putting inputs on the device) outside the timed region.
+"""
+from __future__ import annotations
+
+import functools
+import types
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Lib:
+    name: str
+    jax: types.ModuleType
+    jnp: types.ModuleType
+    lax: types.ModuleType
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    what: str          # one line for the table
+    target: float      # pass when pyjax/JAX median ratio <= target
+    build: Callable    # build(lib) -> run() ; run() does one repetition, blocking
+    kind: str = "time"  # "time" (seconds per repetition); "compile" reps are all cold
+    needs: str = ""    # attribute path on the pyjax module; missing -> the row is skipped
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _put(lib, tree):
+    """NumPy leaves -> committed device arrays of ``lib`` (outside the timed region)."""
+    return lib.jax.block_until_ready(lib.jax.tree_util.tree_map(lib.jnp.asarray, tree))
+
+
+# -- MLP 784-512-512-10 ------------------------------------------------------------
+
+MLP_SIZES = (784, 512, 512, 10)
+MLP_BATCH = 128
+LR = 0.01
+
+
+def mlp_data(batch=MLP_BATCH, seed=0):
+    rng = _rng(seed)
+    params = [{"w": (rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
+               "b": np.zeros((n,), np.float32)}
+              for m, n in zip(MLP_SIZES[:-1], MLP_SIZES[1:])]
+    x = rng.standard_normal((batch, MLP_SIZES[0])).astype(np.float32)
+    y = np.eye(MLP_SIZES[-1], dtype=np.float32)[rng.integers(0, MLP_SIZES[-1], batch)]
+    return params, x, y
+
+
+def mlp_loss_fn(lib):
+    """A fresh loss closure each call, so jit caches keyed on the function miss."""
+    jnp, nn = lib.jnp, lib.jax.nn
+
+    def loss(params, x, y):
+        h = x
+        for layer in params[:-1]:
+            h = nn.relu(h @ layer["w"] + layer["b"])
+        logits = h @ params[-1]["w"] + params[-1]["b"]
+        return -jnp.mean(jnp.sum(nn.log_softmax(logits) * y, axis=-1))
+    return loss
+
+
+def mlp_step_fn(lib):
+    """jit(value_and_grad(loss)) plus the SGD update, as one jitted train step."""
+    jax = lib.jax
+    vg = jax.value_and_grad(mlp_loss_fn(lib))
+
+    def step(params, x, y):
+        loss, grads = vg(params, x, y)
+        return loss, jax.tree_util.tree_map(lambda p, g: p - LR * g, params, grads)
+    return jax.jit(step)
+
+
+def build_compile(lib):
+    params, x, y = _put(lib, mlp_data())
+
+    def run():
+        f = lib.jax.jit(lib.jax.value_and_grad(mlp_loss_fn(lib)))  # fresh: trace + compile
+        return lib.jax.block_until_ready(f(params, x, y))
+    return run
+
+
+def build_mlp_step(lib):
+    params, x, y = _put(lib, mlp_data())
+    step = mlp_step_fn(lib)
+    return lambda: lib.jax.block_until_ready(step(params, x, y))
+
+
+# -- the seed notebook's %timeit cell (In[11]/In[12]) ---------------------------------
+
+def _unjitted_loop_body(prev_i):
+    return prev_i + 1
+
+
+def build_seed_normal(lib):
+    jax = lib.jax
+
+    def g_inner_jitted_normal(x, n):
+        i = 0
+        while i < n:
+            i = jax.jit(_unjitted_loop_body)(i)
+        return x + i
+    return lambda: g_inner_jitted_normal(10, 20).block_until_ready()
+
+
+def build_seed_partial(lib):
+    jax = lib.jax
+
+    def g_inner_jitted_partial(x, n):
+        i = 0
+        while i < n:
+            i = jax.jit(functools.partial(_unjitted_loop_body))(i)
+        return x + i
+    return lambda: g_inner_jitted_partial(10, 20).block_until_ready()
+
+
+# -- dispatch ------------------------------------------------------------------------
+
+def _small(lib):
+    return _put(lib, _rng(1).standard_normal((3, 3)).astype(np.float32))
+
+
+def build_jit_hit(lib):
+    x = _small(lib)
+    f = lib.jax.jit(lambda v: v + 1)
+    return lambda: f(x).block_until_ready()
+
+
+def build_eager_add(lib):
+    x = _small(lib)
+    return lambda: (x + x).block_until_ready()
+
+
+# -- steady-state compute --------------------------------------------------------------
+
+def build_elementwise(lib):
+    jnp = lib.jnp
+    a = _put(lib, _rng(2).standard_normal(4 * 1024 * 1024).astype(np.float32))
+    f = lib.jax.jit(lambda a: jnp.tanh(a * 1.5 + 0.5) * jnp.exp(-a * a) + jnp.sin(a) ** 2)
+    return lambda: f(a).block_until_ready()
+
+
+def build_per_example_grads(lib):
+    jax, jnp = lib.jax, lib.jnp
+    rng = _rng(3)
+    w = (rng.standard_normal(512) / np.sqrt(512)).astype(np.float32)
+    xs = rng.standard_normal((1024, 512)).astype(np.float32)
+    ys = rng.integers(0, 2, 1024).astype(np.float32)
+    w, xs, ys = _put(lib, (w, xs, ys))
+
+    def loss(w, x, y):  # logistic regression, one example
+        z = jnp.dot(x, w)
+        return jnp.logaddexp(0.0, z) - y * z
+    f = jax.jit(jax.vmap(jax.grad(loss), in_axes=(None, 0, 0)))
+    return lambda: f(w, xs, ys).block_until_ready()
+
+
+RNN_STEPS, RNN_UNITS = 1000, 64
+
+
+def build_scan_rnn(lib):
+    jax, jnp = lib.jax, lib.jnp
+    rng = _rng(4)
+    wh = (rng.standard_normal((RNN_UNITS, RNN_UNITS)) / 8).astype(np.float32)
+    wx = (rng.standard_normal((RNN_UNITS, RNN_UNITS)) / 8).astype(np.float32)
+    b = np.zeros(RNN_UNITS, np.float32)
+    xs = rng.standard_normal((RNN_STEPS, RNN_UNITS)).astype(np.float32)
+    h0 = np.zeros(RNN_UNITS, np.float32)
+    wh, wx, b, xs, h0 = _put(lib, (wh, wx, b, xs, h0))
+
+    def rnn(wh, wx, b, h0, xs):
+        def cell(h, x):
+            h = jnp.tanh(h @ wh + x @ wx + b)
+            return h, h
+        return lib.lax.scan(cell, h0, xs)
+    f = jax.jit(rnn)
+    return lambda: jax.block_until_ready(f(wh, wx, b, h0, xs))
+
+
+ATT_B, ATT_T, ATT_D = 8, 128, 256
+
+
+def build_attention(lib):
+    jax, jnp = lib.jax, lib.jnp
+    rng = _rng(5)
+    d = ATT_D
+    params = {k: (rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
+              for k in ("wq", "wk", "wv", "wo")}
+    params["gain"] = np.ones(d, np.float32)
+    params["bias"] = np.zeros(d, np.float32)
+    x = rng.standard_normal((ATT_B, ATT_T, d)).astype(np.float32)
+    params, x = _put(lib, (params, x))
+
+    def block(p, x):
+        mu = jnp.mean(x, axis=-1, keepdims=True)
+        var = jnp.mean((x - mu) ** 2, axis=-1, keepdims=True)
+        h = (x - mu) * jax.lax.rsqrt(var + 1e-5) * p["gain"] + p["bias"]
+        q, k, v = h @ p["wq"], h @ p["wk"], h @ p["wv"]
+        s = jnp.einsum("btd,bsd->bts", q, k) / np.sqrt(d).astype(np.float32)
+        a = jax.nn.softmax(s, axis=-1)
+        return x + jnp.einsum("bts,bsd->btd", a, v) @ p["wo"]
+
+    # Gradients for the parameters and the input, as a block inside a deeper network needs.
+    f = jax.jit(jax.value_and_grad(lambda p, x: jnp.mean(block(p, x) ** 2), argnums=(0, 1)))
+    return lambda: jax.block_until_ready(f(params, x))
+
+
+CASES = [
+    Case("compile", "first call of fresh jit(value_and_grad(loss)), MLP 784-512-512-10, b=128",
+         0.05, build_compile, kind="compile"),
+    Case("seed_normal", "seed In[12]: g_inner_jitted_normal(10, 20), 20 cache hits",
+         1.0, build_seed_normal),
+    Case("seed_partial", "seed In[12]: g_inner_jitted_partial(10, 20), 20 compiles",
+         1.0, build_seed_partial),
+    Case("jit_hit", "cache-hit call of jit(lambda v: v + 1) on 3x3 f32", 1.0, build_jit_hit),
+    Case("eager_add", "eager x + x on 3x3 f32", 0.3, build_eager_add),
+    Case("mlp_step", "MLP train step (jit value_and_grad + SGD), b=128 f32", 1.0,
+         build_mlp_step),
+    Case("elementwise", "jit tanh(a*1.5+.5)*exp(-a*a)+sin(a)**2, 4M f32", 1.0,
+         build_elementwise),
+    Case("vmap_grad", "jit vmap(grad) logistic regression, 1024x512", 1.0,
+         build_per_example_grads),
+    Case("scan_rnn", "jit lax.scan tanh RNN, 1000 steps x 64 units", 2.0, build_scan_rnn,
+         needs="lax.scan"),
+    Case("attention", "jit value_and_grad (params, input) layernorm+attention, 8x128x256", 1.0,
+         build_attention),
+]
+
+# Row 9 runs each library in a fresh process: this script jits and runs one MLP step.
+STARTUP_SCRIPT = """
+import resource, sys, time
+t_start = float(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+if sys.argv[1] == "jax":
+    import jax, jax.numpy as jnp
+else:
+    import pyjax as jax, pyjax.numpy as jnp
+t_import = time.monotonic()
+from cases import Lib, mlp_data, mlp_step_fn, _put
+lib = Lib(sys.argv[1], jax, jnp, jax.lax)
+params, x, y = _put(lib, mlp_data())
+loss, _ = jax.block_until_ready(mlp_step_fn(lib)(params, x, y))
+float(loss)
+t_done = time.monotonic()
+try:  # the process's own high-water mark, a cross-check of the parent's ru_maxrss
+    hwm = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+except (OSError, IndexError):
+    hwm = "0"
+print(t_import - t_start, t_done - t_start, int(hwm) / 1024.0)
+"""
