@@ -13,7 +13,7 @@ from pyjax._src.config import config
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
-from pyjax._src.core.trace import Tracer, get_aval, to_array
+from pyjax._src.core.trace import get_aval, to_array
 from pyjax._src.lax import common as lax_common, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
@@ -21,6 +21,54 @@ from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
 from pyjax._src.transforms.transpose import (UndefinedPrimal, match_aval, backward_pass,
                                              linearize_flat, vjp_flat)
+
+# ---------------------------------------------------------------------------- flattening
+
+class _OutTrees:
+    """What a flattened function's last call returned: output tree, leaf count, aux tree."""
+    out = n_out = aux = None
+
+
+def flatten_fun(fun, in_tree, has_aux: bool = False, what: str = "function"):
+    """``fun`` (positional pytree arguments of structure ``in_tree``) as a function of flat
+    leaves returning flat leaves: the output's, then (``has_aux``) the auxiliary data's.
+    The trees are recorded in the returned ``_OutTrees``."""
+    trees = _OutTrees()
+
+    def flat_fun(*flat):
+        out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
+        aux_leaves = []
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError(f"{what} with has_aux=True requires the function to return a "
+                                f"pair (output, auxiliary data), got {type(out).__name__}.")
+            out, aux = out
+            aux_leaves, trees.aux = tree_util.tree_flatten(aux)
+        out_leaves, trees.out = tree_util.tree_flatten(out)
+        trees.n_out = len(out_leaves)
+        return [to_array(x, what) for x in out_leaves + aux_leaves]
+    return flat_fun, trees
+
+
+def _flat_args(args, what: str) -> tuple[list, object]:
+    """The arrays of a pytree of arguments, checked, and its structure."""
+    leaves, tree = tree_util.tree_flatten(args)
+    for x in leaves:
+        _check_leaf(x, what)
+    return [to_array(x) for x in leaves], tree
+
+
+def _static_fun(fun, args, static_nums: tuple):
+    """``fun`` with the ``static_nums`` positional arguments fixed: a function of the
+    dynamic ones (and keyword arguments) only, and those dynamic arguments."""
+    dyn = tuple(a for i, a in enumerate(args) if i not in static_nums)
+
+    def dyn_fun(d_args, d_kwargs):
+        it = iter(d_args)
+        return fun(*[args[i] if i in static_nums else next(it) for i in range(len(args))],
+                   **d_kwargs)
+    return dyn_fun, dyn
+
 
 # ---------------------------------------------------------------------------- make_jaxpr
 
@@ -30,26 +78,17 @@ def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstra
 
     @functools.wraps(fun)
     def make(*args, **kwargs):
-        dyn = [a for i, a in enumerate(args) if i not in static_nums]
-        leaves, in_tree = tree_util.tree_flatten((tuple(dyn), kwargs))
-        out_tree_box = []
-
-        def flat_fun(*flat):
-            d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(flat))
-            it = iter(d_args)
-            full = [args[i] if i in static_nums else next(it) for i in range(len(args))]
-            out = fun(*full, **d_kwargs)
-            out_leaves, out_tree = tree_util.tree_flatten(out)
-            out_tree_box.append(out_tree)
-            return [to_array(x) if not isinstance(x, Tracer) else x for x in out_leaves]
-
-        avals = [_abstractify(x) for x in leaves]
-        names = flat_arg_names(fun, tuple(dyn), kwargs, tree_util.tree_flatten)
-        closed, _ = trace_to_jaxpr(flat_fun, avals, DebugInfo.of(fun, "make_jaxpr", names))
+        dyn_fun, dyn = _static_fun(fun, args, static_nums)
+        leaves, in_tree = tree_util.tree_flatten((dyn, kwargs))
+        flat_fun, trees = flatten_fun(dyn_fun, in_tree, what="make_jaxpr")
+        names = flat_arg_names(fun, args, kwargs, tree_util.tree_flatten,
+                               lambda i, name: i in static_nums)
+        closed, _ = trace_to_jaxpr(flat_fun, [_abstractify(x) for x in leaves],
+                                   DebugInfo.of(fun, "make_jaxpr", names))
         if return_shape:
             shapes = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type)
                       for a in closed.out_avals]
-            return closed, tree_util.tree_unflatten(out_tree_box[0], shapes)
+            return closed, tree_util.tree_unflatten(trees.out, shapes)
         return closed
     return make
 
@@ -129,34 +168,14 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), fun_name)
-        diff = tuple(args[i] for i in nums)
-        leaves, tree = tree_util.tree_flatten(diff)
+        leaves, tree = _flat_args(tuple(args[i] for i in nums), "grad")
         for x in leaves:
-            _check_leaf(x, "grad")
             _check_input_dtype(x, "grad", allow_int, holomorphic)
-        leaves = [to_array(x) for x in leaves]
-        aux_box = []
-
-        def flat_fun(*flat):
-            new_args = list(args)
-            for i, v in zip(nums, tree_util.tree_unflatten(tree, list(flat))):
-                new_args[i] = v
-            out = fun(*new_args, **kwargs)
-            if has_aux:
-                if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                    raise TypeError("grad with has_aux=True requires the function to return a "
-                                    "pair (output, auxiliary data).")
-                out, aux = out
-                aux_leaves, aux_tree = tree_util.tree_flatten(aux)
-                aux_box.append(aux_tree)
-                return [to_array(out)] + [to_array(a) if not isinstance(a, Tracer) else a
-                                          for a in aux_leaves]
-            return [to_array(out) if not isinstance(out, Tracer) else out]
-
+        flat_fun, trees = flatten_fun(_dyn_fun(fun, args, kwargs, nums), tree, has_aux, "grad")
         outs, pullback = vjp_flat(flat_fun, leaves)
         ans = outs[0]
         aval = get_aval(ans)
-        if aval.shape != ():
+        if trees.n_out != 1 or aval.shape != ():
             raise TypeError(f"Gradient only defined for scalar-output functions. Output had "
                             f"shape: {aval.shape}.")
         if not holomorphic and aval.dtype.kind != "f":
@@ -171,8 +190,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
         grads = tree_util.tree_unflatten(tree, grads)
         g = grads[0] if single else grads
         if has_aux:
-            aux = tree_util.tree_unflatten(aux_box[0], outs[1:])
-            return (ans, aux), g
+            return (ans, tree_util.tree_unflatten(trees.aux, outs[1:])), g
         return ans, g
     return wrapped
 
@@ -200,26 +218,10 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, redu
 
 def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     """``(fun(*primals), pullback)``; ``pullback(ct)`` returns one cotangent per primal."""
-    leaves, in_tree = tree_util.tree_flatten(primals)
-    for x in leaves:
-        _check_leaf(x, "vjp")
-    leaves = [to_array(x) for x in leaves]
-    out_tree_box, aux_box = [], []
-
-    def flat_fun(*flat):
-        out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
-        if has_aux:
-            out, aux = out
-            aux_leaves, aux_tree = tree_util.tree_flatten(aux)
-            aux_box.append((aux_tree, len(aux_leaves)))
-        else:
-            aux_leaves = []
-        out_leaves, out_tree = tree_util.tree_flatten(out)
-        out_tree_box.append((out_tree, len(out_leaves)))
-        return [to_array(o) if not isinstance(o, Tracer) else o for o in out_leaves + aux_leaves]
-
+    leaves, in_tree = _flat_args(primals, "vjp")
+    flat_fun, trees = flatten_fun(fun, in_tree, has_aux, "vjp")
     outs, pullback_flat = vjp_flat(flat_fun, leaves)
-    out_tree, n_out = out_tree_box[0]
+    out_tree, n_out = trees.out, trees.n_out
     out_avals = [get_aval(o) for o in outs[:n_out]]
 
     def pullback(ct):
@@ -240,8 +242,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
 
     primal_out = tree_util.tree_unflatten(out_tree, outs[:n_out])
     if has_aux:
-        aux_tree, _ = aux_box[0]
-        return primal_out, pullback, tree_util.tree_unflatten(aux_tree, outs[n_out:])
+        return primal_out, pullback, tree_util.tree_unflatten(trees.aux, outs[n_out:])
     return primal_out, pullback
 
 
@@ -268,47 +269,24 @@ def jvp(fun, primals, tangents, has_aux=False):
         if ta.shape != pa.shape:
             raise ValueError(f"jvp called with different primal and tangent shapes;Got primal "
                              f"shape {pa.shape} and tangent shape as {ta.shape}")
-    out_tree_box = []
-
-    def flat_fun(*flat):
-        out = fun(*tree_util.tree_unflatten(p_tree, list(flat)))
-        if has_aux:
-            out, aux = out
-            out = (out, aux)
-        leaves, tree = tree_util.tree_flatten(out)
-        out_tree_box.append(tree)
-        return [to_array(o) if not isinstance(o, Tracer) else o for o in leaves]
-
+    flat_fun, trees = flatten_fun(fun, p_tree, has_aux, "jvp")
     tangents_in = [Zero(get_aval(p).to_tangent_aval()) if get_aval(t).dtype == dtypes.float0
                    else to_array(t) for p, t in zip(p_leaves, t_leaves)]
     outs, t_outs = jvp_flat(flat_fun, [to_array(p) for p in p_leaves], tangents_in)
-    t_outs = [_zeros_for(t, o) if type(t) is Zero else t for t, o in zip(t_outs, outs)]
-    tree = out_tree_box[0]
+    n = trees.n_out
+    t_outs = [_zeros_for(t, o) if type(t) is Zero else t for t, o in zip(t_outs[:n], outs)]
+    out = tree_util.tree_unflatten(trees.out, outs[:n])
+    t_out = tree_util.tree_unflatten(trees.out, t_outs)
     if has_aux:
-        (out, aux) = tree_util.tree_unflatten(tree, outs)
-        (t_out, _) = tree_util.tree_unflatten(tree, t_outs)
-        return out, t_out, aux
-    return tree_util.tree_unflatten(tree, outs), tree_util.tree_unflatten(tree, t_outs)
+        return out, t_out, tree_util.tree_unflatten(trees.aux, outs[n:])
+    return out, t_out
 
 
 def linearize(fun, *primals, has_aux=False):
     """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the linear map (the
     JVP at ``primals``) without re-running ``fun``."""
-    leaves, in_tree = tree_util.tree_flatten(primals)
-    for x in leaves:
-        _check_leaf(x, "linearize")
-    leaves = [to_array(x) for x in leaves]
-    out_tree_box, aux_box = [], []
-
-    def flat_fun(*flat):
-        out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
-        if has_aux:
-            out, aux = out
-            aux_box.append(aux)
-        out_leaves, out_tree = tree_util.tree_flatten(out)
-        out_tree_box.append(out_tree)
-        return [to_array(o) for o in out_leaves]
-
+    leaves, in_tree = _flat_args(primals, "linearize")
+    flat_fun, trees = flatten_fun(fun, in_tree, has_aux, "linearize")
     outs, lin, _ = linearize_flat(flat_fun, leaves)
     in_avals = [get_aval(x).to_tangent_aval() for x in leaves]
 
@@ -325,10 +303,12 @@ def linearize(fun, *primals, has_aux=False):
                                  f"with the original primal values: got tangent "
                                  f"{ta.str_short()} for primal {a.str_short()}.")
         t_outs = eval_jaxpr(lin.jaxpr, lin.consts, *[to_array(t) for t in t_leaves])
-        return tree_util.tree_unflatten(out_tree_box[0], t_outs)
+        return tree_util.tree_unflatten(trees.out, t_outs[:trees.n_out])
 
-    out = tree_util.tree_unflatten(out_tree_box[0], outs)
-    return (out, f_jvp, aux_box[0]) if has_aux else (out, f_jvp)
+    out = tree_util.tree_unflatten(trees.out, outs[:trees.n_out])
+    if has_aux:
+        return out, f_jvp, tree_util.tree_unflatten(trees.aux, outs[trees.n_out:])
+    return out, f_jvp
 
 
 # ---------------------------------------------------------------------------- jacobians
@@ -457,22 +437,15 @@ def linear_transpose(fun, *primals, reduce_axes=()):
         if a.dtype.kind not in "fc":
             raise TypeError(f"linear_transpose only supports [float or complex] -> [float or "
                             f"complex], got input dtype {a.dtype.name}.")
-    out_tree_box = []
-
-    def flat_fun(*flat):
-        out_leaves, out_tree = tree_util.tree_flatten(fun(*tree_util.tree_unflatten(
-            in_tree, list(flat))))
-        out_tree_box.append(out_tree)
-        return [to_array(o) for o in out_leaves]
-
+    flat_fun, trees = flatten_fun(fun, in_tree, what="linear_transpose")
     closed, _ = trace_to_jaxpr(flat_fun, in_avals, DebugInfo.of(fun, "linear_transpose"))
     out_avals = closed.out_avals
 
     def transposed(out_cotangent):
         ct_leaves, ct_tree = tree_util.tree_flatten(out_cotangent)
-        if ct_tree != out_tree_box[0]:
+        if ct_tree != trees.out:
             raise TypeError(f"cotangent tree does not match function output, expected "
-                            f"{out_tree_box[0]} but got {ct_tree}")
+                            f"{trees.out} but got {ct_tree}")
         for c, a in zip(ct_leaves, out_avals):
             if get_aval(c).shape != a.shape or get_aval(c).dtype != a.dtype:
                 raise TypeError(f"cotangent type does not match function output, expected "
@@ -492,24 +465,14 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
 
     @functools.wraps(fun)
     def remat_fun(*args, **kwargs):
-        dyn = [a for i, a in enumerate(args) if i not in static]
-        leaves, in_tree = tree_util.tree_flatten((tuple(dyn), kwargs))
-        leaves = [to_array(x) for x in leaves]
-        out_tree_box = []
-
-        def flat_fun(*flat):
-            d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(flat))
-            it = iter(d_args)
-            full = [args[i] if i in static else next(it) for i in range(len(args))]
-            out_leaves, out_tree = tree_util.tree_flatten(fun(*full, **d_kwargs))
-            out_tree_box.append(out_tree)
-            return [to_array(o) for o in out_leaves]
-
+        dyn_fun, dyn = _static_fun(fun, args, static)
+        leaves, in_tree = _flat_args((dyn, kwargs), "checkpoint")
+        flat_fun, trees = flatten_fun(dyn_fun, in_tree, what="checkpoint")
         closed, _ = trace_to_jaxpr(flat_fun, [get_aval(x) for x in leaves],
                                    DebugInfo.of(fun, "checkpoint"))
         outs = checkpoint_p.bind(*leaves, jaxpr=closed, prevent_cse=bool(prevent_cse),
                                  differentiated=False, policy=policy)
-        return tree_util.tree_unflatten(out_tree_box[0], outs)
+        return tree_util.tree_unflatten(trees.out, outs)
     return remat_fun
 
 
@@ -579,18 +542,11 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             raise ValueError("vmap got inconsistent sizes for array axes to be mapped:\n" +
                              "\n".join(lines))
         size = sizes.pop()
-        out_tree_box = []
-
-        def flat_fun(*flat):
-            a, k = tree_util.tree_unflatten(in_tree, list(flat))
-            out = fun(*a, **k)
-            out_leaves, out_tree = tree_util.tree_flatten(out)
-            out_tree_box.append((out, out_tree))
-            return [to_array(o) if not isinstance(o, Tracer) else o for o in out_leaves]
-
+        flat_fun, trees = flatten_fun(lambda a, k: fun(*a, **k), in_tree, what="vmap")
         outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
-        out_struct, out_tree = out_tree_box[0]
-        o_axes = _broadcast_prefix(out_axes, out_struct, "out_axes")
+        out_tree = trees.out
+        o_axes = _broadcast_prefix(out_axes, tree_util.tree_unflatten(out_tree, outs),
+                                   "out_axes")
         results = []
         for o, d, ax in zip(outs, out_dims, o_axes):
             if ax is None:
