@@ -99,6 +99,47 @@ def build_mlp_step(lib):
     return lambda: lib.jax.block_until_ready(step(params, x, y))
 
 
+def _mlp_plain_loss(lib):
+    """The 3-layer MLP loss with tanh units (issue 3's tracing and grad/forward rows)."""
+    jnp = lib.jnp
+
+    def loss(params, x, y):
+        h = x
+        for layer in params[:-1]:
+            h = jnp.tanh(h @ layer["w"] + layer["b"])
+        logits = h @ params[-1]["w"] + params[-1]["b"]
+        return -jnp.mean(jnp.sum(lib.jax.nn.log_softmax(logits) * y, axis=-1))
+    return loss
+
+
+def build_trace_grad(lib):
+    """Tracing only: make_jaxpr of grad(loss) on abstract inputs (no compile, no run)."""
+    params, x, y = _put(lib, mlp_data())
+    loss = _mlp_plain_loss(lib)
+    # The result checked against JAX's: the traced program's output shapes.
+    return lambda: [np.zeros(a.shape) for a in
+                    lib.jax.make_jaxpr(lib.jax.grad(loss))(params, x, y).out_avals]
+
+
+def build_mlp_forward(lib):
+    params, x, y = _put(lib, mlp_data())
+    f = lib.jax.jit(_mlp_plain_loss(lib))
+    return lambda: lib.jax.block_until_ready(f(params, x, y))
+
+
+def build_mlp_grad(lib):
+    """Compare with mlp_forward: JAX's grad costs about 2-3x its forward pass."""
+    params, x, y = _put(lib, mlp_data())
+    f = lib.jax.jit(lib.jax.grad(_mlp_plain_loss(lib)))
+    return lambda: lib.jax.block_until_ready(f(params, x, y))
+
+
+def build_random_normal(lib):
+    key = lib.jax.random.PRNGKey(0)
+    f = lib.jax.jit(lambda k: lib.jax.random.normal(k, (10_000_000,), dtype=np.float32))
+    return lambda: f(key).block_until_ready()
+
+
 # -- the seed notebook's %timeit cell (In[11]/In[12]) ---------------------------------
 
 def _unjitted_loop_body(prev_i):
@@ -237,6 +278,14 @@ CASES = [
          needs="lax.scan"),
     Case("attention", "jit value_and_grad (params, input) layernorm+attention, 8x128x256", 1.0,
          build_attention),
+    Case("trace_grad", "make_jaxpr(grad(loss)), 3-layer tanh MLP (issue 3: under 5 ms)", 1.0,
+         build_trace_grad),
+    Case("mlp_forward", "jit loss, 3-layer tanh MLP b=128 (for mlp_grad / mlp_forward)", 1.0,
+         build_mlp_forward),
+    Case("mlp_grad", "jit grad(loss), same MLP (issue 3: <= about 3x mlp_forward)", 1.0,
+         build_mlp_grad),
+    Case("random_normal", "jit random.normal(key, (10_000_000,)) f32", 1.0,
+         build_random_normal, needs="random.normal"),
 ]
 
 # Row 9 runs each library in a fresh process: this script jits and runs one MLP step.

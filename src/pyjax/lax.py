@@ -142,6 +142,11 @@ from pyjax._src.lax.shape import (
     squeeze as squeeze,
     transpose as transpose,
 )
+from pyjax._src.lax.special import (
+    digamma as digamma,
+    erf_inv as erf_inv,
+    lgamma as lgamma,
+)
 from pyjax._src.lax.sort import (
     sort as sort,
     sort_key_val as sort_key_val,

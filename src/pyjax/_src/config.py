@@ -15,6 +15,7 @@ _DEFAULTS = {
     "jax_default_matmul_precision": None,
     "jax_numpy_rank_promotion": "allow",
     "jax_disable_jit": False,
+    "jax_threefry_partitionable": True,  # JAX 0.10.2's default counter layout
 }
 
 

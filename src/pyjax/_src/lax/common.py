@@ -144,6 +144,52 @@ def ignore_errors(fn):
     return kernel
 
 
+# ---------------------------------------------------------------------------- XLA's arithmetic
+
+def fma(a, b, c):
+    """``a * b + c`` rounded once, as the FMA instructions XLA's code generator contracts
+    multiply-adds into. float32: the float64 product is exact, so one float64 add and a
+    rounding to float32 give it (but for double-rounding ties, ~1 in 2**29). float64:
+    Dekker's exact product and Knuth's two-sum carry the rounding errors to one final add."""
+    dtype = np.result_type(a, b, c)
+    if dtype != np.float64:
+        return (np.asarray(a, np.float64) * b + c).astype(dtype)
+    p = a * b
+    split = 134217729.0  # 2**27 + 1: Veltkamp splits a float64 into two 26-bit halves
+    ah = a * split - (a * split - a)
+    bh = b * split - (b * split - b)
+    p_err = ((ah * bh - p) + ah * (b - bh) + (a - ah) * bh) + (a - ah) * (b - bh)
+    s = p + c
+    bv = s - p
+    s_err = (p - (s - bv)) + (c - bv)
+    out = s + (s_err + p_err)
+    return np.where(np.isfinite(out), out, p + c)
+
+
+def horner(x, coefficients):
+    """A polynomial (highest degree first) in ``x``'s dtype, one FMA per step. In float32
+    the accumulator stays in float64 between steps, rounded to float32 after each."""
+    dtype = x.dtype
+    cs = [dtype.type(c) for c in coefficients]
+    if dtype != np.float32:
+        acc = np.full(x.shape, cs[0], dtype)
+        for c in cs[1:]:
+            acc = fma(acc, x, c)
+        return acc
+    x64 = x.astype(np.float64)
+    acc = np.multiply(x64, cs[0], out=np.empty(x.shape, np.float64))  # (an array, even 0-d)
+    acc += cs[1]
+    rounded = np.empty(x.shape, np.float32)
+    for c in cs[2:]:
+        np.copyto(rounded, acc, casting="unsafe")
+        np.copyto(acc, rounded)
+        acc *= x64
+        acc += c
+    np.copyto(rounded, acc, casting="unsafe")
+    return rounded
+
+
+
 def canonical_dtype(dtype) -> np.dtype:
     return dtypes.canonicalize_dtype(dtype)
 

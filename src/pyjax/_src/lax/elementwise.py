@@ -387,24 +387,12 @@ defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, common.scalar_like(1, ans))))
 # XLA's CPU tanh for float32 is a rational minimax approximation (Eigen's, evaluated with
 # fused multiply-adds), not the correctly rounded value NumPy's float32 tanh approximates.
 # Evaluating the same rational function gives JAX's bits exactly (the tour prints them).
-# Coefficients as the float32 values XLA uses, held as (exact) Python floats.
-_TANH_NUMERATOR = tuple(float(np.float32(c)) for c in (
-    -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08,
-    1.48572235717979e-05, 6.37261928875436e-04, 4.89352455891786e-03))
-_TANH_DENOMINATOR = tuple(float(np.float32(c)) for c in (
-    1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03))
+_TANH_NUMERATOR = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+                   5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+                   4.89352455891786e-03)
+_TANH_DENOMINATOR = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+                     4.89352518554385e-03)
 _TANH_CLAMP = np.float32(7.99881172180175781)
-
-
-def _horner_fma_f32(x2_64, coefficients, scratch):
-    """Horner's rule in float32 with fused multiply-adds: each step's float64 product of
-    two float32s is exact, and one rounding to float32 follows the add."""
-    acc = np.full(x2_64.shape, coefficients[0], np.float32)
-    for c in coefficients[1:]:
-        np.multiply(x2_64, acc, out=scratch)
-        scratch += c
-        np.copyto(acc, scratch, casting="unsafe")
-    return acc
 
 
 def _tanh_kernel(x):
@@ -412,11 +400,10 @@ def _tanh_kernel(x):
         return np.tanh(x)
     x32 = x.astype(np.float32)
     clamped = np.clip(x32, -_TANH_CLAMP, _TANH_CLAMP)
-    x2_64 = np.multiply(clamped, clamped).astype(np.float64)  # (rounded to float32 first)
-    scratch = np.empty(x2_64.shape, np.float64)
+    x2 = clamped * clamped
     with np.errstate(all="ignore"):
-        ratio = clamped * _horner_fma_f32(x2_64, _TANH_NUMERATOR, scratch)
-        ratio /= _horner_fma_f32(x2_64, _TANH_DENOMINATOR, scratch)
+        ratio = clamped * common.horner(x2, _TANH_NUMERATOR)
+        ratio /= common.horner(x2, _TANH_DENOMINATOR)
     small = np.abs(x32) < np.float32(0.0004)  # tanh(x) == x to float32 precision
     out = np.where(small, x32, ratio)
     out = np.where(np.abs(x32) >= 20, np.copysign(np.float32(1), x32), out)

@@ -225,7 +225,7 @@ class JitWrapped:
             if not isinstance(x, LEAF_TYPES):
                 self._raise_bad_leaf(args, kwargs, dyn_args, dyn_kwargs)
         avals = tuple(get_aval(x) for x in leaves)
-        key = (in_tree, avals, static, config.jax_enable_x64)
+        key = (in_tree, avals, static, config.jax_enable_x64, config.jax_threefry_partitionable)
         cache = self._cache()
         entry = cache.get(key)
         if entry is None:
@@ -242,12 +242,15 @@ class JitWrapped:
             logger.warning("TRACING CACHE MISS at %s: never seen function %s", name, name)
             return
         names = self._arg_names(args, kwargs)
-        in_tree, avals, static, x64 = key
+        in_tree, avals, static, x64, threefry = key
         best = None
-        for old_tree, old_avals, old_static, old_x64 in cache:
+        for old_tree, old_avals, old_static, old_x64, old_threefry in cache:
             reasons = []
             if old_x64 != x64:
                 reasons.append(f"jax_enable_x64 changed from {old_x64} to {x64}")
+            if old_threefry != threefry:
+                reasons.append(f"jax_threefry_partitionable changed from {old_threefry} to "
+                               f"{threefry}")
             if old_tree != in_tree:
                 reasons.append(f"the pytree structure of the arguments changed from "
                                f"{old_tree} to {in_tree}")

@@ -1,0 +1,1 @@
+"""``pyjax.random``'s implementation: the Threefry primitive, keys, samplers."""
