@@ -1,34 +1,66 @@
 """The compiler behind ``jit``: closed jaxpr -> executable.
 
-Stage 0 (this module): an executable that runs the equations' NumPy kernels in order,
-with constants converted once at compile time and no tracing machinery on the call path.
-Optimization passes and code generation build on this interface: ``compile_jaxpr`` takes
-a ClosedJaxpr and returns a callable from flat input values to flat output Arrays.
+The pipeline is three visible stages:
+
+1. ``passes.optimize``: inline nested calls, XLA's rounding rewrites, constant folding,
+   algebraic simplification, CSE, DCE, then fusion of elementwise groups;
+2. ``lower.Program``: straight-line Python source for the optimized jaxpr, compiled once;
+3. ``fusion.FusedKernel``: large fused groups run block by block on a thread pool.
+
+``compile_jaxpr`` returns the generated ``call`` function itself (the fastest thing to
+call), carrying ``run_buffers`` (NumPy buffers in and out, for loops and calls), the
+optimized ``jaxpr``, the generated ``source``, ``cost_analysis()`` and ``compile_time``.
 """
 from __future__ import annotations
 
-from pyjax._src.core.array import Array, to_buffer
-from pyjax._src.compiler.passes import reciprocal_division
-from pyjax._src.core.jaxpr import ClosedJaxpr, Literal
+import time
+
+from pyjax._src.compiler import passes
+from pyjax._src.compiler.cost import cost_analysis
+from pyjax._src.compiler.lower import Program
+from pyjax._src.config import CHECKS, JIT_EVERYTHING
+from pyjax._src.core import trace
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Var, check_jaxpr
 
 
 def compile_jaxpr(closed: ClosedJaxpr):
-    jaxpr = reciprocal_division(closed.jaxpr)
-    const_buffers = [to_buffer(c) for c in closed.consts]
-    out_avals = jaxpr.out_avals
-    steps = [(e.prim.impl, e.invars, e.outvars, e.params) for e in jaxpr.eqns]
+    """An executable for ``closed``: ``exe(*args) -> [Array]`` and
+    ``exe.run_buffers([buffer]) -> [buffer]``."""
+    start = time.perf_counter()
+    optimized = passes.optimize(closed)
+    if CHECKS:
+        check_jaxpr(optimized.jaxpr)
+    program = Program(optimized)
+    exe = program.call
+    exe.run_buffers = program.run_buffers
+    exe.jaxpr = optimized
+    exe.source = program.source
+    exe.cost_analysis = lambda: cost_analysis(optimized.jaxpr)
+    exe.compile_time = time.perf_counter() - start
+    return exe
 
-    def run_buffers(buffers: list) -> list:
-        env = dict(zip(map(id, jaxpr.constvars), const_buffers))
-        env.update(zip(map(id, jaxpr.invars), buffers))
-        for impl, invars, outvars, params in steps:
-            args = [to_buffer(v.val) if type(v) is Literal else env[id(v)] for v in invars]
-            env.update(zip(map(id, outvars), impl(*args, **params)))
-        return [to_buffer(v.val) if type(v) is Literal else env[id(v)] for v in jaxpr.outvars]
 
-    def executable(*args) -> list:
-        outs = run_buffers([to_buffer(a) for a in args])
-        return [Array._from_buffer(b, a) for b, a in zip(outs, out_avals)]
+# ---------------------------------------------------------------------------- PYJAX_JIT_EVERYTHING
 
-    executable.run_buffers = run_buffers
-    return executable
+_EAGER_CACHE: dict = {}
+_EAGER_CACHE_SIZE = 4096
+
+
+def run_compiled(prim, buffers, avals, out_avals, params) -> list:
+    """Run one eager bind as a compiled one-equation program, cached per primitive,
+    params, input types and kernel (params that are not plain data count by identity, and the
+    cached program keeps them alive, so an identity is never reused while cached)."""
+    key = (prim, prim.impl, passes.params_key(params), tuple(avals))
+    exe = _EAGER_CACHE.get(key)
+    if exe is None:
+        if len(_EAGER_CACHE) >= _EAGER_CACHE_SIZE:
+            _EAGER_CACHE.clear()
+        invars = [Var(a) for a in avals]
+        outvars = [Var(a) for a in out_avals]
+        jaxpr = Jaxpr([], invars, outvars, [Eqn(prim, invars, outvars, params)])
+        exe = _EAGER_CACHE[key] = compile_jaxpr(ClosedJaxpr(jaxpr, []))
+    return exe.run_buffers(list(buffers))
+
+
+if JIT_EVERYTHING:
+    trace.EAGER_COMPILER = run_compiled

@@ -1,0 +1,263 @@
+"""Fused elementwise kernels: a group of elementwise equations over one shape, run block
+by block so that intermediates live in cache-sized scratch buffers, on a thread pool.
+
+NumPy ufuncs release the GIL inside their loops, so threads that each run a share of the
+blocks compute in parallel. Each block calls the very ufuncs (with ``out=``) or kernels
+the unfused program calls, on contiguous slices of the same operands, so every element
+is computed by the same code from the same inputs: the bits are those of the unfused
+program. Operands whose layout would change that (negative strides, a full-size operand
+that is not C-contiguous, on which NumPy would pick another result layout) make the
+kernel run the group unfused instead; ``docs/design.md`` records the measurements behind
+the block size and the thresholds.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from pyjax._src.compiler import kernels
+from pyjax._src.core.jaxpr import Jaxpr, Literal
+
+BLOCK_BYTES = 1 << 18        # one scratch buffer (a few stay in a 2 MiB L2 together)
+BLOCKED_MIN_SIZE = 1 << 18   # elements; smaller groups run as plain NumPy calls
+THREADED_MIN_SIZE = 1 << 19  # elements; smaller groups run on the calling thread
+NUM_THREADS = max(1, int(os.environ.get("PYJAX_NUM_THREADS", 0) or os.cpu_count() or 1))
+
+_POOL: list = []
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads
+    os.register_at_fork(after_in_child=_POOL.clear)
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max(1, NUM_THREADS - 1), thread_name_prefix="pyjax-fused"))
+    return _POOL[0]
+
+
+def runs_blocked(jaxpr: Jaxpr) -> bool:
+    """Whether a fused group is large enough to be worth its blocked kernel."""
+    if not jaxpr.outvars or jaxpr.outvars[0].aval.ndim == 0 or \
+            jaxpr.outvars[0].aval.size < max(1, BLOCKED_MIN_SIZE):
+        return False
+    return _Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
+
+
+class FusedKernel:
+    """``kernel(*inputs, *reuse) -> outputs`` for one fused group.
+
+    ``reuse`` holds, per output, a dead buffer of the output's type the kernel may write
+    into (or None). ``whole`` runs the group unfused (the generated code for small groups).
+    """
+
+    def __init__(self, jaxpr: Jaxpr, whole, names, comment):
+        self.jaxpr = jaxpr
+        self.whole = whole
+        self.shape = shape = jaxpr.outvars[0].aval.shape
+        self.out_avals = [v.aval for v in jaxpr.outvars]
+        self.n_in = len(jaxpr.invars)
+        self.full = [i for i, v in enumerate(jaxpr.invars) if v.aval.shape == shape]
+        itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] + [1])
+        self.plan, self.scratch_shape, self.patterns = _block_plan(shape, jaxpr,
+                                                                   BLOCK_BYTES // itemsize)
+        self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
+        self.in_place = _in_place(jaxpr, shape)
+        self.threads = NUM_THREADS if jaxpr.outvars[0].aval.size >= THREADED_MIN_SIZE else 1
+
+    def __call__(self, *args):
+        ins, reuse = args[:self.n_in], args[self.n_in:]
+        for x in ins:
+            if min(x.strides, default=0) < 0:
+                return self.whole(*ins)
+        for i in self.full:
+            if not ins[i].flags.c_contiguous:
+                return self.whole(*ins)
+        outs = []
+        for r, aval in zip(reuse, self.out_avals):
+            if r is None or not (r.flags.c_contiguous and r.flags.writeable):
+                r = np.empty(aval.shape, aval.dtype)
+            outs.append(r)
+        expanded = [self.patterns.expand(i, x) for i, x in enumerate(ins)]
+        self._run(expanded, outs)
+        return outs
+
+    def _run(self, ins, outs):
+        parts = _split(self.plan, self.threads)
+        if len(parts) == 1:
+            self._work(ins, outs, parts[0])
+            return
+        futures = [_pool().submit(self._work, ins, outs, p) for p in parts[1:]]
+        self._work(ins, outs, parts[0])
+        for f in futures:
+            f.result()
+
+    def _work(self, ins, outs, plan):
+        scratch = [np.empty(self.scratch_shape, dt) for dt in self.blocks.slot_dtypes]
+        with np.errstate(all="ignore"):
+            self.blocks(ins, outs, plan, scratch)
+
+
+def _in_place(jaxpr: Jaxpr, shape) -> list:
+    """Per output, the inputs it may be written over: same type and full shape (so a block
+    of one is the same block of the other), and not read after the output is written."""
+    last_read, written = {}, {}
+    for pos, e in enumerate(jaxpr.eqns):
+        for v in e.invars:
+            if type(v) is not Literal:
+                last_read[id(v)] = pos
+        written[id(e.outvars[0])] = pos
+    return [{i for i, x in enumerate(jaxpr.invars)
+             if x.aval.shape == shape and x.aval.dtype == o.aval.dtype and
+             last_read.get(id(x), -1) <= written[id(o)]} for o in jaxpr.outvars]
+
+
+def _split(plan: list, n: int) -> list:
+    n = max(1, min(n, len(plan)))
+    step = -(-len(plan) // n)
+    return [plan[i:i + step] for i in range(0, len(plan), step)]
+
+
+# ---------------------------------------------------------------------------- block plan
+
+class _Patterns:
+    """How each input is indexed per block: inputs of full rank by their pattern of
+    broadcast (size-1) axes; rank-0 inputs whole. Inputs read through a broadcast_in_dim
+    get their missing axes first."""
+
+    def __init__(self, shape, jaxpr: Jaxpr):
+        rank = len(shape)
+        self.expand_index = []   # per input: None or an index adding the broadcast axes
+        self.pattern_of = []     # per input: pattern number, or None (used whole)
+        self.patterns: list[tuple] = []
+        self.ok = True  # False: an input is broadcast two ways (the group runs unblocked)
+        bcast_dims = {}
+        for e in jaxpr.eqns:
+            if e.prim.name == "broadcast_in_dim" and type(e.invars[0]) is not Literal:
+                bcast_dims.setdefault(id(e.invars[0]), set()).add(
+                    tuple(e.params["broadcast_dimensions"]))
+        for v in jaxpr.invars:
+            s = v.aval.shape
+            dims = bcast_dims.get(id(v))
+            self.ok = self.ok and (dims is None or len(dims) == 1)
+            index = None
+            if dims and len(dims) == 1 and (len(s) != rank or s != shape):
+                (bd,) = dims
+                index = tuple(slice(None) if d in bd else None for d in range(rank))
+                s = tuple(s[bd.index(d)] if d in bd else 1 for d in range(rank))
+            self.expand_index.append(index)
+            if len(s) != rank or rank == 0 or all(n == 1 for n in s) and \
+                    any(n != 1 for n in shape):
+                self.pattern_of.append(None)
+                continue
+            pat = tuple(a == 1 and b != 1 for a, b in zip(s, shape))
+            if pat not in self.patterns:
+                self.patterns.append(pat)
+            self.pattern_of.append(self.patterns.index(pat))
+
+    def expand(self, i: int, x):
+        index = self.expand_index[i]
+        return x if index is None else x[index]
+
+
+def _block_plan(shape, jaxpr: Jaxpr, block: int):
+    """Blocks of about ``block`` elements: whole trailing axes, a chunk of one axis, and
+    one index of every axis before it. Each block entry holds one index per pattern,
+    then the output index, then the block's length along the chunked axis."""
+    patterns = _Patterns(shape, jaxpr)
+    rank = len(shape)
+    inner = [int(np.prod(shape[k + 1:], dtype=np.int64)) for k in range(rank)]
+    k = next(k for k in range(rank) if inner[k] <= block)
+    chunk = max(1, block // inner[k])
+    plan = []
+    for outer in itertools.product(*[range(n) for n in shape[:k]]):
+        for a in range(0, shape[k], chunk):
+            b = min(a + chunk, shape[k])
+            idx = [tuple((0 if p[j] else outer[j]) for j in range(k)) +
+                   ((slice(0, 1) if p[k] else slice(a, b)),) for p in patterns.patterns]
+            plan.append((*idx, outer + (slice(a, b),), b - a))
+    return plan, (chunk,) + tuple(shape[k + 1:]), patterns
+
+
+# ---------------------------------------------------------------------------- code
+
+class _Blocks:
+    """The generated block loop and the dtypes of its scratch slots."""
+
+    def __init__(self, fn, slot_dtypes):
+        self.fn = fn
+        self.slot_dtypes = slot_dtypes
+
+    def __call__(self, ins, outs, plan, scratch):
+        self.fn(ins, outs, plan, scratch)
+
+
+def _unpack(names: list, source: str) -> str:
+    return f"    {', '.join(names)}, = {source}" if names else "    pass"
+
+
+def _generate(jaxpr: Jaxpr, patterns: _Patterns, names, lower_comment):
+    """Source of ``blocks(I, O, plan, T)``: for each block, slice the inputs, run every
+    equation into a scratch slot (or the output block), in order."""
+    name_of: dict[int, str] = {}
+    out_pos = {id(v): i for i, v in enumerate(jaxpr.outvars)}
+    last_use: dict[int, int] = {}
+    for pos, e in enumerate(jaxpr.eqns):
+        for v in e.invars:
+            if type(v) is not Literal:
+                last_use[id(v)] = pos
+    q_names = [f"q{i}" for i in range(len(patterns.patterns))]
+    body = []
+    for i, v in enumerate(jaxpr.invars):
+        p = patterns.pattern_of[i]
+        body.append(f"x{i} = i{i}" + ("" if p is None else f"[{q_names[p]}]"))
+        name_of[id(v)] = f"x{i}"
+    atom = lambda v: names.const(v) if type(v) is Literal else name_of[id(v)]  # noqa: E731
+    slots: list = []  # dtype per scratch slot
+    free: list[int] = []
+    slot_of: dict[int, int] = {}
+    for pos, e in enumerate(jaxpr.eqns):
+        out = e.outvars[0]
+        args = [atom(v) for v in e.invars]
+        for v in e.invars:  # operands dying here free their slots (reused in place)
+            if type(v) is not Literal and last_use.get(id(v)) == pos and id(v) in slot_of:
+                free.append(slot_of.pop(id(v)))
+        target = None
+        if id(out) in out_pos:
+            target = f"y{out_pos[id(out)]}"
+            body.append(f"{target} = o{out_pos[id(out)]}[qo]")
+        if e.prim.name == "broadcast_in_dim":  # its operand arrives with the axes added
+            if target is not None:
+                body.append(f"{target}[...] = {args[0]}")
+            name_of[id(out)] = target or args[0]
+            continue
+        ufunc = kernels.direct_ufunc(e)
+        if ufunc is not None:
+            if target is None:
+                slot = next((s for s in free if slots[s] == out.aval.dtype), None)
+                if slot is None:
+                    slot = len(slots)
+                    slots.append(out.aval.dtype)
+                else:
+                    free.remove(slot)
+                slot_of[id(out)] = slot
+                target = f"t{pos}"
+                body.append(f"{target} = s{slot}[:n]")
+            body.append(f"{names.ref(ufunc, 'f')}({', '.join(args)}, out={target})"
+                        f"{lower_comment(e)}")
+        else:
+            call = names.kernel_call(e, args)
+            if target is not None:
+                body.append(f"{target}[...] = {call}[0]{lower_comment(e)}")
+            else:
+                target = f"t{pos}"
+                body.append(f"{target}, = {call}{lower_comment(e)}")
+        name_of[id(out)] = target
+    lines = [_unpack([f"i{i}" for i in range(len(jaxpr.invars))], "I"),
+             _unpack([f"o{i}" for i in range(len(jaxpr.outvars))], "O"),
+             _unpack([f"s{i}" for i in range(len(slots))], "T"),
+             f"    for {', '.join(q_names + ['qo', 'n'])} in plan:"]
+    lines.extend("        " + b for b in body)
+    src = "def blocks(I, O, plan, T):\n" + "\n".join(lines) + "\n"
+    return src, _Blocks(names.compile(src, "blocks"), slots)

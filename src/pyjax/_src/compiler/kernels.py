@@ -1,0 +1,157 @@
+"""Which primitives the compiler may fuse, and which of them it may call as a bare ufunc.
+
+A primitive's NumPy kernel (``prim.impl``) defines what it computes. For many elementwise
+primitives that kernel *is* a NumPy ufunc wrapped in ``np.asarray`` (and sometimes in an
+``np.errstate``); calling the ufunc directly gives the same bits, skips the wrappers and
+allows ``out=``, which fused kernels need to run without temporaries. ``direct_ufunc``
+accepts a ufunc only when the kernel is visibly built on it: the lax factories' kernel
+closes over the ufunc itself (or over ``ignore_errors(ufunc)``), or, for the few kernels
+that dispatch on dtype (``_div_kernel``...), it is that named lax function and agrees
+with the ufunc on edge values of the dtype. A kernel replaced or rewritten elsewhere so
+falls back to calling ``impl``, never to a ufunc that computes something else.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src.core.aval import ShapedArray
+
+# name -> (ufunc, dtype kinds where the kernel is that ufunc, kernel ignores FP warnings)
+UFUNCS: dict = {
+    "add": (np.add, "biufc", False), "sub": (np.subtract, "iufc", False),
+    "mul": (np.multiply, "biufc", False), "div": (np.true_divide, "fc", True),
+    "rem": (np.fmod, "f", True), "pow": (np.power, "fc", True),
+    "max": (np.maximum, "biufc", False), "min": (np.minimum, "biufc", False),
+    "atan2": (np.arctan2, "f", True), "nextafter": (np.nextafter, "f", True),
+    "neg": (np.negative, "iufc", False), "sign": (np.sign, "iufc", False),
+    "floor": (np.floor, "f", False), "ceil": (np.ceil, "f", False),
+    "is_finite": (np.isfinite, "f", False),
+    "exp": (np.exp, "fc", True), "exp2": (np.exp2, "fc", True), "log": (np.log, "fc", True),
+    "log1p": (np.log1p, "fc", True), "expm1": (np.expm1, "fc", True),
+    "sin": (np.sin, "fc", False), "cos": (np.cos, "fc", False), "tan": (np.tan, "fc", True),
+    "asin": (np.arcsin, "fc", True), "acos": (np.arccos, "fc", True),
+    "atan": (np.arctan, "fc", False), "sinh": (np.sinh, "fc", True),
+    "cosh": (np.cosh, "fc", True), "asinh": (np.arcsinh, "fc", False),
+    "acosh": (np.arccosh, "fc", True), "atanh": (np.arctanh, "fc", True),
+    "sqrt": (np.sqrt, "fc", True), "cbrt": (np.cbrt, "f", False),
+    "abs": (np.abs, "ifc", False), "square": (np.square, "iufc", False),
+    "eq": (np.equal, "biufc", False), "ne": (np.not_equal, "biufc", False),
+    "lt": (np.less, "biuf", False), "le": (np.less_equal, "biuf", False),
+    "gt": (np.greater, "biuf", False), "ge": (np.greater_equal, "biuf", False),
+    "and": (np.bitwise_and, "biu", False), "or": (np.bitwise_or, "biu", False),
+    "xor": (np.bitwise_xor, "biu", False),
+}
+
+# Elementwise primitives fused through their own kernel, called block by block (each is
+# a pure function of the elements at one position, returning a fresh array).
+BY_IMPL = {"tanh", "logistic", "rsqrt", "round", "integer_pow", "erf", "erfc", "shift_left",
+           "shift_right_arithmetic", "shift_right_logical", "population_count",
+           "convert_element_type", "select_n", "clamp", "not", "conj"}
+
+ELEMENTWISE = set(UFUNCS) | BY_IMPL
+
+# lax's broadcasting n-ary primitives: a rank-0 operand stands for a full-shape one.
+SCALAR_BROADCASTING = {"add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2",
+                       "nextafter", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor"}
+
+
+def is_elementwise(eqn) -> bool:
+    """An equation whose every output element depends only on the inputs at its position,
+    whose operands are the output's shape or broadcast to it, and whose kernel returns
+    fresh arrays (so it can run on blocks and its result may be overwritten later)."""
+    name = eqn.prim.name
+    if name not in ELEMENTWISE or len(eqn.outvars) != 1:
+        return False
+    shape = eqn.outvars[0].aval.shape
+    for v in eqn.invars:
+        s = v.aval.shape
+        if s != shape and s != () and (len(s) != len(shape) or
+                                       any(a != b and a != 1 for a, b in zip(s, shape))):
+            return False
+    if name == "select_n" and len(eqn.invars) < 3:
+        return False  # one case: the kernel returns the case itself
+    return True
+
+
+# ---------------------------------------------------------------------------- direct ufuncs
+
+_VERIFIED: dict = {}
+
+
+def _closure(fn) -> dict:
+    code = getattr(fn, "__code__", None)
+    if code is None or not fn.__closure__:
+        return {}
+    return {k: c.cell_contents for k, c in zip(code.co_freevars, fn.__closure__)}
+
+
+def _kernel_of(impl):
+    """What a factory-made ``impl`` calls (unwrapping ``ignore_errors``), or None."""
+    kernel = _closure(impl).get("kernel")
+    inner = _closure(kernel).get("fn")
+    return inner if inner is not None and getattr(kernel, "__name__", "") == \
+        getattr(inner, "__name__", None) else kernel
+
+
+def direct_ufunc(eqn):
+    """The ufunc that computes ``eqn`` exactly as its kernel does, or None."""
+    entry = UFUNCS.get(eqn.prim.name)
+    if entry is None or eqn.params:
+        return None
+    ufunc, kinds, _ = entry
+    avals = [v.aval for v in eqn.invars]
+    dt = avals[0].dtype
+    if dt.kind not in kinds or any(a.dtype != dt for a in avals) or len(avals) != ufunc.nin:
+        return None
+    key = (eqn.prim.impl, dt)
+    ok = _VERIFIED.get(key)
+    if ok is None:
+        kernel = _kernel_of(eqn.prim.impl)
+        ok = kernel is ufunc or (
+            getattr(kernel, "__module__", "") == "pyjax._src.lax.elementwise" and
+            getattr(kernel, "__name__", "") == f"_{eqn.prim.name}_kernel" and
+            _same_as_kernel(eqn.prim, ufunc, ufunc.nin, dt))
+        _VERIFIED[key] = ok
+    return ufunc if ok else None
+
+
+def quiet(eqn) -> bool:
+    """Whether the primitive's kernel runs with floating-point warnings silenced."""
+    entry = UFUNCS.get(eqn.prim.name)
+    return entry is not None and entry[2]
+
+
+def edge_values(dtype: np.dtype) -> np.ndarray:
+    """Values where kernels tend to differ: zeros, infinities, NaN, extremes, rounding."""
+    if dtype.kind == "b":
+        return np.array([False, True])
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.array(sorted({0, 1, 2, 3, 7, info.max, info.min, info.max - 1} |
+                               ({-1, -2, -7, info.min + 1} if dtype.kind == "i" else set())),
+                        dtype)
+    real = np.array([0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, 2.5, -2.5, 3.0, 1e-3, 7.25, -13.0,
+                     0.9999, 88.0, -100.0, 1e30, np.inf, -np.inf, np.nan])
+    with np.errstate(all="ignore"):
+        if dtype.kind == "c":
+            return (real[:, None] + 1j * real[None, ::3]).ravel().astype(dtype)
+        return real.astype(dtype)
+
+
+def _same_as_kernel(prim, ufunc, nargs: int, dt: np.dtype) -> bool:
+    """Run the kernel and the ufunc on every combination of edge values; same bits?"""
+    vals = edge_values(dt)
+    grids = np.meshgrid(*([vals] * nargs), indexing="ij")
+    args = [np.ascontiguousarray(g.ravel()) for g in grids]
+    try:
+        with np.errstate(all="ignore"):
+            want = np.asarray(prim.impl(*args)[0])
+            got = ufunc(*args)
+    except Exception:  # noqa: BLE001 - a kernel that rejects a value is not a ufunc
+        return False
+    return want.dtype == got.dtype and want.shape == got.shape and \
+        want.tobytes() == got.tobytes()
+
+
+def aval_nbytes(aval: ShapedArray) -> int:
+    return aval.size * aval.dtype.itemsize

@@ -1,0 +1,312 @@
+"""Code generation: an optimized jaxpr becomes the source of two straight-line Python
+functions, compiled once with ``compile``.
+
+``run_buffers(bufs)`` takes and returns NumPy buffers (loops and calls use it);
+``call(a0, a1, ...)`` takes Arrays or NumPy values and returns Arrays (``jit`` uses it).
+Their bodies are the same: one line per kernel call, in program order, each result in a
+local variable that is deleted right after its last use.
+
+Safety: nothing from the program's data reaches the source text. Kernels, params,
+constants, dtypes and avals are bound in the functions' namespace under generated names
+(``k0``, ``p1``, ``c2``, ``D3``, ...); the source holds only those names, local variable
+names ``a<i>``/``v<i>``, and param keys that are plain identifiers (any other key goes
+through a ``**`` dict), so no string a user controls can inject code.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+
+import numpy as np
+
+from pyjax._src.compiler import fusion, kernels
+from pyjax._src.compiler.passes import fused_p
+from pyjax._src.config import CHECKS
+from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal
+
+
+class Names:
+    """Generated identifiers for the objects generated code uses, and its namespace."""
+
+    def __init__(self):
+        self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
+                         "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {}}
+        self._names: dict = {}
+        self._count: dict = {}
+        self._alive: list = []  # objects named by identity stay alive while named
+
+    def _new(self, prefix: str, obj) -> str:
+        n = self._count.get(prefix, 0)
+        self._count[prefix] = n + 1
+        name = f"{prefix}{n}"
+        self.ns[name] = obj
+        return name
+
+    def ref(self, obj, prefix: str) -> str:
+        key = (prefix, id(obj))
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = self._new(prefix, obj)
+            self._alive.append(obj)
+        return name
+
+    def const(self, lit: Literal) -> str:
+        buf = to_buffer(lit.val)
+        if buf.dtype != lit.aval.dtype:
+            buf = buf.astype(lit.aval.dtype)
+        key = ("lit", buf.dtype.str, buf.tobytes())
+        name = self._names.get(key)
+        if name is None:
+            buf = np.array(buf)
+            buf.flags.writeable = False
+            name = self._names[key] = self._new("c", buf)
+        return name
+
+    def kernel_call(self, eqn: Eqn, args: list) -> str:
+        """``k3(a, b, axes=p0)``: the primitive's kernel with its params, by reference."""
+        parts = list(args)
+        odd = {}
+        for key, value in eqn.params.items():
+            if isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key):
+                parts.append(f"{key}={self.ref(value, 'p')}")
+            else:
+                odd[key] = value
+        if odd:
+            parts.append(f"**{self.ref(odd, 'p')}")
+        return f"{self.ref(eqn.prim.impl, 'k')}({', '.join(parts)})"
+
+    def compile(self, src: str, fname: str):
+        exec(compile(src, "<pyjax generated code>", "exec"), self.ns)  # noqa: S102
+        return self.ns.pop(fname)
+
+
+def _is_var(v) -> bool:
+    return type(v) is not Literal
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def _comment(eqn: Eqn) -> str:
+    """``  # sin``: the primitive's name, for readers (only if it is a plain name)."""
+    name = eqn.prim.name
+    return f"  # {name}" if isinstance(name, str) and _SAFE_NAME.match(name) else ""
+
+
+# Kernels whose results never alias their operands (NumPy reductions and matmul allocate).
+FRESH_RESULTS = {"reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
+                 "reduce_or", "reduce_xor", "argmax", "argmin", "dot_general", "cumsum",
+                 "cumprod", "cummax", "cummin"}
+
+
+def _check_fresh(outs, ins):
+    """Checked mode: a FRESH_RESULTS kernel returned a view of an operand."""
+    for o in outs:
+        for x in ins:
+            if isinstance(x, np.ndarray) and np.may_share_memory(o, x):
+                raise AssertionError("a kernel listed in FRESH_RESULTS returned a view")
+
+
+class _Step:
+    """One line of generated code: a kernel call (``op``) or a blocked fused kernel."""
+    __slots__ = ("eqn", "kernel", "ufunc")
+
+    def __init__(self, eqn: Eqn, kernel=None):
+        self.eqn = eqn
+        self.kernel = kernel
+        self.ufunc = None if kernel is not None else kernels.direct_ufunc(eqn)
+
+    def owns_outputs(self) -> bool:
+        """Its results are fresh arrays nothing else refers to."""
+        return self.kernel is not None and not any(
+            e.prim.name == "broadcast_in_dim" for e in self.eqn.params["jaxpr"].eqns)
+
+    def retains_inputs(self) -> bool:
+        """Its results may be views of its operands."""
+        return not (self.ufunc is not None or self.owns_outputs() or self.fresh())
+
+    def fresh(self) -> bool:
+        """A kernel known to compute new arrays (never views) from its operands; checked
+        mode verifies it on every run."""
+        name = self.eqn.prim.name
+        return self.kernel is None and name in FRESH_RESULTS and \
+            (not name.startswith("reduce_") or bool(self.eqn.params.get("axes")))
+
+
+def _steps(jaxpr: Jaxpr, names: Names) -> list:
+    """Small fused groups go back to their equations (plain NumPy calls); large ones
+    become blocked kernels."""
+    steps = []
+    for eqn in jaxpr.eqns:
+        if eqn.prim is not fused_p:
+            steps.append(_Step(eqn))
+            continue
+        sub = eqn.params["jaxpr"]
+        env = {id(v): a for v, a in zip(sub.invars, eqn.invars)}
+        inner = [Eqn(e.prim, [env.get(id(v), v) if _is_var(v) else v for v in e.invars],
+                     e.outvars, e.params) for e in sub.eqns]
+        if fusion.runs_blocked(sub):
+            whole = _function(sub, names, "whole")[0]
+            steps.append(_Step(eqn, fusion.FusedKernel(sub, whole, names, _comment)))
+        else:
+            steps.extend(_Step(e) for e in inner)
+    return steps
+
+
+def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
+    """The lines computing ``outvars`` from the names in ``name_of``; each intermediate is
+    deleted after its last use, or kept for a later blocked kernel to write into."""
+    last_use: dict[int, int] = {}
+    consumers: dict[int, list] = {}
+    for s, step in enumerate(steps):
+        for v in step.eqn.invars:
+            if _is_var(v):
+                last_use[id(v)] = s
+                consumers.setdefault(id(v), []).append(step)
+    outputs = {id(v) for v in outvars if _is_var(v)}
+    producer = {id(o): step for step in steps for o in step.eqn.outvars}
+    reuse: dict[tuple, str] = {}    # (step index, output index) -> buffer name to write into
+    release: dict[int, list] = {}   # step index -> names to delete after it
+    counter = iter(range(1 << 62))
+
+    def reusable(v) -> bool:
+        p = producer.get(id(v))
+        return p is not None and p.owns_outputs() and id(v) not in outputs and \
+            not any(c.retains_inputs() for c in consumers.get(id(v), []))
+
+    def retire(v, s: int):
+        """``v`` was last read by step ``s``: hand its buffer on, or delete it."""
+        name = name_of[id(v)]
+        if reusable(v):
+            step = steps[s]
+            if step.kernel is not None:  # written over by the kernel reading it last?
+                i = step.eqn.invars.index(v)
+                for j, ok in enumerate(step.kernel.in_place):
+                    if i in ok and (s, j) not in reuse:
+                        reuse[(s, j)] = name
+                        release.setdefault(s, []).append(name)
+                        return
+            for t in range(s + 1, len(steps)):
+                if steps[t].kernel is None:
+                    continue
+                for j, o in enumerate(steps[t].eqn.outvars):
+                    if (t, j) not in reuse and o.aval.shape == v.aval.shape and \
+                            o.aval.dtype == v.aval.dtype:
+                        reuse[(t, j)] = name
+                        release.setdefault(t, []).append(name)
+                        return
+        release.setdefault(s, []).append(name)
+
+    lines = []
+    for s, step in enumerate(steps):
+        eqn = step.eqn
+        args = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in eqn.invars]
+        retired = set()
+        for v in eqn.invars:
+            if _is_var(v) and last_use[id(v)] == s and id(v) not in outputs and \
+                    id(v) in producer and id(v) not in retired:
+                retired.add(id(v))
+                retire(v, s)
+        outs = []
+        for o in eqn.outvars:
+            if id(o) in last_use or id(o) in outputs:
+                name_of[id(o)] = f"v{next(counter)}"
+                outs.append(name_of[id(o)])
+            else:
+                outs.append("_")
+        lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
+        if step.kernel is not None:
+            extra = [reuse.get((s, i), "None") for i in range(len(outs))]
+            lines.append(f"{lhs} = {names.ref(step.kernel, 'g')}({', '.join(args + extra)})"
+                         f"  # fused: {len(eqn.params['jaxpr'].eqns)} equations")
+        elif step.ufunc is not None:
+            call = f"{names.ref(step.ufunc, 'f')}({', '.join(args)})"
+            if eqn.outvars[0].aval.shape == ():
+                call = f"asarray({call})"  # ufuncs return NumPy scalars for 0-d operands
+            lines.append(f"{outs[0]} = {call}{_comment(eqn)}")
+        else:
+            lines.append(f"{lhs} = {names.kernel_call(eqn, args)}{_comment(eqn)}")
+            for name, o in zip(outs, eqn.outvars):  # as eager evaluation stores results
+                if name != "_":
+                    d = names.ref(o.aval.dtype, "D")
+                    lines.append(f"if {name}.dtype != {d}: {name} = {name}.astype({d})")
+            if CHECKS and step.fresh():
+                lines.append(f"{names.ref(_check_fresh, 'k')}(({lhs}), ({', '.join(args)},))")
+        dead = release.pop(s, [])
+        if dead:
+            lines.append(f"del {', '.join(dead)}")
+    return lines
+
+
+def _quiet(steps: list) -> bool:
+    """Run the body with floating-point warnings off: some kernel the code calls
+    directly silences them itself."""
+    return any(step.ufunc is not None and kernels.quiet(step.eqn) for step in steps)
+
+
+def _source(fname: str, params: list, prologue: list, body: list, ret: str,
+            quiet: bool) -> str:
+    body = body + [ret]
+    if quiet:
+        body = ["with errstate(all='ignore'):"] + ["    " + b for b in body]
+    return f"def {fname}({', '.join(params)}):\n" + "".join(
+        f"    {b}\n" for b in prologue + body)
+
+
+def _parts(jaxpr: Jaxpr, names: Names, consts=()):
+    """Parameters, steps, body lines and result expressions of a jaxpr's function."""
+    name_of = {id(v): f"a{i}" for i, v in enumerate(jaxpr.invars)}
+    for v, c in zip(jaxpr.constvars, consts):
+        name_of[id(v)] = names.ref(c, "c")
+    steps = _steps(jaxpr, names)
+    body = _body(steps, name_of, jaxpr.outvars, names)
+    results = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in jaxpr.outvars]
+    return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
+
+
+def _function(jaxpr: Jaxpr, names: Names, fname: str):
+    """``def fname(a0, a1, ...): ... return [outs]`` on buffers (for a fused group, the
+    unfused code its kernel falls back on)."""
+    params, steps, body, results = _parts(jaxpr, names)
+    src = _source(fname, params, [], body, f"return [{', '.join(results)}]", _quiet(steps))
+    return names.compile(src, fname), src
+
+
+def _prepare_const(c) -> np.ndarray:
+    """A constant's buffer, read-only (a writable NumPy array the user may still change
+    is copied first)."""
+    buf = to_buffer(c)
+    if isinstance(buf, np.ndarray) and buf.flags.writeable:
+        buf = np.array(buf)
+        buf.flags.writeable = False
+    return buf
+
+
+class Program:
+    """The generated functions of one compiled jaxpr, and their source."""
+
+    def __init__(self, closed: ClosedJaxpr):
+        names = self.names = Names()
+        jaxpr = closed.jaxpr
+        consts = [_prepare_const(c) for c in closed.consts]
+        params, steps, body, results = _parts(jaxpr, names, consts)
+        quiet = _quiet(steps)
+        rb_src = _source("run_buffers", ["bufs"],
+                         [f"{', '.join(params)}, = bufs" if params else "pass"], body,
+                         f"return [{', '.join(results)}]", quiet)
+        convert = [f"{a} = {a}._value if {a}.__class__ is Array else tobuf({a})"
+                   for a in params]
+        wrapped = []
+        for r, v in zip(results, jaxpr.outvars):
+            if r in params:  # a raw NumPy input returned as is: copy, not freeze, it
+                r = f"({r}.copy() if {r}.flags.writeable else {r})"
+            wrapped.append(f"wrap({r}, {names.ref(v.aval, 'A')})")
+        call_src = _source("call", params, convert, body, f"return [{', '.join(wrapped)}]",
+                           quiet)
+        self.run_buffers = names.compile(rb_src, "run_buffers")
+        self.call = names.compile(call_src, "call")
+        self.steps = steps
+        self.source = rb_src + "\n" + call_src + "".join(
+            f"\n# {names.ref(s.kernel, 'g')}: blocked kernel of a fused group\n"
+            f"{s.kernel.source}" for s in steps if s.kernel is not None)

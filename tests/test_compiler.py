@@ -1,0 +1,541 @@
+"""The compiler behind ``jit``: every pass keeps results, generated code matches the kernels
+bit for bit (fused and blocked, or not), buffers are reused safely, no user string reaches
+the generated source, and the inspection API (``as_text``, ``cost_analysis``, logging).
+
+The oracle is the one ``eval_jaxpr`` defines: each equation's kernel in order, each result
+stored as eager evaluation stores it (cast to its declared dtype). It is written out here
+(``reference``) so that it does not route through the compiler when the suite runs with
+``PYJAX_JIT_EVERYTHING=1``.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+
+import pyjax
+import pyjax.numpy as jnp
+from pyjax import lax
+from pyjax._src.compiler import compile_jaxpr, fusion, kernels, passes, run_compiled
+from pyjax._src.core.array import to_buffer
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, eval_jaxpr
+from pyjax._src.core.trace import Primitive, REGISTRY
+
+from op_db import OPS, STANDARD
+from test_compose import BINARY, N, UNARY, build, generate
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def reference(closed: ClosedJaxpr, args) -> list:
+    env = {id(v): to_buffer(c) for v, c in zip(closed.jaxpr.constvars, closed.consts)}
+    env.update((id(v), to_buffer(a)) for v, a in zip(closed.jaxpr.invars, args))
+
+    def read(v):
+        return to_buffer(v.val) if type(v) is Literal else env[id(v)]
+    with np.errstate(all="ignore"):
+        for eqn in closed.jaxpr.eqns:
+            outs = eqn.prim.impl(*map(read, eqn.invars), **eqn.params)
+            for o, b in zip(eqn.outvars, outs):
+                b = np.asarray(b)
+                env[id(o)] = b if b.dtype == o.aval.dtype else b.astype(o.aval.dtype)
+    return [read(v) for v in closed.jaxpr.outvars]
+
+
+def bits(x) -> tuple:
+    x = np.asarray(x)
+    return x.dtype.str, x.shape, np.ascontiguousarray(x).tobytes()
+
+
+def assert_same_bits(got, want, what=""):
+    assert len(got) == len(want), what
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert bits(g) == bits(w), f"{what} output {i}: {np.asarray(g)!r} != {np.asarray(w)!r}"
+
+
+def expected(closed: ClosedJaxpr, args) -> list:
+    """What compiled code must produce: the reference after the call bodies are inlined
+    and XLA's rounding rewrites are made (both as XLA compiles JAX's programs)."""
+    inlined = passes.inline_calls(closed)
+    return reference(ClosedJaxpr(passes.xla_rewrites(inlined.jaxpr), inlined.consts), args)
+
+
+def check_compiled(closed: ClosedJaxpr, args, what=""):
+    exe = compile_jaxpr(closed)
+    want = expected(closed, args)
+    assert_same_bits(exe(*args), want, what)
+    assert_same_bits(exe.run_buffers([to_buffer(a) for a in args]), want, what)
+    return exe
+
+
+@pytest.fixture
+def blocked(monkeypatch):
+    """Every fused group runs blocked, in blocks of a few elements, on two threads."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1)
+    monkeypatch.setattr(fusion, "BLOCK_BYTES", 16)
+    monkeypatch.setattr(fusion, "THREADED_MIN_SIZE", 1)
+    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+
+
+@pytest.fixture
+def blocked_medium(monkeypatch):
+    """Groups of a few thousand elements run blocked (in blocks of 1024) and threaded."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
+    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(fusion, "THREADED_MIN_SIZE", 1 << 13)
+    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+
+
+def n_eqns(closed, name=None) -> int:
+    return sum(1 for e in closed.jaxpr.eqns if name is None or e.prim.name == name)
+
+
+# ---------------------------------------------------------------------------- the corpus
+
+def _compose_jaxprs():
+    """Generated programs of test_compose, plain and differentiated, as closed jaxprs."""
+    x = np.linspace(-1.5, 2.0, N).astype(np.float32)
+    y = np.linspace(0.7, -0.9, N).astype(np.float32)
+    out = []
+    for seed in range(16):
+        f = build(generate(seed), pyjax, jnp)
+        w = np.linspace(0.5, 1.5, N).astype(np.float32)
+        for kind, fn in (("plain", f),
+                         ("grad", pyjax.grad(lambda a, b: (f(a, b) * w).sum(), (0, 1))),
+                         ("jvp", lambda a, b: pyjax.jvp(f, (a, b), (w, w))),
+                         ("vmap", lambda a, b: pyjax.vmap(f, (0, None))(
+                             jnp.stack([a, -a, 2 * a]), b))):
+            try:
+                closed = pyjax.make_jaxpr(fn)(x, y)
+            except Exception:  # noqa: BLE001 - an op another module is still writing
+                continue
+            out.append((f"{seed}-{kind}", closed, [x, y]))
+    return out
+
+
+COMPOSE = _compose_jaxprs()
+BIT_PRESERVING = {
+    "inline_calls": passes.inline_calls,
+    "fold_constants": lambda c: passes.fold_constants(c, max_size=4),
+    "simplify": lambda c: ClosedJaxpr(passes.simplify(c.jaxpr), c.consts),
+    "cse": lambda c: ClosedJaxpr(passes.cse(c.jaxpr), c.consts),
+    "dce": passes.dce,
+    "fuse": lambda c: ClosedJaxpr(passes.fuse(c.jaxpr), c.consts),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BIT_PRESERVING))
+def test_every_pass_preserves_results_on_generated_programs(name):
+    rewrite = BIT_PRESERVING[name]
+    for what, closed, args in COMPOSE:
+        closed = passes.inline_calls(closed) if name != "inline_calls" else closed
+        assert_same_bits(reference(rewrite(closed), args), reference(closed, args), what)
+
+
+def test_generated_programs_compile_to_the_reference():
+    for what, closed, args in COMPOSE:
+        check_compiled(closed, args, what)
+
+
+def test_generated_programs_run_blocked(blocked):
+    for what, closed, args in COMPOSE[::3]:
+        check_compiled(closed, args, what)
+
+
+def test_reference_is_eval_jaxpr():
+    """The oracle written here agrees with ``eval_jaxpr``."""
+    for what, closed, args in COMPOSE[:12]:
+        want = eval_jaxpr(closed.jaxpr, closed.consts, *args)
+        assert_same_bits(reference(closed, args), want, what)
+
+
+def _op_cases():
+    for op in OPS:
+        for dt in op.dtypes:
+            if dt not in STANDARD or dt in op.untested:
+                continue
+            rng = np.random.default_rng(zlib.crc32(f"{op.name}/{dt}".encode()))
+            try:
+                samples = op.samples(np.dtype(dt), rng)
+            except Exception:  # noqa: BLE001
+                continue
+            for sample in samples:
+                yield op, sample
+
+
+def _op_jaxprs():
+    out = []
+    for op, sample in _op_cases():
+        fn = (lambda op, kw: lambda *a: op.ours(*a, **kw))(op, sample.kwargs)
+        try:
+            closed = pyjax.make_jaxpr(fn)(*sample.args)
+        except Exception:  # noqa: BLE001 - error samples are tested elsewhere
+            continue
+        out.append((f"{op.name}{sample}", closed, pyjax.tree_util.tree_leaves(sample.args)))
+    return out
+
+
+OP_JAXPRS = _op_jaxprs()
+
+
+@pytest.mark.parametrize("part", range(4))
+def test_op_table_compiled_matches_kernels(part):
+    for what, closed, args in OP_JAXPRS[part::4]:
+        check_compiled(closed, args, what)
+
+
+@pytest.mark.parametrize("part", range(4))
+def test_op_table_blocked_matches_kernels(part, blocked):
+    for what, closed, args in OP_JAXPRS[part::4]:
+        check_compiled(closed, args, what)
+
+
+def test_direct_ufuncs_match_their_kernels():
+    """Each ufunc the compiler calls instead of a kernel gives the kernel's bits."""
+    checked = 0
+    for name, (ufunc, kinds, _) in kernels.UFUNCS.items():
+        prim = REGISTRY[name]
+        for dt in STANDARD:
+            dt = np.dtype(dt)
+            if dt.kind not in kinds:
+                continue
+            n = 1 if prim.name in ("neg", "sign", "floor", "ceil", "is_finite", "abs",
+                                   "square") or name in UNARY_UFUNCS else 2
+            x = [Var(ShapedArrayOf(dt)) for _ in range(n)]
+            eqn = Eqn(prim, x, [Var(ShapedArrayOf(dt))], {})
+            if kernels.direct_ufunc(eqn) is not None:
+                checked += 1
+                vals = kernels.edge_values(dt)
+                args = np.meshgrid(*([vals] * n), indexing="ij")
+                with np.errstate(all="ignore"):
+                    want = np.asarray(prim.impl(*args)[0])
+                    got = kernels.direct_ufunc(eqn)(*args)
+                assert bits(got) == bits(want), (name, dt)
+    assert checked > 100
+
+
+UNARY_UFUNCS = {n for n, (u, _, _) in kernels.UFUNCS.items() if u.nin == 1}
+
+
+def ShapedArrayOf(dt):  # noqa: N802
+    from pyjax._src.core.aval import ShapedArray
+    return ShapedArray((), dt)
+
+
+# ---------------------------------------------------------------------------- fused kernels
+
+def _chain(a, b, c):
+    u = jnp.tanh(a * 1.5 + 0.5) * jnp.exp(-a * a) + jnp.sin(a) ** 2
+    v = jnp.where(u > b, u - b, lax.integer_pow(b, 3)) / 3.0
+    return u, v * c, jnp.maximum(v, 0.0).astype(jnp.int32)
+
+
+LAYOUTS = {
+    "c": lambda x: x,
+    "fortran": np.asfortranarray,
+    "reversed": lambda x: x[::-1],
+    "strided": lambda x: np.repeat(x, 2, axis=1)[:, ::2],
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_fused_groups_give_the_unfused_bits(layout, blocked_medium):
+    """Large groups run blocked and threaded (fast path) or unfused (layouts NumPy would
+    compute differently); both must match the kernels run one by one."""
+    rng = np.random.default_rng(0)
+    a = LAYOUTS[layout](rng.standard_normal((100, 300)).astype(np.float32) * 3)
+    b = rng.standard_normal((1, 300)).astype(np.float32)
+    c = np.float32(0.25)
+    closed = pyjax.make_jaxpr(_chain)(a, b, c)
+    exe = check_compiled(closed, [a, b, c], layout)
+    assert "blocks(" in exe.source
+
+
+def test_fused_integer_and_broadcast_groups(blocked):
+    rng = np.random.default_rng(1)
+    i = rng.integers(-40, 40, (5, 7)).astype(np.int32)
+    j = rng.integers(-3, 40, (1, 7)).astype(np.int32)
+
+    def f(i, j, s):
+        k = lax.div(i, j) + lax.rem(i, j + 1) - lax.shift_right_arithmetic(i, j)
+        m = lax.broadcast_in_dim(s, (5, 7), ()) * k
+        n = lax.broadcast_in_dim(j[0], (5, 7), (1,)) + m
+        return k, n, lax.convert_element_type(n, np.float32) / 7.0
+    closed = pyjax.make_jaxpr(f)(i, j, np.int32(3))
+    exe = check_compiled(closed, [i, j, np.int32(3)])
+    assert n_eqns(exe.jaxpr, "fused") == 2  # j + 1 (of shape (1, 7)), and the rest
+
+
+# ---------------------------------------------------------------------------- passes
+
+def test_inlining_removes_nested_calls():
+    inner = pyjax.jit(lambda x: (x * 2.0, x + 1.0))
+    cp = pyjax.checkpoint(lambda x: jnp.sin(x) * x)
+
+    @pyjax.custom_jvp
+    def cj(x):
+        return jnp.cos(x)
+    cj.defjvp(lambda p, t: (cj(p[0]), -jnp.sin(p[0]) * t[0]))
+
+    def f(x):
+        a, b = inner(x)
+        c, _ = inner(b)
+        return a + c + cp(x) + cj(inner(x)[0])
+    x = np.linspace(-1, 1, 5).astype(np.float32)
+    closed = pyjax.make_jaxpr(f)(x)
+    assert n_eqns(closed, "jit") == 3
+    inlined = passes.inline_calls(closed)
+    assert not any(e.prim.name in ("jit", "checkpoint", "custom_jvp_call")
+                   for e in inlined.jaxpr.eqns)
+    assert_same_bits(reference(inlined, [x]), reference(closed, [x]))
+    check_compiled(closed, [x])
+
+
+def test_dce_cse_fold_simplify():
+    def f(x, y):
+        dead = jnp.exp(x) * 3.0  # noqa: F841
+        a, b = jnp.sin(x) * y, jnp.sin(x) * y       # CSE
+        k = (jnp.arange(4.0) * 2.0 + 1.0).sum()      # folded to a literal
+        z = jnp.zeros((1000, 1000)).sum()            # too big to fold
+        t = jnp.transpose(jnp.transpose(x.reshape(2, 3))).reshape(3, 2).reshape(6, 1) \
+            .reshape(3, 2)
+        s = lax.neg(lax.neg(x)) * 1.0 - 0.0
+        return a + b + k + z, t, s.astype(np.float32), lax.stop_gradient(y)
+    x = np.arange(6.0, dtype=np.float32)
+    y = np.linspace(-2, 2, 6).astype(np.float32)
+    closed = pyjax.make_jaxpr(f)(x, y)
+    opt = passes.optimize(closed, fusion=False)
+    names = [e.prim.name for e in opt.jaxpr.eqns]
+    assert "exp" not in names and names.count("sin") == 1 and "iota" not in names
+    assert "neg" not in names and "stop_gradient" not in names
+    assert names.count("transpose") == 0 and names.count("reshape") == 1
+    assert names.count("broadcast_in_dim") == 1 and names.count("reduce_sum") == 1
+    assert_same_bits(reference(opt, [x, y]), expected(closed, [x, y]))
+    check_compiled(closed, [x, y])
+
+
+def test_cse_keeps_apart_what_differs():
+    def f(x):
+        return x + 0.0 * 1, x + -0.0, x * 2, x * 2.0, lax.reduce_sum(x, (0,)), \
+            lax.reduce_max(x, (0,))
+    x = np.array([-0.0, 1.5, np.nan], np.float32)
+    closed = pyjax.make_jaxpr(f)(x)
+    assert_same_bits(reference(ClosedJaxpr(passes.cse(closed.jaxpr), closed.consts), [x]),
+                     reference(closed, [x]))
+    key = passes.params_key
+    j1, j2 = closed.jaxpr, pyjax.make_jaxpr(f)(x).jaxpr
+    assert key({"jaxpr": j1}) != key({"jaxpr": j2}) and key({"jaxpr": j1}) == key({"jaxpr": j1})
+    assert key({"v": 0.0}) != key({"v": -0.0}) and key({"v": 1}) != key({"v": True})
+
+
+def test_xla_rewrites_match_jax_jit():
+    """x + 0 keeps -0.0 and x / c multiplies by 1/c, as JAX's compiled code does."""
+    x = np.array([-0.0, 3.0, 7.0], np.float32)
+    out = pyjax.jit(lambda x: (x + 0.0, x / 3.0, 0.0 + x))(x)
+    assert np.signbit(out[0][0]) and np.signbit(out[2][0])
+    assert bits(out[1]) == bits(x * (np.float32(1) / np.float32(3)))
+
+
+def test_fusion_never_reorders_a_read_before_its_write():
+    """A group value read by a non-elementwise equation closes the group: later
+    elementwise work (even of the same shape) starts a new one."""
+    def f(x):
+        a = jnp.exp(x) * 2.0
+        s = a.sum(axis=1, keepdims=True)        # reads the group
+        b = a / s + jnp.sin(x)                  # same shape, after the read
+        return b, a
+    x = np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32)
+    closed = pyjax.make_jaxpr(f)(x)
+    fused = passes.optimize(closed)
+    assert n_eqns(fused, "fused") == 2
+    check_compiled(closed, [x])
+    assert_same_bits(reference(ClosedJaxpr(passes.unfuse(fused.jaxpr), fused.consts), [x]),
+                     reference(fused, [x]))
+
+
+# ---------------------------------------------------------------------------- aliasing
+
+def test_aliasing_inputs_outputs_and_literals():
+    f = pyjax.jit(lambda x, y: (x, x + y, x, 2.0, y * 1.0))
+    a = np.arange(3.0, dtype=np.float32)
+    outs = f(a, a)
+    assert a.flags.writeable  # a NumPy input returned as is was copied, not frozen
+    a[0] = 100.0
+    assert float(outs[0][0]) == 0.0 and float(outs[2][0]) == 0.0
+    assert float(outs[3]) == 2.0 and outs[3].weak_type and not outs[0].weak_type
+    for o in outs:
+        with pytest.raises(TypeError):
+            o[0] = 1.0
+    again = f(jnp.asarray(a), jnp.asarray(a))
+    assert float(again[3]) == 2.0 and float(again[1][0]) == 200.0
+
+
+def test_blocked_kernels_reuse_dead_buffers_safely(blocked_medium):
+    def f(x, y):
+        a = jnp.sin(x) * y            # group 1 (dies at group 2)
+        s = a.T.sum()                 # a consumer that may keep a view: a is not reused
+        b = jnp.exp(a) + 1.0
+        c = b.sum(axis=0)             # group 2 read by a reduction
+        d = jnp.cos(b) * 2.0          # group 3: may write into a dead group output
+        e = d.sum(axis=0) + c
+        g = jnp.tanh(d) - y           # group 4
+        return g, e, s
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((100, 70)).astype(np.float32)
+    y = rng.standard_normal((100, 70)).astype(np.float32)
+    exe = check_compiled(pyjax.make_jaxpr(f)(x, y), [x, y])
+    assert n_eqns(exe.jaxpr, "fused") == 5
+    calls = [ln.split("#")[0].strip() for ln in exe.source.split("def call")[0].splitlines()
+             if " = g" in ln]
+    assert sum(not c.endswith("None)") for c in calls) >= 2, exe.source  # written in place
+    xx = np.ascontiguousarray(x)
+    check_compiled(pyjax.make_jaxpr(f)(xx, xx), [xx, xx])  # the same buffer twice
+
+
+# ---------------------------------------------------------------------------- safety
+
+MARK = "PWNED_MARKER"
+
+
+class Evil:
+    def __repr__(self):
+        return f"'); import os; os.system('echo {MARK}') #\n{MARK}"
+
+    __str__ = __repr__
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, other):
+        return isinstance(other, Evil)
+
+
+def test_no_user_string_reaches_the_generated_source():
+    def body(x, tag):
+        return jnp.sin(x) * 2.0 + len(repr(tag))
+    body.__name__ = f"f'); print('{MARK}') #\n"
+    f = pyjax.jit(body, static_argnums=1)
+    x = jnp.ones(3)
+    out = f(x, Evil())
+    src = f.lower(x, Evil()).compile().as_text()
+    assert MARK not in src and "print" not in src
+    np.testing.assert_allclose(out, np.sin(1.0) * 2.0 + len(repr(Evil())), rtol=1e-6)
+
+    # A primitive with odd param keys and string values: passed by reference only.
+    odd = Primitive(f"odd\n{MARK}")
+    del REGISTRY[odd.name]
+    odd.abstract_eval = lambda avals, **p: [avals[0]]
+    odd.impl = lambda x, **p: [x + len(p[f"k-{MARK}"])]
+    xv = Var(ShapedArrayOf(np.dtype(np.float32)))
+    ov = Var(ShapedArrayOf(np.dtype(np.float32)))
+    jaxpr = Jaxpr([], [xv], [ov], [Eqn(odd, [xv], [ov], {f"k-{MARK}": f"'{MARK}'\n",
+                                                         "tag": Evil()})])
+    exe = compile_jaxpr(ClosedJaxpr(jaxpr, []))
+    assert MARK not in exe.source
+    assert float(exe(np.float32(1))[0]) == 1 + len(f"'{MARK}'\n")
+
+
+# ---------------------------------------------------------------------------- nesting
+
+def test_nested_jit_and_control_flow_inside_compiled_code():
+    inner = pyjax.jit(lambda x: jnp.tanh(x) * 0.5)
+
+    @pyjax.custom_vjp
+    def clip_grad(x):
+        return x
+
+    clip_grad.defvjp(lambda x: (x, None), lambda _, g: (jnp.clip(g, -1, 1),))
+
+    def f(x, n):
+        y = lax.fori_loop(0, n, lambda i, c: inner(c) + 0.1 * i, x)
+        z = lax.cond(y.sum() > 0, lambda v: v * 2.0, lambda v: -v, y)
+        carry, ys = lax.scan(lambda c, t: (c + t, c * t), z[0], z)
+        w = lax.while_loop(lambda c: c[0] < 5, lambda c: (c[0] + 1, c[1] * 1.1), (0, lax.stop_gradient(carry)))
+        return clip_grad(ys) * w[1], pyjax.checkpoint(jnp.sin)(z)
+    x = np.linspace(-1, 1, 6).astype(np.float32)
+    got = pyjax.jit(f)(x, 3)
+    with pyjax.disable_jit():
+        want = f(x, 3)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-6, atol=1e-7)
+    g1 = pyjax.jit(pyjax.grad(lambda x: f(x, 2)[0].sum()))(x)
+    g2 = pyjax.grad(lambda x: f(x, 2)[0].sum())(x)
+    np.testing.assert_allclose(np.asarray(g1), np.asarray(g2), rtol=2e-6, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------- inspection
+
+def test_lower_compile_text_and_cost_analysis():
+    f = pyjax.jit(lambda a, b: jnp.tanh(a @ b) * 2.0 + 1.0)
+    a = np.ones((8, 16), np.float32)
+    b = np.ones((16, 4), np.float32)
+    lowered = f.lower(a, b)
+    assert "dot_general" in lowered.as_text() and "fused" in lowered.as_text()
+    compiled = lowered.compile()
+    src = compiled.as_text()
+    assert "def call(" in src and "def run_buffers(" in src and "dot_general" in src
+    cost = compiled.cost_analysis()
+    assert {"flops", "bytes accessed", "transcendentals"} <= set(cost)
+    assert cost["flops"] >= 2 * 8 * 16 * 4 and cost["transcendentals"] == 8 * 4
+    assert cost["bytes accessed"] == 4 * (8 * 16 + 16 * 4 + 8 * 4) + 4 * (8 * 4 + 8 * 4)
+
+
+def test_log_compiles_reports_compile_time(caplog):
+    pyjax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING", logger="pyjax"):
+            pyjax.jit(lambda x: jnp.cos(x) - 3)(1.0)
+    finally:
+        pyjax.config.update("jax_log_compiles", False)
+    msgs = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("Finished compilation of jit(<lambda>)" in m and " ms" in m for m in msgs)
+
+
+# ---------------------------------------------------------------------------- eager hook
+
+def test_eager_binds_through_the_compiler():
+    x = np.linspace(-2, 2, 7).astype(np.float32)
+    for prim, args, params in [(REGISTRY["sin"], [x], {}),
+                               (REGISTRY["reduce_sum"], [x], {"axes": (0,)}),
+                               (REGISTRY["div"], [x, np.float32(3)], {}),
+                               (REGISTRY["convert_element_type"], [x],
+                                {"new_dtype": np.dtype(np.int32), "weak_type": False})]:
+        avals = [pyjax._src.core.trace.get_aval(a) for a in args]
+        out_avals = prim.abstract_eval(avals, **params)
+        got = run_compiled(prim, args, avals, out_avals, params)
+        assert_same_bits(got, prim.impl(*args, **params), prim.name)
+
+
+def test_jit_everything_flag():
+    code = ("import numpy as np, pyjax.numpy as jnp\n"
+            "from pyjax._src.core import trace\n"
+            "assert trace.EAGER_COMPILER is not None\n"
+            "x = jnp.arange(5.0)\n"
+            "print(float((jnp.sin(x) / 3.0 + x).sum()))\n")
+    env = {"PYJAX_JIT_EVERYTHING": "1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    x = np.arange(5.0, dtype=np.float32)
+    assert float(out.stdout) == pytest.approx(float((np.sin(x) / np.float32(3) + x).sum()))
+
+
+def test_unfused_path_matches_when_fusion_is_off(monkeypatch):
+    """The same programs with fusion disabled (every kernel called in turn)."""
+    monkeypatch.setattr(passes, "fuse", lambda jaxpr: jaxpr)
+    for what, closed, args in COMPOSE[::5]:
+        check_compiled(closed, args, what)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY)[:3] + sorted(BINARY)[:2])
+def test_generated_ops_under_jit_match_eager(name):
+    op = UNARY.get(name) or BINARY[name]
+    x = np.linspace(-1, 1, N).astype(np.float32)
+    args = (x,) if name in UNARY else (x, x[::-1].copy())
+    fn = lambda *a: op(pyjax, jnp, *a)  # noqa: E731
+    got, want = pyjax.jit(fn)(*args), fn(*map(jnp.asarray, args))
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-7)
