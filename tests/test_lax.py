@@ -223,9 +223,12 @@ def test_values_x64(op, dtype):
         check_values_without_known_failures(op, dtype, (F64, I64))
 
 
-@pytest.mark.parametrize("op,tag", [
-    pytest.param(o, t, id=f"{o.name}-{t}", marks=_marks(o, f"sample/{t}"))
-    for o in OPS for t in sorted(_known_failing_tags(o))])
+KNOWN_FAILURES = [pytest.param(o, t, id=f"{o.name}-{t}", marks=_marks(o, f"sample/{t}"))
+                  for o in OPS for t in sorted(_known_failing_tags(o))]
+
+
+@pytest.mark.skipif(not KNOWN_FAILURES, reason="no known discrepancies are listed in op_db")
+@pytest.mark.parametrize("op,tag", KNOWN_FAILURES or [(None, None)])
 def test_known_failures(op, tag):
     """The samples of a tag marked as a known discrepancy: expected to fail (strictly)."""
     for dtype in op.dtypes:
@@ -374,9 +377,11 @@ def _scalarize(out, L):
     return L.reduce_sum(out, axes)
 
 
-@pytest.mark.parametrize("op", _op_cases("grad_vs_jax", lambda o: F32 in o.dtypes))
-def test_grad_vs_jax(op):
-    """``pyjax.grad`` of sum(op(...)) equals ``jax.grad`` (values, dtypes, weak types)."""
+def _grad_cases(op) -> list:
+    """Up to three float32 samples with float operands JAX can differentiate and a float
+    output (comparisons, argmax, iota... have none: they are not in this test)."""
+    if F32 not in op.dtypes:
+        return []
     cases = []
     for s in op.samples(F32, _rng(op.name, "grad32")):
         leaves, tree, diff = _diff_leaves(s)
@@ -386,9 +391,13 @@ def test_grad_vs_jax(op):
             continue
         if _float_output(op.ours(*to_ours(s.args), **s.kwargs)) is not None:
             cases.append((s, leaves, tree, diff))
-    cases = cases[:3]
-    if not cases:
-        pytest.skip(f"{op.name} has no float output to differentiate")
+    return cases[:3]
+
+
+@pytest.mark.parametrize("op", _op_cases("grad_vs_jax", lambda o: bool(_grad_cases(o))))
+def test_grad_vs_jax(op):
+    """``pyjax.grad`` of sum(op(...)) equals ``jax.grad`` (values, dtypes, weak types)."""
+    cases = _grad_cases(op)
     argnums = lambda diff: tuple(range(len(diff)))  # noqa: E731
 
     def reference(all_leaves):
