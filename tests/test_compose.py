@@ -120,13 +120,6 @@ def test_generated_program_under_every_stack(seed):
         assert_same(ours, theirs, rtol=2e-4, atol=2e-5, what=f"{prog} under {name}")
 
 
-@pytest.fixture
-def x64():
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    pyjax.config.update("jax_enable_x64", False)
-
-
 @pytest.mark.parametrize("seed", PROGRAMS[:8])
 def test_generated_program_gradients_against_finite_differences(seed, x64):
     prog = generate(seed)

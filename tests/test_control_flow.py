@@ -142,13 +142,6 @@ def test_grad_of_scan_saves_per_step_residuals():
     assert scan_eqn.params["length"] == XS.shape[0]
 
 
-@pytest.fixture
-def x64():
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    pyjax.config.update("jax_enable_x64", False)
-
-
 @pytest.mark.parametrize("program", ["cond", "switch", "fori static", "scan rnn",
                                      "scan reverse", "scan closure", "map",
                                      "associative_scan", "nested scan in cond"])

@@ -307,13 +307,6 @@ def test_at_errors():
 
 # ---------------------------------------------------------------------------- transformations
 
-@pytest.fixture
-def x64():
-    before = pyjax.config.jax_enable_x64
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    pyjax.config.update("jax_enable_x64", before)
-
 
 @pytest.mark.parametrize("name, fun", [
     ("static", lambda a: a[1:, ::-2] * 2.0),

@@ -318,14 +318,6 @@ def test_top_k_and_sort_descend_with_ties_broken_by_index():
 
 # ---------------------------------------------------------------------------- gradients
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
-    pyjax.config.update("jax_enable_x64", False)
-
 
 GRAD_CASES = [
     case("rev", lambda L, x: L.rev(x, (0, 1)), arr((2, 3))),

@@ -255,14 +255,6 @@ def test_errors(call, error):
 
 # ---------------------------------------------------------------------------- gradients, vmap
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
-    pyjax.config.update("jax_enable_x64", False)
-
 
 _X = np.array([[[0.3, -1.2, 2.1, 0.7], [1.4, -0.5, 0.9, -2.2], [0.1, 1.7, -0.8, 1.1]],
                [[-1.3, 0.6, 1.9, -0.2], [2.4, 0.35, -1.6, 0.8], [-0.9, 1.25, 0.45, -1.8]]])

@@ -249,13 +249,6 @@ def test_dot_jaxpr_prints_preferred_element_type():
 
 # ---------------------------------------------------------------------------- transformations
 
-@pytest.fixture
-def x64():
-    before = pyjax.config.jax_enable_x64
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    pyjax.config.update("jax_enable_x64", before)
-
 
 GRAD_CASES = [
     ("concatenate", lambda x: jnp.concatenate([x, 2 * x[:, :1], x ** 2], axis=1), [M]),

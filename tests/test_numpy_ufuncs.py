@@ -350,14 +350,6 @@ def test_errors(fn, args, error):
 
 # ---------------------------------------------------------------------------- gradients, vmap
 
-@pytest.fixture
-def x64():
-    jax.config.update("jax_enable_x64", True)
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", False)
-    pyjax.config.update("jax_enable_x64", False)
-
 
 _POS = np.array([[0.3, 0.7, 1.1], [1.9, 2.4, 3.3]])
 _ANY = np.array([[-1.7, -0.6, 0.4], [0.9, 1.3, 2.2]])

@@ -31,15 +31,6 @@ COV = np.array([[2., .5, .1], [.5, 1., .2], [.1, .2, .5]], np.float32)
 MEAN = np.array([1., -2., .5], np.float32)
 
 
-@pytest.fixture
-def x64():
-    pyjax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_enable_x64", True)
-    yield
-    pyjax.config.update("jax_enable_x64", False)
-    jax.config.update("jax_enable_x64", False)
-
-
 @pytest.fixture(params=[True, False], ids=["partitionable", "original"])
 def layout(request):
     pyjax.config.update("jax_threefry_partitionable", request.param)

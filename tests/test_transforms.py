@@ -305,12 +305,6 @@ def test_checkpoint_matches_jax():
 
 # ---------------------------------------------------------------------------- numerical checks
 
-@pytest.fixture
-def x64():
-    pyjax.config.update("jax_enable_x64", True)
-    yield
-    pyjax.config.update("jax_enable_x64", False)
-
 
 @pytest.mark.parametrize("name, f", [
     ("mlp", lambda x, y: jnp.sum(jnp.tanh(jnp.outer(x, y)) ** 2)),
