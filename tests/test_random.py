@@ -24,6 +24,7 @@ from pyjax._src.lax import elementwise as ew
 from pyjax._src.lax import special
 
 import harness  # noqa: F401  (pins JAX to the CPU)
+from harness import check_grads
 
 SEEDS = (0, 1, 42, 2 ** 31 - 1, 987654321)
 LOG_ALPHA = np.log(np.array([0.1, 0.2, 0.3, 0.4], np.float32))
@@ -524,3 +525,22 @@ def test_permutation_is_a_permutation():
     assert sorted(c.tolist()) == list(range(50))
     o = np.asarray(random.orthogonal(random.key(2), 5))
     np.testing.assert_allclose(o @ o.T, np.eye(5), atol=1e-5)
+
+
+def test_polygamma_and_svd_derivatives(x64):
+    """digamma differentiates through polygamma (checked against JAX's), and the SVD
+    factors through their JVP (checked against finite differences)."""
+    from pyjax._src.random import linalg
+    x = np.array([0.3, 1.0, 2.5, 7.0, 30.0, -0.5, -2.3])
+    for m in (1, 2, 3):
+        np.testing.assert_allclose(special.polygamma(m, x),
+                                   jax.scipy.special.polygamma(m, jnp_ref.asarray(x)),
+                                   rtol=1e-13)
+    np.testing.assert_allclose(pyjax.vmap(pyjax.grad(special.digamma))(x),
+                               jax.vmap(jax.grad(jax.scipy.special.digamma))(x), rtol=1e-13)
+    rng = np.random.default_rng(0)
+    for shape in [(4, 3), (3, 5), (2, 3, 3)]:
+        a = rng.standard_normal(shape)
+        check_grads(lambda m: jnp.sum(linalg.svd(m)[1] * 1.3), [a])
+        check_grads(lambda m: sum(jnp.sum(jnp.abs(f)) for f in linalg.svd(m)), [a],
+                    rtol=1e-4, atol=1e-5)

@@ -58,7 +58,8 @@ DEDICATED = {
     "random_gamma": ("test_random.py", "def test_gamma_reparameterization_gradient"),
     "cholesky": ("test_random.py", '"multivariate_normal"'),
     "eigh": ("test_random.py", 'method="eigh"'),
-    "svd": ("test_random.py", 'method="svd"'),
+    "svd": ("test_random.py", "def test_polygamma_and_svd_derivatives"),
+    "polygamma": ("test_random.py", "def test_polygamma_and_svd_derivatives"),
     "qr": ("test_random.py", '"orthogonal"'),
     "triangular_solve": ("test_random.py", "def test_location_scale_gradients"),
 }

@@ -289,14 +289,45 @@ def digamma(x):
     return digamma_p.bind(x)
 
 
-def _no_derivative(name):
-    def rule(primals, tangents, **params):
-        raise NotImplementedError(f"Differentiation rule for '{name}' not implemented")
-    return rule
+# ---------------------------------------------------------------------------- polygamma
+
+# B_2j / (2j)! for the Euler-Maclaurin tail of the Hurwitz zeta function.
+_BERNOULLI_OVER_FACTORIAL = (1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160,
+                             -691 / 1307674368000)
+
+
+def _polygamma_f64(x: np.ndarray, m: int) -> np.ndarray:
+    """psi^(m)(x) = (-1)^(m+1) m! zeta(m+1, x): the zeta sum's first terms, then its
+    Euler-Maclaurin tail from x + n onward (x + n >= 10 everywhere)."""
+    x = np.asarray(x, np.float64)
+    s = m + 1
+    with np.errstate(all="ignore"):
+        n = int(max(10.0, 10.0 - np.floor(np.nanmin(x)))) if x.size else 10
+        head = sum((x + k) ** -s for k in range(n))
+        z = x + n
+        tail = z ** (1 - s) / (s - 1) + z ** -s / 2
+        rising = float(s)  # s (s+1) ... (s+2j-2)
+        for j, b in enumerate(_BERNOULLI_OVER_FACTORIAL):
+            tail = tail + b * rising * z ** (-s - 2 * j - 1)
+            rising *= (s + 2 * j + 1) * (s + 2 * j + 2)
+        out = (-1.0) ** (m + 1) * math.factorial(m) * (head + tail)
+        return np.where((x <= 0) & (x == np.floor(x)), np.nan, out)
+
+
+polygamma_p = ew.unop("polygamma", lambda x, m: _polygamma_f64(x, m).astype(x.dtype), ew.FLOAT)
+
+
+def polygamma(m: int, x):
+    """The m-th derivative of digamma (m >= 1 a concrete integer)."""
+    m = int(m)
+    if m < 1:
+        raise ValueError(f"polygamma order must be a positive integer, got {m}")
+    return polygamma_p.bind(x, m=m)
 
 
 defjvp(lgamma_p, lambda g, ans, x: ew.mul(g, digamma(x)))
-digamma_p.jvp = _no_derivative("digamma")  # needs polygamma, which pyjax lacks
+defjvp(digamma_p, lambda g, ans, x: ew.mul(g, polygamma(1, x)))
+defjvp(polygamma_p, lambda g, ans, x, m: ew.mul(g, polygamma(m + 1, x)))
 
 
 # ---------------------------------------------------------------------------- random_gamma_grad
@@ -384,7 +415,12 @@ def random_gamma_grad(a, x):
     return random_gamma_grad_p.bind(a, x)
 
 
-random_gamma_grad_p.jvp = _no_derivative("random_gamma_grad")
+def _random_gamma_grad_jvp(primals, tangents):
+    """JAX has no rule here either: a gamma sample's gradient is not differentiated."""
+    raise NotImplementedError("Differentiation rule for 'random_gamma_grad' not implemented")
+
+
+random_gamma_grad_p.jvp = _random_gamma_grad_jvp
 
 
 # ---------------------------------------------------------------------------- fma

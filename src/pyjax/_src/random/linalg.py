@@ -215,29 +215,49 @@ svd_p = Primitive("svd", multiple_results=True)
 
 
 def svd(x):
-    """``(u, s)`` of the reduced SVD (``vh`` is not needed by the samplers)."""
+    """``(u, s, vh)`` of the reduced SVD (``full_matrices=False``)."""
     return svd_p.bind(x)
 
 
 def _svd_abstract_eval(avals):
     (a,) = avals
-    if a.ndim < 2 or a.dtype.kind not in "fc":
-        raise TypeError(f"svd requires a batch of floating matrices, got {a.str_short()}")
+    if a.ndim < 2 or a.dtype.kind != "f":
+        raise TypeError(f"svd requires a batch of real floating matrices, got {a.str_short()}")
     m, n = a.shape[-2:]
     k = min(m, n)
-    real = np.dtype(np.finfo(a.dtype).dtype)
-    return [ShapedArray(a.shape[:-2] + (m, k), a.dtype), ShapedArray(a.shape[:-2] + (k,), real)]
+    batch = a.shape[:-2]
+    return [ShapedArray(batch + (m, k), a.dtype), ShapedArray(batch + (k,), a.dtype),
+            ShapedArray(batch + (k, n), a.dtype)]
 
 
 def _svd_impl(x):
-    u, s, _ = _per_matrix(lambda m: np.linalg.svd(m, full_matrices=False), x, 3)
-    return [u.astype(x.dtype), s.astype(np.finfo(x.dtype).dtype)]
+    u, s, vh = _per_matrix(lambda m: np.linalg.svd(m, full_matrices=False), x, 3)
+    return [u.astype(x.dtype), s.astype(x.dtype), vh.astype(x.dtype)]
 
 
 def _svd_jvp(primals, tangents):
-    raise NotImplementedError("Differentiation rule for 'svd' is not implemented in pyjax; "
-                              "use method='cholesky' or 'eigh' to differentiate "
-                              "multivariate_normal with respect to cov")
+    """With dP = U^T dA V: dS = diag(dP); dU = U (F o (dP S + S dP^T)) + (I - U U^T) dA V S^-1
+    and dV likewise, where F_ij = 1 / (s_j^2 - s_i^2) off the diagonal (distinct singular
+    values, as JAX's rule also assumes)."""
+    (a,), (da,) = primals, tangents
+    u, s, vh = svd_p.bind(a)
+    if type(da) is Zero:
+        return [u, s, vh], [Zero(get_aval(o)) for o in (u, s, vh)]
+    da = instantiate(da)
+    v = _mT(vh)
+    dp = _matmul(_matmul(_mT(u), da), v)
+    ds = lnp.diagonal(dp, axis1=-2, axis2=-1)
+    s_row, s_col = lnp.expand_dims(s, -2), lnp.expand_dims(s, -1)
+    k = get_aval(s).shape[-1]
+    off = ew.bitwise_not(creation.eye(k, dtype=bool))
+    diff = ew.sub(ew.mul(s_row, s_row), ew.mul(s_col, s_col))
+    f = lnp.where(off, ew.div(creation.ones_like(diff), lnp.where(off, diff, 1)), 0)
+    dp_s, s_dp = ew.mul(dp, s_row), ew.mul(s_col, dp)
+    du = ew.add(_matmul(u, ew.mul(f, ew.add(dp_s, _mT(dp_s)))),
+                ew.div(ew.sub(_matmul(da, v), _matmul(u, dp)), s_row))
+    dv = ew.add(_matmul(v, ew.mul(f, ew.add(s_dp, _mT(s_dp)))),
+                ew.div(ew.sub(_matmul(_mT(da), u), _matmul(v, _mT(dp))), s_row))
+    return [u, s, vh], [du, ds, _mT(dv)]
 
 
 svd_p.abstract_eval = _svd_abstract_eval

@@ -429,7 +429,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
 
 def _mvn_factor(cov, method: str):
     if method == "svd":
-        u, s = linalg.svd(cov)
+        u, s, _ = linalg.svd(cov)
         return ew.mul(u, uf.sqrt(lnp.expand_dims(s, -2)))
     if method == "eigh":
         w, v = linalg.eigh(cov)
