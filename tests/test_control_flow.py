@@ -152,6 +152,16 @@ def test_control_flow_gradients_against_finite_differences(program, x64):
                 rtol=1e-5, atol=1e-6)
 
 
+def test_while_second_order_forward_mode_matches_jax():
+    def make(J, N):
+        def f(x):
+            return J.lax.while_loop(lambda c: c[0] < 4, lambda c: (c[0] + 1, N.sin(c[1]) * 1.5),
+                                    (0, x))[1]
+        return lambda x: J.jvp(lambda a: J.jvp(f, (a,), (N.ones_like(a),))[1], (x,),
+                               (N.ones_like(x),))
+    assert_same(make(pyjax, jnp)(X), jax.jit(make(jax, jnp_ref))(X), rtol=2e-5, atol=2e-6)
+
+
 def test_while_forward_mode_matches_finite_differences(x64):
     f = PROGRAMS["while"](pyjax, jnp)
     x = X.astype(np.float64)

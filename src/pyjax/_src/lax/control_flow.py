@@ -514,9 +514,11 @@ def _tangent_while_impl(*args, num_primal_carry, **params):
     return _while_impl(*args, **params)[num_primal_carry:]
 
 
-def _tangent_while_jvp(primals, tangents, **params):
-    raise NotImplementedError("higher-order differentiation of lax.while_loop: use lax.scan "
-                              "or fori_loop with static bounds")
+def _tangent_while_jvp(primals, tangents, num_primal_carry, **params):
+    """A tangent loop is a while loop whose first outputs are dropped: its JVP is the
+    while loop's, dropped alike (forward mode to any order)."""
+    outs, t_outs = _while_jvp(primals, tangents, **params)
+    return outs[num_primal_carry:], t_outs[num_primal_carry:]
 
 
 def _tangent_while_batch(axis_size, args, dims, num_primal_carry, **params):
