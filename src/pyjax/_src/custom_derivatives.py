@@ -50,6 +50,26 @@ def _flat_outputs(out, what: str):
     return [to_array(x, what) for x in leaves], tree
 
 
+class _CustomFunction:
+    """What custom_jvp and custom_vjp share: the wrapped function, its non-differentiable
+    argument positions, method binding, and splitting a call's arguments."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    def _split_call(self, args, kwargs, name):
+        """(positional args, {position: non-diff arg}, diff args, their leaves, tree)."""
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        static, dyn = _split_nondiff(args, self.nondiff_argnums)
+        leaves, in_tree = tree_util.tree_flatten(dyn)
+        return args, static, dyn, [to_array(x, name) for x in leaves], in_tree
+
+
 # ---------------------------------------------------------------------------- custom_jvp
 
 class CustomJVPCallPrimitive(Primitive):
@@ -87,14 +107,12 @@ custom_jvp_call_p.transpose = lambda cts, *args, call_jaxpr, **_: transpose_call
     cts, *args, jaxpr=call_jaxpr)
 
 
-class custom_jvp:  # noqa: N801  (JAX's name)
+class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
     """A function with a custom JVP rule: ``f = custom_jvp(f); f.defjvp(f_jvp)`` where
     ``f_jvp(primals, tangents) -> (primal_out, tangent_out)``."""
 
     def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.jvp = None
         self.symbolic_zeros = False
 
@@ -120,18 +138,12 @@ class custom_jvp:  # noqa: N801  (JAX's name)
             return out, total
         self.defjvp(jvp)
 
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else functools.partial(self, obj)
-
     def __call__(self, *args, **kwargs):
         name = getattr(self.fun, "__name__", "custom_jvp")
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using "
                                  f"defjvp.")
-        args = _resolve_kwargs(self.fun, args, kwargs)
-        static, dyn = _split_nondiff(args, self.nondiff_argnums)
-        leaves, in_tree = tree_util.tree_flatten(dyn)
-        leaves = [to_array(x, name) for x in leaves]
+        args, static, dyn, leaves, in_tree = self._split_call(args, kwargs, name)
         out_tree_box = []
 
         def flat_fun(*flat):
@@ -208,31 +220,23 @@ custom_vjp_call_p.impl = lambda *bufs, call_jaxpr, **_: executable_for(call_jaxp
 custom_vjp_call_p.transpose = lambda cts, *args, call_jaxpr, **_: transpose_call(
     cts, *args, jaxpr=call_jaxpr)
 
-class custom_vjp:  # noqa: N801  (JAX's name)
+class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
     """A function with a custom VJP: ``f = custom_vjp(f); f.defvjp(fwd, bwd)`` where
     ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g) -> tuple of cotangents``."""
 
     def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.fwd = self.bwd = None
 
     def defvjp(self, fwd, bwd, symbolic_zeros: bool = False):
         self.fwd, self.bwd = fwd, bwd
-
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else functools.partial(self, obj)
 
     def __call__(self, *args, **kwargs):
         name = getattr(self.fun, "__name__", "custom_vjp")
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using "
                                  f"defvjp.")
-        args = _resolve_kwargs(self.fun, args, kwargs)
-        static, dyn = _split_nondiff(args, self.nondiff_argnums)
-        leaves, in_tree = tree_util.tree_flatten(dyn)
-        leaves = [to_array(x, name) for x in leaves]
+        args, static, dyn, leaves, in_tree = self._split_call(args, kwargs, name)
         in_avals = [get_aval(x) for x in leaves]
         out_tree_box, res_tree_box = [], []
         nondiff = [static[i] for i in sorted(static)]
