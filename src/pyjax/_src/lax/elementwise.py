@@ -393,21 +393,103 @@ _TANH_NUMERATOR = (-2.76076847742355e-16, 2.00018790482477e-13, -8.6046715221373
 _TANH_DENOMINATOR = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
                      4.89352518554385e-03)
 _TANH_CLAMP = np.float32(7.99881172180175781)
+_TANH_HI, _TANH_LO = np.array(_TANH_CLAMP), np.array(-_TANH_CLAMP)
+# |x| < 0.0004 (where tanh(x) is x) exactly when x*x rounds below 0.0004*0.0004: squaring
+# rounds monotonically and the float below 0.0004 squares to less.
+_TANH_TINY = np.array(np.float32(0.0004) * np.float32(0.0004))
+_TANH_BLOCK = 1 << 14     # elements per pass: the float64 scratch stays in a 1 MiB L2
+_TANH_ROWS_MIN = 1 << 10  # below this, calls cost more than elements: the padded form
+
+
+def _tanh_coefficients(m: int, padded: bool) -> list:
+    """Per Horner step, the (2, m) addends of the numerator (row 0) and denominator
+    (row 1) polynomials in x*x. ``padded``: the denominator's leading zeros make both rows
+    take every step; else its rows are single values, used from the step it joins."""
+    steps = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
+    dens = (0.0,) * steps + _TANH_DENOMINATOR
+    out = []
+    for i, (n, d) in enumerate(zip(_TANH_NUMERATOR, dens)):
+        if padded:
+            k = np.empty((2, m))
+            k[0], k[1] = np.float32(n), np.float32(d)
+        elif i <= steps:
+            k = np.array(np.float64(np.float32(n)))
+        else:
+            k = np.array([[np.float32(n)], [np.float32(d)]], np.float64)
+        k.flags.writeable = False
+        out.append(k)
+    return out
+
+
+_TANH_SMALL_CACHE: dict = {}
+_TANH_ROWS = _tanh_coefficients(1, padded=False)
+
+
+def _tanh_f32(x, out):
+    """XLA's float32 tanh of the 1-D float32 ``x`` into ``out``.
+
+    Each fused multiply-add is a float64 multiply (exact for float32 operands) and add,
+    rounded to float32: the round trip ``r[...] = acc; acc[...] = r`` between steps. The
+    two polynomials share those passes in one (2, m) array; calls, not elements, cost
+    most on small arrays, so there the denominator takes every step from zero."""
+    m = x.shape[0]
+    np.minimum(x, _TANH_HI, out=out)  # (out holds the clamped x until the ratio)
+    np.maximum(out, _TANH_LO, out=out)
+    x2 = np.multiply(out, out)
+    acc = np.empty((2, m))
+    r = np.empty((2, m), np.float32)
+    if m < _TANH_ROWS_MIN:
+        ks = _TANH_SMALL_CACHE.get(m)
+        if ks is None:
+            if len(_TANH_SMALL_CACHE) > 64:
+                _TANH_SMALL_CACHE.clear()
+            ks = _TANH_SMALL_CACHE[m] = _tanh_coefficients(m, padded=True)
+        xx = np.empty((2, m))
+        xx[...] = x2
+        np.multiply(xx, ks[0], out=acc)
+        np.add(acc, ks[1], out=acc)
+        for k in ks[2:]:
+            r[...] = acc
+            acc[...] = r
+            np.multiply(acc, xx, out=acc)
+            np.add(acc, k, out=acc)
+    else:
+        ks = _TANH_ROWS
+        xx = x2.astype(np.float64)
+        num = acc[0]
+        np.multiply(xx, ks[0], out=num)
+        np.add(num, ks[1], out=num)
+        solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
+        for k in ks[2:solo + 1]:
+            r[0] = num
+            num[...] = r[0]
+            np.multiply(num, xx, out=num)
+            np.add(num, k, out=num)
+        acc[1] = np.float32(_TANH_DENOMINATOR[0])
+        for k in ks[solo + 1:]:
+            r[...] = acc
+            acc[...] = r
+            np.multiply(acc, xx, out=acc)
+            np.add(acc, k, out=acc)
+    r[...] = acc
+    np.multiply(out, r[0], out=out)
+    np.divide(out, r[1], out=out)
+    np.copyto(out, x, where=np.less(x2, _TANH_TINY))
 
 
 def _tanh_kernel(x):
     if x.dtype not in (np.float16, np.float32):
         return np.tanh(x)
-    x32 = x.astype(np.float32)
-    clamped = np.clip(x32, -_TANH_CLAMP, _TANH_CLAMP)
-    x2 = clamped * clamped
-    with np.errstate(all="ignore"):
-        ratio = clamped * common.horner(x2, _TANH_NUMERATOR)
-        ratio /= common.horner(x2, _TANH_DENOMINATOR)
-    small = np.abs(x32) < np.float32(0.0004)  # tanh(x) == x to float32 precision
-    out = np.where(small, x32, ratio)
-    out = np.where(np.abs(x32) >= 20, np.copysign(np.float32(1), x32), out)
-    return out.astype(x.dtype, copy=False)
+    flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+    out = np.empty(flat.shape, np.float32)
+    n = flat.shape[0]
+    if n <= _TANH_BLOCK:
+        _tanh_f32(flat, out)
+    else:
+        for i in range(0, n, _TANH_BLOCK):
+            _tanh_f32(flat[i:i + _TANH_BLOCK], out[i:i + _TANH_BLOCK])
+    out = out.reshape(x.shape)
+    return out if x.dtype == np.float32 else out.astype(x.dtype)
 
 
 tanh_p = unop("tanh", _tanh_kernel)
@@ -640,6 +722,11 @@ def _shift_kernel(op):
     sign fill for arithmetic right shifts) instead of NumPy's undefined behaviour."""
     def kernel(x, y):
         bits = x.dtype.itemsize * 8
+        if x.ndim and np.ndim(y) == 0 and 0 <= y < bits:  # one amount, in range: NumPy's
+            if op == "right_logical":
+                ux = x.view(np.dtype(f"u{x.dtype.itemsize}"))
+                return np.right_shift(ux, ux.dtype.type(y)).view(x.dtype)
+            return (np.left_shift if op == "left" else np.right_shift)(x, x.dtype.type(y))
         out_of_range = (y < 0) | (y >= bits)
         safe = np.where(out_of_range, 0, y).astype(x.dtype)
         if op == "left":
