@@ -31,7 +31,7 @@ if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's t
     os.register_at_fork(after_in_child=_POOL.clear)
 
 
-def _pool() -> ThreadPoolExecutor:
+def thread_pool() -> ThreadPoolExecutor:
     if not _POOL:
         _POOL.append(ThreadPoolExecutor(max(1, NUM_THREADS - 1), thread_name_prefix="pyjax-fused"))
     return _POOL[0]
@@ -88,7 +88,7 @@ class FusedKernel:
         if len(parts) == 1:
             self._work(ins, outs, parts[0])
             return
-        futures = [_pool().submit(self._work, ins, outs, p) for p in parts[1:]]
+        futures = [thread_pool().submit(self._work, ins, outs, p) for p in parts[1:]]
         self._work(ins, outs, parts[0])
         for f in futures:
             f.result()

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, elementwise as ew
+from pyjax._src.lax import common, elementwise as ew, native
 from pyjax._src.lax.common import fma, horner
 from pyjax._src.lax.threefry import run_blocks
 from pyjax._src.transforms.jvp import Zero, defjvp
@@ -195,6 +195,12 @@ def _erf_inv_block(x: np.ndarray) -> np.ndarray:
 def _erf_inv_kernel(x: np.ndarray) -> np.ndarray:
     if x.dtype not in (np.float32, np.float64):  # float16: XLA computes in float32
         return _erf_inv_kernel(x.astype(np.float32)).astype(x.dtype)
+    compiled = native.kernels(x.size) if x.dtype == np.float32 else None
+    if compiled is not None:
+        flat = np.ascontiguousarray(x).reshape(-1)
+        out = np.empty_like(flat)
+        native.run_parallel(compiled.erf_inv_f32, flat.shape[0], flat, out)
+        return out.reshape(x.shape)
     return blockwise(_erf_inv_block, x, 1 << 16)
 
 

@@ -7,7 +7,8 @@ random bit in :mod:`pyjax.random` comes out of it, so it is the only random kern
 rest is lax.
 
 The kernel works in place on blocks of 128K counters, so the ~110 NumPy calls of the 20
-rounds stream through cache instead of memory.
+rounds stream through cache instead of memory; on large arrays the compiled kernel of
+:mod:`pyjax._src.lax.native` runs instead, when Numba is installed.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive
-from pyjax._src.lax import common
+from pyjax._src.lax import common, native
 from pyjax._src.transforms.jvp import defzero
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -71,6 +72,11 @@ def _threefry2x32_impl(k1, k2, x1, x2):
     n = int(np.prod(shape, dtype=np.int64))
     y1 = np.empty(n, _U32)
     y2 = np.empty(n, _U32)
+    compiled = native.kernels(n)
+    if compiled is not None:
+        operands = [native.operand(x, shape) for x in (k1, k2, x1, x2)]
+        native.run_parallel(compiled.threefry2x32, n, *operands, y1, y2)
+        return [y1.reshape(shape), y2.reshape(shape)]
     scalar_key = k1.size == 1 and k2.size == 1
     if scalar_key:
         ks = _key_words(np.uint32(k1.reshape(())), np.uint32(k2.reshape(())))

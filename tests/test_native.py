@@ -1,0 +1,122 @@
+"""The optional Numba kernels (``lax/native.py``) give the NumPy kernels' bits exactly,
+and pyjax works the same without them."""
+import sys
+
+import numpy as np
+import pytest
+
+import pyjax
+from pyjax._src.lax import native, special, threefry
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def compare(monkeypatch):
+    """Run ``kernel(*args)`` with the native path on (at every size) and off."""
+    def run(kernel, *args):
+        monkeypatch.setattr(native, "MIN_SIZE", 0)
+        monkeypatch.setattr(native, "ENABLED", True)
+        fast = kernel(*args)
+        monkeypatch.setattr(native, "ENABLED", False)
+        slow = kernel(*args)
+        return fast, slow
+    return run
+
+
+def _bits_equal(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    same = a.view(f"u{a.dtype.itemsize}") == b.view(f"u{b.dtype.itemsize}")
+    if a.dtype.kind == "f":
+        same |= np.isnan(a) & np.isnan(b)
+    bad = np.flatnonzero(~same)
+    assert bad.size == 0, f"{bad.size} mismatches, e.g. at {bad[:5]}: {a.flat[bad[:5]]} vs {b.flat[bad[:5]]}"
+
+
+def _u32(rng, shape):
+    return rng.integers(0, 2**32, shape, dtype=np.uint64).astype(np.uint32)
+
+
+@pytest.mark.parametrize("shapes", [
+    [(), (), (), (300_001,)],            # one key, partitionable counters (hi word 0)
+    [(), (), (1000,), (1000,)],          # one key, split counters
+    [(50, 1), (50, 1), (1, 70), (50, 70)],  # vmapped keys, broadcast counters
+    [(7,), (7,), (), ()],                # many keys, one counter
+])
+def test_threefry_matches_numpy(compare, shapes):
+    rng = np.random.default_rng(len(shapes[3]))
+    args = [_u32(rng, s) for s in shapes]
+    fast, slow = compare(threefry._threefry2x32_impl, *args)
+    for f, s in zip(fast, slow):
+        _bits_equal(f, s)
+
+
+def test_threefry_non_contiguous_operands(compare):
+    rng = np.random.default_rng(1)
+    counters = _u32(rng, (400, 300)).T  # a transposed view
+    fast, slow = compare(threefry._threefry2x32_impl, np.uint32(3), np.uint32(9),
+                         np.asarray(np.uint32(0)), counters)
+    for f, s in zip(fast, slow):
+        _bits_equal(f, s)
+
+
+def _erf_inv_inputs():
+    rng = np.random.default_rng(0)
+    one = np.float32(1)
+    below_one = np.nextafter(one, np.float32(0)) - np.arange(200_000, dtype=np.float32) * 3e-8
+    return np.concatenate([
+        rng.uniform(-1, 1, 600_000).astype(np.float32),
+        below_one, -below_one,                                     # the tail range of w
+        _u32(rng, 400_000).view(np.float32),                      # every exponent, NaNs
+        (rng.standard_normal(100_000) * 1e-20).astype(np.float32),  # tiny: subnormal squares
+        np.array([0, -0.0, 1, -1, np.nan, -np.nan, np.inf, -np.inf, 1.5, -2, 1e-45, -1e-45,
+                  np.finfo(np.float32).tiny, 0.996, 0.9966, 0.99663, 0.9967], np.float32),
+    ])
+
+
+def test_erf_inv_matches_numpy(compare):
+    x = _erf_inv_inputs()
+    fast, slow = compare(special._erf_inv_kernel, x)
+    _bits_equal(fast, slow)
+    fast, slow = compare(special._erf_inv_kernel, x[:12345].reshape(3, 5, 823))
+    _bits_equal(fast, slow)
+
+
+def test_erf_inv_float16_goes_through_float32(compare):
+    x = np.linspace(-1, 1, 5001).astype(np.float16)
+    fast, slow = compare(special._erf_inv_kernel, x)
+    _bits_equal(fast, slow)
+
+
+def test_normal_matches_jax_on_the_native_path(monkeypatch):
+    jax = pytest.importorskip("jax")
+    monkeypatch.setattr(native, "MIN_SIZE", 1 << 16)
+    shape = (300, 700)  # two threads' worth
+    for seed in (0, 7):
+        ours = pyjax.jit(lambda k: pyjax.random.normal(k, shape))(pyjax.random.PRNGKey(seed))
+        ref = jax.jit(lambda k: jax.random.normal(k, shape))(jax.random.PRNGKey(seed))
+        _bits_equal(np.asarray(ours), np.asarray(ref))
+
+
+def test_without_numba_the_numpy_kernels_run(monkeypatch):
+    import pyjax._src.lax as lax_package
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
+    monkeypatch.delitem(sys.modules, "pyjax._src.lax.native_kernels", raising=False)
+    monkeypatch.delattr(lax_package, "native_kernels", raising=False)
+    monkeypatch.setattr(native, "_MODULE", [])
+    monkeypatch.setattr(native, "MIN_SIZE", 0)
+    assert native.kernels(10) is None
+    x = np.linspace(-0.99, 0.99, 101, dtype=np.float32)
+    monkeypatch.setattr(native, "ENABLED", False)
+    reference = special._erf_inv_kernel(x)
+    monkeypatch.setattr(native, "ENABLED", True)
+    _bits_equal(special._erf_inv_kernel(x), reference)
+
+
+def test_disabled_or_small_means_numpy(monkeypatch):
+    monkeypatch.setattr(native, "ENABLED", True)
+    assert native.kernels(native.MIN_SIZE - 1) is None
+    assert native.kernels(native.MIN_SIZE) is not None
+    monkeypatch.setattr(native, "ENABLED", False)
+    assert native.kernels(native.MIN_SIZE) is None
