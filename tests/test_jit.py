@@ -14,6 +14,7 @@ import pyjax.numpy as jnp
 from pyjax import lax
 
 from harness import assert_same
+from pyjax._src.config import CHECKS
 
 
 def counting(fun):
@@ -378,3 +379,220 @@ def test_eager_fast_path_is_the_eager_path():
                     assert (got.dtype, got.weak_type, got.shape) == \
                         (want.dtype, want.weak_type, want.shape)
                     np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------------------- the hit path
+
+def bits(x) -> tuple:
+    a = np.asarray(x)
+    return a.dtype.str, a.shape, bool(getattr(x, "weak_type", False)), \
+        np.ascontiguousarray(a).tobytes()
+
+
+def entries(jf) -> list:
+    """The traced specializations every wrapper of ``jf``'s function shares."""
+    return list(jf._cache().entries.values())
+
+
+HIT_CASES = [  # positional Arrays and Python scalars: the flatten-free path
+    ("f32 and weak float", lambda: (jnp.arange(3.0), 2.5)),
+    ("i32 and weak int", lambda: (jnp.arange(4), 3)),
+    ("weak f32 array and bool", lambda: (pyjax.jit(lambda: 1.5)(), True)),
+    ("i8 and complex", lambda: (jnp.arange(3, dtype=jnp.int8), 1 + 2j)),
+]
+
+
+@pytest.mark.parametrize("name, make", HIT_CASES, ids=[c[0] for c in HIT_CASES])
+def test_hit_path_gives_what_the_first_call_gives(name, make):
+    f, calls = counting(lambda x, y: (x * y + 2, x - y))
+    jf = pyjax.jit(f)
+    args = make()
+    first, again, third = jf(*args), jf(*args), jf(*map(lambda a: a, args))
+    assert len(calls) == 1
+    assert [bits(o) for o in first] == [bits(o) for o in again] == [bits(o) for o in third]
+    theirs = jax.jit(lambda x, y: (x * y + 2, x - y))(
+        *[jnp_ref.asarray(np.asarray(a)) if isinstance(a, pyjax.Array) and not a.weak_type
+          else (float(a) if isinstance(a, pyjax.Array) else a) for a in args])
+    assert_same(again, theirs)
+
+
+def test_hit_path_does_not_flatten(monkeypatch):
+    jf = pyjax.jit(lambda v: v + 1)
+    x = jnp.ones((3, 3))
+    jf(x)
+    jf(x)
+    from pyjax._src import tree_util
+    def no_flatten(*a, **k):
+        raise AssertionError("a cache hit flattened its arguments")
+    monkeypatch.setattr(tree_util, "tree_flatten", no_flatten)
+    out = jf(x)
+    assert out.dtype == np.float32 and not out.weak_type and float(out[0, 0]) == 2.0
+
+
+def test_hit_path_keeps_every_signature_apart():
+    f, calls = counting(lambda x: x * 2)
+    jf = pyjax.jit(f)
+    jax_f = jax.jit(lambda x: x * 2)
+    for x in [jnp.ones(3), jnp.ones(4), jnp.ones(3, jnp.int32), 2.0, 2, True,
+              jnp.float32(2.0), pyjax.jit(lambda: 2.0)(), jnp.ones(3), 2.0, True]:
+        theirs = x if not isinstance(x, pyjax.Array) else (
+            jax.jit(lambda: float(x))() if x.weak_type else jnp_ref.asarray(np.asarray(x)))
+        assert_same(jf(x), jax_f(theirs))
+    assert len(calls) == 7  # shape, dtype and weak type each retrace (a weak f32 Array
+    #                         and a Python float have one type)
+
+
+def test_hit_path_falls_back_where_it_must():
+    f, calls = counting(lambda x, y=1.0: x * y)
+    jf = pyjax.jit(f)
+    x = jnp.arange(3.0)
+    assert float(jf(x, 2.0)[1]) == 2.0
+    assert float(jf(x, y=3.0)[2]) == 6.0                      # keyword arguments
+    assert float(jf(np.arange(3.0, dtype=np.float32), 2.0)[1]) == 2.0  # NumPy: same types
+    g = pyjax.grad(lambda v: jf(v, 2.0).sum())(x)              # tracers of grad
+    np.testing.assert_array_equal(g, [2.0, 2.0, 2.0])
+    v = pyjax.vmap(lambda r: jf(r, 2.0))(jnp.ones((2, 3)))     # tracers of vmap
+    np.testing.assert_array_equal(v, np.full((2, 3), 2.0))
+    jaxpr = pyjax.make_jaxpr(lambda v: jf(v, 2.0))(x)          # staged: one jit equation
+    assert [e.prim.name for e in jaxpr.eqns] == ["jit"]
+    assert len(calls) == 2  # (keyword y and positional y are different trees)
+
+    tree, tcalls = counting(lambda p: p["a"] + p["b"][0])
+    jt = pyjax.jit(tree)
+    for _ in range(2):
+        assert float(jt({"a": 1.0, "b": (x, None)})[2]) == 3.0
+    assert len(tcalls) == 1
+
+    stat, scalls = counting(lambda x, n: x * n)
+    js = pyjax.jit(stat, static_argnums=1)
+    assert [float(js(x, n)[1]) for n in (2, 2, 3, 3)] == [2.0, 2.0, 3.0, 3.0]
+    assert len(scalls) == 2
+
+    nothing, ncalls = counting(lambda x: None)
+    jn = pyjax.jit(nothing)
+    assert jn(x) is None and jn(x) is None and len(ncalls) == 1
+
+    with pytest.raises(OverflowError):
+        jf(2 ** 40, 1.0)
+    with pytest.raises(TypeError, match="non-array argument"):
+        jf(x, "a")
+
+
+def test_hit_path_sees_config_changes():
+    f, calls = counting(lambda x: x + 1)
+    jf = pyjax.jit(f)
+    x = jnp.ones(2)
+    jf(x)
+    pyjax.config.update("jax_enable_x64", True)
+    try:
+        assert jf(x).dtype == np.float32 and jf(1).dtype == np.int64
+    finally:
+        pyjax.config.update("jax_enable_x64", False)
+    assert jf(1).dtype == np.int32
+    pyjax.config.update("jax_threefry_partitionable", False)
+    try:
+        jf(x)
+    finally:
+        pyjax.config.update("jax_threefry_partitionable", True)
+    jf(x)
+    assert len(calls) == 5  # x; x and 1 under x64; 1; x with the other threefry layout
+    with pyjax.disable_jit():
+        assert jf(x).dtype == np.float32
+    assert len(calls) == 6
+
+
+def test_hit_path_misses_are_explained(caplog):
+    jf = pyjax.jit(lambda x: x * 2)
+    pyjax.config.update("jax_explain_cache_misses", True)
+    try:
+        with caplog.at_level("WARNING", logger="pyjax"):
+            jf(jnp.ones(3))
+            jf(jnp.ones(3))
+            jf(jnp.ones(5))
+    finally:
+        pyjax.config.update("jax_explain_cache_misses", False)
+    messages = [r.getMessage() for r in caplog.records if "CACHE MISS" in r.getMessage()]
+    assert len(messages) == 2 and "the shape of x changed from (3,) to (5,)" in messages[1]
+
+
+# ---------------------------------------------------------------------------- first runs
+
+_CONST = np.linspace(-1, 1, 6, dtype=np.float32)
+
+FIRST_RUNS = [
+    ("division by a constant", lambda x: x / 3.0 + jnp.mean(x)),
+    ("negative zero plus zero", lambda x: (x * 0.0 - 0.0) + 0.0),
+    ("nested jit and closure", lambda x: pyjax.jit(lambda v: jnp.tanh(v) * _CONST)(x) + 1),
+    ("integers and weak types", lambda x: ((x * 7).astype(jnp.int32) // 3, 2 * x, 1)),
+    ("control flow", lambda x: (lax.cond(x.sum() > 0, jnp.sin, jnp.cos, x),
+                                lax.scan(lambda c, t: (c + t, c * t), 0.0, x))),
+    ("reductions and dots", lambda x: (jnp.outer(x, x) @ x, jnp.max(x), x.reshape(2, 3).T)),
+    ("gradient", lambda x: pyjax.value_and_grad(lambda v: jnp.sum(jnp.exp(v) ** 2))(x)),
+]
+
+
+@pytest.mark.parametrize("name, fun", FIRST_RUNS, ids=[c[0] for c in FIRST_RUNS])
+def test_first_run_gives_the_compiled_bits(name, fun):
+    """The first run of a specialization is evaluated kernel by kernel, later ones run the
+    compiled program: every bit, dtype and weak type agrees (and checked mode compares the
+    two on every first run in the suite)."""
+    jf = pyjax.jit(fun)
+    x = jnp.asarray(np.array([0.5, -1.5, 2.0, -0.0, 3.25, 1e-3], np.float32))
+    first = jf(x)
+    (entry,) = entries(jf)
+    assert CHECKS or "executable" not in entry.__dict__  # not compiled yet
+    second = jf(x)
+    assert "executable" in entry.__dict__
+    leaves1, leaves2 = pyjax.tree_util.tree_leaves(first), pyjax.tree_util.tree_leaves(second)
+    assert [bits(a) for a in leaves1] == [bits(b) for b in leaves2]
+    with pyjax.disable_jit():
+        eager = pyjax.tree_util.tree_leaves(fun(x))
+    for a, e in zip(leaves1, eager):
+        if isinstance(e, pyjax.Array):
+            assert (a.dtype, a.weak_type, a.shape) == (e.dtype, e.weak_type, e.shape)
+
+
+def test_first_run_keeps_results_apart_from_the_callers_buffers():
+    jf = pyjax.jit(lambda a, b: (a, b, a * 2, _CONST))
+    a = np.arange(3, dtype=np.float32)
+    b = jnp.arange(3.0)
+    outs = jf(a, b)
+    a[0] = 99.0
+    assert float(outs[0][0]) == 0.0 and outs[1] is not None and float(outs[2][0]) == 0.0
+    for o in outs:
+        with pytest.raises(TypeError):
+            o[0] = 1.0
+        assert not np.asarray(o).flags.writeable
+    np.testing.assert_array_equal(outs[3], _CONST)
+
+
+def test_large_elementwise_programs_compile_at_once(monkeypatch):
+    """Programs whose elementwise work the compiler runs blocked on threads skip the
+    evaluated first run."""
+    from pyjax._src.compiler import fusion
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 4)
+    jf = pyjax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0)
+    out = jf(jnp.ones(8))
+    (entry,) = entries(jf)
+    assert "executable" in entry.__dict__
+    np.testing.assert_allclose(out, np.sin(1.0) * 2 + 1, rtol=1e-6)
+    small = pyjax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0)
+    small(jnp.ones(3))
+    assert CHECKS or "executable" not in entries(small)[0].__dict__
+
+
+def test_a_specialization_run_once_is_freed_with_its_function():
+    """No reference cycle keeps a run-once entry (and the constants it holds) alive."""
+    import gc
+    import weakref
+    const = np.ones(3, np.float32)
+    f = functools.partial(lambda x: x * const)
+    jf = pyjax.jit(f)
+    jf(jnp.ones(3))
+    ref = weakref.ref(entries(jf)[0])
+    gc.disable()
+    try:
+        del jf, f
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -31,6 +31,15 @@ def _literal_value(v: Literal) -> np.ndarray:
     return to_buffer(v.val)
 
 
+def _renamed(eqn: Eqn, env: dict) -> Eqn:
+    """``eqn`` reading its operands through ``env`` (itself when none is renamed; passes
+    never mutate equations, so unchanged ones are shared between programs)."""
+    if not env:
+        return eqn
+    invars = [env.get(id(v), v) for v in eqn.invars]  # (env holds ids of live vars only)
+    return eqn if invars == eqn.invars else Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
+
+
 # ---------------------------------------------------------------------------- inlining
 
 def _callee(eqn: Eqn) -> ClosedJaxpr | None:
@@ -119,16 +128,16 @@ def add_zero(jaxpr: Jaxpr) -> Jaxpr:
     env: dict = {}
     eqns = []
     for eqn in jaxpr.eqns:
-        invars = [_read(env, v) for v in eqn.invars]
+        eqn = _renamed(eqn, env)
         if eqn.prim.name == "add" and eqn.invars[0].aval.dtype.kind != "c":
             out = eqn.outvars[0]
-            for x, z in (invars, invars[::-1]):
+            for x, z in (eqn.invars, eqn.invars[::-1]):
                 if _is_scalar_literal(z, 0) and x.aval == out.aval:
                     env[id(out)] = x
                     break
             if id(out) in env:
                 continue
-        eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
+        eqns.append(eqn)
     return Jaxpr(jaxpr.constvars, jaxpr.invars, [_read(env, v) for v in jaxpr.outvars], eqns)
 
 
@@ -158,10 +167,10 @@ def fold_constants(closed: ClosedJaxpr, max_size: int = FOLD_MAX_SIZE) -> Closed
     env: dict = {}
     eqns = []
     for eqn in jaxpr.eqns:
-        invars = [_read(env, v) for v in eqn.invars]
-        if not _has_subjaxpr(eqn) and \
-                all(type(v) is Literal or id(v) in known for v in invars) and \
-                all(o.aval.size <= max_size for o in eqn.outvars):
+        eqn = _renamed(eqn, env)
+        invars = eqn.invars
+        if all(type(v) is Literal or id(v) in known for v in invars) and \
+                all(o.aval.size <= max_size for o in eqn.outvars) and not _has_subjaxpr(eqn):
             outs = _evaluate(eqn, [_literal_value(v) if type(v) is Literal else known[id(v)]
                                    for v in invars])
             if outs is not None:
@@ -174,7 +183,7 @@ def fold_constants(closed: ClosedJaxpr, max_size: int = FOLD_MAX_SIZE) -> Closed
                         constvars.append(var)
                         consts.append(buf)
                 continue
-        eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
+        eqns.append(eqn)
     outvars = [_read(env, v) for v in jaxpr.outvars]
     return ClosedJaxpr(Jaxpr(constvars, jaxpr.invars, outvars, eqns), consts)
 
@@ -214,8 +223,7 @@ def simplify(jaxpr: Jaxpr) -> Jaxpr:
     producer: dict[int, Eqn] = {}
     eqns = []
     for eqn in jaxpr.eqns:
-        eqn = Eqn(eqn.prim, [_read(env, v) for v in eqn.invars], eqn.outvars, eqn.params)
-        eqn = _combine(eqn, producer)
+        eqn = _combine(_renamed(eqn, env), producer)
         replacement = _identity_of(eqn, producer)
         if replacement is not None:
             env[id(eqn.outvars[0])] = replacement
@@ -226,10 +234,14 @@ def simplify(jaxpr: Jaxpr) -> Jaxpr:
     return Jaxpr(jaxpr.constvars, jaxpr.invars, [_read(env, v) for v in jaxpr.outvars], eqns)
 
 
+_IDENTITIES = {"mul", "sub", "div", "neg", "stop_gradient", "convert_element_type",
+               "transpose", "reshape"}
+
+
 def _identity_of(eqn: Eqn, producer: dict):
     """The atom ``eqn`` merely reproduces, or None."""
     name, ins, out = eqn.prim.name, eqn.invars, eqn.outvars[0] if eqn.outvars else None
-    if len(eqn.outvars) != 1:
+    if name not in _IDENTITIES or len(eqn.outvars) != 1:
         return None
     kind = out.aval.dtype.kind
     if name == "mul" and kind != "c":  # (1+0j) * (inf+1j) is not inf+1j
@@ -260,10 +272,15 @@ def _identity_of(eqn: Eqn, producer: dict):
     return None
 
 
+_COMBINING = {"transpose", "reshape"} | kernels.SCALAR_BROADCASTING
+
+
 def _combine(eqn: Eqn, producer: dict) -> Eqn:
     """Fold an operation into the one producing its operand: transpose of transpose,
     reshape of reshape, a broadcast scalar into a broadcasting consumer."""
     name = eqn.prim.name
+    if name not in _COMBINING:
+        return eqn
     inner = [producer.get(id(v)) if _is_var(v) else None for v in eqn.invars]
     if name == "transpose" and inner[0] is not None and inner[0].prim.name == "transpose":
         p, q = inner[0].params["permutation"], eqn.params["permutation"]
@@ -318,19 +335,33 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
     """Equations with the same primitive, operands and params compute the same values
     (primitives here are pure); later copies read the first one's results."""
     env: dict = {}
-    seen: dict = {}
+    seen: dict = {}  # (prim, operands, result types) -> [[eqn, its params key or None]]
     eqns = []
     for eqn in jaxpr.eqns:
-        invars = [_read(env, v) for v in eqn.invars]
-        key = (eqn.prim, tuple(_atom_key(v) for v in invars), params_key(eqn.params),
+        eqn = _renamed(eqn, env)
+        key = (eqn.prim, tuple(_atom_key(v) for v in eqn.invars),
                tuple(o.aval for o in eqn.outvars))
-        first = seen.get(key)
-        if first is not None and not any(isinstance(o, DropVar) for o in first.outvars):
-            env.update((id(o), f) for o, f in zip(eqn.outvars, first.outvars))
+        earlier = seen.get(key)
+        if earlier is None:
+            seen[key] = [[eqn, None]]
+            eqns.append(eqn)
             continue
-        eqn = Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
-        seen[key] = eqn
-        eqns.append(eqn)
+        pkey = params_key(eqn.params)  # (only computed when there is a candidate)
+        for entry in earlier:
+            if entry[1] is None:
+                entry[1] = params_key(entry[0].params)
+            if entry[1] == pkey:
+                break
+        else:
+            earlier.append([eqn, pkey])
+            eqns.append(eqn)
+            continue
+        first = entry[0]
+        if any(isinstance(o, DropVar) for o in first.outvars):
+            entry[0] = eqn  # (its results cannot be read: this one becomes the first)
+            eqns.append(eqn)
+            continue
+        env.update((id(o), f) for o, f in zip(eqn.outvars, first.outvars))
     return Jaxpr(jaxpr.constvars, jaxpr.invars, [_read(env, v) for v in jaxpr.outvars], eqns)
 
 

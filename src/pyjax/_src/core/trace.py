@@ -50,7 +50,7 @@ class Primitive:
         REGISTRY[name] = self
 
     def bind(self, *args, **params):
-        outs = current_trace().process_primitive(self, args, params)
+        outs = _CTX.trace.process_primitive(self, args, params)
         return outs if self.multiple_results else outs[0]
 
     def __repr__(self):
@@ -71,14 +71,22 @@ def current_trace() -> "Trace":
     return _CTX.trace
 
 
-@contextmanager
-def set_current_trace(trace: "Trace"):
-    prev = _CTX.trace
-    _CTX.trace = trace
-    try:
-        yield trace
-    finally:
-        _CTX.trace = prev
+class set_current_trace:  # noqa: N801 (used as a function: ``with set_current_trace(t):``)
+    """Make ``trace`` current inside a ``with`` block. A class rather than a generator
+    context manager: every primitive a transformation forwards to its parent enters one."""
+
+    __slots__ = ("trace", "prev")
+
+    def __init__(self, trace: "Trace"):
+        self.trace = trace
+
+    def __enter__(self):
+        self.prev = _CTX.trace
+        _CTX.trace = self.trace
+        return self.trace
+
+    def __exit__(self, *exc):
+        _CTX.trace = self.prev
 
 
 @contextmanager

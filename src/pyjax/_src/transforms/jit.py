@@ -18,12 +18,12 @@ import weakref
 import numpy as np
 
 from pyjax._src import backends, tree_util
-from pyjax._src.compiler import compile_jaxpr
-from pyjax._src.config import config
-from pyjax._src.core.array import Array
-from pyjax._src.core.jaxpr import ClosedJaxpr
-from pyjax._src.core.trace import (EvalTrace, Primitive, Tracer, current_trace, get_aval,
-                                   to_array)
+from pyjax._src.compiler import compile_jaxpr, fusion, kernels, passes
+from pyjax._src.config import CHECKS, config
+from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.core.jaxpr import ClosedJaxpr, Literal
+from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Primitive, Tracer, current_trace,
+                                   get_aval, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
                                            hoist_traced_consts, trace_to_jaxpr)
 from pyjax._src.transforms.transpose import transpose_call
@@ -71,6 +71,77 @@ def executable_for(closed: ClosedJaxpr):
     if exe is None:
         exe = _EXECUTABLES[closed] = compile_jaxpr(closed)
     return exe
+
+
+# ---------------------------------------------------------------------------- first calls
+
+def first_call_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
+    """What a specialization's first run evaluates kernel by kernel: the program with nested
+    calls inlined, XLA's rounding rewrites made and dead equations dropped, which computes
+    the compiled program's bits (the compiler's other passes and its generated code keep
+    every bit). None where compiling first pays: elementwise work large enough for the
+    compiler's blocked, threaded kernels."""
+    closed = passes.inline_calls(closed)
+    jaxpr = passes.xla_rewrites(closed.jaxpr)
+    for eqn in jaxpr.eqns:
+        if eqn.outvars and eqn.outvars[0].aval.size >= fusion.BLOCKED_MIN_SIZE and \
+                kernels.is_elementwise(eqn):
+            return None
+    return passes.dce(ClosedJaxpr(jaxpr, closed.consts))
+
+
+def _frozen(buf) -> np.ndarray:
+    """A buffer a result may be: writable NumPy arrays (the caller's) are copied first, as
+    the compiled program treats its constants and inputs."""
+    buf = to_buffer(buf)
+    if isinstance(buf, np.ndarray) and buf.flags.writeable:
+        buf = np.array(buf)
+        buf.flags.writeable = False
+    return buf
+
+
+def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
+    """Run ``closed`` kernel by kernel, each result cast to its declared dtype as eager
+    evaluation and the generated code store them; Arrays out. Floating-point warnings are
+    off, as in compiled code."""
+    jaxpr = closed.jaxpr
+    env = {id(v): _frozen(c) for v, c in zip(jaxpr.constvars, closed.consts)}
+    env.update((id(v), to_buffer(x)) for v, x in zip(jaxpr.invars, args))
+    last_use = {id(v): i for i, eqn in enumerate(jaxpr.eqns) for v in eqn.invars}
+    for v in jaxpr.outvars:
+        last_use[id(v)] = len(jaxpr.eqns)
+
+    def read(v):
+        if type(v) is Literal:
+            buf = to_buffer(v.val)
+            return buf if buf.dtype == v.aval.dtype else buf.astype(v.aval.dtype)
+        return env[id(v)]
+
+    with np.errstate(all="ignore"):
+        for i, eqn in enumerate(jaxpr.eqns):
+            outs = eqn.prim.impl(*[read(v) for v in eqn.invars], **eqn.params)
+            for o, buf in zip(eqn.outvars, outs):
+                if type(buf) is not np.ndarray:
+                    buf = np.asarray(buf)  # (NumPy scalars become arrays, as eagerly)
+                env[id(o)] = buf if buf.dtype == o.aval.dtype else buf.astype(o.aval.dtype)
+            for v in eqn.invars:  # free what nothing reads any more
+                if type(v) is not Literal and last_use[id(v)] == i:
+                    env.pop(id(v), None)
+    inputs = {id(v) for v in jaxpr.invars}
+    return [Array._from_buffer(_frozen(read(v)) if id(v) in inputs else read(v), v.aval)
+            for v in jaxpr.outvars]
+
+
+def check_same_bits(got: list, compiled: list, name: str):
+    """Checked mode: a first run evaluated kernel by kernel gave other bits than the
+    compiled program."""
+    for i, (a, b) in enumerate(zip(got, compiled)):
+        x, y = np.asarray(a), np.asarray(b)
+        if a.aval != b.aval or x.shape != y.shape or x.dtype != y.dtype or \
+                x.tobytes() != y.tobytes():
+            raise AssertionError(f"jit({name}): output {i} of the first run evaluated kernel "
+                                 f"by kernel differs from the compiled program's: {a!r} vs "
+                                 f"{b!r}")
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -134,19 +205,63 @@ def check_leaf(x, what: str, path: str = ""):
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _UNWEAKREFABLE_CACHE: dict = {}
 
+_SCALAR_TYPES = frozenset((bool, int, float, complex))
+_MISS = object()
+
+
+class _FunCache:
+    """Every specialization of one function, under two keys.
+
+    ``entries``: the full key (input tree, avals, static values, config flags).
+    ``by_avals``: for calls whose arguments are all positional pyjax Arrays or Python
+    scalars (each its own leaf, so the tree is implied by their number), the avals alone
+    plus the config flags: a cache hit then needs no pytree flattening.
+    """
+
+    __slots__ = ("entries", "by_avals")
+
+    def __init__(self):
+        self.entries: dict = {}
+        self.by_avals: dict = {}
+
+
+_LEAF = tree_util.tree_structure(0)
+
 
 class Compiled:
-    """One traced specialization of a jitted function; compiled on first execution.
+    """One traced specialization of a jitted function; compiled on its second run.
 
-    ``executable`` is computed once and then stored on the instance, so a cache-hit call
-    reads a plain attribute. ``as_text()`` is the generated code, ``cost_analysis()`` the
-    compiler's static estimate under JAX's keys.
+    ``run(*leaves) -> [Array]`` is what an eager call executes. The first run evaluates
+    the program kernel by kernel (``evaluate_first_call``): the compiler's passes, code
+    generation and Python's ``compile`` cost more than running a small program once, and
+    a specialization is often run only once (a fresh ``partial`` or closure per call).
+    From the second run on, ``run`` is the compiled ``executable``, computed once and then
+    stored on the instance, so a cache-hit call reads plain attributes. ``as_text()`` is
+    the generated code, ``cost_analysis()`` the compiler's static estimate under JAX's keys.
     """
 
     def __init__(self, closed: ClosedJaxpr, out_tree, name: str):
         self.jaxpr = closed
         self.out_tree = out_tree
         self.jaxpr_name = name
+        self.single_leaf = out_tree == _LEAF  # the result is the one output itself
+        self.ran = False
+
+    def run(self, *leaves):
+        """The first two runs; the second makes the instance attribute ``run`` the
+        executable (a bound method stored there would keep the entry in a cycle)."""
+        if self.ran or config.jax_log_compiles:
+            exe = self.run = self.executable
+            return exe(*leaves)
+        self.ran = True
+        program = first_call_program(self.jaxpr)
+        if program is None:
+            exe = self.run = self.executable
+            return exe(*leaves)
+        outs = evaluate_first_call(program, leaves)
+        if CHECKS:  # the compiled program must give the very same bits
+            check_same_bits(outs, self.executable(*leaves), self.jaxpr_name)
+        return outs
 
     @functools.cached_property
     def executable(self):
@@ -192,16 +307,20 @@ class JitWrapped:
                                                                   static_argnames)
         self._backend = backend
         self._inline = inline
+        # Calls with no static arguments and the default backend may take the flatten-free
+        # path; the shared cache is looked up once (the wrapper keeps ``fun`` alive).
+        self._by_avals = self._cache().by_avals if not (
+            self._static_nums or self._static_names or backend is not None) else None
         functools.update_wrapper(self, fun, updated=())
 
-    def _cache(self) -> dict:
+    def _cache(self) -> _FunCache:
         try:
             cache = _CACHE.get(self._fun)
             if cache is None:
-                cache = _CACHE[self._fun] = {}
+                cache = _CACHE[self._fun] = _FunCache()
             return cache
         except TypeError:  # not weak-referenceable (e.g. a builtin): key by identity
-            return _UNWEAKREFABLE_CACHE.setdefault(id(self._fun), {})
+            return _UNWEAKREFABLE_CACHE.setdefault(id(self._fun), _FunCache())
 
     def _split(self, args, kwargs):
         static, dyn_args, dyn_kwargs = [], [], {}
@@ -225,14 +344,37 @@ class JitWrapped:
             if not isinstance(x, LEAF_TYPES):
                 self._raise_bad_leaf(args, kwargs, dyn_args, dyn_kwargs)
         avals = tuple(get_aval(x) for x in leaves)
-        key = (in_tree, avals, static, config.jax_enable_x64, config.jax_threefry_partitionable)
+        flags = (config.jax_enable_x64, config.jax_threefry_partitionable)
+        key = (in_tree, avals, static) + flags
         cache = self._cache()
-        entry = cache.get(key)
+        entry = cache.entries.get(key)
         if entry is None:
             if config.jax_explain_cache_misses:
-                self._explain_miss(key, cache, args, kwargs)
-            entry = cache[key] = self._trace(args, kwargs, in_tree, avals, dyn_args, dyn_kwargs)
+                self._explain_miss(key, cache.entries, args, kwargs)
+            entry = cache.entries[key] = self._trace(args, kwargs, in_tree, avals, dyn_args,
+                                                     dyn_kwargs)
+        if self._by_avals is not None and not kwargs and \
+                all(type(x) is Array or type(x) in _SCALAR_TYPES for x in args):
+            self._by_avals[(avals,) + flags] = entry
         return entry, leaves
+
+    def _fast_call(self, args):
+        """The cache-hit call of positional Arrays/scalars under eager evaluation (no
+        flattening: each argument is a leaf); ``_MISS`` when it does not apply or misses."""
+        avals = []
+        for x in args:
+            if x.__class__ is Array:
+                avals.append(x.aval)
+            elif x.__class__ in _SCALAR_TYPES:
+                avals.append(get_aval(x))  # (checks an int's range, as the slow path does)
+            else:
+                return _MISS
+        entry = self._by_avals.get((tuple(avals), config.jax_enable_x64,
+                                    config.jax_threefry_partitionable))
+        if entry is None:
+            return _MISS
+        outs = entry.run(*args)
+        return outs[0] if entry.single_leaf else tree_util.tree_unflatten(entry.out_tree, outs)
 
     def _explain_miss(self, key, cache: dict, args, kwargs):
         """Log why this call did not hit the cache: the differences from the closest earlier
@@ -308,11 +450,15 @@ class JitWrapped:
         if config.jax_disable_jit:
             return self._fun(*args, **kwargs)
         trace = current_trace()
+        if trace is EVAL_TRACE and not kwargs and self._by_avals is not None:
+            out = self._fast_call(args)
+            if out is not _MISS:
+                return out
         if self._inline and type(trace) is StagingTrace:
             return self._fun(*args, **kwargs)  # traced straight into the enclosing jaxpr
         entry, leaves = self._specialize(args, kwargs)
         if type(trace) is EvalTrace:
-            outs = entry.executable(*leaves)
+            outs = entry.run(*leaves)
         else:
             outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=entry.jaxpr_name)
         return tree_util.tree_unflatten(entry.out_tree, outs)

@@ -13,7 +13,8 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
-from pyjax._src.core.trace import Primitive, Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.core.trace import (Primitive, Trace, Tracer, current_trace, get_aval, new_trace,
+                                   set_current_trace)
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 
@@ -89,15 +90,25 @@ class JVPTrace(Trace):
         return x, Zero.like(x)
 
     def process_primitive(self, prim, args, params):
-        primals, tangents = zip(*map(self.lift, args)) if args else ((), ())
-        if all(type(t) is Zero for t in tangents):
-            with set_current_trace(self.parent):
+        primals, tangents = [], []  # (None: a symbolic zero, made only if the rule runs)
+        for x in args:
+            if (x.__class__ is JVPTracer and x._trace is self) or self.check_own(x):
+                primals.append(x.primal)
+                tangents.append(x.tangent)  # (never a Zero: ``make`` keeps those unwrapped)
+            else:
+                primals.append(x)
+                tangents.append(None)
+        if all(t is None for t in tangents):
+            with set_current_trace(self.parent) as parent:
+                if prim.__class__ is Primitive:  # (what its ``bind`` would do)
+                    return list(parent.process_primitive(prim, primals, params))
                 outs = prim.bind(*primals, **params)
             return list(outs) if prim.multiple_results else [outs]
         if prim.jvp is None:
             raise NotImplementedError(f"Differentiation rule for '{prim.name}' not implemented")
+        tangents = [Zero.like(p) if t is None else t for p, t in zip(primals, tangents)]
         with set_current_trace(self.parent):
-            primals_out, tangents_out = prim.jvp(list(primals), list(tangents), **params)
+            primals_out, tangents_out = prim.jvp(primals, tangents, **params)
         return [self.make(p, t) for p, t in zip(primals_out, tangents_out)]
 
     def process_call(self, call_prim, jaxpr, args, params):

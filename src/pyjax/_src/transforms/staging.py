@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr, dce_jaxpr,
                                    dependent_outputs)
-from pyjax._src.core.trace import Tracer, Trace, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.core.trace import (Primitive, Tracer, Trace, current_trace, get_aval, new_trace,
+                                   set_current_trace)
 from pyjax._src.config import CHECKS
 
 
@@ -105,13 +106,19 @@ class StagingTrace(Trace):
         return var
 
     def process_primitive(self, prim, args, params):
-        if self.partial and not any(isinstance(x, Tracer) and x._trace is self for x in args):
-            with set_current_trace(self.parent):
+        if self.partial and not any(x.__class__ is StagingTracer and x._trace is self
+                                    for x in args):
+            with set_current_trace(self.parent) as parent:  # (known: it runs there now)
+                if prim.__class__ is Primitive:  # (what its ``bind`` would do)
+                    return parent.process_primitive(prim, args, params)
                 outs = prim.bind(*args, **params)
             return outs if prim.multiple_results else [outs]
-        atoms = [self.to_atom(x) for x in args]
-        out_avals = prim.abstract_eval([a.aval for a in atoms], **params)
-        outvars = [Var(a) for a in out_avals]
+        atoms, avals = [], []
+        for x in args:
+            a = x.var if x.__class__ is StagingTracer and x._trace is self else self.to_atom(x)
+            atoms.append(a)
+            avals.append(a.aval)
+        outvars = [Var(a) for a in prim.abstract_eval(avals, **params)]
         self.eqns.append(Eqn(prim, atoms, outvars, params))
         return [StagingTracer(self, v) for v in outvars]
 

@@ -62,14 +62,14 @@ def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list
     the others are transposed in reverse order, each by its primitive's transpose rule.
     """
     linear = {id(v) for v, a in zip(jaxpr.invars, args) if is_undefined(a)}
-    for eqn in jaxpr.eqns:
-        if any(type(v) is not Literal and id(v) in linear for v in eqn.invars):
-            linear.update(id(v) for v in eqn.outvars)
-
     env = {id(v): c for v, c in zip(jaxpr.constvars, consts)}
     env.update((id(v), a) for v, a in zip(jaxpr.invars, args) if not is_undefined(a))
-    for eqn in jaxpr.eqns:  # forward values of non-linear equations (residual arithmetic)
-        if not any(id(v) in linear for v in eqn.outvars):
+    linear_eqns = []
+    for eqn in jaxpr.eqns:  # (ids of literals, live objects, are never in ``linear``)
+        if any(id(v) in linear for v in eqn.invars):
+            linear.update(id(v) for v in eqn.outvars)
+            linear_eqns.append(eqn)
+        else:  # a forward value of residual arithmetic
             outs = eqn.prim.bind(*[_read(env, v) for v in eqn.invars], **eqn.params)
             env.update(zip(map(id, eqn.outvars), outs if eqn.prim.multiple_results else [outs]))
 
@@ -82,15 +82,13 @@ def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list
 
     for v, ct in zip(jaxpr.outvars, cts_out):
         add_ct(v, ct)
-    for eqn in reversed(jaxpr.eqns):
-        if not any(id(v) in linear for v in eqn.outvars):
-            continue
+    for eqn in reversed(linear_eqns):
         cts = [ct_env.pop(id(v), None) for v in eqn.outvars]
         if all(ct is None for ct in cts):
             continue
         cts = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
-        eqn_args = [UndefinedPrimal(v.aval) if type(v) is not Literal and id(v) in linear
-                    else _read(env, v) for v in eqn.invars]
+        eqn_args = [UndefinedPrimal(v.aval) if id(v) in linear else _read(env, v)
+                    for v in eqn.invars]
         if eqn.prim.transpose is None:
             raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) for "
                                       f"'{eqn.prim.name}' not implemented")
