@@ -166,9 +166,13 @@ def fma(a, b, c):
     return np.where(np.isfinite(out), out, p + c)
 
 
+HORNER_BLOCK = 1 << 14  # float32 elements per pass: the float64 accumulator stays in L2
+
+
 def horner(x, coefficients):
     """A polynomial (highest degree first) in ``x``'s dtype, one FMA per step. In float32
-    the accumulator stays in float64 between steps, rounded to float32 after each."""
+    the accumulator stays in float64 between steps, rounded to float32 after each; large
+    arrays go block by block (each element's steps are the same, so are its bits)."""
     dtype = x.dtype
     cs = [dtype.type(c) for c in coefficients]
     if dtype != np.float32:
@@ -176,17 +180,27 @@ def horner(x, coefficients):
         for c in cs[1:]:
             acc = fma(acc, x, c)
         return acc
+    cs = [np.array(c, np.float64) for c in cs]  # (0-d arrays: the cheapest ufunc operand)
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty(flat.shape, np.float32)
+    for i in range(0, max(flat.shape[0], 1), HORNER_BLOCK):
+        _horner32(flat[i:i + HORNER_BLOCK], cs, out[i:i + HORNER_BLOCK])
+    return out.reshape(x.shape)
+
+
+def _horner32(x, cs, rounded):
+    """``horner`` of the 1-D float32 ``x`` into ``rounded``: each step a float64 multiply
+    (exact for float32 operands) and add, then the round trip through ``rounded``."""
+    mul, add = np.multiply, np.add
     x64 = x.astype(np.float64)
-    acc = np.multiply(x64, cs[0], out=np.empty(x.shape, np.float64))  # (an array, even 0-d)
-    acc += cs[1]
-    rounded = np.empty(x.shape, np.float32)
+    acc = mul(x64, cs[0])
+    add(acc, cs[1], acc)
     for c in cs[2:]:
-        np.copyto(rounded, acc, casting="unsafe")
-        np.copyto(acc, rounded)
-        acc *= x64
-        acc += c
-    np.copyto(rounded, acc, casting="unsafe")
-    return rounded
+        rounded[...] = acc
+        acc[...] = rounded
+        mul(acc, x64, acc)
+        add(acc, c, acc)
+    rounded[...] = acc
 
 
 

@@ -2,8 +2,10 @@
 
 Each body is traced once into a closed jaxpr held in the primitive's params and run as a
 real loop (or branch) by the primitive's kernel, so a 10,000-step scan traces like one
-step. Values a body closes over from an enclosing transformation are hoisted into explicit
-leading operands (``consts``), so every trace sees them.
+step; a scan's loop is generated code with the body's code inlined, the same eagerly and
+under ``jit`` (``compiler/loops.py``). Values a body closes over from an enclosing
+transformation are hoisted into explicit leading operands (``consts``), so every trace
+sees them.
 
 Differentiation splits each primitive in two: the primal computation (run now, or staged
 into an enclosing jit), and a *tangent* primitive of the same kind whose body computes
@@ -19,6 +21,7 @@ import operator
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
+from pyjax._src.compiler.loops import scan_loop
 from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
 from pyjax._src.core.trace import Primitive, Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import common, elementwise as ew, reductions, shape
@@ -648,17 +651,8 @@ def _scan_abstract_eval(avals, jaxpr, length, reverse, num_consts, num_carry, un
 
 
 def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry, **params):
-    consts, carry, xs = _scan_split(args, num_consts, num_carry)
-    exe = executable_for(jaxpr)
-    y_avals = jaxpr.out_avals[num_carry:]
-    ys = [np.empty((length,) + a.shape, a.dtype) for a in y_avals]
-    steps = range(length - 1, -1, -1) if reverse else range(length)
-    for t in steps:
-        outs = exe.run_buffers(consts + carry + [x[t] for x in xs])
-        carry = outs[:num_carry]
-        for y, o in zip(ys, outs[num_carry:]):
-            y[t] = o
-    return [np.asarray(c) for c in carry] + ys
+    """A Python loop generated from the body's compiled code (``compiler/loops.py``)."""
+    return scan_loop(jaxpr, length, reverse, num_consts, num_carry)(*args)
 
 
 def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry, unroll):

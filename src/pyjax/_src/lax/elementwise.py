@@ -393,103 +393,137 @@ _TANH_NUMERATOR = (-2.76076847742355e-16, 2.00018790482477e-13, -8.6046715221373
 _TANH_DENOMINATOR = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
                      4.89352518554385e-03)
 _TANH_CLAMP = np.float32(7.99881172180175781)
-_TANH_HI, _TANH_LO = np.array(_TANH_CLAMP), np.array(-_TANH_CLAMP)
 # |x| < 0.0004 (where tanh(x) is x) exactly when x*x rounds below 0.0004*0.0004: squaring
 # rounds monotonically and the float below 0.0004 squares to less.
 _TANH_TINY = np.array(np.float32(0.0004) * np.float32(0.0004))
 _TANH_BLOCK = 1 << 14     # elements per pass: the float64 scratch stays in a 1 MiB L2
 _TANH_ROWS_MIN = 1 << 10  # below this, calls cost more than elements: the padded form
+_TANH_CONSTANTS: dict = {}
 
 
-def _tanh_coefficients(m: int, padded: bool) -> list:
-    """Per Horner step, the (2, m) addends of the numerator (row 0) and denominator
-    (row 1) polynomials in x*x. ``padded``: the denominator's leading zeros make both rows
-    take every step; else its rows are single values, used from the step it joins."""
-    steps = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
-    dens = (0.0,) * steps + _TANH_DENOMINATOR
-    out = []
+def _tanh_constants(m: int):
+    """Read-only constants for ``m`` elements: the clamp bounds as full rows (NumPy's
+    ``minimum`` with a broadcast scalar takes a slow loop), and per Horner step the
+    addends of the numerator (row 0) and denominator (row 1) polynomials in x*x.
+
+    Below ``_TANH_ROWS_MIN`` elements every step gets (2, m) addends, the denominator's
+    padded with leading zeros (0*x + 0 stays 0 until its first coefficient), so both rows
+    take every step in one call; above, the numerator steps alone (0-d addends) until
+    the denominator joins for the last steps ((2, 1) addends)."""
+    consts = _TANH_CONSTANTS.get(m)
+    if consts is not None:
+        return consts
+    if len(_TANH_CONSTANTS) >= 64:
+        _TANH_CONSTANTS.clear()
+    solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
+    dens = (0.0,) * solo + _TANH_DENOMINATOR
+    ks = []
     for i, (n, d) in enumerate(zip(_TANH_NUMERATOR, dens)):
-        if padded:
-            k = np.empty((2, m))
-            k[0], k[1] = np.float32(n), np.float32(d)
-        elif i <= steps:
-            k = np.array(np.float64(np.float32(n)))
+        n, d = np.float64(np.float32(n)), np.float64(np.float32(d))
+        if m < _TANH_ROWS_MIN:
+            ks.append(np.array([np.full(m, n), np.full(m, d)]))
+        elif i <= solo + 1:
+            ks.append(np.array([n, d]))  # (the denominator's first two start its row)
         else:
-            k = np.array([[np.float32(n)], [np.float32(d)]], np.float64)
-        k.flags.writeable = False
-        out.append(k)
+            ks.append(np.array([[n], [d]]))
+    consts = (np.full(m, _TANH_CLAMP), np.full(m, -_TANH_CLAMP), ks)
+    for c in consts[:2] + tuple(ks):
+        c.flags.writeable = False
+    _TANH_CONSTANTS[m] = consts
+    return consts
+
+
+def _tanh_small(x):
+    """XLA's float32 tanh of a 1-D float32 ``x`` of fewer than ``_TANH_ROWS_MIN``
+    elements, where calls, not elements, cost: both polynomials take every step together
+    in one (2, m) array, and ufuncs get ``out`` positionally (a faster call).
+
+    Each fused multiply-add is a float64 multiply (exact for float32 operands) and add,
+    rounded to float32 by the round trip ``r[...] = acc; acc[...] = r``."""
+    mul, add = np.multiply, np.add
+    m = x.shape[0]
+    hi, lo, ks = _tanh_constants(m)
+    out = np.minimum(x, hi)  # the clamped x until the ratio
+    np.maximum(out, lo, out=out)
+    x2 = mul(out, out)
+    xx = np.empty((2, m))
+    xx[...] = x2
+    acc = mul(xx, ks[0])
+    add(acc, ks[1], acc)
+    r = np.empty((2, m), np.float32)
+    for k in ks[2:]:
+        r[...] = acc
+        acc[...] = r
+        mul(acc, xx, acc)
+        add(acc, k, acc)
+    r[...] = acc
+    mul(out, r[0], out)
+    np.divide(out, r[1], out)
+    np.copyto(out, x, where=np.less(x2, _TANH_TINY))
     return out
 
 
-_TANH_SMALL_CACHE: dict = {}
-_TANH_ROWS = _tanh_coefficients(1, padded=False)
-
-
-def _tanh_f32(x, out):
-    """XLA's float32 tanh of the 1-D float32 ``x`` into ``out``.
-
-    Each fused multiply-add is a float64 multiply (exact for float32 operands) and add,
-    rounded to float32: the round trip ``r[...] = acc; acc[...] = r`` between steps. The
-    two polynomials share those passes in one (2, m) array; calls, not elements, cost
-    most on small arrays, so there the denominator takes every step from zero."""
-    m = x.shape[0]
-    np.minimum(x, _TANH_HI, out=out)  # (out holds the clamped x until the ratio)
-    np.maximum(out, _TANH_LO, out=out)
-    x2 = np.multiply(out, out)
-    acc = np.empty((2, m))
-    r = np.empty((2, m), np.float32)
-    if m < _TANH_ROWS_MIN:
-        ks = _TANH_SMALL_CACHE.get(m)
-        if ks is None:
-            if len(_TANH_SMALL_CACHE) > 64:
-                _TANH_SMALL_CACHE.clear()
-            ks = _TANH_SMALL_CACHE[m] = _tanh_coefficients(m, padded=True)
-        xx = np.empty((2, m))
-        xx[...] = x2
-        np.multiply(xx, ks[0], out=acc)
-        np.add(acc, ks[1], out=acc)
-        for k in ks[2:]:
-            r[...] = acc
-            acc[...] = r
-            np.multiply(acc, xx, out=acc)
-            np.add(acc, k, out=acc)
-    else:
-        ks = _TANH_ROWS
-        xx = x2.astype(np.float64)
-        num = acc[0]
-        np.multiply(xx, ks[0], out=num)
-        np.add(num, ks[1], out=num)
-        solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
-        for k in ks[2:solo + 1]:
-            r[0] = num
-            num[...] = r[0]
-            np.multiply(num, xx, out=num)
-            np.add(num, k, out=num)
-        acc[1] = np.float32(_TANH_DENOMINATOR[0])
-        for k in ks[solo + 1:]:
-            r[...] = acc
-            acc[...] = r
-            np.multiply(acc, xx, out=acc)
-            np.add(acc, k, out=acc)
+def _tanh_rows(x, out, scratch):
+    """``_tanh_small`` for a larger 1-D float32 ``x``, into ``out``: the numerator steps
+    alone until the denominator joins it for the last steps (no work on padding).
+    ``scratch``: ``_tanh_scratch(len(x))``, reused from block to block."""
+    mul, add = np.multiply, np.add
+    acc, r, xx, x2, small = scratch
+    hi, lo, ks = _tanh_constants(x.shape[0])
+    np.minimum(x, hi, out=out)
+    np.maximum(out, lo, out=out)
+    mul(out, out, x2)
+    xx[...] = x2
+    num, den, r0 = acc[0], acc[1], r[0]
+    solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
+    mul(xx, ks[0][0], num)
+    add(num, ks[1][0], num)
+    for k in ks[2:solo + 2]:
+        r0[...] = num
+        num[...] = r0
+        mul(num, xx, num)
+        add(num, k[0], num)
+    mul(xx, ks[solo][1], den)
+    add(den, ks[solo + 1][1], den)
+    for k in ks[solo + 2:]:
+        r[...] = acc
+        acc[...] = r
+        mul(acc, xx, acc)
+        add(acc, k, acc)
     r[...] = acc
-    np.multiply(out, r[0], out=out)
-    np.divide(out, r[1], out=out)
-    np.copyto(out, x, where=np.less(x2, _TANH_TINY))
+    mul(out, r[0], out)
+    np.divide(out, r[1], out)
+    np.less(x2, _TANH_TINY, small)
+    np.copyto(out, x, where=small)
+
+
+def _tanh_scratch(m: int) -> tuple:
+    return (np.empty((2, m)), np.empty((2, m), np.float32), np.empty(m),
+            np.empty(m, np.float32), np.empty(m, np.bool_))
 
 
 def _tanh_kernel(x):
-    if x.dtype not in (np.float16, np.float32):
-        return np.tanh(x)
-    flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
-    out = np.empty(flat.shape, np.float32)
+    if x.dtype != np.float32:
+        if x.dtype != np.float16:
+            return np.tanh(x)
+        return _tanh_kernel(x.astype(np.float32)).astype(np.float16)
+    if x.ndim == 1 and x.shape[0] < _TANH_ROWS_MIN and x.flags.c_contiguous:
+        return _tanh_small(x)
+    flat = np.ascontiguousarray(x).reshape(-1)
     n = flat.shape[0]
-    if n <= _TANH_BLOCK:
-        _tanh_f32(flat, out)
-    else:
-        for i in range(0, n, _TANH_BLOCK):
-            _tanh_f32(flat[i:i + _TANH_BLOCK], out[i:i + _TANH_BLOCK])
-    out = out.reshape(x.shape)
-    return out if x.dtype == np.float32 else out.astype(x.dtype)
+    if n < _TANH_ROWS_MIN:
+        return _tanh_small(flat).reshape(x.shape)
+    out = np.empty(n, np.float32)
+    scratch = _tanh_scratch(min(n, _TANH_BLOCK))
+    for i in range(0, n, _TANH_BLOCK):
+        piece = flat[i:i + _TANH_BLOCK]
+        m = piece.shape[0]
+        if m < _TANH_ROWS_MIN:
+            out[i:] = _tanh_small(piece)
+        else:
+            _tanh_rows(piece, out[i:i + m],
+                       scratch if m == scratch[2].shape[0] else _tanh_scratch(m))
+    return out.reshape(x.shape)
 
 
 tanh_p = unop("tanh", _tanh_kernel)

@@ -1,0 +1,311 @@
+"""Loops as generated code: a ``scan`` becomes one Python ``for`` loop whose body is the
+compiled body's code, inlined.
+
+Running a scan through its body's executable costs, per step, a call, the packing and
+unpacking of argument and result lists, and every kernel's wrapper; for a small body
+that is most of the step. Here the optimized body is generated as lines inside the loop
+itself (carries in locals, each ``ys`` stacked into an array allocated up front and
+written in place), and what does not change from step to step is computed once before
+it:
+
+- equations reading only the scan's constants (a transpose or a broadcast of a weight)
+  run once, before the loop;
+- equations that read the scanned inputs but not the carry run once for all steps,
+  vectorized along the scanned axis, where that gives each step's bits exactly
+  (``_stackable``): elementwise equations, and ``dot_general``, which becomes a product
+  batched over the steps (an unstepped operand broadcast along them) that NumPy computes
+  item by item with the very call of the unbatched one.
+
+The bits are those of running the body step by step: every step calls the same kernels
+on the same values (hoisting and stacking only change how often and on how many rows).
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from pyjax._src.compiler import kernels, lower, passes
+from pyjax._src.config import CHECKS
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
+from pyjax._src.core.trace import REGISTRY
+
+_LOOPS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
+
+
+def _is_var(v) -> bool:
+    return type(v) is not Literal
+
+
+def lower_scan(eqn: Eqn, args: list, names) -> str | None:
+    """The expression generated code evaluates for a ``scan`` equation (its loop function
+    called on ``args``), or None for any other equation."""
+    if eqn.prim.name != "scan" or \
+            getattr(eqn.prim.impl, "__module__", "") != "pyjax._src.lax.control_flow":
+        return None
+    p = eqn.params
+    loop = scan_loop(p["jaxpr"], p["length"], p["reverse"], p["num_consts"], p["num_carry"])
+    return f"{names.ref(loop, 'k')}({', '.join(args)})"
+
+
+def scan_loop(body: ClosedJaxpr, length: int, reverse: bool, num_consts: int,
+              num_carry: int):
+    """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers, built once per body
+    and loop shape (kept while the body lives)."""
+    per_body = _LOOPS.get(body)
+    if per_body is None:
+        per_body = _LOOPS[body] = {}
+    key = (length, bool(reverse), num_consts, num_carry)
+    loop = per_body.get(key)
+    if loop is None:
+        loop = per_body[key] = _ScanLoop(body, *key).function
+    return loop
+
+
+# ---------------------------------------------------------------------------- stacking
+
+def _stacked_aval(aval: ShapedArray, length: int) -> ShapedArray:
+    return aval.update(shape=(length,) + aval.shape)
+
+
+def _stackable(eqn: Eqn, stepped: set) -> bool:
+    """Whether running ``eqn`` once on all steps' operands gives every step's bits.
+
+    Elementwise kernels compute each element alone. ``dot_general`` without batch
+    dimensions becomes one with the steps as its batch: NumPy's ``matmul`` computes each
+    item of a batch with the call it makes for one unbatched product (same shapes and
+    strides, so the same BLAS routine), and a product without contraction is a multiply.
+    Its unstepped operand is broadcast along the steps (a stride-0 view); one that the
+    kernel would have to copy (merged dims, another dtype) would become a copy per step,
+    so it stays unstacked. A result larger than its stepped operands is left to the
+    steps too (no blow-up)."""
+    name = eqn.prim.name
+    if name == "dot_general":
+        (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
+        dtypes = {v.aval.dtype for v in eqn.invars + eqn.outvars}
+        ok = not lb and len(dtypes) == 1 and all(_is_var(v) for v in eqn.invars) and \
+            getattr(eqn.prim.impl, "__module__", "") == "pyjax._src.lax.dot" and all(
+                id(v) in stepped or (v.aval.ndim <= 2 and len(c) <= 1)
+                for v, c in zip(eqn.invars, (lc, rc)))
+    else:
+        ok = kernels.is_elementwise(eqn)
+    if not ok:
+        return False
+    rank = eqn.outvars[0].aval.ndim
+    if rank and name not in kernels.SCALAR_BROADCASTING and name != "dot_general" and any(
+            _is_var(v) and id(v) in stepped and v.aval.ndim == 0 for v in eqn.invars):
+        return False  # a step's scalar would need a size-1 stretch this op lacks
+    size = max(v.aval.size for v in eqn.invars if _is_var(v) and id(v) in stepped)
+    return eqn.outvars[0].aval.size <= size
+
+
+def _stack_eqn(eqn: Eqn, env: dict, length: int, prims: dict) -> list:
+    """``eqn`` on stacked operands (``env``: per-step var -> stacked var); its result
+    goes into ``env``. Unstepped operands broadcast along the new leading axis."""
+    out_aval = eqn.outvars[0].aval
+    # an unstepped scalar stays one where the op broadcasts scalars (binary ops always,
+    # the others beside operands of rank > 0); else it is broadcast like any operand
+    keep_scalars = eqn.prim.name != "dot_general" and (
+        out_aval.ndim or eqn.prim.name in kernels.SCALAR_BROADCASTING)
+    pre = []
+
+    def operand(v, rank_like):
+        if _is_var(v) and id(v) in env:
+            s = env[id(v)]
+            if v.aval.ndim == 0 and rank_like:  # a step's scalar stretches over a row
+                shape = (length,) + (1,) * rank_like
+                r = Var(s.aval.update(shape=shape))
+                pre.append(Eqn(prims["reshape"], [s], [r],
+                               {"new_sizes": shape, "dimensions": None}))
+                return r
+            return s
+        if v.aval.ndim == 0 and keep_scalars:
+            return v
+        shape = (length,) + v.aval.shape
+        b = Var(v.aval.update(shape=shape))
+        pre.append(Eqn(prims["broadcast_in_dim"], [v], [b],
+                       {"shape": shape, "broadcast_dimensions":
+                        tuple(range(1, v.aval.ndim + 1))}))
+        return b
+
+    if eqn.prim.name == "dot_general":
+        p = dict(eqn.params)
+        (lc, rc), _ = p["dimension_numbers"]
+        shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
+        p["dimension_numbers"] = type(p["dimension_numbers"])(
+            ((shift(lc), shift(rc)), ((0,), (0,))))
+        invars = [operand(v, 0) for v in eqn.invars]
+    else:
+        p = eqn.params
+        invars = [operand(v, out_aval.ndim) for v in eqn.invars]
+    out = Var(_stacked_aval(out_aval, length))
+    env[id(eqn.outvars[0])] = out
+    return pre + [Eqn(eqn.prim, invars, [out], p)]
+
+
+# ---------------------------------------------------------------------------- the loop
+
+STACKING = True  # (tests turn it off to compare)
+
+
+class _ScanLoop:
+    """Splits the optimized body into what runs once (``hoisted``), once for all steps
+    (``stacked``) and per step, and generates ``function``:
+
+        def scan(a0, ..., aN):            # consts, initial carry, xs
+            h0, ... = H([consts])         # hoisted values
+            z0, ... = Z([xs, consts, h])  # stacked values, one row per step
+            s0, ... = <initial carry>
+            y0 = empty((length, ...), dtype)
+            for t in R:
+                x0 = z0[t]
+                <the body's lines>
+                y0[t] = v7
+                s0, ... = v7, ...
+            return [s0, ..., y0, ...]
+    """
+
+    def __init__(self, body: ClosedJaxpr, length: int, reverse: bool, num_consts: int,
+                 num_carry: int):
+        closed = passes.optimize(body, fusion=False)
+        jaxpr = closed.jaxpr
+        if CHECKS:
+            check_jaxpr(jaxpr)
+        names = lower.Names()
+        invars = jaxpr.invars
+        params = [f"a{i}" for i in range(len(invars))]
+        name_of = {id(v): p for v, p in zip(invars, params)}
+        for v, c in zip(jaxpr.constvars, closed.consts):
+            name_of[id(v)] = names.ref(lower._prepare_const(c), "c")
+        carry = invars[num_consts:num_consts + num_carry]
+        xs = invars[num_consts + num_carry:]
+        xs_ids = {id(v) for v in xs}
+        if length == 0:
+            ys = [f"{names.ref(np.empty, 'k')}({names.ref((0,) + v.aval.shape, 'p')}, "
+                  f"{names.ref(v.aval.dtype, 'D')})" for v in jaxpr.outvars[num_carry:]]
+            self.source = (f"def scan({', '.join(params)}):\n"
+                           f"    return [{', '.join([name_of[id(v)] for v in carry] + ys)}]\n")
+            self.function = names.compile(self.source, "scan")
+            return
+
+        # 1. classify: per step (reads the carry), stacked (reads xs only), hoisted
+        per_step_vars = {id(v) for v in carry}
+        stepped = {id(v) for v in xs}    # a row per step, available stacked
+        hoisted, stacked, per_step = [], [], []
+        for eqn in jaxpr.eqns:
+            ins = {id(v) for v in eqn.invars if _is_var(v)}
+            outs = {id(o) for o in eqn.outvars}
+            if ins & per_step_vars:
+                per_step.append(eqn)
+                per_step_vars |= outs
+            elif ins & stepped:
+                if STACKING and length > 1 and _stackable(eqn, stepped):
+                    stacked.append(eqn)
+                    stepped |= outs
+                else:
+                    per_step.append(eqn)
+                    per_step_vars |= outs
+            else:
+                hoisted.append(eqn)
+
+        # 2. what each part reads from the others
+        def reads(eqns):
+            return [v for e in eqns for v in e.invars if _is_var(v)]
+        produced_h = {id(o) for e in hoisted for o in e.outvars}
+        produced_z = {id(o) for e in stacked for o in e.outvars}
+        later = reads(stacked) + reads(per_step) + [v for v in jaxpr.outvars if _is_var(v)]
+        h_out = _unique(v for v in later if id(v) in produced_h)
+        z_in = _unique(v for v in reads(stacked) if id(v) not in produced_z)
+        row_of = _unique(v for v in reads(per_step) + jaxpr.outvars[:num_carry]
+                         if _is_var(v) and (id(v) in produced_z or id(v) in xs_ids))
+
+        prologue = []
+        if h_out:
+            h_names = [f"h{i}" for i in range(len(h_out))]
+            run = self._program(Jaxpr(jaxpr.constvars, invars[:num_consts], h_out, hoisted),
+                                closed.consts)
+            prologue.append(f"{', '.join(h_names)}, = {names.ref(run, 'k')}"
+                            f"([{', '.join(params[:num_consts])}])")
+            name_of.update((id(v), n) for v, n in zip(h_out, h_names))
+        stacked_of = {id(v): name_of[id(v)] for v in xs}
+        if stacked:
+            env = {id(v): Var(_stacked_aval(v.aval, length)) for v in z_in
+                   if id(v) in xs_ids}
+            prims = {"reshape": REGISTRY["reshape"],
+                     "broadcast_in_dim": REGISTRY["broadcast_in_dim"]}
+            eqns = [e2 for e in stacked for e2 in _stack_eqn(e, env, length, prims)]
+            z_out = _unique(v for v in row_of + jaxpr.outvars[num_carry:]
+                            if _is_var(v) and id(v) in produced_z)
+            inner = [v for v in z_in if id(v) in xs_ids]
+            outer = [v for v in z_in if id(v) not in xs_ids]
+            z_jaxpr = Jaxpr([], [env[id(v)] for v in inner] + outer,
+                            [env[id(v)] for v in z_out], eqns)
+            if CHECKS:
+                check_jaxpr(z_jaxpr)
+            run = self._program(z_jaxpr, [])
+            z_names = [f"z{i}" for i in range(len(z_out))]
+            args = [name_of[id(v)] for v in inner + outer]
+            prologue.append(f"{', '.join(z_names)}, = {names.ref(run, 'k')}([{', '.join(args)}])")
+            stacked_of.update((id(v), n) for v, n in zip(z_out, z_names))
+
+        # 3. the loop
+        state = [f"s{i}" for i in range(num_carry)]
+        if state:
+            init = params[num_consts:num_consts + num_carry]
+            prologue.append(f"{', '.join(state)}, = {', '.join(init)},")
+        name_of.update((id(v), s) for v, s in zip(carry, state))
+        loop = []
+        for i, v in enumerate(row_of):
+            name_of[id(v)] = f"x{i}"
+            index = "[t]" if v.aval.ndim else "[t, ...]"
+            loop.append(f"x{i} = {stacked_of[id(v)]}{index}")
+        steps = lower._steps(passes.fuse(Jaxpr(jaxpr.constvars, invars, jaxpr.outvars,
+                                               per_step)), names)
+        loop += lower._body(steps, name_of, jaxpr.outvars, names)
+
+        def value(v):
+            return names.const(v) if type(v) is Literal else name_of[id(v)]
+        results, copied = [], set()
+        for j, v in enumerate(jaxpr.outvars[num_carry:]):
+            y = f"y{j}"
+            if _is_var(v) and id(v) in stacked_of and id(v) not in per_step_vars:
+                whole = stacked_of[id(v)]  # every row at once
+                fresh = id(v) in produced_z and id(v) not in copied
+                prologue.append(f"{y} = {whole}" if fresh else f"{y} = {whole}.copy()")
+                copied.add(id(v))
+            else:
+                prologue.append(f"{y} = {names.ref(np.empty, 'k')}("
+                                f"{names.ref((length,) + v.aval.shape, 'p')}, "
+                                f"{names.ref(v.aval.dtype, 'D')})")
+                if _is_var(v) and id(v) in per_step_vars:
+                    loop.append(f"{y}[t] = {value(v)}")
+                else:  # the same value every step
+                    prologue.append(f"{y}[...] = {value(v)}")
+            results.append(y)
+        if state:
+            loop.append(f"{', '.join(state)}, = "
+                        f"{', '.join(value(v) for v in jaxpr.outvars[:num_carry])},")
+        steps_range = range(length - 1, -1, -1) if reverse else range(length)
+        lines = prologue + [f"for t in {names.ref(steps_range, 'p')}:"] + \
+            ["    " + line for line in (loop or ["pass"])]
+        self.source = lower._source("scan", params, [], lines,
+                                    f"return [{', '.join(state + results)}]",
+                                    lower._quiet(steps))
+        self.function = names.compile(self.source, "scan")
+        self.function.source = self.source
+
+    @staticmethod
+    def _program(jaxpr: Jaxpr, consts: list):
+        """``run_buffers`` of a part run before the loop (fused and generated as usual)."""
+        fused = passes.fuse(jaxpr)
+        return lower.Program(ClosedJaxpr(fused, consts)).run_buffers
+
+
+def _unique(vs) -> list:
+    seen, out = set(), []
+    for v in vs:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
