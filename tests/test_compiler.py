@@ -332,6 +332,19 @@ def test_cse_keeps_apart_what_differs():
     assert key({"v": 0.0}) != key({"v": -0.0}) and key({"v": 1}) != key({"v": True})
 
 
+def test_cse_compares_params_of_candidates():
+    def f(x):
+        return (lax.reduce_sum(x, (0,)), lax.reduce_sum(x, (1,)), lax.reduce_sum(x, (0,)),
+                lax.reduce_max(x, (1,)), lax.reduce_max(x, (0,)))
+    x = np.arange(9.0, dtype=np.float32).reshape(3, 3)
+    closed = pyjax.make_jaxpr(f)(x)
+    out = passes.cse(closed.jaxpr)
+    names = [e.prim.name for e in out.eqns]
+    assert names.count("reduce_sum") == 2 and names.count("reduce_max") == 2
+    assert out.outvars[0] is out.outvars[2] and out.outvars[1] is not out.outvars[0]
+    assert_same_bits(reference(ClosedJaxpr(out, closed.consts), [x]), reference(closed, [x]))
+
+
 def test_xla_rewrites_match_jax_jit():
     """x + 0 keeps -0.0 and x / c multiplies by 1/c, as JAX's compiled code does."""
     x = np.array([-0.0, 3.0, 7.0], np.float32)
@@ -484,6 +497,42 @@ def test_lower_compile_text_and_cost_analysis():
     assert cost["bytes accessed"] == 4 * (8 * 16 + 16 * 4 + 8 * 4) + 4 * (8 * 4 + 8 * 4)
 
 
+def test_run_buffers_is_compiled_when_first_used():
+    """A top-level jit only calls ``exe``; ``run_buffers`` (calls, loops) compiles on its
+    first call and then replaces itself on the executable."""
+    closed = pyjax.make_jaxpr(lambda x: (jnp.sin(x) * 2.0, x))(np.ones(3, np.float32))
+    exe = compile_jaxpr(closed)
+    lazy = exe.run_buffers
+    assert lazy.__code__.co_filename != "<pyjax generated code>"
+    buf = np.linspace(0, 1, 3).astype(np.float32)
+    want = expected(closed, [buf])
+    assert_same_bits(lazy([buf]), want)
+    assert exe.run_buffers is not lazy
+    assert exe.run_buffers.__code__.co_filename == "<pyjax generated code>"
+    assert_same_bits(exe.run_buffers([buf]), want)
+    assert_same_bits(lazy([buf]), want)  # a reference taken before still works
+    assert "def run_buffers(" in exe.source and "def call(" in exe.source
+
+
+def test_only_pyjax_kernels_skip_the_result_cast():
+    """Kernels listed in EXACT_DTYPES return their declared dtypes (checked mode verifies
+    it); a kernel of that name from elsewhere still gets its result cast."""
+    saved = REGISTRY["squeeze"]
+    odd = Primitive("squeeze")
+    REGISTRY["squeeze"] = saved
+    odd.abstract_eval = lambda avals, **p: [avals[0]]
+    odd.impl = lambda x, **p: [x.astype(np.float64) * 2]
+    xv, ov = Var(pyjax._src.core.trace.get_aval(np.float32(1))), \
+        Var(pyjax._src.core.trace.get_aval(np.float32(1)))
+    exe = compile_jaxpr(ClosedJaxpr(Jaxpr([], [xv], [ov], [Eqn(odd, [xv], [ov], {})]), []))
+    out = exe(np.float32(1.5))[0]
+    assert out.dtype == np.float32 and float(out) == 3.0
+    from pyjax._src.compiler import lower
+    assert all(lower._exact_dtypes(Eqn(REGISTRY[n], [], [], {})) for n in lower.EXACT_DTYPES)
+    with pytest.raises(AssertionError, match="EXACT_DTYPES"):
+        lower._check_dtype(np.ones(2), np.dtype(np.float32))
+
+
 def test_log_compiles_reports_compile_time(caplog):
     pyjax.config.update("jax_log_compiles", True)
     try:
@@ -539,3 +588,44 @@ def test_generated_ops_under_jit_match_eager(name):
     fn = lambda *a: op(pyjax, jnp, *a)  # noqa: E731
     got, want = pyjax.jit(fn)(*args), fn(*map(jnp.asarray, args))
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------- buffer pool
+
+@pytest.fixture
+def pooled(monkeypatch):
+    """Every intermediate, however small, comes from and goes back to the buffer pool."""
+    monkeypatch.setattr(fusion, "POOL_MIN_BYTES", 1)
+
+
+def _check_pooled_programs():
+    """Programs give the reference bits, and results of earlier calls stay intact while
+    later calls (of any program) reuse pooled buffers."""
+    kept = []
+    for what, closed, args in COMPOSE[::2] + OP_JAXPRS[::7]:
+        exe = check_compiled(closed, args, what)
+        first = [np.array(o) for o in exe(*args)]
+        kept.append((what, exe(*args), first))
+        exe(*args)
+    for what, outs, first in kept:
+        assert_same_bits(outs, first, what)
+
+
+def test_pooled_buffers_never_reach_results(pooled):
+    _check_pooled_programs()
+
+
+def test_pooled_buffers_in_blocked_kernels(pooled, blocked):
+    _check_pooled_programs()
+
+
+def test_overlapped_products_give_the_reference_bits(monkeypatch):
+    """With every product large enough to run beside other work (on the worker thread,
+    joined before its first use), programs still give the reference bits."""
+    monkeypatch.setattr(fusion, "SPAWN_MIN_MACS", 0)
+    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+    spawned = 0
+    for what, closed, args in COMPOSE[1::3] + OP_JAXPRS[::5]:
+        exe = check_compiled(closed, args, what)
+        spawned += "spawn(" in exe.source
+    assert spawned

@@ -9,11 +9,17 @@ program. Operands whose layout would change that (negative strides, a full-size 
 that is not C-contiguous, on which NumPy would pick another result layout) make the
 kernel run the group unfused instead; ``docs/design.md`` records the measurements behind
 the block size and the thresholds.
+
+Also here: the pool of large buffers generated code reuses from call to call
+(``BufferPool``), padded rows for products read transposed (``take_padded``), and the
+schedule that runs large independent products side by side (``overlap``, ``spawn``).
 """
 from __future__ import annotations
 
 import itertools
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -37,12 +43,184 @@ def thread_pool() -> ThreadPoolExecutor:
     return _POOL[0]
 
 
+# ---------------------------------------------------------------------------- buffer pool
+
+POOL_MIN_BYTES = 1 << 16     # smaller buffers come from malloc's free lists cheaply
+POOL_MAX_BYTES = 1 << 26     # the most the pool holds
+
+
+class BufferPool:
+    """Large buffers that generated code has let go of, kept for the next kernel output
+    of the same type (any program's, on any thread).
+
+    Without it a program whose intermediates are large re-grows malloc's heap on every
+    call: glibc hands the freed top of the heap back to the system at the end of one call
+    and the next call faults it in again, a page at a time (about 3,200 faults, 5 ms of
+    the attention step's 24). ``give`` takes a buffer back only when nothing else refers
+    to it (no view, no other variable, no caller), which it checks by reference count,
+    so a kernel that returns a view or an input itself is still safe.
+    """
+
+    def __init__(self):
+        self.free: dict = {}  # (shape, dtype) -> [buffer]
+        self.nbytes = 0
+        self._lock = threading.Lock()
+
+    def take(self, shape, dtype) -> np.ndarray:
+        if self.free.get((shape, dtype)):
+            with self._lock:
+                stack = self.free.get((shape, dtype))
+                if stack:
+                    buf = stack.pop()
+                    self.nbytes -= buf.nbytes
+                    return buf
+        return np.empty(shape, dtype)
+
+    def take_aval(self, aval) -> np.ndarray:
+        return self.take(aval.shape, aval.dtype)
+
+    def give(self, buf):
+        """Called as ``give(v)`` by code holding ``v`` in one local variable."""
+        if sys.getrefcount(buf) <= _GIVE_REFS and type(buf) is np.ndarray:
+            self.keep(buf)
+
+    def keep(self, buf):
+        """Take ``buf`` back: the caller knows nothing else refers to it."""
+        flags = buf.flags
+        if buf.base is None and flags.c_contiguous and flags.writeable and \
+                buf.nbytes >= POOL_MIN_BYTES:
+            with self._lock:
+                if self.nbytes + buf.nbytes <= POOL_MAX_BYTES:
+                    self.nbytes += buf.nbytes
+                    self.free.setdefault((buf.shape, buf.dtype), []).append(buf)
+
+
+def take_padded(aval) -> np.ndarray:
+    """A fresh 2-D buffer whose rows are 64 bytes longer than its width (a view): read
+    transposed, rows a multiple of 1 KiB apart map to the same few cache sets, and every
+    read misses (a 512x512 float32 update ``p - lr * g.T`` runs 3x faster padded)."""
+    m, n = aval.shape
+    pad = max(1, 64 // aval.dtype.itemsize)
+    return np.empty((m, n + pad), aval.dtype)[:, :n]
+
+
+def pads_rows(aval) -> bool:
+    """Whether rows of this 2-D type lie a multiple of 1 KiB apart (see ``take_padded``)."""
+    return len(aval.shape) == 2 and aval.shape[0] > 1 and \
+        (aval.shape[1] * aval.dtype.itemsize) % 1024 == 0
+
+
+def _refs_of_one_local() -> int:
+    """What ``sys.getrefcount`` sees in ``give`` for a buffer held by one local."""
+    def probe(buf):
+        return sys.getrefcount(buf)
+
+    def caller():
+        v = np.empty(1)
+        return probe(v)
+    return caller()
+
+
+_GIVE_REFS = _refs_of_one_local()
+POOL = BufferPool()
+if hasattr(os, "register_at_fork"):  # (a lock held by another thread stays held in a child)
+    os.register_at_fork(after_in_child=lambda: setattr(POOL, "_lock", threading.Lock()))
+
+
+# ---------------------------------------------------------------------------- overlapped products
+
+SPAWN_MIN_MACS = 1 << 24  # multiply-adds: products worth handing to the worker (~0.3 ms)
+VIEWS = {"broadcast_in_dim", "reshape", "transpose", "squeeze", "expand_dims"}  # no work
+
+
+def product_macs(eqn) -> int:
+    """Multiply-adds of a ``dot_general`` equation."""
+    (lc, _), _ = eqn.params["dimension_numbers"]
+    shape = eqn.invars[0].aval.shape
+    return eqn.outvars[0].aval.size * int(np.prod([shape[d] for d in lc], dtype=np.int64))
+
+
+def overlap(steps: list, is_product) -> list:
+    """Schedule large products (``is_product(step)``) to overlap: each moves up to just
+    after its operands are made, and every other one is marked ``spawned``, to run on the
+    pool's worker while the calling thread computes the next one (NumPy's BLAS calls
+    release the GIL). Each product still runs alone, single-threaded, so its bits are
+    the same; the generated code joins a spawned product before its result's first use.
+    """
+    if NUM_THREADS < 2 or not any(is_product(st) for st in steps):
+        return steps
+    steps = list(steps)
+    for st in [st for st in steps if is_product(st)]:  # as early as the operands allow
+        steps.remove(st)
+        made = {id(o): i for i, s in enumerate(steps) for o in s.eqn.outvars}
+        at = max([made[id(v)] + 1 for v in st.eqn.invars if id(v) in made], default=0)
+        steps.insert(at, st)
+
+    def cost(st) -> int:  # in multiply-adds of a BLAS product (a NumPy pass: ~16)
+        if is_product(st):
+            return product_macs(st.eqn)
+        if st.eqn.prim.name in VIEWS:
+            return 0
+        n = len(st.kernel.jaxpr.eqns) if getattr(st, "kernel", None) is not None else 1
+        return 16 * n * sum(o.aval.size for o in st.eqn.outvars)
+    reserved: set = set()
+    for i, st in enumerate(steps):
+        if not is_product(st) or id(st) in reserved:
+            continue
+        out = id(st.eqn.outvars[0])
+        first = next((j for j in range(i + 1, len(steps))
+                      if any(id(v) == out for v in steps[j].eqn.invars)), None)
+        if first is None:
+            continue
+        busy, meanwhile = 0, []  # what this thread does while the worker runs ``st``
+        for s in steps[i + 1:first]:
+            if busy >= cost(st):
+                break
+            if not s.spawned:
+                busy += cost(s)
+                meanwhile.append(s)
+        if 2 * busy >= cost(st):
+            st.spawned = True
+            reserved.update(id(s) for s in meanwhile if is_product(s))
+    return steps
+
+
+def spawn(fn, *args, **params):
+    """Start ``fn(*args, **params)`` on the pool's worker, under the caller's
+    floating-point error settings; ``join`` waits for its result."""
+    task = (np.geterr(), fn, args, params)
+    future = thread_pool().submit(_under_errstate, *task)
+    future.task = task
+    return future
+
+
+def join(future):
+    """The result of a ``spawn``: run here if the worker has not started it yet (busy
+    with other work, or not scheduled on a loaded machine), else wait for it."""
+    if future.cancel():
+        return _under_errstate(*future.task)
+    return future.result()
+
+
+def _under_errstate(err: dict, fn, args, params):
+    with np.errstate(**err):
+        return fn(*args, **params)
+
+
 def runs_blocked(jaxpr: Jaxpr) -> bool:
     """Whether a fused group is large enough to be worth its blocked kernel."""
     if not jaxpr.outvars or jaxpr.outvars[0].aval.ndim == 0 or \
             jaxpr.outvars[0].aval.size < max(1, BLOCKED_MIN_SIZE):
         return False
     return _Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
+
+
+# Primitives whose results are exact or correctly rounded whatever loop NumPy runs them
+# with (contiguous or strided, SIMD or scalar), so blocks of a strided operand give the
+# bits of the whole operand. (Not max/min: their SIMD and scalar loops may pick
+# different zeros of -0 and +0; not the transcendental functions.)
+EXACT = {"add", "sub", "mul", "div", "neg", "add_any", "select_n", "eq", "ne", "lt", "le",
+         "gt", "ge", "abs", "square", "broadcast_in_dim"}
 
 
 class FusedKernel:
@@ -65,6 +243,7 @@ class FusedKernel:
         self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
         self.in_place = _in_place(jaxpr, shape)
         self.threads = NUM_THREADS if jaxpr.outvars[0].aval.size >= THREADED_MIN_SIZE else 1
+        self.exact = all(e.prim.name in EXACT for e in jaxpr.eqns)
 
     def __call__(self, *args):
         ins, reuse = args[:self.n_in], args[self.n_in:]
@@ -72,16 +251,34 @@ class FusedKernel:
             if min(x.strides, default=0) < 0:
                 return self.whole(*ins)
         for i in self.full:
-            if not ins[i].flags.c_contiguous:
+            if not ins[i].flags.c_contiguous and not self._strided_ok(ins):
                 return self.whole(*ins)
         outs = []
         for r, aval in zip(reuse, self.out_avals):
             if r is None or not (r.flags.c_contiguous and r.flags.writeable):
-                r = np.empty(aval.shape, aval.dtype)
+                r = POOL.take(aval.shape, aval.dtype)
             outs.append(r)
         expanded = [self.patterns.expand(i, x) for i, x in enumerate(ins)]
         self._run(expanded, outs)
         return outs
+
+    def _strided_ok(self, ins) -> bool:
+        """Whether the group may run blocked though a full-size operand is not
+        C-contiguous (a transposed gradient in ``p - lr * g.T``): every equation is exact,
+        and NumPy would lay every output out in C order anyway, as C order wins once an
+        operand of the full shape is C-contiguous (an input of it, or a value that is)."""
+        if not self.exact:
+            return False
+        c_order = {id(v): x.flags.c_contiguous if v.aval.shape == self.shape else None
+                   for v, x in zip(self.jaxpr.invars, ins)}  # None: broadcast, no say
+        for e in self.jaxpr.eqns:
+            says = {c_order.get(id(v)) for v in e.invars if type(v) is not Literal}
+            if e.prim.name == "broadcast_in_dim":  # (zero strides have no say)
+                c_order[id(e.outvars[0])] = c_order.get(id(e.invars[0])) if \
+                    e.invars[0].aval.shape == self.shape else None
+            else:
+                c_order[id(e.outvars[0])] = True in says or False not in says
+        return all(c_order[id(v)] is not False for v in self.jaxpr.outvars)
 
     def _run(self, ins, outs):
         parts = _split(self.plan, self.threads)
@@ -94,9 +291,11 @@ class FusedKernel:
             f.result()
 
     def _work(self, ins, outs, plan):
-        scratch = [np.empty(self.scratch_shape, dt) for dt in self.blocks.slot_dtypes]
+        scratch = [POOL.take(self.scratch_shape, dt) for dt in self.blocks.slot_dtypes]
         with np.errstate(all="ignore"):
             self.blocks(ins, outs, plan, scratch)
+        for buf in scratch:  # (the block loop's views of them are gone with its frame)
+            POOL.keep(buf)
 
 
 def _in_place(jaxpr: Jaxpr, shape) -> list:
@@ -130,6 +329,7 @@ class _Patterns:
         rank = len(shape)
         self.expand_index = []   # per input: None or an index adding the broadcast axes
         self.pattern_of = []     # per input: pattern number, or None (used whole)
+        self.scalar = []         # per input: of one element, used as a 0-d array
         self.patterns: list[tuple] = []
         self.ok = True  # False: an input is broadcast two ways (the group runs unblocked)
         bcast_dims = {}
@@ -147,6 +347,7 @@ class _Patterns:
                 index = tuple(slice(None) if d in bd else None for d in range(rank))
                 s = tuple(s[bd.index(d)] if d in bd else 1 for d in range(rank))
             self.expand_index.append(index)
+            self.scalar.append(all(n == 1 for n in s))  # (any rank would stretch a block)
             if len(s) != rank or rank == 0 or all(n == 1 for n in s) and \
                     any(n != 1 for n in shape):
                 self.pattern_of.append(None)
@@ -158,7 +359,8 @@ class _Patterns:
 
     def expand(self, i: int, x):
         index = self.expand_index[i]
-        return x if index is None else x[index]
+        x = x if index is None else x[index]
+        return x.reshape(()) if self.scalar[i] and self.pattern_of[i] is None else x
 
 
 def _block_plan(shape, jaxpr: Jaxpr, block: int):

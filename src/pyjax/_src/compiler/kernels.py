@@ -9,6 +9,9 @@ closes over the ufunc itself (or over ``ignore_errors(ufunc)``), or, for the few
 that dispatch on dtype (``_div_kernel``...), it is that named lax function and agrees
 with the ufunc on edge values of the dtype. A kernel replaced or rewritten elsewhere so
 falls back to calling ``impl``, never to a ufunc that computes something else.
+``DIRECT`` adds kernels called the same way though they are not plain ufuncs: a bitwise
+``select_n`` (``np.where`` branches per element), ``add_any`` as ``np.add`` and
+``integer_pow(x, 2)`` as ``np.square``.
 """
 from __future__ import annotations
 
@@ -94,10 +97,11 @@ def _kernel_of(impl):
 
 
 def direct_ufunc(eqn):
-    """The ufunc that computes ``eqn`` exactly as its kernel does, or None."""
+    """The ufunc (or ufunc-like kernel taking ``out=``, see ``DIRECT``) that computes
+    ``eqn`` exactly as its kernel does, or None."""
     entry = UFUNCS.get(eqn.prim.name)
     if entry is None or eqn.params:
-        return None
+        return _direct_kernel(eqn)
     ufunc, kinds, _ = entry
     avals = [v.aval for v in eqn.invars]
     dt = avals[0].dtype
@@ -115,10 +119,108 @@ def direct_ufunc(eqn):
     return ufunc if ok else None
 
 
+SELECT_BITS_MIN_SIZE = 8192  # below it np.where is as fast (fewer calls)
+
+
+def select2(which, case0, case1, out=None):
+    """``select_n(which, case0, case1)`` for a boolean ``which`` (case1 where it is
+    true), as bit operations on the cases' bits: ``case0 ^ ((case0 ^ case1) & mask)``.
+
+    The same bits as ``np.where`` (a pure selection), which branches per element and so
+    runs 10-20x slower on a large unpredictable mask (a ReLU's derivative)."""
+    which, case0, case1 = np.asarray(which), np.asarray(case0), np.asarray(case1)
+    if max(which.size, case0.size, case1.size) < SELECT_BITS_MIN_SIZE:
+        picked = np.where(which, case1, case0)
+        if out is None:
+            return picked
+        out[...] = picked
+        return out
+    dt = case0.dtype
+    bits = np.dtype(f"i{dt.itemsize}")
+    mask = np.negative(which.view(np.int8), dtype=bits)  # 0 or all ones
+    a = case0.view(bits)
+    diff = np.bitwise_xor(a, case1.view(bits))
+    in_place = diff.shape == np.broadcast_shapes(diff.shape, mask.shape)
+    diff = np.bitwise_and(diff, mask, out=diff if in_place else None)
+    if out is None:
+        return np.bitwise_xor(a, diff).view(dt)
+    np.bitwise_xor(a, diff, out=out.view(bits))
+    return out
+
+
+def _is_lax_kernel(fn, name: str) -> bool:
+    return getattr(fn, "__module__", "") == "pyjax._src.lax.elementwise" and \
+        getattr(fn, "__name__", "") == name
+
+
+def _select_n_direct(eqn):
+    """Two cases and a boolean ``which``: ``select2``."""
+    avals = [v.aval for v in eqn.invars]
+    if eqn.params or len(avals) != 3 or avals[0].dtype != np.bool_ or \
+            avals[1].dtype.itemsize not in (1, 2, 4, 8) or avals[1].dtype != avals[2].dtype:
+        return None
+    return select2 if _is_lax_kernel(eqn.prim.impl, "_select_n_impl") else None
+
+
+def _add_any_direct(eqn):
+    """``add_any`` adds two values of one type: ``np.add`` where its kernel does."""
+    dt = eqn.invars[0].aval.dtype
+    key = (eqn.prim.impl, dt)
+    ok = _VERIFIED.get(key)
+    if ok is None:
+        ok = _VERIFIED[key] = not eqn.params and dt.kind in "biufc" and \
+            getattr(eqn.prim.impl, "__module__", "") == "pyjax._src.lax.elementwise" and \
+            _same_as_kernel(eqn.prim, np.add, 2, dt)
+    return np.add if ok else None
+
+
+def _square_direct(eqn):
+    """``integer_pow`` with ``y=2`` is ``np.square`` where its kernel gives the same bits
+    (NumPy's ``power`` by 2 squares: every float32 and float16 checked, and edge values of
+    the dtype here)."""
+    dt = eqn.invars[0].aval.dtype
+    if eqn.params != {"y": 2} or dt.kind not in "iuf" or \
+            not _is_lax_kernel(_kernel_of(eqn.prim.impl), "_integer_pow_kernel"):
+        return None
+    key = (eqn.prim.impl, dt, "square")
+    ok = _VERIFIED.get(key)
+    if ok is None:
+        vals = edge_values(dt)
+        with np.errstate(all="ignore"):
+            want = np.asarray(eqn.prim.impl(vals, y=2)[0])
+            got = np.square(vals)
+        ok = _VERIFIED[key] = want.dtype == got.dtype and want.tobytes() == got.tobytes()
+    return np.square if ok else None
+
+
+# Kernels the compiler calls like ufuncs (operands, ``out=``, fresh results) though they
+# are not ufuncs, or not with these params: name -> (maker returning the callable for an
+# equation or None, whether the kernel it stands for silences floating-point warnings).
+DIRECT = {"select_n": (_select_n_direct, False), "add_any": (_add_any_direct, False),
+          "integer_pow": (_square_direct, True)}
+
+
+def _direct_kernel(eqn):
+    entry = DIRECT.get(eqn.prim.name)
+    return None if entry is None else entry[0](eqn)
+
+
+def takes_out(eqn) -> bool:
+    """Whether ``eqn``'s kernel (called as ``impl``) can write its one result into an
+    ``out=`` buffer of the result's type: lax's ``dot_general`` where BLAS computes it."""
+    if eqn.prim.name != "dot_general" or getattr(eqn.prim.impl, "__name__", "") != \
+            "_dot_general_impl":
+        return False
+    from pyjax._src.lax import dot  # (loaded long before anything is compiled)
+    p = eqn.params
+    return dot.accepts_out(eqn.invars[0].aval, eqn.invars[1].aval, p["dimension_numbers"],
+                           p["preferred_element_type"])
+
+
 def quiet(eqn) -> bool:
     """Whether the primitive's kernel runs with floating-point warnings silenced."""
-    entry = UFUNCS.get(eqn.prim.name)
-    return entry is not None and entry[2]
+    entry = UFUNCS.get(eqn.prim.name) or DIRECT.get(eqn.prim.name)
+    return entry is not None and entry[-1]
 
 
 def edge_values(dtype: np.dtype) -> np.ndarray:

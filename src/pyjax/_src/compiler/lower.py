@@ -1,5 +1,5 @@
 """Code generation: an optimized jaxpr becomes the source of two straight-line Python
-functions, compiled once with ``compile``.
+functions, each compiled once with ``compile`` (``run_buffers`` only when first called).
 
 ``run_buffers(bufs)`` takes and returns NumPy buffers (loops and calls use it);
 ``call(a0, a1, ...)`` takes Arrays or NumPy values and returns Arrays (``jit`` uses it).
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import keyword
 import re
+import weakref
 
 import numpy as np
 
-from pyjax._src.compiler import fusion, kernels
+from pyjax._src.compiler import fusion, kernels, loops
 from pyjax._src.compiler.passes import fused_p
 from pyjax._src.config import CHECKS
 from pyjax._src.core.array import Array, to_buffer
@@ -31,7 +32,10 @@ class Names:
 
     def __init__(self):
         self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
-                         "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {}}
+                         "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {},
+                         "take": fusion.POOL.take_aval, "give": fusion.POOL.give,
+                         "take_padded": fusion.take_padded, "spawn": fusion.spawn,
+                         "join": fusion.join}
         self._names: dict = {}
         self._count: dict = {}
         self._alive: list = []  # objects named by identity stay alive while named
@@ -100,6 +104,26 @@ FRESH_RESULTS = {"reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduc
                  "cumprod", "cummax", "cummin"}
 
 
+# pyjax's kernels of these primitives return their declared dtypes whenever their operands
+# have theirs (as every value in generated code does), so no cast follows their calls;
+# checked mode verifies it on every run.
+EXACT_DTYPES = {"broadcast_in_dim", "reshape", "transpose", "squeeze", "select_n",
+                "dot_general", "reduce_sum", "reduce_prod", "reduce_max", "reduce_min",
+                "add_any"}
+
+
+def _exact_dtypes(eqn: Eqn) -> bool:
+    return eqn.prim.name in EXACT_DTYPES and \
+        getattr(eqn.prim.impl, "__module__", "").startswith("pyjax._src.lax.")
+
+
+def _check_dtype(buf, dtype):
+    """Checked mode: a kernel listed in EXACT_DTYPES returned another dtype."""
+    if buf.dtype != dtype:
+        raise AssertionError(f"a kernel listed in EXACT_DTYPES returned {buf.dtype}, "
+                             f"not {dtype}")
+
+
 def _check_fresh(outs, ins):
     """Checked mode: a FRESH_RESULTS kernel returned a view of an operand."""
     for o in outs:
@@ -110,12 +134,13 @@ def _check_fresh(outs, ins):
 
 class _Step:
     """One line of generated code: a kernel call (``op``) or a blocked fused kernel."""
-    __slots__ = ("eqn", "kernel", "ufunc")
+    __slots__ = ("eqn", "kernel", "ufunc", "spawned")
 
     def __init__(self, eqn: Eqn, kernel=None):
         self.eqn = eqn
         self.kernel = kernel
         self.ufunc = None if kernel is not None else kernels.direct_ufunc(eqn)
+        self.spawned = False  # runs on the worker thread (``fusion.overlap``)
 
     def owns_outputs(self) -> bool:
         """Its results are fresh arrays nothing else refers to."""
@@ -123,8 +148,9 @@ class _Step:
             e.prim.name == "broadcast_in_dim" for e in self.eqn.params["jaxpr"].eqns)
 
     def retains_inputs(self) -> bool:
-        """Its results may be views of its operands."""
-        return not (self.ufunc is not None or self.owns_outputs() or self.fresh())
+        """Its results may be views of its operands (or, spawned, it reads them later)."""
+        return self.spawned or not (self.ufunc is not None or self.owns_outputs() or
+                                    self.fresh())
 
     def fresh(self) -> bool:
         """A kernel known to compute new arrays (never views) from its operands; checked
@@ -168,6 +194,7 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
     producer = {id(o): step for step in steps for o in step.eqn.outvars}
     reuse: dict[tuple, str] = {}    # (step index, output index) -> buffer name to write into
     release: dict[int, list] = {}   # step index -> names to delete after it
+    pooled_names: set = set()       # names whose buffers go back to the pool when deleted
     counter = iter(range(1 << 62))
 
     def reusable(v) -> bool:
@@ -178,6 +205,8 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
     def retire(v, s: int):
         """``v`` was last read by step ``s``: hand its buffer on, or delete it."""
         name = name_of[id(v)]
+        if _pooled(v):
+            pooled_names.add(name)
         if reusable(v):
             step = steps[s]
             if step.kernel is not None:  # written over by the kernel reading it last?
@@ -199,8 +228,11 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
         release.setdefault(s, []).append(name)
 
     lines = []
+    pending: dict = {}  # id of a spawned product's result -> the lines joining it
     for s, step in enumerate(steps):
         eqn = step.eqn
+        for v in eqn.invars:
+            lines.extend(pending.pop(id(v), ()))
         args = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in eqn.invars]
         retired = set()
         for v in eqn.invars:
@@ -224,19 +256,78 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
             call = f"{names.ref(step.ufunc, 'f')}({', '.join(args)})"
             if eqn.outvars[0].aval.shape == ():
                 call = f"asarray({call})"  # ufuncs return NumPy scalars for 0-d operands
+            elif outs[0] != "_" and _pooled(eqn.outvars[0]):
+                call = _into_pooled(call, eqn, args, names)
             lines.append(f"{outs[0]} = {call}{_comment(eqn)}")
         else:
-            lines.append(f"{lhs} = {names.kernel_call(eqn, args)}{_comment(eqn)}")
+            into = []
+            if outs[0] != "_" and _pooled(eqn.outvars[0]) and kernels.takes_out(eqn):
+                take = "take_padded" if _read_transposed(eqn.outvars[0], consumers,
+                                                         outputs) else "take"
+                into = [f"out={take}({names.ref(eqn.outvars[0].aval, 'A')})"]
+            call = loops.lower_scan(eqn, args, names) or names.kernel_call(eqn, args + into)
+            post = []
+            exact = _exact_dtypes(eqn)
             for name, o in zip(outs, eqn.outvars):  # as eager evaluation stores results
-                if name != "_":
+                if name != "_" and not (exact and not CHECKS):
                     d = names.ref(o.aval.dtype, "D")
-                    lines.append(f"if {name}.dtype != {d}: {name} = {name}.astype({d})")
-            if CHECKS and step.fresh():
+                    post.append(f"{names.ref(_check_dtype, 'k')}({name}, {d})" if exact else
+                                f"if {name}.dtype != {d}: {name} = {name}.astype({d})")
+            if step.spawned:  # started now, joined where its result is first read
+                w = f"w{next(counter)}"
+                lines.append(f"{w} = spawn({call.replace('(', ', ', 1)}{_comment(eqn)}")
+                pending[id(eqn.outvars[0])] = [f"{lhs} = join({w})", f"del {w}"] + post
+            else:
+                lines.append(f"{lhs} = {call}{_comment(eqn)}")
+                lines.extend(post)
+            if CHECKS and step.fresh() and not step.spawned:
                 lines.append(f"{names.ref(_check_fresh, 'k')}(({lhs}), ({', '.join(args)},))")
         dead = release.pop(s, [])
         if dead:
+            lines.extend(f"give({name})" for name in dead if name in pooled_names)
             lines.append(f"del {', '.join(dead)}")
+    for join in pending.values():
+        lines.extend(join)
     return lines
+
+
+def _pooled(v) -> bool:
+    """Large values come from, and go back to, the buffer pool (``fusion.BufferPool``)."""
+    return kernels.aval_nbytes(v.aval) >= fusion.POOL_MIN_BYTES
+
+
+def _large_product(step: _Step) -> bool:
+    """A BLAS product worth running beside other work (``fusion.overlap``)."""
+    return step.kernel is None and step.ufunc is None and \
+        step.eqn.prim.name == "dot_general" and kernels.takes_out(step.eqn) and \
+        fusion.product_macs(step.eqn) >= fusion.SPAWN_MIN_MACS
+
+
+def _read_transposed(v, consumers: dict, outputs: set) -> bool:
+    """Whether ``v``, a product whose rows lie a multiple of 1 KiB apart, is only
+    transposed, and the transpose only read by blocked kernels of exact groups: then its
+    rows are padded (``fusion.take_padded``), for those kernels to read fast."""
+    users = consumers.get(id(v), [])
+    if not fusion.pads_rows(v.aval) or id(v) in outputs or len(users) != 1 or \
+            users[0].eqn.prim.name != "transpose" or \
+            tuple(users[0].eqn.params.get("permutation", ())) != (1, 0):
+        return False
+    t = users[0].eqn.outvars[0]
+    readers = consumers.get(id(t), [])
+    return bool(readers) and id(t) not in outputs and \
+        all(r.kernel is not None and r.kernel.exact for r in readers)
+
+
+def _into_pooled(call: str, eqn: Eqn, args: list, names: Names) -> str:
+    """A large ufunc result written into a pooled buffer, when NumPy would lay it out in C
+    order anyway: an operand of the result's shape is C-contiguous (that order wins)."""
+    out = eqn.outvars[0]
+    guard = next((a for a, v in zip(args, eqn.invars)
+                  if _is_var(v) and v.aval.shape == out.aval.shape), None)
+    if guard is None:
+        return call
+    into = f"{call[:-1]}, out=take({names.ref(out.aval, 'A')}))"
+    return f"{into} if {guard}.flags.c_contiguous else {call}"
 
 
 def _quiet(steps: list) -> bool:
@@ -259,7 +350,7 @@ def _parts(jaxpr: Jaxpr, names: Names, consts=()):
     name_of = {id(v): f"a{i}" for i, v in enumerate(jaxpr.invars)}
     for v, c in zip(jaxpr.constvars, consts):
         name_of[id(v)] = names.ref(c, "c")
-    steps = _steps(jaxpr, names)
+    steps = fusion.overlap(_steps(jaxpr, names), _large_product)
     body = _body(steps, name_of, jaxpr.outvars, names)
     results = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in jaxpr.outvars]
     return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
@@ -284,7 +375,13 @@ def _prepare_const(c) -> np.ndarray:
 
 
 class Program:
-    """The generated functions of one compiled jaxpr, and their source."""
+    """The generated functions of one compiled jaxpr, and their source.
+
+    ``call`` is compiled now; ``run_buffers``, which only nested calls, loop bodies and
+    custom-derivative calls use, is compiled on its first call (a top-level ``jit`` never
+    needs it) and then replaces itself, here and on ``call``, where ``compile_jaxpr``
+    exposes it.
+    """
 
     def __init__(self, closed: ClosedJaxpr):
         names = self.names = Names()
@@ -304,9 +401,26 @@ class Program:
             wrapped.append(f"wrap({r}, {names.ref(v.aval, 'A')})")
         call_src = _source("call", params, convert, body, f"return [{', '.join(wrapped)}]",
                            quiet)
-        self.run_buffers = names.compile(rb_src, "run_buffers")
         self.call = names.compile(call_src, "call")
+        self.run_buffers = _compiled_on_first_call(names, rb_src, self.call)
         self.steps = steps
         self.source = rb_src + "\n" + call_src + "".join(
             f"\n# {names.ref(s.kernel, 'g')}: blocked kernel of a fused group\n"
             f"{s.kernel.source}" for s in steps if s.kernel is not None)
+
+
+def _compiled_on_first_call(names: Names, src: str, owner):
+    """``run_buffers`` that compiles ``src`` when first called and then installs the
+    compiled function on ``owner`` (held weakly: no reference cycle keeps it alive)."""
+    owner_ref = weakref.ref(owner)
+    compiled = None
+
+    def run_buffers(bufs):
+        nonlocal compiled
+        if compiled is None:
+            compiled = names.compile(src, "run_buffers")
+            exe = owner_ref()
+            if exe is not None:
+                exe.run_buffers = compiled
+        return compiled(bufs)
+    return run_buffers

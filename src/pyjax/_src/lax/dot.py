@@ -113,16 +113,23 @@ def _impl_plan(lshape, rshape, ldtype, rdtype, dimension_numbers, preferred):
     if not lc:
         a = (lb + lf, bshape + lfs + (1,) * len(rfs))
         b = (rb + rf, bshape + (1,) * len(lfs) + rfs)
-        op = np.multiply
+        op, mshape = np.multiply, None
     elif not lb:  # a 2-D product, whose transposed operands BLAS reads in place
-        a, b, op = (lf + lc, (m, nk)), (rc + rf, (nk, n)), np.matmul
+        a, b, op, mshape = (lf + lc, (m, nk)), (rc + rf, (nk, n)), np.matmul, (m, n)
     else:
         a, b, op = (lb + lf + lc, (nb, m, nk)), (rb + rc + rf, (nb, nk, n)), np.matmul
-    return a, b, op, work, out_dtype, bshape + lfs + rfs
+        mshape = (nb, m, n)
+    # ``into``: the shape to view an ``out`` buffer as when the matmul can write into it
+    into = mshape if op is np.matmul and work == out_dtype else None
+    return a, b, op, work, out_dtype, bshape + lfs + rfs, into
 
 
-def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_type):
-    (pa, sa), (pb, sb), op, work, out_dtype, out_shape = _impl_plan(
+def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_type,
+                      out=None):
+    """``out``: a buffer of the result's type the matmul may write into (compiled code
+    passes one where ``accepts_out``): C-contiguous, or with rows further apart than
+    their width; the result is ``out`` then (BLAS only needs unit strides along rows)."""
+    (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = _impl_plan(
         lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers, preferred_element_type)
     a = lhs.transpose(pa).reshape(sa)
     b = rhs.transpose(pb).reshape(sb)
@@ -130,8 +137,18 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
         a = a.astype(work)
     if b.dtype != work:
         b = b.astype(work)
+    if out is not None and into is not None and (out.shape == into or out.flags.c_contiguous):
+        op(a, b, out=out if out.shape == into else out.reshape(into))  # (a view of out)
+        return [out]
     out = op(a, b).reshape(out_shape)
     return [out if out.dtype == out_dtype else out.astype(out_dtype)]
+
+
+def accepts_out(lhs, rhs, dimension_numbers, preferred_element_type) -> bool:
+    """Whether the kernel writes into an ``out`` buffer for these operand avals (the
+    products BLAS computes; their results are C-contiguous either way)."""
+    return _impl_plan(lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers,
+                      preferred_element_type)[-1] is not None
 
 
 def _dot_general_jvp(primals, tangents, dimension_numbers, precision, preferred_element_type):

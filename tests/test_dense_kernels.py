@@ -1,0 +1,372 @@
+"""The compiler's faster paths for dense programs give the bits of the kernels they stand
+for: the bitwise ``select_n``, ``add_any`` and ``integer_pow(x, 2)`` called as ufuncs,
+``dot_general`` writing into a pooled buffer, and the buffer pool itself (it never hands
+out memory something still refers to). Also ``jax.nn.relu``'s custom JVP, against JAX.
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import jax
+import pyjax
+import pyjax.numpy as jnp
+from pyjax import lax
+from pyjax._src.compiler import compile_jaxpr, fusion, kernels
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import Eqn, Literal, Var
+from pyjax._src.lax import dot as lax_dot, elementwise as ew
+
+from harness import assert_same, check_against_jax
+
+
+def reference(closed, args) -> list:
+    """Each equation's kernel in turn, each result stored as its declared dtype (the
+    semantics compiled code must reproduce bit for bit)."""
+    env = {id(v): np.asarray(c) for v, c in zip(closed.jaxpr.constvars, closed.consts)}
+    env.update((id(v), np.asarray(a, v.aval.dtype)) for v, a in zip(closed.jaxpr.invars, args))
+
+    def read(v):
+        return np.asarray(v.val) if type(v) is Literal else env[id(v)]
+    with np.errstate(all="ignore"):
+        for eqn in closed.jaxpr.eqns:
+            outs = eqn.prim.impl(*map(read, eqn.invars), **eqn.params)
+            for o, b in zip(eqn.outvars, outs):
+                b = np.asarray(b)
+                env[id(o)] = b if b.dtype == o.aval.dtype else b.astype(o.aval.dtype)
+    return [read(v) for v in closed.jaxpr.outvars]
+
+
+def bits(x) -> tuple:
+    x = np.asarray(x)
+    return x.dtype.str, x.shape, np.ascontiguousarray(x).tobytes()
+
+
+def check_compiled(fn, *args):
+    closed = pyjax.make_jaxpr(fn)(*args)
+    exe = compile_jaxpr(closed)
+    want = [bits(w) for w in reference(closed, args)]
+    for _ in range(2):  # the second call runs on pooled buffers
+        assert [bits(g) for g in exe(*args)] == want
+    return exe
+
+
+# ---------------------------------------------------------------------------- select_n
+
+SELECT_DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int8, np.uint16, np.int64,
+                 np.bool_, np.complex64]
+
+
+@pytest.mark.parametrize("size", [5, kernels.SELECT_BITS_MIN_SIZE + 3])
+@pytest.mark.parametrize("dtype", SELECT_DTYPES)
+def test_select2_is_np_where(dtype, size):
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((size, 2)) * 5).astype(dtype)
+    b = (rng.standard_normal((size, 2)) * 5).astype(dtype)
+    which = rng.standard_normal((size, 2)) > 0
+    cases = [(which, a, b), (which, a, b[:1]), (which, np.zeros((), dtype), b),
+             (np.array(True), a, b), (which[:, :1], a, b)]
+    for w, c0, c1 in cases:
+        want = np.where(w, c1, c0)
+        assert bits(kernels.select2(w, c0, c1)) == bits(want)
+        out = np.empty(want.shape, want.dtype)
+        assert kernels.select2(w, c0, c1, out=out) is out and bits(out) == bits(want)
+
+
+def test_select2_keeps_nan_payloads_and_signed_zeros():
+    vals = kernels.edge_values(np.dtype(np.float32))
+    payload = np.array([0x7FC00001, 0xFFC12345], np.uint32).view(np.float32)
+    a = np.tile(np.concatenate([vals, payload]), 500)
+    b = a[::-1].copy()
+    w = np.arange(a.size) % 3 == 0
+    assert kernels.select2(w, a, b).view(np.uint32).tobytes() == \
+        np.where(w, b, a).view(np.uint32).tobytes()
+
+
+def _eqn(prim, avals, out_aval, **params):
+    return Eqn(prim, [Var(a) for a in avals], [Var(out_aval)], params)
+
+
+def test_direct_kernels_stand_only_for_their_lax_kernels():
+    f32 = ShapedArray((4,), np.dtype(np.float32))
+    c128 = ShapedArray((4,), np.dtype(np.complex128))
+    b = ShapedArray((4,), np.dtype(np.bool_))
+    i32 = ShapedArray((4,), np.dtype(np.int32))
+    assert kernels.direct_ufunc(_eqn(ew.select_n_p, [b, f32, f32], f32)) is kernels.select2
+    assert kernels.direct_ufunc(_eqn(ew.select_n_p, [i32, f32, f32], f32)) is None
+    assert kernels.direct_ufunc(_eqn(ew.select_n_p, [b, c128, c128], c128)) is None
+    assert kernels.direct_ufunc(_eqn(ew.add_any_p, [f32, f32], f32)) is np.add
+    assert kernels.direct_ufunc(_eqn(ew.integer_pow_p, [f32], f32, y=2)) is np.square
+    assert kernels.direct_ufunc(_eqn(ew.integer_pow_p, [i32], i32, y=2)) is np.square
+    assert kernels.direct_ufunc(_eqn(ew.integer_pow_p, [f32], f32, y=3)) is None
+    c64 = ShapedArray((4,), np.dtype(np.complex64))
+    assert kernels.direct_ufunc(_eqn(ew.integer_pow_p, [c64], c64, y=2)) is None
+
+
+def test_integer_pow_two_is_square_on_every_float16_and_int8():
+    for dt, vals in ((np.float16, np.arange(1 << 16, dtype=np.uint16).view(np.float16)),
+                     (np.int8, np.arange(-128, 128).astype(np.int8))):
+        with np.errstate(all="ignore"):
+            want, got = ew.integer_pow_p.impl(vals, y=2)[0], np.square(vals)
+        assert bits(got) == bits(want), dt
+
+
+def test_compiled_selects_powers_and_cotangent_sums(monkeypatch):
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
+    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 300)).astype(np.float32)
+    x[0, :5] = [0.0, -0.0, np.nan, np.inf, -np.inf]
+    y = rng.standard_normal((64, 300)).astype(np.float32)
+
+    def f(x, y):
+        h = jnp.where(x > y, x, lax.integer_pow(y, 2)) + jax_relu(x) * y
+        return jnp.sum(h * h), h
+
+    jax_relu = pyjax.nn.relu
+    check_compiled(f, x, y)
+    check_compiled(pyjax.grad(lambda x, y: f(x, y)[0], (0, 1)), x, y)
+    check_compiled(lambda x: lax.integer_pow(x.astype(jnp.int32), 2), x * 100)
+
+
+def test_direct_square_is_as_quiet_as_its_kernel():
+    x = np.full((300, 40), 3e38, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = pyjax.jit(lambda x: lax.integer_pow(x, 2))(x)
+    assert np.isinf(np.asarray(out)).all()
+
+
+# ---------------------------------------------------------------------------- dot_general
+
+DOTS = [  # lhs shape, rhs shape, dimension numbers
+    ((40, 30), (30, 50), (((1,), (0,)), ((), ()))),
+    ((30, 40), (30, 50), (((0,), (0,)), ((), ()))),          # transposed lhs
+    ((40, 30), (50, 30), (((1,), (1,)), ((), ()))),          # transposed rhs
+    ((4, 40, 30), (4, 30, 50), (((2,), (1,)), ((0,), (0,)))),  # batched
+    ((4, 30, 40), (50, 4, 30), (((1,), (2,)), ((0,), (1,)))),  # batched, permuted
+    ((6, 7, 30), (30, 50), (((2,), (0,)), ((), ()))),
+    ((64, 30), (64,), (((0,), (0,)), ((), ()))),             # matrix-vector
+    ((64,), (64, 8), (((), ()), ((0,), (0,)))),              # batched outer product
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float64])
+def test_dot_general_into_pooled_buffers(dtype, monkeypatch):
+    monkeypatch.setattr(fusion, "POOL_MIN_BYTES", 1)
+    rng = np.random.default_rng(2)
+    for ls, rs, dn in DOTS:
+        a = (rng.standard_normal(ls) * 4).astype(dtype)
+        b = (rng.standard_normal(rs) * 4).astype(dtype)
+        exe = check_compiled(lambda a, b: lax.dot_general(a, b, dn) * 2, a, b)
+        dot_line = next(ln for ln in exe.source.splitlines() if ln.endswith("# dot_general"))
+        assert ("out=take(" in dot_line) == lax_dot.accepts_out(
+            ShapedArray(ls, np.dtype(dtype)), ShapedArray(rs, np.dtype(dtype)), dn, None)
+        check_compiled(lambda a, b: lax.dot_general(a, b, dn, preferred_element_type=jnp.float32),
+                       a, b)
+
+
+def test_dot_general_kernel_writes_into_out():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 5, 7)).astype(np.float32)
+    b = rng.standard_normal((3, 7, 2)).astype(np.float32)
+    params = dict(dimension_numbers=(((2,), (1,)), ((0,), (0,))), precision=None,
+                  preferred_element_type=None)
+    want = lax_dot.dot_general_p.impl(a, b, **params)[0]
+    out = np.empty((3, 5, 2), np.float32)
+    (got,) = lax_dot.dot_general_p.impl(a, b, out=out, **params)
+    assert got is out and bits(out) == bits(want) and want.flags.c_contiguous
+
+
+# ---------------------------------------------------------------------------- buffer pool
+
+def test_pool_takes_back_only_buffers_nothing_else_refers_to():
+    pool = fusion.BufferPool()
+    n = fusion.POOL_MIN_BYTES // 4
+
+    def give_fresh():  # as generated code does: give, then delete the only name
+        v = np.empty(n, np.float32)
+        pool.give(v)
+        del v
+    give_fresh()
+    assert pool.nbytes == 4 * n
+    assert pool.take((n,), np.dtype(np.float32)).shape == (n,) and pool.nbytes == 0
+
+    def give_with_view():
+        v = np.empty(n, np.float32)
+        view = v[1:]
+        pool.give(v)
+        return view
+    give_with_view()
+    assert not pool.free.get((n,), [])
+
+    def give_twice_named():
+        v = np.empty(n, np.float32)
+        w = v  # noqa: F841 - a second name
+        pool.give(v)
+    give_twice_named()
+    assert not pool.free.get((n,), [])
+
+    def give_small_and_views():
+        v = np.empty(4, np.float32)
+        pool.give(v)
+        pool.give(np.empty((n, 2), np.float32)[:, 0])
+    give_small_and_views()
+    assert pool.nbytes == 0 and not any(pool.free.values())
+
+
+def test_pool_holds_at_most_its_cap(monkeypatch):
+    monkeypatch.setattr(fusion, "POOL_MAX_BYTES", 3 * fusion.POOL_MIN_BYTES)
+    pool = fusion.BufferPool()
+    for _ in range(5):
+        pool.keep(np.empty(fusion.POOL_MIN_BYTES, np.uint8))
+    assert pool.nbytes == 3 * fusion.POOL_MIN_BYTES
+    assert pool.take((fusion.POOL_MIN_BYTES,), np.dtype(np.uint8)).nbytes == \
+        fusion.POOL_MIN_BYTES and pool.nbytes == 2 * fusion.POOL_MIN_BYTES
+
+
+def test_results_views_and_inputs_stay_out_of_the_pool(monkeypatch):
+    """Large intermediates returned as views, kernels returning an input itself, and
+    inputs returned as outputs: no later call may write into what a caller holds."""
+    monkeypatch.setattr(fusion, "POOL_MIN_BYTES", 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 40)).astype(np.float32)
+
+    def f(x):
+        a = jnp.exp(x) + 1.0
+        b = a.T                      # a view of a pooled-size intermediate, returned
+        c = lax.convert_element_type(x, jnp.float32)  # the input itself
+        d = (c * 2.0).reshape(40, 50)
+        return b, d, c, x
+    exe = check_compiled(f, x)
+    first = [np.array(o) for o in exe(x)]
+    held = exe(x)
+    for _ in range(3):
+        exe(x * 3)
+    assert [bits(h) for h in held] == [bits(h) for h in first]
+
+
+# ---------------------------------------------------------------------------- nn.relu
+
+def test_relu_matches_jax():
+    x = np.array([-2.0, -0.0, 0.0, 1e-30, 3.5, np.inf, -np.inf], np.float32)
+    xi = np.array([-3, 0, 4], np.int32)
+    check_against_jax(pyjax.nn.relu, jax.nn.relu, x)
+    check_against_jax(pyjax.nn.relu, jax.nn.relu, xi)
+    assert_same(pyjax.nn.relu(2.5), jax.nn.relu(2.5))
+    g = lambda lib: lib.vmap(lib.grad(lib.nn.relu))  # noqa: E731
+    assert_same(g(pyjax)(x), g(jax)(x))  # 0 at 0, as JAX's custom JVP
+    assert_same(pyjax.jit(g(pyjax))(x), g(jax)(x))
+    assert_same(pyjax.jvp(pyjax.nn.relu, (x,), (x * 2,)),
+                jax.jvp(jax.nn.relu, (x,), (x * 2,)))
+    assert "custom_jvp_call" in str(pyjax.make_jaxpr(pyjax.nn.relu)(1.0))
+
+
+# ---------------------------------------------------------------------------- transposed products
+
+@pytest.mark.parametrize("width", [256, 200])
+def test_transposed_products_read_blocked_and_padded(width, monkeypatch):
+    """``p - lr * (g.T @ x).T``: the product (rows 1 KiB apart when x is 256 wide) gets
+    padded rows and the exact update reads its transpose block by block; same bits."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
+    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((width, 96)).astype(np.float32)
+    x = rng.standard_normal((32, width)).astype(np.float32)
+    g = rng.standard_normal((32, 96)).astype(np.float32)
+    grad = pyjax.grad(lambda w, x, g: jnp.sum((x @ w) * g))
+    exe = check_compiled(lambda w, x, g: w - 0.01 * grad(w, x, g), w, x, g)
+    assert ("take_padded" in exe.source) == (width == 256)
+    assert "blocks(" in exe.source
+    # Not padded: an inexact reader, or the transpose returned.
+    for fn in (lambda w, x, g: jnp.exp(grad(w, x, g)) - w,
+               lambda w, x, g: (grad(w, x, g), w + 1.0)):
+        assert "take_padded" not in check_compiled(fn, w, x, g).source
+
+
+def test_strided_operands_run_blocked_only_when_safe(monkeypatch):
+    """Blocked kernels take a transposed operand only for exact groups whose outputs NumPy
+    would lay out in C order; otherwise they run the group whole, as before."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10)
+    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 10)
+    rng = np.random.default_rng(6)
+    a = np.asfortranarray(rng.standard_normal((64, 48)).astype(np.float32))
+    b = rng.standard_normal((64, 48)).astype(np.float32)
+    safe = lambda a, b: b - a * 2.0  # noqa: E731  (a C operand: a C result)
+    for fn in (safe, lambda a, b: (a * 2.0 - 1.0, b + a),  # an F result: run whole
+               lambda a, b: jnp.exp(a) + b):               # inexact: run whole
+        exe = check_compiled(fn, a, b)
+        outs = exe(a, b)
+        assert [np.asarray(o).flags.c_contiguous for o in outs] == \
+            [np.asarray(o).flags.c_contiguous for o in reference(pyjax.make_jaxpr(fn)(a, b),
+                                                                   (a, b))]
+        ran_whole = []
+        for k in [k for k in exe.__globals__.values() if isinstance(k, fusion.FusedKernel)]:
+            k.whole = (lambda whole: lambda *x: ran_whole.append(1) or whole(*x))(k.whole)
+        exe(a, b)
+        assert bool(ran_whole) == (fn is not safe)
+
+
+def test_blocked_groups_with_one_element_operands(monkeypatch):
+    """A 0-d value broadcast inside a blocked group, and a (1, 1) operand, stretch over
+    each block (they once made blocks of the wrong rank)."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10)
+    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 10)
+    x = np.linspace(-2, 2, 64 * 300).reshape(64, 300).astype(np.float32)
+    s, y = np.float32(0.5), np.full((1, 1), 3, np.float32)
+    exe = check_compiled(lambda s, x: jnp.exp(lax.broadcast_in_dim(s, x.shape, ())) + x, s, x)
+    assert "blocks(" in exe.source
+    check_compiled(lambda y, x: (jnp.exp(y) + x - jnp.sin(y), x * 2), y, x)
+    check_compiled(lambda s, x: (lax.broadcast_in_dim(s, x.shape, ()), x * 2), s, x)
+
+
+# ---------------------------------------------------------------------------- overlapped products
+
+def test_independent_products_overlap_and_keep_their_bits(monkeypatch):
+    """A layer's weight and input gradients are independent products: one runs on the
+    worker thread while the caller computes the other; bits and results are unchanged,
+    also with the program running on two threads at once."""
+    monkeypatch.setattr(fusion, "SPAWN_MIN_MACS", 1 << 16)
+    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+    rng = np.random.default_rng(8)
+    w1 = rng.standard_normal((96, 96)).astype(np.float32) / 10
+    w2 = rng.standard_normal((96, 96)).astype(np.float32) / 10
+    x = rng.standard_normal((96, 96)).astype(np.float32)
+
+    def loss(w1, w2, x):
+        return jnp.sum(jnp.tanh(jnp.tanh(x @ w1) @ w2) ** 2)
+    step = lambda w1, w2, x: pyjax.grad(loss, (0, 1, 2))(w1, w2, x)  # noqa: E731
+    exe = check_compiled(step, w1, w2, x)
+    assert "spawn(" in exe.source and "join(" in exe.source
+    want = [bits(o) for o in exe(w1, w2, x)]
+    got = []
+
+    def run():
+        for _ in range(5):
+            got.append([bits(o) for o in exe(w1, w2, x)])
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 10 and all(g == want for g in got)
+
+
+def test_join_runs_a_spawned_task_itself_while_the_worker_is_busy():
+    gate = threading.Event()
+    busy = fusion.thread_pool().submit(gate.wait, 5)
+    try:
+        task = fusion.spawn(np.multiply, np.float32(1e30), np.float32(1e30))
+        with np.errstate(over="raise"), pytest.warns(RuntimeWarning):  # (as at spawn)
+            assert fusion.join(task) == np.inf
+        with np.errstate(over="raise"):
+            task = fusion.spawn(np.multiply, np.float32(1e30), np.float32(1e30))
+        with pytest.raises(FloatingPointError):
+            fusion.join(task)
+    finally:
+        gate.set()
+        busy.result()
+    assert fusion.join(fusion.spawn(np.add, 1, 2)) == 3
