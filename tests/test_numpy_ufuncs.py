@@ -421,3 +421,56 @@ def test_gcd_lcm_traced():
     b = np.array([18, 12, 5, 0, 462, 3 * 2 ** 20], np.int32)
     assert_same(pyjax.jit(jnp.gcd)(a, b), jref.gcd(a, b))
     assert_same(pyjax.jit(jnp.lcm)(a[:5], b[:5]), jref.lcm(a[:5], b[:5]))
+
+
+# logaddexp and logaddexp2 carry JAX's custom JVP: the gradient is the softmax weight
+# exp(x_i - out), finite at infinities, 1/2 each at equal inputs.
+_LAE_X = np.array([-inf, -inf, inf, inf, -inf, 0.0, 2.0, 2.0, -3.0, 3e4, nan, 0.5, 80.0],
+                  np.float32)
+_LAE_Y = np.array([-inf, inf, inf, -inf, 1.0, -inf, 2.0, inf, 4.0, -3e4, 1.0, nan, -80.0],
+                  np.float32)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_logaddexp_grad_at_special_values(name, dtype):
+    x, y = _LAE_X.astype(dtype), _LAE_Y.astype(dtype)
+    grad2 = lambda ns: ns.vmap(ns.grad(getattr(ns.numpy, name), argnums=(0, 1)))  # noqa: E731
+    assert_same(grad2(pyjax)(x, y), jax.jit(grad2(jax))(x, y), what=name)
+    # Mixed scalar/array and weak-typed operands under jit.
+    f = lambda ns: ns.grad(lambda a: getattr(ns.numpy, name)(a, 1.0).sum())  # noqa: E731
+    assert_same(pyjax.jit(f(pyjax))(x), jax.jit(f(jax))(x), what=name)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
+def test_logaddexp_jvp_complex_and_broadcast(name):
+    a = (SAMPLES["complex64"][0][:, :1], SAMPLES["complex64"][1][:1])
+    ta = (np.ones_like(a[0]), 1j * np.ones_like(a[1]))
+    b = (_LAE_X[:, None][:4], _LAE_Y[None, :5])
+    tb = (np.full_like(b[0], 2.0), np.full_like(b[1], -1.0))
+    run = lambda ns, args, ts: ns.jvp(getattr(ns.numpy, name), args, ts)  # noqa: E731
+    for args, ts in [(a, ta), (b, tb)]:
+        assert_same(run(pyjax, args, ts), jax.jit(lambda p, t: run(jax, p, t))(args, ts),
+                    what=name)
+
+
+def _eqn_names(jaxpr, prim_name):
+    """Primitive names of the equations, with a custom_jvp_call's body listed after it."""
+    out = []
+    for e in jaxpr.eqns:
+        out.append(prim_name(e))
+        if out[-1] == "custom_jvp_call":
+            out.append([prim_name(b) for b in e.params["call_jaxpr"].jaxpr.eqns])
+    return out
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
+def test_logaddexp_grad_jaxpr_matches_jax(name):
+    """Under grad, the staged program is JAX's: the call, then the rule's weights."""
+    prog = lambda ns: ns.grad(lambda x: getattr(ns.numpy, name)(x, 1.0))  # noqa: E731
+    ours = pyjax.make_jaxpr(prog(pyjax))(2.0).jaxpr
+    theirs = jax.make_jaxpr(prog(jax))(2.0).jaxpr
+    assert _eqn_names(ours, lambda e: e.prim.name) == \
+        _eqn_names(theirs, lambda e: e.primitive.name)
+    (call,) = [e for e in ours.eqns if e.prim.name == "custom_jvp_call"]
+    assert call.params["name"] == name

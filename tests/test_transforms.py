@@ -318,3 +318,46 @@ def test_gradients_against_finite_differences(name, f, x64):
     # second order: the gradient's own JVP/VJP against its finite differences
     check_grads(lambda x, y: pyjax.grad(lambda a: jnp.sum(f(a, y)))(x),
                 [X.astype(np.float64), Y.astype(np.float64)], rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- printed custom calls
+
+def _custom_call_params(text: str) -> list:
+    """The printed custom-call headers and their non-jaxpr params, in order."""
+    import re
+    return re.findall(r"(custom_[jv]vp_call\[|^\s*(?:name|jvp|fwd|bwd|num_consts|"
+                      r"symbolic_zeros)=.*$)", text, re.M)
+
+
+def _custom_print_programs(J, N):
+    f = custom_jvp_program(J, N)
+    g = custom_vjp_program(J, N)
+
+    def closure(y):
+        h = J.custom_jvp(lambda x: N.sin(x) * y)
+        h.defjvp(lambda p, t: (h(p[0]), t[0] * y))
+        return h(y)
+
+    def with_nondiff(x):
+        k = J.custom_jvp(lambda n, x: x * n, nondiff_argnums=(0,))
+        k.defjvp(functools.partial(lambda n, p, t: (k(n, *p), t[0] * n)))
+        m = J.custom_jvp(lambda x: x * x)
+        m.defjvps(lambda t, out, x: 2.0 * t * x)
+        return m(k(3.0, x))
+    return {"jvp": f, "vjp": lambda x: g(x, -1.0), "closure": closure,
+            "nondiff_defjvps": with_nondiff, "vmap": lambda x: J.vmap(f)(x * N.ones(3)),
+            "jit": J.jit(lambda x: g(f(x), -2.0))}
+
+
+@pytest.mark.parametrize("case", ["jvp", "vjp", "closure", "nondiff_defjvps", "vmap", "jit"])
+def test_custom_calls_print_like_jax(case):
+    ours = str(pyjax.make_jaxpr(_custom_print_programs(pyjax, jnp)[case])(1.0))
+    theirs = str(jax.make_jaxpr(_custom_print_programs(jax, jnp_ref)[case])(1.0))
+    assert _custom_call_params(ours) == _custom_call_params(theirs)
+    assert _custom_call_params(ours)
+
+
+def test_defjvps_with_nondiff_argnums_is_an_error():
+    k = pyjax.custom_jvp(lambda n, x: x * n, nondiff_argnums=(0,))
+    with pytest.raises(TypeError, match="defjvps.*nondiff_argnums"):
+        k.defjvps(lambda t, out, n, x: t * n)

@@ -45,6 +45,26 @@ def _merge(static: dict, dyn, n: int) -> list:
     return [static[i] if i in static else next(it) for i in range(n)]
 
 
+def _fun_name(fun) -> str:
+    """The name JAX shows for a function (a partial shows its function's)."""
+    name = getattr(fun, "__name__", None)
+    if name is not None:
+        return name
+    if isinstance(fun, functools.partial):
+        return _fun_name(fun.func)
+    return "<unnamed function>"
+
+
+def _pp_params(params: dict, rules: dict) -> dict:
+    """The params as JAX prints them: the rules by their functions' names (``rules`` maps
+    the shown key to the param holding that name), ``num_consts`` only when nonzero."""
+    shown = {k: v for k, v in params.items()
+             if k in ("name", "call_jaxpr", "symbolic_zeros")
+             or (k == "num_consts" and v)}
+    shown.update((key, params.get(held)) for key, held in rules.items())
+    return shown
+
+
 def _flat_outputs(out, what: str):
     leaves, tree = tree_util.tree_flatten(out)
     return [to_array(x, what) for x in leaves], tree
@@ -80,12 +100,16 @@ class CustomJVPCallPrimitive(Primitive):
     """
 
     def bind(self, *args, fun=None, jvp=None, call_jaxpr=None, jvp_jaxpr_fun=None,
-             num_consts=0, symbolic_zeros=False):
+             num_consts=0, symbolic_zeros=False, name=None, jvp_name=None):
         if call_jaxpr is not None:
             fun = functools.partial(_eval_closed, call_jaxpr)
             jvp = _skip_consts(jvp_jaxpr_fun, num_consts)
         return current_trace().process_custom_jvp_call(
-            self, fun, jvp, args, dict(symbolic_zeros=symbolic_zeros))
+            self, fun, jvp, args, dict(symbolic_zeros=symbolic_zeros, name=name,
+                                       jvp_name=jvp_name))
+
+    def pp_params(self, params: dict) -> dict:
+        return _pp_params(params, {"jvp": "jvp_name"})
 
 
 def _eval_closed(closed: ClosedJaxpr, *args):
@@ -124,6 +148,9 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
     def defjvps(self, *jvps):
         """One rule per argument: ``jvps[i](g_i, primal_out, *primals)`` is argument i's
         contribution to the output tangent (None: the output does not depend on it)."""
+        if self.nondiff_argnums:
+            raise TypeError("Can't use ``defjvps`` with ``nondiff_argnums``.")
+
         def jvp(primals, tangents):
             out = self.fun(*primals)
             total = None
@@ -139,7 +166,7 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
         self.defjvp(jvp)
 
     def __call__(self, *args, **kwargs):
-        name = getattr(self.fun, "__name__", "custom_jvp")
+        name = _fun_name(self)
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using "
                                  f"defjvp.")
@@ -182,7 +209,8 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
             return outs, t_outs
 
         outs = custom_jvp_call_p.bind(*leaves, fun=flat_fun, jvp=flat_jvp,
-                                      symbolic_zeros=self.symbolic_zeros)
+                                      symbolic_zeros=self.symbolic_zeros, name=name,
+                                      jvp_name=_fun_name(self.jvp))
         return tree_util.tree_unflatten(out_tree_box[0], outs)
 
 
@@ -196,13 +224,19 @@ class CustomVJPCallPrimitive(Primitive):
     """``custom_vjp_call``: the function with ``fwd`` (primals -> outputs, residuals) and
     ``bwd`` (residuals, output cotangents -> input cotangents), on flat lists."""
 
-    def bind(self, *args, fun=None, fwd=None, bwd=None, call_jaxpr=None, num_consts=0):
+    def bind(self, *args, fun=None, fwd=None, bwd=None, call_jaxpr=None, num_consts=0,
+             symbolic_zeros=False, name=None, fwd_name=None, bwd_name=None):
         if call_jaxpr is not None:
             fun = functools.partial(_eval_closed, call_jaxpr)
             if num_consts:
                 fwd = _skip_consts_fwd(fwd, num_consts)
                 bwd = _pad_consts_bwd(bwd, num_consts)
-        return current_trace().process_custom_vjp_call(self, fun, fwd, bwd, args, {})
+        return current_trace().process_custom_vjp_call(
+            self, fun, fwd, bwd, args, dict(symbolic_zeros=symbolic_zeros, name=name,
+                                            fwd_name=fwd_name, bwd_name=bwd_name))
+
+    def pp_params(self, params: dict) -> dict:
+        return _pp_params(params, {"fwd": "fwd_name", "bwd": "bwd_name"})
 
 
 def _skip_consts_fwd(fwd, num_consts):
@@ -227,12 +261,14 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
     def __init__(self, fun, nondiff_argnums=()):
         super().__init__(fun, nondiff_argnums)
         self.fwd = self.bwd = None
+        self.symbolic_zeros = False
 
     def defvjp(self, fwd, bwd, symbolic_zeros: bool = False):
         self.fwd, self.bwd = fwd, bwd
+        self.symbolic_zeros = symbolic_zeros
 
     def __call__(self, *args, **kwargs):
-        name = getattr(self.fun, "__name__", "custom_vjp")
+        name = _fun_name(self)
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using "
                                  f"defvjp.")
@@ -286,7 +322,10 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
                     ct, is_leaf=lambda x: x is None)[0])
             return [None if ct is None else _cast_ct(ct, a) for ct, a in zip(flat, in_avals)]
 
-        outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd)
+        outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
+                                      symbolic_zeros=self.symbolic_zeros, name=name,
+                                      fwd_name=_fun_name(self.fwd),
+                                      bwd_name=_fun_name(self.bwd))
         return tree_util.tree_unflatten(out_tree_box[0], outs)
 
 

@@ -266,8 +266,11 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0) -> str:
 def _pp_eqn(eqn: Eqn, names: _Names, indent: int) -> str:
     lhs = " ".join(names.binder(v) for v in eqn.outvars)
     args = " ".join(names(v) for v in eqn.invars)
-    # Sorted by name as JAX prints them, except that a call's ``name`` comes first.
-    params = sorted(((k, v) for k, v in eqn.params.items() if v is not None),
+    # Sorted by name as JAX prints them, except that a call's ``name`` comes first. A
+    # primitive may show its params in another form (``pp_params``), as JAX's rules do.
+    shown = getattr(eqn.prim, "pp_params", None)
+    shown = eqn.params if shown is None else shown(eqn.params)
+    params = sorted(((k, v) for k, v in shown.items() if v is not None),
                     key=lambda kv: (kv[0] != "name", kv[0]))
     if not params:
         return f"{lhs} = {eqn.prim.name} {args}".rstrip()

@@ -15,6 +15,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
+from pyjax._src.custom_derivatives import custom_jvp
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
 from pyjax._src.numpy.util import (check_arraylike, promote_args, promote_args_inexact,
                                    promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
@@ -415,13 +416,50 @@ def sinc(x, /):
 def logaddexp(x1, x2, /):
     """log(exp(x1) + exp(x2)) without overflow."""
     x1, x2 = promote_args_inexact("logaddexp", x1, x2)
-    return _logaddexp(x1, x2, base2=False)
+    return _logaddexp_e(x1, x2)
 
 
 def logaddexp2(x1, x2, /):
     """log2(2**x1 + 2**x2) without overflow."""
     x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
+    return _logaddexp_2(x1, x2)
+
+
+# A custom JVP, as in JAX: the derivative is the softmax weight exp(x_i - out) (finite at
+# infinite inputs) rather than the derivative of the max/select formula, and the staged
+# program holds one ``custom_jvp_call`` equation, like JAX's.
+@custom_jvp
+def _logaddexp_e(x1, x2):
+    return _logaddexp(x1, x2, base2=False)
+
+
+@custom_jvp
+def _logaddexp_2(x1, x2):
     return _logaddexp(x1, x2, base2=True)
+
+
+_logaddexp_e.__name__ = "logaddexp"
+_logaddexp_2.__name__ = "logaddexp2"
+
+
+def _replace_inf(x):
+    """``x`` with +inf (in the real part) replaced by 0."""
+    re_x = ew.real(x) if _is_complex(x) else x
+    return _select(ew.eq(re_x, _lax_const(re_x, np.inf)), _full_like(x, 0), x)
+
+
+def _logaddexp_jvp_rule(fun, exp_fn, name: str):
+    def rule(primals, tangents):
+        (x1, x2), (t1, t2) = primals, tangents
+        out = fun(x1, x2)
+        weight = lambda x: exp_fn(ew.sub(_replace_inf(x), _replace_inf(out)))  # noqa: E731
+        return out, ew.add(ew.mul(t1, weight(x1)), ew.mul(t2, weight(x2)))
+    rule.__name__ = name  # what make_jaxpr shows as the rule, as JAX names it
+    return rule
+
+
+_logaddexp_e.defjvp(_logaddexp_jvp_rule(_logaddexp_e, ew.exp, "_logaddexp_jvp"))
+_logaddexp_2.defjvp(_logaddexp_jvp_rule(_logaddexp_2, ew.exp2, "_logaddexp2_jvp"))
 
 
 def _logaddexp(x1, x2, base2: bool):
