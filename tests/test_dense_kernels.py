@@ -370,3 +370,66 @@ def test_join_runs_a_spawned_task_itself_while_the_worker_is_busy():
         gate.set()
         busy.result()
     assert fusion.join(fusion.spawn(np.add, 1, 2)) == 3
+
+
+def _planned_product(lhs, rhs, dn, out=None):
+    """``dot_general``'s kernel through its general ``_impl_plan`` route (what the plain
+    products' fast path must reproduce bit for bit, ``out`` buffers included)."""
+    (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = lax_dot._impl_plan(
+        lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dn, None)
+    a, b = lhs.transpose(pa).reshape(sa), rhs.transpose(pb).reshape(sb)
+    if out is not None:
+        op(a, b, out=out if out.shape == into else out.reshape(into))
+        return out
+    return op(a, b).reshape(out_shape)
+
+
+PLAIN_PRODUCTS = [  # (lhs shape, rhs shape, rhs contracting dim)
+    ((7,), (7, 5), 0), ((4, 7), (7, 5), 0), ((4, 7), (7,), 0), ((7,), (7,), 0),
+    ((4, 7), (5, 7), 1), ((7,), (5, 7), 1), ((1, 7), (7, 1), 0), ((64,), (64, 64), 0),
+    ((3, 0), (0, 2), 0), ((33,), (33, 130), 0), ((100,), (257, 100), 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.complex64, np.bool_])
+@pytest.mark.parametrize("lshape,rshape,rc", PLAIN_PRODUCTS)
+def test_plain_products_take_the_planned_kernels_bits(lshape, rshape, rc, dtype):
+    rng = np.random.default_rng(0)
+    mk = lambda s: (rng.standard_normal(s) * 3).astype(dtype)  # noqa: E731
+    lhs, rhs = mk(lshape), mk(rshape)
+    dn = (((len(lshape) - 1,), (rc,)), ((), ()))
+    variants = [(lhs, rhs)]
+    if len(rshape) == 2:  # strided and Fortran-ordered operands
+        variants += [(lhs, np.asfortranarray(rhs)), (lhs, np.ascontiguousarray(rhs.T).T)]
+    if len(lshape) == 2:
+        variants.append((np.asfortranarray(lhs), rhs))
+    big = mk((2 * lshape[-1] + 1,))
+    if len(lshape) == 1:
+        variants.append((big[::2][:lshape[0]], rhs))
+    for (lv, rv), pet in zip(variants, [None, np.dtype(dtype)] * 3):
+        got = lax_dot._dot_general_impl(lv, rv, dn, None, pet)[0]
+        want = _planned_product(lv, rv, dn)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        assert got.tobytes() == want.tobytes()
+        # compiled code passes ``out`` buffers: of the result's shape, or a wider one
+        out = np.empty(want.shape, dtype)
+        assert lax_dot._dot_general_impl(lv, rv, dn, None, pet, out=out)[0] is out
+        assert out.tobytes() == want.tobytes()
+
+
+def test_plain_products_against_jax():
+    def products(np_):
+        return lambda v, m, w: (v @ m, m.T @ v, m @ w.T, v @ v, np_.dot(w, m.T))
+    rng = np.random.default_rng(1)
+    args = (rng.standard_normal(6).astype(np.float32),
+            rng.standard_normal((6, 5)).astype(np.float32),
+            rng.standard_normal((3, 5)).astype(np.float32))
+    check_against_jax(products(jnp), products(jax.numpy), *args)
+
+
+def test_mixed_dtype_and_preferred_products_keep_the_general_path():
+    a, b = np.arange(6, dtype=np.int32).reshape(2, 3), np.ones((3, 2), np.float32)
+    dn = (((1,), (0,)), ((), ()))
+    got = lax_dot._dot_general_impl(a, b, dn, None, None)[0]
+    assert got.dtype == np.float32 and got.tolist() == [[3.0, 3.0], [12.0, 12.0]]
+    got = lax_dot._dot_general_impl(a, a.T.copy(), dn, None, np.dtype(np.float32))[0]
+    assert got.dtype == np.float32

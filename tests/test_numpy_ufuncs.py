@@ -474,3 +474,25 @@ def test_logaddexp_grad_jaxpr_matches_jax(name):
         _eqn_names(theirs, lambda e: e.primitive.name)
     (call,) = [e for e in ours.eqns if e.prim.name == "custom_jvp_call"]
     assert call.params["name"] == name
+
+
+def test_array_operators_inline_plans_keep_order_types_and_immutability():
+    """Two Arrays take the operators' inlined plan lookup: reflected operands stay in
+    order, promotion and weak types are the slow path's, results are read-only, a tracer
+    on either side goes through its trace, and foreign operands get NotImplemented."""
+    x = jnp.asarray(np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))
+    y = jnp.asarray(np.array([1, 2], np.int8))
+    w = pyjax.jit(lambda: 1.5)()  # a weak-typed f32 Array
+    for _ in range(2):  # the second call runs the cached plans
+        assert_same(x.__rsub__(y), ufuncs.subtract(y, x))
+        assert_same(y.__rtruediv__(x), ufuncs.true_divide(x, y))
+        assert_same(y - x, ufuncs.subtract(y, x))
+        assert_same(w * y, ufuncs.multiply(w, y))
+        assert_same(w + w, ufuncs.add(w, w))
+        assert_same(-x, ufuncs.negative(x))
+        assert not np.asarray(x @ x).flags.writeable
+    assert_same(pyjax.jit(lambda a: a + x)(x), ufuncs.add(x, x))
+    assert_same(pyjax.jit(lambda a: x - a)(y), ufuncs.subtract(x, y))
+    assert x.__add__("a") is NotImplemented
+    with pytest.raises(TypeError):
+        x + [1.0, 2.0]

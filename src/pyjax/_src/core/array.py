@@ -27,11 +27,11 @@ class Array:
 
     @staticmethod
     def _from_buffer(buffer: np.ndarray, aval: ShapedArray) -> "Array":
-        if buffer.dtype != aval.dtype:
-            buffer = buffer.astype(aval.dtype)
+        dtype = aval.dtype
+        if buffer.dtype is not dtype and buffer.dtype != dtype:  # (``is``: the usual case)
+            buffer = buffer.astype(dtype)
         if isinstance(buffer, np.ndarray):
-            if buffer.flags.writeable:
-                buffer.flags.writeable = False
+            buffer.setflags(False)  # read-only (positional: much cheaper than ``flags``)
         else:
             buffer = np.asarray(buffer)
         self = object.__new__(Array)

@@ -45,6 +45,7 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
                               preferred_element_type=preferred_element_type)
 
 
+@functools.lru_cache(maxsize=None)  # (few dtypes; ``np.finfo`` is slow and traces call this often)
 def _rank(dtype: np.dtype) -> tuple:
     """XLA's order of "higher precision" types: complex, then float range and mantissa,
     then bit width, signed over unsigned (bool lowest)."""
@@ -129,6 +130,17 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
     """``out``: a buffer of the result's type the matmul may write into (compiled code
     passes one where ``accepts_out``): C-contiguous, or with rows further apart than
     their width; the result is ``out`` then (BLAS only needs unit strides along rows)."""
+    (lc, rc), (lb, _) = dimension_numbers
+    dt = lhs.dtype
+    if (not lb and len(lc) == 1 and lc[0] == lhs.ndim - 1 <= 1 and rhs.dtype == dt
+            and (preferred_element_type is None or preferred_element_type == dt)):
+        if out is None and rhs.ndim == 2:
+            # The commonest: x @ W, x @ W.T, v @ W. (NumPy's matmul runs a 1-D ``v`` as
+            # the one-row matrix ``_impl_plan`` makes of it, the same gemv: same bits.)
+            return [np.matmul(lhs, rhs if rc[0] == 0 else rhs.T)]
+        fast = _plain_product(lhs, rhs, rc[0], out)
+        if fast is not None:
+            return fast
     (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = _impl_plan(
         lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers, preferred_element_type)
     a = lhs.transpose(pa).reshape(sa)
@@ -142,6 +154,31 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
         return [out]
     out = op(a, b).reshape(out_shape)
     return [out if out.dtype == out_dtype else out.astype(out_dtype)]
+
+
+def _plain_product(lhs, rhs, rc: int, out):
+    """``_dot_general_impl`` for one operand (and result) dtype, no batch dims, and ``lhs``'s last dim
+    (of 1 or 2) contracted with ``rhs``'s first or (``x @ W.T``) last: the same matmul
+    on the same views ``_impl_plan`` would make, minus its per-call bookkeeping (these
+    are most products in small models). None for another ``rhs`` layout."""
+    rn = rhs.ndim
+    if rc == 0 and rn == 2:
+        b = rhs
+    elif rc == 0 and rn == 1:
+        b = rhs.reshape((rhs.shape[0], 1))
+    elif rc == 1 and rn == 2:
+        b = rhs.transpose((1, 0))
+    else:
+        return None
+    a = lhs if lhs.ndim == 2 else lhs.reshape((1, lhs.shape[0]))
+    into = (a.shape[0], b.shape[1])
+    if out is not None and (out.shape == into or out.flags.c_contiguous):
+        np.matmul(a, b, out=out if out.shape == into else out.reshape(into))
+        return [out]
+    res = np.matmul(a, b)
+    if lhs.ndim == 1 or rn == 1:  # drop the unit dims the 2-D product added
+        res = res.reshape(lhs.shape[:-1] + into[1:] * (rn - 1))
+    return [res]
 
 
 def accepts_out(lhs, rhs, dimension_numbers, preferred_element_type) -> bool:

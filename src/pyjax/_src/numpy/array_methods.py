@@ -16,13 +16,7 @@ from pyjax._src.lax import elementwise as ew
 def _binary(fn, reflected: bool = False):
     """The operator, through the eager fast path (``eager.py``): every jnp function these
     operators call computes the same on abstract values as on concrete ones."""
-    fast = eager.fast(fn)
-
-    def op(self, other):
-        if type(other) is not Array and not _is_operand(other):
-            return NotImplemented
-        return fast(other, self) if reflected else fast(self, other)
-    return op
+    return eager.binary_operator(fn, reflected, _is_operand)
 
 
 def _power(reflected: bool = False):

@@ -17,28 +17,50 @@ from pyjax._src.core.trace import EVAL_TRACE, context
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 _SCALARS = (bool, int, float, complex)
-_PLANS: dict = {}
 _MAX_PLANS = 4096
 
 
 def fast(fn):
-    """``fn`` with the eager fast path in front (positional array/scalar arguments)."""
+    """``fn`` with the eager fast path in front (positional array/scalar arguments).
+    Its plans (keyed on the x64 flag and the argument types) are ``call.plans``."""
+    plans = {}
+
     def call(*args):
         if context.trace is EVAL_TRACE:
-            key = _key(fn, args)
+            key = _key(args)
             if key is not None:
-                plan = _PLANS.get(key)
+                plan = plans.get(key)
                 if plan is None:
-                    plan = _make_plan(fn, args, key)
+                    plan = _make_plan(fn, args, key, plans)
                 if plan is not None:
-                    return plan([a._value for a in args if type(a) is Array])
+                    return plan(*[a._value for a in args if type(a) is Array])
         return fn(*args)
     call.__wrapped__ = fn
+    call.plans = plans
     return call
 
 
-def _key(fn, args):
-    key = (fn, config.jax_enable_x64)
+def binary_operator(fn, reflected: bool, is_operand):
+    """The operator ``self <op> other`` (``other <op> self`` if ``reflected``) for Arrays
+    and tracers: two Arrays -- the hot case -- look their plan up inline; anything else
+    goes through ``fast(fn)``; NotImplemented for an ``other`` not ``is_operand``."""
+    call = fast(fn)
+    plans = call.plans
+
+    def op(self, other):
+        if type(other) is Array and type(self) is Array and context.trace is EVAL_TRACE:
+            x, y = (other, self) if reflected else (self, other)
+            plan = plans.get((config.jax_enable_x64, x.aval, y.aval))
+            if plan is not None:
+                return plan(x._value, y._value)
+        elif type(other) is not Array and not is_operand(other):
+            return NotImplemented
+        return call(other, self) if reflected else call(self, other)
+    return op
+
+
+def _key(args):
+    key = (config.jax_enable_x64,)
     for a in args:
         t = type(a)
         if t is Array:
@@ -50,7 +72,7 @@ def _key(fn, args):
     return key
 
 
-def _make_plan(fn, args, key):
+def _make_plan(fn, args, key, plans):
     """Trace ``fn`` on the arrays' avals; None (use the normal path) if that fails."""
     avals = [a.aval for a in args if type(a) is Array]
 
@@ -61,9 +83,9 @@ def _make_plan(fn, args, key):
         closed, _ = trace_to_jaxpr(flat, avals)
     except Exception:  # the normal path raises the error with its usual message
         return None
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.clear()
-    plan = _PLANS[key] = _compile_plan(closed)
+    if len(plans) >= _MAX_PLANS:
+        plans.clear()
+    plan = plans[key] = _compile_plan(closed)
     return plan
 
 
@@ -85,20 +107,23 @@ def _compile_plan(closed):
     literal_out = to_buffer(out.val) if type(out) is Literal else None
     out_slot = None if type(out) is Literal else slot[id(out)]
 
+    wrap = Array._from_buffer
     if len(steps) == 1 and literal_out is None and not const_slots:
         impl, params, ins = steps[0]
         if all(is_var for is_var, _ in ins):
             slots = [i for _, i in ins]
+            if slots == [0] and not params:
+                return lambda a: wrap(impl(a)[0], out_aval)
             if slots == [0]:
-                return lambda bufs: Array._from_buffer(impl(bufs[0], **params)[0], out_aval)
+                return lambda a: wrap(impl(a, **params)[0], out_aval)
+            if slots == [0, 1] and not params:
+                return lambda a, b: wrap(impl(a, b)[0], out_aval)
             if slots == [0, 1]:
-                return lambda bufs: Array._from_buffer(impl(bufs[0], bufs[1], **params)[0],
-                                                       out_aval)
+                return lambda a, b: wrap(impl(a, b, **params)[0], out_aval)
 
-    def run(bufs):
+    def run(*bufs):
         env = list(bufs) + const_slots
         for impl, params, ins in steps:
             env.extend(impl(*[env[i] if is_var else i for is_var, i in ins], **params))
-        return Array._from_buffer(literal_out if out_slot is None else env[out_slot],
-                                  out_aval)
+        return wrap(literal_out if out_slot is None else env[out_slot], out_aval)
     return run
