@@ -101,7 +101,8 @@ def _frozen(buf) -> np.ndarray:
 
 
 def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
-    """Run ``closed`` kernel by kernel, each result cast to its declared dtype as eager
+    """Run ``closed`` kernel by kernel (the compiler's direct kernels where it has them,
+    such as the bitwise ``select_n``), each result cast to its declared dtype as eager
     evaluation and the generated code store them; Arrays out. Floating-point warnings are
     off, as in compiled code."""
     jaxpr = closed.jaxpr
@@ -119,7 +120,9 @@ def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
 
     with np.errstate(all="ignore"):
         for i, eqn in enumerate(jaxpr.eqns):
-            outs = eqn.prim.impl(*[read(v) for v in eqn.invars], **eqn.params)
+            ins = [read(v) for v in eqn.invars]
+            direct = kernels.direct_ufunc(eqn)  # what compiled code calls, where it differs
+            outs = [direct(*ins)] if direct is not None else eqn.prim.impl(*ins, **eqn.params)
             for o, buf in zip(eqn.outvars, outs):
                 if type(buf) is not np.ndarray:
                     buf = np.asarray(buf)  # (NumPy scalars become arrays, as eagerly)
