@@ -17,32 +17,11 @@ import pyjax.numpy as jnp
 from pyjax import lax
 from pyjax._src.compiler import compile_jaxpr, fusion, kernels
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import Eqn, Literal, Var
+from pyjax._src.core.jaxpr import Eqn, Var
 from pyjax._src.lax import dot as lax_dot, elementwise as ew
 
 from harness import assert_same, check_against_jax
-
-
-def reference(closed, args) -> list:
-    """Each equation's kernel in turn, each result stored as its declared dtype (the
-    semantics compiled code must reproduce bit for bit)."""
-    env = {id(v): np.asarray(c) for v, c in zip(closed.jaxpr.constvars, closed.consts)}
-    env.update((id(v), np.asarray(a, v.aval.dtype)) for v, a in zip(closed.jaxpr.invars, args))
-
-    def read(v):
-        return np.asarray(v.val) if type(v) is Literal else env[id(v)]
-    with np.errstate(all="ignore"):
-        for eqn in closed.jaxpr.eqns:
-            outs = eqn.prim.impl(*map(read, eqn.invars), **eqn.params)
-            for o, b in zip(eqn.outvars, outs):
-                b = np.asarray(b)
-                env[id(o)] = b if b.dtype == o.aval.dtype else b.astype(o.aval.dtype)
-    return [read(v) for v in closed.jaxpr.outvars]
-
-
-def bits(x) -> tuple:
-    x = np.asarray(x)
-    return x.dtype.str, x.shape, np.ascontiguousarray(x).tobytes()
+from test_compiler import bits, reference
 
 
 def check_compiled(fn, *args):
