@@ -3,7 +3,7 @@
     python benchmarks/run.py [--only ROW,ROW] [--out FILE] [--compare OLD.json] [--profile ROW]
                              [--single-thread]
 
-Every row warms both sides up, picks a repetition count per sample so that one sample
+Every row warms both sides up (steady-state rows for WARMUP_S seconds), picks a repetition count per sample so that one sample
 lasts at least SAMPLE_MIN_S, then alternates samples of the two libraries until the row's
 time budget is spent (so drift on the machine hits both alike). It reports the median and
 the interquartile spread, the ratio pyjax/JAX and PASS/MISS against the row's target, and
@@ -34,6 +34,8 @@ import cases  # noqa: E402
 
 SAMPLE_MIN_S = 0.02       # one sample repeats the call until it lasts this long
 ROW_BUDGET_S = 8.0        # sampling time per row, both libraries together
+WARMUP_S = 3.0            # steady-state rows run this long first (pyjax's native kernels
+                          # compile once hot; XLA's autotuning and caches settle)
 MIN_SAMPLES, MAX_SAMPLES = 5, 61
 STARTUP_REPS = 5          # fresh processes per library for the startup rows (after 1 warm-up)
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -76,6 +78,9 @@ def _calibrate(run, kind: str) -> int:
     if kind == "compile":
         _sample(run, 1)
         return 1
+    t_end = time.perf_counter() + WARMUP_S
+    while time.perf_counter() < t_end:
+        run()
     number = 1
     while True:
         t = _sample(run, number) * number

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import pyjax
-from pyjax._src.lax import native, special, threefry
+from pyjax._src.lax import elementwise, native, special, threefry
 
 pytest.importorskip("numba")
 
@@ -16,6 +16,7 @@ def compare(monkeypatch):
     """Run ``kernel(*args)`` with the native path on (at every size) and off."""
     def run(kernel, *args):
         monkeypatch.setattr(native, "MIN_SIZE", 0)
+        monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))
         monkeypatch.setattr(native, "ENABLED", True)
         fast = kernel(*args)
         monkeypatch.setattr(native, "ENABLED", False)
@@ -89,13 +90,26 @@ def test_erf_inv_float16_goes_through_float32(compare):
     _bits_equal(fast, slow)
 
 
-def test_normal_matches_jax_on_the_native_path(monkeypatch):
+def test_tanh_matches_numpy(compare):
+    x = np.concatenate([_erf_inv_inputs(), np.linspace(-12, 12, 300_001, dtype=np.float32),
+                        np.array([7.99881172180175781, -8, 20, -20, 4e-4, -4e-4], np.float32)])
+    fast, slow = compare(elementwise._tanh_kernel, x)
+    _bits_equal(fast, slow)
+    fast, slow = compare(elementwise._tanh_kernel, x[:30000].reshape(100, 300).T)
+    _bits_equal(fast, slow)
+
+
+def test_normal_and_tanh_match_jax_on_the_native_path(monkeypatch):
     jax = pytest.importorskip("jax")
-    monkeypatch.setattr(native, "MIN_SIZE", 1 << 16)
-    shape = (300, 700)  # two threads' worth
+    monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))
+    shape = (800, 700)  # over 2^19: blocks on two threads
     for seed in (0, 7):
         ours = pyjax.jit(lambda k: pyjax.random.normal(k, shape))(pyjax.random.PRNGKey(seed))
         ref = jax.jit(lambda k: jax.random.normal(k, shape))(jax.random.PRNGKey(seed))
+        _bits_equal(np.asarray(ours), np.asarray(ref))
+        # a fused group large enough for blocks on two threads calls the kernel per block
+        ours = pyjax.jit(lambda x: pyjax.numpy.tanh(x * 3.0) + 1.0)(ours)
+        ref = jax.jit(lambda x: jax.numpy.tanh(x * 3.0) + 1.0)(ref)
         _bits_equal(np.asarray(ours), np.asarray(ref))
 
 
@@ -105,8 +119,10 @@ def test_without_numba_the_numpy_kernels_run(monkeypatch):
     monkeypatch.delitem(sys.modules, "pyjax._src.lax.native_kernels", raising=False)
     monkeypatch.delattr(lax_package, "native_kernels", raising=False)
     monkeypatch.setattr(native, "_MODULE", [])
+    monkeypatch.setattr(native, "_hot", set())
     monkeypatch.setattr(native, "MIN_SIZE", 0)
-    assert native.kernels(10) is None
+    monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))
+    assert native.kernel("erf_inv_f32", 10) is None
     x = np.linspace(-0.99, 0.99, 101, dtype=np.float32)
     monkeypatch.setattr(native, "ENABLED", False)
     reference = special._erf_inv_kernel(x)
@@ -114,9 +130,16 @@ def test_without_numba_the_numpy_kernels_run(monkeypatch):
     _bits_equal(special._erf_inv_kernel(x), reference)
 
 
-def test_disabled_or_small_means_numpy(monkeypatch):
+def test_a_kernel_is_compiled_once_hot(monkeypatch):
     monkeypatch.setattr(native, "ENABLED", True)
-    assert native.kernels(native.MIN_SIZE - 1) is None
-    assert native.kernels(native.MIN_SIZE) is not None
+    monkeypatch.setattr(native, "_hot", set())
+    monkeypatch.setattr(native, "_work", {})
+    monkeypatch.setattr(native, "HOT_ELEMENTS", {"tanh_f32": 10_000})
+    size = native.MIN_SIZE
+    assert native.kernel("tanh_f32", size - 1) is None  # too small: not even counted
+    assert native._work == {}
+    calls = [native.kernel("tanh_f32", size) for _ in range(-(-10_000 // size))]
+    assert all(c is None for c in calls[:-1]) and calls[-1] is not None  # NumPy until hot
+    assert native.kernel("tanh_f32", size) is calls[-1]
     monkeypatch.setattr(native, "ENABLED", False)
-    assert native.kernels(native.MIN_SIZE) is None
+    assert native.kernel("tanh_f32", size) is None

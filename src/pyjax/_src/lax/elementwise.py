@@ -16,7 +16,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive, get_aval
-from pyjax._src.lax import common, shape
+from pyjax._src.lax import common, native, shape
 from pyjax._src.lax.common import batch_elementwise, broadcast_to_aval, ignore_errors, unbroadcast
 from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
@@ -507,6 +507,12 @@ def _tanh_kernel(x):
         if x.dtype != np.float16:
             return np.tanh(x)
         return _tanh_kernel(x.astype(np.float32)).astype(np.float16)
+    compiled = native.kernel("tanh_f32", x.size)
+    if compiled is not None:  # (no threads of its own: fused kernels call it per block)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        out = np.empty_like(flat)
+        compiled(flat, out, 0, flat.shape[0])
+        return out.reshape(x.shape)
     if x.ndim == 1 and x.shape[0] < _TANH_ROWS_MIN and x.flags.c_contiguous:
         return _tanh_small(x)
     flat = np.ascontiguousarray(x).reshape(-1)

@@ -1,13 +1,17 @@
 """The optional native path: Numba-compiled versions of the kernels that NumPy can only
 run as long chains of passes over memory (``threefry2x32``: ~110 integer passes;
-float32 ``erf_inv``: ~100 float passes). ``random.normal`` spends nearly all its time in
+float32 ``erf_inv``: ~100 float passes; float32 ``tanh``: ~30). ``random.normal`` spends nearly all its time in
 these two; compiled, each element stays in registers and the loop vectorizes.
 
-The native kernels are used when Numba imports (``pip install pyjax[native]``),
-``PYJAX_NATIVE`` is not ``0``, and the array has at least ``MIN_SIZE`` elements:
-compiling a kernel costs 0.3-1 s once per process, which only large arrays repay (see
-docs/design.md for the measurements). Their results are bit-identical with the NumPy
-kernels, which stay the reference; ``tests/test_native.py`` compares the two.
+A native kernel runs when Numba imports (``pip install pyjax[native]``), ``PYJAX_NATIVE``
+is not ``0``, and the kernel is *hot*: Numba compiles a kernel in 0.3-1.7 s once per
+process, so a kernel is compiled only after its NumPy version has spent about as long
+(``HOT_ELEMENTS``: the rent-or-buy rule, which never pays more than twice the best
+choice in hindsight), and then used on every call of at least ``MIN_SIZE`` elements. A
+one-off call stays as fast as NumPy makes it; a kernel called again and again on large
+arrays gets compiled. Float32 ``tanh`` (XLA's rational approximation) is the third
+kernel, for the same reason. Results are bit-identical with the
+NumPy kernels, which stay the reference; ``tests/test_native.py`` compares the two.
 """
 from __future__ import annotations
 
@@ -15,15 +19,34 @@ import os
 
 import numpy as np
 
-MIN_SIZE = 1 << 20
+# NumPy work (elements) before a kernel is compiled: ~its compile time at NumPy's speed
+# (threefry 0.25 s at 24 ns an element, erf_inv 1.7 s at 33 ns, tanh 0.45 s at 4.5 ns)
+HOT_ELEMENTS = {"threefry2x32": 1 << 23, "erf_inv_f32": 1 << 25, "tanh_f32": 1 << 27}
+MIN_SIZE = 1 << 12  # below, the call costs more than the kernel saves
 ENABLED = os.environ.get("PYJAX_NATIVE", "1") != "0"
 _MODULE: list = []
+_work: dict = {}   # kernel name -> elements its NumPy version has processed
+_hot: set = set()  # kernels compiled (or being compiled) and in use
 
 
-def kernels(size: int):
-    """The compiled kernels' module when they should run on ``size`` elements, else None."""
+def kernel(name: str, size: int):
+    """The compiled kernel ``name`` of :mod:`native_kernels` to run on ``size`` elements,
+    or None: then the caller runs its NumPy kernel, and that work is counted."""
     if not ENABLED or size < MIN_SIZE:
         return None
+    if name not in _hot:
+        done = _work.get(name, 0) + size
+        _work[name] = done
+        if done < HOT_ELEMENTS[name]:
+            return None
+    module = _load()
+    if module is None:
+        return None
+    _hot.add(name)
+    return getattr(module, name)
+
+
+def _load():
     if not _MODULE:
         try:
             from pyjax._src.lax import native_kernels

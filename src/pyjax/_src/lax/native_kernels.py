@@ -1,12 +1,14 @@
-"""Numba versions of the two kernels behind ``random.normal``: ``threefry2x32`` and float32
-``erf_inv``. Imported only through :mod:`pyjax._src.lax.native`, which decides when
-they run; NumPy's versions (``threefry.py``, ``special.py``) are the reference.
+"""Numba versions of the two kernels behind ``random.normal`` (``threefry2x32`` and
+float32 ``erf_inv``) and of float32 ``tanh``. Imported only through
+:mod:`pyjax._src.lax.native`, which decides when they run; NumPy's versions
+(``threefry.py``, ``special.py``, ``elementwise.py``) are the reference.
 
 Each function below is the scalar form of its NumPy kernel, operation for operation:
 the same float32 operations, and every fused multiply-add as a float64 product and sum
 rounded once to float32 (exactly what ``lax.common.fma`` does), so the bits are the same.
 Numba compiles without ``fastmath``, so LLVM neither contracts nor reorders these.
-Threefry works on int64 with explicit 32-bit masks (Numba widens uint32 arithmetic).
+Threefry's uint32 sums are cast back to uint32 after each operation (Numba widens them).
+Loops index from 0 over sliced arrays and have no branches, so that LLVM vectorizes them.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic, overload
 
-from pyjax._src.lax import special
+from pyjax._src.lax import elementwise as _ew, special
 
 _M32 = 0xFFFFFFFF
 _PARITY = 0x1BD11BDA
@@ -198,3 +200,24 @@ def erf_inv_f32(x, out, start, stop):
                 if not w < _CENTRAL_BOUND:
                     r = _horner(np.sqrt(w) + _TAIL_SHIFT, _TAIL) * v
                     oc[found[j]] = v * _f32(np.inf) if abs(v) == _ONE else r
+
+
+# ---------------------------------------------------------------------------- tanh, float32
+
+_TANH_NUM = tuple(_f32(c) for c in _ew._TANH_NUMERATOR)
+_TANH_DEN = tuple(_f32(c) for c in _ew._TANH_DENOMINATOR)
+_TANH_CLAMP = _f32(_ew._TANH_CLAMP)
+_TANH_TINY = _f32(_ew._TANH_TINY)
+
+
+@numba.njit(nogil=True, error_model="numpy")
+def tanh_f32(x, out, start, stop):
+    """``elementwise._tanh_kernel`` (XLA's rational tanh) for elements ``start:stop``."""
+    xs, outs = x[start:stop], out[start:stop]
+    for i in range(xs.shape[0]):  # vectorizes: no branches
+        v = xs[i]
+        c = _TANH_CLAMP if v > _TANH_CLAMP else v  # (NaN stays NaN)
+        c = -_TANH_CLAMP if c < -_TANH_CLAMP else c
+        c2 = c * c
+        r = (c * _horner(c2, _TANH_NUM)) / _horner(c2, _TANH_DEN)
+        outs[i] = v if c2 < _TANH_TINY else r

@@ -195,11 +195,11 @@ def _erf_inv_block(x: np.ndarray) -> np.ndarray:
 def _erf_inv_kernel(x: np.ndarray) -> np.ndarray:
     if x.dtype not in (np.float32, np.float64):  # float16: XLA computes in float32
         return _erf_inv_kernel(x.astype(np.float32)).astype(x.dtype)
-    compiled = native.kernels(x.size) if x.dtype == np.float32 else None
+    compiled = native.kernel("erf_inv_f32", x.size) if x.dtype == np.float32 else None
     if compiled is not None:
         flat = np.ascontiguousarray(x).reshape(-1)
         out = np.empty_like(flat)
-        native.run_parallel(compiled.erf_inv_f32, flat.shape[0], flat, out)
+        native.run_parallel(compiled, flat.shape[0], flat, out)
         return out.reshape(x.shape)
     return blockwise(_erf_inv_block, x, 1 << 16)
 

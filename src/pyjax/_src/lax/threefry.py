@@ -7,7 +7,7 @@ random bit in :mod:`pyjax.random` comes out of it, so it is the only random kern
 rest is lax.
 
 The kernel works in place on blocks of 128K counters, so the ~110 NumPy calls of the 20
-rounds stream through cache instead of memory; on large arrays the compiled kernel of
+rounds stream through cache instead of memory; once it is hot, the compiled kernel of
 :mod:`pyjax._src.lax.native` runs instead, when Numba is installed.
 """
 from __future__ import annotations
@@ -72,10 +72,10 @@ def _threefry2x32_impl(k1, k2, x1, x2):
     n = int(np.prod(shape, dtype=np.int64))
     y1 = np.empty(n, _U32)
     y2 = np.empty(n, _U32)
-    compiled = native.kernels(n)
+    compiled = native.kernel("threefry2x32", n)
     if compiled is not None:
         operands = [native.operand(x, shape) for x in (k1, k2, x1, x2)]
-        native.run_parallel(compiled.threefry2x32, n, *operands, y1, y2)
+        native.run_parallel(compiled, n, *operands, y1, y2)
         return [y1.reshape(shape), y2.reshape(shape)]
     scalar_key = k1.size == 1 and k2.size == 1
     if scalar_key:
