@@ -195,12 +195,19 @@ def _horner32(x, cs, rounded):
     x64 = x.astype(np.float64)
     acc = mul(x64, cs[0])
     add(acc, cs[1], acc)
-    for c in cs[2:]:
+    horner_steps(acc, x64, cs[2:], rounded)
+    rounded[...] = acc
+
+
+def horner_steps(acc, x, addends, rounded) -> None:
+    """Continue float32 Horner chains held in float64 ``acc``, in place: per addend, round
+    ``acc`` to float32 (the round trip through ``rounded``), then ``acc * x + addend``:
+    one fused multiply-add, as XLA's, since the float64 product of float32s is exact."""
+    for c in addends:
         rounded[...] = acc
         acc[...] = rounded
-        mul(acc, x64, acc)
-        add(acc, c, acc)
-    rounded[...] = acc
+        np.multiply(acc, x, acc)
+        np.add(acc, c, acc)
 
 
 

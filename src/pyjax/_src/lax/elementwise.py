@@ -451,11 +451,7 @@ def _tanh_small(x):
     acc = mul(xx, ks[0])
     add(acc, ks[1], acc)
     r = np.empty((2, m), np.float32)
-    for k in ks[2:]:
-        r[...] = acc
-        acc[...] = r
-        mul(acc, xx, acc)
-        add(acc, k, acc)
+    common.horner_steps(acc, xx, ks[2:], r)
     r[...] = acc
     mul(out, r[0], out)
     np.divide(out, r[1], out)
@@ -478,18 +474,10 @@ def _tanh_rows(x, out, scratch):
     solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
     mul(xx, ks[0][0], num)
     add(num, ks[1][0], num)
-    for k in ks[2:solo + 2]:
-        r0[...] = num
-        num[...] = r0
-        mul(num, xx, num)
-        add(num, k[0], num)
+    common.horner_steps(num, xx, [k[0] for k in ks[2:solo + 2]], r0)
     mul(xx, ks[solo][1], den)
     add(den, ks[solo + 1][1], den)
-    for k in ks[solo + 2:]:
-        r[...] = acc
-        acc[...] = r
-        mul(acc, xx, acc)
-        add(acc, k, acc)
+    common.horner_steps(acc, xx, ks[solo + 2:], r)
     r[...] = acc
     mul(out, r[0], out)
     np.divide(out, r[1], out)
