@@ -21,15 +21,18 @@ on the same values (hoisting and stacking only change how often and on how many 
 """
 from __future__ import annotations
 
+import time
+import warnings
 import weakref
 
 import numpy as np
 
-from pyjax._src.compiler import kernels, lower, passes
+from pyjax._src.compiler import kernels, lower, native_loop, passes
 from pyjax._src.config import CHECKS
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
 from pyjax._src.core.trace import REGISTRY
+from pyjax._src.lax import native
 
 _LOOPS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
 
@@ -249,7 +252,8 @@ class _ScanLoop:
             prologue.append(f"{', '.join(z_names)}, = {names.ref(run, 'k')}([{', '.join(args)}])")
             stacked_of.update((id(v), n) for v, n in zip(z_out, z_names))
 
-        # 3. the loop
+        # 3. the loop, a function of its own (``steps``) that ``_Steps`` may swap for
+        #    its native form
         state = [f"s{i}" for i in range(num_carry)]
         if state:
             init = params[num_consts:num_consts + num_carry]
@@ -266,7 +270,7 @@ class _ScanLoop:
 
         def value(v):
             return names.const(v) if type(v) is Literal else name_of[id(v)]
-        results, copied = [], set()
+        results, copied, stepped_ys = [], set(), []
         for j, v in enumerate(jaxpr.outvars[num_carry:]):
             y = f"y{j}"
             if _is_var(v) and id(v) in stacked_of and id(v) not in per_step_vars:
@@ -280,26 +284,105 @@ class _ScanLoop:
                                 f"{names.ref(v.aval.dtype, 'D')})")
                 if _is_var(v) and id(v) in per_step_vars:
                     loop.append(f"{y}[t] = {value(v)}")
+                    stepped_ys.append((y, v))
                 else:  # the same value every step
                     prologue.append(f"{y}[...] = {value(v)}")
             results.append(y)
         if state:
             loop.append(f"{', '.join(state)}, = "
                         f"{', '.join(value(v) for v in jaxpr.outvars[:num_carry])},")
+
+        # what the loop reads from outside it, in the order of ``steps``' parameters
+        inside = {id(o) for e in per_step for o in e.outvars} | {id(v) for v in carry} | \
+            {id(v) for v in row_of}
+        outer = _unique(v for v in reads(per_step) + [v for _, v in stepped_ys] +
+                        jaxpr.outvars[:num_carry] if _is_var(v) and id(v) not in inside)
+        row_args = [stacked_of[id(v)] for v in row_of]
+        args = row_args + [name_of[id(v)] for v in outer] + state + [y for y, _ in stepped_ys]
         steps_range = range(length - 1, -1, -1) if reverse else range(length)
-        lines = prologue + [f"for t in {names.ref(steps_range, 'p')}:"] + \
-            ["    " + line for line in (loop or ["pass"])]
-        self.source = lower._source("scan", params, [], lines,
-                                    f"return [{', '.join(state + results)}]",
-                                    lower._quiet(steps))
-        self.function = names.compile(self.source, "scan")
-        self.function.source = self.source
+        steps_source = lower._source(
+            "steps", args, [], [f"for t in {names.ref(steps_range, 'p')}:"] +
+            ["    " + line for line in (loop or ["pass"])],
+            f"return ({''.join(s + ', ' for s in state)})", lower._quiet(steps))
+        runner = _Steps(names.compile(steps_source, "steps"))
+        runner.native_spec = self._native_spec(per_step, row_of, outer, carry, jaxpr,
+                                               num_carry, stepped_ys, length, reverse)
+        call = f"{names.ref(runner, 'L')}({', '.join(args)})"
+        prologue.append(f"{', '.join(state)}, = {call}" if state else call)
+        scan_source = lower._source("scan", params, [], prologue,
+                                    f"return [{', '.join(state + results)}]", False)
+        self.function = names.compile(scan_source, "scan")
+        self.source = self.function.source = scan_source + steps_source
+
+    @staticmethod
+    def _native_spec(per_step, row_of, outer, carry, jaxpr, num_carry, stepped_ys, length,
+                     reverse):
+        """What ``native_loop.build`` takes, where the steps have a native form."""
+        if not native.ENABLED or not native_loop.supports(per_step):
+            return None
+        if any(v.aval.dtype not in native_loop.FLOATS for v in row_of + outer + carry):
+            return None
+        rows = _unique(row_of)
+        return (per_step, rows, outer, carry, jaxpr.outvars[:num_carry],
+                [v for _, v in stepped_ys], length, reverse)
 
     @staticmethod
     def _program(jaxpr: Jaxpr, consts: list):
         """``run_buffers`` of a part run before the loop (fused and generated as usual)."""
         fused = passes.fuse(jaxpr)
         return lower.Program(ClosedJaxpr(fused, consts)).run_buffers
+
+
+class _Steps:
+    """Runs a scan's steps: the generated Python loop, until that has spent about what
+    compiling its native form costs (``native_loop.HOT_SECONDS``, the rent-or-buy rule of
+    :mod:`native`); then, once one call has shown the two give the same bits, the native
+    loop (``native_loop.NativeSteps``), on every call whose operands it can take.
+    ``native_spec`` is None where the steps have no native form."""
+
+    def __init__(self, steps):
+        self.python = steps
+        self.native_spec = None
+        self.native = None
+        self.spent = 0.0
+
+    def __call__(self, *args):
+        if self.native is not None:
+            out = self.native(args)
+            if out is not None:
+                return out
+        t0 = time.perf_counter()
+        out = self.python(*args)
+        self.spent += time.perf_counter() - t0
+        if self.native_spec is not None and self.spent >= native_loop.HOT_SECONDS:
+            self._switch(args, out)
+        return out
+
+    def _switch(self, args, out) -> None:
+        """Compile the native loop and keep it if it reproduces this call's results."""
+        spec, self.native_spec = self.native_spec, None
+        if native._load() is None:  # no Numba
+            return
+        steps = native_loop.NativeSteps(*spec)
+        ys = args[len(args) - len(spec[5]):]
+        mine = [np.empty_like(y) for y in ys]
+        carry = steps(args, mine)
+        if carry is None:  # operands it cannot take (this time)
+            self.native_spec = spec
+            return
+        if all(_same_bits(a, b) for a, b in zip(list(out) + list(ys), list(carry) + mine)):
+            self.native = steps
+            return
+        message = "pyjax: a scan's native loop differs from its NumPy loop; keeping NumPy"
+        if CHECKS:
+            raise AssertionError(message + "\n" + steps.source)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
+def _same_bits(a, b) -> bool:
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return a.shape == b.shape and a.dtype == b.dtype and \
+        np.array_equal(a.reshape(-1).view(np.uint8), b.reshape(-1).view(np.uint8))
 
 
 def _unique(vs) -> list:

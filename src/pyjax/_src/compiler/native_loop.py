@@ -1,0 +1,309 @@
+"""A scan's steps as one Numba-compiled loop (the optional native path).
+
+The generated Python loop of :mod:`loops` costs about a microsecond per NumPy call in
+its body, which is most of a step when the arrays are small (a 64-unit RNN step is a
+few such calls). Compiled, a step costs what its arithmetic costs. This module turns the
+per-step equations into a Numba function over flat, preallocated buffers:
+
+- elementwise ``add``/``sub``/``mul``/``div``/``neg``/``square``/``sqrt`` and
+  float<->float ``convert_element_type`` are loops of the same IEEE operations NumPy's
+  ufuncs make (Numba compiles without ``fastmath``, so nothing is contracted or
+  reordered); float32 ``tanh`` calls the native kernel that reproduces NumPy's;
+- ``dot_general`` of a vector and a matrix calls the very CBLAS ``gemv`` of NumPy's own
+  BLAS library that ``np.matmul`` calls for that product;
+- ``broadcast_in_dim`` and ``transpose`` gather through an index table, ``reshape``
+  and ``squeeze`` alias their operand.
+
+Any other equation, dtype or layout leaves the scan on the Python loop. The bits are
+meant to be the Python loop's; ``loops`` checks that on the call that switches a loop
+over, and keeps the Python loop (with a warning) where they differ.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+import numpy as np
+
+from pyjax._src.core.jaxpr import Literal
+from pyjax._src.core.trace import REGISTRY
+
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+HOT_SECONDS = 0.5  # Python-loop time a scan spends before its native form is compiled
+                   # (Numba takes ~0.3-0.6 s for a small body)
+MAX_STEP_SIZE = 1 << 14  # elements of a step's values: above, NumPy's calls cost little
+_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+_ALIASES = {"reshape", "squeeze"}
+_GATHERS = {"broadcast_in_dim", "transpose"}
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def _is_var(v) -> bool:
+    return type(v) is not Literal
+
+
+def supports(eqns: list) -> bool:
+    """Whether every equation has a native form here (cheap: no Numba needed), and the
+    steps are small enough for per-call costs to matter (larger ones run as blocked,
+    threaded kernels in the Python loop)."""
+    return all(_form(e) is not None and e.outvars[0].aval.size <= MAX_STEP_SIZE
+               for e in eqns)
+
+
+def _form(eqn) -> str | None:
+    """The kind of code ``eqn`` becomes, or None where it has none."""
+    name = eqn.prim.name
+    if REGISTRY.get(name) is not eqn.prim or len(eqn.outvars) != 1:
+        return None
+    out = eqn.outvars[0].aval
+    avals = [v.aval for v in eqn.invars] + [out]
+    if any(a.dtype not in FLOATS for a in avals):
+        return None
+    if name in _BINARY or name in ("neg", "square", "sqrt"):
+        same = all(a.dtype == out.dtype and (a.shape == out.shape or a.size == 1)
+                   for a in avals)
+        return "elementwise" if same else None
+    if name == "tanh":
+        return "tanh" if out.dtype == np.float32 and _is_var(eqn.invars[0]) else None
+    if name == "convert_element_type":
+        return "elementwise" if _is_var(eqn.invars[0]) else None
+    if any(not _is_var(v) for v in eqn.invars):
+        return None
+    if name in _ALIASES:
+        plain = eqn.params.get("dimensions") is None  # (a reshape may transpose first)
+        return "alias" if plain and avals[0].dtype == out.dtype else None
+    if name in _GATHERS:
+        return "gather"
+    if name == "dot_general" and _gemv() is not None:
+        return "gemv" if _gemv_layout(eqn) is not None else None
+    return None
+
+
+def _gemv_layout(eqn):
+    """``(matrix operand, vector operand, matrix on the left)`` for a product of a
+    vector and a matrix of one dtype, which ``np.matmul`` computes with ``gemv``; else
+    None."""
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    lhs, rhs = (v.aval for v in eqn.invars)
+    out = eqn.outvars[0].aval
+    if lb or rb or lhs.dtype != rhs.dtype or out.dtype != lhs.dtype:
+        return None
+    if min(lhs.shape + rhs.shape) < 2:  # (NumPy calls another routine)
+        return None
+    if lhs.ndim == 1 and rhs.ndim == 2 and tuple(lc) == (0,) and tuple(rc) == (0,):
+        return 1, 0, False    # h @ W
+    if lhs.ndim == 2 and rhs.ndim == 1 and tuple(lc) == (1,) and tuple(rc) == (0,):
+        return 0, 1, True     # W @ h
+    return None
+
+
+_BLAS: list = []
+
+
+def _gemv():
+    """NumPy's own CBLAS ``sgemv``/``dgemv`` as ctypes functions, or None."""
+    if not _BLAS:
+        found = None
+        libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs",
+                                      "libscipy_openblas*.so*"))
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            for suffix, index in (("64_", ctypes.c_int64), ("", ctypes.c_int)):
+                s, d = (getattr(lib, f"scipy_cblas_{c}gemv{suffix}", None) for c in "sd")
+                if s is not None and d is not None:  # (ILP64 or LP64 builds)
+                    found = {np.dtype(np.float32): _declare(s, ctypes.c_float, index),
+                             np.dtype(np.float64): _declare(d, ctypes.c_double, index)}
+                    break
+            if found:
+                break
+        _BLAS.append(found)
+    return _BLAS[0]
+
+
+def _declare(fn, real, index):
+    ptr = ctypes.c_void_p
+    fn.argtypes = [ctypes.c_int, ctypes.c_int, index, index, real, ptr, index, ptr, index,
+                   real, ptr, index]
+    fn.restype = None
+    return fn
+
+
+class NativeSteps:
+    """A scan's steps as ``native(*rows, *inputs, *flags, *carry, *ys)``, and the call
+    that prepares its arguments from the Python loop's.
+
+    ``rows``: per-step vars, read as ``R[t]`` from ``(length, size)`` arrays; ``inputs``:
+    vars the loop reads whole; ``carry``: the carry's vars (flat buffers the loop owns);
+    ``carry_out``/``ys_out``: what each carry becomes and what each stacked output gets at
+    a step. Every array argument is flat (or 2-D for rows) and C-contiguous; a matrix
+    input of a product is passed as stored, C or Fortran order (its flag says which), so
+    that ``gemv`` reads it as NumPy's ``matmul`` would."""
+
+    def __init__(self, per_step: list, rows: list, inputs: list, carry: list,
+                 carry_out: list, ys_out: list, length: int, reverse: bool):
+        from pyjax._src.lax import native_kernels
+        self.length, self.num_rows, self.num_inputs = length, len(rows), len(inputs)
+        self.carry_avals = [v.aval for v in carry]
+        self.ns = {"empty": np.empty, "tanh_f32": native_kernels.tanh_f32, "np": np}
+        self._count = 0
+        name_of: dict = {}
+        setup, step = [], []
+        for i, v in enumerate(rows):
+            name_of[id(v)] = f"r{i}"
+            step.append(f"r{i} = R{i}[t]")
+        for i, v in enumerate(inputs):
+            name_of[id(v)] = f"I{i}"
+        for i, v in enumerate(carry):
+            setup += [f"s{i} = S{i}", f"n{i} = empty({v.aval.size}, "
+                      f"{self._global('D', v.aval.dtype.type)})"]
+            name_of[id(v)] = f"s{i}"
+        input_index = {id(v): i for i, v in enumerate(inputs)}
+        row_index = {id(v): i for i, v in enumerate(rows)}
+        self.matrices: list = []        # inputs that are a product's matrix
+        self.contiguous_rows: set = set()   # rows and inputs a product reads: they must
+        self.contiguous_inputs: set = set()  # be contiguous for NumPy to call BLAS
+
+        def value(v):
+            """(name, size) of an operand: a buffer, or a one-element table (literal)."""
+            if _is_var(v):
+                return name_of[id(v)], v.aval.size
+            return self._global("L", np.full(1, v.val, v.aval.dtype)), 1
+
+        for eqn in per_step:
+            form = _form(eqn)
+            out = eqn.outvars[0]
+            size = out.aval.size
+            if form == "alias":
+                name_of[id(out)] = name_of[id(eqn.invars[0])]
+                continue
+            buf = self._global("v", None)
+            name_of[id(out)] = buf
+            setup.append(f"{buf} = empty({size}, {self._global('D', out.aval.dtype.type)})")
+            if form == "elementwise":
+                ops = []
+                for v in eqn.invars:
+                    name, n = value(v)
+                    ops.append(f"{name}[i]" if n == size and size > 1 else f"{name}[0]")
+                name = eqn.prim.name
+                if name in _BINARY:
+                    expr = f"{ops[0]} {_BINARY[name]} {ops[1]}"
+                elif name == "neg":
+                    expr = f"-{ops[0]}"
+                elif name == "square":
+                    expr = f"{ops[0]} * {ops[0]}"
+                elif name == "sqrt":
+                    expr = f"np.sqrt({ops[0]})"
+                else:  # convert_element_type between floats
+                    expr = f"{self._global('T', out.aval.dtype.type)}({ops[0]})"
+                step += [f"for i in range({size}):", f"    {buf}[i] = {expr}"]
+            elif form == "tanh":
+                step.append(f"tanh_f32({name_of[id(eqn.invars[0])]}, {buf}, 0, {size})")
+            elif form == "gather":
+                table = self._global("G", _gather_table(eqn))
+                src = name_of[id(eqn.invars[0])]
+                step += [f"for i in range({size}):", f"    {buf}[i] = {src}[{table}[i]]"]
+            else:
+                m_i, v_i, matrix_left = _gemv_layout(eqn)
+                matrix, vector = eqn.invars[m_i], eqn.invars[v_i]
+                for v in (matrix, vector):
+                    if id(v) in input_index:
+                        self.contiguous_inputs.add(input_index[id(v)])
+                    if id(v) in row_index:
+                        self.contiguous_rows.add(row_index[id(v)])
+                flag = "0"
+                if id(matrix) in input_index:
+                    flag = f"F{len(self.matrices)}"
+                    self.matrices.append(input_index[id(matrix)])
+                step += self._gemv(eqn, name_of[id(matrix)], name_of[id(vector)], buf, flag,
+                                   matrix_left)
+
+        def copy(target, v):  # an element-by-element copy of a step's value
+            name, n = value(v)
+            item = f"{name}[i]" if n == v.aval.size and n > 1 else f"{name}[0]"
+            return [f"for i in range({v.aval.size}):", f"    {target} = {item}"]
+        for j, v in enumerate(ys_out):
+            step += copy(f"Y{j}[t, i]", v)
+        for i, v in enumerate(carry_out):
+            step += copy(f"n{i}[i]", v)
+        for i in range(len(carry)):
+            step.append(f"s{i}, n{i} = n{i}, s{i}")
+        steps = range(length - 1, -1, -1) if reverse else range(length)
+        lines = setup + [f"for t in range({steps.start}, {steps.stop}, {steps.step}):"] + \
+            ["    " + line for line in (step or ["pass"])]
+        params = [f"R{i}" for i in range(len(rows))] + [f"I{i}" for i in range(len(inputs))] \
+            + [f"F{i}" for i in range(len(self.matrices))] \
+            + [f"S{i}" for i in range(len(carry))] + [f"Y{j}" for j in range(len(ys_out))]
+        ret = "(" + "".join(f"s{i}, " for i in range(len(carry))) + ")"
+        self.source = f"def native({', '.join(params)}):\n" + "".join(
+            f"    {line}\n" for line in lines + [f"return {ret}"])
+        self.function = None
+
+    def _global(self, prefix: str, obj):
+        self._count += 1
+        name = f"{prefix}{self._count}"
+        if obj is not None:
+            self.ns[name] = obj
+        return name
+
+    def _gemv(self, eqn, matrix: str, vector: str, out: str, flag: str,
+              matrix_left: bool) -> list:
+        """The ``gemv`` call NumPy's ``matmul`` makes for this product: the matrix
+        transposed or not, by which side it is on and how it is stored."""
+        shape = eqn.invars[0 if matrix_left else 1].aval.shape
+        rows, cols = shape
+        fn = self._global("B", _gemv()[eqn.outvars[0].aval.dtype])
+
+        def call(trans: bool, m: int, n: int) -> str:
+            return (f"{fn}({_ROW_MAJOR}, {_TRANS if trans else _NO_TRANS}, {m}, {n}, 1.0, "
+                    f"{matrix}.ctypes.data, {n}, {vector}.ctypes.data, 1, 0.0, "
+                    f"{out}.ctypes.data, 1)")
+        as_stored = call(not matrix_left, rows, cols)      # C order
+        transposed = call(matrix_left, cols, rows)         # Fortran order: its transpose
+        if flag == "0":
+            return [as_stored]
+        return [f"if {flag} == 0:", f"    {as_stored}", "else:", f"    {transposed}"]
+
+    def __call__(self, args, ys=None):
+        """The carry after running the steps on the Python loop's ``args`` (writing the
+        stacked outputs into ``ys``, by default the loop's own), or None where an
+        operand's layout would make NumPy compute a product differently."""
+        m = self.num_rows + self.num_inputs
+        n = len(self.carry_avals)
+        rows, inputs, carry = args[:self.num_rows], args[self.num_rows:m], args[m:m + n]
+        ys = args[m + n:] if ys is None else ys
+        for i in self.contiguous_rows:
+            if not rows[i].flags.c_contiguous:
+                return None
+        for i in self.contiguous_inputs:
+            a = inputs[i]
+            if not (a.flags.c_contiguous or (a.ndim == 2 and a.flags.f_contiguous)):
+                return None
+        flat = [np.ascontiguousarray(a).reshape(self.length, -1) for a in rows]
+        flat += [(a.T if a.ndim == 2 and not a.flags.c_contiguous else
+                  np.ascontiguousarray(a)).reshape(-1) for a in inputs]
+        flat += [0 if inputs[i].flags.c_contiguous else 1 for i in self.matrices]
+        flat += [np.array(c, dtype=a.dtype).reshape(-1)
+                 for c, a in zip(carry, self.carry_avals)]
+        flat += [y.reshape(self.length, -1) for y in ys]
+        if self.function is None:
+            import numba
+            exec(compile(self.source, "<pyjax native loop>", "exec"), self.ns)  # noqa: S102
+            self.function = numba.njit(nogil=True, error_model="numpy")(self.ns.pop("native"))
+        out = self.function(*flat)
+        return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
+
+
+def _gather_table(eqn) -> np.ndarray:
+    """For each element of the result, the flat index of the operand's element it is."""
+    operand = eqn.invars[0].aval
+    index = np.arange(operand.size, dtype=np.int64).reshape(operand.shape)
+    if eqn.prim.name == "transpose":
+        index = index.transpose(eqn.params["permutation"])
+    else:
+        shape, dims = eqn.outvars[0].aval.shape, eqn.params["broadcast_dimensions"]
+        expanded = [1] * len(shape)
+        for d, n in zip(dims, operand.shape):
+            expanded[d] = n
+        index = np.broadcast_to(index.reshape(expanded), shape)
+    return np.ascontiguousarray(index).reshape(-1)

@@ -1,0 +1,156 @@
+"""Scans whose steps have a native form (``compiler/native_loop.py``) run as one
+Numba-compiled loop once hot, with the bits of the Python loop: on the step-by-step
+programs of ``test_loops``, on generated RNN-like bodies (float32 and float64), and
+against real JAX. Unsupported bodies stay on the Python loop, and a native loop that
+differs from the Python one is caught."""
+import warnings
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp_ref
+
+import pyjax
+import pyjax.numpy as jnp
+from pyjax import lax
+from pyjax._src.compiler import loops, native_loop
+from pyjax._src.lax import native
+
+from harness import assert_same
+from test_loops import PROGRAMS, _bits
+
+pytest.importorskip("numba")
+
+# the step-by-step programs whose steps are all native-able (the rest must stay Python)
+NATIVE_PROGRAMS = {"rnn", "rnn reverse", "swapped carries", "carry from the steps alone",
+                   "length 1", "every kind of y", "nested"}  # (nested: the inner scan)
+
+
+def _runners():
+    return [r for per in loops._LOOPS.values() for f in per.values()
+            for r in f.__globals__.values() if isinstance(r, loops._Steps)]
+
+
+def _run(make, args, monkeypatch, *, hot: bool):
+    """(bits of the jitted and eager program, whether a native loop ran)."""
+    loops._LOOPS.clear()
+    monkeypatch.setattr(native, "ENABLED", hot)
+    monkeypatch.setattr(native_loop, "HOT_SECONDS", 0.0)
+    f = pyjax.jit(make(lax, jnp))
+    first = _bits(f(*args))   # the Python loop runs and then the switch happens
+    again = _bits(f(*args))   # native, if switched
+    eager = _bits(make(lax, jnp)(*args))
+    ran = any(r.native is not None for r in _runners())
+    assert first == again == eager
+    return again, ran
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_native_loops_give_the_python_loops_bits(name, monkeypatch):
+    make, args = PROGRAMS[name]
+    want, ran = _run(make, args, monkeypatch, hot=False)
+    assert not ran
+    got, ran = _run(make, args, monkeypatch, hot=True)
+    assert got == want
+    assert ran == (name in NATIVE_PROGRAMS), name
+
+
+# the operations of generated bodies: (a, b, c, w, v, numpy) -> a vector of 8 units
+OPS = [
+    lambda a, b, c, w, v, N: a @ w,
+    lambda a, b, c, w, v, N: w @ a,
+    lambda a, b, c, w, v, N: a @ v.T + b,
+    lambda a, b, c, w, v, N: a + b,
+    lambda a, b, c, w, v, N: a - b * 2.0,
+    lambda a, b, c, w, v, N: a * b,
+    lambda a, b, c, w, v, N: a / (1.0 + b * b),
+    lambda a, b, c, w, v, N: -a + c,                    # a broadcast scalar
+    lambda a, b, c, w, v, N: N.square(a) - b,
+    lambda a, b, c, w, v, N: N.sqrt(1.0 + a * a),
+    lambda a, b, c, w, v, N: (a.reshape(2, 4).T * b.reshape(4, 2)).reshape(8),
+]
+
+
+def _generated(seed: int, dtype):
+    """A random RNN-like body (its program and arguments) over carries of 8 units and a
+    scalar: products with a weight on either side, arithmetic, literals, broadcasts,
+    transposes, float32 tanh; two stacked outputs."""
+    r = np.random.default_rng(seed)
+    ops = OPS + ([lambda a, b, c, w, v, N: N.tanh(a + b)] if dtype == np.float32 else [])
+    steps = [(int(r.integers(0, len(ops))), int(r.integers(0, 3 + k)),
+              int(r.integers(0, 3 + k))) for k in range(int(r.integers(3, 8)))]
+    w, v = ((r.standard_normal((8, 8)) / 3).astype(dtype) for _ in range(2))
+
+    def make(L, N):
+        def cell(carry, x):
+            h, g, c = carry
+            pool = [h, g, x]
+            for op, i, j in steps:
+                pool.append(ops[op](pool[i], pool[j], c, w, v, N))
+            return (pool[-1], pool[-2] * 0.5 + g, c * 0.75 + 0.25), (pool[-1], -h)
+        return lambda h0, g0, xs: L.scan(cell, (h0, g0, dtype(0.5)), xs)
+    args = (r.standard_normal(8).astype(dtype), r.standard_normal(8).astype(dtype),
+            r.standard_normal((13, 8)).astype(dtype))
+    return make, args
+
+
+def _generated_test(seed, dtype, monkeypatch):
+    make, args = _generated(seed, dtype)
+    want, _ = _run(make, args, monkeypatch, hot=False)
+    got, ran = _run(make, args, monkeypatch, hot=True)
+    assert got == want and ran
+    assert_same(pyjax.jit(make(lax, jnp))(*args), jax.jit(make(jax.lax, jnp_ref))(*args),
+                what=f"generated body {seed}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_generated_float32_bodies(seed, monkeypatch):
+    _generated_test(seed, np.float32, monkeypatch)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_float64_bodies(seed, monkeypatch, x64):
+    _generated_test(seed, np.float64, monkeypatch)
+
+
+def test_the_rnn_runs_native_once_hot(monkeypatch):
+    """The benchmark's RNN: the Python loop until HOT_SECONDS, then the native loop."""
+    make, args = PROGRAMS["rnn"]
+    loops._LOOPS.clear()
+    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(native_loop, "HOT_SECONDS", 3600.0)
+    f = pyjax.jit(make(lax, jnp))
+    f(*args), f(*args)
+    (runner,) = _runners()
+    assert runner.native is None and runner.spent > 0
+    monkeypatch.setattr(native_loop, "HOT_SECONDS", 0.0)
+    f(*args)
+    assert runner.native is not None
+    source = runner.native.source  # one product, its weight C or Fortran ordered
+    assert source.count("if F0 == 0") == 1 and source.count(".ctypes.data") == 6
+    assert source.count("tanh_f32(") == 1 and "range(0, 9, 1)" in source
+
+
+def test_a_wrong_native_loop_is_caught(monkeypatch):
+    """A native loop whose adds subtract differs from the Python loop: checked mode says
+    so; otherwise a warning, and the Python loop stays."""
+    make, args = PROGRAMS["swapped carries"]
+    monkeypatch.setitem(native_loop._BINARY, "add", "-")
+    for checks in (True, False):
+        monkeypatch.setattr(loops, "CHECKS", checks)
+        if checks:
+            with pytest.raises(AssertionError, match="native loop differs"):
+                _run(make, args, monkeypatch, hot=True)
+        else:
+            with pytest.warns(RuntimeWarning, match="native loop differs"):
+                _, ran = _run(make, args, monkeypatch, hot=True)
+            assert not ran
+
+
+def test_native_off_keeps_python_loops(monkeypatch):
+    make, args = PROGRAMS["rnn"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, ran = _run(make, args, monkeypatch, hot=False)
+    assert not ran
