@@ -1,13 +1,21 @@
 """pyjax against real JAX, in one process, on the same machine and the same inputs.
 
     python benchmarks/run.py [--only ROW,ROW] [--out FILE] [--compare OLD.json] [--profile ROW]
-                             [--single-thread]
+                             [--single-thread | --default-threads]
 
 Every row warms both sides up (steady-state rows for WARMUP_S seconds), picks a repetition count per sample so that one sample
 lasts at least SAMPLE_MIN_S, then alternates samples of the two libraries until the row's
 time budget is spent (so drift on the machine hits both alike). It reports the median and
 the interquartile spread, the ratio pyjax/JAX and PASS/MISS against the row's target, and
 writes everything to benchmarks/results/*.json so that runs can be compared.
+
+Settings: by default JAX runs with one XLA intra-op thread, its fastest setting on this
+kind of 2-core machine (mlp_step 1.6 against 2.3 ms with its default threads, attention
+7.6 against 14 ms; other rows within noise), and pyjax with its defaults.
+``--single-thread`` gives both one BLAS/XLA thread, ``--default-threads`` leaves both
+at their library defaults. The script restarts itself without OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, which some machines set for old OpenBLAS builds and which make a
+current NumPy run older kernels; the table and JSON record the BLAS kernel in use.
 """
 from __future__ import annotations
 
@@ -38,9 +46,11 @@ WARMUP_S = 3.0            # steady-state rows run this long first (pyjax's nativ
                           # compile once hot; XLA's autotuning and caches settle)
 MIN_SAMPLES, MAX_SAMPLES = 5, 61
 STARTUP_REPS = 5          # fresh processes per library for the startup rows (after 1 warm-up)
+XLA_ONE_THREAD = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
+                                "intra_op_parallelism_threads=1"}
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
-                                  "intra_op_parallelism_threads=1"}
+                     **XLA_ONE_THREAD}
+DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 JAX_SETTINGS = ("JAX: CPU backend, float32, every steady-state row under jax.jit, warm caches, "
                 "no persistent compilation cache; both: block_until_ready on outputs, "
                 "same NumPy-generated inputs already on device, PYJAX_CHECKS off")
@@ -299,7 +309,28 @@ def _threads() -> str:
     names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
     env = [f"{k}={os.environ[k]}" for k in names if k in os.environ]
     return "threads: " + (" ".join(env) if env else "library defaults") + \
-        f" ({os.cpu_count()} CPUs)"
+        f" ({os.cpu_count()} CPUs); BLAS: {_blas()}"
+
+
+def _blas() -> str:
+    """NumPy's BLAS library, kernel and threads (threadpoolctl, from the test extra)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "unknown (no threadpoolctl)"
+    return ", ".join(f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')} "
+                     f"x{d.get('num_threads')}" for d in threadpoolctl.threadpool_info()
+                     if d.get("user_api") == "blas") or "none found"
+
+
+def _environment(args) -> dict:
+    """The environment this run needs (see the module docstring)."""
+    env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
+    if args.single_thread:
+        env.update(SINGLE_THREAD_ENV)
+    elif not args.default_threads:
+        env.update(XLA_ONE_THREAD)
+    return env
 
 
 def metadata(libs: dict) -> dict:
@@ -346,12 +377,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="JSON path (default benchmarks/results/bench-<time>.json)")
     ap.add_argument("--compare", metavar="OLD.json", help="print the change per row")
     ap.add_argument("--profile", metavar="ROW", help="cProfile the pyjax side of ROW and exit")
-    ap.add_argument("--single-thread", action="store_true",
-                    help="one BLAS/XLA thread for both (busy machines: OpenBLAS threads spin)")
+    threads = ap.add_mutually_exclusive_group()
+    threads.add_argument("--single-thread", action="store_true",
+                         help="one BLAS/XLA thread for both (busy machines: OpenBLAS threads spin)")
+    threads.add_argument("--default-threads", action="store_true",
+                         help="both libraries with their default threads")
     args = ap.parse_args(argv)
-    if args.single_thread and any(os.environ.get(k) != v for k, v in SINGLE_THREAD_ENV.items()):
-        # Thread pools are sized at import: restart with the settings in the environment.
-        env = {**os.environ, **SINGLE_THREAD_ENV}
+    env = _environment(args)
+    if env != dict(os.environ):
+        # BLAS and XLA read these at import: restart with them in the environment.
         os.execve(sys.executable, [sys.executable, __file__, *sys.argv[1:]], env)
     wanted = set(args.only.split(",")) if args.only else None
     t0 = time.perf_counter()
