@@ -624,6 +624,7 @@ def test_overlapped_products_give_the_reference_bits(monkeypatch):
     joined before its first use), programs still give the reference bits."""
     monkeypatch.setattr(fusion, "SPAWN_MIN_MACS", 0)
     monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+    monkeypatch.setattr(fusion.blas, "num_threads", lambda: 1)
     spawned = 0
     for what, closed, args in COMPOSE[1::3] + OP_JAXPRS[::5]:
         exe = check_compiled(closed, args, what)

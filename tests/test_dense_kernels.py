@@ -21,13 +21,13 @@ from pyjax._src.core.jaxpr import Eqn, Var
 from pyjax._src.lax import dot as lax_dot, elementwise as ew
 
 from harness import assert_same, check_against_jax
-from test_compiler import bits, reference
+from test_compiler import bits, expected, reference
 
 
 def check_compiled(fn, *args):
     closed = pyjax.make_jaxpr(fn)(*args)
     exe = compile_jaxpr(closed)
-    want = [bits(w) for w in reference(closed, args)]
+    want = [bits(w) for w in expected(closed, args)]
     for _ in range(2):  # the second call runs on pooled buffers
         assert [bits(g) for g in exe(*args)] == want
     return exe
@@ -246,24 +246,27 @@ def test_relu_matches_jax():
 
 # ---------------------------------------------------------------------------- transposed products
 
-@pytest.mark.parametrize("width", [256, 200])
-def test_transposed_products_read_blocked_and_padded(width, monkeypatch):
-    """``p - lr * (g.T @ x).T``: the product (rows 1 KiB apart when x is 256 wide) gets
-    padded rows and the exact update reads its transpose block by block; same bits."""
+def test_weight_gradients_are_made_in_the_layout_they_are_read_in(monkeypatch):
+    """``w - lr * grad(w)``: reverse mode makes the weight's gradient as a transposed
+    product; it is computed as the swapped product instead (``passes.transposed_products``)
+    and the update reads it in order; the bits are those of the rewritten program, and
+    close to JAX's. A product also read as it is keeps its transpose."""
     monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
     monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
     rng = np.random.default_rng(5)
-    w = rng.standard_normal((width, 96)).astype(np.float32)
-    x = rng.standard_normal((32, width)).astype(np.float32)
+    w = rng.standard_normal((256, 96)).astype(np.float32)
+    x = rng.standard_normal((32, 256)).astype(np.float32)
     g = rng.standard_normal((32, 96)).astype(np.float32)
-    grad = pyjax.grad(lambda w, x, g: jnp.sum((x @ w) * g))
-    exe = check_compiled(lambda w, x, g: w - 0.01 * grad(w, x, g), w, x, g)
-    assert ("take_padded" in exe.source) == (width == 256)
-    assert "blocks(" in exe.source
-    # Not padded: an inexact reader, or the transpose returned.
-    for fn in (lambda w, x, g: jnp.exp(grad(w, x, g)) - w,
-               lambda w, x, g: (grad(w, x, g), w + 1.0)):
-        assert "take_padded" not in check_compiled(fn, w, x, g).source
+    update = {lib: (lambda w, x, g, lib=lib: w - 0.01 * lib.grad(
+        lambda w, x, g: lib.numpy.sum((x @ w) * g))(w, x, g)) for lib in (pyjax, jax)}
+    exe = check_compiled(update[pyjax], w, x, g)
+    assert "# transpose" not in exe.source and "blocks(" in exe.source
+    assert_same(exe(w, x, g)[0], jax.jit(update[jax])(w, x, g))
+
+    def both(w, x, g):
+        p = g.T @ x
+        return w - 0.01 * p.T, p[0]
+    assert "# transpose" in check_compiled(both, w, x, g).source
 
 
 def test_strided_operands_run_blocked_only_when_safe(monkeypatch):
@@ -307,9 +310,17 @@ def test_blocked_groups_with_one_element_operands(monkeypatch):
 def test_independent_products_overlap_and_keep_their_bits(monkeypatch):
     """A layer's weight and input gradients are independent products: one runs on the
     worker thread while the caller computes the other; bits and results are unchanged,
-    also with the program running on two threads at once."""
+    also with the program running on two threads at once. Only under a single-threaded
+    BLAS (a threaded one keeps the cores busy itself)."""
     monkeypatch.setattr(fusion, "SPAWN_MIN_MACS", 1 << 16)
     monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+    monkeypatch.setattr(fusion.blas, "num_threads", lambda: 2)
+    rng = np.random.default_rng(8)
+    w1, w2, x = (rng.standard_normal((96, 96)).astype(np.float32) / 10 for _ in range(3))
+    step = lambda w1, w2, x: pyjax.grad(  # noqa: E731
+        lambda w1, w2, x: jnp.sum(jnp.tanh(jnp.tanh(x @ w1) @ w2) ** 2), (0, 1, 2))(w1, w2, x)
+    assert "spawn(" not in check_compiled(step, w1, w2, x).source
+    monkeypatch.setattr(fusion.blas, "num_threads", lambda: 1)
     rng = np.random.default_rng(8)
     w1 = rng.standard_normal((96, 96)).astype(np.float32) / 10
     w2 = rng.standard_normal((96, 96)).astype(np.float32) / 10

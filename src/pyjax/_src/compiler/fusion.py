@@ -11,8 +11,8 @@ kernel run the group unfused instead; ``docs/design.md`` records the measurement
 the block size and the thresholds.
 
 Also here: the pool of large buffers generated code reuses from call to call
-(``BufferPool``), padded rows for products read transposed (``take_padded``), and the
-schedule that runs large independent products side by side (``overlap``, ``spawn``).
+(``BufferPool``), and the schedule that runs large independent products side by side
+(``overlap``, ``spawn``).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pyjax._src.compiler import kernels
+from pyjax._src.compiler import blas, kernels
 from pyjax._src.core.jaxpr import Jaxpr, Literal
 
 BLOCK_BYTES = 1 << 18        # one scratch buffer (a few stay in a 2 MiB L2 together)
@@ -95,21 +95,6 @@ class BufferPool:
                     self.free.setdefault((buf.shape, buf.dtype), []).append(buf)
 
 
-def take_padded(aval) -> np.ndarray:
-    """A fresh 2-D buffer whose rows are 64 bytes longer than its width (a view): read
-    transposed, rows a multiple of 1 KiB apart map to the same few cache sets, and every
-    read misses (a 512x512 float32 update ``p - lr * g.T`` runs 3x faster padded)."""
-    m, n = aval.shape
-    pad = max(1, 64 // aval.dtype.itemsize)
-    return np.empty((m, n + pad), aval.dtype)[:, :n]
-
-
-def pads_rows(aval) -> bool:
-    """Whether rows of this 2-D type lie a multiple of 1 KiB apart (see ``take_padded``)."""
-    return len(aval.shape) == 2 and aval.shape[0] > 1 and \
-        (aval.shape[1] * aval.dtype.itemsize) % 1024 == 0
-
-
 def _refs_of_one_local() -> int:
     """What ``sys.getrefcount`` sees in ``give`` for a buffer held by one local."""
     def probe(buf):
@@ -146,8 +131,11 @@ def overlap(steps: list, is_product) -> list:
     pool's worker while the calling thread computes the next one (NumPy's BLAS calls
     release the GIL). Each product still runs alone, single-threaded, so its bits are
     the same; the generated code joins a spawned product before its result's first use.
+    Only where NumPy's BLAS runs single-threaded: a threaded BLAS already keeps the cores
+    busy, and two products side by side then fight over them (mlp_step: 1.61 ms in
+    sequence, 1.68 ms overlapped; with one BLAS thread 2.43 ms vs 2.28 ms).
     """
-    if NUM_THREADS < 2 or not any(is_product(st) for st in steps):
+    if NUM_THREADS < 2 or blas.num_threads() != 1 or not any(is_product(st) for st in steps):
         return steps
     steps = list(steps)
     for st in [st for st in steps if is_product(st)]:  # as early as the operands allow

@@ -34,7 +34,7 @@ class Names:
         self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
                          "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {},
                          "take": fusion.POOL.take_aval, "give": fusion.POOL.give,
-                         "take_padded": fusion.take_padded, "spawn": fusion.spawn,
+                         "spawn": fusion.spawn,
                          "join": fusion.join}
         self._names: dict = {}
         self._count: dict = {}
@@ -262,9 +262,7 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
         else:
             into = []
             if outs[0] != "_" and _pooled(eqn.outvars[0]) and kernels.takes_out(eqn):
-                take = "take_padded" if _read_transposed(eqn.outvars[0], consumers,
-                                                         outputs) else "take"
-                into = [f"out={take}({names.ref(eqn.outvars[0].aval, 'A')})"]
+                into = [f"out=take({names.ref(eqn.outvars[0].aval, 'A')})"]
             call = loops.lower_scan(eqn, args, names) or names.kernel_call(eqn, args + into)
             post = []
             exact = _exact_dtypes(eqn)
@@ -301,21 +299,6 @@ def _large_product(step: _Step) -> bool:
     return step.kernel is None and step.ufunc is None and \
         step.eqn.prim.name == "dot_general" and kernels.takes_out(step.eqn) and \
         fusion.product_macs(step.eqn) >= fusion.SPAWN_MIN_MACS
-
-
-def _read_transposed(v, consumers: dict, outputs: set) -> bool:
-    """Whether ``v``, a product whose rows lie a multiple of 1 KiB apart, is only
-    transposed, and the transpose only read by blocked kernels of exact groups: then its
-    rows are padded (``fusion.take_padded``), for those kernels to read fast."""
-    users = consumers.get(id(v), [])
-    if not fusion.pads_rows(v.aval) or id(v) in outputs or len(users) != 1 or \
-            users[0].eqn.prim.name != "transpose" or \
-            tuple(users[0].eqn.params.get("permutation", ())) != (1, 0):
-        return False
-    t = users[0].eqn.outvars[0]
-    readers = consumers.get(id(t), [])
-    return bool(readers) and id(t) not in outputs and \
-        all(r.kernel is not None and r.kernel.exact for r in readers)
 
 
 def _into_pooled(call: str, eqn: Eqn, args: list, names: Names) -> str:

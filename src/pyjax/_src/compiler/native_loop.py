@@ -20,12 +20,9 @@ over, and keeps the Python loop (with a warning) where they differ.
 """
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
-
 import numpy as np
 
+from pyjax._src.compiler import blas
 from pyjax._src.core.jaxpr import Literal
 from pyjax._src.core.trace import REGISTRY
 
@@ -75,7 +72,7 @@ def _form(eqn) -> str | None:
         return "alias" if plain and avals[0].dtype == out.dtype else None
     if name in _GATHERS:
         return "gather"
-    if name == "dot_general" and _gemv() is not None:
+    if name == "dot_general" and blas.gemv(out.dtype) is not None:
         return "gemv" if _gemv_layout(eqn) is not None else None
     return None
 
@@ -96,37 +93,6 @@ def _gemv_layout(eqn):
     if lhs.ndim == 2 and rhs.ndim == 1 and tuple(lc) == (1,) and tuple(rc) == (0,):
         return 0, 1, True     # W @ h
     return None
-
-
-_BLAS: list = []
-
-
-def _gemv():
-    """NumPy's own CBLAS ``sgemv``/``dgemv`` as ctypes functions, or None."""
-    if not _BLAS:
-        found = None
-        libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs",
-                                      "libscipy_openblas*.so*"))
-        for path in libs:
-            lib = ctypes.CDLL(path)
-            for suffix, index in (("64_", ctypes.c_int64), ("", ctypes.c_int)):
-                s, d = (getattr(lib, f"scipy_cblas_{c}gemv{suffix}", None) for c in "sd")
-                if s is not None and d is not None:  # (ILP64 or LP64 builds)
-                    found = {np.dtype(np.float32): _declare(s, ctypes.c_float, index),
-                             np.dtype(np.float64): _declare(d, ctypes.c_double, index)}
-                    break
-            if found:
-                break
-        _BLAS.append(found)
-    return _BLAS[0]
-
-
-def _declare(fn, real, index):
-    ptr = ctypes.c_void_p
-    fn.argtypes = [ctypes.c_int, ctypes.c_int, index, index, real, ptr, index, ptr, index,
-                   real, ptr, index]
-    fn.restype = None
-    return fn
 
 
 class NativeSteps:
@@ -252,7 +218,7 @@ class NativeSteps:
         transposed or not, by which side it is on and how it is stored."""
         shape = eqn.invars[0 if matrix_left else 1].aval.shape
         rows, cols = shape
-        fn = self._global("B", _gemv()[eqn.outvars[0].aval.dtype])
+        fn = self._global("B", blas.gemv(eqn.outvars[0].aval.dtype))
 
         def call(trans: bool, m: int, n: int) -> str:
             return (f"{fn}({_ROW_MAJOR}, {_TRANS if trans else _NO_TRANS}, {m}, {n}, 1.0, "

@@ -141,9 +141,49 @@ def add_zero(jaxpr: Jaxpr) -> Jaxpr:
     return Jaxpr(jaxpr.constvars, jaxpr.invars, [_read(env, v) for v in jaxpr.outvars], eqns)
 
 
+def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
+    """``transpose(dot_general(a, b))`` of a 2-D product used only there becomes
+    ``dot_general(b, a)``: the product made in the layout it is read in (a weight's
+    gradient, which reverse mode computes transposed, is then updated without a strided
+    pass). XLA folds these transposes too; BLAS may round the swapped product
+    differently, as XLA's own may."""
+    uses: dict = {}
+    for eqn in jaxpr.eqns:
+        for v in eqn.invars:
+            if _is_var(v):
+                uses[id(v)] = uses.get(id(v), 0) + 1
+    for v in jaxpr.outvars:
+        if _is_var(v):
+            uses[id(v)] = uses.get(id(v), 0) + 2
+    product = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.name == "dot_general"
+               and e.prim is REGISTRY["dot_general"]}
+    swapped: dict = {}  # id(transpose's result) -> the swapped product
+    for eqn in jaxpr.eqns:
+        if eqn.prim.name != "transpose" or tuple(eqn.params["permutation"]) != (1, 0) or \
+                type(eqn.invars[0]) is Literal:
+            continue
+        dot = product.get(id(eqn.invars[0]))
+        if dot is None or uses[id(eqn.invars[0])] != 1:
+            continue
+        (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
+        a, b = dot.invars
+        if lb or rb or dot.outvars[0].aval.ndim != 2:  # (one free dim on each side)
+            continue
+        params = dict(dot.params, dimension_numbers=type(dot.params["dimension_numbers"])(
+            ((tuple(rc), tuple(lc)), ((), ()))))
+        swapped[id(eqn.outvars[0])] = Eqn(dot.prim, [b, a], eqn.outvars, params)
+    if not swapped:
+        return jaxpr
+    dropped = {id(e.invars[0]) for e in jaxpr.eqns if id(e.outvars[0]) in swapped}
+    eqns = [swapped.get(id(e.outvars[0]), e) for e in jaxpr.eqns
+            if not (e.outvars and id(e.outvars[0]) in dropped)]
+    # the product takes the transpose's place, after both its operands
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
+
+
 def xla_rewrites(jaxpr: Jaxpr) -> Jaxpr:
     """The rewrites that change rounding the way XLA's compiled code does."""
-    return add_zero(reciprocal_division(jaxpr))
+    return transposed_products(add_zero(reciprocal_division(jaxpr)))
 
 
 # ---------------------------------------------------------------------------- constant folding
