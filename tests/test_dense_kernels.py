@@ -46,8 +46,12 @@ def test_select2_is_np_where(dtype, size):
     a = (rng.standard_normal((size, 2)) * 5).astype(dtype)
     b = (rng.standard_normal((size, 2)) * 5).astype(dtype)
     which = rng.standard_normal((size, 2)) > 0
-    cases = [(which, a, b), (which, a, b[:1]), (which, np.zeros((), dtype), b),
-             (np.array(True), a, b), (which[:, :1], a, b)]
+    zero = np.zeros((), dtype)
+    minus_zero = -zero if zero.dtype.kind in "fc" else zero
+    cases = [(which, a, b), (which, a, b[:1]), (which, zero, b),
+             (which, np.broadcast_to(zero, b.shape), b), (which, minus_zero, b),
+             (which, np.zeros((1, 2), dtype), b[:1]), (np.array(True), a, b),
+             (which[:, :1], a, b)]
     for w, c0, c1 in cases:
         want = np.where(w, c1, c0)
         assert bits(kernels.select2(w, c0, c1)) == bits(want)

@@ -137,6 +137,10 @@ def select2(which, case0, case1, out=None):
         return out
     dt = case0.dtype
     bits = np.dtype(f"i{dt.itemsize}")
+    if _all_zero_bits(case0):  # a ReLU's derivative: case1's bits times 1 or 0, one pass
+        picked = np.multiply(case1.view(bits), which.view(np.int8), dtype=bits,
+                             out=None if out is None else out.view(bits))
+        return picked.view(dt) if out is None else out
     mask = np.negative(which.view(np.int8), dtype=bits)  # 0 or all ones
     a = case0.view(bits)
     diff = np.bitwise_xor(a, case1.view(bits))
@@ -146,6 +150,13 @@ def select2(which, case0, case1, out=None):
         return np.bitwise_xor(a, diff).view(dt)
     np.bitwise_xor(a, diff, out=out.view(bits))
     return out
+
+
+def _all_zero_bits(x: np.ndarray) -> bool:
+    """Whether ``x`` is one value (broadcast, or of one element) whose bits are all 0."""
+    if x.size == 0 or any(st for st, n in zip(x.strides, x.shape) if n > 1):
+        return False
+    return not np.asarray(x[(0,) * x.ndim]).reshape(1).view(np.uint8).any()
 
 
 def _is_lax_kernel(fn, name: str) -> bool:
