@@ -9,9 +9,11 @@ time budget is spent (so drift on the machine hits both alike). It reports the m
 the interquartile spread, the ratio pyjax/JAX and PASS/MISS against the row's target, and
 writes everything to benchmarks/results/*.json so that runs can be compared.
 
-Settings: by default JAX runs with one XLA intra-op thread, its fastest setting on this
-kind of 2-core machine (mlp_step 1.6 against 2.3 ms with its default threads, attention
-7.6 against 14 ms; other rows within noise), and pyjax with its defaults.
+Settings: by default JAX runs as fast as we found it runs here: with one XLA intra-op
+thread (mlp_step 1.5 against 2.3 ms with its default threads, attention 7.6 against
+14 ms; other rows within noise), and with NumPy's idle BLAS threads sleeping at once
+(OPENBLAS_THREAD_TIMEOUT=4) instead of spinning for a while after pyjax's samples, which
+took JAX's cores (mlp_step 2.1 -> 1.5 ms). pyjax runs with its defaults otherwise.
 ``--single-thread`` gives both one BLAS/XLA thread, ``--default-threads`` leaves both
 at their library defaults. The script restarts itself without OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE, which some machines set for old OpenBLAS builds and which make a
@@ -48,6 +50,7 @@ MIN_SAMPLES, MAX_SAMPLES = 5, 61
 STARTUP_REPS = 5          # fresh processes per library for the startup rows (after 1 warm-up)
 XLA_ONE_THREAD = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
                                 "intra_op_parallelism_threads=1"}
+JAX_FASTEST_ENV = {**XLA_ONE_THREAD, "OPENBLAS_THREAD_TIMEOUT": "4"}
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      **XLA_ONE_THREAD}
 DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -306,7 +309,8 @@ def _git(*args) -> str:
 
 
 def _threads() -> str:
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
+    names = ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "OMP_NUM_THREADS",
+             "MKL_NUM_THREADS", "XLA_FLAGS")
     env = [f"{k}={os.environ[k]}" for k in names if k in os.environ]
     return "threads: " + (" ".join(env) if env else "library defaults") + \
         f" ({os.cpu_count()} CPUs); BLAS: {_blas()}"
@@ -329,7 +333,7 @@ def _environment(args) -> dict:
     if args.single_thread:
         env.update(SINGLE_THREAD_ENV)
     elif not args.default_threads:
-        env.update(XLA_ONE_THREAD)
+        env.update(JAX_FASTEST_ENV)
     return env
 
 
