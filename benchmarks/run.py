@@ -9,11 +9,13 @@ time budget is spent (so drift on the machine hits both alike). It reports the m
 the interquartile spread, the ratio pyjax/JAX and PASS/MISS against the row's target, and
 writes everything to benchmarks/results/*.json so that runs can be compared.
 
-Settings: by default JAX runs as fast as we found it runs here: with one XLA intra-op
-thread (mlp_step 1.5 against 2.3 ms with its default threads, attention 7.6 against
-14 ms; other rows within noise), and with NumPy's idle BLAS threads sleeping at once
-(OPENBLAS_THREAD_TIMEOUT=4) instead of spinning for a while after pyjax's samples, which
-took JAX's cores (mlp_step 2.1 -> 1.5 ms). pyjax runs with its defaults otherwise.
+Every sample follows SETTLE_S of untimed calls of the same side: after its last call an
+idle OpenBLAS thread spins for ~0.1 s, and timed right after pyjax's samples, JAX's steps
+lost a core to it (mlp_step 2.1 instead of 1.5 ms).
+
+Settings: by default JAX runs with one XLA intra-op thread, its fastest setting here
+(mlp_step 1.5 against 2.3 ms with its default threads, attention 7.6 against 14 ms;
+other rows within noise), and pyjax with its defaults.
 ``--single-thread`` gives both one BLAS/XLA thread, ``--default-threads`` leaves both
 at their library defaults. The script restarts itself without OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE, which some machines set for old OpenBLAS builds and which make a
@@ -44,13 +46,13 @@ import cases  # noqa: E402
 
 SAMPLE_MIN_S = 0.02       # one sample repeats the call until it lasts this long
 ROW_BUDGET_S = 8.0        # sampling time per row, both libraries together
+SETTLE_S = 0.12           # untimed calls before each sample (see the docstring)
 WARMUP_S = 3.0            # steady-state rows run this long first (pyjax's native kernels
                           # compile once hot; XLA's autotuning and caches settle)
 MIN_SAMPLES, MAX_SAMPLES = 5, 61
 STARTUP_REPS = 5          # fresh processes per library for the startup rows (after 1 warm-up)
 XLA_ONE_THREAD = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
                                 "intra_op_parallelism_threads=1"}
-JAX_FASTEST_ENV = {**XLA_ONE_THREAD, "OPENBLAS_THREAD_TIMEOUT": "4"}
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                      **XLA_ONE_THREAD}
 DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -84,6 +86,12 @@ def _sample(run, number: int) -> float:
     for _ in range(number):
         run()
     return (time.perf_counter() - t0) / number
+
+
+def _settle(run) -> None:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < SETTLE_S:
+        run()
 
 
 def _calibrate(run, kind: str) -> int:
@@ -158,6 +166,7 @@ def measure_case(case: cases.Case, libs: dict) -> dict:
     while runs:
         for name, run in list(runs.items()):
             try:
+                _settle(run)
                 samples[name].append(_sample(run, numbers[name]))
             except Exception as e:
                 row[name]["error"] = _err(e)
@@ -333,7 +342,7 @@ def _environment(args) -> dict:
     if args.single_thread:
         env.update(SINGLE_THREAD_ENV)
     elif not args.default_threads:
-        env.update(JAX_FASTEST_ENV)
+        env.update(XLA_ONE_THREAD)
     return env
 
 
