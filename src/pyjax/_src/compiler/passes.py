@@ -142,11 +142,12 @@ def add_zero(jaxpr: Jaxpr) -> Jaxpr:
 
 
 def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
-    """``transpose(dot_general(a, b))`` of a 2-D product used only there becomes
-    ``dot_general(b, a)``: the product made in the layout it is read in (a weight's
-    gradient, which reverse mode computes transposed, is then updated without a strided
-    pass). XLA folds these transposes too; BLAS may round the swapped product
-    differently, as XLA's own may."""
+    """``transpose(dot_general(a, b))`` that swaps the two free dims of a (batched)
+    product used only there becomes ``dot_general(b, a)``: the product made in the layout
+    it is read in (a weight's gradient, which reverse mode computes transposed, is then
+    updated without a strided pass; the next product reads its operand in order). XLA
+    folds these transposes too; BLAS may round the swapped product differently, as XLA's
+    own may."""
     uses: dict = {}
     for eqn in jaxpr.eqns:
         for v in eqn.invars:
@@ -159,18 +160,19 @@ def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
                and e.prim is REGISTRY["dot_general"]}
     swapped: dict = {}  # id(transpose's result) -> the swapped product
     for eqn in jaxpr.eqns:
-        if eqn.prim.name != "transpose" or tuple(eqn.params["permutation"]) != (1, 0) or \
-                type(eqn.invars[0]) is Literal:
+        if eqn.prim.name != "transpose" or type(eqn.invars[0]) is Literal:
             continue
         dot = product.get(id(eqn.invars[0]))
         if dot is None or uses[id(eqn.invars[0])] != 1:
             continue
         (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
         a, b = dot.invars
-        if lb or rb or dot.outvars[0].aval.ndim != 2:  # (one free dim on each side)
+        nb = len(lb)
+        if dot.outvars[0].aval.ndim != nb + 2 or tuple(eqn.params["permutation"]) != \
+                tuple(range(nb)) + (nb + 1, nb):  # (one free dim on each side, swapped)
             continue
         params = dict(dot.params, dimension_numbers=type(dot.params["dimension_numbers"])(
-            ((tuple(rc), tuple(lc)), ((), ()))))
+            ((tuple(rc), tuple(lc)), (tuple(rb), tuple(lb)))))
         swapped[id(eqn.outvars[0])] = Eqn(dot.prim, [b, a], eqn.outvars, params)
     if not swapped:
         return jaxpr
