@@ -148,9 +148,26 @@ def test_a_wrong_native_loop_is_caught(monkeypatch):
             assert not ran
 
 
-def test_native_off_keeps_python_loops(monkeypatch):
+def test_a_native_loop_numba_rejects_is_caught(monkeypatch):
+    """Generated code that does not compile: checked mode says so; otherwise a warning,
+    and the Python loop stays."""
+    make, args = PROGRAMS["swapped carries"]
+    monkeypatch.setitem(native_loop._BINARY, "mul", "@")  # (no matmul of two floats)
+    monkeypatch.setattr(loops, "CHECKS", True)
+    with pytest.raises(AssertionError, match="native loop failed to compile"):
+        _run(make, args, monkeypatch, hot=True)
+    monkeypatch.setattr(loops, "CHECKS", False)
+    with pytest.warns(RuntimeWarning, match="native loop failed to compile"):
+        _, ran = _run(make, args, monkeypatch, hot=True)
+    assert not ran
+
+
+def test_native_off_or_no_numba_keeps_python_loops(monkeypatch):
     make, args = PROGRAMS["rnn"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _, ran = _run(make, args, monkeypatch, hot=False)
-    assert not ran
+        assert not ran
+        monkeypatch.setattr(native, "_MODULE", [None])  # as when `import numba` fails
+        _, ran = _run(make, args, monkeypatch, hot=True)
+        assert not ran

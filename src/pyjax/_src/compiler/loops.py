@@ -366,14 +366,20 @@ class _Steps:
         steps = native_loop.NativeSteps(*spec)
         ys = args[len(args) - len(spec[5]):]
         mine = [np.empty_like(y) for y in ys]
-        carry = steps(args, mine)
-        if carry is None:  # operands it cannot take (this time)
-            self.native_spec = spec
-            return
-        if all(_same_bits(a, b) for a, b in zip(list(out) + list(ys), list(carry) + mine)):
-            self.native = steps
-            return
-        message = "pyjax: a scan's native loop differs from its NumPy loop; keeping NumPy"
+        try:
+            carry = steps(args, mine)
+        except Exception as e:  # (Numba rejected the generated code: a bug of ours)
+            problem = f"failed to compile ({type(e).__name__}: {e})"
+        else:
+            if carry is None:  # operands it cannot take (this time)
+                self.native_spec = spec
+                return
+            if all(_same_bits(a, b)
+                   for a, b in zip(list(out) + list(ys), list(carry) + mine)):
+                self.native = steps
+                return
+            problem = "differs from its NumPy loop"
+        message = f"pyjax: a scan's native loop {problem}; keeping the NumPy loop"
         if CHECKS:
             raise AssertionError(message + "\n" + steps.source)
         warnings.warn(message, RuntimeWarning, stacklevel=2)
