@@ -99,6 +99,26 @@ def test_tanh_matches_numpy(compare):
     _bits_equal(fast, slow)
 
 
+def test_tanh_fused_chain_matches_numpy_on_every_input_it_decides(monkeypatch):
+    """The native tanh evaluates its polynomials with the processor's FMA, NumPy's with
+    a float64 product and sum rounded once: equal bits on every float32 whose result
+    the chain decides, |x| from the tiny bound (below it tanh(x) = x) to the clamp
+    (above it, the clamp's value), both signs: ~250 M inputs."""
+    from pyjax._src.lax import native_kernels
+    monkeypatch.setattr(native, "ENABLED", False)  # elementwise._tanh_kernel: NumPy's
+    lo = np.sqrt(elementwise._TANH_TINY).astype(np.float32).view(np.uint32) - 8
+    hi = np.float32(elementwise._TANH_CLAMP).view(np.uint32) + 8
+    chunk = 1 << 23
+    ours = np.empty(chunk, np.float32)
+    for start in range(int(lo), int(hi), chunk):
+        bits = np.arange(start, min(start + chunk, int(hi)), dtype=np.uint32)
+        for sign in (0, 0x80000000):
+            x = (bits | np.uint32(sign)).view(np.float32)
+            n = x.shape[0]
+            native_kernels.tanh_f32(x, ours, 0, n)
+            _bits_equal(ours[:n], elementwise._tanh_kernel(x))
+
+
 def test_normal_and_tanh_match_jax_on_the_native_path(monkeypatch):
     jax = pytest.importorskip("jax")
     monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))

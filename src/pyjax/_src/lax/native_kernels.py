@@ -6,6 +6,10 @@ float32 ``erf_inv``) and of float32 ``tanh``. Imported only through
 Each function below is the scalar form of its NumPy kernel, operation for operation:
 the same float32 operations, and every fused multiply-add as a float64 product and sum
 rounded once to float32 (exactly what ``lax.common.fma`` does), so the bits are the same.
+``tanh`` uses the processor's fused multiply-add instead (``llvm.fma``: one rounding of
+the exact result; 9x faster, no float64 conversions): on every float32 input its chain
+gives the emulation's bits (checked on all 2^32 inputs; ``tests/test_native.py`` checks
+every input on which the chain decides the result).
 Numba compiles without ``fastmath``, so LLVM neither contracts nor reorders these.
 Threefry's uint32 sums are cast back to uint32 after each operation (Numba widens them).
 Loops index from 0 over sliced arrays and have no branches, so that LLVM vectorizes them.
@@ -114,6 +118,22 @@ def _fma(a, b, c):
     return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
 
 
+@intrinsic
+def _fused(typingctx, a, b, c):
+    """``a * b + c`` rounded once, in float32 (``llvm.fma``: the FMA instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def _horner_fused(x, cs):
+    acc = _fused(cs[0], x, cs[1])
+    for k in range(2, len(cs)):
+        acc = _fused(acc, x, cs[k])
+    return acc
+
+
 @numba.njit(nogil=True, error_model="numpy", inline="always")
 def _horner(x, cs):
     acc = _fma(cs[0], x, cs[1])
@@ -219,5 +239,5 @@ def tanh_f32(x, out, start, stop):
         c = _TANH_CLAMP if v > _TANH_CLAMP else v  # (NaN stays NaN)
         c = -_TANH_CLAMP if c < -_TANH_CLAMP else c
         c2 = c * c
-        r = (c * _horner(c2, _TANH_NUM)) / _horner(c2, _TANH_DEN)
+        r = (c * _horner_fused(c2, _TANH_NUM)) / _horner_fused(c2, _TANH_DEN)
         outs[i] = v if c2 < _TANH_TINY else r
