@@ -59,6 +59,36 @@ def test_select2_is_np_where(dtype, size):
         assert kernels.select2(w, c0, c1, out=out) is out and bits(out) == bits(want)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32, np.uint8])
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_max_min_with_a_scalar_spread_give_the_ufuncs_bits(name, dtype):
+    """A one-element operand spread to the other's shape: the same bits as NumPy's
+    scalar loop on edge values (signed zeros, NaN payloads, infinities) either side."""
+    ufunc = getattr(np, name)
+    spread = kernels._SPREAD[ufunc]
+    vals = kernels.edge_values(np.dtype(dtype))
+    if np.dtype(dtype).kind == "f":
+        vals = np.concatenate([vals, -vals])
+    x = np.tile(vals, 5000 // len(vals) + 1)
+    for s in vals:
+        for scalar in (np.asarray(s), np.full((1,), s)):
+            for a, b in ((x, scalar), (scalar, x), (x.reshape(-1, 1)[:4096], scalar)):
+                want = ufunc(a, b)
+                assert bits(spread(a, b)) == bits(want)
+                out = np.empty_like(want)
+                assert spread(a, b, out=out) is out and bits(out) == bits(want)
+    one = np.ones((1, 1), dtype)  # (a rank above the other's: no spread)
+    assert spread(x, one).shape == ufunc(x, one).shape == (1, x.size)
+
+
+def test_relu_in_compiled_code_spreads_its_zero(monkeypatch):
+    x = np.random.default_rng(3).standard_normal((64, 100)).astype(np.float32)
+    x[0, :3] = [np.nan, -0.0, 0.0]
+    exe = check_compiled(lambda x: (jnp.maximum(x, 0.0), jnp.minimum(-0.0, x)), x, )
+    spread = {k for k in exe.__globals__.values() if k in kernels._SPREAD.values()}
+    assert spread == set(kernels._SPREAD.values())
+
+
 def test_select2_keeps_nan_payloads_and_signed_zeros():
     vals = kernels.edge_values(np.dtype(np.float32))
     payload = np.array([0x7FC00001, 0xFFC12345], np.uint32).view(np.float32)

@@ -116,7 +116,46 @@ def direct_ufunc(eqn):
             getattr(kernel, "__name__", "") == f"_{eqn.prim.name}_kernel" and
             _same_as_kernel(eqn.prim, ufunc, ufunc.nin, dt))
         _VERIFIED[key] = ok
+    if ok and ufunc in _SPREAD and any(a.size == 1 for a in avals) and \
+            SPREAD_MIN_SIZE <= eqn.outvars[0].aval.size <= SPREAD_MAX_SIZE:
+        return _SPREAD[ufunc]
     return ufunc if ok else None
+
+
+SPREAD_MIN_SIZE, SPREAD_MAX_SIZE = 1 << 12, 1 << 20
+
+
+def _spread_scalars(ufunc):
+    """``ufunc`` (``maximum``/``minimum``) with a one-element operand spread to the other
+    operand's shape first: NumPy's loop for a scalar operand is 4x slower than its SIMD
+    loop over two arrays (a ReLU on 128x512: 20 vs 5 us), and both give the same bits.
+    The spread operands are made once and kept (read-only, at most ``_SPREAD_KEEP``)."""
+    def call(a, b, out=None):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.size == 1 and b.size > 1 and a.ndim <= b.ndim and b.dtype == a.dtype:
+            a = _spread(a, b.shape)
+        elif b.size == 1 and a.size > 1 and b.ndim <= a.ndim and b.dtype == a.dtype:
+            b = _spread(b, a.shape)
+        return ufunc(a, b, out=out)
+    call.__name__ = f"{ufunc.__name__}_spread"
+    return call
+
+
+_SPREAD = {np.maximum: _spread_scalars(np.maximum), np.minimum: _spread_scalars(np.minimum)}
+_SPREAD_KEEP = 16
+_spread_arrays: dict = {}
+
+
+def _spread(x: np.ndarray, shape: tuple) -> np.ndarray:
+    key = (shape, x.dtype.str, x.tobytes())
+    full = _spread_arrays.get(key)
+    if full is None:
+        if len(_spread_arrays) >= _SPREAD_KEEP:
+            del _spread_arrays[next(iter(_spread_arrays))]
+        full = np.full(shape, x.reshape(()))
+        full.flags.writeable = False
+        _spread_arrays[key] = full
+    return full
 
 
 SELECT_BITS_MIN_SIZE = 8192  # below it np.where is as fast (fewer calls)
