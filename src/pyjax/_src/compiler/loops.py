@@ -18,6 +18,9 @@ it:
 
 The bits are those of running the body step by step: every step calls the same kernels
 on the same values (hoisting and stacking only change how often and on how many rows).
+
+The per-step part is a function of its own (``steps``) behind a ``_Steps`` runner, which
+swaps it for its Numba form (:mod:`native_loop`) once the loop is hot.
 """
 from __future__ import annotations
 
