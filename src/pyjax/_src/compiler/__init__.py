@@ -23,11 +23,11 @@ from pyjax._src.core import trace
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Var, check_jaxpr
 
 
-def compile_jaxpr(closed: ClosedJaxpr):
+def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False):
     """An executable for ``closed``: ``exe(*args) -> [Array]`` and
-    ``exe.run_buffers([buffer]) -> [buffer]``."""
+    ``exe.run_buffers([buffer]) -> [buffer]``. ``prepared``: see ``passes.optimize``."""
     start = time.perf_counter()
-    optimized = passes.optimize(closed)
+    optimized = passes.optimize(closed, prepared=prepared)
     if CHECKS:
         check_jaxpr(optimized.jaxpr)
     program = Program(optimized)

@@ -72,7 +72,7 @@ class Names:
         parts = list(args)
         odd = {}
         for key, value in eqn.params.items():
-            if isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key):
+            if type(key) is str and key.isidentifier() and not keyword.iskeyword(key):
                 parts.append(f"{key}={self.ref(value, 'p')}")
             else:
                 odd[key] = value
@@ -187,10 +187,15 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
     consumers: dict[int, list] = {}
     for s, step in enumerate(steps):
         for v in step.eqn.invars:
-            if _is_var(v):
-                last_use[id(v)] = s
-                consumers.setdefault(id(v), []).append(step)
-    outputs = {id(v) for v in outvars if _is_var(v)}
+            if type(v) is not Literal:
+                i = id(v)
+                last_use[i] = s
+                readers = consumers.get(i)
+                if readers is None:
+                    consumers[i] = [step]
+                else:
+                    readers.append(step)
+    outputs = {id(v) for v in outvars if type(v) is not Literal}
     producer = {id(o): step for step in steps for o in step.eqn.outvars}
     reuse: dict[tuple, str] = {}    # (step index, output index) -> buffer name to write into
     release: dict[int, list] = {}   # step index -> names to delete after it
@@ -231,20 +236,26 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
     pending: dict = {}  # id of a spawned product's result -> the lines joining it
     for s, step in enumerate(steps):
         eqn = step.eqn
+        if pending:
+            for v in eqn.invars:
+                lines.extend(pending.pop(id(v), ()))
+        args = []
+        retired = []
         for v in eqn.invars:
-            lines.extend(pending.pop(id(v), ()))
-        args = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in eqn.invars]
-        retired = set()
-        for v in eqn.invars:
-            if _is_var(v) and last_use[id(v)] == s and id(v) not in outputs and \
-                    id(v) in producer and id(v) not in retired:
-                retired.add(id(v))
+            if type(v) is Literal:
+                args.append(names.const(v))
+                continue
+            i = id(v)
+            args.append(name_of[i])
+            if last_use[i] == s and i not in outputs and i in producer and i not in retired:
+                retired.append(i)
                 retire(v, s)
         outs = []
         for o in eqn.outvars:
-            if id(o) in last_use or id(o) in outputs:
-                name_of[id(o)] = f"v{next(counter)}"
-                outs.append(name_of[id(o)])
+            i = id(o)
+            if i in last_use or i in outputs:
+                name = name_of[i] = f"v{next(counter)}"
+                outs.append(name)
             else:
                 outs.append("_")
         lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")

@@ -75,13 +75,16 @@ def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
 
     def splice(jaxpr: Jaxpr, env: dict, fresh: bool):
         for eqn in jaxpr.eqns:
-            invars = [_read(env, v) for v in eqn.invars]
+            invars = [env.get(id(v), v) for v in eqn.invars]  # (env holds ids of live vars)
             body = _callee(eqn)
             if body is None:
                 outvars = eqn.outvars
                 if fresh:
                     outvars = [type(v)(v.aval) for v in outvars]
                     env.update((id(o), n) for o, n in zip(eqn.outvars, outvars))
+                elif invars == eqn.invars:
+                    eqns.append(eqn)  # (unchanged: shared, as passes never mutate equations)
+                    continue
                 eqns.append(Eqn(eqn.prim, invars, outvars, eqn.params))
                 continue
             inner = {id(v): const_of(c, v.aval) for v, c in zip(body.jaxpr.constvars,
@@ -148,14 +151,13 @@ def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
     updated without a strided pass; the next product reads its operand in order). XLA
     folds these transposes too; BLAS may round the swapped product differently, as XLA's
     own may."""
-    uses: dict = {}
+    uses: dict = {}  # (literals are counted too, harmlessly)
     for eqn in jaxpr.eqns:
         for v in eqn.invars:
-            if _is_var(v):
-                uses[id(v)] = uses.get(id(v), 0) + 1
+            i = id(v)
+            uses[i] = uses.get(i, 0) + 1
     for v in jaxpr.outvars:
-        if _is_var(v):
-            uses[id(v)] = uses.get(id(v), 0) + 2
+        uses[id(v)] = uses.get(id(v), 0) + 2
     product = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.name == "dot_general"
                and e.prim is REGISTRY["dot_general"]}
     swapped: dict = {}  # id(transpose's result) -> the swapped product
@@ -211,8 +213,8 @@ def fold_constants(closed: ClosedJaxpr, max_size: int = FOLD_MAX_SIZE) -> Closed
     for eqn in jaxpr.eqns:
         eqn = _renamed(eqn, env)
         invars = eqn.invars
-        if all(type(v) is Literal or id(v) in known for v in invars) and \
-                all(o.aval.size <= max_size for o in eqn.outvars) and not _has_subjaxpr(eqn):
+        if _all_known(invars, known) and all(o.aval.size <= max_size for o in eqn.outvars) \
+                and not _has_subjaxpr(eqn):
             outs = _evaluate(eqn, [_literal_value(v) if type(v) is Literal else known[id(v)]
                                    for v in invars])
             if outs is not None:
@@ -228,6 +230,13 @@ def fold_constants(closed: ClosedJaxpr, max_size: int = FOLD_MAX_SIZE) -> Closed
         eqns.append(eqn)
     outvars = [_read(env, v) for v in jaxpr.outvars]
     return ClosedJaxpr(Jaxpr(constvars, jaxpr.invars, outvars, eqns), consts)
+
+
+def _all_known(invars: list, known: dict) -> bool:
+    for v in invars:
+        if type(v) is not Literal and id(v) not in known:
+            return False
+    return True
 
 
 def _evaluate(eqn: Eqn, buffers: list):
@@ -265,11 +274,14 @@ def simplify(jaxpr: Jaxpr) -> Jaxpr:
     producer: dict[int, Eqn] = {}
     eqns = []
     for eqn in jaxpr.eqns:
-        eqn = _combine(_renamed(eqn, env), producer)
-        replacement = _identity_of(eqn, producer)
-        if replacement is not None:
-            env[id(eqn.outvars[0])] = replacement
-            continue
+        eqn = _renamed(eqn, env)
+        if eqn.prim.name in _COMBINING:
+            eqn = _combine(eqn, producer)
+        if eqn.prim.name in _IDENTITIES:
+            replacement = _identity_of(eqn, producer)
+            if replacement is not None:
+                env[id(eqn.outvars[0])] = replacement
+                continue
         eqns.append(eqn)
         for o in eqn.outvars:
             producer[id(o)] = eqn
@@ -381,8 +393,8 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
     eqns = []
     for eqn in jaxpr.eqns:
         eqn = _renamed(eqn, env)
-        key = (eqn.prim, tuple(_atom_key(v) for v in eqn.invars),
-               tuple(o.aval for o in eqn.outvars))
+        key = (eqn.prim, tuple([id(v) if type(v) is not Literal else _atom_key(v)
+                                for v in eqn.invars]), tuple([o.aval for o in eqn.outvars]))
         earlier = seen.get(key)
         if earlier is None:
             seen[key] = [[eqn, None]]
@@ -412,12 +424,13 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
 def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Drop equations whose results nobody reads, then constants nobody reads."""
     jaxpr = closed.jaxpr
-    live = {id(v) for v in jaxpr.outvars if _is_var(v)}
+    live = set(map(id, jaxpr.outvars))  # (ids of literals, live objects, match no var)
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if any(id(o) in live for o in eqn.outvars):
+        outs = eqn.outvars
+        if id(outs[0]) in live if len(outs) == 1 else any(id(o) in live for o in outs):
             kept.append(eqn)
-            live.update(id(v) for v in eqn.invars if _is_var(v))
+            live.update(map(id, eqn.invars))
     pairs = [(v, c) for v, c in zip(jaxpr.constvars, closed.consts) if id(v) in live]
     jaxpr = Jaxpr([v for v, _ in pairs], jaxpr.invars, jaxpr.outvars, kept[::-1])
     return ClosedJaxpr(jaxpr, [c for _, c in pairs])
@@ -488,8 +501,11 @@ def fuse(jaxpr: Jaxpr) -> Jaxpr:
     order: list = []  # plain equations and groups, by position of their (last) member
 
     for pos, eqn in enumerate(jaxpr.eqns):
-        producers = {group_of[id(v)].root() for v in eqn.invars
-                     if _is_var(v) and id(v) in group_of}
+        producers = set()
+        for v in eqn.invars:  # (ids of literals, live objects, are never in ``group_of``)
+            g = group_of.get(id(v))
+            if g is not None:
+                producers.add(g.root())
         if _fusible(eqn):
             shape = eqn.outvars[0].aval.shape
             joinable = [g for g in producers if g.open and g.shape == shape]
@@ -516,18 +532,22 @@ def fuse(jaxpr: Jaxpr) -> Jaxpr:
             order.append((max(p for p, _ in group.eqns), group))
     order.sort(key=lambda item: item[0])
 
-    readers: dict[int, set] = {id(v): {None} for v in jaxpr.outvars if _is_var(v)}
+    read_outside = {id(v) for v in jaxpr.outvars}  # values read outside their group
     for _, item in order:
-        members = [item] if isinstance(item, Eqn) else [e for _, e in item.eqns]
-        for e in members:
+        if isinstance(item, Eqn):
+            read_outside.update(map(id, item.invars))
+            continue
+        for _, e in item.eqns:
             for v in e.invars:
-                if _is_var(v):
-                    readers.setdefault(id(v), set()).add(id(item))
-    eqns = [item if isinstance(item, Eqn) else _fused_eqn(item, readers) for _, item in order]
+                g = group_of.get(id(v))
+                if g is None or g.root() is not item:
+                    read_outside.add(id(v))
+    eqns = [item if isinstance(item, Eqn) else _fused_eqn(item, read_outside)
+            for _, item in order]
     return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
 
 
-def _fused_eqn(group: _Group, readers: dict) -> Eqn:
+def _fused_eqn(group: _Group, read_outside: set) -> Eqn:
     members = [e for _, e in sorted(group.eqns, key=lambda pe: pe[0])]
     if len(members) == 1 and members[0].prim.name == "broadcast_in_dim":
         return members[0]  # nothing to fuse it with
@@ -535,14 +555,13 @@ def _fused_eqn(group: _Group, readers: dict) -> Eqn:
     inputs, seen = [], set()
     for e in members:
         for v in e.invars:
-            if _is_var(v) and id(v) not in produced and id(v) not in seen:
+            if type(v) is not Literal and id(v) not in produced and id(v) not in seen:
                 seen.add(id(v))
                 inputs.append(v)
-    outputs = [o for e in members for o in e.outvars
-               if readers.get(id(o), set()) - {id(group)}]
+    outputs = [o for e in members for o in e.outvars if id(o) in read_outside]
     inner_in = [Var(v.aval) for v in inputs]
     env = {id(v): n for v, n in zip(inputs, inner_in)}
-    body = [Eqn(e.prim, [_read(env, v) for v in e.invars], e.outvars, e.params)
+    body = [Eqn(e.prim, [env.get(id(v), v) for v in e.invars], e.outvars, e.params)
             for e in members]
     return Eqn(fused_p, inputs, outputs, {"jaxpr": Jaxpr([], inner_in, outputs, body)})
 
@@ -563,11 +582,13 @@ def unfuse(jaxpr: Jaxpr) -> Jaxpr:
 
 # ---------------------------------------------------------------------------- the pipeline
 
-def optimize(closed: ClosedJaxpr, fusion: bool = True) -> ClosedJaxpr:
-    """All passes, in order; the result is what code generation sees."""
-    closed = inline_calls(closed)
-    jaxpr = xla_rewrites(closed.jaxpr)
-    closed = fold_constants(ClosedJaxpr(jaxpr, closed.consts))
+def optimize(closed: ClosedJaxpr, fusion: bool = True, prepared: bool = False) -> ClosedJaxpr:
+    """All passes, in order; the result is what code generation sees. ``prepared``: calls
+    are inlined and XLA's rewrites made already (``jit``'s first-run program)."""
+    if not prepared:
+        closed = inline_calls(closed)
+        closed = ClosedJaxpr(xla_rewrites(closed.jaxpr), closed.consts)
+    closed = fold_constants(closed)
     jaxpr = cse(simplify(closed.jaxpr))
     closed = dce(ClosedJaxpr(jaxpr, closed.consts))
     if fusion:

@@ -19,16 +19,23 @@ def short_dtype_name(dtype: np.dtype) -> str:
 class ShapedArray:
     """The abstract value of an array: all a traced program may depend on."""
 
-    __slots__ = ("shape", "dtype", "weak_type", "_hash")
+    __slots__ = ("shape", "dtype", "weak_type", "_hash", "_size")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
         self.shape = shape if type(shape) is tuple else tuple(shape)
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.weak_type = weak_type if type(weak_type) is bool else bool(weak_type)
         self._hash = None  # computed when first needed (most avals never key a cache)
+        self._size = None  # (likewise: the compiler asks often, tracing rarely)
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(math.prod(self.shape)))
+
+    @property
+    def size(self) -> int:
+        n = self._size
+        if n is None:
+            n = self._size = int(math.prod(self.shape))
+        return n
 
     def __eq__(self, other):
         return (type(other) is ShapedArray and self.shape == other.shape

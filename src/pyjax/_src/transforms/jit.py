@@ -120,15 +120,17 @@ def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
 
     with np.errstate(all="ignore"):
         for i, eqn in enumerate(jaxpr.eqns):
-            ins = [read(v) for v in eqn.invars]
+            invars = eqn.invars
+            ins = [env[id(v)] if type(v) is not Literal else read(v) for v in invars]
             direct = kernels.direct_ufunc(eqn)  # what compiled code calls, where it differs
             outs = [direct(*ins)] if direct is not None else eqn.prim.impl(*ins, **eqn.params)
             for o, buf in zip(eqn.outvars, outs):
                 if type(buf) is not np.ndarray:
                     buf = np.asarray(buf)  # (NumPy scalars become arrays, as eagerly)
-                env[id(o)] = buf if buf.dtype == o.aval.dtype else buf.astype(o.aval.dtype)
-            for v in eqn.invars:  # free what nothing reads any more
-                if type(v) is not Literal and last_use[id(v)] == i:
+                dtype = o.aval.dtype
+                env[id(o)] = buf if buf.dtype == dtype else buf.astype(dtype)
+            for v in invars:  # free what nothing reads any more
+                if last_use[id(v)] == i:  # (literals too, harmlessly)
                     env.pop(id(v), None)
     inputs = {id(v) for v in jaxpr.invars}
     return [Array._from_buffer(_frozen(read(v)) if id(v) in inputs else read(v), v.aval)
@@ -249,6 +251,7 @@ class Compiled:
         self.jaxpr_name = name
         self.single_leaf = out_tree == _LEAF  # the result is the one output itself
         self.ran = False
+        self.program = None  # the first run's program, which the compiler starts from
 
     def run(self, *leaves):
         """The first two runs; the second makes the instance attribute ``run`` the
@@ -261,6 +264,8 @@ class Compiled:
         if program is None:
             exe = self.run = self.executable
             return exe(*leaves)
+        if "executable" not in self.__dict__:  # (not compiled already, as by ``lower``)
+            self.program = program
         outs = evaluate_first_call(program, leaves)
         if CHECKS:  # the compiled program must give the very same bits
             check_same_bits(outs, self.executable(*leaves), self.jaxpr_name)
@@ -268,7 +273,13 @@ class Compiled:
 
     @functools.cached_property
     def executable(self):
-        exe = executable_for(self.jaxpr)
+        """Compiled from the first run's program where there was one (its calls inlined
+        and XLA's rewrites made: the compiler's first passes), else from the jaxpr."""
+        program, self.program = self.program, None
+        exe = _EXECUTABLES.get(self.jaxpr)
+        if exe is None:
+            exe = _EXECUTABLES[self.jaxpr] = compile_jaxpr(self.jaxpr) if program is None \
+                else compile_jaxpr(program, prepared=True)
         if config.jax_log_compiles:
             logger.warning("Finished compilation of jit(%s) in %.3f ms: %d equations, %d "
                            "after optimization", self.jaxpr_name, 1e3 * exe.compile_time,

@@ -106,13 +106,16 @@ class StagingTrace(Trace):
         return var
 
     def process_primitive(self, prim, args, params):
-        if self.partial and not any(x.__class__ is StagingTracer and x._trace is self
-                                    for x in args):
-            with set_current_trace(self.parent) as parent:  # (known: it runs there now)
-                if prim.__class__ is Primitive:  # (what its ``bind`` would do)
-                    return parent.process_primitive(prim, args, params)
-                outs = prim.bind(*args, **params)
-            return outs if prim.multiple_results else [outs]
+        if self.partial:
+            for x in args:
+                if x.__class__ is StagingTracer and x._trace is self:
+                    break
+            else:
+                with set_current_trace(self.parent) as parent:  # (known: it runs there now)
+                    if prim.__class__ is Primitive:  # (what its ``bind`` would do)
+                        return parent.process_primitive(prim, args, params)
+                    outs = prim.bind(*args, **params)
+                return outs if prim.multiple_results else [outs]
         atoms, avals = [], []
         for x in args:
             a = x.var if x.__class__ is StagingTracer and x._trace is self else self.to_atom(x)
