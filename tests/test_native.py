@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import pyjax
+from pyjax import lax
 from pyjax._src.lax import elementwise, native, special, threefry
 
 pytest.importorskip("numba")
@@ -117,6 +118,29 @@ def test_tanh_fused_chain_matches_numpy_on_every_input_it_decides(monkeypatch):
             n = x.shape[0]
             native_kernels.tanh_f32(x, ours, 0, n)
             _bits_equal(ours[:n], elementwise._tanh_kernel(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_scaling_outer_products_match_numpy(compare, dtype):
+    """Outer products with one side free of free dims (rows scaled by one value, either
+    side first), batched or not, contiguous or not: the native kernel gives NumPy's bits
+    (where both operands are NaN, a NaN; which payload is the compilers' choice)."""
+    rng = np.random.default_rng(1)
+    nan_a = np.array([0x7FC00001, 0x7FC0ABCD], np.uint32).view(np.float32).astype(dtype)
+    cases = [((1024,), (1024, 96), (((), ()), ((0,), (0,)))),
+             ((64, 96), (64,), (((), ()), ((0,), (0,)))),
+             ((4, 8, 3, 5), (4, 8), (((), ()), ((0, 1), (0, 1)))),
+             ((6,), (5, 6, 7), (((), ()), ((0,), (1,)))),   # (a transposed operand)
+             ((30,), (40,), (((), ()), ((), ())))]          # (a true outer product)
+    used = set()
+    for lshape, rshape, dn in cases:
+        a = rng.standard_normal(lshape).astype(dtype)
+        b = rng.standard_normal(rshape).astype(dtype)
+        a.flat[0], b.flat[0] = nan_a[0], nan_a[1]
+        fast, slow = compare(lambda a, b: lax.dot_general(a, b, dn), a, b)
+        _bits_equal(fast, slow)
+        used |= native._hot & {"scale_rows", "rows_scaled"}
+    assert used == {"scale_rows", "rows_scaled"}
 
 
 def test_normal_and_tanh_match_jax_on_the_native_path(monkeypatch):

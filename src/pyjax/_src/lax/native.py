@@ -10,7 +10,8 @@ process, so a kernel is compiled only after its NumPy version has spent about as
 choice in hindsight), and then used on every call of at least ``MIN_SIZE`` elements. A
 one-off call stays as fast as NumPy makes it; a kernel called again and again on large
 arrays gets compiled. Float32 ``tanh`` (XLA's rational approximation) is the third
-kernel, for the same reason. Results are bit-identical with the
+kernel, for the same reason, and the row scaling of an outer product the fourth (NumPy's
+loop per row costs twice the multiply). Results are bit-identical with the
 NumPy kernels, which stay the reference; ``tests/test_native.py`` compares the two.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 
 # NumPy work (elements) before a kernel is compiled: ~its compile time at NumPy's speed
 # (threefry 0.25 s at 24 ns an element, erf_inv 1.7 s at 33 ns, tanh 0.45 s at 4.5 ns)
-HOT_ELEMENTS = {"threefry2x32": 1 << 23, "erf_inv_f32": 1 << 25, "tanh_f32": 1 << 27}
+HOT_ELEMENTS = {"threefry2x32": 1 << 23, "erf_inv_f32": 1 << 25, "tanh_f32": 1 << 27,
+                "scale_rows": 1 << 29, "rows_scaled": 1 << 29}  # (0.1 s at 0.17 ns)
 MIN_SIZE = 1 << 12  # below, the call costs more than the kernel saves
 ENABLED = os.environ.get("PYJAX_NATIVE", "1") != "0"
 _MODULE: list = []
