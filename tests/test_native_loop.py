@@ -2,7 +2,8 @@
 Numba-compiled loop once hot, with the bits of the Python loop: on the step-by-step
 programs of ``test_loops``, on generated RNN-like bodies (float32 and float64), and
 against real JAX. Unsupported bodies stay on the Python loop, and a native loop that
-differs from the Python one is caught."""
+differs from the Python one is caught. Likewise for fused groups of IEEE operations
+against their blocked kernels."""
 import warnings
 
 import numpy as np
@@ -14,7 +15,7 @@ import jax.numpy as jnp_ref
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.compiler import loops, native_loop
+from pyjax._src.compiler import compile_jaxpr, fusion, loops, native_loop
 from pyjax._src.lax import native
 
 from harness import assert_same
@@ -171,3 +172,70 @@ def test_native_off_or_no_numba_keeps_python_loops(monkeypatch):
         monkeypatch.setattr(native, "_MODULE", [None])  # as when `import numba` fails
         _, ran = _run(make, args, monkeypatch, hot=True)
         assert not ran
+
+
+# ---------------------------------------------------------------------------- fused groups
+
+def _group_kernels(exe):
+    return [k for k in exe.__globals__.values() if isinstance(k, fusion.FusedKernel)]
+
+
+def _run_group(fn, args, monkeypatch, *, native_on: bool):
+    """(bits of the compiled program's results, its fused kernels), with fused groups
+    blocked from 2^10 elements and their native forms hot at once (or off)."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10)
+    monkeypatch.setattr(fusion, "NATIVE_HOT_ELEMENTS", 0)
+    monkeypatch.setattr(native, "ENABLED", native_on)
+    exe = compile_jaxpr(pyjax.make_jaxpr(fn)(*args))
+    exe(*args)  # (the call that switches a group over)
+    return [np.asarray(o) for o in exe(*args)], _group_kernels(exe)
+
+
+def _same(got, want):
+    """Equal bits but for NaNs' signs and payloads, which LLVM leaves unspecified (it may
+    rewrite ``-(a * b) + c`` as ``c - a * b``)."""
+    assert len(got) == len(want) and all(native_loop.same_bits(g, w)
+                                         for g, w in zip(got, want))
+
+
+GROUPS = {
+    "sgd update": (lambda p, g, s: p - 0.01 * g, False),
+    "scalar operand": (lambda p, g, s: (p * s + g) / (1.0 + s * s), False),
+    "two outputs": (lambda p, g, s: (jnp.square(p - g), -(p * g) + s), False),
+    "sqrt": (lambda p, g, s: jnp.sqrt(p * p + g * g) - s, False),
+    "converts": (lambda p, g, s: (p.astype(jnp.float32) * 3.0).astype(p.dtype) + g, False),
+    "exp: not native": (lambda p, g, s: jnp.exp(p) * g, True),
+    "broadcast row: not native": (lambda p, g, s: p * g[0] + s, True),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(GROUPS))
+def test_fused_groups_native_give_the_blocked_bits(name, dtype, monkeypatch, x64):
+    fn, blocked_only = GROUPS[name]
+    r = np.random.default_rng(2)
+    p, g = (r.standard_normal((48, 64)).astype(dtype) for _ in range(2))
+    p[0, :4] = [np.nan, np.inf, -0.0, 1e-40]
+    args = (p, g, dtype(0.75))
+    want, _ = _run_group(fn, args, monkeypatch, native_on=False)
+    got, groups = _run_group(fn, args, monkeypatch, native_on=True)
+    _same(got, want)
+    assert groups and any(k.native is not None for k in groups) == (not blocked_only), name
+    # a transposed operand: the blocked kernel runs (or the group whole), same bits
+    args_t = (np.asfortranarray(p), g, dtype(0.75))
+    _same(_run_group(fn, args_t, monkeypatch, native_on=True)[0],
+          _run_group(fn, args_t, monkeypatch, native_on=False)[0])
+
+
+def test_a_wrong_native_group_is_caught(monkeypatch):
+    fn, _ = GROUPS["sgd update"]
+    args = tuple(np.random.default_rng(3).standard_normal((2, 48, 64)).astype(np.float32)) + \
+        (np.float32(0.5),)
+    monkeypatch.setitem(native_loop._BINARY, "sub", "+")
+    monkeypatch.setattr(fusion, "CHECKS", True)
+    with pytest.raises(AssertionError, match="native loop differs"):
+        _run_group(fn, args, monkeypatch, native_on=True)
+    monkeypatch.setattr(fusion, "CHECKS", False)
+    with pytest.warns(RuntimeWarning, match="native loop differs"):
+        _, groups = _run_group(fn, args, monkeypatch, native_on=True)
+    assert all(k.native is None for k in groups)

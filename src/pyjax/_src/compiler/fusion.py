@@ -20,15 +20,21 @@ import itertools
 import os
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pyjax._src.compiler import blas, kernels
+from pyjax._src.compiler import blas, kernels, native_loop
+from pyjax._src.config import CHECKS
 from pyjax._src.core.jaxpr import Jaxpr, Literal
+from pyjax._src.lax import native as lax_native
 
 BLOCK_BYTES = 1 << 18        # one scratch buffer (a few stay in a 2 MiB L2 together)
 BLOCKED_MIN_SIZE = 1 << 18   # elements; smaller groups run as plain NumPy calls
+NATIVE_HOT_ELEMENTS = 1 << 28  # elements a group's blocked kernel computes before its
+                               # native form is compiled (~0.1 s; rent-or-buy, as lax.native)
+NATIVE_MAX_SIZE = 1 << 22    # larger groups keep their threaded blocks
 THREADED_MIN_SIZE = 1 << 19  # elements; smaller groups run on the calling thread
 NUM_THREADS = max(1, int(os.environ.get("PYJAX_NUM_THREADS", 0) or os.cpu_count() or 1))
 
@@ -232,6 +238,10 @@ class FusedKernel:
         self.in_place = _in_place(jaxpr, shape)
         self.threads = NUM_THREADS if jaxpr.outvars[0].aval.size >= THREADED_MIN_SIZE else 1
         self.exact = all(e.prim.name in EXACT for e in jaxpr.eqns)
+        self.native = None   # its native form, once hot and shown to give the same bits
+        self.native_candidate = native_loop.NativeGroup.build(jaxpr) \
+            if lax_native.ENABLED and jaxpr.outvars[0].aval.size <= NATIVE_MAX_SIZE else None
+        self.native_work = 0
 
     def __call__(self, *args):
         ins, reuse = args[:self.n_in], args[self.n_in:]
@@ -246,9 +256,38 @@ class FusedKernel:
             if r is None or not (r.flags.c_contiguous and r.flags.writeable):
                 r = POOL.take(aval.shape, aval.dtype)
             outs.append(r)
+        if self.native is not None and self.native(ins, outs):
+            return outs
         expanded = [self.patterns.expand(i, x) for i, x in enumerate(ins)]
         self._run(expanded, outs)
+        if self.native_candidate is not None:
+            self.native_work += outs[0].size
+            if self.native_work >= NATIVE_HOT_ELEMENTS:
+                self._go_native(ins, outs)
         return outs
+
+    def _go_native(self, ins, outs) -> None:
+        """Switch to the native form if it gives this call's bits (as native loops do)."""
+        group, self.native_candidate = self.native_candidate, None
+        if lax_native._load() is None:  # no Numba
+            return
+        mine = [np.empty_like(o) for o in outs]
+        try:
+            ran = group(ins, mine)
+        except Exception as e:  # (Numba rejected the generated code: a bug of ours)
+            problem = f"failed to compile ({type(e).__name__}: {e})"
+        else:
+            if not ran:  # an operand it cannot take (this time)
+                self.native_candidate = group
+                return
+            if all(native_loop.same_bits(a, b) for a, b in zip(outs, mine)):
+                self.native = group
+                return
+            problem = "differs from its blocked kernel"
+        message = f"pyjax: a fused group's native loop {problem}; keeping the blocked kernel"
+        if CHECKS:
+            raise AssertionError(message + "\n" + group.source)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def _strided_ok(self, ins) -> bool:
         """Whether the group may run blocked though a full-size operand is not

@@ -377,7 +377,7 @@ class _Steps:
             if carry is None:  # operands it cannot take (this time)
                 self.native_spec = spec
                 return
-            if all(_same_bits(a, b)
+            if all(native_loop.same_bits(a, b)
                    for a, b in zip(list(out) + list(ys), list(carry) + mine)):
                 self.native = steps
                 return
@@ -386,12 +386,6 @@ class _Steps:
         if CHECKS:
             raise AssertionError(message + "\n" + steps.source)
         warnings.warn(message, RuntimeWarning, stacklevel=2)
-
-
-def _same_bits(a, b) -> bool:
-    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    return a.shape == b.shape and a.dtype == b.dtype and \
-        np.array_equal(a.reshape(-1).view(np.uint8), b.reshape(-1).view(np.uint8))
 
 
 def _unique(vs) -> list:

@@ -1,4 +1,5 @@
-"""A scan's steps as one Numba-compiled loop (the optional native path).
+"""A scan's steps, and a fused group of IEEE operations, as one Numba-compiled loop
+(the optional native path).
 
 The generated Python loop of :mod:`loops` costs about a microsecond per NumPy call in
 its body, which is most of a step when the arrays are small (a 64-unit RNN step is a
@@ -15,8 +16,10 @@ per-step equations into a Numba function over flat, preallocated buffers:
   and ``squeeze`` alias their operand.
 
 Any other equation, dtype or layout leaves the scan on the Python loop. The bits are
-meant to be the Python loop's; ``loops`` checks that on the call that switches a loop
-over, and keeps the Python loop (with a warning) where they differ.
+the Python loop's, except for the sign and payload of a NaN, which LLVM leaves
+unspecified (``same_bits``); ``loops`` checks that on the call that switches a loop
+over, and keeps the Python loop (with a warning) where they differ. ``NativeGroup`` does
+the same for fused groups of the elementwise forms (``fusion.FusedKernel`` switches).
 """
 from __future__ import annotations
 
@@ -77,6 +80,21 @@ def _form(eqn) -> str | None:
     return None
 
 
+def _expression(eqn, ops: list, global_name) -> str:
+    """An elementwise equation's value from its operands' expressions (``global_name``:
+    ``(prefix, object) -> name`` for objects the code reads)."""
+    name = eqn.prim.name
+    if name in _BINARY:
+        return f"{ops[0]} {_BINARY[name]} {ops[1]}"
+    if name == "neg":
+        return f"negate({ops[0]})"
+    if name == "square":
+        return f"{ops[0]} * {ops[0]}"
+    if name == "sqrt":
+        return f"np.sqrt({ops[0]})"
+    return f"{global_name('T', eqn.outvars[0].aval.dtype.type)}({ops[0]})"  # a float convert
+
+
 def _gemv_layout(eqn):
     """``(matrix operand, vector operand, matrix on the left)`` for a product of a
     vector and a matrix of one dtype, which ``np.matmul`` computes with ``gemv``; else
@@ -111,7 +129,8 @@ class NativeSteps:
         from pyjax._src.lax import native_kernels
         self.length, self.num_rows, self.num_inputs = length, len(rows), len(inputs)
         self.carry_avals = [v.aval for v in carry]
-        self.ns = {"empty": np.empty, "tanh_f32": native_kernels.tanh_f32, "np": np}
+        self.ns = {"empty": np.empty, "tanh_f32": native_kernels.tanh_f32, "np": np,
+                   "negate": native_kernels.negate}
         self._count = 0
         name_of: dict = {}
         setup, step = [], []
@@ -151,17 +170,7 @@ class NativeSteps:
                 for v in eqn.invars:
                     name, n = value(v)
                     ops.append(f"{name}[i]" if n == size and size > 1 else f"{name}[0]")
-                name = eqn.prim.name
-                if name in _BINARY:
-                    expr = f"{ops[0]} {_BINARY[name]} {ops[1]}"
-                elif name == "neg":
-                    expr = f"-{ops[0]}"
-                elif name == "square":
-                    expr = f"{ops[0]} * {ops[0]}"
-                elif name == "sqrt":
-                    expr = f"np.sqrt({ops[0]})"
-                else:  # convert_element_type between floats
-                    expr = f"{self._global('T', out.aval.dtype.type)}({ops[0]})"
+                expr = _expression(eqn, ops, self._global)
                 step += [f"for i in range({size}):", f"    {buf}[i] = {expr}"]
             elif form == "tanh":
                 step.append(f"tanh_f32({name_of[id(eqn.invars[0])]}, {buf}, 0, {size})")
@@ -273,3 +282,75 @@ def _gather_table(eqn) -> np.ndarray:
             expanded[d] = n
         index = np.broadcast_to(index.reshape(expanded), shape)
     return np.ascontiguousarray(index).reshape(-1)
+
+
+def same_bits(a, b) -> bool:
+    """Whether a native result is its NumPy reference: the same bits, except where both
+    are NaN (LLVM leaves a NaN result's sign and payload unspecified: it may swap a
+    product's operands, or turn ``-(a * b) + c`` into ``c - a * b``)."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    bits = f"u{a.dtype.itemsize}"
+    same = a.reshape(-1).view(bits) == b.reshape(-1).view(bits)
+    if a.dtype.kind == "f" and not same.all():
+        same |= np.isnan(a.reshape(-1)) & np.isnan(b.reshape(-1))
+    return bool(same.all())
+
+
+class NativeGroup:
+    """A fused group of elementwise IEEE operations (the ``elementwise`` forms above, no
+    broadcasts) as one Numba loop over flat operands: ``self(ins, outs)`` computes every
+    element in registers in one pass, where the blocked kernel makes a pass per equation.
+    Inputs are of the group's full size (C-contiguous) or of one element. ``None`` from
+    ``build`` where the group has another equation, dtype or operand."""
+
+    def __init__(self, jaxpr, source: str, ns: dict):
+        self.jaxpr, self.source, self.ns = jaxpr, source, ns
+        self.function = None
+
+    @classmethod
+    def build(cls, jaxpr):
+        size = jaxpr.outvars[0].aval.size
+        if any(_form(e) != "elementwise" for e in jaxpr.eqns) or \
+                any(v.aval.size not in (1, size) for v in jaxpr.invars) or \
+                any(v.aval.size != size or not _is_var(v) for v in jaxpr.outvars):
+            return None
+        from pyjax._src.lax import native_kernels
+        ns = {"np": np, "negate": native_kernels.negate}
+        count = [0]
+
+        def global_name(prefix, obj):
+            count[0] += 1
+            ns[f"{prefix}{count[0]}"] = obj
+            return f"{prefix}{count[0]}"
+        name_of = {}
+        for k, v in enumerate(jaxpr.invars):
+            name_of[id(v)] = f"I{k}[i]" if v.aval.size == size and size > 1 else f"I{k}[0]"
+        lines = []
+        for k, eqn in enumerate(jaxpr.eqns):
+            ops = [name_of[id(v)] if _is_var(v) else
+                   f"{global_name('L', np.full(1, v.val, v.aval.dtype))}[0]"
+                   for v in eqn.invars]
+            lines.append(f"t{k} = {_expression(eqn, ops, global_name)}")
+            name_of[id(eqn.outvars[0])] = f"t{k}"
+        lines += [f"O{k}[i] = {name_of[id(v)]}" for k, v in enumerate(jaxpr.outvars)]
+        params = [f"I{k}" for k in range(len(jaxpr.invars))] + \
+            [f"O{k}" for k in range(len(jaxpr.outvars))]
+        source = f"def native({', '.join(params)}):\n    for i in range({size}):\n" + \
+            "".join(f"        {line}\n" for line in lines)
+        return cls(jaxpr, source, ns)
+
+    def __call__(self, ins, outs) -> bool:
+        """Compute into ``outs``; False (nothing written) where an input is not flat."""
+        flat = []
+        for x in ins:
+            if x.size > 1 and not x.flags.c_contiguous:
+                return False
+            flat.append(x.reshape(-1))
+        if self.function is None:
+            import numba
+            exec(compile(self.source, "<pyjax native group>", "exec"), self.ns)  # noqa: S102
+            self.function = numba.njit(nogil=True, error_model="numpy")(self.ns.pop("native"))
+        self.function(*flat, *[o.reshape(-1) for o in outs])
+        return True

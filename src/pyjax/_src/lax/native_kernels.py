@@ -120,6 +120,18 @@ def _fma(a, b, c):
 
 
 @intrinsic
+def negate(typingctx, x):
+    """``-x`` as NumPy's ``negative``: the sign bit flipped, a NaN's too (Numba's ``-x``
+    leaves a NaN's sign alone)."""
+    if not isinstance(x, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fneg(args[0])
+    return x(x), codegen
+
+
+@intrinsic
 def _fused(typingctx, a, b, c):
     """``a * b + c`` rounded once, in float32 (``llvm.fma``: the FMA instruction)."""
     def codegen(context, builder, signature, args):
