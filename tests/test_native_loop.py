@@ -4,6 +4,8 @@ programs of ``test_loops``, on generated RNN-like bodies (float32 and float64), 
 against real JAX. Unsupported bodies stay on the Python loop, and a native loop that
 differs from the Python one is caught. Likewise for fused groups of IEEE operations
 against their blocked kernels."""
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -239,3 +241,13 @@ def test_a_wrong_native_group_is_caught(monkeypatch):
     with pytest.warns(RuntimeWarning, match="native loop differs"):
         _, groups = _run_group(fn, args, monkeypatch, native_on=True)
     assert all(k.native is None for k in groups)
+
+
+def test_compiling_a_native_candidate_imports_no_numba():
+    """Numba (~65 MB, ~0.1 s) loads only when a native form is compiled, never for a
+    group or scan that merely has one (the startup row measures this)."""
+    code = ("import sys, numpy as np, pyjax\n"
+            "f = pyjax.jit(lambda p, g: p - 0.01 * g)\n"
+            "p = np.ones((784, 512), np.float32); f(p, p); f(p, p)\n"
+            "assert 'numba' not in sys.modules, 'numba was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -316,8 +316,7 @@ class NativeGroup:
                 any(v.aval.size not in (1, size) for v in jaxpr.invars) or \
                 any(v.aval.size != size or not _is_var(v) for v in jaxpr.outvars):
             return None
-        from pyjax._src.lax import native_kernels
-        ns = {"np": np, "negate": native_kernels.negate}
+        ns = {"np": np}  # (+ ``negate`` when compiled: building imports no Numba)
         count = [0]
 
         def global_name(prefix, obj):
@@ -350,6 +349,9 @@ class NativeGroup:
             flat.append(x.reshape(-1))
         if self.function is None:
             import numba
+
+            from pyjax._src.lax import native_kernels
+            self.ns["negate"] = native_kernels.negate
             exec(compile(self.source, "<pyjax native group>", "exec"), self.ns)  # noqa: S102
             self.function = numba.njit(nogil=True, error_model="numpy")(self.ns.pop("native"))
         self.function(*flat, *[o.reshape(-1) for o in outs])
