@@ -21,7 +21,7 @@ from pyjax._src.compiler import compile_jaxpr, fusion, loops, native_loop
 from pyjax._src.lax import native
 
 from harness import assert_same
-from test_loops import PROGRAMS, _bits
+from test_loops import PROGRAMS, XS, _bits
 
 pytest.importorskip("numba")
 
@@ -115,6 +115,25 @@ def test_generated_float32_bodies(seed, monkeypatch):
 @pytest.mark.parametrize("seed", range(4))
 def test_generated_float64_bodies(seed, monkeypatch, x64):
     _generated_test(seed, np.float64, monkeypatch)
+
+
+def test_a_fortran_weight_read_as_a_matrix_and_in_order(monkeypatch):
+    """A Fortran-ordered weight is passed as stored for its products; read element by
+    element too, it makes the call run the Python loop. Same bits every way."""
+    r = np.random.default_rng(4)
+    w = (r.standard_normal((6, 6)) / 3).astype(np.float32)
+    h0, m0 = r.standard_normal(6).astype(np.float32), r.standard_normal((6, 6)).astype(np.float32)
+    both = lambda L, N: lambda w, h0, m0, xs: L.scan(  # noqa: E731
+        lambda c, x: ((N.tanh(c[0] @ w + x), c[1] * w + 0.5), c[0]), (h0, m0), xs)
+    matrix_only = lambda L, N: lambda w, h0, m0, xs: L.scan(  # noqa: E731
+        lambda c, x: ((N.tanh(w @ c[0] + x), c[1] * 0.5), c[0]), (h0, m0), xs)
+    for make, layout, native_runs in ((matrix_only, np.asfortranarray, True),
+                                      (both, np.asfortranarray, False),
+                                      (both, np.ascontiguousarray, True)):
+        args = (layout(w), h0, m0, XS)
+        want, _ = _run(make, args, monkeypatch, hot=False)
+        got, ran = _run(make, args, monkeypatch, hot=True)
+        assert got == want and ran == native_runs, (make, layout)
 
 
 def test_the_rnn_runs_native_once_hot(monkeypatch):

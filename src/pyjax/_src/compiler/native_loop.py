@@ -149,9 +149,14 @@ class NativeSteps:
         self.contiguous_rows: set = set()   # rows and inputs a product reads: they must
         self.contiguous_inputs: set = set()  # be contiguous for NumPy to call BLAS
 
+        self.read_in_order: set = set()  # inputs read other than as a product's matrix
+        origin = dict(input_index)          # var (an input, or an alias of one) -> input
+
         def value(v):
             """(name, size) of an operand: a buffer, or a one-element table (literal)."""
             if _is_var(v):
+                if id(v) in origin:
+                    self.read_in_order.add(origin[id(v)])
                 return name_of[id(v)], v.aval.size
             return self._global("L", np.full(1, v.val, v.aval.dtype)), 1
 
@@ -159,8 +164,14 @@ class NativeSteps:
             form = _form(eqn)
             out = eqn.outvars[0]
             size = out.aval.size
+            matrix_at = _gemv_layout(eqn)[0] if form == "gemv" else None
+            for k, v in enumerate(eqn.invars):
+                if k != matrix_at and id(v) in origin:
+                    self.read_in_order.add(origin[id(v)])
             if form == "alias":
                 name_of[id(out)] = name_of[id(eqn.invars[0])]
+                if id(eqn.invars[0]) in origin:
+                    origin[id(out)] = origin[id(eqn.invars[0])]
                 continue
             buf = self._global("v", None)
             name_of[id(out)] = buf
@@ -254,19 +265,28 @@ class NativeSteps:
             a = inputs[i]
             if not (a.flags.c_contiguous or (a.ndim == 2 and a.flags.f_contiguous)):
                 return None
+        fortran = {i for i in self.matrices if not inputs[i].flags.c_contiguous}
+        if fortran & self.read_in_order:  # (a Fortran matrix also read element by element)
+            return None
         flat = [np.ascontiguousarray(a).reshape(self.length, -1) for a in rows]
-        flat += [(a.T if a.ndim == 2 and not a.flags.c_contiguous else
-                  np.ascontiguousarray(a)).reshape(-1) for a in inputs]
-        flat += [0 if inputs[i].flags.c_contiguous else 1 for i in self.matrices]
+        flat += [(a.T if i in fortran else np.ascontiguousarray(a)).reshape(-1)
+                 for i, a in enumerate(inputs)]
+        flat += [1 if i in fortran else 0 for i in self.matrices]
         flat += [np.array(c, dtype=a.dtype).reshape(-1)
                  for c, a in zip(carry, self.carry_avals)]
         flat += [y.reshape(self.length, -1) for y in ys]
         if self.function is None:
-            import numba
-            exec(compile(self.source, "<pyjax native loop>", "exec"), self.ns)  # noqa: S102
-            self.function = numba.njit(nogil=True, error_model="numpy")(self.ns.pop("native"))
+            self.function = _njit(self.source, self.ns)
         out = self.function(*flat)
         return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
+
+
+def _njit(source: str, ns: dict):
+    """Numba's compiled ``native`` of ``source`` (generated here: names and numbers only,
+    every object bound in ``ns``), compiled on its first call."""
+    import numba
+    exec(compile(source, "<pyjax native code>", "exec"), ns)  # noqa: S102
+    return numba.njit(nogil=True, error_model="numpy")(ns.pop("native"))
 
 
 def _gather_table(eqn) -> np.ndarray:
@@ -348,11 +368,8 @@ class NativeGroup:
                 return False
             flat.append(x.reshape(-1))
         if self.function is None:
-            import numba
-
             from pyjax._src.lax import native_kernels
             self.ns["negate"] = native_kernels.negate
-            exec(compile(self.source, "<pyjax native group>", "exec"), self.ns)  # noqa: S102
-            self.function = numba.njit(nogil=True, error_model="numpy")(self.ns.pop("native"))
+            self.function = _njit(self.source, self.ns)
         self.function(*flat, *[o.reshape(-1) for o in outs])
         return True
