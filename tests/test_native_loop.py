@@ -158,33 +158,25 @@ def test_the_rnn_runs_native_once_hot(monkeypatch):
     assert source.count("tanh_f32(") == 1 and "range(0, 9, 1)" in source
 
 
-def test_a_wrong_native_loop_is_caught(monkeypatch):
-    """A native loop whose adds subtract differs from the Python loop: checked mode says
-    so; otherwise a warning, and the Python loop stays."""
-    make, args = PROGRAMS["swapped carries"]
-    monkeypatch.setitem(native_loop._BINARY, "add", "-")
-    for checks in (True, False):
-        monkeypatch.setattr(loops, "CHECKS", checks)
-        if checks:
-            with pytest.raises(AssertionError, match="native loop differs"):
-                _run(make, args, monkeypatch, hot=True)
-        else:
-            with pytest.warns(RuntimeWarning, match="native loop differs"):
-                _, ran = _run(make, args, monkeypatch, hot=True)
-            assert not ran
+def _caught(monkeypatch, run, match: str):
+    """``run()`` raises in checked mode and warns otherwise; its result then."""
+    monkeypatch.setattr(native_loop, "CHECKS", True)
+    with pytest.raises(AssertionError, match=match):
+        run()
+    monkeypatch.setattr(native_loop, "CHECKS", False)
+    with pytest.warns(RuntimeWarning, match=match):
+        return run()
 
 
-def test_a_native_loop_numba_rejects_is_caught(monkeypatch):
-    """Generated code that does not compile: checked mode says so; otherwise a warning,
-    and the Python loop stays."""
+@pytest.mark.parametrize("op, mutation, match", [
+    ("add", "-", "a scan's native loop differs from its NumPy loop"),
+    ("mul", "@", "a scan's native loop failed to compile")])  # (no matmul of two floats)
+def test_a_wrong_native_loop_is_caught(op, mutation, match, monkeypatch):
+    """Generated code that computes something else, or that Numba rejects: checked mode
+    says so; otherwise a warning, and the Python loop stays."""
     make, args = PROGRAMS["swapped carries"]
-    monkeypatch.setitem(native_loop._BINARY, "mul", "@")  # (no matmul of two floats)
-    monkeypatch.setattr(loops, "CHECKS", True)
-    with pytest.raises(AssertionError, match="native loop failed to compile"):
-        _run(make, args, monkeypatch, hot=True)
-    monkeypatch.setattr(loops, "CHECKS", False)
-    with pytest.warns(RuntimeWarning, match="native loop failed to compile"):
-        _, ran = _run(make, args, monkeypatch, hot=True)
+    monkeypatch.setitem(native_loop._BINARY, op, mutation)
+    _, ran = _caught(monkeypatch, lambda: _run(make, args, monkeypatch, hot=True), match)
     assert not ran
 
 
@@ -257,12 +249,8 @@ def test_a_wrong_native_group_is_caught(monkeypatch):
     args = tuple(np.random.default_rng(3).standard_normal((2, 48, 64)).astype(np.float32)) + \
         (np.float32(0.5),)
     monkeypatch.setitem(native_loop._BINARY, "sub", "+")
-    monkeypatch.setattr(fusion, "CHECKS", True)
-    with pytest.raises(AssertionError, match="native loop differs"):
-        _run_group(fn, args, monkeypatch, native_on=True)
-    monkeypatch.setattr(fusion, "CHECKS", False)
-    with pytest.warns(RuntimeWarning, match="native loop differs"):
-        _, groups = _run_group(fn, args, monkeypatch, native_on=True)
+    _, groups = _caught(monkeypatch, lambda: _run_group(fn, args, monkeypatch, native_on=True),
+                        "a fused group's native loop differs from its blocked kernel")
     assert all(k.native is None for k in groups)
 
 

@@ -20,13 +20,11 @@ import itertools
 import os
 import sys
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from pyjax._src.compiler import blas, kernels, native_loop
-from pyjax._src.config import CHECKS
 from pyjax._src.core.jaxpr import Jaxpr, Literal
 from pyjax._src.lax import native as lax_native
 
@@ -272,22 +270,12 @@ class FusedKernel:
         if lax_native._load() is None:  # no Numba
             return
         mine = [np.empty_like(o) for o in outs]
-        try:
-            ran = group(ins, mine)
-        except Exception as e:  # (Numba rejected the generated code: a bug of ours)
-            problem = f"failed to compile ({type(e).__name__}: {e})"
-        else:
-            if not ran:  # an operand it cannot take (this time)
-                self.native_candidate = group
-                return
-            if all(native_loop.same_bits(a, b) for a, b in zip(outs, mine)):
-                self.native = group
-                return
-            problem = "differs from its blocked kernel"
-        message = f"pyjax: a fused group's native loop {problem}; keeping the blocked kernel"
-        if CHECKS:
-            raise AssertionError(message + "\n" + group.source)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,
+                                    group.source, "a fused group", "blocked kernel")
+        if verdict:
+            self.native = group
+        elif verdict is None:  # an operand it cannot take (this time)
+            self.native_candidate = group
 
     def _strided_ok(self, ins) -> bool:
         """Whether the group may run blocked though a full-size operand is not

@@ -25,7 +25,6 @@ swaps it for its Numba form (:mod:`native_loop`) once the loop is hot.
 from __future__ import annotations
 
 import time
-import warnings
 import weakref
 
 import numpy as np
@@ -369,23 +368,16 @@ class _Steps:
         steps = native_loop.NativeSteps(*spec)
         ys = args[len(args) - len(spec[5]):]
         mine = [np.empty_like(y) for y in ys]
-        try:
+
+        def run():
             carry = steps(args, mine)
-        except Exception as e:  # (Numba rejected the generated code: a bug of ours)
-            problem = f"failed to compile ({type(e).__name__}: {e})"
-        else:
-            if carry is None:  # operands it cannot take (this time)
-                self.native_spec = spec
-                return
-            if all(native_loop.same_bits(a, b)
-                   for a, b in zip(list(out) + list(ys), list(carry) + mine)):
-                self.native = steps
-                return
-            problem = "differs from its NumPy loop"
-        message = f"pyjax: a scan's native loop {problem}; keeping the NumPy loop"
-        if CHECKS:
-            raise AssertionError(message + "\n" + steps.source)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+            return None if carry is None else list(carry) + mine
+        verdict = native_loop.tried(run, list(out) + list(ys), steps.source, "a scan",
+                                    "NumPy loop")
+        if verdict:
+            self.native = steps
+        elif verdict is None:  # operands it cannot take (this time)
+            self.native_spec = spec
 
 
 def _unique(vs) -> list:

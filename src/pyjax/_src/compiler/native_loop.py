@@ -23,9 +23,12 @@ the same for fused groups of the elementwise forms (``fusion.FusedKernel`` switc
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from pyjax._src.compiler import blas
+from pyjax._src.config import CHECKS
 from pyjax._src.core.jaxpr import Literal
 from pyjax._src.core.trace import REGISTRY
 
@@ -316,6 +319,28 @@ def same_bits(a, b) -> bool:
     if a.dtype.kind == "f" and not same.all():
         same |= np.isnan(a.reshape(-1)) & np.isnan(b.reshape(-1))
     return bool(same.all())
+
+
+def tried(run, reference: list, source: str, what: str, fallback: str):
+    """The verdict on a native form's first run (``run() -> results``, or None where it
+    cannot take this call's operands): True to keep it (``reference``'s values, by
+    ``same_bits``), None to try again on a later call, False never. A failure is ours:
+    it raises in checked mode, and otherwise warns (the ``fallback`` stays)."""
+    try:
+        got = run()
+    except Exception as e:  # (Numba rejected the generated code)
+        problem = f"failed to compile ({type(e).__name__}: {e})"
+    else:
+        if got is None:
+            return None
+        if len(got) == len(reference) and all(map(same_bits, got, reference)):
+            return True
+        problem = f"differs from its {fallback}"
+    message = f"pyjax: {what}'s native loop {problem}; keeping the {fallback}"
+    if CHECKS:
+        raise AssertionError(message + "\n" + source)
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+    return False
 
 
 class NativeGroup:
