@@ -20,10 +20,12 @@ import pytest
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.compiler import compile_jaxpr, fusion, kernels, passes, run_compiled
+from pyjax._src.compiler import (compile_jaxpr, fusion, kernels, native_loop, passes,
+                                 run_compiled)
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, eval_jaxpr
 from pyjax._src.core.trace import Primitive, REGISTRY
+from pyjax._src.lax import native
 
 from op_db import OPS, STANDARD
 from test_compose import BINARY, N, UNARY, build, generate
@@ -90,6 +92,17 @@ def blocked_medium(monkeypatch):
     monkeypatch.setattr(fusion, "NUM_THREADS", 2)
 
 
+@pytest.fixture
+def native_whole(monkeypatch):
+    """Every fused group with a native form runs whole, switching to it at once; a
+    native form that differs from the NumPy code raises (checked mode)."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(fusion, "NATIVE_MIN_SIZE", 1)
+    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 0.0)
+    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(native_loop, "CHECKS", True)
+
+
 def n_eqns(closed, name=None) -> int:
     return sum(1 for e in closed.jaxpr.eqns if name is None or e.prim.name == name)
 
@@ -144,6 +157,16 @@ def test_generated_programs_compile_to_the_reference():
 def test_generated_programs_run_blocked(blocked):
     for what, closed, args in COMPOSE[::3]:
         check_compiled(closed, args, what)
+
+
+def test_generated_programs_run_native(native_whole):
+    """The first call switches each group over (checking its bits), the second runs it."""
+    switched = 0
+    for what, closed, args in COMPOSE:
+        exe = check_compiled(closed, args, what)
+        switched += sum(k.native is not None for k in exe.__globals__.values()
+                        if isinstance(k, fusion.FusedKernel))
+    assert switched >= 100
 
 
 def test_reference_is_eval_jaxpr():
@@ -351,6 +374,27 @@ def test_xla_rewrites_match_jax_jit():
     out = pyjax.jit(lambda x: (x + 0.0, x / 3.0, 0.0 + x))(x)
     assert np.signbit(out[0][0]) and np.signbit(out[2][0])
     assert bits(out[1]) == bits(x * (np.float32(1) / np.float32(3)))
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_each_group_makes_its_own_large_broadcast(large, monkeypatch):
+    """Two ReLUs' zeros (one broadcast after CSE): from NATIVE_MIN_SIZE elements each
+    group makes its own (a view), instead of one group handing it to the other."""
+    monkeypatch.setattr(fusion, "NATIVE_MIN_SIZE", 1 << 16 if large else 1 << 17)
+
+    def f(x, w):
+        y = jnp.where(x > 0, x, 0.0) @ w
+        return jnp.where(y > 0, y, 0.0), jnp.maximum(y, 0.0)
+    r = np.random.default_rng(5)
+    args = [r.standard_normal((256, 256)).astype(np.float32) for _ in range(2)]
+    closed = pyjax.make_jaxpr(f)(*args)
+    fused = passes.optimize(closed)  # (too large a broadcast to fold into a constant)
+    groups = [e.params["jaxpr"] for e in fused.jaxpr.eqns if e.prim.name == "fused"]
+    made = [sum(e.prim.name == "broadcast_in_dim" for e in g.eqns) for g in groups]
+    outputs_a_broadcast = any(e.prim.name == "broadcast_in_dim" and e.outvars[0] in g.outvars
+                              for g in groups for e in g.eqns)
+    assert (made, outputs_a_broadcast) == (([1, 1, 0], False) if large else ([1, 0, 0], True))
+    check_compiled(closed, args)
 
 
 def test_fusion_never_reorders_a_read_before_its_write():

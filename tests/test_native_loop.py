@@ -18,6 +18,7 @@ import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
 from pyjax._src.compiler import compile_jaxpr, fusion, loops, native_loop
+from pyjax._src.core.trace import REGISTRY
 from pyjax._src.lax import native
 
 from harness import assert_same
@@ -72,13 +73,15 @@ OPS = [
     lambda a, b, c, w, v, N: N.square(a) - b,
     lambda a, b, c, w, v, N: N.sqrt(1.0 + a * a),
     lambda a, b, c, w, v, N: (a.reshape(2, 4).T * b.reshape(4, 2)).reshape(8),
+    lambda a, b, c, w, v, N: N.maximum(a, 0.0) - N.minimum(b, c),
+    lambda a, b, c, w, v, N: N.where(a > b, a, b * 0.5),
 ]
 
 
 def _generated(seed: int, dtype):
     """A random RNN-like body (its program and arguments) over carries of 8 units and a
     scalar: products with a weight on either side, arithmetic, literals, broadcasts,
-    transposes, float32 tanh; two stacked outputs."""
+    transposes, max/min, comparisons and selects, float32 tanh; two stacked outputs."""
     r = np.random.default_rng(seed)
     ops = OPS + ([lambda a, b, c, w, v, N: N.tanh(a + b)] if dtype == np.float32 else [])
     steps = [(int(r.integers(0, len(ops))), int(r.integers(0, 3 + k)),
@@ -197,11 +200,13 @@ def _group_kernels(exe):
     return [k for k in exe.__globals__.values() if isinstance(k, fusion.FusedKernel)]
 
 
-def _run_group(fn, args, monkeypatch, *, native_on: bool):
+def _run_group(fn, args, monkeypatch, *, native_on: bool, blocked: bool = True):
     """(bits of the compiled program's results, its fused kernels), with fused groups
-    blocked from 2^10 elements and their native forms hot at once (or off)."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10)
-    monkeypatch.setattr(fusion, "NATIVE_HOT_ELEMENTS", 0)
+    from 2^10 elements run blocked (or whole, as NumPy calls), and their native forms
+    hot at once (or off)."""
+    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10 if blocked else 1 << 30)
+    monkeypatch.setattr(fusion, "NATIVE_MIN_SIZE", 1 << 10)
+    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 0.0)
     monkeypatch.setattr(native, "ENABLED", native_on)
     exe = compile_jaxpr(pyjax.make_jaxpr(fn)(*args))
     exe(*args)  # (the call that switches a group over)
@@ -221,27 +226,68 @@ GROUPS = {
     "two outputs": (lambda p, g, s: (jnp.square(p - g), -(p * g) + s), False),
     "sqrt": (lambda p, g, s: jnp.sqrt(p * p + g * g) - s, False),
     "converts": (lambda p, g, s: (p.astype(jnp.float32) * 3.0).astype(p.dtype) + g, False),
+    "broadcast row": (lambda p, g, s: p * g[0] + s, False),
+    "broadcast column": (lambda p, g, s: p / jnp.sum(g, axis=1, keepdims=True) - s, False),
+    "strided column: not native": (lambda p, g, s: p / g[:, :1], True),
+    "relu of a bias add": (lambda p, g, s: (jnp.maximum(p + g[0], 0.0), p + g[0] > 0), False),
+    "relu's derivative": (lambda p, g, s: jnp.where(p > 0, g, 0.0), False),
+    "max and min, ties and NaNs": (lambda p, g, s: (jnp.maximum(p, g), jnp.minimum(p, g),
+                                                    jnp.maximum(g, p), jnp.minimum(s, p)),
+                                   False),
+    "comparisons and selects": (lambda p, g, s: (
+        jnp.where(p >= g, p * s, g - s), jnp.where(p != p, 0.0, p), p < g, p <= s,
+        jnp.where(g == p, g, -p)), False),
     "exp: not native": (lambda p, g, s: jnp.exp(p) * g, True),
-    "broadcast row: not native": (lambda p, g, s: p * g[0] + s, True),
+    "integers: not native": (lambda p, g, s: jnp.where(p > g, 1, 2) * 3, True),
 }
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", sorted(GROUPS))
-def test_fused_groups_native_give_the_blocked_bits(name, dtype, monkeypatch, x64):
-    fn, blocked_only = GROUPS[name]
+def _group_args(dtype):
     r = np.random.default_rng(2)
     p, g = (r.standard_normal((48, 64)).astype(dtype) for _ in range(2))
     p[0, :4] = [np.nan, np.inf, -0.0, 1e-40]
-    args = (p, g, dtype(0.75))
-    want, _ = _run_group(fn, args, monkeypatch, native_on=False)
-    got, groups = _run_group(fn, args, monkeypatch, native_on=True)
+    p[1, :6] = [0.0, -0.0, 0.0, -0.0, 1.0, np.nan]  # ties of zeros; NaN either side
+    g[1, :6] = [-0.0, 0.0, 0.0, -0.0, np.nan, 1.0]
+    g[2, :3] = p[2, :3]
+    return p, g, dtype(0.75)
+
+
+@pytest.mark.parametrize("blocked", [True, False], ids=["blocked", "whole"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(GROUPS))
+def test_fused_groups_native_give_the_numpy_bits(name, dtype, blocked, monkeypatch, x64):
+    fn, numpy_only = GROUPS[name]
+    args = _group_args(dtype)
+    want, _ = _run_group(fn, args, monkeypatch, native_on=False, blocked=blocked)
+    got, groups = _run_group(fn, args, monkeypatch, native_on=True, blocked=blocked)
     _same(got, want)
-    assert groups and any(k.native is not None for k in groups) == (not blocked_only), name
+    assert any(k.native is not None for k in groups) == (not numpy_only), name
+    if blocked:
+        assert groups
     # a transposed operand: the blocked kernel runs (or the group whole), same bits
-    args_t = (np.asfortranarray(p), g, dtype(0.75))
-    _same(_run_group(fn, args_t, monkeypatch, native_on=True)[0],
-          _run_group(fn, args_t, monkeypatch, native_on=False)[0])
+    args_t = (np.asfortranarray(args[0]),) + args[1:]
+    _same(_run_group(fn, args_t, monkeypatch, native_on=True, blocked=blocked)[0],
+          _run_group(fn, args_t, monkeypatch, native_on=False, blocked=blocked)[0])
+
+
+def test_groups_of_the_same_code_share_one_native_form(monkeypatch):
+    """The two layers of an MLP: one compile, and both count towards its being hot."""
+    def two_layers(x, w, b, c):
+        h = jnp.maximum(x @ w + b, 0.0)
+        return jnp.maximum(h @ w + c, 0.0)
+    r = np.random.default_rng(4)
+    args = [r.standard_normal(s).astype(np.float32) for s in ((64, 32), (32, 32), (32,),
+                                                             (32,))]
+    _, groups = _run_group(two_layers, args, monkeypatch, native_on=True, blocked=False)
+    assert len(groups) == 2 and groups[0].native is groups[1].native is not None
+    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 1.0)
+    monkeypatch.setattr(native, "ENABLED", True)
+    fresh = compile_jaxpr(pyjax.make_jaxpr(two_layers)(*args))
+    (a, b), shared = _group_kernels(fresh), groups[0].native
+    assert a.native_candidate is b.native_candidate is shared  # (still alive: ``groups``)
+    spent = shared.spent
+    fresh(*args)
+    assert shared.spent > spent and a.native is None
 
 
 def test_a_wrong_native_group_is_caught(monkeypatch):
@@ -250,8 +296,25 @@ def test_a_wrong_native_group_is_caught(monkeypatch):
         (np.float32(0.5),)
     monkeypatch.setitem(native_loop._BINARY, "sub", "+")
     _, groups = _caught(monkeypatch, lambda: _run_group(fn, args, monkeypatch, native_on=True),
-                        "a fused group's native loop differs from its blocked kernel")
+                        "a fused group's native loop differs from its NumPy code")
     assert all(k.native is None for k in groups)
+
+
+@pytest.mark.parametrize("op, wrong", [("max", "min"), ("select_n", "max")])
+def test_a_wrong_max_or_select_is_caught(op, wrong, monkeypatch):
+    """The edge cases above decide: the code of another operation gives other bits."""
+    fn, _ = GROUPS["max and min, ties and NaNs" if op == "max" else "relu's derivative"]
+    real = native_loop._expression
+
+    def mutated(eqn, ops, global_name):
+        if eqn.prim.name == op:
+            eqn = type(eqn)(REGISTRY[wrong], eqn.invars[-2:], eqn.outvars, eqn.params)
+            ops = ops[-2:]
+        return real(eqn, ops, global_name)
+    monkeypatch.setattr(native_loop, "_expression", mutated)
+    _caught(monkeypatch, lambda: _run_group(fn, _group_args(np.float32), monkeypatch,
+                                            native_on=True, blocked=False),
+            "a fused group's native loop differs from its NumPy code")
 
 
 def test_compiling_a_native_candidate_imports_no_numba():

@@ -20,6 +20,7 @@ import itertools
 import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -30,9 +31,10 @@ from pyjax._src.lax import native as lax_native
 
 BLOCK_BYTES = 1 << 18        # one scratch buffer (a few stay in a 2 MiB L2 together)
 BLOCKED_MIN_SIZE = 1 << 18   # elements; smaller groups run as plain NumPy calls
-NATIVE_HOT_ELEMENTS = 1 << 28  # elements a group's blocked kernel computes before its
-                               # native form is compiled (~0.1 s; rent-or-buy, as lax.native)
+NATIVE_MIN_SIZE = 1 << 15    # elements; smaller groups never switch to a native form
 NATIVE_MAX_SIZE = 1 << 22    # larger groups keep their threaded blocks
+NATIVE_HOT_SECONDS = 0.1     # NumPy time a group's code spends before its native form is
+                             # compiled (Numba: ~0.08 s; rent-or-buy, as lax.native)
 THREADED_MIN_SIZE = 1 << 19  # elements; smaller groups run on the calling thread
 NUM_THREADS = max(1, int(os.environ.get("PYJAX_NUM_THREADS", 0) or os.cpu_count() or 1))
 
@@ -207,6 +209,17 @@ def runs_blocked(jaxpr: Jaxpr) -> bool:
     return _Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
 
 
+def native_form(jaxpr: Jaxpr):
+    """A fused group's native form, where it has one and may switch to it: Numba is
+    installed and not turned off, and the group is large enough that one pass over it
+    beats NumPy's pass per equation by more than a kernel call costs, yet small enough
+    to run on one thread (larger groups keep their threaded blocks)."""
+    if not jaxpr.outvars or not lax_native.installed() or \
+            not NATIVE_MIN_SIZE <= jaxpr.outvars[0].aval.size <= NATIVE_MAX_SIZE:
+        return None
+    return native_loop.NativeGroup.build(jaxpr)
+
+
 # Primitives whose results are exact or correctly rounded whatever loop NumPy runs them
 # with (contiguous or strided, SIMD or scalar), so blocks of a strided operand give the
 # bits of the whole operand. (Not max/min: their SIMD and scalar loops may pick
@@ -219,59 +232,82 @@ class FusedKernel:
     """``kernel(*inputs, *reuse) -> outputs`` for one fused group.
 
     ``reuse`` holds, per output, a dead buffer of the output's type the kernel may write
-    into (or None). ``whole`` runs the group unfused (the generated code for small groups).
+    into (or None). ``whole`` runs the group's equations one by one (no code generated):
+    what a group too small for blocks runs, and the blocked kernel's fallback. A group
+    with a native form switches to it once its NumPy code has run for
+    ``NATIVE_HOT_SECONDS`` (counted with the groups of the same code) and the switching
+    call shows that it gives the same bits. ``native_candidate``: ``native_form(jaxpr)``.
     """
 
-    def __init__(self, jaxpr: Jaxpr, whole, names, comment):
+    def __init__(self, jaxpr: Jaxpr, native_candidate, names, comment):
         self.jaxpr = jaxpr
-        self.whole = whole
+        self.whole = kernels.Evaluation(jaxpr)
         self.shape = shape = jaxpr.outvars[0].aval.shape
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self.n_in = len(jaxpr.invars)
         self.full = [i for i, v in enumerate(jaxpr.invars) if v.aval.shape == shape]
-        itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] + [1])
-        self.plan, self.scratch_shape, self.patterns = _block_plan(shape, jaxpr,
-                                                                   BLOCK_BYTES // itemsize)
-        self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
+        self.blocked = runs_blocked(jaxpr)
+        if self.blocked:
+            itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] +
+                           [1])
+            self.plan, self.scratch_shape, self.patterns = _block_plan(
+                shape, jaxpr, BLOCK_BYTES // itemsize)
+            self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
+        else:
+            self.source = f"{jaxpr}\n"
         self.in_place = _in_place(jaxpr, shape)
         self.threads = NUM_THREADS if jaxpr.outvars[0].aval.size >= THREADED_MIN_SIZE else 1
         self.exact = all(e.prim.name in EXACT for e in jaxpr.eqns)
         self.native = None   # its native form, once hot and shown to give the same bits
-        self.native_candidate = native_loop.NativeGroup.build(jaxpr) \
-            if lax_native.ENABLED and jaxpr.outvars[0].aval.size <= NATIVE_MAX_SIZE else None
-        self.native_work = 0
+        self.native_candidate = native_candidate
 
     def __call__(self, *args):
         ins, reuse = args[:self.n_in], args[self.n_in:]
-        for x in ins:
-            if min(x.strides, default=0) < 0:
-                return self.whole(*ins)
-        for i in self.full:
-            if not ins[i].flags.c_contiguous and not self._strided_ok(ins):
-                return self.whole(*ins)
+        if self.native is not None:
+            outs = self._outputs(reuse)
+            if self.native(ins, outs):
+                return outs
+        candidate = self.native_candidate
+        if candidate is None:
+            return self._numpy(ins, reuse)
+        start = time.perf_counter()
+        outs = self._numpy(ins, reuse)
+        if candidate.spent < NATIVE_HOT_SECONDS:
+            candidate.spent += time.perf_counter() - start
+        else:
+            self._go_native(ins, outs)
+        return outs
+
+    def _outputs(self, reuse) -> list:
         outs = []
         for r, aval in zip(reuse, self.out_avals):
             if r is None or not (r.flags.c_contiguous and r.flags.writeable):
                 r = POOL.take(aval.shape, aval.dtype)
             outs.append(r)
-        if self.native is not None and self.native(ins, outs):
-            return outs
-        expanded = [self.patterns.expand(i, x) for i, x in enumerate(ins)]
-        self._run(expanded, outs)
-        if self.native_candidate is not None:
-            self.native_work += outs[0].size
-            if self.native_work >= NATIVE_HOT_ELEMENTS:
-                self._go_native(ins, outs)
+        return outs
+
+    def _numpy(self, ins, reuse) -> list:
+        """The group's results by NumPy: block by block, or whole."""
+        if not self.blocked:
+            return self.whole(ins)
+        for x in ins:
+            if min(x.strides, default=0) < 0:
+                return self.whole(ins)
+        for i in self.full:
+            if not ins[i].flags.c_contiguous and not self._strided_ok(ins):
+                return self.whole(ins)
+        outs = self._outputs(reuse)
+        self._run([self.patterns.expand(i, x) for i, x in enumerate(ins)], outs)
         return outs
 
     def _go_native(self, ins, outs) -> None:
         """Switch to the native form if it gives this call's bits (as native loops do)."""
         group, self.native_candidate = self.native_candidate, None
-        if lax_native._load() is None:  # no Numba
+        if lax_native._load() is None:  # no Numba after all
             return
-        mine = [np.empty_like(o) for o in outs]
+        mine = [np.empty(a.shape, a.dtype) for a in self.out_avals]
         verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,
-                                    group.source, "a fused group", "blocked kernel")
+                                    group.source, "a fused group", "NumPy code")
         if verdict:
             self.native = group
         elif verdict is None:  # an operand it cannot take (this time)

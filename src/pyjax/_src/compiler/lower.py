@@ -161,8 +161,8 @@ class _Step:
 
 
 def _steps(jaxpr: Jaxpr, names: Names) -> list:
-    """Small fused groups go back to their equations (plain NumPy calls); large ones
-    become blocked kernels."""
+    """Small fused groups go back to their equations (plain NumPy calls); large ones, and
+    those with a native form to switch to, become kernels (``fusion.FusedKernel``)."""
     steps = []
     for eqn in jaxpr.eqns:
         if eqn.prim is not fused_p:
@@ -172,9 +172,9 @@ def _steps(jaxpr: Jaxpr, names: Names) -> list:
         env = {id(v): a for v, a in zip(sub.invars, eqn.invars)}
         inner = [Eqn(e.prim, [env.get(id(v), v) if _is_var(v) else v for v in e.invars],
                      e.outvars, e.params) for e in sub.eqns]
-        if fusion.runs_blocked(sub):
-            whole = _function(sub, names, "whole")[0]
-            steps.append(_Step(eqn, fusion.FusedKernel(sub, whole, names, _comment)))
+        native = fusion.native_form(sub)
+        if native is not None or fusion.runs_blocked(sub):
+            steps.append(_Step(eqn, fusion.FusedKernel(sub, native, names, _comment)))
         else:
             steps.extend(_Step(e) for e in inner)
     return steps
@@ -350,14 +350,6 @@ def _parts(jaxpr: Jaxpr, names: Names, consts=()):
     return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
 
 
-def _function(jaxpr: Jaxpr, names: Names, fname: str):
-    """``def fname(a0, a1, ...): ... return [outs]`` on buffers (for a fused group, the
-    unfused code its kernel falls back on)."""
-    params, steps, body, results = _parts(jaxpr, names)
-    src = _source(fname, params, [], body, f"return [{', '.join(results)}]", _quiet(steps))
-    return names.compile(src, fname), src
-
-
 def _prepare_const(c) -> np.ndarray:
     """A constant's buffer, read-only (a writable NumPy array the user may still change
     is copied first)."""
@@ -399,7 +391,8 @@ class Program:
         self.run_buffers = _compiled_on_first_call(names, rb_src, self.call)
         self.steps = steps
         self.source = rb_src + "\n" + call_src + "".join(
-            f"\n# {names.ref(s.kernel, 'g')}: blocked kernel of a fused group\n"
+            f"\n# {names.ref(s.kernel, 'g')}: "
+            f"{'blocked kernel' if s.kernel.blocked else 'equations'} of a fused group\n"
             f"{s.kernel.source}" for s in steps if s.kernel is not None)
 
 

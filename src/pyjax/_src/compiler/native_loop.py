@@ -9,7 +9,10 @@ per-step equations into a Numba function over flat, preallocated buffers:
 - elementwise ``add``/``sub``/``mul``/``div``/``neg``/``square``/``sqrt`` and
   float<->float ``convert_element_type`` are loops of the same IEEE operations NumPy's
   ufuncs make (Numba compiles without ``fastmath``, so nothing is contracted or
-  reordered); float32 ``tanh`` calls the native kernel that reproduces NumPy's;
+  reordered); comparisons, ``select_n`` of two float cases by a boolean, and
+  ``max``/``min`` as NumPy's loops pick (the first operand where it is greater, or
+  less, or NaN: so the second of -0 and +0) are exact; float32 ``tanh`` calls the
+  native kernel that reproduces NumPy's;
 - ``dot_general`` of a vector and a matrix calls the very CBLAS ``gemv`` of NumPy's own
   BLAS library that ``np.matmul`` calls for that product;
 - ``broadcast_in_dim`` and ``transpose`` gather through an index table, ``reshape``
@@ -19,11 +22,13 @@ Any other equation, dtype or layout leaves the scan on the Python loop. The bits
 the Python loop's, except for the sign and payload of a NaN, which LLVM leaves
 unspecified (``same_bits``); ``loops`` checks that on the call that switches a loop
 over, and keeps the Python loop (with a warning) where they differ. ``NativeGroup`` does
-the same for fused groups of the elementwise forms (``fusion.FusedKernel`` switches).
+the same for fused groups of the elementwise forms and broadcasts (``fusion.FusedKernel``
+switches).
 """
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 
@@ -37,6 +42,10 @@ HOT_SECONDS = 0.5  # Python-loop time a scan spends before its native form is co
                    # (Numba takes ~0.3-0.6 s for a small body)
 MAX_STEP_SIZE = 1 << 14  # elements of a step's values: above, NumPy's calls cost little
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_ELEMENTWISE = {*_BINARY, *_COMPARE, "max", "min", "select_n", "neg", "square", "sqrt",
+                "convert_element_type"}
+_BOOL = np.dtype(np.bool_)
 _ALIASES = {"reshape", "squeeze"}
 _GATHERS = {"broadcast_in_dim", "transpose"}
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -54,23 +63,24 @@ def supports(eqns: list) -> bool:
                for e in eqns)
 
 
-def _form(eqn) -> str | None:
-    """The kind of code ``eqn`` becomes, or None where it has none."""
+def _form(eqn, broadcasting: bool = False) -> str | None:
+    """The kind of code ``eqn`` becomes, or None where it has none. ``broadcasting``:
+    elementwise operands may also be of the result's rank with dimensions of 1 (the
+    implicit broadcasts of the compiler's own equations), as a fused group's loop reads
+    them; a scan's step reads operands whole or of one element."""
     name = eqn.prim.name
     if REGISTRY.get(name) is not eqn.prim or len(eqn.outvars) != 1:
         return None
     out = eqn.outvars[0].aval
     avals = [v.aval for v in eqn.invars] + [out]
+    if name in _ELEMENTWISE:
+        shapes_ok = all(a.shape == out.shape or a.size == 1 or broadcasting and
+                        _broadcast_strides(a.shape, out.shape) is not None for a in avals)
+        return "elementwise" if shapes_ok and _elementwise_types(name, avals) else None
     if any(a.dtype not in FLOATS for a in avals):
         return None
-    if name in _BINARY or name in ("neg", "square", "sqrt"):
-        same = all(a.dtype == out.dtype and (a.shape == out.shape or a.size == 1)
-                   for a in avals)
-        return "elementwise" if same else None
     if name == "tanh":
         return "tanh" if out.dtype == np.float32 and _is_var(eqn.invars[0]) else None
-    if name == "convert_element_type":
-        return "elementwise" if _is_var(eqn.invars[0]) else None
     if any(not _is_var(v) for v in eqn.invars):
         return None
     if name in _ALIASES:
@@ -83,12 +93,48 @@ def _form(eqn) -> str | None:
     return None
 
 
+def _elementwise_types(name: str, avals: list) -> bool:
+    """Float operands of the result's dtype; a comparison's result is boolean, a select's
+    first operand is (of two cases); a convert's operand is any float."""
+    *ins, out = avals
+    if name in _COMPARE:
+        return out.dtype == _BOOL and ins[0].dtype in FLOATS and \
+            all(a.dtype == ins[0].dtype for a in ins)
+    if name == "select_n":
+        return len(ins) == 3 and ins[0].dtype == _BOOL and out.dtype in FLOATS and \
+            all(a.dtype == out.dtype for a in ins[1:])
+    if name == "convert_element_type":
+        return ins[0].dtype in FLOATS and out.dtype in FLOATS
+    return out.dtype in FLOATS and all(a.dtype == out.dtype for a in ins)
+
+
+def _broadcast_strides(shape: tuple, out: tuple):
+    """Element strides that read an operand of ``shape`` at each index of ``out`` (0 along
+    a broadcast dimension of 1), or None where it does not broadcast that way."""
+    if len(shape) != len(out) or any(a != b and a != 1 for a, b in zip(shape, out)):
+        return None
+    strides, step = [], 1
+    for a in reversed(shape):
+        strides.append(step if a != 1 else 0)
+        step *= a
+    return strides[::-1]
+
+
 def _expression(eqn, ops: list, global_name) -> str:
     """An elementwise equation's value from its operands' expressions (``global_name``:
-    ``(prefix, object) -> name`` for objects the code reads)."""
+    ``(prefix, object) -> name`` for objects the code reads). ``max``/``min`` are NumPy's:
+    the first operand where it is greater (less) or NaN, else the second (so of -0 and +0,
+    the second)."""
     name = eqn.prim.name
     if name in _BINARY:
         return f"{ops[0]} {_BINARY[name]} {ops[1]}"
+    if name in _COMPARE:
+        return f"{ops[0]} {_COMPARE[name]} {ops[1]}"
+    if name in ("max", "min"):
+        a, b = ops
+        return f"{a} if {a} {'>' if name == 'max' else '<'} {b} or {a} != {a} else {b}"
+    if name == "select_n":
+        return f"{ops[2]} if {ops[0]} else {ops[1]}"
     if name == "neg":
         return f"negate({ops[0]})"
     if name == "square":
@@ -344,46 +390,97 @@ def tried(run, reference: list, source: str, what: str, fallback: str):
 
 
 class NativeGroup:
-    """A fused group of elementwise IEEE operations (the ``elementwise`` forms above, no
-    broadcasts) as one Numba loop over flat operands: ``self(ins, outs)`` computes every
-    element in registers in one pass, where the blocked kernel makes a pass per equation.
-    Inputs are of the group's full size (C-contiguous) or of one element. ``None`` from
-    ``build`` where the group has another equation, dtype or operand."""
+    """A fused group of elementwise IEEE operations (the ``elementwise`` forms above, and
+    broadcasts) as one Numba loop nest over flat operands: ``self(ins, outs)`` computes
+    every element in registers in one pass, where NumPy makes a pass per equation.
+    Inputs are C-contiguous, of the group's shape or broadcast to it (dimensions of 1, or
+    through the group's ``broadcast_in_dim``). ``build`` gives None where the group has
+    another equation, dtype or operand, and one shared instance for groups of the same
+    code (the two layers of an MLP), which compiles once and is hot from both's work.
 
-    def __init__(self, jaxpr, source: str, ns: dict):
-        self.jaxpr, self.source, self.ns = jaxpr, source, ns
+    ``spent``: seconds the groups' NumPy forms have run, for the rent-or-buy rule of
+    ``fusion.FusedKernel``."""
+
+    def __init__(self, source: str, ns: dict):
+        self.source, self.ns = source, ns
         self.function = None
+        self.spent = 0.0
 
     @classmethod
     def build(cls, jaxpr):
-        size = jaxpr.outvars[0].aval.size
-        if any(_form(e) != "elementwise" for e in jaxpr.eqns) or \
-                any(v.aval.size not in (1, size) for v in jaxpr.invars) or \
-                any(v.aval.size != size or not _is_var(v) for v in jaxpr.outvars):
+        shape = jaxpr.outvars[0].aval.shape
+        if not shape or any(v.aval.shape != shape or not _is_var(v) for v in jaxpr.outvars):
             return None
         ns = {"np": np}  # (+ ``negate`` when compiled: building imports no Numba)
-        count = [0]
+        literals = []
 
         def global_name(prefix, obj):
-            count[0] += 1
-            ns[f"{prefix}{count[0]}"] = obj
-            return f"{prefix}{count[0]}"
+            name = f"{prefix}{len(ns)}"
+            ns[name] = obj
+            return name
+
+        def literal(v):
+            table = np.full(1, v.val, v.aval.dtype)
+            literals.append((table.dtype.str, table.tobytes()))
+            return f"{global_name('L', table)}[0]"
+        full = _broadcast_strides(shape, shape)
+
+        def read(name, strides, size):
+            """``name`` read at the loop's index, by the operand's element strides."""
+            if size == 1:
+                return f"{name}[0]"
+            if strides == full:
+                return f"{name}[i]"
+            terms = [f"j{d}" if st == 1 else f"j{d} * {st}" for d, st in enumerate(strides)
+                     if st]
+            return f"{name}[{' + '.join(terms)}]"
+        inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
         name_of = {}
         for k, v in enumerate(jaxpr.invars):
-            name_of[id(v)] = f"I{k}[i]" if v.aval.size == size and size > 1 else f"I{k}[0]"
+            strides = _broadcast_strides(v.aval.shape, shape)
+            if strides is not None or v.aval.size == 1:
+                name_of[id(v)] = read(f"I{k}", strides, v.aval.size)
         lines = []
         for k, eqn in enumerate(jaxpr.eqns):
-            ops = [name_of[id(v)] if _is_var(v) else
-                   f"{global_name('L', np.full(1, v.val, v.aval.dtype))}[0]"
-                   for v in eqn.invars]
+            out = eqn.outvars[0]
+            if eqn.prim.name == "broadcast_in_dim":
+                operand = eqn.invars[0]
+                if not _is_var(operand):
+                    name_of[id(out)] = literal(operand) if operand.aval.size == 1 else None
+                elif id(operand) in inputs:
+                    strides = _broadcast_in_dim_strides(operand.aval.shape, shape,
+                                                        eqn.params["broadcast_dimensions"])
+                    name_of[id(out)] = read(f"I{inputs[id(operand)]}", strides,
+                                            operand.aval.size)
+                if name_of.get(id(out)) is None or out.aval.shape != shape:
+                    return None
+                continue
+            if _form(eqn, broadcasting=True) != "elementwise" or \
+                    any(_is_var(v) and name_of.get(id(v)) is None for v in eqn.invars):
+                return None
+            ops = [name_of[id(v)] if _is_var(v) else literal(v) for v in eqn.invars]
             lines.append(f"t{k} = {_expression(eqn, ops, global_name)}")
-            name_of[id(eqn.outvars[0])] = f"t{k}"
+            name_of[id(out)] = f"t{k}"
         lines += [f"O{k}[i] = {name_of[id(v)]}" for k, v in enumerate(jaxpr.outvars)]
         params = [f"I{k}" for k in range(len(jaxpr.invars))] + \
             [f"O{k}" for k in range(len(jaxpr.outvars))]
-        source = f"def native({', '.join(params)}):\n    for i in range({size}):\n" + \
-            "".join(f"        {line}\n" for line in lines)
-        return cls(jaxpr, source, ns)
+        nest, depth = [], len(shape)
+        for d, n in enumerate(shape):  # the flat index i follows the loops, row by row
+            pad = "    " * (d + 1)
+            nest.append(f"{pad}for j{d} in range({n}):")
+            if d < depth - 1:
+                nest.append(f"{pad}    b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]}")
+        last = f"b{depth - 2} + j{depth - 1}" if depth > 1 else f"j{depth - 1}"
+        body = [f"i = {last}"] + lines
+        pad = "    " * (depth + 1)
+        source = f"def native({', '.join(params)}):\n" + "".join(
+            f"{line}\n" for line in nest) + "".join(f"{pad}{line}\n" for line in body)
+        key = (source, tuple(literals), tuple(v.aval.dtype.str for v in jaxpr.invars),
+               tuple(repr(v) for k, v in ns.items() if k.startswith("T")))
+        group = _GROUPS.get(key)
+        if group is None:
+            group = _GROUPS[key] = cls(source, ns)
+        return group
 
     def __call__(self, ins, outs) -> bool:
         """Compute into ``outs``; False (nothing written) where an input is not flat."""
@@ -398,3 +495,17 @@ class NativeGroup:
             self.function = _njit(self.source, self.ns)
         self.function(*flat, *[o.reshape(-1) for o in outs])
         return True
+
+
+_GROUPS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # code -> NativeGroup
+
+
+def _broadcast_in_dim_strides(shape: tuple, out: tuple, dims: tuple):
+    """Element strides reading an operand of ``shape`` broadcast into ``out`` along
+    ``dims`` (its dimension k is ``out``'s ``dims[k]``)."""
+    own = _broadcast_strides(shape, shape)
+    strides = [0] * len(out)
+    for k, d in enumerate(dims):
+        if shape[k] != 1:
+            strides[d] = own[k]
+    return strides

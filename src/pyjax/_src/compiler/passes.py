@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler import kernels
+from pyjax._src.compiler import fusion, kernels
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var
 from pyjax._src.core.trace import REGISTRY, Primitive
@@ -500,7 +500,7 @@ def fuse(jaxpr: Jaxpr) -> Jaxpr:
     groups: list[_Group] = []
     order: list = []  # plain equations and groups, by position of their (last) member
 
-    for pos, eqn in enumerate(jaxpr.eqns):
+    for pos, eqn in enumerate(_own_broadcasts(jaxpr)):
         producers = set()
         for v in eqn.invars:  # (ids of literals, live objects, are never in ``group_of``)
             g = group_of.get(id(v))
@@ -545,6 +545,40 @@ def fuse(jaxpr: Jaxpr) -> Jaxpr:
     eqns = [item if isinstance(item, Eqn) else _fused_eqn(item, read_outside)
             for _, item in order]
     return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
+
+
+def _own_broadcasts(jaxpr: Jaxpr) -> list:
+    """The equations, with a large broadcast read by several elementwise equations made
+    again just before each of them. A broadcast is a view, so nothing is computed twice;
+    each group then reads it inside itself, and not as another group's output: a
+    stride-0 view, which a blocked or native kernel cannot read as a flat operand."""
+    made = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.name == "broadcast_in_dim"
+            and e.outvars[0].aval.size >= fusion.NATIVE_MIN_SIZE}
+    fusible_reads: dict = {}
+    other_reads = {id(v) for v in jaxpr.outvars}
+    for e in jaxpr.eqns:
+        for v in {id(v) for v in e.invars if id(v) in made}:
+            if _fusible(e):
+                fusible_reads[v] = fusible_reads.get(v, 0) + 1
+            else:
+                other_reads.add(v)
+    shared = {v for v, n in fusible_reads.items() if n > 1}
+    if not shared:
+        return jaxpr.eqns
+    eqns = []
+    for e in jaxpr.eqns:
+        if e.outvars and id(e.outvars[0]) in shared and id(e.outvars[0]) not in other_reads:
+            continue  # (every reader makes its own)
+        if _fusible(e) and any(id(v) in shared for v in e.invars):
+            own = {}
+            for v in e.invars:
+                if id(v) in shared and id(v) not in own:
+                    b = made[id(v)]
+                    own[id(v)] = Var(v.aval)
+                    eqns.append(Eqn(b.prim, b.invars, [own[id(v)]], b.params))
+            e = Eqn(e.prim, [own.get(id(v), v) for v in e.invars], e.outvars, e.params)
+        eqns.append(e)
+    return eqns
 
 
 def _fused_eqn(group: _Group, read_outside: set) -> Eqn:

@@ -16,6 +16,7 @@ NumPy kernels, which stay the reference; ``tests/test_native.py`` compares the t
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -46,6 +47,17 @@ def kernel(name: str, size: int):
         return None
     _hot.add(name)
     return getattr(module, name)
+
+
+def installed() -> bool:
+    """Whether native kernels may run: enabled, and Numba is there (found, not imported:
+    importing it costs ~65 MB and ~0.1 s, paid only when a kernel gets hot)."""
+    if not _FOUND:
+        _FOUND.append(importlib.util.find_spec("numba") is not None)
+    return ENABLED and _FOUND[0]
+
+
+_FOUND: list = []
 
 
 def _load():

@@ -21,7 +21,7 @@ from pyjax._src import backends, tree_util
 from pyjax._src.compiler import compile_jaxpr, fusion, kernels, passes
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array, to_buffer
-from pyjax._src.core.jaxpr import ClosedJaxpr, Literal
+from pyjax._src.core.jaxpr import ClosedJaxpr
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Primitive, Tracer, current_trace,
                                    get_aval, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
@@ -101,40 +101,14 @@ def _frozen(buf) -> np.ndarray:
 
 
 def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
-    """Run ``closed`` kernel by kernel (the compiler's direct kernels where it has them,
-    such as the bitwise ``select_n``), each result cast to its declared dtype as eager
-    evaluation and the generated code store them; Arrays out. Floating-point warnings are
-    off, as in compiled code."""
+    """Run ``closed`` kernel by kernel (``kernels.Evaluation``: the bits of compiled code);
+    Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
     jaxpr = closed.jaxpr
-    env = {id(v): _frozen(c) for v, c in zip(jaxpr.constvars, closed.consts)}
-    env.update((id(v), to_buffer(x)) for v, x in zip(jaxpr.invars, args))
-    last_use = {id(v): i for i, eqn in enumerate(jaxpr.eqns) for v in eqn.invars}
-    for v in jaxpr.outvars:
-        last_use[id(v)] = len(jaxpr.eqns)
-
-    def read(v):
-        if type(v) is Literal:
-            buf = to_buffer(v.val)
-            return buf if buf.dtype == v.aval.dtype else buf.astype(v.aval.dtype)
-        return env[id(v)]
-
-    with np.errstate(all="ignore"):
-        for i, eqn in enumerate(jaxpr.eqns):
-            invars = eqn.invars
-            ins = [env[id(v)] if type(v) is not Literal else read(v) for v in invars]
-            direct = kernels.direct_ufunc(eqn)  # what compiled code calls, where it differs
-            outs = [direct(*ins)] if direct is not None else eqn.prim.impl(*ins, **eqn.params)
-            for o, buf in zip(eqn.outvars, outs):
-                if type(buf) is not np.ndarray:
-                    buf = np.asarray(buf)  # (NumPy scalars become arrays, as eagerly)
-                dtype = o.aval.dtype
-                env[id(o)] = buf if buf.dtype == dtype else buf.astype(dtype)
-            for v in invars:  # free what nothing reads any more
-                if last_use[id(v)] == i:  # (literals too, harmlessly)
-                    env.pop(id(v), None)
+    outs = kernels.Evaluation(jaxpr)([to_buffer(x) for x in args],
+                                     [_frozen(c) for c in closed.consts])
     inputs = {id(v) for v in jaxpr.invars}
-    return [Array._from_buffer(_frozen(read(v)) if id(v) in inputs else read(v), v.aval)
-            for v in jaxpr.outvars]
+    return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
+            for v, buf in zip(jaxpr.outvars, outs)]
 
 
 def check_same_bits(got: list, compiled: list, name: str):
