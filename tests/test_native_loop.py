@@ -4,6 +4,7 @@ programs of ``test_loops``, on generated RNN-like bodies (float32 and float64), 
 against real JAX. Unsupported bodies stay on the Python loop, and a native loop that
 differs from the Python one is caught. Likewise for fused groups of IEEE operations
 against their blocked kernels."""
+import re
 import subprocess
 import sys
 import warnings
@@ -288,6 +289,23 @@ def test_groups_of_the_same_code_share_one_native_form(monkeypatch):
     spent = shared.spent
     fresh(*args)
     assert shared.spent > spent and a.native is None
+
+
+@pytest.mark.parametrize("blocked", [True, False], ids=["blocked", "whole"])
+def test_a_group_written_over_its_input_switches(blocked, monkeypatch):
+    """The second group writes its result over the first's (dead) result: the switching
+    call must check the native form on the inputs as they were, not as overwritten."""
+    def f(x):
+        a = x * 2.0 + 1.0
+        return jnp.sum(a), a * 3.0 - x
+    x = np.random.default_rng(6).standard_normal((48, 64)).astype(np.float32)
+    monkeypatch.setattr(native_loop, "CHECKS", True)  # (a false mismatch would raise)
+    want, _ = _run_group(f, (x,), monkeypatch, native_on=False, blocked=blocked)
+    got, groups = _run_group(f, (x,), monkeypatch, native_on=True, blocked=blocked)
+    _same(got, want)
+    assert len(groups) == 2 and all(k.native is not None for k in groups)
+    source = compile_jaxpr(pyjax.make_jaxpr(f)(x)).source
+    assert re.search(r"= g1\((\w+), a0, \1\)", source)  # (written over its input)
 
 
 def test_a_wrong_native_group_is_caught(monkeypatch):

@@ -270,12 +270,14 @@ class FusedKernel:
         candidate = self.native_candidate
         if candidate is None:
             return self._numpy(ins, reuse)
+        if candidate.spent >= NATIVE_HOT_SECONDS:
+            kept = [np.array(x) for x in ins]  # (the NumPy code may write over an input)
+            outs = self._numpy(ins, reuse)
+            self._go_native(kept, outs)
+            return outs
         start = time.perf_counter()
         outs = self._numpy(ins, reuse)
-        if candidate.spent < NATIVE_HOT_SECONDS:
-            candidate.spent += time.perf_counter() - start
-        else:
-            self._go_native(ins, outs)
+        candidate.spent += time.perf_counter() - start
         return outs
 
     def _outputs(self, reuse) -> list:
