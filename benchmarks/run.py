@@ -47,8 +47,9 @@ import cases  # noqa: E402
 SAMPLE_MIN_S = 0.02       # one sample repeats the call until it lasts this long
 ROW_BUDGET_S = 8.0        # sampling time per row, both libraries together
 SETTLE_S = 0.12           # untimed calls before each sample (see the docstring)
-WARMUP_S = 3.0            # steady-state rows run this long first (pyjax's native kernels
-                          # compile once hot; XLA's autotuning and caches settle)
+WARMUP_S = 5.0            # steady-state rows run this long first (pyjax's native kernels
+                          # and groups compile once hot: mlp_step's after ~3.7 s;
+                          # XLA's autotuning and caches settle)
 MIN_SAMPLES, MAX_SAMPLES = 5, 61
 STARTUP_REPS = 5          # fresh processes per library for the startup rows (after 1 warm-up)
 XLA_ONE_THREAD = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
