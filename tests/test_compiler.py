@@ -20,8 +20,8 @@ import pytest
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.compiler import (compile_jaxpr, fusion, kernels, native_loop, passes,
-                                 run_compiled)
+from pyjax._src.compiler import (compile_jaxpr, evaluate, fusion, kernels, native_loop,
+                                 passes, run_compiled)
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, eval_jaxpr
 from pyjax._src.core.trace import Primitive, REGISTRY
@@ -661,6 +661,22 @@ def test_pooled_buffers_never_reach_results(pooled):
 
 def test_pooled_buffers_in_blocked_kernels(pooled, blocked):
     _check_pooled_programs()
+
+
+def test_pooled_buffers_in_kernel_by_kernel_evaluation(pooled):
+    """The evaluator of first runs and of fused groups not yet native pools its buffers
+    as generated code does: the reference bits, and earlier results stay intact."""
+    kept = []
+    for what, closed, args in COMPOSE[::2] + OP_JAXPRS[::7]:
+        inlined = passes.inline_calls(closed)
+        program = ClosedJaxpr(passes.xla_rewrites(inlined.jaxpr), inlined.consts)
+        run, consts = evaluate.Evaluation(program.jaxpr), list(map(to_buffer, program.consts))
+        outs = run([to_buffer(a) for a in args], consts)
+        assert_same_bits(outs, expected(closed, args), what)
+        kept.append((what, outs, [np.array(o) for o in outs]))
+        run([to_buffer(a) for a in args], consts)
+    for what, outs, first in kept:
+        assert_same_bits(outs, first, what)
 
 
 def test_overlapped_products_give_the_reference_bits(monkeypatch):

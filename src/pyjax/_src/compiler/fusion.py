@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pyjax._src.compiler import blas, kernels, native_loop
+from pyjax._src.compiler import blas, evaluate, kernels, native_loop
 from pyjax._src.core.jaxpr import Jaxpr, Literal
 from pyjax._src.lax import native as lax_native
 
@@ -241,7 +241,7 @@ class FusedKernel:
 
     def __init__(self, jaxpr: Jaxpr, native_candidate, names, comment):
         self.jaxpr = jaxpr
-        self.whole = kernels.Evaluation(jaxpr)
+        self.whole = evaluate.Evaluation(jaxpr)
         self.shape = shape = jaxpr.outvars[0].aval.shape
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self.n_in = len(jaxpr.invars)
@@ -253,8 +253,6 @@ class FusedKernel:
             self.plan, self.scratch_shape, self.patterns = _block_plan(
                 shape, jaxpr, BLOCK_BYTES // itemsize)
             self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
-        else:
-            self.source = f"{jaxpr}\n"
         self.in_place = _in_place(jaxpr, shape)
         self.threads = NUM_THREADS if jaxpr.outvars[0].aval.size >= THREADED_MIN_SIZE else 1
         self.exact = all(e.prim.name in EXACT for e in jaxpr.eqns)
@@ -271,7 +269,8 @@ class FusedKernel:
         if candidate is None:
             return self._numpy(ins, reuse)
         if candidate.spent >= NATIVE_HOT_SECONDS:
-            kept = [np.array(x) for x in ins]  # (the NumPy code may write over an input)
+            kept = [np.array(x) if any(x is r for r in reuse) else x  # (written over)
+                    for x in ins]
             outs = self._numpy(ins, reuse)
             self._go_native(kept, outs)
             return outs

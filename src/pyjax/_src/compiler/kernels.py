@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.core.array import to_buffer
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import Literal
 
 # name -> (ufunc, dtype kinds where the kernel is that ufunc, kernel ignores FP warnings)
 UFUNCS: dict = {
@@ -310,49 +308,3 @@ def _same_as_kernel(prim, ufunc, nargs: int, dt: np.dtype) -> bool:
 def aval_nbytes(aval: ShapedArray) -> int:
     return aval.size * aval.dtype.itemsize
 
-
-class Evaluation:
-    """``jaxpr``'s equations run kernel by kernel, with the bits of its generated code but
-    no code generated (a specialization's first run; a fused group's NumPy form until its
-    native form is hot): each calls the direct ufunc or kernel generated code calls (the
-    bitwise ``select_n``), else the primitive's kernel, and its result is cast to the
-    declared dtype; a value is dropped after its last use. ``self(buffers, consts)``
-    gives the outputs' buffers (NumPy scalars as 0-d arrays), with warnings off."""
-
-    def __init__(self, jaxpr):
-        self.jaxpr = jaxpr
-        last_use = {id(v): i for i, e in enumerate(jaxpr.eqns) for v in e.invars}
-        for v in jaxpr.outvars:
-            last_use[id(v)] = len(jaxpr.eqns)
-        self.steps = []
-        for i, e in enumerate(jaxpr.eqns):
-            direct = direct_ufunc(e)
-            fn = (lambda *xs, f=direct: [f(*xs)]) if direct is not None else e.prim.impl
-            args = [_literal(v) if type(v) is Literal else id(v) for v in e.invars]
-            dead = [id(v) for v in e.invars if type(v) is not Literal and last_use[id(v)] == i]
-            params = {} if direct is not None else e.params  # (a direct call takes none)
-            self.steps.append((fn, args, params, [id(o) for o in e.outvars],
-                               [o.aval.dtype for o in e.outvars], dead))
-        self.literals = {id(v): _literal(v) for v in jaxpr.outvars if type(v) is Literal}
-
-    def __call__(self, buffers, consts=()) -> list:
-        jaxpr = self.jaxpr
-        env = dict(zip(map(id, jaxpr.constvars), consts))
-        env.update(zip(map(id, jaxpr.invars), buffers))
-        with np.errstate(all="ignore"):
-            for fn, args, params, outs, dtypes, dead in self.steps:
-                results = fn(*[env[a] if type(a) is int else a for a in args], **params)
-                for o, buf, dtype in zip(outs, results, dtypes):
-                    if type(buf) is not np.ndarray:
-                        buf = np.asarray(buf)  # (NumPy scalars become arrays, as eagerly)
-                    env[o] = buf if buf.dtype == dtype else buf.astype(dtype)
-                for v in dead:
-                    env.pop(v, None)
-        return [self.literals[id(v)] if id(v) in self.literals else env[id(v)]
-                for v in jaxpr.outvars]
-
-
-def _literal(v) -> np.ndarray:
-    """A literal's buffer as generated code holds it: of the literal's declared dtype."""
-    buf = to_buffer(v.val)
-    return buf if buf.dtype == v.aval.dtype else buf.astype(v.aval.dtype)

@@ -391,9 +391,11 @@ class Program:
         self.run_buffers = _compiled_on_first_call(names, rb_src, self.call)
         self.steps = steps
         self.source = rb_src + "\n" + call_src + "".join(
-            f"\n# {names.ref(s.kernel, 'g')}: "
-            f"{'blocked kernel' if s.kernel.blocked else 'equations'} of a fused group\n"
-            f"{s.kernel.source}" for s in steps if s.kernel is not None)
+            f"\n# {names.ref(s.kernel, 'g')}: blocked kernel of a fused group\n"
+            f"{s.kernel.source}" if s.kernel.blocked else
+            f"\n# {names.ref(s.kernel, 'g')}: a fused group run equation by equation (see "
+            f"the optimized jaxpr) until its native form is hot\n"
+            for s in steps if s.kernel is not None)
 
 
 def _compiled_on_first_call(names: Names, src: str, owner):

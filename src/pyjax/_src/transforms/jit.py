@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 
 from pyjax._src import backends, tree_util
-from pyjax._src.compiler import compile_jaxpr, fusion, kernels, passes
+from pyjax._src.compiler import compile_jaxpr, evaluate, fusion, kernels, passes
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr
@@ -101,11 +101,11 @@ def _frozen(buf) -> np.ndarray:
 
 
 def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
-    """Run ``closed`` kernel by kernel (``kernels.Evaluation``: the bits of compiled code);
+    """Run ``closed`` kernel by kernel (``evaluate.Evaluation``: the bits of compiled code);
     Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
     jaxpr = closed.jaxpr
-    outs = kernels.Evaluation(jaxpr)([to_buffer(x) for x in args],
-                                     [_frozen(c) for c in closed.consts])
+    outs = evaluate.Evaluation(jaxpr)([to_buffer(x) for x in args],
+                                      [_frozen(c) for c in closed.consts])
     inputs = {id(v) for v in jaxpr.invars}
     return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
             for v, buf in zip(jaxpr.outvars, outs)]
