@@ -5,7 +5,11 @@ The pipeline is three visible stages:
 1. ``passes.optimize``: inline nested calls, XLA's rounding rewrites, constant folding,
    algebraic simplification, CSE, DCE, then fusion of elementwise groups;
 2. ``lower.Program``: straight-line Python source for the optimized jaxpr, compiled once;
-3. ``fusion.FusedKernel``: large fused groups run block by block on a thread pool.
+3. ``fusion.FusedKernel``: large fused groups run block by block on a thread pool, and
+   groups of IEEE operations switch to a Numba loop once hot (``native_loop``).
+
+``evaluate.Evaluation`` runs a jaxpr kernel by kernel with the same bits and no code
+generated (``jit``'s first runs; groups not yet native).
 
 ``compile_jaxpr`` returns the generated ``call`` function itself (the fastest thing to
 call), carrying ``run_buffers`` (NumPy buffers in and out, for loops and calls), the
