@@ -568,8 +568,11 @@ def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
 
 
 def block_until_ready(x):
-    return tree_util.tree_map(lambda v: v.block_until_ready() if hasattr(v, "block_until_ready")
-                              else v, x)
+    """Wait for every array leaf of ``x``; ``x`` itself back, as in JAX."""
+    for leaf in tree_util.tree_leaves(x):
+        if hasattr(leaf, "block_until_ready"):
+            leaf.block_until_ready()
+    return x
 
 
 @contextlib.contextmanager
