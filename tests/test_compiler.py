@@ -670,7 +670,8 @@ def test_pooled_buffers_in_kernel_by_kernel_evaluation(pooled):
     for what, closed, args in COMPOSE[::2] + OP_JAXPRS[::7]:
         inlined = passes.inline_calls(closed)
         program = ClosedJaxpr(passes.xla_rewrites(inlined.jaxpr), inlined.consts)
-        run, consts = evaluate.Evaluation(program.jaxpr), list(map(to_buffer, program.consts))
+        run = evaluate.Evaluation(program.jaxpr, pooled=True)
+        consts = list(map(to_buffer, program.consts))
         outs = run([to_buffer(a) for a in args], consts)
         assert_same_bits(outs, expected(closed, args), what)
         kept.append((what, outs, [np.array(o) for o in outs]))

@@ -241,7 +241,7 @@ class FusedKernel:
 
     def __init__(self, jaxpr: Jaxpr, native_candidate, names, comment):
         self.jaxpr = jaxpr
-        self.whole = evaluate.Evaluation(jaxpr)
+        self.whole = evaluate.Evaluation(jaxpr, pooled=True)
         self.shape = shape = jaxpr.outvars[0].aval.shape
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self.n_in = len(jaxpr.invars)

@@ -104,8 +104,8 @@ def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
     """Run ``closed`` kernel by kernel (``evaluate.Evaluation``: the bits of compiled code);
     Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
     jaxpr = closed.jaxpr
-    outs = evaluate.Evaluation(jaxpr)([to_buffer(x) for x in args],
-                                      [_frozen(c) for c in closed.consts])
+    outs = evaluate.Evaluation(jaxpr, pooled=False)([to_buffer(x) for x in args],
+                                                    [_frozen(c) for c in closed.consts])
     inputs = {id(v) for v in jaxpr.invars}
     return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
             for v, buf in zip(jaxpr.outvars, outs)]
