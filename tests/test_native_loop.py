@@ -232,9 +232,10 @@ GROUPS = {
     "strided column: not native": (lambda p, g, s: p / g[:, :1], True),
     "relu of a bias add": (lambda p, g, s: (jnp.maximum(p + g[0], 0.0), p + g[0] > 0), False),
     "relu's derivative": (lambda p, g, s: jnp.where(p > 0, g, 0.0), False),
-    "max and min, ties and NaNs": (lambda p, g, s: (jnp.maximum(p, g), jnp.minimum(p, g),
-                                                    jnp.maximum(g, p), jnp.minimum(s, p)),
-                                   False),
+    "max and min, ties and NaNs": (lambda p, g, s: (  # (* 2: keeps signs and NaNs)
+        jnp.maximum(p, g) * 2.0, jnp.minimum(p, g) * 2.0, jnp.maximum(g, p) * 2.0,
+        jnp.minimum(s, p) * 2.0), False),
+    "one pass: not native": (lambda p, g, s: p * g, True),
     "comparisons and selects": (lambda p, g, s: (
         jnp.where(p >= g, p * s, g - s), jnp.where(p != p, 0.0, p), p < g, p <= s,
         jnp.where(g == p, g, -p)), False),

@@ -211,13 +211,19 @@ def runs_blocked(jaxpr: Jaxpr) -> bool:
 
 def native_form(jaxpr: Jaxpr):
     """A fused group's native form, where it has one and may switch to it: Numba is
-    installed and not turned off, and the group is large enough that one pass over it
-    beats NumPy's pass per equation by more than a kernel call costs, yet small enough
-    to run on one thread (larger groups keep their threaded blocks)."""
+    installed and not turned off, NumPy makes more than one pass over the group, and the
+    group is large enough that one pass beats those by more than a kernel call costs,
+    yet small enough to run on one thread (larger groups keep their threaded blocks)."""
     if not jaxpr.outvars or not lax_native.installed() or \
-            not NATIVE_MIN_SIZE <= jaxpr.outvars[0].aval.size <= NATIVE_MAX_SIZE:
+            not NATIVE_MIN_SIZE <= jaxpr.outvars[0].aval.size <= NATIVE_MAX_SIZE or \
+            sum(_NUMPY_PASSES.get(e.prim.name, 1) for e in jaxpr.eqns) < 2:
         return None
     return native_loop.NativeGroup.build(jaxpr)
+
+
+# NumPy passes over the group's elements an equation costs (a broadcast is a view; the
+# bitwise select several: ``kernels.select2``); one per other equation.
+_NUMPY_PASSES = {"broadcast_in_dim": 0, "select_n": 2}
 
 
 # Primitives whose results are exact or correctly rounded whatever loop NumPy runs them
