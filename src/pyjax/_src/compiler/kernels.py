@@ -307,4 +307,3 @@ def _same_as_kernel(prim, ufunc, nargs: int, dt: np.dtype) -> bool:
 
 def aval_nbytes(aval: ShapedArray) -> int:
     return aval.size * aval.dtype.itemsize
-
