@@ -599,3 +599,33 @@ def test_a_specialization_run_once_is_freed_with_its_function():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
+    """The second run compiles without native forms for fused groups (a program run a
+    few times never pays for them); after TIER_UP_SECONDS of runs the program is compiled
+    again with them, and its ReLU group goes native once hot. The same bits throughout."""
+    pytest.importorskip("numba")
+    from pyjax._src.compiler import fusion
+    from pyjax._src.lax import native
+    from pyjax._src.transforms import jit as jit_module
+    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 0.0)
+    monkeypatch.setattr(jit_module, "TIER_UP_SECONDS", 3600.0)
+    r = np.random.default_rng(0)
+    x, b = r.standard_normal((256, 256)).astype(np.float32), r.standard_normal(256)
+    f = pyjax.jit(lambda x, b: jnp.maximum(x + b.astype(np.float32), 0.0))
+    outs = [np.asarray(f(x, b)) for _ in range(3)]
+    entry, _ = f._specialize((x, b), {})
+
+    def kernels():
+        return [k for k in entry.executable.__globals__.values()
+                if isinstance(k, fusion.FusedKernel)]
+    assert isinstance(entry.run, jit_module._TierUp) and not kernels()
+    monkeypatch.setattr(jit_module, "TIER_UP_SECONDS", 0.0)
+    outs += [np.asarray(f(x, b)) for _ in range(3)]  # compiled again; the group switches
+    assert entry.run is entry.executable and [k.native is not None for k in kernels()] == [True]
+    assert all(o.tobytes() == outs[0].tobytes() for o in outs)
+    small = pyjax.jit(lambda x: x + 1.0)  # (no group that could go native: no wrapper)
+    small(x[:4]), small(x[:4])
+    assert small._specialize((x[:4],), {})[0].run.__class__ is not jit_module._TierUp

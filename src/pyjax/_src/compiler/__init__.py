@@ -27,18 +27,22 @@ from pyjax._src.core import trace
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Var, check_jaxpr
 
 
-def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False):
+def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bool = True):
     """An executable for ``closed``: ``exe(*args) -> [Array]`` and
-    ``exe.run_buffers([buffer]) -> [buffer]``. ``prepared``: see ``passes.optimize``."""
+    ``exe.run_buffers([buffer]) -> [buffer]``. ``prepared``: see ``passes.optimize``.
+    Without ``native_groups`` no fused group gets a native form to switch to (building
+    them costs ~0.05 ms a group, worth it only for programs run often);
+    ``exe.native_groups_later`` says whether compiling with them would give one."""
     start = time.perf_counter()
     optimized = passes.optimize(closed, prepared=prepared)
     if CHECKS:
         check_jaxpr(optimized.jaxpr)
-    program = Program(optimized)
+    program = Program(optimized, native_groups)
     exe = program.call
     exe.run_buffers = program.run_buffers
     exe.jaxpr = optimized
     exe.source = program.source
+    exe.native_groups_later = program.native_groups_later
     exe.cost_analysis = lambda: cost_analysis(optimized.jaxpr)
     exe.compile_time = time.perf_counter() - start
     return exe

@@ -229,21 +229,26 @@ class Compiled:
 
     def run(self, *leaves):
         """The first two runs; the second makes the instance attribute ``run`` the
-        executable (a bound method stored there would keep the entry in a cycle)."""
+        executable (a bound method stored there would keep the entry in a cycle), or
+        ``_TierUp`` around it."""
         if self.ran or config.jax_log_compiles:
-            exe = self.run = self.executable
-            return exe(*leaves)
+            return self._compiled()(*leaves)
         self.ran = True
         program = first_call_program(self.jaxpr)
         if program is None:
-            exe = self.run = self.executable
-            return exe(*leaves)
+            return self._compiled()(*leaves)
         if "executable" not in self.__dict__:  # (not compiled already, as by ``lower``)
             self.program = program
         outs = evaluate_first_call(program, leaves)
         if CHECKS:  # the compiled program must give the very same bits
             check_same_bits(outs, self.executable(*leaves), self.jaxpr_name)
         return outs
+
+    def _compiled(self):
+        """The executable as ``run`` (its later calls go straight to it)."""
+        exe = self.executable
+        run = self.run = _TierUp(self, exe) if exe.native_groups_later else exe
+        return run
 
     @functools.cached_property
     def executable(self):
@@ -252,19 +257,56 @@ class Compiled:
         program, self.program = self.program, None
         exe = _EXECUTABLES.get(self.jaxpr)
         if exe is None:
-            exe = _EXECUTABLES[self.jaxpr] = compile_jaxpr(self.jaxpr) if program is None \
-                else compile_jaxpr(program, prepared=True)
-        if config.jax_log_compiles:
-            logger.warning("Finished compilation of jit(%s) in %.3f ms: %d equations, %d "
-                           "after optimization", self.jaxpr_name, 1e3 * exe.compile_time,
-                           len(self.jaxpr.eqns), len(exe.jaxpr.eqns))
+            exe = _EXECUTABLES[self.jaxpr] = \
+                compile_jaxpr(self.jaxpr, native_groups=False) if program is None \
+                else compile_jaxpr(program, prepared=True, native_groups=False)
+        self._log_compile(exe, "")
         return exe
+
+    def tier_up(self):
+        """Compile again with native fused groups (``_TierUp``: the program runs often)."""
+        exe = self.__dict__["executable"] = _EXECUTABLES[self.jaxpr] = \
+            compile_jaxpr(self.jaxpr)
+        self.run = exe
+        self._log_compile(exe, " with native fused groups")
+
+    def _log_compile(self, exe, what: str):
+        if config.jax_log_compiles:
+            logger.warning("Finished compilation of jit(%s)%s in %.3f ms: %d equations, %d "
+                           "after optimization", self.jaxpr_name, what,
+                           1e3 * exe.compile_time, len(self.jaxpr.eqns), len(exe.jaxpr.eqns))
 
     def as_text(self) -> str:
         return self.executable.source
 
     def cost_analysis(self) -> dict:
         return self.executable.cost_analysis()
+
+
+TIER_UP_SECONDS = 0.02  # run time of a jitted program before its fused groups may go native
+
+
+class _TierUp:
+    """A jitted program's compiled code (``run``) until it has run for TIER_UP_SECONDS;
+    then ``Compiled.tier_up`` compiles it again with native forms for its fused groups,
+    which go native once hot themselves. A program run a few times (a fresh ``partial``
+    per call, the compile benchmark) never pays for building them."""
+    __slots__ = ("entry", "exe", "spent")
+
+    def __init__(self, entry: Compiled, exe):
+        self.entry = weakref.ref(entry)  # (the entry holds this: no cycle)
+        self.exe = exe
+        self.spent = 0.0
+
+    def __call__(self, *leaves):
+        start = time.perf_counter()
+        outs = self.exe(*leaves)
+        self.spent += time.perf_counter() - start
+        if self.spent >= TIER_UP_SECONDS:
+            entry = self.entry()
+            if entry is not None and entry.run is self:
+                entry.tier_up()
+        return outs
 
 
 class Lowered:
