@@ -264,11 +264,13 @@ class Compiled:
         return exe
 
     def tier_up(self):
-        """Compile again with native fused groups (``_TierUp``: the program runs often)."""
-        exe = self.__dict__["executable"] = _EXECUTABLES[self.jaxpr] = \
-            compile_jaxpr(self.jaxpr)
-        self.run = exe
-        self._log_compile(exe, " with native fused groups")
+        """Compile again with native fused groups (``_TierUp``: the program runs often),
+        unless another entry of this jaxpr has."""
+        exe = _EXECUTABLES.get(self.jaxpr)
+        if exe is None or exe.native_groups_later:
+            exe = _EXECUTABLES[self.jaxpr] = compile_jaxpr(self.jaxpr)
+            self._log_compile(exe, " with native fused groups")
+        self.__dict__["executable"] = self.run = exe
 
     def _log_compile(self, exe, what: str):
         if config.jax_log_compiles:
