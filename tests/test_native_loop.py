@@ -3,7 +3,7 @@ Numba-compiled loop once hot, with the bits of the Python loop: on the step-by-s
 programs of ``test_loops``, on generated RNN-like bodies (float32 and float64), and
 against real JAX. Unsupported bodies stay on the Python loop, and a native loop that
 differs from the Python one is caught. Likewise for fused groups of IEEE operations
-against their blocked kernels."""
+against their NumPy code (blocked, or equation by equation)."""
 import re
 import subprocess
 import sys
