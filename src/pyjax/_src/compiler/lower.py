@@ -160,12 +160,10 @@ class _Step:
             (not name.startswith("reduce_") or bool(self.eqn.params.get("axes")))
 
 
-def _steps(jaxpr: Jaxpr, names: Names, native_groups: bool = True,
-           later: list | None = None) -> list:
+def _steps(jaxpr: Jaxpr, names: Names, native_groups: bool = True) -> list:
     """Small fused groups go back to their equations (plain NumPy calls); large ones, and
     those with a native form to switch to, become kernels (``fusion.FusedKernel``).
-    Without ``native_groups``, groups get no native form; ``later`` then records whether
-    one would have."""
+    Without ``native_groups``, groups get no native form."""
     steps = []
     for eqn in jaxpr.eqns:
         if eqn.prim is not fused_p:
@@ -176,8 +174,6 @@ def _steps(jaxpr: Jaxpr, names: Names, native_groups: bool = True,
         inner = [Eqn(e.prim, [env.get(id(v), v) if _is_var(v) else v for v in e.invars],
                      e.outvars, e.params) for e in sub.eqns]
         native = fusion.native_form(sub) if native_groups else None
-        if not native_groups and later is not None and not later:
-            later.extend([True] if fusion.native_form(sub) is not None else [])
         if native is not None or fusion.runs_blocked(sub):
             steps.append(_Step(eqn, fusion.FusedKernel(sub, native, names, _comment)))
         else:
@@ -344,12 +340,12 @@ def _source(fname: str, params: list, prologue: list, body: list, ret: str,
         f"    {b}\n" for b in prologue + body)
 
 
-def _parts(jaxpr: Jaxpr, names: Names, consts=(), native_groups=True, later=None):
+def _parts(jaxpr: Jaxpr, names: Names, consts=(), native_groups=True):
     """Parameters, steps, body lines and result expressions of a jaxpr's function."""
     name_of = {id(v): f"a{i}" for i, v in enumerate(jaxpr.invars)}
     for v, c in zip(jaxpr.constvars, consts):
         name_of[id(v)] = names.ref(c, "c")
-    steps = fusion.overlap(_steps(jaxpr, names, native_groups, later), _large_product)
+    steps = fusion.overlap(_steps(jaxpr, names, native_groups), _large_product)
     body = _body(steps, name_of, jaxpr.outvars, names)
     results = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in jaxpr.outvars]
     return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
@@ -378,9 +374,7 @@ class Program:
         names = self.names = Names()
         jaxpr = closed.jaxpr
         consts = [_prepare_const(c) for c in closed.consts]
-        later: list = []
-        params, steps, body, results = _parts(jaxpr, names, consts, native_groups, later)
-        self.native_groups_later = bool(later)
+        params, steps, body, results = _parts(jaxpr, names, consts, native_groups)
         quiet = _quiet(steps)
         rb_src = _source("run_buffers", ["bufs"],
                          [f"{', '.join(params)}, = bufs" if params else "pass"], body,

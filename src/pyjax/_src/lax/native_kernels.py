@@ -139,20 +139,19 @@ def _fused(typingctx, a, b, c):
     return types.float32(types.float32, types.float32, types.float32), codegen
 
 
-@numba.njit(nogil=True, error_model="numpy", inline="always")
-def _horner_fused(x, cs):
-    acc = _fused(cs[0], x, cs[1])
-    for k in range(2, len(cs)):
-        acc = _fused(acc, x, cs[k])
-    return acc
+def _horner_of(fma):
+    """A Horner chain ``((cs[0] x + cs[1]) x + ...)`` whose every step is ``fma``."""
+    @numba.njit(nogil=True, error_model="numpy", inline="always")
+    def horner(x, cs):
+        acc = fma(cs[0], x, cs[1])
+        for k in range(2, len(cs)):
+            acc = fma(acc, x, cs[k])
+        return acc
+    return horner
 
 
-@numba.njit(nogil=True, error_model="numpy", inline="always")
-def _horner(x, cs):
-    acc = _fma(cs[0], x, cs[1])
-    for k in range(2, len(cs)):
-        acc = _fma(acc, x, cs[k])
-    return acc
+_horner_fused = _horner_of(_fused)  # the processor's FMA
+_horner = _horner_of(_fma)          # its float64 emulation
 
 
 @intrinsic
