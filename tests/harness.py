@@ -112,3 +112,20 @@ def check_vmap(f, args, in_axes=0):
         for b, s in zip(b_leaves, s_leaves):
             np.testing.assert_allclose(np.asarray(b)[i], np.asarray(s), rtol=1e-6, atol=1e-6)
             assert np.asarray(b).dtype == np.asarray(s).dtype
+
+
+def edge_values(dtype: np.dtype) -> np.ndarray:
+    """Values where kernels tend to differ: zeros, infinities, NaN, extremes, rounding."""
+    if dtype.kind == "b":
+        return np.array([False, True])
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.array(sorted({0, 1, 2, 3, 7, info.max, info.min, info.max - 1} |
+                               ({-1, -2, -7, info.min + 1} if dtype.kind == "i" else set())),
+                        dtype)
+    real = np.array([0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, 2.5, -2.5, 3.0, 1e-3, 7.25, -13.0,
+                     0.9999, 88.0, -100.0, 1e30, np.inf, -np.inf, np.nan])
+    with np.errstate(all="ignore"):
+        if dtype.kind == "c":
+            return (real[:, None] + 1j * real[None, ::3]).ravel().astype(dtype)
+        return real.astype(dtype)

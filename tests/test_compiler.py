@@ -19,15 +19,18 @@ import pytest
 
 import pyjax
 import pyjax.numpy as jnp
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax import lax
+from pyjax._src.backends.cpu import blas as blas_module
 from pyjax._src.compiler import (compile_jaxpr, evaluate, fusion, kernels, native_loop,
                                  passes, run_compiled)
+from pyjax._src.config import CHECKS
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, eval_jaxpr
 from pyjax._src.core.trace import Primitive, REGISTRY
-from pyjax._src.lax import native
 
-from op_db import OPS, STANDARD
+from op_db import ALL, OPS, STANDARD
+from harness import edge_values
 from test_compose import BINARY, N, UNARY, build, generate
 
 
@@ -77,19 +80,19 @@ def check_compiled(closed: ClosedJaxpr, args, what=""):
 @pytest.fixture
 def blocked(monkeypatch):
     """Every fused group runs blocked, in blocks of a few elements, on two threads."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1)
-    monkeypatch.setattr(fusion, "BLOCK_BYTES", 16)
-    monkeypatch.setattr(fusion, "THREADED_MIN_SIZE", 1)
-    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1)
+    monkeypatch.setattr(POLICY, "block_bytes", 16)
+    monkeypatch.setattr(POLICY, "threaded_min_size", 1)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
 
 
 @pytest.fixture
 def blocked_medium(monkeypatch):
     """Groups of a few thousand elements run blocked (in blocks of 1024) and threaded."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
-    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
-    monkeypatch.setattr(fusion, "THREADED_MIN_SIZE", 1 << 13)
-    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1 << 12)
+    monkeypatch.setattr(POLICY, "block_bytes", 1 << 12)
+    monkeypatch.setattr(POLICY, "threaded_min_size", 1 << 13)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
 
 
 @pytest.fixture
@@ -97,9 +100,9 @@ def native_whole(monkeypatch):
     """Every fused group with a native form runs whole, switching to it at once; a
     native form that differs from the NumPy code raises (checked mode)."""
     pytest.importorskip("numba")
-    monkeypatch.setattr(fusion, "NATIVE_MIN_SIZE", 1)
-    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 0.0)
-    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(POLICY, "native_group_min_size", 1)
+    monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(native_loop, "CHECKS", True)
 
 
@@ -218,30 +221,24 @@ def test_op_table_blocked_matches_kernels(part, blocked):
 
 
 def test_direct_ufuncs_match_their_kernels():
-    """Each ufunc the compiler calls instead of a kernel gives the kernel's bits."""
+    """Each ufunc a primitive declares (``Primitive.ufunc``), which the compiler calls
+    instead of its kernel, gives the kernel's bits on every dtype of its kinds."""
     checked = 0
-    for name, (ufunc, kinds, _) in kernels.UFUNCS.items():
-        prim = REGISTRY[name]
-        for dt in STANDARD:
-            dt = np.dtype(dt)
-            if dt.kind not in kinds:
-                continue
-            n = 1 if prim.name in ("neg", "sign", "floor", "ceil", "is_finite", "abs",
-                                   "square") or name in UNARY_UFUNCS else 2
+    for prim in REGISTRY.values():
+        if prim.ufunc is None:
+            continue
+        n = prim.ufunc.nin
+        for dt in map(np.dtype, ALL):
             x = [Var(ShapedArrayOf(dt)) for _ in range(n)]
             eqn = Eqn(prim, x, [Var(ShapedArrayOf(dt))], {})
-            if kernels.direct_ufunc(eqn) is not None:
+            if kernels.direct_ufunc(eqn) is prim.ufunc:
                 checked += 1
-                vals = kernels.edge_values(dt)
-                args = np.meshgrid(*([vals] * n), indexing="ij")
+                args = np.meshgrid(*([edge_values(dt)] * n), indexing="ij")
                 with np.errstate(all="ignore"):
                     want = np.asarray(prim.impl(*args)[0])
-                    got = kernels.direct_ufunc(eqn)(*args)
-                assert bits(got) == bits(want), (name, dt)
-    assert checked > 100
-
-
-UNARY_UFUNCS = {n for n, (u, _, _) in kernels.UFUNCS.items() if u.nin == 1}
+                    got = prim.ufunc(*args)
+                assert bits(got) == bits(want), (prim.name, dt)
+    assert checked > 150
 
 
 def ShapedArrayOf(dt):  # noqa: N802
@@ -380,7 +377,7 @@ def test_xla_rewrites_match_jax_jit():
 def test_each_group_makes_its_own_large_broadcast(large, monkeypatch):
     """Two ReLUs' zeros (one broadcast after CSE): from NATIVE_MIN_SIZE elements each
     group makes its own (a view), instead of one group handing it to the other."""
-    monkeypatch.setattr(fusion, "NATIVE_MIN_SIZE", 1 << 16 if large else 1 << 17)
+    monkeypatch.setattr(POLICY, "native_group_min_size", 1 << 16 if large else 1 << 17)
 
     def f(x, w):
         y = jnp.where(x > 0, x, 0.0) @ w
@@ -558,23 +555,24 @@ def test_run_buffers_is_compiled_when_first_used():
     assert "def run_buffers(" in exe.source and "def call(" in exe.source
 
 
-def test_only_pyjax_kernels_skip_the_result_cast():
-    """Kernels listed in EXACT_DTYPES return their declared dtypes (checked mode verifies
-    it); a kernel of that name from elsewhere still gets its result cast."""
-    saved = REGISTRY["squeeze"]
-    odd = Primitive("squeeze")
-    REGISTRY["squeeze"] = saved
+def test_only_kernels_declared_exact_skip_the_result_cast():
+    """A kernel whose primitive does not declare ``exact_dtypes`` gets its result cast to
+    the declared dtype; one that declares it falsely is caught in checked mode (and,
+    unchecked, its result is passed on uncast)."""
+    odd = Primitive("odd")
+    del REGISTRY["odd"]
     odd.abstract_eval = lambda avals, **p: [avals[0]]
     odd.impl = lambda x, **p: [x.astype(np.float64) * 2]
-    xv, ov = Var(pyjax._src.core.trace.get_aval(np.float32(1))), \
-        Var(pyjax._src.core.trace.get_aval(np.float32(1)))
-    exe = compile_jaxpr(ClosedJaxpr(Jaxpr([], [xv], [ov], [Eqn(odd, [xv], [ov], {})]), []))
-    out = exe(np.float32(1.5))[0]
+    xv, ov = Var(ShapedArrayOf(np.dtype(np.float32))), Var(ShapedArrayOf(np.dtype(np.float32)))
+    program = ClosedJaxpr(Jaxpr([], [xv], [ov], [Eqn(odd, [xv], [ov], {})]), [])
+    out = compile_jaxpr(program)(np.float32(1.5))[0]
     assert out.dtype == np.float32 and float(out) == 3.0
-    from pyjax._src.compiler import lower
-    assert all(lower._exact_dtypes(Eqn(REGISTRY[n], [], [], {})) for n in lower.EXACT_DTYPES)
-    with pytest.raises(AssertionError, match="EXACT_DTYPES"):
-        lower._check_dtype(np.ones(2), np.dtype(np.float32))
+    odd.exact_dtypes = True
+    if CHECKS:
+        with pytest.raises(AssertionError, match="declared exact_dtypes"):
+            compile_jaxpr(program)(np.float32(1.5))
+    else:
+        assert np.asarray(compile_jaxpr(program)(np.float32(1.5))[0]).dtype == np.float64
 
 
 def test_log_compiles_reports_compile_time(caplog):
@@ -639,7 +637,7 @@ def test_generated_ops_under_jit_match_eager(name):
 @pytest.fixture
 def pooled(monkeypatch):
     """Every intermediate, however small, comes from and goes back to the buffer pool."""
-    monkeypatch.setattr(fusion, "POOL_MIN_BYTES", 1)
+    monkeypatch.setattr(POLICY, "pool_min_bytes", 1)
 
 
 def _check_pooled_programs():
@@ -683,9 +681,9 @@ def test_pooled_buffers_in_kernel_by_kernel_evaluation(pooled):
 def test_overlapped_products_give_the_reference_bits(monkeypatch):
     """With every product large enough to run beside other work (on the worker thread,
     joined before its first use), programs still give the reference bits."""
-    monkeypatch.setattr(fusion, "SPAWN_MIN_MACS", 0)
-    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
-    monkeypatch.setattr(fusion.blas, "num_threads", lambda: 1)
+    monkeypatch.setattr(POLICY, "spawn_min_macs", 0)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
+    monkeypatch.setattr(blas_module, "num_threads", lambda: 1)
     spawned = 0
     for what, closed, args in COMPOSE[1::3] + OP_JAXPRS[::5]:
         exe = check_compiled(closed, args, what)

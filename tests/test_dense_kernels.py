@@ -14,13 +14,15 @@ import pytest
 import jax
 import pyjax
 import pyjax.numpy as jnp
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax import lax
-from pyjax._src.compiler import compile_jaxpr, fusion, kernels
+from pyjax._src.backends.cpu import blas as blas_module, kernels as cpu_kernels, pool as pool_module, threads
+from pyjax._src.compiler import compile_jaxpr, fusion, kernels, passes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Var
 from pyjax._src.lax import dot as lax_dot, elementwise as ew
 
-from harness import assert_same, check_against_jax
+from harness import assert_same, check_against_jax, edge_values
 from test_compiler import bits, expected, reference
 
 
@@ -39,7 +41,7 @@ SELECT_DTYPES = [np.float32, np.float64, np.float16, np.int32, np.int8, np.uint1
                  np.bool_, np.complex64]
 
 
-@pytest.mark.parametrize("size", [5, kernels.SELECT_BITS_MIN_SIZE + 3])
+@pytest.mark.parametrize("size", [5, POLICY.select_bits_min_size + 3])
 @pytest.mark.parametrize("dtype", SELECT_DTYPES)
 def test_select2_is_np_where(dtype, size):
     rng = np.random.default_rng(0)
@@ -54,9 +56,9 @@ def test_select2_is_np_where(dtype, size):
              (which[:, :1], a, b)]
     for w, c0, c1 in cases:
         want = np.where(w, c1, c0)
-        assert bits(kernels.select2(w, c0, c1)) == bits(want)
+        assert bits(cpu_kernels.select2(w, c0, c1)) == bits(want)
         out = np.empty(want.shape, want.dtype)
-        assert kernels.select2(w, c0, c1, out=out) is out and bits(out) == bits(want)
+        assert cpu_kernels.select2(w, c0, c1, out=out) is out and bits(out) == bits(want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32, np.uint8])
@@ -65,8 +67,8 @@ def test_max_min_with_a_scalar_spread_give_the_ufuncs_bits(name, dtype):
     """A one-element operand spread to the other's shape: the same bits as NumPy's
     scalar loop on edge values (signed zeros, NaN payloads, infinities) either side."""
     ufunc = getattr(np, name)
-    spread = kernels._SPREAD[ufunc]
-    vals = kernels.edge_values(np.dtype(dtype))
+    spread = {np.maximum: cpu_kernels.maximum_spread, np.minimum: cpu_kernels.minimum_spread}[ufunc]
+    vals = edge_values(np.dtype(dtype))
     if np.dtype(dtype).kind == "f":
         vals = np.concatenate([vals, -vals])
     x = np.tile(vals, 5000 // len(vals) + 1)
@@ -85,17 +87,17 @@ def test_relu_in_compiled_code_spreads_its_zero(monkeypatch):
     x = np.random.default_rng(3).standard_normal((64, 100)).astype(np.float32)
     x[0, :3] = [np.nan, -0.0, 0.0]
     exe = check_compiled(lambda x: (jnp.maximum(x, 0.0), jnp.minimum(-0.0, x)), x, )
-    spread = {k for k in exe.__globals__.values() if k in kernels._SPREAD.values()}
-    assert spread == set(kernels._SPREAD.values())
+    picked = {kernels.direct_ufunc(e) for e in passes.unfuse(exe.jaxpr.jaxpr).eqns}
+    assert {cpu_kernels.maximum_spread, cpu_kernels.minimum_spread} <= picked
 
 
 def test_select2_keeps_nan_payloads_and_signed_zeros():
-    vals = kernels.edge_values(np.dtype(np.float32))
+    vals = edge_values(np.dtype(np.float32))
     payload = np.array([0x7FC00001, 0xFFC12345], np.uint32).view(np.float32)
     a = np.tile(np.concatenate([vals, payload]), 500)
     b = a[::-1].copy()
     w = np.arange(a.size) % 3 == 0
-    assert kernels.select2(w, a, b).view(np.uint32).tobytes() == \
+    assert cpu_kernels.select2(w, a, b).view(np.uint32).tobytes() == \
         np.where(w, b, a).view(np.uint32).tobytes()
 
 
@@ -108,7 +110,7 @@ def test_direct_kernels_stand_only_for_their_lax_kernels():
     c128 = ShapedArray((4,), np.dtype(np.complex128))
     b = ShapedArray((4,), np.dtype(np.bool_))
     i32 = ShapedArray((4,), np.dtype(np.int32))
-    assert kernels.direct_ufunc(_eqn(ew.select_n_p, [b, f32, f32], f32)) is kernels.select2
+    assert kernels.direct_ufunc(_eqn(ew.select_n_p, [b, f32, f32], f32)) is cpu_kernels.select2
     assert kernels.direct_ufunc(_eqn(ew.select_n_p, [i32, f32, f32], f32)) is None
     assert kernels.direct_ufunc(_eqn(ew.select_n_p, [b, c128, c128], c128)) is None
     assert kernels.direct_ufunc(_eqn(ew.add_any_p, [f32, f32], f32)) is np.add
@@ -128,8 +130,8 @@ def test_integer_pow_two_is_square_on_every_float16_and_int8():
 
 
 def test_compiled_selects_powers_and_cotangent_sums(monkeypatch):
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
-    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1 << 12)
+    monkeypatch.setattr(POLICY, "block_bytes", 1 << 12)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((64, 300)).astype(np.float32)
     x[0, :5] = [0.0, -0.0, np.nan, np.inf, -np.inf]
@@ -169,7 +171,7 @@ DOTS = [  # lhs shape, rhs shape, dimension numbers
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float64])
 def test_dot_general_into_pooled_buffers(dtype, monkeypatch):
-    monkeypatch.setattr(fusion, "POOL_MIN_BYTES", 1)
+    monkeypatch.setattr(POLICY, "pool_min_bytes", 1)
     rng = np.random.default_rng(2)
     for ls, rs, dn in DOTS:
         a = (rng.standard_normal(ls) * 4).astype(dtype)
@@ -197,8 +199,8 @@ def test_dot_general_kernel_writes_into_out():
 # ---------------------------------------------------------------------------- buffer pool
 
 def test_pool_takes_back_only_buffers_nothing_else_refers_to():
-    pool = fusion.BufferPool()
-    n = fusion.POOL_MIN_BYTES // 4
+    pool = pool_module.BufferPool()
+    n = POLICY.pool_min_bytes // 4
 
     def give_fresh():  # as generated code does: give, then delete the only name
         v = np.empty(n, np.float32)
@@ -232,19 +234,19 @@ def test_pool_takes_back_only_buffers_nothing_else_refers_to():
 
 
 def test_pool_holds_at_most_its_cap(monkeypatch):
-    monkeypatch.setattr(fusion, "POOL_MAX_BYTES", 3 * fusion.POOL_MIN_BYTES)
-    pool = fusion.BufferPool()
+    monkeypatch.setattr(POLICY, "pool_max_bytes", 3 * POLICY.pool_min_bytes)
+    pool = pool_module.BufferPool()
     for _ in range(5):
-        pool.keep(np.empty(fusion.POOL_MIN_BYTES, np.uint8))
-    assert pool.nbytes == 3 * fusion.POOL_MIN_BYTES
-    assert pool.take((fusion.POOL_MIN_BYTES,), np.dtype(np.uint8)).nbytes == \
-        fusion.POOL_MIN_BYTES and pool.nbytes == 2 * fusion.POOL_MIN_BYTES
+        pool.keep(np.empty(POLICY.pool_min_bytes, np.uint8))
+    assert pool.nbytes == 3 * POLICY.pool_min_bytes
+    assert pool.take((POLICY.pool_min_bytes,), np.dtype(np.uint8)).nbytes == \
+        POLICY.pool_min_bytes and pool.nbytes == 2 * POLICY.pool_min_bytes
 
 
 def test_results_views_and_inputs_stay_out_of_the_pool(monkeypatch):
     """Large intermediates returned as views, kernels returning an input itself, and
     inputs returned as outputs: no later call may write into what a caller holds."""
-    monkeypatch.setattr(fusion, "POOL_MIN_BYTES", 1)
+    monkeypatch.setattr(POLICY, "pool_min_bytes", 1)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((50, 40)).astype(np.float32)
 
@@ -285,8 +287,8 @@ def test_weight_gradients_are_made_in_the_layout_they_are_read_in(monkeypatch):
     product; it is computed as the swapped product instead (``passes.transposed_products``)
     and the update reads it in order; the bits are those of the rewritten program, and
     close to JAX's. A product also read as it is keeps its transpose."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 12)
-    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1 << 12)
+    monkeypatch.setattr(POLICY, "block_bytes", 1 << 12)
     rng = np.random.default_rng(5)
     w = rng.standard_normal((256, 96)).astype(np.float32)
     x = rng.standard_normal((32, 256)).astype(np.float32)
@@ -306,8 +308,8 @@ def test_weight_gradients_are_made_in_the_layout_they_are_read_in(monkeypatch):
 def test_strided_operands_run_blocked_only_when_safe(monkeypatch):
     """Blocked kernels take a transposed operand only for exact groups whose outputs NumPy
     would lay out in C order; otherwise they run the group whole, as before."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10)
-    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1 << 10)
+    monkeypatch.setattr(POLICY, "block_bytes", 1 << 10)
     rng = np.random.default_rng(6)
     a = np.asfortranarray(rng.standard_normal((64, 48)).astype(np.float32))
     b = rng.standard_normal((64, 48)).astype(np.float32)
@@ -329,8 +331,8 @@ def test_strided_operands_run_blocked_only_when_safe(monkeypatch):
 def test_blocked_groups_with_one_element_operands(monkeypatch):
     """A 0-d value broadcast inside a blocked group, and a (1, 1) operand, stretch over
     each block (they once made blocks of the wrong rank)."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10)
-    monkeypatch.setattr(fusion, "BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1 << 10)
+    monkeypatch.setattr(POLICY, "block_bytes", 1 << 10)
     x = np.linspace(-2, 2, 64 * 300).reshape(64, 300).astype(np.float32)
     s, y = np.float32(0.5), np.full((1, 1), 3, np.float32)
     exe = check_compiled(lambda s, x: jnp.exp(lax.broadcast_in_dim(s, x.shape, ())) + x, s, x)
@@ -346,15 +348,15 @@ def test_independent_products_overlap_and_keep_their_bits(monkeypatch):
     worker thread while the caller computes the other; bits and results are unchanged,
     also with the program running on two threads at once. Only under a single-threaded
     BLAS (a threaded one keeps the cores busy itself)."""
-    monkeypatch.setattr(fusion, "SPAWN_MIN_MACS", 1 << 16)
-    monkeypatch.setattr(fusion, "NUM_THREADS", 2)
-    monkeypatch.setattr(fusion.blas, "num_threads", lambda: 2)
+    monkeypatch.setattr(POLICY, "spawn_min_macs", 1 << 16)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
+    monkeypatch.setattr(blas_module, "num_threads", lambda: 2)
     rng = np.random.default_rng(8)
     w1, w2, x = (rng.standard_normal((96, 96)).astype(np.float32) / 10 for _ in range(3))
     step = lambda w1, w2, x: pyjax.grad(  # noqa: E731
         lambda w1, w2, x: jnp.sum(jnp.tanh(jnp.tanh(x @ w1) @ w2) ** 2), (0, 1, 2))(w1, w2, x)
     assert "spawn(" not in check_compiled(step, w1, w2, x).source
-    monkeypatch.setattr(fusion.blas, "num_threads", lambda: 1)
+    monkeypatch.setattr(blas_module, "num_threads", lambda: 1)
     rng = np.random.default_rng(8)
     w1 = rng.standard_normal((96, 96)).astype(np.float32) / 10
     w2 = rng.standard_normal((96, 96)).astype(np.float32) / 10
@@ -381,19 +383,19 @@ def test_independent_products_overlap_and_keep_their_bits(monkeypatch):
 
 def test_join_runs_a_spawned_task_itself_while_the_worker_is_busy():
     gate = threading.Event()
-    busy = fusion.thread_pool().submit(gate.wait, 5)
+    busy = threads.thread_pool().submit(gate.wait, 5)
     try:
-        task = fusion.spawn(np.multiply, np.float32(1e30), np.float32(1e30))
+        task = threads.spawn(np.multiply, np.float32(1e30), np.float32(1e30))
         with np.errstate(over="raise"), pytest.warns(RuntimeWarning):  # (as at spawn)
-            assert fusion.join(task) == np.inf
+            assert threads.join(task) == np.inf
         with np.errstate(over="raise"):
-            task = fusion.spawn(np.multiply, np.float32(1e30), np.float32(1e30))
+            task = threads.spawn(np.multiply, np.float32(1e30), np.float32(1e30))
         with pytest.raises(FloatingPointError):
-            fusion.join(task)
+            threads.join(task)
     finally:
         gate.set()
         busy.result()
-    assert fusion.join(fusion.spawn(np.add, 1, 2)) == 3
+    assert threads.join(threads.spawn(np.add, 1, 2)) == 3
 
 
 def _planned_product(lhs, rhs, dn, out=None):

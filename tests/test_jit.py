@@ -11,6 +11,7 @@ import jax.numpy as jnp_ref
 
 import pyjax
 import pyjax.numpy as jnp
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax import lax
 
 from harness import assert_same
@@ -573,7 +574,7 @@ def test_large_elementwise_programs_compile_at_once(monkeypatch):
     """Programs whose elementwise work the compiler runs blocked on threads skip the
     evaluated first run."""
     from pyjax._src.compiler import fusion
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 4)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 4)
     jf = pyjax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0)
     out = jf(jnp.ones(8))
     (entry,) = entries(jf)
@@ -607,11 +608,10 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
     again with them, and its ReLU group goes native once hot. The same bits throughout."""
     pytest.importorskip("numba")
     from pyjax._src.compiler import fusion
-    from pyjax._src.lax import native
     from pyjax._src.transforms import jit as jit_module
-    monkeypatch.setattr(native, "ENABLED", True)
-    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 0.0)
-    monkeypatch.setattr(jit_module, "TIER_UP_SECONDS", 3600.0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
+    monkeypatch.setattr(POLICY, "tier_up_seconds", 3600.0)
     r = np.random.default_rng(0)
     x, b = r.standard_normal((256, 256)).astype(np.float32), r.standard_normal(256)
     f = pyjax.jit(lambda x, b: jnp.maximum(x + b.astype(np.float32), 0.0))
@@ -622,7 +622,7 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
         return [k for k in entry.executable.__globals__.values()
                 if isinstance(k, fusion.FusedKernel)]
     assert isinstance(entry.run, jit_module._TierUp) and not kernels()
-    monkeypatch.setattr(jit_module, "TIER_UP_SECONDS", 0.0)
+    monkeypatch.setattr(POLICY, "tier_up_seconds", 0.0)
     outs += [np.asarray(f(x, b)) for _ in range(3)]  # compiled again; the group switches
     assert entry.run is entry.executable and [k.native is not None for k in kernels()] == [True]
     assert all(o.tobytes() == outs[0].tobytes() for o in outs)

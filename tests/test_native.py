@@ -1,4 +1,4 @@
-"""The optional Numba kernels (``lax/native.py``) give the NumPy kernels' bits exactly,
+"""The optional Numba kernels (``backends/cpu/native.py``) give the NumPy kernels' bits exactly,
 and pyjax works the same without them."""
 import sys
 
@@ -7,7 +7,9 @@ import pytest
 
 import pyjax
 from pyjax import lax
-from pyjax._src.lax import elementwise, native, special, threefry
+from pyjax._src.backends.cpu import approximations as approx, native
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.lax import elementwise, special, threefry
 
 pytest.importorskip("numba")
 
@@ -16,11 +18,12 @@ pytest.importorskip("numba")
 def compare(monkeypatch):
     """Run ``kernel(*args)`` with the native path on (at every size) and off."""
     def run(kernel, *args):
-        monkeypatch.setattr(native, "MIN_SIZE", 0)
-        monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))
-        monkeypatch.setattr(native, "ENABLED", True)
+        monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+        monkeypatch.setattr(POLICY, "native_kernel_hot_elements",
+                        dict.fromkeys(POLICY.native_kernel_hot_elements, 0))
+        monkeypatch.setattr(POLICY, "native_enabled", True)
         fast = kernel(*args)
-        monkeypatch.setattr(native, "ENABLED", False)
+        monkeypatch.setattr(POLICY, "native_enabled", False)
         slow = kernel(*args)
         return fast, slow
     return run
@@ -105,10 +108,10 @@ def test_tanh_fused_chain_matches_numpy_on_every_input_it_decides(monkeypatch):
     a float64 product and sum rounded once: equal bits on every float32 whose result
     the chain decides, |x| from the tiny bound (below it tanh(x) = x) to the clamp
     (above it, the clamp's value), both signs: ~250 M inputs."""
-    from pyjax._src.lax import native_kernels
-    monkeypatch.setattr(native, "ENABLED", False)  # elementwise._tanh_kernel: NumPy's
-    lo = np.sqrt(elementwise._TANH_TINY).astype(np.float32).view(np.uint32) - 8
-    hi = np.float32(elementwise._TANH_CLAMP).view(np.uint32) + 8
+    from pyjax._src.backends.cpu import native_kernels
+    monkeypatch.setattr(POLICY, "native_enabled", False)  # elementwise._tanh_kernel: NumPy's
+    lo = np.sqrt(approx.TANH_TINY).astype(np.float32).view(np.uint32) - 8
+    hi = np.float32(approx.TANH_CLAMP).view(np.uint32) + 8
     chunk = 1 << 23
     ours = np.empty(chunk, np.float32)
     for start in range(int(lo), int(hi), chunk):
@@ -145,7 +148,8 @@ def test_row_scaling_outer_products_match_numpy(compare, dtype):
 
 def test_normal_and_tanh_match_jax_on_the_native_path(monkeypatch):
     jax = pytest.importorskip("jax")
-    monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))
+    monkeypatch.setattr(POLICY, "native_kernel_hot_elements",
+                        dict.fromkeys(POLICY.native_kernel_hot_elements, 0))
     shape = (800, 700)  # over 2^19: blocks on two threads
     for seed in (0, 7):
         ours = pyjax.jit(lambda k: pyjax.random.normal(k, shape))(pyjax.random.PRNGKey(seed))
@@ -158,32 +162,33 @@ def test_normal_and_tanh_match_jax_on_the_native_path(monkeypatch):
 
 
 def test_without_numba_the_numpy_kernels_run(monkeypatch):
-    import pyjax._src.lax as lax_package
+    import pyjax._src.backends.cpu as cpu_package
     monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` raises ImportError
-    monkeypatch.delitem(sys.modules, "pyjax._src.lax.native_kernels", raising=False)
-    monkeypatch.delattr(lax_package, "native_kernels", raising=False)
+    monkeypatch.delitem(sys.modules, "pyjax._src.backends.cpu.native_kernels", raising=False)
+    monkeypatch.delattr(cpu_package, "native_kernels", raising=False)
     monkeypatch.setattr(native, "_MODULE", [])
     monkeypatch.setattr(native, "_hot", set())
-    monkeypatch.setattr(native, "MIN_SIZE", 0)
-    monkeypatch.setattr(native, "HOT_ELEMENTS", dict.fromkeys(native.HOT_ELEMENTS, 0))
+    monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "native_kernel_hot_elements",
+                        dict.fromkeys(POLICY.native_kernel_hot_elements, 0))
     assert native.kernel("erf_inv_f32", 10) is None
     x = np.linspace(-0.99, 0.99, 101, dtype=np.float32)
-    monkeypatch.setattr(native, "ENABLED", False)
+    monkeypatch.setattr(POLICY, "native_enabled", False)
     reference = special._erf_inv_kernel(x)
-    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
     _bits_equal(special._erf_inv_kernel(x), reference)
 
 
 def test_a_kernel_is_compiled_once_hot(monkeypatch):
-    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(native, "_hot", set())
     monkeypatch.setattr(native, "_work", {})
-    monkeypatch.setattr(native, "HOT_ELEMENTS", {"tanh_f32": 10_000})
-    size = native.MIN_SIZE
+    monkeypatch.setattr(POLICY, "native_kernel_hot_elements", {"tanh_f32": 10_000})
+    size = POLICY.native_kernel_min_size
     assert native.kernel("tanh_f32", size - 1) is None  # too small: not even counted
     assert native._work == {}
     calls = [native.kernel("tanh_f32", size) for _ in range(-(-10_000 // size))]
     assert all(c is None for c in calls[:-1]) and calls[-1] is not None  # NumPy until hot
     assert native.kernel("tanh_f32", size) is calls[-1]
-    monkeypatch.setattr(native, "ENABLED", False)
+    monkeypatch.setattr(POLICY, "native_enabled", False)
     assert native.kernel("tanh_f32", size) is None

@@ -19,8 +19,10 @@ import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
 from pyjax._src.compiler import compile_jaxpr, fusion, loops, native_loop
-from pyjax._src.core.trace import REGISTRY
-from pyjax._src.lax import native
+from pyjax._src.backends.cpu import native
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.core.trace import REGISTRY, NativeForm
+from pyjax._src.lax.common import native_expression
 
 from harness import assert_same
 from test_loops import PROGRAMS, XS, _bits
@@ -40,8 +42,8 @@ def _runners():
 def _run(make, args, monkeypatch, *, hot: bool):
     """(bits of the jitted and eager program, whether a native loop ran)."""
     loops._LOOPS.clear()
-    monkeypatch.setattr(native, "ENABLED", hot)
-    monkeypatch.setattr(native_loop, "HOT_SECONDS", 0.0)
+    monkeypatch.setattr(POLICY, "native_enabled", hot)
+    monkeypatch.setattr(POLICY, "native_scan_hot_seconds", 0.0)
     f = pyjax.jit(make(lax, jnp))
     first = _bits(f(*args))   # the Python loop runs and then the switch happens
     again = _bits(f(*args))   # native, if switched
@@ -137,7 +139,7 @@ def test_a_fortran_weight_read_as_a_matrix_and_in_order(monkeypatch):
         args = (layout(w), h0, m0, XS)
         want, _ = _run(make, args, monkeypatch, hot=False)
         loops._LOOPS.clear()  # (the jitted call alone: eager calls may see other layouts)
-        monkeypatch.setattr(native, "ENABLED", True)
+        monkeypatch.setattr(POLICY, "native_enabled", True)
         f = pyjax.jit(make(lax, jnp))
         f(*args)
         assert _bits(f(*args)) == want
@@ -148,13 +150,13 @@ def test_the_rnn_runs_native_once_hot(monkeypatch):
     """The benchmark's RNN: the Python loop until HOT_SECONDS, then the native loop."""
     make, args = PROGRAMS["rnn"]
     loops._LOOPS.clear()
-    monkeypatch.setattr(native, "ENABLED", True)
-    monkeypatch.setattr(native_loop, "HOT_SECONDS", 3600.0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    monkeypatch.setattr(POLICY, "native_scan_hot_seconds", 3600.0)
     f = pyjax.jit(make(lax, jnp))
     f(*args), f(*args)
     (runner,) = _runners()
     assert runner.native is None and runner.spent > 0
-    monkeypatch.setattr(native_loop, "HOT_SECONDS", 0.0)
+    monkeypatch.setattr(POLICY, "native_scan_hot_seconds", 0.0)
     f(*args)
     assert runner.native is not None
     source = runner.native.source  # one product, its weight C or Fortran ordered
@@ -179,7 +181,7 @@ def test_a_wrong_native_loop_is_caught(op, mutation, match, monkeypatch):
     """Generated code that computes something else, or that Numba rejects: checked mode
     says so; otherwise a warning, and the Python loop stays."""
     make, args = PROGRAMS["swapped carries"]
-    monkeypatch.setitem(native_loop._BINARY, op, mutation)
+    monkeypatch.setattr(REGISTRY[op], "native", native_expression(f"{{0}} {mutation} {{1}}"))
     _, ran = _caught(monkeypatch, lambda: _run(make, args, monkeypatch, hot=True), match)
     assert not ran
 
@@ -205,10 +207,10 @@ def _run_group(fn, args, monkeypatch, *, native_on: bool, blocked: bool = True):
     """(bits of the compiled program's results, its fused kernels), with fused groups
     from 2^10 elements run blocked (or whole, as NumPy calls), and their native forms
     hot at once (or off)."""
-    monkeypatch.setattr(fusion, "BLOCKED_MIN_SIZE", 1 << 10 if blocked else 1 << 30)
-    monkeypatch.setattr(fusion, "NATIVE_MIN_SIZE", 1 << 10)
-    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 0.0)
-    monkeypatch.setattr(native, "ENABLED", native_on)
+    monkeypatch.setattr(POLICY, "blocked_min_size", 1 << 10 if blocked else 1 << 30)
+    monkeypatch.setattr(POLICY, "native_group_min_size", 1 << 10)
+    monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
+    monkeypatch.setattr(POLICY, "native_enabled", native_on)
     exe = compile_jaxpr(pyjax.make_jaxpr(fn)(*args))
     exe(*args)  # (the call that switches a group over)
     return [np.asarray(o) for o in exe(*args)], _group_kernels(exe)
@@ -282,8 +284,8 @@ def test_groups_of_the_same_code_share_one_native_form(monkeypatch):
                                                              (32,))]
     _, groups = _run_group(two_layers, args, monkeypatch, native_on=True, blocked=False)
     assert len(groups) == 2 and groups[0].native is groups[1].native is not None
-    monkeypatch.setattr(fusion, "NATIVE_HOT_SECONDS", 1.0)
-    monkeypatch.setattr(native, "ENABLED", True)
+    monkeypatch.setattr(POLICY, "native_group_hot_seconds", 1.0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
     fresh = compile_jaxpr(pyjax.make_jaxpr(two_layers)(*args))
     (a, b), shared = _group_kernels(fresh), groups[0].native
     assert a.native_candidate is b.native_candidate is shared  # (still alive: ``groups``)
@@ -313,7 +315,7 @@ def test_a_wrong_native_group_is_caught(monkeypatch):
     fn, _ = GROUPS["sgd update"]
     args = tuple(np.random.default_rng(3).standard_normal((2, 48, 64)).astype(np.float32)) + \
         (np.float32(0.5),)
-    monkeypatch.setitem(native_loop._BINARY, "sub", "+")
+    monkeypatch.setattr(REGISTRY["sub"], "native", native_expression("{0} + {1}"))
     _, groups = _caught(monkeypatch, lambda: _run_group(fn, args, monkeypatch, native_on=True),
                         "a fused group's native loop differs from its NumPy code")
     assert all(k.native is None for k in groups)
@@ -323,14 +325,10 @@ def test_a_wrong_native_group_is_caught(monkeypatch):
 def test_a_wrong_max_or_select_is_caught(op, wrong, monkeypatch):
     """The edge cases above decide: the code of another operation gives other bits."""
     fn, _ = GROUPS["max and min, ties and NaNs" if op == "max" else "relu's derivative"]
-    real = native_loop._expression
-
-    def mutated(eqn, ops, global_name):
-        if eqn.prim.name == op:
-            eqn = type(eqn)(REGISTRY[wrong], eqn.invars[-2:], eqn.outvars, eqn.params)
-            ops = ops[-2:]
-        return real(eqn, ops, global_name)
-    monkeypatch.setattr(native_loop, "_expression", mutated)
+    real, other = REGISTRY[op].native, REGISTRY[wrong].native
+    mutated = NativeForm(real.kind, real.accepts,
+                         lambda eqn, ops, constant: other.expression(eqn, ops[-2:], constant))
+    monkeypatch.setattr(REGISTRY[op], "native", mutated)
     _caught(monkeypatch, lambda: _run_group(fn, _group_args(np.float32), monkeypatch,
                                             native_on=True, blocked=False),
             "a fused group's native loop differs from its NumPy code")

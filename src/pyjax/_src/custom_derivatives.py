@@ -99,6 +99,8 @@ class CustomJVPCallPrimitive(Primitive):
     ``num_consts`` arguments are hoisted closed-over tracers) and ``jvp_jaxpr_fun``.
     """
 
+    callee = "call_jaxpr"  # (its kernel runs this body: the compiler inlines it)
+
     def bind(self, *args, fun=None, jvp=None, call_jaxpr=None, jvp_jaxpr_fun=None,
              num_consts=0, symbolic_zeros=False, name=None, jvp_name=None):
         if call_jaxpr is not None:
@@ -223,6 +225,8 @@ def _is_zero_tree(t) -> bool:
 class CustomVJPCallPrimitive(Primitive):
     """``custom_vjp_call``: the function with ``fwd`` (primals -> outputs, residuals) and
     ``bwd`` (residuals, output cotangents -> input cotangents), on flat lists."""
+
+    callee = "call_jaxpr"  # (its kernel runs this body: the compiler inlines it)
 
     def bind(self, *args, fun=None, fwd=None, bwd=None, call_jaxpr=None, num_consts=0,
              symbolic_zeros=False, name=None, fwd_name=None, bwd_name=None):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import fusion, passes
 from pyjax._src.compiler.cost import cost_analysis
 from pyjax._src.compiler.lower import Program
@@ -53,7 +54,6 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
 # ---------------------------------------------------------------------------- PYJAX_JIT_EVERYTHING
 
 _EAGER_CACHE: dict = {}
-_EAGER_CACHE_SIZE = 4096
 
 
 def run_compiled(prim, buffers, avals, out_avals, params) -> list:
@@ -63,7 +63,7 @@ def run_compiled(prim, buffers, avals, out_avals, params) -> list:
     key = (prim, prim.impl, passes.params_key(params), tuple(avals))
     exe = _EAGER_CACHE.get(key)
     if exe is None:
-        if len(_EAGER_CACHE) >= _EAGER_CACHE_SIZE:
+        if len(_EAGER_CACHE) >= POLICY.eager_cache_size:
             _EAGER_CACHE.clear()
         invars = [Var(a) for a in avals]
         outvars = [Var(a) for a in out_avals]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler import fusion, kernels
+from pyjax._src.backends.cpu import pool
+from pyjax._src.compiler import kernels
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import Jaxpr, Literal
 
@@ -16,7 +17,7 @@ class Evaluation:
     ufunc or kernel where there is one, such as the bitwise ``select_n``; else the
     primitive's kernel), its result cast to the declared dtype.
 
-    ``pooled``: as in generated code, large results go into buffers of ``fusion.POOL``
+    ``pooled``: as in generated code, large results go into buffers of the pool
     where the call takes ``out=``, and go back to it after their last use. Inside
     generated code (a fused group), which pools its buffers, fresh ones from malloc cost
     page faults (86 a call for the MLP step's four mid-size groups); a first run on its
@@ -31,8 +32,7 @@ class Evaluation:
         self.steps = []
         for i, e in enumerate(jaxpr.eqns):
             out = e.outvars[0].aval if len(e.outvars) == 1 else None
-            large = pooled and out is not None and \
-                kernels.aval_nbytes(out) >= fusion.POOL_MIN_BYTES
+            large = pooled and out is not None and pool.pooled(out)
             fn, params, guard, into = kernels.direct_ufunc(e), {}, None, None
             direct = fn is not None  # (a direct call takes no params)
             if direct:
@@ -58,7 +58,7 @@ class Evaluation:
         jaxpr = self.jaxpr
         env = dict(zip(map(id, jaxpr.constvars), consts))
         env.update(zip(map(id, jaxpr.invars), buffers))
-        take, give = fusion.POOL.take_aval, fusion.POOL.give
+        take, give = pool.POOL.take_aval, pool.POOL.give
         with np.errstate(all="ignore"):
             for fn, direct, guard, into, args, params, outs, dtypes, dead in self.steps:
                 xs = [env[a] if type(a) is int else a for a in args]  # (gone before give)

@@ -10,126 +10,24 @@ that is not C-contiguous, on which NumPy would pick another result layout) make 
 kernel run the group unfused instead; ``docs/design.md`` records the measurements behind
 the block size and the thresholds.
 
-Also here: the pool of large buffers generated code reuses from call to call
-(``BufferPool``), and the schedule that runs large independent products side by side
-(``overlap``, ``spawn``).
+Also here: the schedule that runs large independent products side by side
+(``overlap``).
 """
 from __future__ import annotations
 
 import itertools
-import os
-import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pyjax._src.compiler import blas, evaluate, kernels, native_loop
+from pyjax._src.backends.cpu import blas, native, threads
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.backends.cpu.pool import POOL
+from pyjax._src.compiler import evaluate, kernels, native_loop
 from pyjax._src.core.jaxpr import Jaxpr, Literal
-from pyjax._src.lax import native as lax_native
-
-BLOCK_BYTES = 1 << 18        # one scratch buffer (a few stay in a 2 MiB L2 together)
-BLOCKED_MIN_SIZE = 1 << 18   # elements; smaller groups run as plain NumPy calls
-NATIVE_MIN_SIZE = 1 << 15    # elements; smaller groups never switch to a native form
-NATIVE_MAX_SIZE = 1 << 22    # larger groups keep their threaded blocks
-NATIVE_HOT_SECONDS = 0.1     # NumPy time a group's code spends before its native form is
-                             # compiled (Numba: ~0.08 s; rent-or-buy, as lax.native)
-THREADED_MIN_SIZE = 1 << 19  # elements; smaller groups run on the calling thread
-NUM_THREADS = max(1, int(os.environ.get("PYJAX_NUM_THREADS", 0) or os.cpu_count() or 1))
-
-_POOL: list = []
-if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads
-    os.register_at_fork(after_in_child=_POOL.clear)
-
-
-def thread_pool() -> ThreadPoolExecutor:
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max(1, NUM_THREADS - 1), thread_name_prefix="pyjax-fused"))
-    return _POOL[0]
-
-
-# ---------------------------------------------------------------------------- buffer pool
-
-POOL_MIN_BYTES = 1 << 16     # smaller buffers come from malloc's free lists cheaply
-POOL_MAX_BYTES = 1 << 26     # the most the pool holds
-
-
-class BufferPool:
-    """Large buffers that generated code has let go of, kept for the next kernel output
-    of the same type (any program's, on any thread).
-
-    Without it a program whose intermediates are large re-grows malloc's heap on every
-    call: glibc hands the freed top of the heap back to the system at the end of one call
-    and the next call faults it in again, a page at a time (about 3,200 faults, 5 ms of
-    the attention step's 24). ``give`` takes a buffer back only when nothing else refers
-    to it (no view, no other variable, no caller), which it checks by reference count,
-    so a kernel that returns a view or an input itself is still safe.
-    """
-
-    def __init__(self):
-        self.free: dict = {}  # (shape, dtype) -> [buffer]
-        self.nbytes = 0
-        self._lock = threading.Lock()
-
-    def take(self, shape, dtype) -> np.ndarray:
-        if self.free.get((shape, dtype)):
-            with self._lock:
-                stack = self.free.get((shape, dtype))
-                if stack:
-                    buf = stack.pop()
-                    self.nbytes -= buf.nbytes
-                    return buf
-        return np.empty(shape, dtype)
-
-    def take_aval(self, aval) -> np.ndarray:
-        return self.take(aval.shape, aval.dtype)
-
-    def give(self, buf):
-        """Called as ``give(v)`` by code holding ``v`` in one local variable."""
-        if sys.getrefcount(buf) <= _GIVE_REFS and type(buf) is np.ndarray:
-            self.keep(buf)
-
-    def keep(self, buf):
-        """Take ``buf`` back: the caller knows nothing else refers to it."""
-        flags = buf.flags
-        if buf.base is None and flags.c_contiguous and flags.writeable and \
-                buf.nbytes >= POOL_MIN_BYTES:
-            with self._lock:
-                if self.nbytes + buf.nbytes <= POOL_MAX_BYTES:
-                    self.nbytes += buf.nbytes
-                    self.free.setdefault((buf.shape, buf.dtype), []).append(buf)
-
-
-def _refs_of_one_local() -> int:
-    """What ``sys.getrefcount`` sees in ``give`` for a buffer held by one local."""
-    def probe(buf):
-        return sys.getrefcount(buf)
-
-    def caller():
-        v = np.empty(1)
-        return probe(v)
-    return caller()
-
-
-_GIVE_REFS = _refs_of_one_local()
-POOL = BufferPool()
-if hasattr(os, "register_at_fork"):  # (a lock held by another thread stays held in a child)
-    os.register_at_fork(after_in_child=lambda: setattr(POOL, "_lock", threading.Lock()))
 
 
 # ---------------------------------------------------------------------------- overlapped products
-
-SPAWN_MIN_MACS = 1 << 24  # multiply-adds: products worth handing to the worker (~0.3 ms)
-VIEWS = {"broadcast_in_dim", "reshape", "transpose", "squeeze", "expand_dims"}  # no work
-
-
-def product_macs(eqn) -> int:
-    """Multiply-adds of a ``dot_general`` equation."""
-    (lc, _), _ = eqn.params["dimension_numbers"]
-    shape = eqn.invars[0].aval.shape
-    return eqn.outvars[0].aval.size * int(np.prod([shape[d] for d in lc], dtype=np.int64))
-
 
 def overlap(steps: list, is_product) -> list:
     """Schedule large products (``is_product(step)``) to overlap: each moves up to just
@@ -141,7 +39,8 @@ def overlap(steps: list, is_product) -> list:
     busy, and two products side by side then fight over them (mlp_step: 1.61 ms in
     sequence, 1.68 ms overlapped; with one BLAS thread 2.43 ms vs 2.28 ms).
     """
-    if NUM_THREADS < 2 or blas.num_threads() != 1 or not any(is_product(st) for st in steps):
+    if POLICY.num_threads < 2 or blas.num_threads() != 1 or \
+            not any(is_product(st) for st in steps):
         return steps
     steps = list(steps)
     for st in [st for st in steps if is_product(st)]:  # as early as the operands allow
@@ -150,10 +49,10 @@ def overlap(steps: list, is_product) -> list:
         at = max([made[id(v)] + 1 for v in st.eqn.invars if id(v) in made], default=0)
         steps.insert(at, st)
 
-    def cost(st) -> int:  # in multiply-adds of a BLAS product (a NumPy pass: ~16)
+    def cost(st) -> float:  # in multiply-adds of a BLAS product (a NumPy pass: ~16)
         if is_product(st):
-            return product_macs(st.eqn)
-        if st.eqn.prim.name in VIEWS:
+            return kernels.flops(st.eqn) / 2
+        if st.eqn.prim.numpy_passes == 0:  # a view
             return 0
         n = len(st.kernel.jaxpr.eqns) if getattr(st, "kernel", None) is not None else 1
         return 16 * n * sum(o.aval.size for o in st.eqn.outvars)
@@ -179,32 +78,10 @@ def overlap(steps: list, is_product) -> list:
     return steps
 
 
-def spawn(fn, *args, **params):
-    """Start ``fn(*args, **params)`` on the pool's worker, under the caller's
-    floating-point error settings; ``join`` waits for its result."""
-    task = (np.geterr(), fn, args, params)
-    future = thread_pool().submit(_under_errstate, *task)
-    future.task = task
-    return future
-
-
-def join(future):
-    """The result of a ``spawn``: run here if the worker has not started it yet (busy
-    with other work, or not scheduled on a loaded machine), else wait for it."""
-    if future.cancel():
-        return _under_errstate(*future.task)
-    return future.result()
-
-
-def _under_errstate(err: dict, fn, args, params):
-    with np.errstate(**err):
-        return fn(*args, **params)
-
-
 def runs_blocked(jaxpr: Jaxpr) -> bool:
     """Whether a fused group is large enough to be worth its blocked kernel."""
     if not jaxpr.outvars or jaxpr.outvars[0].aval.ndim == 0 or \
-            jaxpr.outvars[0].aval.size < max(1, BLOCKED_MIN_SIZE):
+            jaxpr.outvars[0].aval.size < max(1, POLICY.blocked_min_size):
         return False
     return _Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
 
@@ -214,24 +91,11 @@ def native_form(jaxpr: Jaxpr):
     installed and not turned off, NumPy makes more than one pass over the group, and the
     group is large enough that one pass beats those by more than a kernel call costs,
     yet small enough to run on one thread (larger groups keep their threaded blocks)."""
-    if not jaxpr.outvars or not lax_native.installed() or \
-            not NATIVE_MIN_SIZE <= jaxpr.outvars[0].aval.size <= NATIVE_MAX_SIZE or \
-            sum(_NUMPY_PASSES.get(e.prim.name, 1) for e in jaxpr.eqns) < 2:
+    if not jaxpr.outvars or not native.installed() or not \
+            POLICY.native_group_min_size <= jaxpr.outvars[0].aval.size <= \
+            POLICY.native_group_max_size or sum(e.prim.numpy_passes for e in jaxpr.eqns) < 2:
         return None
     return native_loop.NativeGroup.build(jaxpr)
-
-
-# NumPy passes over the group's elements an equation costs (a broadcast is a view; the
-# bitwise select several: ``kernels.select2``); one per other equation.
-_NUMPY_PASSES = {"broadcast_in_dim": 0, "select_n": 2}
-
-
-# Primitives whose results are exact or correctly rounded whatever loop NumPy runs them
-# with (contiguous or strided, SIMD or scalar), so blocks of a strided operand give the
-# bits of the whole operand. (Not max/min: their SIMD and scalar loops may pick
-# different zeros of -0 and +0; not the transcendental functions.)
-EXACT = {"add", "sub", "mul", "div", "neg", "add_any", "select_n", "eq", "ne", "lt", "le",
-         "gt", "ge", "abs", "square", "broadcast_in_dim"}
 
 
 class FusedKernel:
@@ -241,7 +105,7 @@ class FusedKernel:
     into (or None). ``whole`` runs the group's equations one by one (no code generated):
     what a group too small for blocks runs, and the blocked kernel's fallback. A group
     with a native form switches to it once its NumPy code has run for
-    ``NATIVE_HOT_SECONDS`` (counted with the groups of the same code) and the switching
+    ``POLICY.native_group_hot_seconds`` (counted with the groups of the same code) and the switching
     call shows that it gives the same bits. ``native_candidate``: ``native_form(jaxpr)``.
     """
 
@@ -257,11 +121,15 @@ class FusedKernel:
             itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] +
                            [1])
             self.plan, self.scratch_shape, self.patterns = _block_plan(
-                shape, jaxpr, BLOCK_BYTES // itemsize)
+                shape, jaxpr, POLICY.block_bytes // itemsize)
             self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
         self.in_place = _in_place(jaxpr, shape)
-        self.threads = NUM_THREADS if jaxpr.outvars[0].aval.size >= THREADED_MIN_SIZE else 1
-        self.exact = all(e.prim.name in EXACT for e in jaxpr.eqns)
+        self.threads = POLICY.num_threads if \
+            jaxpr.outvars[0].aval.size >= POLICY.threaded_min_size else 1
+        # (exact or correctly rounded in any NumPy loop: blocks of a strided operand give
+        # the whole operand's bits; not max/min, whose SIMD and scalar loops may pick
+        # different zeros of -0 and +0, nor the transcendental functions)
+        self.exact = all(e.prim.exact_rounding for e in jaxpr.eqns)
         self.native = None   # its native form, once hot and shown to give the same bits
         self.native_candidate = native_candidate
 
@@ -274,7 +142,7 @@ class FusedKernel:
         candidate = self.native_candidate
         if candidate is None:
             return self._numpy(ins, reuse)
-        if candidate.spent >= NATIVE_HOT_SECONDS:
+        if candidate.spent >= POLICY.native_group_hot_seconds:
             kept = [np.array(x) if any(x is r for r in reuse) else x  # (written over)
                     for x in ins]
             outs = self._numpy(ins, reuse)
@@ -310,7 +178,7 @@ class FusedKernel:
     def _go_native(self, ins, outs) -> None:
         """Switch to the native form if it gives this call's bits (as native loops do)."""
         group, self.native_candidate = self.native_candidate, None
-        if lax_native._load() is None:  # no Numba after all
+        if native.load() is None:  # no Numba after all
             return
         mine = [np.empty(a.shape, a.dtype) for a in self.out_avals]
         verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,
@@ -331,7 +199,7 @@ class FusedKernel:
                    for v, x in zip(self.jaxpr.invars, ins)}  # None: broadcast, no say
         for e in self.jaxpr.eqns:
             says = {c_order.get(id(v)) for v in e.invars if type(v) is not Literal}
-            if e.prim.name == "broadcast_in_dim":  # (zero strides have no say)
+            if e.prim.broadcasting is not None:  # (zero strides have no say)
                 c_order[id(e.outvars[0])] = c_order.get(id(e.invars[0])) if \
                     e.invars[0].aval.shape == self.shape else None
             else:
@@ -343,7 +211,7 @@ class FusedKernel:
         if len(parts) == 1:
             self._work(ins, outs, parts[0])
             return
-        futures = [thread_pool().submit(self._work, ins, outs, p) for p in parts[1:]]
+        futures = [threads.thread_pool().submit(self._work, ins, outs, p) for p in parts[1:]]
         self._work(ins, outs, parts[0])
         for f in futures:
             f.result()
@@ -392,9 +260,9 @@ class _Patterns:
         self.ok = True  # False: an input is broadcast two ways (the group runs unblocked)
         bcast_dims = {}
         for e in jaxpr.eqns:
-            if e.prim.name == "broadcast_in_dim" and type(e.invars[0]) is not Literal:
+            if e.prim.broadcasting is not None and type(e.invars[0]) is not Literal:
                 bcast_dims.setdefault(id(e.invars[0]), set()).add(
-                    tuple(e.params["broadcast_dimensions"]))
+                    tuple(e.prim.broadcasting(e)))
         for v in jaxpr.invars:
             s = v.aval.shape
             dims = bcast_dims.get(id(v))
@@ -487,7 +355,7 @@ def _generate(jaxpr: Jaxpr, patterns: _Patterns, names, lower_comment):
         if id(out) in out_pos:
             target = f"y{out_pos[id(out)]}"
             body.append(f"{target} = o{out_pos[id(out)]}[qo]")
-        if e.prim.name == "broadcast_in_dim":  # its operand arrives with the axes added
+        if e.prim.broadcasting is not None:  # its operand arrives with the axes added
             if target is not None:
                 body.append(f"{target}[...] = {args[0]}")
             name_of[id(out)] = target or args[0]

@@ -12,9 +12,9 @@ it:
   run once, before the loop;
 - equations that read the scanned inputs but not the carry run once for all steps,
   vectorized along the scanned axis, where that gives each step's bits exactly
-  (``_stackable``): elementwise equations, and ``dot_general``, which becomes a product
-  batched over the steps (an unstepped operand broadcast along them) that NumPy computes
-  item by item with the very call of the unbatched one.
+  (``_stackable``): elementwise equations, and primitives that declare it (``Primitive.stacked``: ``dot_general``, as a product batched
+  over the steps, which NumPy computes item by item with the very call of the unbatched
+  one).
 
 The bits are those of running the body step by step: every step calls the same kernels
 on the same values (hoisting and stacking only change how often and on how many rows).
@@ -29,29 +29,19 @@ import weakref
 
 import numpy as np
 
+from pyjax._src.backends.cpu import native
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels, lower, native_loop, passes
 from pyjax._src.config import CHECKS
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
 from pyjax._src.core.trace import REGISTRY
-from pyjax._src.lax import native
 
 _LOOPS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
 
 
 def _is_var(v) -> bool:
     return type(v) is not Literal
-
-
-def lower_scan(eqn: Eqn, args: list, names) -> str | None:
-    """The expression generated code evaluates for a ``scan`` equation (its loop function
-    called on ``args``), or None for any other equation."""
-    if eqn.prim.name != "scan" or \
-            getattr(eqn.prim.impl, "__module__", "") != "pyjax._src.lax.control_flow":
-        return None
-    p = eqn.params
-    loop = scan_loop(p["jaxpr"], p["length"], p["reverse"], p["num_consts"], p["num_carry"])
-    return f"{names.ref(loop, 'k')}({', '.join(args)})"
 
 
 def scan_loop(body: ClosedJaxpr, length: int, reverse: bool, num_consts: int,
@@ -77,32 +67,25 @@ def _stacked_aval(aval: ShapedArray, length: int) -> ShapedArray:
 def _stackable(eqn: Eqn, stepped: set) -> bool:
     """Whether running ``eqn`` once on all steps' operands gives every step's bits.
 
-    Elementwise kernels compute each element alone. ``dot_general`` without batch
-    dimensions becomes one with the steps as its batch: NumPy's ``matmul`` computes each
-    item of a batch with the call it makes for one unbatched product (same shapes and
-    strides, so the same BLAS routine), and a product without contraction is a multiply.
-    Its unstepped operand is broadcast along the steps (a stride-0 view); one that the
-    kernel would have to copy (merged dims, another dtype) would become a copy per step,
-    so it stays unstacked. A result larger than its stepped operands is left to the
-    steps too (no blow-up)."""
-    name = eqn.prim.name
-    if name == "dot_general":
-        (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
-        dtypes = {v.aval.dtype for v in eqn.invars + eqn.outvars}
-        ok = not lb and len(dtypes) == 1 and all(_is_var(v) for v in eqn.invars) and \
-            getattr(eqn.prim.impl, "__module__", "") == "pyjax._src.lax.dot" and all(
-                id(v) in stepped or (v.aval.ndim <= 2 and len(c) <= 1)
-                for v, c in zip(eqn.invars, (lc, rc)))
+    Elementwise kernels compute each element alone; other primitives say whether they
+    do (``Primitive.stacked``: a product, as a batched one). A result larger than its
+    stepped operands is left to the steps (no blow-up)."""
+    if eqn.prim.stacked is not None:
+        ok = eqn.prim.stacked(eqn, _stepped(eqn, stepped)) is not None
     else:
         ok = kernels.is_elementwise(eqn)
     if not ok:
         return False
     rank = eqn.outvars[0].aval.ndim
-    if rank and name not in kernels.SCALAR_BROADCASTING and name != "dot_general" and any(
+    if rank and not eqn.prim.broadcasts_scalars and eqn.prim.stacked is None and any(
             _is_var(v) and id(v) in stepped and v.aval.ndim == 0 for v in eqn.invars):
         return False  # a step's scalar would need a size-1 stretch this op lacks
     size = max(v.aval.size for v in eqn.invars if _is_var(v) and id(v) in stepped)
     return eqn.outvars[0].aval.size <= size
+
+
+def _stepped(eqn: Eqn, stepped: set) -> list:
+    return [_is_var(v) and id(v) in stepped for v in eqn.invars]
 
 
 def _stack_eqn(eqn: Eqn, env: dict, length: int, prims: dict) -> list:
@@ -111,8 +94,7 @@ def _stack_eqn(eqn: Eqn, env: dict, length: int, prims: dict) -> list:
     out_aval = eqn.outvars[0].aval
     # an unstepped scalar stays one where the op broadcasts scalars (binary ops always,
     # the others beside operands of rank > 0); else it is broadcast like any operand
-    keep_scalars = eqn.prim.name != "dot_general" and (
-        out_aval.ndim or eqn.prim.name in kernels.SCALAR_BROADCASTING)
+    keep_scalars = eqn.prim.stacked is None and (out_aval.ndim or eqn.prim.broadcasts_scalars)
     pre = []
 
     def operand(v, rank_like):
@@ -134,12 +116,8 @@ def _stack_eqn(eqn: Eqn, env: dict, length: int, prims: dict) -> list:
                         tuple(range(1, v.aval.ndim + 1))}))
         return b
 
-    if eqn.prim.name == "dot_general":
-        p = dict(eqn.params)
-        (lc, rc), _ = p["dimension_numbers"]
-        shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
-        p["dimension_numbers"] = type(p["dimension_numbers"])(
-            ((shift(lc), shift(rc)), ((0,), (0,))))
+    if eqn.prim.stacked is not None:
+        p = eqn.prim.stacked(eqn, _stepped(eqn, env))
         invars = [operand(v, 0) for v in eqn.invars]
     else:
         p = eqn.params
@@ -156,7 +134,8 @@ STACKING = True  # (tests turn it off to compare)
 
 class _ScanLoop:
     """Splits the optimized body into what runs once (``hoisted``), once for all steps
-    (``stacked``) and per step, and generates ``function``:
+    (``stacked``) and per step (``function.plan`` names their primitives), and generates
+    ``function``:
 
         def scan(a0, ..., aN):            # consts, initial carry, xs
             h0, ... = H([consts])         # hoisted values
@@ -315,12 +294,15 @@ class _ScanLoop:
                                     f"return [{', '.join(state + results)}]", False)
         self.function = names.compile(scan_source, "scan")
         self.source = self.function.source = scan_source + steps_source
+        self.function.plan = {"hoisted": [e.prim.name for e in hoisted],
+                              "stacked": [e.prim.name for e in stacked],
+                              "per step": [e.prim.name for e in per_step]}
 
     @staticmethod
     def _native_spec(per_step, row_of, outer, carry, jaxpr, num_carry, stepped_ys, length,
                      reverse):
         """What ``native_loop.build`` takes, where the steps have a native form."""
-        if not native.ENABLED or not native_loop.supports(per_step):
+        if not POLICY.native_enabled or not native_loop.supports(per_step):
             return None
         if any(v.aval.dtype not in native_loop.FLOATS for v in row_of + outer + carry):
             return None
@@ -337,7 +319,7 @@ class _ScanLoop:
 
 class _Steps:
     """Runs a scan's steps: the generated Python loop, until that has spent about what
-    compiling its native form costs (``native_loop.HOT_SECONDS``, the rent-or-buy rule of
+    compiling its native form costs (``POLICY.native_scan_hot_seconds``, the rent-or-buy rule of
     :mod:`native`); then, once one call has shown the two give the same bits, the native
     loop (``native_loop.NativeSteps``), on every call whose operands it can take.
     ``native_spec`` is None where the steps have no native form."""
@@ -356,14 +338,14 @@ class _Steps:
         t0 = time.perf_counter()
         out = self.python(*args)
         self.spent += time.perf_counter() - t0
-        if self.native_spec is not None and self.spent >= native_loop.HOT_SECONDS:
+        if self.native_spec is not None and self.spent >= POLICY.native_scan_hot_seconds:
             self._switch(args, out)
         return out
 
     def _switch(self, args, out) -> None:
         """Compile the native loop and keep it if it reproduces this call's results."""
         spec, self.native_spec = self.native_spec, None
-        if native._load() is None:  # no Numba
+        if native.load() is None:  # no Numba
             return
         steps = native_loop.NativeSteps(*spec)
         ys = args[len(args) - len(spec[5]):]

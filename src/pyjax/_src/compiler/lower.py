@@ -20,7 +20,9 @@ import weakref
 
 import numpy as np
 
-from pyjax._src.compiler import fusion, kernels, loops
+from pyjax._src.backends.cpu import pool, threads
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.compiler import fusion, kernels
 from pyjax._src.compiler.passes import fused_p
 from pyjax._src.config import CHECKS
 from pyjax._src.core.array import Array, to_buffer
@@ -33,9 +35,8 @@ class Names:
     def __init__(self):
         self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
                          "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {},
-                         "take": fusion.POOL.take_aval, "give": fusion.POOL.give,
-                         "spawn": fusion.spawn,
-                         "join": fusion.join}
+                         "take": pool.POOL.take_aval, "give": pool.POOL.give,
+                         "spawn": threads.spawn, "join": threads.join}
         self._names: dict = {}
         self._count: dict = {}
         self._alive: list = []  # objects named by identity stay alive while named
@@ -68,7 +69,10 @@ class Names:
         return name
 
     def kernel_call(self, eqn: Eqn, args: list) -> str:
-        """``k3(a, b, axes=p0)``: the primitive's kernel with its params, by reference."""
+        """``k3(a, b, axes=p0)``: the primitive's kernel with its params, by reference;
+        ``k3(a, b)``, the kernel its ``lowering`` makes for this equation, where it has one."""
+        if eqn.prim.lowering is not None:
+            return f"{self.ref(eqn.prim.lowering(eqn), 'k')}({', '.join(args)})"
         parts = list(args)
         odd = {}
         for key, value in eqn.params.items():
@@ -98,38 +102,18 @@ def _comment(eqn: Eqn) -> str:
     return f"  # {name}" if isinstance(name, str) and _SAFE_NAME.match(name) else ""
 
 
-# Kernels whose results never alias their operands (NumPy reductions and matmul allocate).
-FRESH_RESULTS = {"reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and",
-                 "reduce_or", "reduce_xor", "argmax", "argmin", "dot_general", "cumsum",
-                 "cumprod", "cummax", "cummin"}
-
-
-# pyjax's kernels of these primitives return their declared dtypes whenever their operands
-# have theirs (as every value in generated code does), so no cast follows their calls;
-# checked mode verifies it on every run.
-EXACT_DTYPES = {"broadcast_in_dim", "reshape", "transpose", "squeeze", "select_n",
-                "dot_general", "reduce_sum", "reduce_prod", "reduce_max", "reduce_min",
-                "add_any"}
-
-
-def _exact_dtypes(eqn: Eqn) -> bool:
-    return eqn.prim.name in EXACT_DTYPES and \
-        getattr(eqn.prim.impl, "__module__", "").startswith("pyjax._src.lax.")
-
-
 def _check_dtype(buf, dtype):
-    """Checked mode: a kernel listed in EXACT_DTYPES returned another dtype."""
+    """Checked mode: a kernel declared ``exact_dtypes`` returned another dtype."""
     if buf.dtype != dtype:
-        raise AssertionError(f"a kernel listed in EXACT_DTYPES returned {buf.dtype}, "
-                             f"not {dtype}")
+        raise AssertionError(f"a kernel declared exact_dtypes returned {buf.dtype}, not {dtype}")
 
 
 def _check_fresh(outs, ins):
-    """Checked mode: a FRESH_RESULTS kernel returned a view of an operand."""
+    """Checked mode: a kernel declared ``fresh_results`` returned a view."""
     for o in outs:
         for x in ins:
             if isinstance(x, np.ndarray) and np.may_share_memory(o, x):
-                raise AssertionError("a kernel listed in FRESH_RESULTS returned a view")
+                raise AssertionError("a kernel declared fresh_results returned a view")
 
 
 class _Step:
@@ -145,7 +129,7 @@ class _Step:
     def owns_outputs(self) -> bool:
         """Its results are fresh arrays nothing else refers to."""
         return self.kernel is not None and not any(
-            e.prim.name == "broadcast_in_dim" for e in self.eqn.params["jaxpr"].eqns)
+            e.prim.numpy_passes == 0 for e in self.eqn.params["jaxpr"].eqns)  # (a view)
 
     def retains_inputs(self) -> bool:
         """Its results may be views of its operands (or, spawned, it reads them later)."""
@@ -155,9 +139,7 @@ class _Step:
     def fresh(self) -> bool:
         """A kernel known to compute new arrays (never views) from its operands; checked
         mode verifies it on every run."""
-        name = self.eqn.prim.name
-        return self.kernel is None and name in FRESH_RESULTS and \
-            (not name.startswith("reduce_") or bool(self.eqn.params.get("axes")))
+        return self.kernel is None and kernels.fresh(self.eqn)
 
 
 def _steps(jaxpr: Jaxpr, names: Names, native_groups: bool = True) -> list:
@@ -275,9 +257,9 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
             into = []
             if outs[0] != "_" and _pooled(eqn.outvars[0]) and kernels.takes_out(eqn):
                 into = [f"out=take({names.ref(eqn.outvars[0].aval, 'A')})"]
-            call = loops.lower_scan(eqn, args, names) or names.kernel_call(eqn, args + into)
+            call = names.kernel_call(eqn, args + into)
             post = []
-            exact = _exact_dtypes(eqn)
+            exact = eqn.prim.exact_dtypes
             for name, o in zip(outs, eqn.outvars):  # as eager evaluation stores results
                 if name != "_" and not (exact and not CHECKS):
                     d = names.ref(o.aval.dtype, "D")
@@ -302,15 +284,15 @@ def _body(steps: list, name_of: dict, outvars: list, names: Names) -> list:
 
 
 def _pooled(v) -> bool:
-    """Large values come from, and go back to, the buffer pool (``fusion.BufferPool``)."""
-    return kernels.aval_nbytes(v.aval) >= fusion.POOL_MIN_BYTES
+    """Large values come from, and go back to, the buffer pool."""
+    return pool.pooled(v.aval)
 
 
 def _large_product(step: _Step) -> bool:
-    """A BLAS product worth running beside other work (``fusion.overlap``)."""
-    return step.kernel is None and step.ufunc is None and \
-        step.eqn.prim.name == "dot_general" and kernels.takes_out(step.eqn) and \
-        fusion.product_macs(step.eqn) >= fusion.SPAWN_MIN_MACS
+    """A kernel writing into ``out=`` with enough multiply-adds to be worth running beside
+    other work (``fusion.overlap``): a BLAS product."""
+    return step.kernel is None and step.ufunc is None and kernels.takes_out(step.eqn) and \
+        kernels.flops(step.eqn) >= 2 * POLICY.spawn_min_macs
 
 
 def _into_pooled(call: str, eqn: Eqn, args: list, names: Names) -> str:
@@ -328,7 +310,7 @@ def _into_pooled(call: str, eqn: Eqn, args: list, names: Names) -> str:
 def _quiet(steps: list) -> bool:
     """Run the body with floating-point warnings off: some kernel the code calls
     directly silences them itself."""
-    return any(step.ufunc is not None and kernels.quiet(step.eqn) for step in steps)
+    return any(step.ufunc is not None and step.eqn.prim.quiet for step in steps)
 
 
 def _source(fname: str, params: list, prologue: list, body: list, ret: str,

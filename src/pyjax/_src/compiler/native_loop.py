@@ -32,22 +32,12 @@ import weakref
 
 import numpy as np
 
-from pyjax._src.compiler import blas
+from pyjax._src.backends.cpu import blas, native
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.config import CHECKS
 from pyjax._src.core.jaxpr import Literal
-from pyjax._src.core.trace import REGISTRY
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-HOT_SECONDS = 0.5  # Python-loop time a scan spends before its native form is compiled
-                   # (Numba takes ~0.3-0.6 s for a small body)
-MAX_STEP_SIZE = 1 << 14  # elements of a step's values: above, NumPy's calls cost little
-_BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
-_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-_ELEMENTWISE = {*_BINARY, *_COMPARE, "max", "min", "select_n", "neg", "square", "sqrt",
-                "convert_element_type"}
-_BOOL = np.dtype(np.bool_)
-_ALIASES = {"reshape", "squeeze"}
-_GATHERS = {"broadcast_in_dim", "transpose"}
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
@@ -59,53 +49,29 @@ def supports(eqns: list) -> bool:
     """Whether every equation has a native form here (cheap: no Numba needed), and the
     steps are small enough for per-call costs to matter (larger ones run as blocked,
     threaded kernels in the Python loop)."""
-    return all(_form(e) is not None and e.outvars[0].aval.size <= MAX_STEP_SIZE
-               for e in eqns)
+    return all(_form(e) is not None and
+               e.outvars[0].aval.size <= POLICY.native_scan_max_step_size for e in eqns)
 
 
 def _form(eqn, broadcasting: bool = False) -> str | None:
-    """The kind of code ``eqn`` becomes, or None where it has none. ``broadcasting``:
-    elementwise operands may also be of the result's rank with dimensions of 1 (the
-    implicit broadcasts of the compiler's own equations), as a fused group's loop reads
-    them; a scan's step reads operands whole or of one element."""
-    name = eqn.prim.name
-    if REGISTRY.get(name) is not eqn.prim or len(eqn.outvars) != 1:
+    """The kind of code ``eqn`` becomes (its primitive's ``NativeForm``), or None where
+    it has none. ``broadcasting``: elementwise operands may also be of the result's rank
+    with dimensions of 1 (the implicit broadcasts of the compiler's own equations), as a
+    fused group's loop reads them; a scan's step reads operands whole or of one element."""
+    form = eqn.prim.native
+    if form is None or len(eqn.outvars) != 1 or not form.accepts(eqn):
         return None
     out = eqn.outvars[0].aval
     avals = [v.aval for v in eqn.invars] + [out]
-    if name in _ELEMENTWISE:
+    if form.kind == "elementwise":
         shapes_ok = all(a.shape == out.shape or a.size == 1 or broadcasting and
                         _broadcast_strides(a.shape, out.shape) is not None for a in avals)
-        return "elementwise" if shapes_ok and _elementwise_types(name, avals) else None
-    if any(a.dtype not in FLOATS for a in avals):
+        return form.kind if shapes_ok else None
+    if any(a.dtype not in FLOATS for a in avals) or any(not _is_var(v) for v in eqn.invars):
         return None
-    if name == "tanh":
-        return "tanh" if out.dtype == np.float32 and _is_var(eqn.invars[0]) else None
-    if any(not _is_var(v) for v in eqn.invars):
+    if form.kind == "gemv" and (blas.gemv(out.dtype) is None or _gemv_layout(eqn) is None):
         return None
-    if name in _ALIASES:
-        plain = eqn.params.get("dimensions") is None  # (a reshape may transpose first)
-        return "alias" if plain and avals[0].dtype == out.dtype else None
-    if name in _GATHERS:
-        return "gather"
-    if name == "dot_general" and blas.gemv(out.dtype) is not None:
-        return "gemv" if _gemv_layout(eqn) is not None else None
-    return None
-
-
-def _elementwise_types(name: str, avals: list) -> bool:
-    """Float operands of the result's dtype; a comparison's result is boolean, a select's
-    first operand is (of two cases); a convert's operand is any float."""
-    *ins, out = avals
-    if name in _COMPARE:
-        return out.dtype == _BOOL and ins[0].dtype in FLOATS and \
-            all(a.dtype == ins[0].dtype for a in ins)
-    if name == "select_n":
-        return len(ins) == 3 and ins[0].dtype == _BOOL and out.dtype in FLOATS and \
-            all(a.dtype == out.dtype for a in ins[1:])
-    if name == "convert_element_type":
-        return ins[0].dtype in FLOATS and out.dtype in FLOATS
-    return out.dtype in FLOATS and all(a.dtype == out.dtype for a in ins)
+    return form.kind
 
 
 def _broadcast_strides(shape: tuple, out: tuple):
@@ -118,30 +84,6 @@ def _broadcast_strides(shape: tuple, out: tuple):
         strides.append(step if a != 1 else 0)
         step *= a
     return strides[::-1]
-
-
-def _expression(eqn, ops: list, global_name) -> str:
-    """An elementwise equation's value from its operands' expressions (``global_name``:
-    ``(prefix, object) -> name`` for objects the code reads). ``max``/``min`` are NumPy's:
-    the first operand where it is greater (less) or NaN, else the second (so of -0 and +0,
-    the second)."""
-    name = eqn.prim.name
-    if name in _BINARY:
-        return f"{ops[0]} {_BINARY[name]} {ops[1]}"
-    if name in _COMPARE:
-        return f"{ops[0]} {_COMPARE[name]} {ops[1]}"
-    if name in ("max", "min"):
-        a, b = ops
-        return f"{a} if {a} {'>' if name == 'max' else '<'} {b} or {a} != {a} else {b}"
-    if name == "select_n":
-        return f"{ops[2]} if {ops[0]} else {ops[1]}"
-    if name == "neg":
-        return f"negate({ops[0]})"
-    if name == "square":
-        return f"{ops[0]} * {ops[0]}"
-    if name == "sqrt":
-        return f"np.sqrt({ops[0]})"
-    return f"{global_name('T', eqn.outvars[0].aval.dtype.type)}({ops[0]})"  # a float convert
 
 
 def _gemv_layout(eqn):
@@ -175,11 +117,9 @@ class NativeSteps:
 
     def __init__(self, per_step: list, rows: list, inputs: list, carry: list,
                  carry_out: list, ys_out: list, length: int, reverse: bool):
-        from pyjax._src.lax import native_kernels
         self.length, self.num_rows, self.num_inputs = length, len(rows), len(inputs)
         self.carry_avals = [v.aval for v in carry]
-        self.ns = {"empty": np.empty, "tanh_f32": native_kernels.tanh_f32, "np": np,
-                   "negate": native_kernels.negate}
+        self.ns = {"empty": np.empty, "np": np}  # (+ the native kernels the code calls)
         self._count = 0
         name_of: dict = {}
         setup, step = [], []
@@ -230,10 +170,12 @@ class NativeSteps:
                 for v in eqn.invars:
                     name, n = value(v)
                     ops.append(f"{name}[i]" if n == size and size > 1 else f"{name}[0]")
-                expr = _expression(eqn, ops, self._global)
+                expr = eqn.prim.native.expression(eqn, ops, self._global)
+                self._kernel(eqn.prim.native.kernel)
                 step += [f"for i in range({size}):", f"    {buf}[i] = {expr}"]
-            elif form == "tanh":
-                step.append(f"tanh_f32({name_of[id(eqn.invars[0])]}, {buf}, 0, {size})")
+            elif form == "kernel":
+                fn = self._kernel(eqn.prim.native.kernel)
+                step.append(f"{fn}({name_of[id(eqn.invars[0])]}, {buf}, 0, {size})")
             elif form == "gather":
                 table = self._global("G", _gather_table(eqn))
                 src = name_of[id(eqn.invars[0])]
@@ -273,6 +215,12 @@ class NativeSteps:
         self.source = f"def native({', '.join(params)}):\n" + "".join(
             f"    {line}\n" for line in lines + [f"return {ret}"])
         self.function = None
+
+    def _kernel(self, name: str | None) -> str | None:
+        """Bind the native kernel ``name`` (of ``native_kernels``) for the code to call."""
+        if name is not None:
+            self.ns[name] = getattr(native.load(), name)
+        return name
 
     def _global(self, prefix: str, obj):
         self._count += 1
@@ -339,18 +287,12 @@ def _njit(source: str, ns: dict):
 
 
 def _gather_table(eqn) -> np.ndarray:
-    """For each element of the result, the flat index of the operand's element it is."""
+    """For each element of the result, the flat index of the operand's element it is: the
+    primitive's own kernel run on the operand's flat indices (a gather moves elements)."""
     operand = eqn.invars[0].aval
     index = np.arange(operand.size, dtype=np.int64).reshape(operand.shape)
-    if eqn.prim.name == "transpose":
-        index = index.transpose(eqn.params["permutation"])
-    else:
-        shape, dims = eqn.outvars[0].aval.shape, eqn.params["broadcast_dimensions"]
-        expanded = [1] * len(shape)
-        for d, n in zip(dims, operand.shape):
-            expanded[d] = n
-        index = np.broadcast_to(index.reshape(expanded), shape)
-    return np.ascontiguousarray(index).reshape(-1)
+    (moved,) = eqn.prim.impl(index, **eqn.params)
+    return np.ascontiguousarray(moved).reshape(-1)
 
 
 def same_bits(a, b) -> bool:
@@ -401,8 +343,8 @@ class NativeGroup:
     ``spent``: seconds the groups' NumPy forms have run, for the rent-or-buy rule of
     ``fusion.FusedKernel``."""
 
-    def __init__(self, source: str, ns: dict):
-        self.source, self.ns = source, ns
+    def __init__(self, source: str, ns: dict, kernels: set):
+        self.source, self.ns, self.kernels = source, ns, kernels
         self.function = None
         self.spent = 0.0
 
@@ -411,7 +353,8 @@ class NativeGroup:
         shape = jaxpr.outvars[0].aval.shape
         if not shape or any(v.aval.shape != shape or not _is_var(v) for v in jaxpr.outvars):
             return None
-        ns = {"np": np}  # (+ ``negate`` when compiled: building imports no Numba)
+        ns = {"np": np}  # (+ native kernels when compiled: building imports no Numba)
+        kernels = set()
         literals = []
 
         def global_name(prefix, obj):
@@ -443,13 +386,13 @@ class NativeGroup:
         lines = []
         for k, eqn in enumerate(jaxpr.eqns):
             out = eqn.outvars[0]
-            if eqn.prim.name == "broadcast_in_dim":
+            if eqn.prim.broadcasting is not None:
                 operand = eqn.invars[0]
                 if not _is_var(operand):
                     name_of[id(out)] = literal(operand) if operand.aval.size == 1 else None
                 elif id(operand) in inputs:
                     strides = _broadcast_in_dim_strides(operand.aval.shape, shape,
-                                                        eqn.params["broadcast_dimensions"])
+                                                        eqn.prim.broadcasting(eqn))
                     name_of[id(out)] = read(f"I{inputs[id(operand)]}", strides,
                                             operand.aval.size)
                 if name_of.get(id(out)) is None or out.aval.shape != shape:
@@ -459,7 +402,8 @@ class NativeGroup:
                     any(_is_var(v) and name_of.get(id(v)) is None for v in eqn.invars):
                 return None
             ops = [name_of[id(v)] if _is_var(v) else literal(v) for v in eqn.invars]
-            lines.append(f"t{k} = {_expression(eqn, ops, global_name)}")
+            lines.append(f"t{k} = {eqn.prim.native.expression(eqn, ops, global_name)}")
+            kernels.add(eqn.prim.native.kernel)
             name_of[id(out)] = f"t{k}"
         lines += [f"O{k}[i] = {name_of[id(v)]}" for k, v in enumerate(jaxpr.outvars)]
         params = [f"I{k}" for k in range(len(jaxpr.invars))] + \
@@ -479,7 +423,7 @@ class NativeGroup:
                tuple(repr(v) for k, v in ns.items() if k.startswith("T")))
         group = _GROUPS.get(key)
         if group is None:
-            group = _GROUPS[key] = cls(source, ns)
+            group = _GROUPS[key] = cls(source, ns, kernels - {None})
         return group
 
     def __call__(self, ins, outs) -> bool:
@@ -490,8 +434,7 @@ class NativeGroup:
                 return False
             flat.append(x.reshape(-1))
         if self.function is None:
-            from pyjax._src.lax import native_kernels
-            self.ns["negate"] = native_kernels.negate
+            self.ns.update((k, getattr(native.load(), k)) for k in self.kernels)
             self.function = _njit(self.source, self.ns)
         self.function(*flat, *[o.reshape(-1) for o in outs])
         return True

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler import fusion, kernels
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.compiler import kernels
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var
 from pyjax._src.core.trace import REGISTRY, Primitive
-
-FOLD_MAX_SIZE = 1024  # largest result (in elements) that constant folding materializes
 
 
 def _is_var(v) -> bool:
@@ -43,15 +42,9 @@ def _renamed(eqn: Eqn, env: dict) -> Eqn:
 # ---------------------------------------------------------------------------- inlining
 
 def _callee(eqn: Eqn) -> ClosedJaxpr | None:
-    """The body of a call whose kernel just runs that body: a nested ``jit`` or
-    ``checkpoint`` (``jaxpr``), a custom-derivative call (``call_jaxpr``)."""
-    name = eqn.prim.name
-    if name in ("jit", "checkpoint"):
-        body = eqn.params.get("jaxpr")
-    elif name in ("custom_jvp_call", "custom_vjp_call"):
-        body = eqn.params.get("call_jaxpr")
-    else:
-        return None
+    """The body of a call whose kernel just runs that body (``Primitive.callee``)."""
+    param = eqn.prim.callee
+    body = eqn.params.get(param) if param is not None else None
     return body if isinstance(body, ClosedJaxpr) else None
 
 
@@ -101,93 +94,40 @@ def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
 
 # ---------------------------------------------------------------------------- XLA's rewrites
 
-def _is_scalar_literal(v, value) -> bool:
-    return type(v) is Literal and v.aval.shape == () and \
-        bool(np.all(_literal_value(v) == value))
-
-
-def reciprocal_division(jaxpr: Jaxpr) -> Jaxpr:
-    """``x / c`` for a floating constant ``c`` becomes ``x * (1/c)``.
-
-    XLA's algebraic simplifier makes this rewrite in compiled code, so JAX's jitted
-    results (``jnp.mean`` among them) carry its rounding; doing the same gives equal bits.
-    """
-    mul_p = REGISTRY["mul"]
-    eqns = []
+def xla_rewrites(jaxpr: Jaxpr) -> Jaxpr:
+    """The rewrites that change rounding the way XLA's compiled code does, as primitives
+    declare them (``Primitive.xla_rewrite``); their dead operands are left to ``dce``."""
+    uses: dict = {}
     for eqn in jaxpr.eqns:
-        divisor = eqn.invars[1] if eqn.prim.name == "div" else None
-        if type(divisor) is Literal and divisor.aval.dtype.kind == "f":
-            dt = divisor.aval.dtype
-            with np.errstate(all="ignore"):
-                recip = np.divide(dt.type(1), np.asarray(divisor.val, dt))
-            eqn = Eqn(mul_p, [eqn.invars[0], Literal(recip, divisor.aval)], eqn.outvars, {})
-        eqns.append(eqn)
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
+        for v in eqn.invars:
+            uses[id(v)] = uses.get(id(v), 0) + 1
+    for v in jaxpr.outvars:
+        uses[id(v)] = uses.get(id(v), 0) + 2  # (an output is always read)
+    return _rewritten(jaxpr, "xla_rewrite", None, lambda v: uses.get(id(v), 0))
 
 
-def add_zero(jaxpr: Jaxpr) -> Jaxpr:
-    """``x + 0`` becomes ``x``: XLA does so for floats too (so ``-0. + 0.`` stays ``-0.``
-    in JAX's jitted code, where IEEE addition would give ``+0.``)."""
+def _rewritten(jaxpr: Jaxpr, rule: str, prepare=None, *extra) -> Jaxpr:
+    """``jaxpr`` with each equation (first ``prepare``d) replaced as its primitive's
+    ``rule`` says: an atom is the equation's one result; an equation takes its place."""
     env: dict = {}
+    producer: dict[int, Eqn] = {}
+    find = lambda v: producer.get(id(v)) if _is_var(v) else None  # noqa: E731
     eqns = []
     for eqn in jaxpr.eqns:
         eqn = _renamed(eqn, env)
-        if eqn.prim.name == "add" and eqn.invars[0].aval.dtype.kind != "c":
-            out = eqn.outvars[0]
-            for x, z in (eqn.invars, eqn.invars[::-1]):
-                if _is_scalar_literal(z, 0) and x.aval == out.aval:
-                    env[id(out)] = x
-                    break
-            if id(out) in env:
-                continue
+        if prepare is not None:
+            eqn = prepare(eqn, find)
+        fn = getattr(eqn.prim, rule)
+        new = fn(eqn, find, *extra) if fn is not None else None
+        if new is not None and not isinstance(new, Eqn):
+            env[id(eqn.outvars[0])] = new
+            continue
+        eqn = new if new is not None else eqn
         eqns.append(eqn)
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, [_read(env, v) for v in jaxpr.outvars], eqns)
-
-
-def transposed_products(jaxpr: Jaxpr) -> Jaxpr:
-    """``transpose(dot_general(a, b))`` that swaps the two free dims of a (batched)
-    product used only there becomes ``dot_general(b, a)``: the product made in the layout
-    it is read in (a weight's gradient, which reverse mode computes transposed, is then
-    updated without a strided pass; the next product reads its operand in order). XLA
-    folds these transposes too; BLAS may round the swapped product differently, as XLA's
-    own may."""
-    uses: dict = {}  # (literals are counted too, harmlessly)
-    for eqn in jaxpr.eqns:
-        for v in eqn.invars:
-            i = id(v)
-            uses[i] = uses.get(i, 0) + 1
-    for v in jaxpr.outvars:
-        uses[id(v)] = uses.get(id(v), 0) + 2
-    product = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.name == "dot_general"
-               and e.prim is REGISTRY["dot_general"]}
-    swapped: dict = {}  # id(transpose's result) -> the swapped product
-    for eqn in jaxpr.eqns:
-        if eqn.prim.name != "transpose" or type(eqn.invars[0]) is Literal:
-            continue
-        dot = product.get(id(eqn.invars[0]))
-        if dot is None or uses[id(eqn.invars[0])] != 1:
-            continue
-        (lc, rc), (lb, rb) = dot.params["dimension_numbers"]
-        a, b = dot.invars
-        nb = len(lb)
-        if dot.outvars[0].aval.ndim != nb + 2 or tuple(eqn.params["permutation"]) != \
-                tuple(range(nb)) + (nb + 1, nb):  # (one free dim on each side, swapped)
-            continue
-        params = dict(dot.params, dimension_numbers=type(dot.params["dimension_numbers"])(
-            ((tuple(rc), tuple(lc)), (tuple(rb), tuple(lb)))))
-        swapped[id(eqn.outvars[0])] = Eqn(dot.prim, [b, a], eqn.outvars, params)
-    if not swapped:
-        return jaxpr
-    dropped = {id(e.invars[0]) for e in jaxpr.eqns if id(e.outvars[0]) in swapped}
-    eqns = [swapped.get(id(e.outvars[0]), e) for e in jaxpr.eqns
-            if not (e.outvars and id(e.outvars[0]) in dropped)]
-    # the product takes the transpose's place, after both its operands
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
-
-
-def xla_rewrites(jaxpr: Jaxpr) -> Jaxpr:
-    """The rewrites that change rounding the way XLA's compiled code does."""
-    return transposed_products(add_zero(reciprocal_division(jaxpr)))
+        for o in eqn.outvars:
+            producer[id(o)] = eqn
+    outvars = [_read(env, v) for v in jaxpr.outvars]
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, outvars, eqns)
 
 
 # ---------------------------------------------------------------------------- constant folding
@@ -201,11 +141,12 @@ def _has_subjaxpr(eqn: Eqn) -> bool:
     return False
 
 
-def fold_constants(closed: ClosedJaxpr, max_size: int = FOLD_MAX_SIZE) -> ClosedJaxpr:
+def fold_constants(closed: ClosedJaxpr, max_size: int | None = None) -> ClosedJaxpr:
     """Evaluate now the equations whose inputs are all known (literals, constants, folded
     results) and whose results are small; scalars become literals, arrays constants.
     Calls, loops and branches are left alone (they may be costly or never end)."""
     jaxpr = closed.jaxpr
+    max_size = POLICY.fold_max_size if max_size is None else max_size
     known = {id(v): to_buffer(c) for v, c in zip(jaxpr.constvars, closed.consts)}
     constvars, consts = list(jaxpr.constvars), list(closed.consts)
     env: dict = {}
@@ -261,99 +202,28 @@ def _evaluate(eqn: Eqn, buffers: list):
 
 # ---------------------------------------------------------------------------- simplification
 
-def _same_aval(x, out) -> bool:
-    return x.aval == out.aval
-
-
 def simplify(jaxpr: Jaxpr) -> Jaxpr:
-    """Algebraic identities that keep every bit, dtype and weak type: ``x*1``, ``x-0``,
-    ``x/1``, ``neg(neg x)``, transposes and reshapes of themselves (and identity ones),
-    conversions to the same type, ``stop_gradient`` (the identity when running), and
+    """Identities that keep every bit, dtype and weak type, as primitives declare them
+    (``Primitive.simplify``: ``x*1``, ``neg(neg x)``, transposes of transposes...), and
     scalars broadcast only to feed an operation that broadcasts them anyway."""
-    env: dict = {}
-    producer: dict[int, Eqn] = {}
-    eqns = []
-    for eqn in jaxpr.eqns:
-        eqn = _renamed(eqn, env)
-        if eqn.prim.name in _COMBINING:
-            eqn = _combine(eqn, producer)
-        if eqn.prim.name in _IDENTITIES:
-            replacement = _identity_of(eqn, producer)
-            if replacement is not None:
-                env[id(eqn.outvars[0])] = replacement
-                continue
-        eqns.append(eqn)
-        for o in eqn.outvars:
-            producer[id(o)] = eqn
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, [_read(env, v) for v in jaxpr.outvars], eqns)
+    return _rewritten(jaxpr, "simplify", _scalars_unbroadcast)
 
 
-_IDENTITIES = {"mul", "sub", "div", "neg", "stop_gradient", "convert_element_type",
-               "transpose", "reshape"}
-
-
-def _identity_of(eqn: Eqn, producer: dict):
-    """The atom ``eqn`` merely reproduces, or None."""
-    name, ins, out = eqn.prim.name, eqn.invars, eqn.outvars[0] if eqn.outvars else None
-    if name not in _IDENTITIES or len(eqn.outvars) != 1:
-        return None
-    kind = out.aval.dtype.kind
-    if name == "mul" and kind != "c":  # (1+0j) * (inf+1j) is not inf+1j
-        for x, one in (ins, ins[::-1]):
-            if _is_scalar_literal(one, 1) and _same_aval(x, out):
-                return x
-    if name == "sub" and _is_scalar_literal(ins[1], 0) and _same_aval(ins[0], out):
-        return ins[0]
-    if name == "div" and kind != "c" and _is_scalar_literal(ins[1], 1) and \
-            _same_aval(ins[0], out):
-        return ins[0]
-    if name in ("neg", "stop_gradient", "convert_element_type", "transpose", "reshape"):
-        (x,) = ins
-        if name == "stop_gradient" and _same_aval(x, out):
-            return x
-        if name == "convert_element_type" and _same_aval(x, out):
-            return x
-        if name == "transpose" and tuple(eqn.params["permutation"]) == \
-                tuple(range(x.aval.ndim)):
-            return x
-        if name == "reshape" and eqn.params.get("dimensions") is None and \
-                _same_aval(x, out):
-            return x
-        inner = producer.get(id(x)) if _is_var(x) else None
-        if name == "neg" and inner is not None and inner.prim.name == "neg" and \
-                _same_aval(inner.invars[0], out):
-            return inner.invars[0]
-    return None
-
-
-_COMBINING = {"transpose", "reshape"} | kernels.SCALAR_BROADCASTING
-
-
-def _combine(eqn: Eqn, producer: dict) -> Eqn:
-    """Fold an operation into the one producing its operand: transpose of transpose,
-    reshape of reshape, a broadcast scalar into a broadcasting consumer."""
-    name = eqn.prim.name
-    if name not in _COMBINING:
+def _scalars_unbroadcast(eqn: Eqn, producer) -> Eqn:
+    """A scalar broadcast (by a view) into an operand of an operation that broadcasts
+    0-d operands itself (``Primitive.broadcasts_scalars``) is read as the scalar, where
+    another operand has the result's shape."""
+    if not eqn.prim.broadcasts_scalars:
         return eqn
-    inner = [producer.get(id(v)) if _is_var(v) else None for v in eqn.invars]
-    if name == "transpose" and inner[0] is not None and inner[0].prim.name == "transpose":
-        p, q = inner[0].params["permutation"], eqn.params["permutation"]
-        perm = tuple(p[i] for i in q)
-        return Eqn(eqn.prim, inner[0].invars, eqn.outvars, dict(eqn.params, permutation=perm))
-    if name == "reshape" and inner[0] is not None and inner[0].prim.name == "reshape" and \
-            eqn.params.get("dimensions") is None and inner[0].params.get("dimensions") is None:
-        return Eqn(eqn.prim, inner[0].invars, eqn.outvars, eqn.params)
-    if name in kernels.SCALAR_BROADCASTING:
-        out_shape = eqn.outvars[0].aval.shape
-        invars = list(eqn.invars)
-        for i, e in enumerate(inner):
-            if e is not None and e.prim.name == "broadcast_in_dim" and \
-                    e.invars[0].aval.shape == () and \
-                    any(v.aval.shape == out_shape for j, v in enumerate(invars) if j != i):
-                invars[i] = e.invars[0]
-        if invars != eqn.invars:
-            return Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
-    return eqn
+    out_shape = eqn.outvars[0].aval.shape
+    invars = list(eqn.invars)
+    for i, v in enumerate(eqn.invars):
+        e = producer(v)
+        if e is not None and e.prim.broadcasting is not None and \
+                e.invars[0].aval.shape == () and \
+                any(u.aval.shape == out_shape for j, u in enumerate(invars) if j != i):
+            invars[i] = e.invars[0]
+    return eqn if invars == eqn.invars else Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
 
 
 # ---------------------------------------------------------------------------- CSE
@@ -467,7 +337,7 @@ fused_p = FusedPrimitive()
 
 
 def _fusible(eqn: Eqn) -> bool:
-    if eqn.prim.name == "broadcast_in_dim":
+    if eqn.prim.broadcasting is not None:
         return True  # its operand is always from outside the group (a different shape)
     return kernels.is_elementwise(eqn)
 
@@ -552,8 +422,8 @@ def _own_broadcasts(jaxpr: Jaxpr) -> list:
     again just before each of them. A broadcast is a view, so nothing is computed twice;
     each group then reads it inside itself, and not as another group's output: a
     stride-0 view, which a blocked or native kernel cannot read as a flat operand."""
-    made = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.name == "broadcast_in_dim"
-            and e.outvars[0].aval.size >= fusion.NATIVE_MIN_SIZE}
+    made = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.broadcasting is not None
+            and e.outvars[0].aval.size >= POLICY.native_group_min_size}
     fusible_reads: dict = {}
     other_reads = {id(v) for v in jaxpr.outvars}
     for e in jaxpr.eqns:
@@ -583,7 +453,7 @@ def _own_broadcasts(jaxpr: Jaxpr) -> list:
 
 def _fused_eqn(group: _Group, read_outside: set) -> Eqn:
     members = [e for _, e in sorted(group.eqns, key=lambda pe: pe[0])]
-    if len(members) == 1 and members[0].prim.name == "broadcast_in_dim":
+    if len(members) == 1 and members[0].prim.broadcasting is not None:
         return members[0]  # nothing to fuse it with
     produced = {id(o) for e in members for o in e.outvars}
     inputs, seen = [], set()

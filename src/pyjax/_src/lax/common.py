@@ -11,8 +11,14 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import get_aval
-from pyjax._src.core.array import Array
+from pyjax._src.core.jaxpr import Literal
+from pyjax._src.core.trace import NativeForm, get_aval
+from pyjax._src.core.array import Array, to_buffer
+
+
+def is_scalar_literal(v, value) -> bool:
+    """Whether the atom ``v`` is a 0-d literal equal to ``value`` (for simplify rules)."""
+    return type(v) is Literal and v.aval.shape == () and bool(np.all(to_buffer(v.val) == value))
 
 
 def check_dtype(name: str, aval: ShapedArray, kinds: str, what: str = "operand"):
@@ -142,6 +148,44 @@ def ignore_errors(fn):
             return fn(*args, **kwargs)
     kernel.__name__ = getattr(fn, "__name__", "kernel")
     return kernel
+
+
+# ---------------------------------------------------------------------------- costs
+# ``prim.cost(eqn, work) -> (flops, transcendentals)``; ``work(jaxpr)`` costs a body.
+
+def elementwise_cost(eqn, work) -> tuple:
+    return float(eqn.outvars[0].aval.size), 0.0
+
+
+def transcendental_cost(eqn, work) -> tuple:
+    return 0.0, float(eqn.outvars[0].aval.size)
+
+
+def reduction_cost(eqn, work) -> tuple:
+    return float(sum(v.aval.size for v in eqn.invars)), 0.0
+
+
+# ---------------------------------------------------------------------------- native forms
+
+NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # what native loops compute in
+
+
+def same_floats(eqn) -> bool:
+    """Operands and result of one native float dtype."""
+    dts = {v.aval.dtype for v in eqn.invars + eqn.outvars}
+    return len(dts) == 1 and dts.pop() in NATIVE_FLOATS
+
+
+def floats(eqn) -> bool:
+    """Operands and result of native float dtypes (not necessarily one)."""
+    return all(v.aval.dtype in NATIVE_FLOATS for v in eqn.invars + eqn.outvars)
+
+
+def native_expression(template: str, accepts=same_floats, kernel: str | None = None):
+    """An elementwise native form: ``template`` formatted with the operands' expressions
+    (``{0}``, ``{1}``...) is the result's; ``kernel`` names a native kernel it calls."""
+    return NativeForm("elementwise", accepts,
+                      lambda eqn, ops, constant: template.format(*ops), kernel)
 
 
 # ---------------------------------------------------------------------------- XLA's arithmetic

@@ -21,12 +21,11 @@ import operator
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
-from pyjax._src.compiler.loops import scan_loop
 from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
 from pyjax._src.core.trace import Primitive, Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import common, elementwise as ew, reductions, shape
 from pyjax._src.transforms.batching import batch_flat
-from pyjax._src.transforms.jit import executable_for
+from pyjax._src.transforms.jit import executable_for, scan_loop
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms.staging import DebugInfo, hoist_traced_consts, trace_to_jaxpr
 from pyjax._src.transforms.transpose import UndefinedPrimal, backward_pass, is_undefined
@@ -340,6 +339,7 @@ cond_p.impl = _cond_impl
 cond_p.jvp = _cond_jvp
 cond_p.transpose = _cond_transpose
 cond_p.batch = _cond_batch
+cond_p.cost = lambda eqn, work: max(work(b.jaxpr) for b in eqn.params["branches"])
 
 
 # ---------------------------------------------------------------------------- while_loop
@@ -650,9 +650,9 @@ def _scan_abstract_eval(avals, jaxpr, length, reverse, num_consts, num_carry, un
                                      for a in outs[num_carry:]]
 
 
-def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry, **params):
+def _scan_impl(*args, **params):
     """A Python loop generated from the body's compiled code (``compiler/loops.py``)."""
-    return scan_loop(jaxpr, length, reverse, num_consts, num_carry)(*args)
+    return scan_loop(params)(*args)
 
 
 def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry, unroll):
@@ -795,6 +795,9 @@ scan_p.impl = _scan_impl
 scan_p.jvp = _scan_jvp
 scan_p.transpose = _scan_transpose
 scan_p.batch = _scan_batch
+scan_p.lowering = lambda eqn: scan_loop(eqn.params)  # (compiled code calls the loop itself)
+scan_p.cost = lambda eqn, work: tuple(eqn.params["length"] * c
+                                     for c in work(eqn.params["jaxpr"].jaxpr))
 
 
 # ---------------------------------------------------------------------------- map

@@ -6,9 +6,11 @@ import functools
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.backends.cpu import native
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive, get_aval
-from pyjax._src.lax import common, elementwise as ew, native, shape
+from pyjax._src.core.jaxpr import Eqn, Literal
+from pyjax._src.core.trace import NativeForm, Primitive, get_aval
+from pyjax._src.lax import common, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -212,6 +214,13 @@ def _plain_product(lhs, rhs, rc: int, out):
     return [res]
 
 
+def product_macs(eqn) -> int:
+    """Multiply-adds of a ``dot_general`` equation."""
+    (lc, _), _ = eqn.params["dimension_numbers"]
+    shape = eqn.invars[0].aval.shape
+    return eqn.outvars[0].aval.size * int(np.prod([shape[d] for d in lc], dtype=np.int64))
+
+
 def accepts_out(lhs, rhs, dimension_numbers, preferred_element_type) -> bool:
     """Whether the kernel writes into an ``out`` buffer for these operand avals (the
     products BLAS computes; their results are C-contiguous either way)."""
@@ -285,6 +294,49 @@ dot_general_p.impl = _dot_general_impl
 dot_general_p.jvp = _dot_general_jvp
 dot_general_p.transpose = _dot_general_transpose
 dot_general_p.batch = _dot_general_batch
+dot_general_p.cost = lambda eqn, work: (2.0 * product_macs(eqn), 0.0)
+dot_general_p.exact_dtypes = True
+dot_general_p.fresh_results = lambda eqn: True
+dot_general_p.takes_out = lambda eqn: accepts_out(
+    eqn.invars[0].aval, eqn.invars[1].aval, eqn.params["dimension_numbers"],
+    eqn.params["preferred_element_type"])
+dot_general_p.native = NativeForm("gemv", common.same_floats)  # (as np.matmul calls BLAS)
+
+
+def _dot_general_transposed(eqn, permutation, outvars):
+    """A (batched) product with one free dim on each side, transposed to swap those two,
+    is the product of the operands swapped."""
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    nb = len(lb)
+    if eqn.outvars[0].aval.ndim != nb + 2 or \
+            permutation != tuple(range(nb)) + (nb + 1, nb):
+        return None
+    dn = type(eqn.params["dimension_numbers"])(((tuple(rc), tuple(lc)), (tuple(rb), tuple(lb))))
+    return Eqn(dot_general_p, eqn.invars[::-1], outvars, dict(eqn.params, dimension_numbers=dn))
+
+
+dot_general_p.transposed = _dot_general_transposed
+
+
+def _dot_general_stacked(eqn, stepped):
+    """A product without batch dims, stacked over a loop's steps, is one with the steps
+    as its batch: NumPy's ``matmul`` computes each item of a batch with the call it makes
+    for one unbatched product (same shapes and strides, so the same BLAS routine), and a
+    product without contraction is a multiply. Its unstepped operand is broadcast along
+    the steps (a stride-0 view); one the kernel would have to copy (merged dims, another
+    dtype) would become a copy per step, so such a product stays unstacked."""
+    (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
+    if lb or len({v.aval.dtype for v in eqn.invars + eqn.outvars}) != 1 or \
+            any(type(v) is Literal for v in eqn.invars) or \
+            not all(s or (v.aval.ndim <= 2 and len(c) <= 1)
+                    for v, s, c in zip(eqn.invars, stepped, (lc, rc))):
+        return None
+    shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
+    dn = type(eqn.params["dimension_numbers"])(((shift(lc), shift(rc)), ((0,), (0,))))
+    return dict(eqn.params, dimension_numbers=dn)
+
+
+dot_general_p.stacked = _dot_general_stacked
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None):

@@ -13,11 +13,15 @@ import math
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.backends.cpu import approximations as approx, kernels as cpu_kernels, native
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive, get_aval
-from pyjax._src.lax import common, native, shape
-from pyjax._src.lax.common import batch_elementwise, broadcast_to_aval, ignore_errors, unbroadcast
+from pyjax._src.core.jaxpr import Eqn, Literal
+from pyjax._src.core.trace import NativeForm, Primitive, get_aval
+from pyjax._src.lax import common, shape
+from pyjax._src.lax.common import (batch_elementwise, broadcast_to_aval, ignore_errors,
+                                   elementwise_cost, native_expression, same_floats,
+                                   transcendental_cost, unbroadcast)
 from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -30,8 +34,22 @@ INTEGRAL = "biu"
 
 # ---------------------------------------------------------------------------- factories
 
-def unop(name: str, kernel, kinds: str = INEXACT, out_dtype=None) -> Primitive:
-    """A one-operand elementwise primitive (same shape; dtype kept unless ``out_dtype``)."""
+def declare(prim: Primitive, kernel, kinds: str, *, ufunc=None, ufunc_kinds=None,
+            quiet=False, elementwise=True, cost=elementwise_cost, exact_rounding=False):
+    """The impl of a factory-made primitive and its declarations for the compiler (see
+    ``Primitive``): the kernel is ``ufunc`` itself unless given, and runs with
+    floating-point warnings off if ``quiet``."""
+    kernel = ufunc if kernel is None else kernel
+    kernel = ignore_errors(kernel) if quiet else kernel
+    prim.impl = lambda *xs, **params: [np.asarray(kernel(*xs, **params))]
+    prim.ufunc, prim.ufunc_kinds = ufunc, kinds if ufunc_kinds is None else ufunc_kinds
+    prim.quiet, prim.elementwise, prim.exact_rounding = quiet, elementwise, exact_rounding
+    prim.cost = cost
+
+
+def unop(name: str, kernel=None, kinds: str = INEXACT, out_dtype=None, **declared) -> Primitive:
+    """A one-operand elementwise primitive (same shape; dtype kept unless ``out_dtype``);
+    ``declared``: see ``declare``."""
     prim = Primitive(name)
 
     def abstract_eval(avals, **params):
@@ -39,14 +57,15 @@ def unop(name: str, kernel, kinds: str = INEXACT, out_dtype=None) -> Primitive:
         common.check_dtype(name, a, kinds)
         return [a if out_dtype is None else ShapedArray(a.shape, out_dtype(a.dtype), a.weak_type)]
     prim.abstract_eval = abstract_eval
-    prim.impl = lambda x, **params: [np.asarray(kernel(x, **params))]
+    declare(prim, kernel, kinds, **declared)
     common.batch_unary(prim)
     return prim
 
 
-def binop(name: str, kernel, kinds: str = NUMBER, out_dtype=None) -> Primitive:
+def binop(name: str, kernel=None, kinds: str = NUMBER, out_dtype=None, **declared) -> Primitive:
     """A broadcasting elementwise primitive over operands of one dtype; the result is weak
-    only if every operand is (comparisons included, as in JAX)."""
+    only if every operand is (comparisons included, as in JAX). ``declared``: see
+    ``declare``."""
     prim = Primitive(name)
 
     def abstract_eval(avals, **params):
@@ -57,7 +76,8 @@ def binop(name: str, kernel, kinds: str = NUMBER, out_dtype=None) -> Primitive:
         return [ShapedArray(common.broadcasting_shape(name, avals),
                             dt if out_dtype is None else out_dtype, weak)]
     prim.abstract_eval = abstract_eval
-    prim.impl = lambda *xs, **params: [np.asarray(kernel(*xs, **params))]
+    declare(prim, kernel, kinds, **declared)
+    prim.broadcasts_scalars = prim.elementwise
     batch_elementwise(prim)
     return prim
 
@@ -81,7 +101,7 @@ def _out(ans, t):
 
 # ---------------------------------------------------------------------------- arithmetic
 
-add_p = binop("add", np.add)
+add_p = binop("add", ufunc=np.add, exact_rounding=True)
 def add(x, y): return _bind_binary(add_p, x, y)  # noqa: E704
 
 
@@ -105,6 +125,22 @@ def _add_transpose(cts, x, y):
 add_p.jvp = _add_jvp
 add_p.transpose = _add_transpose
 add_p.is_linear = True
+add_p.native = native_expression("{0} + {1}")
+
+
+def _add_xla_rewrite(eqn, producer, uses):
+    """``x + 0`` is ``x``: XLA drops it for floats too (so ``-0. + 0.`` stays ``-0.`` in
+    JAX's jitted code, where IEEE addition would give ``+0.``)."""
+    out = eqn.outvars[0]
+    if out.aval.dtype.kind == "c":
+        return None
+    for x, z in (eqn.invars, eqn.invars[::-1]):
+        if common.is_scalar_literal(z, 0) and x.aval == out.aval:
+            return x
+    return None
+
+
+add_p.xla_rewrite = _add_xla_rewrite
 
 add_any_p = Primitive("add_any")
 """The sum AD uses to accumulate tangents and cotangents of one value (JAX's ``add_any``):
@@ -126,13 +162,15 @@ def _add_any_abstract_eval(avals):
 
 add_any_p.abstract_eval = _add_any_abstract_eval
 add_any_p.impl = lambda x, y: [np.add(x, y)]
+add_any_p.ufunc, add_any_p.ufunc_kinds = np.add, ANY
+add_any_p.exact_rounding = add_any_p.exact_dtypes = True
 deflinear(add_any_p)
 add_any_p.transpose = lambda cts, x, y: [instantiate(cts[0]) if is_undefined(v) else None
                                          for v in (x, y)]
 add_any_p.batch = lambda axis_size, args, dims: (
     [add_any_p.bind(*[common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)])], [0])
 
-sub_p = binop("sub", np.subtract)
+sub_p = binop("sub", ufunc=np.subtract, exact_rounding=True)
 def sub(x, y): return _bind_binary(sub_p, x, y)  # noqa: E704
 
 
@@ -154,8 +192,11 @@ def _sub_transpose(cts, x, y):
 sub_p.jvp = _sub_jvp
 sub_p.transpose = _sub_transpose
 sub_p.is_linear = True
+sub_p.native = native_expression("{0} - {1}")
+sub_p.simplify = lambda eqn, producer: eqn.invars[0] if common.is_scalar_literal(
+    eqn.invars[1], 0) and eqn.invars[0].aval == eqn.outvars[0].aval else None
 
-mul_p = binop("mul", np.multiply)
+mul_p = binop("mul", ufunc=np.multiply, exact_rounding=True)
 def mul(x, y): return _bind_binary(mul_p, x, y)  # noqa: E704
 
 
@@ -172,6 +213,21 @@ def _mul_transpose(cts, x, y):
 
 
 mul_p.transpose = _mul_transpose
+mul_p.native = native_expression("{0} * {1}")
+
+
+def _mul_simplify(eqn, producer):
+    """``x * 1`` is ``x`` (not for complex: (1+0j) * (inf+1j) is not inf+1j)."""
+    out = eqn.outvars[0]
+    if out.aval.dtype.kind == "c":
+        return None
+    for x, one in (eqn.invars, eqn.invars[::-1]):
+        if common.is_scalar_literal(one, 1) and x.aval == out.aval:
+            return x
+    return None
+
+
+mul_p.simplify = _mul_simplify
 
 
 def _int_div(x, y):
@@ -189,7 +245,8 @@ def _div_kernel(x, y):
     return np.true_divide(x, y)
 
 
-div_p = binop("div", ignore_errors(_div_kernel))
+div_p = binop("div", _div_kernel, quiet=True, ufunc=np.true_divide, ufunc_kinds=INEXACT,
+              exact_rounding=True)
 def div(x, y): return _bind_binary(div_p, x, y)  # noqa: E704
 
 
@@ -204,6 +261,25 @@ def _div_transpose(cts, x, y):
 
 
 div_p.transpose = _div_transpose
+div_p.native = native_expression("{0} / {1}")
+div_p.simplify = lambda eqn, producer: eqn.invars[0] if \
+    eqn.outvars[0].aval.dtype.kind != "c" and common.is_scalar_literal(eqn.invars[1], 1) \
+    and eqn.invars[0].aval == eqn.outvars[0].aval else None
+
+
+def _div_xla_rewrite(eqn, producer, uses):
+    """``x / c`` for a floating constant ``c`` is ``x * (1/c)`` in XLA's compiled code
+    (so in JAX's jitted results, ``jnp.mean`` among them)."""
+    divisor = eqn.invars[1]
+    if type(divisor) is not Literal or divisor.aval.dtype.kind != "f":
+        return None
+    dt = divisor.aval.dtype
+    with np.errstate(all="ignore"):
+        recip = np.divide(dt.type(1), np.asarray(divisor.val, dt))
+    return Eqn(mul_p, [eqn.invars[0], Literal(recip, divisor.aval)], eqn.outvars, {})
+
+
+div_p.xla_rewrite = _div_xla_rewrite
 
 
 def _rem_kernel(x, y):
@@ -215,7 +291,7 @@ def _rem_kernel(x, y):
     return np.fmod(x, y)
 
 
-rem_p = binop("rem", ignore_errors(_rem_kernel), kinds="iuf")
+rem_p = binop("rem", _rem_kernel, kinds="iuf", quiet=True, ufunc=np.fmod, ufunc_kinds=FLOAT)
 def rem(x, y): return _bind_binary(rem_p, x, y)  # noqa: E704
 
 
@@ -228,7 +304,7 @@ def _pow_kernel(x, y):
     return np.power(x, y.astype(x.dtype, copy=False))
 
 
-pow_p = binop("pow", ignore_errors(_pow_kernel), kinds=INEXACT)
+pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, ufunc=np.power, cost=transcendental_cost)
 
 
 def _pow_abstract_eval(avals):
@@ -269,11 +345,28 @@ def _pow_jvp_y(g, ans, x, y):
 
 defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
 
-max_p = binop("max", np.maximum, kinds=ANY)
+max_p = binop("max", kinds=ANY, ufunc=np.maximum)
 def max(x, y): return _bind_binary(max_p, x, y)  # noqa: E704,A001
 
-min_p = binop("min", np.minimum, kinds=ANY)
+min_p = binop("min", kinds=ANY, ufunc=np.minimum)
 def min(x, y): return _bind_binary(min_p, x, y)  # noqa: E704,A001
+
+
+def _spread_direct(spread):
+    """max/min with a one-element operand: its spread kernel, where that is faster."""
+    def direct(eqn):
+        dts = {v.aval.dtype for v in eqn.invars}
+        return spread if not eqn.params and len(dts) == 1 and \
+            cpu_kernels.spreads(eqn) else None
+    return direct
+
+
+# NumPy's loops pick the first operand where it is greater (less) or NaN, else the second
+# (so of -0 and +0 the second): the native forms pick the same.
+max_p.direct = _spread_direct(cpu_kernels.maximum_spread)
+max_p.native = native_expression("{0} if {0} > {1} or {0} != {0} else {1}")
+min_p.direct = _spread_direct(cpu_kernels.minimum_spread)
+min_p.native = native_expression("{0} if {0} < {1} or {0} != {0} else {1}")
 
 
 def _minmax_jvp(pick_x):
@@ -302,13 +395,14 @@ def _atan2_kernel(x, y):
     return np.arctan2(x, y)
 
 
-atan2_p = binop("atan2", ignore_errors(_atan2_kernel), kinds=INEXACT)
+atan2_p = binop("atan2", _atan2_kernel, kinds=INEXACT, quiet=True, ufunc=np.arctan2,
+                ufunc_kinds=FLOAT, cost=transcendental_cost)
 def atan2(x, y): return _bind_binary(atan2_p, x, y)  # noqa: E704
 
 defjvp(atan2_p, lambda g, ans, x, y: _out(ans, mul(g, div(y, add(mul(x, x), mul(y, y))))),
        lambda g, ans, x, y: _out(ans, mul(g, div(neg(x), add(mul(x, x), mul(y, y))))))
 
-nextafter_p = binop("nextafter", ignore_errors(np.nextafter), kinds=FLOAT)
+nextafter_p = binop("nextafter", kinds=FLOAT, ufunc=np.nextafter, quiet=True)
 def nextafter(x, y): return _bind_binary(nextafter_p, x, y)  # noqa: E704
 
 defzero(nextafter_p)
@@ -316,23 +410,36 @@ defzero(nextafter_p)
 
 # ---------------------------------------------------------------------------- unary math
 
-neg_p = unop("neg", np.negative, NUMBER)
+neg_p = unop("neg", kinds=NUMBER, ufunc=np.negative, exact_rounding=True)
 def neg(x): return neg_p.bind(x)  # noqa: E704
 
 deflinear(neg_p)
 neg_p.transpose = lambda cts, x: [neg(instantiate(cts[0]))]
 
-sign_p = unop("sign", np.sign, NUMBER)
+
+def _neg_simplify(eqn, producer):
+    """``neg(neg(x))`` is ``x``."""
+    inner = producer(eqn.invars[0])
+    if inner is not None and inner.prim is neg_p and \
+            inner.invars[0].aval == eqn.outvars[0].aval:
+        return inner.invars[0]
+    return None
+
+
+neg_p.simplify = _neg_simplify
+neg_p.native = native_expression("negate({0})", kernel="negate")  # (flips a NaN's sign, as NumPy)
+
+sign_p = unop("sign", kinds=NUMBER, ufunc=np.sign)
 def sign(x): return sign_p.bind(x)  # noqa: E704
 
 defzero(sign_p)
 
-floor_p = unop("floor", np.floor, FLOAT)
+floor_p = unop("floor", kinds=FLOAT, ufunc=np.floor)
 def floor(x): return floor_p.bind(x)  # noqa: E704
 
 defzero(floor_p)
 
-ceil_p = unop("ceil", np.ceil, FLOAT)
+ceil_p = unop("ceil", kinds=FLOAT, ufunc=np.ceil)
 def ceil(x): return ceil_p.bind(x)  # noqa: E704
 
 defzero(ceil_p)
@@ -354,48 +461,36 @@ def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO): return round_p.bind
 
 defzero(round_p)
 
-is_finite_p = unop("is_finite", np.isfinite, FLOAT, out_dtype=lambda d: dtypes.bool_)
+is_finite_p = unop("is_finite", kinds=FLOAT, out_dtype=lambda d: dtypes.bool_, ufunc=np.isfinite)
 def is_finite(x): return is_finite_p.bind(x)  # noqa: E704
 
 defzero(is_finite_p)
 
-exp_p = unop("exp", ignore_errors(np.exp))
+exp_p = unop("exp", ufunc=np.exp, quiet=True, cost=transcendental_cost)
 def exp(x): return exp_p.bind(x)  # noqa: E704
 
 defjvp(exp_p, lambda g, ans, x: mul(g, ans))
 
-exp2_p = unop("exp2", ignore_errors(np.exp2))
+exp2_p = unop("exp2", ufunc=np.exp2, quiet=True, cost=transcendental_cost)
 def exp2(x): return exp2_p.bind(x)  # noqa: E704
 
 defjvp(exp2_p, lambda g, ans, x: mul(g, mul(ans, common.scalar_like(np.log(2), ans))))
 
-log_p = unop("log", ignore_errors(np.log))
+log_p = unop("log", ufunc=np.log, quiet=True, cost=transcendental_cost)
 def log(x): return log_p.bind(x)  # noqa: E704
 
 defjvp(log_p, lambda g, ans, x: div(g, x))
 
-log1p_p = unop("log1p", ignore_errors(np.log1p))
+log1p_p = unop("log1p", ufunc=np.log1p, quiet=True, cost=transcendental_cost)
 def log1p(x): return log1p_p.bind(x)  # noqa: E704
 
 defjvp(log1p_p, lambda g, ans, x: div(g, add(x, common.scalar_like(1, x))))
 
-expm1_p = unop("expm1", ignore_errors(np.expm1))
+expm1_p = unop("expm1", ufunc=np.expm1, quiet=True, cost=transcendental_cost)
 def expm1(x): return expm1_p.bind(x)  # noqa: E704
 
 defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, common.scalar_like(1, ans))))
 
-# XLA's CPU tanh for float32 is a rational minimax approximation (Eigen's, evaluated with
-# fused multiply-adds), not the correctly rounded value NumPy's float32 tanh approximates.
-# Evaluating the same rational function gives JAX's bits exactly (the tour prints them).
-_TANH_NUMERATOR = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-                   5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-                   4.89352455891786e-03)
-_TANH_DENOMINATOR = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-                     4.89352518554385e-03)
-_TANH_CLAMP = np.float32(7.99881172180175781)
-# |x| < 0.0004 (where tanh(x) is x) exactly when x*x rounds below 0.0004*0.0004: squaring
-# rounds monotonically and the float below 0.0004 squares to less.
-_TANH_TINY = np.array(np.float32(0.0004) * np.float32(0.0004))
 _TANH_BLOCK = 1 << 14     # elements per pass: the float64 scratch stays in a 1 MiB L2
 _TANH_ROWS_MIN = 1 << 10  # below this, calls cost more than elements: the padded form
 _TANH_CONSTANTS: dict = {}
@@ -415,10 +510,10 @@ def _tanh_constants(m: int):
         return consts
     if len(_TANH_CONSTANTS) >= 64:
         _TANH_CONSTANTS.clear()
-    solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
-    dens = (0.0,) * solo + _TANH_DENOMINATOR
+    solo = len(approx.TANH_NUMERATOR) - len(approx.TANH_DENOMINATOR)
+    dens = (0.0,) * solo + approx.TANH_DENOMINATOR
     ks = []
-    for i, (n, d) in enumerate(zip(_TANH_NUMERATOR, dens)):
+    for i, (n, d) in enumerate(zip(approx.TANH_NUMERATOR, dens)):
         n, d = np.float64(np.float32(n)), np.float64(np.float32(d))
         if m < _TANH_ROWS_MIN:
             ks.append(np.array([np.full(m, n), np.full(m, d)]))
@@ -426,7 +521,7 @@ def _tanh_constants(m: int):
             ks.append(np.array([n, d]))  # (the denominator's first two start its row)
         else:
             ks.append(np.array([[n], [d]]))
-    consts = (np.full(m, _TANH_CLAMP), np.full(m, -_TANH_CLAMP), ks)
+    consts = (np.full(m, approx.TANH_CLAMP), np.full(m, -approx.TANH_CLAMP), ks)
     for c in consts[:2] + tuple(ks):
         c.flags.writeable = False
     _TANH_CONSTANTS[m] = consts
@@ -455,7 +550,7 @@ def _tanh_small(x):
     r[...] = acc
     mul(out, r[0], out)
     np.divide(out, r[1], out)
-    np.copyto(out, x, where=np.less(x2, _TANH_TINY))
+    np.copyto(out, x, where=np.less(x2, approx.TANH_TINY))
     return out
 
 
@@ -471,7 +566,7 @@ def _tanh_rows(x, out, scratch):
     mul(out, out, x2)
     xx[...] = x2
     num, den, r0 = acc[0], acc[1], r[0]
-    solo = len(_TANH_NUMERATOR) - len(_TANH_DENOMINATOR)
+    solo = len(approx.TANH_NUMERATOR) - len(approx.TANH_DENOMINATOR)
     mul(xx, ks[0][0], num)
     add(num, ks[1][0], num)
     common.horner_steps(num, xx, [k[0] for k in ks[2:solo + 2]], r0)
@@ -481,7 +576,7 @@ def _tanh_rows(x, out, scratch):
     r[...] = acc
     mul(out, r[0], out)
     np.divide(out, r[1], out)
-    np.less(x2, _TANH_TINY, small)
+    np.less(x2, approx.TANH_TINY, small)
     np.copyto(out, x, where=small)
 
 
@@ -520,7 +615,9 @@ def _tanh_kernel(x):
     return out.reshape(x.shape)
 
 
-tanh_p = unop("tanh", _tanh_kernel)
+tanh_p = unop("tanh", _tanh_kernel, cost=transcendental_cost)
+tanh_p.native = NativeForm("kernel", lambda eqn: eqn.outvars[0].aval.dtype == np.float32,
+                           kernel="tanh_f32")
 def tanh(x): return tanh_p.bind(x)  # noqa: E704
 
 defjvp(tanh_p, lambda g, ans, x: mul(g, sub(common.scalar_like(1, ans), mul(ans, ans))))
@@ -530,67 +627,68 @@ def _logistic_kernel(x):
     return (1 / (1 + np.exp(-x))).astype(x.dtype)
 
 
-logistic_p = unop("logistic", ignore_errors(_logistic_kernel))
+logistic_p = unop("logistic", _logistic_kernel, quiet=True, cost=transcendental_cost)
 def logistic(x): return logistic_p.bind(x)  # noqa: E704
 
 defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(common.scalar_like(1, ans), ans))))
 
-sin_p = unop("sin", np.sin)
+sin_p = unop("sin", ufunc=np.sin, cost=transcendental_cost)
 def sin(x): return sin_p.bind(x)  # noqa: E704
 
 defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
 
-cos_p = unop("cos", np.cos)
+cos_p = unop("cos", ufunc=np.cos, cost=transcendental_cost)
 def cos(x): return cos_p.bind(x)  # noqa: E704
 
 defjvp(cos_p, lambda g, ans, x: mul(g, neg(sin(x))))
 
-tan_p = unop("tan", ignore_errors(np.tan))
+tan_p = unop("tan", ufunc=np.tan, quiet=True, cost=transcendental_cost)
 def tan(x): return tan_p.bind(x)  # noqa: E704
 
 defjvp(tan_p, lambda g, ans, x: mul(g, add(common.scalar_like(1, ans), mul(ans, ans))))
 
-asin_p = unop("asin", ignore_errors(np.arcsin))
+asin_p = unop("asin", ufunc=np.arcsin, quiet=True, cost=transcendental_cost)
 def asin(x): return asin_p.bind(x)  # noqa: E704
 
 defjvp(asin_p, lambda g, ans, x: mul(g, rsqrt(sub(common.scalar_like(1, x), mul(x, x)))))
 
-acos_p = unop("acos", ignore_errors(np.arccos))
+acos_p = unop("acos", ufunc=np.arccos, quiet=True, cost=transcendental_cost)
 def acos(x): return acos_p.bind(x)  # noqa: E704
 
 defjvp(acos_p, lambda g, ans, x: mul(neg(g), rsqrt(sub(common.scalar_like(1, x), mul(x, x)))))
 
-atan_p = unop("atan", np.arctan)
+atan_p = unop("atan", ufunc=np.arctan, cost=transcendental_cost)
 def atan(x): return atan_p.bind(x)  # noqa: E704
 
 defjvp(atan_p, lambda g, ans, x: div(g, add(common.scalar_like(1, x), mul(x, x))))
 
-sinh_p = unop("sinh", ignore_errors(np.sinh))
+sinh_p = unop("sinh", ufunc=np.sinh, quiet=True, cost=transcendental_cost)
 def sinh(x): return sinh_p.bind(x)  # noqa: E704
 
 defjvp(sinh_p, lambda g, ans, x: mul(g, cosh(x)))
 
-cosh_p = unop("cosh", ignore_errors(np.cosh))
+cosh_p = unop("cosh", ufunc=np.cosh, quiet=True, cost=transcendental_cost)
 def cosh(x): return cosh_p.bind(x)  # noqa: E704
 
 defjvp(cosh_p, lambda g, ans, x: mul(g, sinh(x)))
 
-asinh_p = unop("asinh", np.arcsinh)
+asinh_p = unop("asinh", ufunc=np.arcsinh, cost=transcendental_cost)
 def asinh(x): return asinh_p.bind(x)  # noqa: E704
 
 defjvp(asinh_p, lambda g, ans, x: mul(g, rsqrt(add(mul(x, x), common.scalar_like(1, x)))))
 
-acosh_p = unop("acosh", ignore_errors(np.arccosh))
+acosh_p = unop("acosh", ufunc=np.arccosh, quiet=True, cost=transcendental_cost)
 def acosh(x): return acosh_p.bind(x)  # noqa: E704
 
 defjvp(acosh_p, lambda g, ans, x: mul(g, rsqrt(sub(mul(x, x), common.scalar_like(1, x)))))
 
-atanh_p = unop("atanh", ignore_errors(np.arctanh))
+atanh_p = unop("atanh", ufunc=np.arctanh, quiet=True, cost=transcendental_cost)
 def atanh(x): return atanh_p.bind(x)  # noqa: E704
 
 defjvp(atanh_p, lambda g, ans, x: div(g, sub(common.scalar_like(1, x), mul(x, x))))
 
-sqrt_p = unop("sqrt", ignore_errors(np.sqrt))
+sqrt_p = unop("sqrt", ufunc=np.sqrt, quiet=True, cost=transcendental_cost)
+sqrt_p.native = native_expression("np.sqrt({0})")
 def sqrt(x): return sqrt_p.bind(x)  # noqa: E704
 
 defjvp(sqrt_p, lambda g, ans, x: div(g, mul(ans, common.scalar_like(2, ans))))
@@ -600,17 +698,17 @@ def _rsqrt_kernel(x):
     return (1 / np.sqrt(x)).astype(x.dtype)
 
 
-rsqrt_p = unop("rsqrt", ignore_errors(_rsqrt_kernel))
+rsqrt_p = unop("rsqrt", _rsqrt_kernel, quiet=True, cost=transcendental_cost)
 def rsqrt(x): return rsqrt_p.bind(x)  # noqa: E704
 
 defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(common.scalar_like(-0.5, ans), div(ans, x))))
 
-cbrt_p = unop("cbrt", np.cbrt, FLOAT)
+cbrt_p = unop("cbrt", kinds=FLOAT, ufunc=np.cbrt, cost=transcendental_cost)
 def cbrt(x): return cbrt_p.bind(x)  # noqa: E704
 
 defjvp(cbrt_p, lambda g, ans, x: mul(g, div(ans, mul(x, common.scalar_like(3, x)))))
 
-abs_p = unop("abs", np.abs, "ifc",  # (not unsigned: JAX rejects it)
+abs_p = unop("abs", kinds="ifc", ufunc=np.abs, exact_rounding=True,  # (not unsigned: JAX rejects it)
               out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
 def abs(x): return abs_p.bind(x)  # noqa: E704,A001
 
@@ -627,20 +725,23 @@ def _abs_jvp(g, ans, x):
 
 defjvp(abs_p, _abs_jvp)
 
-square_p = unop("square", np.square, NUMBER)
+square_p = unop("square", kinds=NUMBER, ufunc=np.square, exact_rounding=True)
 def square(x): return square_p.bind(x)  # noqa: E704
 
 defjvp(square_p, lambda g, ans, x: mul(g, mul(x, common.scalar_like(2, x))))
+square_p.native = native_expression("{0} * {0}")
 
 
 def _integer_pow_kernel(x, y):
     if y < 0 and x.dtype.kind in "iu":
         raise TypeError("integer_pow with a negative exponent needs a floating-point operand")
-    with np.errstate(all="ignore"):
-        return np.power(x, x.dtype.type(y)) if x.dtype.kind in "fc" else np.power(x, y).astype(x.dtype)
+    return np.power(x, x.dtype.type(y)) if x.dtype.kind in "fc" else np.power(x, y).astype(x.dtype)
 
 
-integer_pow_p = unop("integer_pow", _integer_pow_kernel, NUMBER)
+integer_pow_p = unop("integer_pow", _integer_pow_kernel, NUMBER, quiet=True)
+# NumPy's ``power`` by 2 squares: ``np.square``'s bits (every float32 and float16 checked)
+integer_pow_p.direct = lambda eqn: np.square if eqn.params == {"y": 2} and \
+    eqn.invars[0].aval.dtype.kind in "iuf" else None
 
 
 def _integer_pow_abstract_eval(avals, y):
@@ -669,13 +770,13 @@ defjvp(integer_pow_p, _integer_pow_jvp)
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
-erf_p = unop("erf", lambda x: _erf(x).astype(x.dtype), FLOAT)
+erf_p = unop("erf", lambda x: _erf(x).astype(x.dtype), FLOAT, cost=transcendental_cost)
 def erf(x): return erf_p.bind(x)  # noqa: E704
 
 defjvp(erf_p, lambda g, ans, x: mul(g, mul(common.scalar_like(2 / np.sqrt(np.pi), x),
                                            exp(neg(mul(x, x))))))
 
-erfc_p = unop("erfc", lambda x: _erfc(x).astype(x.dtype), FLOAT)
+erfc_p = unop("erfc", lambda x: _erfc(x).astype(x.dtype), FLOAT, cost=transcendental_cost)
 def erfc(x): return erfc_p.bind(x)  # noqa: E704
 
 defjvp(erfc_p, lambda g, ans, x: mul(g, mul(common.scalar_like(-2 / np.sqrt(np.pi), x),
@@ -684,7 +785,14 @@ defjvp(erfc_p, lambda g, ans, x: mul(g, mul(common.scalar_like(-2 / np.sqrt(np.p
 
 # ---------------------------------------------------------------------------- stop_gradient
 
-stop_gradient_p = unop("stop_gradient", lambda x: x, ANY)
+stop_gradient_p = unop("stop_gradient", lambda x: x, ANY, elementwise=False)  # (returns its operand)
+stop_gradient_p.simplify = lambda eqn, producer: _same_type(eqn)  # (running, the identity)
+
+
+def _same_type(eqn):
+    """The operand, where the result has its type (a conversion to the same type)."""
+    (x,) = eqn.invars
+    return x if x.aval == eqn.outvars[0].aval else None
 
 
 def stop_gradient(x):
@@ -697,46 +805,53 @@ defzero(stop_gradient_p)
 
 # ---------------------------------------------------------------------------- comparisons
 
-def _compare(name, kernel, kinds=ANY):
-    prim = binop(name, kernel, kinds=kinds, out_dtype=dtypes.bool_)
+def _compare(name, ufunc, symbol, kinds=ANY):
+    prim = binop(name, kinds=kinds, out_dtype=dtypes.bool_, ufunc=ufunc, exact_rounding=True)
+    prim.native = native_expression(f"{{0}} {symbol} {{1}}", _compares_floats)
     defzero(prim)
     return prim
 
 
-eq_p = _compare("eq", np.equal)
+def _compares_floats(eqn) -> bool:
+    """A comparison of native floats of one dtype (its result is boolean)."""
+    dts = {v.aval.dtype for v in eqn.invars}
+    return len(dts) == 1 and dts.pop() in common.NATIVE_FLOATS
+
+
+eq_p = _compare("eq", np.equal, "==")
 def eq(x, y): return _bind_binary(eq_p, x, y)  # noqa: E704
 
-ne_p = _compare("ne", np.not_equal)
+ne_p = _compare("ne", np.not_equal, "!=")
 def ne(x, y): return _bind_binary(ne_p, x, y)  # noqa: E704
 
-lt_p = _compare("lt", np.less, "biuf")
+lt_p = _compare("lt", np.less, "<", "biuf")
 def lt(x, y): return _bind_binary(lt_p, x, y)  # noqa: E704
 
-le_p = _compare("le", np.less_equal, "biuf")
+le_p = _compare("le", np.less_equal, "<=", "biuf")
 def le(x, y): return _bind_binary(le_p, x, y)  # noqa: E704
 
-gt_p = _compare("gt", np.greater, "biuf")
+gt_p = _compare("gt", np.greater, ">", "biuf")
 def gt(x, y): return _bind_binary(gt_p, x, y)  # noqa: E704
 
-ge_p = _compare("ge", np.greater_equal, "biuf")
+ge_p = _compare("ge", np.greater_equal, ">=", "biuf")
 def ge(x, y): return _bind_binary(ge_p, x, y)  # noqa: E704
 
 
 # ---------------------------------------------------------------------------- bitwise / logical
 
-def _bitwise(name, kernel, kinds=INTEGRAL):
-    prim = binop(name, kernel, kinds=kinds)
+def _bitwise(name, kernel=None, kinds=INTEGRAL, ufunc=None):
+    prim = binop(name, kernel, kinds=kinds, ufunc=ufunc)
     defzero(prim)
     return prim
 
 
-and_p = _bitwise("and", np.bitwise_and)
+and_p = _bitwise("and", ufunc=np.bitwise_and)
 def bitwise_and(x, y): return _bind_binary(and_p, x, y)  # noqa: E704
 
-or_p = _bitwise("or", np.bitwise_or)
+or_p = _bitwise("or", ufunc=np.bitwise_or)
 def bitwise_or(x, y): return _bind_binary(or_p, x, y)  # noqa: E704
 
-xor_p = _bitwise("xor", np.bitwise_xor)
+xor_p = _bitwise("xor", ufunc=np.bitwise_xor)
 def bitwise_xor(x, y): return _bind_binary(xor_p, x, y)  # noqa: E704
 
 not_p = unop("not", lambda x: np.logical_not(x) if x.dtype == np.bool_ else np.invert(x), INTEGRAL)
@@ -794,10 +909,12 @@ defzero(population_count_p)
 
 # ---------------------------------------------------------------------------- complex parts
 
-real_p = unop("real", np.real, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()))
+real_p = unop("real", np.real, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()),
+              elementwise=False)  # (np.real returns a view)
 def real(x): return real_p.bind(x)  # noqa: E704
 
-imag_p = unop("imag", np.imag, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()))
+imag_p = unop("imag", np.imag, COMPLEX, out_dtype=lambda d: np.dtype(d.char.lower()),
+              elementwise=False)  # (np.imag returns a view)
 def imag(x): return imag_p.bind(x)  # noqa: E704
 
 _COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
@@ -833,7 +950,8 @@ imag_p.transpose = _imag_transpose
 conj_p.transpose = lambda cts, x: [  # a real operand gets the real part back
     conj(instantiate(cts[0])) if x.aval.dtype.kind == "c" else real(instantiate(cts[0]))]
 
-complex_p = binop("complex", lambda x, y: x + 1j * y, kinds=FLOAT)
+complex_p = binop("complex", lambda x, y: x + 1j * y, kinds=FLOAT, elementwise=False)  # (computes in
+# complex128 before its cast: kept out of fused float32 blocks)
 complex_p.abstract_eval = (lambda base: lambda avals: [
     a.update(dtype=_complex_of("complex", a.dtype)) for a in base(avals)])(complex_p.abstract_eval)
 def complex(x, y): return _bind_binary(complex_p, x, y)  # noqa: E704,A001
@@ -873,7 +991,7 @@ def _select_n_abstract_eval(avals):
 
 def _select_n_impl(which, *cases):
     if len(cases) == 1:
-        return [cases[0]]
+        return [np.array(cases[0])]  # (a fresh array, as every elementwise kernel's)
     if which.dtype == np.bool_:
         return [np.where(which, cases[1], cases[0])]
     return [np.choose(np.clip(which, 0, len(cases) - 1), cases)]
@@ -925,6 +1043,19 @@ select_n_p.impl = _select_n_impl
 select_n_p.jvp = _select_n_jvp
 select_n_p.transpose = _select_n_transpose
 select_n_p.batch = _select_n_batch
+select_n_p.elementwise = select_n_p.exact_rounding = select_n_p.exact_dtypes = True
+select_n_p.numpy_passes = 2  # (as the bitwise select runs it)
+select_n_p.direct = lambda eqn: cpu_kernels.select2 if _selects_bits(eqn) else None
+select_n_p.native = NativeForm("elementwise", lambda eqn: _selects_bits(eqn) and
+                               eqn.invars[1].aval.dtype in common.NATIVE_FLOATS,
+                               lambda eqn, ops, constant: f"{ops[2]} if {ops[0]} else {ops[1]}")
+
+
+def _selects_bits(eqn) -> bool:
+    """Two cases of one dtype (of 1, 2, 4 or 8 bytes) chosen by a boolean."""
+    avals = [v.aval for v in eqn.invars]
+    return len(avals) == 3 and avals[0].dtype == np.bool_ and \
+        avals[1].dtype == avals[2].dtype and avals[1].dtype.itemsize in (1, 2, 4, 8)
 
 clamp_p = Primitive("clamp")
 
@@ -946,6 +1077,7 @@ def _clamp_abstract_eval(avals):
 
 clamp_p.abstract_eval = _clamp_abstract_eval
 clamp_p.impl = lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi)]
+clamp_p.elementwise = True
 
 
 def _clamp_jvp_x(g, ans, lo, x, hi):
@@ -1023,6 +1155,11 @@ convert_element_type_p.abstract_eval = lambda avals, new_dtype, weak_type: [
     ShapedArray(avals[0].shape, new_dtype, weak_type)]
 convert_element_type_p.impl = lambda x, new_dtype, weak_type: [
     _convert_kernel(x, new_dtype, weak_type)]
+convert_element_type_p.elementwise = True
+convert_element_type_p.simplify = lambda eqn, producer: _same_type(eqn)
+convert_element_type_p.native = NativeForm(  # float -> float: the result type's constructor
+    "elementwise", common.floats,
+    lambda eqn, ops, constant: f"{constant('T', eqn.outvars[0].aval.dtype.type)}({ops[0]})")
 
 
 def _convert_jvp(primals, tangents, new_dtype, weak_type):

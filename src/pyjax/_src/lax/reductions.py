@@ -57,6 +57,8 @@ def reducer(name: str, kernel, kinds: str, accepted: str) -> Primitive:
     prim.abstract_eval = abstract_eval
     prim.impl = impl
     prim.batch = batch
+    prim.cost = common.reduction_cost
+    prim.fresh_results = lambda eqn: bool(eqn.params["axes"])  # (no axes: the operand)
     return prim
 
 
@@ -67,6 +69,7 @@ def _bind_reduce(prim: Primitive, operand, axes):
 # ---------------------------------------------------------------------------- reduce_sum
 
 reduce_sum_p = reducer("reduce_sum", np.sum, "iufc", "number")
+reduce_sum_p.exact_dtypes = True
 
 
 def reduce_sum(operand, axes):
@@ -86,6 +89,7 @@ reduce_sum_p.transpose = _reduce_sum_transpose
 # ---------------------------------------------------------------------------- reduce_prod
 
 reduce_prod_p = reducer("reduce_prod", np.prod, "iufc", "number")
+reduce_prod_p.exact_dtypes = True
 
 
 def reduce_prod(operand, axes):
@@ -116,6 +120,7 @@ defjvp(reduce_prod_p, _reduce_prod_jvp)
 # ---------------------------------------------------------------------------- max / min
 
 reduce_max_p = reducer("reduce_max", np.max, "biufc", "any")
+reduce_max_p.exact_dtypes = True
 
 
 def reduce_max(operand, axes):
@@ -123,6 +128,7 @@ def reduce_max(operand, axes):
 
 
 reduce_min_p = reducer("reduce_min", np.min, "biufc", "any")
+reduce_min_p.exact_dtypes = True
 
 
 def reduce_min(operand, axes):
@@ -214,6 +220,8 @@ def _arg_reducer(name: str, pick) -> Primitive:
     prim.impl = impl
     prim.batch = batch
     defzero(prim)
+    prim.cost = common.reduction_cost
+    prim.fresh_results = lambda eqn: True
     return prim
 
 
@@ -266,6 +274,8 @@ def _cumulative(name: str, kernel, kinds: str, accepted: str) -> Primitive:
     prim.abstract_eval = abstract_eval
     prim.impl = common.ignore_errors(impl)
     prim.batch = batch
+    prim.cost = common.reduction_cost
+    prim.fresh_results = lambda eqn: True
     return prim
 
 

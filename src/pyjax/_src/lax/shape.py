@@ -15,7 +15,8 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive, Tracer, concretize, get_aval
+from pyjax._src.core.jaxpr import Eqn
+from pyjax._src.core.trace import NativeForm, Primitive, Tracer, concretize, get_aval
 from pyjax._src.lax import common, elementwise as ew, indexing, reductions
 from pyjax._src.transforms.jvp import Zero, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
@@ -197,6 +198,10 @@ def _broadcast_in_dim_batch(axis_size, args, dims, shape, broadcast_dimensions):
 
 broadcast_in_dim_p.abstract_eval = _broadcast_in_dim_abstract_eval
 broadcast_in_dim_p.impl = _broadcast_in_dim_impl
+broadcast_in_dim_p.numpy_passes = 0  # a view
+broadcast_in_dim_p.broadcasting = lambda eqn: eqn.params["broadcast_dimensions"]
+broadcast_in_dim_p.exact_dtypes = broadcast_in_dim_p.exact_rounding = True
+broadcast_in_dim_p.native = NativeForm("gather", common.floats)
 deflinear(broadcast_in_dim_p)
 broadcast_in_dim_p.transpose = _broadcast_in_dim_transpose
 broadcast_in_dim_p.batch = _broadcast_in_dim_batch
@@ -251,6 +256,26 @@ def _reshape_batch(axis_size, args, dims, new_sizes, dimensions):
 
 reshape_p.abstract_eval = _reshape_abstract_eval
 reshape_p.impl = lambda x, new_sizes, dimensions: [x.reshape(new_sizes)]
+reshape_p.numpy_passes = 0  # a view
+reshape_p.exact_dtypes = True
+reshape_p.native = NativeForm("alias", lambda eqn: eqn.params["dimensions"] is None and
+                              common.same_floats(eqn))
+
+
+def _reshape_simplify(eqn, producer):
+    """A reshape of a reshape is one reshape; a reshape to the same type, the operand."""
+    if eqn.params["dimensions"] is not None:
+        return None
+    (x,) = eqn.invars
+    inner = producer(x)
+    if inner is not None and inner.prim is reshape_p and inner.params["dimensions"] is None:
+        eqn = Eqn(reshape_p, inner.invars, eqn.outvars, eqn.params)
+    if eqn.invars[0].aval == eqn.outvars[0].aval:
+        return eqn.invars[0]
+    return eqn if eqn.invars[0] is not x else None
+
+
+reshape_p.simplify = _reshape_simplify
 deflinear(reshape_p)
 reshape_p.transpose = lambda cts, x, new_sizes, dimensions: [
     reshape(instantiate(cts[0]), x.aval.shape)]
@@ -289,6 +314,9 @@ def _squeeze_batch(axis_size, args, dims, dimensions):
 
 squeeze_p.abstract_eval = _squeeze_abstract_eval
 squeeze_p.impl = lambda x, dimensions: [np.squeeze(x, axis=dimensions)]
+squeeze_p.numpy_passes = 0  # a view
+squeeze_p.exact_dtypes = True
+squeeze_p.native = NativeForm("alias", common.same_floats)
 deflinear(squeeze_p)
 squeeze_p.transpose = lambda cts, x, dimensions: [reshape(instantiate(cts[0]), x.aval.shape)]
 squeeze_p.batch = _squeeze_batch
@@ -338,6 +366,38 @@ def _transpose_batch(axis_size, args, dims, permutation):
 
 transpose_p.abstract_eval = _transpose_abstract_eval
 transpose_p.impl = lambda x, permutation: [np.transpose(x, permutation)]
+transpose_p.numpy_passes = 0  # a view
+transpose_p.exact_dtypes = True
+transpose_p.native = NativeForm("gather", common.floats)
+
+
+def _transpose_simplify(eqn, producer):
+    """A transpose of a transpose is one transpose; an identity transpose, the operand."""
+    (x,), perm = eqn.invars, tuple(eqn.params["permutation"])
+    inner = producer(x)
+    if inner is not None and inner.prim is transpose_p:
+        x, perm = inner.invars[0], tuple(inner.params["permutation"][i] for i in perm)
+    if perm == tuple(range(len(perm))):
+        return x
+    if x is eqn.invars[0]:
+        return None
+    return Eqn(transpose_p, [x], eqn.outvars, dict(eqn.params, permutation=perm))
+
+
+def _transpose_xla_rewrite(eqn, producer, uses):
+    """The transpose of a result read only here, made by an equation that can compute it
+    transposed (``Primitive.transposed``: a product with its operands swapped), is that
+    equation: XLA folds such transposes, and the result is made in the layout it is read
+    in (BLAS may round the swapped product differently, as XLA's own may)."""
+    (x,) = eqn.invars
+    made = producer(x)
+    if made is None or made.prim.transposed is None or uses(x) != 1:
+        return None
+    return made.prim.transposed(made, tuple(eqn.params["permutation"]), eqn.outvars)
+
+
+transpose_p.simplify = _transpose_simplify
+transpose_p.xla_rewrite = _transpose_xla_rewrite
 deflinear(transpose_p)
 transpose_p.transpose = lambda cts, x, permutation: [
     transpose(instantiate(cts[0]), tuple(np.argsort(permutation)))]

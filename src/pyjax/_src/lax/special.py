@@ -16,11 +16,17 @@ import math
 
 import numpy as np
 
+from pyjax._src.backends.cpu import approximations as approx, native, threads
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, elementwise as ew, native
+from pyjax._src.lax import common, elementwise as ew
 from pyjax._src.lax.common import fma, horner
 from pyjax._src.lax.threefry import run_blocks
 from pyjax._src.transforms.jvp import Zero, defjvp
+
+# Declared as not elementwise (never fused) and transcendental: their kernels are long
+# float64 computations that gain nothing from fused blocks, and ``erf_inv`` runs on the
+# worker threads itself (a fused block on a worker would wait on the pool it occupies).
+_UNFUSED = {"elementwise": False, "cost": common.transcendental_cost}
 
 # ---------------------------------------------------------------------------- fma
 
@@ -37,14 +43,6 @@ def blockwise(kernel, x: np.ndarray, block: int = 1 << 14) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- XLA's log
 
-# Cephes' logf polynomial (as Eigen's plog_float), float32 constants.
-_LOGF_P = tuple(np.float32(c) for c in (
-    7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-    -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1))
-_LOGF_Q1, _LOGF_Q2 = np.float32(-2.12194440e-4), np.float32(0.693359375)
-_SQRT_HALF_F32 = np.float32(0.707106781186547524)
-
-
 def log_f32(x: np.ndarray) -> np.ndarray:
     """XLA's float32 ``log`` on CPU: split ``x = m * 2**e`` with ``m`` in [sqrt(.5), sqrt(2)),
     then ``log(m)`` by a degree-9 polynomial in ``m - 1`` (three interleaved Horner chains)
@@ -60,18 +58,18 @@ def log_f32(x: np.ndarray) -> np.ndarray:
         # exponent + 1 (as XLA's float arithmetic gets it), less one for small mantissas
         exponent = ((bits >> np.uint32(23)).astype(np.int32) - 126).astype(f32)
         mant = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(f32)
-        small = mant < _SQRT_HALF_F32
+        small = mant < approx.SQRT_HALF_F32
         exponent -= small
         m = mant - f32(1)
         m += mant * small
         m2 = m * m
         m3 = m2 * m
-        p = _LOGF_P
+        p = approx.LOGF_P
         y, y1, y2 = horner(m, p[0:3]), horner(m, p[3:6]), horner(m, p[6:9])
         y = fma(fma(y, m3, y1), m3, y2)
-        y = fma(y, m3, exponent * _LOGF_Q1)
+        y = fma(y, m3, exponent * approx.LOGF_Q1)
         out = (m - m2 * f32(0.5)) + y  # = fma(-0.5, m2, m): the product is exact
-        out += exponent * _LOGF_Q2  # = fma(e, q2, out): the product is exact
+        out += exponent * approx.LOGF_Q2  # = fma(e, q2, out): the product is exact
         if not all_regular:
             out = np.where(x <= 0, f32(np.nan), out)
             out = np.where(x == 0, f32(-np.inf), out)
@@ -97,28 +95,17 @@ def xla_log(x: np.ndarray) -> np.ndarray:
     return out
 
 
-# log1p(x) = x - x**2/2 + x**3 * P(x)/Q(x) for |x| < sqrt(2) - 1, else log(1 + x).
-_LOG1P_P = tuple(float.fromhex(h) for h in (
-    "0x1.7bc0962b395cap-15", "0x1.fe818a0fe1a83p-2", "0x1.a509f46f4fa53p+2",
-    "0x1.de9738b8cb9c9p+4", "0x1.e798eb86c3351p+5", "0x1.c8e7597479a10p+5",
-    "0x1.40a202d99830ap+4"))
-_LOG1P_Q = (1.0,) + tuple(float.fromhex(h) for h in (
-    "0x1.e20359e903e37p+3", "0x1.4c30b52213498p+6", "0x1.bb86590fcfb56p+7",
-    "0x1.351945dc908a5p+8", "0x1.b0db13e48e066p+7", "0x1.e0f304466448ep+5"))
-_LOG1P_SMALL = float.fromhex("0x1.a827999fcef32p-2")
-
-
 def xla_log1p(x: np.ndarray) -> np.ndarray:
     """XLA's ``log1p``: each branch evaluated on its own elements."""
     dtype = x.dtype
-    small = np.abs(x) < dtype.type(_LOG1P_SMALL)
+    small = np.abs(x) < dtype.type(approx.LOG1P_SMALL)
     near, far = np.flatnonzero(small), np.flatnonzero(~small)
     out = np.empty_like(x).reshape(-1)
     flat = x.reshape(-1)
     with np.errstate(all="ignore"):
         xs = flat[near]
         x2 = xs * xs
-        ratio = horner(xs, _LOG1P_P) / horner(xs, _LOG1P_Q)
+        ratio = horner(xs, approx.LOG1P_P) / horner(xs, approx.LOG1P_Q)
         out[near] = xs + fma(x2, dtype.type(-0.5), (xs * x2) * ratio)
         out[far] = xla_log(flat[far] + dtype.type(1))
     return out.reshape(x.shape)
@@ -126,49 +113,11 @@ def xla_log1p(x: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- erf_inv
 
-# Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): one polynomial in
-# t per range of w = -log(1 - x**2), highest degree first.
-_ERFINV_F32 = (
-    (5.0, -2.5, False, (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
-                        2.1858087e-04, -1.25372503e-03, -4.17768164e-03, 2.46640727e-01,
-                        1.50140941)),
-    (np.inf, -3.0, True, (-2.00214257e-04, 1.00950558e-04, 1.34934322e-03, -3.67342844e-03,
-                          5.73950773e-03, -7.6224613e-03, 9.43887047e-03, 1.00167406,
-                          2.83297682)),
-)
-_ERFINV_F64 = (
-    (6.25, -3.125, False, (
-        -3.6444120640178196996e-21, -1.685059138182016589e-19, 1.2858480715256400167e-18,
-        1.115787767802518096e-17, -1.333171662854620906e-16, 2.0972767875968561637e-17,
-        6.6376381343583238325e-15, -4.0545662729752068639e-14, -8.1519341976054721522e-14,
-        2.6335093153082322977e-12, -1.2975133253453532498e-11, -5.4154120542946279317e-11,
-        1.051212273321532285e-09, -4.1126339803469836976e-09, -2.9070369957882005086e-08,
-        4.2347877827932403518e-07, -1.3654692000834678645e-06, -1.3882523362786468719e-05,
-        0.0001867342080340571352, -0.00074070253416626697512, -0.0060336708714301490533,
-        0.24015818242558961693, 1.6536545626831027356)),
-    (16.0, -3.25, True, (
-        2.2137376921775787049e-09, 9.0756561938885390979e-08, -2.7517406297064545428e-07,
-        1.8239629214389227755e-08, 1.5027403968909827627e-06, -4.013867526981545969e-06,
-        2.9234449089955446044e-06, 1.2475304481671778723e-05, -4.7318229009055733981e-05,
-        6.8284851459573175448e-05, 2.4031110387097893999e-05, -0.0003550375203628474796,
-        0.00095328937973738049703, -0.0016882755560235047313, 0.0024914420961078508066,
-        -0.0037512085075692412107, 0.005370914553590063617, 1.0052589676941592334,
-        3.0838856104922207635)),
-    (np.inf, -5.0, True, (
-        -2.7109920616438573243e-11, -2.5556418169965252055e-10, 1.5076572693500548083e-09,
-        -3.7894654401267369937e-09, 7.6157012080783393804e-09, -1.4960026627149240478e-08,
-        2.9147953450901080826e-08, -6.7711997758452339498e-08, 2.2900482228026654717e-07,
-        -9.9298272942317002539e-07, 4.5260625972231537039e-06, -1.9681778105531670567e-05,
-        7.5995277030017761139e-05, -0.00021503011930044477347, -0.00013871931833623122026,
-        1.0103004648645343977, 4.8499064014085844221)),
-)
-
-
 def _erf_inv_block(x: np.ndarray) -> np.ndarray:
     """erf_inv of a 1-D block. Each range of ``w`` (and each branch of log1p) is evaluated
     on its own elements only: the polynomials dominate the cost."""
     dtype = x.dtype
-    ranges = _ERFINV_F32 if dtype == np.float32 else _ERFINV_F64
+    ranges = approx.ERFINV_F32 if dtype == np.float32 else approx.ERFINV_F64
     with np.errstate(all="ignore"):
         w = -xla_log1p(x * -x)
         out = np.empty_like(x)
@@ -199,12 +148,12 @@ def _erf_inv_kernel(x: np.ndarray) -> np.ndarray:
     if compiled is not None:
         flat = np.ascontiguousarray(x).reshape(-1)
         out = np.empty_like(flat)
-        native.run_parallel(compiled, flat.shape[0], flat, out)
+        threads.run_parallel(compiled, flat.shape[0], flat, out)
         return out.reshape(x.shape)
     return blockwise(_erf_inv_block, x, 1 << 16)
 
 
-erf_inv_p = ew.unop("erf_inv", _erf_inv_kernel, ew.FLOAT)
+erf_inv_p = ew.unop("erf_inv", _erf_inv_kernel, ew.FLOAT, **_UNFUSED)
 
 
 def erf_inv(x):
@@ -260,7 +209,7 @@ def _lgamma_kernel(x):
     return out
 
 
-lgamma_p = ew.unop("lgamma", _lgamma_kernel, ew.FLOAT)
+lgamma_p = ew.unop("lgamma", _lgamma_kernel, ew.FLOAT, **_UNFUSED)
 
 
 def lgamma(x):
@@ -287,7 +236,8 @@ def _digamma_f64(x: np.ndarray) -> np.ndarray:
         return np.where((x <= 0) & (x == np.floor(x)), np.nan, out)
 
 
-digamma_p = ew.unop("digamma", lambda x: _digamma_f64(x).astype(x.dtype), ew.FLOAT)
+digamma_p = ew.unop("digamma", lambda x: _digamma_f64(x).astype(x.dtype), ew.FLOAT,
+                     **_UNFUSED)
 
 
 def digamma(x):
@@ -320,7 +270,8 @@ def _polygamma_f64(x: np.ndarray, m: int) -> np.ndarray:
         return np.where((x <= 0) & (x == np.floor(x)), np.nan, out)
 
 
-polygamma_p = ew.unop("polygamma", lambda x, m: _polygamma_f64(x, m).astype(x.dtype), ew.FLOAT)
+polygamma_p = ew.unop("polygamma", lambda x, m: _polygamma_f64(x, m).astype(x.dtype),
+                       ew.FLOAT, **_UNFUSED)
 
 
 def polygamma(m: int, x):
@@ -413,7 +364,8 @@ def _random_gamma_grad_kernel(a, x):
     return out.astype(dtype)
 
 
-random_gamma_grad_p = ew.binop("random_gamma_grad", _random_gamma_grad_kernel, ew.FLOAT)
+random_gamma_grad_p = ew.binop("random_gamma_grad", _random_gamma_grad_kernel, ew.FLOAT,
+                               **_UNFUSED)
 
 
 def random_gamma_grad(a, x):
@@ -432,7 +384,7 @@ random_gamma_grad_p.jvp = _random_gamma_grad_jvp
 # ---------------------------------------------------------------------------- fma
 
 fma_p = ew.binop("fma", lambda a, b, c: np.asarray(fma(*np.broadcast_arrays(a, b, c))),
-                 ew.FLOAT)
+                 ew.FLOAT, **_UNFUSED)
 
 
 def fused_multiply_add(a, b, c):

@@ -8,15 +8,16 @@ rest is lax.
 
 The kernel works in place on blocks of 128K counters, so the ~110 NumPy calls of the 20
 rounds stream through cache instead of memory; once it is hot, the compiled kernel of
-:mod:`pyjax._src.lax.native` runs instead, when Numba is installed.
+:mod:`pyjax._src.backends.cpu.native` runs instead, when Numba is installed.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src.backends.cpu import native, threads
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Primitive
-from pyjax._src.lax import common, native
+from pyjax._src.lax import common
 from pyjax._src.transforms.jvp import defzero
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -75,7 +76,7 @@ def _threefry2x32_impl(k1, k2, x1, x2):
     compiled = native.kernel("threefry2x32", n)
     if compiled is not None:
         operands = [native.operand(x, shape) for x in (k1, k2, x1, x2)]
-        native.run_parallel(compiled, n, *operands, y1, y2)
+        threads.run_parallel(compiled, n, *operands, y1, y2)
         return [y1.reshape(shape), y2.reshape(shape)]
     scalar_key = k1.size == 1 and k2.size == 1
     if scalar_key:

@@ -18,7 +18,8 @@ import weakref
 import numpy as np
 
 from pyjax._src import backends, tree_util
-from pyjax._src.compiler import compile_jaxpr, evaluate, fusion, kernels, passes
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.compiler import compile_jaxpr, evaluate, kernels, loops, passes
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr
@@ -35,6 +36,8 @@ logger = logging.getLogger("pyjax")
 
 class CallPrimitive(Primitive):
     """A primitive whose operation is a whole closed jaxpr (a nested ``jit``)."""
+
+    callee = "jaxpr"  # (the compiler inlines the body)
 
     def bind(self, *args, jaxpr: ClosedJaxpr, **params):
         if any(isinstance(c, Tracer) for c in jaxpr.consts):
@@ -73,6 +76,14 @@ def executable_for(closed: ClosedJaxpr):
     return exe
 
 
+def scan_loop(eqn_params: dict):
+    """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers: the compiled loop of a
+    ``scan`` with these params (built once per body and loop shape)."""
+    p = eqn_params
+    return loops.scan_loop(p["jaxpr"], p["length"], p["reverse"], p["num_consts"],
+                           p["num_carry"])
+
+
 # ---------------------------------------------------------------------------- first calls
 
 def first_call_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
@@ -84,7 +95,7 @@ def first_call_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
     closed = passes.inline_calls(closed)
     jaxpr = passes.xla_rewrites(closed.jaxpr)
     for eqn in jaxpr.eqns:
-        if eqn.outvars and eqn.outvars[0].aval.size >= fusion.BLOCKED_MIN_SIZE and \
+        if eqn.outvars and eqn.outvars[0].aval.size >= POLICY.blocked_min_size and \
                 kernels.is_elementwise(eqn):
             return None
     return passes.dce(ClosedJaxpr(jaxpr, closed.consts))
@@ -285,11 +296,10 @@ class Compiled:
         return self.executable.cost_analysis()
 
 
-TIER_UP_SECONDS = 0.02  # run time of a jitted program before its fused groups may go native
 
 
 class _TierUp:
-    """A jitted program's compiled code (``run``) until it has run for TIER_UP_SECONDS;
+    """A jitted program's compiled code (``run``) until it has run for POLICY.tier_up_seconds;
     then ``Compiled.tier_up`` compiles it again with native forms for its fused groups,
     which go native once hot themselves. A program run a few times (a fresh ``partial``
     per call, the compile benchmark) never pays for building them."""
@@ -304,7 +314,7 @@ class _TierUp:
         start = time.perf_counter()
         outs = self.exe(*leaves)
         self.spent += time.perf_counter() - start
-        if self.spent >= TIER_UP_SECONDS:
+        if self.spent >= POLICY.tier_up_seconds:
             entry = self.entry()
             if entry is not None and entry.run is self:
                 entry.tier_up()

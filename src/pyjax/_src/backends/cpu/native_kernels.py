@@ -1,7 +1,7 @@
 """Numba versions of the two kernels behind ``random.normal`` (``threefry2x32`` and
 float32 ``erf_inv``), of float32 ``tanh``, and of the row scaling an outer-product
 ``dot_general`` is (``scale_rows``). Imported only through
-:mod:`pyjax._src.lax.native`, which decides when they run; NumPy's versions
+:mod:`pyjax._src.backends.cpu.native`, which decides when they run; NumPy's versions
 (``threefry.py``, ``special.py``, ``elementwise.py``) are the reference.
 
 Each function below is the scalar form of its NumPy kernel, operation for operation:
@@ -22,7 +22,7 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic, overload
 
-from pyjax._src.lax import elementwise as _ew, special
+from pyjax._src.backends.cpu import approximations as approx
 
 _M32 = 0xFFFFFFFF
 _PARITY = 0x1BD11BDA
@@ -97,14 +97,14 @@ def threefry2x32(k1, k2, x1, x2, y1, y2, start, stop):
 # ---------------------------------------------------------------------------- erf_inv, float32
 
 _f32 = np.float32
-_LOGF_P = special._LOGF_P
-_LOGF_Q1, _LOGF_Q2 = special._LOGF_Q1, special._LOGF_Q2
-_SQRT_HALF = special._SQRT_HALF_F32
+_LOGF_P = approx.LOGF_P
+_LOGF_Q1, _LOGF_Q2 = approx.LOGF_Q1, approx.LOGF_Q2
+_SQRT_HALF = approx.SQRT_HALF_F32
 _TINY = _f32(np.finfo(np.float32).tiny)
-_LOG1P_P = tuple(_f32(c) for c in special._LOG1P_P)
-_LOG1P_Q = tuple(_f32(c) for c in special._LOG1P_Q)
-_LOG1P_SMALL = _f32(special._LOG1P_SMALL)
-(_, _CENTRAL_SHIFT, _, _CENTRAL), (_, _TAIL_SHIFT, _, _TAIL) = special._ERFINV_F32
+_LOG1P_P = tuple(_f32(c) for c in approx.LOG1P_P)
+_LOG1P_Q = tuple(_f32(c) for c in approx.LOG1P_Q)
+_LOG1P_SMALL = _f32(approx.LOG1P_SMALL)
+(_, _CENTRAL_SHIFT, _, _CENTRAL), (_, _TAIL_SHIFT, _, _TAIL) = approx.ERFINV_F32
 _CENTRAL = tuple(_f32(c) for c in _CENTRAL)
 _TAIL = tuple(_f32(c) for c in _TAIL)
 _CENTRAL_SHIFT, _TAIL_SHIFT = _f32(_CENTRAL_SHIFT), _f32(_TAIL_SHIFT)
@@ -236,10 +236,10 @@ def erf_inv_f32(x, out, start, stop):
 
 # ---------------------------------------------------------------------------- tanh, float32
 
-_TANH_NUM = tuple(_f32(c) for c in _ew._TANH_NUMERATOR)
-_TANH_DEN = tuple(_f32(c) for c in _ew._TANH_DENOMINATOR)
-_TANH_CLAMP = _f32(_ew._TANH_CLAMP)
-_TANH_TINY = _f32(_ew._TANH_TINY)
+_TANH_NUM = tuple(_f32(c) for c in approx.TANH_NUMERATOR)
+_TANH_DEN = tuple(_f32(c) for c in approx.TANH_DENOMINATOR)
+_TANH_CLAMP = _f32(approx.TANH_CLAMP)
+_TANH_TINY = _f32(approx.TANH_TINY)
 
 
 @numba.njit(nogil=True, error_model="numpy")

@@ -1,0 +1,93 @@
+"""Every threshold and tier rule of the CPU backend and the compiler running on it, in
+one object, each with why it exists and what set it.
+
+Numbers are measured on the project's 2-core benchmark machine (``make bench``, rows
+named below); they decide *when* a faster path is taken, never *what* it computes: every
+path gives the same bits, so a different value only changes speed. Tests change them on
+``POLICY`` (``monkeypatch.setattr(POLICY, "blocked_min_size", 4)``) to reach every path
+with small arrays; code reads them from ``POLICY`` when it runs, never copies them.
+"""
+from __future__ import annotations
+
+import os
+
+
+class Policy:
+    """The knobs. Sizes are in elements unless named ``_bytes``; times in seconds."""
+
+    # ---- threads
+    # Worker threads for fused blocks, native kernels and overlapped products (NumPy's
+    # ufuncs and BLAS release the GIL). ``PYJAX_NUM_THREADS`` overrides the CPU count.
+    num_threads = max(1, int(os.environ.get("PYJAX_NUM_THREADS", 0) or os.cpu_count() or 1))
+
+    # ---- fused elementwise groups (compiler.fusion)
+    # One scratch buffer of a blocked group: a few stay in a 2 MiB L2 together
+    # (elementwise row: 256 KiB beat 64 KiB and 1 MiB).
+    block_bytes = 1 << 18
+    # Smaller groups run as plain NumPy calls: below it, the blocks' call overhead costs
+    # more than the cache misses they save (elementwise, mlp_step rows).
+    blocked_min_size = 1 << 18
+    # Smaller blocked groups run on the calling thread: a thread hand-off costs ~20 us.
+    threaded_min_size = 1 << 19
+    # Groups of this many elements may switch to a one-pass native loop once hot;
+    # smaller ones gain less than a kernel call costs, larger ones keep their threaded
+    # blocks (mlp_step's 128x512 layers: 31 -> 10 us).
+    native_group_min_size = 1 << 15
+    native_group_max_size = 1 << 22
+    # NumPy time a group's code spends before its native form is compiled (a Numba
+    # compile takes ~0.08 s): rent-or-buy, which never pays more than twice the best.
+    native_group_hot_seconds = 0.1
+
+    # ---- native scan loops (compiler.loops, compiler.native_loop)
+    # Python-loop time a scan spends before its native form is compiled (Numba takes
+    # ~0.3-0.6 s for a small body; scan_rnn row).
+    native_scan_hot_seconds = 0.5
+    # Elements of a step's values above which NumPy's calls cost little (the loop stays).
+    native_scan_max_step_size = 1 << 14
+
+    # ---- native kernels (backends.cpu.native)
+    # NumPy work (elements) before a kernel is compiled: about its compile time at
+    # NumPy's speed (threefry 0.25 s at 24 ns an element, erf_inv 1.7 s at 33 ns, tanh
+    # 0.45 s at 4.5 ns, row scaling 0.1 s at 0.17 ns): random_normal, mlp_forward rows.
+    native_kernel_hot_elements = {"threefry2x32": 1 << 23, "erf_inv_f32": 1 << 25,
+                                  "tanh_f32": 1 << 27, "scale_rows": 1 << 29,
+                                  "rows_scaled": 1 << 29}
+    # Below it a native kernel's call costs more than it saves.
+    native_kernel_min_size = 1 << 12
+    # ``PYJAX_NATIVE=0`` turns every native path off (the NumPy kernels are the reference).
+    native_enabled = os.environ.get("PYJAX_NATIVE", "1") != "0"
+
+    # ---- buffers (backends.cpu.pool)
+    # Smaller buffers come from malloc's free lists cheaply; larger ones are pooled, or
+    # glibc returns the heap's top each call and faults it in again (attention: 3,200
+    # faults, 5 ms of 24).
+    pool_min_bytes = 1 << 16
+    pool_max_bytes = 1 << 26  # the most the pool holds
+
+    # ---- products (compiler.schedule)
+    # Multiply-adds of a product worth running on the worker beside other work (~0.3 ms;
+    # mlp_step with one BLAS thread: 2.43 -> 2.28 ms).
+    spawn_min_macs = 1 << 24
+
+    # ---- direct kernels (backends.cpu.kernels)
+    # max/min with a one-element operand spread it to the other's shape in this range:
+    # NumPy's scalar loop is 4x slower than its two-array SIMD loop (ReLU 128x512: 20 ->
+    # 5 us); below, the spread costs more; above, the kept copy costs memory.
+    spread_min_size = 1 << 12
+    spread_max_size = 1 << 20
+    spread_keep = 16  # spread operands kept (read-only), most recent
+    # A boolean select as bit operations from this size: np.where branches per element,
+    # 10-20x slower on an unpredictable mask (a ReLU's derivative); below, as fast.
+    select_bits_min_size = 8192
+
+    # ---- compiling
+    # Largest result constant folding materializes (larger stay computed at run time).
+    fold_max_size = 1024
+    # Compiled one-equation programs kept for PYJAX_JIT_EVERYTHING.
+    eager_cache_size = 4096
+    # Run time of a jitted program before it is compiled again with native forms for its
+    # fused groups (building them costs ~0.05 ms a group: compile_rerun row).
+    tier_up_seconds = 0.02
+
+
+POLICY = Policy()
