@@ -31,11 +31,10 @@ import numpy as np
 
 from pyjax._src.backends.cpu import native
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import kernels, lower, native_loop, passes
+from pyjax._src.compiler import lower, native_loop, passes
 from pyjax._src.config import CHECKS
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
-from pyjax._src.core.trace import REGISTRY
 
 _LOOPS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
 
@@ -64,67 +63,17 @@ def _stacked_aval(aval: ShapedArray, length: int) -> ShapedArray:
     return aval.update(shape=(length,) + aval.shape)
 
 
-def _stackable(eqn: Eqn, stepped: set) -> bool:
-    """Whether running ``eqn`` once on all steps' operands gives every step's bits.
-
-    Elementwise kernels compute each element alone; other primitives say whether they
-    do (``Primitive.stacked``: a product, as a batched one). A result larger than its
-    stepped operands is left to the steps (no blow-up)."""
-    if eqn.prim.stacked is not None:
-        ok = eqn.prim.stacked(eqn, _stepped(eqn, stepped)) is not None
-    else:
-        ok = kernels.is_elementwise(eqn)
-    if not ok:
-        return False
-    rank = eqn.outvars[0].aval.ndim
-    if rank and not eqn.prim.broadcasts_scalars and eqn.prim.stacked is None and any(
-            _is_var(v) and id(v) in stepped and v.aval.ndim == 0 for v in eqn.invars):
-        return False  # a step's scalar would need a size-1 stretch this op lacks
-    size = max(v.aval.size for v in eqn.invars if _is_var(v) and id(v) in stepped)
-    return eqn.outvars[0].aval.size <= size
-
-
-def _stepped(eqn: Eqn, stepped: set) -> list:
-    return [_is_var(v) and id(v) in stepped for v in eqn.invars]
-
-
-def _stack_eqn(eqn: Eqn, env: dict, length: int, prims: dict) -> list:
-    """``eqn`` on stacked operands (``env``: per-step var -> stacked var); its result
-    goes into ``env``. Unstepped operands broadcast along the new leading axis."""
-    out_aval = eqn.outvars[0].aval
-    # an unstepped scalar stays one where the op broadcasts scalars (binary ops always,
-    # the others beside operands of rank > 0); else it is broadcast like any operand
-    keep_scalars = eqn.prim.stacked is None and (out_aval.ndim or eqn.prim.broadcasts_scalars)
-    pre = []
-
-    def operand(v, rank_like):
-        if _is_var(v) and id(v) in env:
-            s = env[id(v)]
-            if v.aval.ndim == 0 and rank_like:  # a step's scalar stretches over a row
-                shape = (length,) + (1,) * rank_like
-                r = Var(s.aval.update(shape=shape))
-                pre.append(Eqn(prims["reshape"], [s], [r],
-                               {"new_sizes": shape, "dimensions": None}))
-                return r
-            return s
-        if v.aval.ndim == 0 and keep_scalars:
-            return v
-        shape = (length,) + v.aval.shape
-        b = Var(v.aval.update(shape=shape))
-        pre.append(Eqn(prims["broadcast_in_dim"], [v], [b],
-                       {"shape": shape, "broadcast_dimensions":
-                        tuple(range(1, v.aval.ndim + 1))}))
-        return b
-
-    if eqn.prim.stacked is not None:
-        p = eqn.prim.stacked(eqn, _stepped(eqn, env))
-        invars = [operand(v, 0) for v in eqn.invars]
-    else:
-        p = eqn.params
-        invars = [operand(v, out_aval.ndim) for v in eqn.invars]
-    out = Var(_stacked_aval(out_aval, length))
-    env[id(eqn.outvars[0])] = out
-    return pre + [Eqn(eqn.prim, invars, [out], p)]
+def _stacked(eqn: Eqn, env: dict, length: int) -> list | None:
+    """``eqn`` run once on all steps' operands (``env``: per-step var -> stacked var), as
+    its primitive's ``stacked`` rule says, giving every step's bits; or None: no rule, or
+    a result larger than its stepped operands (no blow-up: left to the steps)."""
+    if eqn.prim.stacked is None or len(eqn.outvars) != 1:
+        return None
+    size = max(v.aval.size for v in eqn.invars if _is_var(v) and id(v) in env)
+    if eqn.outvars[0].aval.size > size:
+        return None
+    return eqn.prim.stacked(eqn, [env.get(id(v)) if _is_var(v) else None
+                                  for v in eqn.invars], length)
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -175,18 +124,20 @@ class _ScanLoop:
 
         # 1. classify: per step (reads the carry), stacked (reads xs only), hoisted
         per_step_vars = {id(v) for v in carry}
-        stepped = {id(v) for v in xs}    # a row per step, available stacked
-        hoisted, stacked, per_step = [], [], []
+        env = {id(v): Var(_stacked_aval(v.aval, length)) for v in xs}  # -> stacked var
+        hoisted, stacked, per_step, z_eqns = [], [], [], []
         for eqn in jaxpr.eqns:
             ins = {id(v) for v in eqn.invars if _is_var(v)}
             outs = {id(o) for o in eqn.outvars}
             if ins & per_step_vars:
                 per_step.append(eqn)
                 per_step_vars |= outs
-            elif ins & stepped:
-                if STACKING and length > 1 and _stackable(eqn, stepped):
+            elif any(i in env for i in ins):
+                new = _stacked(eqn, env, length) if STACKING and length > 1 else None
+                if new is not None:
                     stacked.append(eqn)
-                    stepped |= outs
+                    z_eqns += new
+                    env[id(eqn.outvars[0])] = new[-1].outvars[0]
                 else:
                     per_step.append(eqn)
                     per_step_vars |= outs
@@ -214,17 +165,12 @@ class _ScanLoop:
             name_of.update((id(v), n) for v, n in zip(h_out, h_names))
         stacked_of = {id(v): name_of[id(v)] for v in xs}
         if stacked:
-            env = {id(v): Var(_stacked_aval(v.aval, length)) for v in z_in
-                   if id(v) in xs_ids}
-            prims = {"reshape": REGISTRY["reshape"],
-                     "broadcast_in_dim": REGISTRY["broadcast_in_dim"]}
-            eqns = [e2 for e in stacked for e2 in _stack_eqn(e, env, length, prims)]
             z_out = _unique(v for v in row_of + jaxpr.outvars[num_carry:]
                             if _is_var(v) and id(v) in produced_z)
             inner = [v for v in z_in if id(v) in xs_ids]
             outer = [v for v in z_in if id(v) not in xs_ids]
             z_jaxpr = Jaxpr([], [env[id(v)] for v in inner] + outer,
-                            [env[id(v)] for v in z_out], eqns)
+                            [env[id(v)] for v in z_out], z_eqns)
             if CHECKS:
                 check_jaxpr(z_jaxpr)
             run = self._program(z_jaxpr, [])

@@ -81,10 +81,11 @@ class Primitive:
                             # jitted results carry (``uses(v)``: how often ``v`` is read)
     transposed = None       # ``transposed(eqn, permutation, outvars) -> Eqn | None``: the
                             # equation computing its result already transposed
-    stacked = None          # ``stacked(eqn, stepped) -> params | None``: params computing
-                            # the equation for every step of a loop at once, along a new
-                            # leading axis (operands ``stepped`` or broadcast along it),
-                            # each step's bits; None where that would change them
+    stacked = None          # ``stacked(eqn, operands, length) -> [Eqn] | None``: equations
+                            # computing ``eqn`` for every step of a loop at once, along a
+                            # new leading axis (``operands``: per operand, its stacked var,
+                            # or None if the same at every step), each step's bits kept;
+                            # the last one's result is the stacked result
     lowering = None         # ``lowering(eqn, args, names) -> expression``: generated code
                             # (installed by the compiler's users above lax)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import Literal
+from pyjax._src.core.jaxpr import Eqn, Literal, Var
 from pyjax._src.core.trace import NativeForm, get_aval
 from pyjax._src.core.array import Array, to_buffer
 
@@ -148,6 +148,46 @@ def ignore_errors(fn):
             return fn(*args, **kwargs)
     kernel.__name__ = getattr(fn, "__name__", "kernel")
     return kernel
+
+
+# ---------------------------------------------------------------------------- loop stacking
+# ``prim.stacked(eqn, operands, length) -> [Eqn] | None``: see ``Primitive.stacked``.
+
+def stack_elementwise(eqn, operands: list, length: int):
+    """An elementwise equation for every step at once: each element is computed alone, so
+    each step's bits are kept. A step's scalar stretches over its row; an operand that is
+    the same at every step is broadcast along the steps (a 0-d one stays 0-d where the
+    operation broadcasts it: beside operands of rank > 0, or always for binary ops)."""
+    out = eqn.outvars[0].aval
+    rank = out.ndim
+    broadcasts = eqn.prim.broadcasts_scalars
+    if rank and not broadcasts and any(s is not None and v.aval.ndim == 0
+                                        for v, s in zip(eqn.invars, operands)):
+        return None  # a step's scalar would need a size-1 stretch this op lacks
+    pre, invars = [], []
+    for v, s in zip(eqn.invars, operands):
+        if s is not None and v.aval.ndim == 0 and rank:
+            s = _equation(pre, shape.reshape_p, s, (length,) + (1,) * rank,
+                          new_sizes=(length,) + (1,) * rank, dimensions=None)
+        elif s is None and not (v.aval.ndim == 0 and (rank or broadcasts)):
+            s = step_broadcast(pre, v, length)
+        invars.append(v if s is None else s)
+    return pre + [Eqn(eqn.prim, invars, [Var(out.update(shape=(length,) + out.shape))],
+                      eqn.params)]
+
+
+def step_broadcast(pre: list, v, length: int):
+    """``v``, the same at every step, broadcast along a new leading axis of ``length``
+    (a stride-0 view): appended to ``pre``, its result returned."""
+    shape_ = (length,) + v.aval.shape
+    return _equation(pre, shape.broadcast_in_dim_p, v, shape_, shape=shape_,
+                     broadcast_dimensions=tuple(range(1, v.aval.ndim + 1)))
+
+
+def _equation(pre: list, prim, x, out_shape: tuple, **params):
+    out = Var(x.aval.update(shape=out_shape))
+    pre.append(Eqn(prim, [x], [out], params))
+    return out
 
 
 # ---------------------------------------------------------------------------- costs

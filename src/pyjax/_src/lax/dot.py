@@ -8,7 +8,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.backends.cpu import native
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import Eqn, Literal
+from pyjax._src.core.jaxpr import Eqn, Literal, Var
 from pyjax._src.core.trace import NativeForm, Primitive, get_aval
 from pyjax._src.lax import common, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
@@ -318,7 +318,7 @@ def _dot_general_transposed(eqn, permutation, outvars):
 dot_general_p.transposed = _dot_general_transposed
 
 
-def _dot_general_stacked(eqn, stepped):
+def _dot_general_stacked(eqn, operands, length):
     """A product without batch dims, stacked over a loop's steps, is one with the steps
     as its batch: NumPy's ``matmul`` computes each item of a batch with the call it makes
     for one unbatched product (same shapes and strides, so the same BLAS routine), and a
@@ -328,12 +328,17 @@ def _dot_general_stacked(eqn, stepped):
     (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
     if lb or len({v.aval.dtype for v in eqn.invars + eqn.outvars}) != 1 or \
             any(type(v) is Literal for v in eqn.invars) or \
-            not all(s or (v.aval.ndim <= 2 and len(c) <= 1)
-                    for v, s, c in zip(eqn.invars, stepped, (lc, rc))):
+            not all(s is not None or (v.aval.ndim <= 2 and len(c) <= 1)
+                    for v, s, c in zip(eqn.invars, operands, (lc, rc))):
         return None
+    pre = []
+    invars = [s if s is not None else common.step_broadcast(pre, v, length)
+              for v, s in zip(eqn.invars, operands)]
     shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
     dn = type(eqn.params["dimension_numbers"])(((shift(lc), shift(rc)), ((0,), (0,))))
-    return dict(eqn.params, dimension_numbers=dn)
+    out = eqn.outvars[0].aval
+    return pre + [Eqn(dot_general_p, invars, [Var(out.update(shape=(length,) + out.shape))],
+                      dict(eqn.params, dimension_numbers=dn))]
 
 
 dot_general_p.stacked = _dot_general_stacked

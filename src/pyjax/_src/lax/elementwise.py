@@ -20,8 +20,8 @@ from pyjax._src.core.jaxpr import Eqn, Literal
 from pyjax._src.core.trace import NativeForm, Primitive, get_aval
 from pyjax._src.lax import common, shape
 from pyjax._src.lax.common import (batch_elementwise, broadcast_to_aval, ignore_errors,
-                                   elementwise_cost, native_expression, same_floats,
-                                   transcendental_cost, unbroadcast)
+                                   elementwise_cost, native_expression, transcendental_cost,
+                                   unbroadcast)
 from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -45,6 +45,7 @@ def declare(prim: Primitive, kernel, kinds: str, *, ufunc=None, ufunc_kinds=None
     prim.ufunc, prim.ufunc_kinds = ufunc, kinds if ufunc_kinds is None else ufunc_kinds
     prim.quiet, prim.elementwise, prim.exact_rounding = quiet, elementwise, exact_rounding
     prim.cost = cost
+    prim.stacked = common.stack_elementwise if elementwise else None
 
 
 def unop(name: str, kernel=None, kinds: str = INEXACT, out_dtype=None, **declared) -> Primitive:
@@ -1044,6 +1045,7 @@ select_n_p.jvp = _select_n_jvp
 select_n_p.transpose = _select_n_transpose
 select_n_p.batch = _select_n_batch
 select_n_p.elementwise = select_n_p.exact_rounding = select_n_p.exact_dtypes = True
+select_n_p.stacked = common.stack_elementwise
 select_n_p.numpy_passes = 2  # (as the bitwise select runs it)
 select_n_p.direct = lambda eqn: cpu_kernels.select2 if _selects_bits(eqn) else None
 select_n_p.native = NativeForm("elementwise", lambda eqn: _selects_bits(eqn) and
@@ -1078,6 +1080,7 @@ def _clamp_abstract_eval(avals):
 clamp_p.abstract_eval = _clamp_abstract_eval
 clamp_p.impl = lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi)]
 clamp_p.elementwise = True
+clamp_p.stacked = common.stack_elementwise
 
 
 def _clamp_jvp_x(g, ans, lo, x, hi):
@@ -1156,6 +1159,7 @@ convert_element_type_p.abstract_eval = lambda avals, new_dtype, weak_type: [
 convert_element_type_p.impl = lambda x, new_dtype, weak_type: [
     _convert_kernel(x, new_dtype, weak_type)]
 convert_element_type_p.elementwise = True
+convert_element_type_p.stacked = common.stack_elementwise
 convert_element_type_p.simplify = lambda eqn, producer: _same_type(eqn)
 convert_element_type_p.native = NativeForm(  # float -> float: the result type's constructor
     "elementwise", common.floats,
