@@ -14,10 +14,14 @@ from pathlib import Path
 
 import pytest
 
+import numpy as np
+
 import pyjax
+from pyjax._src.compiler import kernels
+from pyjax._src.core.jaxpr import Literal
 from pyjax._src.core.trace import REGISTRY
 
-from op_db import OP_PRIMITIVES
+from op_db import OP_PRIMITIVES, OPS, STANDARD
 
 TESTS = Path(__file__).parent
 
@@ -117,3 +121,110 @@ def test_allowlists_are_current():
     stale += [f"{n}.{r}" for n, r in EXEMPT
               if n not in REGISTRY or getattr(REGISTRY[n], r, None) is not None]
     assert not stale, f"stale allowlist entries: {stale}"
+
+
+# ---------------------------------------------------------------------------- declarations
+
+NATIVE_KINDS = {"elementwise", "kernel", "alias", "gather", "gemv"}
+
+# Primitives that declare no cost: they move or select data (XLA's cost analysis counts no
+# flops for them either), or they are costed by the bodies in their params.
+NO_COST = {
+    "broadcast_in_dim", "reshape", "squeeze", "transpose", "rev", "slice", "dynamic_slice",
+    "dynamic_update_slice", "concatenate", "pad", "iota", "gather", "scatter", "select_n",
+    "convert_element_type", "bitcast_convert_type", "sort", "top_k", "clamp", "add_any",
+    "threefry2x32", "all_gather", "axis_index", "psum", "pmax", "pmin", "custom_lin",
+    "cholesky", "eigh", "svd", "qr", "triangular_solve", "random_gamma",
+    "scatter-add", "scatter-sub", "scatter-mul", "scatter-min", "scatter-max",
+    "scatter-apply",
+}
+
+
+def _has_body(prim) -> bool:
+    return prim.callee is not None or prim.name in ("cond", "while", "tangent_while", "scan")
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+def test_primitive_declares_what_the_compiler_needs(name):
+    """A compute primitive declares its cost; an elementwise one, how a loop stacks it;
+    a native form is of a kind native loops know, with what that kind needs."""
+    prim = REGISTRY[name]
+    problems = []
+    if prim.cost is None and name not in NO_COST and not _has_body(prim):
+        problems.append("cost (or an entry in NO_COST, with the reason it has none)")
+    if prim.elementwise and prim.stacked is None:
+        problems.append("stacked (an elementwise primitive)")
+    if prim.broadcasts_scalars and not prim.elementwise:
+        problems.append("elementwise (it broadcasts scalars)")
+    if prim.ufunc is not None and not prim.ufunc_kinds:
+        problems.append("ufunc_kinds")
+    form = prim.native
+    if form is not None and (form.kind not in NATIVE_KINDS or
+                             (form.kind == "elementwise") != (form.expression is not None) or
+                             (form.kind == "kernel") and form.kernel is None):
+        problems.append(f"a complete native form (kind {form.kind!r})")
+    assert not problems, f"primitive {name!r} lacks: {', '.join(problems)}"
+
+
+def test_no_cost_list_is_current():
+    stale = [n for n in NO_COST if n not in REGISTRY or REGISTRY[n].cost is not None]
+    assert not stale, f"stale NO_COST entries: {stale}"
+
+
+def _eqns_with_operands():
+    """(eqn, operand buffers) for every equation the op table's samples trace to, with
+    operands computed by the primitives' own kernels (the reference)."""
+    rng = np.random.default_rng(0)
+    for op in OPS:
+        for dtype in [d for d in op.dtypes if d in STANDARD][:4]:
+            for sample in op.samples(dtype, rng)[:3]:
+                fn = lambda *a, _k=sample.kwargs, _f=op.ours: _f(*a, **_k)  # noqa: E731
+                try:
+                    closed = pyjax.make_jaxpr(fn)(*sample.args)
+                except Exception:  # noqa: BLE001 (samples meant for other paths)
+                    continue
+                env = {id(v): np.asarray(c) for v, c in zip(closed.jaxpr.constvars,
+                                                             closed.consts)}
+                env.update((id(v), np.asarray(a))
+                           for v, a in zip(closed.jaxpr.invars,
+                                           pyjax.tree_util.tree_leaves(sample.args)))
+                for eqn in closed.jaxpr.eqns:
+                    ins = [np.asarray(v.val, v.aval.dtype) if type(v) is Literal
+                           else env[id(v)] for v in eqn.invars]
+                    with np.errstate(all="ignore"):
+                        outs = [np.asarray(o) for o in eqn.prim.impl(*ins, **eqn.params)]
+                    env.update((id(o), b.astype(o.aval.dtype, copy=False))
+                               for o, b in zip(eqn.outvars, outs))
+                    yield eqn, ins, outs
+
+
+def _bits(a):
+    a = np.asarray(a)
+    return a.dtype, a.shape, a.tobytes()
+
+
+def test_declarations_hold_for_every_traced_equation():
+    """Each declaration the compiler acts on is true of the kernel it describes, on every
+    equation of the op table's samples: a direct ufunc or kernel gives ``impl``'s bits,
+    an elementwise or fresh-results kernel returns fresh arrays, an exact-dtypes kernel
+    returns the declared dtypes, and ``out=`` receives ``impl``'s bits."""
+    checked = {"direct": 0, "fresh": 0, "dtypes": 0, "out": 0}
+    for eqn, ins, outs in _eqns_with_operands():
+        what = f"{eqn.prim.name} on {[a.aval.str_short() for a in eqn.invars]}"
+        direct = kernels.direct_ufunc(eqn)
+        if direct is not None:
+            with np.errstate(all="ignore"):
+                assert _bits(direct(*ins)) == _bits(outs[0]), what
+            checked["direct"] += 1
+        if kernels.is_elementwise(eqn) or kernels.fresh(eqn):
+            assert not any(np.shares_memory(o, x) for o in outs for x in ins), what
+            checked["fresh"] += 1
+        if eqn.prim.exact_dtypes:
+            assert [o.dtype for o in outs] == [v.aval.dtype for v in eqn.outvars], what
+            checked["dtypes"] += 1
+        if kernels.takes_out(eqn):
+            buf = np.empty(eqn.outvars[0].aval.shape, eqn.outvars[0].aval.dtype)
+            (got,) = eqn.prim.impl(*ins, out=buf, **eqn.params)
+            assert got is buf and _bits(buf) == _bits(outs[0]), what
+            checked["out"] += 1
+    assert min(checked.values()) > 10, checked
