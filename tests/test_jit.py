@@ -573,7 +573,6 @@ def test_first_run_keeps_results_apart_from_the_callers_buffers():
 def test_large_elementwise_programs_compile_at_once(monkeypatch):
     """Programs whose elementwise work the compiler runs blocked on threads skip the
     evaluated first run."""
-    from pyjax._src.compiler import fusion
     monkeypatch.setattr(POLICY, "blocked_min_size", 4)
     jf = pyjax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0)
     out = jf(jnp.ones(8))
@@ -607,7 +606,6 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
     few times never pays for them); after TIER_UP_SECONDS of runs the program is compiled
     again with them, and its ReLU group goes native once hot. The same bits throughout."""
     pytest.importorskip("numba")
-    from pyjax._src.compiler import fusion
     from pyjax._src.transforms import jit as jit_module
     monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
@@ -619,8 +617,7 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
     entry, _ = f._specialize((x, b), {})
 
     def kernels():
-        return [k for k in entry.executable.__globals__.values()
-                if isinstance(k, fusion.FusedKernel)]
+        return [s.call for s in entry.executable.steps if s.kind == "group"]
     assert isinstance(entry.run, jit_module._TierUp) and not kernels()
     monkeypatch.setattr(POLICY, "tier_up_seconds", 0.0)
     outs += [np.asarray(f(x, b)) for _ in range(3)]  # compiled again; the group switches

@@ -20,9 +20,9 @@ from __future__ import annotations
 import time
 
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import fusion, passes
+from pyjax._src.compiler import passes, runtime
 from pyjax._src.compiler.cost import cost_analysis
-from pyjax._src.compiler.lower import Program
+from pyjax._src.compiler.emit import Program
 from pyjax._src.config import CHECKS, JIT_EVERYTHING
 from pyjax._src.core import trace
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Var, check_jaxpr
@@ -42,9 +42,10 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
     exe = program.call
     exe.run_buffers = program.run_buffers
     exe.jaxpr = optimized
+    exe.steps = program.steps
     exe.source = program.source
     exe.native_groups_later = not native_groups and any(
-        fusion.native_form(e.params["jaxpr"]) is not None
+        runtime.native_form(e.params["jaxpr"]) is not None
         for e in optimized.jaxpr.eqns if e.prim is passes.fused_p)
     exe.cost_analysis = lambda: cost_analysis(optimized.jaxpr)
     exe.compile_time = time.perf_counter() - start

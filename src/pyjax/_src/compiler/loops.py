@@ -31,7 +31,8 @@ import numpy as np
 
 from pyjax._src.backends.cpu import native
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import lower, native_loop, passes
+from pyjax._src.compiler import emit, native_loop, passes
+from pyjax._src.compiler.schedule import schedule
 from pyjax._src.config import CHECKS
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
@@ -105,12 +106,12 @@ class _ScanLoop:
         jaxpr = closed.jaxpr
         if CHECKS:
             check_jaxpr(jaxpr)
-        names = lower.Names()
+        names = emit.Names()
         invars = jaxpr.invars
         params = [f"a{i}" for i in range(len(invars))]
         name_of = {id(v): p for v, p in zip(invars, params)}
         for v, c in zip(jaxpr.constvars, closed.consts):
-            name_of[id(v)] = names.ref(lower._prepare_const(c), "c")
+            name_of[id(v)] = names.ref(emit.prepare_const(c), "c")
         carry = invars[num_consts:num_consts + num_carry]
         xs = invars[num_consts + num_carry:]
         xs_ids = {id(v) for v in xs}
@@ -191,9 +192,9 @@ class _ScanLoop:
             name_of[id(v)] = f"x{i}"
             index = "[t]" if v.aval.ndim else "[t, ...]"
             loop.append(f"x{i} = {stacked_of[id(v)]}{index}")
-        steps = lower._steps(passes.fuse(Jaxpr(jaxpr.constvars, invars, jaxpr.outvars,
-                                               per_step)), names)
-        loop += lower._body(steps, name_of, jaxpr.outvars, names)
+        steps = schedule(passes.fuse(Jaxpr(jaxpr.constvars, invars, jaxpr.outvars,
+                                           per_step)), overlapped=False)
+        loop += emit.body_lines(steps, name_of, jaxpr.outvars, names)
 
         def value(v):
             return names.const(v) if type(v) is Literal else name_of[id(v)]
@@ -227,16 +228,16 @@ class _ScanLoop:
         row_args = [stacked_of[id(v)] for v in row_of]
         args = row_args + [name_of[id(v)] for v in outer] + state + [y for y, _ in stepped_ys]
         steps_range = range(length - 1, -1, -1) if reverse else range(length)
-        steps_source = lower._source(
+        steps_source = emit.function_source(
             "steps", args, [], [f"for t in {names.ref(steps_range, 'p')}:"] +
             ["    " + line for line in (loop or ["pass"])],
-            f"return ({''.join(s + ', ' for s in state)})", lower._quiet(steps))
+            f"return ({''.join(s + ', ' for s in state)})", emit.any_quiet(steps))
         runner = _Steps(names.compile(steps_source, "steps"))
         runner.native_spec = self._native_spec(per_step, row_of, outer, carry, jaxpr,
                                                num_carry, stepped_ys, length, reverse)
         call = f"{names.ref(runner, 'L')}({', '.join(args)})"
         prologue.append(f"{', '.join(state)}, = {call}" if state else call)
-        scan_source = lower._source("scan", params, [], prologue,
+        scan_source = emit.function_source("scan", params, [], prologue,
                                     f"return [{', '.join(state + results)}]", False)
         self.function = names.compile(scan_source, "scan")
         self.source = self.function.source = scan_source + steps_source
@@ -260,7 +261,7 @@ class _ScanLoop:
     def _program(jaxpr: Jaxpr, consts: list):
         """``run_buffers`` of a part run before the loop (fused and generated as usual)."""
         fused = passes.fuse(jaxpr)
-        return lower.Program(ClosedJaxpr(fused, consts)).run_buffers
+        return emit.Program(ClosedJaxpr(fused, consts)).run_buffers
 
 
 class _Steps:

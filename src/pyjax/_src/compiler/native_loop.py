@@ -118,6 +118,7 @@ class NativeSteps:
     def __init__(self, per_step: list, rows: list, inputs: list, carry: list,
                  carry_out: list, ys_out: list, length: int, reverse: bool):
         self.length, self.num_rows, self.num_inputs = length, len(rows), len(inputs)
+        self.forms = [_form(e) for e in per_step]  # (the native form of each equation)
         self.carry_avals = [v.aval for v in carry]
         self.ns = {"empty": np.empty, "np": np}  # (+ the native kernels the code calls)
         self._count = 0

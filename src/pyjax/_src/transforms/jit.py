@@ -19,7 +19,7 @@ import numpy as np
 
 from pyjax._src import backends, tree_util
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import compile_jaxpr, evaluate, kernels, loops, passes
+from pyjax._src.compiler import compile_jaxpr, kernels, loops, passes, runtime
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr
@@ -112,10 +112,10 @@ def _frozen(buf) -> np.ndarray:
 
 
 def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
-    """Run ``closed`` kernel by kernel (``evaluate.Evaluation``: the bits of compiled code);
+    """Run ``closed`` kernel by kernel (``runtime.Evaluation``: the bits of compiled code);
     Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
     jaxpr = closed.jaxpr
-    outs = evaluate.Evaluation(jaxpr, pooled=False)([to_buffer(x) for x in args],
+    outs = runtime.Evaluation(jaxpr, pooled=False)([to_buffer(x) for x in args],
                                                     [_frozen(c) for c in closed.consts])
     inputs = {id(v) for v in jaxpr.invars}
     return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)

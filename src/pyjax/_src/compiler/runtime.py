@@ -1,17 +1,14 @@
-"""Fused elementwise kernels: a group of elementwise equations over one shape, run block
-by block so that intermediates live in cache-sized scratch buffers, on a thread pool.
+"""What generated code calls at run time: fused groups' kernels (``FusedKernel``: block
+by block on the worker threads, or their native form once hot), and ``Evaluation``, which
+runs a jaxpr kernel by kernel with generated code's bits and no code generated.
 
-NumPy ufuncs release the GIL inside their loops, so threads that each run a share of the
-blocks compute in parallel. Each block calls the very ufuncs (with ``out=``) or kernels
-the unfused program calls, on contiguous slices of the same operands, so every element
-is computed by the same code from the same inputs: the bits are those of the unfused
-program. Operands whose layout would change that (negative strides, a full-size operand
-that is not C-contiguous, on which NumPy would pick another result layout) make the
-kernel run the group unfused instead; ``docs/design.md`` records the measurements behind
-the block size and the thresholds.
-
-Also here: the schedule that runs large independent products side by side
-(``overlap``).
+Blocks: NumPy ufuncs release the GIL inside their loops, so threads that each run a share
+of the blocks compute in parallel. Each block calls the very ufuncs (with ``out=``) or
+kernels the unfused program calls, on contiguous slices of the same operands, so every
+element is computed by the same code from the same inputs: the bits are those of the
+unfused program. Operands whose layout would change that (negative strides, a full-size
+operand that is not C-contiguous, on which NumPy would pick another result layout) make
+the kernel run the group unfused instead.
 """
 from __future__ import annotations
 
@@ -20,62 +17,11 @@ import time
 
 import numpy as np
 
-from pyjax._src.backends.cpu import blas, native, threads
+from pyjax._src.backends.cpu import native, pool, threads
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.backends.cpu.pool import POOL
-from pyjax._src.compiler import evaluate, kernels, native_loop
+from pyjax._src.compiler import kernels, native_loop
+from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import Jaxpr, Literal
-
-
-# ---------------------------------------------------------------------------- overlapped products
-
-def overlap(steps: list, is_product) -> list:
-    """Schedule large products (``is_product(step)``) to overlap: each moves up to just
-    after its operands are made, and every other one is marked ``spawned``, to run on the
-    pool's worker while the calling thread computes the next one (NumPy's BLAS calls
-    release the GIL). Each product still runs alone, single-threaded, so its bits are
-    the same; the generated code joins a spawned product before its result's first use.
-    Only where NumPy's BLAS runs single-threaded: a threaded BLAS already keeps the cores
-    busy, and two products side by side then fight over them (mlp_step: 1.61 ms in
-    sequence, 1.68 ms overlapped; with one BLAS thread 2.43 ms vs 2.28 ms).
-    """
-    if POLICY.num_threads < 2 or blas.num_threads() != 1 or \
-            not any(is_product(st) for st in steps):
-        return steps
-    steps = list(steps)
-    for st in [st for st in steps if is_product(st)]:  # as early as the operands allow
-        steps.remove(st)
-        made = {id(o): i for i, s in enumerate(steps) for o in s.eqn.outvars}
-        at = max([made[id(v)] + 1 for v in st.eqn.invars if id(v) in made], default=0)
-        steps.insert(at, st)
-
-    def cost(st) -> float:  # in multiply-adds of a BLAS product (a NumPy pass: ~16)
-        if is_product(st):
-            return kernels.flops(st.eqn) / 2
-        if st.eqn.prim.numpy_passes == 0:  # a view
-            return 0
-        n = len(st.kernel.jaxpr.eqns) if getattr(st, "kernel", None) is not None else 1
-        return 16 * n * sum(o.aval.size for o in st.eqn.outvars)
-    reserved: set = set()
-    for i, st in enumerate(steps):
-        if not is_product(st) or id(st) in reserved:
-            continue
-        out = id(st.eqn.outvars[0])
-        first = next((j for j in range(i + 1, len(steps))
-                      if any(id(v) == out for v in steps[j].eqn.invars)), None)
-        if first is None:
-            continue
-        busy, meanwhile = 0, []  # what this thread does while the worker runs ``st``
-        for s in steps[i + 1:first]:
-            if busy >= cost(st):
-                break
-            if not s.spawned:
-                busy += cost(s)
-                meanwhile.append(s)
-        if 2 * busy >= cost(st):
-            st.spawned = True
-            reserved.update(id(s) for s in meanwhile if is_product(s))
-    return steps
 
 
 def runs_blocked(jaxpr: Jaxpr) -> bool:
@@ -83,7 +29,7 @@ def runs_blocked(jaxpr: Jaxpr) -> bool:
     if not jaxpr.outvars or jaxpr.outvars[0].aval.ndim == 0 or \
             jaxpr.outvars[0].aval.size < max(1, POLICY.blocked_min_size):
         return False
-    return _Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
+    return Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
 
 
 def native_form(jaxpr: Jaxpr):
@@ -102,28 +48,24 @@ class FusedKernel:
     """``kernel(*inputs, *reuse) -> outputs`` for one fused group.
 
     ``reuse`` holds, per output, a dead buffer of the output's type the kernel may write
-    into (or None). ``whole`` runs the group's equations one by one (no code generated):
-    what a group too small for blocks runs, and the blocked kernel's fallback. A group
-    with a native form switches to it once its NumPy code has run for
-    ``POLICY.native_group_hot_seconds`` (counted with the groups of the same code) and the switching
-    call shows that it gives the same bits. ``native_candidate``: ``native_form(jaxpr)``.
+    into (or None). ``blocks``: its generated ``BlockLoop``, or None where it runs whole.
+    ``whole`` runs the group's equations one by one (no code generated): what a group too
+    small for blocks runs, and the blocked kernel's fallback. A group with a native form
+    (``native_candidate``: ``native_form(jaxpr)``) switches to it once its NumPy code has
+    run for ``POLICY.native_group_hot_seconds`` (counted with the groups of the same code)
+    and the switching call shows that it gives the same bits.
     """
 
-    def __init__(self, jaxpr: Jaxpr, native_candidate, names, comment):
+    def __init__(self, jaxpr: Jaxpr, blocks, native_candidate):
         self.jaxpr = jaxpr
-        self.whole = evaluate.Evaluation(jaxpr, pooled=True)
+        self.whole = Evaluation(jaxpr, pooled=True)
         self.shape = shape = jaxpr.outvars[0].aval.shape
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self.n_in = len(jaxpr.invars)
         self.full = [i for i, v in enumerate(jaxpr.invars) if v.aval.shape == shape]
-        self.blocked = runs_blocked(jaxpr)
-        if self.blocked:
-            itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] +
-                           [1])
-            self.plan, self.scratch_shape, self.patterns = _block_plan(
-                shape, jaxpr, POLICY.block_bytes // itemsize)
-            self.source, self.blocks = _generate(jaxpr, self.patterns, names, comment)
-        self.in_place = _in_place(jaxpr, shape)
+        self.blocks = blocks
+        self.blocked = blocks is not None
+        self.source = blocks.source if blocks is not None else None
         self.threads = POLICY.num_threads if \
             jaxpr.outvars[0].aval.size >= POLICY.threaded_min_size else 1
         # (exact or correctly rounded in any NumPy loop: blocks of a strided operand give
@@ -157,7 +99,7 @@ class FusedKernel:
         outs = []
         for r, aval in zip(reuse, self.out_avals):
             if r is None or not (r.flags.c_contiguous and r.flags.writeable):
-                r = POOL.take(aval.shape, aval.dtype)
+                r = pool.POOL.take(aval.shape, aval.dtype)
             outs.append(r)
         return outs
 
@@ -172,7 +114,8 @@ class FusedKernel:
             if not ins[i].flags.c_contiguous and not self._strided_ok(ins):
                 return self.whole(ins)
         outs = self._outputs(reuse)
-        self._run([self.patterns.expand(i, x) for i, x in enumerate(ins)], outs)
+        patterns = self.blocks.plan.patterns
+        self._run([patterns.expand(i, x) for i, x in enumerate(ins)], outs)
         return outs
 
     def _go_native(self, ins, outs) -> None:
@@ -207,7 +150,7 @@ class FusedKernel:
         return all(c_order[id(v)] is not False for v in self.jaxpr.outvars)
 
     def _run(self, ins, outs):
-        parts = _split(self.plan, self.threads)
+        parts = _split(self.blocks.plan.entries, self.threads)
         if len(parts) == 1:
             self._work(ins, outs, parts[0])
             return
@@ -217,16 +160,19 @@ class FusedKernel:
             f.result()
 
     def _work(self, ins, outs, plan):
-        scratch = [POOL.take(self.scratch_shape, dt) for dt in self.blocks.slot_dtypes]
+        blocks = self.blocks
+        scratch = [pool.POOL.take(blocks.plan.scratch_shape, dt) for dt in blocks.slot_dtypes]
         with np.errstate(all="ignore"):
-            self.blocks(ins, outs, plan, scratch)
+            blocks.fn(ins, outs, plan, scratch)
         for buf in scratch:  # (the block loop's views of them are gone with its frame)
-            POOL.keep(buf)
+            pool.POOL.keep(buf)
 
 
-def _in_place(jaxpr: Jaxpr, shape) -> list:
-    """Per output, the inputs it may be written over: same type and full shape (so a block
-    of one is the same block of the other), and not read after the output is written."""
+def in_place(jaxpr: Jaxpr) -> list:
+    """Per output of a fused group, the inputs it may be written over: same type and full
+    shape (so a block of one is the same block of the other), and not read after the
+    output is written."""
+    shape = jaxpr.outvars[0].aval.shape
     last_read, written = {}, {}
     for pos, e in enumerate(jaxpr.eqns):
         for v in e.invars:
@@ -246,7 +192,28 @@ def _split(plan: list, n: int) -> list:
 
 # ---------------------------------------------------------------------------- block plan
 
-class _Patterns:
+class BlockPlan:
+    """How a fused group runs in blocks of about ``POLICY.block_bytes``: ``entries``
+    (per block, one index per operand pattern, the output index and the block's length),
+    the ``scratch_shape`` of its scratch slots and the operands' ``patterns``."""
+
+    def __init__(self, jaxpr: Jaxpr):
+        itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] + [1])
+        self.entries, self.scratch_shape, self.patterns = _block_plan(
+            jaxpr.outvars[0].aval.shape, jaxpr, POLICY.block_bytes // itemsize)
+
+
+class BlockLoop:
+    """A fused group's generated loop over its blocks (``emit.block_loop``):
+    ``fn(ins, outs, entries, scratch)``, with the dtypes of its scratch slots."""
+
+    __slots__ = ("fn", "slot_dtypes", "plan", "source")
+
+    def __init__(self, fn, slot_dtypes: list, plan: BlockPlan, source: str):
+        self.fn, self.slot_dtypes, self.plan, self.source = fn, slot_dtypes, plan, source
+
+
+class Patterns:
     """How each input is indexed per block: inputs of full rank by their pattern of
     broadcast (size-1) axes; rank-0 inputs whole. Inputs read through a broadcast_in_dim
     get their missing axes first."""
@@ -293,7 +260,7 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
     """Blocks of about ``block`` elements: whole trailing axes, a chunk of one axis, and
     one index of every axis before it. Each block entry holds one index per pattern,
     then the output index, then the block's length along the chunked axis."""
-    patterns = _Patterns(shape, jaxpr)
+    patterns = Patterns(shape, jaxpr)
     rank = len(shape)
     inner = [int(np.prod(shape[k + 1:], dtype=np.int64)) for k in range(rank)]
     k = next(k for k in range(rank) if inner[k] <= block)
@@ -308,84 +275,84 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
     return plan, (chunk,) + tuple(shape[k + 1:]), patterns
 
 
-# ---------------------------------------------------------------------------- code
+# ---------------------------------------------------------------------------- evaluation
 
-class _Blocks:
-    """The generated block loop and the dtypes of its scratch slots."""
+class Evaluation:
+    """``self(buffers, consts)``: the outputs' buffers (NumPy scalars as 0-d arrays), with
+    floating-point warnings off. Each equation calls what generated code calls (the direct
+    ufunc or kernel where there is one, such as the bitwise ``select_n``; else the
+    primitive's kernel), its result cast to the declared dtype.
 
-    def __init__(self, fn, slot_dtypes):
-        self.fn = fn
-        self.slot_dtypes = slot_dtypes
+    ``pooled``: as in generated code, large results go into buffers of the pool
+    where the call takes ``out=``, and go back to it after their last use. Inside
+    generated code (a fused group), which pools its buffers, fresh ones from malloc cost
+    page faults (86 a call for the MLP step's four mid-size groups); a first run on its
+    own reuses malloc's freed memory best (0 faults, against 13 pooled)."""
 
-    def __call__(self, ins, outs, plan, scratch):
-        self.fn(ins, outs, plan, scratch)
-
-
-def _unpack(names: list, source: str) -> str:
-    return f"    {', '.join(names)}, = {source}" if names else "    pass"
-
-
-def _generate(jaxpr: Jaxpr, patterns: _Patterns, names, lower_comment):
-    """Source of ``blocks(I, O, plan, T)``: for each block, slice the inputs, run every
-    equation into a scratch slot (or the output block), in order."""
-    name_of: dict[int, str] = {}
-    out_pos = {id(v): i for i, v in enumerate(jaxpr.outvars)}
-    last_use: dict[int, int] = {}
-    for pos, e in enumerate(jaxpr.eqns):
-        for v in e.invars:
-            if type(v) is not Literal:
-                last_use[id(v)] = pos
-    q_names = [f"q{i}" for i in range(len(patterns.patterns))]
-    body = []
-    for i, v in enumerate(jaxpr.invars):
-        p = patterns.pattern_of[i]
-        body.append(f"x{i} = i{i}" + ("" if p is None else f"[{q_names[p]}]"))
-        name_of[id(v)] = f"x{i}"
-    atom = lambda v: names.const(v) if type(v) is Literal else name_of[id(v)]  # noqa: E731
-    slots: list = []  # dtype per scratch slot
-    free: list[int] = []
-    slot_of: dict[int, int] = {}
-    for pos, e in enumerate(jaxpr.eqns):
-        out = e.outvars[0]
-        args = [atom(v) for v in e.invars]
-        for v in e.invars:  # operands dying here free their slots (reused in place)
-            if type(v) is not Literal and last_use.get(id(v)) == pos and id(v) in slot_of:
-                free.append(slot_of.pop(id(v)))
-        target = None
-        if id(out) in out_pos:
-            target = f"y{out_pos[id(out)]}"
-            body.append(f"{target} = o{out_pos[id(out)]}[qo]")
-        if e.prim.broadcasting is not None:  # its operand arrives with the axes added
-            if target is not None:
-                body.append(f"{target}[...] = {args[0]}")
-            name_of[id(out)] = target or args[0]
-            continue
-        ufunc = kernels.direct_ufunc(e)
-        if ufunc is not None:
-            if target is None:
-                slot = next((s for s in free if slots[s] == out.aval.dtype), None)
-                if slot is None:
-                    slot = len(slots)
-                    slots.append(out.aval.dtype)
-                else:
-                    free.remove(slot)
-                slot_of[id(out)] = slot
-                target = f"t{pos}"
-                body.append(f"{target} = s{slot}[:n]")
-            body.append(f"{names.ref(ufunc, 'f')}({', '.join(args)}, out={target})"
-                        f"{lower_comment(e)}")
-        else:
-            call = names.kernel_call(e, args)
-            if target is not None:
-                body.append(f"{target}[...] = {call}[0]{lower_comment(e)}")
+    def __init__(self, jaxpr: Jaxpr, pooled: bool):
+        self.jaxpr = jaxpr
+        last_use = {id(v): i for i, e in enumerate(jaxpr.eqns) for v in e.invars}
+        for v in jaxpr.outvars:
+            last_use[id(v)] = len(jaxpr.eqns)
+        pooled_made = set()  # values of pooled size an equation made (so maybe pooled)
+        self.steps = []
+        for i, e in enumerate(jaxpr.eqns):
+            out = e.outvars[0].aval if len(e.outvars) == 1 else None
+            large = pooled and out is not None and pool.pooled(out)
+            fn, params, guard, into = kernels.direct_ufunc(e), {}, None, None
+            direct = fn is not None  # (a direct call takes no params)
+            if direct:
+                # (into a pooled buffer where NumPy would lay the result out in C order:
+                # an operand of the result's shape is C-contiguous)
+                guard = next((k for k, v in enumerate(e.invars) if type(v) is not Literal
+                              and v.aval.shape == out.shape), None) if large else None
+                into = out if guard is not None else None
             else:
-                target = f"t{pos}"
-                body.append(f"{target}, = {call}{lower_comment(e)}")
-        name_of[id(out)] = target
-    lines = [_unpack([f"i{i}" for i in range(len(jaxpr.invars))], "I"),
-             _unpack([f"o{i}" for i in range(len(jaxpr.outvars))], "O"),
-             _unpack([f"s{i}" for i in range(len(slots))], "T"),
-             f"    for {', '.join(q_names + ['qo', 'n'])} in plan:"]
-    lines.extend("        " + b for b in body)
-    src = "def blocks(I, O, plan, T):\n" + "\n".join(lines) + "\n"
-    return src, _Blocks(names.compile(src, "blocks"), slots)
+                fn, params = e.prim.impl, e.params
+                into = out if large and kernels.takes_out(e) else None
+            args = [_literal(v) if type(v) is Literal else id(v) for v in e.invars]
+            dead = [(id(v), id(v) in pooled_made) for v in e.invars
+                    if type(v) is not Literal and last_use[id(v)] == i]
+            if large:
+                pooled_made.add(id(e.outvars[0]))
+            self.steps.append((fn, direct, guard, into, args, params,
+                               [id(o) for o in e.outvars], [o.aval.dtype for o in e.outvars],
+                               dead))
+        self.literals = {id(v): _literal(v) for v in jaxpr.outvars if type(v) is Literal}
+
+    def __call__(self, buffers, consts=()) -> list:
+        jaxpr = self.jaxpr
+        env = dict(zip(map(id, jaxpr.constvars), consts))
+        env.update(zip(map(id, jaxpr.invars), buffers))
+        take, give = pool.POOL.take_aval, pool.POOL.give
+        with np.errstate(all="ignore"):
+            for fn, direct, guard, into, args, params, outs, dtypes, dead in self.steps:
+                xs = [env[a] if type(a) is int else a for a in args]  # (gone before give)
+                if direct:
+                    if into is not None and xs[guard].flags.c_contiguous:
+                        results = [fn(*xs, out=take(into))]
+                    else:
+                        results = [fn(*xs)]
+                elif into is not None:
+                    results = fn(*xs, out=take(into), **params)
+                else:
+                    results = fn(*xs, **params)
+                del xs
+                for o, buf, dtype in zip(outs, results, dtypes):
+                    if type(buf) is not np.ndarray:
+                        buf = np.asarray(buf)  # (NumPy scalars become arrays, as eagerly)
+                    env[o] = buf if buf.dtype == dtype else buf.astype(dtype)
+                del results
+                for v, maybe_pooled in dead:
+                    buf = env.pop(v, None)
+                    if maybe_pooled:  # (``give`` keeps it only if nothing refers to it)
+                        give(buf)
+                    del buf
+        return [self.literals[id(v)] if id(v) in self.literals else env[id(v)]
+                for v in jaxpr.outvars]
+
+
+def _literal(v) -> np.ndarray:
+    """A literal's buffer as generated code holds it: of the literal's declared dtype."""
+    buf = to_buffer(v.val)
+    return buf if buf.dtype == v.aval.dtype else buf.astype(v.aval.dtype)

@@ -1,0 +1,361 @@
+"""Code generation, the only place that writes source text: step records (``schedule``)
+become straight-line Python functions, and fused groups' block loops, each compiled once
+with ``compile``.
+
+``run_buffers(bufs)`` takes and returns NumPy buffers (loops and calls use it);
+``call(a0, a1, ...)`` takes Arrays or NumPy values and returns Arrays (``jit`` uses it).
+Their bodies are the same: one line per step, in the schedule's order, each result in a
+local variable deleted after its last use.
+
+Safety: nothing from the program's data reaches the source text. Kernels, params,
+constants, dtypes and avals are bound in the functions' namespace under generated names
+(``k0``, ``p1``, ``c2``, ``D3``, ...); the source holds only those names, local variable
+names ``a<i>``/``v<i>``, and param keys that are plain identifiers (any other key goes
+through a ``**`` dict), so no string a user controls can inject code.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+import weakref
+
+import numpy as np
+
+from pyjax._src.backends.cpu import pool, threads
+from pyjax._src.compiler import kernels, runtime
+from pyjax._src.compiler.schedule import schedule
+from pyjax._src.config import CHECKS
+from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal
+
+
+class Names:
+    """Generated identifiers for the objects generated code uses, and its namespace."""
+
+    def __init__(self):
+        self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
+                         "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {},
+                         "take": pool.POOL.take_aval, "give": pool.POOL.give,
+                         "spawn": threads.spawn, "join": threads.join}
+        self._names: dict = {}
+        self._count: dict = {}
+        self._alive: list = []  # objects named by identity stay alive while named
+
+    def _new(self, prefix: str, obj) -> str:
+        n = self._count.get(prefix, 0)
+        self._count[prefix] = n + 1
+        name = f"{prefix}{n}"
+        self.ns[name] = obj
+        return name
+
+    def ref(self, obj, prefix: str) -> str:
+        key = (prefix, id(obj))
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = self._new(prefix, obj)
+            self._alive.append(obj)
+        return name
+
+    def const(self, lit: Literal) -> str:
+        buf = to_buffer(lit.val)
+        if buf.dtype != lit.aval.dtype:
+            buf = buf.astype(lit.aval.dtype)
+        key = ("lit", buf.dtype.str, buf.tobytes())
+        name = self._names.get(key)
+        if name is None:
+            buf = np.array(buf)
+            buf.flags.writeable = False
+            name = self._names[key] = self._new("c", buf)
+        return name
+
+    def kernel_call(self, eqn: Eqn, args: list) -> str:
+        """``k3(a, b, axes=p0)``: the primitive's kernel with its params, by reference;
+        ``k3(a, b)``, the kernel its ``lowering`` makes for this equation, where it has one."""
+        if eqn.prim.lowering is not None:
+            return f"{self.ref(eqn.prim.lowering(eqn), 'k')}({', '.join(args)})"
+        parts = list(args)
+        odd = {}
+        for key, value in eqn.params.items():
+            if type(key) is str and key.isidentifier() and not keyword.iskeyword(key):
+                parts.append(f"{key}={self.ref(value, 'p')}")
+            else:
+                odd[key] = value
+        if odd:
+            parts.append(f"**{self.ref(odd, 'p')}")
+        return f"{self.ref(eqn.prim.impl, 'k')}({', '.join(parts)})"
+
+    def compile(self, src: str, fname: str):
+        exec(compile(src, "<pyjax generated code>", "exec"), self.ns)  # noqa: S102
+        return self.ns.pop(fname)
+
+
+def _is_var(v) -> bool:
+    return type(v) is not Literal
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+
+
+def _comment(eqn: Eqn) -> str:
+    """``  # sin``: the primitive's name, for readers (only if it is a plain name)."""
+    name = eqn.prim.name
+    return f"  # {name}" if isinstance(name, str) and _SAFE_NAME.match(name) else ""
+
+
+def _check_dtype(buf, dtype):
+    """Checked mode: a kernel declared ``exact_dtypes`` returned another dtype."""
+    if buf.dtype != dtype:
+        raise AssertionError(f"a kernel declared exact_dtypes returned {buf.dtype}, not {dtype}")
+
+
+def _check_fresh(outs, ins):
+    """Checked mode: a kernel declared ``fresh_results`` returned a view."""
+    for o in outs:
+        for x in ins:
+            if isinstance(x, np.ndarray) and np.may_share_memory(o, x):
+                raise AssertionError("a kernel declared fresh_results returned a view")
+
+
+def body_lines(steps: list, name_of: dict, outvars: list, names: Names) -> list:
+    """The lines running ``steps`` (``schedule``) on the values named in ``name_of`` and
+    leaving ``outvars`` named there: one call per step, spawned products joined before
+    their first reader, dead values deleted (pooled buffers given back first)."""
+    used = {id(v) for s in steps for v in s.eqn.invars} | {id(v) for v in outvars}
+    counter = iter(range(1 << 62))
+    lines, pending = [], {}  # pending: id of a spawned product's result -> its join lines
+    for step in steps:
+        eqn = step.eqn
+        for v in eqn.invars if pending else ():
+            lines.extend(pending.pop(id(v), ()))
+        args = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in eqn.invars]
+        outs = []
+        for o in eqn.outvars:
+            if id(o) in used:
+                name_of[id(o)] = f"v{next(counter)}"
+            outs.append(name_of[id(o)] if id(o) in used else "_")
+        lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
+        if step.kind == "group":
+            step.call = _group_kernel(step, names)
+            into = [name_of[id(v)] if v is not None else "None" for v in step.into]
+            lines.append(f"{lhs} = {names.ref(step.call, 'g')}({', '.join(args + into)})"
+                         f"  # fused: {len(eqn.params['jaxpr'].eqns)} equations")
+        elif step.kind == "ufunc":
+            lines.append(f"{outs[0]} = {_ufunc_call(step, args, names)}{_comment(eqn)}")
+        else:
+            _kernel_lines(step, args, outs, lhs, names, lines, pending, counter)
+        dead = [name_of[id(v)] for v in step.release]
+        if dead:
+            lines.extend(f"give({name_of[id(v)]})" for v in step.release
+                         if pool.pooled(v.aval))
+            lines.append(f"del {', '.join(dead)}")
+    for join in pending.values():
+        lines.extend(join)
+    return lines
+
+
+def _ufunc_call(step, args: list, names: Names) -> str:
+    eqn = step.eqn
+    call = f"{names.ref(step.call, 'f')}({', '.join(args)})"
+    if eqn.outvars[0].aval.shape == ():
+        return f"asarray({call})"  # ufuncs return NumPy scalars for 0-d operands
+    if not step.take:
+        return call
+    into = f"{call[:-1]}, out=take({names.ref(eqn.outvars[0].aval, 'A')}))"
+    return f"{into} if {args[step.guard]}.flags.c_contiguous else {call}"
+
+
+def _kernel_lines(step, args, outs, lhs, names, lines, pending, counter) -> None:
+    """A primitive's kernel call, then the cast of each result to its declared dtype (as
+    eager evaluation stores results) unless the primitive declares it exact (checked
+    mode verifies that); a spawned one is started here and joined at its first reader."""
+    eqn = step.eqn
+    into = [f"out=take({names.ref(eqn.outvars[0].aval, 'A')})"] if step.take else []
+    call = names.kernel_call(eqn, args + into)
+    post = []
+    exact = eqn.prim.exact_dtypes
+    for name, o in zip(outs, eqn.outvars):
+        if name != "_" and not (exact and not CHECKS):
+            d = names.ref(o.aval.dtype, "D")
+            post.append(f"{names.ref(_check_dtype, 'k')}({name}, {d})" if exact else
+                        f"if {name}.dtype != {d}: {name} = {name}.astype({d})")
+    if step.spawned:
+        w = f"w{next(counter)}"
+        lines.append(f"{w} = spawn({call.replace('(', ', ', 1)}{_comment(eqn)}")
+        pending[id(eqn.outvars[0])] = [f"{lhs} = join({w})", f"del {w}"] + post
+        return
+    lines.append(f"{lhs} = {call}{_comment(eqn)}")
+    lines.extend(post)
+    if CHECKS and step.fresh():
+        lines.append(f"{names.ref(_check_fresh, 'k')}(({lhs}), ({', '.join(args)},))")
+
+
+def _group_kernel(step, names: Names):
+    """The kernel of a fused group step: its block loop generated (if it runs blocked)."""
+    sub = step.eqn.params["jaxpr"]
+    blocks = block_loop(sub, names) if runtime.runs_blocked(sub) else None
+    return runtime.FusedKernel(sub, blocks, step.native)
+
+
+# ---------------------------------------------------------------------------- block loops
+
+def _unpack(names: list, source: str) -> str:
+    return f"    {', '.join(names)}, = {source}" if names else "    pass"
+
+
+def block_loop(jaxpr: Jaxpr, names: Names) -> runtime.BlockLoop:
+    """A fused group's ``blocks(I, O, plan, T)``: for each block, slice the inputs, run
+    every equation into a scratch slot (or the output block), in order."""
+    plan = runtime.BlockPlan(jaxpr)
+    patterns = plan.patterns
+    name_of: dict[int, str] = {}
+    out_pos = {id(v): i for i, v in enumerate(jaxpr.outvars)}
+    last_use: dict[int, int] = {}
+    for pos, e in enumerate(jaxpr.eqns):
+        for v in e.invars:
+            if type(v) is not Literal:
+                last_use[id(v)] = pos
+    q_names = [f"q{i}" for i in range(len(patterns.patterns))]
+    body = []
+    for i, v in enumerate(jaxpr.invars):
+        p = patterns.pattern_of[i]
+        body.append(f"x{i} = i{i}" + ("" if p is None else f"[{q_names[p]}]"))
+        name_of[id(v)] = f"x{i}"
+    atom = lambda v: names.const(v) if type(v) is Literal else name_of[id(v)]  # noqa: E731
+    slots: list = []  # dtype per scratch slot
+    free: list[int] = []
+    slot_of: dict[int, int] = {}
+    for pos, e in enumerate(jaxpr.eqns):
+        out = e.outvars[0]
+        args = [atom(v) for v in e.invars]
+        for v in e.invars:  # operands dying here free their slots (reused in place)
+            if type(v) is not Literal and last_use.get(id(v)) == pos and id(v) in slot_of:
+                free.append(slot_of.pop(id(v)))
+        target = None
+        if id(out) in out_pos:
+            target = f"y{out_pos[id(out)]}"
+            body.append(f"{target} = o{out_pos[id(out)]}[qo]")
+        if e.prim.broadcasting is not None:  # its operand arrives with the axes added
+            if target is not None:
+                body.append(f"{target}[...] = {args[0]}")
+            name_of[id(out)] = target or args[0]
+            continue
+        ufunc = kernels.direct_ufunc(e)
+        if ufunc is not None:
+            if target is None:
+                slot = next((s for s in free if slots[s] == out.aval.dtype), None)
+                if slot is None:
+                    slot = len(slots)
+                    slots.append(out.aval.dtype)
+                else:
+                    free.remove(slot)
+                slot_of[id(out)] = slot
+                target = f"t{pos}"
+                body.append(f"{target} = s{slot}[:n]")
+            body.append(f"{names.ref(ufunc, 'f')}({', '.join(args)}, out={target})"
+                        f"{_comment(e)}")
+        else:
+            call = names.kernel_call(e, args)
+            if target is not None:
+                body.append(f"{target}[...] = {call}[0]{_comment(e)}")
+            else:
+                target = f"t{pos}"
+                body.append(f"{target}, = {call}{_comment(e)}")
+        name_of[id(out)] = target
+    lines = [_unpack([f"i{i}" for i in range(len(jaxpr.invars))], "I"),
+             _unpack([f"o{i}" for i in range(len(jaxpr.outvars))], "O"),
+             _unpack([f"s{i}" for i in range(len(slots))], "T"),
+             f"    for {', '.join(q_names + ['qo', 'n'])} in plan:"]
+    lines.extend("        " + b for b in body)
+    src = "def blocks(I, O, plan, T):\n" + "\n".join(lines) + "\n"
+    return runtime.BlockLoop(names.compile(src, "blocks"), slots, plan, src)
+
+
+def any_quiet(steps: list) -> bool:
+    """Run the body with floating-point warnings off: some kernel the code calls
+    directly silences them itself."""
+    return any(step.kind == "ufunc" and step.eqn.prim.quiet for step in steps)
+
+
+def function_source(fname: str, params: list, prologue: list, body: list, ret: str,
+            quiet: bool) -> str:
+    body = body + [ret]
+    if quiet:
+        body = ["with errstate(all='ignore'):"] + ["    " + b for b in body]
+    return f"def {fname}({', '.join(params)}):\n" + "".join(
+        f"    {b}\n" for b in prologue + body)
+
+
+def _parts(jaxpr: Jaxpr, names: Names, consts=(), native_groups=True):
+    """Parameters, steps, body lines and result expressions of a jaxpr's function."""
+    name_of = {id(v): f"a{i}" for i, v in enumerate(jaxpr.invars)}
+    for v, c in zip(jaxpr.constvars, consts):
+        name_of[id(v)] = names.ref(c, "c")
+    steps = schedule(jaxpr, native_groups)
+    body = body_lines(steps, name_of, jaxpr.outvars, names)
+    results = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in jaxpr.outvars]
+    return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
+
+
+def prepare_const(c) -> np.ndarray:
+    """A constant's buffer, read-only (a writable NumPy array the user may still change
+    is copied first)."""
+    buf = to_buffer(c)
+    if isinstance(buf, np.ndarray) and buf.flags.writeable:
+        buf = np.array(buf)
+        buf.flags.writeable = False
+    return buf
+
+
+class Program:
+    """The generated functions of one compiled jaxpr, and their source.
+
+    ``call`` is compiled now; ``run_buffers``, which only nested calls, loop bodies and
+    custom-derivative calls use, is compiled on its first call (a top-level ``jit`` never
+    needs it) and then replaces itself, here and on ``call``, where ``compile_jaxpr``
+    exposes it.
+    """
+
+    def __init__(self, closed: ClosedJaxpr, native_groups: bool = True):
+        names = self.names = Names()
+        jaxpr = closed.jaxpr
+        consts = [prepare_const(c) for c in closed.consts]
+        params, steps, body, results = _parts(jaxpr, names, consts, native_groups)
+        quiet = any_quiet(steps)
+        rb_src = function_source("run_buffers", ["bufs"],
+                                 [f"{', '.join(params)}, = bufs" if params else "pass"], body,
+                                 f"return [{', '.join(results)}]", quiet)
+        convert = [f"{a} = {a}._value if {a}.__class__ is Array else tobuf({a})"
+                   for a in params]
+        wrapped = []
+        for r, v in zip(results, jaxpr.outvars):
+            if r in params:  # a raw NumPy input returned as is: copy, not freeze, it
+                r = f"({r}.copy() if {r}.flags.writeable else {r})"
+            wrapped.append(f"wrap({r}, {names.ref(v.aval, 'A')})")
+        call_src = function_source("call", params, convert, body,
+                                   f"return [{', '.join(wrapped)}]", quiet)
+        self.call = names.compile(call_src, "call")
+        self.run_buffers = _compiled_on_first_call(names, rb_src, self.call)
+        self.steps = steps
+        self.source = rb_src + "\n" + call_src + "".join(
+            f"\n# {names.ref(s.call, 'g')}: blocked kernel of a fused group\n"
+            f"{s.call.source}" if s.call.blocked else
+            f"\n# {names.ref(s.call, 'g')}: a fused group run equation by equation (see "
+            f"the optimized jaxpr) until its native form is hot\n"
+            for s in steps if s.kind == "group")
+
+
+def _compiled_on_first_call(names: Names, src: str, owner):
+    """``run_buffers`` that compiles ``src`` when first called and then installs the
+    compiled function on ``owner`` (held weakly: no reference cycle keeps it alive)."""
+    owner_ref = weakref.ref(owner)
+    compiled = None
+
+    def run_buffers(bufs):
+        nonlocal compiled
+        if compiled is None:
+            compiled = names.compile(src, "run_buffers")
+            exe = owner_ref()
+            if exe is not None:
+                exe.run_buffers = compiled
+        return compiled(bufs)
+    return run_buffers
