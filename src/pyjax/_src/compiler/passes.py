@@ -14,8 +14,8 @@ import numpy as np
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels
 from pyjax._src.core.array import to_buffer
-from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var
-from pyjax._src.core.trace import REGISTRY, Primitive
+from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var, eval_jaxpr
+from pyjax._src.core.trace import EVAL_TRACE, REGISTRY, Primitive, set_current_trace
 
 
 def _is_var(v) -> bool:
@@ -312,25 +312,20 @@ class FusedPrimitive(Primitive):
     """``fused[jaxpr=...]``: elementwise equations over one shape run as one kernel.
 
     Only the compiler makes these equations, so the primitive is not registered; its
-    kernel evaluates the body equation by equation (the reference the fused code
-    generator must match bit for bit).
+    kernel is the reference interpreter (``eval_jaxpr`` over the members' kernels), which
+    the fused code the compiler generates must match bit for bit.
     """
 
     def __init__(self):
         super().__init__("fused", multiple_results=True)
         del REGISTRY["fused"]
         self.abstract_eval = lambda avals, jaxpr: [v.aval for v in jaxpr.outvars]
-        self.impl = _run_fused_reference
+        self.impl = _fused_impl
 
 
-def _run_fused_reference(*buffers, jaxpr: Jaxpr):
-    env = {id(v): b for v, b in zip(jaxpr.invars, buffers)}
-    read = lambda v: _literal_value(v) if type(v) is Literal else env[id(v)]  # noqa: E731
-    for eqn in jaxpr.eqns:
-        outs = eqn.prim.impl(*map(read, eqn.invars), **eqn.params)
-        for o, b in zip(eqn.outvars, outs):
-            env[id(o)] = b if b.dtype == o.aval.dtype else b.astype(o.aval.dtype)
-    return [read(v) for v in jaxpr.outvars]
+def _fused_impl(*buffers, jaxpr: Jaxpr):
+    with set_current_trace(EVAL_TRACE):
+        return [to_buffer(x) for x in eval_jaxpr(jaxpr, [], *buffers)]
 
 
 fused_p = FusedPrimitive()
