@@ -17,7 +17,7 @@ import jax.numpy as jnp_ref
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.compiler import compile_jaxpr, loops, native_loop
+from pyjax._src.compiler import compile_jaxpr, loops, native_loop, runtime
 from pyjax._src.backends.cpu import native
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.core.trace import REGISTRY, NativeForm
@@ -35,7 +35,7 @@ NATIVE_PROGRAMS = {"rnn", "rnn reverse", "swapped carries", "carry from the step
 
 def _runners():
     return [r for per in loops._LOOPS.values() for f in per.values()
-            for r in f.__globals__.values() if isinstance(r, loops._Steps)]
+            for r in f.__globals__.values() if isinstance(r, runtime.ScanSteps)]
 
 
 def _run(make, args, monkeypatch, *, hot: bool):

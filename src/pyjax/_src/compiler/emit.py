@@ -359,3 +359,117 @@ def _compiled_on_first_call(names: Names, src: str, owner):
                 exe.run_buffers = compiled
         return compiled(bufs)
     return run_buffers
+
+
+# ---------------------------------------------------------------------------- scan loops
+
+def scan_function(plan, hoisted, stacked, steps: list | None, runner):
+    """A scan's loop function from its ``loops.LoopPlan``: ``hoisted``/``stacked`` (the
+    parts run before the loop: ``run_buffers`` functions or None), the per-step ``steps``
+    (``schedule``) and the ``runtime.ScanSteps`` runner they are compiled into:
+
+        def scan(a0, ..., aN):            # consts, initial carry, xs
+            h0, ... = H([consts])         # hoisted values
+            z0, ... = Z([xs, consts, h])  # stacked values, one row per step
+            y0 = empty((length, ...), dtype)
+            s0, ... = L(z0, ..., h0, ..., a<carry>, ..., y0, ...)   # the steps' loop
+            return [s0, ..., y0, ...]
+    """
+    names = Names()
+    jaxpr = plan.jaxpr
+    params = [f"a{i}" for i in range(len(jaxpr.invars))]
+    name_of = {id(v): p for v, p in zip(jaxpr.invars, params)}
+    for v, c in zip(jaxpr.constvars, plan.consts):
+        name_of[id(v)] = names.ref(prepare_const(c), "c")
+    carry = [name_of[id(v)] for v in plan.carry]
+    if not plan.length:
+        ys = [_empty((0,) + v.aval.shape, v.aval.dtype, names)
+              for v in jaxpr.outvars[plan.num_carry:]]
+        return _compiled(names, "scan", params, [], f"return [{', '.join(carry + ys)}]")
+    prologue = _before_loop(plan, hoisted, stacked, names, name_of, params)
+    ys, stepped = _ys(plan, names, name_of, prologue)
+    state = [f"s{i}" for i in range(plan.num_carry)]
+    args = [name_of[id(v)] for v in plan.row_of] + [name_of[id(v)] for v in plan.outer] + \
+        carry + stepped
+    runner.python = _steps_function(plan, steps, names, dict(name_of), state, stepped)
+    call = f"{names.ref(runner, 'L')}({', '.join(args)})"
+    prologue.append(f"{', '.join(state)}, = {call}" if state else call)
+    return _compiled(names, "scan", params, prologue, f"return [{', '.join(state + ys)}]")
+
+
+def _before_loop(plan, hoisted, stacked, names: Names, name_of: dict, params: list) -> list:
+    """The hoisted and stacked parts' calls; their values named in ``name_of``."""
+    lines = []
+    if hoisted is not None:
+        h = [f"h{i}" for i in range(len(plan.h_out))]
+        lines.append(f"{', '.join(h)}, = {names.ref(hoisted, 'k')}"
+                     f"([{', '.join(params[:plan.num_consts])}])")
+        name_of.update((id(v), n) for v, n in zip(plan.h_out, h))
+    if stacked is not None:
+        z = [f"z{i}" for i in range(len(plan.z_out))]
+        args = ", ".join(name_of[id(v)] for v in plan.z_args)
+        lines.append(f"{', '.join(z)}, = {names.ref(stacked, 'k')}([{args}])")
+        name_of.update((id(v), n) for v, n in zip(plan.z_out, z))
+    return lines
+
+
+def _ys(plan, names: Names, name_of: dict, prologue: list):
+    """The stacked outputs' names (made before the loop) and those the steps write."""
+    ys, stepped, copied = [], [], set()
+    made_z = {id(o) for e in plan.stacked for o in e.outvars}
+    for j, (v, kind) in enumerate(zip(plan.jaxpr.outvars[plan.num_carry:], plan.ys)):
+        y = f"y{j}"
+        if kind == "stacked":  # every row at once (a copy where another y has it too)
+            fresh = id(v) in made_z and id(v) not in copied
+            prologue.append(f"{y} = {name_of[id(v)]}" + ("" if fresh else ".copy()"))
+            copied.add(id(v))
+        else:
+            shape = (plan.length,) + v.aval.shape
+            prologue.append(f"{y} = {_empty(shape, v.aval.dtype, names)}")
+            if kind == "step":
+                stepped.append(y)
+            else:  # the same value every step
+                value = names.const(v) if type(v) is Literal else name_of[id(v)]
+                prologue.append(f"{y}[...] = {value}")
+        ys.append(y)
+    return ys, stepped
+
+
+def _steps_function(plan, steps: list, names: Names, name_of: dict, state: list,
+                    stepped: list):
+    """``steps(*rows, *outer, *carry, *stepped ys)``: the loop over the steps, returning
+    the final carry."""
+    params = [f"r{i}" for i in range(len(plan.row_of))] + \
+        [name_of[id(v)] for v in plan.outer] + state + stepped
+    name_of.update((id(v), s) for v, s in zip(plan.carry, state))
+    loop = []
+    for i, v in enumerate(plan.row_of):
+        name_of[id(v)] = f"x{i}"
+        loop.append(f"x{i} = r{i}{'[t]' if v.aval.ndim else '[t, ...]'}")
+    loop += body_lines(steps, name_of, plan.jaxpr.outvars, names)
+
+    def value(v):
+        return names.const(v) if type(v) is Literal else name_of[id(v)]
+    loop += [f"{y}[t] = {value(v)}" for y, v in zip(stepped, plan.stepped_ys)]
+    if state:
+        loop.append(f"{', '.join(state)}, = "
+                    f"{', '.join(value(v) for v in plan.jaxpr.outvars[:plan.num_carry])},")
+    steps_range = range(plan.length - 1, -1, -1) if plan.reverse else range(plan.length)
+    body = [f"for t in {names.ref(steps_range, 'p')}:"] + \
+        ["    " + ln for ln in loop or ["pass"]]
+    src = function_source("steps", params, [], body,
+                          f"return ({''.join(s + ', ' for s in state)})", any_quiet(steps))
+    fn = names.compile(src, "steps")
+    fn.source = src
+    return fn
+
+
+def _empty(shape: tuple, dtype, names: Names) -> str:
+    return f"{names.ref(np.empty, 'k')}({names.ref(shape, 'p')}, {names.ref(dtype, 'D')})"
+
+
+def _compiled(names: Names, fname: str, params: list, prologue: list, ret: str):
+    src = function_source(fname, params, [], prologue, ret, False)
+    fn = names.compile(src, fname)
+    fn.source = src
+    return fn

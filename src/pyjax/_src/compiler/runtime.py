@@ -275,6 +275,54 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
     return plan, (chunk,) + tuple(shape[k + 1:]), patterns
 
 
+# ---------------------------------------------------------------------------- scan steps
+
+class ScanSteps:
+    """Runs a scan's steps: the generated Python loop, until that has spent about what
+    compiling its native form costs (``POLICY.native_scan_hot_seconds``: rent-or-buy);
+    then, once one call has shown the two give the same bits, the native loop
+    (``native_loop.NativeSteps``), on every call whose operands it can take.
+    ``native_spec`` is None where the steps have no native form; ``python``, the
+    generated loop, is set by ``emit.scan_function``."""
+
+    def __init__(self, native_spec):
+        self.python = None
+        self.native_spec = native_spec
+        self.native = None
+        self.spent = 0.0
+
+    def __call__(self, *args):
+        if self.native is not None:
+            out = self.native(args)
+            if out is not None:
+                return out
+        t0 = time.perf_counter()
+        out = self.python(*args)
+        self.spent += time.perf_counter() - t0
+        if self.native_spec is not None and self.spent >= POLICY.native_scan_hot_seconds:
+            self._switch(args, out)
+        return out
+
+    def _switch(self, args, out) -> None:
+        """Compile the native loop and keep it if it reproduces this call's results."""
+        spec, self.native_spec = self.native_spec, None
+        if native.load() is None:  # no Numba
+            return
+        steps = native_loop.NativeSteps(*spec)
+        ys = args[len(args) - len(spec[5]):]
+        mine = [np.empty_like(y) for y in ys]
+
+        def run():
+            carry = steps(args, mine)
+            return None if carry is None else list(carry) + mine
+        verdict = native_loop.tried(run, list(out) + list(ys), steps.source, "a scan",
+                                    "NumPy loop")
+        if verdict:
+            self.native = steps
+        elif verdict is None:  # operands it cannot take (this time)
+            self.native_spec = spec
+
+
 # ---------------------------------------------------------------------------- evaluation
 
 class Evaluation:

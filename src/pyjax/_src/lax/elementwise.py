@@ -305,7 +305,8 @@ def _pow_kernel(x, y):
     return np.power(x, y.astype(x.dtype, copy=False))
 
 
-pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, ufunc=np.power, cost=transcendental_cost)
+pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, ufunc=np.power,
+              cost=transcendental_cost)
 
 
 def _pow_abstract_eval(avals):
@@ -709,7 +710,7 @@ def cbrt(x): return cbrt_p.bind(x)  # noqa: E704
 
 defjvp(cbrt_p, lambda g, ans, x: mul(g, div(ans, mul(x, common.scalar_like(3, x)))))
 
-abs_p = unop("abs", kinds="ifc", ufunc=np.abs, exact_rounding=True,  # (not unsigned: JAX rejects it)
+abs_p = unop("abs", kinds="ifc", ufunc=np.abs, exact_rounding=True,  # (no unsigned: as JAX)
               out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
 def abs(x): return abs_p.bind(x)  # noqa: E704,A001
 

@@ -1,18 +1,20 @@
-"""The optional native path: Numba-compiled versions of the kernels that NumPy can only
-run as long chains of passes over memory (``threefry2x32``: ~110 integer passes;
-float32 ``erf_inv``: ~100 float passes; float32 ``tanh``: ~30). ``random.normal`` spends nearly all its time in
-these two; compiled, each element stays in registers and the loop vectorizes.
+"""The optional native path: Numba-compiled versions of the kernels that NumPy can only run
+as long chains of passes over memory (``threefry2x32``: ~110 integer passes; float32
+``erf_inv``: ~100 float passes; float32 ``tanh``: ~30). ``random.normal`` spends nearly
+all its time in these two; compiled, each element stays in registers and the loop
+vectorizes.
 
-A native kernel runs when Numba imports (``pip install pyjax[native]``), ``PYJAX_NATIVE``
-is not ``0``, and the kernel is *hot*: Numba compiles a kernel in 0.3-1.7 s once per
-process, so a kernel is compiled only after its NumPy version has spent about as long
-(``POLICY.native_kernel_hot_elements``: the rent-or-buy rule, which never pays more than twice the best
-choice in hindsight), and then used on every call of at least ``POLICY.native_kernel_min_size`` elements. A
-one-off call stays as fast as NumPy makes it; a kernel called again and again on large
-arrays gets compiled. Float32 ``tanh`` (XLA's rational approximation) is the third
-kernel, for the same reason, and the row scaling of an outer product the fourth (NumPy's
-loop per row costs twice the multiply). Results are bit-identical with the
-NumPy kernels, which stay the reference; ``tests/test_native.py`` compares the two.
+A native kernel runs when Numba imports (``pip install pyjax[native]``),
+``PYJAX_NATIVE`` is not ``0``, and the kernel is *hot*: Numba compiles a kernel in
+0.3-1.7 s once per process, so a kernel is compiled only after its NumPy version has
+spent about as long (``POLICY.native_kernel_hot_elements``: the rent-or-buy rule, which
+never pays more than twice the best choice in hindsight), and then used on every call of
+at least ``POLICY.native_kernel_min_size`` elements. A one-off call stays as fast as
+NumPy makes it; a kernel called again and again on large arrays gets compiled. Float32
+``tanh`` (XLA's rational approximation) is the third kernel, for the same reason, and
+the row scaling of an outer product the fourth (NumPy's loop per row costs twice the
+multiply). Results are bit-identical with the NumPy kernels, which stay the reference;
+``tests/test_native.py`` compares the two.
 """
 from __future__ import annotations
 
@@ -59,7 +61,8 @@ def load():
     """The module of native kernels (importing Numba), or None without Numba."""
     if not _MODULE:
         try:
-            from pyjax._src.backends.cpu import native_kernels  # noqa: PLC0415 (Numba is optional and costly)
+            # (imported here: Numba is optional, and costs ~65 MB and ~0.1 s to import)
+            from pyjax._src.backends.cpu import native_kernels  # noqa: PLC0415
         except ImportError:
             native_kernels = None
         _MODULE.append(native_kernels)
