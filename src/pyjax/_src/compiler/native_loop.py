@@ -104,6 +104,33 @@ def _gemv_layout(eqn):
     return None
 
 
+class _Code:
+    """The namespace of a native function being written: the objects its source reads,
+    bound under generated names (the source holds only names and numbers), and the
+    native kernels it calls (bound when it is compiled: writing it imports no Numba)."""
+
+    def __init__(self, ns: dict):
+        self.ns, self.kernels, self.literals, self.count = ns, set(), [], 0
+
+    def name(self, prefix: str, obj=None) -> str:
+        self.count += 1
+        name = f"{prefix}{self.count}"
+        if obj is not None:
+            self.ns[name] = obj
+        return name
+
+    def literal(self, v) -> str:
+        """A literal operand, as a one-element table (read ``[0]``)."""
+        table = np.full(1, v.val, v.aval.dtype)
+        self.literals.append((table.dtype.str, table.tobytes()))
+        return self.name("L", table)
+
+    def kernel(self, name: str | None) -> str | None:
+        if name is not None:
+            self.kernels.add(name)
+        return name
+
+
 class NativeSteps:
     """A scan's steps as ``native(*rows, *inputs, *flags, *carry, *ys)``, and the call
     that prepares its arguments from the Python loop's.
@@ -113,139 +140,122 @@ class NativeSteps:
     ``carry_out``/``ys_out``: what each carry becomes and what each stacked output gets at
     a step. Every array argument is flat (or 2-D for rows) and C-contiguous; a matrix
     input of a product is passed as stored, C or Fortran order (its flag says which), so
-    that ``gemv`` reads it as NumPy's ``matmul`` would."""
+    that ``gemv`` reads it as NumPy's ``matmul`` would. ``forms``: each equation's native
+    form; ``matrices``: inputs that are a product's matrix."""
 
     def __init__(self, per_step: list, rows: list, inputs: list, carry: list,
                  carry_out: list, ys_out: list, length: int, reverse: bool):
         self.length, self.num_rows, self.num_inputs = length, len(rows), len(inputs)
-        self.forms = [_form(e) for e in per_step]  # (the native form of each equation)
+        self.forms = [_form(e) for e in per_step]
         self.carry_avals = [v.aval for v in carry]
-        self.ns = {"empty": np.empty, "np": np}  # (+ the native kernels the code calls)
-        self._count = 0
-        name_of: dict = {}
-        setup, step = [], []
-        for i, v in enumerate(rows):
-            name_of[id(v)] = f"r{i}"
-            step.append(f"r{i} = R{i}[t]")
-        for i, v in enumerate(inputs):
-            name_of[id(v)] = f"I{i}"
-        for i, v in enumerate(carry):
-            setup += [f"s{i} = S{i}", f"n{i} = empty({v.aval.size}, "
-                      f"{self._global('D', v.aval.dtype.type)})"]
-            name_of[id(v)] = f"s{i}"
-        input_index = {id(v): i for i, v in enumerate(inputs)}
-        row_index = {id(v): i for i, v in enumerate(rows)}
-        self.matrices: list = []        # inputs that are a product's matrix
-        self.contiguous_rows: set = set()   # rows and inputs a product reads: they must
+        self.code = _Code({"empty": np.empty, "np": np})
+        self.name_of = {id(v): f"r{i}" for i, v in enumerate(rows)}
+        self.name_of.update((id(v), f"I{i}") for i, v in enumerate(inputs))
+        self.name_of.update((id(v), f"s{i}") for i, v in enumerate(carry))
+        self.input_index = {id(v): i for i, v in enumerate(inputs)}
+        self.row_index = {id(v): i for i, v in enumerate(rows)}
+        self.origin = dict(self.input_index)  # var (an input, or an alias of one) -> input
+        self.matrices: list = []
+        self.contiguous_rows: set = set()    # rows and inputs a product reads: they must
         self.contiguous_inputs: set = set()  # be contiguous for NumPy to call BLAS
-
-        self.read_in_order: set = set()  # inputs read other than as a product's matrix
-        origin = dict(input_index)          # var (an input, or an alias of one) -> input
-
-        def value(v):
-            """(name, size) of an operand: a buffer, or a one-element table (literal)."""
-            if _is_var(v):
-                if id(v) in origin:
-                    self.read_in_order.add(origin[id(v)])
-                return name_of[id(v)], v.aval.size
-            return self._global("L", np.full(1, v.val, v.aval.dtype)), 1
-
-        for eqn in per_step:
-            form = _form(eqn)
-            out = eqn.outvars[0]
-            size = out.aval.size
-            matrix_at = _gemv_layout(eqn)[0] if form == "gemv" else None
-            for k, v in enumerate(eqn.invars):
-                if k != matrix_at and id(v) in origin:
-                    self.read_in_order.add(origin[id(v)])
-            if form == "alias":
-                name_of[id(out)] = name_of[id(eqn.invars[0])]
-                if id(eqn.invars[0]) in origin:
-                    origin[id(out)] = origin[id(eqn.invars[0])]
-                continue
-            buf = self._global("v", None)
-            name_of[id(out)] = buf
-            setup.append(f"{buf} = empty({size}, {self._global('D', out.aval.dtype.type)})")
-            if form == "elementwise":
-                ops = []
-                for v in eqn.invars:
-                    name, n = value(v)
-                    ops.append(f"{name}[i]" if n == size and size > 1 else f"{name}[0]")
-                expr = eqn.prim.native.expression(eqn, ops, self._global)
-                self._kernel(eqn.prim.native.kernel)
-                step += [f"for i in range({size}):", f"    {buf}[i] = {expr}"]
-            elif form == "kernel":
-                fn = self._kernel(eqn.prim.native.kernel)
-                step.append(f"{fn}({name_of[id(eqn.invars[0])]}, {buf}, 0, {size})")
-            elif form == "gather":
-                table = self._global("G", _gather_table(eqn))
-                src = name_of[id(eqn.invars[0])]
-                step += [f"for i in range({size}):", f"    {buf}[i] = {src}[{table}[i]]"]
-            else:
-                m_i, v_i, matrix_left = _gemv_layout(eqn)
-                matrix, vector = eqn.invars[m_i], eqn.invars[v_i]
-                for v in (matrix, vector):
-                    if id(v) in input_index:
-                        self.contiguous_inputs.add(input_index[id(v)])
-                    if id(v) in row_index:
-                        self.contiguous_rows.add(row_index[id(v)])
-                flag = "0"
-                if id(matrix) in input_index:
-                    flag = f"F{len(self.matrices)}"
-                    self.matrices.append(input_index[id(matrix)])
-                step += self._gemv(eqn, name_of[id(matrix)], name_of[id(vector)], buf, flag,
-                                   matrix_left)
-
-        def copy(target, v):  # an element-by-element copy of a step's value
-            name, n = value(v)
-            item = f"{name}[i]" if n == v.aval.size and n > 1 else f"{name}[0]"
-            return [f"for i in range({v.aval.size}):", f"    {target} = {item}"]
+        self.read_in_order: set = set()      # inputs read other than as a product's matrix
+        setup = [line for i, v in enumerate(carry) for line in
+                 (f"s{i} = S{i}", f"n{i} = {self._empty(v.aval)}")]
+        step = [f"r{i} = R{i}[t]" for i in range(len(rows))]
+        for eqn, form in zip(per_step, self.forms):
+            step += self._equation(eqn, form, setup)
         for j, v in enumerate(ys_out):
-            step += copy(f"Y{j}[t, i]", v)
+            step += self._copy(f"Y{j}[t, i]", v)
         for i, v in enumerate(carry_out):
-            step += copy(f"n{i}[i]", v)
-        for i in range(len(carry)):
-            step.append(f"s{i}, n{i} = n{i}, s{i}")
-        steps = range(length - 1, -1, -1) if reverse else range(length)
-        lines = setup + [f"for t in range({steps.start}, {steps.stop}, {steps.step}):"] + \
-            ["    " + line for line in (step or ["pass"])]
-        params = [f"R{i}" for i in range(len(rows))] + [f"I{i}" for i in range(len(inputs))] \
-            + [f"F{i}" for i in range(len(self.matrices))] \
-            + [f"S{i}" for i in range(len(carry))] + [f"Y{j}" for j in range(len(ys_out))]
-        ret = "(" + "".join(f"s{i}, " for i in range(len(carry))) + ")"
-        self.source = f"def native({', '.join(params)}):\n" + "".join(
-            f"    {line}\n" for line in lines + [f"return {ret}"])
+            step += self._copy(f"n{i}[i]", v)
+        step += [f"s{i}, n{i} = n{i}, s{i}" for i in range(len(carry))]
+        self.source = self._source(setup, step, len(rows), len(inputs), len(carry),
+                                   len(ys_out), reverse)
         self.function = None
 
-    def _kernel(self, name: str | None) -> str | None:
-        """Bind the native kernel ``name`` (of ``native_kernels``) for the code to call."""
-        if name is not None:
-            self.ns[name] = getattr(native.load(), name)
-        return name
+    def _source(self, setup, step, n_rows, n_inputs, n_carry, n_ys, reverse) -> str:
+        steps = range(self.length - 1, -1, -1) if reverse else range(self.length)
+        lines = setup + [f"for t in range({steps.start}, {steps.stop}, {steps.step}):"] + \
+            ["    " + line for line in (step or ["pass"])]
+        params = [f"R{i}" for i in range(n_rows)] + [f"I{i}" for i in range(n_inputs)] + \
+            [f"F{i}" for i in range(len(self.matrices))] + \
+            [f"S{i}" for i in range(n_carry)] + [f"Y{j}" for j in range(n_ys)]
+        ret = "(" + "".join(f"s{i}, " for i in range(n_carry)) + ")"
+        return f"def native({', '.join(params)}):\n" + "".join(
+            f"    {line}\n" for line in lines + [f"return {ret}"])
 
-    def _global(self, prefix: str, obj):
-        self._count += 1
-        name = f"{prefix}{self._count}"
-        if obj is not None:
-            self.ns[name] = obj
-        return name
+    def _empty(self, aval) -> str:
+        return f"empty({aval.size}, {self.code.name('D', aval.dtype.type)})"
 
-    def _gemv(self, eqn, matrix: str, vector: str, out: str, flag: str,
-              matrix_left: bool) -> list:
-        """The ``gemv`` call NumPy's ``matmul`` makes for this product: the matrix
-        transposed or not, by which side it is on and how it is stored."""
-        shape = eqn.invars[0 if matrix_left else 1].aval.shape
-        rows, cols = shape
-        fn = self._global("B", blas.gemv(eqn.outvars[0].aval.dtype))
+    def _value(self, v):
+        """(name, size) of an operand: a buffer, or a one-element table (literal)."""
+        if _is_var(v):
+            if id(v) in self.origin:
+                self.read_in_order.add(self.origin[id(v)])
+            return self.name_of[id(v)], v.aval.size
+        return self.code.literal(v), 1
+
+    def _copy(self, target: str, v) -> list:
+        """An element-by-element copy of a step's value."""
+        name, n = self._value(v)
+        item = f"{name}[i]" if n == v.aval.size and n > 1 else f"{name}[0]"
+        return [f"for i in range({v.aval.size}):", f"    {target} = {item}"]
+
+    def _equation(self, eqn, form: str, setup: list) -> list:
+        """The step's lines for ``eqn`` (its buffer allocated in ``setup``)."""
+        out = eqn.outvars[0]
+        matrix_at = _gemv_layout(eqn)[0] if form == "gemv" else None
+        for k, v in enumerate(eqn.invars):
+            if k != matrix_at and id(v) in self.origin:
+                self.read_in_order.add(self.origin[id(v)])
+        if form == "alias":
+            self.name_of[id(out)] = self.name_of[id(eqn.invars[0])]
+            if id(eqn.invars[0]) in self.origin:
+                self.origin[id(out)] = self.origin[id(eqn.invars[0])]
+            return []
+        buf = self.name_of[id(out)] = self.code.name("v")
+        setup.append(f"{buf} = {self._empty(out.aval)}")
+        size, native = out.aval.size, eqn.prim.native
+        if form == "elementwise":
+            ops = []
+            for v in eqn.invars:
+                name, n = self._value(v)
+                ops.append(f"{name}[i]" if n == size and size > 1 else f"{name}[0]")
+            self.code.kernel(native.kernel)
+            expr = native.expression(eqn, ops, self.code.name)
+            return [f"for i in range({size}):", f"    {buf}[i] = {expr}"]
+        if form == "kernel":
+            fn = self.code.kernel(native.kernel)
+            return [f"{fn}({self.name_of[id(eqn.invars[0])]}, {buf}, 0, {size})"]
+        if form == "gather":
+            table = self.code.name("G", _gather_table(eqn))
+            src = self.name_of[id(eqn.invars[0])]
+            return [f"for i in range({size}):", f"    {buf}[i] = {src}[{table}[i]]"]
+        return self._product(eqn, buf)
+
+    def _product(self, eqn, buf: str) -> list:
+        """A vector-matrix product as the ``gemv`` call NumPy's ``matmul`` makes: the
+        matrix transposed or not, by which side it is on and how it is stored."""
+        m_i, v_i, matrix_left = _gemv_layout(eqn)
+        matrix, vector = eqn.invars[m_i], eqn.invars[v_i]
+        for v in (matrix, vector):
+            if id(v) in self.input_index:
+                self.contiguous_inputs.add(self.input_index[id(v)])
+            if id(v) in self.row_index:
+                self.contiguous_rows.add(self.row_index[id(v)])
+        rows, cols = matrix.aval.shape
+        fn = self.code.name("B", blas.gemv(eqn.outvars[0].aval.dtype))
+        a, x = self.name_of[id(matrix)], self.name_of[id(vector)]
 
         def call(trans: bool, m: int, n: int) -> str:
             return (f"{fn}({_ROW_MAJOR}, {_TRANS if trans else _NO_TRANS}, {m}, {n}, 1.0, "
-                    f"{matrix}.ctypes.data, {n}, {vector}.ctypes.data, 1, 0.0, "
-                    f"{out}.ctypes.data, 1)")
+                    f"{a}.ctypes.data, {n}, {x}.ctypes.data, 1, 0.0, {buf}.ctypes.data, 1)")
         as_stored = call(not matrix_left, rows, cols)      # C order
-        transposed = call(matrix_left, cols, rows)         # Fortran order: its transpose
-        if flag == "0":
+        if id(matrix) not in self.input_index:
             return [as_stored]
+        flag = f"F{len(self.matrices)}"
+        self.matrices.append(self.input_index[id(matrix)])
+        transposed = call(matrix_left, cols, rows)         # Fortran order: its transpose
         return [f"if {flag} == 0:", f"    {as_stored}", "else:", f"    {transposed}"]
 
     def __call__(self, args, ys=None):
@@ -274,15 +284,17 @@ class NativeSteps:
                  for c, a in zip(carry, self.carry_avals)]
         flat += [y.reshape(self.length, -1) for y in ys]
         if self.function is None:
-            self.function = _njit(self.source, self.ns)
+            self.function = _njit(self.source, self.code.ns, self.code.kernels)
         out = self.function(*flat)
         return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
 
 
-def _njit(source: str, ns: dict):
+def _njit(source: str, ns: dict, kernels: set):
     """Numba's compiled ``native`` of ``source`` (generated here: names and numbers only,
-    every object bound in ``ns``), compiled on its first call."""
+    every object bound in ``ns``, the native ``kernels`` it calls bound now), compiled on
+    its first call."""
     import numba
+    ns.update((k, getattr(native.load(), k)) for k in kernels)
     exec(compile(source, "<pyjax native code>", "exec"), ns)  # noqa: S102
     return numba.njit(nogil=True, error_model="numpy")(ns.pop("native"))
 
@@ -354,77 +366,18 @@ class NativeGroup:
         shape = jaxpr.outvars[0].aval.shape
         if not shape or any(v.aval.shape != shape or not _is_var(v) for v in jaxpr.outvars):
             return None
-        ns = {"np": np}  # (+ native kernels when compiled: building imports no Numba)
-        kernels = set()
-        literals = []
-
-        def global_name(prefix, obj):
-            name = f"{prefix}{len(ns)}"
-            ns[name] = obj
-            return name
-
-        def literal(v):
-            table = np.full(1, v.val, v.aval.dtype)
-            literals.append((table.dtype.str, table.tobytes()))
-            return f"{global_name('L', table)}[0]"
-        full = _broadcast_strides(shape, shape)
-
-        def read(name, strides, size):
-            """``name`` read at the loop's index, by the operand's element strides."""
-            if size == 1:
-                return f"{name}[0]"
-            if strides == full:
-                return f"{name}[i]"
-            terms = [f"j{d}" if st == 1 else f"j{d} * {st}" for d, st in enumerate(strides)
-                     if st]
-            return f"{name}[{' + '.join(terms)}]"
-        inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
-        name_of = {}
-        for k, v in enumerate(jaxpr.invars):
-            strides = _broadcast_strides(v.aval.shape, shape)
-            if strides is not None or v.aval.size == 1:
-                name_of[id(v)] = read(f"I{k}", strides, v.aval.size)
-        lines = []
-        for k, eqn in enumerate(jaxpr.eqns):
-            out = eqn.outvars[0]
-            if eqn.prim.broadcasting is not None:
-                operand = eqn.invars[0]
-                if not _is_var(operand):
-                    name_of[id(out)] = literal(operand) if operand.aval.size == 1 else None
-                elif id(operand) in inputs:
-                    strides = _broadcast_in_dim_strides(operand.aval.shape, shape,
-                                                        eqn.prim.broadcasting(eqn))
-                    name_of[id(out)] = read(f"I{inputs[id(operand)]}", strides,
-                                            operand.aval.size)
-                if name_of.get(id(out)) is None or out.aval.shape != shape:
-                    return None
-                continue
-            if _form(eqn, broadcasting=True) != "elementwise" or \
-                    any(_is_var(v) and name_of.get(id(v)) is None for v in eqn.invars):
-                return None
-            ops = [name_of[id(v)] if _is_var(v) else literal(v) for v in eqn.invars]
-            lines.append(f"t{k} = {eqn.prim.native.expression(eqn, ops, global_name)}")
-            kernels.add(eqn.prim.native.kernel)
-            name_of[id(out)] = f"t{k}"
-        lines += [f"O{k}[i] = {name_of[id(v)]}" for k, v in enumerate(jaxpr.outvars)]
+        code = _Code({"np": np})
+        lines = _group_lines(jaxpr, shape, code)
+        if lines is None:
+            return None
         params = [f"I{k}" for k in range(len(jaxpr.invars))] + \
             [f"O{k}" for k in range(len(jaxpr.outvars))]
-        nest, depth = [], len(shape)
-        for d, n in enumerate(shape):  # the flat index i follows the loops, row by row
-            pad = "    " * (d + 1)
-            nest.append(f"{pad}for j{d} in range({n}):")
-            if d < depth - 1:
-                nest.append(f"{pad}    b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]}")
-        last = f"b{depth - 2} + j{depth - 1}" if depth > 1 else f"j{depth - 1}"
-        body = [f"i = {last}"] + lines
-        pad = "    " * (depth + 1)
-        source = f"def native({', '.join(params)}):\n" + "".join(
-            f"{line}\n" for line in nest) + "".join(f"{pad}{line}\n" for line in body)
-        key = (source, tuple(literals), tuple(v.aval.dtype.str for v in jaxpr.invars),
-               tuple(repr(v) for k, v in ns.items() if k.startswith("T")))
+        source = _loop_nest(shape, params, lines)
+        key = (source, tuple(code.literals), tuple(v.aval.dtype.str for v in jaxpr.invars),
+               tuple(repr(v) for k, v in code.ns.items() if k.startswith("T")))
         group = _GROUPS.get(key)
         if group is None:
-            group = _GROUPS[key] = cls(source, ns, kernels - {None})
+            group = _GROUPS[key] = cls(source, code.ns, code.kernels)
         return group
 
     def __call__(self, ins, outs) -> bool:
@@ -435,10 +388,70 @@ class NativeGroup:
                 return False
             flat.append(x.reshape(-1))
         if self.function is None:
-            self.ns.update((k, getattr(native.load(), k)) for k in self.kernels)
-            self.function = _njit(self.source, self.ns)
+            self.function = _njit(self.source, self.ns, self.kernels)
         self.function(*flat, *[o.reshape(-1) for o in outs])
         return True
+
+
+def _group_lines(jaxpr, shape: tuple, code: _Code) -> list | None:
+    """A fused group's element computation at the loop's index (``i``, and ``j<d>`` per
+    dimension), or None where an equation or operand has no native form."""
+    inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
+    name_of = {}
+    for k, v in enumerate(jaxpr.invars):
+        strides = _broadcast_strides(v.aval.shape, shape)
+        if strides is not None or v.aval.size == 1:
+            name_of[id(v)] = _read(f"I{k}", strides, v.aval.size, shape)
+    lines = []
+    for k, eqn in enumerate(jaxpr.eqns):
+        out = eqn.outvars[0]
+        if eqn.prim.broadcasting is not None:
+            operand = eqn.invars[0]
+            if not _is_var(operand):
+                name_of[id(out)] = f"{code.literal(operand)}[0]" \
+                    if operand.aval.size == 1 else None
+            elif id(operand) in inputs:
+                strides = _broadcast_in_dim_strides(operand.aval.shape, shape,
+                                                    eqn.prim.broadcasting(eqn))
+                name_of[id(out)] = _read(f"I{inputs[id(operand)]}", strides,
+                                         operand.aval.size, shape)
+            if name_of.get(id(out)) is None or out.aval.shape != shape:
+                return None
+            continue
+        if _form(eqn, broadcasting=True) != "elementwise" or \
+                any(_is_var(v) and name_of.get(id(v)) is None for v in eqn.invars):
+            return None
+        ops = [name_of[id(v)] if _is_var(v) else f"{code.literal(v)}[0]" for v in eqn.invars]
+        code.kernel(eqn.prim.native.kernel)
+        lines.append(f"t{k} = {eqn.prim.native.expression(eqn, ops, code.name)}")
+        name_of[id(out)] = f"t{k}"
+    return lines + [f"O{k}[i] = {name_of[id(v)]}" for k, v in enumerate(jaxpr.outvars)]
+
+
+def _read(name: str, strides, size: int, shape: tuple) -> str:
+    """``name`` read at the loop's index, by the operand's element strides."""
+    if size == 1:
+        return f"{name}[0]"
+    if strides == _broadcast_strides(shape, shape):
+        return f"{name}[i]"
+    terms = [f"j{d}" if st == 1 else f"j{d} * {st}" for d, st in enumerate(strides) if st]
+    return f"{name}[{' + '.join(terms)}]"
+
+
+def _loop_nest(shape: tuple, params: list, lines: list) -> str:
+    """``native(*params)``: ``lines`` run at every index of ``shape``, the flat index
+    ``i`` following the loops row by row."""
+    full = _broadcast_strides(shape, shape)
+    nest, depth = [], len(shape)
+    for d, n in enumerate(shape):
+        pad = "    " * (d + 1)
+        nest.append(f"{pad}for j{d} in range({n}):")
+        if d < depth - 1:
+            nest.append(f"{pad}    b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]}")
+    last = f"b{depth - 2} + j{depth - 1}" if depth > 1 else f"j{depth - 1}"
+    pad = "    " * (depth + 1)
+    return f"def native({', '.join(params)}):\n" + "".join(f"{line}\n" for line in nest) + \
+        "".join(f"{pad}{line}\n" for line in [f"i = {last}"] + lines)
 
 
 _GROUPS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # code -> NativeGroup
