@@ -23,7 +23,7 @@ import numpy as np
 
 from pyjax._src.backends.cpu import pool, threads
 from pyjax._src.compiler import kernels, runtime
-from pyjax._src.compiler.schedule import schedule
+from pyjax._src.compiler.schedule import block_slots, schedule
 from pyjax._src.config import CHECKS
 from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal
@@ -204,63 +204,21 @@ def _unpack(names: list, source: str) -> str:
 
 def block_loop(jaxpr: Jaxpr, names: Names) -> runtime.BlockLoop:
     """A fused group's ``blocks(I, O, plan, T)``: for each block, slice the inputs, run
-    every equation into a scratch slot (or the output block), in order."""
+    every equation into its scratch slot (``schedule.block_slots``) or its output's
+    block, in order."""
     plan = runtime.BlockPlan(jaxpr)
-    patterns = plan.patterns
-    name_of: dict[int, str] = {}
-    out_pos = {id(v): i for i, v in enumerate(jaxpr.outvars)}
-    last_use: dict[int, int] = {}
-    for pos, e in enumerate(jaxpr.eqns):
-        for v in e.invars:
-            if type(v) is not Literal:
-                last_use[id(v)] = pos
-    q_names = [f"q{i}" for i in range(len(patterns.patterns))]
+    slot_of, slots = block_slots(jaxpr)
+    q_names = [f"q{i}" for i in range(len(plan.patterns.patterns))]
     body = []
+    name_of: dict[int, str] = {}
     for i, v in enumerate(jaxpr.invars):
-        p = patterns.pattern_of[i]
+        p = plan.patterns.pattern_of[i]
         body.append(f"x{i} = i{i}" + ("" if p is None else f"[{q_names[p]}]"))
         name_of[id(v)] = f"x{i}"
-    atom = lambda v: names.const(v) if type(v) is Literal else name_of[id(v)]  # noqa: E731
-    slots: list = []  # dtype per scratch slot
-    free: list[int] = []
-    slot_of: dict[int, int] = {}
+    out_pos = {id(v): i for i, v in enumerate(jaxpr.outvars)}
     for pos, e in enumerate(jaxpr.eqns):
-        out = e.outvars[0]
-        args = [atom(v) for v in e.invars]
-        for v in e.invars:  # operands dying here free their slots (reused in place)
-            if type(v) is not Literal and last_use.get(id(v)) == pos and id(v) in slot_of:
-                free.append(slot_of.pop(id(v)))
-        target = None
-        if id(out) in out_pos:
-            target = f"y{out_pos[id(out)]}"
-            body.append(f"{target} = o{out_pos[id(out)]}[qo]")
-        if e.prim.broadcasting is not None:  # its operand arrives with the axes added
-            if target is not None:
-                body.append(f"{target}[...] = {args[0]}")
-            name_of[id(out)] = target or args[0]
-            continue
-        ufunc = kernels.direct_ufunc(e)
-        if ufunc is not None:
-            if target is None:
-                slot = next((s for s in free if slots[s] == out.aval.dtype), None)
-                if slot is None:
-                    slot = len(slots)
-                    slots.append(out.aval.dtype)
-                else:
-                    free.remove(slot)
-                slot_of[id(out)] = slot
-                target = f"t{pos}"
-                body.append(f"{target} = s{slot}[:n]")
-            body.append(f"{names.ref(ufunc, 'f')}({', '.join(args)}, out={target})"
-                        f"{_comment(e)}")
-        else:
-            call = names.kernel_call(e, args)
-            if target is not None:
-                body.append(f"{target}[...] = {call}[0]{_comment(e)}")
-            else:
-                target = f"t{pos}"
-                body.append(f"{target}, = {call}{_comment(e)}")
-        name_of[id(out)] = target
+        body += _block_equation(pos, e, out_pos.get(id(e.outvars[0])), slot_of[pos],
+                                name_of, names)
     lines = [_unpack([f"i{i}" for i in range(len(jaxpr.invars))], "I"),
              _unpack([f"o{i}" for i in range(len(jaxpr.outvars))], "O"),
              _unpack([f"s{i}" for i in range(len(slots))], "T"),
@@ -268,6 +226,34 @@ def block_loop(jaxpr: Jaxpr, names: Names) -> runtime.BlockLoop:
     lines.extend("        " + b for b in body)
     src = "def blocks(I, O, plan, T):\n" + "\n".join(lines) + "\n"
     return runtime.BlockLoop(names.compile(src, "blocks"), slots, plan, src)
+
+
+def _block_equation(pos: int, e: Eqn, out_pos, slot, name_of: dict, names: Names) -> list:
+    """One equation of a block: into its output's block (``out_pos``), its scratch
+    ``slot``, or (a kernel's result) a new array; a broadcast's operand arrives with the
+    axes added, so it is only copied if it is an output."""
+    out = e.outvars[0]
+    args = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in e.invars]
+    target, lines = None, []
+    if out_pos is not None:
+        target = f"y{out_pos}"
+        lines.append(f"{target} = o{out_pos}[qo]")
+    if e.prim.broadcasting is not None:
+        name_of[id(out)] = target or args[0]
+        return lines + ([f"{target}[...] = {args[0]}"] if target is not None else [])
+    ufunc = kernels.direct_ufunc(e)
+    if ufunc is not None:
+        if target is None:
+            target = f"t{pos}"
+            lines.append(f"{target} = s{slot}[:n]")
+        lines.append(f"{names.ref(ufunc, 'f')}({', '.join(args)}, out={target}){_comment(e)}")
+    elif target is not None:
+        lines.append(f"{target}[...] = {names.kernel_call(e, args)}[0]{_comment(e)}")
+    else:
+        target = f"t{pos}"
+        lines.append(f"{target}, = {names.kernel_call(e, args)}{_comment(e)}")
+    name_of[id(out)] = target
+    return lines
 
 
 def any_quiet(steps: list) -> bool:

@@ -216,3 +216,40 @@ def _unique_vars(atoms) -> list:
             seen.add(id(v))
             out.append(v)
     return out
+
+
+# ---------------------------------------------------------------------------- block scratch
+
+def block_slots(jaxpr: Jaxpr):
+    """Scratch slots of a fused group's block loop: per equation, the slot its result is
+    computed into (a direct ufunc's that is not an output: ``out=`` a slot), or None; and
+    each slot's dtype. A slot is free again once the last reader of its value has run,
+    so a dying operand's slot may take the result (in place)."""
+    last_use: dict[int, int] = {}
+    for pos, e in enumerate(jaxpr.eqns):
+        for v in e.invars:
+            if type(v) is not Literal:
+                last_use[id(v)] = pos
+    outputs = {id(v) for v in jaxpr.outvars}
+    dtypes: list = []
+    free: list[int] = []
+    held: dict[int, int] = {}  # value -> its slot
+    slot_of = []
+    for pos, e in enumerate(jaxpr.eqns):
+        for v in e.invars:  # operands dying here free their slots
+            if type(v) is not Literal and last_use.get(id(v)) == pos and id(v) in held:
+                free.append(held.pop(id(v)))
+        out = e.outvars[0]
+        if id(out) in outputs or e.prim.broadcasting is not None or \
+                kernels.direct_ufunc(e) is None:
+            slot_of.append(None)
+            continue
+        slot = next((s for s in free if dtypes[s] == out.aval.dtype), None)
+        if slot is None:
+            slot = len(dtypes)
+            dtypes.append(out.aval.dtype)
+        else:
+            free.remove(slot)
+        held[id(out)] = slot
+        slot_of.append(slot)
+    return slot_of, dtypes
