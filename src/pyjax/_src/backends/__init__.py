@@ -1,4 +1,5 @@
-"""Devices and backends. The CPU backend is NumPy; a GPU backend (CuPy) is optional."""
+"""Devices and backends (platforms): the CPU backend (``backends/cpu``: NumPy kernels and
+the compiler generating NumPy code) is the one present."""
 from __future__ import annotations
 
 from pyjax._src.config import config
@@ -27,7 +28,29 @@ class CpuDevice(Device):
 
 
 _CPU = CpuDevice(0)
-_BACKENDS = {"cpu": [_CPU]}
+
+
+class Platform:
+    """One kind of machine: its devices, and the compiler that turns a closed jaxpr into
+    an executable running on them (``compile(closed, **options)``). Each backend's
+    compiler installs itself here (the compiler sits above the backends); ``jit`` asks
+    the platform, never a compiler module, so a GPU backend is one more ``Platform`` with
+    its own devices, kernels and compiler."""
+
+    def __init__(self, name: str, devices: list):
+        self.name, self.devices = name, devices
+        self.compile = None
+
+
+_BACKENDS = {"cpu": Platform("cpu", [_CPU])}
+
+
+def platform(name: str | None = None) -> Platform:
+    """The platform ``name`` (the default backend's if None), or JAX's RuntimeError."""
+    name = name or default_backend()
+    if name not in _BACKENDS:
+        raise _unknown_backend(name)
+    return _BACKENDS[name]
 
 
 def _unknown_backend(name: str):
@@ -37,10 +60,7 @@ def _unknown_backend(name: str):
 
 
 def devices(backend: str | None = None) -> list:
-    name = backend or default_backend()
-    if name not in _BACKENDS:
-        raise _unknown_backend(name)
-    return list(_BACKENDS[name])
+    return list(platform(backend).devices)
 
 
 def check_backend(backend: str | None) -> None:
@@ -54,7 +74,7 @@ def default_backend() -> str:
 
 
 def default_device() -> Device:
-    return _BACKENDS[default_backend()][0]
+    return platform().devices[0]
 
 
 def local_devices(process_index=None, backend=None) -> list:

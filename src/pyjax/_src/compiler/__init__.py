@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 
+from pyjax._src import backends
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import passes, runtime
 from pyjax._src.compiler.cost import cost_analysis
@@ -73,5 +74,6 @@ def run_compiled(prim, buffers, avals, out_avals, params) -> list:
     return exe.run_buffers(list(buffers))
 
 
+backends.platform("cpu").compile = compile_jaxpr
 if JIT_EVERYTHING:
     trace.EAGER_COMPILER = run_compiled

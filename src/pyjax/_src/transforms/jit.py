@@ -19,7 +19,7 @@ import numpy as np
 
 from pyjax._src import backends, tree_util
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import compile_jaxpr, kernels, loops, passes, runtime
+from pyjax._src.compiler import kernels, loops, passes, runtime
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr
@@ -66,6 +66,11 @@ checkpoint_p.transpose = transpose_call
 checkpoint_p.recompute = True
 
 _EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKeyDictionary()
+
+
+def compile_jaxpr(closed: ClosedJaxpr, **options):
+    """Compile for the default backend's platform (``backends.Platform.compile``)."""
+    return backends.platform().compile(closed, **options)
 
 
 def executable_for(closed: ClosedJaxpr):
