@@ -8,6 +8,8 @@ import functools
 
 import numpy as np
 
+# (the compiler installs itself on the CPU platform, through which jit and lax reach it)
+from pyjax._src import compiler  # noqa: F401
 from pyjax._src import dtypes, tree_util
 from pyjax._src.config import config
 from pyjax._src.core.array import Array

@@ -31,15 +31,19 @@ _CPU = CpuDevice(0)
 
 
 class Platform:
-    """One kind of machine: its devices, and the compiler that turns a closed jaxpr into
-    an executable running on them (``compile(closed, **options)``). Each backend's
-    compiler installs itself here (the compiler sits above the backends); ``jit`` asks
-    the platform, never a compiler module, so a GPU backend is one more ``Platform`` with
-    its own devices, kernels and compiler."""
+    """One kind of machine: its devices, and its compiler's entry points, which the
+    compiler installs (it sits above the backends). ``jit`` and lax reach a compiler only
+    through these, so a GPU backend is one more ``Platform`` with its own devices,
+    kernels and compiler:
+
+    - ``compile(closed, **options) -> executable``;
+    - ``first_run_program(closed)``: what a first run evaluates kernel by kernel, or None
+      where compiling at once pays; ``evaluate(closed, args) -> [Array]`` runs it;
+    - ``scan_loop(params)``: the loop function of a ``scan`` with these params."""
 
     def __init__(self, name: str, devices: list):
         self.name, self.devices = name, devices
-        self.compile = None
+        self.compile = self.first_run_program = self.evaluate = self.scan_loop = None
 
 
 _BACKENDS = {"cpu": Platform("cpu", [_CPU])}

@@ -1,15 +1,19 @@
 """The compiler behind ``jit``: closed jaxpr -> executable.
 
-The pipeline is three visible stages:
+The pipeline, one module a stage, each reading only what primitives declare:
 
 1. ``passes.optimize``: inline nested calls, XLA's rounding rewrites, constant folding,
-   algebraic simplification, CSE, DCE, then fusion of elementwise groups;
-2. ``lower.Program``: straight-line Python source for the optimized jaxpr, compiled once;
-3. ``fusion.FusedKernel``: large fused groups run block by block on a thread pool, and
-   groups of IEEE operations switch to a Numba loop once hot (``native_loop``).
+   algebraic simplification, CSE, DCE, then fusion of elementwise groups (jaxpr -> jaxpr);
+2. ``schedule``: the program as ``Step`` records (how each call runs, spawned products,
+   buffers written over, pooled results, what dies after each);
+3. ``emit``: the records as straight-line Python source, compiled once (and fused
+   groups' block loops, scans' loops);
+4. ``runtime``: what that code calls: fused kernels (blocked on threads, or native once
+   hot: ``native_loop``), scan steps, and ``Evaluation``, which runs a jaxpr kernel by
+   kernel with the same bits and no code generated (``jit``'s first runs).
 
-``evaluate.Evaluation`` runs a jaxpr kernel by kernel with the same bits and no code
-generated (``jit``'s first runs; groups not yet native).
+The package installs its entry points on the CPU ``backends.Platform``; jit and lax
+reach it only through that.
 
 ``compile_jaxpr`` returns the generated ``call`` function itself (the fastest thing to
 call), carrying ``run_buffers`` (NumPy buffers in and out, for loops and calls), the
@@ -19,13 +23,16 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from pyjax._src import backends
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import passes, runtime
+from pyjax._src.compiler import kernels, loops, passes, runtime
 from pyjax._src.compiler.cost import cost_analysis
 from pyjax._src.compiler.emit import Program
 from pyjax._src.config import CHECKS, JIT_EVERYTHING
 from pyjax._src.core import trace
+from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Var, check_jaxpr
 
 
@@ -53,6 +60,52 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
     return exe
 
 
+# ---------------------------------------------------------------------------- jit's first runs, scans
+
+def scan_loop(eqn_params: dict):
+    """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers: the compiled loop of a
+    ``scan`` with these params (``loops.scan_loop``)."""
+    p = eqn_params
+    return loops.scan_loop(p["jaxpr"], p["length"], p["reverse"], p["num_consts"],
+                           p["num_carry"])
+
+
+def first_run_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
+    """What a specialization's first run evaluates kernel by kernel: the program with nested
+    calls inlined, XLA's rounding rewrites made and dead equations dropped, which computes
+    the compiled program's bits (the compiler's other passes and its generated code keep
+    every bit). None where compiling first pays: elementwise work large enough for the
+    compiler's blocked, threaded kernels."""
+    closed = passes.inline_calls(closed)
+    jaxpr = passes.xla_rewrites(closed.jaxpr)
+    for eqn in jaxpr.eqns:
+        if eqn.outvars and eqn.outvars[0].aval.size >= POLICY.blocked_min_size and \
+                kernels.is_elementwise(eqn):
+            return None
+    return passes.dce(ClosedJaxpr(jaxpr, closed.consts))
+
+
+def _frozen(buf) -> np.ndarray:
+    """A buffer a result may be: writable NumPy arrays (the caller's) are copied first, as
+    the compiled program treats its constants and inputs."""
+    buf = to_buffer(buf)
+    if isinstance(buf, np.ndarray) and buf.flags.writeable:
+        buf = np.array(buf)
+        buf.flags.writeable = False
+    return buf
+
+
+def evaluate(closed: ClosedJaxpr, args) -> list:
+    """Run ``closed`` kernel by kernel (``runtime.Evaluation``: the bits of compiled code);
+    Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
+    jaxpr = closed.jaxpr
+    outs = runtime.Evaluation(jaxpr, pooled=False)([to_buffer(x) for x in args],
+                                                    [_frozen(c) for c in closed.consts])
+    inputs = {id(v) for v in jaxpr.invars}
+    return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
+            for v, buf in zip(jaxpr.outvars, outs)]
+
+
 # ---------------------------------------------------------------------------- PYJAX_JIT_EVERYTHING
 
 _EAGER_CACHE: dict = {}
@@ -74,6 +127,8 @@ def run_compiled(prim, buffers, avals, out_avals, params) -> list:
     return exe.run_buffers(list(buffers))
 
 
-backends.platform("cpu").compile = compile_jaxpr
+_CPU = backends.platform("cpu")
+_CPU.compile, _CPU.first_run_program, _CPU.evaluate, _CPU.scan_loop = \
+    compile_jaxpr, first_run_program, evaluate, scan_loop
 if JIT_EVERYTHING:
     trace.EAGER_COMPILER = run_compiled

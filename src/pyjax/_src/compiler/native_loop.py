@@ -22,7 +22,7 @@ Any other equation, dtype or layout leaves the scan on the Python loop. The bits
 the Python loop's, except for the sign and payload of a NaN, which LLVM leaves
 unspecified (``same_bits``); ``loops`` checks that on the call that switches a loop
 over, and keeps the Python loop (with a warning) where they differ. ``NativeGroup`` does
-the same for fused groups of the elementwise forms and broadcasts (``fusion.FusedKernel``
+the same for fused groups of the elementwise forms and broadcasts (``runtime.FusedKernel``
 switches).
 """
 from __future__ import annotations
@@ -354,7 +354,7 @@ class NativeGroup:
     code (the two layers of an MLP), which compiles once and is hot from both's work.
 
     ``spent``: seconds the groups' NumPy forms have run, for the rent-or-buy rule of
-    ``fusion.FusedKernel``."""
+    ``runtime.FusedKernel``."""
 
     def __init__(self, source: str, ns: dict, kernels: set):
         self.source, self.ns, self.kernels = source, ns, kernels

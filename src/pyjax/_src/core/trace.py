@@ -71,7 +71,8 @@ class Primitive:
     exact_dtypes = False    # the kernel returns the declared dtypes (no cast follows)
     fresh_results = None    # ``fresh_results(eqn) -> bool``: never a view of an operand
     takes_out = None        # ``takes_out(eqn) -> bool``: ``impl`` writes into ``out=``
-    cost = None             # "flop" | "transcendental" | "reduction" | "product" per element
+    cost = None             # ``cost(eqn, work) -> (flops, transcendentals)`` (``work(jaxpr)``
+                            # costs a body)
     native = None           # its ``NativeForm`` in compiled loops, where it has one
     callee = None           # call primitives: the param holding the body the kernel runs
     simplify = None         # ``simplify(eqn, producer) -> atom | Eqn | None``: an identity
@@ -86,8 +87,8 @@ class Primitive:
                             # new leading axis (``operands``: per operand, its stacked var,
                             # or None if the same at every step), each step's bits kept;
                             # the last one's result is the stacked result
-    lowering = None         # ``lowering(eqn, args, names) -> expression``: generated code
-                            # (installed by the compiler's users above lax)
+    lowering = None         # ``lowering(eqn) -> kernel``: what compiled code calls on the
+                            # equation's operands instead of ``impl`` (a scan's loop)
 
     def bind(self, *args, **params):
         outs = _CTX.trace.process_primitive(self, args, params)

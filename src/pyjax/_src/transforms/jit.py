@@ -19,9 +19,8 @@ import numpy as np
 
 from pyjax._src import backends, tree_util
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import kernels, loops, passes, runtime
 from pyjax._src.config import CHECKS, config
-from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.core.array import Array
 from pyjax._src.core.jaxpr import ClosedJaxpr
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Primitive, Tracer, current_trace,
                                    get_aval, to_array)
@@ -69,7 +68,8 @@ _EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKey
 
 
 def compile_jaxpr(closed: ClosedJaxpr, **options):
-    """Compile for the default backend's platform (``backends.Platform.compile``)."""
+    """Compile for the default backend (``backends.Platform``: jit reaches its compiler
+    only through the platform)."""
     return backends.platform().compile(closed, **options)
 
 
@@ -84,47 +84,7 @@ def executable_for(closed: ClosedJaxpr):
 def scan_loop(eqn_params: dict):
     """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers: the compiled loop of a
     ``scan`` with these params (built once per body and loop shape)."""
-    p = eqn_params
-    return loops.scan_loop(p["jaxpr"], p["length"], p["reverse"], p["num_consts"],
-                           p["num_carry"])
-
-
-# ---------------------------------------------------------------------------- first calls
-
-def first_call_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
-    """What a specialization's first run evaluates kernel by kernel: the program with nested
-    calls inlined, XLA's rounding rewrites made and dead equations dropped, which computes
-    the compiled program's bits (the compiler's other passes and its generated code keep
-    every bit). None where compiling first pays: elementwise work large enough for the
-    compiler's blocked, threaded kernels."""
-    closed = passes.inline_calls(closed)
-    jaxpr = passes.xla_rewrites(closed.jaxpr)
-    for eqn in jaxpr.eqns:
-        if eqn.outvars and eqn.outvars[0].aval.size >= POLICY.blocked_min_size and \
-                kernels.is_elementwise(eqn):
-            return None
-    return passes.dce(ClosedJaxpr(jaxpr, closed.consts))
-
-
-def _frozen(buf) -> np.ndarray:
-    """A buffer a result may be: writable NumPy arrays (the caller's) are copied first, as
-    the compiled program treats its constants and inputs."""
-    buf = to_buffer(buf)
-    if isinstance(buf, np.ndarray) and buf.flags.writeable:
-        buf = np.array(buf)
-        buf.flags.writeable = False
-    return buf
-
-
-def evaluate_first_call(closed: ClosedJaxpr, args) -> list:
-    """Run ``closed`` kernel by kernel (``runtime.Evaluation``: the bits of compiled code);
-    Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
-    jaxpr = closed.jaxpr
-    outs = runtime.Evaluation(jaxpr, pooled=False)([to_buffer(x) for x in args],
-                                                    [_frozen(c) for c in closed.consts])
-    inputs = {id(v) for v in jaxpr.invars}
-    return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
-            for v, buf in zip(jaxpr.outvars, outs)]
+    return backends.platform().scan_loop(eqn_params)
 
 
 def check_same_bits(got: list, compiled: list, name: str):
@@ -227,7 +187,7 @@ class Compiled:
     """One traced specialization of a jitted function; compiled on its second run.
 
     ``run(*leaves) -> [Array]`` is what an eager call executes. The first run evaluates
-    the program kernel by kernel (``evaluate_first_call``): the compiler's passes, code
+    the program kernel by kernel (``Platform.evaluate``): the compiler's passes, code
     generation and Python's ``compile`` cost more than running a small program once, and
     a specialization is often run only once (a fresh ``partial`` or closure per call).
     From the second run on, ``run`` is the compiled ``executable``, computed once and then
@@ -250,12 +210,12 @@ class Compiled:
         if self.ran or config.jax_log_compiles:
             return self._compiled()(*leaves)
         self.ran = True
-        program = first_call_program(self.jaxpr)
+        program = backends.platform().first_run_program(self.jaxpr)
         if program is None:
             return self._compiled()(*leaves)
         if "executable" not in self.__dict__:  # (not compiled already, as by ``lower``)
             self.program = program
-        outs = evaluate_first_call(program, leaves)
+        outs = backends.platform().evaluate(program, leaves)
         if CHECKS:  # the compiled program must give the very same bits
             check_same_bits(outs, self.executable(*leaves), self.jaxpr_name)
         return outs

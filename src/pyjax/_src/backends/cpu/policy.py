@@ -20,7 +20,7 @@ class Policy:
     # ufuncs and BLAS release the GIL). ``PYJAX_NUM_THREADS`` overrides the CPU count.
     num_threads = max(1, int(os.environ.get("PYJAX_NUM_THREADS", 0) or os.cpu_count() or 1))
 
-    # ---- fused elementwise groups (compiler.fusion)
+    # ---- fused elementwise groups (compiler.runtime)
     # One scratch buffer of a blocked group: a few stay in a 2 MiB L2 together
     # (elementwise row: 256 KiB beat 64 KiB and 1 MiB).
     block_bytes = 1 << 18
