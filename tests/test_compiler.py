@@ -10,6 +10,7 @@ stored as eager evaluation stores it (cast to its declared dtype). It is written
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import zlib
@@ -605,7 +606,9 @@ def test_jit_everything_flag():
             "assert trace.EAGER_COMPILER is not None\n"
             "x = jnp.arange(5.0)\n"
             "print(float((jnp.sin(x) / 3.0 + x).sum()))\n")
-    env = {"PYJAX_JIT_EVERYTHING": "1", "PATH": "/usr/bin:/bin"}
+    # (PYTHONPATH passed on: the child imports the pyjax under test, not an installed one)
+    env = {"PYJAX_JIT_EVERYTHING": "1", "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, timeout=60)
     assert out.returncode == 0, out.stderr
