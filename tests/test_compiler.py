@@ -28,7 +28,7 @@ from pyjax._src.compiler import (compile_jaxpr, kernels, native_loop, runtime,
 from pyjax._src.config import CHECKS
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, eval_jaxpr
-from pyjax._src.core.trace import Primitive, REGISTRY
+from pyjax._src.core.primitive import Primitive, REGISTRY
 
 from op_db import ALL, OPS, STANDARD
 from harness import edge_values

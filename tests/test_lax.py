@@ -25,7 +25,7 @@ from jax import lax as jlax
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.core.trace import REGISTRY
+from pyjax._src.core.primitive import REGISTRY
 
 import harness
 from op_db import ALL, B, C64, C128, F32, F64, I32, I64, OPS, STANDARD, X64, Sample

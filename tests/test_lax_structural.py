@@ -16,7 +16,7 @@ import jax
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.core.trace import REGISTRY
+from pyjax._src.core.primitive import REGISTRY
 
 from harness import assert_same, check_grads, check_vmap, to_jax
 

@@ -37,7 +37,6 @@ PENDING: set[tuple[str, str, str]] = {
     ("pyjax._src.backends.cpu.native", "pyjax._src.backends.cpu.native_kernels", "function import"),
     ("pyjax._src.core.array", "pyjax._src.backends", "function import"),
     ("pyjax._src.core.array", "pyjax._src.backends", "layer"),
-    ("pyjax._src.core.trace", "pyjax._src.core.jaxpr", "function import"),
     ("pyjax._src.lax.common", "pyjax._src.lax.reductions", "cycle"),
     ("pyjax._src.lax.common", "pyjax._src.lax.shape", "cycle"),
     ("pyjax._src.lax.control_flow", "pyjax._src.api", "function import"),
@@ -77,7 +76,6 @@ PENDING: set[tuple[str, str, str]] = {
     ("pyjax._src.random.gamma", "pyjax._src.random.samplers._convert", "private"),
     ("pyjax._src.random.gamma", "pyjax._src.random.samplers._exponential", "private"),
     ("pyjax._src.random.gamma", "pyjax._src.random.samplers._rademacher", "private"),
-    ("pyjax._src.transforms.jvp", "pyjax._src.core.trace", "function import"),
 }
 
 

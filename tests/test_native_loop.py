@@ -20,7 +20,7 @@ from pyjax import lax
 from pyjax._src.compiler import compile_jaxpr, loops, native_loop, runtime
 from pyjax._src.backends.cpu import native
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.core.trace import REGISTRY, NativeForm
+from pyjax._src.core.primitive import REGISTRY, NativeForm
 from pyjax._src.lax.common import native_expression
 
 from harness import assert_same

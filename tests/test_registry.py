@@ -1,6 +1,6 @@
 """Every registered primitive has all its rules and is exercised by a differential test.
 
-Walks ``pyjax._src.core.trace.REGISTRY`` (after importing everything that registers
+Walks ``pyjax._src.core.primitive.REGISTRY`` (after importing everything that registers
 primitives) and fails if a primitive lacks ``abstract_eval``/``impl``/``batch``/``jvp``
 (a non-differentiable one still has the rule ``defzero`` installs), lacks ``transpose``
 while ``is_linear`` is set, or has no entry in tests/op_db.py -- except the primitives in
@@ -19,7 +19,7 @@ import numpy as np
 import pyjax
 from pyjax._src.compiler import kernels
 from pyjax._src.core.jaxpr import Literal
-from pyjax._src.core.trace import REGISTRY
+from pyjax._src.core.primitive import REGISTRY
 
 from op_db import OP_PRIMITIVES, OPS, STANDARD
 

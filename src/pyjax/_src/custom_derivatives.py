@@ -16,7 +16,8 @@ import inspect
 
 from pyjax._src import dtypes, tree_util
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
-from pyjax._src.core.trace import Primitive, current_trace, get_aval, to_array
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import current_trace, get_aval, to_array
 from pyjax._src.transforms.jit import executable_for
 from pyjax._src.transforms.jvp import Zero, instantiate
 from pyjax._src.transforms.transpose import transpose_call

@@ -15,7 +15,8 @@ from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var, eval_jaxpr
-from pyjax._src.core.trace import EVAL_TRACE, REGISTRY, Primitive, set_current_trace
+from pyjax._src.core.primitive import REGISTRY, Primitive
+from pyjax._src.core.trace import EVAL_TRACE, set_current_trace
 
 
 def _is_var(v) -> bool:

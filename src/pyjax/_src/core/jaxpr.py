@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive
+from pyjax._src.core.primitive import Primitive
 
 
 class Var:
@@ -89,6 +89,11 @@ class ClosedJaxpr:
 
     def pretty_print(self, **_):
         return str(self)
+
+    def eval(self, *args) -> list:
+        """``eval_jaxpr`` of this program: how a trace inlines a call without importing
+        this module (``core.trace`` sits below it)."""
+        return eval_jaxpr(self.jaxpr, self.consts, *args)
 
 
 # ---------------------------------------------------------------------------- interpreter

@@ -12,7 +12,8 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal, Var
-from pyjax._src.core.trace import NativeForm, get_aval
+from pyjax._src.core.primitive import NativeForm
+from pyjax._src.core.trace import get_aval
 from pyjax._src.core.array import Array, to_buffer
 
 

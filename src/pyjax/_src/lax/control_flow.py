@@ -22,7 +22,8 @@ import numpy as np
 
 from pyjax._src import dtypes, tree_util
 from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
-from pyjax._src.core.trace import Primitive, Tracer, concrete_value, get_aval, to_array
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import common, elementwise as ew, reductions, shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import executable_for, scan_loop

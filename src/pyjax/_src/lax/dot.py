@@ -9,7 +9,8 @@ from pyjax._src import dtypes
 from pyjax._src.backends.cpu import native
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal, Var
-from pyjax._src.core.trace import NativeForm, Primitive, get_aval
+from pyjax._src.core.primitive import NativeForm, Primitive
+from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import common, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
 from pyjax._src.transforms.transpose import is_undefined

@@ -17,7 +17,8 @@ from pyjax._src.backends.cpu import approximations as approx, kernels as cpu_ker
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal
-from pyjax._src.core.trace import NativeForm, Primitive, get_aval
+from pyjax._src.core.primitive import NativeForm, Primitive
+from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import common, shape
 from pyjax._src.lax.common import (batch_elementwise, broadcast_to_aval, ignore_errors,
                                    elementwise_cost, native_expression, transcendental_cost,

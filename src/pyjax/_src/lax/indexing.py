@@ -18,7 +18,8 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import EVAL_TRACE, Primitive, get_aval, set_current_trace
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import EVAL_TRACE, get_aval, set_current_trace
 from pyjax._src.lax import common, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, instantiate
 from pyjax._src.transforms.transpose import is_undefined

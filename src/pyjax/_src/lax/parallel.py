@@ -13,7 +13,8 @@ import numpy as np
 
 from pyjax._src import dtypes, tree_util
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive, current_trace, get_aval, to_array
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import current_trace, get_aval, to_array
 from pyjax._src.lax import common, elementwise as ew, reductions, shape
 from pyjax._src.transforms.batching import BatchTrace
 from pyjax._src.transforms.jvp import deflinear, defjvp, defzero, instantiate

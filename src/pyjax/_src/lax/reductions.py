@@ -6,7 +6,8 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive, get_aval
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import common, elementwise as ew, shape
 from pyjax._src.transforms.jvp import defjvp, deflinear, defzero, instantiate
 

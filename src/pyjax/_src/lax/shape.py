@@ -16,7 +16,8 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn
-from pyjax._src.core.trace import NativeForm, Primitive, Tracer, concretize, get_aval
+from pyjax._src.core.primitive import NativeForm, Primitive
+from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import common, elementwise as ew, indexing, reductions
 from pyjax._src.transforms.jvp import Zero, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined

@@ -16,7 +16,7 @@ import numpy as np
 
 from pyjax._src.backends.cpu import native, threads
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive
+from pyjax._src.core.primitive import Primitive
 from pyjax._src.lax import common
 from pyjax._src.transforms.jvp import defzero
 

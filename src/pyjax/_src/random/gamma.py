@@ -17,7 +17,8 @@ from pyjax._src import dtypes
 from pyjax._src.api import vmap
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import EVAL_TRACE, Primitive, get_aval, set_current_trace, to_array
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import EVAL_TRACE, get_aval, set_current_trace, to_array
 from pyjax._src.lax import common, control_flow, elementwise as ew, reductions as lax_red
 from pyjax._src.lax import shape as lax_shape
 from pyjax._src.nn.functions import softmax

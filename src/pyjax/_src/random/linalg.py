@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Primitive, get_aval
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import common, elementwise as ew
 from pyjax._src.numpy import creation, lax_numpy as lnp
 from pyjax._src.transforms.jvp import Zero, instantiate

@@ -22,8 +22,8 @@ from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array
 from pyjax._src.core.jaxpr import ClosedJaxpr
-from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Primitive, Tracer, current_trace,
-                                   get_aval, to_array)
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import EVAL_TRACE, EvalTrace, Tracer, current_trace, get_aval, to_array
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
                                            hoist_traced_consts, trace_to_jaxpr)
 from pyjax._src.transforms.transpose import transpose_call

@@ -13,8 +13,9 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
-from pyjax._src.core.trace import (Primitive, Trace, Tracer, current_trace, get_aval, new_trace,
-                                   set_current_trace)
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import (Trace, Tracer, concrete_value, current_trace, get_aval,
+                                   new_trace, set_current_trace)
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 
@@ -73,7 +74,6 @@ class JVPTracer(Tracer):
         return get_aval(self.primal)
 
     def to_concrete_value(self):
-        from pyjax._src.core.trace import concrete_value
         return concrete_value(self.primal)
 
 

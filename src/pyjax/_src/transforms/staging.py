@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr, dce_jaxpr,
                                    dependent_outputs)
-from pyjax._src.core.trace import (Primitive, Tracer, Trace, current_trace, get_aval, new_trace,
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import (Tracer, Trace, current_trace, get_aval, new_trace,
                                    set_current_trace)
 from pyjax._src.config import CHECKS
 
