@@ -257,7 +257,7 @@ def test_devices_and_backends():
     with pytest.raises(RuntimeError, match="gpu"):
         pyjax.jit(lambda x: x, backend="gpu")(1.0)
     x = pyjax.device_put(np.arange(3))
-    assert isinstance(x, pyjax.Array) and x.devices() == {pyjax.devices()[0]}
+    assert isinstance(x, pyjax.Array) and x.devices() == {pyjax.devices()[0]} == {x.device}
     tree = {"a": x, "b": [1.0, None]}
     assert pyjax.block_until_ready(tree) is tree and tree["a"] is x  # (JAX: the tree itself)
     ref_tree = {"a": jax.numpy.ones(2), "b": [1.0, None]}

@@ -1,7 +1,8 @@
 """The immutable ``Array``: a read-only backend buffer plus JAX's weak-type flag.
 
 Arithmetic, indexing and the ``sum``/``reshape``/... methods are installed by
-``pyjax._src.numpy.array_methods`` so that Arrays and tracers share one implementation.
+``pyjax._src.numpy.array_methods`` so that Arrays and tracers share one implementation;
+``device`` and ``devices()`` too, since the backends sit above this module.
 """
 from __future__ import annotations
 
@@ -102,15 +103,6 @@ class Array:
 
     def is_fully_replicated(self):
         return True
-
-    def devices(self):
-        from pyjax._src.backends import default_device
-        return {default_device()}
-
-    @property
-    def device(self):
-        from pyjax._src.backends import default_device
-        return default_device()
 
     def copy_to_host_async(self):
         return None

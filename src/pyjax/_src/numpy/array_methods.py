@@ -2,11 +2,14 @@
 
 Installing one set of functions on both classes means a program behaves the same eagerly
 and under any transformation: ``x + 1`` is ``jnp.add(x, 1)`` wherever ``x`` lives.
+``Array`` alone also gets ``device`` and ``devices()`` here (``core`` sits below the
+backends).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src import backends
 from pyjax._src.core.array import Array
 from pyjax._src.core.trace import Tracer
 from pyjax._src.numpy import eager, indexing, lax_numpy, reductions, ufuncs
@@ -130,6 +133,10 @@ PROPERTIES = {
 }
 
 
+def _devices(self):
+    return {backends.default_device()}
+
+
 def install() -> None:
     for cls in (Array, Tracer):
         for name, fn in {**OPERATORS, **METHODS}.items():
@@ -139,3 +146,6 @@ def install() -> None:
     # Arrays compare by value for ``==`` (elementwise), so they cannot be hashed: keep that.
     Array.__hash__ = None
     Tracer.__hash__ = None
+    # Where a concrete array lives (a tracer has no device).
+    Array.devices = _devices
+    Array.device = property(lambda self: backends.default_device())
