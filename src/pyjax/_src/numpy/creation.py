@@ -11,8 +11,9 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
-from pyjax._src.numpy import indexing as jnp_indexing  # (a cycle: used at call time only)
-from pyjax._src.numpy.util import SCALARS, check_arraylike, to_array
+from pyjax._src.numpy.ufuncs import power
+from pyjax._src.numpy.util import (SCALARS, broadcast_to, canonicalize_shape, check_arraylike,
+                                   to_array)
 
 __all__ = [
     "array", "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
@@ -77,24 +78,6 @@ def _check_dtype(dt, fun_name: str):
         raise TypeError(f"JAX only supports number and bool dtypes, got dtype {np_dt} in "
                         f"{fun_name}")
     return dtypes.check_user_dtype(dt, fun_name)
-
-
-def canonicalize_shape(shape, fun_name: str) -> tuple:
-    """``shape`` (an int or a sequence of ints, concrete) as a tuple of Python ints."""
-    if not isinstance(shape, (tuple, list)) and np.ndim(shape) == 0:
-        shape = (shape,)
-    out = []
-    for d in shape:
-        d = concretize(d, f"the shape argument of {fun_name}")
-        try:
-            out.append(operator.index(d))
-        except TypeError:
-            raise TypeError(f"{fun_name}: shapes must be 1D sequences of concrete values of "
-                            f"integer type, got {tuple(shape)}.") from None
-    if any(d < 0 for d in out):
-        raise TypeError(f"{fun_name}: shape must have every element be nonnegative, got "
-                        f"{tuple(out)}.")
-    return tuple(out)
 
 
 def _ndim(x) -> int:
@@ -207,7 +190,7 @@ def full(shape, fill_value, dtype=None):
     check_arraylike("full", fill_value)
     if _ndim(fill_value) == 0:
         return lax_shape.full(shape, fill_value, dtype)
-    return jnp_indexing.broadcast_to(asarray(fill_value, dtype=dtype), shape)
+    return broadcast_to(asarray(fill_value, dtype=dtype), shape)
 
 
 def zeros_like(a, dtype=None, shape=None):
@@ -231,7 +214,7 @@ def full_like(a, fill_value, dtype=None, shape=None):
     if _ndim(fill_value):
         aval = get_aval(to_array(a, "full_like"))
         dt = _check_dtype(dtype, "full_like") or aval.dtype
-        return jnp_indexing.broadcast_to(
+        return broadcast_to(
             asarray(fill_value, dtype=dt),
             aval.shape if shape is None else canonicalize_shape(shape, "full_like"))
     return _full_like("full_like", a, fill_value, dtype, shape)
@@ -279,7 +262,6 @@ def arange(start, stop=None, step=None, dtype=None):
     return ew.add(ew.convert_element_type(start, dtype), lax_shape.iota(dtype, size))
 
 
-
 def _concrete_scalar(x, name: str):
     v = concretize(x, f"the jnp.arange argument '{name}'")
     if np.ndim(v) != 0:
@@ -302,8 +284,8 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
     start = ew.convert_element_type(start, work)
     stop = ew.convert_element_type(stop, work)
     bshape = list(np.broadcast_shapes(get_aval(start).shape, get_aval(stop).shape))
-    start_b = jnp_indexing.broadcast_to(start, bshape)
-    stop_b = jnp_indexing.broadcast_to(stop, bshape)
+    start_b = broadcast_to(start, bshape)
+    stop_b = broadcast_to(stop, bshape)
     axis = len(bshape) + axis + 1 if axis < 0 else axis
     if not 0 <= axis <= len(bshape):
         raise ValueError(f"linspace: axis {axis} is out of bounds for the result of dimension "
@@ -353,7 +335,6 @@ def logspace(start, stop, num: int = 50, endpoint: bool = True, base=10.0, dtype
     start = ew.convert_element_type(to_array(start), work)
     stop = ew.convert_element_type(to_array(stop), work)
     lin = linspace(start, stop, num, endpoint=endpoint, axis=axis)
-    from pyjax._src.numpy.ufuncs import power
     return ew.convert_element_type(power(base, lin), dtype)
 
 

@@ -25,8 +25,8 @@ from pyjax._src.lax import shape as lax_shape
 from pyjax._src.lax.indexing import (GatherDimensionNumbers, GatherScatterMode,
                                      ScatterDimensionNumbers)
 from pyjax._src.numpy import creation, ufuncs
-from pyjax._src.numpy.util import (canonicalize_axis, check_arraylike, promote_dtypes,
-                                   to_array)
+from pyjax._src.numpy.util import (broadcast_arrays, broadcast_shapes, broadcast_to,
+                                   canonicalize_axis, check_arraylike, promote_dtypes, to_array)
 
 __all__ = ["take", "take_along_axis"]
 
@@ -59,50 +59,6 @@ def _concrete(x):
         v = x.to_concrete_value()
         return None if v is None else np.asarray(v)
     return np.asarray(x)
-
-
-def broadcast_to(x, shape, fun_name: str = "broadcast_to"):
-    """NumPy's ``broadcast_to`` on lax, with JAX's error messages."""
-    x = to_array(x, fun_name)
-    shape = creation.canonicalize_shape(shape, fun_name)
-    a = get_aval(x)
-    if a.shape == shape:
-        return x
-    if a.ndim > len(shape):
-        raise ValueError(f"Cannot broadcast to shape with fewer dimensions: "
-                         f"arr_shape={a.shape} shape={shape}")
-    lead = len(shape) - a.ndim
-    if any(s != 1 and s != t for s, t in zip(a.shape, shape[lead:])):
-        raise ValueError(f"Incompatible types for broadcasting: input type={a.str_short()} "
-                         f"and requested type={a.update(shape=shape).str_short()}")
-    kept = tuple(i + lead for i, s in enumerate(a.shape) if s == shape[i + lead])
-    squeezed = lax_shape.squeeze(x, tuple(i for i, s in enumerate(a.shape)
-                                          if s != shape[i + lead]))
-    return lax_shape.broadcast_in_dim(squeezed, shape, kept)
-
-
-def broadcast_shapes(*shapes) -> tuple:
-    """NumPy's broadcasting rule; ValueError naming every shape when it fails."""
-    shapes = [tuple(s) for s in shapes]
-    if not shapes:
-        return ()
-    ndim = max(len(s) for s in shapes)
-    out = []
-    for dims in zip(*[(1,) * (ndim - len(s)) + s for s in shapes]):
-        sizes = {d for d in dims if d != 1}
-        if len(sizes) > 1:
-            raise ValueError(f"Incompatible shapes for broadcasting: shapes={list(shapes)}")
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
-
-
-def broadcast_arrays(*args, fun_name: str = "broadcast_arrays") -> list:
-    arrays = [to_array(a, fun_name) for a in args]
-    shapes = [get_aval(a).shape for a in arrays]
-    if all(s == shapes[0] for s in shapes):
-        return arrays
-    target = broadcast_shapes(*shapes)
-    return [broadcast_to(a, target, fun_name) for a in arrays]
 
 
 def _int_array(value: np.ndarray) -> Array:

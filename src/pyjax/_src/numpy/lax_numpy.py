@@ -19,11 +19,12 @@ from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import dot as lax_dot, elementwise as ew, reductions as lax_red
 from pyjax._src.lax import shape as lax_shape, sort as lax_sort
 from pyjax._src.numpy import creation, indexing, ufuncs
-from pyjax._src.numpy.indexing import (broadcast_arrays as _broadcast_arrays,
-                                       broadcast_shapes as _broadcast_shapes,
-                                       broadcast_to as _broadcast_to, take, take_along_axis)
+from pyjax._src.numpy.indexing import take, take_along_axis
 from pyjax._src.numpy.util import (SCALARS, canonicalize_axis, check_arraylike,
                                    promote_args, promote_args_inexact, promote_dtypes, to_array)
+from pyjax._src.numpy.util import (broadcast_arrays as _broadcast_arrays,
+                                   broadcast_shapes as _broadcast_shapes,
+                                   broadcast_to as _broadcast_to)
 
 __all__ = [
     # dtypes and shapes

@@ -21,8 +21,8 @@ from pyjax._src.core.trace import concretize, get_aval
 from pyjax._src.lax import elementwise as ew, indexing as lax_indexing
 from pyjax._src.lax import reductions as lax_red, shape as lax_shape, sort as lax_sort
 from pyjax._src.numpy import ufuncs as uf
-from pyjax._src.numpy.ufuncs import _arraylike, _broadcast_to, _lax_const, _lax_zero, _where
-from pyjax._src.numpy.util import (check_arraylike, promote_dtypes_inexact,
+from pyjax._src.numpy.util import (broadcast_to, check_arraylike, ensure_arraylike, lax_const,
+                                   lax_full_like, lax_zero, promote_dtypes_inexact,
                                    promote_dtypes_numeric)
 from pyjax._src.transforms.jit import jit
 
@@ -96,7 +96,7 @@ _to_inexact = dtypes.to_inexact_dtype
 def _check_where(fun_name: str, where):
     if where is None:
         return None
-    (where,) = _arraylike(fun_name, where)
+    (where,) = ensure_arraylike(fun_name, where)
     if get_aval(where).dtype != dtypes.bool_:
         raise ValueError(f"jnp.{fun_name}: where must be None or a boolean array; got "
                          f"where.dtype=dtype('{get_aval(where).dtype.name}').")
@@ -152,7 +152,7 @@ def _reduction(a, name: str, op: str, init_val, *, has_identity: bool = True, pr
                out=None, keepdims: bool = False, initial=None, where=None,
                promote_integers: bool = False):
     _check_out(name, out)
-    (a,) = _arraylike(name, a)
+    (a,) = ensure_arraylike(name, a)
     where = _check_where(name, where)
     axis = _static_axes(axis)
     if initial is None and not has_identity and where is not None:
@@ -178,7 +178,7 @@ def _reduction(a, name: str, op: str, init_val, *, has_identity: bool = True, pr
     reduce_fn, binop = _MONOIDS[op]
     init = _init_value(computation_dtype, init_val)
     if where is not None:
-        a = _where(where, a, init)
+        a = uf.where(where, a, init)
     result = reduce_fn(a, dims)
     if initial is not None:
         check_arraylike(name, initial)
@@ -249,14 +249,14 @@ def any(a, axis=None, out=None, keepdims=False, *, where=None):  # noqa: A001
 
 def ptp(a, axis=None, out=None, keepdims=False):
     """max - min over ``axis``."""
-    (a,) = _arraylike("ptp", a)
+    (a,) = ensure_arraylike("ptp", a)
     _check_out("ptp", out)
     return ew.sub(max(a, axis=axis, keepdims=keepdims), min(a, axis=axis, keepdims=keepdims))
 
 
 def count_nonzero(a, axis=None, keepdims=False):
-    (a,) = _arraylike("count_nonzero", a)
-    return sum(ew.ne(a, _lax_const(a, 0)), axis=axis, dtype=dtypes.default_int_dtype(),
+    (a,) = ensure_arraylike("count_nonzero", a)
+    return sum(ew.ne(a, lax_const(a, 0)), axis=axis, dtype=dtypes.default_int_dtype(),
                keepdims=keepdims)
 
 
@@ -268,12 +268,12 @@ def _count(a, axis, keepdims: bool, where, dtype):
         shape = get_aval(a).shape
         dims = _reduction_dims(a, axis)
         return _convert(math.prod(shape[d] for d in dims), dtype)
-    return sum(_broadcast_to(where, get_aval(a).shape), axis, dtype=dtype, keepdims=keepdims)
+    return sum(broadcast_to(where, get_aval(a).shape), axis, dtype=dtype, keepdims=keepdims)
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean; integers give the default float type."""
-    (a,) = _arraylike("mean", a)
+    (a,) = ensure_arraylike("mean", a)
     where = _check_where("mean", where)
     _check_out("mean", out)
     dtype = None if dtype is None else _user_dtype(dtype, "mean")
@@ -325,7 +325,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         correction=None):
     """Variance about the mean, divided by ``N - correction`` (NaN where that is <= 0)."""
     correction = _ddof(ddof, correction)
-    (a,) = _arraylike("var", a)
+    (a,) = ensure_arraylike("var", a)
     where = _check_where("var", where)
     _check_out("var", out)
     dtype = None if dtype is None else _user_dtype(dtype, "var")
@@ -339,7 +339,7 @@ def _var_body(a, axis, dtype, keepdims, *, correction, where, mean):
     if mean is None:
         a_mean = _mean(a, axis, computation_dtype, True, where=where)
     else:
-        (a_mean,) = _arraylike("var", mean)
+        (a_mean,) = ensure_arraylike("var", mean)
         a_mean = ew.convert_element_type(a_mean, computation_dtype)
     centered = ew.sub(a, a_mean)
     if computation_dtype.kind == "c":
@@ -351,7 +351,7 @@ def _var_body(a, axis, dtype, keepdims, *, correction, where, mean):
     normalizer = ew.sub(normalizer, _convert(correction, computation_dtype))
     result = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
     result = ew.convert_element_type(ew.div(result, normalizer), dtype)
-    return _where(uf.greater(normalizer, 0), result, np.nan)
+    return uf.where(uf.greater(normalizer, 0), result, np.nan)
 
 
 _var_body.__name__ = "_var"
@@ -361,7 +361,7 @@ _var = jit(_var_body, static_argnums=(1, 2, 3))  # compiled as one unit, as in J
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
         correction=None):
     correction = _ddof(ddof, correction)
-    (a,) = _arraylike("std", a)
+    (a,) = ensure_arraylike("std", a)
     where = _check_where("std", where)
     if dtype is not None:
         dtype = _user_dtype(dtype, "std")
@@ -376,13 +376,13 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     """Weighted mean; ``returned`` also gives the sum of the weights."""
     axis = _static_axes(axis)
     if weights is None:
-        (a,) = promote_dtypes_inexact(*_arraylike("average", a))
+        (a,) = promote_dtypes_inexact(*ensure_arraylike("average", a))
         avg = mean(a, axis=axis, keepdims=keepdims)
         dims = _reduction_dims(a, axis)
         shape = get_aval(a).shape
         weights_sum = lax_shape.full((), math.prod(shape[d] for d in dims), get_aval(avg).dtype)
     else:
-        a, weights = promote_dtypes_inexact(*_arraylike("average", a, weights))
+        a, weights = promote_dtypes_inexact(*ensure_arraylike("average", a, weights))
         a_shape, w_shape = get_aval(a).shape, get_aval(weights).shape
         if a_shape != w_shape:
             if axis is None:
@@ -405,7 +405,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
                              weights_sum)
     if returned:
         if get_aval(avg).shape != get_aval(weights_sum).shape:
-            weights_sum = _broadcast_to(weights_sum, get_aval(avg).shape)
+            weights_sum = broadcast_to(weights_sum, get_aval(avg).shape)
         return avg, weights_sum
     return avg
 
@@ -414,15 +414,15 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
 def _nan_reduction(a, name: str, reduction, init_val, nan_if_all_nan: bool, axis=None,
                    keepdims=False, where=None, **kwargs):
-    (a,) = _arraylike(name, a)
+    (a,) = ensure_arraylike(name, a)
     where = _check_where(name, where)
     if not dtypes.is_inexact(get_aval(a).dtype):
         return reduction(a, axis=axis, keepdims=keepdims, where=where, **kwargs)
-    filled = _where(uf._isnan(a), _init_value(get_aval(a).dtype, init_val), a)
+    filled = uf.where(uf.isnan(a), _init_value(get_aval(a).dtype, init_val), a)
     out = reduction(filled, axis=axis, keepdims=keepdims, where=where, **kwargs)
     if nan_if_all_nan:
-        return _where(all(uf._isnan(a), axis=axis, keepdims=keepdims),
-                      _lax_const(a, np.nan), out)
+        return uf.where(all(uf.isnan(a), axis=axis, keepdims=keepdims),
+                      lax_const(a, np.nan), out)
     return out
 
 
@@ -449,19 +449,19 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, wh
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
-    (a,) = _arraylike("nanmean", a)
+    (a,) = ensure_arraylike("nanmean", a)
     where = _check_where("nanmean", where)
     _check_out("nanmean", out)
     if get_aval(a).dtype.kind in "biu":
         return mean(a, axis, dtype, out, keepdims, where=where)
     dtype = _to_inexact(get_aval(a).dtype) if dtype is None else _user_dtype(dtype, "mean")
-    not_nan = ew.bitwise_not(uf._isnan(a))
+    not_nan = ew.bitwise_not(uf.isnan(a))
     normalizer = sum(not_nan, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
     return ew.div(nansum(a, axis, dtype=dtype, keepdims=keepdims, where=where), normalizer)
 
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
-    (a,) = _arraylike("nanvar", a)
+    (a,) = ensure_arraylike("nanvar", a)
     where = _check_where("nanvar", where)
     dtype = None if dtype is None else _user_dtype(dtype, "nanvar")
     _check_out("nanvar", out)
@@ -471,26 +471,26 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     if mean is None:
         a_mean = nanmean(a, axis, dtype=computation_dtype, keepdims=True, where=where)
     else:
-        (a_mean,) = _arraylike("nanvar", mean)
+        (a_mean,) = ensure_arraylike("nanvar", mean)
         a_mean = ew.convert_element_type(a_mean, computation_dtype)
-    isnan = uf._isnan(a)
-    centered = _where(isnan, 0, ew.sub(a, a_mean))  # zero, not NaN, for NaN-safe gradients
+    isnan = uf.isnan(a)
+    centered = uf.where(isnan, 0, ew.sub(a, a_mean))  # zero, not NaN, for NaN-safe gradients
     if get_aval(centered).dtype.kind == "c":
         centered = ew.real(ew.mul(centered, ew.conj(centered)))
     else:
         centered = ew.square(centered)
     normalizer = sum(ew.bitwise_not(isnan), axis=axis, keepdims=keepdims, where=where)
     normalizer = uf.subtract(normalizer, ddof)
-    empty = ew.le(normalizer, _lax_zero(normalizer))
+    empty = ew.le(normalizer, lax_zero(normalizer))
     result = sum(centered, axis, keepdims=keepdims, where=where)
-    result = _where(empty, np.nan, result)
-    divisor = _where(empty, 1, normalizer)
+    result = uf.where(empty, np.nan, result)
+    divisor = uf.where(empty, 1, normalizer)
     result = ew.div(result, ew.convert_element_type(divisor, get_aval(result).dtype))
     return ew.convert_element_type(result, dtype)
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None):
-    (a,) = _arraylike("nanstd", a)
+    (a,) = ensure_arraylike("nanstd", a)
     where = _check_where("nanstd", where)
     dtype = None if dtype is None else _user_dtype(dtype, "nanstd")
     _check_out("nanstd", out)
@@ -501,7 +501,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 # ---------------------------------------------------------------------------- argmax / argmin
 
 def _arg_reduction(name: str, lax_fn, a, axis, out, keepdims):
-    (a,) = _arraylike(name, a)
+    (a,) = ensure_arraylike(name, a)
     _check_out(name, out)
     axis = None if axis is None else operator.index(concretize(axis, f"the axis of {name}"))
     keepdims = bool(keepdims)
@@ -533,13 +533,13 @@ def argmin(a, axis=None, out=None, keepdims=None):
 
 def _nanarg(name: str, arg_fn, fill, a, axis, out, keepdims):
     _check_out(name, out)
-    (a,) = _arraylike(name, a)
+    (a,) = ensure_arraylike(name, a)
     if not dtypes.is_inexact(get_aval(a).dtype):
         return arg_fn(a, axis=axis, keepdims=keepdims)
-    nan_mask = uf._isnan(a)
-    res = arg_fn(_where(nan_mask, fill, a), axis=axis, keepdims=keepdims)
+    nan_mask = uf.isnan(a)
+    res = arg_fn(uf.where(nan_mask, fill, a), axis=axis, keepdims=keepdims)
     axis = None if axis is None else operator.index(axis)
-    return _where(all(nan_mask, axis=axis, keepdims=bool(keepdims)), -1, res)
+    return uf.where(all(nan_mask, axis=axis, keepdims=bool(keepdims)), -1, res)
 
 
 def nanargmax(a, axis=None, out=None, keepdims=None):
@@ -556,7 +556,7 @@ def nanargmin(a, axis=None, out=None, keepdims=None):
 
 def _cumulative_reduction(name: str, lax_scan, a, axis, dtype, out=None,
                           fill_nan: bool = False, fill_value=0, promote_integers: bool = False):
-    (a,) = _arraylike(name, a)
+    (a,) = ensure_arraylike(name, a)
     _check_out(name, out)
     if axis is None or get_aval(a).ndim == 0:
         a = _ravel(a)
@@ -564,7 +564,7 @@ def _cumulative_reduction(name: str, lax_scan, a, axis, dtype, out=None,
         axis = 0
     axis = _canonicalize_axis(concretize(axis, f"the axis of {name}"), get_aval(a).ndim)
     if fill_nan and dtypes.is_inexact(get_aval(a).dtype):
-        a = _where(uf._isnan(a), _lax_const(a, fill_value), a)
+        a = uf.where(uf.isnan(a), lax_const(a, fill_value), a)
     a_dtype = get_aval(a).dtype
     if dtype is None:
         result_dtype = _promote_integer_dtype(a_dtype) if (
@@ -603,7 +603,7 @@ def nancumprod(a, axis=None, dtype=None, out=None):
 
 def _array_api_cumulative(name: str, lax_scan, x, axis, dtype, include_initial: bool,
                           identity, promote_integers: bool):
-    (x,) = _arraylike(name, x)
+    (x,) = ensure_arraylike(name, x)
     ndim = get_aval(x).ndim
     if ndim == 0:
         raise ValueError(f"The input must be non-scalar to take a {name.replace('_', ' ')}, "
@@ -706,8 +706,8 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
         return lax_shape.reshape(lax_shape.transpose(x, kept + dims), rest + (n,))
     a = flatten(a)
     # NaNs sort last; without squashing, any NaN makes its whole row NaN.
-    nan_rows = uf._isnan(a) if squash_nans else any(uf._isnan(a), axis=-1, keepdims=True)
-    a = _where(nan_rows, np.nan, a)
+    nan_rows = uf.isnan(a) if squash_nans else any(uf.isnan(a), axis=-1, keepdims=True)
+    a = uf.where(nan_rows, np.nan, a)
     if weights is None:
         a = lax_sort.sort(a, dimension=len(rest))
     else:
@@ -732,20 +732,20 @@ def _interpolated_quantile(a, q, method: str, squash_nans: bool):
         return lax_shape.broadcast_in_dim(x, out_shape, tuple(range(len(q_shape))))
 
     if squash_nans:  # each row has its own count of non-NaN values
-        counts = sum(ew.bitwise_not(uf._isnan(a)), axis=-1, dtype=q_dtype)
-        top = ew.sub(counts, _lax_const(counts, 1))
+        counts = sum(ew.bitwise_not(uf.isnan(a)), axis=-1, dtype=q_dtype)
+        top = ew.sub(counts, lax_const(counts, 1))
         top = lax_shape.broadcast_in_dim(top, out_shape, tuple(range(len(q_shape),
                                                                      len(out_shape))))
         qn = ew.mul(expand_q(q), top)
     else:
         n_q = _convert(n, q_dtype)
-        top = ew.sub(n_q, _lax_const(n_q, 1))
+        top = ew.sub(n_q, lax_const(n_q, 1))
         qn = ew.mul(q, top)
     low, high = ew.floor(qn), ew.ceil(qn)
     high_weight = ew.sub(qn, low)
-    low_weight = ew.sub(_lax_const(high_weight, 1), high_weight)
-    low = ew.max(_lax_const(low, 0), ew.min(low, top))
-    high = ew.max(_lax_const(high, 0), ew.min(high, top))
+    low_weight = ew.sub(lax_const(high_weight, 1), high_weight)
+    low = ew.max(lax_const(low, 0), ew.min(low, top))
+    high = ew.max(lax_const(high, 0), ew.min(high, top))
     if not squash_nans:
         low, high = expand_q(low), expand_q(high)
         if q_shape:
@@ -761,8 +761,8 @@ def _interpolated_quantile(a, q, method: str, squash_nans: bool):
     if method == "higher":
         return high_value
     if method == "nearest":
-        return _where(ew.le(high_weight, _lax_const(high_weight, 0.5)), low_value, high_value)
-    return ew.mul(ew.add(low_value, high_value), _lax_const(low_value, 0.5))  # midpoint
+        return uf.where(ew.le(high_weight, lax_const(high_weight, 0.5)), low_value, high_value)
+    return ew.mul(ew.add(low_value, high_value), lax_const(low_value, 0.5))  # midpoint
 
 
 def _inverted_cdf(a, q, weights, squash_nans: bool):
@@ -773,10 +773,10 @@ def _inverted_cdf(a, q, weights, squash_nans: bool):
     rest = a_aval.shape[:-1]
     if weights is None:
         weights = lax_shape.full(a_aval.shape, 1.0, a_aval.dtype)
-    zeros = uf._full_like(weights, 0)
-    bad_weights = ew.bitwise_or(ew.lt(weights, zeros), uf._isnan(weights))
-    nan_data = uf._isnan(a)
-    clean = _where(ew.bitwise_or(bad_weights, nan_data), zeros, weights)
+    zeros = lax_full_like(weights, 0)
+    bad_weights = ew.bitwise_or(ew.lt(weights, zeros), uf.isnan(weights))
+    nan_data = uf.isnan(a)
+    clean = uf.where(ew.bitwise_or(bad_weights, nan_data), zeros, weights)
     cum = cumsum(clean, axis=-1)
     total = lax_shape.squeeze(lax_shape.slice(cum, (0,) * len(rest) + (n - 1,),
                                               rest + (n,)), (len(rest),))
@@ -789,7 +789,7 @@ def _inverted_cdf(a, q, weights, squash_nans: bool):
         valid = sum(ew.bitwise_not(nan_data), axis=-1, dtype=q_aval.dtype)
     else:
         valid = lax_shape.full(rest, n, q_aval.dtype)
-    max_idx = ew.convert_element_type(ew.sub(valid, _lax_const(valid, 1)), get_aval(idx).dtype)
+    max_idx = ew.convert_element_type(ew.sub(valid, lax_const(valid, 1)), get_aval(idx).dtype)
     idx = uf.maximum(0, uf.minimum(idx, lax_shape.expand_dims(max_idx, tuple(range(q_ndim)))))
     result = _take_last(a, idx)
     any_bad = any(bad_weights, axis=-1)
@@ -797,13 +797,13 @@ def _inverted_cdf(a, q, weights, squash_nans: bool):
         force_nan = ew.bitwise_or(any_bad, uf.equal(valid, 0))
     else:
         force_nan = ew.bitwise_or(any_bad, any(nan_data, axis=-1))
-    return _where(lax_shape.expand_dims(force_nan, tuple(range(q_ndim))), np.nan, result)
+    return uf.where(lax_shape.expand_dims(force_nan, tuple(range(q_ndim))), np.nan, result)
 
 
 def _check_quantile_args(fun_name, a, q, out, overwrite_input, weights):
-    a, q = _arraylike(fun_name, a, q)
+    a, q = ensure_arraylike(fun_name, a, q)
     if weights is not None:
-        (weights,) = _arraylike(fun_name, weights)
+        (weights,) = ensure_arraylike(fun_name, weights)
     if overwrite_input or out is not None:
         raise ValueError(f"jax.numpy.{fun_name} does not support overwrite_input=True or "
                          f"out != None")
@@ -843,12 +843,12 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    (a,) = _arraylike("median", a)
+    (a,) = ensure_arraylike("median", a)
     return quantile(a, 0.5, axis=axis, out=out, overwrite_input=overwrite_input,
                     keepdims=keepdims, method="midpoint")
 
 
 def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    (a,) = _arraylike("nanmedian", a)
+    (a,) = ensure_arraylike("nanmedian", a)
     return nanquantile(a, 0.5, axis=axis, out=out, overwrite_input=overwrite_input,
                        keepdims=keepdims, method="midpoint")

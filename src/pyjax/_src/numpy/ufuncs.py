@@ -1,9 +1,9 @@
 """Elementwise ``jnp`` functions (NumPy's ufuncs and their relatives), built on lax.
 
 Each function promotes its inputs by JAX's rules (``util.promote_args*``) and then calls
-lax. Constants follow JAX's two conventions, which decide weak types: ``_lax_const`` (a
-constant that takes the type of its neighbour, as ``lax._const``) and ``_strong_const``
-(a committed constant of a dtype, as ``np.array(c, dtype)``).
+lax. Constants follow JAX's two conventions, which decide weak types: ``util.lax_const``
+(a constant that takes the type of its neighbour, as ``lax._const``) and
+``util.strong_const`` (a committed constant of a dtype, as ``np.array(c, dtype)``).
 """
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ import operator
 import numpy as np
 
 from pyjax._src import dtypes
-from pyjax._src.core.array import Array
-from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.custom_derivatives import custom_jvp
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
-from pyjax._src.numpy.util import (check_arraylike, promote_args, promote_args_inexact,
+from pyjax._src.numpy.util import (check_arraylike, ensure_arraylike, lax_const, lax_full_like,
+                                   lax_zero, promote_args, promote_args_inexact,
                                    promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
-                                   promote_dtypes_numeric, promote_shapes, to_array)
+                                   promote_dtypes_numeric, promote_shapes, strong_const, to_array)
 
 __all__ = [
     "abs", "absolute", "acos", "acosh", "add", "angle", "arccos", "arccosh", "arcsin",
@@ -42,42 +41,8 @@ __all__ = [
 
 # ---------------------------------------------------------------------------- helpers
 
-def _arraylike(fun_name: str, *args):
-    """JAX's ``ensure_arraylike``: arrays for array-likes (scalars stay weak), else TypeError."""
-    check_arraylike(fun_name, *args)
-    return [to_array(a) for a in args]
-
-
 def _dtype(x) -> np.dtype:
     return get_aval(x).dtype
-
-
-def _strong_const(x, value) -> Array:
-    """A strong 0-d constant of ``x``'s dtype (JAX's ``np.array(value, x.dtype)``)."""
-    dt = _dtype(x)
-    with np.errstate(all="ignore"):
-        return Array._from_buffer(np.asarray(value).astype(dt), ShapedArray((), dt, False))
-
-
-def _lax_const(x, value) -> Array:
-    """JAX's ``lax._const``: weak beside a weak 0-d ``x`` whose dtype a Python scalar of
-    the same kind would take; a strong constant of ``x``'s dtype otherwise."""
-    a = get_aval(x)
-    python_default = {"b": dtypes.bool_, "i": dtypes.default_int_dtype(),
-                      "f": dtypes.default_float_dtype(),
-                      "c": dtypes.default_complex_dtype()}.get(a.dtype.kind)
-    if a.weak_type and a.ndim == 0 and a.dtype == python_default:
-        with np.errstate(all="ignore"):
-            return Array._from_buffer(np.asarray(value).astype(a.dtype),
-                                      ShapedArray((), a.dtype, True))
-    return _strong_const(x, value)
-
-
-def _full_like(x, value, dtype=None):
-    """``lax.full_like``: weak only when the dtype is inherited from a weak ``x``."""
-    a = get_aval(x)
-    weak = dtype is None and a.weak_type
-    return lax_shape.full(a.shape, value, a.dtype if dtype is None else dtype, weak_type=weak)
 
 
 def _isnan(x):
@@ -119,21 +84,15 @@ def _broadcast_arrays(fun_name: str, *args):
 
 def _where(condition, x, y):
     """Three-argument ``where`` with NumPy broadcasting and JAX promotion of ``x``/``y``."""
-    condition, x, y = _arraylike("where", condition, x, y)
+    condition, x, y = ensure_arraylike("where", condition, x, y)
     if _dtype(condition) != dtypes.bool_:
-        condition = ew.ne(condition, _lax_zero(condition))
+        condition = ew.ne(condition, lax_zero(condition))
     x, y = promote_dtypes(x, y)
     if get_aval(condition).ndim == 0:
         x, y = _broadcast_arrays("where", x, y)
     else:
         condition, x, y = _broadcast_arrays("where", condition, x, y)
     return _select(condition, x, y)
-
-
-def _lax_zero(x):
-    """``lax._zero``: a 0-d zero of ``x``'s dtype, weak if ``x`` is."""
-    a = get_aval(x)
-    return lax_shape.full((), 0, a.dtype, weak_type=a.weak_type)
 
 
 def where(condition, x, y, /):
@@ -158,7 +117,7 @@ def sign(x, /):
 
 
 def absolute(x, /):
-    (x,) = _arraylike("absolute", x)
+    (x,) = ensure_arraylike("absolute", x)
     dt = _dtype(x)
     return x if dt == dtypes.bool_ or dt.kind == "u" else ew.abs(x)
 
@@ -167,24 +126,24 @@ abs = absolute  # noqa: A001
 
 
 def fabs(x, /):
-    (x,) = _arraylike("fabs", x)
+    (x,) = ensure_arraylike("fabs", x)
     if _is_complex(x):
         raise TypeError("ufunc 'fabs' does not support complex dtypes")
     return ew.abs(*promote_args_inexact("fabs", x))
 
 
 def square(x, /):
-    (x,) = promote_dtypes_numeric(*_arraylike("square", x))
+    (x,) = promote_dtypes_numeric(*ensure_arraylike("square", x))
     return ew.square(x)
 
 
 def reciprocal(x, /):
-    (x,) = promote_dtypes_inexact(*_arraylike("reciprocal", x))
+    (x,) = promote_dtypes_inexact(*ensure_arraylike("reciprocal", x))
     return ew.integer_pow(x, -1)
 
 
 def conjugate(x, /):
-    (x,) = _arraylike("conjugate", x)
+    (x,) = ensure_arraylike("conjugate", x)
     return ew.conj(x) if _is_complex(x) else x
 
 
@@ -192,18 +151,18 @@ conj = conjugate
 
 
 def real(val, /):
-    (val,) = _arraylike("real", val)
+    (val,) = ensure_arraylike("real", val)
     return ew.real(val) if _is_complex(val) else val
 
 
 def imag(val, /):
-    (val,) = _arraylike("imag", val)
-    return ew.imag(val) if _is_complex(val) else _full_like(val, 0)
+    (val,) = ensure_arraylike("imag", val)
+    return ew.imag(val) if _is_complex(val) else lax_full_like(val, 0)
 
 
 def angle(z, deg: bool = False):
     """The argument of complex ``z`` (radians unless ``deg``)."""
-    (z,) = _arraylike("angle", z)
+    (z,) = ensure_arraylike("angle", z)
     re, im = real(z), imag(z)
     dt = _dtype(re)
     if not dtypes.is_inexact(dt) or (_dtype(z).kind == "f" and get_aval(z).ndim == 0):
@@ -216,28 +175,28 @@ def angle(z, deg: bool = False):
 # ---------------------------------------------------------------------------- rounding
 
 def floor(x, /):
-    (x,) = _arraylike("floor", x)
+    (x,) = ensure_arraylike("floor", x)
     if _is_int_or_bool(x):
         return x
     return ew.floor(*promote_args_inexact("floor", x))
 
 
 def ceil(x, /):
-    (x,) = _arraylike("ceil", x)
+    (x,) = ensure_arraylike("ceil", x)
     if _is_int_or_bool(x):
         return x
     return ew.ceil(*promote_args_inexact("ceil", x))
 
 
 def trunc(x):
-    (x,) = _arraylike("trunc", x)
+    (x,) = ensure_arraylike("trunc", x)
     if _is_int_or_bool(x):
         return x
-    return where(ew.lt(x, _lax_const(x, 0)), ceil(x), floor(x))
+    return where(ew.lt(x, lax_const(x, 0)), ceil(x), floor(x))
 
 
 def rint(x, /):
-    (x,) = _arraylike("rint", x)
+    (x,) = ensure_arraylike("rint", x)
     if _is_int_or_bool(x):
         return ew.convert_element_type(x, dtypes.to_inexact_dtype(_dtype(x)))
     if _is_complex(x):
@@ -247,7 +206,7 @@ def rint(x, /):
 
 def round(a, decimals: int = 0, out=None):  # noqa: A001
     """Round half to even, to ``decimals`` places (scaling by a power of ten, as JAX)."""
-    (a,) = _arraylike("round", a)
+    (a,) = ensure_arraylike("round", a)
     decimals = operator.index(concretize(decimals, "the 'decimals' argument of jnp.round"))
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.round is not supported.")
@@ -264,7 +223,7 @@ def round(a, decimals: int = 0, out=None):  # noqa: A001
             return ew.round(x, ew.RoundingMethod.TO_NEAREST_EVEN)
         # float16 loses too much in the rescaling: work in float32, as JAX does.
         x = ew.convert_element_type(x, dtypes.float32) if dt == dtypes.float16 else x
-        factor = _lax_const(x, 10 ** decimals)
+        factor = lax_const(x, 10 ** decimals)
         y = ew.div(ew.round(ew.mul(x, factor), ew.RoundingMethod.TO_NEAREST_EVEN), factor)
         return ew.convert_element_type(y, dt) if dt == dtypes.float16 else y
 
@@ -340,7 +299,7 @@ def arccosh(x, /):
     """Inverse hyperbolic cosine; complex results take NumPy's branch (real part >= 0)."""
     result = ew.acosh(*promote_args_inexact("arccosh", x))
     if _is_complex(result):
-        result = _where(ew.lt(real(result), _lax_const(real(result), 0)), ew.neg(result), result)
+        result = _where(ew.lt(real(result), lax_const(real(result), 0)), ew.neg(result), result)
     return result
 
 
@@ -349,9 +308,9 @@ def log2(x, /):
     if _is_complex(x):
         r = ew.log(x)
         re, im = ew.real(r), ew.imag(r)
-        ln2 = ew.log(_strong_const(re, 2))
+        ln2 = ew.log(strong_const(re, 2))
         return ew.complex(ew.div(re, ln2), ew.div(im, ln2))
-    return ew.div(ew.log(x), ew.log(_strong_const(x, 2)))
+    return ew.div(ew.log(x), ew.log(strong_const(x, 2)))
 
 
 def log10(x, /):
@@ -360,9 +319,9 @@ def log10(x, /):
     if _is_complex(x):
         r = ew.log(x)
         re, im = ew.real(r), ew.imag(r)
-        c = _strong_const(re, inv_ln10)
+        c = strong_const(re, inv_ln10)
         return ew.complex(ew.mul(re, c), ew.mul(im, c))
-    return ew.mul(ew.log(x), _strong_const(x, inv_ln10))
+    return ew.mul(ew.log(x), strong_const(x, inv_ln10))
 
 
 # The Array API's names, reporting errors under their own name.
@@ -387,12 +346,12 @@ def atan2(x1, x2, /):
 
 def deg2rad(x, /):
     (x,) = promote_args_inexact("deg2rad", x)
-    return ew.mul(x, _lax_const(x, np.pi / 180))
+    return ew.mul(x, lax_const(x, np.pi / 180))
 
 
 def rad2deg(x, /):
     (x,) = promote_args_inexact("rad2deg", x)
-    return ew.mul(x, _lax_const(x, 180 / np.pi))
+    return ew.mul(x, lax_const(x, 180 / np.pi))
 
 
 def degrees(x, /):
@@ -405,11 +364,11 @@ def radians(x, /):
 
 def sinc(x, /):
     """sin(pi x) / (pi x), with the limit 1 at 0 (and a finite gradient there)."""
-    (x,) = promote_dtypes_inexact(*_arraylike("sinc", x))
-    eq_zero = ew.eq(x, _lax_const(x, 0))
-    pi_x = ew.mul(_lax_const(x, np.pi), x)
-    safe_pi_x = _where(eq_zero, _lax_const(x, 1), pi_x)
-    at_zero = add(multiply(pi_x, 0), _lax_const(pi_x, 1.0))  # 1, with a zero derivative
+    (x,) = promote_dtypes_inexact(*ensure_arraylike("sinc", x))
+    eq_zero = ew.eq(x, lax_const(x, 0))
+    pi_x = ew.mul(lax_const(x, np.pi), x)
+    safe_pi_x = _where(eq_zero, lax_const(x, 1), pi_x)
+    at_zero = add(multiply(pi_x, 0), lax_const(pi_x, 1.0))  # 1, with a zero derivative
     return _where(eq_zero, at_zero, ew.div(ew.sin(safe_pi_x), safe_pi_x))
 
 
@@ -445,7 +404,7 @@ _logaddexp_2.__name__ = "logaddexp2"
 def _replace_inf(x):
     """``x`` with +inf (in the real part) replaced by 0."""
     re_x = ew.real(x) if _is_complex(x) else x
-    return _select(ew.eq(re_x, _lax_const(re_x, np.inf)), _full_like(x, 0), x)
+    return _select(ew.eq(re_x, lax_const(re_x, np.inf)), lax_full_like(x, 0), x)
 
 
 def _logaddexp_jvp_rule(fun, exp_fn, name: str):
@@ -468,22 +427,22 @@ def _logaddexp(x1, x2, base2: bool):
 
     def log1p_exp(d):
         out = ew.log1p(exp_fn(d))
-        return ew.mul(_lax_const(amax, 1 / np.log(2)), out) if base2 else out
+        return ew.mul(lax_const(amax, 1 / np.log(2)), out) if base2 else out
 
     if _dtype(x1).kind == "f":
         delta = ew.sub(x1, x2)
         # NaN delta: NaN inputs or infinities of one sign, where x1 + x2 is the answer.
         return _select(_isnan(delta), ew.add(x1, x2),
                        ew.add(amax, log1p_exp(ew.neg(ew.abs(delta)))))
-    delta = ew.sub(ew.add(x1, x2), ew.mul(amax, _lax_const(amax, 2)))
+    delta = ew.sub(ew.add(x1, x2), ew.mul(amax, lax_const(amax, 2)))
     out = ew.add(amax, log1p_exp(delta))
     # Wrap the imaginary part (the phase) into [-period, period].
     period = np.pi / np.log(2) if base2 else np.pi
     im = ew.imag(out)
-    two_p = _lax_const(im, 2 * period)
-    r = ew.rem(ew.add(im, _lax_const(im, period)), two_p)
-    r = _select(ew.lt(r, _lax_const(r, 0)), ew.add(r, two_p), r)
-    return ew.complex(ew.real(out), ew.sub(r, _lax_const(im, period)))
+    two_p = lax_const(im, 2 * period)
+    r = ew.rem(ew.add(im, lax_const(im, period)), two_p)
+    r = _select(ew.lt(r, lax_const(r, 0)), ew.add(r, two_p), r)
+    return ew.complex(ew.real(out), ew.sub(r, lax_const(im, period)))
 
 
 # ---------------------------------------------------------------------------- binary arithmetic
@@ -547,9 +506,9 @@ def divmod(x1, x2, /):  # noqa: A001
 def remainder(x1, x2, /):
     """Remainder with the sign of the divisor (Python's ``%``); ``x % 0`` is 0 for ints."""
     x1, x2 = promote_args_numeric("remainder", x1, x2)
-    zero = _strong_const(x1, 0)
+    zero = strong_const(x1, 0)
     if _dtype(x2).kind in "iu":
-        x2 = where(equal(x2, 0), _full_like(x2, 1), x2)
+        x2 = where(equal(x2, 0), lax_full_like(x2, 1), x2)
     trunc_mod = ew.rem(x1, x2)
     do_plus = ew.bitwise_and(ew.ne(ew.lt(trunc_mod, zero), ew.lt(x2, zero)),
                              ew.ne(trunc_mod, zero))
@@ -562,18 +521,18 @@ def mod(x1, x2, /):
 
 def fmod(x1, x2, /):
     """C's remainder (sign of the dividend); ``x % 0`` is 0 for ints."""
-    x1, x2 = _arraylike("fmod", x1, x2)
+    x1, x2 = ensure_arraylike("fmod", x1, x2)
     if dtypes.result_type(x1, x2).kind in "iu":
-        x2 = where(equal(x2, 0), _full_like(x2, 1), x2)
+        x2 = where(equal(x2, 0), lax_full_like(x2, 1), x2)
     return ew.rem(*promote_args_numeric("fmod", x1, x2))
 
 
 def modf(x, /, out=None):
     """(fractional part, integral part), both with ``x``'s sign."""
-    (x,) = promote_dtypes_inexact(*_arraylike("modf", x))
+    (x,) = promote_dtypes_inexact(*ensure_arraylike("modf", x))
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.modf is not supported.")
-    whole = where(ew.ge(x, _lax_zero(x)), floor(x), ceil(x))
+    whole = where(ew.ge(x, lax_zero(x)), floor(x), ceil(x))
     return subtract(x, whole), whole
 
 
@@ -619,7 +578,7 @@ def pow(x1, x2, /):  # noqa: A001
 
 def _pow_int_int(x1, x2):
     """Binary exponentiation over the low 6 bits of the exponent (more overflows anyway)."""
-    zero, one = _strong_const(x2, 0), _strong_const(x2, 1)
+    zero, one = strong_const(x2, 0), strong_const(x2, 1)
     acc = where(ew.bitwise_and(ew.eq(x1, zero), ew.ne(x2, zero)), zero, one)
     for _ in range(6):
         acc = where(ew.bitwise_and(x2, one), ew.mul(acc, x1), acc)
@@ -659,20 +618,20 @@ def hypot(x1, x2, /):
     x1, x2 = ew.abs(x1), ew.abs(x2)
     idx_inf = ew.bitwise_or(isposinf(x1), isposinf(x2))
     x1, x2 = maximum(x1, x2), minimum(x1, x2)
-    safe_x1 = where(equal(x1, 0), _full_like(x1, 1), x1)
+    safe_x1 = where(equal(x1, 0), lax_full_like(x1, 1), x1)
     x = where(equal(x1, 0), x1,
               multiply(x1, ew.sqrt(add(1, ew.square(ew.div(x2, safe_x1))))))
-    return where(idx_inf, _lax_const(x, np.inf), x)
+    return where(idx_inf, lax_const(x, np.inf), x)
 
 
 def heaviside(x1, x2, /):
     """0 for x1 < 0, 1 for x1 > 0 and x2 at 0."""
-    x1, x2 = promote_dtypes_inexact(*_arraylike("heaviside", x1, x2))
+    x1, x2 = promote_dtypes_inexact(*ensure_arraylike("heaviside", x1, x2))
     if _is_complex(x1):
         raise TypeError("heaviside does not accept complex inputs (they have no order)")
-    zero = _lax_const(x1, 0)
+    zero = lax_const(x1, 0)
     return _where(ew.lt(x1, zero), zero,
-                  _where(ew.gt(x1, zero), _lax_const(x1, 1), _where(_isnan(x1), x1, x2)))
+                  _where(ew.gt(x1, zero), lax_const(x1, 1), _where(_isnan(x1), x1, x2)))
 
 
 def copysign(x1, x2, /):
@@ -691,7 +650,7 @@ def spacing(x, /):
     (x,) = promote_args_inexact("spacing", x)
     if _is_complex(x):
         raise ValueError("jnp.spacing is not defined for complex inputs.")
-    inf = _lax_const(x, np.inf)
+    inf = lax_const(x, np.inf)
     if _dtype(x) == dtypes.float16:
         return subtract(ew.nextafter(x, inf), x)
     result = subtract(ew.nextafter(x, copysign(inf, x)), x)
@@ -730,7 +689,7 @@ less_equal = _ordered(ew.le, "less_equal")
 # ---------------------------------------------------------------------------- logical / bitwise
 
 def _to_bool(x):
-    return x if _dtype(x) == dtypes.bool_ else ew.ne(x, _lax_const(x, 0))
+    return x if _dtype(x) == dtypes.bool_ else ew.ne(x, lax_const(x, 0))
 
 
 def logical_and(x, y, /):
@@ -802,37 +761,37 @@ def bitwise_count(x, /):
 # ---------------------------------------------------------------------------- float classes
 
 def isfinite(x, /):
-    (x,) = _arraylike("isfinite", x)
+    (x,) = ensure_arraylike("isfinite", x)
     kind = _dtype(x).kind
     if kind == "f":
         return ew.is_finite(x)
     if kind == "c":
         return ew.bitwise_and(ew.is_finite(ew.real(x)), ew.is_finite(ew.imag(x)))
-    return _full_like(x, True, dtypes.bool_)
+    return lax_full_like(x, True, dtypes.bool_)
 
 
 def isinf(x, /):
-    (x,) = _arraylike("isinf", x)
+    (x,) = ensure_arraylike("isinf", x)
     kind = _dtype(x).kind
     if kind == "f":
-        return ew.eq(ew.abs(x), _strong_const(x, np.inf))
+        return ew.eq(ew.abs(x), strong_const(x, np.inf))
     if kind == "c":
         re, im = ew.real(x), ew.imag(x)
-        return ew.bitwise_or(ew.eq(ew.abs(re), _strong_const(re, np.inf)),
-                             ew.eq(ew.abs(im), _strong_const(im, np.inf)))
-    return _full_like(x, False, dtypes.bool_)
+        return ew.bitwise_or(ew.eq(ew.abs(re), strong_const(re, np.inf)),
+                             ew.eq(ew.abs(im), strong_const(im, np.inf)))
+    return lax_full_like(x, False, dtypes.bool_)
 
 
 def _isposneginf(fun_name: str, infinity: float, x, out):
-    (x,) = _arraylike(fun_name, x)
+    (x,) = ensure_arraylike(fun_name, x)
     if out is not None:
         raise NotImplementedError("The 'out' argument to isneginf/isposinf is not supported.")
     kind = _dtype(x).kind
     if kind == "f":
-        return ew.eq(x, _strong_const(x, infinity))
+        return ew.eq(x, strong_const(x, infinity))
     if kind == "c":
         raise ValueError("isposinf/isneginf are not well defined for complex types")
-    return _full_like(x, False, dtypes.bool_)
+    return lax_full_like(x, False, dtypes.bool_)
 
 
 def isposinf(x, /, out=None):
@@ -847,7 +806,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf`` (default: the
     largest finite values of the dtype)."""
     del copy
-    (x,) = _arraylike("nan_to_num", x)
+    (x,) = ensure_arraylike("nan_to_num", x)
     dt = _dtype(x)
     if not dtypes.is_inexact(dt):
         return x
@@ -875,16 +834,16 @@ def isrealobj(x) -> bool:
 
 def iscomplex(x):
     i = imag(x)
-    return ew.ne(i, _lax_const(i, 0))
+    return ew.ne(i, lax_const(i, 0))
 
 
 def isreal(x):
     i = imag(x)
-    return ew.eq(i, _lax_const(i, 0))
+    return ew.eq(i, lax_const(i, 0))
 
 
 def isnan(x, /):
-    (x,) = _arraylike("isnan", x)
+    (x,) = ensure_arraylike("isnan", x)
     return _isnan(x)
 
 
@@ -904,9 +863,9 @@ def signbit(x, /):
     (x,) = promote_args("signbit", x)
     dt = _dtype(x)
     if dt.kind in "iu":
-        return ew.lt(x, _strong_const(x, 0))
+        return ew.lt(x, strong_const(x, 0))
     if dt == dtypes.bool_:
-        return _full_like(x, False, dtypes.bool_)
+        return lax_full_like(x, False, dtypes.bool_)
     if dt.kind != "f":
         raise ValueError(f"jax.numpy.signbit is not well defined for {dt}")
     info = np.finfo(dt)
@@ -919,39 +878,39 @@ def _pow2(k, dt: np.dtype):
     info = np.finfo(dt)
     bias = 1 - info.minexp
     int_t = _INT_OF_WIDTH[info.bits]
-    bits = ew.shift_left(ew.add(ew.convert_element_type(k, int_t), _strong_const(
-        _full_like(k, 0, int_t), bias)), _strong_const(_full_like(k, 0, int_t), info.nmant))
+    bits = ew.shift_left(ew.add(ew.convert_element_type(k, int_t), strong_const(
+        lax_full_like(k, 0, int_t), bias)), strong_const(lax_full_like(k, 0, int_t), info.nmant))
     return _bitcast(bits, dt)
 
 
 def frexp(x, /):
     """(mantissa in [0.5, 1), int32 exponent) with ``x == m * 2**e``."""
-    (x,) = promote_dtypes_inexact(*_arraylike("frexp", x))
+    (x,) = promote_dtypes_inexact(*ensure_arraylike("frexp", x))
     if _is_complex(x):
         raise TypeError("frexp does not support complex-valued inputs")
     dt = _dtype(x)
     info = np.finfo(dt)
     int_t = _INT_OF_WIDTH[info.bits]
     # Subnormals: scale into the normal range first and remember the shift.
-    small = ew.lt(ew.abs(x), _strong_const(x, info.tiny))
-    scaled = _select(small, ew.mul(x, _strong_const(x, 2.0 ** info.nmant)), x)
-    shift = _select(small, _full_like(x, -info.nmant, int_t), _full_like(x, 0, int_t))
+    small = ew.lt(ew.abs(x), strong_const(x, info.tiny))
+    scaled = _select(small, ew.mul(x, strong_const(x, 2.0 ** info.nmant)), x)
+    shift = _select(small, lax_full_like(x, -info.nmant, int_t), lax_full_like(x, 0, int_t))
     bits = _bitcast(scaled, int_t)
-    field = ew.bitwise_and(ew.shift_right_logical(bits, _strong_const(bits, info.nmant)),
-                           _strong_const(bits, (1 << info.nexp) - 1))
-    e = ew.add(shift, ew.sub(field, _strong_const(field, -info.minexp)))
-    special = ew.bitwise_or(ew.bitwise_or(isinf(x), _isnan(x)), ew.eq(x, _strong_const(x, 0)))
-    e = _select(special, _full_like(e, 0), e)
+    field = ew.bitwise_and(ew.shift_right_logical(bits, strong_const(bits, info.nmant)),
+                           strong_const(bits, (1 << info.nexp) - 1))
+    e = ew.add(shift, ew.sub(field, strong_const(field, -info.minexp)))
+    special = ew.bitwise_or(ew.bitwise_or(isinf(x), _isnan(x)), ew.eq(x, strong_const(x, 0)))
+    e = _select(special, lax_full_like(e, 0), e)
     # m = x * 2**-e, in two exact halves so no factor leaves the normal range; the product
     # also carries the derivative 2**-e (JAX's custom JVP).
-    half = ew.shift_right_arithmetic(e, _strong_const(e, 1))
+    half = ew.shift_right_arithmetic(e, strong_const(e, 1))
     m = ew.mul(ew.mul(x, _pow2(ew.neg(half), dt)), _pow2(ew.sub(half, e), dt))
     return m, ew.convert_element_type(e, dtypes.int32)
 
 
 def ldexp(x1, x2, /):
     """x1 * 2**x2 for integer ``x2``."""
-    x1, x2 = _arraylike("ldexp", x1, x2)
+    x1, x2 = ensure_arraylike("ldexp", x1, x2)
     d1, d2 = _dtype(x1), _dtype(x2)
     if d1.kind == "c" or dtypes.is_inexact(d2):
         raise ValueError(f"ldexp not supported for input types {(d1, d2)}")
@@ -999,18 +958,18 @@ _I0E_B = [-7.233180487874754e-18, -4.830504485944182e-18, 4.46562142029676e-17,
 
 
 def _chbevl(x, coeffs):
-    b0, b1, b2 = _lax_const(x, coeffs[0]), _lax_const(x, 0.0), _lax_const(x, 0.0)
+    b0, b1, b2 = lax_const(x, coeffs[0]), lax_const(x, 0.0), lax_const(x, 0.0)
     for c in coeffs[1:]:
         b2, b1 = b1, b0
-        b0 = ew.add(ew.sub(ew.mul(x, b1), b2), _lax_const(x, c))
-    return ew.mul(_lax_const(x, 0.5), ew.sub(b0, b2))
+        b0 = ew.add(ew.sub(ew.mul(x, b1), b2), lax_const(x, c))
+    return ew.mul(lax_const(x, 0.5), ew.sub(b0, b2))
 
 
 def _bessel_i0e(ax):
-    small = ew.sub(ew.mul(ax, _lax_const(ax, 0.5)), _lax_const(ax, 2.0))
-    safe = where(ew.gt(ax, _lax_const(ax, 8.0)), ax, _full_like(ax, 8.0))
-    large = ew.sub(ew.div(_lax_const(ax, 32.0), safe), _lax_const(ax, 2.0))
-    return where(ew.le(ax, _lax_const(ax, 8.0)), _chbevl(small, _I0E_A),
+    small = ew.sub(ew.mul(ax, lax_const(ax, 0.5)), lax_const(ax, 2.0))
+    safe = where(ew.gt(ax, lax_const(ax, 8.0)), ax, lax_full_like(ax, 8.0))
+    large = ew.sub(ew.div(lax_const(ax, 32.0), safe), lax_const(ax, 2.0))
+    return where(ew.le(ax, lax_const(ax, 8.0)), _chbevl(small, _I0E_A),
                  ew.div(_chbevl(large, _I0E_B), ew.sqrt(safe)))
 
 
@@ -1029,7 +988,7 @@ def _all_zero_now(x) -> bool:
 
 def gcd(x1, x2):
     """Greatest common divisor of ``|x1|`` and ``|x2|`` (Euclid's algorithm, unrolled)."""
-    x1, x2 = promote_dtypes(*_arraylike("gcd", x1, x2))
+    x1, x2 = promote_dtypes(*ensure_arraylike("gcd", x1, x2))
     if _dtype(x1).kind not in "iu":
         raise ValueError("Arguments to jax.numpy.gcd must be integers.")
     x1, x2 = _broadcast_arrays("gcd", x1, x2)
@@ -1041,16 +1000,16 @@ def gcd(x1, x2):
         if _all_zero_now(b):
             break
         nz = not_equal(b, 0)
-        a, b = where(nz, b, a), where(nz, ew.rem(a, b), _lax_const(b, 0))
+        a, b = where(nz, b, a), where(nz, ew.rem(a, b), lax_const(b, 0))
         swap = less(a, b)
         a, b = where(swap, b, a), where(swap, a, b)
     return a
 
 
 def lcm(x1, x2):
-    x1, x2 = promote_dtypes(*_arraylike("lcm", x1, x2))
+    x1, x2 = promote_dtypes(*ensure_arraylike("lcm", x1, x2))
     x1, x2 = absolute(x1), absolute(x2)
     if _dtype(x1).kind not in "iu":
         raise ValueError("Arguments to jax.numpy.lcm must be integers.")
     d = gcd(x1, x2)
-    return where(equal(d, 0), _lax_const(d, 0), multiply(x1, floor_divide(x2, d)))
+    return where(equal(d, 0), lax_const(d, 0), multiply(x1, floor_divide(x2, d)))

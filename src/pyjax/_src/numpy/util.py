@@ -1,13 +1,16 @@
 """What every ``jnp`` function does first: turn inputs into arrays, promote their dtypes
-by JAX's lattice and their ranks by broadcasting (lax needs equal ranks)."""
+by JAX's lattice and their ranks by broadcasting (lax needs equal ranks); NumPy's
+broadcasting of shapes and arrays; and the constants of JAX's two conventions."""
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Tracer, get_aval, to_array  # noqa: F401  (re-exported)
+from pyjax._src.core.trace import Tracer, concretize, get_aval, to_array  # noqa: F401  (re-exported)
 from pyjax._src.lax import elementwise as ew, shape as lax_shape
 
 SCALARS = (bool, int, float, complex)
@@ -112,3 +115,109 @@ def reduction_axes(axis, ndim: int, fun_name: str) -> tuple:
     if len(set(axes)) != len(axes):
         raise ValueError(f"{fun_name}: duplicate value in 'axis': {axis}")
     return axes
+
+
+def canonicalize_shape(shape, fun_name: str) -> tuple:
+    """``shape`` (an int or a sequence of ints, concrete) as a tuple of Python ints."""
+    if not isinstance(shape, (tuple, list)) and np.ndim(shape) == 0:
+        shape = (shape,)
+    out = []
+    for d in shape:
+        d = concretize(d, f"the shape argument of {fun_name}")
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise TypeError(f"{fun_name}: shapes must be 1D sequences of concrete values of "
+                            f"integer type, got {tuple(shape)}.") from None
+    if any(d < 0 for d in out):
+        raise TypeError(f"{fun_name}: shape must have every element be nonnegative, got "
+                        f"{tuple(out)}.")
+    return tuple(out)
+
+
+def broadcast_to(x, shape, fun_name: str = "broadcast_to"):
+    """NumPy's ``broadcast_to`` on lax, with JAX's error messages."""
+    x = to_array(x, fun_name)
+    shape = canonicalize_shape(shape, fun_name)
+    a = get_aval(x)
+    if a.shape == shape:
+        return x
+    if a.ndim > len(shape):
+        raise ValueError(f"Cannot broadcast to shape with fewer dimensions: "
+                         f"arr_shape={a.shape} shape={shape}")
+    lead = len(shape) - a.ndim
+    if any(s != 1 and s != t for s, t in zip(a.shape, shape[lead:])):
+        raise ValueError(f"Incompatible types for broadcasting: input type={a.str_short()} "
+                         f"and requested type={a.update(shape=shape).str_short()}")
+    kept = tuple(i + lead for i, s in enumerate(a.shape) if s == shape[i + lead])
+    squeezed = lax_shape.squeeze(x, tuple(i for i, s in enumerate(a.shape)
+                                          if s != shape[i + lead]))
+    return lax_shape.broadcast_in_dim(squeezed, shape, kept)
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """NumPy's broadcasting rule; ValueError naming every shape when it fails."""
+    shapes = [tuple(s) for s in shapes]
+    if not shapes:
+        return ()
+    ndim = max(len(s) for s in shapes)
+    out = []
+    for dims in zip(*[(1,) * (ndim - len(s)) + s for s in shapes]):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            raise ValueError(f"Incompatible shapes for broadcasting: shapes={list(shapes)}")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def broadcast_arrays(*args, fun_name: str = "broadcast_arrays") -> list:
+    arrays = [to_array(a, fun_name) for a in args]
+    shapes = [get_aval(a).shape for a in arrays]
+    if all(s == shapes[0] for s in shapes):
+        return arrays
+    target = broadcast_shapes(*shapes)
+    return [broadcast_to(a, target, fun_name) for a in arrays]
+
+
+def ensure_arraylike(fun_name: str, *args):
+    """JAX's ``ensure_arraylike``: arrays for array-likes (scalars stay weak), else TypeError.
+    Public: every ``jnp`` module starts with it."""
+    check_arraylike(fun_name, *args)
+    return [to_array(a) for a in args]
+
+
+def strong_const(x, value) -> Array:
+    """A strong 0-d constant of ``x``'s dtype (JAX's ``np.array(value, x.dtype)``): one of
+    the two constant conventions every ``jnp`` module follows."""
+    dt = get_aval(x).dtype
+    with np.errstate(all="ignore"):
+        return Array._from_buffer(np.asarray(value).astype(dt), ShapedArray((), dt, False))
+
+
+def lax_const(x, value) -> Array:
+    """JAX's ``lax._const``, the other convention: weak beside a weak 0-d ``x`` whose dtype a
+    Python scalar of the same kind would take; a strong constant of ``x``'s dtype otherwise."""
+    a = get_aval(x)
+    python_default = {"b": dtypes.bool_, "i": dtypes.default_int_dtype(),
+                      "f": dtypes.default_float_dtype(),
+                      "c": dtypes.default_complex_dtype()}.get(a.dtype.kind)
+    if a.weak_type and a.ndim == 0 and a.dtype == python_default:
+        with np.errstate(all="ignore"):
+            return Array._from_buffer(np.asarray(value).astype(a.dtype),
+                                      ShapedArray((), a.dtype, True))
+    return strong_const(x, value)
+
+
+def lax_full_like(x, value, dtype=None):
+    """``lax.full_like`` (weak only when the dtype is inherited from a weak ``x``), which
+    ``jnp`` functions use for masks and fills of an operand's shape."""
+    a = get_aval(x)
+    weak = dtype is None and a.weak_type
+    return lax_shape.full(a.shape, value, a.dtype if dtype is None else dtype, weak_type=weak)
+
+
+def lax_zero(x):
+    """``lax._zero``: a 0-d zero of ``x``'s dtype, weak if ``x`` is (the neutral value of
+    ``jnp`` sums and comparisons)."""
+    a = get_aval(x)
+    return lax_shape.full((), 0, a.dtype, weak_type=a.weak_type)
