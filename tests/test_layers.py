@@ -59,11 +59,6 @@ PENDING: set[tuple[str, str, str]] = {
     ("pyjax._src.lax.shape", "pyjax._src.lax.indexing", "cycle"),
     ("pyjax._src.lax.shape", "pyjax._src.lax.reductions", "cycle"),
     ("pyjax._src.lax.sort", "pyjax._src.lax.shape._as_operand", "private"),
-    ("pyjax._src.random.gamma", "pyjax._src.api", "layer"),
-    ("pyjax._src.random.gamma", "pyjax._src.random.samplers._const", "private"),
-    ("pyjax._src.random.gamma", "pyjax._src.random.samplers._convert", "private"),
-    ("pyjax._src.random.gamma", "pyjax._src.random.samplers._exponential", "private"),
-    ("pyjax._src.random.gamma", "pyjax._src.random.samplers._rademacher", "private"),
 }
 
 

@@ -14,7 +14,6 @@ import math
 import numpy as np
 
 from pyjax._src import dtypes
-from pyjax._src.api import vmap
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
@@ -25,10 +24,12 @@ from pyjax._src.nn.functions import softmax
 from pyjax._src.numpy import creation, lax_numpy as lnp, reductions as red, ufuncs as uf
 from pyjax._src.numpy.util import check_arraylike, promote_dtypes_inexact
 from pyjax._src.random.prng import canonical_shape, split_data, unwrap
-from pyjax._src.random.samplers import (_const, _convert, _exponential, _rademacher,
-                                        broadcast_shapes_of, check_safe_cast, check_shape,
-                                        float_dtype, normal_data, split2, uniform_data, user_dtype)
+from pyjax._src.random.samplers import (broadcast_shapes_of, check_safe_cast, check_shape,
+                                        const, convert, exponential_data, float_dtype,
+                                        normal_data, rademacher_data, split2, uniform_data,
+                                        user_dtype)
 from pyjax._src.lax.special import fused_multiply_add, lgamma, random_gamma_grad
+from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jvp import Zero
 
 # ---------------------------------------------------------------------------- random_gamma
@@ -36,8 +37,8 @@ from pyjax._src.transforms.jvp import Zero
 def _gamma_one(data, alpha, log_space: bool):
     """One Gamma(alpha) draw (Marsaglia-Tsang; alpha < 1 is boosted from alpha + 1)."""
     dtype = get_aval(alpha).dtype
-    zero, one, minus_one = _const(0, dtype), _const(1, dtype), _const(-1, dtype)
-    half, third, squeeze = _const(0.5, dtype), _const(1 / 3, dtype), _const(0.0331, dtype)
+    zero, one, minus_one = const(0, dtype), const(1, dtype), const(-1, dtype)
+    half, third, squeeze = const(0.5, dtype), const(1 / 3, dtype), const(0.0331, dtype)
     boost_mask = ew.ge(alpha, one)
     alpha_orig = alpha
     alpha = ew.select_n(boost_mask, ew.add(alpha, one), alpha)
@@ -64,15 +65,23 @@ def _gamma_one(data, alpha, log_space: bool):
         return key, ew.mul(x, x), ew.mul(ew.mul(v, v), v), uniform_data(u_key, (), dtype)
 
     key, sub = split2(data)
-    _, _, v, _ = control_flow.while_loop(rejected, propose, (key, zero, one, _const(2, dtype)))
+    _, _, v, _ = control_flow.while_loop(rejected, propose, (key, zero, one, const(2, dtype)))
     if log_space:
-        log_samples = ew.neg(_exponential(sub, (), dtype))
+        log_samples = ew.neg(exponential_data(sub, (), dtype))
         log_boost = ew.select_n(ew.bitwise_or(boost_mask, ew.eq(log_samples, zero)),
                                 ew.mul(log_samples, ew.div(one, alpha_orig)), zero)
         return ew.add(ew.add(ew.log(d), ew.log(v)), log_boost)
     samples = ew.sub(one, uniform_data(sub, (), dtype))
     boost = ew.select_n(boost_mask, ew.pow(samples, ew.div(one, alpha_orig)), one)
     return ew.mul(ew.mul(d, v), boost)
+
+
+def _map_rows(fun, *args):
+    """``fun`` on each row (axis 0) of ``args``, results stacked along axis 0: ``vmap`` with
+    its default axes, on the batching trace (``api.vmap`` sits above random)."""
+    size = get_aval(args[0]).shape[0]
+    outs, dims = batch_flat(lambda *rows: [fun(*rows)], list(args), [0] * len(args), size)
+    return common.moveaxis(outs[0], dims[0], 0, size)
 
 
 def _gamma_samples(data, a, log_space: bool):
@@ -83,10 +92,10 @@ def _gamma_samples(data, a, log_space: bool):
     per_key = math.prod(a_shape[key_ndim:])
     n_keys = math.prod(get_aval(data).shape[:-1])
     keys = lax_shape.reshape(data, (n_keys, 2))
-    keys = vmap(lambda k: split_data(k, (per_key,)))(keys)
+    keys = _map_rows(lambda k: split_data(k, (per_key,)), keys)
     keys = lax_shape.reshape(keys, (n_keys * per_key, 2))
     alphas = lax_shape.reshape(a, (math.prod(a_shape),))
-    samples = vmap(lambda k, al: _gamma_one(k, al, log_space))(keys, alphas)
+    samples = _map_rows(lambda k, al: _gamma_one(k, al, log_space), keys, alphas)
     return lax_shape.reshape(samples, a_shape)
 
 
@@ -122,7 +131,7 @@ def _gamma_grad(sample, a, log_space: bool):
     if log_space:
         dtype = get_aval(sample).dtype
         x = ew.exp(sample)
-        x = ew.select_n(ew.eq(x, _const(0, dtype)), x,
+        x = ew.select_n(ew.eq(x, const(0, dtype)), x,
                         lax_shape.full(get_aval(x).shape, np.finfo(dtype).tiny, dtype))
         return ew.div(random_gamma_grad(a, x), x)
     return random_gamma_grad(a, sample)
@@ -151,7 +160,7 @@ random_gamma_p.batch = _random_gamma_batch
 def _gamma(data, a, shape, dtype, log_space=False):
     shape = get_aval(to_array(a)).shape if shape is None else shape
     check_shape("gamma", shape, np.shape(a))
-    a = _convert(a, dtype)
+    a = convert(a, dtype)
     if get_aval(a).shape != shape:
         a = lnp.broadcast_to(a, shape)
     return random_gamma(data, a, log_space)
@@ -180,7 +189,7 @@ def beta(key, a, b, shape=None, dtype=None):
     dtype = float_dtype(dtype, "beta")
     check_safe_cast("beta", dtype, a, b)
     shape = broadcast_shapes_of("beta", shape, a, b)
-    a, b = _convert(a, dtype), _convert(b, dtype)
+    a, b = convert(a, dtype), convert(b, dtype)
     key_a, key_b = split2(data)
     a, b = lnp.broadcast_to(a, shape), lnp.broadcast_to(b, shape)
     log_gamma_a = _gamma(key_a, a, shape, dtype, log_space=True)
@@ -205,7 +214,7 @@ def dirichlet(key, alpha, shape=None, dtype=None):
         shape = alpha_shape[:-1]
     else:
         check_shape("dirichlet", shape, alpha_shape[:-1])
-    alpha = _convert(alpha, dtype)
+    alpha = convert(alpha, dtype)
     log_gamma_samples = _gamma(data, alpha, shape + alpha_shape[-1:], dtype, log_space=True)
     return softmax(log_gamma_samples, -1)
 
@@ -216,17 +225,17 @@ def t(key, df, shape=None, dtype=None):
     dtype = float_dtype(dtype, "t")
     shape = broadcast_shapes_of("t", shape, df)
     check_safe_cast("t", dtype, df)
-    df = _convert(df, dtype)
+    df = convert(df, dtype)
     key_n, key_g = split2(data)
     n = normal_data(key_n, shape, dtype)
-    half_df = ew.div(df, _const(2, dtype))
+    half_df = ew.div(df, const(2, dtype))
     g = _gamma(key_g, half_df, shape, dtype)
     return uf.multiply(n, uf.sqrt(uf.true_divide(half_df, g)))
 
 
 def _chisquare(data, df, shape, dtype):
-    df = _convert(df, dtype)
-    two = _const(2, dtype)
+    df = convert(df, dtype)
+    two = const(2, dtype)
     log_g = _gamma(data, ew.div(df, two), shape, dtype, log_space=True)
     return ew.mul(uf.exp(log_g), two)
 
@@ -246,7 +255,7 @@ def f(key, dfnum, dfden, shape=None, dtype=None):
     dtype = float_dtype(dtype, "f")
     shape = broadcast_shapes_of("f", shape, dfnum, dfden)
     check_safe_cast("f", dtype, dfnum, dfden)
-    dfden, dfnum = _convert(dfden, dtype), _convert(dfnum, dtype)
+    dfden, dfnum = convert(dfden, dtype), convert(dfnum, dtype)
     key_dfd, key_dfn = split2(data)
     num = ew.div(_chisquare(key_dfn, dfnum, shape, dtype), dfnum)
     den = ew.div(_chisquare(key_dfd, dfden, shape, dtype), dfden)
@@ -256,7 +265,7 @@ def f(key, dfnum, dfden, shape=None, dtype=None):
 def _generalized_normal(data, p, shape, dtype):
     k_gamma, k_sign = split2(data)
     g = _gamma(k_gamma, 1 / p, shape, dtype)
-    r = _rademacher(k_sign, shape, dtype)
+    r = rademacher_data(k_sign, shape, dtype)
     return r * g ** (1 / p)
 
 
@@ -276,7 +285,7 @@ def ball(key, d, p=2, shape=(), dtype=None):
     d = int(d)
     k1, k2 = split2(data)
     g = _generalized_normal(k1, p, (*shape, d), dtype)
-    e = _exponential(k2, shape, dtype)
+    e = exponential_data(k2, shape, dtype)
     norm = (red.sum(uf.abs(g) ** p, axis=-1) + e) ** (1 / p)
     return g / lnp.expand_dims(norm, -1)
 
@@ -288,7 +297,7 @@ def _poisson_knuth(data, lam, shape, dtype, max_iters):
     def body(carry):
         i, k, rng, log_prod = carry
         rng, sub = split2(rng)
-        k = ew.select_n(ew.gt(log_prod, ew.neg(lam)), k, ew.add(k, _const(1, dtype)))
+        k = ew.select_n(ew.gt(log_prod, ew.neg(lam)), k, ew.add(k, const(1, dtype)))
         u = uniform_data(sub, shape, np.dtype(np.float32))
         return i + 1, k, rng, ew.add(log_prod, uf.log(u))
 
@@ -298,14 +307,14 @@ def _poisson_knuth(data, lam, shape, dtype, max_iters):
 
     k0 = lax_shape.full(shape, 0, dtype)
     log0 = lax_shape.full(shape, 0, np.float32)
-    k = control_flow.while_loop(cond, body, (_const(0, dtype), k0, data, log0))[1]
-    return ew.sub(k, _const(1, dtype))
+    k = control_flow.while_loop(cond, body, (const(0, dtype), k0, data, log0))[1]
+    return ew.sub(k, const(1, dtype))
 
 
 def _poisson_rejection(data, lam, shape, dtype, max_iters):
     """Hormann's transformed rejection with squeeze (PTRS, large lam)."""
     f32 = get_aval(lam).dtype
-    c = lambda v: _const(v, f32)  # noqa: E731
+    c = lambda v: const(v, f32)  # noqa: E731
     log_lam = ew.log(lam)
     # (each ``u + v * w`` is one FMA in XLA's compiled loop)
     b = fused_multiply_add(c(2.53), ew.sqrt(lam), c(0.931))
@@ -337,7 +346,7 @@ def _poisson_rejection(data, lam, shape, dtype, max_iters):
 
     k0 = lax_shape.full(shape, -1, f32)
     accepted0 = lax_shape.full(shape, False, np.bool_)
-    k = control_flow.while_loop(cond, body, (_const(0, dtype), k0, accepted0, data))[1]
+    k = control_flow.while_loop(cond, body, (const(0, dtype), k0, accepted0, data))[1]
     return ew.convert_element_type(k, dtype)
 
 
@@ -348,14 +357,14 @@ def poisson(key, lam, shape=None, dtype=None):
     shape = np.shape(lam) if shape is None else canonical_shape(shape, "poisson")
     lam = ew.convert_element_type(lnp.broadcast_to(to_array(lam), shape), np.float32)
     f32 = np.dtype(np.float32)
-    use_knuth = ew.bitwise_or(ew.ne(lam, lam), ew.lt(lam, _const(10, f32)))
+    use_knuth = ew.bitwise_or(ew.ne(lam, lam), ew.lt(lam, const(10, f32)))
     lam_knuth = ew.select_n(use_knuth, lax_shape.full(shape, 0.0, f32), lam)
     lam_rejection = ew.select_n(use_knuth, lam, lax_shape.full(shape, 100000.0, f32))
-    max_iters = _const(np.iinfo(dtype).max, dtype)
+    max_iters = const(np.iinfo(dtype).max, dtype)
     result = ew.select_n(use_knuth,
                          _poisson_rejection(data, lam_rejection, shape, dtype, max_iters),
                          _poisson_knuth(data, lam_knuth, shape, dtype, max_iters))
-    return ew.select_n(ew.eq(lam, _const(0, f32)), result, creation.zeros_like(result))
+    return ew.select_n(ew.eq(lam, const(0, f32)), result, creation.zeros_like(result))
 
 
 # ---------------------------------------------------------------------------- binomial
@@ -370,8 +379,8 @@ def _stirling_approx_tail(k):
     """log(k!) minus its Stirling approximation (tabulated for k <= 9)."""
     dt = get_aval(k).dtype
     table = creation.asarray(np.array(_STIRLING_TAIL, dt))
-    use_table = ew.le(k, _const(9, dt))
-    k = ew.clamp(_const(0.0, dt), k, _const(9.0, dt))
+    use_table = ew.le(k, const(9, dt))
+    k = ew.clamp(const(0.0, dt), k, const(9.0, dt))
     kp1sq = (k + 1) * (k + 1)
     approx = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
     return ew.select_n(use_table, approx, table[lnp.astype(uf.floor(k), np.int32)])
@@ -462,7 +471,7 @@ def _binomial(data, count, prob, shape, dtype):
     count_inv = ew.select_n(use_inversion, full(0.0), count)
     count_btrs = ew.select_n(use_inversion, count, full(10000.0))
     q_btrs = ew.select_n(use_inversion, q, full(0.5))
-    max_iters = _const(np.finfo(dtype).max, dtype)
+    max_iters = const(np.finfo(dtype).max, dtype)
     samples = ew.select_n(use_inversion,
                           _btrs(data, count_btrs, q_btrs, shape, dtype, max_iters),
                           _binomial_inversion(data, count_inv, q, shape, dtype, max_iters))

@@ -90,7 +90,8 @@ def check_safe_cast(name: str, dtype, *args) -> None:
                              f"{dtypes.result_type(a)} to {dtype}")
 
 
-def _convert(x, dtype):
+def convert(x, dtype):
+    """``x`` as an array of ``dtype``: how the samplers here and in gamma.py take parameters."""
     return ew.convert_element_type(to_array(x), dtype)
 
 
@@ -102,7 +103,9 @@ def _to_rank(x, rank: int):
     return lax_shape.reshape(x, (1,) * (rank - len(shape)) + shape)
 
 
-def _const(value, dtype):
+def const(value, dtype):
+    """A strong 0-d constant of ``dtype`` (the samplers here and in gamma.py compute in one
+    dtype)."""
     return lax_shape.full((), value, dtype)
 
 
@@ -144,19 +147,19 @@ def uniform_data(data, shape, dtype, minval=0., maxval=1.):
     uint = UINT_DTYPES[nbits]
     if rng_bits != nbits:
         bits = ew.convert_element_type(bits, uint)
-    float_bits = ew.bitwise_or(ew.shift_right_logical(bits, _const(rng_bits - nmant, uint)),
-                               _const(np.array(1.0, dtype).view(uint), uint))
-    floats = ew.sub(_bitcast(float_bits, dtype), _const(1.0, dtype))
+    float_bits = ew.bitwise_or(ew.shift_right_logical(bits, const(rng_bits - nmant, uint)),
+                               const(np.array(1.0, dtype).view(uint), uint))
+    floats = ew.sub(_bitcast(float_bits, dtype), const(1.0, dtype))
     if static is not None and np.isfinite(static[1]) and static[1] > 0 and \
             np.frexp(static[1])[0] == 0.5:
         # A power-of-two span: the product is exact, so the FMA is a plain add, and the
         # sum of non-negative terms cannot round below minval, so the max is the identity.
         lo, span = static
-        scaled = floats if span == 1 else ew.mul(floats, _const(span, dtype))
-        scaled = scaled if lo == 0 else ew.add(scaled, _const(lo, dtype))
+        scaled = floats if span == 1 else ew.mul(floats, const(span, dtype))
+        scaled = scaled if lo == 0 else ew.add(scaled, const(lo, dtype))
         return lax_shape.reshape(scaled, shape)
-    minval = _to_rank(_convert(minval, dtype), len(shape))
-    maxval = _to_rank(_convert(maxval, dtype), len(shape))
+    minval = _to_rank(convert(minval, dtype), len(shape))
+    maxval = _to_rank(convert(maxval, dtype), len(shape))
     scaled = fused_multiply_add(floats, ew.sub(maxval, minval), minval)
     return ew.max(minval, lax_shape.reshape(scaled, shape))
 
@@ -175,7 +178,7 @@ def _convert_and_clip(val, dtype):
     vt = get_aval(val).dtype
     lo = max(np.iinfo(dtype).min, np.iinfo(vt).min)
     hi = min(np.iinfo(dtype).max, np.iinfo(vt).max)
-    return ew.convert_element_type(ew.clamp(_const(lo, vt), val, _const(hi, vt)), dtype)
+    return ew.convert_element_type(ew.clamp(const(lo, vt), val, const(hi, vt)), dtype)
 
 
 def _as_int_array(x):
@@ -191,7 +194,7 @@ def randint_data(data, shape, minval, maxval, dtype):
     minval, maxval = _as_int_array(minval), _as_int_array(maxval)
     nbits = np.iinfo(dtype).bits
     unsigned = UINT_DTYPES[nbits]
-    max_of_dtype = _convert_and_clip(_const(np.iinfo(dtype).max, dtype), maxval.dtype)
+    max_of_dtype = _convert_and_clip(const(np.iinfo(dtype).max, dtype), maxval.dtype)
     maxval_out_of_range = ew.gt(maxval, max_of_dtype)
     minval = _to_rank(_convert_and_clip(minval, dtype), len(shape))
     maxval = _to_rank(_convert_and_clip(maxval, dtype), len(shape))
@@ -201,9 +204,9 @@ def randint_data(data, shape, minval, maxval, dtype):
     span = ew.select_n(ew.le(maxval, minval), span, lax_shape.full(get_aval(span).shape, 1,
                                                                     unsigned))
     span = ew.select_n(ew.bitwise_and(maxval_out_of_range, ew.gt(maxval, minval)), span,
-                       ew.add(span, _const(1, unsigned)))
+                       ew.add(span, const(1, unsigned)))
     # 2**nbits mod span, from (2**(nbits/2) mod span)**2: combine two draws into one offset
-    multiplier = ew.rem(_const(2 ** (nbits // 2), unsigned), span)
+    multiplier = ew.rem(const(2 ** (nbits // 2), unsigned), span)
     multiplier = ew.rem(ew.mul(multiplier, multiplier), span)
     offset = ew.add(ew.mul(ew.rem(higher_bits, span), multiplier), ew.rem(lower_bits, span))
     offset = ew.rem(offset, span)
@@ -311,7 +314,7 @@ def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0, mode=N
         if replace:
             p_cuml = red.cumsum(p_arr)
             total = lax_shape.index_in_dim(p_cuml, -1, 0, keepdims=False)
-            r = ew.mul(total, ew.sub(_const(1, p_dtype), uniform_data(data, shape, p_dtype)))
+            r = ew.mul(total, ew.sub(const(1, p_dtype), uniform_data(data, shape, p_dtype)))
             ind = lnp.astype(lnp.searchsorted(p_cuml, r), int_dtype)
         else:
             g = ew.add(gumbel_data(data, (n_inputs,), p_dtype, _gumbel_mode(mode)), uf.log(p_arr))
@@ -325,12 +328,13 @@ def rademacher(key, shape=(), dtype=None):
     """Random signs, -1 or +1 (``int32`` by default)."""
     data, _ = unwrap("rademacher", key)
     dtype = user_dtype(dtype, "rademacher", default=int)
-    return _rademacher(data, canonical_shape(shape, "rademacher"), dtype)
+    return rademacher_data(data, canonical_shape(shape, "rademacher"), dtype)
 
 
-def _rademacher(data, shape, dtype):
+def rademacher_data(data, shape, dtype):
+    """-1 or 1 with equal odds, from key data (the sign of generalized_normal's draws too)."""
     coin = ew.convert_element_type(bernoulli_data(data, 0.5, shape), dtype)
-    return ew.convert_element_type(ew.sub(ew.mul(_const(2, dtype), coin), _const(1, dtype)),
+    return ew.convert_element_type(ew.sub(ew.mul(const(2, dtype), coin), const(1, dtype)),
                                    dtype)
 
 
@@ -345,9 +349,9 @@ def geometric(key, p, shape=None, dtype=None):
     (p,) = promote_dtypes_inexact(p)
     p_dtype = get_aval(p).dtype
     u = uniform_data(data, shape, p_dtype)
-    u = lnp.where(ew.eq(u, _const(0, p_dtype)), _const(1, p_dtype), u)
+    u = lnp.where(ew.eq(u, const(0, p_dtype)), const(1, p_dtype), u)
     log_one_minus_p = lnp.broadcast_to(ew.log1p(ew.neg(p)), shape)
-    g = ew.add(ew.floor(ew.div(ew.log(u), log_one_minus_p)), _const(1, p_dtype))
+    g = ew.add(ew.floor(ew.div(ew.log(u), log_one_minus_p)), const(1, p_dtype))
     return lnp.astype(g, dtype)
 
 
@@ -361,7 +365,7 @@ def bernoulli_data(data, p, shape, mode: str = "low"):
     if mode == "high":
         both = uniform_data(data, (2,) + shape, dtype)
         u1, u2 = (lax_shape.index_in_dim(both, i, 0, keepdims=False) for i in (0, 1))
-        u2 = ew.mul(u2, _const(2.0 ** -np.finfo(dtype).nmant, dtype))
+        u2 = ew.mul(u2, const(2.0 ** -np.finfo(dtype).nmant, dtype))
         return ew.lt(u2, ew.sub(p, u1))
     return ew.lt(uniform_data(data, shape, dtype), p)
 
@@ -385,10 +389,10 @@ def normal_data(data, shape, dtype):
     if dtypes.is_complex(dtype):
         key_re, key_im = split2(data)
         real = np.dtype(np.finfo(dtype).dtype)
-        sqrt2 = _const(np.sqrt(2), dtype)
+        sqrt2 = const(np.sqrt(2), dtype)
         re = ew.convert_element_type(_normal_real(key_re, shape, real), dtype)
         im = ew.convert_element_type(_normal_real(key_im, shape, real), dtype)
-        return ew.div(ew.add(re, ew.mul(_const(1j, dtype), im)), sqrt2)
+        return ew.div(ew.add(re, ew.mul(const(1j, dtype), im)), sqrt2)
     return _normal_real(data, shape, dtype)
 
 
@@ -396,7 +400,7 @@ def _normal_real(data, shape, dtype):
     """sqrt(2) erf_inv(u) for u uniform on (-1, 1)."""
     lo = np.nextafter(np.array(-1., dtype), np.array(0., dtype), dtype=dtype)
     u = uniform_data(data, shape, dtype, lo, np.array(1., dtype))
-    return ew.mul(_const(np.sqrt(2), dtype), erf_inv(u))
+    return ew.mul(const(np.sqrt(2), dtype), erf_inv(u))
 
 
 def normal(key, shape=(), dtype=None):
@@ -417,14 +421,14 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
         shape = tuple(np.broadcast_shapes(np.shape(lower), np.shape(upper)))
     else:
         check_shape("truncated_normal", shape, np.shape(lower), np.shape(upper))
-    sqrt2 = _const(np.sqrt(2), dtype)
-    lower, upper = _convert(lower, dtype), _convert(upper, dtype)
+    sqrt2 = const(np.sqrt(2), dtype)
+    lower, upper = convert(lower, dtype), convert(upper, dtype)
     a = ew.erf(ew.div(lower, sqrt2))
     b = ew.erf(ew.div(upper, sqrt2))
     u = uniform_data(data, shape, dtype, a, b)
     out = ew.mul(sqrt2, erf_inv(u))
-    return uf.clip(out, ew.nextafter(ew.stop_gradient(lower), _const(np.inf, dtype)),
-                   ew.nextafter(ew.stop_gradient(upper), _const(-np.inf, dtype)))
+    return uf.clip(out, ew.nextafter(ew.stop_gradient(lower), const(np.inf, dtype)),
+                   ew.nextafter(ew.stop_gradient(upper), const(-np.inf, dtype)))
 
 
 def _mvn_factor(cov, method: str):
@@ -480,7 +484,8 @@ def _unary_sampler(name: str, fn, what: str = "a float"):
     return sampler
 
 
-def _exponential(data, shape, dtype):
+def exponential_data(data, shape, dtype):
+    """Exponential(1) draws from key data (the gamma samplers use them as well)."""
     return ew.neg(ew.log1p(ew.neg(uniform_data(data, shape, dtype))))
 
 
@@ -496,7 +501,7 @@ def _logistic(data, shape, dtype):
 
 def _cauchy(data, shape, dtype):
     u = uniform_data(data, shape, dtype, np.finfo(dtype).eps, 1.)
-    return ew.tan(ew.mul(_const(np.pi, dtype), ew.sub(u, _const(0.5, dtype))))
+    return ew.tan(ew.mul(const(np.pi, dtype), ew.sub(u, const(0.5, dtype))))
 
 
 def _maxwell(data, shape, dtype):
@@ -504,7 +509,7 @@ def _maxwell(data, shape, dtype):
     return uf.sqrt(red.sum(ew.mul(norm_rvs, norm_rvs), axis=-1))
 
 
-exponential = _unary_sampler("exponential", _exponential)
+exponential = _unary_sampler("exponential", exponential_data)
 laplace = _unary_sampler("laplace", _laplace)
 logistic = _unary_sampler("logistic", _logistic)
 cauchy = _unary_sampler("cauchy", _cauchy)
@@ -531,9 +536,9 @@ def gumbel_data(data, shape, dtype, mode: str = "low"):
     if mode in ("high", "highest"):
         both = uniform_data(data, (2,) + shape, dtype, 0.0, 1.0)
         high, low = (lax_shape.index_in_dim(both, i, 0, keepdims=False) for i in (0, 1))
-        x = lnp.where(ew.ge(high, _const(0.5, dtype)), high,
-                      ew.add(ew.add(high, ew.mul(_const(2.0 ** -info.nmant, dtype), low)),
-                             _const(info.tiny, dtype)))
+        x = lnp.where(ew.ge(high, const(0.5, dtype)), high,
+                      ew.add(ew.add(high, ew.mul(const(2.0 ** -info.nmant, dtype), low)),
+                             const(info.tiny, dtype)))
         return ew.neg(ew.log(ew.neg(ew.log1p(ew.neg(x)))))
     u = uniform_data(data, shape, dtype, info.tiny, 1.0)
     return ew.neg(ew.log(ew.neg(ew.log(u))))
@@ -596,25 +601,25 @@ def _scaled_sampler(name, fn, param: str, doc: str):
 
 
 def _pareto(data, b, shape, dtype):
-    b = _convert(b, dtype)
-    return ew.exp(ew.div(_exponential(data, shape, dtype), b))
+    b = convert(b, dtype)
+    return ew.exp(ew.div(exponential_data(data, shape, dtype), b))
 
 
 def _rayleigh(data, scale, shape, dtype):
     u = uniform_data(data, shape, dtype)
-    scale = lnp.broadcast_to(_convert(scale, dtype), shape)
-    return ew.mul(scale, ew.sqrt(ew.mul(ew.log(u), _const(-2, dtype))))
+    scale = lnp.broadcast_to(convert(scale, dtype), shape)
+    return ew.mul(scale, ew.sqrt(ew.mul(ew.log(u), const(-2, dtype))))
 
 
 def _wald(data, mean, shape, dtype):
     k1, k2 = split2(data)
-    mean = lnp.broadcast_to(_convert(mean, dtype), shape)
+    mean = lnp.broadcast_to(convert(mean, dtype), shape)
     v = normal_data(k1, shape, dtype)
     z = uniform_data(k2, shape, dtype)
     y = ew.integer_pow(v, 2)
     y_sq = ew.integer_pow(y, 2)
     mean_sq = ew.integer_pow(mean, 2)
-    four, two = _const(4, dtype), _const(2, dtype)
+    four, two = const(4, dtype), const(2, dtype)
     sqrt_term = ew.sqrt(ew.add(ew.mul(ew.mul(four, mean), y), ew.mul(mean_sq, y_sq)))
     x = ew.sub(ew.add(mean, ew.div(ew.mul(mean_sq, y), two)),
                ew.mul(ew.div(mean, two), sqrt_term))
@@ -622,7 +627,7 @@ def _wald(data, mean, shape, dtype):
 
 
 def _lognormal(data, sigma, shape, dtype):
-    return ew.exp(ew.mul(normal_data(data, shape, dtype), _convert(sigma, dtype)))
+    return ew.exp(ew.mul(normal_data(data, shape, dtype), convert(sigma, dtype)))
 
 
 pareto = _scaled_sampler("pareto", _pareto, "b", "Pareto floats of shape ``b``: "
@@ -651,7 +656,7 @@ def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
     shape = (shape or params_shape) + params_shape
     maxwell_key, rademacher_key = split2(data)
     maxwell_rvs = _maxwell(maxwell_key, shape, dtype)
-    random_sign = _rademacher(rademacher_key, shape, dtype)
+    random_sign = rademacher_data(rademacher_key, shape, dtype)
     return uf.add(uf.multiply(uf.multiply(random_sign, maxwell_rvs), scale), loc)
 
 
@@ -669,11 +674,11 @@ def triangular(key, left, mode, right, shape=None, dtype=None):
     dtype = float_dtype(dtype, "triangular")
     shape = broadcast_shapes_of("triangular", shape, left, mode, right)
     check_safe_cast("triangular", dtype, left, mode, right)
-    left, mode, right = (lnp.broadcast_to(_convert(v, dtype), shape) for v in (left, mode, right))
+    left, mode, right = (lnp.broadcast_to(convert(v, dtype), shape) for v in (left, mode, right))
     fc = ew.div(ew.sub(mode, left), ew.sub(right, left))
     u = uniform_data(data, shape, dtype)
     out1 = ew.add(left, ew.sqrt(ew.mul(ew.mul(u, ew.sub(right, left)), ew.sub(mode, left))))
-    out2 = ew.sub(right, ew.sqrt(ew.mul(ew.mul(ew.sub(_const(1, dtype), u), ew.sub(right, left)),
+    out2 = ew.sub(right, ew.sqrt(ew.mul(ew.mul(ew.sub(const(1, dtype), u), ew.sub(right, left)),
                                         ew.sub(right, mode))))
     return ew.select_n(ew.lt(u, fc), out2, out1)
 
