@@ -21,7 +21,7 @@ import pyjax
 import pyjax.numpy as jnp
 from pyjax import random
 from pyjax._src.lax import elementwise as ew
-from pyjax._src.lax import special
+from pyjax._src.lax import linalg, special
 
 import harness  # noqa: F401  (pins JAX to the CPU)
 from harness import check_grads
@@ -531,7 +531,6 @@ def test_permutation_is_a_permutation():
 def test_polygamma_and_svd_derivatives(x64):
     """digamma differentiates through polygamma (checked against JAX's), and the SVD
     factors through their JVP (checked against finite differences)."""
-    from pyjax._src.random import linalg
     x = np.array([0.3, 1.0, 2.5, 7.0, 30.0, -0.5, -2.3])
     for m in (1, 2, 3):
         np.testing.assert_allclose(special.polygamma(m, x),
@@ -545,3 +544,22 @@ def test_polygamma_and_svd_derivatives(x64):
         check_grads(lambda m: jnp.sum(linalg.svd(m)[1] * 1.3), [a])
         check_grads(lambda m: sum(jnp.sum(jnp.abs(f)) for f in linalg.svd(m)), [a],
                     rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_factorization_derivatives(x64, batch):
+    """Every factorization's JVP, and triangular_solve's in both operands, against finite
+    differences (the samplers differentiate through only some of them)."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(batch + (3, 3))
+    spd = a @ np.swapaxes(a, -1, -2) + 3 * np.eye(3)
+    tri = np.tril(a) + 3 * np.eye(3)
+    b = rng.standard_normal(batch + (3, 2))
+    check_grads(linalg.cholesky, [spd])
+    for i in (0, 1):
+        check_grads(lambda m: linalg.eigh(m)[i], [spd])
+        check_grads(lambda m: linalg.qr(m)[i], [rng.standard_normal(batch + (4, 3))])
+    for lower, transpose_a in [(True, False), (False, True)]:
+        m = tri if lower else np.swapaxes(tri, -1, -2)
+        check_grads(lambda m, r: linalg.triangular_solve(m, r, lower=lower,
+                                                         transpose_a=transpose_a), [m, b])

@@ -6,7 +6,7 @@ from pyjax._src.core.aval import ShapedArray
 # (shape, which loads elementwise and indexing; reductions). dot, sort and the
 # collectives come after.
 from pyjax._src.lax import (common, elementwise, shape, reductions, indexing, dot, sort,  # noqa: F401
-                            parallel, control_flow, threefry, special)
+                            parallel, control_flow, threefry, special, linalg)
 from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 

@@ -17,11 +17,11 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import concretize, get_aval, to_array
 from pyjax._src.errors import ConcretizationTypeError
-from pyjax._src.lax import elementwise as ew, shape as lax_shape, sort
+from pyjax._src.lax import elementwise as ew, linalg, shape as lax_shape, sort
 from pyjax._src.numpy import (creation, indexing, lax_numpy as lnp, reductions as red,
                               ufuncs as uf)
 from pyjax._src.numpy.util import canonicalize_axis, check_arraylike, promote_dtypes_inexact
-from pyjax._src.random import linalg, prng
+from pyjax._src.random import prng
 from pyjax._src.random.prng import canonical_shape, random_bits, split_data, unwrap
 from pyjax._src.lax.special import erf_inv, fused_multiply_add
 

@@ -1,10 +1,13 @@
-"""The matrix factorizations two samplers need: ``cholesky``, ``eigh`` and ``svd`` for
-``multivariate_normal``'s covariance factor, ``qr`` for ``orthogonal``; plus
-``triangular_solve`` for the Cholesky derivative.
+"""Linear-algebra primitives (JAX keeps them in ``jax._src.lax.linalg``), as far as pyjax
+needs them: ``cholesky``, ``eigh`` and ``svd`` for ``random.multivariate_normal``'s
+covariance factor, ``qr`` for ``random.orthogonal``; plus ``triangular_solve`` for the
+Cholesky derivative.
 
-pyjax has no ``lax.linalg`` yet, so these are minimal primitives over batches of matrices
-(leading dimensions), with LAPACK (through NumPy) as the kernel. LAPACK builds differ in
-their last bits, so results agree with JAX to rounding, not bitwise.
+Minimal primitives over batches of matrices (leading dimensions), with LAPACK (through
+NumPy) as the kernel. LAPACK builds differ in their last bits, so results agree with JAX to
+rounding, not bitwise. The wrappers are not ``jax.lax.linalg``'s (whose ``eigh`` returns
+``(v, w)``, whose ``svd`` and ``qr`` default to full matrices and whose ``triangular_solve``
+solves from the right by default), so ``pyjax.lax`` does not export them.
 """
 from __future__ import annotations
 
@@ -12,9 +15,8 @@ import numpy as np
 
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, elementwise as ew
-from pyjax._src.numpy import creation, lax_numpy as lnp
+from pyjax._src.core.trace import get_aval, to_array
+from pyjax._src.lax import common, dot, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -28,14 +30,56 @@ def _check_square(name: str, a: ShapedArray):
 
 
 def _mT(x):
-    return lnp.swapaxes(x, -1, -2)
+    nd = get_aval(x).ndim
+    return shape.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 def _matmul(a, b):
-    return lnp.matmul(a, b)
+    """Matrix products over the same leading (batch) dimensions."""
+    nd = get_aval(a).ndim
+    batch = tuple(range(nd - 2))
+    return dot.dot_general(a, b, (((nd - 1,), (nd - 2,)), (batch, batch)))
 
 
-def _batch_front(prim, **fixed):
+def _matrix_const(value: np.ndarray, like):
+    """One constant matrix, repeated over ``like``'s batch dimensions."""
+    a = get_aval(like)
+    return shape.broadcast_in_dim(to_array(value), a.shape[:-2] + value.shape,
+                                  (a.ndim - 2, a.ndim - 1))
+
+
+def _zeros_like(x):
+    a = get_aval(x)
+    return shape.full(a.shape, 0, a.dtype)
+
+
+def _triangle(x, lower: bool, k: int = 0):
+    """The elements on and below (above) the ``k``-th diagonal, zeros elsewhere
+    (``jnp.tril``/``jnp.triu`` of each matrix)."""
+    n, m = get_aval(x).shape[-2:]
+    keep = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
+    return ew.select_n(_matrix_const(keep, x), _zeros_like(x), x)
+
+
+def _diagonal(x):
+    """The diagonal of each square matrix: every (n+1)-th element of the flattened matrix."""
+    a = get_aval(x)
+    n = a.shape[-1]
+    flat = shape.reshape(x, a.shape[:-2] + (n * n,))
+    batch = a.ndim - 2
+    return shape.slice(flat, (0,) * (batch + 1), a.shape[:-2] + (n * n,),
+                       (1,) * batch + (n + 1,))
+
+
+def _inverse_off_diagonal(d):
+    """``1 / d`` off the diagonal of each matrix and 0 on it: the coefficients of the
+    eigenvector and singular-vector derivatives."""
+    off = _matrix_const(~np.eye(get_aval(d).shape[-1], dtype=bool), d)
+    ones = shape.full(get_aval(d).shape, 1, get_aval(d).dtype)
+    return ew.select_n(off, _zeros_like(d), ew.div(ones, ew.select_n(off, ones, d)))
+
+
+def _batch_front(prim):
     """Batching for ops on trailing matrix dimensions: batch dims go in front."""
     def rule(axis_size, args, dims, **params):
         args = [common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)]
@@ -102,7 +146,7 @@ def _triangular_solve_jvp(primals, tangents, lower, transpose_a):
     if type(tb) is not Zero:
         out = triangular_solve(a, tb, lower=lower, transpose_a=transpose_a)
     if type(ta) is not Zero:
-        ta = lnp.tril(ta) if lower else lnp.triu(ta)
+        ta = _triangle(ta, lower)
         ta = _mT(ta) if transpose_a else ta
         da = ew.neg(triangular_solve(a, _matmul(ta, x), lower=lower, transpose_a=transpose_a))
         out = da if type(out) is Zero else ew.add(out, da)
@@ -156,8 +200,8 @@ def _cholesky_jvp(primals, tangents):
     tmp = triangular_solve(L, t, lower=True)
     inner = _mT(triangular_solve(L, _mT(tmp), lower=True))
     n = get_aval(x).shape[-1]
-    half_diag = lnp.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
-    phi = ew.mul(inner, creation.asarray(half_diag.astype(get_aval(x).dtype)))
+    half_diag = np.tri(n, n, -1) + 0.5 * np.eye(n)
+    phi = ew.mul(inner, _matrix_const(half_diag.astype(get_aval(x).dtype), inner))
     return [L], [_matmul(L, phi)]
 
 
@@ -195,12 +239,9 @@ def _eigh_jvp(primals, tangents):
     if type(t) is Zero:
         return [w, v], [Zero(get_aval(w).to_tangent_aval()), Zero(get_aval(v).to_tangent_aval())]
     vt_dx_v = _matmul(_mT(v), _matmul(t, v))
-    dw = lnp.diagonal(vt_dx_v, axis1=-2, axis2=-1)
-    gaps = ew.sub(lnp.expand_dims(w, -2), lnp.expand_dims(w, -1))
-    n = get_aval(x).shape[-1]
-    off = np.eye(n) == 0
-    inv_gaps = lnp.where(off, 1 / lnp.where(off, gaps, 1), 0)
-    dv = _matmul(v, ew.mul(inv_gaps, vt_dx_v))
+    dw = _diagonal(vt_dx_v)
+    gaps = ew.sub(shape.expand_dims(w, (-2,)), shape.expand_dims(w, (-1,)))
+    dv = _matmul(v, ew.mul(_inverse_off_diagonal(gaps), vt_dx_v))
     return [w, v], [dw, dv]
 
 
@@ -247,12 +288,9 @@ def _svd_jvp(primals, tangents):
     da = instantiate(da)
     v = _mT(vh)
     dp = _matmul(_matmul(_mT(u), da), v)
-    ds = lnp.diagonal(dp, axis1=-2, axis2=-1)
-    s_row, s_col = lnp.expand_dims(s, -2), lnp.expand_dims(s, -1)
-    k = get_aval(s).shape[-1]
-    off = ew.bitwise_not(creation.eye(k, dtype=bool))
-    diff = ew.sub(ew.mul(s_row, s_row), ew.mul(s_col, s_col))
-    f = lnp.where(off, ew.div(creation.ones_like(diff), lnp.where(off, diff, 1)), 0)
+    ds = _diagonal(dp)
+    s_row, s_col = shape.expand_dims(s, (-2,)), shape.expand_dims(s, (-1,))
+    f = _inverse_off_diagonal(ew.sub(ew.mul(s_row, s_row), ew.mul(s_col, s_col)))
     dp_s, s_dp = ew.mul(dp, s_row), ew.mul(s_col, dp)
     du = ew.add(_matmul(u, ew.mul(f, ew.add(dp_s, _mT(dp_s)))),
                 ew.div(ew.sub(_matmul(da, v), _matmul(u, dp)), s_row))
@@ -305,7 +343,7 @@ def _qr_jvp(primals, tangents):
     # dA R^-1 = solve(R^T, dA^T)^T
     da_rinv = _mT(triangular_solve(r, _mT(t), lower=False, transpose_a=True))
     qt_da_rinv = _matmul(_mT(q), da_rinv)
-    low = lnp.tril(qt_da_rinv, -1)
+    low = _triangle(qt_da_rinv, True, -1)
     omega = ew.sub(low, _mT(low))
     dr = _matmul(ew.sub(qt_da_rinv, omega), r)
     dq = ew.add(_matmul(q, omega), ew.sub(da_rinv, _matmul(q, qt_da_rinv)))
