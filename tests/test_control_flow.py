@@ -51,6 +51,9 @@ PROGRAMS = {
     "map": lambda J, N: lambda x, xs: J.lax.map(lambda r: N.sin(r) * x, xs),
     "map batch_size": lambda J, N: lambda x, xs: J.lax.map(lambda r: N.sin(r) * x, xs,
                                                            batch_size=2),
+    "map batch_size pytree": lambda J, N: lambda x, xs: J.lax.map(
+        lambda d: {"s": N.sin(d["a"]) * x + d["b"], "c": N.float32(2)},
+        {"a": xs, "b": xs[:, 0]}, batch_size=3),
     "associative_scan": lambda J, N: lambda x, xs: J.lax.associative_scan(N.add, xs),
     "associative_scan mul reverse": lambda J, N: lambda x, xs: J.lax.associative_scan(
         N.multiply, xs, reverse=True, axis=1),

@@ -37,8 +37,6 @@ PENDING: set[tuple[str, str, str]] = {
     ("pyjax._src.backends.cpu.native", "pyjax._src.backends.cpu.native_kernels", "function import"),
     ("pyjax._src.lax.common", "pyjax._src.lax.reductions", "cycle"),
     ("pyjax._src.lax.common", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.control_flow", "pyjax._src.api", "function import"),
-    ("pyjax._src.lax.control_flow", "pyjax._src.api", "layer"),
     ("pyjax._src.lax.elementwise", "pyjax._src.lax.common", "cycle"),
     ("pyjax._src.lax.elementwise", "pyjax._src.lax.shape", "cycle"),
     ("pyjax._src.lax.indexing", "pyjax._src.core.array", "function import"),

@@ -803,27 +803,43 @@ scan_p.cost = lambda eqn, work: tuple(eqn.params["length"] * c
 
 # ---------------------------------------------------------------------------- map
 
+def _vmap_leading(f, xs):
+    """``f`` over the leading axis of every leaf of ``xs``, outputs stacked along theirs:
+    ``vmap(f)`` on the batching trace (``api.vmap`` sits above lax)."""
+    leaves, tree = tree_util.tree_flatten(xs)
+    n = get_aval(leaves[0]).shape[0]
+    out_trees = []
+
+    def flat(*rows):
+        outs, out_tree = tree_util.tree_flatten(f(tree_util.tree_unflatten(tree, list(rows))))
+        out_trees.append(out_tree)
+        return outs
+
+    outs, dims = batch_flat(flat, leaves, [0] * len(leaves), n)
+    return tree_util.tree_unflatten(out_trees[0], [common.moveaxis(o, d, 0, n)
+                                                   for o, d in zip(outs, dims)])
+
+
 def map(f, xs, *, batch_size=None):  # noqa: A001  (JAX's name)
     """``f`` applied to each slice of ``xs`` along its leading axis, as a scan; with
     ``batch_size``, ``f`` is vmapped over chunks of that size."""
     if batch_size is None:
         _, ys = scan(lambda _, x: (None, f(x)), None, xs)
         return ys
-    from pyjax._src.api import vmap  # api sits above lax; map's batching is vmap itself
     leaves, tree = tree_util.tree_flatten(xs)
     n = get_aval(leaves[0]).shape[0]
     full, rem = divmod(n, batch_size)
     chunks = [shape.reshape(shape.slice_in_dim(x, 0, full * batch_size),
                             (full, batch_size) + get_aval(x).shape[1:]) for x in leaves]
-    _, ys = scan(lambda _, c: (None, vmap(f)(tree_util.tree_unflatten(tree, c))), None,
-                 chunks)
+    _, ys = scan(lambda _, c: (None, _vmap_leading(f, tree_util.tree_unflatten(tree, c))),
+                 None, chunks)
     ys = tree_util.tree_map(lambda y: shape.reshape(y, (full * batch_size,) +
                                                     get_aval(y).shape[2:]), ys)
     if rem:
         tail = tree_util.tree_unflatten(tree, [shape.slice_in_dim(x, full * batch_size, n)
                                                for x in leaves])
         ys = tree_util.tree_map(lambda a, b: shape.concatenate([a, b], 0), ys,
-                                vmap(f)(tail))
+                                _vmap_leading(f, tail))
     return ys
 
 
