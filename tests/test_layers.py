@@ -30,33 +30,32 @@ _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
                   "util": "base", "custom_derivatives": "lax", "api": "api"}
 
-# Violations in the compiler, the backends and lax's modules, being removed by the
-# architecture work: (importer, imported module or module.name, rule). An entry that no
-# longer occurs fails ``test_pending_entries_still_occur``, so this set only shrinks.
+# Imports made where they are used on purpose, each with its reason (not a dodged cycle).
+LAZY: dict[tuple[str, str], str] = {
+    ("pyjax._src.backends.cpu.native", "pyjax._src.backends.cpu.native_kernels"):
+        "Numba is optional, and importing it costs ~65 MB and ~0.1 s: only a hot kernel pays",
+}
+
+# Violations not yet removed: (importer, imported module or module.name, rule). An entry
+# that no longer occurs fails ``test_pending_entries_still_occur``, so this set only
+# shrinks. Left: lax's families import each other at module level, because their rules
+# use each other's primitives (a transpose needs ``reduce_sum``, a JVP ``mul``); the
+# cycle goes once rules reach other families' primitives without a module-level import.
 PENDING: set[tuple[str, str, str]] = {
-    ("pyjax._src.backends.cpu.native", "pyjax._src.backends.cpu.native_kernels", "function import"),
     ("pyjax._src.lax.common", "pyjax._src.lax.reductions", "cycle"),
     ("pyjax._src.lax.common", "pyjax._src.lax.shape", "cycle"),
     ("pyjax._src.lax.elementwise", "pyjax._src.lax.common", "cycle"),
     ("pyjax._src.lax.elementwise", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.indexing", "pyjax._src.core.array", "function import"),
-    ("pyjax._src.lax.indexing", "pyjax._src.core.jaxpr", "function import"),
-    ("pyjax._src.lax.indexing", "pyjax._src.core.trace", "function import"),
     ("pyjax._src.lax.indexing", "pyjax._src.lax.common", "cycle"),
     ("pyjax._src.lax.indexing", "pyjax._src.lax.elementwise", "cycle"),
     ("pyjax._src.lax.indexing", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.indexing", "pyjax._src.transforms.batching", "function import"),
-    ("pyjax._src.lax.indexing", "pyjax._src.transforms.staging", "function import"),
     ("pyjax._src.lax.reductions", "pyjax._src.lax.common", "cycle"),
     ("pyjax._src.lax.reductions", "pyjax._src.lax.elementwise", "cycle"),
     ("pyjax._src.lax.reductions", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.reductions", "pyjax._src.lax.shape._as_operand", "private"),
-    ("pyjax._src.lax.reductions", "pyjax._src.lax.shape._const", "private"),
     ("pyjax._src.lax.shape", "pyjax._src.lax.common", "cycle"),
     ("pyjax._src.lax.shape", "pyjax._src.lax.elementwise", "cycle"),
     ("pyjax._src.lax.shape", "pyjax._src.lax.indexing", "cycle"),
     ("pyjax._src.lax.shape", "pyjax._src.lax.reductions", "cycle"),
-    ("pyjax._src.lax.sort", "pyjax._src.lax.shape._as_operand", "private"),
 }
 
 
@@ -273,7 +272,7 @@ def cycle_violations() -> dict[tuple, list[str]]:
 def function_import_violations() -> dict[tuple, list[str]]:
     found: dict[tuple, list[str]] = {}
     for imp in IMPORTS:
-        if imp.in_function:
+        if imp.in_function and (imp.importer, imp.target) not in LAZY:
             found.setdefault((imp.importer, imp.target, "function import"), []).append(
                 f"{imp.where()}: {imp.importer} imports {imp.target} inside a function")
     return found

@@ -17,11 +17,15 @@ from typing import NamedTuple
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.core.trace import EVAL_TRACE, get_aval, set_current_trace
+from pyjax._src.core.trace import EVAL_TRACE, Tracer, get_aval, set_current_trace
 from pyjax._src.lax import common, elementwise as ew, shape
+from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jvp import Zero, instantiate
+from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.transforms.transpose import is_undefined
 
 
@@ -702,8 +706,6 @@ def scatter_apply(operand, scatter_indices, func, dimension_numbers: ScatterDime
     """Replace windows of ``operand`` by ``func`` of them; an element hit k times gets
     ``func`` applied k times. ``func`` is traced once on a scalar; it may not close over
     values of an enclosing transformation."""
-    from pyjax._src.core.trace import Tracer
-    from pyjax._src.transforms.staging import trace_to_jaxpr
     operand = _as_array(operand)
     scalar = ShapedArray((), get_aval(operand).dtype)
     jaxpr, outs = trace_to_jaxpr(lambda v: [func(v)], [scalar])
@@ -728,9 +730,6 @@ def _scatter_apply_abstract_eval(avals, dimension_numbers, update_shape, **_):
 
 
 def _scatter_apply_impl(operand, indices, jaxpr, dimension_numbers, update_shape, mode, **_):
-    from pyjax._src.core.array import Array
-    from pyjax._src.core.jaxpr import eval_jaxpr
-    from pyjax._src.transforms.batching import batch_flat
     targets, _ = _scatter_targets(operand.shape, indices, update_shape, dimension_numbers, mode)
     hits = np.zeros(operand.shape, np.int64)
     np.add.at(hits, targets, 1)

@@ -64,7 +64,7 @@ def reducer(name: str, kernel, kinds: str, accepted: str) -> Primitive:
 
 
 def _bind_reduce(prim: Primitive, operand, axes):
-    return prim.bind(shape._as_operand(operand), axes=tuple(int(a) for a in axes))
+    return prim.bind(shape.as_operand(operand), axes=tuple(int(a) for a in axes))
 
 
 # ---------------------------------------------------------------------------- reduce_sum
@@ -232,13 +232,13 @@ argmin_p = _arg_reducer("argmin", np.argmin)
 
 def argmax(operand, axis: int, index_dtype):
     """Index of the first maximum along ``axis`` (NaN counts as the maximum)."""
-    return argmax_p.bind(shape._as_operand(operand), axes=(int(axis),),
+    return argmax_p.bind(shape.as_operand(operand), axes=(int(axis),),
                          index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
 def argmin(operand, axis: int, index_dtype):
     """Index of the first minimum along ``axis`` (NaN counts as the minimum)."""
-    return argmin_p.bind(shape._as_operand(operand), axes=(int(axis),),
+    return argmin_p.bind(shape.as_operand(operand), axes=(int(axis),),
                          index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
@@ -281,7 +281,7 @@ def _cumulative(name: str, kernel, kinds: str, accepted: str) -> Primitive:
 
 
 def _bind_cumulative(prim: Primitive, operand, axis, reverse):
-    return prim.bind(shape._as_operand(operand), axis=int(axis), reverse=bool(reverse))
+    return prim.bind(shape.as_operand(operand), axis=int(axis), reverse=bool(reverse))
 
 
 def _interleave(a, b, axis: int):
@@ -291,7 +291,7 @@ def _interleave(a, b, axis: int):
     a_cfg, b_cfg = [(0, 0, 0)] * ndim, [(0, 0, 0)] * ndim
     a_cfg[axis] = (0, 1 if na == nb else 0, 1)
     b_cfg[axis] = (1, 0 if na == nb else 1, 1)
-    zero = shape._const(0, get_aval(a).dtype)
+    zero = shape.const(0, get_aval(a).dtype)
     combine = ew.bitwise_or if get_aval(a).dtype == dtypes.bool_ else ew.add
     return combine(shape.pad(a, zero, tuple(a_cfg)), shape.pad(b, zero, tuple(b_cfg)))
 

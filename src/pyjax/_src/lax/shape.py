@@ -25,7 +25,7 @@ from pyjax._src.transforms.transpose import is_undefined
 
 # ---------------------------------------------------------------------------- helpers
 
-def _as_operand(x):
+def as_operand(x):
     """lax takes Python scalars as 0-d operands of their default dtype (weak but for bool)."""
     if isinstance(x, (bool, int, float, complex)):
         a = get_aval(x)
@@ -54,7 +54,7 @@ def _static_shape(shape, fun: str) -> tuple:
     return _static_ints(shape, fun, "shape")
 
 
-def _const(value, dtype) -> Array:
+def const(value, dtype) -> Array:
     """A strongly typed 0-d constant (JAX's ``convert_element_type(i, dtype(i))``)."""
     return Array._from_buffer(np.asarray(value).astype(dtype), ShapedArray((), dtype))
 
@@ -71,12 +71,12 @@ def _start_index(i, size: int, allow_negative: bool):
         if i < 0 and not allow_negative:
             raise ValueError(f"Index {i} is out of bounds for dimension {size} if "
                              f"allow_negative_indices=False")
-        return _const(i + size if i < 0 else i, dt)
-    i = _as_operand(i)
+        return const(i + size if i < 0 else i, dt)
+    i = as_operand(i)
     a = get_aval(i)
     if a.dtype.kind == "u" or not allow_negative or not dtypes.is_integer(a.dtype) or a.ndim:
         return i  # not wrapped (abstract eval rejects non-integer or non-scalar starts)
-    return ew.select_n(ew.lt(i, _const(0, a.dtype)), i, ew.add(i, _const(size, a.dtype)))
+    return ew.select_n(ew.lt(i, const(0, a.dtype)), i, ew.add(i, const(size, a.dtype)))
 
 
 def _start_indices(operand, start_indices, allow_negative) -> list:
@@ -102,7 +102,7 @@ def _zero_index_like(i):
     """A 0 start for the axes a ``*_in_dim`` wrapper takes whole, of ``i``'s index type."""
     if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
         return type(i)(0)
-    return _const(0, get_aval(_as_operand(i)).dtype)
+    return const(0, get_aval(as_operand(i)).dtype)
 
 
 def _check_start_indices(fun: str, indices: list):
@@ -135,7 +135,7 @@ def broadcast_in_dim(operand, shape, broadcast_dimensions):
     """Place ``operand``'s dims at ``broadcast_dimensions`` of a new array of ``shape``."""
     shape = _static_shape(shape, "broadcast_in_dim")
     broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     a = get_aval(operand)
     if a.shape == shape and broadcast_dimensions == tuple(range(len(shape))):
         return operand
@@ -233,7 +233,7 @@ reshape_p = Primitive("reshape")
 
 def reshape(operand, new_sizes, dimensions=None):
     """Reshape in row-major order (``dimensions`` transposes first, as lax.reshape)."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     new_sizes = _static_shape(new_sizes, "reshape")
     if dimensions is not None and tuple(dimensions) != tuple(range(get_aval(operand).ndim)):
         operand = transpose(operand, tuple(dimensions))
@@ -290,7 +290,7 @@ squeeze_p = Primitive("squeeze")
 
 def squeeze(array, dimensions):
     """Drop the size-1 axes ``dimensions`` (negative values count from the end)."""
-    array = _as_operand(array)
+    array = as_operand(array)
     ndim = get_aval(array).ndim
     dimensions = tuple(sorted(_canonical_axis(d, ndim) for d in dimensions))
     if not dimensions:
@@ -325,7 +325,7 @@ squeeze_p.batch = _squeeze_batch
 
 def expand_dims(array, dimensions):
     """Insert size-1 axes at ``dimensions`` (positions in the result), via broadcast_in_dim."""
-    array = _as_operand(array)
+    array = as_operand(array)
     a = get_aval(array)
     out_ndim = a.ndim + len(dimensions)
     dims = sorted(_canonical_axis(d, out_ndim) for d in dimensions)
@@ -345,7 +345,7 @@ transpose_p = Primitive("transpose")
 
 def transpose(operand, permutation):
     """Permute the axes: axis ``i`` of the result is axis ``permutation[i]`` of ``operand``."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     permutation = tuple(int(p) for p in permutation)
     if permutation == tuple(range(len(permutation))) and len(permutation) == get_aval(operand).ndim:
         return operand
@@ -452,7 +452,7 @@ rev_p = Primitive("rev")
 def rev(operand, dimensions):
     """Reverse ``operand`` along each axis in ``dimensions``."""
     dimensions = _static_ints(dimensions, "rev", "dimensions")
-    return rev_p.bind(_as_operand(operand), dimensions=dimensions)
+    return rev_p.bind(as_operand(operand), dimensions=dimensions)
 
 
 def _rev_abstract_eval(avals, dimensions):
@@ -487,7 +487,7 @@ slice_p = Primitive("slice")
 
 def slice(operand, start_indices, limit_indices, strides=None):  # noqa: A001
     """The static window ``operand[start:limit:stride]`` along every axis."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     start_indices = _static_ints(start_indices, "slice", "start_indices")
     limit_indices = _static_ints(limit_indices, "slice", "limit_indices")
     strides = None if strides is None else _static_ints(strides, "slice", "strides")
@@ -540,7 +540,7 @@ def _slice_transpose(cts, x, start_indices, limit_indices, strides):
     for d, s, n, st in zip(in_shape, start_indices, get_aval(ct).shape, strides):
         end = s + (n - 1) * st + 1 if n else s
         config.append((s, d - end, st - 1))
-    return [pad(ct, _const(0, get_aval(ct).dtype), tuple(config))]
+    return [pad(ct, const(0, get_aval(ct).dtype), tuple(config))]
 
 
 def _slice_batch(axis_size, args, dims, start_indices, limit_indices, strides):
@@ -560,7 +560,7 @@ slice_p.batch = _slice_batch
 
 def slice_in_dim(operand, start_index, limit_index, stride: int = 1, axis: int = 0):
     """``lax.slice`` along one axis; ``None`` and negative indices read as in Python."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     a = get_aval(operand)
     axis = int(axis)
     n = a.shape[axis]
@@ -574,7 +574,7 @@ def slice_in_dim(operand, start_index, limit_index, stride: int = 1, axis: int =
 
 def index_in_dim(operand, index, axis: int = 0, keepdims: bool = True):
     """``operand`` at static ``index`` along ``axis`` (kept as a size-1 axis by default)."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     index, axis = int(index), int(axis)
     n = get_aval(operand).shape[axis]
     wrapped = index + n if index < 0 else index
@@ -591,7 +591,7 @@ dynamic_slice_p = Primitive("dynamic_slice")
 
 def dynamic_slice(operand, start_indices, slice_sizes, *, allow_negative_indices=True):
     """A window of static ``slice_sizes`` at traced ``start_indices``, clamped to fit."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     starts = _start_indices(operand, start_indices, allow_negative_indices)
     return dynamic_slice_p.bind(operand, *starts,
                                 slice_sizes=_static_ints(slice_sizes, "dynamic_slice",
@@ -645,7 +645,7 @@ def _dynamic_slice_batch(axis_size, args, dims, slice_sizes):
     (x, *starts), (xd, *sds) = args, dims
     if all(d is None for d in sds):
         x = common.moveaxis(x, xd, 0, axis_size)
-        zero = _const(0, get_aval(starts[0]).dtype) if starts else _const(0, np.int32)
+        zero = const(0, get_aval(starts[0]).dtype) if starts else const(0, np.int32)
         return [dynamic_slice_p.bind(x, zero, *starts,
                                      slice_sizes=(axis_size,) + slice_sizes)], [0]
     # Batched starts: one clamped window per batch member, i.e. a CLIP gather (walking the
@@ -674,7 +674,7 @@ dynamic_slice_p.batch = _dynamic_slice_batch
 def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0, *,
                          allow_negative_indices: bool = True):
     """``dynamic_slice`` along one axis (the other axes are taken whole)."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     a = get_aval(operand)
     axis = int(axis)
     zero = _zero_index_like(start_index)
@@ -698,7 +698,7 @@ dynamic_update_slice_p = Primitive("dynamic_update_slice")
 
 def dynamic_update_slice(operand, update, start_indices, *, allow_negative_indices=True):
     """``operand`` with the window at traced ``start_indices`` (clamped) replaced by ``update``."""
-    operand, update = _as_operand(operand), _as_operand(update)
+    operand, update = as_operand(operand), as_operand(update)
     starts = _start_indices(operand, start_indices, allow_negative_indices)
     return dynamic_update_slice_p.bind(operand, update, *starts)
 
@@ -761,7 +761,7 @@ def _dynamic_update_slice_batch(axis_size, args, dims):
     x = common.moveaxis(x, xd, 0, axis_size)
     up = common.moveaxis(up, ud, 0, axis_size)
     if all(d is None for d in sds):
-        zero = _const(0, get_aval(starts[0]).dtype) if starts else _const(0, np.int32)
+        zero = const(0, get_aval(starts[0]).dtype) if starts else const(0, np.int32)
         return [dynamic_update_slice_p.bind(x, up, zero, *starts)], [0]
     # Batched starts: one clamped window per batch member, i.e. a batched CLIP scatter.
     rank = len(starts)
@@ -785,7 +785,7 @@ dynamic_update_slice_p.batch = _dynamic_update_slice_batch
 def dynamic_update_slice_in_dim(operand, update, start_index, axis: int, *,
                                 allow_negative_indices: bool = True):
     """``dynamic_update_slice`` at ``start_index`` along ``axis`` (0 along the others)."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     ndim = get_aval(operand).ndim
     axis = int(axis)
     zero = _zero_index_like(start_index)
@@ -797,7 +797,7 @@ def dynamic_update_slice_in_dim(operand, update, start_index, axis: int, *,
 def dynamic_update_index_in_dim(operand, update, index, axis: int, *,
                                 allow_negative_indices: bool = True):
     """Write ``update`` (with or without the size-1 ``axis``) at ``index`` along ``axis``."""
-    operand, update = _as_operand(operand), _as_operand(update)
+    operand, update = as_operand(operand), as_operand(update)
     axis = int(axis)
     if get_aval(update).ndim + 1 == get_aval(operand).ndim:
         update = expand_dims(update, (axis,))
@@ -812,7 +812,7 @@ concatenate_p = Primitive("concatenate")
 
 def concatenate(operands, dimension: int):
     """Join arrays of one dtype along ``dimension`` (no promotion: see jnp.concatenate)."""
-    operands = [_as_operand(x) for x in operands]
+    operands = [as_operand(x) for x in operands]
     if not operands:
         raise ValueError("concatenate requires a non-empty sequences of arrays")
     if len(operands) == 1 and isinstance(operands[0], (Array, Tracer)):
@@ -881,7 +881,7 @@ pad_p = Primitive("pad")
 
 def pad(operand, padding_value, padding_config):
     """Pad each axis by ``(lo, hi, interior)``; negative ``lo``/``hi`` crop instead."""
-    operand, padding_value = _as_operand(operand), _as_operand(padding_value)
+    operand, padding_value = as_operand(operand), as_operand(padding_value)
     if get_aval(padding_value).shape != ():
         raise ValueError(f"padding_value must be a scalar; got np.shape(padding_value)="
                          f"{get_aval(padding_value).shape}")
@@ -936,7 +936,7 @@ def _pad_transpose(cts, operand, value, padding_config):
     ct = cts[0]
     if type(ct) is Zero:
         return [None, None]
-    zero = _const(0, get_aval(ct).dtype)
+    zero = const(0, get_aval(ct).dtype)
     ct_op = None
     if is_undefined(operand) or is_undefined(value):
         # Undo negative lo/hi (pad back zeros), drop positive lo/hi, then stride out interior.
@@ -959,8 +959,8 @@ def _pad_batch(axis_size, args, dims, padding_config):
     x = common.moveaxis(x, xd, 0, axis_size)
     a = get_aval(x)
     config = ((0, 0, 0),) + padding_config
-    padded = pad(x, _const(0, a.dtype), config)
-    mask = pad(full(a.shape, True, dtypes.bool_), _const(False, dtypes.bool_), config)
+    padded = pad(x, const(0, a.dtype), config)
+    mask = pad(full(a.shape, True, dtypes.bool_), const(False, dtypes.bool_), config)
     values = broadcast_in_dim(value, get_aval(padded).shape, (0,))
     return [ew.select_n(mask, values, padded)], [0]
 
@@ -976,7 +976,7 @@ pad_p.batch = _pad_batch
 
 def collapse(operand, start_dimension: int, stop_dimension: int | None = None):
     """Merge axes ``[start_dimension, stop_dimension)`` into one (row-major)."""
-    operand = _as_operand(operand)
+    operand = as_operand(operand)
     shape_ = get_aval(operand).shape
     lo, hi, _ = builtins.slice(start_dimension, stop_dimension).indices(len(shape_))
     if hi < lo:

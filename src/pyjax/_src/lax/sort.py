@@ -56,20 +56,20 @@ def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1
         if not 1 <= num_keys <= len(operand):
             raise ValueError(f"num_keys={num_keys} must be between 1 and "
                              f"len(operand)={len(operand)}")
-        operands = [shape._as_operand(x) for x in operand]
+        operands = [shape.as_operand(x) for x in operand]
         dimension = _canonicalize_axis(dimension, get_aval(operands[0]).ndim)
         return tuple(sort_p.bind(*operands, dimension=dimension, is_stable=bool(is_stable),
                                  num_keys=int(num_keys)))
     if num_keys != 1:
         raise ValueError(f"num_keys={num_keys} must equal 1 for a single operand.")
-    operand = shape._as_operand(operand)
+    operand = shape.as_operand(operand)
     dimension = _canonicalize_axis(dimension, get_aval(operand).ndim)
     return sort_p.bind(operand, dimension=dimension, is_stable=bool(is_stable), num_keys=1)[0]
 
 
 def sort_key_val(keys, values, dimension: int = -1, is_stable: bool = True):
     """Sort ``keys`` along ``dimension`` and apply the same permutation to ``values``."""
-    k, v = shape._as_operand(keys), shape._as_operand(values)
+    k, v = shape.as_operand(keys), shape.as_operand(values)
     dimension = _canonicalize_axis(dimension, get_aval(k).ndim)
     return tuple(sort_p.bind(k, v, dimension=dimension, is_stable=bool(is_stable), num_keys=1))
 
@@ -145,7 +145,7 @@ def top_k(operand, k: int, *, axis: int = -1):
     k = int(k)
     if k < 0:
         raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
-    operand = shape._as_operand(operand)
+    operand = shape.as_operand(operand)
     axis = _canonicalize_axis(axis, get_aval(operand).ndim)
     return tuple(top_k_p.bind(operand, k=k, axis=axis))
 
