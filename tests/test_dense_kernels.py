@@ -438,13 +438,13 @@ def test_plain_products_take_the_planned_kernels_bits(lshape, rshape, rc, dtype)
     if len(lshape) == 1:
         variants.append((big[::2][:lshape[0]], rhs))
     for (lv, rv), pet in zip(variants, [None, np.dtype(dtype)] * 3):
-        got = lax_dot._dot_general_impl(lv, rv, dn, None, pet)[0]
+        got = lax_dot.dot_general_p.impl(lv, rv, dn, None, pet)[0]
         want = _planned_product(lv, rv, dn)
         assert got.shape == want.shape and got.dtype == want.dtype
         assert got.tobytes() == want.tobytes()
         # compiled code passes ``out`` buffers: of the result's shape, or a wider one
         out = np.empty(want.shape, dtype)
-        assert lax_dot._dot_general_impl(lv, rv, dn, None, pet, out=out)[0] is out
+        assert lax_dot.dot_general_p.impl(lv, rv, dn, None, pet, out=out)[0] is out
         assert out.tobytes() == want.tobytes()
 
 
@@ -461,7 +461,7 @@ def test_plain_products_against_jax():
 def test_mixed_dtype_and_preferred_products_keep_the_general_path():
     a, b = np.arange(6, dtype=np.int32).reshape(2, 3), np.ones((3, 2), np.float32)
     dn = (((1,), (0,)), ((), ()))
-    got = lax_dot._dot_general_impl(a, b, dn, None, None)[0]
+    got = lax_dot.dot_general_p.impl(a, b, dn, None, None)[0]
     assert got.dtype == np.float32 and got.tolist() == [[3.0, 3.0], [12.0, 12.0]]
-    got = lax_dot._dot_general_impl(a, a.T.copy(), dn, None, np.dtype(np.float32))[0]
+    got = lax_dot.dot_general_p.impl(a, a.T.copy(), dn, None, np.dtype(np.float32))[0]
     assert got.dtype == np.float32

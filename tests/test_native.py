@@ -52,7 +52,7 @@ def _u32(rng, shape):
 def test_threefry_matches_numpy(compare, shapes):
     rng = np.random.default_rng(len(shapes[3]))
     args = [_u32(rng, s) for s in shapes]
-    fast, slow = compare(threefry._threefry2x32_impl, *args)
+    fast, slow = compare(threefry.threefry2x32_p.impl, *args)
     for f, s in zip(fast, slow):
         _bits_equal(f, s)
 
@@ -60,7 +60,7 @@ def test_threefry_matches_numpy(compare, shapes):
 def test_threefry_non_contiguous_operands(compare):
     rng = np.random.default_rng(1)
     counters = _u32(rng, (400, 300)).T  # a transposed view
-    fast, slow = compare(threefry._threefry2x32_impl, np.uint32(3), np.uint32(9),
+    fast, slow = compare(threefry.threefry2x32_p.impl, np.uint32(3), np.uint32(9),
                          np.asarray(np.uint32(0)), counters)
     for f, s in zip(fast, slow):
         _bits_equal(f, s)
@@ -82,24 +82,24 @@ def _erf_inv_inputs():
 
 def test_erf_inv_matches_numpy(compare):
     x = _erf_inv_inputs()
-    fast, slow = compare(special._erf_inv_kernel, x)
+    fast, slow = compare(special.erf_inv_p.impl, x)
     _bits_equal(fast, slow)
-    fast, slow = compare(special._erf_inv_kernel, x[:12345].reshape(3, 5, 823))
+    fast, slow = compare(special.erf_inv_p.impl, x[:12345].reshape(3, 5, 823))
     _bits_equal(fast, slow)
 
 
 def test_erf_inv_float16_goes_through_float32(compare):
     x = np.linspace(-1, 1, 5001).astype(np.float16)
-    fast, slow = compare(special._erf_inv_kernel, x)
+    fast, slow = compare(special.erf_inv_p.impl, x)
     _bits_equal(fast, slow)
 
 
 def test_tanh_matches_numpy(compare):
     x = np.concatenate([_erf_inv_inputs(), np.linspace(-12, 12, 300_001, dtype=np.float32),
                         np.array([7.99881172180175781, -8, 20, -20, 4e-4, -4e-4], np.float32)])
-    fast, slow = compare(elementwise._tanh_kernel, x)
+    fast, slow = compare(elementwise.tanh_p.impl, x)
     _bits_equal(fast, slow)
-    fast, slow = compare(elementwise._tanh_kernel, x[:30000].reshape(100, 300).T)
+    fast, slow = compare(elementwise.tanh_p.impl, x[:30000].reshape(100, 300).T)
     _bits_equal(fast, slow)
 
 
@@ -109,7 +109,7 @@ def test_tanh_fused_chain_matches_numpy_on_every_input_it_decides(monkeypatch):
     the chain decides, |x| from the tiny bound (below it tanh(x) = x) to the clamp
     (above it, the clamp's value), both signs: ~250 M inputs."""
     from pyjax._src.backends.cpu import native_kernels
-    monkeypatch.setattr(POLICY, "native_enabled", False)  # elementwise._tanh_kernel: NumPy's
+    monkeypatch.setattr(POLICY, "native_enabled", False)  # tanh's NumPy kernel
     lo = np.sqrt(approx.TANH_TINY).astype(np.float32).view(np.uint32) - 8
     hi = np.float32(approx.TANH_CLAMP).view(np.uint32) + 8
     chunk = 1 << 23
@@ -120,7 +120,7 @@ def test_tanh_fused_chain_matches_numpy_on_every_input_it_decides(monkeypatch):
             x = (bits | np.uint32(sign)).view(np.float32)
             n = x.shape[0]
             native_kernels.tanh_f32(x, ours, 0, n)
-            _bits_equal(ours[:n], elementwise._tanh_kernel(x))
+            _bits_equal(ours[:n], elementwise.tanh_p.impl(x)[0])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -174,9 +174,9 @@ def test_without_numba_the_numpy_kernels_run(monkeypatch):
     assert native.kernel("erf_inv_f32", 10) is None
     x = np.linspace(-0.99, 0.99, 101, dtype=np.float32)
     monkeypatch.setattr(POLICY, "native_enabled", False)
-    reference = special._erf_inv_kernel(x)
+    reference = special.erf_inv_p.impl(x)[0]
     monkeypatch.setattr(POLICY, "native_enabled", True)
-    _bits_equal(special._erf_inv_kernel(x), reference)
+    _bits_equal(special.erf_inv_p.impl(x)[0], reference)
 
 
 def test_a_kernel_is_compiled_once_hot(monkeypatch):

@@ -130,19 +130,21 @@ add_p.is_linear = True
 add_p.native = native_expression("{0} + {1}")
 
 
-def _add_xla_rewrite(eqn, producer, uses):
-    """``x + 0`` is ``x``: XLA drops it for floats too (so ``-0. + 0.`` stays ``-0.`` in
-    JAX's jitted code, where IEEE addition would give ``+0.``)."""
+def _beside_literal(eqn, value):
+    """The operand beside a 0-d literal ``value``, where it has the result's type and the
+    dtype is not complex (``x + 0``, ``x * 1``: the identity on it), else None."""
     out = eqn.outvars[0]
-    if out.aval.dtype.kind == "c":
+    if out.aval.dtype.kind == "c":  # ((1+0j) * (inf+1j) is not inf+1j)
         return None
-    for x, z in (eqn.invars, eqn.invars[::-1]):
-        if common.is_scalar_literal(z, 0) and x.aval == out.aval:
+    for x, lit in (eqn.invars, eqn.invars[::-1]):
+        if common.is_scalar_literal(lit, value) and x.aval == out.aval:
             return x
     return None
 
 
-add_p.xla_rewrite = _add_xla_rewrite
+# ``x + 0`` is ``x``: XLA drops it for floats too (so ``-0. + 0.`` stays ``-0.`` in JAX's
+# jitted code, where IEEE addition would give ``+0.``)
+add_p.xla_rewrite = lambda eqn, producer, uses: _beside_literal(eqn, 0)
 
 add_any_p = Primitive("add_any")
 """The sum AD uses to accumulate tangents and cotangents of one value (JAX's ``add_any``):
@@ -216,20 +218,7 @@ def _mul_transpose(cts, x, y):
 
 mul_p.transpose = _mul_transpose
 mul_p.native = native_expression("{0} * {1}")
-
-
-def _mul_simplify(eqn, producer):
-    """``x * 1`` is ``x`` (not for complex: (1+0j) * (inf+1j) is not inf+1j)."""
-    out = eqn.outvars[0]
-    if out.aval.dtype.kind == "c":
-        return None
-    for x, one in (eqn.invars, eqn.invars[::-1]):
-        if common.is_scalar_literal(one, 1) and x.aval == out.aval:
-            return x
-    return None
-
-
-mul_p.simplify = _mul_simplify
+mul_p.simplify = lambda eqn, producer: _beside_literal(eqn, 1)  # ``x * 1``
 
 
 def _int_div(x, y):
