@@ -60,7 +60,7 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
     return exe
 
 
-# ---------------------------------------------------------------------------- jit's first runs, scans
+# ---------------------------------------------------------------------------- first runs, scans
 
 def scan_loop(eqn_params: dict):
     """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers: the compiled loop of a
