@@ -10,7 +10,7 @@ import jax.numpy as jnp_ref
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.compiler import loops
+from pyjax._src.compiler import compile_jaxpr, loops
 from pyjax._src.backends.cpu import approximations as approx
 from pyjax._src.lax import control_flow, elementwise
 from pyjax._src.transforms.jit import executable_for
@@ -125,11 +125,10 @@ def test_loops_match_jax(name):
 def test_the_rnn_loop_computes_only_the_carry_part_per_step():
     """``x @ v`` runs once for all steps before the loop; ``w.T`` is hoisted; the loop
     body is the carry's product, two adds and the tanh."""
-    loops._LOOPS.clear()
-    f = pyjax.jit(lambda w, v, b, h0, xs: lax.scan(
-        lambda h, x: (jnp.tanh(h @ w.T + x @ v + b),) * 2, h0, xs))
-    f(W, V, B, H0, XS)  # (f keeps the body, and so its loop, alive)
-    (plan,) = [g.plan for per in loops._LOOPS.values() for g in per.values()]
+    f = lambda w, v, b, h0, xs: lax.scan(  # noqa: E731
+        lambda h, x: (jnp.tanh(h @ w.T + x @ v + b),) * 2, h0, xs)
+    exe = compile_jaxpr(pyjax.make_jaxpr(f)(W, V, B, H0, XS))
+    (plan,) = [s.call.plan for s in exe.steps if s.eqn.prim is control_flow.scan_p]
     assert plan["hoisted"] == ["transpose"] and plan["stacked"] == ["dot_general"]
     assert sorted(plan["per step"]) == ["add", "add", "dot_general", "tanh"]
 

@@ -171,6 +171,8 @@ def _kernel_lines(step, args, outs, lhs, names, lines, pending, counter) -> None
     eqn = step.eqn
     into = [f"out=take({names.ref(eqn.outvars[0].aval, 'A')})"] if step.take else []
     call = names.kernel_call(eqn, args + into)
+    if eqn.prim.lowering is not None:
+        step.call = eqn.prim.lowering(eqn)  # (built once: the call above named the same)
     post = []
     exact = eqn.prim.exact_dtypes
     for name, o in zip(outs, eqn.outvars):
@@ -380,7 +382,9 @@ def scan_function(plan, hoisted, stacked, steps: list | None, runner):
     runner.python = _steps_function(plan, steps, names, dict(name_of), state, stepped)
     call = f"{names.ref(runner, 'L')}({', '.join(args)})"
     prologue.append(f"{', '.join(state)}, = {call}" if state else call)
-    return _compiled(names, "scan", params, prologue, f"return [{', '.join(state + ys)}]")
+    fn = _compiled(names, "scan", params, prologue, f"return [{', '.join(state + ys)}]")
+    fn.runner = runner  # (its steps' runner: which form runs, for tests and inspection)
+    return fn
 
 
 def _before_loop(plan, hoisted, stacked, names: Names, name_of: dict, params: list) -> list:

@@ -20,7 +20,8 @@ class Step:
     """One kernel call of generated code. ``kind``: ``"ufunc"`` (a direct ufunc or
     ufunc-like kernel, ``call``), ``"group"`` (a fused group run as one kernel: blocked,
     or switching to its native form ``native`` once hot) or ``"kernel"`` (the primitive's
-    kernel, or the one its ``lowering`` makes)."""
+    kernel, or the one its ``lowering`` makes). ``emit`` fills in ``call`` for groups
+    (their ``FusedKernel``) and lowered kernels (a scan's loop)."""
 
     __slots__ = ("eqn", "kind", "call", "native", "in_place", "spawned", "into", "take",
                  "guard", "release")
