@@ -17,7 +17,7 @@ import jax.numpy as jnp_ref
 import pyjax
 import pyjax.numpy as jnp
 from pyjax import lax
-from pyjax._src.compiler import compile_jaxpr, loops, native_loop, runtime
+from pyjax._src.compiler import compile_jaxpr, native_loop, runtime
 from pyjax._src.backends.cpu import native
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.core.primitive import REGISTRY, NativeForm
@@ -33,21 +33,28 @@ NATIVE_PROGRAMS = {"rnn", "rnn reverse", "swapped carries", "carry from the step
                    "length 1", "every kind of y", "nested"}  # (nested: the inner scan)
 
 
-def _runners():
-    return [r for per in loops._LOOPS.values() for f in per.values()
-            for r in f.__globals__.values() if isinstance(r, runtime.ScanSteps)]
+def _record_runners(monkeypatch) -> list:
+    """The scans' step runners built from now on (a fresh function's loops are new)."""
+    made = []
+    init = runtime.ScanSteps.__init__
+
+    def record(self, native_spec):
+        init(self, native_spec)
+        made.append(self)
+    monkeypatch.setattr(runtime.ScanSteps, "__init__", record)
+    return made
 
 
 def _run(make, args, monkeypatch, *, hot: bool):
     """(bits of the jitted and eager program, whether a native loop ran)."""
-    loops._LOOPS.clear()
+    runners = _record_runners(monkeypatch)
     monkeypatch.setattr(POLICY, "native_enabled", hot)
     monkeypatch.setattr(POLICY, "native_scan_hot_seconds", 0.0)
     f = pyjax.jit(make(lax, jnp))
     first = _bits(f(*args))   # the Python loop runs and then the switch happens
     again = _bits(f(*args))   # native, if switched
     eager = _bits(make(lax, jnp)(*args))
-    ran = any(r.native is not None for r in _runners())
+    ran = any(r.native is not None for r in runners)
     assert first == again == eager
     return again, ran
 
@@ -137,23 +144,23 @@ def test_a_fortran_weight_read_as_a_matrix_and_in_order(monkeypatch):
                                       (both, np.ascontiguousarray, True)):
         args = (layout(w), h0, m0, XS)
         want, _ = _run(make, args, monkeypatch, hot=False)
-        loops._LOOPS.clear()  # (the jitted call alone: eager calls may see other layouts)
-        monkeypatch.setattr(POLICY, "native_enabled", True)
+        runners = _record_runners(monkeypatch)  # (the jitted call's alone: eager calls
+        monkeypatch.setattr(POLICY, "native_enabled", True)  # may see other layouts)
         f = pyjax.jit(make(lax, jnp))
         f(*args)
         assert _bits(f(*args)) == want
-        assert any(r.native is not None for r in _runners()) == native_runs, (make, layout)
+        assert any(r.native is not None for r in runners) == native_runs, (make, layout)
 
 
 def test_the_rnn_runs_native_once_hot(monkeypatch):
     """The benchmark's RNN: the Python loop until HOT_SECONDS, then the native loop."""
     make, args = PROGRAMS["rnn"]
-    loops._LOOPS.clear()
+    runners = _record_runners(monkeypatch)
     monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(POLICY, "native_scan_hot_seconds", 3600.0)
     f = pyjax.jit(make(lax, jnp))
     f(*args), f(*args)
-    (runner,) = _runners()
+    (runner,) = runners
     assert runner.native is None and runner.spent > 0
     monkeypatch.setattr(POLICY, "native_scan_hot_seconds", 0.0)
     f(*args)
