@@ -54,7 +54,8 @@ def fresh(eqn) -> bool:
 
 
 def flops(eqn) -> float:
-    """The floating-point operations ``eqn`` costs by its primitive's declaration."""
+    """The floating-point operations of an equation without bodies (a kernel's), by its
+    primitive's declared ``cost`` (bodies are costed by ``cost.work``)."""
     return eqn.prim.cost(eqn, None)[0] if eqn.prim.cost is not None else 0.0
 
 

@@ -89,9 +89,9 @@ REGISTRY: dict[str, Primitive] = {}
 
 class NativeForm:
     """How a primitive runs inside a native (Numba) loop over flat buffers, as
-    ``prim.native``. ``kind``: ``"elementwise"`` (``expression(ops, constant)`` gives the
-    result's scalar expression from its operands'; ``constant(prefix, obj)`` names an
-    object the code reads), ``"kernel"`` (calls the native kernel named ``kernel`` as
+    ``prim.native``. ``kind``: ``"elementwise"`` (``expression(eqn, ops, constant)`` gives
+    the result's scalar expression from its operands'; ``constant(prefix, obj)`` names an
+    object the code reads; ``kernel``, a native kernel it calls), ``"kernel"`` (calls the native kernel named ``kernel`` as
     ``kernel(x, out, 0, size)``), ``"alias"`` (the result is its operand's buffer),
     ``"gather"`` (each result element is one operand element: the index table is ``impl``
     run on the operand's flat indices) or ``"gemv"`` (a BLAS product). ``accepts(eqn)``:
