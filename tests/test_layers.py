@@ -3,7 +3,7 @@
 Layers, lowest first: base (``_src/config.py``, ``dtypes.py``, ``tree_util.py``,
 ``errors.py``, ``_src/util.py``; a package's ``util.py`` is in its package's layer) <
 ``core`` < ``backends`` < ``compiler`` < ``transforms`` < ``lax`` (with
-``custom_derivatives.py``) < {``numpy``, ``nn``, ``random``} < ``api`` < the public
+``custom_derivatives.py``) < {``numpy``, ``nn``, ``random``, ``scipy``} < ``api`` < the public
 modules (everything outside ``_src``). A module imports only from its own layer or lower
 ones, and lax never imports the compiler. On top of that: no cycle among module-level
 imports (within a layer too), no pyjax import inside a function (that is how a cycle gets
@@ -26,7 +26,8 @@ LAYERS = ["base", "core", "backends", "compiler", "transforms", "lax",
           "numpy/nn/random", "api", "public"]
 _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler",
                    "transforms": "transforms", "lax": "lax", "numpy": "numpy/nn/random",
-                   "nn": "numpy/nn/random", "random": "numpy/nn/random"}
+                   "nn": "numpy/nn/random", "random": "numpy/nn/random",
+                   "scipy": "numpy/nn/random"}
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
                   "util": "base", "custom_derivatives": "lax", "api": "api"}
 
