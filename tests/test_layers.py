@@ -37,28 +37,6 @@ LAZY: dict[tuple[str, str], str] = {
         "Numba is optional, and importing it costs ~65 MB and ~0.1 s: only a hot kernel pays",
 }
 
-# Violations not yet removed: (importer, imported module or module.name, rule). An entry
-# that no longer occurs fails ``test_pending_entries_still_occur``, so this set only
-# shrinks. Left: lax's families import each other at module level, because their rules
-# use each other's primitives (a transpose needs ``reduce_sum``, a JVP ``mul``); the
-# cycle goes once rules reach other families' primitives without a module-level import.
-PENDING: set[tuple[str, str, str]] = {
-    ("pyjax._src.lax.common", "pyjax._src.lax.reductions", "cycle"),
-    ("pyjax._src.lax.common", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.elementwise", "pyjax._src.lax.common", "cycle"),
-    ("pyjax._src.lax.elementwise", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.indexing", "pyjax._src.lax.common", "cycle"),
-    ("pyjax._src.lax.indexing", "pyjax._src.lax.elementwise", "cycle"),
-    ("pyjax._src.lax.indexing", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.reductions", "pyjax._src.lax.common", "cycle"),
-    ("pyjax._src.lax.reductions", "pyjax._src.lax.elementwise", "cycle"),
-    ("pyjax._src.lax.reductions", "pyjax._src.lax.shape", "cycle"),
-    ("pyjax._src.lax.shape", "pyjax._src.lax.common", "cycle"),
-    ("pyjax._src.lax.shape", "pyjax._src.lax.elementwise", "cycle"),
-    ("pyjax._src.lax.shape", "pyjax._src.lax.indexing", "cycle"),
-    ("pyjax._src.lax.shape", "pyjax._src.lax.reductions", "cycle"),
-}
-
 
 @dataclass(frozen=True)
 class Import:
@@ -299,8 +277,7 @@ RULES = {"layer": layer_violations, "cycle": cycle_violations,
 
 def _check(rule: str):
     found = RULES[rule]()
-    new = [line for key, lines in sorted(found.items()) if key not in PENDING
-           for line in dict.fromkeys(lines)]
+    new = [line for key, lines in sorted(found.items()) for line in dict.fromkeys(lines)]
     assert not new, f"{len(new)} import(s) break the {rule} rule:\n" + "\n".join(new)
 
 
@@ -330,14 +307,6 @@ def test_no_function_level_imports():
 
 def test_no_private_names_across_modules():
     _check("private")
-
-
-def test_pending_entries_still_occur():
-    """PENDING only lists violations that exist: remove an entry once it is fixed."""
-    found = {key for rule in RULES.values() for key in rule()}
-    stale = sorted(PENDING - found)
-    assert not stale, "these PENDING entries no longer occur; delete them:\n" + \
-        "\n".join(map(str, stale))
 
 
 def test_scan_sees_imports_and_private_reads():

@@ -95,6 +95,22 @@ from pyjax._src.lax.indexing import (
     scatter_mul as scatter_mul,
     scatter_sub as scatter_sub,
 )
+from pyjax._src.lax.broadcasting import (
+    broadcast_in_dim as broadcast_in_dim,
+    expand_dims as expand_dims,
+    reduce_sum as reduce_sum,
+    reshape as reshape,
+    squeeze as squeeze,
+    transpose as transpose,
+)
+from pyjax._src.lax.dynamic_slicing import (
+    dynamic_index_in_dim as dynamic_index_in_dim,
+    dynamic_slice as dynamic_slice,
+    dynamic_slice_in_dim as dynamic_slice_in_dim,
+    dynamic_update_index_in_dim as dynamic_update_index_in_dim,
+    dynamic_update_slice as dynamic_update_slice,
+    dynamic_update_slice_in_dim as dynamic_update_slice_in_dim,
+)
 from pyjax._src.lax.reductions import (
     argmax as argmax,
     argmin as argmin,
@@ -108,7 +124,6 @@ from pyjax._src.lax.reductions import (
     reduce_min as reduce_min,
     reduce_or as reduce_or,
     reduce_prod as reduce_prod,
-    reduce_sum as reduce_sum,
     reduce_xor as reduce_xor,
 )
 from pyjax._src.lax.parallel import (
@@ -120,27 +135,16 @@ from pyjax._src.lax.parallel import (
     psum as psum,
 )
 from pyjax._src.lax.shape import (
-    broadcast_in_dim as broadcast_in_dim,
     broadcasted_iota as broadcasted_iota,
     collapse as collapse,
     concatenate as concatenate,
-    dynamic_index_in_dim as dynamic_index_in_dim,
-    dynamic_slice as dynamic_slice,
-    dynamic_slice_in_dim as dynamic_slice_in_dim,
-    dynamic_update_index_in_dim as dynamic_update_index_in_dim,
-    dynamic_update_slice as dynamic_update_slice,
-    dynamic_update_slice_in_dim as dynamic_update_slice_in_dim,
-    expand_dims as expand_dims,
     full as full,
     index_in_dim as index_in_dim,
     iota as iota,
     pad as pad,
-    reshape as reshape,
     rev as rev,
     slice as slice,
     slice_in_dim as slice_in_dim,
-    squeeze as squeeze,
-    transpose as transpose,
 )
 from pyjax._src.lax.special import (
     digamma as digamma,

@@ -16,7 +16,7 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.trace import get_aval, to_array
-from pyjax._src.lax import common as lax_common, shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
@@ -338,11 +338,11 @@ def _split_rows(x, sizes, shapes, trailing: tuple, rows_first: bool):
     for n, shp in zip(sizes, shapes):
         block = lax_shape.slice_in_dim(x, start, start + n, axis=0)
         if rows_first:
-            pieces.append(lax_shape.reshape(block, tuple(shp) + tuple(trailing)))
+            pieces.append(lax_bcast.reshape(block, tuple(shp) + tuple(trailing)))
         else:
             nd = len(trailing)
-            block = lax_shape.transpose(block, tuple(range(1, nd + 1)) + (0,))
-            pieces.append(lax_shape.reshape(block, tuple(trailing) + tuple(shp)))
+            block = lax_bcast.transpose(block, tuple(range(1, nd + 1)) + (0,))
+            pieces.append(lax_bcast.reshape(block, tuple(trailing) + tuple(shp)))
         start += n
     return pieces
 
@@ -557,7 +557,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
                 results.append(o)
                 continue
             nd = get_aval(o).ndim + (1 if d is None else 0)
-            results.append(lax_common.moveaxis(o, d, ax % nd, size))
+            results.append(lax_bcast.moveaxis(o, d, ax % nd, size))
         return tree_util.tree_unflatten(out_tree, results)
     return wrapped
 

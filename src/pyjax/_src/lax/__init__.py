@@ -2,11 +2,10 @@
 the AD machinery the few operations it needs (``ad_ops``)."""
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-# ``common`` first: it defines what the families use while they load, then pulls them in
-# (shape, which loads elementwise and indexing; reductions). dot, sort and the
-# collectives come after.
-from pyjax._src.lax import (common, elementwise, shape, reductions, indexing, dot, sort,  # noqa: F401
-                            parallel, control_flow, threefry, special, linalg)
+# The families in layer order: each module's rules use only the ones before it.
+from pyjax._src.lax import (common, broadcasting, elementwise, shape, indexing,  # noqa: F401
+                            dynamic_slicing, reductions, dot, sort, parallel, control_flow,
+                            threefry, special, linalg)
 from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 
@@ -18,7 +17,7 @@ def _zeros(aval: ShapedArray):
 ad_ops.zeros = _zeros
 ad_ops.add = elementwise.add_any
 ad_ops.convert = lambda x, aval: elementwise.convert_element_type(x, aval.dtype, aval.weak_type)
-batch_ops.moveaxis = common.moveaxis
-batch_ops.sum_axis = lambda x, axis: reductions.reduce_sum(x, (axis,))
+batch_ops.moveaxis = broadcasting.moveaxis
+batch_ops.sum_axis = lambda x, axis: broadcasting.reduce_sum(x, (axis,))
 
 del Array

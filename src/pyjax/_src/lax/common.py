@@ -11,7 +11,7 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import Eqn, Literal, Var
+from pyjax._src.core.jaxpr import Literal
 from pyjax._src.core.primitive import NativeForm
 from pyjax._src.core.trace import get_aval
 from pyjax._src.core.array import Array, to_buffer
@@ -71,68 +71,6 @@ def coerce_scalars(args):
         return args
     return [scalar_like(a, ref) if isinstance(a, (bool, int, float, complex)) else a for a in args]
 
-
-def unbroadcast(ct, aval: ShapedArray):
-    """Sum ``ct`` down to ``aval``'s shape: the transpose of lax's implicit broadcasting."""
-    ct_shape = get_aval(ct).shape
-    if ct_shape == aval.shape:
-        return ct
-    if aval.shape == ():
-        return reductions.reduce_sum(ct, tuple(range(len(ct_shape))))
-    axes = tuple(i for i, (a, c) in enumerate(zip(aval.shape, ct_shape)) if a == 1 and c != 1)
-    summed = reductions.reduce_sum(ct, axes)
-    return shape.reshape(summed, aval.shape)
-
-
-def broadcast_to_aval(x, aval: ShapedArray):
-    """Stretch ``x`` (scalar or size-1 dims) to ``aval``'s shape."""
-    xs = get_aval(x).shape
-    if xs == aval.shape:
-        return x
-    if xs == ():
-        return shape.broadcast_in_dim(x, aval.shape, ())
-    squeezed = tuple(i for i, d in enumerate(xs) if d == 1 and aval.shape[i] != 1)
-    kept = tuple(i for i in range(len(xs)) if i not in squeezed)
-    return shape.broadcast_in_dim(shape.squeeze(x, squeezed), aval.shape, kept)
-
-
-# ---------------------------------------------------------------------------- batching helpers
-
-def moveaxis(x, src: int | None, dst: int, axis_size: int):
-    """Move batch dim ``src`` of ``x`` to ``dst``; an unbatched ``x`` is broadcast first."""
-    if src is None:
-        s = list(get_aval(x).shape)
-        s.insert(dst, axis_size)
-        return shape.broadcast_in_dim(x, tuple(s), tuple(i for i in range(len(s)) if i != dst))
-    ndim = get_aval(x).ndim
-    dst = dst % ndim
-    if src == dst:
-        return x
-    perm = [i for i in range(ndim) if i != src]
-    perm.insert(dst, src)
-    return shape.transpose(x, tuple(perm))
-
-
-def batch_elementwise(prim):
-    """Batching rule for lax's broadcasting n-ary ops: align batch dims at the front."""
-    def rule(axis_size, args, dims, **params):
-        rank = max(get_aval(x).ndim - (d is not None) for x, d in zip(args, dims))
-        aligned = []
-        for x, d in zip(args, dims):
-            a = get_aval(x)
-            if d is None:
-                aligned.append(x if a.ndim == 0 else shape.expand_dims(x, (0,)))
-                continue
-            x = moveaxis(x, d, 0, axis_size)
-            if a.ndim - 1 < rank:  # a batched scalar among higher-rank operands
-                x = shape.reshape(x, (axis_size,) + (1,) * rank)
-            aligned.append(x)
-        out = prim.bind(*aligned, **params)
-        outs = out if prim.multiple_results else [out]
-        return list(outs), [0] * len(outs)
-    prim.batch = rule
-
-
 def batch_unary(prim):
     """Batching rule for an op that acts on each element independently (one operand)."""
     def rule(axis_size, args, dims, **params):
@@ -149,46 +87,6 @@ def ignore_errors(fn):
             return fn(*args, **kwargs)
     kernel.__name__ = getattr(fn, "__name__", "kernel")
     return kernel
-
-
-# ---------------------------------------------------------------------------- loop stacking
-# ``prim.stacked(eqn, operands, length) -> [Eqn] | None``: see ``Primitive.stacked``.
-
-def stack_elementwise(eqn, operands: list, length: int):
-    """An elementwise equation for every step at once: each element is computed alone, so
-    each step's bits are kept. A step's scalar stretches over its row; an operand that is
-    the same at every step is broadcast along the steps (a 0-d one stays 0-d where the
-    operation broadcasts it: beside operands of rank > 0, or always for binary ops)."""
-    out = eqn.outvars[0].aval
-    rank = out.ndim
-    broadcasts = eqn.prim.broadcasts_scalars
-    if rank and not broadcasts and any(s is not None and v.aval.ndim == 0
-                                        for v, s in zip(eqn.invars, operands)):
-        return None  # a step's scalar would need a size-1 stretch this op lacks
-    pre, invars = [], []
-    for v, s in zip(eqn.invars, operands):
-        if s is not None and v.aval.ndim == 0 and rank:
-            s = _equation(pre, shape.reshape_p, s, (length,) + (1,) * rank,
-                          new_sizes=(length,) + (1,) * rank, dimensions=None)
-        elif s is None and not (v.aval.ndim == 0 and (rank or broadcasts)):
-            s = step_broadcast(pre, v, length)
-        invars.append(v if s is None else s)
-    return pre + [Eqn(eqn.prim, invars, [Var(out.update(shape=(length,) + out.shape))],
-                      eqn.params)]
-
-
-def step_broadcast(pre: list, v, length: int):
-    """``v``, the same at every step, broadcast along a new leading axis of ``length``
-    (a stride-0 view): appended to ``pre``, its result returned."""
-    shape_ = (length,) + v.aval.shape
-    return _equation(pre, shape.broadcast_in_dim_p, v, shape_, shape=shape_,
-                     broadcast_dimensions=tuple(range(1, v.aval.ndim + 1)))
-
-
-def _equation(pre: list, prim, x, out_shape: tuple, **params):
-    out = Var(x.aval.update(shape=out_shape))
-    pre.append(Eqn(prim, [x], [out], params))
-    return out
 
 
 # ---------------------------------------------------------------------------- costs
@@ -299,6 +197,3 @@ def horner_steps(acc, x, addends, rounded) -> None:
 def canonical_dtype(dtype) -> np.dtype:
     return dtypes.canonicalize_dtype(dtype)
 
-
-# The families, last: they use the factories above while they load.
-from pyjax._src.lax import shape, reductions  # noqa: E402

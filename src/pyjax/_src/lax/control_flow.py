@@ -24,7 +24,7 @@ from pyjax._src import dtypes, tree_util
 from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import Tracer, concrete_value, get_aval, to_array
-from pyjax._src.lax import common, elementwise as ew, reductions, shape
+from pyjax._src.lax import broadcasting, common, elementwise as ew, reductions, shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import executable_for, scan_loop
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
@@ -137,7 +137,7 @@ def _tangents_of(closed: ClosedJaxpr, nonzero, out_nonzero=None):
 
 def _moved(x, d, size, to=0):
     """``x`` with its batch dim (or a broadcast one, if unbatched) at ``to``."""
-    return common.moveaxis(x, d, to, size)
+    return broadcasting.moveaxis(x, d, to, size)
 
 
 def _batched_body(closed: ClosedJaxpr, in_dims, size, axis_name, force_out):
@@ -324,7 +324,7 @@ def _cond_batch(axis_size, args, dims, branches):
         idx = ew.clamp(np.int32(0), idx, np.int32(len(branches) - 1))
         outs = []
         for case in zip(*outs_per_branch):
-            which = shape.broadcast_in_dim(idx, get_aval(case[0]).shape, (0,))
+            which = broadcasting.broadcast_in_dim(idx, get_aval(case[0]).shape, (0,))
             outs.append(ew.select_n(which, *case))
         return outs, [0] * len(outs)
     force = [False] * len(branches[0].out_avals)
@@ -473,7 +473,7 @@ def _while_batch(axis_size, args, dims, cond_jaxpr, body_jaxpr, cond_nconsts, bo
             new = _eval(body_b, *consts, *c)
             out = []
             for old, upd in zip(c, new):
-                which = shape.broadcast_in_dim(pred, get_aval(old).shape, (0,))
+                which = broadcasting.broadcast_in_dim(pred, get_aval(old).shape, (0,))
                 out.append(ew.select_n(which, old, upd))
             return out
 
@@ -816,7 +816,7 @@ def _vmap_leading(f, xs):
         return outs
 
     outs, dims = batch_flat(flat, leaves, [0] * len(leaves), n)
-    return tree_util.tree_unflatten(out_trees[0], [common.moveaxis(o, d, 0, n)
+    return tree_util.tree_unflatten(out_trees[0], [broadcasting.moveaxis(o, d, 0, n)
                                                    for o, d in zip(outs, dims)])
 
 
@@ -829,11 +829,11 @@ def map(f, xs, *, batch_size=None):  # noqa: A001  (JAX's name)
     leaves, tree = tree_util.tree_flatten(xs)
     n = get_aval(leaves[0]).shape[0]
     full, rem = divmod(n, batch_size)
-    chunks = [shape.reshape(shape.slice_in_dim(x, 0, full * batch_size),
+    chunks = [broadcasting.reshape(shape.slice_in_dim(x, 0, full * batch_size),
                             (full, batch_size) + get_aval(x).shape[1:]) for x in leaves]
     _, ys = scan(lambda _, c: (None, _vmap_leading(f, tree_util.tree_unflatten(tree, c))),
                  None, chunks)
-    ys = tree_util.tree_map(lambda y: shape.reshape(y, (full * batch_size,) +
+    ys = tree_util.tree_map(lambda y: broadcasting.reshape(y, (full * batch_size,) +
                                                     get_aval(y).shape[2:]), ys)
     if rem:
         tail = tree_util.tree_unflatten(tree, [shape.slice_in_dim(x, full * batch_size, n)

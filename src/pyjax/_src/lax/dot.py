@@ -11,7 +11,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal, Var
 from pyjax._src.core.primitive import NativeForm, Primitive
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, elementwise as ew, shape
+from pyjax._src.lax import broadcasting, common, elementwise as ew
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -258,7 +258,7 @@ def _transpose_operand(ct, other, x_is_lhs: bool, x_aval, dimension_numbers, pre
     out = ew.convert_element_type(out, x_aval.dtype)  # (a real x takes the real part)
     # out dims: batch, x-free, then y's contracting dims in increasing order.
     order = list(xb) + list(xf) + [xc[yc.index(d)] for d in sorted(yc)]
-    return shape.transpose(out, tuple(int(i) for i in np.argsort(order)))
+    return broadcasting.transpose(out, tuple(int(i) for i in np.argsort(order)))
 
 
 def _dot_general_transpose(cts, lhs, rhs, dimension_numbers, precision, preferred_element_type):
@@ -277,14 +277,14 @@ def _dot_general_batch(axis_size, args, dims, dimension_numbers, precision, pref
     shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
     params = dict(precision=precision, preferred_element_type=preferred_element_type)
     if dl is not None and dr is not None:
-        lhs, rhs = common.moveaxis(lhs, dl, 0, axis_size), common.moveaxis(rhs, dr, 0, axis_size)
+        lhs, rhs = broadcasting.moveaxis(lhs, dl, 0, axis_size), broadcasting.moveaxis(rhs, dr, 0, axis_size)
         dn = ((shift(lc), shift(rc)), ((0,) + shift(lb), (0,) + shift(rb)))
         return [dot_general(lhs, rhs, dn, **params)], [0]
     if dl is not None:
-        lhs = common.moveaxis(lhs, dl, 0, axis_size)
+        lhs = broadcasting.moveaxis(lhs, dl, 0, axis_size)
         dn = ((shift(lc), rc), (shift(lb), rb))
         return [dot_general(lhs, rhs, dn, **params)], [len(lb)]
-    rhs = common.moveaxis(rhs, dr, 0, axis_size)
+    rhs = broadcasting.moveaxis(rhs, dr, 0, axis_size)
     dn = ((lc, shift(rc)), (lb, shift(rb)))
     n_lhs_free = get_aval(lhs).ndim - len(lc) - len(lb)
     return [dot_general(lhs, rhs, dn, **params)], [len(lb) + n_lhs_free]
@@ -333,7 +333,7 @@ def _dot_general_stacked(eqn, operands, length):
                     for v, s, c in zip(eqn.invars, operands, (lc, rc))):
         return None
     pre = []
-    invars = [s if s is not None else common.step_broadcast(pre, v, length)
+    invars = [s if s is not None else broadcasting.step_broadcast(pre, v, length)
               for v, s in zip(eqn.invars, operands)]
     shift = lambda ds: tuple(d + 1 for d in ds)  # noqa: E731
     dn = type(eqn.params["dimension_numbers"])(((shift(lc), shift(rc)), ((0,), (0,))))

@@ -19,10 +19,10 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal
 from pyjax._src.core.primitive import NativeForm, Primitive
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, shape
-from pyjax._src.lax.common import (batch_elementwise, broadcast_to_aval, ignore_errors,
-                                   elementwise_cost, native_expression, transcendental_cost,
-                                   unbroadcast)
+from pyjax._src.lax import broadcasting, common
+from pyjax._src.lax.broadcasting import batch_elementwise, broadcast_to_aval, unbroadcast
+from pyjax._src.lax.common import (elementwise_cost, ignore_errors, native_expression,
+                                   transcendental_cost)
 from pyjax._src.transforms.jvp import Zero, defjvp, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -46,7 +46,7 @@ def declare(prim: Primitive, kernel, kinds: str, *, ufunc=None, ufunc_kinds=None
     prim.ufunc, prim.ufunc_kinds = ufunc, kinds if ufunc_kinds is None else ufunc_kinds
     prim.quiet, prim.elementwise, prim.exact_rounding = quiet, elementwise, exact_rounding
     prim.cost = cost
-    prim.stacked = common.stack_elementwise if elementwise else None
+    prim.stacked = broadcasting.stack_elementwise if elementwise else None
 
 
 def unop(name: str, kernel=None, kinds: str = INEXACT, out_dtype=None, **declared) -> Primitive:
@@ -172,7 +172,7 @@ deflinear(add_any_p)
 add_any_p.transpose = lambda cts, x, y: [instantiate(cts[0]) if is_undefined(v) else None
                                          for v in (x, y)]
 add_any_p.batch = lambda axis_size, args, dims: (
-    [add_any_p.bind(*[common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)])], [0])
+    [add_any_p.bind(*[broadcasting.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)])], [0])
 
 sub_p = binop("sub", ufunc=np.subtract, exact_rounding=True)
 def sub(x, y): return _bind_binary(sub_p, x, y)  # noqa: E704
@@ -1019,14 +1019,14 @@ def _select_n_batch(axis_size, args, dims):
     wdim, *cdims = dims
     if get_aval(which).ndim == 0 and wdim is None:
         # Scalar predicate: move every case's batch dim to the front.
-        cases = [common.moveaxis(c, d, 0, axis_size) for c, d in zip(cases, cdims)]
+        cases = [broadcasting.moveaxis(c, d, 0, axis_size) for c, d in zip(cases, cdims)]
         return [select_n(which, *cases)], [0]
-    cases = [common.moveaxis(c, d, 0, axis_size) for c, d in zip(cases, cdims)]
+    cases = [broadcasting.moveaxis(c, d, 0, axis_size) for c, d in zip(cases, cdims)]
     out_shape = get_aval(cases[0]).shape
-    w = common.moveaxis(which, wdim, 0, axis_size)
+    w = broadcasting.moveaxis(which, wdim, 0, axis_size)
     if get_aval(w).shape != out_shape:
         # A batched scalar predicate against array cases: stretch it over the case shape.
-        w = shape.broadcast_in_dim(w, out_shape, (0,))
+        w = broadcasting.broadcast_in_dim(w, out_shape, (0,))
     return [select_n(w, *cases)], [0]
 
 
@@ -1036,7 +1036,7 @@ select_n_p.jvp = _select_n_jvp
 select_n_p.transpose = _select_n_transpose
 select_n_p.batch = _select_n_batch
 select_n_p.elementwise = select_n_p.exact_rounding = select_n_p.exact_dtypes = True
-select_n_p.stacked = common.stack_elementwise
+select_n_p.stacked = broadcasting.stack_elementwise
 select_n_p.numpy_passes = 2  # (as the bitwise select runs it)
 select_n_p.direct = lambda eqn: cpu_kernels.select2 if _selects_bits(eqn) else None
 select_n_p.native = NativeForm("elementwise", lambda eqn: _selects_bits(eqn) and
@@ -1071,7 +1071,7 @@ def _clamp_abstract_eval(avals):
 clamp_p.abstract_eval = _clamp_abstract_eval
 clamp_p.impl = lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi)]
 clamp_p.elementwise = True
-clamp_p.stacked = common.stack_elementwise
+clamp_p.stacked = broadcasting.stack_elementwise
 
 
 def _clamp_jvp_x(g, ans, lo, x, hi):
@@ -1095,16 +1095,16 @@ defjvp(clamp_p, _clamp_jvp_bound(True), _clamp_jvp_x, _clamp_jvp_bound(False))
 def _clamp_batch(axis_size, args, dims):
     lo, x, hi = args
     dlo, dx, dhi = dims
-    x = common.moveaxis(x, dx, 0, axis_size)
+    x = broadcasting.moveaxis(x, dx, 0, axis_size)
     xs = get_aval(x).shape
     bounds = []
     for b, d in ((lo, dlo), (hi, dhi)):
         if d is None and get_aval(b).ndim == 0:
             bounds.append(b)
         else:
-            b = common.moveaxis(b, d, 0, axis_size)
+            b = broadcasting.moveaxis(b, d, 0, axis_size)
             if get_aval(b).shape != xs:
-                b = shape.broadcast_in_dim(b, xs, (0,) if get_aval(b).ndim == 1 else
+                b = broadcasting.broadcast_in_dim(b, xs, (0,) if get_aval(b).ndim == 1 else
                                            tuple(range(get_aval(b).ndim)))
             bounds.append(b)
     return [clamp_p.bind(bounds[0], x, bounds[1])], [0]
@@ -1150,7 +1150,7 @@ convert_element_type_p.abstract_eval = lambda avals, new_dtype, weak_type: [
 convert_element_type_p.impl = lambda x, new_dtype, weak_type: [
     _convert_kernel(x, new_dtype, weak_type)]
 convert_element_type_p.elementwise = True
-convert_element_type_p.stacked = common.stack_elementwise
+convert_element_type_p.stacked = broadcasting.stack_elementwise
 convert_element_type_p.simplify = lambda eqn, producer: _same_type(eqn)
 convert_element_type_p.native = NativeForm(  # float -> float: the result type's constructor
     "elementwise", common.floats,
@@ -1212,7 +1212,7 @@ def _bitcast_impl(x, new_dtype):
 
 
 def _bitcast_batch(axis_size, args, dims, new_dtype):
-    x = common.moveaxis(args[0], dims[0], 0, axis_size)  # the trailing dim may change
+    x = broadcasting.moveaxis(args[0], dims[0], 0, axis_size)  # the trailing dim may change
     return [bitcast_convert_type_p.bind(x, new_dtype=new_dtype)], [0]
 
 
@@ -1225,5 +1225,7 @@ defzero(bitcast_convert_type_p)
 # ---------------------------------------------------------------------------- helpers
 
 def zeros_like(x):
+    """Zeros of ``x``'s shape, dtype and weak type (a broadcast 0-d constant)."""
     a = get_aval(x)
-    return shape.full(a.shape, 0, a.dtype, weak_type=a.weak_type)
+    zero = Array._from_buffer(np.zeros((), a.dtype), ShapedArray((), a.dtype, a.weak_type))
+    return broadcasting.broadcast_in_dim(zero, a.shape, ())

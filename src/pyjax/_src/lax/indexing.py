@@ -22,7 +22,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import EVAL_TRACE, Tracer, get_aval, set_current_trace
-from pyjax._src.lax import common, elementwise as ew, shape
+from pyjax._src.lax import broadcasting, common, elementwise as ew, shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jvp import Zero, instantiate
 from pyjax._src.transforms.staging import trace_to_jaxpr
@@ -303,19 +303,19 @@ def _gather_batch(axis_size, args, dims, dimension_numbers, slice_sizes, **param
     d = dimension_numbers
     up = lambda dims_: tuple(i + 1 for i in dims_)  # noqa: E731
     if idim is None:
-        operand = common.moveaxis(operand, od, 0, axis_size)
+        operand = broadcasting.moveaxis(operand, od, 0, axis_size)
         d = GatherDimensionNumbers((0,) + up(d.offset_dims), up(d.collapsed_slice_dims),
                                    up(d.start_index_map), up(d.operand_batching_dims),
                                    d.start_indices_batching_dims)
         slice_sizes = (axis_size,) + slice_sizes
     elif od is None:
-        indices = common.moveaxis(indices, idim, 0, axis_size)
+        indices = broadcasting.moveaxis(indices, idim, 0, axis_size)
         d = GatherDimensionNumbers(up(d.offset_dims), d.collapsed_slice_dims,
                                    d.start_index_map, d.operand_batching_dims,
                                    up(d.start_indices_batching_dims))
     else:
-        operand = common.moveaxis(operand, od, 0, axis_size)
-        indices = common.moveaxis(indices, idim, 0, axis_size)
+        operand = broadcasting.moveaxis(operand, od, 0, axis_size)
+        indices = broadcasting.moveaxis(indices, idim, 0, axis_size)
         d = GatherDimensionNumbers(up(d.offset_dims), up(d.collapsed_slice_dims),
                                    up(d.start_index_map), (0,) + up(d.operand_batching_dims),
                                    (0,) + up(d.start_indices_batching_dims))
@@ -452,8 +452,8 @@ def _scatter_batch(prim):
         od, idim, *udims = dims
         d = dimension_numbers
         up = lambda dims_: tuple(i + 1 for i in dims_)  # noqa: E731
-        operand = common.moveaxis(operand, od, 0, axis_size)
-        updates = [common.moveaxis(u, ud, 0, axis_size) for u, ud in zip(updates, udims)]
+        operand = broadcasting.moveaxis(operand, od, 0, axis_size)
+        updates = [broadcasting.moveaxis(u, ud, 0, axis_size) for u, ud in zip(updates, udims)]
         if idim is None:
             d = ScatterDimensionNumbers((0,) + up(d.update_window_dims),
                                         up(d.inserted_window_dims),
@@ -461,7 +461,7 @@ def _scatter_batch(prim):
                                         up(d.operand_batching_dims),
                                         d.scatter_indices_batching_dims)
         else:
-            indices = common.moveaxis(indices, idim, 0, axis_size)
+            indices = broadcasting.moveaxis(indices, idim, 0, axis_size)
             d = ScatterDimensionNumbers(up(d.update_window_dims), up(d.inserted_window_dims),
                                         up(d.scatter_dims_to_operand_dims),
                                         (0,) + up(d.operand_batching_dims),
@@ -511,13 +511,13 @@ def _scatter_jvp(primals, tangents, dimension_numbers, indices_are_sorted, uniqu
     batch = get_aval(indices).shape[:-1]
     scatter_axes = tuple(i for i in range(ua.ndim) if i not in dimension_numbers.update_window_dims)
     iota = shape.iota(dtypes.int32, int(np.prod(batch, dtype=int)))
-    ids = shape.reshape(ew.add(iota, common.scalar_like(1, iota)), batch)
-    ids = shape.broadcast_in_dim(ids, ua.shape, scatter_axes)
+    ids = broadcasting.reshape(ew.add(iota, common.scalar_like(1, iota)), batch)
+    ids = broadcasting.broadcast_in_dim(ids, ua.shape, scatter_axes)
     winners = scatter_p.bind(shape.full(get_aval(operand).shape, 0, dtypes.int32), indices, ids,
                              unique_indices=False, **params)
     won = ew.eq(_gather_back(winners, indices, ua.shape, dimension_numbers, mode), ids)
     kept = ew.eq(winners, shape.full((), 0, dtypes.int32))
-    t_kept = ew.select_n(common.broadcast_to_aval(kept, get_aval(t_op)), ew.zeros_like(t_op), t_op)
+    t_kept = ew.select_n(broadcasting.broadcast_to_aval(kept, get_aval(t_op)), ew.zeros_like(t_op), t_op)
     t_won = ew.select_n(won, ew.zeros_like(t_up), t_up)
     return [out], [scatter_add(t_kept, indices, t_won, dimension_numbers,
                                indices_are_sorted=indices_are_sorted, mode=mode)]

@@ -16,7 +16,7 @@ import numpy as np
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, to_array
-from pyjax._src.lax import common, dot, elementwise as ew, shape
+from pyjax._src.lax import broadcasting, common, dot, elementwise as ew, shape
 from pyjax._src.transforms.jvp import Zero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -31,7 +31,7 @@ def _check_square(name: str, a: ShapedArray):
 
 def _mT(x):
     nd = get_aval(x).ndim
-    return shape.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+    return broadcasting.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 def _matmul(a, b):
@@ -44,7 +44,7 @@ def _matmul(a, b):
 def _matrix_const(value: np.ndarray, like):
     """One constant matrix, repeated over ``like``'s batch dimensions."""
     a = get_aval(like)
-    return shape.broadcast_in_dim(to_array(value), a.shape[:-2] + value.shape,
+    return broadcasting.broadcast_in_dim(to_array(value), a.shape[:-2] + value.shape,
                                   (a.ndim - 2, a.ndim - 1))
 
 
@@ -65,7 +65,7 @@ def _diagonal(x):
     """The diagonal of each square matrix: every (n+1)-th element of the flattened matrix."""
     a = get_aval(x)
     n = a.shape[-1]
-    flat = shape.reshape(x, a.shape[:-2] + (n * n,))
+    flat = broadcasting.reshape(x, a.shape[:-2] + (n * n,))
     batch = a.ndim - 2
     return shape.slice(flat, (0,) * (batch + 1), a.shape[:-2] + (n * n,),
                        (1,) * batch + (n + 1,))
@@ -82,7 +82,7 @@ def _inverse_off_diagonal(d):
 def _batch_front(prim):
     """Batching for ops on trailing matrix dimensions: batch dims go in front."""
     def rule(axis_size, args, dims, **params):
-        args = [common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)]
+        args = [broadcasting.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)]
         out = prim.bind(*args, **params)
         outs = out if prim.multiple_results else [out]
         return list(outs), [0] * len(outs)
@@ -240,7 +240,7 @@ def _eigh_jvp(primals, tangents):
         return [w, v], [Zero(get_aval(w).to_tangent_aval()), Zero(get_aval(v).to_tangent_aval())]
     vt_dx_v = _matmul(_mT(v), _matmul(t, v))
     dw = _diagonal(vt_dx_v)
-    gaps = ew.sub(shape.expand_dims(w, (-2,)), shape.expand_dims(w, (-1,)))
+    gaps = ew.sub(broadcasting.expand_dims(w, (-2,)), broadcasting.expand_dims(w, (-1,)))
     dv = _matmul(v, ew.mul(_inverse_off_diagonal(gaps), vt_dx_v))
     return [w, v], [dw, dv]
 
@@ -289,7 +289,7 @@ def _svd_jvp(primals, tangents):
     v = _mT(vh)
     dp = _matmul(_matmul(_mT(u), da), v)
     ds = _diagonal(dp)
-    s_row, s_col = shape.expand_dims(s, (-2,)), shape.expand_dims(s, (-1,))
+    s_row, s_col = broadcasting.expand_dims(s, (-2,)), broadcasting.expand_dims(s, (-1,))
     f = _inverse_off_diagonal(ew.sub(ew.mul(s_row, s_row), ew.mul(s_col, s_col)))
     dp_s, s_dp = ew.mul(dp, s_row), ew.mul(s_col, dp)
     du = ew.add(_matmul(u, ew.mul(f, ew.add(dp_s, _mT(dp_s)))),

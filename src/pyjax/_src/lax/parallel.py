@@ -15,7 +15,8 @@ from pyjax._src import dtypes, tree_util
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import current_trace, get_aval, to_array
-from pyjax._src.lax import common, elementwise as ew, reductions, shape
+from pyjax._src.lax import broadcasting, common, dynamic_slicing, elementwise as ew, reductions
+from pyjax._src.lax import shape
 from pyjax._src.transforms.batching import BatchTrace
 from pyjax._src.transforms.jvp import deflinear, defjvp, defzero, instantiate
 
@@ -78,7 +79,7 @@ def _reducing_collective(name: str, reduce, across_copies):
 
 
 psum_p = _reducing_collective(
-    "psum", lambda x, d: reductions.reduce_sum(x, (d,)),
+    "psum", lambda x, d: broadcasting.reduce_sum(x, (d,)),
     lambda x, n: ew.mul(x, common.scalar_like(n, x)))
 deflinear(psum_p)
 psum_p.transpose = lambda cts, x, axes: [psum_p.bind(instantiate(cts[0]), axes=axes)]
@@ -178,15 +179,15 @@ def _all_gather_abstract_eval(avals, axes, axis, tiled, axis_size):
 def _all_gather_axis_rule(size, args, dims, axes, axis, tiled, axis_size, trace_axis):
     (x,), (d,) = args, dims
     if tiled:  # members' blocks side by side along ``axis``
-        x = common.moveaxis(x, d, axis, size)
+        x = broadcasting.moveaxis(x, d, axis, size)
         s = get_aval(x).shape
-        return [shape.reshape(x, s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:])], [None]
-    return [common.moveaxis(x, d, axis, size)], [None]
+        return [broadcasting.reshape(x, s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:])], [None]
+    return [broadcasting.moveaxis(x, d, axis, size)], [None]
 
 
 def _all_gather_batch(size, args, dims, axes, axis, tiled, axis_size):
     (x,), (d,) = args, dims
-    x = common.moveaxis(x, d, 0, size)
+    x = broadcasting.moveaxis(x, d, 0, size)
     return [all_gather_p.bind(x, axes=axes, axis=axis + 1, tiled=tiled, axis_size=axis_size)], [0]
 
 
@@ -196,8 +197,8 @@ def _all_gather_transpose(cts, x, axes, axis, tiled, axis_size):
     index = axis_index_p.bind(axes=axes)
     if tiled:
         block = x.aval.shape[axis]
-        return [shape.dynamic_slice_in_dim(summed, ew.mul(index, block), block, axis)]
-    return [shape.dynamic_index_in_dim(summed, index, axis, keepdims=False)]
+        return [dynamic_slicing.dynamic_slice_in_dim(summed, ew.mul(index, block), block, axis)]
+    return [dynamic_slicing.dynamic_index_in_dim(summed, index, axis, keepdims=False)]
 
 
 all_gather_p.abstract_eval = _all_gather_abstract_eval

@@ -8,84 +8,9 @@ from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, elementwise as ew, shape
+from pyjax._src.lax import broadcasting, common, elementwise as ew, shape
+from pyjax._src.lax.broadcasting import bind_reduce, reduce_sum, reducer
 from pyjax._src.transforms.jvp import defjvp, deflinear, defzero, instantiate
-
-
-def _check_axes(a: ShapedArray, axes: tuple):
-    """lax takes reduction axes as given: non-negative, in range and distinct."""
-    if any(not 0 <= ax < a.ndim for ax in axes):
-        raise ValueError(f"reduction axes {axes} contains out-of-bounds indices for "
-                         f"{a.str_short()}.")
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"duplicate value in 'axes' of reduction: {axes}")
-
-
-def _identity(name: str, dtype: np.dtype):
-    """What max/min reduce an empty axis to (XLA's init values)."""
-    if dtype.kind == "b":
-        return name == "reduce_min"
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return info.max if name == "reduce_min" else info.min
-    return np.inf if name == "reduce_min" else -np.inf
-
-
-def reducer(name: str, kernel, kinds: str, accepted: str) -> Primitive:
-    """A monoid reduction primitive with param ``axes`` (non-negative, in any order)."""
-    prim = Primitive(name)
-
-    def abstract_eval(avals, axes):
-        (a,) = avals
-        if a.dtype.kind not in kinds:
-            raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are "
-                            f"subtypes of {accepted}.")
-        _check_axes(a, axes)
-        return [ShapedArray(tuple(s for i, s in enumerate(a.shape) if i not in axes),
-                            a.dtype, a.weak_type)]
-
-    def impl(x, axes):
-        if name in ("reduce_max", "reduce_min") and any(x.shape[i] == 0 for i in axes):
-            out = tuple(s for i, s in enumerate(x.shape) if i not in axes)
-            return [np.full(out, _identity(name, x.dtype), x.dtype)]
-        return [np.asarray(kernel(x, axis=axes)).astype(x.dtype, copy=False)]
-
-    def batch(axis_size, args, dims, axes):
-        (x,), (d,) = args, dims
-        x = common.moveaxis(x, d, 0, axis_size)
-        return [prim.bind(x, axes=tuple(a + 1 for a in axes))], [0]
-
-    prim.abstract_eval = abstract_eval
-    prim.impl = impl
-    prim.batch = batch
-    prim.cost = common.reduction_cost
-    prim.fresh_results = lambda eqn: bool(eqn.params["axes"])  # (no axes: the operand)
-    return prim
-
-
-def _bind_reduce(prim: Primitive, operand, axes):
-    return prim.bind(shape.as_operand(operand), axes=tuple(int(a) for a in axes))
-
-
-# ---------------------------------------------------------------------------- reduce_sum
-
-reduce_sum_p = reducer("reduce_sum", np.sum, "iufc", "number")
-reduce_sum_p.exact_dtypes = True
-
-
-def reduce_sum(operand, axes):
-    return _bind_reduce(reduce_sum_p, operand, axes)
-
-
-def _reduce_sum_transpose(cts, x, axes):
-    shape_in = x.aval.shape
-    kept = tuple(i for i in range(len(shape_in)) if i not in axes)
-    return [shape.broadcast_in_dim(instantiate(cts[0]), shape_in, kept)]
-
-
-deflinear(reduce_sum_p)
-reduce_sum_p.transpose = _reduce_sum_transpose
-
 
 # ---------------------------------------------------------------------------- reduce_prod
 
@@ -94,7 +19,7 @@ reduce_prod_p.exact_dtypes = True
 
 
 def reduce_prod(operand, axes):
-    return _bind_reduce(reduce_prod_p, operand, axes)
+    return bind_reduce(reduce_prod_p, operand, axes)
 
 
 def _reduce_prod_jvp(g, ans, x, axes):
@@ -106,13 +31,13 @@ def _reduce_prod_jvp(g, ans, x, axes):
     m = int(np.prod([a.shape[i] for i in kept], dtype=np.int64))
     if n == 0:
         return ew.zeros_like(ans)
-    xs = shape.reshape(shape.transpose(x, axes + kept), (n, m))
-    gs = shape.reshape(shape.transpose(g, axes + kept), (n, m))
+    xs = broadcasting.reshape(broadcasting.transpose(x, axes + kept), (n, m))
+    gs = broadcasting.reshape(broadcasting.transpose(g, axes + kept), (n, m))
     ones = shape.full((1, m), 1, a.dtype)
     before = shape.concatenate([ones, shape.slice_in_dim(cumprod(xs, 0), 0, n - 1)], 0)
     after = shape.concatenate([shape.slice_in_dim(cumprod(xs, 0, reverse=True), 1, n), ones], 0)
     out = reduce_sum(ew.mul(gs, ew.mul(before, after)), (0,))
-    return shape.reshape(out, get_aval(ans).shape)
+    return broadcasting.reshape(out, get_aval(ans).shape)
 
 
 defjvp(reduce_prod_p, _reduce_prod_jvp)
@@ -125,7 +50,7 @@ reduce_max_p.exact_dtypes = True
 
 
 def reduce_max(operand, axes):
-    return _bind_reduce(reduce_max_p, operand, axes)
+    return bind_reduce(reduce_max_p, operand, axes)
 
 
 reduce_min_p = reducer("reduce_min", np.min, "biufc", "any")
@@ -133,14 +58,14 @@ reduce_min_p.exact_dtypes = True
 
 
 def reduce_min(operand, axes):
-    return _bind_reduce(reduce_min_p, operand, axes)
+    return bind_reduce(reduce_min_p, operand, axes)
 
 
 def _chooser_jvp(g, ans, x, axes):
     """Tangent of max/min: the mean of the tangents at the positions attaining the extremum."""
     a = get_aval(x)
     kept = tuple(i for i in range(a.ndim) if i not in axes)
-    ans_b = shape.broadcast_in_dim(ans, a.shape, kept)
+    ans_b = broadcasting.broadcast_in_dim(ans, a.shape, kept)
     location = ew.convert_element_type(ew.eq(x, ans_b), get_aval(g).dtype)
     counts = reduce_sum(location, axes)
     return ew.div(reduce_sum(ew.mul(g, location), axes), counts)
@@ -174,15 +99,15 @@ reduce_xor_p = _logical("reduce_xor", np.bitwise_xor)
 
 
 def reduce_and(operand, axes):
-    return _bind_reduce(reduce_and_p, operand, axes)
+    return bind_reduce(reduce_and_p, operand, axes)
 
 
 def reduce_or(operand, axes):
-    return _bind_reduce(reduce_or_p, operand, axes)
+    return bind_reduce(reduce_or_p, operand, axes)
 
 
 def reduce_xor(operand, axes):
-    return _bind_reduce(reduce_xor_p, operand, axes)
+    return bind_reduce(reduce_xor_p, operand, axes)
 
 
 # ---------------------------------------------------------------------------- argmax / argmin
@@ -214,7 +139,7 @@ def _arg_reducer(name: str, pick) -> Primitive:
         return [pick(x, axis=axis).astype(index_dtype)]
 
     def batch(axis_size, args, dims, axes, index_dtype):
-        x = common.moveaxis(args[0], dims[0], 0, axis_size)
+        x = broadcasting.moveaxis(args[0], dims[0], 0, axis_size)
         return [prim.bind(x, axes=(axes[0] + 1,), index_dtype=index_dtype)], [0]
 
     prim.abstract_eval = abstract_eval
@@ -232,13 +157,13 @@ argmin_p = _arg_reducer("argmin", np.argmin)
 
 def argmax(operand, axis: int, index_dtype):
     """Index of the first maximum along ``axis`` (NaN counts as the maximum)."""
-    return argmax_p.bind(shape.as_operand(operand), axes=(int(axis),),
+    return argmax_p.bind(broadcasting.as_operand(operand), axes=(int(axis),),
                          index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
 def argmin(operand, axis: int, index_dtype):
     """Index of the first minimum along ``axis`` (NaN counts as the minimum)."""
-    return argmin_p.bind(shape.as_operand(operand), axes=(int(axis),),
+    return argmin_p.bind(broadcasting.as_operand(operand), axes=(int(axis),),
                          index_dtype=dtypes.canonicalize_dtype(index_dtype))
 
 
@@ -281,7 +206,7 @@ def _cumulative(name: str, kernel, kinds: str, accepted: str) -> Primitive:
 
 
 def _bind_cumulative(prim: Primitive, operand, axis, reverse):
-    return prim.bind(shape.as_operand(operand), axis=int(axis), reverse=bool(reverse))
+    return prim.bind(broadcasting.as_operand(operand), axis=int(axis), reverse=bool(reverse))
 
 
 def _interleave(a, b, axis: int):
@@ -291,7 +216,7 @@ def _interleave(a, b, axis: int):
     a_cfg, b_cfg = [(0, 0, 0)] * ndim, [(0, 0, 0)] * ndim
     a_cfg[axis] = (0, 1 if na == nb else 0, 1)
     b_cfg[axis] = (1, 0 if na == nb else 1, 1)
-    zero = shape.const(0, get_aval(a).dtype)
+    zero = broadcasting.const(0, get_aval(a).dtype)
     combine = ew.bitwise_or if get_aval(a).dtype == dtypes.bool_ else ew.add
     return combine(shape.pad(a, zero, tuple(a_cfg)), shape.pad(b, zero, tuple(b_cfg)))
 

@@ -19,7 +19,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, indexing, shape
+from pyjax._src.lax import broadcasting, indexing, shape
 from pyjax._src.transforms.jvp import Zero
 
 
@@ -37,7 +37,7 @@ def _gather_along(x, indices, axis: int):
     dnums = indexing.GatherDimensionNumbers(
         offset_dims=(), collapsed_slice_dims=(axis,), start_index_map=(axis,),
         operand_batching_dims=others, start_indices_batching_dims=others)
-    idx = shape.expand_dims(indices, (rank,))
+    idx = broadcasting.expand_dims(indices, (rank,))
     return indexing.gather(x, idx, dnums, (1,) * rank,
                            mode=indexing.GatherScatterMode.PROMISE_IN_BOUNDS)
 
@@ -56,20 +56,20 @@ def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1
         if not 1 <= num_keys <= len(operand):
             raise ValueError(f"num_keys={num_keys} must be between 1 and "
                              f"len(operand)={len(operand)}")
-        operands = [shape.as_operand(x) for x in operand]
+        operands = [broadcasting.as_operand(x) for x in operand]
         dimension = _canonicalize_axis(dimension, get_aval(operands[0]).ndim)
         return tuple(sort_p.bind(*operands, dimension=dimension, is_stable=bool(is_stable),
                                  num_keys=int(num_keys)))
     if num_keys != 1:
         raise ValueError(f"num_keys={num_keys} must equal 1 for a single operand.")
-    operand = shape.as_operand(operand)
+    operand = broadcasting.as_operand(operand)
     dimension = _canonicalize_axis(dimension, get_aval(operand).ndim)
     return sort_p.bind(operand, dimension=dimension, is_stable=bool(is_stable), num_keys=1)[0]
 
 
 def sort_key_val(keys, values, dimension: int = -1, is_stable: bool = True):
     """Sort ``keys`` along ``dimension`` and apply the same permutation to ``values``."""
-    k, v = shape.as_operand(keys), shape.as_operand(values)
+    k, v = broadcasting.as_operand(keys), broadcasting.as_operand(values)
     dimension = _canonicalize_axis(dimension, get_aval(k).ndim)
     return tuple(sort_p.bind(k, v, dimension=dimension, is_stable=bool(is_stable), num_keys=1))
 
@@ -121,9 +121,9 @@ def _sort_batch(axis_size, args, dims, dimension, is_stable, num_keys):
     for x, d in zip(args, dims):
         if d is None:
             kept = tuple(i for i in range(len(proto_shape)) if i != bd)
-            moved.append(shape.broadcast_in_dim(x, proto_shape, kept))
+            moved.append(broadcasting.broadcast_in_dim(x, proto_shape, kept))
         else:
-            moved.append(common.moveaxis(x, d, bd, axis_size))
+            moved.append(broadcasting.moveaxis(x, d, bd, axis_size))
     outs = sort_p.bind(*moved, dimension=dimension + (bd <= dimension), is_stable=is_stable,
                        num_keys=num_keys)
     return outs, [bd] * len(outs)
@@ -145,7 +145,7 @@ def top_k(operand, k: int, *, axis: int = -1):
     k = int(k)
     if k < 0:
         raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
-    operand = shape.as_operand(operand)
+    operand = broadcasting.as_operand(operand)
     axis = _canonicalize_axis(axis, get_aval(operand).ndim)
     return tuple(top_k_p.bind(operand, k=k, axis=axis))
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from pyjax._src.backends.cpu import approximations as approx, native, threads
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common, elementwise as ew
+from pyjax._src.lax import broadcasting, common, elementwise as ew
 from pyjax._src.lax.common import fma, horner
 from pyjax._src.lax.threefry import run_blocks
 from pyjax._src.transforms.jvp import Zero, defjvp
@@ -403,7 +403,7 @@ def _fma_jvp(primals, tangents):
                  None if type(tb) is Zero else ew.mul(a, tb),
                  None if type(tc) is Zero else tc):
         if term is not None:
-            term = common.broadcast_to_aval(term, get_aval(ans))
+            term = broadcasting.broadcast_to_aval(term, get_aval(ans))
             out = term if out is None else ew.add(out, term)
     return [ans], [out]
 

@@ -17,7 +17,7 @@ import numpy as np
 from pyjax._src.backends.cpu import native, threads
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.lax import common
+from pyjax._src.lax import broadcasting, common
 from pyjax._src.transforms.jvp import defzero
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -101,5 +101,5 @@ def _threefry2x32_impl(k1, k2, x1, x2):
 
 threefry2x32_p.abstract_eval = _threefry2x32_abstract_eval
 threefry2x32_p.impl = _threefry2x32_impl
-common.batch_elementwise(threefry2x32_p)
+broadcasting.batch_elementwise(threefry2x32_p)
 defzero(threefry2x32_p)  # random bits have no derivative

@@ -10,7 +10,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
-from pyjax._src.lax import elementwise as ew, shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
 from pyjax._src.numpy.ufuncs import power
 from pyjax._src.numpy.util import (SCALARS, broadcast_to, canonicalize_shape, check_arraylike,
                                    to_array)
@@ -132,7 +132,7 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
     if isinstance(object, (Array, Tracer)):
         out = object
     elif any(isinstance(leaf, Tracer) for leaf in leaves):
-        parts = [lax_shape.expand_dims(array(elt, dtype=dtype), (0,)) for elt in object]
+        parts = [lax_bcast.expand_dims(array(elt, dtype=dtype), (0,)) for elt in object]
         out = lax_shape.concatenate(parts, 0)
     else:
         if dtype.kind in "iu":
@@ -146,7 +146,7 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
     out = ew.convert_element_type(out, dtype, weak)
     nd = get_aval(out).ndim
     if ndmin > nd:
-        out = lax_shape.reshape(out, (1,) * (ndmin - nd) + get_aval(out).shape)
+        out = lax_bcast.reshape(out, (1,) * (ndmin - nd) + get_aval(out).shape)
     return out
 
 
@@ -298,15 +298,15 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
         out_shape = list(bshape)
         out_shape.insert(axis, div)
         step = ew.div(lax_shape.iota(real, div), _full_scalar(div, real))
-        step = lax_shape.broadcast_in_dim(ew.convert_element_type(step, work), out_shape, (axis,))
-        lo = lax_shape.broadcast_in_dim(start_b, out_shape, kept)
-        hi = lax_shape.broadcast_in_dim(stop_b, out_shape, kept)
+        step = lax_bcast.broadcast_in_dim(ew.convert_element_type(step, work), out_shape, (axis,))
+        lo = lax_bcast.broadcast_in_dim(start_b, out_shape, kept)
+        hi = lax_bcast.broadcast_in_dim(stop_b, out_shape, kept)
         out = ew.add(ew.mul(lo, ew.sub(_full_scalar(1, work), step)), ew.mul(hi, step))
         if endpoint:
-            out = lax_shape.concatenate([out, lax_shape.expand_dims(stop_b, (axis,))], axis)
+            out = lax_shape.concatenate([out, lax_bcast.expand_dims(stop_b, (axis,))], axis)
     elif num == 1:
         delta = _full_scalar(np.nan, work) if endpoint else ew.sub(stop_b, start_b)
-        out = lax_shape.expand_dims(start_b, (axis,))
+        out = lax_bcast.expand_dims(start_b, (axis,))
     else:
         delta = _full_scalar(np.nan, work)
         bshape.insert(axis, 0)
@@ -393,7 +393,7 @@ def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy")
         dim = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and len(args) >= 2 else i
         s = [1] * len(args) if sparse else list(shape)
         s[dim] = get_aval(x).shape[0]
-        out.append(lax_shape.broadcast_in_dim(x, tuple(s), (dim,)))
+        out.append(lax_bcast.broadcast_in_dim(x, tuple(s), (dim,)))
     return out
 
 
@@ -405,9 +405,9 @@ def indices(dimensions, dtype=None, sparse: bool = False):
     out = []
     for i, d in enumerate(dims):
         s = (1,) * i + (d,) + (1,) * (n - i - 1) if sparse else dims
-        out.append(lax_shape.broadcast_in_dim(lax_shape.iota(dtype, d), s, (i,)))
+        out.append(lax_bcast.broadcast_in_dim(lax_shape.iota(dtype, d), s, (i,)))
     if sparse:
         return tuple(out)
     if not out:
         return lax_shape.full((0,), 0, dtype)
-    return lax_shape.concatenate([lax_shape.expand_dims(o, (0,)) for o in out], 0)
+    return lax_shape.concatenate([lax_bcast.expand_dims(o, (0,)) for o in out], 0)

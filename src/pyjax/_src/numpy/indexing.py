@@ -20,8 +20,8 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.errors import NonConcreteBooleanIndexError
-from pyjax._src.lax import elementwise as ew, indexing as lax_idx
-from pyjax._src.lax import shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, dynamic_slicing as lax_dyn, elementwise as ew
+from pyjax._src.lax import indexing as lax_idx, shape as lax_shape
 from pyjax._src.lax.indexing import (GatherDimensionNumbers, GatherScatterMode,
                                      ScatterDimensionNumbers)
 from pyjax._src.numpy import creation, ufuncs
@@ -219,7 +219,7 @@ def getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted: bool = Fa
     a = get_aval(x)
     if 0 in plan.slice_shape:
         return lax_shape.full(plan.slice_shape, 0, a.dtype, weak_type=a.weak_type)
-    y = lax_shape.expand_dims(x, plan.operand_newaxes) if plan.operand_newaxes else x
+    y = lax_bcast.expand_dims(x, plan.operand_newaxes) if plan.operand_newaxes else x
     if plan.indices is not None:
         y = _gather(y, plan.indices, plan.dnums, plan.slice_sizes,
                     unique_indices=unique_indices or plan.basic,
@@ -227,7 +227,7 @@ def getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted: bool = Fa
                     mode=mode, fill_value=fill_value)
     if plan.reversed_dims:
         y = lax_shape.rev(y, plan.reversed_dims)
-    return lax_shape.expand_dims(y, plan.newaxis_dims) if plan.newaxis_dims else y
+    return lax_bcast.expand_dims(y, plan.newaxis_dims) if plan.newaxis_dims else y
 
 
 def _gather(operand, indices, dnums, slice_sizes, **params):
@@ -235,8 +235,8 @@ def _gather(operand, indices, dnums, slice_sizes, **params):
     gather kernel returns 1-d arrays for 0-d results."""
     if dnums.offset_dims or get_aval(indices).ndim > 1:
         return lax_idx.gather(operand, indices, dnums, slice_sizes, **params)
-    one = lax_shape.expand_dims(indices, (0,))
-    return lax_shape.squeeze(lax_idx.gather(operand, one, dnums, slice_sizes, **params), (0,))
+    one = lax_bcast.expand_dims(indices, (0,))
+    return lax_bcast.squeeze(lax_idx.gather(operand, one, dnums, slice_sizes, **params), (0,))
 
 
 def _slices_static(entries) -> bool:
@@ -287,8 +287,8 @@ def _static_slice(x, entries, normalize: bool):
     if rev:
         y = lax_shape.rev(y, rev)
     if squeeze:
-        y = lax_shape.squeeze(y, squeeze)
-    return lax_shape.expand_dims(y, newaxes) if newaxes else y
+        y = lax_bcast.squeeze(y, squeeze)
+    return lax_bcast.expand_dims(y, newaxes) if newaxes else y
 
 
 def _dynamic_slice(x, entries, normalize: bool):
@@ -315,12 +315,12 @@ def _dynamic_slice(x, entries, normalize: bool):
         else:
             starts.append(_const(start, dt)), sizes.append(max(0, stop - start))
         wrap.append(False)
-    y = lax_shape.dynamic_slice(x, starts, sizes, allow_negative_indices=wrap)
+    y = lax_dyn.dynamic_slice(x, starts, sizes, allow_negative_indices=wrap)
     if rev:
         y = lax_shape.rev(y, rev)
     if squeeze:
-        y = lax_shape.squeeze(y, squeeze)
-    return lax_shape.expand_dims(y, newaxes) if newaxes else y
+        y = lax_bcast.squeeze(y, squeeze)
+    return lax_bcast.expand_dims(y, newaxes) if newaxes else y
 
 
 # ---------------------------------------------------------------------------- the gather plan
@@ -421,7 +421,7 @@ def _plan(x, entries: list[_Entry], normalize: bool) -> _Plan:
     indices = None
     if components:
         full = tuple(batch_shape) + (1,)
-        pieces = [lax_shape.broadcast_in_dim(c, full, tuple(range(k, k + get_aval(c).ndim)))
+        pieces = [lax_bcast.broadcast_in_dim(c, full, tuple(range(k, k + get_aval(c).ndim)))
                   for c, k in components]
         indices = pieces[0] if len(pieces) == 1 else lax_shape.concatenate(pieces,
                                                                            len(batch_shape))
@@ -445,11 +445,11 @@ def _scatter_update(x, idx, y, scatter_op, *, indices_are_sorted: bool,
     y = to_array(y, "scatter")
     if xa.ndim == 0:
         # Scatter kernels need an operand axis to index: update x[None] at (0, *idx).
-        out = _scatter_update(lax_shape.expand_dims(x, (0,)), (0,) + _as_tuple(idx), y,
+        out = _scatter_update(lax_bcast.expand_dims(x, (0,)), (0,) + _as_tuple(idx), y,
                               scatter_op, indices_are_sorted=indices_are_sorted,
                               unique_indices=unique_indices, mode=mode,
                               normalize_indices=normalize_indices)
-        return lax_shape.squeeze(out, (0,))
+        return lax_bcast.squeeze(out, (0,))
     entries = _parse(idx, xa.shape)
     plan = _plan(x, entries, normalize_indices)
     if 0 in plan.slice_shape:
@@ -463,11 +463,11 @@ def _scatter_update(x, idx, y, scatter_op, *, indices_are_sorted: bool,
     x, y = promote_dtypes(x, y)
     y = broadcast_to(y, plan.slice_shape, "scatter")
     if plan.newaxis_dims:
-        y = lax_shape.squeeze(y, plan.newaxis_dims)
+        y = lax_bcast.squeeze(y, plan.newaxis_dims)
     if plan.reversed_dims:
         y = lax_shape.rev(y, plan.reversed_dims)
     if plan.operand_newaxes:
-        x = lax_shape.expand_dims(x, plan.operand_newaxes)
+        x = lax_bcast.expand_dims(x, plan.operand_newaxes)
     indices = plan.indices
     if indices is None:
         indices = _int_array(np.zeros(0, np.int32))
@@ -476,7 +476,7 @@ def _scatter_update(x, idx, y, scatter_op, *, indices_are_sorted: bool,
     out = scatter_op(x, indices, y, dnums, indices_are_sorted=indices_are_sorted or plan.basic,
                      unique_indices=unique_indices or plan.basic, mode=mode)
     if plan.operand_newaxes:
-        out = lax_shape.squeeze(out, plan.operand_newaxes)
+        out = lax_bcast.squeeze(out, plan.operand_newaxes)
     return ew.convert_element_type(out, xa.dtype, xa.weak_type)
 
 
@@ -606,7 +606,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices: bool = Fals
     check_arraylike("take", a, indices)
     a, indices = to_array(a, "take"), to_array(indices, "take")
     if axis is None:
-        a = lax_shape.reshape(a, (get_aval(a).size,))
+        a = lax_bcast.reshape(a, (get_aval(a).size,))
         axis = 0
     aa, ia = get_aval(a), get_aval(indices)
     axis = canonicalize_axis(operator.index(axis), aa.ndim, "take")
@@ -636,7 +636,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices: bool = Fals
     slice_sizes[axis] = 1
     offset_dims = tuple(range(axis)) + tuple(range(axis + ia.ndim, aa.ndim + ia.ndim - 1))
     dnums = GatherDimensionNumbers(offset_dims, (axis,), (axis,))
-    return _gather(a, lax_shape.expand_dims(indices, (ia.ndim,)), dnums, tuple(slice_sizes),
+    return _gather(a, lax_bcast.expand_dims(indices, (ia.ndim,)), dnums, tuple(slice_sizes),
                    mode=gather_mode, fill_value=fill_value, unique_indices=unique_indices,
                    indices_are_sorted=indices_are_sorted)
 
@@ -653,7 +653,7 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
         if ia.ndim != 1:
             raise ValueError(f"take_along_axis indices must be 1D if axis=None, got shape "
                              f"{ia.shape}")
-        a = lax_shape.reshape(a, (get_aval(a).size,))
+        a = lax_bcast.reshape(a, (get_aval(a).size,))
         axis = 0
     aa = get_aval(a)
     if aa.ndim != ia.ndim:
@@ -668,7 +668,7 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
     indices = _wrap_index(indices, size, _index_dtype(aa.shape), mode != "promise_in_bounds")
     # Each index dim either pairs with the operand dim (a batching dim), or broadcasts.
     index_dims = [i for i, d in enumerate(ia.shape) if i == axis or d != 1]
-    gather_indices = lax_shape.reshape(indices, tuple(out_shape[i] for i in index_dims) + (1,))
+    gather_indices = lax_bcast.reshape(indices, tuple(out_shape[i] for i in index_dims) + (1,))
     slice_sizes, offset_dims, op_batch, idx_batch, squeeze = [], [], [], [], []
     new_i = j = 0
     start_index_map = collapsed = ()
@@ -689,7 +689,7 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
             op_batch.append(new_i)
             idx_batch.append(j)
             new_i, j = new_i + 1, j + 1
-    a = lax_shape.squeeze(a, tuple(squeeze))
+    a = lax_bcast.squeeze(a, tuple(squeeze))
     dnums = GatherDimensionNumbers(tuple(offset_dims), collapsed, start_index_map,
                                    tuple(op_batch), tuple(idx_batch))
     return lax_idx.gather(a, gather_indices, dnums, tuple(slice_sizes),

@@ -16,8 +16,9 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
-from pyjax._src.lax import dot as lax_dot, elementwise as ew, reductions as lax_red
-from pyjax._src.lax import shape as lax_shape, sort as lax_sort
+from pyjax._src.lax import broadcasting as lax_bcast, dot as lax_dot, dynamic_slicing as lax_dyn
+from pyjax._src.lax import elementwise as ew, reductions as lax_red, shape as lax_shape
+from pyjax._src.lax import sort as lax_sort
 from pyjax._src.numpy import creation, indexing, ufuncs
 from pyjax._src.numpy.indexing import take, take_along_axis
 from pyjax._src.numpy.util import (SCALARS, canonicalize_axis, check_arraylike,
@@ -118,7 +119,7 @@ def _sum_to(x, axes, dtype):
             dtype = dtypes.canonicalize_dtype(np.uint64)
         else:
             dtype = dt
-    return lax_red.reduce_sum(ew.convert_element_type(x, dtype, weak and dtype == dt), axes)
+    return lax_bcast.reduce_sum(ew.convert_element_type(x, dtype, weak and dtype == dt), axes)
 
 
 # ---------------------------------------------------------------------------- dtypes and shapes
@@ -246,11 +247,11 @@ def reshape(a, shape, order: str = "C", *, copy=None):
     a = _arr(a, "reshape")
     new = _compute_newshape(_aval(a), shape)
     if order == "C":
-        return lax_shape.reshape(a, new)
+        return lax_bcast.reshape(a, new)
     if order == "F":
         rev = tuple(range(_aval(a).ndim))[::-1]
-        out = lax_shape.reshape(lax_shape.transpose(a, rev), new[::-1])
-        return lax_shape.transpose(out, tuple(range(len(new)))[::-1])
+        out = lax_bcast.reshape(lax_bcast.transpose(a, rev), new[::-1])
+        return lax_bcast.transpose(out, tuple(range(len(new)))[::-1])
     if order == "A":
         raise NotImplementedError("np.reshape order=A is not implemented.")
     raise ValueError(f"Unexpected value for 'order' argument: {order}.")
@@ -268,7 +269,7 @@ def transpose(a, axes=None):
     a = _arr(a, "transpose")
     nd = _aval(a).ndim
     axes = tuple(range(nd))[::-1] if axes is None else _axes_tuple(axes)
-    return lax_shape.transpose(a, tuple(canonicalize_axis(i, nd, "transpose") for i in axes))
+    return lax_bcast.transpose(a, tuple(canonicalize_axis(i, nd, "transpose") for i in axes))
 
 
 def permute_dims(a, /, axes):
@@ -281,14 +282,14 @@ def matrix_transpose(x, /):
     if nd < 2:
         raise ValueError(f"x must be at least two-dimensional for matrix_transpose; got "
                          f"ndim={nd}")
-    return lax_shape.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+    return lax_bcast.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 def swapaxes(a, axis1: int, axis2: int):
     a = _arr(a, "swapaxes")
     perm = list(range(_aval(a).ndim))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
-    return lax_shape.transpose(a, tuple(perm))
+    return lax_bcast.transpose(a, tuple(perm))
 
 
 def moveaxis(a, source, destination):
@@ -302,7 +303,7 @@ def moveaxis(a, source, destination):
     perm = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         perm.insert(d, s)
-    return lax_shape.transpose(a, tuple(perm))
+    return lax_bcast.transpose(a, tuple(perm))
 
 
 def squeeze(a, axis=None):
@@ -313,7 +314,7 @@ def squeeze(a, axis=None):
         axes = tuple(i for i, d in enumerate(shp) if d == 1)
     else:
         axes = tuple(canonicalize_axis(i, len(shp), "squeeze") for i in _axes_tuple(axis))
-    return lax_shape.squeeze(a, axes)
+    return lax_bcast.squeeze(a, axes)
 
 
 def expand_dims(a, axis):
@@ -324,7 +325,7 @@ def expand_dims(a, axis):
     axes = tuple(canonicalize_axis(i, nd, "expand_dims") for i in axes)
     if len(set(axes)) != len(axes):
         raise ValueError(f"repeated axis in expand_dims: {axis}")
-    return lax_shape.expand_dims(a, axes)
+    return lax_bcast.expand_dims(a, axes)
 
 
 def broadcast_to(array, shape):
@@ -348,7 +349,7 @@ def _atleast(arys, n, fun_name, place):
     for x in arys:
         x = to_array(x, fun_name)
         shp = _aval(x).shape
-        out.append(x if len(shp) >= n else lax_shape.reshape(x, place(shp)))
+        out.append(x if len(shp) >= n else lax_bcast.reshape(x, place(shp)))
     return out[0] if len(arys) == 1 else out
 
 
@@ -416,7 +417,7 @@ def stack(arrays, axis: int = 0, out=None, dtype=None):
     if len(shapes) != 1:
         raise ValueError("All input arrays must have the same shape.")
     axis = canonicalize_axis(axis, np.ndim(arrays[0]) + 1, "stack")
-    return concatenate([lax_shape.expand_dims(a, (axis,)) for a in arrays], axis)
+    return concatenate([lax_bcast.expand_dims(a, (axis,)) for a in arrays], axis)
 
 
 def _sequence(tup, fun_name):
@@ -503,10 +504,10 @@ def tile(A, reps):
     shp = _aval(a).shape
     reps = (1,) * (len(shp) - len(reps)) + reps
     shp = (1,) * (len(reps) - len(shp)) + shp
-    a = lax_shape.reshape(a, shp)
+    a = lax_bcast.reshape(a, shp)
     wide = tuple(x for pair in zip(reps, shp) for x in pair)
-    b = lax_shape.broadcast_in_dim(a, wide, tuple(range(1, 2 * len(shp), 2)))
-    return lax_shape.reshape(b, tuple(r * d for r, d in zip(reps, shp)))
+    b = lax_bcast.broadcast_in_dim(a, wide, tuple(range(1, 2 * len(shp), 2)))
+    return lax_bcast.reshape(b, tuple(r * d for r, d in zip(reps, shp)))
 
 
 def repeat(a, repeats, axis=None, *, total_repeat_length=None):
@@ -528,8 +529,8 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
             axis = canonicalize_axis(axis, aa.ndim, "repeat")
             wide = aa.shape[:axis + 1] + (int(reps),) + aa.shape[axis + 1:]
             dims = tuple(i for i in range(len(wide)) if i != axis + 1)
-            out = lax_shape.broadcast_in_dim(arr, wide, dims)
-            return lax_shape.reshape(out, aa.shape[:axis] + (aa.shape[axis] * int(reps),) +
+            out = lax_bcast.broadcast_in_dim(arr, wide, dims)
+            return lax_bcast.reshape(out, aa.shape[:axis] + (aa.shape[axis] * int(reps),) +
                                      aa.shape[axis + 1:])
         reps = reps.ravel()
         if aa.ndim:
@@ -544,7 +545,7 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
         if np.shape(repeats) != (1,):
             raise ValueError("`repeat` with a scalar parameter `a` is only implemented for "
                              "scalar values of the parameter `repeats`.")
-        return lax_shape.broadcast_in_dim(arr, (total_repeat_length,), ())
+        return lax_bcast.broadcast_in_dim(arr, (total_repeat_length,), ())
     axis = canonicalize_axis(axis, aa.ndim, "repeat")
     if total_repeat_length == 0:
         return _zeros(aa.shape[:axis] + (0,) + aa.shape[axis + 1:], aa.dtype, aa.weak_type)
@@ -606,7 +607,7 @@ def roll(a, shift, axis=None):
         s = ufuncs.remainder(ew.convert_element_type(s, np.int32), _const(max(n, 1), np.int32))
         starts = [_const(0, np.int32)] * len(shp)
         starts[ax] = ew.sub(_const(n, np.int32), s)
-        arr = lax_shape.dynamic_slice(lax_shape.concatenate([arr, arr], ax), starts, shp)
+        arr = lax_dyn.dynamic_slice(lax_shape.concatenate([arr, arr], ax), starts, shp)
     return arr
 
 
@@ -721,7 +722,7 @@ def nonzero(a, *, size=None, fill_value=None) -> tuple:
     size = operator.index(concretize(size, "The size argument of jnp.nonzero"))
     if aa.size == 0 or size == 0:
         return tuple(_zeros((size,), dt) for _ in aa.shape)
-    hits = lax_shape.reshape(mask, (aa.size,))
+    hits = lax_bcast.reshape(mask, (aa.size,))
     flat = ew.convert_element_type(hits, dt)
     rank = ew.sub(lax_red.cumsum(flat, 0), _const(1, dt))     # output slot of each hit
     slot = ew.select_n(hits, lax_shape.full((aa.size,), size, dt), rank)  # misses: dropped
@@ -733,7 +734,7 @@ def nonzero(a, *, size=None, fill_value=None) -> tuple:
         if len(fills) != aa.ndim or any(np.shape(f) != () for f in fills):
             raise ValueError(f"fill_value must be a scalar or a tuple of length {aa.ndim}; "
                              f"got {fill_value}")
-        count = lax_red.reduce_sum(flat, (0,))
+        count = lax_bcast.reduce_sum(flat, (0,))
         empty = ew.ge(_iota(dt, (size,)), count)
         out = tuple(_where(empty, f, o) for f, o in zip(fills, out))
     return out
@@ -749,7 +750,7 @@ def argwhere(a, *, size=None, fill_value=None):
     idx = nonzero(atleast_1d(a), size=size, fill_value=fill_value)
     out = stack(idx, axis=1)
     if _aval(a).ndim == 0:
-        return lax_shape.reshape(_slice_axis(out, 1, 0, 0), (_aval(out).shape[0], 0))
+        return lax_bcast.reshape(_slice_axis(out, 1, 0, 0), (_aval(out).shape[0], 0))
     return out
 
 
@@ -796,7 +797,7 @@ def diag(v, k: int = 0):
     zero = _zeros((), _aval(v).dtype, _aval(v).weak_type)
     v = lax_shape.pad(v, zero, ((max(0, -k), max(0, k), 0),))
     mask = creation.eye(n, k=k, dtype=bool)
-    return _where(mask, lax_shape.broadcast_in_dim(v, (n, n), (0,)), zero)
+    return _where(mask, lax_bcast.broadcast_in_dim(v, (n, n), (0,)), zero)
 
 
 def _tri_mask(n, m, k):
@@ -811,7 +812,7 @@ def tril(m, k: int = 0):
     shp = _aval(m).shape
     if len(shp) < 2:
         raise ValueError("Argument to jax.numpy.tril must be at least 2D")
-    mask = lax_shape.broadcast_in_dim(_tri_mask(*shp[-2:], operator.index(k)), shp,
+    mask = lax_bcast.broadcast_in_dim(_tri_mask(*shp[-2:], operator.index(k)), shp,
                                       (len(shp) - 2, len(shp) - 1))
     return ew.select_n(mask, creation.zeros_like(m), m)
 
@@ -822,7 +823,7 @@ def triu(m, k: int = 0):
     shp = _aval(m).shape
     if len(shp) < 2:
         raise ValueError("Argument to jax.numpy.triu must be at least 2D")
-    mask = lax_shape.broadcast_in_dim(_tri_mask(*shp[-2:], operator.index(k) - 1), shp,
+    mask = lax_bcast.broadcast_in_dim(_tri_mask(*shp[-2:], operator.index(k) - 1), shp,
                                       (len(shp) - 2, len(shp) - 1))
     return ew.select_n(mask, m, creation.zeros_like(m))
 
@@ -918,8 +919,8 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
         else:
             raise ValueError(f"Incompatible types for matmul arguments: "
                              f"{_aval(a).str_short()} and {_aval(b).str_short()}")
-    a = lax_shape.squeeze(a, tuple(a_sq))
-    b = lax_shape.squeeze(b, tuple(b_sq))
+    a = lax_bcast.squeeze(a, tuple(a_sq))
+    b = lax_bcast.squeeze(b, tuple(b_sq))
     renum = lambda dims, sq: [d - sum(s < d for s in sq) for d in dims]  # noqa: E731
     a_batch, b_batch = renum(a_batch, a_sq), renum(b_batch, b_sq)
     na, nb = _aval(a).ndim, _aval(b).ndim
@@ -928,8 +929,8 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     # dot_general gives batch, a's free (batch-like, then row), b's free (batch-like, col).
     order = out_batch + out_a + ([nbatch] if a_mat else []) + out_b + \
         ([nbatch + a_mat] if b_mat else [])
-    out = lax_shape.transpose(out, tuple(int(i) for i in np.argsort(order)))
-    return lax_shape.expand_dims(out, tuple(both_sq)) if both_sq else out
+    out = lax_bcast.transpose(out, tuple(int(i) for i in np.argsort(order)))
+    return lax_bcast.expand_dims(out, tuple(both_sq)) if both_sq else out
 
 
 def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
@@ -983,8 +984,8 @@ def outer(a, b, out=None):
     a, b = promote_dtypes(a, b)
     a, b = ravel(a), ravel(b)
     n, m = _aval(a).shape[0], _aval(b).shape[0]
-    return ufuncs.multiply(lax_shape.broadcast_in_dim(a, (n, m), (0,)),
-                           lax_shape.broadcast_in_dim(b, (n, m), (1,)))
+    return ufuncs.multiply(lax_bcast.broadcast_in_dim(a, (n, m), (0,)),
+                           lax_bcast.broadcast_in_dim(b, (n, m), (1,)))
 
 
 def kron(a, b):
@@ -993,14 +994,14 @@ def kron(a, b):
     a, b = promote_dtypes(a, b)
     na, nb = _aval(a).ndim, _aval(b).ndim
     if na < nb:
-        a = lax_shape.expand_dims(a, tuple(range(nb - na)))
+        a = lax_bcast.expand_dims(a, tuple(range(nb - na)))
     elif nb < na:
-        b = lax_shape.expand_dims(b, tuple(range(na - nb)))
+        b = lax_bcast.expand_dims(b, tuple(range(na - nb)))
     sa, sb = _aval(a).shape, _aval(b).shape
     wide = tuple(d for pair in zip(sa, sb) for d in pair)
-    aw = lax_shape.broadcast_in_dim(a, wide, tuple(range(0, 2 * len(sa), 2)))
-    bw = lax_shape.broadcast_in_dim(b, wide, tuple(range(1, 2 * len(sb), 2)))
-    return lax_shape.reshape(ew.mul(aw, bw), tuple(x * y for x, y in zip(sa, sb)))
+    aw = lax_bcast.broadcast_in_dim(a, wide, tuple(range(0, 2 * len(sa), 2)))
+    bw = lax_bcast.broadcast_in_dim(b, wide, tuple(range(1, 2 * len(sb), 2)))
+    return lax_bcast.reshape(ew.mul(aw, bw), tuple(x * y for x, y in zip(sa, sb)))
 
 
 def einsum(subscripts, *operands, out=None, optimize="auto", precision=None,
@@ -1036,7 +1037,7 @@ def einsum(subscripts, *operands, out=None, optimize="auto", precision=None,
         keep = set(output).union(*[t[1] for t in terms[k + 1:]])
         x, labels = _einsum_pair(x, labels, y, ylabels, keep, precision, dt)
     x, labels = _einsum_reduce(x, labels, set(output))
-    x = lax_shape.transpose(x, tuple(labels.index(c) for c in output))
+    x = lax_bcast.transpose(x, tuple(labels.index(c) for c in output))
     return ew.convert_element_type(x, dt, weak)
 
 
@@ -1097,11 +1098,11 @@ def _einsum_reduce(x, labels: str, keep: set):
             shp = _aval(x).shape
             eye = ew.eq(lax_shape.broadcasted_iota(np.int32, shp, i),
                         lax_shape.broadcasted_iota(np.int32, shp, j))
-            x = lax_red.reduce_sum(ew.select_n(eye, creation.zeros_like(x), x), (j,))
+            x = lax_bcast.reduce_sum(ew.select_n(eye, creation.zeros_like(x), x), (j,))
             labels = labels[:j] + labels[j + 1:]
     drop = tuple(i for i, c in enumerate(labels) if c not in keep)
     if drop:
-        x = lax_red.reduce_sum(x, drop) if _aval(x).dtype != np.bool_ else \
+        x = lax_bcast.reduce_sum(x, drop) if _aval(x).dtype != np.bool_ else \
             lax_red.reduce_or(x, drop)
         labels = "".join(c for i, c in enumerate(labels) if i not in drop)
     return x, labels
@@ -1175,10 +1176,10 @@ def searchsorted(a, v, side: str = "left", sorter=None, *, method: str = "scan")
         a = take(a, sorter, mode="clip")
     n, vs = _aval(a).shape[0], _aval(v).shape
     wide = vs + (n,)
-    aw = lax_shape.broadcast_in_dim(a, wide, (len(vs),))
-    vw = lax_shape.broadcast_in_dim(v, wide, tuple(range(len(vs))))
+    aw = lax_bcast.broadcast_in_dim(a, wide, (len(vs),))
+    vw = lax_bcast.broadcast_in_dim(v, wide, tuple(range(len(vs))))
     before = _lt_total(aw, vw) if side == "left" else ew.bitwise_not(_lt_total(vw, aw))
-    return lax_red.reduce_sum(ew.convert_element_type(before, np.int32), (len(vs),))
+    return lax_bcast.reduce_sum(ew.convert_element_type(before, np.int32), (len(vs),))
 
 
 def unique(ar, return_index: bool = False, return_inverse: bool = False,
@@ -1204,7 +1205,7 @@ def unique(ar, return_index: bool = False, return_inverse: bool = False,
     if n == 0 and size and fill_value is None:
         raise ValueError("jnp.unique: for zero-sized input with nonzero size argument, "
                          "fill_value must be specified")
-    rows = lax_shape.reshape(aux, (n, int(np.prod(_aval(aux).shape[1:], dtype=np.int64))))
+    rows = lax_bcast.reshape(aux, (n, int(np.prod(_aval(aux).shape[1:], dtype=np.int64))))
     cols = [indexing.getitem(rows, (slice(None), j)) for j in range(_aval(rows).shape[1])]
     perm_iota = _iota(_default_int(), (n,))
     if cols and n:
@@ -1214,7 +1215,7 @@ def unique(ar, return_index: bool = False, return_inverse: bool = False,
         perm = perm_iota
     aux = take(aux, perm, axis=0, mode="clip") if n else aux
     if n:
-        flat = lax_shape.reshape(aux, (n, _aval(rows).shape[1]))
+        flat = lax_bcast.reshape(aux, (n, _aval(rows).shape[1]))
         cur, prev = _slice_axis(flat, 0, 1, n), _slice_axis(flat, 0, 0, n - 1)
         diff = ew.ne(cur, prev)
         if equal_nan and _aval(flat).dtype.kind in "fc":
@@ -1224,17 +1225,17 @@ def unique(ar, return_index: bool = False, return_inverse: bool = False,
         mask = lax_shape.concatenate([lax_shape.full((1,), True, np.bool_), diff], 0)
     else:
         mask = _zeros((0,), np.bool_)
-    count = lax_red.reduce_sum(ew.convert_element_type(mask, _default_int()), (0,))
+    count = lax_bcast.reduce_sum(ew.convert_element_type(mask, _default_int()), (0,))
     ind = nonzero(mask, size=size)[0] if n else _zeros((0,), _default_int())
     result = take(aux, ind, axis=0, mode="clip") if n else aux
     if size is not None and fill_value is not None:
         fill = ew.convert_element_type(to_array(fill_value), _aval(result).dtype)
         if _aval(result).shape[0]:
             valid = ew.lt(_iota(_default_int(), (size,)), count)
-            valid = lax_shape.broadcast_in_dim(valid, _aval(result).shape, (0,))
+            valid = lax_bcast.broadcast_in_dim(valid, _aval(result).shape, (0,))
             result = _where(valid, result, fill)
         else:
-            result = lax_shape.broadcast_in_dim(fill, (size,) + _aval(result).shape[1:], ())
+            result = lax_bcast.broadcast_in_dim(fill, (size,) + _aval(result).shape[1:], ())
     ret = [moveaxis(result, 0, ax)]
     if return_index:
         ret.append(take(perm, ind, mode="clip") if n else perm)
@@ -1386,7 +1387,7 @@ def _pad_constant(arr, widths, constant_values):
     values = ew.convert_element_type(creation.asarray(constant_values), a.dtype, a.weak_type)
     vs = _aval(values).shape
     if vs == () or vs == (1,):
-        value = lax_shape.reshape(values, ()) if vs else values
+        value = lax_bcast.reshape(values, ()) if vs else values
         return lax_shape.pad(arr, value, tuple((lo, hi, 0) for lo, hi in widths))
     if len(vs) == 1 and vs[0] != 2:
         raise ValueError(f"jnp.pad: constant_values has unsupported shape {vs}. If the shape is "

@@ -18,7 +18,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import concretize, get_aval
-from pyjax._src.lax import elementwise as ew, indexing as lax_indexing
+from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, indexing as lax_indexing
 from pyjax._src.lax import reductions as lax_red, shape as lax_shape, sort as lax_sort
 from pyjax._src.numpy import ufuncs as uf
 from pyjax._src.numpy.util import (broadcast_to, check_arraylike, ensure_arraylike, lax_const,
@@ -119,18 +119,18 @@ def _convert(x, dtype):
 
 
 def _expand_dims(x, dims: tuple):
-    return lax_shape.expand_dims(x, dims) if dims else x
+    return lax_bcast.expand_dims(x, dims) if dims else x
 
 
 def _ravel(x):
-    return lax_shape.reshape(x, (get_aval(x).size,))
+    return lax_bcast.reshape(x, (get_aval(x).size,))
 
 
 # ---------------------------------------------------------------------------- monoid reductions
 
 # op name -> (lax reduction over axes, binary lax op)
 _MONOIDS = {
-    "add": (lax_red.reduce_sum, ew.add), "mul": (lax_red.reduce_prod, ew.mul),
+    "add": (lax_bcast.reduce_sum, ew.add), "mul": (lax_red.reduce_prod, ew.mul),
     "max": (lax_red.reduce_max, ew.max), "min": (lax_red.reduce_min, ew.min),
     "and": (lax_red.reduce_and, ew.bitwise_and), "or": (lax_red.reduce_or, ew.bitwise_or),
 }
@@ -396,8 +396,8 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
                                  "specified axis.")
             # Weights' dims follow `axis`; put them in the order of a's dims, then stretch.
             order = tuple(int(i) for i in np.argsort(dims))
-            weights = lax_shape.transpose(weights, order)
-            weights = lax_shape.broadcast_in_dim(
+            weights = lax_bcast.transpose(weights, order)
+            weights = lax_bcast.broadcast_in_dim(
                 weights, tuple(a_shape[d] if d in dims else 1 for d in range(len(a_shape))),
                 tuple(sorted(dims)))
         weights_sum = sum(weights, axis=axis, keepdims=keepdims)
@@ -652,7 +652,7 @@ def _take_last(a, idx):
         offset_dims=(), collapsed_slice_dims=(r,), start_index_map=(r,),
         operand_batching_dims=tuple(range(r)),
         start_indices_batching_dims=tuple(range(q_ndim, q_ndim + r)))
-    return lax_indexing.gather(a, lax_shape.expand_dims(idx, (get_aval(idx).ndim,)), dnums,
+    return lax_indexing.gather(a, lax_bcast.expand_dims(idx, (get_aval(idx).ndim,)), dnums,
                                (1,) * (r + 1), mode="clip")
 
 
@@ -695,7 +695,7 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
             raise ValueError(f"Weights shape {get_aval(weights).shape} must match reduction "
                              f"axes {reduced}")
         order = tuple(int(i) for i in np.argsort(dims))
-        weights = lax_shape.broadcast_in_dim(lax_shape.transpose(weights, order), a_aval.shape,
+        weights = lax_bcast.broadcast_in_dim(lax_bcast.transpose(weights, order), a_aval.shape,
                                              tuple(sorted(dims)))
     # Move the reduced dims last and flatten them into one of size n.
     kept = tuple(i for i in range(nd) if i not in dims)
@@ -703,7 +703,7 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
     n = math.prod(a_aval.shape[d] for d in dims)
 
     def flatten(x):
-        return lax_shape.reshape(lax_shape.transpose(x, kept + dims), rest + (n,))
+        return lax_bcast.reshape(lax_bcast.transpose(x, kept + dims), rest + (n,))
     a = flatten(a)
     # NaNs sort last; without squashing, any NaN makes its whole row NaN.
     nan_rows = uf.isnan(a) if squash_nans else any(uf.isnan(a), axis=-1, keepdims=True)
@@ -717,7 +717,7 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
     else:
         result = _interpolated_quantile(a, q, method, squash_nans)
     if keepdims:
-        result = lax_shape.reshape(result, q_aval.shape + tuple(
+        result = lax_bcast.reshape(result, q_aval.shape + tuple(
             1 if i in dims else s for i, s in enumerate(a_aval.shape)))
     return ew.convert_element_type(result, a_aval.dtype)
 
@@ -729,12 +729,12 @@ def _interpolated_quantile(a, q, method: str, squash_nans: bool):
     out_shape = q_shape + a_aval.shape[:-1]
 
     def expand_q(x):  # q_shape -> q_shape + rest
-        return lax_shape.broadcast_in_dim(x, out_shape, tuple(range(len(q_shape))))
+        return lax_bcast.broadcast_in_dim(x, out_shape, tuple(range(len(q_shape))))
 
     if squash_nans:  # each row has its own count of non-NaN values
         counts = sum(ew.bitwise_not(uf.isnan(a)), axis=-1, dtype=q_dtype)
         top = ew.sub(counts, lax_const(counts, 1))
-        top = lax_shape.broadcast_in_dim(top, out_shape, tuple(range(len(q_shape),
+        top = lax_bcast.broadcast_in_dim(top, out_shape, tuple(range(len(q_shape),
                                                                      len(out_shape))))
         qn = ew.mul(expand_q(q), top)
     else:
@@ -778,26 +778,26 @@ def _inverted_cdf(a, q, weights, squash_nans: bool):
     nan_data = uf.isnan(a)
     clean = uf.where(ew.bitwise_or(bad_weights, nan_data), zeros, weights)
     cum = cumsum(clean, axis=-1)
-    total = lax_shape.squeeze(lax_shape.slice(cum, (0,) * len(rest) + (n - 1,),
+    total = lax_bcast.squeeze(lax_shape.slice(cum, (0,) * len(rest) + (n - 1,),
                                               rest + (n,)), (len(rest),))
-    target = ew.mul(lax_shape.reshape(q, q_aval.shape + (1,) * len(rest)),
-                    lax_shape.expand_dims(total, tuple(range(q_ndim))))
-    below = uf.less(lax_shape.expand_dims(cum, tuple(range(q_ndim))),
-                    lax_shape.expand_dims(target, (q_ndim + len(rest),)))
+    target = ew.mul(lax_bcast.reshape(q, q_aval.shape + (1,) * len(rest)),
+                    lax_bcast.expand_dims(total, tuple(range(q_ndim))))
+    below = uf.less(lax_bcast.expand_dims(cum, tuple(range(q_ndim))),
+                    lax_bcast.expand_dims(target, (q_ndim + len(rest),)))
     idx = sum(below, axis=-1, dtype=dtypes.default_int_dtype())
     if squash_nans:
         valid = sum(ew.bitwise_not(nan_data), axis=-1, dtype=q_aval.dtype)
     else:
         valid = lax_shape.full(rest, n, q_aval.dtype)
     max_idx = ew.convert_element_type(ew.sub(valid, lax_const(valid, 1)), get_aval(idx).dtype)
-    idx = uf.maximum(0, uf.minimum(idx, lax_shape.expand_dims(max_idx, tuple(range(q_ndim)))))
+    idx = uf.maximum(0, uf.minimum(idx, lax_bcast.expand_dims(max_idx, tuple(range(q_ndim)))))
     result = _take_last(a, idx)
     any_bad = any(bad_weights, axis=-1)
     if squash_nans:
         force_nan = ew.bitwise_or(any_bad, uf.equal(valid, 0))
     else:
         force_nan = ew.bitwise_or(any_bad, any(nan_data, axis=-1))
-    return uf.where(lax_shape.expand_dims(force_nan, tuple(range(q_ndim))), np.nan, result)
+    return uf.where(lax_bcast.expand_dims(force_nan, tuple(range(q_ndim))), np.nan, result)
 
 
 def _check_quantile_args(fun_name, a, q, out, overwrite_input, weights):

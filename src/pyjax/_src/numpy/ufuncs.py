@@ -14,7 +14,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.custom_derivatives import custom_jvp
-from pyjax._src.lax import elementwise as ew, shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew
 from pyjax._src.numpy.util import (check_arraylike, ensure_arraylike, lax_const, lax_full_like,
                                    lax_zero, promote_args, promote_args_inexact,
                                    promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
@@ -68,8 +68,8 @@ def _broadcast_to(x, shape: tuple):
         return x
     lead = len(shape) - a.ndim
     kept = tuple(i for i, d in enumerate(a.shape) if d == shape[lead + i])
-    squeezed = lax_shape.reshape(x, tuple(a.shape[i] for i in kept)) if len(kept) != a.ndim else x
-    return lax_shape.broadcast_in_dim(squeezed, shape, tuple(lead + i for i in kept))
+    squeezed = lax_bcast.reshape(x, tuple(a.shape[i] for i in kept)) if len(kept) != a.ndim else x
+    return lax_bcast.broadcast_in_dim(squeezed, shape, tuple(lead + i for i in kept))
 
 
 def _broadcast_arrays(fun_name: str, *args):
@@ -855,7 +855,7 @@ def _bitcast(x, dt):
     primitive's kernel returns a 1-d buffer for them (reported, outside this module)."""
     if get_aval(x).ndim:
         return ew.bitcast_convert_type(x, dt)
-    return lax_shape.reshape(ew.bitcast_convert_type(lax_shape.reshape(x, (1,)), dt), ())
+    return lax_bcast.reshape(ew.bitcast_convert_type(lax_bcast.reshape(x, (1,)), dt), ())
 
 
 def signbit(x, /):

@@ -11,7 +11,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval, to_array  # noqa: F401  (re-exported)
-from pyjax._src.lax import elementwise as ew, shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
 
 SCALARS = (bool, int, float, complex)
 
@@ -72,7 +72,7 @@ def promote_shapes(fun_name: str, *args):
         raise ValueError(f"{fun_name}: incompatible shapes for broadcasting: "
                          f"{', '.join(map(str, shapes))}")
     return [a if len(s) in (0, nd) else
-            lax_shape.broadcast_in_dim(a, (1,) * (nd - len(s)) + s, tuple(range(nd - len(s), nd)))
+            lax_bcast.broadcast_in_dim(a, (1,) * (nd - len(s)) + s, tuple(range(nd - len(s), nd)))
             for a, s in zip(args, shapes)]
 
 
@@ -150,9 +150,9 @@ def broadcast_to(x, shape, fun_name: str = "broadcast_to"):
         raise ValueError(f"Incompatible types for broadcasting: input type={a.str_short()} "
                          f"and requested type={a.update(shape=shape).str_short()}")
     kept = tuple(i + lead for i, s in enumerate(a.shape) if s == shape[i + lead])
-    squeezed = lax_shape.squeeze(x, tuple(i for i, s in enumerate(a.shape)
+    squeezed = lax_bcast.squeeze(x, tuple(i for i, s in enumerate(a.shape)
                                           if s != shape[i + lead]))
-    return lax_shape.broadcast_in_dim(squeezed, shape, kept)
+    return lax_bcast.broadcast_in_dim(squeezed, shape, kept)
 
 
 def broadcast_shapes(*shapes) -> tuple:

@@ -18,8 +18,8 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import EVAL_TRACE, get_aval, set_current_trace, to_array
-from pyjax._src.lax import common, control_flow, elementwise as ew, reductions as lax_red
-from pyjax._src.lax import shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, control_flow, elementwise as ew
+from pyjax._src.lax import reductions as lax_red, shape as lax_shape
 from pyjax._src.nn.functions import softmax
 from pyjax._src.numpy import creation, lax_numpy as lnp, reductions as red, ufuncs as uf
 from pyjax._src.numpy.util import check_arraylike, promote_dtypes_inexact
@@ -81,7 +81,7 @@ def _map_rows(fun, *args):
     its default axes, on the batching trace (``api.vmap`` sits above random)."""
     size = get_aval(args[0]).shape[0]
     outs, dims = batch_flat(lambda *rows: [fun(*rows)], list(args), [0] * len(args), size)
-    return common.moveaxis(outs[0], dims[0], 0, size)
+    return lax_bcast.moveaxis(outs[0], dims[0], 0, size)
 
 
 def _gamma_samples(data, a, log_space: bool):
@@ -91,12 +91,12 @@ def _gamma_samples(data, a, log_space: bool):
     key_ndim = get_aval(data).ndim - 1
     per_key = math.prod(a_shape[key_ndim:])
     n_keys = math.prod(get_aval(data).shape[:-1])
-    keys = lax_shape.reshape(data, (n_keys, 2))
+    keys = lax_bcast.reshape(data, (n_keys, 2))
     keys = _map_rows(lambda k: split_data(k, (per_key,)), keys)
-    keys = lax_shape.reshape(keys, (n_keys * per_key, 2))
-    alphas = lax_shape.reshape(a, (math.prod(a_shape),))
+    keys = lax_bcast.reshape(keys, (n_keys * per_key, 2))
+    alphas = lax_bcast.reshape(a, (math.prod(a_shape),))
     samples = _map_rows(lambda k, al: _gamma_one(k, al, log_space), keys, alphas)
-    return lax_shape.reshape(samples, a_shape)
+    return lax_bcast.reshape(samples, a_shape)
 
 
 random_gamma_p = Primitive("random_gamma")
@@ -147,7 +147,7 @@ def _random_gamma_jvp(primals, tangents, log_space):
 
 
 def _random_gamma_batch(axis_size, args, dims, log_space):
-    data, a = (common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims))
+    data, a = (lax_bcast.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims))
     return [random_gamma_p.bind(data, a, log_space=log_space)], [0]
 
 

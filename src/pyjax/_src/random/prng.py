@@ -24,7 +24,7 @@ from pyjax._src import dtypes, tree_util
 from pyjax._src.config import config
 from pyjax._src.core.array import Array
 from pyjax._src.core.trace import Tracer, get_aval, to_array
-from pyjax._src.lax import elementwise as ew, shape as lax_shape
+from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
 from pyjax._src.numpy import reductions as jnp_reductions
 from pyjax._src.lax.threefry import threefry2x32
 
@@ -271,8 +271,8 @@ def key_words(data):
 
 def _stack_words(w1, w2):
     axis = get_aval(w1).ndim
-    return lax_shape.concatenate([lax_shape.expand_dims(w1, (axis,)),
-                                  lax_shape.expand_dims(w2, (axis,))], axis)
+    return lax_shape.concatenate([lax_bcast.expand_dims(w1, (axis,)),
+                                  lax_bcast.expand_dims(w2, (axis,))], axis)
 
 
 def _counters(shape: tuple):
@@ -282,7 +282,7 @@ def _counters(shape: tuple):
         raise NotImplementedError("random bits arrays of 2**32 or more elements")
     if not shape:
         return _const(0), _const(0)
-    return _const(0), lax_shape.reshape(lax_shape.iota(_U32, n), shape)
+    return _const(0), lax_bcast.reshape(lax_shape.iota(_U32, n), shape)
 
 
 def threefry_2x32(data, count):
@@ -290,7 +290,7 @@ def threefry_2x32(data, count):
     ``count[:n/2]`` and ``count[n/2:]``, padded with a zero when odd) under one key."""
     k1, k2 = key_words(data)
     shape = get_aval(count).shape
-    flat = lax_shape.reshape(count, (math.prod(shape),))
+    flat = lax_bcast.reshape(count, (math.prod(shape),))
     n = get_aval(flat).shape[0]
     if n % 2:
         flat = lax_shape.concatenate([flat, lax_shape.full((1,), 0, _U32)], 0)
@@ -300,7 +300,7 @@ def threefry_2x32(data, count):
     out = lax_shape.concatenate([y1, y2], 0)
     if n % 2:
         out = lax_shape.slice(out, (0,), (n,))
-    return lax_shape.reshape(out, shape)
+    return lax_bcast.reshape(out, shape)
 
 
 def seed_data(seed):
@@ -329,7 +329,7 @@ def split_data(data, shape: tuple):
         k1, k2 = key_words(data)
         return _stack_words(*threefry2x32(k1, k2, *_counters(shape)))
     num = math.prod(shape)
-    return lax_shape.reshape(threefry_2x32(data, lax_shape.iota(_U32, 2 * num)),
+    return lax_bcast.reshape(threefry_2x32(data, lax_shape.iota(_U32, 2 * num)),
                              shape + KEY_SHAPE)
 
 
@@ -367,13 +367,13 @@ def _random_bits_original(data, bit_width: int, shape: tuple):
                              ew.convert_element_type(lo, dtype))
     elif bit_width < 32:  # each word yields 32/bit_width values, low bits first
         per = 32 // bit_width
-        spread = lax_shape.broadcast_in_dim(bits, (words, per), (0,))
+        spread = lax_bcast.broadcast_in_dim(bits, (words, per), (0,))
         shifts = ew.mul(lax_shape.broadcasted_iota(_U32, (words, per), 1), _const(bit_width))
         parts = ew.bitwise_and(ew.shift_right_logical(spread, shifts),
                                _const(np.iinfo(dtype).max))
-        parts = lax_shape.reshape(parts, (words * per,))
+        parts = lax_bcast.reshape(parts, (words * per,))
         bits = ew.convert_element_type(lax_shape.slice(parts, (0,), (size,)), dtype)
-    return lax_shape.reshape(bits, shape)
+    return lax_bcast.reshape(bits, shape)
 
 
 # ---------------------------------------------------------------------------- public API

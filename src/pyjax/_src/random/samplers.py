@@ -17,7 +17,8 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import concretize, get_aval, to_array
 from pyjax._src.errors import ConcretizationTypeError
-from pyjax._src.lax import elementwise as ew, linalg, shape as lax_shape, sort
+from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, linalg, shape as lax_shape
+from pyjax._src.lax import sort
 from pyjax._src.numpy import (creation, indexing, lax_numpy as lnp, reductions as red,
                               ufuncs as uf)
 from pyjax._src.numpy.util import canonicalize_axis, check_arraylike, promote_dtypes_inexact
@@ -100,7 +101,7 @@ def _to_rank(x, rank: int):
     shape = get_aval(x).shape
     if len(shape) >= rank:
         return x
-    return lax_shape.reshape(x, (1,) * (rank - len(shape)) + shape)
+    return lax_bcast.reshape(x, (1,) * (rank - len(shape)) + shape)
 
 
 def const(value, dtype):
@@ -122,7 +123,7 @@ def _bitcast(x, dtype):
     shape (1,) for them)."""
     if get_aval(x).shape:
         return ew.bitcast_convert_type(x, dtype)
-    return lax_shape.reshape(ew.bitcast_convert_type(lax_shape.reshape(x, (1,)), dtype), ())
+    return lax_bcast.reshape(ew.bitcast_convert_type(lax_bcast.reshape(x, (1,)), dtype), ())
 
 
 def _static_span(minval, maxval, dtype):
@@ -157,11 +158,11 @@ def uniform_data(data, shape, dtype, minval=0., maxval=1.):
         lo, span = static
         scaled = floats if span == 1 else ew.mul(floats, const(span, dtype))
         scaled = scaled if lo == 0 else ew.add(scaled, const(lo, dtype))
-        return lax_shape.reshape(scaled, shape)
+        return lax_bcast.reshape(scaled, shape)
     minval = _to_rank(convert(minval, dtype), len(shape))
     maxval = _to_rank(convert(maxval, dtype), len(shape))
     scaled = fused_multiply_add(floats, ew.sub(maxval, minval), minval)
-    return ew.max(minval, lax_shape.reshape(scaled, shape))
+    return ew.max(minval, lax_bcast.reshape(scaled, shape))
 
 
 def uniform(key, shape=(), dtype=None, minval=0., maxval=1.):
@@ -321,7 +322,7 @@ def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0, mode=N
             ind = lnp.astype(sort.top_k(g, n_draws)[1], int_dtype)
         result = ind if arr.ndim == 0 else indexing.take(arr, ind, axis)
     out_shape = shape if arr.ndim == 0 else arr.shape[:axis] + shape + arr.shape[axis + 1:]
-    return lax_shape.reshape(result, out_shape)
+    return lax_bcast.reshape(result, out_shape)
 
 
 def rademacher(key, shape=(), dtype=None):
@@ -575,7 +576,7 @@ def categorical(key, logits, axis: int = -1, shape=None, replace: bool = True, m
         logits_shape = list(shape[len(shape) - len(batch_shape):])
         logits_shape.insert(axis % ndim, logits.shape[axis])
         noise = gumbel_data(data, (*prefix, *logits_shape), dtype, mode)
-        expanded = lax_shape.reshape(logits, (1,) * len(prefix) + logits.shape)
+        expanded = lax_bcast.reshape(logits, (1,) * len(prefix) + logits.shape)
         return red.argmax(ew.add(noise, expanded), axis=axis)
     logits = ew.add(logits, gumbel_data(data, logits.shape, dtype, mode))
     k = math.prod(prefix)
@@ -584,7 +585,7 @@ def categorical(key, logits, axis: int = -1, shape=None, replace: bool = True, m
                          f"of categories ({logits.shape[axis]}).")
     _, indices = sort.top_k(lnp.moveaxis(logits, axis, -1), k)
     dims = (indices.ndim - 1, *range(indices.ndim - 1))
-    return lax_shape.reshape(indices, shape, dims)
+    return lax_bcast.reshape(indices, shape, dims)
 
 
 def _scaled_sampler(name, fn, param: str, doc: str):
