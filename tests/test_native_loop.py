@@ -166,8 +166,8 @@ def test_the_rnn_runs_native_once_hot(monkeypatch):
     f(*args)
     assert runner.native is not None
     native = runner.native  # one product, its weight an input (C or Fortran ordered)
-    assert sorted(native.forms) == ["elementwise", "elementwise", "gemv", "kernel"]
-    assert len(native.matrices) == 1 and native.length == 9
+    assert sorted(native.layout.forms) == ["elementwise", "elementwise", "gemv", "kernel"]
+    assert len(native.layout.matrices) == 1 and native.length == 9
 
 
 def _caught(monkeypatch, run, match: str):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import weakref
 
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import emit, native_loop, passes, runtime
+from pyjax._src.compiler import emit, native_forms, passes, runtime
 from pyjax._src.compiler.schedule import schedule
 from pyjax._src.config import CHECKS
 from pyjax._src.core.aval import ShapedArray
@@ -86,9 +86,9 @@ def _program(jaxpr: Jaxpr, consts: list):
 
 def _native_spec(plan: "LoopPlan"):
     """What ``native_loop.NativeSteps`` takes, where the steps have a native form."""
-    if not POLICY.native_enabled or not native_loop.supports(plan.per_step):
+    if not POLICY.native_enabled or not native_forms.supports(plan.per_step):
         return None
-    if any(v.aval.dtype not in native_loop.FLOATS
+    if any(v.aval.dtype not in native_forms.FLOATS
            for v in plan.row_of + plan.outer + plan.carry):
         return None
     return (plan.per_step, plan.row_of, plan.outer, plan.carry,
