@@ -405,9 +405,9 @@ def test_join_runs_a_spawned_task_itself_while_the_worker_is_busy():
 
 
 def _planned_product(lhs, rhs, dn, out=None):
-    """``dot_general``'s kernel through its general ``_impl_plan`` route (what the plain
+    """``dot_general``'s kernel through its general ``impl_plan`` route (what the plain
     products' fast path must reproduce bit for bit, ``out`` buffers included)."""
-    (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = lax_dot._impl_plan(
+    (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = lax_dot.impl_plan(
         lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dn, None)
     a, b = lhs.transpose(pa).reshape(sa), rhs.transpose(pb).reshape(sb)
     if out is not None:

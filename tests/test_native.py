@@ -142,7 +142,7 @@ def test_row_scaling_outer_products_match_numpy(compare, dtype):
         a.flat[0], b.flat[0] = nan_a[0], nan_a[1]
         fast, slow = compare(lambda a, b: lax.dot_general(a, b, dn), a, b)
         _bits_equal(fast, slow)
-        used |= native._hot & {"scale_rows", "rows_scaled"}
+        used |= native.hot_kernels & {"scale_rows", "rows_scaled"}
     assert used == {"scale_rows", "rows_scaled"}
 
 
@@ -167,7 +167,7 @@ def test_without_numba_the_numpy_kernels_run(monkeypatch):
     monkeypatch.delitem(sys.modules, "pyjax._src.backends.cpu.native_kernels", raising=False)
     monkeypatch.delattr(cpu_package, "native_kernels", raising=False)
     monkeypatch.setattr(native, "_MODULE", [])
-    monkeypatch.setattr(native, "_hot", set())
+    monkeypatch.setattr(native, "hot_kernels", set())
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
     monkeypatch.setattr(POLICY, "native_kernel_hot_elements",
                         dict.fromkeys(POLICY.native_kernel_hot_elements, 0))
@@ -181,12 +181,12 @@ def test_without_numba_the_numpy_kernels_run(monkeypatch):
 
 def test_a_kernel_is_compiled_once_hot(monkeypatch):
     monkeypatch.setattr(POLICY, "native_enabled", True)
-    monkeypatch.setattr(native, "_hot", set())
-    monkeypatch.setattr(native, "_work", {})
+    monkeypatch.setattr(native, "hot_kernels", set())
+    monkeypatch.setattr(native, "work_done", {})
     monkeypatch.setattr(POLICY, "native_kernel_hot_elements", {"tanh_f32": 10_000})
     size = POLICY.native_kernel_min_size
     assert native.kernel("tanh_f32", size - 1) is None  # too small: not even counted
-    assert native._work == {}
+    assert native.work_done == {}
     calls = [native.kernel("tanh_f32", size) for _ in range(-(-10_000 // size))]
     assert all(c is None for c in calls[:-1]) and calls[-1] is not None  # NumPy until hot
     assert native.kernel("tanh_f32", size) is calls[-1]

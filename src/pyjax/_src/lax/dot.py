@@ -101,7 +101,7 @@ def _dot_general_abstract_eval(avals, dimension_numbers, precision, preferred_el
 
 
 @functools.lru_cache(maxsize=4096)
-def _impl_plan(lshape, rshape, ldtype, rdtype, dimension_numbers, preferred):
+def impl_plan(lshape, rshape, ldtype, rdtype, dimension_numbers, preferred):
     """How to compute one dot_general signature with NumPy (made once per signature):
     operand permutations and shapes, dtypes, and whether it is a matmul or, with no
     contracting dims, a broadcast multiply (outer products per batch element)."""
@@ -139,12 +139,12 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
             and (preferred_element_type is None or preferred_element_type == dt)):
         if out is None and rhs.ndim == 2:
             # The commonest: x @ W, x @ W.T, v @ W. (NumPy's matmul runs a 1-D ``v`` as
-            # the one-row matrix ``_impl_plan`` makes of it, the same gemv: same bits.)
+            # the one-row matrix ``impl_plan`` makes of it, the same gemv: same bits.)
             return [np.matmul(lhs, rhs if rc[0] == 0 else rhs.T)]
         fast = _plain_product(lhs, rhs, rc[0], out)
         if fast is not None:
             return fast
-    (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = _impl_plan(
+    (pa, sa), (pb, sb), op, work, out_dtype, out_shape, into = impl_plan(
         lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers, preferred_element_type)
     a = lhs.transpose(pa).reshape(sa)
     b = rhs.transpose(pb).reshape(sb)
@@ -193,7 +193,7 @@ def _scaled_rows(a, b, nb: int):
 def _plain_product(lhs, rhs, rc: int, out):
     """``_dot_general_impl`` for one operand (and result) dtype, no batch dims, and ``lhs``'s last dim
     (of 1 or 2) contracted with ``rhs``'s first or (``x @ W.T``) last: the same matmul
-    on the same views ``_impl_plan`` would make, minus its per-call bookkeeping (these
+    on the same views ``impl_plan`` would make, minus its per-call bookkeeping (these
     are most products in small models). None for another ``rhs`` layout."""
     rn = rhs.ndim
     if rc == 0 and rn == 2:
@@ -225,7 +225,7 @@ def product_macs(eqn) -> int:
 def accepts_out(lhs, rhs, dimension_numbers, preferred_element_type) -> bool:
     """Whether the kernel writes into an ``out`` buffer for these operand avals (the
     products BLAS computes; their results are C-contiguous either way)."""
-    return _impl_plan(lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers,
+    return impl_plan(lhs.shape, rhs.shape, lhs.dtype, rhs.dtype, dimension_numbers,
                       preferred_element_type)[-1] is not None
 
 

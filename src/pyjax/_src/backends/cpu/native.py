@@ -25,8 +25,8 @@ import numpy as np
 from pyjax._src.backends.cpu.policy import POLICY
 
 _MODULE: list = []
-_work: dict = {}   # kernel name -> elements its NumPy version has processed
-_hot: set = set()  # kernels compiled (or being compiled) and in use
+work_done: dict = {}    # kernel name -> elements its NumPy version has processed
+hot_kernels: set = set()  # kernels compiled (or being compiled) and in use
 
 
 def kernel(name: str, size: int):
@@ -34,15 +34,15 @@ def kernel(name: str, size: int):
     or None: then the caller runs its NumPy kernel, and that work is counted."""
     if not POLICY.native_enabled or size < POLICY.native_kernel_min_size:
         return None
-    if name not in _hot:
-        done = _work.get(name, 0) + size
-        _work[name] = done
+    if name not in hot_kernels:
+        done = work_done.get(name, 0) + size
+        work_done[name] = done
         if done < POLICY.native_kernel_hot_elements[name]:
             return None
     module = load()
     if module is None:
         return None
-    _hot.add(name)
+    hot_kernels.add(name)
     return getattr(module, name)
 
 
