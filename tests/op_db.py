@@ -764,6 +764,43 @@ op("axis_index", dtypes=ALL, samples=_collective_samples,
    **_named(lambda v, name: lax.axis_index(name), lambda v, name: jlax.axis_index(name)))
 
 
+# ---- fft: one primitive, its four transform types over 1-3 trailing dimensions
+
+_FFT_CASES = [((6,), (6,)), ((2, 3, 4), (4,)), ((2, 3, 4), (3, 4)), ((2, 3, 5), (2, 3, 5))]
+
+
+def _fft_samples(types):
+    """Samples of ``lax.fft`` for ``types``: IRFFT takes the ``n // 2 + 1`` kept
+    frequencies of its last length (odd and even lengths both)."""
+    def gen(dt, rng):
+        out = []
+        for shp, lengths in _FFT_CASES:
+            for t in types:
+                if t == "irfft":
+                    shp = shp[:-1] + (shp[-1] // 2 + 1,)
+                out.append(Sample((rand(rng, shp, dt),), dict(fft_type=t, fft_lengths=lengths)))
+        return out
+    return gen
+
+
+def _fft_errors(rng):
+    f32, c64 = rand(rng, (2, 4), F32), rand(rng, (2, 4), C64)
+    return [Sample((f32,), dict(fft_type="rfft", fft_lengths=(3,))),
+            Sample((c64,), dict(fft_type="fft", fft_lengths=(2, 3))),
+            Sample((c64,), dict(fft_type="fft", fft_lengths=(1, 2, 4))),
+            Sample((c64,), dict(fft_type="rfft", fft_lengths=(4,))),
+            Sample((c64,), dict(fft_type="bad", fft_lengths=(4,)))]
+
+
+_fft_fns = dict(ours=lambda x, fft_type, fft_lengths: lax.fft(x, fft_type, fft_lengths),
+                theirs=lambda x, fft_type, fft_lengths: jlax.fft(x, fft_type, fft_lengths))
+op("fft", prims=("fft",), dtypes=ALL, samples=_fft_samples(("fft", "ifft")),
+   errors=_fft_errors, differentiable=True, **_fft_fns)
+op("fft_rfft", prims=("fft",), dtypes=(B,) + INTS + (F32, F64), samples=_fft_samples(("rfft",)),
+   differentiable=True, **_fft_fns)
+op("fft_irfft", prims=("fft",), dtypes=ALL, samples=_fft_samples(("irfft",)),
+   differentiable=True, **_fft_fns)
+
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in op_db"
 OP_PRIMITIVES = sorted({p for o in OPS for p in o.prims})

@@ -156,3 +156,7 @@ from pyjax._src.lax.sort import (
     sort_key_val as sort_key_val,
     top_k as top_k,
 )
+from pyjax._src.lax.fft import (
+    FftType as FftType,
+    fft as fft,
+)
