@@ -1,5 +1,7 @@
 """Public dtype helpers (mirrors ``jax.dtypes``)."""
+from pyjax._src import dtypes as _dtypes
 from pyjax._src.dtypes import (
+    TypePromotionError as TypePromotionError,
     canonicalize_dtype as canonicalize_dtype,
     float0 as float0,
     finfo as finfo,
@@ -8,3 +10,10 @@ from pyjax._src.dtypes import (
     issubdtype as issubdtype,
     result_type as result_type,
 )
+
+
+def __getattr__(name):
+    """``bfloat16`` (as in ``jax.dtypes``), imported from ml_dtypes on first use."""
+    if name == "bfloat16":
+        return _dtypes.extended_types()[name].type
+    raise AttributeError(f"module 'pyjax.dtypes' has no attribute {name!r}")

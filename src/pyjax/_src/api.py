@@ -156,7 +156,7 @@ def _check_input_dtype(x, fun_name: str, allow_int: bool, holomorphic: bool):
         if dt.kind != "c":
             raise TypeError(f"{fun_name} with holomorphic=True requires inputs with complex "
                             f"dtype, but got {dt.name}.")
-    elif dt.kind not in "fc" and not allow_int:
+    elif dtypes.kind(dt) not in "fc" and not allow_int:
         raise TypeError(f"{fun_name} requires real- or complex-valued inputs (input dtype that "
                         f"is a sub-dtype of np.inexact), but got {dt.name}. If you want to use "
                         f"Boolean- or integer-valued inputs, use vjp or set allow_int to True.")
@@ -180,7 +180,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
         if trees.n_out != 1 or aval.shape != ():
             raise TypeError(f"Gradient only defined for scalar-output functions. Output had "
                             f"shape: {aval.shape}.")
-        if not holomorphic and aval.dtype.kind != "f":
+        if not holomorphic and dtypes.kind(aval.dtype) != "f":
             raise TypeError(f"grad requires real-valued outputs (output dtype that is a sub-dtype "
                             f"of np.floating), but got {aval.dtype.name}. For holomorphic "
                             f"differentiation, pass holomorphic=True. For differentiation of "
@@ -353,7 +353,7 @@ def _check_jac_inputs(leaves, name: str, holomorphic: bool):
         if holomorphic and dt.kind != "c":
             raise TypeError(f"{name} with holomorphic=True requires inputs with complex "
                             f"dtype, but got {dt.name}.")
-        if not holomorphic and dt.kind not in "fc":
+        if not holomorphic and dtypes.kind(dt) not in "fc":
             raise TypeError(f"{name} requires real-valued inputs (input dtype that is a "
                             f"sub-dtype of np.floating), but got {dt.name}. For holomorphic "
                             f"differentiation, pass holomorphic=True. For differentiation of "
@@ -436,7 +436,7 @@ def linear_transpose(fun, *primals, reduce_axes=()):
     leaves, in_tree = tree_util.tree_flatten(primals)
     in_avals = [_abstractify(x) for x in leaves]
     for a in in_avals:
-        if a.dtype.kind not in "fc":
+        if dtypes.kind(a.dtype) not in "fc":
             raise TypeError(f"linear_transpose only supports [float or complex] -> [float or "
                             f"complex], got input dtype {a.dtype.name}.")
     flat_fun, trees = flatten_fun(fun, in_tree, what="linear_transpose")

@@ -22,13 +22,11 @@ complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
 # The tangent type of integer and boolean values (JAX's float0: zero-size items).
 float0 = np.dtype([("float0", np.void, 0)])
 
-SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-             float16, float32, float64, complex64, complex128)
 
 # Weak kind nodes of the lattice.
 I_WEAK, F_WEAK, C_WEAK = "i*", "f*", "c*"
 
-# Each node's immediate successors (JAX's documented promotion lattice, bfloat16 aside).
+# Each node's immediate successors (JAX's documented promotion lattice, over NumPy's types).
 _LATTICE = {
     bool_: [I_WEAK],
     I_WEAK: [uint8, int8],
@@ -38,6 +36,80 @@ _LATTICE = {
     float16: [float32], float32: [float64, complex64], float64: [complex128],
     C_WEAK: [complex64], complex64: [complex128], complex128: [],
 }
+
+# ---------------------------------------------------------------------------- ml_dtypes
+# JAX's other types come from ml_dtypes: bfloat16, which joins the lattice beside float16
+# (both promote to float32), and the 1-, 2-, 4-bit integers and 4-, 6-, 8-bit floats, which
+# sit just above the weak kinds with nothing above them: they never promote implicitly.
+# ml_dtypes costs ~0.5 s to import, so it is imported only when one of its types is first
+# named (``jnp.bfloat16``, ``dtype="bfloat16"``) or met; an array of one cannot exist
+# before that.
+
+EXTENDED_FLOATS = ("bfloat16", "float8_e3m4", "float8_e4m3", "float8_e8m0fnu",
+                   "float8_e4m3b11fnuz", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2",
+                   "float8_e5m2fnuz", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn")
+EXTENDED_INTS = ("int1", "int2", "int4", "uint1", "uint2", "uint4")
+EXTENDED_NAMES = EXTENDED_FLOATS + EXTENDED_INTS
+
+
+class TypePromotionError(ValueError):
+    """Operand dtypes with no implicit promotion (JAX's ``jax.dtypes.TypePromotionError``)."""
+
+
+@functools.lru_cache(maxsize=None)
+def extended_types() -> dict:
+    """name -> dtype of every ml_dtypes type JAX has (importing ml_dtypes)."""
+    import ml_dtypes  # (lazy: see above)
+    return {n: np.dtype(getattr(ml_dtypes, n)) for n in EXTENDED_NAMES if hasattr(ml_dtypes, n)}
+
+
+@functools.lru_cache(maxsize=None)
+def _extended_kinds() -> dict:
+    """The NumPy kind each ml_dtypes type stands for (NumPy itself says ``V``)."""
+    ext = extended_types()
+    return {d: ("f" if n in EXTENDED_FLOATS else "u" if n.startswith("u") else "i")
+            for n, d in ext.items()}
+
+
+# NumPy numbers the dtypes other packages register from 256 (NPY_USERDEF) up: testing it
+# tells NumPy's own types apart without importing ml_dtypes.
+_USER_DTYPES = 256
+
+
+def kind(dtype) -> str:
+    """``dtype.kind``, with ml_dtypes' types as the kind they are: ``f`` for bfloat16 and
+    the small floats, ``i``/``u`` for the small integers (NumPy says ``V`` for most)."""
+    dtype = np.dtype(dtype)
+    if dtype.num < _USER_DTYPES:
+        return dtype.kind
+    return _extended_kinds().get(dtype, dtype.kind)
+
+
+def is_extended(dtype) -> bool:
+    """An ml_dtypes type (bfloat16, the float8s, int4, ...)."""
+    dtype = np.dtype(dtype)
+    return dtype.num >= _USER_DTYPES and dtype in _extended_kinds()
+
+
+def as_dtype(x) -> np.dtype:
+    """``np.dtype(x)``, also for the names of ml_dtypes' types before it is imported."""
+    try:
+        return np.dtype(x)
+    except TypeError:
+        if not (isinstance(x, str) and x in EXTENDED_NAMES):
+            raise
+    return extended_types()[x]
+
+
+@functools.lru_cache(maxsize=None)
+def _extended_lattice() -> dict:
+    ext = extended_types()
+    small = [ext[n] for n in EXTENDED_FLOATS[1:] if n in ext]
+    narrow_ints = [ext[n] for n in EXTENDED_INTS if n in ext]
+    bf16 = ext["bfloat16"]
+    return {**_LATTICE, I_WEAK: _LATTICE[I_WEAK] + narrow_ints,
+            F_WEAK: _LATTICE[F_WEAK] + small + [bf16], bf16: [float32],
+            **{t: [] for t in small + narrow_ints}}
 
 
 def _upper_sets(lattice: dict) -> dict:
@@ -54,10 +126,23 @@ def _upper_sets(lattice: dict) -> dict:
     return out
 
 
-# With x64 off JAX avoids the one promotion that forms a 64-bit type from 32-bit inputs
-# (uint32 with a signed int gives int32, not int64).
-_UPPER = {True: _upper_sets(_LATTICE),
-          False: _upper_sets({**_LATTICE, uint32: [int32, uint64]})}
+def _x32(lattice: dict) -> dict:
+    """With x64 off JAX avoids the one promotion that forms a 64-bit type from 32-bit
+    inputs (uint32 with a signed int gives int32, not int64)."""
+    return {**lattice, uint32: [int32, uint64]}
+
+
+@functools.lru_cache(maxsize=None)
+def _upper(extended: bool, x64: bool) -> dict:
+    lattice = _extended_lattice() if extended else _LATTICE
+    return _upper_sets(lattice if x64 else _x32(lattice))
+
+
+def lattice_nodes() -> frozenset:
+    """Every dtype the promotion lattice has (ml_dtypes' included)."""
+    return frozenset(n for n in _extended_lattice() if isinstance(n, np.dtype))
+
+
 _DEFAULT_OF_KIND = {I_WEAK: int64, F_WEAK: float64, C_WEAK: complex128}
 _DEFAULT_OF_DTYPE_KIND = {"i": int64, "u": uint64, "f": float64, "c": complex128}
 _KIND_OF_WEAK = {"b": None, "i": I_WEAK, "u": I_WEAK, "f": F_WEAK, "c": C_WEAK}
@@ -71,7 +156,7 @@ def x64_enabled() -> bool:
 
 def canonicalize_dtype(dtype) -> np.dtype:
     """Map a dtype to the one JAX actually uses (64-bit types shrink unless x64 is on)."""
-    dtype = np.dtype(dtype)
+    dtype = as_dtype(dtype)
     if not config.jax_enable_x64:
         return _CANONICAL_32.get(dtype, dtype)
     return dtype
@@ -89,7 +174,7 @@ def to_inexact_dtype(dtype) -> np.dtype:
     """The floating type an integer or boolean computation is done in (JAX's rule: 64-bit
     integers go to float64, everything narrower to float32; inexact types stay)."""
     dtype = np.dtype(dtype)
-    if dtype.kind in "fc":
+    if kind(dtype) in "fc":
         return dtype
     return canonicalize_dtype(float64 if dtype.itemsize == 8 else float32)
 
@@ -100,15 +185,25 @@ def default_complex_dtype() -> np.dtype:
 
 @functools.lru_cache(maxsize=None)
 def _join(nodes: frozenset, x64: bool):
-    upper = _UPPER[x64]
+    """The least upper bound of lattice nodes; TypePromotionError where there is none
+    (ml_dtypes' small types have nothing above them)."""
+    extended = any(isinstance(n, np.dtype) and n.num >= _USER_DTYPES for n in nodes)
+    upper = _upper(extended, x64)
     common = frozenset.intersection(*(upper[n] for n in nodes))
-    return next(c for c in common if upper[c] == common)  # the lattice has a top: one exists
+    least = [c for c in common if upper[c] == common]
+    if not least:
+        names = tuple(str(n) for n in nodes)
+        raise TypePromotionError(
+            f"Input dtypes {names} have no available implicit dtype promotion path: small "
+            f"(1-8 bit) types never promote implicitly. Cast explicitly, e.g. "
+            f"x.astype('float32').")
+    return least[0]
 
 
 def _node(dtype: np.dtype, weak: bool):
     if weak:
-        kind = _KIND_OF_WEAK[dtype.kind]
-        return dtype if kind is None else kind
+        node = _KIND_OF_WEAK[kind(dtype)]
+        return dtype if node is None else node
     return dtype
 
 
@@ -171,7 +266,7 @@ def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
         dt, weak = pairs[0][0], False
     else:
         for d in dtypes:
-            if d not in _LATTICE:
+            if d not in _LATTICE and not is_extended(d):
                 raise TypeError(f"dtype {d} is not a valid JAX array type")
         if all(w for _, w in pairs):
             # All weak: join the strong counterparts, then mark weak (no weak int16s).
@@ -182,7 +277,7 @@ def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
         dt = _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
     weak = weak and dt != bool_
     if weak:  # a weak result takes its kind's default width, as in JAX (weak uint8s + -> uint32)
-        dt = _DEFAULT_OF_DTYPE_KIND[dt.kind]
+        dt = _DEFAULT_OF_DTYPE_KIND[kind(dt)]
     return canonicalize_dtype(dt), weak
 
 
@@ -196,9 +291,19 @@ def result_type(*args, return_weak_type_flag: bool = False):
 
 
 def promote_types(a, b) -> np.dtype:
-    """Promotion of two dtypes (strong, not canonicalized), as ``jnp.promote_types``."""
-    a, b = np.dtype(a), np.dtype(b)
-    joined = _join(frozenset((a, b)), config.jax_enable_x64)
+    """Promotion of two dtypes (strong, not canonicalized), as ``jnp.promote_types``; the
+    Python types ``int``, ``float`` and ``complex`` join as the weak kinds (a weak result is
+    its kind's 64-bit default)."""
+    nodes = []
+    for t in (a, b):
+        if _is_python_scalar_type(t):
+            nodes.append({bool: bool_, int: I_WEAK, float: F_WEAK, complex: C_WEAK}[t])
+            continue
+        d = as_dtype(t)
+        if not is_supported(d):
+            raise TypeError(f"promote_types: {d} is not a valid JAX array type")
+        nodes.append(d)
+    joined = _join(frozenset(nodes), config.jax_enable_x64)
     return _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
 
 
@@ -206,31 +311,49 @@ def is_weakly_typed(x) -> bool:
     return dtype_and_weak(x)[1]
 
 
+_ABSTRACT = (np.generic, np.number, np.integer, np.signedinteger, np.unsignedinteger,
+             np.inexact, np.floating, np.complexfloating)
+# A NumPy type in the same abstract categories as the ml_dtypes types of each kind.
+_KIND_STANDIN = {"f": np.float16, "i": np.int8, "u": np.uint8}
+
+
 def issubdtype(a, b) -> bool:
+    """``np.issubdtype``, with ml_dtypes' types in their categories (bfloat16 is a
+    ``np.floating``, int4 a ``np.signedinteger``), as JAX's."""
     if a is float0 or (isinstance(a, np.dtype) and a == float0):
         return b is float0 or (isinstance(b, np.dtype) and b == float0)
-    return np.issubdtype(a, b)
+    if any(b is t for t in _ABSTRACT):
+        a = as_dtype(a)
+        if is_extended(a):
+            return issubclass(_KIND_STANDIN[kind(a)], b)
+        return np.issubdtype(a, b)
+    return np.issubdtype(as_dtype(a), as_dtype(b))
 
 
 def is_float(dtype) -> bool:
-    return np.dtype(dtype).kind == "f"
+    return kind(dtype) == "f"
 
 
 def is_complex(dtype) -> bool:
-    return np.dtype(dtype).kind == "c"
+    return kind(dtype) == "c"
 
 
 def is_inexact(dtype) -> bool:
-    return np.dtype(dtype).kind in "fc"
+    return kind(dtype) in "fc"
 
 
 def is_integer(dtype) -> bool:
-    return np.dtype(dtype).kind in "iu"
+    return kind(dtype) in "iu"
 
 
 def is_differentiable(dtype) -> bool:
     """Only inexact values carry tangents; the rest have float0 tangents."""
-    return np.dtype(dtype).kind in "fc"
+    return kind(dtype) in "fc"
+
+
+def is_supported(dtype) -> bool:
+    """A dtype JAX arrays may have: NumPy's numbers and bool, and ml_dtypes' types."""
+    return dtype in _LATTICE or is_extended(dtype)
 
 
 def check_user_dtype(dtype, fun_name: str = "array") -> np.dtype:
@@ -240,10 +363,10 @@ def check_user_dtype(dtype, fun_name: str = "array") -> np.dtype:
     if _is_python_scalar_type(dtype):
         return canonicalize_dtype(_python_type_dtype(dtype))
     try:
-        dt = np.dtype(dtype)
+        dt = as_dtype(dtype)
     except TypeError as e:
         raise TypeError(f"{fun_name}: {dtype!r} is not a valid dtype") from e
-    if dt not in _LATTICE:
+    if not is_supported(dt):
         raise TypeError(f"{fun_name}: JAX only supports number and bool dtypes, got {dt}")
     return canonicalize_dtype(dt)
 
@@ -255,14 +378,24 @@ def python_scalar_dtype(x) -> np.dtype:
 
 def check_int_range(value: int, dtype: np.dtype) -> None:
     """JAX refuses Python ints that do not fit the dtype they become (OverflowError)."""
-    info = np.iinfo(dtype)
+    info = iinfo(dtype)
     if not info.min <= value <= info.max:
         raise OverflowError(f"Python int {value} too large to convert to {dtype.name}")
 
 
 def finfo(dtype):
+    """``np.finfo``, or ml_dtypes' for its floats (bfloat16, the float8s, ...)."""
+    dtype = as_dtype(dtype)
+    if is_extended(dtype):
+        import ml_dtypes  # (lazy: see extended_types)
+        return ml_dtypes.finfo(dtype)
     return np.finfo(dtype)
 
 
 def iinfo(dtype):
+    """``np.iinfo``, or ml_dtypes' for its integers (int4, uint2, ...)."""
+    dtype = as_dtype(dtype)
+    if is_extended(dtype):
+        import ml_dtypes  # (lazy: see extended_types)
+        return ml_dtypes.iinfo(dtype)
     return np.iinfo(dtype)

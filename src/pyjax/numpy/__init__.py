@@ -5,3 +5,17 @@ from pyjax._src.numpy.ufuncs import *  # noqa: F401,F403
 from pyjax._src.numpy.reductions import *  # noqa: F401,F403
 from pyjax._src.numpy.lax_numpy import *  # noqa: F401,F403
 from pyjax.numpy import fft as fft  # noqa: E402,F401  (a submodule, as jax.numpy.fft)
+
+from pyjax._src import dtypes as _dtypes  # noqa: E402
+from pyjax._src.numpy.creation import extended_scalar_type as _extended_scalar_type  # noqa: E402
+
+
+def __getattr__(name):
+    """``bfloat16``, the float8s, ``int4`` ...: ml_dtypes' types, imported on first use."""
+    if name in _dtypes.EXTENDED_NAMES and name in _dtypes.extended_types():
+        return _extended_scalar_type(name)
+    raise AttributeError(f"module 'pyjax.numpy' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_dtypes.EXTENDED_NAMES))

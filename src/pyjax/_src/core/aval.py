@@ -13,6 +13,8 @@ def short_dtype_name(dtype: np.dtype) -> str:
         return "float0"
     if dtype.kind == "b":
         return "bool"
+    if dtypes.is_extended(dtype):  # bf16, f8_e4m3fn, i4, ...
+        return (dtype.name.replace("float", "f").replace("uint", "u").replace("int", "i"))
     return {"f": "f", "i": "i", "u": "u", "c": "c"}[dtype.kind] + str(dtype.itemsize * 8)
 
 

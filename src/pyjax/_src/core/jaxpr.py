@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 
@@ -40,7 +41,7 @@ def _format_scalar(val, aval: ShapedArray) -> str:
     v = np.asarray(val).item()
     if aval.dtype.kind == "b":
         return str(bool(v))
-    if aval.dtype.kind == "f":
+    if dtypes.kind(aval.dtype) == "f":
         return repr(float(v))
     return str(v)
 

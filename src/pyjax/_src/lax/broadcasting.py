@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Var
@@ -171,8 +172,8 @@ def _identity(name: str, dtype: np.dtype):
     """What max/min reduce an empty axis to (XLA's init values)."""
     if dtype.kind == "b":
         return name == "reduce_min"
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
+    if dtypes.kind(dtype) in "iu":
+        info = dtypes.iinfo(dtype)
         return info.max if name == "reduce_min" else info.min
     return np.inf if name == "reduce_min" else -np.inf
 
@@ -183,7 +184,7 @@ def reducer(name: str, kernel, kinds: str, accepted: str) -> Primitive:
 
     def abstract_eval(avals, axes):
         (a,) = avals
-        if a.dtype.kind not in kinds:
+        if dtypes.kind(a.dtype) not in kinds:
             raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are "
                             f"subtypes of {accepted}.")
         check_axes(a, axes)

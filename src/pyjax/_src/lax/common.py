@@ -23,7 +23,7 @@ def is_scalar_literal(v, value) -> bool:
 
 
 def check_dtype(name: str, aval: ShapedArray, kinds: str, what: str = "operand"):
-    if aval.dtype.kind not in kinds:
+    if dtypes.kind(aval.dtype) not in kinds:
         allowed = {"b": "bool", "i": "signed int", "u": "unsigned int", "f": "floating",
                    "c": "complex"}
         names = ", ".join(allowed[k] for k in kinds)

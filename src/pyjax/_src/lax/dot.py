@@ -133,6 +133,12 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
     """``out``: a buffer of the result's type the matmul may write into (compiled code
     passes one where ``accepts_out``): C-contiguous, or with rows further apart than
     their width; the result is ``out`` then (BLAS only needs unit strides along rows)."""
+    if dtypes.is_extended(lhs.dtype) or dtypes.is_extended(rhs.dtype):
+        res = _upcast_product(lhs, rhs, dimension_numbers, precision, preferred_element_type)
+        if out is not None:
+            out[...] = res.reshape(out.shape)
+            return [out]
+        return [res]
     (lc, rc), (lb, _) = dimension_numbers
     dt = lhs.dtype
     if (not lb and len(lc) == 1 and lc[0] == lhs.ndim - 1 <= 1 and rhs.dtype == dt
@@ -161,6 +167,17 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
         return [out]
     out = op(a, b).reshape(out_shape)
     return [out if out.dtype == out_dtype else out.astype(out_dtype)]
+
+
+def _upcast_product(lhs, rhs, dimension_numbers, precision, preferred_element_type):
+    """A product of ml_dtypes' types (bfloat16, float8s, int4...), as XLA's CPU computes
+    it: in float32 (int32 for integers), rounded once to the result type."""
+    out_dtype = _result_dtype(lhs.dtype, rhs.dtype, preferred_element_type)
+    wide = lambda d: dtypes.float32 if dtypes.kind(d) == "f" else (  # noqa: E731
+        d if not dtypes.is_extended(d) else dtypes.int32)
+    (out,) = _dot_general_impl(lhs.astype(wide(lhs.dtype)), rhs.astype(wide(rhs.dtype)),
+                               dimension_numbers, precision, None)
+    return out.astype(out_dtype)
 
 
 def _scaled_rows(a, b, nb: int):

@@ -302,7 +302,7 @@ pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, ufunc=np.power,
 def _pow_abstract_eval(avals):
     """The base is float or complex; the exponent has the base's dtype or is an integer."""
     x, y = avals
-    if not (x.dtype.kind in INEXACT and (y.dtype.kind in INT or y.dtype == x.dtype)):
+    if not (dtypes.kind(x.dtype) in INEXACT and (dtypes.kind(y.dtype) in INT or y.dtype == x.dtype)):
         raise TypeError(f"the first argument to pow must have an inexact dtype (float or "
                         f"complex), and the second argument must have an inexact or integer "
                         f"dtype, and two inexact dtypes must match, but got {x.dtype.name} "
@@ -727,7 +727,9 @@ square_p.native = native_expression("{0} * {0}")
 def _integer_pow_kernel(x, y):
     if y < 0 and x.dtype.kind in "iu":
         raise TypeError("integer_pow with a negative exponent needs a floating-point operand")
-    return np.power(x, x.dtype.type(y)) if x.dtype.kind in "fc" else np.power(x, y).astype(x.dtype)
+    if dtypes.kind(x.dtype) in "fc":
+        return np.power(x, x.dtype.type(y))
+    return np.power(x, y).astype(x.dtype)
 
 
 integer_pow_p = unop("integer_pow", _integer_pow_kernel, NUMBER, quiet=True)
@@ -1131,10 +1133,10 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
 def _convert_kernel(x, new_dtype, weak_type):
     if x.dtype.kind == "c" and new_dtype.kind != "c":
         x = np.real(x)
-    if new_dtype.kind in "iu" and x.dtype.kind == "f":
+    if dtypes.kind(new_dtype) in "iu" and dtypes.kind(x.dtype) == "f":
         # XLA saturates out-of-range floats and maps NaN to 0. The bounds are compared in
         # x's float type (int32's max rounds up to 2**31 in float32), then set exactly.
-        info = np.iinfo(new_dtype)
+        info = dtypes.iinfo(new_dtype)
         with np.errstate(all="ignore"):
             hi, lo = x >= info.max, x <= info.min
             out = np.where(np.isnan(x) | hi | lo, 0, x).astype(new_dtype)

@@ -179,7 +179,7 @@ def _cumulative(name: str, kernel, kinds: str, accepted: str) -> Primitive:
 
     def abstract_eval(avals, axis, reverse):
         (a,) = avals
-        if a.dtype.kind not in kinds:
+        if dtypes.kind(a.dtype) not in kinds:
             raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are "
                             f"subtypes of {accepted}.")
         if axis < 0:

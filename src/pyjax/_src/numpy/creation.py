@@ -2,6 +2,7 @@
 types (``jnp.float32(1)`` is an Array, and ``jnp.float32`` also works as a dtype)."""
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -64,6 +65,13 @@ int_, uint, float_, complex_ = int64, uint64, float64, complex128
 single, double, csingle, cdouble = float32, float64, complex64, complex128
 
 
+@functools.lru_cache(maxsize=None)
+def extended_scalar_type(name: str) -> _ScalarMeta:
+    """``jnp.bfloat16`` & co, made when first asked for (they import ml_dtypes: see
+    ``dtypes.extended_types``)."""
+    return _scalar_type(dtypes.extended_types()[name], name)
+
+
 # ---------------------------------------------------------------------------- helpers
 
 def _check_dtype(dt, fun_name: str):
@@ -71,10 +79,10 @@ def _check_dtype(dt, fun_name: str):
     if dt is None:
         return None
     try:
-        np_dt = np.dtype(dt)
+        np_dt = dtypes.as_dtype(dt)
     except TypeError as e:
         raise TypeError(f"{fun_name}: {dt!r} is not a valid dtype") from e
-    if np_dt not in dtypes.SUPPORTED:
+    if not dtypes.is_supported(np_dt):
         raise TypeError(f"JAX only supports number and bool dtypes, got dtype {np_dt} in "
                         f"{fun_name}")
     return dtypes.check_user_dtype(dt, fun_name)
@@ -124,7 +132,7 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
         if not _is_value(leaf):
             raise TypeError(f"Value {leaf!r} of type {type(leaf).__name__} is not a valid JAX "
                             f"array type. Only arrays of numeric types are supported by JAX.")
-        if isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype not in dtypes.SUPPORTED:
+        if isinstance(leaf, (np.ndarray, np.generic)) and not dtypes.is_supported(leaf.dtype):
             raise TypeError(f"Value {leaf!r} with dtype {leaf.dtype} is not a valid JAX array "
                             f"type. Only arrays of numeric types are supported by JAX.")
     if dtype is None:

@@ -151,13 +151,7 @@ def result_type(*args) -> np.dtype:
 def promote_types(a, b) -> np.dtype:
     """The lattice join of two dtypes, not canonicalized; the Python types ``int``,
     ``float`` and ``complex`` join as weak types (a weak result is the 64-bit default)."""
-    a, b = (np.bool_ if t is bool else t for t in (_np_dtype(a), _np_dtype(b)))
-    if _is_python_type(a) or _is_python_type(b):
-        a, b = (t if _is_python_type(t) else np.dtype(t).type for t in (a, b))
-        dt, is_weak = dtypes.result_type_and_weak(a, b)
-        default = {"i": np.int64, "u": np.int64, "f": np.float64, "c": np.complex128}
-        return np.dtype(default[dt.kind] if is_weak else dt)
-    return dtypes.promote_types(a, b)
+    return dtypes.promote_types(_np_dtype(a), _np_dtype(b))
 
 
 def can_cast(from_, to, casting: str = "safe") -> bool:
@@ -169,15 +163,18 @@ def issubdtype(arg1, arg2) -> bool:
 
 
 def dtype(obj, align: bool = False, copy: bool = False) -> np.dtype:
-    return np.dtype(_np_dtype(obj), align, copy)
+    obj = _np_dtype(obj)
+    if isinstance(obj, str) and obj in dtypes.EXTENDED_NAMES:
+        obj = dtypes.as_dtype(obj)
+    return np.dtype(obj, align, copy)
 
 
 def iinfo(int_type):
-    return np.iinfo(np.dtype(_np_dtype(int_type)))
+    return dtypes.iinfo(_np_dtype(int_type))
 
 
 def finfo(dtype_):
-    return np.finfo(np.dtype(_np_dtype(dtype_)))
+    return dtypes.finfo(_np_dtype(dtype_))
 
 
 def shape(a) -> tuple:

@@ -74,7 +74,8 @@ def _user_dtype(dtype, fun_name: str) -> np.dtype:
 
 
 def _upcast_f16(dtype: np.dtype) -> np.dtype:
-    return dtypes.float32 if dtype == dtypes.float16 else dtype
+    """float16 and bfloat16 accumulate in float32, as in JAX."""
+    return dtypes.float32 if dtype == dtypes.float16 or dtype.name == "bfloat16" else dtype
 
 
 def _promote_integer_dtype(dtype: np.dtype) -> np.dtype:
