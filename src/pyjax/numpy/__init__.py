@@ -19,3 +19,9 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_dtypes.EXTENDED_NAMES))
+
+from pyjax._src.numpy.array_api import *  # noqa: E402,F401,F403
+from pyjax._src.numpy import array_api as _array_api  # noqa: E402
+import sys as _sys  # noqa: E402
+
+_array_api.install(_sys.modules[__name__])

@@ -12,6 +12,7 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
+from pyjax._src.numpy.array_api import check_device
 from pyjax._src.numpy.ufuncs import power
 from pyjax._src.numpy.util import (SCALARS, broadcast_to, canonicalize_shape, check_arraylike,
                                    to_array)
@@ -117,9 +118,10 @@ def _to_numpy_tree(obj):
 # ---------------------------------------------------------------------------- array / asarray
 
 def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noqa: A002
-          ndmin: int = 0):
+          ndmin: int = 0, *, device=None):
     """An Array from an array-like (nested lists of scalars and arrays too); only a weakly
     typed input (a Python scalar or weak array) gives a weakly typed result."""
+    check_device(device, "array")
     if order is not None and order != "K":
         raise NotImplementedError("array: only order='K' is implemented")
     dtype = _check_dtype(dtype, "array")
@@ -143,7 +145,7 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
         parts = [lax_bcast.expand_dims(array(elt, dtype=dtype), (0,)) for elt in object]
         out = lax_shape.concatenate(parts, 0)
     else:
-        if dtype.kind in "iu":
+        if dtypes.kind(dtype) in "iu":
             for leaf in leaves:
                 if type(leaf) is int:
                     dtypes.check_int_range(leaf, dtype)
@@ -163,25 +165,29 @@ def _is_value(x) -> bool:
         isinstance(x, (list, tuple))
 
 
-def asarray(a, dtype=None, order: str | None = None, copy: bool | None = None):
+def asarray(a, dtype=None, order: str | None = None, *, copy: bool | None = None,
+            device=None):
     """``array`` without a forced copy (Arrays are immutable, so never a real copy)."""
-    return array(a, dtype=dtype, copy=bool(copy), order=order)
+    return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 
 # ---------------------------------------------------------------------------- filled arrays
 
-def zeros(shape, dtype=None):
+def zeros(shape, dtype=None, *, device=None):
     """An array of zeros (default float dtype)."""
+    check_device(device, "zeros")
     return _filled(shape, 0, dtype, "zeros")
 
 
-def ones(shape, dtype=None):
+def ones(shape, dtype=None, *, device=None):
     """An array of ones (default float dtype)."""
+    check_device(device, "ones")
     return _filled(shape, 1, dtype, "ones")
 
 
-def empty(shape, dtype=None):
+def empty(shape, dtype=None, *, device=None):
     """As ``zeros``: JAX arrays are never uninitialized."""
+    check_device(device, "empty")
     return _filled(shape, 0, dtype, "empty")
 
 
@@ -191,8 +197,9 @@ def _filled(shape, value, dt, fun_name):
     return lax_shape.full(shape, value, dt)
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype=None, *, device=None):
     """An array of ``shape`` filled with ``fill_value`` (broadcast if it is an array)."""
+    check_device(device, "full")
     shape = canonicalize_shape(shape, "full")
     dtype = _check_dtype(dtype, "full")
     check_arraylike("full", fill_value)
@@ -201,23 +208,27 @@ def full(shape, fill_value, dtype=None):
     return broadcast_to(asarray(fill_value, dtype=dtype), shape)
 
 
-def zeros_like(a, dtype=None, shape=None):
+def zeros_like(a, dtype=None, shape=None, *, device=None):
     """Zeros with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
+    check_device(device, "zeros_like")
     return _full_like("zeros_like", a, 0, dtype, shape)
 
 
-def ones_like(a, dtype=None, shape=None):
+def ones_like(a, dtype=None, shape=None, *, device=None):
     """Ones with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
+    check_device(device, "ones_like")
     return _full_like("ones_like", a, 1, dtype, shape)
 
 
-def empty_like(prototype, dtype=None, shape=None):
+def empty_like(prototype, dtype=None, shape=None, *, device=None):
     """As ``zeros_like``: JAX arrays are never uninitialized."""
+    check_device(device, "empty_like")
     return _full_like("empty_like", prototype, 0, dtype, shape)
 
 
-def full_like(a, fill_value, dtype=None, shape=None):
+def full_like(a, fill_value, dtype=None, shape=None, *, device=None):
     """``fill_value`` with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
+    check_device(device, "full_like")
     check_arraylike("full_like", fill_value)
     if _ndim(fill_value):
         aval = get_aval(to_array(a, "full_like"))
@@ -239,8 +250,9 @@ def _full_like(fun_name, a, value, dt, shape):
 
 # ---------------------------------------------------------------------------- ranges
 
-def arange(start, stop=None, step=None, dtype=None):
+def arange(start, stop=None, step=None, dtype=None, *, device=None):
     """Evenly spaced values; arguments must be concrete; the dtype is their result type."""
+    check_device(device, "arange")
     dtype = _check_dtype(dtype, "arange")
     for x in (start, stop, step):
         if x is not None:
@@ -280,8 +292,9 @@ def _concrete_scalar(x, name: str):
 
 
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
-             dtype=None, axis: int = 0):
+             dtype=None, axis: int = 0, *, device=None):
     """``num`` evenly spaced values from ``start`` to ``stop`` (which may be arrays)."""
+    check_device(device, "linspace")
     num = _static_int(num, "linspace: num")
     if num < 0:
         raise ValueError(f"linspace: number of samples, {num}, must be non-negative.")
@@ -348,8 +361,9 @@ def logspace(start, stop, num: int = 50, endpoint: bool = True, base=10.0, dtype
 
 # ---------------------------------------------------------------------------- matrices / grids
 
-def eye(N, M=None, k: int = 0, dtype=None):
+def eye(N, M=None, k: int = 0, dtype=None, *, device=None):
     """A 2-D array with ones on the ``k``-th diagonal."""
+    check_device(device, "eye")
     dtype = _check_dtype(float if dtype is None else dtype, "eye")
     n = _static_int(N, "eye: N")
     m = n if M is None else _static_int(M, "eye: M")
