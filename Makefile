@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean array-api
 
 $(VENV)/.installed-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run.py $(ARGS)
+
+# The Array API conformance suite at a pinned commit (scripts/array_api_tests.sh); slow,
+# not part of `make test`.
+array-api: $(VENV)/.installed-test
+	PY=$(PY) scripts/array_api_tests.sh $(ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

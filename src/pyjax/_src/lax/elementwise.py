@@ -302,7 +302,8 @@ pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, ufunc=np.power,
 def _pow_abstract_eval(avals):
     """The base is float or complex; the exponent has the base's dtype or is an integer."""
     x, y = avals
-    if not (dtypes.kind(x.dtype) in INEXACT and (dtypes.kind(y.dtype) in INT or y.dtype == x.dtype)):
+    xk, yk = dtypes.kind(x.dtype), dtypes.kind(y.dtype)
+    if not (xk in INEXACT and (yk in INT or y.dtype == x.dtype)):
         raise TypeError(f"the first argument to pow must have an inexact dtype (float or "
                         f"complex), and the second argument must have an inexact or integer "
                         f"dtype, and two inexact dtypes must match, but got {x.dtype.name} "
