@@ -145,7 +145,7 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
         parts = [lax_bcast.expand_dims(array(elt, dtype=dtype), (0,)) for elt in object]
         out = lax_shape.concatenate(parts, 0)
     else:
-        if dtypes.kind(dtype) in "iu":
+        if dtype.kind in "iu":  # (not ml_dtypes' int4 & co: JAX wraps those, as NumPy)
             for leaf in leaves:
                 if type(leaf) is int:
                     dtypes.check_int_range(leaf, dtype)
