@@ -46,8 +46,9 @@ def _fft_type(fft_type) -> FftType:
     if isinstance(fft_type, FftType):
         return fft_type
     if isinstance(fft_type, str):
-        if fft_type.lower() in _TYPE_NAMES and fft_type in (fft_type.lower(), fft_type.upper()):
-            return _TYPE_NAMES[fft_type.lower()]
+        name = fft_type.lower()
+        if name in _TYPE_NAMES and fft_type in (name, name.upper()):  # "rfft" or "RFFT"
+            return _TYPE_NAMES[name]
         raise ValueError(f"Unknown FFT type '{fft_type}'")
     raise TypeError(f"Unknown FFT type value '{fft_type}'")
 
