@@ -20,6 +20,7 @@ import pytest
 
 import pyjax
 import pyjax.numpy as jnp
+from pyjax._src.backends import platform
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax import lax
 from pyjax._src.backends.cpu import blas as blas_module
@@ -33,6 +34,8 @@ from pyjax._src.core.primitive import Primitive, REGISTRY
 from op_db import ALL, OPS, STANDARD
 from harness import edge_values
 from test_compose import BINARY, N, UNARY, build, generate
+
+CPU = platform("cpu")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -141,7 +144,7 @@ BIT_PRESERVING = {
     "simplify": lambda c: ClosedJaxpr(passes.simplify(c.jaxpr), c.consts),
     "cse": lambda c: ClosedJaxpr(passes.cse(c.jaxpr), c.consts),
     "dce": passes.dce,
-    "fuse": lambda c: ClosedJaxpr(passes.fuse(c.jaxpr), c.consts),
+    "fuse": lambda c: ClosedJaxpr(passes.fuse(c.jaxpr, POLICY), c.consts),
 }
 
 
@@ -329,7 +332,7 @@ def test_dce_cse_fold_simplify():
     x = np.arange(6.0, dtype=np.float32)
     y = np.linspace(-2, 2, 6).astype(np.float32)
     closed = pyjax.make_jaxpr(f)(x, y)
-    opt = passes.optimize(closed, fusion=False)
+    opt = passes.optimize(closed, POLICY, fusion=False)
     names = [e.prim.name for e in opt.jaxpr.eqns]
     assert "exp" not in names and names.count("sin") == 1 and "iota" not in names
     assert "neg" not in names and "stop_gradient" not in names
@@ -386,7 +389,7 @@ def test_each_group_makes_its_own_large_broadcast(large, monkeypatch):
     r = np.random.default_rng(5)
     args = [r.standard_normal((256, 256)).astype(np.float32) for _ in range(2)]
     closed = pyjax.make_jaxpr(f)(*args)
-    fused = passes.optimize(closed)  # (too large a broadcast to fold into a constant)
+    fused = passes.optimize(closed, POLICY)  # (too large a broadcast to fold into a constant)
     groups = [e.params["jaxpr"] for e in fused.jaxpr.eqns if e.prim.name == "fused"]
     made = [sum(e.prim.name == "broadcast_in_dim" for e in g.eqns) for g in groups]
     outputs_a_broadcast = any(e.prim.name == "broadcast_in_dim" and e.outvars[0] in g.outvars
@@ -405,7 +408,7 @@ def test_fusion_never_reorders_a_read_before_its_write():
         return b, a
     x = np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32)
     closed = pyjax.make_jaxpr(f)(x)
-    fused = passes.optimize(closed)
+    fused = passes.optimize(closed, POLICY)
     assert n_eqns(fused, "fused") == 2
     check_compiled(closed, [x])
     assert_same_bits(reference(ClosedJaxpr(passes.unfuse(fused.jaxpr), fused.consts), [x]),
@@ -620,7 +623,7 @@ def test_jit_everything_flag():
 
 def test_unfused_path_matches_when_fusion_is_off(monkeypatch):
     """The same programs with fusion disabled (every kernel called in turn)."""
-    monkeypatch.setattr(passes, "fuse", lambda jaxpr: jaxpr)
+    monkeypatch.setattr(passes, "fuse", lambda jaxpr, policy: jaxpr)
     for what, closed, args in COMPOSE[::5]:
         check_compiled(closed, args, what)
 
@@ -671,7 +674,7 @@ def test_pooled_buffers_in_kernel_by_kernel_evaluation(pooled):
     for what, closed, args in COMPOSE[::2] + OP_JAXPRS[::7]:
         inlined = passes.inline_calls(closed)
         program = ClosedJaxpr(passes.xla_rewrites(inlined.jaxpr), inlined.consts)
-        run = runtime.Evaluation(program.jaxpr, pooled=True)
+        run = runtime.Evaluation(program.jaxpr, CPU, pooled=True)
         consts = list(map(to_buffer, program.consts))
         outs = run([to_buffer(a) for a in args], consts)
         assert_same_bits(outs, expected(closed, args), what)

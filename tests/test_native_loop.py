@@ -38,8 +38,8 @@ def _record_runners(monkeypatch) -> list:
     made = []
     init = runtime.ScanSteps.__init__
 
-    def record(self, native_spec):
-        init(self, native_spec)
+    def record(self, native_spec, platform):
+        init(self, native_spec, platform)
         made.append(self)
     monkeypatch.setattr(runtime.ScanSteps, "__init__", record)
     return made

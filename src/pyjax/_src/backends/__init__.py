@@ -2,6 +2,9 @@
 the compiler generating NumPy code) is the one present."""
 from __future__ import annotations
 
+from pyjax._src.backends.cpu import blas, native, threads
+from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.backends.cpu.pool import POOL
 from pyjax._src.config import config
 
 
@@ -31,22 +34,33 @@ _CPU = CpuDevice(0)
 
 
 class Platform:
-    """One kind of machine: its devices, and its compiler's entry points, which the
-    compiler installs (it sits above the backends). ``jit`` and lax reach a compiler only
-    through these, so a GPU backend is one more ``Platform`` with its own devices,
-    kernels and compiler:
+    """One kind of machine: its devices, what its backend package provides, and its
+    compiler's entry points. A backend is a folder (``backends/cpu``) whose resources the
+    compiler reads only from here, so a GPU backend is one more ``Platform``:
 
-    - ``compile(closed, **options) -> executable``;
-    - ``first_run_program(closed)``: what a first run evaluates kernel by kernel, or None
-      where compiling at once pays; ``evaluate(closed, args) -> [Array]`` runs it;
-    - ``scan_loop(params)``: the loop function of a ``scan`` with these params."""
+    - ``policy``: every threshold and tier rule (``backends/cpu/policy.py``'s ``Policy``);
+    - ``pool``: reused result buffers (``take``, ``take_aval``, ``give``, ``keep``,
+      ``pooled(aval)``);
+    - ``threads``: the worker pool (``spawn``, ``join``, ``thread_pool``);
+    - ``blas``: the BLAS routines generated code calls (``gemv(dtype)``,
+      ``num_threads()``);
+    - ``native``: compiled kernels (``installed()``, ``load()``).
 
-    def __init__(self, name: str, devices: list):
+    The compiler installs (it sits above the backends) ``compile(closed, **options) ->
+    executable``; ``first_run_program(closed)``, what a first run evaluates kernel by
+    kernel (None where compiling at once pays), and ``evaluate(closed, args) ->
+    [Array]``, which runs it; ``scan_loop(params)``, the loop function of a ``scan``.
+    ``jit`` and lax reach a compiler only through these."""
+
+    def __init__(self, name: str, devices: list, *, policy, pool, threads, blas, native):
         self.name, self.devices = name, devices
+        self.policy, self.pool, self.threads, self.blas, self.native = \
+            policy, pool, threads, blas, native
         self.compile = self.first_run_program = self.evaluate = self.scan_loop = None
 
 
-_BACKENDS = {"cpu": Platform("cpu", [_CPU])}
+_BACKENDS = {"cpu": Platform("cpu", [_CPU], policy=POLICY, pool=POOL, threads=threads,
+                             blas=blas, native=native)}
 
 
 def platform(name: str | None = None) -> Platform:

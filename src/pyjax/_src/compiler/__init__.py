@@ -12,8 +12,9 @@ The pipeline, one module a stage, each reading only what primitives declare:
    hot: ``native_loop``), scan steps, and ``Evaluation``, which runs a jaxpr kernel by
    kernel with the same bits and no code generated (``jit``'s first runs).
 
-The package installs its entry points on the CPU ``backends.Platform``; jit and lax
-reach it only through that.
+``install(platform)`` puts the entry points on a ``backends.Platform``, bound to it: every
+stage reads the machine (thresholds, buffer pool, threads, BLAS, native kernels) from that
+platform, never from a backend module. jit and lax reach the compiler only through it.
 
 ``compile_jaxpr`` returns the generated ``call`` function itself (the fastest thing to
 call), carrying ``run_buffers`` (NumPy buffers in and out, for loops and calls), the
@@ -21,12 +22,12 @@ optimized ``jaxpr``, the generated ``source``, ``cost_analysis()`` and ``compile
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
 
 from pyjax._src import backends
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels, loops, passes, runtime
 from pyjax._src.compiler.cost import cost_analysis
 from pyjax._src.compiler.emit import Program
@@ -36,24 +37,27 @@ from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Var, check_jaxpr
 
 
-def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bool = True):
-    """An executable for ``closed``: ``exe(*args) -> [Array]`` and
-    ``exe.run_buffers([buffer]) -> [buffer]``. ``prepared``: see ``passes.optimize``.
+def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bool = True,
+                  platform: backends.Platform | None = None):
+    """An executable for ``closed`` on ``platform`` (the default one if None):
+    ``exe(*args) -> [Array]`` and ``exe.run_buffers([buffer]) -> [buffer]``.
+    ``prepared``: see ``passes.optimize``.
     Without ``native_groups`` no fused group gets a native form to switch to (building
     them costs ~0.05 ms a group, worth it only for programs run often);
     ``exe.native_groups_later`` says whether compiling with them would give one."""
     start = time.perf_counter()
-    optimized = passes.optimize(closed, prepared=prepared)
+    platform = platform or backends.platform()
+    optimized = passes.optimize(closed, platform.policy, prepared=prepared)
     if CHECKS:
         check_jaxpr(optimized.jaxpr)
-    program = Program(optimized, native_groups)
+    program = Program(optimized, platform, native_groups)
     exe = program.call
     exe.run_buffers = program.run_buffers
     exe.jaxpr = optimized
     exe.steps = program.steps
     exe.source = program.source
     exe.native_groups_later = not native_groups and any(
-        runtime.native_form(e.params["jaxpr"]) is not None
+        runtime.native_form(e.params["jaxpr"], platform) is not None
         for e in optimized.jaxpr.eqns if e.prim is passes.fused_p)
     exe.cost_analysis = lambda: cost_analysis(optimized.jaxpr)
     exe.compile_time = time.perf_counter() - start
@@ -62,15 +66,15 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
 
 # ---------------------------------------------------------------------------- first runs, scans
 
-def scan_loop(eqn_params: dict):
+def scan_loop(eqn_params: dict, platform: backends.Platform):
     """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers: the compiled loop of a
     ``scan`` with these params (``loops.scan_loop``)."""
     p = eqn_params
     return loops.scan_loop(p["jaxpr"], p["length"], p["reverse"], p["num_consts"],
-                           p["num_carry"])
+                           p["num_carry"], platform)
 
 
-def first_run_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
+def first_run_program(closed: ClosedJaxpr, platform: backends.Platform) -> ClosedJaxpr | None:
     """What a specialization's first run evaluates kernel by kernel: the program with nested
     calls inlined, XLA's rounding rewrites made and dead equations dropped, which computes
     the compiled program's bits (the compiler's other passes and its generated code keep
@@ -79,7 +83,7 @@ def first_run_program(closed: ClosedJaxpr) -> ClosedJaxpr | None:
     closed = passes.inline_calls(closed)
     jaxpr = passes.xla_rewrites(closed.jaxpr)
     for eqn in jaxpr.eqns:
-        if eqn.outvars and eqn.outvars[0].aval.size >= POLICY.blocked_min_size and \
+        if eqn.outvars and eqn.outvars[0].aval.size >= platform.policy.blocked_min_size and \
                 kernels.is_elementwise(eqn):
             return None
     return passes.dce(ClosedJaxpr(jaxpr, closed.consts))
@@ -95,12 +99,12 @@ def _frozen(buf) -> np.ndarray:
     return buf
 
 
-def evaluate(closed: ClosedJaxpr, args) -> list:
+def evaluate(closed: ClosedJaxpr, args, platform: backends.Platform) -> list:
     """Run ``closed`` kernel by kernel (``runtime.Evaluation``: the bits of compiled code);
     Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
     jaxpr = closed.jaxpr
-    outs = runtime.Evaluation(jaxpr, pooled=False)([to_buffer(x) for x in args],
-                                                    [_frozen(c) for c in closed.consts])
+    outs = runtime.Evaluation(jaxpr, platform, pooled=False)(
+        [to_buffer(x) for x in args], [_frozen(c) for c in closed.consts])
     inputs = {id(v) for v in jaxpr.invars}
     return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
             for v, buf in zip(jaxpr.outvars, outs)]
@@ -118,7 +122,7 @@ def run_compiled(prim, buffers, avals, out_avals, params) -> list:
     key = (prim, prim.impl, passes.params_key(params), tuple(avals))
     exe = _EAGER_CACHE.get(key)
     if exe is None:
-        if len(_EAGER_CACHE) >= POLICY.eager_cache_size:
+        if len(_EAGER_CACHE) >= backends.platform().policy.eager_cache_size:
             _EAGER_CACHE.clear()
         invars = [Var(a) for a in avals]
         outvars = [Var(a) for a in out_avals]
@@ -127,8 +131,14 @@ def run_compiled(prim, buffers, avals, out_avals, params) -> list:
     return exe.run_buffers(list(buffers))
 
 
-_CPU = backends.platform("cpu")
-_CPU.compile, _CPU.first_run_program, _CPU.evaluate, _CPU.scan_loop = \
-    compile_jaxpr, first_run_program, evaluate, scan_loop
+def install(platform: backends.Platform) -> None:
+    """Make this compiler ``platform``'s, every entry point bound to it."""
+    platform.compile = functools.partial(compile_jaxpr, platform=platform)
+    platform.first_run_program = functools.partial(first_run_program, platform=platform)
+    platform.evaluate = functools.partial(evaluate, platform=platform)
+    platform.scan_loop = functools.partial(scan_loop, platform=platform)
+
+
+install(backends.platform("cpu"))
 if JIT_EVERYTHING:
     trace.EAGER_COMPILER = run_compiled

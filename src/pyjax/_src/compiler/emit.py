@@ -21,7 +21,6 @@ import weakref
 
 import numpy as np
 
-from pyjax._src.backends.cpu import pool, threads
 from pyjax._src.compiler import kernels, runtime
 from pyjax._src.compiler.schedule import block_slots, schedule
 from pyjax._src.config import CHECKS
@@ -30,12 +29,16 @@ from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal
 
 
 class Names:
-    """Generated identifiers for the objects generated code uses, and its namespace."""
+    """Generated identifiers for the objects generated code uses, and its namespace; the
+    ``platform`` the code runs on (its pool and threads are what ``take``, ``give``,
+    ``spawn`` and ``join`` call)."""
 
-    def __init__(self):
+    def __init__(self, platform):
+        self.platform = platform
+        pool, threads = platform.pool, platform.threads
         self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
                          "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {},
-                         "take": pool.POOL.take_aval, "give": pool.POOL.give,
+                         "take": pool.take_aval, "give": pool.give,
                          "spawn": threads.spawn, "join": threads.join}
         self._names: dict = {}
         self._count: dict = {}
@@ -72,7 +75,8 @@ class Names:
         """``k3(a, b, axes=p0)``: the primitive's kernel with its params, by reference;
         ``k3(a, b)``, the kernel its ``lowering`` makes for this equation, where it has one."""
         if eqn.prim.lowering is not None:
-            return f"{self.ref(eqn.prim.lowering(eqn), 'k')}({', '.join(args)})"
+            kernel = eqn.prim.lowering(eqn, self.platform)
+            return f"{self.ref(kernel, 'k')}({', '.join(args)})"
         parts = list(args)
         odd = {}
         for key, value in eqn.params.items():
@@ -146,7 +150,7 @@ def body_lines(steps: list, name_of: dict, outvars: list, names: Names) -> list:
         dead = [name_of[id(v)] for v in step.release]
         if dead:
             lines.extend(f"give({name_of[id(v)]})" for v in step.release
-                         if pool.pooled(v.aval))
+                         if names.platform.pool.pooled(v.aval))
             lines.append(f"del {', '.join(dead)}")
     for join in pending.values():
         lines.extend(join)
@@ -172,7 +176,8 @@ def _kernel_lines(step, args, outs, lhs, names, lines, pending, counter) -> None
     into = [f"out=take({names.ref(eqn.outvars[0].aval, 'A')})"] if step.take else []
     call = names.kernel_call(eqn, args + into)
     if eqn.prim.lowering is not None:
-        step.call = eqn.prim.lowering(eqn)  # (built once: the call above named the same)
+        # (built once: the call above named the same)
+        step.call = eqn.prim.lowering(eqn, names.platform)
     post = []
     exact = eqn.prim.exact_dtypes
     for name, o in zip(outs, eqn.outvars):
@@ -194,8 +199,9 @@ def _kernel_lines(step, args, outs, lhs, names, lines, pending, counter) -> None
 def _group_kernel(step, names: Names):
     """The kernel of a fused group step: its block loop generated (if it runs blocked)."""
     sub = step.eqn.params["jaxpr"]
-    blocks = block_loop(sub, names) if runtime.runs_blocked(sub) else None
-    return runtime.FusedKernel(sub, blocks, step.native)
+    platform = names.platform
+    blocks = block_loop(sub, names) if runtime.runs_blocked(sub, platform.policy) else None
+    return runtime.FusedKernel(sub, blocks, step.native, platform)
 
 
 # ---------------------------------------------------------------------------- block loops
@@ -208,7 +214,7 @@ def block_loop(jaxpr: Jaxpr, names: Names) -> runtime.BlockLoop:
     """A fused group's ``blocks(I, O, plan, T)``: for each block, slice the inputs, run
     every equation into its scratch slot (``schedule.block_slots``) or its output's
     block, in order."""
-    plan = runtime.BlockPlan(jaxpr)
+    plan = runtime.BlockPlan(jaxpr, names.platform.policy)
     slot_of, slots = block_slots(jaxpr)
     q_names = [f"q{i}" for i in range(len(plan.patterns.patterns))]
     body = []
@@ -278,7 +284,7 @@ def _parts(jaxpr: Jaxpr, names: Names, consts=(), native_groups=True):
     name_of = {id(v): f"a{i}" for i, v in enumerate(jaxpr.invars)}
     for v, c in zip(jaxpr.constvars, consts):
         name_of[id(v)] = names.ref(c, "c")
-    steps = schedule(jaxpr, native_groups)
+    steps = schedule(jaxpr, names.platform, native_groups)
     body = body_lines(steps, name_of, jaxpr.outvars, names)
     results = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in jaxpr.outvars]
     return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
@@ -303,8 +309,8 @@ class Program:
     exposes it.
     """
 
-    def __init__(self, closed: ClosedJaxpr, native_groups: bool = True):
-        names = self.names = Names()
+    def __init__(self, closed: ClosedJaxpr, platform, native_groups: bool = True):
+        names = self.names = Names(platform)
         jaxpr = closed.jaxpr
         consts = [prepare_const(c) for c in closed.consts]
         params, steps, body, results = _parts(jaxpr, names, consts, native_groups)
@@ -351,7 +357,7 @@ def _compiled_on_first_call(names: Names, src: str, owner):
 
 # ---------------------------------------------------------------------------- scan loops
 
-def scan_function(plan, hoisted, stacked, steps: list | None, runner):
+def scan_function(plan, hoisted, stacked, steps: list | None, runner, platform):
     """A scan's loop function from its ``loops.LoopPlan``: ``hoisted``/``stacked`` (the
     parts run before the loop: ``run_buffers`` functions or None), the per-step ``steps``
     (``schedule``) and the ``runtime.ScanSteps`` runner they are compiled into:
@@ -363,7 +369,7 @@ def scan_function(plan, hoisted, stacked, steps: list | None, runner):
             s0, ... = L(z0, ..., h0, ..., a<carry>, ..., y0, ...)   # the steps' loop
             return [s0, ..., y0, ...]
     """
-    names = Names()
+    names = Names(platform)
     jaxpr = plan.jaxpr
     params = [f"a{i}" for i in range(len(jaxpr.invars))]
     name_of = {id(v): p for v, p in zip(jaxpr.invars, params)}

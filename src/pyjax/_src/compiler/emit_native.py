@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.backends.cpu import blas
 from pyjax._src.compiler.native_forms import (broadcast_in_dim_strides, broadcast_strides,
                                               form, gather_table, gemv_layout, is_var)
 
@@ -51,8 +50,9 @@ class StepsSource:
     what each stacked output gets at a step."""
 
     def __init__(self, layout, per_step: list, rows: list, inputs: list, carry: list,
-                 carry_out: list, ys_out: list, length: int, reverse: bool):
-        self.layout, self.names = layout, Namespace({"empty": np.empty, "np": np})
+                 carry_out: list, ys_out: list, length: int, reverse: bool, blas):
+        self.layout, self.blas = layout, blas
+        self.names = Namespace({"empty": np.empty, "np": np})
         self.name_of = {id(v): f"r{i}" for i, v in enumerate(rows)}
         self.name_of.update((id(v), f"I{i}") for i, v in enumerate(inputs))
         self.name_of.update((id(v), f"s{i}") for i, v in enumerate(carry))
@@ -119,7 +119,7 @@ class StepsSource:
         m_i, v_i, matrix_left = gemv_layout(eqn)
         matrix, vector = eqn.invars[m_i], eqn.invars[v_i]
         rows, cols = matrix.aval.shape
-        fn = self.names.name("B", blas.gemv(eqn.outvars[0].aval.dtype))
+        fn = self.names.name("B", self.blas.gemv(eqn.outvars[0].aval.dtype))
         a, x = self.name_of[id(matrix)], self.name_of[id(vector)]
 
         def call(trans: bool, m: int, n: int) -> str:
@@ -135,7 +135,7 @@ class StepsSource:
 
 # ---------------------------------------------------------------------------- fused groups
 
-def group_source(jaxpr):
+def group_source(jaxpr, blas):
     """``(source, namespace)`` of ``native(*inputs, *outputs)``, a fused group computed
     element by element in one loop nest over flat operands; None where an equation or
     operand has no native form, or the results are not all of the group's shape."""
@@ -143,7 +143,7 @@ def group_source(jaxpr):
     if not shape or any(v.aval.shape != shape or not is_var(v) for v in jaxpr.outvars):
         return None
     names = Namespace({"np": np})
-    lines = _group_lines(jaxpr, shape, names)
+    lines = _group_lines(jaxpr, shape, names, blas)
     if lines is None:
         return None
     params = [f"I{k}" for k in range(len(jaxpr.invars))] + \
@@ -151,7 +151,7 @@ def group_source(jaxpr):
     return _loop_nest(shape, params, lines), names
 
 
-def _group_lines(jaxpr, shape: tuple, names: Namespace) -> list | None:
+def _group_lines(jaxpr, shape: tuple, names: Namespace, blas) -> list | None:
     """A fused group's element computation at the loop's index (``i``, and ``j<d>`` per
     dimension), or None where an equation or operand has no native form."""
     inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
@@ -168,7 +168,7 @@ def _group_lines(jaxpr, shape: tuple, names: Namespace) -> list | None:
             if name_of[id(out)] is None or out.aval.shape != shape:
                 return None
             continue
-        if form(eqn, broadcasting=True) != "elementwise" or \
+        if form(eqn, blas, broadcasting=True) != "elementwise" or \
                 any(is_var(v) and name_of.get(id(v)) is None for v in eqn.invars):
             return None
         ops = [name_of[id(v)] if is_var(v) else f"{names.literal(v)}[0]" for v in eqn.invars]

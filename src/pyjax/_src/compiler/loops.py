@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import weakref
 
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import emit, native_forms, passes, runtime
 from pyjax._src.compiler.schedule import schedule
 from pyjax._src.config import CHECKS
@@ -43,50 +42,54 @@ def _is_var(v) -> bool:
 
 
 def scan_loop(body: ClosedJaxpr, length: int, reverse: bool, num_consts: int,
-              num_carry: int):
-    """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers, built once per body
-    and loop shape (kept while the body lives); ``loop.plan`` names the primitives run
-    before the loop (``hoisted``), once for all steps (``stacked``) and ``per step``."""
+              num_carry: int, platform):
+    """``loop(*consts, *carry, *xs) -> [*carry, *ys]`` on buffers, built once per body,
+    loop shape and platform (kept while the body lives); ``loop.plan`` names the
+    primitives run before the loop (``hoisted``), once for all steps (``stacked``) and
+    ``per step``."""
     per_body = _LOOPS.get(body)
     if per_body is None:
         per_body = _LOOPS[body] = {}
-    key = (length, bool(reverse), num_consts, num_carry)
-    loop = per_body.get(key)
+    shape = (length, bool(reverse), num_consts, num_carry)
+    loop = per_body.get((shape, platform.name))
     if loop is None:
-        loop = per_body[key] = _build(plan_scan(body, *key))
+        plan = plan_scan(body, *shape, platform.policy)
+        loop = per_body[(shape, platform.name)] = _build(plan, platform)
     return loop
 
 
-def _build(plan: "LoopPlan"):
+def _build(plan: "LoopPlan", platform):
     """Compile the plan's parts (each through the pipeline) and write the loop."""
     hoisted = stacked = steps = runner = None
     if plan.length:
         if plan.h_out:
             hoisted = _program(Jaxpr(plan.jaxpr.constvars, plan.consts_in, plan.h_out,
-                                     plan.hoisted), plan.consts)
+                                     plan.hoisted), plan.consts, platform)
         if plan.stacked:
-            stacked = _program(plan.z_jaxpr, [])
+            stacked = _program(plan.z_jaxpr, [], platform)
         steps = schedule(passes.fuse(Jaxpr(plan.jaxpr.constvars, plan.jaxpr.invars,
-                                           plan.jaxpr.outvars, plan.per_step)),
-                         overlapped=False)
-        runner = runtime.ScanSteps(_native_spec(plan))
-    function = emit.scan_function(plan, hoisted, stacked, steps, runner)
+                                           plan.jaxpr.outvars, plan.per_step), platform.policy),
+                         platform, overlapped=False)
+        runner = runtime.ScanSteps(_native_spec(plan, platform), platform)
+    function = emit.scan_function(plan, hoisted, stacked, steps, runner, platform)
     function.plan = {"hoisted": [e.prim.name for e in plan.hoisted],
                      "stacked": [e.prim.name for e in plan.stacked],
                      "per step": [e.prim.name for e in plan.per_step]}
     return function
 
 
-def _program(jaxpr: Jaxpr, consts: list):
+def _program(jaxpr: Jaxpr, consts: list, platform):
     """``run_buffers`` of a part run before the loop (fused and generated as usual)."""
     if CHECKS:
         check_jaxpr(jaxpr)
-    return emit.Program(ClosedJaxpr(passes.fuse(jaxpr), consts)).run_buffers
+    fused = ClosedJaxpr(passes.fuse(jaxpr, platform.policy), consts)
+    return emit.Program(fused, platform).run_buffers
 
 
-def _native_spec(plan: "LoopPlan"):
+def _native_spec(plan: "LoopPlan", platform):
     """What ``native_loop.NativeSteps`` takes, where the steps have a native form."""
-    if not POLICY.native_enabled or not native_forms.supports(plan.per_step):
+    if not platform.policy.native_enabled or not native_forms.supports(plan.per_step,
+                                                                       platform):
         return None
     if any(v.aval.dtype not in native_forms.FLOATS
            for v in plan.row_of + plan.outer + plan.carry):
@@ -121,9 +124,9 @@ class LoopPlan:
 
 
 def plan_scan(body: ClosedJaxpr, length: int, reverse: bool, num_consts: int,
-              num_carry: int) -> LoopPlan:
+              num_carry: int, policy) -> LoopPlan:
     """Optimize the body and split it (see ``LoopPlan``)."""
-    closed = passes.optimize(body, fusion=False)
+    closed = passes.optimize(body, policy, fusion=False)
     if CHECKS:
         check_jaxpr(closed.jaxpr)
     plan = LoopPlan(closed, length, reverse, num_consts, num_carry)

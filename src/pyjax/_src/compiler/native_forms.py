@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.backends.cpu import blas
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.core.jaxpr import Literal
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -23,17 +21,18 @@ def is_var(v) -> bool:
     return type(v) is not Literal
 
 
-def supports(eqns: list) -> bool:
-    """Whether every equation has a native form here (cheap: no Numba needed), and the
-    steps are small enough for per-call costs to matter (larger ones run as blocked,
-    threaded kernels in the Python loop)."""
-    return all(form(e) is not None and
-               e.outvars[0].aval.size <= POLICY.native_scan_max_step_size for e in eqns)
+def supports(eqns: list, platform) -> bool:
+    """Whether every equation has a native form on ``platform`` (cheap: no Numba needed),
+    and the steps are small enough for per-call costs to matter (larger ones run as
+    blocked, threaded kernels in the Python loop)."""
+    limit = platform.policy.native_scan_max_step_size
+    return all(form(e, platform.blas) is not None and e.outvars[0].aval.size <= limit
+               for e in eqns)
 
 
-def form(eqn, broadcasting: bool = False) -> str | None:
+def form(eqn, blas, broadcasting: bool = False) -> str | None:
     """The kind of code ``eqn`` becomes (its primitive's ``NativeForm``), or None where
-    it has none. ``broadcasting``: elementwise operands may also be of the result's rank
+    it has none (``blas``: the platform's, which may lack a ``gemv``). ``broadcasting``: elementwise operands may also be of the result's rank
     with dimensions of 1 (the implicit broadcasts of the compiler's own equations), as a
     fused group's loop reads them; a scan's step reads operands whole or of one element."""
     native = eqn.prim.native
@@ -114,8 +113,8 @@ class StepsLayout:
       contiguous for NumPy to call BLAS;
     - ``read_in_order``: inputs read element by element (other than as a matrix)."""
 
-    def __init__(self, per_step: list, rows: list, inputs: list, outputs: list):
-        self.forms = [form(e) for e in per_step]
+    def __init__(self, per_step: list, rows: list, inputs: list, outputs: list, blas):
+        self.forms = [form(e, blas) for e in per_step]
         self.input_index = {id(v): i for i, v in enumerate(inputs)}
         self.row_index = {id(v): i for i, v in enumerate(rows)}
         self.matrices, self.flag_of = [], {}

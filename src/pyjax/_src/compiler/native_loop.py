@@ -34,7 +34,6 @@ import weakref
 
 import numpy as np
 
-from pyjax._src.backends.cpu import native
 from pyjax._src.compiler.emit_native import StepsSource, group_source
 from pyjax._src.compiler.native_forms import StepsLayout
 from pyjax._src.config import CHECKS
@@ -49,12 +48,14 @@ class NativeSteps:
     would."""
 
     def __init__(self, per_step: list, rows: list, inputs: list, carry: list,
-                 carry_out: list, ys_out: list, length: int, reverse: bool):
+                 carry_out: list, ys_out: list, length: int, reverse: bool, platform):
         self.length, self.num_rows, self.num_inputs = length, len(rows), len(inputs)
         self.carry_avals = [v.aval for v in carry]
-        self.layout = StepsLayout(per_step, rows, inputs, list(carry_out) + list(ys_out))
+        self.native = platform.native
+        self.layout = StepsLayout(per_step, rows, inputs, list(carry_out) + list(ys_out),
+                                  platform.blas)
         code = StepsSource(self.layout, per_step, rows, inputs, carry, carry_out, ys_out,
-                           length, reverse)
+                           length, reverse, platform.blas)
         self.source, self.names = code.source, code.names
         self.function = None
 
@@ -84,15 +85,16 @@ class NativeSteps:
                  for c, a in zip(carry, self.carry_avals)]
         flat += [y.reshape(self.length, -1) for y in ys]
         if self.function is None:
-            self.function = _njit(self.source, self.names.ns, self.names.kernels)
+            self.function = _njit(self.source, self.names.ns, self.names.kernels,
+                                  self.native)
         out = self.function(*flat)
         return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
 
 
-def _njit(source: str, ns: dict, kernels: set):
-    """Numba's compiled ``native`` of ``source`` (generated here: names and numbers only,
-    every object bound in ``ns``, the native ``kernels`` it calls bound now), compiled on
-    its first call."""
+def _njit(source: str, ns: dict, kernels: set, native):
+    """Numba's compiled ``native`` of ``source`` (written by ``emit_native``: names and
+    numbers only, every object bound in ``ns``, the ``kernels`` it calls bound now from
+    the platform's ``native`` module), compiled on its first call."""
     import numba
     ns.update((k, getattr(native.load(), k)) for k in kernels)
     exec(compile(source, "<pyjax native code>", "exec"), ns)  # noqa: S102
@@ -147,22 +149,23 @@ class NativeGroup:
     ``spent``: seconds the groups' NumPy forms have run, for the rent-or-buy rule of
     ``runtime.FusedKernel``."""
 
-    def __init__(self, source: str, ns: dict, kernels: set):
-        self.source, self.ns, self.kernels = source, ns, kernels
+    def __init__(self, source: str, ns: dict, kernels: set, native):
+        self.source, self.ns, self.kernels, self.native = source, ns, kernels, native
         self.function = None
         self.spent = 0.0
 
     @classmethod
-    def build(cls, jaxpr):
-        emitted = group_source(jaxpr)
+    def build(cls, jaxpr, platform):
+        emitted = group_source(jaxpr, platform.blas)
         if emitted is None:
             return None
         source, names = emitted
-        key = (source, tuple(names.literals), tuple(v.aval.dtype.str for v in jaxpr.invars),
+        key = (platform.name, source, tuple(names.literals),
+               tuple(v.aval.dtype.str for v in jaxpr.invars),
                tuple(repr(v) for k, v in names.ns.items() if k.startswith("T")))
         group = _GROUPS.get(key)
         if group is None:
-            group = _GROUPS[key] = cls(source, names.ns, names.kernels)
+            group = _GROUPS[key] = cls(source, names.ns, names.kernels, platform.native)
         return group
 
     def __call__(self, ins, outs) -> bool:
@@ -173,7 +176,7 @@ class NativeGroup:
                 return False
             flat.append(x.reshape(-1))
         if self.function is None:
-            self.function = _njit(self.source, self.ns, self.kernels)
+            self.function = _njit(self.source, self.ns, self.kernels, self.native)
         self.function(*flat, *[o.reshape(-1) for o in outs])
         return True
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var, eval_jaxpr
@@ -142,12 +141,12 @@ def _has_subjaxpr(eqn: Eqn) -> bool:
     return False
 
 
-def fold_constants(closed: ClosedJaxpr, max_size: int | None = None) -> ClosedJaxpr:
+def fold_constants(closed: ClosedJaxpr, max_size: int) -> ClosedJaxpr:
     """Evaluate now the equations whose inputs are all known (literals, constants, folded
-    results) and whose results are small; scalars become literals, arrays constants.
+    results) and whose results have at most ``max_size`` elements; scalars become
+    literals, arrays constants.
     Calls, loops and branches are left alone (they may be costly or never end)."""
     jaxpr = closed.jaxpr
-    max_size = POLICY.fold_max_size if max_size is None else max_size
     known = {id(v): to_buffer(c) for v, c in zip(jaxpr.constvars, closed.consts)}
     constvars, consts = list(jaxpr.constvars), list(closed.consts)
     env: dict = {}
@@ -354,7 +353,7 @@ class _Group:
         return g
 
 
-def fuse(jaxpr: Jaxpr) -> Jaxpr:
+def fuse(jaxpr: Jaxpr, policy) -> Jaxpr:
     """Group elementwise equations (and broadcasts feeding them) that produce values of
     one shape into ``fused`` equations, each placed where its last member was.
 
@@ -366,7 +365,7 @@ def fuse(jaxpr: Jaxpr) -> Jaxpr:
     groups: list[_Group] = []
     order: list = []  # plain equations and groups, by position of their (last) member
 
-    for pos, eqn in enumerate(_own_broadcasts(jaxpr)):
+    for pos, eqn in enumerate(_own_broadcasts(jaxpr, policy.native_group_min_size)):
         producers = set()
         for v in eqn.invars:  # (ids of literals, live objects, are never in ``group_of``)
             g = group_of.get(id(v))
@@ -413,13 +412,13 @@ def fuse(jaxpr: Jaxpr) -> Jaxpr:
     return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
 
 
-def _own_broadcasts(jaxpr: Jaxpr) -> list:
+def _own_broadcasts(jaxpr: Jaxpr, min_size: int) -> list:
     """The equations, with a large broadcast read by several elementwise equations made
     again just before each of them. A broadcast is a view, so nothing is computed twice;
     each group then reads it inside itself, and not as another group's output: a
     stride-0 view, which a blocked or native kernel cannot read as a flat operand."""
     made = {id(e.outvars[0]): e for e in jaxpr.eqns if e.prim.broadcasting is not None
-            and e.outvars[0].aval.size >= POLICY.native_group_min_size}
+            and e.outvars[0].aval.size >= min_size}
     fusible_reads: dict = {}
     other_reads = {id(v) for v in jaxpr.outvars}
     for e in jaxpr.eqns:
@@ -482,15 +481,17 @@ def unfuse(jaxpr: Jaxpr) -> Jaxpr:
 
 # ---------------------------------------------------------------------------- the pipeline
 
-def optimize(closed: ClosedJaxpr, fusion: bool = True, prepared: bool = False) -> ClosedJaxpr:
-    """All passes, in order; the result is what code generation sees. ``prepared``: calls
-    are inlined and XLA's rewrites made already (``jit``'s first-run program)."""
+def optimize(closed: ClosedJaxpr, policy, fusion: bool = True,
+             prepared: bool = False) -> ClosedJaxpr:
+    """All passes, in order; the result is what code generation sees. ``policy``: the
+    platform's thresholds. ``prepared``: calls are inlined and XLA's rewrites made
+    already (``jit``'s first-run program)."""
     if not prepared:
         closed = inline_calls(closed)
         closed = ClosedJaxpr(xla_rewrites(closed.jaxpr), closed.consts)
-    closed = fold_constants(closed)
+    closed = fold_constants(closed, policy.fold_max_size)
     jaxpr = cse(simplify(closed.jaxpr))
     closed = dce(ClosedJaxpr(jaxpr, closed.consts))
     if fusion:
-        closed = ClosedJaxpr(fuse(closed.jaxpr), closed.consts)
+        closed = ClosedJaxpr(fuse(closed.jaxpr, policy), closed.consts)
     return closed

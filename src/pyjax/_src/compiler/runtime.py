@@ -17,31 +17,30 @@ import time
 
 import numpy as np
 
-from pyjax._src.backends.cpu import native, pool, threads
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels, native_loop
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import Jaxpr, Literal
 
 
-def runs_blocked(jaxpr: Jaxpr) -> bool:
+def runs_blocked(jaxpr: Jaxpr, policy) -> bool:
     """Whether a fused group is large enough to be worth its blocked kernel."""
     if not jaxpr.outvars or jaxpr.outvars[0].aval.ndim == 0 or \
-            jaxpr.outvars[0].aval.size < max(1, POLICY.blocked_min_size):
+            jaxpr.outvars[0].aval.size < max(1, policy.blocked_min_size):
         return False
     return Patterns(jaxpr.outvars[0].aval.shape, jaxpr).ok
 
 
-def native_form(jaxpr: Jaxpr):
+def native_form(jaxpr: Jaxpr, platform):
     """A fused group's native form, where it has one and may switch to it: Numba is
     installed and not turned off, NumPy makes more than one pass over the group, and the
     group is large enough that one pass beats those by more than a kernel call costs,
     yet small enough to run on one thread (larger groups keep their threaded blocks)."""
-    if not jaxpr.outvars or not native.installed() or not \
-            POLICY.native_group_min_size <= jaxpr.outvars[0].aval.size <= \
-            POLICY.native_group_max_size or sum(e.prim.numpy_passes for e in jaxpr.eqns) < 2:
+    policy = platform.policy
+    if not jaxpr.outvars or not platform.native.installed() or not \
+            policy.native_group_min_size <= jaxpr.outvars[0].aval.size <= \
+            policy.native_group_max_size or sum(e.prim.numpy_passes for e in jaxpr.eqns) < 2:
         return None
-    return native_loop.NativeGroup.build(jaxpr)
+    return native_loop.NativeGroup.build(jaxpr, platform)
 
 
 class FusedKernel:
@@ -52,13 +51,14 @@ class FusedKernel:
     ``whole`` runs the group's equations one by one (no code generated): what a group too
     small for blocks runs, and the blocked kernel's fallback. A group with a native form
     (``native_candidate``: ``native_form(jaxpr)``) switches to it once its NumPy code has
-    run for ``POLICY.native_group_hot_seconds`` (counted with the groups of the same code)
+    run for ``policy.native_group_hot_seconds`` (counted with the groups of the same code)
     and the switching call shows that it gives the same bits.
     """
 
-    def __init__(self, jaxpr: Jaxpr, blocks, native_candidate):
+    def __init__(self, jaxpr: Jaxpr, blocks, native_candidate, platform):
         self.jaxpr = jaxpr
-        self.whole = Evaluation(jaxpr, pooled=True)
+        self.policy, self.pool, self.platform = platform.policy, platform.pool, platform
+        self.whole = Evaluation(jaxpr, platform, pooled=True)
         self.shape = shape = jaxpr.outvars[0].aval.shape
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self.n_in = len(jaxpr.invars)
@@ -66,8 +66,8 @@ class FusedKernel:
         self.blocks = blocks
         self.blocked = blocks is not None
         self.source = blocks.source if blocks is not None else None
-        self.threads = POLICY.num_threads if \
-            jaxpr.outvars[0].aval.size >= POLICY.threaded_min_size else 1
+        self.threads = self.policy.num_threads if \
+            jaxpr.outvars[0].aval.size >= self.policy.threaded_min_size else 1
         # (exact or correctly rounded in any NumPy loop: blocks of a strided operand give
         # the whole operand's bits; not max/min, whose SIMD and scalar loops may pick
         # different zeros of -0 and +0, nor the transcendental functions)
@@ -84,7 +84,7 @@ class FusedKernel:
         candidate = self.native_candidate
         if candidate is None:
             return self._numpy(ins, reuse)
-        if candidate.spent >= POLICY.native_group_hot_seconds:
+        if candidate.spent >= self.policy.native_group_hot_seconds:
             kept = [np.array(x) if any(x is r for r in reuse) else x  # (written over)
                     for x in ins]
             outs = self._numpy(ins, reuse)
@@ -99,7 +99,7 @@ class FusedKernel:
         outs = []
         for r, aval in zip(reuse, self.out_avals):
             if r is None or not (r.flags.c_contiguous and r.flags.writeable):
-                r = pool.POOL.take(aval.shape, aval.dtype)
+                r = self.pool.take(aval.shape, aval.dtype)
             outs.append(r)
         return outs
 
@@ -121,7 +121,7 @@ class FusedKernel:
     def _go_native(self, ins, outs) -> None:
         """Switch to the native form if it gives this call's bits (as native loops do)."""
         group, self.native_candidate = self.native_candidate, None
-        if native.load() is None:  # no Numba after all
+        if self.platform.native.load() is None:  # no Numba after all
             return
         mine = [np.empty(a.shape, a.dtype) for a in self.out_avals]
         verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,
@@ -154,18 +154,19 @@ class FusedKernel:
         if len(parts) == 1:
             self._work(ins, outs, parts[0])
             return
-        futures = [threads.thread_pool().submit(self._work, ins, outs, p) for p in parts[1:]]
+        workers = self.platform.threads.thread_pool()
+        futures = [workers.submit(self._work, ins, outs, p) for p in parts[1:]]
         self._work(ins, outs, parts[0])
         for f in futures:
             f.result()
 
     def _work(self, ins, outs, plan):
         blocks = self.blocks
-        scratch = [pool.POOL.take(blocks.plan.scratch_shape, dt) for dt in blocks.slot_dtypes]
+        scratch = [self.pool.take(blocks.plan.scratch_shape, dt) for dt in blocks.slot_dtypes]
         with np.errstate(all="ignore"):
             blocks.fn(ins, outs, plan, scratch)
         for buf in scratch:  # (the block loop's views of them are gone with its frame)
-            pool.POOL.keep(buf)
+            self.pool.keep(buf)
 
 
 def in_place(jaxpr: Jaxpr) -> list:
@@ -193,14 +194,14 @@ def _split(plan: list, n: int) -> list:
 # ---------------------------------------------------------------------------- block plan
 
 class BlockPlan:
-    """How a fused group runs in blocks of about ``POLICY.block_bytes``: ``entries``
+    """How a fused group runs in blocks of about ``policy.block_bytes``: ``entries``
     (per block, one index per operand pattern, the output index and the block's length),
     the ``scratch_shape`` of its scratch slots and the operands' ``patterns``."""
 
-    def __init__(self, jaxpr: Jaxpr):
+    def __init__(self, jaxpr: Jaxpr, policy):
         itemsize = max([v.aval.dtype.itemsize for e in jaxpr.eqns for v in e.outvars] + [1])
         self.entries, self.scratch_shape, self.patterns = _block_plan(
-            jaxpr.outvars[0].aval.shape, jaxpr, POLICY.block_bytes // itemsize)
+            jaxpr.outvars[0].aval.shape, jaxpr, policy.block_bytes // itemsize)
 
 
 class BlockLoop:
@@ -279,14 +280,14 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
 
 class ScanSteps:
     """Runs a scan's steps: the generated Python loop, until that has spent about what
-    compiling its native form costs (``POLICY.native_scan_hot_seconds``: rent-or-buy);
+    compiling its native form costs (``policy.native_scan_hot_seconds``: rent-or-buy);
     then, once one call has shown the two give the same bits, the native loop
     (``native_loop.NativeSteps``), on every call whose operands it can take.
     ``native_spec`` is None where the steps have no native form; ``python``, the
     generated loop, is set by ``emit.scan_function``."""
 
-    def __init__(self, native_spec):
-        self.python = None
+    def __init__(self, native_spec, platform):
+        self.python, self.platform = None, platform
         self.native_spec = native_spec
         self.native = None
         self.spent = 0.0
@@ -299,16 +300,17 @@ class ScanSteps:
         t0 = time.perf_counter()
         out = self.python(*args)
         self.spent += time.perf_counter() - t0
-        if self.native_spec is not None and self.spent >= POLICY.native_scan_hot_seconds:
+        if self.native_spec is not None and \
+                self.spent >= self.platform.policy.native_scan_hot_seconds:
             self._switch(args, out)
         return out
 
     def _switch(self, args, out) -> None:
         """Compile the native loop and keep it if it reproduces this call's results."""
         spec, self.native_spec = self.native_spec, None
-        if native.load() is None:  # no Numba
+        if self.platform.native.load() is None:  # no Numba
             return
-        steps = native_loop.NativeSteps(*spec)
+        steps = native_loop.NativeSteps(*spec, self.platform)
         ys = args[len(args) - len(spec[5]):]
         mine = [np.empty_like(y) for y in ys]
 
@@ -337,8 +339,8 @@ class Evaluation:
     page faults (86 a call for the MLP step's four mid-size groups); a first run on its
     own reuses malloc's freed memory best (0 faults, against 13 pooled)."""
 
-    def __init__(self, jaxpr: Jaxpr, pooled: bool):
-        self.jaxpr = jaxpr
+    def __init__(self, jaxpr: Jaxpr, platform, pooled: bool):
+        self.jaxpr, self.pool = jaxpr, platform.pool
         last_use = {id(v): i for i, e in enumerate(jaxpr.eqns) for v in e.invars}
         for v in jaxpr.outvars:
             last_use[id(v)] = len(jaxpr.eqns)
@@ -346,7 +348,7 @@ class Evaluation:
         self.steps = []
         for i, e in enumerate(jaxpr.eqns):
             out = e.outvars[0].aval if len(e.outvars) == 1 else None
-            large = pooled and out is not None and pool.pooled(out)
+            large = pooled and out is not None and self.pool.pooled(out)
             fn, params, guard, into = kernels.direct_ufunc(e), {}, None, None
             direct = fn is not None  # (a direct call takes no params)
             if direct:
@@ -372,7 +374,7 @@ class Evaluation:
         jaxpr = self.jaxpr
         env = dict(zip(map(id, jaxpr.constvars), consts))
         env.update(zip(map(id, jaxpr.invars), buffers))
-        take, give = pool.POOL.take_aval, pool.POOL.give
+        take, give = self.pool.take_aval, self.pool.give
         with np.errstate(all="ignore"):
             for fn, direct, guard, into, args, params, outs, dtypes, dead in self.steps:
                 xs = [env[a] if type(a) is int else a for a in args]  # (gone before give)

@@ -9,8 +9,6 @@ what dies after it (``release``; pooled buffers among them go back to the pool).
 """
 from __future__ import annotations
 
-from pyjax._src.backends.cpu import blas, pool
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import kernels, runtime
 from pyjax._src.compiler.passes import fused_p
 from pyjax._src.core.jaxpr import Eqn, Jaxpr, Literal
@@ -57,16 +55,18 @@ class Step:
                                     self.fresh())
 
 
-def schedule(jaxpr: Jaxpr, native_groups: bool = True, overlapped: bool = True) -> list:
-    """The steps of ``jaxpr`` (optimized and fused), with products ``overlapped`` and
-    every buffer decision made. Without ``native_groups``, groups get no native form."""
-    steps = _steps(jaxpr, native_groups)
-    steps = overlap(steps) if overlapped else steps
-    _plan_buffers(steps, jaxpr.outvars)
+def schedule(jaxpr: Jaxpr, platform, native_groups: bool = True,
+             overlapped: bool = True) -> list:
+    """The steps of ``jaxpr`` (optimized and fused) on ``platform``, with products
+    ``overlapped`` and every buffer decision made. Without ``native_groups``, groups get
+    no native form."""
+    steps = _steps(jaxpr, platform, native_groups)
+    steps = overlap(steps, platform) if overlapped else steps
+    _plan_buffers(steps, jaxpr.outvars, platform.pool)
     return steps
 
 
-def _steps(jaxpr: Jaxpr, native_groups: bool) -> list:
+def _steps(jaxpr: Jaxpr, platform, native_groups: bool) -> list:
     """Small fused groups go back to their equations (plain NumPy calls); large ones, and
     those with a native form to switch to, become one kernel each."""
     steps = []
@@ -75,8 +75,8 @@ def _steps(jaxpr: Jaxpr, native_groups: bool) -> list:
             steps.append(_call(eqn))
             continue
         sub = eqn.params["jaxpr"]
-        native = runtime.native_form(sub) if native_groups else None
-        if native is not None or runtime.runs_blocked(sub):
+        native = runtime.native_form(sub, platform) if native_groups else None
+        if native is not None or runtime.runs_blocked(sub, platform.policy):
             steps.append(Step(eqn, "group", native=native))
             continue
         env = {id(v): a for v, a in zip(sub.invars, eqn.invars)}
@@ -93,14 +93,14 @@ def _call(eqn: Eqn) -> Step:
 
 # ---------------------------------------------------------------------------- products
 
-def is_product(step: Step) -> bool:
+def is_product(step: Step, policy) -> bool:
     """A kernel writing into ``out=`` with enough multiply-adds to be worth running beside
     other work: a BLAS product."""
     return step.kind == "kernel" and kernels.takes_out(step.eqn) and \
-        kernels.flops(step.eqn) >= 2 * POLICY.spawn_min_macs
+        kernels.flops(step.eqn) >= 2 * policy.spawn_min_macs
 
 
-def overlap(steps: list) -> list:
+def overlap(steps: list, platform) -> list:
     """Large products overlap: each moves up to just after its operands are made, and
     every other one is ``spawned``, to run on the worker while the calling thread
     computes the next (NumPy's BLAS calls release the GIL). Each product still runs alone,
@@ -108,17 +108,20 @@ def overlap(steps: list) -> list:
     thread: a threaded BLAS keeps the cores busy already, and two products side by side
     fight over them (mlp_step: 1.61 ms in sequence, 1.68 ms overlapped; with one BLAS
     thread 2.43 ms vs 2.28 ms)."""
-    if POLICY.num_threads < 2 or blas.num_threads() != 1 or not any(map(is_product, steps)):
+    if platform.policy.num_threads < 2 or platform.blas.num_threads() != 1:
+        return steps
+    products = {id(st) for st in steps if is_product(st, platform.policy)}
+    if not products:
         return steps
     steps = list(steps)
-    for st in [st for st in steps if is_product(st)]:  # as early as the operands allow
+    for st in [st for st in steps if id(st) in products]:  # as early as operands allow
         steps.remove(st)
         made = {id(o): i for i, s in enumerate(steps) for o in s.eqn.outvars}
         at = max([made[id(v)] + 1 for v in st.eqn.invars if id(v) in made], default=0)
         steps.insert(at, st)
     reserved: set = set()
     for i, st in enumerate(steps):
-        if not is_product(st) or id(st) in reserved:
+        if id(st) not in products or id(st) in reserved:
             continue
         out = id(st.eqn.outvars[0])
         first = next((j for j in range(i + 1, len(steps))
@@ -127,20 +130,20 @@ def overlap(steps: list) -> list:
             continue
         busy, meanwhile = 0, []  # what this thread does while the worker runs ``st``
         for s in steps[i + 1:first]:
-            if busy >= _macs(st):
+            if busy >= _macs(st, products):
                 break
             if not s.spawned:
-                busy += _macs(s)
+                busy += _macs(s, products)
                 meanwhile.append(s)
-        if 2 * busy >= _macs(st):
+        if 2 * busy >= _macs(st, products):
             st.spawned = True
-            reserved.update(id(s) for s in meanwhile if is_product(s))
+            reserved.update(id(s) for s in meanwhile if id(s) in products)
     return steps
 
 
-def _macs(step: Step) -> float:
+def _macs(step: Step, products: set) -> float:
     """A step's work in multiply-adds of a BLAS product (a NumPy pass: ~16 an element)."""
-    if is_product(step):
+    if id(step) in products:
         return kernels.flops(step.eqn) / 2
     if step.eqn.prim.numpy_passes == 0:  # a view
         return 0
@@ -150,7 +153,7 @@ def _macs(step: Step) -> float:
 
 # ---------------------------------------------------------------------------- buffers
 
-def _plan_buffers(steps: list, outvars: list) -> None:
+def _plan_buffers(steps: list, outvars: list, pool) -> None:
     """Each intermediate dies after its last reader: its buffer is handed to a later group
     kernel of its type to write into (the reader itself where it may write over it), or
     deleted, and returned to the pool if it came from there. Large results of kernels
@@ -166,7 +169,7 @@ def _plan_buffers(steps: list, outvars: list) -> None:
     producer = {id(o): step for step in steps for o in step.eqn.outvars}
     for s, step in enumerate(steps):
         _plan_take(step, id(step.eqn.outvars[0]) in last_use or
-                   id(step.eqn.outvars[0]) in outputs)
+                   id(step.eqn.outvars[0]) in outputs, pool)
         for v in _unique_vars(step.eqn.invars):
             if last_use[id(v)] == s and id(v) not in outputs and id(v) in producer:
                 reusable = producer[id(v)].owns_outputs() and \
@@ -174,7 +177,7 @@ def _plan_buffers(steps: list, outvars: list) -> None:
                 _retire(steps, s, v, reusable)
 
 
-def _plan_take(step: Step, used: bool) -> None:
+def _plan_take(step: Step, used: bool, pool) -> None:
     """A large result a kernel can write into ``out=`` comes from the pool."""
     out = step.eqn.outvars[0].aval
     if not used or not pool.pooled(out) or len(step.eqn.outvars) != 1:

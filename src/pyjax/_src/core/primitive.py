@@ -73,8 +73,9 @@ class Primitive:
                             # new leading axis (``operands``: per operand, its stacked var,
                             # or None if the same at every step), each step's bits kept;
                             # the last one's result is the stacked result
-    lowering = None         # ``lowering(eqn) -> kernel``: what compiled code calls on the
-                            # equation's operands instead of ``impl`` (a scan's loop)
+    lowering = None         # ``lowering(eqn, platform) -> kernel``: what compiled code
+                            # calls on the equation's operands instead of ``impl`` (a
+                            # scan's loop, from the platform's compiler)
 
     def bind(self, *args, **params):
         outs = _CTX.trace.process_primitive(self, args, params)

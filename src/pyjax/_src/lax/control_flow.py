@@ -796,7 +796,7 @@ scan_p.impl = _scan_impl
 scan_p.jvp = _scan_jvp
 scan_p.transpose = _scan_transpose
 scan_p.batch = _scan_batch
-scan_p.lowering = lambda eqn: scan_loop(eqn.params)  # (compiled code calls the loop itself)
+scan_p.lowering = lambda eqn, platform: platform.scan_loop(eqn.params)  # (its loop itself)
 scan_p.cost = lambda eqn, work: tuple(eqn.params["length"] * c
                                      for c in work(eqn.params["jaxpr"].jaxpr))
 

@@ -18,7 +18,6 @@ import weakref
 import numpy as np
 
 from pyjax._src import backends, tree_util
-from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.config import CHECKS, config
 from pyjax._src.core.array import Array
 from pyjax._src.core.jaxpr import ClosedJaxpr
@@ -264,22 +263,24 @@ class Compiled:
 
 
 class _TierUp:
-    """A jitted program's compiled code (``run``) until it has run for POLICY.tier_up_seconds;
-    then ``Compiled.tier_up`` compiles it again with native forms for its fused groups,
-    which go native once hot themselves. A program run a few times (a fresh ``partial``
-    per call, the compile benchmark) never pays for building them."""
-    __slots__ = ("entry", "exe", "spent")
+    """A jitted program's compiled code (``run``) until it has run for the platform
+    policy's ``tier_up_seconds``; then ``Compiled.tier_up`` compiles it again with native
+    forms for its fused groups, which go native once hot themselves. A program run a few
+    times (a fresh ``partial`` per call, the compile benchmark) never pays for building
+    them."""
+    __slots__ = ("entry", "exe", "spent", "policy")
 
     def __init__(self, entry: Compiled, exe):
         self.entry = weakref.ref(entry)  # (the entry holds this: no cycle)
         self.exe = exe
         self.spent = 0.0
+        self.policy = backends.platform().policy
 
     def __call__(self, *leaves):
         start = time.perf_counter()
         outs = self.exe(*leaves)
         self.spent += time.perf_counter() - start
-        if self.spent >= POLICY.tier_up_seconds:
+        if self.spent >= self.policy.tier_up_seconds:
             entry = self.entry()
             if entry is not None and entry.run is self:
                 entry.tier_up()

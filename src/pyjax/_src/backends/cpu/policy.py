@@ -5,7 +5,8 @@ Numbers are measured on the project's 2-core benchmark machine (``make bench``, 
 named below); they decide *when* a faster path is taken, never *what* it computes: every
 path gives the same bits, so a different value only changes speed. Tests change them on
 ``POLICY`` (``monkeypatch.setattr(POLICY, "blocked_min_size", 4)``) to reach every path
-with small arrays; code reads them from ``POLICY`` when it runs, never copies them.
+with small arrays; the compiler reads them from its platform's policy (this object, for the
+CPU) when it runs, never copies them.
 """
 from __future__ import annotations
 

@@ -27,6 +27,11 @@ class BufferPool:
         self.nbytes = 0
         self.lock = threading.Lock()
 
+    @staticmethod
+    def pooled(aval) -> bool:
+        """Whether values of ``aval``'s type come from, and go back to, the pool."""
+        return aval.size * aval.dtype.itemsize >= POLICY.pool_min_bytes
+
     def take(self, shape, dtype) -> np.ndarray:
         if self.free.get((shape, dtype)):
             with self.lock:
@@ -55,10 +60,6 @@ class BufferPool:
                     self.nbytes += buf.nbytes
                     self.free.setdefault((buf.shape, buf.dtype), []).append(buf)
 
-
-def pooled(aval) -> bool:
-    """Whether values of ``aval``'s type come from, and go back to, the pool."""
-    return aval.size * aval.dtype.itemsize >= POLICY.pool_min_bytes
 
 
 def _refs_of_one_local() -> int:
