@@ -209,6 +209,14 @@ deflinear(all_gather_p)
 all_gather_p.transpose = _all_gather_transpose
 
 
+def axis_size(axis_name) -> int:
+    """The size of the named vmap axis (the product over a tuple of names): a Python int,
+    known while tracing."""
+    axes = _axes_tuple(axis_name)
+    sizes = _bound_sizes(axes, "axis_size")
+    return int(np.prod([sizes[a] for a in axes], dtype=np.int64))
+
+
 # ---------------------------------------------------------------------------- axis_index
 
 axis_index_p = Primitive("axis_index")
