@@ -800,6 +800,39 @@ op("fft_rfft", prims=("fft",), dtypes=(B,) + INTS + (F32, F64), samples=_fft_sam
    differentiable=True, **_fft_fns)
 op("fft_irfft", prims=("fft",), dtypes=ALL, samples=_fft_samples(("irfft",)),
    differentiable=True, **_fft_fns)
+# ---- lax/bits.py and lax/misc.py (more in test_lax_misc.py)
+op("clz", dtypes=INTS, samples=elementwise(1, specials=True), scalar_args=(0,))
+op("mulhi", dtypes=INTS, samples=elementwise(2, specials=True), errors=_int_errors,
+   scalar_args=(0, 1))
+
+
+
+def _reduce_precision_samples(dt, rng):
+    x = np.concatenate([rand(rng, (6,), dt), special_values(dt)])
+    return [Sample((x,), dict(exponent_bits=e, mantissa_bits=m), "special")
+            for e, m in ((8, 7), (5, 10), (4, 3), (2, 0), (11, 52))] + \
+        [Sample((rand(rng, (2, 3), dt),), dict(exponent_bits=5, mantissa_bits=2))]
+
+
+# (its derivative is JAX's linear convention, not the step function's: test_lax_misc.py)
+op("reduce_precision", dtypes=FLOATS, samples=_reduce_precision_samples, scalar_args=(0,), errors=lambda rng: [
+       Sample((rand(rng, (3,), F32),), dict(exponent_bits=0, mantissa_bits=2)),
+       Sample((rand(rng, (3,), F32),), dict(exponent_bits=3, mantissa_bits=-1))])
+
+def _approx_k_samples(dt, rng):
+    """Distinct values (NaN and -0.0 aside: XLA's CPU sort orders them by its algorithm)."""
+    x = rng.permutation(np.arange(15, dtype=np.float64) - 7).reshape(3, 5).astype(dt)
+    return [Sample((x,), dict(k=k, reduction_dimension=d)) for k, d in ((1, -1), (3, 1), (2, 0))]
+
+
+for _name in ("approx_max_k", "approx_min_k"):
+    op(_name, ["approx_top_k"], dtypes=FLOATS, samples=_approx_k_samples, differentiable=True,
+       errors=lambda rng: [Sample((rand(rng, (3,), F32),), dict(k=4)),
+                           Sample((rand(rng, (3,), F32),), dict(k=0)),
+                           Sample((np.float32(1),), dict(k=1))])
+op("optimization_barrier", dtypes=ALL, samples=elementwise(1), differentiable=True,
+   scalar_args=(0,))
+
 
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in op_db"

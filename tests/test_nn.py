@@ -23,7 +23,8 @@ UNARY = ["celu", "elu", "gelu", "hard_sigmoid", "hard_silu", "hard_swish", "hard
          "silu", "soft_sign", "softplus", "sparse_plus", "sparse_sigmoid", "squareplus",
          "swish", "tanh"]
 # (name, kwargs) of the functions with options; each is also differentiated
-WITH_OPTIONS = [("celu", dict(alpha=0.5)), ("elu", dict(alpha=2.0)), ("gelu", dict(approximate=False)),
+WITH_OPTIONS = [("celu", dict(alpha=0.5)), ("elu", dict(alpha=2.0)),
+                ("gelu", dict(approximate=False)),
                 ("leaky_relu", dict(negative_slope=0.2)), ("squareplus", dict(b=2.0)),
                 ("glu", dict(axis=1)), ("glu", dict()), ("softmax", dict()),
                 ("softmax", dict(axis=0)), ("softmax", dict(where=W)),
@@ -97,8 +98,9 @@ def test_kink_derivatives_follow_jax():
     """JAX's custom JVPs fix the derivative at a kink: relu at 0, relu6 at 0 and 6."""
     pts = np.array([0.0, 6.0, -0.0], np.float32)
     for n in ["relu", "relu6", "hard_sigmoid", "hard_tanh", "sparse_plus", "leaky_relu"]:
-        ours = pyjax.vmap(pyjax.grad(lambda s, n=n: _call(pyjax, n, s)))(pts - (n == "hard_sigmoid") * 3)
-        theirs = jax.vmap(jax.grad(lambda s, n=n: _call(jax, n, s)))(pts - (n == "hard_sigmoid") * 3)
+        at = pts - (n == "hard_sigmoid") * 3
+        ours = pyjax.vmap(pyjax.grad(lambda s, n=n: _call(pyjax, n, s)))(at)
+        theirs = jax.vmap(jax.grad(lambda s, n=n: _call(jax, n, s)))(at)
         assert_same(ours, theirs, what=n)
 
 
@@ -212,7 +214,8 @@ def test_scaled_products():
     with pytest.raises(ValueError):
         pyjax.nn.scaled_matmul(a, b[:1], sa, sb)
     dn = (((1,), (1,)), ((), ()))
-    assert_same(pyjax.nn.scaled_dot_general(a[0], b[0], dn), jax.nn.scaled_dot_general(a[0], b[0], dn))
+    assert_same(pyjax.nn.scaled_dot_general(a[0], b[0], dn),
+                jax.nn.scaled_dot_general(a[0], b[0], dn))
     for mode in ["nvfp4", "mxfp8"]:
         ours, theirs = (lib.nn.get_scaled_dot_general_config(mode) for lib in (pyjax, jax))
         assert (ours.mode, ours.block_size, ours.data_type, ours.scale_type) == \

@@ -1,0 +1,597 @@
+"""The rest of ``jax.lax``'s everyday surface: compositions over the primitive families
+(``select``, ``broadcast``, ``tile``, ``stack``, ``split``, ``index_take``...), the
+``optimization_barrier`` and ``approx_top_k`` primitives, and the option enums."""
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Sequence
+from typing import NamedTuple, Union
+
+import ml_dtypes
+import numpy as np
+
+from pyjax._src import dtypes, tree_util
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.primitive import Primitive
+from pyjax._src.core.trace import get_aval
+from pyjax._src.lax import (broadcasting as bc, dot as lax_dot, elementwise as ew, indexing,
+                            reductions, shape as lax_shape, threefry)
+from pyjax._src.transforms.jvp import Zero, instantiate
+from pyjax._src.transforms.transpose import is_undefined
+
+
+def _axis(axis, ndim: int, what: str) -> int:
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{what}: axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+# ------------------------------------------------------------------------ compositions
+
+def select(pred, on_true, on_false):
+    """``on_true`` where ``pred``, else ``on_false`` (``select_n`` with the cases swapped)."""
+    return ew.select_n(pred, on_false, on_true)
+
+
+def broadcast(operand, sizes, *, out_sharding=None):
+    """``operand`` with new leading axes of ``sizes``."""
+    _no_sharding(out_sharding, "broadcast")
+    operand = bc.as_operand(operand)
+    nd = np.ndim(operand)
+    if len(sizes) == 0:
+        return ew.convert_element_type(operand, get_aval(operand).dtype,
+                                       get_aval(operand).weak_type)
+    dims = tuple(range(len(sizes), len(sizes) + nd))
+    return bc.broadcast_in_dim(operand, tuple(sizes) + np.shape(operand), dims)
+
+
+def broadcast_to_rank(x, rank: int):
+    """``x`` with leading size-1 axes up to ``rank``."""
+    nd = np.ndim(x)
+    return bc.as_operand(x) if nd == rank else broadcast(x, (1,) * (rank - nd))
+
+
+def broadcast_shapes(*shapes):
+    """NumPy's broadcast of static shapes; JAX's ValueError for incompatible ones."""
+    shapes = [tuple(int(d) for d in s) for s in shapes]
+    if not shapes:
+        return ()
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + s for s in shapes]
+    out = []
+    for sizes in zip(*padded):
+        big = {d for d in sizes if d != 1}
+        if len(big) > 1:
+            raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}")
+        out.append(big.pop() if big else 1)
+    return tuple(out)
+
+
+def broadcast_like(arr, like_arr):
+    """``arr`` broadcast (NumPy's rules) to ``like_arr``'s shape."""
+    arr = bc.as_operand(arr)
+    target = np.shape(like_arr)
+    nd = np.ndim(arr)
+    broadcast_shapes(np.shape(arr), target)
+    if np.shape(arr) == target:
+        return arr
+    lead = len(target) - nd
+    squeezed = [i for i, d in enumerate(np.shape(arr)) if d == 1 and target[lead + i] != 1]
+    arr = bc.squeeze(arr, squeezed) if squeezed else arr
+    kept = tuple(lead + i for i in range(nd) if i not in squeezed)
+    return bc.broadcast_in_dim(arr, target, kept)
+
+
+def reciprocal(x):
+    """1 / x, as ``integer_pow(x, -1)``."""
+    return ew.integer_pow(x, -1)
+
+
+def full_like(x, fill_value, dtype=None, shape=None, sharding=None):
+    """A ``full`` array with ``x``'s shape and dtype (and weak type, if ``dtype`` is None)."""
+    _no_sharding(sharding, "full_like")
+    fill_shape = np.shape(x) if shape is None else tuple(shape)
+    weak = dtype is None and dtypes.is_weakly_typed(x)
+    dt = dtypes.canonicalize_dtype(dtype if dtype is not None else get_aval(x).dtype)
+    return lax_shape.full(fill_shape, fill_value, dt, weak_type=weak)
+
+
+def dtype(x):
+    """The canonical dtype JAX gives ``x`` (a value, a dtype, a dtype name or a type)."""
+    if isinstance(x, (type, str, np.dtype)):
+        return dtypes.canonicalize_dtype(np.dtype(x))
+    return dtypes.canonicalize_dtype(get_aval(x).dtype)
+
+
+def empty(shape, dtype, *, out_sharding=None):
+    """An array of ``shape`` whose contents are unspecified (zeros here, as XLA's CPU)."""
+    _no_sharding(out_sharding, "empty")
+    return lax_shape.full(shape, 0, dtypes.canonicalize_dtype(dtype))
+
+
+def batch_matmul(lhs, rhs, precision=None):
+    """Matrix products over matching leading batch axes."""
+    ln, rn = np.ndim(lhs), np.ndim(rhs)
+    if min(ln, rn) < 2:
+        raise ValueError(f"Arguments to batch_matmul must be at least 2D, got {ln}, {rn}")
+    if ln != rn:
+        raise ValueError(f"Arguments to batch_matmul must have same ndim, got {ln}, {rn}")
+    batch = tuple(range(ln - 2))
+    return lax_dot.dot_general(lhs, rhs, (((ln - 1,), (rn - 2,)), (batch, batch)),
+                               precision=precision)
+
+
+def index_take(src, idxs, axes):
+    """``src`` at the points whose coordinates along ``axes`` are ``idxs`` (one index
+    array per axis, wrapped modulo the axis size); the other axes kept."""
+    src = bc.as_operand(src)
+    src_shape = get_aval(src).shape
+    indices = lax_shape.concatenate([bc.expand_dims(i, (1,)) for i in idxs], 1)
+    sizes = np.array([src_shape[a] for a in axes], get_aval(indices).dtype)
+    indices = ew.rem(indices, bc.expand_dims(sizes, tuple(range(np.ndim(indices) - 1))))
+    # (rem keeps the dividend's sign: negative indices wrap upward, as JAX's ``%``)
+    indices = ew.select_n(ew.lt(indices, ew.zeros_like(indices)), indices,
+                          ew.add(indices, bc.broadcast_in_dim(
+                              sizes, get_aval(indices).shape, (1,))))
+    slice_sizes = tuple(1 if d in axes else n for d, n in enumerate(src_shape))
+    dnums = indexing.GatherDimensionNumbers(
+        offset_dims=tuple(range(1, len(src_shape) - len(axes) + 1)),
+        collapsed_slice_dims=tuple(axes), start_index_map=tuple(axes))
+    return indexing.gather(src, indices, dnums, slice_sizes)
+
+
+class PaddingType(enum.Enum):
+    VALID = 1
+    SAME = 2
+    SAME_LOWER = 3
+
+
+def padtype_to_pads(in_shape, window_shape, window_strides, padding):
+    """Explicit (low, high) pads for ``'VALID'``, ``'SAME'`` or ``'SAME_LOWER'`` windows."""
+    if isinstance(padding, str):
+        try:
+            padding = PaddingType[padding.upper()]
+        except KeyError:
+            raise RuntimeError("Unrecognized padding type: expected 'VALID', 'SAME', or "
+                               f"'SAME_LOWER', got {padding}.") from None
+    if padding == PaddingType.VALID:
+        return [(0, 0)] * len(in_shape)
+    if padding not in (PaddingType.SAME, PaddingType.SAME_LOWER):
+        raise TypeError(f"Unknown padding type: {padding}.")
+    pads = []
+    for n, w, s in zip(in_shape, window_shape, window_strides):
+        out = -(-int(n) // int(s))
+        total = max((out - 1) * int(s) + int(w) - int(n), 0)
+        small, big = total // 2, total - total // 2
+        pads.append((small, big) if padding == PaddingType.SAME else (big, small))
+    return pads
+
+
+def shape_as_value(shape):
+    """A static shape as an integer array (int32, int64 where a size needs it)."""
+    shape = tuple(int(d) for d in shape)
+    big = any(d > np.iinfo(np.int32).max for d in shape) and dtypes.x64_enabled()
+    return np.asarray(shape, np.int64 if big else np.int32)
+
+
+def tile(operand, reps):
+    """``operand`` repeated ``reps[i]`` times along each axis (``len(reps) == ndim``)."""
+    operand = bc.as_operand(operand)
+    s = get_aval(operand).shape
+    reps = tuple(int(r) for r in reps)
+    if len(reps) != len(s):
+        raise TypeError(f"reps length must be equal to the ndim of x, got len(reps)="
+                        f"{len(reps)} and x.ndim={len(s)}.")
+    if any(r < 0 for r in reps):
+        raise ValueError(f"reps must be non-negative, got {reps}")
+    wide = tuple(d for pair in zip(reps, s) for d in pair)
+    b = bc.broadcast_in_dim(operand, wide, tuple(range(1, 2 * len(s), 2)))
+    return bc.reshape(b, tuple(r * d for r, d in zip(reps, s)))
+
+
+def stack(operands, axis: int = 0):
+    """Arrays of one shape and dtype joined along a new ``axis``."""
+    arrays = [bc.as_operand(x) for x in operands]
+    if not arrays:
+        raise IndexError("stack requires at least one operand")  # (JAX's error class)
+    axis = _axis(axis, np.ndim(arrays[0]) + 1, "stack")
+    return lax_shape.concatenate([bc.expand_dims(a, (axis,)) for a in arrays], axis)
+
+
+def unstack(x, axis: int = 0):
+    """The slices of ``x`` along ``axis``, as a tuple."""
+    x = bc.as_operand(x)
+    axis = _axis(axis, get_aval(x).ndim, "unstack")
+    return tuple(lax_shape.index_in_dim(x, i, axis, keepdims=False)
+                 for i in range(get_aval(x).shape[axis]))
+
+
+def split(operand, sizes, axis: int = 0):
+    """Consecutive pieces of ``operand`` of ``sizes`` along ``axis`` (summing to its size)."""
+    operand = bc.as_operand(operand)
+    s = get_aval(operand).shape
+    axis = _axis(axis, len(s), "split")
+    sizes = tuple(int(n) for n in sizes)
+    if any(n < 0 for n in sizes):
+        raise ValueError(f"Sizes passed to split must be nonnegative, got split sizes {sizes}")
+    if sum(sizes) != s[axis]:
+        raise ValueError(f"Sum of sizes {sum(sizes)} must be equal to dimension {s[axis]} "
+                         f"of the operand shape {s}")
+    starts = np.cumsum((0,) + sizes)
+    return [lax_shape.slice_in_dim(operand, int(a), int(b), axis=axis)
+            for a, b in zip(starts[:-1], starts[1:])]
+
+
+def _no_sharding(sharding, name: str) -> None:
+    if sharding is not None:
+        raise NotImplementedError(f"lax.{name}: shardings are not supported (one CPU device)")
+
+
+def with_sharding_constraint(x, shardings):
+    """Identity: one device has a single layout, so every constraint holds already."""
+    return x
+
+
+def dce_sink(val, *, prevent_mlir_dce: bool = False):
+    """Marks values as used; pyjax's DCE works on returned values only, so a no-op."""
+    return None
+
+
+def stage(x, /):
+    """``x`` as an array (a traced value under a trace)."""
+    return ew.convert_element_type(bc.as_operand(x), get_aval(x).dtype,
+                                   get_aval(x).weak_type)
+
+
+def platform_dependent(*args, default=None, **per_platform):
+    """Calls the branch for the platform that runs it: ``cpu``, else ``default``."""
+    branch = per_platform.get("cpu", default)
+    if branch is None:
+        raise NotImplementedError("platform_dependent: no branch for platform cpu and no "
+                                  f"default (branches: {sorted(per_platform)})")
+    return branch(*args)
+
+
+def composite(decomposition, name: str, version: int = 0):
+    """Marks ``decomposition`` as a named composite; here it runs the decomposition."""
+    def call(*args, **kwargs):
+        return decomposition(*args, **kwargs)
+    call.__name__ = getattr(decomposition, "__name__", name)
+    call.__doc__ = decomposition.__doc__
+    return call
+
+
+# ------------------------------------------------------------------------ enums and types
+
+DotDimensionNumbers = tuple[tuple[Sequence[int], Sequence[int]],
+                            tuple[Sequence[int], Sequence[int]]]
+PrecisionLike = Union[None, str, lax_dot.Precision, tuple[str, str], "DotAlgorithm",
+                      "DotAlgorithmPreset"]
+
+
+class RandomAlgorithm(enum.IntEnum):
+    """The bit generator of ``rng_bit_generator``."""
+    RNG_DEFAULT = 0
+    RNG_THREE_FRY = 1
+    RNG_PHILOX = 2
+
+    def __str__(self):
+        return self.name
+
+
+class AccuracyMode(enum.Enum):
+    HIGHEST = 1
+    DEFAULT = 2
+
+
+class Tolerance:
+    """Tolerances for transcendental functions: (atol and rtol) or (atol and ulps)."""
+
+    def __init__(self, atol: float = 0.0, rtol: float = 0.0, ulps: int = 0):
+        if atol < 0.0 or rtol < 0.0 or ulps < 0.0:
+            raise ValueError("Tolerances must be non-negative.")
+        if atol == 0.0 and rtol == 0.0 and ulps == 0:
+            raise ValueError("At least one of atol, rtol, or ulps must be set.")
+        self.atol, self.rtol, self.ulps = atol, rtol, ulps
+
+
+class DotAlgorithm(NamedTuple):
+    """A dot product's algorithm: operand rounding types and the accumulation type."""
+    lhs_precision_type: object
+    rhs_precision_type: object
+    accumulation_type: object
+    lhs_component_count: int = 1
+    rhs_component_count: int = 1
+    num_primitive_operations: int = 1
+    allow_imprecise_accumulation: bool = False
+
+
+class DotAlgorithmPreset(enum.Enum):
+    """Named dot algorithms (``INPUTS_INPUTS_ACCUMULATION``)."""
+    DEFAULT = enum.auto()
+    ANY_F8_ANY_F8_F32 = enum.auto()
+    ANY_F8_ANY_F8_F32_FAST_ACCUM = enum.auto()
+    ANY_F8_ANY_F8_ANY = enum.auto()
+    ANY_F8_ANY_F8_ANY_FAST_ACCUM = enum.auto()
+    F16_F16_F16 = enum.auto()
+    F16_F16_F32 = enum.auto()
+    BF16_BF16_BF16 = enum.auto()
+    BF16_BF16_F32 = enum.auto()
+    BF16_BF16_F32_X3 = enum.auto()
+    BF16_BF16_F32_X6 = enum.auto()
+    BF16_BF16_F32_X9 = enum.auto()
+    TF32_TF32_F32 = enum.auto()
+    TF32_TF32_F32_X3 = enum.auto()
+    F32_F32_F32 = enum.auto()
+    F64_F64_F64 = enum.auto()
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}.{self.name}"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def accumulation_type(self):
+        """The accumulator's dtype (None: the operands' own)."""
+        name = self.name
+        if name in ("DEFAULT", "ANY_F8_ANY_F8_ANY", "ANY_F8_ANY_F8_ANY_FAST_ACCUM"):
+            return None
+        return {"F16_F16_F16": np.float16, "BF16_BF16_BF16": ml_dtypes.bfloat16,
+                "F64_F64_F64": np.float64}.get(name, np.float32)
+
+
+# ------------------------------------------------------------------------ optimization_barrier
+
+optimization_barrier_p = Primitive("optimization_barrier", multiple_results=True)
+
+
+def optimization_barrier(operand, /):
+    """Identity on a pytree of arrays that XLA may not reorder work across; pyjax's
+    compiler moves no work across primitives it does not know, so its values pass through."""
+    leaves, tree = tree_util.tree_flatten(operand)
+    leaves = [bc.as_operand(x) for x in leaves]
+    return tree_util.tree_unflatten(tree, optimization_barrier_p.bind(*leaves))
+
+
+def _barrier_jvp(primals, tangents):
+    outs = optimization_barrier_p.bind(*primals)
+    return outs, [t if type(t) is Zero else instantiate(t) for t in tangents]
+
+
+optimization_barrier_p.abstract_eval = lambda avals: list(avals)
+optimization_barrier_p.impl = lambda *xs: list(xs)
+optimization_barrier_p.jvp = _barrier_jvp
+optimization_barrier_p.batch = lambda axis_size, args, dims: (
+    optimization_barrier_p.bind(*args), list(dims))
+optimization_barrier_p.transpose = lambda cts, *args: [
+    ct if is_undefined(a) else None for ct, a in zip(cts, args)]
+
+
+# ------------------------------------------------------------------------ approx_top_k
+
+approx_top_k_p = Primitive("approx_top_k", multiple_results=True)
+
+
+def _approx_k(operand, k, reduction_dimension, recall_target, is_max_k,
+              reduction_input_size_override, aggregate_to_topk):
+    if not aggregate_to_topk:
+        raise NotImplementedError("approx_max_k/approx_min_k: aggregate_to_topk=False (a "
+                                  "TPU-specific output size) is not supported")
+    operand = bc.as_operand(operand)
+    return tuple(approx_top_k_p.bind(
+        operand, k=int(k), reduction_dimension=int(reduction_dimension),
+        recall_target=float(recall_target), is_max_k=bool(is_max_k),
+        reduction_input_size_override=int(reduction_input_size_override),
+        aggregate_to_topk=True))
+
+
+def approx_max_k(operand, k: int, reduction_dimension: int = -1, recall_target: float = 0.95,
+                 reduction_input_size_override: int = -1, aggregate_to_topk: bool = True):
+    """The ``k`` largest values along ``reduction_dimension`` and their indices: exact on
+    CPU (JAX's CPU fallback sorts), largest first, ties by lower index."""
+    return _approx_k(operand, k, reduction_dimension, recall_target, True,
+                     reduction_input_size_override, aggregate_to_topk)
+
+
+def approx_min_k(operand, k: int, reduction_dimension: int = -1, recall_target: float = 0.95,
+                 reduction_input_size_override: int = -1, aggregate_to_topk: bool = True):
+    """The ``k`` smallest values along ``reduction_dimension`` and their indices."""
+    return _approx_k(operand, k, reduction_dimension, recall_target, False,
+                     reduction_input_size_override, aggregate_to_topk)
+
+
+def _approx_abstract_eval(avals, k, reduction_dimension, is_max_k, **_):
+    (a,) = avals
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    if a.ndim == 0:
+        raise TypeError(f"approx_top_k operand must have >= 1 dimension, got {a.shape}")
+    dims = list(a.shape)
+    if dims[reduction_dimension] < k:
+        raise ValueError(f"k must be smaller than the size of reduction_dim "
+                         f"{dims[reduction_dimension]}, got {k}")
+    if a.dtype.kind != "f":
+        raise ValueError("operand must be a floating type")
+    dims[reduction_dimension] = k
+    # (the indices take the operand's weak type, as JAX's do)
+    dims = tuple(dims)
+    return [a.update(shape=dims), ShapedArray(dims, np.dtype(np.int32), a.weak_type)]
+
+
+def _approx_impl(x, k, reduction_dimension, is_max_k, **_):
+    axis = reduction_dimension % x.ndim
+    key = np.where(x == 0, 0, x).astype(x.dtype)  # -0.0 ties with 0.0, as the comparator's
+    order = np.argsort(-key if is_max_k else key, axis=axis, kind="stable")
+    idx = np.take(order, np.arange(k), axis=axis)
+    return [np.take_along_axis(x, idx, axis=axis), idx.astype(np.int32)]
+
+
+def _take_along(x, indices, axis: int):
+    """``take_along_axis`` as a gather walking the other axes in lockstep."""
+    rank = get_aval(indices).ndim
+    others = tuple(i for i in range(rank) if i != axis)
+    dnums = indexing.GatherDimensionNumbers(
+        offset_dims=(), collapsed_slice_dims=(axis,), start_index_map=(axis,),
+        operand_batching_dims=others, start_indices_batching_dims=others)
+    idx = bc.expand_dims(indices, (rank,))
+    return indexing.gather(x, idx, dnums, (1,) * rank,
+                           mode=indexing.GatherScatterMode.PROMISE_IN_BOUNDS)
+
+
+def _approx_jvp(primals, tangents, **params):
+    values, indices = approx_top_k_p.bind(*primals, **params)
+    (t,) = tangents
+    axis = params["reduction_dimension"] % get_aval(primals[0]).ndim
+    t_out = Zero(get_aval(values).to_tangent_aval()) if type(t) is Zero else \
+        _take_along(t, indices, axis)
+    return [values, indices], [t_out, Zero(get_aval(indices).to_tangent_aval())]
+
+
+def _approx_batch(axis_size, args, dims, reduction_dimension, **params):
+    (x,), (d,) = args, dims
+    dim = reduction_dimension % (get_aval(x).ndim - 1)
+    outs = approx_top_k_p.bind(x, reduction_dimension=dim + (d <= dim), **params)
+    return outs, [d, d]
+
+
+approx_top_k_p.abstract_eval = _approx_abstract_eval
+approx_top_k_p.impl = _approx_impl
+approx_top_k_p.jvp = _approx_jvp
+approx_top_k_p.batch = _approx_batch
+
+
+# ------------------------------------------------------------------------ ragged_dot
+
+@dataclasses.dataclass(frozen=True)
+class RaggedDotDimensionNumbers:
+    """A ragged product's dot dimension numbers, the lhs's ragged dimensions and the
+    rhs's group dimensions."""
+    dot_dimension_numbers: tuple
+    lhs_ragged_dimensions: tuple
+    rhs_group_dimensions: tuple
+
+    def __init__(self, dot_dimension_numbers, lhs_ragged_dimensions, rhs_group_dimensions):
+        object.__setattr__(self, "dot_dimension_numbers",
+                           tuple(tuple(map(tuple, t)) for t in dot_dimension_numbers))
+        object.__setattr__(self, "lhs_ragged_dimensions", tuple(lhs_ragged_dimensions))
+        object.__setattr__(self, "rhs_group_dimensions", tuple(rhs_group_dimensions))
+
+
+_BASIC_RAGGED = RaggedDotDimensionNumbers((((1,), (1,)), ((), ())), (0,), (0,))
+
+
+def ragged_dot(lhs, rhs, group_sizes, precision=None, preferred_element_type=None,
+               group_offset=None, out_sharding=None):
+    """(m, k) x (g, k, n) -> (m, n): consecutive row blocks of ``lhs``, of
+    ``group_sizes``, each times its group's matrix; rows past the groups give zeros."""
+    return ragged_dot_general(lhs, rhs, group_sizes, _BASIC_RAGGED, precision=precision,
+                              preferred_element_type=preferred_element_type,
+                              group_offset=group_offset, out_sharding=out_sharding)
+
+
+def ragged_dot_general(lhs, rhs, group_sizes, ragged_dot_dimension_numbers, precision=None,
+                       preferred_element_type=None, group_offset=None, out_sharding=None):
+    """``ragged_dot`` with explicit dimension numbers; the ragged-rows form
+    (``ragged_dot``'s) is supported, as a product per group masked by row."""
+    _no_sharding(out_sharding, "ragged_dot_general")
+    if group_offset is not None:
+        raise NotImplementedError("ragged_dot_general: group_offset is not supported")
+    if ragged_dot_dimension_numbers != _BASIC_RAGGED:
+        raise NotImplementedError("ragged_dot_general: only ragged_dot's dimension numbers "
+                                  f"are supported, got {ragged_dot_dimension_numbers}")
+    lhs, rhs = bc.as_operand(lhs), bc.as_operand(rhs)
+    (m, k), (g, k2, n) = get_aval(lhs).shape, get_aval(rhs).shape
+    if k != k2 or np.shape(group_sizes) != (g,):
+        raise TypeError(f"ragged_dot: lhs (m, k) {get_aval(lhs).shape}, rhs (g, k, n) "
+                        f"{get_aval(rhs).shape} and group_sizes (g,) {np.shape(group_sizes)} "
+                        "do not match")
+    per_group = lax_dot.dot_general(lhs, rhs, (((1,), (1,)), ((), ())), precision=precision,
+                                    preferred_element_type=preferred_element_type)  # (m, g, n)
+    ends = _cumsum(group_sizes, g)
+    rows = lax_shape.broadcasted_iota(get_aval(ends).dtype, (m, g), 0)
+    ends_b = bc.broadcast_in_dim(ends, (m, g), (1,))
+    starts_b = ew.sub(ends_b, bc.broadcast_in_dim(group_sizes, (m, g), (1,)))
+    inside = ew.bitwise_and(ew.ge(rows, starts_b), ew.lt(rows, ends_b))
+    inside = bc.broadcast_in_dim(inside, (m, g, n), (0, 1))
+    masked = ew.select_n(inside, ew.zeros_like(per_group), per_group)
+    return reductions.reduce_sum(masked, (1,))
+
+
+def _cumsum(x, g: int):
+    """Inclusive prefix sums of a short vector, as a lower-triangular product."""
+    x = bc.as_operand(x)
+    tri = ew.ge(lax_shape.broadcasted_iota(np.int32, (g, g), 0),
+                lax_shape.broadcasted_iota(np.int32, (g, g), 1))
+    terms = ew.select_n(tri, ew.zeros_like(bc.broadcast_in_dim(x, (g, g), (1,))),
+                        bc.broadcast_in_dim(x, (g, g), (1,)))
+    return reductions.reduce_sum(terms, (1,))
+
+
+# ------------------------------------------------------------------------ rng_bit_generator
+
+_RBG_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
+
+
+def rng_bit_generator(key, shape, dtype=np.uint32, algorithm=RandomAlgorithm.RNG_DEFAULT, *,
+                      out_sharding=None):
+    """(new key, random bits of ``shape``) from a uint32[4] key (key words and a 64-bit
+    counter), as XLA's bit generator computes them. Threefry only: XLA's Philox (which
+    ``RNG_DEFAULT`` picks on CPU) is not reproduced."""
+    _no_sharding(out_sharding, "rng_bit_generator")
+    shape = tuple(int(d) for d in shape)
+    dtype = np.dtype(dtype)
+    if dtype not in _RBG_DTYPES:
+        raise TypeError(f"rng_bit_generator: unsupported dtype {dtype}")
+    dtype = dtypes.canonicalize_dtype(dtype)
+    if RandomAlgorithm(algorithm) != RandomAlgorithm.RNG_THREE_FRY:
+        raise NotImplementedError(f"rng_bit_generator: algorithm {RandomAlgorithm(algorithm)} "
+                                  "(XLA's Philox) is not supported; use RNG_THREE_FRY")
+    key = bc.as_operand(key)
+    aval = get_aval(key)
+    if aval.shape != (4,) or aval.dtype != np.uint32:
+        raise TypeError(f"rng_bit_generator: key must be uint32[4], got "
+                        f"{aval.dtype}{list(aval.shape)}")
+    k0, k1, lo, hi = (lax_shape.index_in_dim(key, i, keepdims=False) for i in range(4))
+    if dtype.itemsize == 8:
+        o1, o2, n = *_threefry_counters(k0, k1, lo, hi, shape), int(np.prod(shape))
+        bits = ew.bitwise_or(ew.convert_element_type(o1, dtype), ew.shift_left(
+            ew.convert_element_type(o2, dtype), np.array(32, dtype)))
+    else:
+        bits, n = _threefry_halves(k0, k1, lo, hi, shape)
+        bits = ew.convert_element_type(bits, dtype)
+    new_lo, new_hi = _add_counter(lo, hi, lax_shape.full((), n, np.uint32))
+    new_key = lax_shape.concatenate([bc.reshape(w, (1,))
+                                     for w in (k0, k1, new_lo, new_hi)], 0)
+    return new_key, bits
+
+
+def _add_counter(lo, hi, offsets):
+    """The 64-bit counter (lo, hi) plus uint32 ``offsets``, carried into the high word."""
+    new_lo = ew.add(lo, offsets)
+    carry = ew.convert_element_type(ew.lt(new_lo, lo), np.uint32)
+    return new_lo, ew.add(hi, carry)
+
+
+def _threefry_counters(k0, k1, lo, hi, shape):
+    """Threefry of the counters ``counter + 0, 1, ...`` laid out over ``shape``."""
+    offsets = bc.reshape(lax_shape.iota(np.uint32, int(np.prod(shape))), shape)
+    x_lo, x_hi = _add_counter(bc.broadcast_in_dim(lo, shape, ()),
+                              bc.broadcast_in_dim(hi, shape, ()), offsets)
+    return threefry.threefry2x32(k0, k1, x_lo, x_hi)
+
+
+def _threefry_halves(k0, k1, lo, hi, shape):
+    """32-bit bits as XLA lays them out: the first even dimension (else the largest) is
+    split in halves, whose two Threefry words interleave along it."""
+    dims = shape or (1,)
+    even = [i for i, d in enumerate(dims) if d % 2 == 0]
+    split = even[0] if even else max(range(len(dims)), key=lambda i: (dims[i], -i))
+    half = dims[:split] + (-(-dims[split] // 2), 1) + dims[split + 1:]
+    o1, o2 = _threefry_counters(k0, k1, lo, hi, half)
+    pairs = lax_shape.concatenate([o1, o2], split + 1)
+    merged = dims[:split] + (2 * half[split],) + dims[split + 1:]
+    bits = lax_shape.slice(bc.reshape(pairs, merged), (0,) * len(dims), dims)
+    return bc.reshape(bits, shape), int(np.prod(half))
