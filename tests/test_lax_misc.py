@@ -53,7 +53,8 @@ NEW = ["select", "broadcast", "broadcast_to_rank", "broadcast_shapes", "broadcas
        "padtype_to_pads", "shape_as_value", "tile", "stack", "unstack", "split",
        "optimization_barrier", "stage", "platform_dependent", "composite", "approx_max_k",
        "approx_min_k", "clz", "mulhi", "axis_size", "ragged_dot", "ragged_dot_general",
-       "rng_bit_generator", "dce_sink", "with_sharding_constraint",
+       "rng_bit_generator", "ppermute", "pshuffle", "pbroadcast", "pcast", "psum_scatter",
+       "all_to_all", "pswapaxes", "dce_sink", "with_sharding_constraint",
        "random_gamma_grad"]
 
 
@@ -209,7 +210,8 @@ def test_ragged_dot():
     # (JAX batches only the group sizes' leading dim; pyjax any operand: against a loop)
     check_vmap(lambda a, b: L.ragged_dot(a, b, np.array([3, 2], np.int32)),
                [np.stack([lhs, lhs + 1]), np.stack([rhs, -rhs])])
-    _raises_like(lambda: L.ragged_dot(lhs, rhs[:, :2], gs), lambda: J.ragged_dot(lhs, rhs[:, :2], gs))
+    _raises_like(lambda: L.ragged_dot(lhs, rhs[:, :2], gs),
+                 lambda: J.ragged_dot(lhs, rhs[:, :2], gs))
     with pytest.raises(NotImplementedError, match="dimension numbers"):
         L.ragged_dot_general(lhs, rhs, gs, L.RaggedDotDimensionNumbers(
             (((1,), (1,)), ((), ())), (1,), (0,)))
@@ -241,3 +243,55 @@ def test_rng_bit_generator_64_bits(x64):
         assert_same(L.rng_bit_generator(key, shape, np.uint64, algorithm=1),
                     J.rng_bit_generator(key, shape, np.uint64,
                                         algorithm=J.RandomAlgorithm.RNG_THREE_FRY))
+
+
+def _named_both(ours, theirs, x, grad=True):
+    """``vmap(f, axis_name='i')`` on both sides; with ``grad``, its gradient too."""
+    run = lambda lib, f, x: lib.vmap(f(lib.lax), axis_name="i")(x)  # noqa: E731
+    assert_same(run(pyjax, ours, x), run(jax, theirs, x))
+    if grad:
+        assert_same(pyjax.grad(lambda x: (run(pyjax, ours, x) ** 2).sum())(x),
+                    jax.grad(lambda x: (run(jax, theirs, x) ** 2).sum())(x))
+
+
+def test_collectives():
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    cube = lambda *s: np.arange(float(np.prod(s)), dtype=np.float32).reshape(s)  # noqa: E731
+    ring = [(0, 1), (1, 2), (2, 0)]
+    # (JAX's ppermute/pshuffle/pbroadcast fail to transpose, and pshuffle to run, under
+    # vmap: their gradients are checked against the permutation's own below)
+    _named_both(lambda L: lambda v: L.ppermute(v, "i", ring),
+                lambda J: lambda v: J.ppermute(v, "i", ring), x, False)
+    _named_both(lambda L: lambda v: L.pshuffle(v, "i", [2, 0, 1]),
+                lambda J: lambda v: J.ppermute(v, "i", [(2, 0), (0, 1), (1, 2)]), x, False)
+    _named_both(lambda L: lambda v: L.pbroadcast(v, "i", 1),
+                lambda J: lambda v: J.pbroadcast(v, "i", 1), x, False)
+    g = pyjax.grad(lambda x: (pyjax.vmap(lambda v: L.ppermute(v, "i", ring), axis_name="i")(x)
+                              ** 2).sum())(x)
+    assert_same(g, 2 * x)
+    partial = pyjax.vmap(lambda v: L.ppermute(v, "i", [(0, 2)]), axis_name="i")(x)
+    assert_same(partial, np.stack([0 * x[0], 0 * x[0], x[0]]))  # (unsent members get zeros)
+    for kw, shape in [(dict(scatter_dimension=0), (3, 3, 2)),
+                      (dict(scatter_dimension=1, tiled=True), (3, 2, 6))]:
+        f = lambda lax, kw=kw: lambda v: lax.psum_scatter(v, "i", **kw)  # noqa: E731
+        _named_both(f, f, cube(*shape))
+    for split, concat, tiled, shape in [(0, 1, False, (3, 3, 2)), (1, 0, False, (3, 2, 3)),
+                                        (0, 0, False, (3, 3, 2)), (0, 1, True, (3, 6, 6)),
+                                        (1, 1, True, (3, 6, 6))]:
+        f = lambda lax, a=(split, concat), t=tiled: lambda v: lax.all_to_all(  # noqa: E731
+            v, "i", *a, tiled=t)
+        _named_both(f, f, cube(*shape))
+    f = lambda lax: lambda v: lax.pswapaxes(v, "i", 1)  # noqa: E731
+    _named_both(f, f, cube(3, 2, 3))
+
+
+def test_collective_errors():
+    x = np.ones((3, 4), np.float32)
+    _raises_like(lambda: pyjax.vmap(lambda v: L.all_to_all(v, "i", 0, 0), axis_name="i")(x),
+                 lambda: jax.vmap(lambda v: J.all_to_all(v, "i", 0, 0), axis_name="i")(x))
+    with pytest.raises(ValueError, match="unique"):  # (JAX's message outside vmap)
+        pyjax.vmap(lambda v: L.ppermute(v, "i", [(0, 1), (1, 1)]), axis_name="i")(x)
+    with pytest.raises(ValueError, match="shard_map"):
+        pyjax.vmap(lambda v: L.pcast(v, "i", to="varying"), axis_name="i")(x)
+    with pytest.raises(NameError):
+        L.ppermute(x, "nope", [(0, 1)])
