@@ -224,3 +224,12 @@ def test_scaled_products():
         pyjax.nn.get_scaled_dot_general_config("int8")
     with pytest.raises(NotImplementedError, match="configs"):
         pyjax.nn.scaled_dot_general(a[0], b[0], dn, configs=[ours] * 3)
+
+
+def test_float64(x64):
+    x = np.linspace(-4, 4, 10)
+    for n in UNARY + ["softmax", "log_softmax", "standardize", "logsumexp", "logmeanexp"]:
+        assert_same(_call(pyjax, n, x), _call(jax, n, x), what=n)
+    ones = np.ones((1, 2, 1, 3))
+    assert_same(pyjax.nn.dot_product_attention(ones, ones, ones),
+                jax.nn.dot_product_attention(ones, ones, ones))

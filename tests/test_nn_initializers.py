@@ -133,3 +133,9 @@ def test_signatures_match_jax():
         ours = list(inspect.signature(getattr(P, name)).parameters)
         theirs = list(inspect.signature(getattr(J, name)).parameters)
         assert ours == theirs, name
+
+
+def test_float64(x64):
+    _same_bits([(name, (), {}, (4, 5), "float64") for name in
+                ["glorot_normal", "he_uniform", "lecun_normal"]] +
+               [("variance_scaling", (0.5, "fan_out", "normal"), {}, (4, 5), "float64")])
