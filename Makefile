@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean array-api
+.PHONY: demo test bench clean array-api coverage
 
 $(VENV)/.installed-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(VENV)/.installed-test
 # not part of `make test`.
 array-api: $(VENV)/.installed-test
 	PY=$(PY) scripts/array_api_tests.sh $(ARGS)
+
+coverage: $(VENV)/.installed-test  # regenerate docs/api-coverage.md (tests/test_api_coverage.py)
+	PYJAX_WRITE_COVERAGE=1 $(PY) -m pytest -q tests/test_api_coverage.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
