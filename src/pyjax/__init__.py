@@ -37,7 +37,7 @@ from pyjax._src.backends import (
     local_devices as local_devices,
 )
 from pyjax import dtypes as dtypes, errors as errors, lax as lax, nn as nn  # noqa: E402
-from pyjax import numpy as numpy, tree_util as tree_util  # noqa: E402
+from pyjax import numpy as numpy, tree as tree, tree_util as tree_util  # noqa: E402
 from pyjax import random as random  # noqa: E402
 from pyjax.tree_util import tree_map as tree_map  # noqa: E402  (jax.tree_map, deprecated alias)
 

@@ -14,7 +14,10 @@ import dataclasses
 import functools
 import itertools
 import operator
-from typing import Any
+from typing import Any, TypeVar
+
+KeyEntry = TypeVar("KeyEntry", bound=Any)
+KeyPath = tuple[KeyEntry, ...]  # the keys from a tree's root down to one of its leaves
 
 
 class _NodeType:
@@ -115,6 +118,28 @@ def register_pytree_with_keys(nodetype, flatten_with_keys, unflatten_func, flatt
     register_pytree_node(nodetype, flatten_func, unflatten_func, flatten_with_keys)
 
 
+def register_pytree_with_keys_class(cls):
+    """Class decorator using ``tree_flatten_with_keys`` (and ``tree_flatten`` when the class
+    has it) and the ``tree_unflatten`` classmethod."""
+    flatten = operator.methodcaller("tree_flatten") if hasattr(cls, "tree_flatten") else None
+    register_pytree_with_keys(cls, operator.methodcaller("tree_flatten_with_keys"),
+                              cls.tree_unflatten, flatten)
+    return cls
+
+
+def register_static(cls):
+    """Make instances of ``cls`` (hashable) leafless nodes: the whole object is aux data,
+    so ``jit`` treats it as static without ``static_argnums``."""
+    register_pytree_with_keys(cls, lambda x: ((), x), lambda x, children: x)
+    return cls
+
+
+def static(**kwargs):
+    """``dataclasses.field(**kwargs)`` marked ``static`` for ``register_dataclass``."""
+    metadata = {"static": True, **(kwargs.pop("metadata", None) or {})}
+    return dataclasses.field(metadata=metadata, **kwargs)
+
+
 def register_pytree_node_class(cls):
     """Class decorator using the class's ``tree_flatten`` method and ``tree_unflatten`` classmethod."""
     register_pytree_node(cls, operator.methodcaller("tree_flatten"), cls.tree_unflatten)
@@ -211,7 +236,8 @@ def _flatten(x, leaves, is_leaf):
 
 
 def _flatten_with_path(x, path, leaves, is_leaf):
-    if (is_leaf is not None and is_leaf(x)) or (node_type := _node_type(x)) is None:
+    """``is_leaf(path, x)`` here: callers wrap a predicate that takes only ``x``."""
+    if (is_leaf is not None and is_leaf(path, x)) or (node_type := _node_type(x)) is None:
         leaves.append((path, x))
         return None
     pairs, aux = node_type.flatten_with_keys(x)
@@ -321,6 +347,37 @@ class PyTreeDef:
     def children(self) -> list[PyTreeDef]:
         return [] if self._node is None else [PyTreeDef(c) for c in self._node[2]]
 
+    def node_data(self):
+        """``(type, aux data)`` of the root node, None for a leaf (a dict's keys as a list)."""
+        if self._node is None:
+            return None
+        node_type, aux, _ = self._node
+        if node_type is _NAMEDTUPLE:
+            return aux, None
+        return node_type.type, list(aux) if node_type is _DICT else aux
+
+    @staticmethod
+    def from_node_data_and_children(registry, node_data, children) -> PyTreeDef:
+        """The inverse of ``node_data()`` and ``children()`` (``registry``: JAX's signature;
+        pyjax has one registry)."""
+        if node_data is None:
+            return PyTreeDef(None)
+        typ, aux = node_data
+        node = tuple(c._node for c in children)
+        if typ not in _registry and issubclass(typ, tuple) and hasattr(typ, "_fields"):
+            return PyTreeDef((_NAMEDTUPLE, typ, node))
+        node_type = _registry[typ]
+        return PyTreeDef((node_type, tuple(aux) if node_type is _DICT else aux, node))
+
+    def compose(self, inner: PyTreeDef) -> PyTreeDef:
+        """This structure with every leaf replaced by ``inner``."""
+        return PyTreeDef(_compose(self._node, inner._node))
+
+    def walk(self, f_node, f_leaf, leaves):
+        """Fold the tree bottom-up: ``f_leaf(leaf)`` at leaves (identity when None),
+        ``f_node(tuple of child results, node data)`` at nodes."""
+        return _walk(self, f_node, f_leaf or (lambda x: x), iter(leaves))
+
     def __eq__(self, other):
         if not isinstance(other, PyTreeDef):
             return NotImplemented
@@ -336,6 +393,17 @@ class PyTreeDef:
 
     def __repr__(self):
         return f"PyTreeDef({_repr(self._node)})"
+
+
+def _compose(node, inner):
+    return inner if node is None else (node[0], node[1], tuple(_compose(c, inner) for c in node[2]))
+
+
+def _walk(treedef, f_node, f_leaf, leaves):
+    if treedef._node is None:
+        return f_leaf(next(leaves))
+    results = tuple(_walk(c, f_node, f_leaf, leaves) for c in treedef.children())
+    return f_node(results, treedef.node_data()[1])
 
 
 def _strip_aux(node):
@@ -371,15 +439,22 @@ def tree_structure(tree, is_leaf=None) -> PyTreeDef:
     return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_flatten_with_path(tree, is_leaf=None):
-    """Like ``tree_flatten`` but each leaf comes as ``(key_path, leaf)``."""
+def tree_flatten_with_path(tree, is_leaf=None, is_leaf_takes_path: bool = False):
+    """Like ``tree_flatten`` but each leaf comes as ``(key_path, leaf)``; with
+    ``is_leaf_takes_path`` the predicate is called as ``is_leaf(key_path, x)``."""
+    if is_leaf is not None and not is_leaf_takes_path:
+        is_leaf = _ignore_path(is_leaf)
     leaves = []
     node = _flatten_with_path(tree, (), leaves, is_leaf)
     return leaves, PyTreeDef(node, len(leaves))
 
 
-def tree_leaves_with_path(tree, is_leaf=None) -> list:
-    return tree_flatten_with_path(tree, is_leaf)[0]
+def _ignore_path(is_leaf):
+    return lambda path, x: is_leaf(x)
+
+
+def tree_leaves_with_path(tree, is_leaf=None, is_leaf_takes_path: bool = False) -> list:
+    return tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)[0]
 
 
 def _leaves_of_rest(treedef, rest, fn_name):
@@ -397,9 +472,9 @@ def tree_map(f, tree, *rest, is_leaf=None):
     return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
 
 
-def tree_map_with_path(f, tree, *rest, is_leaf=None):
+def tree_map_with_path(f, tree, *rest, is_leaf=None, is_leaf_takes_path: bool = False):
     """Like ``tree_map`` but ``f`` also receives each leaf's key path first."""
-    keyed, treedef = tree_flatten_with_path(tree, is_leaf)
+    keyed, treedef = tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)
     others = _leaves_of_rest(treedef, rest, "tree_map_with_path")
     return treedef.unflatten([f(path, x, *xs) for (path, x), *xs in zip(keyed, *others)])
 
@@ -431,6 +506,43 @@ def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None, py
     return inner_treedef.unflatten([outer_treedef.unflatten(col) for col in zip(*rows)])
 
 
+def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
+    """``full_tree``'s structure, each leaf taken from the ``prefix_tree`` leaf above it."""
+    leaves, treedef = tree_flatten(prefix_tree, is_leaf)
+    subtrees = _flatten_up_to_checked(treedef._node, full_tree,
+                                      "tree_broadcast: prefix_tree is not a prefix of full_tree")
+    repeated = [leaf for leaf, sub in zip(leaves, subtrees)
+                for _ in range(tree_structure(sub).num_leaves)]
+    return tree_structure(full_tree).unflatten(repeated)
+
+
+def tree_reduce_associative(operation, tree, *, identity=_NO_INIT, is_leaf=None):
+    """Reduce the leaves pairwise as a balanced tree (halves, recursively): the same
+    association order as JAX, which matters for floating point."""
+    leaves = tree_leaves(tree, is_leaf)
+    if not leaves:
+        if identity is _NO_INIT:
+            raise TypeError("Must specify identity for parallel reduction of empty sequence.")
+        return identity
+    return _halving_reduce(leaves, operation)
+
+
+def _halving_reduce(xs, operation):
+    if len(xs) == 1:
+        return xs[0]
+    mid = len(xs) // 2
+    return operation(_halving_reduce(xs[:mid], operation), _halving_reduce(xs[mid:], operation))
+
+
+def treedef_children(treedef: PyTreeDef) -> list[PyTreeDef]:
+    return treedef.children()
+
+
+def treedef_tuple(treedefs) -> PyTreeDef:
+    """The structure of a tuple whose elements have the given structures."""
+    return PyTreeDef((_TUPLE, None, tuple(t._node for t in treedefs)))
+
+
 def treedef_is_leaf(treedef: PyTreeDef) -> bool:
     """True for a single node: a leaf, None, or an empty container (as in JAX)."""
     return treedef.num_nodes == 1
@@ -439,6 +551,58 @@ def treedef_is_leaf(treedef: PyTreeDef) -> bool:
 def all_leaves(iterable, is_leaf=None) -> bool:
     """Whether every element of ``iterable`` is a leaf (cheaper than flattening)."""
     return all((is_leaf is not None and is_leaf(x)) or _node_type(x) is None for x in iterable)
+
+
+def _one_level(tree, flatten_name):
+    node_type = _node_type(tree)
+    if node_type is None:
+        raise ValueError(f"can't tree-flatten type: {type(tree)}")
+    children, aux = getattr(node_type, flatten_name)(tree)
+    return (tuple(children) if node_type is _DICT else children), aux
+
+
+def flatten_one_level(tree):
+    """``(children, aux data)`` of a pytree node; ValueError for a leaf."""
+    return _one_level(tree, "flatten")
+
+
+def flatten_one_level_with_keys(tree):
+    """``([(key, child), ...], aux data)`` of a pytree node; ValueError for a leaf."""
+    return _one_level(tree, "flatten_with_keys")
+
+
+def is_tree_node(typ: type) -> bool:
+    """Whether instances of ``typ`` are pytree nodes (registered, or a namedtuple class)."""
+    return typ in _registry or (issubclass(typ, tuple) and hasattr(typ, "_fields"))
+
+
+class PyTreeRegistry:
+    """The registry's methods under JAX's names; pyjax has the one ``default_registry``."""
+
+    def flatten(self, tree, leaf_predicate=None):
+        return tree_flatten(tree, leaf_predicate)
+
+    def flatten_with_path(self, tree, is_leaf=None):
+        """``is_leaf(key_path, x)``, as JAX's registry method calls it."""
+        return tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path=True)
+
+    def flatten_one_level(self, tree):
+        return flatten_one_level(tree) if _node_type(tree) is not None else None
+
+    def flatten_one_level_with_keys(self, tree):
+        return flatten_one_level_with_keys(tree) if _node_type(tree) is not None else None
+
+    def is_node(self, typ) -> bool:
+        return is_tree_node(typ)
+
+    def register_node(self, type, to_iterable, from_iterable, to_iterable_with_keys=None):
+        register_pytree_node(type, to_iterable, from_iterable, to_iterable_with_keys)
+
+    def register_dataclass_node(self, type, data_fields, meta_fields):
+        register_dataclass(type, data_fields, meta_fields)
+
+
+default_registry = PyTreeRegistry()
 
 
 class _HashableCallableShim:
