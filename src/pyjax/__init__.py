@@ -41,6 +41,36 @@ from pyjax import numpy as numpy, tree as tree, tree_util as tree_util  # noqa: 
 from pyjax import random as random  # noqa: E402
 from pyjax.tree_util import tree_map as tree_map  # noqa: E402  (jax.tree_map, deprecated alias)
 
+from pyjax._src.api_extras import (  # noqa: E402  (the rest of JAX's top-level API)
+    checkpoint_policies as checkpoint_policies,
+    clear_caches as clear_caches,
+    closure_convert as closure_convert,
+    custom_gradient as custom_gradient,
+    device_get as device_get,
+    ensure_compile_time_eval as ensure_compile_time_eval,
+    live_arrays as live_arrays,
+    named_call as named_call,
+    named_scope as named_scope,
+    print_environment_info as print_environment_info,
+    process_count as process_count,
+    process_index as process_index,
+    typeof as typeof,
+)
+from pyjax._src.config import (  # noqa: E402  (flags as context managers)
+    default_matmul_precision as default_matmul_precision,
+    enable_checks as enable_checks,
+    enable_x64 as enable_x64,
+    explain_cache_misses as explain_cache_misses,
+    log_compiles as log_compiles,
+    numpy_dtype_promotion as numpy_dtype_promotion,
+    numpy_rank_promotion as numpy_rank_promotion,
+    threefry_partitionable as threefry_partitionable,
+)
+from pyjax._src.dtypes import float0 as float0  # noqa: E402
+from pyjax import flatten_util as flatten_util, test_util as test_util  # noqa: E402
+from pyjax import typing as typing  # noqa: E402
+
 _array_methods.install()
 
 __version__ = "0.1.0"
+__version_info__ = tuple(int(p) for p in __version__.split("."))

@@ -3,6 +3,7 @@ from pyjax._src.errors import (
     ConcretizationTypeError as ConcretizationTypeError,
     JAXIndexError as JAXIndexError,
     JAXTypeError as JAXTypeError,
+    JaxRuntimeError as JaxRuntimeError,
     KeyReuseError as KeyReuseError,
     NonConcreteBooleanIndexError as NonConcreteBooleanIndexError,
     TracerArrayConversionError as TracerArrayConversionError,
@@ -10,3 +11,4 @@ from pyjax._src.errors import (
     TracerIntegerConversionError as TracerIntegerConversionError,
     UnexpectedTracerError as UnexpectedTracerError,
 )
+from pyjax._src.core.jaxpr import JaxprTypeError as JaxprTypeError  # noqa: E402

@@ -5,6 +5,7 @@ variables (``JAX_ENABLE_X64=1``); we keep that spelling so user programs run unc
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 _DEFAULTS = {
@@ -16,6 +17,8 @@ _DEFAULTS = {
     "jax_numpy_rank_promotion": "allow",
     "jax_disable_jit": False,
     "jax_threefry_partitionable": True,  # JAX 0.10.2's default counter layout
+    "jax_numpy_dtype_promotion": "standard",
+    "jax_enable_checks": False,
 }
 
 
@@ -59,6 +62,58 @@ class Config:
 
 
 config = Config()
+
+_MATMUL_PRECISIONS = (None, "default", "high", "highest", "bfloat16", "tensorfloat32", "float32")
+
+
+class State:
+    """A flag as JAX's top-level context managers expose it (``jax.enable_x64``):
+    ``.value`` reads it; ``with state(v):`` (or ``@state(v)``) sets it for a block.
+    ``choices``: the values JAX accepts (None: any); ``supported``: those pyjax honours
+    (others raise NotImplementedError naming the feature)."""
+
+    def __init__(self, name: str, choices=None, supported=None):
+        self.name, self.choices, self.supported = name, choices, supported
+
+    @property
+    def value(self):
+        return config.read(self.name)
+
+    def __call__(self, new_value):
+        if self.choices is not None and new_value not in self.choices:
+            raise ValueError(f"new enum value must be in {list(self.choices)}, got "
+                             f"{new_value} of type {type(new_value)}.")
+        if self.supported is not None and new_value not in self.supported:
+            raise NotImplementedError(f"{self.name}={new_value!r} is not implemented in pyjax "
+                                      f"(supported: {list(self.supported)})")
+        return _StateContext(self.name, new_value)
+
+    def __repr__(self):
+        return f"<State {self.name}={self.value!r}>"
+
+
+class _StateContext(contextlib.ContextDecorator):
+    def __init__(self, name: str, value):
+        self.name, self.value, self.saved = name, value, []
+
+    def __enter__(self):
+        self.saved.append(config.read(self.name))
+        config.update(self.name, self.value)
+
+    def __exit__(self, *exc):
+        config.update(self.name, self.saved.pop())
+
+
+enable_x64 = State("jax_enable_x64")
+enable_checks = State("jax_enable_checks")
+log_compiles = State("jax_log_compiles")
+explain_cache_misses = State("jax_explain_cache_misses")
+threefry_partitionable = State("jax_threefry_partitionable")
+default_matmul_precision = State("jax_default_matmul_precision", _MATMUL_PRECISIONS)
+numpy_rank_promotion = State("jax_numpy_rank_promotion", ("allow", "warn", "raise"),
+                             supported=("allow",))
+numpy_dtype_promotion = State("jax_numpy_dtype_promotion", ("standard", "strict"),
+                              supported=("standard",))
 
 # Checked mode validates every jaxpr the system builds (CI turns it on).
 CHECKS = os.environ.get("PYJAX_CHECKS", "") not in ("", "0")

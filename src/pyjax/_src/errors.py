@@ -62,3 +62,7 @@ def _concretization_message(tracer, headline: str) -> str:
     """Say which traced function and which of its arguments the value came from."""
     why = tracer._trace.provenance(tracer) if hasattr(tracer._trace, "provenance") else ""
     return f"{headline}\n{why}" if why else headline
+
+
+class JaxRuntimeError(RuntimeError):
+    """An error raised while running a compiled program (JAX's ``XlaRuntimeError``)."""

@@ -70,5 +70,6 @@ class ShapedArray:
         weak = ", weak_type=True" if self.weak_type else ""
         return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak})"
 
-    def __str__(self):
-        return repr(self)
+    def __str__(self):  # (JAX's: ``float32[3]``, ``~float32[]`` when weakly typed)
+        weak = "~" if self.weak_type else ""
+        return f"{weak}{self.dtype.name}[{','.join(map(str, self.shape))}]"

@@ -86,6 +86,14 @@ def scan_loop(eqn_params: dict):
     return backends.platform().scan_loop(eqn_params)
 
 
+def clear_caches() -> None:
+    """Forget every traced specialization and compiled program (``jax.clear_caches``)."""
+    for cache in [*_CACHE.values(), *_UNWEAKREFABLE_CACHE.values()]:
+        cache.entries.clear()
+        cache.by_avals.clear()  # (wrappers hold this dict itself: clear, not replace)
+    _EXECUTABLES.clear()
+
+
 def check_same_bits(got: list, compiled: list, name: str):
     """Checked mode: a first run evaluated kernel by kernel gave other bits than the
     compiled program."""

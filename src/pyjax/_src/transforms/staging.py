@@ -17,7 +17,7 @@ from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import (Tracer, Trace, current_trace, get_aval, new_trace,
                                    set_current_trace)
-from pyjax._src.config import CHECKS
+from pyjax._src.config import CHECKS, config
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class StagingTrace(Trace):
     def to_jaxpr(self, outs) -> ClosedJaxpr:
         outvars = [self.to_atom(x) for x in outs]
         jaxpr = Jaxpr(self.constvars, self.invars, outvars, self.eqns)
-        if CHECKS:
+        if CHECKS or config.jax_enable_checks:  # (``jax.enable_checks``: type-check jaxprs)
             check_jaxpr(jaxpr)
         return ClosedJaxpr(jaxpr, self.consts)
 
