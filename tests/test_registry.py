@@ -51,6 +51,11 @@ DEDICATED = {
     "custom_jvp_call": ("test_transforms.py", "custom_jvp"),
     "custom_vjp_call": ("test_transforms.py", "custom_vjp"),
     "custom_lin": ("test_transforms.py", "custom_vjp"),  # (custom_vjp's bwd under linearize)
+    # Callbacks into Python: their params are user functions; counted and ordered calls
+    # under jit/vmap/grad/scan against JAX's there.
+    "pure_callback": ("test_callbacks.py", "def test_pure_callback"),
+    "io_callback": ("test_callbacks.py", "def test_io_callback"),
+    "debug_callback": ("test_callbacks.py", "def test_debug_print"),
     # Random bits and the special functions and factorizations the samplers are built on:
     # compared with JAX's samplers bit for bit (or to a few ulps) there.
     "threefry2x32": ("test_random.py", "def test_threefry2x32_primitive"),

@@ -69,6 +69,8 @@ from pyjax._src.config import (  # noqa: E402  (flags as context managers)
 from pyjax._src.dtypes import float0 as float0  # noqa: E402
 from pyjax import flatten_util as flatten_util, test_util as test_util  # noqa: E402
 from pyjax import typing as typing  # noqa: E402
+from pyjax._src.lax.callback import pure_callback as pure_callback  # noqa: E402
+from pyjax import debug as debug, experimental as experimental  # noqa: E402
 
 _array_methods.install()
 

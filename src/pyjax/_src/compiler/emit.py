@@ -137,7 +137,7 @@ def body_lines(steps: list, name_of: dict, outvars: list, names: Names) -> list:
             if id(o) in used:
                 name_of[id(o)] = f"v{next(counter)}"
             outs.append(name_of[id(o)] if id(o) in used else "_")
-        lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
+        lhs = ", ".join(outs) + ("," if len(outs) == 1 else "") if outs else "_"
         if step.kind == "group":
             step.call = _group_kernel(step, names)
             into = [name_of[id(v)] if v is not None else "None" for v in step.into]

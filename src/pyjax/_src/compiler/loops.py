@@ -31,7 +31,7 @@ from pyjax._src.compiler import emit, native_forms, passes, runtime
 from pyjax._src.compiler.schedule import schedule
 from pyjax._src.config import CHECKS
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr, has_effects
 
 _LOOPS: "weakref.WeakKeyDictionary[ClosedJaxpr, dict]" = weakref.WeakKeyDictionary()
 STACKING = True  # (tests turn it off to compare)
@@ -144,7 +144,7 @@ def _classify(plan: LoopPlan) -> None:
     for eqn in plan.jaxpr.eqns:
         ins = {id(v) for v in eqn.invars if _is_var(v)}
         outs = {id(o) for o in eqn.outvars}
-        if ins & per_step_vars:
+        if ins & per_step_vars or has_effects(eqn):  # (an effect runs at every step)
             plan.per_step.append(eqn)
             per_step_vars |= outs
         elif any(i in env for i in ins):

@@ -13,7 +13,8 @@ import numpy as np
 
 from pyjax._src.compiler import kernels
 from pyjax._src.core.array import to_buffer
-from pyjax._src.core.jaxpr import ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var, eval_jaxpr
+from pyjax._src.core.jaxpr import (ClosedJaxpr, DropVar, Eqn, Jaxpr, Literal, Var, eval_jaxpr,
+                                   has_effects)
 from pyjax._src.core.primitive import REGISTRY, Primitive
 from pyjax._src.core.trace import EVAL_TRACE, set_current_trace
 
@@ -263,6 +264,9 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
     eqns = []
     for eqn in jaxpr.eqns:
         eqn = _renamed(eqn, env)
+        if has_effects(eqn):  # (each runs its effect)
+            eqns.append(eqn)
+            continue
         key = (eqn.prim, tuple([id(v) if type(v) is not Literal else _atom_key(v)
                                 for v in eqn.invars]), tuple([o.aval for o in eqn.outvars]))
         earlier = seen.get(key)
@@ -298,7 +302,8 @@ def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
     kept = []
     for eqn in reversed(jaxpr.eqns):
         outs = eqn.outvars
-        if id(outs[0]) in live if len(outs) == 1 else any(id(o) in live for o in outs):
+        if (id(outs[0]) in live if len(outs) == 1 else any(id(o) in live for o in outs)) \
+                or has_effects(eqn):
             kept.append(eqn)
             live.update(map(id, eqn.invars))
     pairs = [(v, c) for v, c in zip(jaxpr.constvars, closed.consts) if id(v) in live]

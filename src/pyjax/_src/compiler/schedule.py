@@ -168,8 +168,9 @@ def _plan_buffers(steps: list, outvars: list, pool) -> None:
     outputs = {id(v) for v in outvars if type(v) is not Literal}
     producer = {id(o): step for step in steps for o in step.eqn.outvars}
     for s, step in enumerate(steps):
-        _plan_take(step, id(step.eqn.outvars[0]) in last_use or
-                   id(step.eqn.outvars[0]) in outputs, pool)
+        if step.eqn.outvars:  # (an effect may return nothing)
+            _plan_take(step, id(step.eqn.outvars[0]) in last_use or
+                       id(step.eqn.outvars[0]) in outputs, pool)
         for v in _unique_vars(step.eqn.invars):
             if last_use[id(v)] == s and id(v) not in outputs and id(v) in producer:
                 reusable = producer[id(v)].owns_outputs() and \

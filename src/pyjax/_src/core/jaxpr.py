@@ -129,17 +129,39 @@ def dependent_outputs(jaxpr: Jaxpr, flagged_inputs: list) -> list:
     return [type(v) is not Literal and id(v) in tainted for v in jaxpr.outvars]
 
 
-def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None) -> Jaxpr:
+def has_effects(eqn: Eqn) -> bool:
+    """Whether running ``eqn`` has a side effect: its primitive is ``effectful``, or a body
+    it runs (a param holding a jaxpr) has an effectful equation."""
+    if eqn.prim.effectful:
+        return True
+    for value in eqn.params.values():
+        for item in (value if isinstance(value, tuple) else (value,)):
+            body = getattr(item, "jaxpr", item)  # (a ClosedJaxpr's Jaxpr)
+            if isinstance(body, Jaxpr) and any(has_effects(e) for e in body.eqns):
+                return True
+    return False
+
+
+def drop_effects(jaxpr: Jaxpr) -> Jaxpr:
+    """``jaxpr`` without its effectful equations that return nothing (``debug_callback``):
+    for bodies recomputing values another pass already ran with their effects."""
+    eqns = [e for e in jaxpr.eqns if e.outvars or not has_effects(e)]
+    return jaxpr if len(eqns) == len(jaxpr.eqns) else \
+        Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
+
+
+def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None,
+              keep_effects: bool = False) -> Jaxpr:
     """The jaxpr computing only the used outputs (equations nothing needs are dropped).
 
     ``keep_invars`` selects the inputs the result takes (default: all of them); a dropped
-    input must be unused by the kept equations.
+    input must be unused by the kept equations. ``keep_effects``: effectful equations stay.
     """
     outvars = [v for v, u in zip(jaxpr.outvars, used_outputs) if u]
     live = {id(v) for v in outvars if type(v) is not Literal}
     eqns = []
     for eqn in reversed(jaxpr.eqns):
-        if any(id(v) in live for v in eqn.outvars):
+        if any(id(v) in live for v in eqn.outvars) or keep_effects and has_effects(eqn):
             eqns.append(eqn)
             live.update(id(v) for v in eqn.invars if type(v) is not Literal)
     invars = jaxpr.invars if keep_invars is None else \

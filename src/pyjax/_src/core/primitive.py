@@ -76,6 +76,9 @@ class Primitive:
     lowering = None         # ``lowering(eqn, platform) -> kernel``: what compiled code
                             # calls on the equation's operands instead of ``impl`` (a
                             # scan's loop, from the platform's compiler)
+    effectful = False       # a side effect (a callback into Python): never dropped, merged,
+                            # folded, hoisted out of a loop or run at compile time; kept in
+                            # program order (``core.jaxpr.has_effects`` reads it, bodies too)
 
     def bind(self, *args, **params):
         outs = _CTX.trace.process_primitive(self, args, params)

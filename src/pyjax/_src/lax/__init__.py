@@ -5,7 +5,8 @@ from pyjax._src.core.aval import ShapedArray
 # The families in layer order: each module's rules use only the ones before it.
 from pyjax._src.lax import (common, broadcasting, elementwise, shape, indexing,  # noqa: F401
                             dynamic_slicing, reductions, dot, sort, parallel, control_flow,
-                            threefry, special, linalg, fft, bits, misc, collectives)
+                            threefry, special, linalg, fft, bits, misc, collectives,
+                            callback)
 from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 

@@ -21,7 +21,7 @@ import operator
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
-from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, eval_jaxpr
+from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, drop_effects, eval_jaxpr
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import broadcasting, common, elementwise as ew, reductions, shape
@@ -132,7 +132,15 @@ def _tangents_of(closed: ClosedJaxpr, nonzero, out_nonzero=None):
 
     in_avals = list(closed.in_avals) + [a.to_tangent_aval() for a, nz in
                                         zip(closed.in_avals, nonzero) if nz]
-    return _trace_flat(fun, in_avals), (found if out_nonzero is None else list(out_nonzero))
+    return _effect_free(_trace_flat(fun, in_avals)), \
+        (found if out_nonzero is None else list(out_nonzero))
+
+
+def _effect_free(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """``closed`` without its output-less effects (``debug_callback``): for tangent bodies,
+    which recompute primal values whose effects the primal pass has run already."""
+    jaxpr = drop_effects(closed.jaxpr)
+    return closed if jaxpr is closed.jaxpr else ClosedJaxpr(jaxpr, closed.consts)
 
 
 def _moved(x, d, size, to=0):
@@ -424,9 +432,11 @@ def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nco
     def joint_body(*flat):
         consts, t_consts = flat[:nb], flat[nb:nb + nzb]
         p_carry, t_c = flat[nb + nzb:nb + nzb + nc], flat[nb + nzb + nc:]
-        new_p = _eval(body_jaxpr, *consts, *p_carry)
+        new_p = _eval(primal_body, *consts, *p_carry)
         new_t = _eval(t_body, *consts, *p_carry, *t_consts, *t_c)
         return list(new_p) + list(new_t)
+
+    primal_body = _effect_free(body_jaxpr)  # (the primal loop ran its effects)
 
     def joint_cond(*flat):
         return _eval(cond_jaxpr, *flat[:cond_nconsts], *flat[cond_nconsts:cond_nconsts + nc])

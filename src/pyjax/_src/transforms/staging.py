@@ -138,7 +138,8 @@ class StagingTrace(Trace):
         # nothing but the inputs is saved.
         out_unknown = dependent_outputs(jaxpr.jaxpr, unknown)
         known = ClosedJaxpr(dce_jaxpr(jaxpr.jaxpr, [not u for u in out_unknown],
-                                      [not u for u in unknown]), jaxpr.consts)
+                                      [not u for u in unknown], keep_effects=True),
+                            jaxpr.consts)
         with set_current_trace(self.parent):
             known_outs = iter(call_prim.bind(*[x for x, u in zip(args, unknown) if not u],
                                              **{**params, "jaxpr": known}))
