@@ -127,6 +127,12 @@ def test_debug_print_format_checks_and_two_call_form(capsys):
         pyjax.debug.breakpoint()
 
 
+def test_debug_log(caplog):
+    with caplog.at_level("INFO"):
+        pyjax.jit(lambda x: pyjax.debug.log("value {}", x) or x)(np.float32(2.5))
+    assert [r.getMessage() for r in caplog.records if r.name == "pyjax"] == ["value 2.5"]
+
+
 def test_pure_callback_values_jit_and_errors():
     for lib, np_ in (_lib("ours"), _lib("theirs")):
         spec = lib.ShapeDtypeStruct((3,), np.float32)

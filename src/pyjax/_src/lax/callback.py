@@ -10,6 +10,7 @@ primal values only; the other two have no derivative (JAX's ValueError).
 """
 from __future__ import annotations
 
+import logging
 import string
 import sys
 
@@ -22,6 +23,8 @@ from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, is_array_like
 from pyjax._src.errors import JaxRuntimeError
 from pyjax._src.lax import broadcasting, control_flow, shape as lax_shape
+
+_LOGGER = logging.getLogger("pyjax")
 
 
 class FlatCallback:
@@ -266,39 +269,59 @@ class _CheckedFormatter(string.Formatter):
 
 
 class _Printer:
-    """``fmt.format(*args, **kwargs)`` written to stdout, under the NumPy print options
-    of the call site. A class so equal prints are equal params (jit cache hits)."""
+    """``fmt.format(*args, **kwargs)`` written to stdout (or logged at INFO), under the
+    NumPy print options of the call site. A class so equal prints are equal params (jit
+    cache hits)."""
 
-    def __init__(self, fmt: str, options: tuple):
-        self.fmt, self.options = fmt, options
+    def __init__(self, fmt: str, options: tuple, use_logging: bool):
+        self.fmt, self.options, self.use_logging = fmt, options, use_logging
 
     def __call__(self, *args, **kwargs):
         with np.printoptions(**dict(self.options)):
-            sys.stdout.write(self.fmt.format(*args, **kwargs) + "\n")
+            message = self.fmt.format(*args, **kwargs)
+        if self.use_logging:
+            _LOGGER.info("%s", message)
+        else:
+            sys.stdout.write(message + "\n")
 
     def __eq__(self, other):
-        return isinstance(other, _Printer) and (self.fmt, self.options) == \
-            (other.fmt, other.options)
+        return isinstance(other, _Printer) and (self.fmt, self.options, self.use_logging) == \
+            (other.fmt, other.options, other.use_logging)
 
     def __hash__(self):
         return hash(self.fmt)
 
 
 def debug_print(fmt=None, *args, ordered=False, partitioned=False, skip_format_check=False,
-                **kwargs):
+                _use_logging=False, **kwargs):
     """Print ``fmt.format(*args, **kwargs)`` with the values the program computes, each
     time it runs (``debug_callback``); ``debug_print(ordered=True)(fmt, ...)`` also works."""
     def emit(fmt, *args, **kwargs):
         if not skip_format_check:
             _CheckedFormatter().format(fmt, *args, **kwargs)
         options = tuple(sorted(np.get_printoptions().items(), key=lambda kv: kv[0]))
-        debug_callback(_Printer(fmt, options), *args, ordered=ordered, **kwargs)
+        debug_callback(_Printer(fmt, options, _use_logging), *args, ordered=ordered, **kwargs)
     if fmt is not None:
         return emit(fmt, *args, **kwargs)
     if args or kwargs:
         raise TypeError(f"debug_print received unexpected arguments in the two-call form: "
                         f"{args=} {kwargs=}")
     return emit
+
+
+def debug_log(fmt=None, *args, ordered=False, partitioned=False, skip_format_check=False,
+              _use_logging=True, **kwargs):
+    """``debug_print`` to the ``pyjax`` logger at INFO level instead of stdout."""
+    return debug_print(fmt, *args, ordered=ordered, partitioned=partitioned,
+                       skip_format_check=skip_format_check, _use_logging=_use_logging, **kwargs)
+
+
+class DebugEffect:
+    """The effect of an unordered debug callback (a marker type, as JAX's)."""
+
+
+class OrderedDebugEffect(DebugEffect):
+    """The effect of a debug callback kept in program order among ordered ones."""
 
 
 def debug_breakpoint(*, backend=None, filter_frames=True, num_frames=None, ordered=False,
