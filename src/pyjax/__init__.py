@@ -57,6 +57,8 @@ from pyjax._src.api_extras import (  # noqa: E402  (the rest of JAX's top-level 
     typeof as typeof,
 )
 from pyjax._src.config import (  # noqa: E402  (flags as context managers)
+    debug_infs as debug_infs,
+    debug_nans as debug_nans,
     default_matmul_precision as default_matmul_precision,
     enable_checks as enable_checks,
     enable_x64 as enable_x64,

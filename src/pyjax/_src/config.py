@@ -19,6 +19,8 @@ _DEFAULTS = {
     "jax_threefry_partitionable": True,  # JAX 0.10.2's default counter layout
     "jax_numpy_dtype_promotion": "standard",
     "jax_enable_checks": False,
+    "jax_debug_nans": False,
+    "jax_debug_infs": False,
 }
 
 
@@ -63,6 +65,11 @@ class Config:
 
 config = Config()
 
+
+def checking_floats() -> bool:
+    """Whether ``jax_debug_nans`` or ``jax_debug_infs`` asks every result to be checked."""
+    return bool(config.jax_debug_nans or config.jax_debug_infs)
+
 _MATMUL_PRECISIONS = (None, "default", "high", "highest", "bfloat16", "tensorfloat32", "float32")
 
 
@@ -105,6 +112,8 @@ class _StateContext(contextlib.ContextDecorator):
 
 
 enable_x64 = State("jax_enable_x64")
+debug_nans = State("jax_debug_nans")
+debug_infs = State("jax_debug_infs")
 enable_checks = State("jax_enable_checks")
 log_compiles = State("jax_log_compiles")
 explain_cache_misses = State("jax_explain_cache_misses")

@@ -9,14 +9,17 @@ transformations never confuse their perturbations: a value belongs to a trace on
 """
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.array import IMMUTABLE_MESSAGE, Array, to_buffer
+from pyjax._src.config import checking_floats, config
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.errors import (ConcretizationTypeError, TracerArrayConversionError,
                                TracerBoolConversionError, TracerIntegerConversionError,
@@ -153,6 +156,49 @@ class EvalTrace(Trace):
     def process_call(self, call_prim, jaxpr, args, params):
         return self.process_primitive(call_prim, args, params)  # its impl runs the executable
 
+
+_PYJAX_DIR = str(Path(__file__).resolve().parents[2])
+
+
+def _user_frame() -> str:
+    """``file:line`` of the innermost caller outside pyjax (the user's source line)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PYJAX_DIR):
+        frame = frame.f_back
+    return "" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def check_floats(name: str, buffers) -> None:
+    """FloatingPointError naming ``name`` (and the user's line) if a result is NaN under
+    ``jax_debug_nans`` or infinite under ``jax_debug_infs`` (JAX's message)."""
+    for buf in buffers:
+        buf = np.asarray(buf)
+        if buf.dtype.kind not in "fc":
+            continue
+        for kind, flag, test in (("nan", config.jax_debug_nans, np.isnan),
+                                 ("inf", config.jax_debug_infs, np.isinf)):
+            if flag and test(buf).any():
+                raise FloatingPointError(f"invalid value ({kind}) encountered in {name}\n"
+                                         f"(the operation was called at {_user_frame()})")
+
+
+def _checked_process_primitive(self, prim, args, params):
+    outs = _plain_process_primitive(self, prim, args, params)
+    check_floats(prim.name, [o._value for o in outs])
+    return outs
+
+
+_plain_process_primitive = EvalTrace.process_primitive
+
+
+def _install_float_checks(name=None, value=None) -> None:
+    """Eager primitives check their results only while a debug flag is on (no cost off)."""
+    EvalTrace.process_primitive = _checked_process_primitive if checking_floats() \
+        else _plain_process_primitive
+
+
+config.on_update(_install_float_checks)
+_install_float_checks()
 
 # With PYJAX_JIT_EVERYTHING=1 the compiler sets this to
 # ``run(prim, buffers, avals, out_avals, params) -> buffers``, which runs each eager bind

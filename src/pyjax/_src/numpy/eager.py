@@ -10,7 +10,7 @@ Anything unusual (NumPy arrays, tracers, keyword arguments, an error) takes the 
 """
 from __future__ import annotations
 
-from pyjax._src.config import config
+from pyjax._src.config import checking_floats, config
 from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.jaxpr import Literal
 from pyjax._src.core.trace import EVAL_TRACE, context
@@ -20,10 +20,23 @@ _SCALARS = (bool, int, float, complex)
 _MAX_PLANS = 4096
 
 
+_ALL_PLANS: list[dict] = []  # every ``fast`` function's plans (dropped when checks start)
+
+
+def _drop_plans(name, value) -> None:
+    if checking_floats():
+        for plans in _ALL_PLANS:
+            plans.clear()
+
+
+config.on_update(_drop_plans)
+
+
 def fast(fn):
     """``fn`` with the eager fast path in front (positional array/scalar arguments).
     Its plans (keyed on the x64 flag and the argument types) are ``call.plans``."""
     plans = {}
+    _ALL_PLANS.append(plans)
 
     def call(*args):
         if context.trace is EVAL_TRACE:
@@ -73,7 +86,10 @@ def _key(args):
 
 
 def _make_plan(fn, args, key, plans):
-    """Trace ``fn`` on the arrays' avals; None (use the normal path) if that fails."""
+    """Trace ``fn`` on the arrays' avals; None (use the normal path) if that fails, or
+    while ``jax_debug_nans``/``jax_debug_infs`` make every primitive check its results."""
+    if checking_floats():
+        return None
     avals = [a.aval for a in args if type(a) is Array]
 
     def flat(*tracers):

@@ -18,11 +18,12 @@ import weakref
 import numpy as np
 
 from pyjax._src import backends, tree_util
-from pyjax._src.config import CHECKS, config
+from pyjax._src.config import CHECKS, checking_floats, config
 from pyjax._src.core.array import Array
 from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.core.trace import EVAL_TRACE, EvalTrace, Tracer, current_trace, get_aval, to_array
+from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, check_floats, current_trace,
+                                   get_aval, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
                                            hoist_traced_consts, trace_to_jaxpr)
 from pyjax._src.transforms.transpose import transpose_call
@@ -490,6 +491,40 @@ class JitWrapped:
 
     def __repr__(self):
         return f"<PjitFunction of {self._fun!r}>"
+
+
+_plain_call = JitWrapped.__call__
+
+
+def _checked_call(self, *args, **kwargs):
+    """``__call__`` while ``jax_debug_nans``/``jax_debug_infs`` is on: an invalid value in
+    a result reruns the function de-optimized (without jit), where the primitive making
+    it raises, naming itself and the user's line (as JAX does)."""
+    outs = _plain_call(self, *args, **kwargs)
+    name = f"jit({DebugInfo.of(self._fun, 'jit').fun_name})"
+    try:
+        check_floats(name, [x._value for x in tree_util.tree_leaves(outs) if type(x) is Array])
+    except FloatingPointError as err:
+        logger.warning("Invalid value encountered in the output of %s. Calling the "
+                       "de-optimized version.", name)
+        before = config.jax_disable_jit
+        config.update("jax_disable_jit", True)
+        try:
+            self._fun(*args, **kwargs)
+        finally:
+            config.update("jax_disable_jit", before)
+        raise FloatingPointError(f"{err}, but the de-optimized function did not produce "
+                                 "invalid values during its execution (compiled code can "
+                                 "differ, or an input was already invalid)") from None
+    return outs
+
+
+def _install_float_checks(name=None, value=None) -> None:
+    JitWrapped.__call__ = _checked_call if checking_floats() else _plain_call
+
+
+config.on_update(_install_float_checks)
+_install_float_checks()
 
 
 def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
