@@ -166,3 +166,15 @@ def test_check_grads_passes_and_fails():
         with pytest.raises(AssertionError):
             pyjax.test_util.check_grads(wrong, (np.ones(3),), 1, modes=(mode,))
     jax.test_util.check_grads(jnp_ref.sin, (np.ones(3),), 1)  # the same call shape as JAX's
+
+
+def test_device_class_default_device_and_host_copies():
+    assert all(isinstance(d, pyjax.Device) for d in pyjax.devices())
+    assert all(isinstance(d, jax.Device) for d in jax.devices())
+    for lib, np_ in ((pyjax, jnp), (jax, jnp_ref)):
+        with lib.default_device(lib.devices()[0]):
+            assert lib.default_device.value == lib.devices()[0]
+            x = np_.ones(2)
+        assert lib.default_device.value is None
+        assert lib.copy_to_host_async(x) is x and lib.effects_barrier() is None
+    assert pyjax.version.__version__ == pyjax.__version__

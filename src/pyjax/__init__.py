@@ -55,9 +55,13 @@ from pyjax._src.api_extras import (  # noqa: E402  (the rest of JAX's top-level 
     process_count as process_count,
     process_index as process_index,
     typeof as typeof,
+    copy_to_host_async as copy_to_host_async,
+    effects_barrier as effects_barrier,
 )
+from pyjax._src.backends import Device as Device  # noqa: E402
 from pyjax._src.config import (  # noqa: E402  (flags as context managers)
     debug_infs as debug_infs,
+    default_device as default_device,
     debug_nans as debug_nans,
     default_matmul_precision as default_matmul_precision,
     enable_checks as enable_checks,
@@ -77,5 +81,6 @@ from pyjax._src.jax_alias import install_as_jax as install_as_jax  # noqa: E402
 
 _array_methods.install()
 
-__version__ = "0.1.0"
-__version_info__ = tuple(int(p) for p in __version__.split("."))
+from pyjax import version as version  # noqa: E402
+__version__ = version.__version__
+__version_info__ = version.__version_info__

@@ -49,6 +49,16 @@ def process_count(backend=None) -> int:
     return 1
 
 
+def copy_to_host_async(x):
+    """``x`` back: its arrays are in host memory already (JAX starts their copies here)."""
+    return x
+
+
+def effects_barrier() -> None:
+    """Wait for pending side effects (callbacks): they run synchronously here, so none is
+    pending once this is reached."""
+
+
 def typeof(x):
     """The abstract value (``ShapedArray``: shape, dtype, weak type) of an array-like."""
     return get_aval(x)

@@ -21,6 +21,7 @@ _DEFAULTS = {
     "jax_enable_checks": False,
     "jax_debug_nans": False,
     "jax_debug_infs": False,
+    "jax_default_device": None,
 }
 
 
@@ -113,6 +114,7 @@ class _StateContext(contextlib.ContextDecorator):
 
 enable_x64 = State("jax_enable_x64")
 debug_nans = State("jax_debug_nans")
+default_device = State("jax_default_device")  # (one device: every array is on it)
 debug_infs = State("jax_debug_infs")
 enable_checks = State("jax_enable_checks")
 log_compiles = State("jax_log_compiles")
