@@ -37,7 +37,7 @@ def _run(args, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"),
                                                        os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, *[str(script) if a == "SCRIPT" else a for a in args]],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr
     return out.stdout.splitlines()
 
