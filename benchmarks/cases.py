@@ -264,6 +264,56 @@ def build_attention(lib):
     return lambda: jax.block_until_ready(f(params, x))
 
 
+
+# -- CNN: conv(32, 3x3) -> relu -> maxpool 2x2 -> conv(64, 3x3) -> relu -> maxpool -> dense(10)
+# NHWC activations and HWIO kernels (Flax's layout), 'SAME' convolutions, 'VALID' pools.
+
+CNN_BATCH = 64
+CNN_DN = ("NHWC", "HWIO", "NHWC")
+
+
+def cnn_data(batch=CNN_BATCH, seed=0):
+    rng = _rng(seed)
+    shapes = [((3, 3, 1, 32), 9), ((3, 3, 32, 64), 288), ((7 * 7 * 64, 10), 7 * 7 * 64)]
+    params = [{"w": (rng.standard_normal(s) / np.sqrt(fan_in)).astype(np.float32),
+               "b": np.zeros((s[-1],), np.float32)} for s, fan_in in shapes]
+    x = rng.standard_normal((batch, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch)]
+    return params, x, y
+
+
+def cnn_loss_fn(lib):
+    jnp, lax, nn = lib.jnp, lib.lax, lib.jax.nn
+
+    def pool(h):
+        return lax.reduce_window(h, -np.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+
+    def loss(params, x, y):
+        h = x
+        for layer in params[:2]:
+            h = lax.conv_general_dilated(h, layer["w"], (1, 1), "SAME", dimension_numbers=CNN_DN)
+            h = pool(nn.relu(h + layer["b"]))
+        logits = h.reshape((h.shape[0], -1)) @ params[2]["w"] + params[2]["b"]
+        return -jnp.mean(jnp.sum(nn.log_softmax(logits) * y, axis=-1))
+    return loss
+
+
+def cnn_step_fn(lib, lr=LR):
+    """jit(value_and_grad(loss)) plus the SGD update, as one jitted train step."""
+    jax = lib.jax
+    vg = jax.value_and_grad(cnn_loss_fn(lib))
+
+    def step(params, x, y):
+        loss, grads = vg(params, x, y)
+        return loss, jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
+    return jax.jit(step)
+
+
+def build_cnn_step(lib):
+    params, x, y = _put(lib, cnn_data())
+    step = cnn_step_fn(lib)
+    return lambda: lib.jax.block_until_ready(step(params, x, y))
+
 CASES = [
     Case("compile", "first call of fresh jit(value_and_grad(loss)), MLP 784-512-512-10, b=128",
          0.05, build_compile, kind="compile"),
@@ -291,6 +341,8 @@ CASES = [
          build_mlp_forward),
     Case("mlp_grad", "jit grad(loss), same MLP (issue 3: <= about 3x mlp_forward)", 1.0,
          build_mlp_grad),
+    Case("cnn_step", "CNN train step (conv32-pool-conv64-pool-dense, NHWC), b=64 28x28 f32",
+         1.2, build_cnn_step, needs="lax.conv_general_dilated"),
     Case("random_normal", "jit random.normal(key, (10_000_000,)) f32", 1.0,
          build_random_normal, needs="random.normal"),
 ]

@@ -834,6 +834,140 @@ op("optimization_barrier", dtypes=ALL, samples=elementwise(1), differentiable=Tr
    scalar_args=(0,))
 
 
+
+# ---- convolutions, windowed reductions, general reduce (lax/convolution.py, lax/windowed.py)
+
+def _conv_samples(dt, rng):
+    r = lambda *s: rand(rng, s, dt, "small")  # noqa: E731
+    out = [Sample((r(2, 3, 5, 4), r(4, 3, 3, 2)),
+                  dict(window_strides=(1, 2), padding=((1, 0), (2, 1)), rhs_dilation=(2, 1))),
+           Sample((r(2, 5, 4, 2), r(2, 2, 2, 3)),
+                  dict(window_strides=(2, 1), padding="SAME",
+                       dimension_numbers=("NHWC", "HWIO", "NHWC")))]
+    if dt in (F32, F64):
+        out += [Sample((r(2, 6, 5), r(4, 3, 2)),
+                       dict(window_strides=(1,), padding=((2, 1),), lhs_dilation=(2,),
+                            feature_group_count=2)),
+                Sample((r(4, 2, 5), r(6, 2, 2)),
+                       dict(window_strides=(2,), padding="SAME_LOWER", batch_group_count=2)),
+                Sample((r(1, 2, 3, 4, 3), r(2, 2, 2, 2, 2)),
+                       dict(window_strides=(1, 2, 1), padding="VALID",
+                            dimension_numbers=("NCDHW", "OIDHW", "NDHWC")))]
+    wider = {I8: I32, F16: F32}.get(dt)
+    if wider is not None:
+        out.append(Sample((r(1, 2, 4), r(3, 2, 2)),
+                          dict(window_strides=(1,), padding="VALID", preferred_element_type=wider)))
+    return out
+
+
+def _conv_errors(rng):
+    f = lambda *s: rand(rng, s, F32)  # noqa: E731
+    return [Sample((f(1, 3, 5, 5), f(2, 4, 3, 3)), dict(window_strides=(1, 1), padding="SAME")),
+            Sample((f(1, 3, 5, 5), f(2, 3, 3, 3)),
+                   dict(window_strides=(1, 1), padding="SAME",
+                        dimension_numbers=("NCHW", "OIHW", "NCXW"))),
+            Sample((f(1, 3, 5, 5), f(2, 3, 3, 3)),
+                   dict(window_strides=(1, 1), padding="SAME",
+                        dimension_numbers=("NCHW", "OIHH", "NCHW"))),
+            Sample((f(1, 3, 5, 5), f(2, 3, 3, 3)), dict(window_strides=(1,), padding="VALID")),
+            Sample((f(1, 3, 5, 5), f(2, 3, 3, 3)), dict(window_strides=(1, 1), padding="FULL")),
+            Sample((f(1, 3, 5, 5), rand(rng, (2, 3, 3, 3), I32)),
+                   dict(window_strides=(1, 1), padding="VALID")),
+            Sample((f(4, 3, 5), f(2, 3, 3)),
+                   dict(window_strides=(1,), padding="VALID", feature_group_count=2))]
+
+
+op("conv_general_dilated", dtypes=ALL, samples=_conv_samples, errors=_conv_errors,
+   differentiable=True)
+
+
+def _window_init(kind, dtype):
+    """The identity of ``kind`` in ``dtype`` (so JAX's monoid detection applies)."""
+    dtype = np.dtype(dtype)
+    if kind in ("add", "mul"):
+        return np.array(kind == "mul", dtype)
+    lowest = kind == "max"
+    if dtype.kind in "fc":
+        return np.array(-np.inf if lowest else np.inf, dtype)
+    if dtype.kind == "b":
+        return np.array(not lowest)
+    info = np.iinfo(dtype)
+    return np.array(info.min if lowest else info.max, dtype)
+
+
+def _reduce_window_fn(lax_mod):
+    def fn(x, kind, **kw):
+        return lax_mod.reduce_window(x, _window_init(kind, x.dtype), getattr(lax_mod, kind), **kw)
+    return fn
+
+
+def _reduce_window_samples(kind):
+    def gen(dt, rng):
+        x = rand(rng, (5, 6), dt)
+        return [Sample((x,), dict(kind=kind, window_dimensions=(2, 3), window_strides=(1, 2),
+                                  padding="VALID")),
+                Sample((x,), dict(kind=kind, window_dimensions=(3, 2), window_strides=(2, 1),
+                                  padding="SAME")),
+                Sample((x,), dict(kind=kind, window_dimensions=(2, 2), window_strides=(1, 1),
+                                  padding=((1, 2), (0, 1)), base_dilation=(2, 1),
+                                  window_dilation=(1, 2)))
+                if kind in ("add", "mul") else  # (JAX has no max-pool VJP with dilations)
+                Sample((x,), dict(kind=kind, window_dimensions=(2, 2), window_strides=(1, 1),
+                                  padding=((1, 0), (0, 1))))]
+    return gen
+
+
+for _kind, _dts, _diff in (("add", NUMERIC, True), ("max", ALL, True), ("min", ALL, True),
+                           ("mul", NUMERIC, False)):
+    # (mul binds the general reduce_window; JAX has no reverse mode for it)
+    op(f"reduce_window_{_kind}",
+       ["reduce_window" if _kind == "mul" else f"reduce_window_{'sum' if _kind == 'add' else _kind}"],
+       ours=_reduce_window_fn(lax), theirs=_reduce_window_fn(jlax), dtypes=_dts,
+       samples=_reduce_window_samples(_kind), differentiable=_diff,
+       jax_grad_args=None if _diff else (),
+       errors=lambda rng: [
+           Sample((rand(rng, (5, 6), F32),), dict(kind="add", window_dimensions=(2,),
+                                                  window_strides=(1,), padding="VALID")),
+           Sample((rand(rng, (5, 6), F32),), dict(kind="add", window_dimensions=(2, 0),
+                                                  window_strides=(1, 1), padding="VALID")),
+           Sample((rand(rng, (5, 6), F32),), dict(kind="add", window_dimensions=(2, 2),
+                                                  window_strides=(1, 1), padding="NONE"))])
+
+
+def _reduce_fn(lax_mod, window: bool):
+    """A variadic, non-monoid computation: the running (sum, product) of a pair."""
+    def fn(x, y, **kw):
+        comp = lambda a, b: (lax_mod.add(a[0], b[0]), lax_mod.mul(a[1], b[1]))  # noqa: E731
+        init = (np.zeros((), x.dtype), np.ones((), y.dtype))
+        if window:
+            return lax_mod.reduce_window((x, y), init, comp, **kw)
+        return lax_mod.reduce((x, y), init, comp, **kw)
+    return fn
+
+
+op("reduce_window_variadic", ["reduce_window"], ours=_reduce_fn(lax, True),
+   theirs=_reduce_fn(jlax, True), dtypes=NUMERIC, jax_grad_args=(),
+   samples=lambda dt, rng: [Sample((rand(rng, (4, 5), dt), rand(rng, (4, 5), dt, "small")),
+                                   dict(window_dimensions=(2, 2), window_strides=(1, 2),
+                                        padding="SAME"))])
+op("reduce", ["reduce"], ours=_reduce_fn(lax, False), theirs=_reduce_fn(jlax, False),
+   dtypes=NUMERIC, differentiable=True,
+   samples=lambda dt, rng: [Sample((rand(rng, (3, 4, 2), dt), rand(rng, (3, 4, 2), dt, "small")),
+                                   dict(dimensions=d)) for d in ((0,), (1, 2), ())])
+op("reduce_monoid", ["reduce_sum", "reduce_max"], dtypes=(F32,), differentiable=True,
+   ours=lambda x, **kw: (lax.reduce(x, np.float32(0), lax.add, **kw),
+                         lax.reduce(x, np.float32(-np.inf), lax.max, **kw)),
+   theirs=lambda x, **kw: (jlax.reduce(x, np.float32(0), jlax.add, **kw),
+                           jlax.reduce(x, np.float32(-np.inf), jlax.max, **kw)),
+   samples=lambda dt, rng: [Sample((rand(rng, (3, 4), dt),), dict(dimensions=(1,)))],
+   untested=tuple(t for t in ALL if t != F32))
+op("reduce_precision", dtypes=FLOATS,  # (piecewise constant: its JVP is JAX's, tested elsewhere)
+   samples=lambda dt, rng: [Sample((rand(rng, (7,), dt) * 100,), dict(exponent_bits=e,
+                                                                     mantissa_bits=m))
+                            for e, m in ((5, 10), (8, 7), (4, 3), (5, 0))]
+   + [Sample((special_values(dt),), dict(exponent_bits=5, mantissa_bits=2), tag="special")])
+
+
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in op_db"
 OP_PRIMITIVES = sorted({p for o in OPS for p in o.prims})

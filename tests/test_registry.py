@@ -71,6 +71,10 @@ DEDICATED = {
     "polygamma": ("test_random.py", "def test_polygamma_and_svd_derivatives"),
     "qr": ("test_random.py", '"orthogonal"'),
     "triangular_solve": ("test_random.py", "def test_location_scale_gradients"),
+    # Max/min pooling's derivatives (not public lax functions: reached through grad and
+    # jvp of reduce_window), compared with JAX's on windows full of ties there.
+    "select_and_scatter_add": ("test_convolution.py", '"select_and_scatter_add" in grad_jaxpr'),
+    "select_and_gather_add": ("test_convolution.py", '"select_and_gather_add" in jvp_jaxpr'),
 }
 
 # Rules a primitive may lack, and why (the reason must stay true).
