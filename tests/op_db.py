@@ -920,8 +920,8 @@ def _reduce_window_samples(kind):
 for _kind, _dts, _diff in (("add", NUMERIC, True), ("max", ALL, True), ("min", ALL, True),
                            ("mul", NUMERIC, False)):
     # (mul binds the general reduce_window; JAX has no reverse mode for it)
-    op(f"reduce_window_{_kind}",
-       ["reduce_window" if _kind == "mul" else f"reduce_window_{'sum' if _kind == 'add' else _kind}"],
+    _rw = {"add": "reduce_window_sum", "mul": "reduce_window"}.get(_kind, f"reduce_window_{_kind}")
+    op(f"reduce_window_{_kind}", [_rw],
        ours=_reduce_window_fn(lax), theirs=_reduce_window_fn(jlax), dtypes=_dts,
        samples=_reduce_window_samples(_kind), differentiable=_diff,
        jax_grad_args=None if _diff else (),

@@ -44,10 +44,12 @@ def _spec(layout, nsp):
 
 def _draw_case(rng, layout, padding):
     """Random operands and params of one convolution in ``layout``."""
-    nsp = 2 if layout is None or isinstance(layout, lax.ConvDimensionNumbers) else len(layout[0]) - 2
+    fixed = layout is None or isinstance(layout, lax.ConvDimensionNumbers)
+    nsp = 2 if fixed else len(layout[0]) - 2
     groups = int(rng.choice([1, 2]))
     batch_groups = 2 if groups == 1 and rng.random() < 0.3 else 1
-    n, cg, og = batch_groups * int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    n, cg, og = (int(v) for v in rng.integers(1, 3, 3))
+    n *= batch_groups
     c, o = cg * groups, og * groups * batch_groups
     spatial = [int(rng.integers(3, 7)) for _ in range(nsp)]
     kernel = [int(rng.integers(1, 4)) for _ in range(nsp)]
@@ -220,7 +222,8 @@ def test_pooling_gradients_route_to_the_first_extremum(kind):
         harness.assert_same(pyjax.vjp(f, x)[1](ct)[0], vjp_ref, what=f"vjp {p}")
         harness.assert_same(pyjax.jvp(f, (x,), (t,))[1], jvp_ref, what=f"jvp {p}")
     grad_jaxpr = str(pyjax.make_jaxpr(pyjax.grad(lambda x: _pool(lax, kind, POOLS[0])(x).sum()))(x))
-    jvp_jaxpr = str(pyjax.make_jaxpr(lambda x, t: pyjax.jvp(_pool(lax, kind, POOLS[0]), (x,), (t,)))(x, t))
+    jvp_jaxpr = str(pyjax.make_jaxpr(
+        lambda x, t: pyjax.jvp(_pool(lax, kind, POOLS[0]), (x,), (t,)))(x, t))
     assert "select_and_scatter_add" in grad_jaxpr and "select_and_gather_add" in jvp_jaxpr
 
 
@@ -262,7 +265,8 @@ def test_wrappers_and_shape_helpers():
             xh, w_local.transpose(2, 3, 1, 0), (1, 2), "SAME", (2, 2),
             dimension_numbers=("NHWC", "HWIO", "NHWC")),
         lambda L, x, xh: L.conv(x, w, (2, 1), "SAME"),
-        lambda L, x, xh: L.conv_with_general_padding(x, w, (1, 2), ((1, 0), (2, 2)), (2, 1), (1, 2)),
+        lambda L, x, xh: L.conv_with_general_padding(x, w, (1, 2), ((1, 0), (2, 2)), (2, 1),
+                                                     (1, 2)),
         lambda L, x, xh: L.conv_transpose(xh, wt, (2, 2), "SAME"),
         lambda L, x, xh: L.conv_transpose(xh, wt, (2, 1), "VALID", rhs_dilation=(1, 2)),
         lambda L, x, xh: L.conv_transpose(xh, wt, (1, 2), ((1, 2), (0, 1)), transpose_kernel=True,

@@ -467,9 +467,11 @@ def _conv_batch(axis_size, args, dims, **params):
     bind = conv_general_dilated_p.bind
     if ld is not None and rd is not None:
         if bgc > 1:
-            lhs, params = _axis_into(ld, ls[0], lhs), dict(params, batch_group_count=bgc * axis_size)
+            lhs = _axis_into(ld, ls[0], lhs)
+            params = dict(params, batch_group_count=bgc * axis_size)
         else:
-            lhs, params = _axis_into(ld, ls[1], lhs), dict(params, feature_group_count=fgc * axis_size)
+            lhs = _axis_into(ld, ls[1], lhs)
+            params = dict(params, feature_group_count=fgc * axis_size)
         out = bind(lhs, _axis_into(rd, rs[0], rhs), **params)
         return [_axis_out_of(os_[1], axis_size, out)], [os_[1]]
     if ld is not None:

@@ -282,7 +282,8 @@ def _gather_transpose(cts, t, x, select_prim, window_dimensions, window_strides,
 
 def _gather_batch(axis_size, args, dims, **params):
     t, x = (bc.moveaxis(a, d, 0, axis_size) for a, d in zip(args, dims))
-    return [select_and_gather_add_p.bind(t, x, **dict(params, **_insert_unit_window(params, 0)))], [0]
+    params = dict(params, **_insert_unit_window(params, 0))
+    return [select_and_gather_add_p.bind(t, x, **params)], [0]
 
 
 select_and_gather_add_p.abstract_eval = _gather_abstract_eval
@@ -381,7 +382,8 @@ def _scatter_transpose(cts, s, x, select_prim, window_dimensions, window_strides
 
 def _scatter_batch(axis_size, args, dims, **params):
     s, x = (bc.moveaxis(a, d, 0, axis_size) for a, d in zip(args, dims))
-    return [select_and_scatter_add_p.bind(s, x, **dict(params, **_insert_unit_window(params, 0)))], [0]
+    params = dict(params, **_insert_unit_window(params, 0))
+    return [select_and_scatter_add_p.bind(s, x, **params)], [0]
 
 
 select_and_scatter_add_p.abstract_eval = _scatter_abstract_eval
@@ -703,7 +705,7 @@ def _reduce_monoid(computation, init):
         return None
     dt = get_aval(init).dtype
     intlike = dt.kind in "biu"
-    table = [(ew.add, 0, reductions.reduce_sum), (ew.mul, 1, reductions.reduce_prod),
+    table = [(ew.add, 0, bc.reduce_sum), (ew.mul, 1, reductions.reduce_prod),
              (ew.max, max_identity(dt), reductions.reduce_max),
              (ew.min, min_identity(dt), reductions.reduce_min)]
     if intlike:
