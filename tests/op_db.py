@@ -961,11 +961,6 @@ op("reduce_monoid", ["reduce_sum", "reduce_max"], dtypes=(F32,), differentiable=
                            jlax.reduce(x, np.float32(-np.inf), jlax.max, **kw)),
    samples=lambda dt, rng: [Sample((rand(rng, (3, 4), dt),), dict(dimensions=(1,)))],
    untested=tuple(t for t in ALL if t != F32))
-op("reduce_precision", dtypes=FLOATS,  # (piecewise constant: its JVP is JAX's, tested elsewhere)
-   samples=lambda dt, rng: [Sample((rand(rng, (7,), dt) * 100,), dict(exponent_bits=e,
-                                                                     mantissa_bits=m))
-                            for e, m in ((5, 10), (8, 7), (4, 3), (5, 0))]
-   + [Sample((special_values(dt),), dict(exponent_bits=5, mantissa_bits=2), tag="special")])
 
 
 OPS_BY_NAME = {o.name: o for o in OPS}

@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from pyjax._src import dtypes, tree_util
+from pyjax._src import tree_util
 from pyjax._src.backends.cpu import kernels as cpu_kernels
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
