@@ -159,6 +159,7 @@ from pyjax._src.lax.sort import (
 from pyjax._src.lax.fft import (
     FftType as FftType,
     fft as fft,
+    fft_p as fft_p,
 )
 
 # ---- JAX's primitive objects, for libraries that register rules on them (JAX's that
