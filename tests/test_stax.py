@@ -9,14 +9,8 @@ import pytest
 import pyjax
 from harness import assert_same
 
-pytest.importorskip("pyjax.nn.initializers", reason="stax needs pyjax.nn.initializers "
-                    "(the nn helper's branch); its tests run once that lands")
-import pyjax.example_libraries.optimizers as opt  # noqa: E402
-import pyjax.example_libraries.stax as stax  # noqa: E402
-
-_CONV = hasattr(pyjax.lax, "conv_general_dilated") and hasattr(pyjax.lax, "reduce_window")
-needs_conv = pytest.mark.skipif(not _CONV, reason="needs lax.conv_general_dilated and "
-                                "lax.reduce_window (the convolution helper's branch)")
+import pyjax.example_libraries.optimizers as opt
+import pyjax.example_libraries.stax as stax
 
 
 def _init(lib, init, seed, input_shape):
@@ -70,7 +64,6 @@ def test_dense_layers_match_jax(name):
     _both(build, shape, x, **({"rng": 3} if "dropout" in name else {}))
 
 
-@needs_conv
 @pytest.mark.parametrize("name", ["cnn", "transpose"])
 def test_conv_and_pool_layers_match_jax(name):
     if name == "transpose":

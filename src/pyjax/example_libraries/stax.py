@@ -14,31 +14,11 @@ import math
 import numpy as np
 
 import pyjax.numpy as jnp
-from pyjax import lax, nn, random
+from pyjax import lax, random
 from pyjax.nn import (elu, gelu, leaky_relu, log_softmax, relu, selu, sigmoid, softmax,
                       softplus, standardize)
+from pyjax.nn.initializers import glorot_normal, normal, ones, zeros
 
-
-def _initializer(name: str):
-    """``pyjax.nn.initializers.<name>``, looked up when called, so this module imports
-    (and its layers are built) even where ``pyjax.nn.initializers`` is not yet present."""
-    def initializer(*args, **kwargs):
-        return getattr(nn.initializers, name)(*args, **kwargs)
-    initializer.__name__ = initializer.__qualname__ = name
-    return initializer
-
-
-def _initializer_factory(name: str):
-    """Like ``_initializer`` for a factory (``normal(stddev)``): the initializer it makes."""
-    def factory(*args, **kwargs):
-        return lambda *a, **k: getattr(nn.initializers, name)(*args, **kwargs)(*a, **k)
-    factory.__name__ = factory.__qualname__ = name
-    return factory
-
-
-glorot_normal = _initializer_factory("glorot_normal")
-normal = _initializer_factory("normal")
-ones, zeros = _initializer("ones"), _initializer("zeros")
 glorot = glorot_normal
 randn = normal
 logsoftmax = log_softmax
