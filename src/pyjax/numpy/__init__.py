@@ -25,3 +25,4 @@ from pyjax._src.numpy import array_api as _array_api  # noqa: E402
 import sys as _sys  # noqa: E402
 
 _array_api.install(_sys.modules[__name__])
+from pyjax._src.numpy.setops import *  # noqa: F401,F403
