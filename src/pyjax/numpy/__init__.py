@@ -28,3 +28,4 @@ _array_api.install(_sys.modules[__name__])
 from pyjax._src.numpy.setops import *  # noqa: F401,F403
 from pyjax._src.numpy.index_tricks import *  # noqa: F401,F403
 from pyjax._src.numpy.manipulation import *  # noqa: F401,F403
+from pyjax._src.numpy.numerical import *  # noqa: F401,F403
