@@ -32,3 +32,4 @@ from pyjax._src.numpy.numerical import *  # noqa: F401,F403
 from pyjax._src.numpy.statistics import *  # noqa: F401,F403
 from pyjax._src.numpy.polynomial import *  # noqa: F401,F403
 from pyjax._src.numpy.functional import *  # noqa: F401,F403
+from pyjax._src.numpy.interop import *  # noqa: F401,F403

@@ -23,7 +23,7 @@ from pyjax._src.transforms.batching import batch_flat
 __all__ = ["vectorize", "apply_along_axis", "apply_over_axes", "ufunc", "frompyfunc"]
 
 
-def _map(fun, args, in_axes, out_axis: int):
+def map_over(fun, args, in_axes, out_axis: int):
     """``fun`` mapped over axis ``in_axes[i]`` of each array argument (None: unmapped);
     every output leaf gets the mapped axis at ``out_axis``."""
     leaves, in_tree = tree_util.tree_flatten(list(args))
@@ -116,7 +116,7 @@ def _vectorized_call(pyfunc, signature, args):
         return out
     fun = core
     for _ in loop_shape:
-        fun = functools.partial(_map, fun, out_axis=0)
+        fun = functools.partial(map_over, fun, out_axis=0)
         fun = _star(fun, len(arrays))
     return fun(*arrays) if loop_shape else core(*arrays)
 
@@ -171,7 +171,7 @@ def apply_along_axis(func1d, axis, arr, *args, **kwargs):
 
 
 def _single(fun, in_axis: int, out_axis: int):
-    return lambda x: _map(fun, [x], [in_axis], out_axis)
+    return lambda x: map_over(fun, [x], [in_axis], out_axis)
 
 
 def apply_over_axes(func, a, axes):

@@ -1,0 +1,201 @@
+"""The rest of ``jax.numpy``'s namespace: constants, printing options, conversions from
+buffers, strings, files and DLPack, and small predicates (``isscalar``, ``isdtype``,
+``array_equiv``).
+
+Like JAX, the file and printing helpers are NumPy's own (JAX arrays convert through
+``__array__``), and the functions that would read a file or an iterator lazily
+(``fromfile``, ``fromiter``) refuse, since they are impure under ``jit``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src import dtypes
+from pyjax._src.core.array import Array
+from pyjax._src.core.trace import Tracer, get_aval
+from pyjax._src.numpy import creation, functional, reductions, ufuncs
+from pyjax._src.numpy.util import canonicalize_shape
+
+__all__ = ["e", "pi", "inf", "nan", "euler_gamma", "newaxis", "ComplexWarning",
+           "printoptions", "set_printoptions", "get_printoptions", "array_repr", "array_str",
+           "save", "savez", "load", "frombuffer", "fromstring", "fromfile", "fromiter",
+           "fromfunction", "from_dlpack", "isscalar", "iterable", "isdtype", "array_equiv",
+           "einsum_path"]
+
+e = np.e
+pi = np.pi
+inf = np.inf
+nan = np.nan
+euler_gamma = np.euler_gamma
+newaxis = None
+ComplexWarning = np.exceptions.ComplexWarning
+
+array_repr = np.array_repr
+array_str = np.array_str
+save = np.save
+savez = np.savez
+iterable = np.iterable
+
+
+def printoptions(*args, **kwargs):
+    """NumPy's ``printoptions`` context (pyjax arrays print through NumPy)."""
+    return np.printoptions(*args, **kwargs)
+
+
+def set_printoptions(*args, **kwargs):
+    return np.set_printoptions(*args, **kwargs)
+
+
+def get_printoptions():
+    return np.get_printoptions()
+
+
+def load(file, *args, **kwargs):
+    """``np.load``, giving an Array where the stored dtype is one pyjax supports."""
+    out = np.load(file, *args, **kwargs)
+    if isinstance(out, np.ndarray):
+        try:
+            return creation.asarray(out)
+        except TypeError:
+            return out
+    return out
+
+
+def frombuffer(buffer, dtype=float, count=-1, offset=0):
+    """An Array copied from a bytes-like ``buffer``."""
+    return creation.asarray(np.frombuffer(buffer=buffer, dtype=dtype, count=count,
+                                          offset=offset))
+
+
+def fromstring(string, dtype=float, count=-1, *, sep):
+    """An Array parsed from the text ``string`` (values separated by ``sep``)."""
+    return creation.asarray(np.fromstring(string, dtype=dtype, count=count, sep=sep))
+
+
+def fromfile(*args, **kwargs):
+    raise NotImplementedError(
+        "jnp.fromfile() is not implemented because it may be non-pure and thus unsafe for use "
+        "with JIT and other JAX transformations. Consider using jnp.asarray(np.fromfile(...)) "
+        "instead.")
+
+
+def fromiter(*args, **kwargs):
+    raise NotImplementedError(
+        "jnp.fromiter() is not implemented because it may be non-pure and thus unsafe for use "
+        "with JIT and other JAX transformations. Consider using jnp.asarray(np.fromiter(...)) "
+        "instead.")
+
+
+def fromfunction(function, shape, *, dtype=float, **kwargs):
+    """``function(i0, i1, ...)`` mapped over every index of ``shape`` (the function sees
+    scalar coordinates, batched, rather than whole index grids)."""
+    shape = canonicalize_shape(shape, "shape argument of jnp.fromfunction()")
+    n = len(shape)
+    fun = function
+    for i in range(n):
+        # Map the last coordinate innermost, so the result's axes come out in order.
+        fun = _mapped_over(fun, n - 1 - i, n)
+    return fun(*(creation.arange(s, dtype=dtype) for s in shape), **kwargs)
+
+
+def _mapped_over(fun, k: int, n: int):
+    axes = [0 if j == k else None for j in range(n)]
+
+    def mapped(*xs, **kw):
+        return functional.map_over(lambda *a: fun(*a, **kw), list(xs), axes, 0)
+    return mapped
+
+
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An Array from any object exporting ``__dlpack__`` (copied into host memory)."""
+    if device is not None:
+        raise NotImplementedError("from_dlpack: device= is not supported (one CPU device)")
+    return creation.asarray(np.from_dlpack(x, copy=copy))
+
+
+def isscalar(element):
+    """True for Python and NumPy scalars and for 0-d arrays (JAX counts these)."""
+    if np.isscalar(element):
+        return True
+    if isinstance(element, (np.ndarray, Array, Tracer)):
+        return np.ndim(element) == 0
+    if getattr(element, "__jax_array__", None) is not None:
+        return np.ndim(element.__jax_array__()) == 0
+    return False
+
+
+_KINDS = ("bool", "signed integer", "unsigned integer", "integral", "real floating",
+          "complex floating", "numeric")
+
+
+def _kind_of(dt: np.dtype) -> str | None:
+    """The Array API kind of a dtype (ml_dtypes' floats and ints by their names)."""
+    if dt.kind in "biufc":
+        return {"b": "bool", "i": "signed integer", "u": "unsigned integer",
+                "f": "real floating", "c": "complex floating"}[dt.kind]
+    if dt.kind == "V" and dt.name.startswith(("float", "bfloat")):
+        return "real floating"
+    if dt.kind == "V" and dt.name.startswith("int"):
+        return "signed integer"
+    if dt.kind == "V" and dt.name.startswith("uint"):
+        return "unsigned integer"
+    return None
+
+
+def _kind_matches(kind: str, dt_kind) -> bool:
+    if kind == "integral":
+        return dt_kind in ("signed integer", "unsigned integer")
+    if kind == "numeric":
+        return dt_kind not in (None, "bool")
+    return kind == dt_kind
+
+
+def isdtype(dtype, kind):
+    """Whether ``dtype`` is of ``kind``: an Array API kind name, a dtype, or a tuple of
+    these."""
+    dt = np.dtype(dtype)
+    for k in kind if isinstance(kind, tuple) else (kind,):
+        if isinstance(k, str) and k in _KINDS:
+            if _kind_matches(k, _kind_of(dt)):
+                return True
+            continue
+        try:
+            other = np.dtype(k)
+        except TypeError as err:
+            if isinstance(k, str):
+                raise ValueError(f"Unrecognized kind={k!r} expected one of {list(_KINDS)}, or "
+                                 f"a compatible input for jnp.dtype()") from err
+            raise TypeError(f"Expected kind to be a dtype, string, or tuple; got "
+                            f"kind={k!r}") from err
+        if dt == other:
+            return True
+    return False
+
+
+def array_equiv(a1, a2):
+    """True if the arrays broadcast together and are equal everywhere (False if they do
+    not broadcast)."""
+    a1, a2 = creation.asarray(a1), creation.asarray(a2)
+    try:
+        eq = ufuncs.equal(a1, a2)
+    except ValueError:
+        return creation.asarray(False)
+    return reductions.all(eq)
+
+
+def einsum_path(subscripts, /, *operands, optimize="auto"):
+    """The contraction order ``einsum`` could use, with a printable report: NumPy's
+    ``einsum_path`` ('auto': 'optimal' up to 4 operands, else 'greedy'), the path list
+    without NumPy's leading tag."""
+    if isinstance(optimize, bool):
+        opt = "optimal" if optimize else False
+    elif optimize == "auto":
+        opt = "optimal" if len(operands) <= 4 else "greedy"
+    else:
+        opt = optimize
+    shapes = [np.empty(np.shape(o) if not isinstance(o, (Array, Tracer)) else
+                       get_aval(o).shape, dtypes.float32) for o in operands]
+    if opt is False:
+        return [tuple(range(len(shapes)))], ""
+    path, report = np.einsum_path(subscripts, *shapes, optimize=opt)
+    return [tuple(p) for p in path[1:]], report
