@@ -1,4 +1,6 @@
 """NumPy's API on pyjax arrays (mirrors ``jax.numpy``). Every function is built on lax."""
+import sys as _sys
+
 from pyjax._src.core.trace import ArrayBase as ndarray  # noqa: F401
 from pyjax._src.numpy.creation import *  # noqa: F401,F403
 from pyjax._src.numpy.ufuncs import *  # noqa: F401,F403
@@ -33,3 +35,7 @@ from pyjax._src.numpy.statistics import *  # noqa: F401,F403
 from pyjax._src.numpy.polynomial import *  # noqa: F401,F403
 from pyjax._src.numpy.functional import *  # noqa: F401,F403
 from pyjax._src.numpy.interop import *  # noqa: F401,F403
+from pyjax._src.numpy import array_methods as _array_methods
+
+__array_api_version__ = "2024.12"
+_array_methods.install_namespace(_sys.modules[__name__])

@@ -48,7 +48,7 @@ class Array:
     itemsize = property(lambda self: self._value.itemsize)
     nbytes = property(lambda self: self._value.nbytes)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype=None, context=None, copy=None):
         if copy:
             return np.array(self._value, dtype=dtype)
         return self._value if dtype is None else self._value.astype(dtype, copy=False)
@@ -100,9 +100,6 @@ class Array:
 
     def block_until_ready(self):
         return self
-
-    def is_fully_replicated(self):
-        return True
 
     def copy_to_host_async(self):
         return None

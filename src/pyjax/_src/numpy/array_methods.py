@@ -11,8 +11,9 @@ import numpy as np
 
 from pyjax._src import backends
 from pyjax._src.core.array import Array
-from pyjax._src.core.trace import Tracer
-from pyjax._src.numpy import eager, indexing, lax_numpy, reductions, ufuncs
+from pyjax._src.backends import sharding
+from pyjax._src.core.trace import Tracer, get_aval
+from pyjax._src.numpy import eager, indexing, lax_numpy, manipulation, reductions, ufuncs
 from pyjax._src.lax import elementwise as ew
 
 
@@ -58,13 +59,15 @@ def _astype(self, dtype, copy=False, device=None):
     return lax_numpy.astype(self, dtype)
 
 
-def _reshape(self, *shape, order="C"):
+def _reshape(self, *args, order="C", out_sharding=None):
+    shape = args
     if len(shape) == 1 and not isinstance(shape[0], int):
         shape = tuple(shape[0])
     return lax_numpy.reshape(self, shape, order=order)
 
 
-def _transpose(self, *axes):
+def _transpose(self, *args):
+    axes = args
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
         axes = axes[0]
     return lax_numpy.transpose(self, axes or None)
@@ -97,6 +100,67 @@ OPERATORS = {
     "__round__": lambda self, ndigits=None: ufuncs.round(self, ndigits or 0),
 }
 
+def _sort(self, axis=-1, *, kind=None, order=None, stable=True, descending=False):
+    return lax_numpy.sort(self, axis, kind=kind, order=order, stable=stable,
+                          descending=descending)
+
+
+def _argsort(self, axis=-1, *, kind=None, order=None, stable=True, descending=False):
+    return lax_numpy.argsort(self, axis, kind=kind, order=order, stable=stable,
+                             descending=descending)
+
+
+def _take(self, indices, axis=None, out=None, mode=None, unique_indices=False,
+          indices_are_sorted=False, fill_value=None):
+    return lax_numpy.take(self, indices, axis, out, mode, unique_indices=unique_indices,
+                          indices_are_sorted=indices_are_sorted, fill_value=fill_value)
+
+
+def _view(self, dtype=None, type=None):  # noqa: A002
+    """A reinterpretation of the bits as ``dtype`` (JAX has no array subclasses)."""
+    if type is not None:
+        raise NotImplementedError("`type` argument of array.view() is not supported.")
+    return self if dtype is None else ew.bitcast_convert_type(self, dtype)
+
+
+def _byteswap(self):
+    """The bytes of each element reversed (what NumPy would call the other endianness)."""
+    dt = get_aval(self).dtype
+    if dt.kind == "c":
+        return ew.complex(_byteswap(ufuncs.real(self)), _byteswap(ufuncs.imag(self)))
+    if dt.itemsize == 1:
+        return lax_numpy.copy(self)
+    as_bytes = ew.bitcast_convert_type(self, np.uint8)
+    return ew.bitcast_convert_type(lax_numpy.flip(as_bytes, -1), dt)
+
+
+def _to_device(self, device, *, stream=None):
+    if stream is not None:
+        raise NotImplementedError("to_device: stream= is not supported")
+    return self
+
+
+def _contains(self, other):
+    """``other in x``: JAX's stricter rule (a 1-d ``x``, a scalar ``other``)."""
+    if other is None or isinstance(other, str):
+        raise TypeError(f"Array.__contains__: unsupported operand type {type(other)}.")
+    if get_aval(self).ndim != 1:
+        raise ValueError(f"Array.__contains__: search array must be one-dimensional, got "
+                         f"arr.shape={get_aval(self).shape}.")
+    if np.ndim(other) != 0:
+        raise ValueError(f"Array.__contains__: query value must be a scalar, got "
+                         f"query.shape={np.shape(other)}")
+    return reductions.any(ufuncs.equal(self, other))
+
+
+def _addressable_shards(self):
+    return [sharding.Shard(backends.default_device(), (slice(None),) * self.ndim, 0, self)]
+
+
+def _addressable_data(self, index):
+    return _addressable_shards(self)[index].data
+
+
 METHODS = {
     "all": reductions.all, "any": reductions.any, "argmax": reductions.argmax,
     "argmin": reductions.argmin, "max": reductions.max, "min": reductions.min,
@@ -104,23 +168,36 @@ METHODS = {
     "sum": reductions.sum, "var": reductions.var, "cumsum": reductions.cumsum,
     "cumprod": reductions.cumprod, "ptp": reductions.ptp,
     "astype": _astype, "reshape": _reshape, "transpose": _transpose,
-    "ravel": lambda self, order="C": lax_numpy.ravel(self, order),
-    "flatten": lambda self, order="C": lax_numpy.ravel(self, order),
+    "ravel": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(self, order),
+    "flatten": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(self, order),
     "squeeze": lambda self, axis=None: lax_numpy.squeeze(self, axis),
-    "swapaxes": lambda self, a, b: lax_numpy.swapaxes(self, a, b),
+    "swapaxes": lambda self, axis1, axis2: lax_numpy.swapaxes(self, axis1, axis2),
     "clip": lambda self, min=None, max=None: ufuncs.clip(self, min, max),  # noqa: A002
-    "round": lambda self, decimals=0: ufuncs.round(self, decimals),
-    "dot": lambda self, b: lax_numpy.dot(self, b),
+    "round": lambda self, decimals=0, out=None: ufuncs.round(self, decimals, out),
+    "dot": lambda self, b, *, precision=None, preferred_element_type=None: lax_numpy.dot(
+        self, b, precision=precision, preferred_element_type=preferred_element_type),
     "conj": lambda self: ufuncs.conj(self), "conjugate": lambda self: ufuncs.conj(self),
-    "repeat": lambda self, repeats, axis=None: lax_numpy.repeat(self, repeats, axis),
+    "repeat": lambda self, repeats, axis=None, *, total_repeat_length=None, out_sharding=None:
+        lax_numpy.repeat(self, repeats, axis, total_repeat_length=total_repeat_length),
     "copy": lambda self: lax_numpy.copy(self),
-    "view": lambda self, dtype=None: self if dtype is None else ew.bitcast_convert_type(self, dtype),
+    "view": _view,
     "diagonal": lambda self, offset=0, axis1=0, axis2=1: lax_numpy.diagonal(self, offset, axis1, axis2),
-    "trace": lambda self, offset=0, axis1=0, axis2=1: lax_numpy.trace(self, offset, axis1, axis2),
-    "nonzero": lambda self, size=None, fill_value=None: lax_numpy.nonzero(self, size=size, fill_value=fill_value),
-    "sort": lambda self, axis=-1: lax_numpy.sort(self, axis),
-    "argsort": lambda self, axis=-1: lax_numpy.argsort(self, axis),
-    "take": lambda self, indices, axis=None: lax_numpy.take(self, indices, axis),
+    "trace": lambda self, offset=0, axis1=0, axis2=1, dtype=None, out=None: lax_numpy.trace(
+        self, offset, axis1, axis2, dtype, out),
+    "nonzero": lambda self, *, fill_value=None, size=None: lax_numpy.nonzero(
+        self, size=size, fill_value=fill_value),
+    "sort": _sort, "argsort": _argsort, "take": _take,
+    "searchsorted": lambda self, v, side="left", sorter=None, *, method="scan":
+        lax_numpy.searchsorted(self, v, side, sorter, method=method),
+    "argpartition": lambda self, kth, axis=-1: manipulation.argpartition(self, kth, axis),
+    "choose": lambda self, choices, out=None, mode="raise": manipulation.choose(
+        self, choices, out, mode),
+    "compress": lambda self, condition, axis=None, *, out=None, size=None, fill_value=0:
+        manipulation.compress(condition, self, axis, out=out, size=size,
+                              fill_value=fill_value),
+    "byteswap": _byteswap, "to_device": _to_device, "__contains__": _contains,
+    "__copy__": lambda self: lax_numpy.copy(self),
+    "__deepcopy__": lambda self, memo: lax_numpy.copy(self),
 }
 
 PROPERTIES = {
@@ -130,6 +207,7 @@ PROPERTIES = {
     "imag": lambda self: ufuncs.imag(self),
     "at": lambda self: indexing.at_property(self),
     "flat": lambda self: iter(lax_numpy.ravel(self)),
+    "__numpy_dtype__": lambda self: self.dtype,
 }
 
 
@@ -149,3 +227,24 @@ def install() -> None:
     # Where a concrete array lives (a tracer has no device).
     Array.devices = _devices
     Array.device = property(lambda self: backends.default_device())
+    # One device holds all of every array: JAX's sharding queries answer accordingly.
+    Array.sharding = property(lambda self: sharding.SingleDeviceSharding(
+        backends.default_device()))
+    Array.addressable_shards = property(_addressable_shards)
+    Array.global_shards = property(_addressable_shards)
+    Array.addressable_data = _addressable_data
+    Array.committed = property(lambda self: False)
+    Array.is_fully_addressable = property(lambda self: True)
+    Array.is_fully_replicated = property(lambda self: True)
+
+
+def install_namespace(namespace) -> None:
+    """``x.__array_namespace__()`` gives ``namespace`` (the public ``pyjax.numpy``, which
+    calls this: the numpy layer cannot import it)."""
+    def array_namespace(self, *, api_version=None):
+        if api_version is not None and api_version != namespace.__array_api_version__:
+            raise ValueError(f"api_version={api_version!r} is not available; available "
+                             f"versions are: [{namespace.__array_api_version__!r}]")
+        return namespace
+    for cls in (Array, Tracer):
+        cls.__array_namespace__ = array_namespace
