@@ -211,7 +211,7 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C", *, dtype=None)
     idx = [to_array(i, "ravel_multi_index") for i in multi_index]
     for i in idx:
         if get_aval(i).dtype.kind not in "iu":
-            raise TypeError("only int indices permitted")
+            raise ValueError(f"dtype={get_aval(i).dtype!r} is not an integer type.")
     if order not in ("C", "F"):
         raise ValueError("only 'C' or 'F' order is permitted")
     if mode == "raise":

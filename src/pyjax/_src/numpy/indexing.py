@@ -641,8 +641,11 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices: bool = Fals
                    indices_are_sorted=indices_are_sorted)
 
 
-def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
-    """``arr`` gathered along ``axis`` at ``indices`` (same rank; other dims broadcast)."""
+def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None, *,
+                    wrap_negative_indices=None):
+    """``arr`` gathered along ``axis`` at ``indices`` (same rank; other dims broadcast).
+    Negative indices count from the end unless ``wrap_negative_indices`` is False (by
+    default they do, except under ``mode='promise_in_bounds'``)."""
     check_arraylike("take_along_axis", arr, indices)
     a, indices = to_array(arr, "take_along_axis"), to_array(indices, "take_along_axis")
     ia = get_aval(indices)
@@ -665,7 +668,9 @@ def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
     size = aa.shape[axis]
     if size == 0:
         return lax_shape.full(out_shape, 0, aa.dtype)
-    indices = _wrap_index(indices, size, _index_dtype(aa.shape), mode != "promise_in_bounds")
+    if wrap_negative_indices is None:
+        wrap_negative_indices = mode != "promise_in_bounds"
+    indices = _wrap_index(indices, size, _index_dtype(aa.shape), wrap_negative_indices)
     # Each index dim either pairs with the operand dim (a batching dim), or broadcasts.
     index_dims = [i for i, d in enumerate(ia.shape) if i == axis or d != 1]
     gather_indices = lax_bcast.reshape(indices, tuple(out_shape[i] for i in index_dims) + (1,))

@@ -1001,7 +1001,7 @@ def kron(a, b):
     return lax_bcast.reshape(ew.mul(aw, bw), tuple(x * y for x, y in zip(sa, sb)))
 
 
-def einsum(subscripts, *operands, out=None, optimize="auto", precision=None,
+def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
            preferred_element_type=None, _dot_general=None):
     """Einstein summation with explicit (``'ij,jk->ik'``) or implicit subscripts and
     ``...``; contracts left to right with ``dot_general``."""

@@ -147,9 +147,7 @@ def block(arrays):
 def _block_depth(x, where: tuple):
     """(list nesting depth, largest block ndim); every branch must nest equally deep."""
     if isinstance(x, tuple):
-        raise TypeError(f"{'arrays' + ''.join(f'[{i}]' for i in where)} is a tuple. Only lists "
-                        f"can be used to arrange blocks, and np.block does not allow implicit "
-                        f"conversion from tuple to ndarray.")
+        raise ValueError(f"jax.numpy.block does not allow tuples, got {x}")
     if not isinstance(x, list):
         check_arraylike("block", x)
         return 0, np.ndim(x)

@@ -81,15 +81,15 @@ def isin(element, test_elements, assume_unique: bool = False, invert: bool = Fal
     ``element``). Every method gives the same answer; 'auto' and 'compare_all' compare all
     pairs, 'sort' and 'binary_search' search the sorted test values."""
     check_arraylike("isin", element, test_elements)
-    if method not in ("auto", "compare_all", "binary_search", "sort"):
-        raise ValueError(f"method={method!r} is not implemented; options are 'compare_all', "
-                         f"'binary_search', 'sort', and 'auto'")
     shape = np.shape(element)
     a, b = promote_dtypes(element, test_elements)
     a, b = lax_numpy.ravel(a), lax_numpy.ravel(b)
     na, nb = get_aval(a).size, get_aval(b).size
     if na == 0 or nb == 0:
         return creation.full(shape, bool(invert), dtype=bool)
+    if method not in ("auto", "compare_all", "binary_search", "sort"):
+        raise ValueError(f"method={method!r} is not implemented; options are 'compare_all', "
+                         f"'binary_search', 'sort', and 'auto'")
     if method in ("auto", "compare_all"):
         hit = reductions.any(ew.eq(lax_numpy.expand_dims(a, 1), lax_numpy.expand_dims(b, 0)),
                              axis=1)
