@@ -96,7 +96,7 @@ OPERATORS = {
     "__pos__": _unary(ufuncs.positive),
     "__abs__": _unary(ufuncs.absolute),
     "__invert__": _unary(ufuncs.invert),
-    "__getitem__": lambda self, idx: indexing.getitem(self, idx),
+    "__getitem__": lambda self, idx, /: indexing.getitem(self, idx),
     "__round__": lambda self, ndigits=None: ufuncs.round(self, ndigits or 0),
 }
 
@@ -164,8 +164,14 @@ def _addressable_data(self, index):
 METHODS = {
     "all": reductions.all, "any": reductions.any, "argmax": reductions.argmax,
     "argmin": reductions.argmin, "max": reductions.max, "min": reductions.min,
-    "mean": reductions.mean, "prod": reductions.prod, "std": reductions.std,
-    "sum": reductions.sum, "var": reductions.var, "cumsum": reductions.cumsum,
+    "mean": reductions.mean, "prod": reductions.prod,
+    "std": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+    correction=None: reductions.std(self, axis, dtype, out, ddof, keepdims, where=where,
+                                    correction=correction),
+    "var": lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
+    correction=None: reductions.var(self, axis, dtype, out, ddof, keepdims, where=where,
+                                    correction=correction),
+    "sum": reductions.sum, "cumsum": reductions.cumsum,
     "cumprod": reductions.cumprod, "ptp": reductions.ptp,
     "astype": _astype, "reshape": _reshape, "transpose": _transpose,
     "ravel": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(self, order),
