@@ -652,3 +652,30 @@ def test_array_methods():
         np.array([True, False, True, True]), axis=1, size=2).sum())(X)
     assert_same(out, jax.jit(lambda a: a.byteswap().byteswap() + a.compress(
         np.array([True, False, True, True]), axis=1, size=2).sum())(X))
+
+
+UFUNC_NAMES = ["add", "subtract", "multiply", "maximum", "minimum", "bitwise_and", "bitwise_or",
+               "bitwise_xor", "logical_and", "logical_or", "logical_xor", "logaddexp",
+               "logaddexp2"]
+UFUNC_METHODS = {
+    "call": lambda u, a: u(a, a[::-1]), "reduce": lambda u, a: u.reduce(a),
+    "reduce1": lambda u, a: u.reduce(a, axis=1, keepdims=True),
+    "reduce_init": lambda u, a: u.reduce(a, axis=None, initial=a[0, 0]),
+    "accumulate": lambda u, a: u.accumulate(a, axis=1), "outer": lambda u, a: u.outer(a[0], a[1]),
+    "at": lambda u, a: u.at(a, np.array([0, 0, 2]), a[:3, 1], inplace=False),
+    "reduceat": lambda u, a: u.reduceat(a, np.array([0, 2]), axis=1),
+    "reduce_where": lambda u, a: u.reduce(a, axis=0, where=B, initial=a[0, 0]),
+}
+
+
+def test_ufunc_objects():
+    """jnp.add & co. are jnp.ufunc objects, as in JAX, with their reductions."""
+    cases = {}
+    for n in UFUNC_NAMES:
+        arr = I if n.startswith("bitwise") else B if n.startswith("logical") else X
+        for meth, f in UFUNC_METHODS.items():
+            cases[f"{n}.{meth}"] = lambda m, n=n, f=f, arr=arr: f(getattr(m, n), arr)
+    cases["negative"] = lambda m: m.negative(X)
+    check_family(cases, rtol=1e-5, atol=1e-5)
+    assert isinstance(P.add, P.ufunc) and P.add.identity == J.add.identity
+    check_grad(lambda m: lambda v: m.multiply.reduce(v), X[0])

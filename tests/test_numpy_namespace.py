@@ -15,14 +15,9 @@ IGNORED_PARAMS = {"out_sharding"}
 
 # Differences not yet removed, with their reason. An entry that no longer differs fails
 # ``test_known_differences_still_differ``, so this only shrinks.
-UFUNC_OBJECTS = ("add", "subtract", "multiply", "maximum", "minimum", "bitwise_and",
-                 "bitwise_or", "bitwise_xor", "logical_and", "logical_or", "logical_xor",
-                 "logaddexp", "logaddexp2", "negative")
 DEVICE_KEYWORD = ("arange", "array", "asarray", "empty", "empty_like", "eye", "full",
                   "full_like", "linspace", "ones", "ones_like", "zeros", "zeros_like")
 KNOWN_DIFFERENCES = {
-    **{n: "JAX's binary ufuncs are jnp.ufunc objects (*args, out=, where=); pyjax's are "
-          "functions" for n in UFUNC_OBJECTS},
     **{n: "device= on creation functions belongs to the Array API work (issue 12 item 5)"
        for n in DEVICE_KEYWORD},
 }

@@ -35,6 +35,7 @@ from pyjax._src.numpy.statistics import *  # noqa: F401,F403
 from pyjax._src.numpy.polynomial import *  # noqa: F401,F403
 from pyjax._src.numpy.functional import *  # noqa: F401,F403
 from pyjax._src.numpy.interop import *  # noqa: F401,F403
+from pyjax._src.numpy.ufunc_objects import *  # noqa: F401,F403
 from pyjax._src.numpy import array_methods as _array_methods
 
 __array_api_version__ = "2024.12"

@@ -341,9 +341,8 @@ class ufunc:
         shape = lax_numpy.broadcast_shapes(*shapes) if shapes else ()
         if not shape:
             return a.at[idx].set(self(a[idx], *args))
-        args = [lax_numpy.ravel(lax_numpy.broadcast_to(x, shape + np.shape(a[idx])[len(shape):]
-                                                       if np.ndim(x) else shape)) if np.ndim(x)
-                else x for x in args]
+        args = [lax_numpy.ravel(lax_numpy.broadcast_to(x, shape)) if np.ndim(x) else x
+                for x in args]
         flat = [i if isinstance(i, slice) else lax_numpy.ravel(lax_numpy.broadcast_to(i, shape))
                 for i in idx]
         n = int(np.prod(shape))
