@@ -679,3 +679,11 @@ def test_ufunc_objects():
     check_family(cases, rtol=1e-5, atol=1e-5)
     assert isinstance(P.add, P.ufunc) and P.add.identity == J.add.identity
     check_grad(lambda m: lambda v: m.multiply.reduce(v), X[0])
+
+
+@pytest.mark.parametrize("family", ["SETOPS", "INDEX", "EDIT", "NUMERICAL", "STATS", "POLY",
+                                    "FUNCTIONAL"])
+def test_families_with_x64(x64, family):
+    """Every third case of each family again with 64-bit mode on (index dtypes, float64)."""
+    cases = globals()[family]
+    check_family({k: cases[k] for k in list(cases)[::3]}, rtol=2e-4, atol=2e-4)

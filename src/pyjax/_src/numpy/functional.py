@@ -242,7 +242,7 @@ class ufunc:
 
     def _result_dtype(self, *xs):
         """The dtype ``func`` gives on one element of each operand (run on ones)."""
-        ones = [creation.ones((), get_aval(to_array(x)).dtype) for x in xs]
+        ones = [creation.full_like(to_array(x), 1, shape=()) for x in xs]  # weak types kept
         return get_aval(to_array(self._func(*ones))).dtype
 
     def reduce(self, a, axis=0, dtype=None, out=None, keepdims=False, initial=None,

@@ -133,7 +133,8 @@ def _int(x, what: str) -> int:
 
 
 def _int_dt():
-    return dtypes.canonicalize_dtype(np.int32)
+    """The default integer (int64 with x64 on, as JAX's index helpers give)."""
+    return dtypes.canonicalize_dtype(np.int64)
 
 
 def diag_indices(n, ndim=2):
@@ -162,8 +163,7 @@ def _tri_indices(fun_name, n, k, m, upper: bool):
     m = n if m is None else _int(m, f"m argument of jnp.{fun_name}")
     i, j = np.indices((n, m))
     rows, cols = np.nonzero(j - i >= k if upper else j - i <= k)
-    return (creation.asarray(rows.astype(np.int32), dtype=_int_dt()),
-            creation.asarray(cols.astype(np.int32), dtype=_int_dt()))
+    return (creation.asarray(rows, dtype=_int_dt()), creation.asarray(cols, dtype=_int_dt()))
 
 
 def tril_indices(n, k=0, m=None):

@@ -380,7 +380,8 @@ def argpartition(a, kth, axis=-1):
     perm = lax_numpy.argsort(arr, axis=-1, stable=True)
     out = lax_numpy.concatenate([perm[..., :kth + 1], lax_numpy.sort(perm[..., kth + 1:], -1)],
                                 -1)
-    return lax_numpy.swapaxes(out, -1, axis)
+    # int32 whatever x64 says, as JAX's (its indices come from top_k).
+    return lax_numpy.swapaxes(lax_numpy.astype(out, np.int32), -1, axis)
 
 
 def lexsort(keys, axis=-1):
