@@ -15,7 +15,7 @@ import numpy as np
 
 from pyjax._src import tree_util
 from pyjax._src.core.trace import get_aval
-from pyjax._src.lax import common as lax_common, control_flow
+from pyjax._src.lax import broadcasting, control_flow
 from pyjax._src.numpy import creation, lax_numpy, manipulation
 from pyjax._src.numpy.util import canonicalize_axis, check_arraylike, to_array
 from pyjax._src.transforms.batching import batch_flat
@@ -42,7 +42,7 @@ def map_over(fun, args, in_axes, out_axis: int):
     moved = []
     for o, d in zip(outs, dims):
         nd = get_aval(o).ndim + (1 if d is None else 0)
-        moved.append(lax_common.moveaxis(o, d, out_axis % nd, size))
+        moved.append(broadcasting.moveaxis(o, d, out_axis % nd, size))
     return tree_util.tree_unflatten(out_tree[0], moved)
 
 
