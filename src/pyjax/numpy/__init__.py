@@ -27,16 +27,13 @@ from pyjax._src.numpy import array_api as _array_api  # noqa: E402
 import sys as _sys  # noqa: E402
 
 _array_api.install(_sys.modules[__name__])
-from pyjax._src.numpy.setops import *  # noqa: F401,F403
-from pyjax._src.numpy.index_tricks import *  # noqa: F401,F403
-from pyjax._src.numpy.manipulation import *  # noqa: F401,F403
-from pyjax._src.numpy.numerical import *  # noqa: F401,F403
-from pyjax._src.numpy.statistics import *  # noqa: F401,F403
-from pyjax._src.numpy.polynomial import *  # noqa: F401,F403
-from pyjax._src.numpy.functional import *  # noqa: F401,F403
-from pyjax._src.numpy.interop import *  # noqa: F401,F403
-from pyjax._src.numpy.ufunc_objects import *  # noqa: F401,F403
-from pyjax._src.numpy import array_methods as _array_methods
 
-__array_api_version__ = "2024.12"
-_array_methods.install_namespace(_sys.modules[__name__])
+from pyjax._src.numpy.setops import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.index_tricks import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.manipulation import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.numerical import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.statistics import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.polynomial import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.functional import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.interop import *  # noqa: E402,F401,F403
+from pyjax._src.numpy.ufunc_objects import *  # noqa: E402,F401,F403

@@ -134,12 +134,6 @@ def _byteswap(self):
     return ew.bitcast_convert_type(lax_numpy.flip(as_bytes, -1), dt)
 
 
-def _to_device(self, device, *, stream=None):
-    if stream is not None:
-        raise NotImplementedError("to_device: stream= is not supported")
-    return self
-
-
 def _contains(self, other):
     """``other in x``: JAX's stricter rule (a 1-d ``x``, a scalar ``other``)."""
     if other is None or isinstance(other, str):
@@ -201,7 +195,7 @@ METHODS = {
     "compress": lambda self, condition, axis=None, *, out=None, size=None, fill_value=0:
         manipulation.compress(condition, self, axis, out=out, size=size,
                               fill_value=fill_value),
-    "byteswap": _byteswap, "to_device": _to_device, "__contains__": _contains,
+    "byteswap": _byteswap, "__contains__": _contains,
     "__copy__": lambda self: lax_numpy.copy(self),
     "__deepcopy__": lambda self, memo: lax_numpy.copy(self),
 }
@@ -243,14 +237,3 @@ def install() -> None:
     Array.is_fully_addressable = property(lambda self: True)
     Array.is_fully_replicated = property(lambda self: True)
 
-
-def install_namespace(namespace) -> None:
-    """``x.__array_namespace__()`` gives ``namespace`` (the public ``pyjax.numpy``, which
-    calls this: the numpy layer cannot import it)."""
-    def array_namespace(self, *, api_version=None):
-        if api_version is not None and api_version != namespace.__array_api_version__:
-            raise ValueError(f"api_version={api_version!r} is not available; available "
-                             f"versions are: [{namespace.__array_api_version__!r}]")
-        return namespace
-    for cls in (Array, Tracer):
-        cls.__array_namespace__ = array_namespace

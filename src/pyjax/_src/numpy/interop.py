@@ -1,6 +1,6 @@
 """The rest of ``jax.numpy``'s namespace: constants, printing options, conversions from
-buffers, strings, files and DLPack, and small predicates (``isscalar``, ``isdtype``,
-``array_equiv``).
+buffers, strings and files, and small predicates (``isscalar``, ``array_equiv``); the Array
+API's ``isdtype``/``from_dlpack`` live in ``array_api.py``.
 
 Like JAX, the file and printing helpers are NumPy's own (JAX arrays convert through
 ``__array__``), and the functions that would read a file or an iterator lazily
@@ -19,7 +19,7 @@ from pyjax._src.numpy.util import canonicalize_shape
 __all__ = ["e", "pi", "inf", "nan", "euler_gamma", "newaxis", "ComplexWarning",
            "printoptions", "set_printoptions", "get_printoptions", "array_repr", "array_str",
            "save", "savez", "load", "frombuffer", "fromstring", "fromfile", "fromiter",
-           "fromfunction", "from_dlpack", "isscalar", "iterable", "isdtype", "array_equiv",
+           "fromfunction", "isscalar", "iterable", "array_equiv",
            "einsum_path"]
 
 e = np.e
@@ -106,13 +106,6 @@ def _mapped_over(fun, k: int, n: int):
     return mapped
 
 
-def from_dlpack(x, /, *, device=None, copy=None):
-    """An Array from any object exporting ``__dlpack__`` (copied into host memory)."""
-    if device is not None:
-        raise NotImplementedError("from_dlpack: device= is not supported (one CPU device)")
-    return creation.asarray(np.from_dlpack(x, copy=copy))
-
-
 def isscalar(element):
     """True for Python and NumPy scalars and for 0-d arrays (JAX counts these)."""
     if np.isscalar(element):
@@ -121,54 +114,6 @@ def isscalar(element):
         return np.ndim(element) == 0
     if getattr(element, "__jax_array__", None) is not None:
         return np.ndim(element.__jax_array__()) == 0
-    return False
-
-
-_KINDS = ("bool", "signed integer", "unsigned integer", "integral", "real floating",
-          "complex floating", "numeric")
-
-
-def _kind_of(dt: np.dtype) -> str | None:
-    """The Array API kind of a dtype (ml_dtypes' floats and ints by their names)."""
-    if dt.kind in "biufc":
-        return {"b": "bool", "i": "signed integer", "u": "unsigned integer",
-                "f": "real floating", "c": "complex floating"}[dt.kind]
-    if dt.kind == "V" and dt.name.startswith(("float", "bfloat")):
-        return "real floating"
-    if dt.kind == "V" and dt.name.startswith("int"):
-        return "signed integer"
-    if dt.kind == "V" and dt.name.startswith("uint"):
-        return "unsigned integer"
-    return None
-
-
-def _kind_matches(kind: str, dt_kind) -> bool:
-    if kind == "integral":
-        return dt_kind in ("signed integer", "unsigned integer")
-    if kind == "numeric":
-        return dt_kind not in (None, "bool")
-    return kind == dt_kind
-
-
-def isdtype(dtype, kind):
-    """Whether ``dtype`` is of ``kind``: an Array API kind name, a dtype, or a tuple of
-    these."""
-    dt = np.dtype(dtype)
-    for k in kind if isinstance(kind, tuple) else (kind,):
-        if isinstance(k, str) and k in _KINDS:
-            if _kind_matches(k, _kind_of(dt)):
-                return True
-            continue
-        try:
-            other = np.dtype(k)
-        except TypeError as err:
-            if isinstance(k, str):
-                raise ValueError(f"Unrecognized kind={k!r} expected one of {list(_KINDS)}, or "
-                                 f"a compatible input for jnp.dtype()") from err
-            raise TypeError(f"Expected kind to be a dtype, string, or tuple; got "
-                            f"kind={k!r}") from err
-        if dt == other:
-            return True
     return False
 
 
