@@ -7,6 +7,7 @@ from pyjax._src.numpy.ufuncs import *  # noqa: F401,F403
 from pyjax._src.numpy.reductions import *  # noqa: F401,F403
 from pyjax._src.numpy.lax_numpy import *  # noqa: F401,F403
 from pyjax.numpy import fft as fft  # noqa: E402,F401  (a submodule, as jax.numpy.fft)
+from pyjax.numpy import linalg as linalg  # noqa: E402
 
 from pyjax._src import dtypes as _dtypes  # noqa: E402
 from pyjax._src.numpy.creation import extended_scalar_type as _extended_scalar_type  # noqa: E402

@@ -437,7 +437,7 @@ def _mvn_factor(cov, method: str):
         u, s, _ = linalg.svd(cov)
         return ew.mul(u, uf.sqrt(lnp.expand_dims(s, -2)))
     if method == "eigh":
-        w, v = linalg.eigh(cov)
+        v, w = linalg.eigh(cov)
         return ew.mul(v, uf.sqrt(lnp.expand_dims(w, -2)))
     return linalg.cholesky(cov)
 
@@ -692,7 +692,7 @@ def orthogonal(key, n, shape=(), dtype=None, m=None):
     n = _concrete_int(n, "The error occurred in jax.random.orthogonal()")
     m = n if m is None else _concrete_int(m, "The error occurred in jax.random.orthogonal()")
     z = normal_data(data, (*shape, max(n, m), min(n, m)), dtype)
-    q, r = linalg.qr(z)
+    q, r = linalg.qr(z, full_matrices=False)
     d = lnp.diagonal(r, axis1=-2, axis2=-1)
     x = ew.mul(q, lnp.expand_dims(uf.sign(d), -2))
     return lnp.swapaxes(x, -1, -2) if n < m else x

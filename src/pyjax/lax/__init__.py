@@ -388,3 +388,4 @@ from pyjax._src.lax.windowed import (  # noqa: E402
     select_and_gather_add_p as select_and_gather_add_p,
     select_and_scatter_add_p as select_and_scatter_add_p,
 )
+from pyjax.lax import linalg as linalg  # noqa: E402
