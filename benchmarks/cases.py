@@ -314,6 +314,40 @@ def build_cnn_step(lib):
     step = cnn_step_fn(lib)
     return lambda: lib.jax.block_until_ready(step(params, x, y))
 
+
+# -- linear algebra (issue 12) ----------------------------------------------------------
+
+def build_cholesky_solve(lib):
+    """64 SPD 128x128 systems: Cholesky factors, then two triangular solves each."""
+    jax, jnp, linalg = lib.jax, lib.jnp, lib.lax.linalg
+    rng = _rng(6)
+    a = rng.standard_normal((64, 128, 128)).astype(np.float32)
+    a = a @ np.swapaxes(a, -1, -2) + 128 * np.eye(128, dtype=np.float32)
+    b = rng.standard_normal((64, 128, 1)).astype(np.float32)
+    a, b = _put(lib, (a, b))
+
+    def solve(a, b):
+        c = jnp.linalg.cholesky(a)
+        y = linalg.triangular_solve(c, b, left_side=True, lower=True)
+        return linalg.triangular_solve(c, y, left_side=True, lower=True, transpose_a=True)
+    f = jax.jit(solve)
+    return lambda: jax.block_until_ready(f(a, b))
+
+
+def build_svd(lib):
+    jax, jnp = lib.jax, lib.jnp
+    a = _put(lib, _rng(7).standard_normal((512, 256)).astype(np.float32))
+    f = jax.jit(lambda a: jnp.linalg.svd(a, full_matrices=False))
+    return lambda: jax.block_until_ready(f(a))
+
+
+def build_slogdet_grad(lib):
+    jax, jnp = lib.jax, lib.jnp
+    a = _put(lib, _rng(8).standard_normal((256, 256)).astype(np.float32))
+    f = jax.jit(jax.grad(lambda a: jnp.linalg.slogdet(a)[1]))
+    return lambda: jax.block_until_ready(f(a))
+
+
 CASES = [
     Case("compile", "first call of fresh jit(value_and_grad(loss)), MLP 784-512-512-10, b=128",
          0.05, build_compile, kind="compile"),
@@ -345,6 +379,12 @@ CASES = [
          1.2, build_cnn_step, needs="lax.conv_general_dilated"),
     Case("random_normal", "jit random.normal(key, (10_000_000,)) f32", 1.0,
          build_random_normal, needs="random.normal"),
+    Case("cholesky_solve", "jit cholesky + 2 triangular solves, 64 SPD 128x128 f32", 1.5,
+         build_cholesky_solve, needs="lax.linalg.triangular_solve"),
+    Case("svd", "jit jnp.linalg.svd(full_matrices=False), 512x256 f32", 1.5, build_svd,
+         needs="numpy.linalg.svd"),
+    Case("slogdet_grad", "jit grad(slogdet(a)[1]), 256x256 f32", 1.5, build_slogdet_grad,
+         needs="numpy.linalg.slogdet"),
 ]
 
 # Row 9 runs each library in a fresh process: this script jits and runs one MLP step.

@@ -65,16 +65,22 @@ DEDICATED = {
     "random_gamma_grad": ("test_random.py", "def test_special_function_primitives"),
     "fma": ("test_random.py", "def test_fused_multiply_add_primitive"),
     "random_gamma": ("test_random.py", "def test_gamma_reparameterization_gradient"),
-    "cholesky": ("test_random.py", '"multivariate_normal"'),
-    "eigh": ("test_random.py", 'method="eigh"'),
-    "svd": ("test_random.py", "def test_polygamma_and_svd_derivatives"),
     "polygamma": ("test_random.py", "def test_polygamma_and_svd_derivatives"),
-    "qr": ("test_random.py", '"orthogonal"'),
-    "triangular_solve": ("test_random.py", "def test_location_scale_gradients"),
     # Max/min pooling's derivatives (not public lax functions: reached through grad and
     # jvp of reduce_window), compared with JAX's on windows full of ties there.
     "select_and_scatter_add": ("test_convolution.py", '"select_and_scatter_add" in grad_jaxpr'),
     "select_and_gather_add": ("test_convolution.py", '"select_and_gather_add" in jvp_jaxpr'),
+    # Factorizations (lax.linalg): not unique (signs, phases, order), so compared with JAX
+    # by invariants, reconstructions and derivatives there rather than by the table.
+    **{name: ("test_linalg.py", evidence) for name, evidence in [
+        ("cholesky", "n.L.cholesky("), ("eigh", "n.L.eigh("), ("svd", "n.L.svd("),
+        ("qr", "n.L.qr("), ("triangular_solve", "n.L.triangular_solve("), ("lu", "n.L.lu("),
+        ("lu_pivots_to_permutation", "n.L.lu_pivots_to_permutation("), ("eig", "L.eig("),
+        ("schur", "L.schur("), ("hessenberg", "n.L.hessenberg("),
+        ("tridiagonal", "n.L.tridiagonal("), ("tridiagonal_solve", "n.L.tridiagonal_solve("),
+        ("householder_product", "n.L.householder_product("), ("geqrf", "src_linalg.geqrf("),
+        ("ormqr", "n.L.ormqr("), ("cholesky_update", "n.L.cholesky_update("),
+        ("symmetric_product", "n.L.symmetric_product(")]},
 }
 
 # Rules a primitive may lack, and why (the reason must stay true).
@@ -143,7 +149,8 @@ NO_COST = {
     "dynamic_update_slice", "concatenate", "pad", "iota", "gather", "scatter", "select_n",
     "convert_element_type", "bitcast_convert_type", "sort", "top_k", "clamp", "add_any",
     "threefry2x32", "all_gather", "axis_index", "psum", "pmax", "pmin", "custom_lin",
-    "cholesky", "eigh", "svd", "qr", "triangular_solve", "random_gamma",
+    "random_gamma",
+    "lu_pivots_to_permutation",  # swaps indices: no arithmetic (XLA counts none either)
     "scatter-add", "scatter-sub", "scatter-mul", "scatter-min", "scatter-max",
     "scatter-apply",
     "approx_top_k", "optimization_barrier",  # (a sort like top_k's; an identity)

@@ -14,7 +14,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import get_aval
 from pyjax._src.custom_derivatives import custom_jvp
-from pyjax._src.lax import elementwise as ew, linalg as lax_linalg, shape as lax_shape
+from pyjax._src.lax import linalg as lax_linalg, shape as lax_shape
 from pyjax._src.numpy import creation, lax_numpy as lnp, reductions as red, ufuncs as uf
 from pyjax._src.numpy.util import (canonicalize_axis, ensure_arraylike, promote_dtypes,
                                    promote_dtypes_inexact)
@@ -544,7 +544,7 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     if ord == -np.inf:
         return red.min(uf.abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        return red.sum(x != 0, dtype=np.finfo(dtypes.to_inexact_dtype(_dtype(x))).dtype,
+        return red.sum(x != 0, dtype=np.finfo(_dtype(x)).dtype,
                        axis=axis, keepdims=keepdims)
     if ord == 1:
         return red.sum(uf.abs(x), axis=axis, keepdims=keepdims)
