@@ -2,12 +2,15 @@
 operand and result orders, JVP rules (JAX's formulas), transposes where linear, and
 batching over leading dimensions.
 
-Kernels are LAPACK: NumPy's batched routines where it has them (``cholesky``, ``eigh``,
-``svd``, ``qr``, ``eig``), SciPy's ``scipy.linalg.lapack``/``blas`` wrappers matrix by
-matrix where it does not (``getrf``, ``trsm``, ``gees``, ``gehrd``, ``sytrd``, ``gtsv``,
-``orgqr``, ``geqrf``, ``ormqr``). SciPy is imported inside the kernels, so ``import pyjax``
-does not pay for it. LAPACK builds differ in their last bits, so results agree with JAX to
-rounding, not bitwise. As in XLA, a factorization LAPACK reports as failed gives NaNs.
+Kernels are LAPACK through SciPy (``scipy.linalg`` and its ``lapack``/``blas`` wrappers),
+matrix by matrix over the batch: the routines JAX's CPU backend calls (``potrf``,
+``syevd``/``heevd``, ``gesdd``, ``geqrf`` + ``orgqr``, ``getrf``, ``geev``, ``gees``,
+``gehrd``, ``sytrd``, ``gtsv``, ``trsm``, ``ormqr``) from the LAPACK jaxlib itself links, so
+results are mostly JAX's very bits. NumPy's batched ``linalg`` routines are not used: they
+run a different LAPACK build and stalled for seconds when their BLAS threads compete for
+busy cores (``svd`` of 512x256: 4.6 s against SciPy's 0.96 s on a loaded 2-core machine).
+SciPy is imported inside the kernels, so ``import pyjax`` does not pay for it. As in XLA, a
+factorization LAPACK reports as failed gives NaNs.
 LAPACK has no float16 routines: JAX's CPU backend raises NotImplementedError for them, and
 so does this module.
 """
@@ -21,7 +24,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, to_array
-from pyjax._src.lax import common, dot, elementwise as ew, reductions, shape
+from pyjax._src.lax import common, dot, elementwise as ew, indexing, reductions, shape, sort
 from pyjax._src.transforms.jvp import Zero, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -174,12 +177,24 @@ def _inverse_gaps(w):
     return ew.select_n(off, _zeros_like(gaps), ew.div(ones, ew.select_n(off, ones, gaps)))
 
 
-def _permutation_matrix(perm, dtype):
-    """``P`` with ``P @ x == x[..., perm, :]`` for each permutation in the batch."""
+def _take_rows(x, perm):
+    """``x[..., perm, :]`` for each matrix and permutation of the batch (a gather, as in
+    JAX: O(m k) where a permutation matrix's product is O(m^2 k))."""
+    a = get_aval(x)
+    nd = a.ndim
+    batch = tuple(range(nd - 2))
+    dnums = indexing.GatherDimensionNumbers(
+        offset_dims=(nd - 1,), collapsed_slice_dims=(nd - 2,), start_index_map=(nd - 2,),
+        operand_batching_dims=batch, start_indices_batching_dims=batch)
+    return indexing.gather(x, shape.expand_dims(perm, (-1,)), dnums,
+                           (1,) * (nd - 1) + (a.shape[-1],), indices_are_sorted=False,
+                           unique_indices=True)
+
+
+def _inverse_permutation(perm):
     a = get_aval(perm)
-    n = a.shape[-1]
-    cols = shape.broadcasted_iota(a.dtype, a.shape + (n,), a.ndim)
-    return ew.convert_element_type(ew.eq(shape.expand_dims(perm, (-1,)), cols), dtype)
+    steps = shape.broadcasted_iota(a.dtype, a.shape, a.ndim - 1)
+    return sort.sort([perm, steps], dimension=a.ndim - 1, num_keys=1)[1]
 
 
 def _batch(aval) -> int:
@@ -235,24 +250,14 @@ def _lapack(name: str, *arrays):
     return lapack.get_lapack_funcs((name,), arrays)[0]
 
 
-def _per_matrix(fn, a: np.ndarray, n_out: int):
-    """A batched NumPy routine; where it fails, each matrix alone, NaN where that fails."""
+def _scipy_linalg(name: str, *args, **kwargs):
+    """A ``scipy.linalg`` routine on one matrix; None where LAPACK reports failure."""
+    import scipy.linalg
     try:
-        return fn(a)
-    except np.linalg.LinAlgError:
-        flat = a.reshape((-1,) + a.shape[-2:])
-        outs = []
-        for m in flat:
-            try:
-                outs.append(fn(m))
-            except np.linalg.LinAlgError:
-                good = fn(np.eye(m.shape[-2], m.shape[-1], dtype=m.dtype))
-                outs.append(tuple(np.full_like(r, np.nan) for r in good) if n_out > 1
-                            else np.full_like(good, np.nan))
-        if n_out == 1:
-            return np.stack(outs).reshape(a.shape[:-2] + outs[0].shape)
-        return tuple(np.stack(parts).reshape(a.shape[:-2] + parts[0].shape)
-                     for parts in zip(*outs))
+        with np.errstate(all="ignore"):
+            return getattr(scipy.linalg, name)(*args, check_finite=False, **kwargs)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
 
 
 def _flops(n):
@@ -447,9 +452,15 @@ def _eigh_impl(x, lower, sort_eigenvalues, subset_by_index, algorithm):
     if algorithm in (EighImplementation.QDWH, EighImplementation.JACOBI):
         raise NotImplementedError(f"eigh: the {algorithm.value} implementation is not "
                                   f"supported on CPU")
-    with np.errstate(all="ignore"):
-        w, v = _per_matrix(lambda m: np.linalg.eigh(m, UPLO="L" if lower else "U"), x, 2)
-    return [v.astype(x.dtype), w.astype(_real_dtype(x.dtype))]
+    return _looped(eigh_p, _syevd)(x, lower=lower, sort_eigenvalues=sort_eigenvalues,
+                                   subset_by_index=subset_by_index, algorithm=algorithm)
+
+
+def _syevd(a, lower, **_):
+    if a.size == 0:
+        return np.zeros(a.shape, a.dtype), np.zeros(a.shape[:1], _real_dtype(a.dtype))
+    out = _scipy_linalg("eigh", a, lower=lower, driver="evd")
+    return None if out is None else (out[1], out[0])
 
 
 def _eigh_jvp(primals, tangents, **params):
@@ -532,12 +543,18 @@ def _svd_impl(x, full_matrices, compute_uv, subset_by_index, algorithm):
         raise NotImplementedError("subset_by_index not implemented for CPU and GPU")
     if min(m, n) == 0:
         return _empty_svd(x, full_matrices, compute_uv)
-    with np.errstate(all="ignore"):
-        if not compute_uv:
-            s = _per_matrix(lambda a: np.linalg.svd(a, compute_uv=False), x, 1)
-            return [s.astype(_real_dtype(x.dtype))]
-        u, s, vh = _per_matrix(lambda a: np.linalg.svd(a, full_matrices=full_matrices), x, 3)
-    return [s.astype(_real_dtype(x.dtype)), u.astype(x.dtype), vh.astype(x.dtype)]
+    return _looped(svd_p, _gesdd)(x, full_matrices=full_matrices, compute_uv=compute_uv,
+                                  subset_by_index=subset_by_index, algorithm=algorithm)
+
+
+def _gesdd(a, full_matrices, compute_uv, algorithm, **_):
+    driver = "gesvd" if algorithm == SvdAlgorithm.QR else "gesdd"
+    out = _scipy_linalg("svd", a, full_matrices=full_matrices, compute_uv=compute_uv,
+                        lapack_driver=driver)
+    if out is None or not compute_uv:
+        return None if out is None else (out,)
+    u, s, vh = out
+    return s, u, vh
 
 
 def _svd_jvp(primals, tangents, full_matrices, compute_uv, subset_by_index, algorithm):
@@ -641,8 +658,8 @@ def _lu_jvp(primals, tangents):
     eye_rest[k:, k:] = np.eye(n - k, dtype=dt)
     upper = ew.add(_pad_matrix(_triangle(_block(factor, (0, k), (0, n)), False), n - k, 0),
                    _matrix_const(eye_rest, factor))
-    la = triangular_solve(lower, _matmul(_permutation_matrix(perm, dt), da), left_side=True,
-                          lower=True, unit_diagonal=True)
+    la = triangular_solve(lower, _take_rows(da, perm), left_side=True, lower=True,
+                          unit_diagonal=True)
     lau = triangular_solve(upper, la, left_side=False, lower=False)
     d = ew.add(_matmul(lower, _triangle(lau, True, -1)), _matmul(_triangle(lau, False), upper))
     return outs, [d] + tans[1:]
@@ -661,10 +678,8 @@ lu_p.fresh_results = lambda eqn: True
 def lu_solve(factor, permutation, b, trans: int = 0):
     """``x`` with ``op(A) x = b`` from ``lu(A)``'s factor and permutation, for matrices
     ``b`` (``op``: 0 none, 1 transpose, 2 conjugate transpose)."""
-    dt = get_aval(factor).dtype
-    p = _permutation_matrix(permutation, dt)
     if trans == 0:
-        y = triangular_solve(factor, _matmul(p, b), left_side=True, lower=True,
+        y = triangular_solve(factor, _take_rows(b, permutation), left_side=True, lower=True,
                              unit_diagonal=True)
         return triangular_solve(factor, y, left_side=True, lower=False)
     conj = trans == 2
@@ -672,7 +687,7 @@ def lu_solve(factor, permutation, b, trans: int = 0):
                          conjugate_a=conj)
     y = triangular_solve(factor, y, left_side=True, lower=True, transpose_a=True,
                          conjugate_a=conj, unit_diagonal=True)
-    return _matmul(_mT(p), y)
+    return _take_rows(y, _inverse_permutation(permutation))
 
 
 def solve(a, b):
@@ -763,12 +778,7 @@ def _qr_abstract_eval(avals, pivoting, full_matrices, use_magma):
 
 
 def _qr_pivoted(a, pivoting, full_matrices, use_magma):
-    import scipy.linalg
-    try:
-        return scipy.linalg.qr(a, mode="full" if full_matrices else "economic",
-                               pivoting=True, check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):
-        return None
+    return _scipy_linalg("qr", a, mode="full" if full_matrices else "economic", pivoting=True)
 
 
 def _qr_impl(x, pivoting, full_matrices, use_magma):
@@ -780,9 +790,12 @@ def _qr_impl(x, pivoting, full_matrices, use_magma):
         k = m if full_matrices else 0
         q = np.broadcast_to(np.eye(m, k, dtype=x.dtype), x.shape[:-2] + (m, k)).copy()
         return [q, np.zeros(x.shape[:-2] + (k, n), x.dtype)]
-    with np.errstate(all="ignore"):
-        q, r = np.linalg.qr(x, mode="complete" if full_matrices else "reduced")
-    return [q.astype(x.dtype), r.astype(x.dtype)]
+    return _looped(qr_p, _geqrf_orgqr)(x, pivoting=pivoting, full_matrices=full_matrices,
+                                       use_magma=use_magma)
+
+
+def _geqrf_orgqr(a, full_matrices, **_):
+    return _scipy_linalg("qr", a, mode="full" if full_matrices else "economic")
 
 
 def _thin_qr_jvp(q, r, dx):
@@ -824,7 +837,7 @@ def _qr_jvp(primals, tangents, pivoting, full_matrices, use_magma):
     m, n = get_aval(x).shape[-2:]
     nd = get_aval(x).ndim
     if pivoting:
-        dx = _matmul(dx, _mT(_permutation_matrix(outs[2], get_aval(x).dtype)))
+        dx = _mT(_take_rows(_mT(dx), outs[2]))
     if m < n:
         dq, dr1 = _thin_qr_jvp(q, _block(r, (0, m), (0, m)), _block(dx, (0, m), (0, m)))
         dr2 = ew.add(_matmul(_H(dq), _block(x, (0, m), (m, n))),
@@ -877,13 +890,12 @@ def _eig_abstract_eval(avals, compute_left_eigenvectors, compute_right_eigenvect
 
 
 def _geev(a, compute_left_eigenvectors, compute_right_eigenvectors, **_):
-    import scipy.linalg
-    try:
-        out = scipy.linalg.eig(a, left=True, right=compute_right_eigenvectors,
-                               check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):
-        return None
-    return out
+    if not (compute_left_eigenvectors or compute_right_eigenvectors):
+        w = _scipy_linalg("eigvals", a)
+        return None if w is None else (w,)
+    out = _scipy_linalg("eig", a, left=compute_left_eigenvectors,
+                        right=compute_right_eigenvectors)
+    return None if out is None else (out if isinstance(out, tuple) else (out,))
 
 
 def _eig_impl(x, compute_left_eigenvectors, compute_right_eigenvectors,
@@ -893,14 +905,7 @@ def _eig_impl(x, compute_left_eigenvectors, compute_right_eigenvectors,
     params = dict(compute_left_eigenvectors=compute_left_eigenvectors,
                   compute_right_eigenvectors=compute_right_eigenvectors,
                   enable_eigvec_derivs=enable_eigvec_derivs, implementation=implementation)
-    if compute_left_eigenvectors:
-        return _looped(eig_p, _geev)(x, **params)
-    cd = _complex_dtype(x.dtype)
-    with np.errstate(all="ignore"):
-        if compute_right_eigenvectors:
-            w, v = _per_matrix(np.linalg.eig, x, 2)
-            return [w.astype(cd), v.astype(cd)]
-        return [_per_matrix(np.linalg.eigvals, x, 1).astype(cd)]
+    return _looped(eig_p, _geev)(x, **params)
 
 
 def _eig_vec_jvp(w, v, da):
@@ -977,13 +982,8 @@ def _schur_abstract_eval(avals, compute_schur_vectors, **_):
 
 
 def _gees(a, compute_schur_vectors, sort_eig_vals, select_callable):
-    import scipy.linalg
-    try:
-        t, z = scipy.linalg.schur(a, output="complex" if a.dtype.kind == "c" else "real",
-                                  check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):
-        return None
-    return (t, z) if compute_schur_vectors else (t,)
+    out = _scipy_linalg("schur", a, output="complex" if a.dtype.kind == "c" else "real")
+    return None if out is None else out[:1 + int(compute_schur_vectors)]
 
 
 def _schur_impl(x, compute_schur_vectors, sort_eig_vals, select_callable):
