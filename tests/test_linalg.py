@@ -301,7 +301,8 @@ def test_grads_match_jax(x64):
     for (fn, x), ref in zip(cases, theirs):
         ours = pyjax.grad(lambda y: fn(NS_OURS, y))(x)
         np.testing.assert_allclose(_np(ours), np.asarray(ref), rtol=1e-7, atol=1e-9)
-    for m in (np.ones((1, 1)) * 2, a[:2, :2], a[:3, :3]):
+    singular = rng.standard_normal((5, 4)) @ rng.standard_normal((4, 5))  # rank n - 1
+    for m in (np.ones((1, 1)) * 2, a[:2, :2], a[:3, :3], singular):
         np.testing.assert_allclose(_np(pyjax.grad(jnp.linalg.det)(m)),
                                    np.asarray(jax.grad(J.linalg.det)(m)), rtol=1e-9)
         np.testing.assert_allclose(
@@ -481,3 +482,14 @@ def test_x64_dtypes(x64):
     both(lambda n, x: n.np.linalg.det(x.astype(np.int64) + 0), (a * 3).astype(np.int64),
          rtol=1e-9)
     both(lambda n, x: n.np.linalg.slogdet(x), a.astype(np.complex128), rtol=1e-9, atol=1e-12)
+
+
+def test_qdwh():
+    """The polar decomposition by JAX's iteration: u, h, the iteration count, convergence."""
+    for shape, dtype in [((6, 4), np.float32), ((5, 5), np.float32), ((6, 3), np.complex64)]:
+        x = rand(shape, dtype)
+        x[:, 0] *= 1e-3  # ill-conditioned: QR steps, then Cholesky steps
+        both(lambda n, y: n.L.qdwh(y), x, **tol(dtype))
+        both(lambda n, y: n.L.qdwh(y, max_iterations=2), x, **tol(dtype))
+    with pytest.raises(ValueError):
+        L.qdwh(rand((3, 5)))

@@ -19,6 +19,7 @@ from pyjax._src.lax.linalg import (
     lu_p as lu_p,
     lu_pivots_to_permutation as lu_pivots_to_permutation,
     lu_pivots_to_permutation_p as lu_pivots_to_permutation_p,
+    qdwh as qdwh,
     ormqr as ormqr,
     ormqr_p as ormqr_p,
     qr as qr,

@@ -24,7 +24,8 @@ from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, to_array
-from pyjax._src.lax import common, dot, elementwise as ew, indexing, reductions, shape, sort
+from pyjax._src.lax import (common, control_flow, dot, elementwise as ew, indexing, reductions,
+                            shape, sort)
 from pyjax._src.transforms.jvp import Zero, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -245,9 +246,19 @@ def _looped(prim, fn, rank: int = 2):
     return impl
 
 
-def _lapack(name: str, *arrays):
-    from scipy.linalg import lapack
-    return lapack.get_lapack_funcs((name,), arrays)[0]
+_ROUTINES: dict = {}
+
+
+def _lapack(name: str, *arrays, library: str = "lapack"):
+    """SciPy's wrapper of a LAPACK (or BLAS) routine for the arrays' dtype, looked up once
+    (SciPy's lookup costs more than a small matrix's factorization)."""
+    key = (name, library, np.result_type(*arrays))
+    fn = _ROUTINES.get(key)
+    if fn is None:
+        from scipy.linalg import blas, lapack
+        getter = lapack.get_lapack_funcs if library == "lapack" else blas.get_blas_funcs
+        fn = _ROUTINES[key] = getter((name,), arrays)[0]
+    return fn
 
 
 def _scipy_linalg(name: str, *args, **kwargs):
@@ -311,13 +322,16 @@ def _triangular_solve_abstract_eval(avals, left_side, **_):
 def _trsm(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
     if b.size == 0:
         return [b.copy()]
-    from scipy.linalg import blas
-    trsm = blas.get_blas_funcs(("trsm",), (a, b))[0]
-    if conjugate_a and not transpose_a:
-        a = a.conj()
-    trans = (2 if conjugate_a else 1) if transpose_a else 0
+    trsm = _lapack("trsm", a, b, library="blas")
+    # BLAS reads Fortran order: pass a^T (a C-ordered a's free view) with the triangle and
+    # the transposition flipped, so no copy of a is made.
+    at = a.T
+    if transpose_a and conjugate_a:
+        at, trans = at.conj(), 0
+    else:
+        trans = 0 if transpose_a else (2 if conjugate_a else 1)
     with np.errstate(all="ignore"):
-        return [trsm(1.0, a, b, side=int(not left_side), lower=int(lower), trans_a=trans,
+        return [trsm(1.0, at, b, side=int(not left_side), lower=int(not lower), trans_a=trans,
                      diag=int(unit_diagonal))]
 
 
@@ -394,8 +408,10 @@ def _potrf(x):
     measured on a loaded 2-core machine). Not positive definite: NaN below the diagonal."""
     if x.size == 0:
         return [x.copy()]
-    c, info = _lapack("potrf", x)(x, lower=1, clean=1)
-    return [c] if info == 0 else [np.tril(np.full_like(x, np.nan))]
+    # The upper factor of x^T (a free Fortran-ordered view; its upper triangle is x's lower
+    # one) is the transpose of the lower factor of x.
+    c, info = _lapack("potrf", x)(x.T, lower=0, clean=1)
+    return [c.T] if info == 0 else [np.tril(np.full_like(x, np.nan))]
 
 
 def _cholesky_jvp(primals, tangents):
@@ -1389,3 +1405,104 @@ _batch_front(symmetric_product_p)
 symmetric_product_p.cost = _flops(lambda e: 2 * _in(e, 1).size * _in(e).shape[-1])
 symmetric_product_p.exact_dtypes = True
 symmetric_product_p.fresh_results = lambda eqn: True
+
+
+# ---------------------------------------------------------------------------- qdwh
+
+def _scaled(x, value):
+    return ew.mul(x, common.scalar_like(value, x))
+
+
+def _qdwh_qr_step(u, params):
+    """u <- e u + (a - e)/sqrt(c) Q1 Q2^H, with [sqrt(c) u; I] = [Q1; Q2] R."""
+    a_minus_e_by_sqrt_c, sqrt_c, e = params
+    m, n = get_aval(u).shape
+    q, _ = qr(shape.concatenate([_scaled(u, sqrt_c), _eye_like(u, n)], 0),
+              full_matrices=False)
+    q1, q2 = _block(q, (0, m), (0, n)), _block(q, (m, m + n), (0, n))
+    return ew.add(_scaled(u, e), _scaled(_matmul(q1, _H(q2)), a_minus_e_by_sqrt_c))
+
+
+def _qdwh_cholesky_step(u, params):
+    """u <- e u + (a - e) u (c u^H u + I)^-1, through the Cholesky factor of the latter."""
+    a_minus_e, c, e = params
+    n = get_aval(u).shape[-1]
+    y = cholesky_p.bind(ew.add(_scaled(_matmul(_H(u), u), c), _eye_like(u, n)))
+    z = triangular_solve(y, _mT(u), left_side=True, lower=True, conjugate_a=True)
+    z = ew.conj(z) if get_aval(z).dtype.kind == "c" else z
+    z = _H(triangular_solve(y, z, left_side=True, lower=True, transpose_a=True,
+                            conjugate_a=True))
+    return ew.add(_scaled(u, e), _scaled(z, a_minus_e))
+
+
+def _qdwh_schedule(eps: float, max_iterations: int):
+    """The dynamically weighted Halley coefficients (a, b, c) as the lower bound ``l`` on
+    the smallest singular value grows to 1: as QR steps while c > 100, then Cholesky steps
+    (the parameters each step's update takes)."""
+    l, tol_l = eps, 10.0 * eps / 2.0
+    qr_steps, cholesky_steps = [], []
+    while l + tol_l < 1 and len(qr_steps) + len(cholesky_steps) < max_iterations:
+        l2 = l * l
+        dd = (4 * (1 / l2 - 1) / l2) ** (1 / 3)
+        sqd = (1.0 + dd) ** (1 / 2)
+        a = sqd + (2 - dd + 2 * (2 - l2) / (l2 * sqd)) ** (1 / 2)
+        b = (a - 1) ** 2 / 4
+        c = a + b - 1
+        l = l * (a + b * l2) / (1 + c * l2)
+        e = b / c
+        if c > 100:
+            qr_steps.append(((a - e) / c ** 0.5, c ** 0.5, e))
+        else:
+            cholesky_steps.append((a - e, c, e))
+    return qr_steps, cholesky_steps
+
+
+def _frobenius(x):
+    sq = ew.real(ew.mul(x, ew.conj(x))) if get_aval(x).dtype.kind == "c" else ew.mul(x, x)
+    return ew.sqrt(reductions.reduce_sum(sq, tuple(range(get_aval(x).ndim))))
+
+
+def qdwh(x, *, is_hermitian: bool = False, max_iterations=None, eps=None,
+         dynamic_shape=None):
+    """``(u, h, num_iters, is_converged)``: the polar decomposition x = u h (u with
+    orthonormal columns, h Hermitian positive semidefinite) by the QR-based dynamically
+    weighted Halley iteration (Nakatsukasa, Bai and Gygi), as JAX runs it."""
+    if dynamic_shape is not None:
+        raise NotImplementedError("qdwh: dynamic_shape is not implemented in pyjax")
+    x = to_array(x)
+    max_iterations = 10 if max_iterations is None else int(max_iterations)
+    m, n = get_aval(x).shape
+    if m < n:
+        raise ValueError("The input matrix of shape M x N must have M >= N.")
+    dt = get_aval(x).dtype
+    eps = float(np.finfo(dt).eps) if eps is None else eps
+    abs_x = ew.abs(x)
+    one_norm = reductions.reduce_max(reductions.reduce_sum(abs_x, (0,)), (0,))
+    inf_norm = reductions.reduce_max(reductions.reduce_sum(abs_x, (1,)), (0,))
+    scale = ew.mul(ew.rsqrt(one_norm), ew.rsqrt(inf_norm))
+    scale = ew.select_n(ew.eq(one_norm, _scaled(one_norm, 0)), scale,
+                        common.scalar_like(1, scale))
+    u = ew.mul(x, _cast(scale, dt))
+    tol_norm = np.cbrt(10.0 * eps / 2.0)
+    qr_steps, cholesky_steps = _qdwh_schedule(eps, max_iterations)
+    for params in qr_steps:
+        u = _qdwh_qr_step(u, params)
+    going = to_array(np.bool_(True))
+    for params in cholesky_steps:
+        u, previous = _qdwh_cholesky_step(u, params), u
+        going = ew.gt(_frobenius(ew.sub(u, previous)), common.scalar_like(tol_norm, abs_x))
+
+    def body(state):
+        k, u, _ = state
+        new = _qdwh_cholesky_step(u, (3 - 1 / 3, 3, 1 / 3))
+        return (ew.add(k, common.scalar_like(1, k)), new,
+                ew.gt(_frobenius(ew.sub(new, u)), common.scalar_like(tol_norm, abs_x)))
+
+    k = to_array(len(qr_steps) + len(cholesky_steps))  # a Python int: weak, as in JAX
+    num_iters, u, going = control_flow.while_loop(
+        lambda s: ew.bitwise_and(s[2], ew.lt(s[0], common.scalar_like(max_iterations, s[0]))),
+        body, (k, u, going))
+    u = ew.sub(_scaled(u, 1.5), _scaled(_matmul(u, _matmul(_H(u), u)), 0.5))
+    h = _matmul(_H(u), x)
+    h = ew.div(ew.add(h, _H(h)), common.scalar_like(2, h))
+    return u, h, num_iters, ew.bitwise_not(going)

@@ -378,12 +378,42 @@ def _det(a):
     return sign * uf.exp(logdet).astype(_dtype(sign))
 
 
+def _cofactor_solve(a, b):
+    """``(det a, adj(a) b)`` from one LU, finite where ``a`` has rank n - 1 (then only U's
+    last pivot is 0): U's last diagonal element is replaced by the inverse of the product of
+    the others, so the solve yields adj(a) b = det(a) a^-1 b without dividing by det; rows
+    whose solve still overflows (rank < n - 1) give 0, as JAX's derivative of ``det``."""
+    n = _shape(a)[-1]
+    if n == 1:
+        return a[..., 0, 0], b
+    dt = _dtype(a)
+    factor, pivots, perm = lax_linalg.lu(a)
+    diag = lnp.diagonal(factor, axis1=-2, axis2=-1)
+    steps = lax_shape.broadcasted_iota(np.int32, _shape(pivots), len(_shape(pivots)) - 1)
+    parity = red.count_nonzero(pivots != steps, axis=-1)
+    partial = red.cumprod(diag, axis=-1) * lnp.expand_dims((-2 * (parity % 2) + 1).astype(dt),
+                                                            -1)
+    corner = np.zeros((n, n), bool)
+    corner[-1, -1] = True
+    factor = uf.where(corner, lnp.expand_dims(1 / partial[..., -2], (-1, -2)), factor)
+    probe = lax_linalg.triangular_solve(factor, creation.ones(_shape(b)[:-1], dt),
+                                        left_side=True, lower=False)
+    bad = lnp.expand_dims(red.any(uf.isnan(probe) | uf.isinf(probe), axis=-1), (-1, -2))
+    x = uf.where(bad, creation.zeros_like(b), b)
+    x = lnp.take_along_axis(x, lnp.broadcast_to(lnp.expand_dims(perm, -1), _shape(x)), axis=-2)
+    x = lax_linalg.triangular_solve(factor, x, left_side=True, lower=True, unit_diagonal=True)
+    rows = np.arange(n)[:, None] < n - 1
+    x = uf.where(rows, x * lnp.expand_dims(partial[..., -1], (-1, -2)), x)
+    x = lax_linalg.triangular_solve(factor, x, left_side=True, lower=False)
+    return partial[..., -1], uf.where(bad, creation.zeros_like(x), x)
+
+
 @_det.defjvp
 def _det_jvp(primals, tangents):
-    """d det = det tr(A^-1 dA)."""
+    """d det = tr(adj(A) dA), through the cofactor solve (finite at singular A)."""
     (x,), (g,) = primals, tangents
-    y = _det(x)
-    return y, y * lnp.trace(solve(x, g), axis1=-1, axis2=-2)
+    y, z = _cofactor_solve(x, g)
+    return y, lnp.trace(z, axis1=-1, axis2=-2)
 
 
 def det(a):
