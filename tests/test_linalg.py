@@ -147,6 +147,7 @@ def test_spectral_decompositions(dtype):
     phase = np.sum(np.conj(np.asarray(jv)) * _np(v), axis=-2, keepdims=True)
     np.testing.assert_allclose(np.abs(phase), 1, **t)
     r = rand((2, 5, 3), dtype)
+    both(lambda n, x: n.L.svd(x, algorithm=n.L.SvdAlgorithm.QR)[1], r, **t)
     for full in (True, False):
         (u, sv, vh), (ju, js, jvh) = both(lambda n, x: n.L.svd(x, full_matrices=full), r,
                                           rtol=1, atol=10)
@@ -202,6 +203,8 @@ def test_errors_match_jax():
                                            np.ones(2, np.float32)), ValueError),
         (lambda n: n.L.lu_pivots_to_permutation(np.array([2, 2, 2], np.int32), 2), ValueError),
         (lambda n: n.L.eigh(np.eye(3, dtype=np.float32), subset_by_index=(0, 2)),
+         NotImplementedError),
+        (lambda n: n.L.svd(np.eye(3, dtype=np.float32), algorithm=n.L.SvdAlgorithm.JACOBI),
          NotImplementedError),
         (lambda n: n.np.linalg.inv(np.ones((2, 3))), ValueError),
         (lambda n: n.np.linalg.det(np.ones((2, 3))), ValueError),

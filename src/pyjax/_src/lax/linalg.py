@@ -557,6 +557,9 @@ def _svd_impl(x, full_matrices, compute_uv, subset_by_index, algorithm):
     m, n = x.shape[-2:]
     if subset_by_index is not None and tuple(subset_by_index) != (0, min(m, n)):
         raise NotImplementedError("subset_by_index not implemented for CPU and GPU")
+    if algorithm in (SvdAlgorithm.JACOBI, SvdAlgorithm.POLAR):
+        raise NotImplementedError("The SVD Jacobi and Polar algorithms are not implemented on "
+                                  "CPU.")
     if min(m, n) == 0:
         return _empty_svd(x, full_matrices, compute_uv)
     return _looped(svd_p, _gesdd)(x, full_matrices=full_matrices, compute_uv=compute_uv,
