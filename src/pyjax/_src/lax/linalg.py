@@ -24,8 +24,8 @@ from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, to_array
-from pyjax._src.lax import (common, control_flow, dot, elementwise as ew, indexing, reductions,
-                            shape, sort)
+from pyjax._src.lax import (broadcasting, common, control_flow, dot, elementwise as ew, indexing,
+                            reductions, shape, sort)
 from pyjax._src.transforms.jvp import Zero, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
 
@@ -92,7 +92,7 @@ def _complex_dtype(dtype) -> np.dtype:
 
 def _mT(x):
     nd = get_aval(x).ndim
-    return shape.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+    return broadcasting.transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
 
 
 def _H(x):
@@ -112,7 +112,7 @@ def _matrix_const(value: np.ndarray, like):
     """One constant matrix, repeated over ``like``'s batch dimensions."""
     a = get_aval(like)
     value = np.asarray(value)
-    return shape.broadcast_in_dim(to_array(value), a.shape[:-2] + value.shape,
+    return broadcasting.broadcast_in_dim(to_array(value), a.shape[:-2] + value.shape,
                                   (a.ndim - 2, a.ndim - 1))
 
 
@@ -142,7 +142,7 @@ def _diagonal(x):
     m, n = a.shape[-2:]
     k = min(m, n)
     batch = a.ndim - 2
-    flat = shape.reshape(x, a.shape[:-2] + (m * n,))
+    flat = broadcasting.reshape(x, a.shape[:-2] + (m * n,))
     stop = (k - 1) * (n + 1) + 1 if k else 0
     return shape.slice(flat, (0,) * (batch + 1), a.shape[:-2] + (stop,),
                        (1,) * batch + (n + 1,))
@@ -151,7 +151,7 @@ def _diagonal(x):
 def _diag_matrix(v, like):
     """Each vector of ``v`` on the diagonal of a square matrix of ``like``'s dtype."""
     n = get_aval(v).shape[-1]
-    return ew.mul(shape.expand_dims(_cast(v, get_aval(like).dtype), (-2,)),
+    return ew.mul(broadcasting.expand_dims(_cast(v, get_aval(like).dtype), (-2,)),
                   _matrix_const(np.eye(n, dtype=get_aval(like).dtype), like))
 
 
@@ -172,7 +172,7 @@ def _pad_matrix(x, rows: int, cols: int):
 def _inverse_gaps(w):
     """``F_ij = 1 / (w_j - w_i)`` off the diagonal, 0 on it (JAX's ``Fmat``)."""
     n = get_aval(w).shape[-1]
-    gaps = ew.sub(shape.expand_dims(w, (-2,)), shape.expand_dims(w, (-1,)))
+    gaps = ew.sub(broadcasting.expand_dims(w, (-2,)), broadcasting.expand_dims(w, (-1,)))
     off = _matrix_const(~np.eye(n, dtype=bool), gaps)
     ones = shape.full(get_aval(gaps).shape, 1, get_aval(gaps).dtype)
     return ew.select_n(off, _zeros_like(gaps), ew.div(ones, ew.select_n(off, ones, gaps)))
@@ -187,7 +187,7 @@ def _take_rows(x, perm):
     dnums = indexing.GatherDimensionNumbers(
         offset_dims=(nd - 1,), collapsed_slice_dims=(nd - 2,), start_index_map=(nd - 2,),
         operand_batching_dims=batch, start_indices_batching_dims=batch)
-    return indexing.gather(x, shape.expand_dims(perm, (-1,)), dnums,
+    return indexing.gather(x, broadcasting.expand_dims(perm, (-1,)), dnums,
                            (1,) * (nd - 1) + (a.shape[-1],), indices_are_sorted=False,
                            unique_indices=True)
 
@@ -205,7 +205,7 @@ def _batch(aval) -> int:
 def _batch_front(prim):
     """Batching for ops on trailing matrix dimensions: batch dims go in front."""
     def rule(axis_size, args, dims, **params):
-        args = [common.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)]
+        args = [broadcasting.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims)]
         out = prim.bind(*args, **params)
         outs = out if prim.multiple_results else [out]
         return list(outs), [0] * len(outs)
@@ -294,12 +294,12 @@ def triangular_solve(a, b, *, left_side: bool = False, lower: bool = False,
     conjugate_a = bool(conjugate_a) and get_aval(a).dtype.kind == "c"
     vector = get_aval(b).ndim == get_aval(a).ndim - 1
     if vector:
-        b = shape.expand_dims(b, (-1 if left_side else -2,))
+        b = broadcasting.expand_dims(b, (-1 if left_side else -2,))
     out = triangular_solve_p.bind(a, b, left_side=bool(left_side), lower=bool(lower),
                                   transpose_a=bool(transpose_a), conjugate_a=conjugate_a,
                                   unit_diagonal=bool(unit_diagonal))
     if vector:
-        out = shape.squeeze(out, (get_aval(out).ndim - (1 if left_side else 2),))
+        out = broadcasting.squeeze(out, (get_aval(out).ndim - (1 if left_side else 2),))
     return out
 
 
@@ -595,8 +595,8 @@ def _svd_jvp(primals, tangents, full_matrices, compute_uv, subset_by_index, algo
     ds = _diagonal(ew.real(ds_mat) if dt.kind == "c" else ds_mat)
     if not compute_uv:
         return [s], [ds]
-    s_row = shape.expand_dims(s, (-2,))
-    s_col = shape.expand_dims(s, (-1,))
+    s_row = broadcasting.expand_dims(s, (-2,))
+    s_col = broadcasting.expand_dims(s, (-1,))
     f = _cast(_inverse_gaps(ew.mul(s, s)), dt)
     s_row_c = _cast(s_row, dt)
     dss, sds = ew.mul(s_row_c, ds_mat), ew.mul(_cast(s_col, dt), ds_mat)
@@ -935,14 +935,14 @@ def _eig_vec_jvp(w, v, da):
     u = _matmul(v, ew.mul(_inverse_gaps(w), p))
     k = reductions.argmax(ew.abs(v), nd - 2, np.int32)
     rows = shape.broadcasted_iota(np.int32, get_aval(v).shape, nd - 2)
-    mask = ew.convert_element_type(ew.eq(rows, shape.expand_dims(k, (nd - 2,))),
+    mask = ew.convert_element_type(ew.eq(rows, broadcasting.expand_dims(k, (nd - 2,))),
                                    get_aval(v).dtype)
     along = lambda y: reductions.reduce_sum(y, (nd - 2,))  # noqa: E731
     re = ew.neg(ew.real(along(ew.mul(ew.conj(v), u))))
     im = ew.div(ew.neg(ew.imag(along(ew.mul(mask, u)))), ew.real(along(ew.mul(mask, v))))
     cd = get_aval(v).dtype  # re + i im, built from linear pieces (lax.complex has no transpose)
     c = ew.add(_cast(re, cd), ew.mul(_cast(im, cd), common.scalar_like(1j, _cast(im, cd))))
-    return _diagonal(p), ew.add(u, ew.mul(v, shape.expand_dims(c, (nd - 2,))))
+    return _diagonal(p), ew.add(u, ew.mul(v, broadcasting.expand_dims(c, (nd - 2,))))
 
 
 def _eig_jvp(primals, tangents, **params):
@@ -1140,10 +1140,10 @@ def _tridiagonal_product(dl, d, du, x):
     """T x for the tridiagonal T of ``(dl, d, du)``."""
     nd = get_aval(x).ndim
     m = get_aval(x).shape[-2]
-    y = ew.mul(shape.expand_dims(d, (-1,)), x)
+    y = ew.mul(broadcasting.expand_dims(d, (-1,)), x)
     if m < 2:
         return y
-    col = lambda v, lo, hi: shape.expand_dims(  # noqa: E731
+    col = lambda v, lo, hi: broadcasting.expand_dims(  # noqa: E731
         shape.slice_in_dim(v, lo, hi, axis=nd - 2), (-1,))
     rows = lambda v, lo, hi: shape.slice_in_dim(v, lo, hi, axis=nd - 2)  # noqa: E731
     pad = [(0, 0, 0)] * nd
