@@ -715,7 +715,7 @@ def solve(a, b):
     return lu_solve(factor, perm, b)
 
 
-# ---------------------------------------------------------------------------- lu_pivots_to_permutation
+# ------------------------------------------------------------- lu_pivots_to_permutation
 
 lu_pivots_to_permutation_p = Primitive("lu_pivots_to_permutation")
 
@@ -1194,7 +1194,7 @@ tridiagonal_solve_p.exact_dtypes = True
 tridiagonal_solve_p.fresh_results = lambda eqn: True
 
 
-# ---------------------------------------------------------------------------- geqrf, householder_product, ormqr
+# --------------------------------------------------- geqrf, householder_product, ormqr
 
 geqrf_p = Primitive("geqrf", multiple_results=True)
 
