@@ -264,7 +264,6 @@ def build_attention(lib):
     return lambda: jax.block_until_ready(f(params, x))
 
 
-
 # -- CNN: conv(32, 3x3) -> relu -> maxpool 2x2 -> conv(64, 3x3) -> relu -> maxpool -> dense(10)
 # NHWC activations and HWIO kernels (Flax's layout), 'SAME' convolutions, 'VALID' pools.
 
