@@ -166,7 +166,7 @@ def vander(x, N=None, increasing=False):
 def _lstsq(a, b, rcond: float):
     """Least squares through the SVD (singular values below ``rcond * s_max`` dropped):
     (solution, residual sums of squares, rank, singular values)."""
-    u, s, vt = lax_linalg.svd(a)
+    u, s, vt = lax_linalg.svd(a, full_matrices=False)
     keep = ufuncs.logical_and(ufuncs.greater(s, 0),
                               ufuncs.greater_equal(s, ufuncs.multiply(rcond, s[0])))
     inv = lax_numpy.where(keep, ufuncs.divide(1, lax_numpy.where(keep, s, 1)), 0)
