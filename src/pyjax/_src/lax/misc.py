@@ -8,7 +8,6 @@ import enum
 from collections.abc import Sequence
 from typing import NamedTuple, Union
 
-import ml_dtypes
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
@@ -339,8 +338,9 @@ class DotAlgorithmPreset(enum.Enum):
         name = self.name
         if name in ("DEFAULT", "ANY_F8_ANY_F8_ANY", "ANY_F8_ANY_F8_ANY_FAST_ACCUM"):
             return None
-        return {"F16_F16_F16": np.float16, "BF16_BF16_BF16": ml_dtypes.bfloat16,
-                "F64_F64_F64": np.float64}.get(name, np.float32)
+        if name == "BF16_BF16_BF16":
+            return dtypes.as_dtype("bfloat16")  # (imports ml_dtypes only now)
+        return {"F16_F16_F16": np.float16, "F64_F64_F64": np.float64}.get(name, np.float32)
 
 
 # ------------------------------------------------------------------------ optimization_barrier

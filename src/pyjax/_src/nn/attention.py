@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 from pyjax._src import dtypes
@@ -173,14 +172,19 @@ class BlockScaleConfig:
     infer_only: bool
 
 
+def _type(name: str):
+    """An ml_dtypes scalar type by name (importing ml_dtypes only when asked for one)."""
+    return dtypes.as_dtype(name).type
+
+
 def get_scaled_dot_general_config(mode, global_scale=None):
     """The configuration of the ``'nvfp4'`` or ``'mxfp8'`` block-scaled formats."""
     if mode == "nvfp4":
         one = creation.ones((1,), dtype=np.float32)
-        return BlockScaleConfig("nvfp4", 16, ml_dtypes.float4_e2m1fn, ml_dtypes.float8_e4m3fn,
+        return BlockScaleConfig("nvfp4", 16, _type("float4_e2m1fn"), _type("float8_e4m3fn"),
                                 one if global_scale is None else global_scale, False)
     if mode == "mxfp8":
-        return BlockScaleConfig("mxfp8", 32, ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e8m0fnu,
+        return BlockScaleConfig("mxfp8", 32, _type("float8_e4m3fn"), _type("float8_e8m0fnu"),
                                 None, False)
     raise ValueError(f"Unsupported mode: {mode}")
 
