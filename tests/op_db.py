@@ -963,6 +963,49 @@ op("reduce_monoid", ["reduce_sum", "reduce_max"], dtypes=(F32,), differentiable=
    untested=tuple(t for t in ALL if t != F32))
 
 
+# ---- special functions (lax/special.py): SciPy's float64 kernels rounded, XLA's edge values
+
+def _polygamma_samples(dt, rng):
+    """Orders 0-3 (whole numbers in the float dtype), positive x; and edge values."""
+    out = [Sample((rng.integers(0, 4, shp[0]).astype(dt), rand(rng, shp[1], dt, "positive")))
+           for shp in BINARY_SHAPES[:3]]
+    v = special_values(dt)
+    out.append(Sample((np.repeat(np.array([0, 1, 2, 1.5, -1], dt), v.size),
+                       np.tile(v, 5)), tag="special"))
+    return out
+
+
+def _betainc_samples(dt, rng):
+    """Positive a and b, x in (0.05, 0.95); and edge values."""
+    unit = lambda shp: (rand(rng, shp, dt, "positive") / 4.2).astype(dt)  # noqa: E731
+    out = [Sample((rand(rng, a, dt, "positive"), rand(rng, b, dt, "positive"), unit(x)))
+           for a, b, x in TERNARY_SHAPES]
+    v = special_values(dt)
+    grid = np.meshgrid(v, v, np.array([-0.5, 0, 0.3, 1, 2, np.nan], dt), indexing="ij")
+    out.append(Sample(tuple(g.ravel() for g in grid), tag="special"))
+    return out
+
+
+for _name in ("igamma", "igammac"):
+    op(_name, dtypes=FLOATS, samples=elementwise(2, ("positive", "positive"), specials=True),
+       errors=elementwise_errors(2), differentiable=True, scalar_args=(0, 1))
+op("igamma_grad_a", dtypes=FLOATS, samples=elementwise(2, ("positive", "positive")),
+   errors=elementwise_errors(2), scalar_args=(0, 1),
+   jax_grad_args=())  # (JAX has no differentiation rule for igamma_grad_a)
+op("zeta", dtypes=FLOATS, samples=elementwise(2, ("gt1", "positive"), specials=True),
+   errors=elementwise_errors(2), scalar_args=(0, 1),
+   jax_grad_args=())  # (JAX has no differentiation rule for zeta)
+op("polygamma", dtypes=FLOATS, samples=_polygamma_samples, errors=elementwise_errors(2),
+   differentiable=True, scalar_args=(0, 1),
+   jax_grad_args=(1,))  # (JAX raises for the gradient with respect to the order)
+op("betainc", ["regularized_incomplete_beta"], dtypes=FLOATS, samples=_betainc_samples,
+   errors=elementwise_errors(3), differentiable=True, scalar_args=(0, 1, 2),
+   jax_grad_args=(2,))  # (JAX raises for the gradient with respect to a and b)
+for _name in ("bessel_i0e", "bessel_i1e"):
+    op(_name, dtypes=FLOATS, samples=elementwise(1, specials=True), differentiable=True,
+       scalar_args=(0,))
+
+
 OPS_BY_NAME = {o.name: o for o in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in op_db"
 OP_PRIMITIVES = sorted({p for o in OPS for p in o.prims})

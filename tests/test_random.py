@@ -533,7 +533,7 @@ def test_polygamma_and_svd_derivatives(x64):
     factors through their JVP (checked against finite differences)."""
     x = np.array([0.3, 1.0, 2.5, 7.0, 30.0, -0.5, -2.3])
     for m in (1, 2, 3):
-        np.testing.assert_allclose(special.polygamma(m, x),
+        np.testing.assert_allclose(special.polygamma(float(m), x),
                                    jax.scipy.special.polygamma(m, jnp_ref.asarray(x)),
                                    rtol=1e-13)
     np.testing.assert_allclose(pyjax.vmap(pyjax.grad(special.digamma))(x),

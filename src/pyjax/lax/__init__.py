@@ -147,9 +147,17 @@ from pyjax._src.lax.shape import (
     slice_in_dim as slice_in_dim,
 )
 from pyjax._src.lax.special import (
+    bessel_i0e as bessel_i0e,
+    bessel_i1e as bessel_i1e,
+    betainc as betainc,
     digamma as digamma,
     erf_inv as erf_inv,
+    igamma as igamma,
+    igamma_grad_a as igamma_grad_a,
+    igammac as igammac,
     lgamma as lgamma,
+    polygamma as polygamma,
+    zeta as zeta,
 )
 from pyjax._src.lax.sort import (
     sort as sort,
@@ -305,6 +313,13 @@ from pyjax._src.lax.special import (  # noqa: E402
     erf_inv_p as erf_inv_p,
     lgamma_p as lgamma_p,
     polygamma_p as polygamma_p,
+    bessel_i0e_p as bessel_i0e_p,
+    bessel_i1e_p as bessel_i1e_p,
+    igamma_grad_a_p as igamma_grad_a_p,
+    igamma_p as igamma_p,
+    igammac_p as igammac_p,
+    regularized_incomplete_beta_p as regularized_incomplete_beta_p,
+    zeta_p as zeta_p,
 )
 from pyjax._src.lax.bits import (  # noqa: E402
     clz as clz,

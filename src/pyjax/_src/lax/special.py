@@ -245,46 +245,94 @@ def digamma(x):
     return digamma_p.bind(x)
 
 
-# ---------------------------------------------------------------------------- polygamma
+# ---------------------------------------------------------------------------- SciPy kernels
 
-# B_2j / (2j)! for the Euler-Maclaurin tail of the Hurwitz zeta function.
-_BERNOULLI_OVER_FACTORIAL = (1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160,
-                             -691 / 1307674368000)
+def scipy_special():
+    """``scipy.special``, imported on first use: importing it costs ~0.3 s, which
+    ``import pyjax`` should not pay."""
+    import scipy.special
+    return scipy.special
 
 
-def _polygamma_f64(x: np.ndarray, m: int) -> np.ndarray:
-    """psi^(m)(x) = (-1)^(m+1) m! zeta(m+1, x): the zeta sum's first terms, then its
-    Euler-Maclaurin tail from x + n onward (x + n >= 10 everywhere)."""
-    x = np.asarray(x, np.float64)
-    s = m + 1
+def _in_float64(kernel):
+    """A kernel over float64 copies of the operands (broadcast), rounded to their dtype;
+    float16 is computed as float32 first, as XLA upcasts it."""
+    def run(*xs):
+        dtype = xs[0].dtype
+        wide = np.broadcast_arrays(*(np.asarray(x, np.float64) for x in xs))
+        with np.errstate(all="ignore"):
+            out = np.asarray(kernel(np.dtype(np.float32) if dtype == np.float16 else dtype,
+                                    *wide))
+        return out.astype(dtype)
+    return run
+
+
+def _naryop(name, kernel):
+    """A float-only elementwise primitive of any arity on a float64 SciPy kernel."""
+    return ew.binop(name, _in_float64(kernel), ew.FLOAT, **_UNFUSED)
+
+
+# ---------------------------------------------------------------------------- zeta, polygamma
+
+def _zeta_kernel(dtype, x, q):
+    """The Hurwitz zeta function with XLA's answers off its domain: NaN at x = inf or
+    q = inf, and at nonpositive integer q (a pole) inf only for x in {0, 1}."""
+    out = scipy_special().zeta(x, q)
+    pole = (q <= 0) & (np.floor(q) == q)
+    out = np.where(pole, np.where((x == 0) | (x == 1), np.inf, np.nan), out)
+    return np.where((x == np.inf) | (q == np.inf), np.nan, out)
+
+
+zeta_p = _naryop("zeta", _zeta_kernel)
+
+
+def zeta(x, q):
+    """The Hurwitz zeta function sum_k (k + q)^-x (``lax.zeta``)."""
+    return zeta_p.bind(*ew.weak_scalars([x, q]))
+
+
+def _zeta_jvp(primals, tangents):
+    """JAX has no rule for zeta either."""
+    raise NotImplementedError("Differentiation rule for 'zeta' not implemented")
+
+
+zeta_p.jvp = _zeta_jvp
+
+
+def _polygamma_kernel(dtype, m, x):
+    """psi^(m)(x) = (-1)^(m+1) m! zeta(m+1, x) as XLA forms it: the factorial and zeta
+    rounded to the dtype first (m! overflows float32 from m = 35), digamma at m = 0, NaN
+    for m not a nonnegative integer; at the poles inf for odd m and NaN for even m."""
+    dt = dtype.type
     with np.errstate(all="ignore"):
-        n = int(max(10.0, 10.0 - np.floor(np.nanmin(x)))) if x.size else 10
-        head = sum((x + k) ** -s for k in range(n))
-        z = x + n
-        tail = z ** (1 - s) / (s - 1) + z ** -s / 2
-        rising = float(s)  # s (s+1) ... (s+2j-2)
-        for j, b in enumerate(_BERNOULLI_OVER_FACTORIAL):
-            tail = tail + b * rising * z ** (-s - 2 * j - 1)
-            rising *= (s + 2 * j + 1) * (s + 2 * j + 2)
-        out = (-1.0) ** (m + 1) * math.factorial(m) * (head + tail)
-        return np.where((x <= 0) & (x == np.floor(x)), np.nan, out)
+        integral = (m >= 0) & (np.floor(m) == m)
+        factorial = np.exp(scipy_special().gammaln(m + 1)).astype(dtype)
+        z = _zeta_kernel(dtype, m + 1, x).astype(dtype)
+        sign = np.where(np.fmod(m, 2) == 1, dt(1), dt(-1))
+        out = (sign * factorial * z).astype(np.float64)
+        pole = (x <= 0) & (np.floor(x) == x)
+        out = np.where(pole, np.where(np.fmod(m, 2) == 1, np.inf, np.nan), out)
+        out = np.where(m == 0, _digamma_f64(x), out)
+    return np.where(integral, out, np.nan)
 
 
-polygamma_p = ew.unop("polygamma", lambda x, m: _polygamma_f64(x, m).astype(x.dtype),
-                       ew.FLOAT, **_UNFUSED)
+polygamma_p = _naryop("polygamma", _polygamma_kernel)
 
 
-def polygamma(m: int, x):
-    """The m-th derivative of digamma (m >= 1 a concrete integer)."""
-    m = int(m)
-    if m < 1:
-        raise ValueError(f"polygamma order must be a positive integer, got {m}")
-    return polygamma_p.bind(x, m=m)
+def polygamma(m, x):
+    """The m-th derivative of digamma (``lax.polygamma``; ``m`` a float array holding
+    nonnegative integers, NaN elsewhere)."""
+    return polygamma_p.bind(*ew.weak_scalars([m, x]))
+
+
+def _polygamma_dm(g, ans, m, x):
+    raise ValueError("polygamma gradient with respect to m is not supported")
 
 
 defjvp(lgamma_p, lambda g, ans, x: ew.mul(g, digamma(x)))
-defjvp(digamma_p, lambda g, ans, x: ew.mul(g, polygamma(1, x)))
-defjvp(polygamma_p, lambda g, ans, x, m: ew.mul(g, polygamma(m + 1, x)))
+defjvp(digamma_p, lambda g, ans, x: ew.mul(g, polygamma(common.scalar_like(1, x), x)))
+defjvp(polygamma_p, _polygamma_dm, lambda g, ans, m, x: ew.mul(
+    g, common.broadcast_to_aval(polygamma(ew.add(m, common.scalar_like(1, m)), x), get_aval(ans))))
 
 
 # ---------------------------------------------------------------------------- random_gamma_grad
@@ -342,26 +390,29 @@ def _gamma_cf_dsample(ax, x, a, enabled, eps):
     return -(dans_da + ans * dlogax_da) * x
 
 
-def _random_gamma_grad_kernel(a, x):
-    """d x / d a for x ~ Gamma(a): minus dF/da over dF/dx for the gamma CDF F, computed
-    in float64 with the dtype's convergence tolerance (as XLA's loops stop)."""
-    dtype = np.result_type(a, x)
-    eps = np.finfo(dtype).eps
-    a, x = np.broadcast_arrays(a.astype(np.float64), x.astype(np.float64))
+def _random_gamma_grad_f64(a, x, eps, finfo_max):
+    """d x / d a for x ~ Gamma(a) in float64: minus dF/da over dF/dx for the gamma CDF F,
+    with the convergence tolerance ``eps`` (as XLA's loops stop) of the operands' dtype."""
     with np.errstate(all="ignore"):
         is_nan = np.isnan(a) | np.isnan(x)
         x_is_zero = x == 0
         domain_error = (x < 0) | (a <= 0)
         use_cf = (x > 1) & (x > a)
         ax = a * np.log(x) - x - _lgamma64(a)
-        underflow = ax < -np.log(np.finfo(dtype).max)
+        underflow = ax < -np.log(finfo_max)
         ax = np.exp(ax)
         enabled = ~(x_is_zero | domain_error | underflow | is_nan)
         out = np.where(use_cf, -_gamma_cf_dsample(ax, x, a, enabled & use_cf, eps),
                        _gamma_series_dsample(ax, x, a, enabled & ~use_cf, eps))
         out = np.where(x_is_zero, 0, out)
-        out = np.where(domain_error | is_nan, np.nan, out)
-    return out.astype(dtype)
+        return np.where(domain_error | is_nan, np.nan, out)
+
+
+def _random_gamma_grad_kernel(a, x):
+    dtype = np.result_type(a, x)
+    a, x = np.broadcast_arrays(a.astype(np.float64), x.astype(np.float64))
+    finfo = np.finfo(dtype)
+    return _random_gamma_grad_f64(a, x, finfo.eps, finfo.max).astype(dtype)
 
 
 random_gamma_grad_p = ew.binop("random_gamma_grad", _random_gamma_grad_kernel, ew.FLOAT,
@@ -379,6 +430,150 @@ def _random_gamma_grad_jvp(primals, tangents):
 
 
 random_gamma_grad_p.jvp = _random_gamma_grad_jvp
+
+
+# ---------------------------------------------------------------------------- igamma
+
+def _igamma_undefined(a, x):
+    """Where XLA's series or continued fraction gets NaN and SciPy a limit: its
+    ``a log x - x - lgamma(a)`` is NaN (a = inf), or the series divides 0 by a = 0."""
+    with np.errstate(all="ignore"):
+        ax = a * np.log(x) - x - _lgamma64(a)
+    return (np.isnan(ax) & (x != 0) & (x != np.inf)) | ((a == 0) & (x > 0) & (x < 1))
+
+
+def _igamma_kernel(dtype, a, x):
+    """The regularized lower incomplete gamma function P(a, x)."""
+    out = scipy_special().gammainc(a, x)
+    out = np.where(x == np.inf, 1.0, np.where(_igamma_undefined(a, x), np.nan, out))
+    domain = (x < 0) | (a < 0) | ((a == 0) & (x == 0)) | np.isnan(a) | np.isnan(x)
+    return np.where(domain, np.nan, out)
+
+
+def _igammac_kernel(dtype, a, x):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
+    out = scipy_special().gammaincc(a, x)
+    out = np.where((x == np.inf) | (a == 0), 0.0,
+                   np.where(_igamma_undefined(a, x) & (a != 0), np.nan, out))
+    domain = (x < 0) | (a < 0) | ((a == 0) & (x == 0)) | np.isnan(a) | np.isnan(x)
+    return np.where(domain, np.nan, out)
+
+
+def _igamma_grad_a_kernel(dtype, a, x):
+    """dP(a, x)/da: the gamma sample derivative times the density, -dx/da * dP/dx."""
+    finfo = np.finfo(dtype)
+    density = np.exp((a - 1) * np.log(x) - x - _lgamma64(a))
+    out = -_random_gamma_grad_f64(a, x, finfo.eps, finfo.max) * density
+    return np.where(x == 0, 0.0, out)
+
+
+igamma_p = _naryop("igamma", _igamma_kernel)
+igammac_p = _naryop("igammac", _igammac_kernel)
+igamma_grad_a_p = _naryop("igamma_grad_a", _igamma_grad_a_kernel)
+
+
+def igamma(a, x):
+    """The regularized lower incomplete gamma function P(a, x) (``lax.igamma``)."""
+    return igamma_p.bind(*ew.weak_scalars([a, x]))
+
+
+def igammac(a, x):
+    """The regularized upper incomplete gamma function Q(a, x) (``lax.igammac``)."""
+    return igammac_p.bind(*ew.weak_scalars([a, x]))
+
+
+def igamma_grad_a(a, x):
+    """dP(a, x)/da (``lax.igamma_grad_a``)."""
+    return igamma_grad_a_p.bind(*ew.weak_scalars([a, x]))
+
+
+def _igamma_dx(g, ans, a, x):
+    """dP/dx: the gamma density exp(-x + (a - 1) log x - lgamma(a))."""
+    one = common.scalar_like(1, a)
+    density = ew.exp(ew.add(ew.neg(x), ew.sub(ew.mul(ew.sub(a, one), ew.log(x)), lgamma(a))))
+    return common.broadcast_to_aval(ew.mul(g, density), get_aval(ans))
+
+
+def _igamma_da(g, ans, a, x):
+    return common.broadcast_to_aval(ew.mul(g, igamma_grad_a(a, x)), get_aval(ans))
+
+
+defjvp(igamma_p, _igamma_da, _igamma_dx)
+defjvp(igammac_p, lambda g, ans, a, x: ew.neg(_igamma_da(g, ans, a, x)),
+       lambda g, ans, a, x: ew.neg(_igamma_dx(g, ans, a, x)))
+
+
+def _igamma_grad_a_jvp(primals, tangents):
+    """JAX has no rule here either."""
+    raise NotImplementedError("Differentiation rule for 'igamma_grad_a' not implemented")
+
+
+igamma_grad_a_p.jvp = _igamma_grad_a_jvp
+
+
+# ---------------------------------------------------------------------------- betainc
+
+regularized_incomplete_beta_p = _naryop(
+    "regularized_incomplete_beta", lambda dtype, a, b, x: scipy_special().betainc(a, b, x))
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b) (``lax.betainc``)."""
+    return regularized_incomplete_beta_p.bind(*ew.weak_scalars([a, b, x]))
+
+
+def _betainc_dab(g, ans, a, b, x):
+    raise ValueError("Betainc gradient with respect to a and b not supported.")
+
+
+def _betainc_dx(g, ans, a, b, x):
+    """The beta density x^(a-1) (1-x)^(b-1) / B(a, b)."""
+    one = common.scalar_like(1, a)
+    log_beta = ew.sub(ew.add(lgamma(a), lgamma(b)), lgamma(ew.add(a, b)))
+    log_density = ew.sub(ew.add(ew.mul(ew.sub(b, one), ew.log1p(ew.neg(x))),
+                                ew.mul(ew.sub(a, one), ew.log(x))), log_beta)
+    return common.broadcast_to_aval(ew.mul(ew.exp(log_density), g), get_aval(ans))
+
+
+defjvp(regularized_incomplete_beta_p, _betainc_dab, _betainc_dab, _betainc_dx)
+
+
+# ---------------------------------------------------------------------------- bessel
+
+bessel_i0e_p = ew.unop("bessel_i0e", _in_float64(lambda dt, x: scipy_special().i0e(x)),
+                       ew.FLOAT, **_UNFUSED)
+bessel_i1e_p = ew.unop("bessel_i1e", _in_float64(lambda dt, x: scipy_special().i1e(x)),
+                       ew.FLOAT, **_UNFUSED)
+
+
+def bessel_i0e(x):
+    """exp(-|x|) I0(x) (``lax.bessel_i0e``)."""
+    return bessel_i0e_p.bind(x)
+
+
+def bessel_i1e(x):
+    """exp(-|x|) I1(x) (``lax.bessel_i1e``)."""
+    return bessel_i1e_p.bind(x)
+
+
+def _filled(x, value):
+    """``value`` in ``x``'s shape and dtype."""
+    return common.broadcast_to_aval(common.scalar_like(value, x), get_aval(x))
+
+
+def _bessel_i1e_jvp(g, ans, x):
+    """i0e(x) - i1e(x) (sign(x) + 1/x), and 1/2 at |x| <= eps where 1/x blows up."""
+    eps = common.scalar_like(np.finfo(get_aval(x).dtype).eps, x)
+    big = ew.gt(ew.abs(x), eps)
+    safe = ew.select_n(big, _filled(x, np.finfo(get_aval(x).dtype).eps), x)
+    d = ew.sub(bessel_i0e(safe),
+               ew.mul(ans, ew.add(ew.sign(safe), ew.div(_filled(x, 1), safe))))
+    return ew.mul(g, ew.select_n(big, _filled(x, 0.5), d))
+
+
+defjvp(bessel_i0e_p,
+       lambda g, ans, x: ew.mul(g, ew.sub(bessel_i1e(x), ew.mul(ew.sign(x), ans))))
+defjvp(bessel_i1e_p, _bessel_i1e_jvp)
 
 
 # ---------------------------------------------------------------------------- fma

@@ -1,0 +1,2 @@
+"""SciPy's API on pyjax arrays (mirrors ``jax.scipy``)."""
+from pyjax.scipy import special as special, stats as stats  # noqa: F401
