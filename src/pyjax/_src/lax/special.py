@@ -168,6 +168,8 @@ defjvp(erf_inv_p, lambda g, ans, x: ew.mul(
 # ---------------------------------------------------------------------------- lgamma, digamma
 
 def _lgamma_scalar(v: float) -> float:
+    if math.isinf(v):
+        return math.inf
     if v <= 0 and v == math.floor(v):
         return math.inf  # the poles
     try:

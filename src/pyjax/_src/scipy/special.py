@@ -487,11 +487,13 @@ def boxcox1p(x, lmbda):
     return _boxcox("boxcox1p", jnp.log1p, x, lmbda)
 
 
-def softmax(x, axis=-1):
+def softmax(x, /, *, axis=None):
+    """exp(x) / sum(exp(x)) over ``axis`` (all axes by default, unlike ``nn.softmax``)."""
     return nn.softmax(x, axis=axis)
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, /, *, axis=None):
+    """x - logsumexp(x) over ``axis`` (all axes by default)."""
     return nn.log_softmax(x, axis=axis)
 
 

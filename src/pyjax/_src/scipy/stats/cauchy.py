@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src.lax.special import fused_multiply_add as fma
 from pyjax._src.scipy import jnp
 from pyjax._src.scipy.stats.util import const, promote
 
@@ -19,7 +20,8 @@ def pdf(x, loc=0, scale=1):
 
 def cdf(x, loc=0, scale=1):
     x, loc, scale = promote("cauchy.cdf", x, loc, scale)
-    return const(x, 0.5) + const(x, 1.0) / const(x, np.pi) * jnp.arctan((x - loc) / scale)
+    # (fused as XLA fuses it: the product's rounding error is the far tail's value)
+    return fma(const(x, 1.0) / const(x, np.pi), jnp.arctan((x - loc) / scale), const(x, 0.5))
 
 
 def logcdf(x, loc=0, scale=1):
@@ -38,9 +40,9 @@ def logsf(x, loc=0, scale=1):
 
 def ppf(q, loc=0, scale=1):
     q, loc, scale = promote("cauchy.ppf", q, loc, scale)
-    return jnp.tan(const(q, np.pi) * q - const(q, np.pi / 2)) * scale + loc
+    return fma(jnp.tan(fma(const(q, np.pi), q, const(q, -np.pi / 2))), scale, loc)
 
 
 def isf(q, loc=0, scale=1):
     q, loc, scale = promote("cauchy.isf", q, loc, scale)
-    return jnp.tan(const(q, np.pi / 2) - const(q, np.pi) * q) * scale + loc
+    return fma(jnp.tan(fma(const(q, -np.pi), q, const(q, np.pi / 2))), scale, loc)

@@ -6,7 +6,7 @@ import numpy as np
 from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import linalg
 from pyjax._src.numpy.util import check_arraylike, promote_dtypes_inexact
-from pyjax._src.random import samplers
+from pyjax._src.random import prng, samplers
 from pyjax._src.scipy import jnp, special
 from pyjax._src.tree_util import register_pytree_node_class
 
@@ -141,7 +141,7 @@ class gaussian_kde:  # noqa: N801  (SciPy's and JAX's name)
 
     def resample(self, key, shape=()):
         """Data points drawn by weight, plus kernel noise."""
-        index_key, noise_key = samplers.split2(key)
+        index_key, noise_key = prng.split(key)
         index = samplers.choice(index_key, self.n, shape=shape, p=self.weights)
         noise = samplers.multivariate_normal(
             noise_key, jnp.zeros(self.d, self.covariance.dtype), self.covariance, shape=shape,
