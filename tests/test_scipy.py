@@ -62,6 +62,7 @@ SPECIAL_CASES = [
     ("xlog1py", (REAL, PROB), {}), ("kl_div", (POS, POS2), {}),
     ("rel_entr", (POS, POS2), {}), ("poch", (POS / 2, INTS / 3), dict(rtol=3e-5)),
     ("boxcox", (POS, REAL / 3), {}), ("boxcox1p", (PROB, REAL / 3), {}),
+    ("erfcx", (np.concatenate([REAL, F32([10, 30, 1e4])]),), {}), ("spence", (POS,), {}),
     ("zeta", (POS + 1, POS2), {}), ("betainc", (POS, POS2, PROB), dict(atol=5e-6)),
 ]
 
@@ -100,6 +101,25 @@ def test_logsumexp():
                 *args), what=f"logsumexp {kw}")
 
 
+def test_hyp1f1():
+    """Both series (|x| < 100 and beyond), the special cases, and all three derivatives."""
+    a = F32([0.5, 1, 2, 0, 3, 1.5, -0.5, 2, 0.7, 4])
+    b = F32([1.5, 2, 2, 1, 0, 2.5, 1.0, 3, 0.2, 6])
+    x = F32([0.3, -2, 1, 5, 1, 150, 20, -120, 9, 0])
+    _compare(pss.hyp1f1, jss.hyp1f1, (a, b, x), rtol=5e-5)
+    pts = (a[[0, 1, 5, 8]], b[[0, 1, 5, 8]], x[[0, 1, 0, 2]])
+    ours = pyjax.grad(lambda *p: jnp.sum(pss.hyp1f1(*p)), (0, 1, 2))(*pts)
+    theirs = jax.jit(jax.grad(lambda *p: jnp_ref.sum(jss.hyp1f1(*p)), (0, 1, 2)))(*pts)
+    assert_same(ours, theirs, rtol=5e-5, atol=1e-6)
+
+
+def test_bessel_jn():
+    z = F32([0.1, 1.0, 5.0, 20.0, 33.3])
+    for v, n_iter in ((0, 50), (3, 50), (5, 80)):
+        _compare(lambda z: pss.bessel_jn(z, v=v, n_iter=n_iter),
+                 lambda z: jss.bessel_jn(z, v=v, n_iter=n_iter), (z,), atol=1e-5)
+
+
 def test_multigammaln_polygamma_bernoulli_softmax():
     a = POS[:10] + 3
     _compare(lambda a: pss.multigammaln(a, 3), lambda a: jss.multigammaln(a, 3), (a,))
@@ -121,7 +141,8 @@ GRAD_CASES = [
     ("ndtr", 1), ("ndtri", 1), ("log_ndtr", 1), ("entr", 1), ("i0", 1), ("i0e", 1),
     ("i1", 1), ("i1e", 1), ("gamma", 1), ("factorial", 1), ("betaln", 2), ("beta", 2),
     ("gammainc", 2), ("gammaincc", 2), ("xlogy", 2), ("xlog1py", 2), ("kl_div", 2),
-    ("rel_entr", 2), ("poch", 2), ("zeta", 2), ("boxcox", 2), ("comb", 2),
+    ("rel_entr", 2), ("poch", 2), ("zeta", 2), ("boxcox", 2), ("comb", 2), ("erfcx", 1),
+    ("spence", 1),
 ]
 
 

@@ -20,11 +20,11 @@ from pyjax._src.transforms.jvp import jvp_flat
 from pyjax._src.scipy import jnp
 
 __all__ = [
-    "bernoulli", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "digamma",
-    "entr", "erf", "erfc", "erfinv", "expit", "factorial", "gamma", "gammainc", "gammaincc",
-    "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
+    "bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "digamma",
+    "entr", "erf", "erfc", "erfcx", "erfinv", "expit", "factorial", "gamma", "gammainc", "gammaincc",
+    "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
     "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "poch", "polygamma",
-    "rel_entr", "softmax", "xlog1py", "xlogy", "zeta",
+    "rel_entr", "softmax", "spence", "xlog1py", "xlogy", "zeta",
 ]
 
 
@@ -577,3 +577,141 @@ def _zeta_jvp(primals, tangents):
 
 
 _zeta.defjvp(_zeta_jvp)
+
+
+# ---------------------------------------------------------------------------- erfcx, spence, jn
+
+def erfcx(x):
+    """exp(x^2) erfc(x): directly up to sqrt(log(max float)), then its asymptotic series
+    1/(x sqrt(pi)) sum (-1)^n (2n-1)!! / (2x^2)^n (5 terms in float32, 9 in float64)."""
+    (x,) = promote_args_inexact("erfcx", x)
+    if get_aval(x).dtype.kind == "c":
+        raise NotImplementedError("erfcx of complex arguments (wofz)")
+    if get_aval(x).dtype not in (np.float32, np.float64):
+        return _erfcx(x.astype(np.float32)).astype(get_aval(x).dtype)
+    return _erfcx(x)
+
+
+def _erfcx_impl(x):
+    dtype = get_aval(x).dtype
+    terms = 9 if dtype == np.float64 else 5
+    coefficients = [(-1) ** n * float(np.prod(np.arange(2 * n - 1, 0, -2))) / 2 ** n
+                    for n in range(terms)][::-1]
+    large = x > float(np.sqrt(np.log(np.finfo(dtype).max)))
+    safe = jnp.where(large, jnp.ones_like(x), x)
+    direct = jnp.exp(safe * safe) * ew.erfc(safe)
+    asymptotic = polyval(coefficients, 1.0 / (x * x)) / (x * _const(x, np.sqrt(np.pi)))
+    return jnp.where(large, asymptotic, direct)
+
+
+_erfcx = custom_jvp(_erfcx_impl)
+_erfcx.defjvps(lambda g, ans, x: g * (2 * x * ans - _const(x, 2.0 / np.sqrt(np.pi))))
+
+# Cephes' rational approximation of the dilogarithm on [1/2, 3/2] (in w = x - 1).
+_SPENCE_A = (4.65128586073990045278E-5, 7.31589045238094711071E-3, 1.33847639578309018650E-1,
+             8.79691311754530315341E-1, 2.71149851196553469920E0, 4.25697156008121755724E0,
+             3.29771340985225106936E0, 1.00000000000000000126E0)
+_SPENCE_B = (6.90990488912553276999E-4, 2.54043763932544379113E-2, 2.82974860602568089943E-1,
+             1.41172597751831069617E0, 3.63800533345137075418E0, 5.03278880143316990390E0,
+             3.54771340985225096217E0, 9.99999999999999998740E-1)
+
+
+def spence(x):
+    """Spence's function (SciPy's convention: the integral of log t / (1 - t) from 1 to x),
+    mapped onto [1/2, 3/2] by x -> 1/x and x -> 1 - x; NaN for x < 0."""
+    x = _only_f32_f64("spence", x)
+    c = lambda v: _const(x, v)  # noqa: E731
+    inverted = x > 2
+    y = jnp.where(inverted, c(1.0) / jnp.where(inverted, x, c(1.0)), x)
+    above, below = y > 1.5, y < 0.5
+    flip = inverted | above
+    w = jnp.where(above, c(1.0) / y - 1, jnp.where(below, -y, y - 1))
+    poly = -w * polyval(_SPENCE_A, w) / polyval(_SPENCE_B, w)
+    poly = jnp.where(below, c(np.pi ** 2 / 6) - jnp.log(y) * jnp.log(1 - y) - poly, poly)
+    poly = jnp.where(flip, c(-0.5) * jnp.log(y) ** 2 - poly, poly)
+    return jnp.select([x < 0, x == 1, x == 0], [c(np.nan), c(0.0), c(np.pi ** 2 / 6)], poly)
+
+
+def bessel_jn(z, *, v, n_iter=50):
+    """J_0(z) .. J_v(z) (stacked on a new leading axis) by Miller's backward recurrence
+    from ``n_iter``, normalized by J_0 + 2 J_2 + 2 J_4 + ... = 1."""
+    (z,) = promote_args_inexact("bessel_jn", jnp.asarray(z))
+    if get_aval(z).dtype.kind == "c":
+        raise ValueError("complex input not supported.")
+    v = operator.index(v)
+    n_iter = int(n_iter)
+    prev, cur = jnp.zeros_like(z), jnp.full_like(z, 1e-16)
+    even_sum = jnp.zeros_like(z)
+    values = [None] * (n_iter + 1)
+    for k in range(n_iter, -1, -1):
+        new = 2.0 * (k + 1.0) * cur / z - prev
+        if k % 2 == 0:
+            even_sum = even_sum + 2.0 * new
+        values[k] = new
+        prev, cur = cur, new
+    return jnp.stack(values[:v + 1]) / (even_sum - values[0])
+
+
+# ---------------------------------------------------------------------------- hyp1f1
+
+def _sum_series(term0, ratio, weight=None, serie0=1.0):
+    """serie0 + sum_k weight(k) term_k with term_(k+1) = term_k ratio(k), k = 1, 2, ...,
+    each element stopping on its own once |term / serie| <= eps (or k reaches 250)."""
+    eps = float(np.finfo(get_aval(term0).dtype).eps)
+    weight = weight or (lambda k: 1.0)
+
+    def active(serie, k, term):
+        return (k < 250) & (jnp.abs(term) / jnp.abs(serie) > eps)
+
+    def cond(carry):
+        return jnp.any(carry[3])
+
+    def body(carry):
+        serie, k, term, on = carry
+        new_serie = serie + term * weight(k)
+        new_term = term * ratio(k)
+        serie = jnp.where(on, new_serie, serie)
+        term = jnp.where(on, new_term, term)
+        k = jnp.where(on, k + 1, k)
+        return serie, k, term, on & active(serie, k, term)
+
+    serie = jnp.full_like(term0, serie0)
+    k = jnp.ones_like(term0)
+    start = (k < 250) if serie0 == 0 else active(serie, k, term0)
+    return control_flow.while_loop(cond, body, (serie, k, term0, start | (serie0 == 0)))[0]
+
+
+def hyp1f1(a, b, x):
+    """Kummer's confluent hypergeometric function 1F1(a; b; x): its power series for
+    |x| < 100, the large-x asymptotic series beyond; 1 at a = 0, exp(x) at a = b,
+    inf at b = 0."""
+    a, b, x = promote_args_inexact("hyp1f1", a, b, x)
+    if get_aval(x).dtype.kind == "c":
+        raise ValueError("hyp1f1 does not support complex-valued inputs.")
+    a, b, x = jnp.broadcast_arrays(a, b, x)
+    return _hyp1f1(a, b, x)
+
+
+def _hyp1f1_impl(a, b, x):
+    near = jnp.abs(x) < 100
+    xs = jnp.where(near, x, jnp.zeros_like(x))
+    series = _sum_series(a / b * xs, lambda k: (a + k) / (b + k) * xs / (k + 1))
+    xl = jnp.where(near, jnp.full_like(x, 100.0), x)
+    tail = _sum_series((b - a) * (1 - a) / xl, lambda k: (b - a + k) * (1 - a + k) / (k + 1) / xl)
+    far = gamma(b) / gamma(a) * jnp.exp(xl) * xl ** (a - b) * tail
+    out = jnp.where(near, series, far)
+    return jnp.select([a == 0, (a == b) & (a != 0), (b == 0) & (a != 0)],
+                      [jnp.ones_like(x), jnp.exp(x), jnp.full_like(x, np.inf)], out)
+
+
+def _hyp1f1_param_derivative(a, b, x, weight):
+    return _sum_series(a / b * x, lambda k: (a + k) / (b + k) * x / (k + 1), weight, 0.0)
+
+
+_hyp1f1 = custom_jvp(_hyp1f1_impl)
+_hyp1f1.defjvps(
+    lambda da, ans, a, b, x: da * _hyp1f1_param_derivative(
+        a, b, x, lambda k: lax_special.digamma(a + k) - lax_special.digamma(a)),
+    lambda db, ans, a, b, x: db * _hyp1f1_param_derivative(
+        a, b, x, lambda k: lax_special.digamma(b) - lax_special.digamma(b + k)),
+    lambda dx, ans, a, b, x: dx * a / b * _hyp1f1(a + 1, b + 1, x))
