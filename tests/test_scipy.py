@@ -113,6 +113,18 @@ def test_hyp1f1():
     assert_same(ours, theirs, rtol=5e-5, atol=1e-6)
 
 
+def test_expn_exp1():
+    """Every branch: series (x <= 1), continued fraction, n >= 5000, x = 0, n = 0, and
+    JAX's answers off the domain."""
+    n = F32([0, 1, 1, 2, 3, 1, 5, 2, 6000, -1, 1, 0, 2, 4, 7])
+    x = F32([0.5, 0.5, 3, 0.1, 7, 0, 0, 1.0, 2, 2, -1, 0, 30, 1e-3, 0.9])
+    _compare(pss.expn, jss.expn, (n, x), rtol=5e-5)
+    _compare(pss.exp1, jss.exp1, (F32([0.1, 0.5, 1, 2, 10, 0, -1, np.inf]),), rtol=5e-5)
+    pts = F32([0.2, 0.7, 1.5, 4.0])
+    assert_same(pyjax.grad(lambda x: jnp.sum(pss.exp1(x)))(pts),
+                jax.jit(jax.grad(lambda x: jnp_ref.sum(jss.exp1(x))))(pts), rtol=5e-5)
+
+
 def test_bessel_jn():
     z = F32([0.1, 1.0, 5.0, 20.0, 33.3])
     for v, n_iter in ((0, 50), (3, 50), (5, 80)):

@@ -207,6 +207,7 @@ def _lgamma_kernel(x):
         out = fma((z + dt(0.5)) - t / log_t, log_t, dt(_LOG_SQRT_2PI)) + xla_log(acc)
         other = ~(x >= 0.5) | (x == np.inf)
         if other.any():
+            out = np.array(out, copy=True) if np.ndim(out) == 0 else out  # (a NumPy scalar)
             out[other] = _lgamma64(x[other].astype(np.float64)).astype(x.dtype)
     return out
 

@@ -21,7 +21,7 @@ from pyjax._src.scipy import jnp
 
 __all__ = [
     "bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "digamma",
-    "entr", "erf", "erfc", "erfcx", "erfinv", "expit", "factorial", "gamma", "gammainc", "gammaincc",
+    "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expit", "expn", "factorial", "gamma", "gammainc", "gammaincc",
     "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
     "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "poch", "polygamma",
     "rel_entr", "softmax", "spence", "xlog1py", "xlogy", "zeta",
@@ -715,3 +715,105 @@ _hyp1f1.defjvps(
     lambda db, ans, a, b, x: db * _hyp1f1_param_derivative(
         a, b, x, lambda k: lax_special.digamma(b) - lax_special.digamma(b + k)),
     lambda dx, ans, a, b, x: dx * a / b * _hyp1f1(a + 1, b + 1, x))
+
+
+# ---------------------------------------------------------------------------- expn, exp1
+
+def _masked_while(state, running, step):
+    """Iterate ``step`` (dict -> dict) on each element until ``running(state)`` is false
+    there: finished elements keep their values, so each stops as a scalar loop would."""
+    def cond(carry):
+        return jnp.any(carry[1])
+
+    def body(carry):
+        old, on = carry
+        new = step(dict(old))
+        new = {k: jnp.where(on, new[k], old[k]) for k in old}
+        return new, on & running(new)
+    return control_flow.while_loop(cond, body, (state, running(state)))[0]
+
+
+def _expn_series(x, n):
+    """E_n(x) for x <= 1: the power series, with psi(n) - log x as a harmonic sum."""
+    eps = float(np.finfo(get_aval(x).dtype).eps)
+    one = jnp.ones_like(x)
+    psi = _masked_while(dict(i=one, psi=-np.euler_gamma - jnp.log(x)), lambda s: s["i"] < n,
+                        lambda s: dict(i=s["i"] + 1, psi=s["psi"] + 1 / s["i"]))["psi"]
+    n1 = jnp.where(n == 1, 2 * n, n)
+    s = dict(xk=jnp.zeros_like(x), yk=one, pk=1 - n, t=jnp.full_like(x, np.inf),
+             ans=jnp.where(n == 1, jnp.zeros_like(x), 1 / (1 - n1)))
+
+    def step(s):
+        xk, pk = s["xk"] + 1, s["pk"] + 1
+        yk = s["yk"] * -x / xk
+        ans = s["ans"] + jnp.where(pk != 0, yk / jnp.where(pk != 0, pk, one), 0.0)
+        t = jnp.where(ans != 0, jnp.abs(yk / jnp.where(ans != 0, ans, one)), one)
+        return dict(xk=xk, yk=yk, pk=pk, t=t, ans=ans)
+    s = _masked_while(s, lambda s: (x > 0) & (s["t"] > eps), step)
+    return (-x) ** (n - 1) * psi / jnp.exp(gammaln(n)) - s["ans"]
+
+
+def _expn_fraction(x, n):
+    """E_n(x) for x > 1: the continued fraction, rescaled when its terms grow past 2^57."""
+    eps, big = float(np.finfo(get_aval(x).dtype).eps), 1.44115188075855872e17
+    one = jnp.ones_like(x)
+    s = dict(k=one, pkm2=one, qkm2=x, pkm1=one, qkm1=x + n, ans=1 / (x + n),
+             t=jnp.full_like(x, np.inf), r=jnp.zeros_like(x))
+
+    def step(s):
+        k = s["k"] + 1
+        odd = k % 2 == 1
+        yk = jnp.where(odd, one, x)
+        xk = jnp.where(odd, n + (k - 1) / 2, k / 2)
+        pk = s["pkm1"] * yk + s["pkm2"] * xk
+        qk = s["qkm1"] * yk + s["qkm2"] * xk
+        nonzero = qk != 0
+        r = jnp.where(nonzero, pk / jnp.where(nonzero, qk, one), s["r"])
+        t = jnp.where(nonzero, jnp.abs((s["ans"] - r) / r), one)
+        rescale = jnp.where(jnp.abs(pk) > big, 1 / big, 1.0)
+        return dict(k=k, pkm2=s["pkm1"] * rescale, qkm2=s["qkm1"] * rescale,
+                    pkm1=pk * rescale, qkm1=qk * rescale, ans=jnp.where(nonzero, r, s["ans"]),
+                    t=t, r=r)
+    s = _masked_while(s, lambda s: (x > 0) & (s["t"] > eps), step)
+    return s["ans"] * jnp.exp(-x)
+
+
+def _expn_large_n(x, n):
+    """E_n(x) for n >= 5000: the first terms of its expansion in 1/(x + n)."""
+    xk = x + n
+    yk = 1 / (xk * xk)
+    ans = yk * n * (6 * x * x - 8 * n * x + n * n)
+    ans = yk * (ans + n * (n - 2 * x))
+    ans = yk * (ans + n)
+    return (ans + 1) * jnp.exp(-x) / xk
+
+
+def expn(n, x):
+    """The generalized exponential integral E_n(x) = integral of exp(-x t) / t^n over
+    t >= 1 (Cephes' algorithm: series, continued fraction or large-n expansion)."""
+    n, x = _real("expn", n, x)
+    n, x = jnp.broadcast_arrays(n, x)
+    return _expn(n, x)
+
+
+def _expn_impl(n, x):
+    one = jnp.ones_like(x)
+    safe_small = jnp.where((x > 0) & (x <= 1), x, one)
+    safe_big = jnp.where(x > 1, x, 2 * one)
+    n1 = jnp.where(n == 1, n + n, n)
+    return jnp.select(
+        [x > 1, n >= 5000, (n == 0) & (x >= 0), (x == 0) & (n >= 2), (x == 0) & (n < 2),
+         (n < 0) | (x < 0)],
+        [_expn_fraction(safe_big, n), _expn_large_n(x, n), jnp.exp(-x) / x, 1 / n1,
+         jnp.full_like(x, np.inf), jnp.full_like(x, np.nan)],
+        _expn_series(safe_small, n))
+
+
+_expn = custom_jvp(_expn_impl)
+_expn.defjvps(None, lambda dx, ans, n, x: -dx * _expn(n - 1, x))
+
+
+def exp1(x):
+    """E_1(x), the exponential integral of order 1."""
+    (x,) = _real("exp1", x)
+    return expn(_const(x, 1), x)
