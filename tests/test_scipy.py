@@ -125,6 +125,18 @@ def test_expn_exp1():
                 jax.jit(jax.grad(lambda x: jnp_ref.sum(jss.exp1(x))))(pts), rtol=5e-5)
 
 
+def test_sph_harm_y():
+    n = np.int32([0, 1, 2, 3, 4, 4, 2, 5])
+    m = np.int32([0, -1, 2, 1, -3, 4, 0, -5])
+    theta, phi = _u(0, np.pi, 8), _u(0, 2 * np.pi, 8)
+    assert_same(pss.sph_harm_y(n, m, theta, phi), jss.sph_harm_y(n, m, theta, phi),
+                rtol=2e-5, atol=2e-6)
+    _compare(lambda *a: pss.sph_harm_y(*a, n_max=6), lambda *a: jss.sph_harm_y(*a, n_max=6),
+             (n, m, theta, phi), rtol=2e-5, atol=2e-6)
+    with pytest.raises(NotImplementedError):
+        pss.sph_harm_y(n, m, theta, phi, diff_n=1)
+
+
 def test_bessel_jn():
     z = F32([0.1, 1.0, 5.0, 20.0, 33.3])
     for v, n_iter in ((0, 50), (3, 50), (5, 80)):

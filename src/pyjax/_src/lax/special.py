@@ -437,18 +437,20 @@ random_gamma_grad_p.jvp = _random_gamma_grad_jvp
 
 # ---------------------------------------------------------------------------- igamma
 
-def _igamma_undefined(a, x):
+def _igamma_undefined(dtype, a, x):
     """Where XLA's series or continued fraction gets NaN and SciPy a limit: its
-    ``a log x - x - lgamma(a)`` is NaN (a = inf), or the series divides 0 by a = 0."""
+    ``a log x - x - lgamma(a)``, in the operands' dtype, is NaN (a = inf, or a log x
+    overflowing), or the series divides 0 by a = 0."""
     with np.errstate(all="ignore"):
-        ax = a * np.log(x) - x - _lgamma64(a)
+        ad, xd = a.astype(dtype), x.astype(dtype)
+        ax = ad * np.log(xd) - xd - _lgamma64(a).astype(dtype)
     return (np.isnan(ax) & (x != 0) & (x != np.inf)) | ((a == 0) & (x > 0) & (x < 1))
 
 
 def _igamma_kernel(dtype, a, x):
     """The regularized lower incomplete gamma function P(a, x)."""
     out = scipy_special().gammainc(a, x)
-    out = np.where(x == np.inf, 1.0, np.where(_igamma_undefined(a, x), np.nan, out))
+    out = np.where(x == np.inf, 1.0, np.where(_igamma_undefined(dtype, a, x), np.nan, out))
     domain = (x < 0) | (a < 0) | ((a == 0) & (x == 0)) | np.isnan(a) | np.isnan(x)
     return np.where(domain, np.nan, out)
 
@@ -457,7 +459,7 @@ def _igammac_kernel(dtype, a, x):
     """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)."""
     out = scipy_special().gammaincc(a, x)
     out = np.where((x == np.inf) | (a == 0), 0.0,
-                   np.where(_igamma_undefined(a, x) & (a != 0), np.nan, out))
+                   np.where(_igamma_undefined(dtype, a, x) & (a != 0), np.nan, out))
     domain = (x < 0) | (a < 0) | ((a == 0) & (x == 0)) | np.isnan(a) | np.isnan(x)
     return np.where(domain, np.nan, out)
 

@@ -24,7 +24,7 @@ __all__ = [
     "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expit", "expn", "factorial", "gamma", "gammainc", "gammaincc",
     "gammaln", "gammasgn", "hyp1f1", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr", "log_softmax",
     "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "poch", "polygamma",
-    "rel_entr", "softmax", "spence", "xlog1py", "xlogy", "zeta",
+    "rel_entr", "softmax", "spence", "sph_harm_y", "xlog1py", "xlogy", "zeta",
 ]
 
 
@@ -817,3 +817,50 @@ def exp1(x):
     """E_1(x), the exponential integral of order 1."""
     (x,) = _real("exp1", x)
     return expn(_const(x, 1), x)
+
+
+# ---------------------------------------------------------------------------- sph_harm_y
+
+def _normalized_legendre(l_max, x):
+    """P[m][l] for 0 <= m <= l <= l_max (zeros elsewhere): the orthonormalized associated
+    Legendre functions at ``x``, from the diagonal P_m^m = P_0^0 prod_a -sqrt(1 + 1/2a)
+    (1 - x^2)^(m/2), then P_m^(m+1) = sqrt(2m + 3) x P_m^m and the three-term recurrence
+    up the columns."""
+    zero = jnp.zeros_like(x)
+    p = [[zero] * (l_max + 1) for _ in range(l_max + 1)]
+    first = 0.5 / np.sqrt(np.pi)
+    p[0][0] = jnp.full_like(x, first)
+    sin_pow, factor = jnp.ones_like(x), _const(x, 1.0)
+    root = jnp.sqrt(1.0 - x * x)
+    for m in range(1, l_max + 1):
+        factor = factor * -jnp.sqrt(_const(x, 1.0 + 0.5 / m))
+        sin_pow = sin_pow * root
+        p[m][m] = first * (factor * sin_pow)
+    for m in range(l_max):
+        p[m][m + 1] = (_const(x, np.sqrt(2.0 * m + 3.0)) * x) * p[m][m]
+    for l in range(2, l_max + 1):  # noqa: E741
+        for m in range(l - 1):
+            c0, c1, c2, c3 = float(l * l), float(m * m), 2.0 * l, float((l - 1) * (l - 1))
+            d0 = _const(x, np.sqrt((4.0 * c0 - 1.0) / (c0 - c1)))
+            d1 = _const(x, np.sqrt((c2 + 1.0) * (c3 - c1) / ((c2 - 3.0) * (c0 - c1))))
+            p[m][l] = d0 * (p[m][l - 1] * x) - d1 * p[m][l - 2]
+    return jnp.stack([jnp.stack(row) for row in p])
+
+
+def sph_harm_y(n, m, theta, phi, diff_n=None, n_max=None):
+    """The spherical harmonic Y_n^m at colatitude ``theta`` and longitude ``phi``;
+    ``n_max`` (default max(n), which must then be concrete) bounds the degree."""
+    if diff_n is not None:
+        raise NotImplementedError("The 'diff_n' argument to jax.scipy.special.sph_harm_y is "
+                                  "not supported.")
+    if np.ndim(theta) == 0 and not hasattr(theta, "shape"):
+        theta = jnp.array([theta])
+    if n_max is None:
+        n_max = np.max(np.asarray(n))
+    n_max = _concrete_int(n_max, "The `n_max` argument of `jnp.scipy.special.sph_harm`")
+    n, m, theta, phi = jnp.asarray(n), jnp.asarray(m), jnp.asarray(theta), jnp.asarray(phi)
+    legendre = _normalized_legendre(n_max, jnp.cos(theta))
+    value = legendre.at[jnp.abs(m), n, jnp.arange(n.shape[0])].get(mode="clip")
+    angle = jnp.abs(m) * phi
+    harmonic = ew.complex(value * jnp.cos(angle), value * jnp.sin(angle))
+    return jnp.where(m < 0, (-1.0) ** jnp.abs(m) * jnp.conjugate(harmonic), harmonic)
