@@ -221,14 +221,15 @@ def lgamma(x):
 
 
 def _digamma_f64(x: np.ndarray) -> np.ndarray:
-    """psi(x): reflection for x < 0.5, recurrence up to x >= 6, then the asymptotic series."""
+    """psi(x): reflection for x < 0.5, recurrence up to x >= 12, then the asymptotic series
+    (whose first omitted term, 691/32760 y^-12, is then below float64's precision)."""
     x = np.asarray(x, np.float64)
     with np.errstate(all="ignore"):
         reflect = x < 0.5
         shift = np.zeros_like(x)
         y = np.where(reflect, 1 - x, x)
-        for _ in range(6):
-            small = y < 6
+        for _ in range(12):
+            small = y < 12
             shift = shift - np.where(small, 1 / y, 0)
             y = np.where(small, y + 1, y)
         inv2 = 1 / (y * y)
@@ -279,11 +280,14 @@ def _naryop(name, kernel):
 
 def _zeta_kernel(dtype, x, q):
     """The Hurwitz zeta function with XLA's answers off its domain: NaN at x = inf or
-    q = inf, and at nonpositive integer q (a pole) inf only for x in {0, 1}."""
+    q = inf; at a pole (q a nonpositive integer) inf for even integer x, else NaN; inf at
+    x = 1."""
     out = scipy_special().zeta(x, q)
+    out = np.where((x == np.inf) | (q == np.inf), np.nan, out)
     pole = (q <= 0) & (np.floor(q) == q)
-    out = np.where(pole, np.where((x == 0) | (x == 1), np.inf, np.nan), out)
-    return np.where((x == np.inf) | (q == np.inf), np.nan, out)
+    even = (np.fmod(x, 2) == 0)
+    out = np.where(pole, np.where(even, np.inf, np.nan), out)
+    return np.where(x == 1, np.inf, out)
 
 
 zeta_p = _naryop("zeta", _zeta_kernel)
