@@ -339,7 +339,8 @@ def _polygamma_dm(g, ans, m, x):
 defjvp(lgamma_p, lambda g, ans, x: ew.mul(g, digamma(x)))
 defjvp(digamma_p, lambda g, ans, x: ew.mul(g, polygamma(common.scalar_like(1, x), x)))
 defjvp(polygamma_p, _polygamma_dm, lambda g, ans, m, x: ew.mul(
-    g, common.broadcast_to_aval(polygamma(ew.add(m, common.scalar_like(1, m)), x), get_aval(ans))))
+    g, broadcasting.broadcast_to_aval(polygamma(ew.add(m, common.scalar_like(1, m)), x),
+                                      get_aval(ans))))
 
 
 # ---------------------------------------------------------------------------- random_gamma_grad
@@ -500,11 +501,11 @@ def _igamma_dx(g, ans, a, x):
     """dP/dx: the gamma density exp(-x + (a - 1) log x - lgamma(a))."""
     one = common.scalar_like(1, a)
     density = ew.exp(ew.add(ew.neg(x), ew.sub(ew.mul(ew.sub(a, one), ew.log(x)), lgamma(a))))
-    return common.broadcast_to_aval(ew.mul(g, density), get_aval(ans))
+    return broadcasting.broadcast_to_aval(ew.mul(g, density), get_aval(ans))
 
 
 def _igamma_da(g, ans, a, x):
-    return common.broadcast_to_aval(ew.mul(g, igamma_grad_a(a, x)), get_aval(ans))
+    return broadcasting.broadcast_to_aval(ew.mul(g, igamma_grad_a(a, x)), get_aval(ans))
 
 
 defjvp(igamma_p, _igamma_da, _igamma_dx)
@@ -541,7 +542,7 @@ def _betainc_dx(g, ans, a, b, x):
     log_beta = ew.sub(ew.add(lgamma(a), lgamma(b)), lgamma(ew.add(a, b)))
     log_density = ew.sub(ew.add(ew.mul(ew.sub(b, one), ew.log1p(ew.neg(x))),
                                 ew.mul(ew.sub(a, one), ew.log(x))), log_beta)
-    return common.broadcast_to_aval(ew.mul(ew.exp(log_density), g), get_aval(ans))
+    return broadcasting.broadcast_to_aval(ew.mul(ew.exp(log_density), g), get_aval(ans))
 
 
 defjvp(regularized_incomplete_beta_p, _betainc_dab, _betainc_dab, _betainc_dx)
@@ -567,7 +568,7 @@ def bessel_i1e(x):
 
 def _filled(x, value):
     """``value`` in ``x``'s shape and dtype."""
-    return common.broadcast_to_aval(common.scalar_like(value, x), get_aval(x))
+    return broadcasting.broadcast_to_aval(common.scalar_like(value, x), get_aval(x))
 
 
 def _bessel_i1e_jvp(g, ans, x):
