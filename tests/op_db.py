@@ -965,13 +965,36 @@ op("reduce_monoid", ["reduce_sum", "reduce_max"], dtypes=(F32,), differentiable=
 
 # ---- special functions (lax/special.py): SciPy's float64 kernels rounded, XLA's edge values
 
+def _moderate_edges(dt):
+    """Edge values less the finite extremes, where XLA's series for zeta, igamma and
+    betainc overflow to NaN (zeta beyond x ~ 300 (q + 10) in float32, betainc's
+    lgamma(a + b)) or never stop (float64 igamma at a = x = max: r + 1 == r), while
+    SciPy returns the limit."""
+    v = special_values(dt)
+    return v[~np.isfinite(v) | (np.abs(v) < 1e4)]
+
+
+def _special_function_samples(domains):
+    def gen(dt, rng):
+        out = elementwise(2, domains)(dt, rng)
+        v = _moderate_edges(dt)
+        grid = np.meshgrid(v, v, indexing="ij")
+        out.append(Sample(tuple(g.ravel() for g in grid), tag="special"))
+        return out
+    return gen
+
+
+_zeta_samples = _special_function_samples(("gt1", "positive"))
+
+
 def _polygamma_samples(dt, rng):
     """Orders 0-3 (whole numbers in the float dtype), positive x; and edge values."""
     out = [Sample((rng.integers(0, 4, shp[0]).astype(dt), rand(rng, shp[1], dt, "positive")))
            for shp in BINARY_SHAPES[:3]]
     v = special_values(dt)
-    out.append(Sample((np.repeat(np.array([0, 1, 2, 1.5, -1], dt), v.size),
-                       np.tile(v, 5)), tag="special"))
+    with np.errstate(all="ignore"):  # (non-float dtypes: samples for the dtype errors)
+        orders = np.array([0, 1, 2, 1.5, -1]).astype(dt)
+    out.append(Sample((np.repeat(orders, v.size), np.tile(v, 5)), tag="special"))
     return out
 
 
@@ -980,26 +1003,20 @@ def _betainc_samples(dt, rng):
     unit = lambda shp: (rand(rng, shp, dt, "positive") / 4.2).astype(dt)  # noqa: E731
     out = [Sample((rand(rng, a, dt, "positive"), rand(rng, b, dt, "positive"), unit(x)))
            for a, b, x in TERNARY_SHAPES]
-    v = special_values(dt)
-    grid = np.meshgrid(v, v, np.array([-0.5, 0, 0.3, 1, 2, np.nan], dt), indexing="ij")
+    v = _moderate_edges(dt)
+    with np.errstate(all="ignore"):  # (non-float dtypes: samples for the dtype errors)
+        xs = np.array([-0.5, 0, 0.3, 1, 2, np.nan]).astype(dt)
+    grid = np.meshgrid(v, v, xs, indexing="ij")
     out.append(Sample(tuple(g.ravel() for g in grid), tag="special"))
     return out
 
 
 for _name in ("igamma", "igammac"):
-    op(_name, dtypes=FLOATS, samples=elementwise(2, ("positive", "positive"), specials=True),
+    op(_name, dtypes=FLOATS, samples=_special_function_samples(("positive", "positive")),
        errors=elementwise_errors(2), differentiable=True, scalar_args=(0, 1))
 op("igamma_grad_a", dtypes=FLOATS, samples=elementwise(2, ("positive", "positive")),
    errors=elementwise_errors(2), scalar_args=(0, 1),
    jax_grad_args=())  # (JAX has no differentiation rule for igamma_grad_a)
-def _zeta_samples(dt, rng):
-    """x > 1, q > 0; and edge values, less the finite extremes: XLA's series overflows
-    to NaN for x beyond ~300 (q + 10) in float32, where SciPy's limit is 0 or inf."""
-    out = elementwise(2, ("gt1", "positive"))(dt, rng)
-    v = special_values(dt)
-    v = v[~np.isfinite(v) | (np.abs(v) < 1e4)]
-    out.append(Sample(tuple(g.ravel() for g in np.meshgrid(v, v, indexing="ij")), tag="special"))
-    return out
 
 
 op("zeta", dtypes=FLOATS, samples=_zeta_samples,
