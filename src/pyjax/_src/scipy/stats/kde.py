@@ -17,13 +17,13 @@ def _inverse_spd(m):
     """The inverse of a symmetric positive definite matrix by its Cholesky factor."""
     factor = linalg.cholesky(m)
     eye = jnp.eye(m.shape[-1], dtype=m.dtype)
-    half = linalg.triangular_solve(factor, eye, lower=True)
+    half = linalg.triangular_solve(factor, eye, left_side=True, lower=True)
     return half.T @ half
 
 
 def _cho_solve(factor, b):
-    y = linalg.triangular_solve(factor, b, lower=True)
-    return linalg.triangular_solve(factor, y, lower=True, transpose_a=True)
+    y = linalg.triangular_solve(factor, b, left_side=True, lower=True)
+    return linalg.triangular_solve(factor, y, left_side=True, lower=True, transpose_a=True)
 
 
 def _weighted_cov(data, weights):

@@ -29,7 +29,7 @@ def logpdf(x, mean, cov, allow_singular=None):
     batch = jnp.broadcast_shapes(get_aval(diff).shape[:-1], c_shape[:-2])
     factor = jnp.broadcast_to(factor, batch + (n, n))
     diff = jnp.broadcast_to(diff, batch + (n,))
-    y = linalg.triangular_solve(factor, diff[..., None], lower=True)[..., 0]
+    y = linalg.triangular_solve(factor, diff[..., None], left_side=True, lower=True)[..., 0]
     log_det = jnp.sum(jnp.log(jnp.diagonal(factor, axis1=-2, axis2=-1)), axis=-1)
     return -1 / 2 * jnp.sum(y * y, axis=-1) - n / 2 * np.log(2 * np.pi) - log_det
 
