@@ -2,18 +2,16 @@
 import jax
 import pytest
 
-import pyjax
+from harness import x64_mode
 
 
 @pytest.fixture
 def x64():
     """64-bit mode on in pyjax and JAX together (float64 gradients, x64 dtype rules);
-    both restored afterwards."""
-    before = pyjax.config.jax_enable_x64, jax.config.jax_enable_x64
-    pyjax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_enable_x64", True)
-    jax.clear_caches()  # (JAX reuses an inner jit's 32-bit lowering under x64 otherwise)
-    yield
-    pyjax.config.update("jax_enable_x64", before[0])
-    jax.config.update("jax_enable_x64", before[1])
+    both restored afterwards. JAX's caches are cleared on the way in and out: JAX reuses
+    an inner jit's 32-bit lowering under x64 otherwise (``jnp.polyder`` after a 32-bit
+    run fails its own compile)."""
+    jax.clear_caches()
+    with x64_mode():
+        yield
     jax.clear_caches()

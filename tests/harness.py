@@ -2,6 +2,8 @@
 gradients, and vmap against a Python loop."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import jax
@@ -129,3 +131,16 @@ def edge_values(dtype: np.dtype) -> np.ndarray:
         if dtype.kind == "c":
             return (real[:, None] + 1j * real[None, ::3]).ravel().astype(dtype)
         return real.astype(dtype)
+
+
+@contextlib.contextmanager
+def x64_mode(enabled: bool = True):
+    """``jax_enable_x64`` in pyjax and JAX together, both restored afterwards."""
+    before = pyjax.config.jax_enable_x64, jax.config.jax_enable_x64
+    pyjax.config.update("jax_enable_x64", enabled)
+    jax.config.update("jax_enable_x64", enabled)
+    try:
+        yield
+    finally:
+        pyjax.config.update("jax_enable_x64", before[0])
+        jax.config.update("jax_enable_x64", before[1])

@@ -6,7 +6,6 @@ first maximum), the wrappers, errors, and a small CNN trained 50 steps on both.
 """
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
@@ -89,19 +88,6 @@ def _cases(seed, count_per_form=1):
             for _ in range(count_per_form)]
 
 
-@contextlib.contextmanager
-def harness_x64():
-    """x64 on in pyjax and JAX (float64 finite differences), restored afterwards."""
-    prev_ours, prev_theirs = pyjax.config.jax_enable_x64, jax.config.jax_enable_x64
-    pyjax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        pyjax.config.update("jax_enable_x64", prev_ours)
-        jax.config.update("jax_enable_x64", prev_theirs)
-
-
 def _theirs(p: dict) -> dict:
     """The same params for JAX (its own ConvDimensionNumbers class)."""
     dn = p.get("dimension_numbers")
@@ -160,7 +146,7 @@ def test_check_grads_second_order(layout):
     and of its gradient (second order)."""
     rng = np.random.default_rng(3)
     x, w, p = _draw_case(rng, layout, "pairs")
-    with harness_x64():
+    with harness.x64_mode():
         harness.check_grads(lambda a, b: lax.conv_general_dilated(a, b, **p), [x, w])
         harness.check_grads(lambda a, b: pyjax.grad(_loss(lax, p), 1)(a, b), [x, w])
         harness.check_grads(lambda a, b: pyjax.grad(_loss(lax, p), 0)(a, b), [x, w])
@@ -233,7 +219,7 @@ def test_pooling_second_order_and_vmap():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 5, 6, 2))
     for p in POOLS[:2]:
-        with harness_x64():
+        with harness.x64_mode():
             for pool in (_pool(lax, "max", p), lambda v, p=p: lax.reduce_window(
                     v, 0.0, lax.add, **p)):
                 harness.check_grads(pool, [x])

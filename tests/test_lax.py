@@ -11,7 +11,6 @@ unbatched operands mixed in.
 """
 from __future__ import annotations
 
-import contextlib
 import warnings
 import zlib
 
@@ -38,19 +37,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore:Explicitly requested dtype"),
 
 
 # ---------------------------------------------------------------------------- helpers
-
-@contextlib.contextmanager
-def x64(enabled: bool = True):
-    """Toggle ``jax_enable_x64`` in pyjax and JAX together; restore both afterwards."""
-    prev_ours, prev_theirs = pyjax.config.jax_enable_x64, jax.config.jax_enable_x64
-    pyjax.config.update("jax_enable_x64", enabled)
-    jax.config.update("jax_enable_x64", enabled)
-    try:
-        yield
-    finally:
-        pyjax.config.update("jax_enable_x64", prev_ours)
-        jax.config.update("jax_enable_x64", prev_theirs)
-
 
 class Weak:
     """Marks an array operand to be passed as a weakly typed array (as a Python scalar
@@ -219,7 +205,7 @@ def test_values(op, dtype):
 # (complex128 only in the error tests: complex64 covers complex semantics, and time counts)
 @pytest.mark.parametrize("op,dtype", _cases((F64, I64)))
 def test_values_x64(op, dtype):
-    with x64():
+    with harness.x64_mode():
         check_values_without_known_failures(op, dtype, (F64, I64))
 
 
@@ -234,7 +220,7 @@ def test_known_failures(op, tag):
     for dtype in op.dtypes:
         if dtype in op.untested:
             continue
-        with x64(dtype in X64):
+        with harness.x64_mode(dtype in X64):
             check_values(op, dtype, [s for s in value_cases(op, dtype) if s.tag == tag])
 
 
@@ -289,7 +275,7 @@ def test_dtype_errors(op):
     for dtype in ALL:
         if dtype in op.dtypes or dtype in op.untested:
             continue
-        with x64(dtype in X64):
+        with harness.x64_mode(dtype in X64):
             for s in op.samples(dtype, _rng(op.name, dtype.name))[:2]:
                 check_raises_like_jax(op, s)
 
@@ -306,7 +292,7 @@ def test_weak_scalar_errors(op):
     an int32/float32 one with x64 on, where Python scalars are 64-bit) is a dtype mismatch."""
     checked = 0
     for flag in (False, True):
-        with x64(flag):
+        with harness.x64_mode(flag):
             for dtype in op.dtypes:
                 if dtype in op.untested or (dtype in X64 and not flag):
                     continue
@@ -348,7 +334,7 @@ def _partial(fn, s: Sample, leaves, tree, diff):
 def test_check_grads(op):
     """Forward mode against central differences, reverse against forward (float64)."""
     checked = 0
-    with x64():
+    with harness.x64_mode():
         for s in op.samples(F64, _rng(op.name, "grad")):
             leaves, tree, diff = _diff_leaves(s)
             if op.jax_grad_args:  # (only these operands are differentiable; () means

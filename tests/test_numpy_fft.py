@@ -4,7 +4,6 @@ x64 on and off), errors, gradients, vmap, jit and the primitive's cost. The JAX 
 group runs as one jitted function, so JAX compiles once per group."""
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ import pyjax.numpy as jnp
 import pyjax.numpy.fft as fft_module
 from pyjax import lax
 
-from harness import assert_same
+from harness import assert_same, x64_mode
 
 RNG = np.random.default_rng(0)
 
@@ -30,25 +29,12 @@ def _complex(shape, dtype=np.complex64):
     return (RNG.normal(size=shape) + 1j * RNG.normal(size=shape)).astype(dtype)
 
 
-@contextlib.contextmanager
-def _x64(enabled: bool):
-    """``jax_enable_x64`` in pyjax and JAX together, restored afterwards."""
-    before = pyjax.config.jax_enable_x64, jax.config.jax_enable_x64
-    pyjax.config.update("jax_enable_x64", enabled)
-    jax.config.update("jax_enable_x64", enabled)
-    try:
-        yield
-    finally:
-        pyjax.config.update("jax_enable_x64", before[0])
-        jax.config.update("jax_enable_x64", before[1])
-
-
 def _compare(cases, x64=False, **tol):
     """``cases``: (function name, operand, kwargs). Ours eagerly and under jit, JAX's in one
     jitted function."""
     def ref(xs):
         return [getattr(jnp_ref.fft, n)(x, **kw) for (n, _, kw), x in zip(cases, xs)]
-    with _x64(x64):
+    with x64_mode(x64):
         theirs = jax.jit(ref)([x for _, x, _ in cases])
         for (name, x, kw), t in zip(cases, theirs):
             fn = getattr(jnp.fft, name)
@@ -220,7 +206,7 @@ def test_grad_matches_jax():
 
 def test_check_grads_float64():
     """Forward mode against central differences and reverse against forward, per type."""
-    with _x64(True):
+    with x64_mode(True):
         for name, kw in GRAD_FUNCS:
             x = (_real((3, 5), np.float64) if name in ("rfft", "rfftn", "ihfft")
                  else _complex((3, 5), np.complex128))
