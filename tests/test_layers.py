@@ -30,7 +30,8 @@ _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler
                    "scipy": "numpy/nn/random"}
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
                   "util": "base", "custom_derivatives": "lax", "api": "api",
-                  "api_extras": "api", "test_util": "api", "jax_alias": "base"}
+                  "api_extras": "api", "test_util": "api", "jax_alias": "base",
+                  "jaxpr_graph": "api"}
 
 # Imports made where they are used on purpose, each with its reason (not a dodged cycle).
 LAZY: dict[tuple[str, str], str] = {

@@ -37,7 +37,8 @@ def _renamed(eqn: Eqn, env: dict) -> Eqn:
     if not env:
         return eqn
     invars = [env.get(id(v), v) for v in eqn.invars]  # (env holds ids of live vars only)
-    return eqn if invars == eqn.invars else Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
+    return eqn if invars == eqn.invars else \
+        Eqn(eqn.prim, invars, eqn.outvars, eqn.params, eqn.source)
 
 
 # ---------------------------------------------------------------------------- inlining
@@ -79,7 +80,7 @@ def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
                 elif invars == eqn.invars:
                     eqns.append(eqn)  # (unchanged: shared, as passes never mutate equations)
                     continue
-                eqns.append(Eqn(eqn.prim, invars, outvars, eqn.params))
+                eqns.append(Eqn(eqn.prim, invars, outvars, eqn.params, eqn.source))
                 continue
             inner = {id(v): const_of(c, v.aval) for v, c in zip(body.jaxpr.constvars,
                                                                   body.consts)}
@@ -224,7 +225,8 @@ def _scalars_unbroadcast(eqn: Eqn, producer) -> Eqn:
                 e.invars[0].aval.shape == () and \
                 any(u.aval.shape == out_shape for j, u in enumerate(invars) if j != i):
             invars[i] = e.invars[0]
-    return eqn if invars == eqn.invars else Eqn(eqn.prim, invars, eqn.outvars, eqn.params)
+    return eqn if invars == eqn.invars else \
+        Eqn(eqn.prim, invars, eqn.outvars, eqn.params, eqn.source)
 
 
 # ---------------------------------------------------------------------------- CSE
@@ -445,8 +447,8 @@ def _own_broadcasts(jaxpr: Jaxpr, min_size: int) -> list:
                 if id(v) in shared and id(v) not in own:
                     b = made[id(v)]
                     own[id(v)] = Var(v.aval)
-                    eqns.append(Eqn(b.prim, b.invars, [own[id(v)]], b.params))
-            e = Eqn(e.prim, [own.get(id(v), v) for v in e.invars], e.outvars, e.params)
+                    eqns.append(Eqn(b.prim, b.invars, [own[id(v)]], b.params, b.source))
+            e = Eqn(e.prim, [own.get(id(v), v) for v in e.invars], e.outvars, e.params, e.source)
         eqns.append(e)
     return eqns
 
@@ -465,7 +467,7 @@ def _fused_eqn(group: _Group, read_outside: set) -> Eqn:
     outputs = [o for e in members for o in e.outvars if id(o) in read_outside]
     inner_in = [Var(v.aval) for v in inputs]
     env = {id(v): n for v, n in zip(inputs, inner_in)}
-    body = [Eqn(e.prim, [env.get(id(v), v) for v in e.invars], e.outvars, e.params)
+    body = [Eqn(e.prim, [env.get(id(v), v) for v in e.invars], e.outvars, e.params, e.source)
             for e in members]
     return Eqn(fused_p, inputs, outputs, {"jaxpr": Jaxpr([], inner_in, outputs, body)})
 
@@ -479,7 +481,7 @@ def unfuse(jaxpr: Jaxpr) -> Jaxpr:
             continue
         sub = eqn.params["jaxpr"]
         env = {id(v): a for v, a in zip(sub.invars, eqn.invars)}
-        eqns.extend(Eqn(e.prim, [_read(env, v) for v in e.invars], e.outvars, e.params)
+        eqns.extend(Eqn(e.prim, [_read(env, v) for v in e.invars], e.outvars, e.params, e.source)
                     for e in sub.eqns)
     return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns)
 

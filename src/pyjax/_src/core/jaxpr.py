@@ -47,13 +47,17 @@ def _format_scalar(val, aval: ShapedArray) -> str:
 
 
 class Eqn:
-    __slots__ = ("prim", "invars", "outvars", "params")
+    """One equation. ``source`` is the user's ``file:line`` that staged it, recorded only
+    while a tool asks (``staging.recording_sources``): finding it costs a frame walk."""
+    __slots__ = ("prim", "invars", "outvars", "params", "source")
 
-    def __init__(self, prim: Primitive, invars: list, outvars: list[Var], params: dict):
+    def __init__(self, prim: Primitive, invars: list, outvars: list[Var], params: dict,
+                 source: str | None = None):
         self.prim = prim
         self.invars = invars
         self.outvars = outvars
         self.params = params
+        self.source = source
 
 
 class Jaxpr:

@@ -160,7 +160,7 @@ class EvalTrace(Trace):
 _PYJAX_DIR = str(Path(__file__).resolve().parents[2])
 
 
-def _user_frame() -> str:
+def user_frame() -> str:
     """``file:line`` of the innermost caller outside pyjax (the user's source line)."""
     frame = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_PYJAX_DIR):
@@ -179,7 +179,7 @@ def check_floats(name: str, buffers) -> None:
                                  ("inf", config.jax_debug_infs, np.isinf)):
             if flag and test(buf).any():
                 raise FloatingPointError(f"invalid value ({kind}) encountered in {name}\n"
-                                         f"(the operation was called at {_user_frame()})")
+                                         f"(the operation was called at {user_frame()})")
 
 
 def _checked_process_primitive(self, prim, args, params):

@@ -360,7 +360,7 @@ def _reshape_simplify(eqn, producer):
     (x,) = eqn.invars
     inner = producer(x)
     if inner is not None and inner.prim is reshape_p and inner.params["dimensions"] is None:
-        eqn = Eqn(reshape_p, inner.invars, eqn.outvars, eqn.params)
+        eqn = Eqn(reshape_p, inner.invars, eqn.outvars, eqn.params, eqn.source)
     if eqn.invars[0].aval == eqn.outvars[0].aval:
         return eqn.invars[0]
     return eqn if eqn.invars[0] is not x else None
@@ -472,7 +472,7 @@ def _transpose_simplify(eqn, producer):
         return x
     if x is eqn.invars[0]:
         return None
-    return Eqn(transpose_p, [x], eqn.outvars, dict(eqn.params, permutation=perm))
+    return Eqn(transpose_p, [x], eqn.outvars, dict(eqn.params, permutation=perm), eqn.source)
 
 
 def _transpose_xla_rewrite(eqn, producer, uses):

@@ -330,7 +330,8 @@ def _dot_general_transposed(eqn, permutation, outvars):
             permutation != tuple(range(nb)) + (nb + 1, nb):
         return None
     dn = type(eqn.params["dimension_numbers"])(((tuple(rc), tuple(lc)), (tuple(rb), tuple(lb))))
-    return Eqn(dot_general_p, eqn.invars[::-1], outvars, dict(eqn.params, dimension_numbers=dn))
+    return Eqn(dot_general_p, eqn.invars[::-1], outvars, dict(eqn.params, dimension_numbers=dn),
+               eqn.source)
 
 
 dot_general_p.transposed = _dot_general_transposed

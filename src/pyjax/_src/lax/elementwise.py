@@ -267,7 +267,8 @@ def _div_xla_rewrite(eqn, producer, uses):
     dt = divisor.aval.dtype
     with np.errstate(all="ignore"):
         recip = np.divide(dt.type(1), np.asarray(divisor.val, dt))
-    return Eqn(mul_p, [eqn.invars[0], Literal(recip, divisor.aval)], eqn.outvars, {})
+    return Eqn(mul_p, [eqn.invars[0], Literal(recip, divisor.aval)], eqn.outvars, {},
+               eqn.source)
 
 
 div_p.xla_rewrite = _div_xla_rewrite

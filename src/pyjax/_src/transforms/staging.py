@@ -8,14 +8,16 @@ split a JVP into the primal computation (run now) and the linear tangent map (st
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
+import threading
 from dataclasses import dataclass
 
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Literal, Var, check_jaxpr, dce_jaxpr,
                                    dependent_outputs)
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.core.trace import (Tracer, Trace, current_trace, get_aval, new_trace,
+from pyjax._src.core.trace import (Tracer, Trace, current_trace, get_aval, new_trace, user_frame,
                                    set_current_trace)
 from pyjax._src.config import CHECKS, config
 
@@ -53,6 +55,21 @@ def flat_arg_names(fun, args, kwargs, tree_flatten, static=lambda i, name: False
         leaves = tree_flatten(value)[0]
         names.extend([name] * len(leaves))
     return tuple(names)
+
+
+_SOURCES = threading.local()  # .on: staged equations record the user's source line
+
+
+@contextlib.contextmanager
+def recording_sources():
+    """Within: every staged equation records ``eqn.source``, the user's ``file:line``
+    (tools that show a program ask for it; tracing pays a frame walk per equation)."""
+    before = getattr(_SOURCES, "on", False)
+    _SOURCES.on = True
+    try:
+        yield
+    finally:
+        _SOURCES.on = before
 
 
 class StagingTracer(Tracer):
@@ -123,7 +140,8 @@ class StagingTrace(Trace):
             atoms.append(a)
             avals.append(a.aval)
         outvars = [Var(a) for a in prim.abstract_eval(avals, **params)]
-        self.eqns.append(Eqn(prim, atoms, outvars, params))
+        source = user_frame() if getattr(_SOURCES, "on", False) else None
+        self.eqns.append(Eqn(prim, atoms, outvars, params, source))
         return [StagingTracer(self, v) for v in outvars]
 
     def process_call(self, call_prim, jaxpr, args, params):
