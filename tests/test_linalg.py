@@ -182,6 +182,11 @@ def test_empty_and_degenerate_shapes():
         both(lambda n, y: n.L.svd(y, full_matrices=False), x)
         both(lambda n, y: n.L.qr(y), x)
         both(lambda n, y: n.L.lu(y), x)
+    for shape in [(0, 0), (2, 0, 0)]:  # LU's row permutation gathers no rows
+        x = np.zeros(shape, np.float32)
+        both(lambda n, y: n.np.linalg.inv(y), x)
+        both(lambda n, y: n.np.linalg.solve(y, y), x)
+        both(lambda n, y: n.np.linalg.det(y), x)
     both(lambda n, y: n.L.cholesky(y), np.ones((1, 1), np.float32) * 4)
     both(lambda n, y: n.L.cholesky(y), -np.eye(2, dtype=np.float32))  # not PD: NaN
 

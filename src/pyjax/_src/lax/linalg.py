@@ -180,9 +180,12 @@ def _inverse_gaps(w):
 
 def _take_rows(x, perm):
     """``x[..., perm, :]`` for each matrix and permutation of the batch (a gather, as in
-    JAX: O(m k) where a permutation matrix's product is O(m^2 k))."""
+    JAX: O(m k) where a permutation matrix's product is O(m^2 k)). Zero-size: the empty
+    result itself (a gather takes no size-1 slice of an empty axis)."""
     a = get_aval(x)
     nd = a.ndim
+    if a.size == 0:
+        return shape.full(a.shape[:-2] + get_aval(perm).shape[-1:] + a.shape[-1:], 0, a.dtype)
     batch = tuple(range(nd - 2))
     dnums = indexing.GatherDimensionNumbers(
         offset_dims=(nd - 1,), collapsed_slice_dims=(nd - 2,), start_index_map=(nd - 2,),
