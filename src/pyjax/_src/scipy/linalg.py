@@ -14,7 +14,7 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import get_aval
 from pyjax._src.custom_derivatives import custom_jvp
-from pyjax._src.lax import control_flow, linalg as lax_linalg
+from pyjax._src.lax import control_flow, elementwise as ew, linalg as lax_linalg
 from pyjax._src.numpy import linalg as jnp_linalg
 from pyjax._src.numpy.functional import vectorize
 from pyjax._src.numpy.manipulation import block
@@ -167,8 +167,8 @@ def lu_solve(lu_and_piv, b, trans: int = 0, overwrite_b: bool = False,
 def lu(a, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool = True):
     """``(p, l, u)`` with ``a = p @ l @ u``, or ``(p @ l, u)`` with ``permute_l``."""
     (a,) = promote_dtypes_inexact(jnp.asarray(a))
-    m, n = _shape(a)  # JAX's lu takes one matrix
     factor, _, perm = lax_linalg.lu(a)
+    m, n = _shape(a)  # JAX's lu takes one matrix
     dt = _dtype(a)
     p = jnp.real((perm[None, :] == jnp.arange(m, dtype=_dtype(perm))[:, None]).astype(dt))
     k = min(m, n)
@@ -715,7 +715,13 @@ def block_diag(*arrs):
         cols = _shape(a)[1]
         rows.append(jnp.pad(a, ((0, 0), (col, total - cols - col))))
         col += cols
-    return jnp.concatenate(rows, axis=0)
+    return _strong(jnp.concatenate(rows, axis=0))
+
+
+def _strong(x):
+    """``x`` weakly typed no more: JAX builds these matrices with ops whose results are
+    strongly typed (``pad`` with a typed zero, convolution patches)."""
+    return ew.convert_element_type(x, _dtype(x), False)
 
 
 def _toeplitz(c, r):
@@ -734,8 +740,8 @@ def toeplitz(c, r=None):
         r = jnp.conjugate(jnp.asarray(c))
     else:
         check_arraylike("toeplitz", c, r)
-    return vectorize(_toeplitz, signature="(m),(n)->(m,n)")(jnp.atleast_1d(jnp.asarray(c)),
-                                                            jnp.atleast_1d(jnp.asarray(r)))
+    c, r = jnp.atleast_1d(jnp.asarray(c)), jnp.atleast_1d(jnp.asarray(r))
+    return _strong(vectorize(_toeplitz, signature="(m),(n)->(m,n)")(c, r))
 
 
 def _hankel(c, r):
@@ -760,7 +766,7 @@ def hankel(c, r=None):
         raise ValueError("hankel: c must be at least 1-dimensional, got a scalar.")
     if jnp.ndim(r) == 0:
         raise ValueError("hankel: r must be at least 1-dimensional, got a scalar.")
-    return vectorize(_hankel, signature="(m),(n)->(m,n)")(c, r)
+    return _strong(vectorize(_hankel, signature="(m),(n)->(m,n)")(c, r))
 
 
 def circulant(c):
