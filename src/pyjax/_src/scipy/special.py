@@ -719,7 +719,7 @@ _hyp1f1.defjvps(
 
 # ---------------------------------------------------------------------------- expn, exp1
 
-def _masked_while(state, running, step):
+def masked_while(state, running, step):
     """Iterate ``step`` (dict -> dict) on each element until ``running(state)`` is false
     there: finished elements keep their values, so each stops as a scalar loop would."""
     def cond(carry):
@@ -737,7 +737,7 @@ def _expn_series(x, n):
     """E_n(x) for x <= 1: the power series, with psi(n) - log x as a harmonic sum."""
     eps = float(np.finfo(get_aval(x).dtype).eps)
     one = jnp.ones_like(x)
-    psi = _masked_while(dict(i=one, psi=-np.euler_gamma - jnp.log(x)), lambda s: s["i"] < n,
+    psi = masked_while(dict(i=one, psi=-np.euler_gamma - jnp.log(x)), lambda s: s["i"] < n,
                         lambda s: dict(i=s["i"] + 1, psi=s["psi"] + 1 / s["i"]))["psi"]
     n1 = jnp.where(n == 1, 2 * n, n)
     s = dict(xk=jnp.zeros_like(x), yk=one, pk=1 - n, t=jnp.full_like(x, np.inf),
@@ -749,7 +749,7 @@ def _expn_series(x, n):
         ans = s["ans"] + jnp.where(pk != 0, yk / jnp.where(pk != 0, pk, one), 0.0)
         t = jnp.where(ans != 0, jnp.abs(yk / jnp.where(ans != 0, ans, one)), one)
         return dict(xk=xk, yk=yk, pk=pk, t=t, ans=ans)
-    s = _masked_while(s, lambda s: (x > 0) & (s["t"] > eps), step)
+    s = masked_while(s, lambda s: (x > 0) & (s["t"] > eps), step)
     return (-x) ** (n - 1) * psi / jnp.exp(gammaln(n)) - s["ans"]
 
 
@@ -774,7 +774,7 @@ def _expn_fraction(x, n):
         return dict(k=k, pkm2=s["pkm1"] * rescale, qkm2=s["qkm1"] * rescale,
                     pkm1=pk * rescale, qkm1=qk * rescale, ans=jnp.where(nonzero, r, s["ans"]),
                     t=t, r=r)
-    s = _masked_while(s, lambda s: (x > 0) & (s["t"] > eps), step)
+    s = masked_while(s, lambda s: (x > 0) & (s["t"] > eps), step)
     return s["ans"] * jnp.exp(-x)
 
 
