@@ -99,8 +99,10 @@ def _dawsn_impl(x):
     small = jnp.abs(x) < 0.5
     safe = jnp.where(small, jnp.ones_like(x), x)
     cdt = dtypes.canonicalize_dtype(np.result_type(_dtype(x), np.complex64))
+    safe = jnp.where(jnp.isinf(x), jnp.ones_like(x), safe)
     big = math.sqrt(math.pi) / 2 * jnp.imag(_wofz(safe.astype(cdt)))
-    return jnp.where(small, _dawsn_series(x), big.astype(_dtype(x)))
+    big = jnp.where(jnp.isinf(x), jnp.copysign(jnp.zeros_like(x), x), big.astype(_dtype(x)))
+    return jnp.where(small, _dawsn_series(x), big)
 
 
 _dawsn = custom_jvp(_dawsn_impl)
@@ -200,12 +202,13 @@ def _expi_asymptotic(x, terms: int = 40):
 
 
 def _expi_impl(x):
+    """(NaN at 0 and at the infinities, as JAX's.)"""
     one = jnp.ones_like(x)
     neg = x < 0
     mid = (x > 0) & (x <= 40)
     return jnp.select(
-        [neg, x == 0, mid],
-        [-exp1(jnp.where(neg, -x, one)), jnp.full_like(x, -np.inf),
+        [jnp.isinf(x) | jnp.isnan(x) | (x == 0), neg, mid],
+        [jnp.full_like(x, np.nan), -exp1(jnp.where(neg, -x, one)),
          _expi_series(jnp.where(mid, x, one))],
         _expi_asymptotic(jnp.where(x > 40, x, 41 * one)))
 
