@@ -88,7 +88,8 @@ UNIQUE = [
     ("solve_triangular", (U, B), dict(trans="T")), ("solve_triangular", (U, B), dict(trans=1)),
     ("solve_triangular", (U.astype(np.complex64), B), dict(trans="C", unit_diagonal=True)),
     ("expm", (A,), {}), ("expm", (A * 0.05,), {}), ("expm", (A * 0.5,), {}),
-    ("expm", (A * 9,), dict(tol=dict(rtol=2e-4))), ("expm", (U * 0.2,), dict(upper_triangular=True)),
+    ("expm", (A * 9,), dict(tol=dict(rtol=2e-4))),
+    ("expm", (U * 0.2,), dict(upper_triangular=True)),
     ("expm", (A3,), {}), ("expm", (C64,), {}), ("expm", (A * 50,), dict(max_squarings=3)),
     ("expm_frechet", (A, rand(4, 4)), {}),
     ("expm_frechet", (A3, rand(2, 4, 4)), dict(compute_expm=False)),
@@ -215,7 +216,8 @@ def test_decompositions_reconstruct():
         t, z = P.schur(a)
         shapes_as_jax((t, z), J.schur(a))
         _close(z @ t @ jnp.conj(z.T), a)
-        _close(np.sort_complex(np.linalg.eigvals(np.asarray(t))), np.sort_complex(np.linalg.eigvals(a)))
+        eigenvalues = np.sort_complex(np.linalg.eigvals(np.asarray(t)))
+        _close(eigenvalues, np.sort_complex(np.linalg.eigvals(a)))
         t, z = P.schur(a, output="complex")
         shapes_as_jax((t, z), J.schur(a, output="complex"))
         assert np.allclose(np.tril(np.asarray(t), -1), 0)
@@ -329,6 +331,17 @@ def test_grads_match_jax():
 
 # ---------------------------------------------------------------------------- vmap
 
+def test_jit():
+    """Traced through ``pyjax.jit``: the same values as eagerly."""
+    for f, args in [(P.expm, (A,)), (lambda a, b: P.solve(a, b, assume_a="pos"), (S, B)),
+                    (P.sqrtm, (S,)), (lambda a: P.funm(a, jnp.exp), (S * 0.1,)),
+                    (lambda d, e: P.eigh_tridiagonal(d, e, eigvals_only=True), (V, V[:3])),
+                    (lambda a, b, c: P.solve_sylvester(a, b, c), (S, S, A)),
+                    (lambda a: P.hessenberg(a, calc_q=True), (A,)), (P.toeplitz, (V, V)),
+                    (lambda a: P.rsf2csf(*P.schur(a)), (A,)), (P.polar, (A,))]:
+        assert_same(pyjax.jit(f)(*args), f(*args), rtol=1e-5, atol=1e-5)
+
+
 def test_vmap():
     check_vmap(P.expm, (A3 * 0.5,))
     check_vmap(lambda a, b: P.solve(a, b, assume_a="pos"), (S3, rand(2, 3, 2)))
@@ -366,7 +379,8 @@ ERRORS = [
     lambda M: M.solve_triangular(U, B, trans=3), lambda M: M.cholesky(np.ones((3, 4), F32)),
     lambda M: M.eigh(S, b=S), lambda M: M.eigh(S, type=2), lambda M: M.eigh(S, eigvals=(0, 1)),
     lambda M: M.block_diag(np.ones((2, 2, 2))), lambda M: M.qr_multiply(A, B, mode="bad"),
-    lambda M: M.qr_multiply(rand(5, 3), rand(2, 4)), lambda M: M.qr_multiply(rand(5, 3), rand(4, 2), mode="left"),
+    lambda M: M.qr_multiply(rand(5, 3), rand(2, 4)),
+    lambda M: M.qr_multiply(rand(5, 3), rand(4, 2), mode="left"),
     lambda M: M.sqrtm(A, blocksize=2), lambda M: M.funm(A3, np.sin),
     lambda M: M.polar(V), lambda M: M.polar(A, side="up"), lambda M: M.polar(rand(3, 5)),
     lambda M: M.polar(A, method="eig"),
