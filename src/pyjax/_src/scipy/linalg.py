@@ -320,14 +320,12 @@ def _sylvester_triangular(r, s, f):
     """``y`` with ``r y + y s = f`` for upper ``r`` and lower ``s``: column by column from
     the last, each an upper-triangular solve (Bartels and Stewart)."""
     m, n = _shape(f)
-    cols = [None] * n
+    y = jnp.zeros_like(f)
     for j in reversed(range(n)):
-        rhs = f[:, j]
-        for k in range(j + 1, n):
-            rhs = rhs - cols[k] * s[k, j]
+        rhs = f[:, j:j + 1] - jnp.matmul(y, s[:, j:j + 1])  # y's columns <= j are still 0
         shifted = r + s[j, j] * jnp.eye(m, dtype=_dtype(r))
-        cols[j] = _triangular(shifted, rhs[:, None], lower=False)[:, 0]
-    return jnp.stack(cols, axis=1)
+        y = y + _triangular(shifted, rhs, lower=False) * (np.arange(n) == j)
+    return y
 
 
 def _solve_sylvester_2d(a, b, c, method, tol):
