@@ -410,3 +410,12 @@ def test_errors(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _raise_alike(ERRORS[case])
+
+
+def test_no_derivative_where_jax_has_none():
+    """JAX's schur has no derivative rule, so neither do sqrtm and funm: the same error."""
+    for grad, M in ((jax.grad, J), (pyjax.grad, P)):
+        with pytest.raises(NotImplementedError, match="schur"):
+            grad(lambda a: M.sqrtm(a).real.sum())(S)
+        with pytest.raises(NotImplementedError, match="schur"):
+            grad(lambda a: M.funm(a, lambda x: x * x).real.sum())(S)

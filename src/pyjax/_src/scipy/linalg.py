@@ -5,6 +5,7 @@ of exceptions for values only known at run time (``expm`` past ``max_squarings``
 ``solve_sylvester`` with a shared eigenvalue)."""
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import warnings
@@ -247,7 +248,7 @@ def hessenberg(a, *, calc_q: bool = False, overwrite_a: bool = False,
 
 # ---------------------------------------------------------------------------- solves
 
-@custom_jvp
+@functools.partial(custom_jvp, nondiff_argnums=(0,))
 def _pos_solve(lower, a, b):
     return cho_solve(cho_factor(a, lower=lower), b)
 
@@ -262,8 +263,6 @@ def _pos_solve_jvp(lower, primals, tangents):
     x = cho_solve(factors, b)
     return x, cho_solve(factors, db - jnp.matmul(da, x))
 
-
-_pos_solve.nondiff_argnums = (0,)
 
 
 def _check_solve_shapes(a, b):
