@@ -346,15 +346,13 @@ def _log_case(a, b, c, x):
     s = 1 - x
     m = jnp.round(c - a - b)
     one = jnp.ones_like(x)
-    # sum_{n<m} (a)_n (b)_n / (n! (1-m)_n) s^n
-    finite = masked_while(
-        dict(n=jnp.zeros_like(x), term=one, total=jnp.where(m > 0, one, 0 * one)),
-        lambda st: st["n"] + 1 < m,
-        lambda st: dict(n=st["n"] + 1,
-                        term=st["term"] * (a + st["n"]) * (b + st["n"])
-                        / ((st["n"] + 1) * (1 - m + st["n"])) * s,
-                        total=st["total"] + st["term"] * (a + st["n"]) * (b + st["n"])
-                        / ((st["n"] + 1) * (1 - m + st["n"])) * s))["total"]
+
+    def finite_step(st):  # sum_{n<m} (a)_n (b)_n / (n! (1-m)_n) s^n
+        n = st["n"]
+        term = st["term"] * (a + n) * (b + n) / ((n + 1) * (1 - m + n)) * s
+        return dict(n=n + 1, term=term, total=st["total"] + term)
+    start = dict(n=jnp.zeros_like(x), term=one, total=jnp.where(m > 0, one, 0 * one))
+    finite = masked_while(start, lambda st: st["n"] + 1 < m, finite_step)["total"]
     log_s = jnp.log(s)
 
     def bracket(n):
