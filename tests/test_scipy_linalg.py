@@ -283,7 +283,16 @@ def test_eigh_tridiagonal_vectors():
     w, v = P.eigh_tridiagonal(dc, ec)
     tc = np.diag(dc) + np.diag(ec, 1) + np.diag(np.conj(ec), -1)
     _close(tc @ v, v * w)
+    v_j = np.asarray(J.eigh_tridiagonal(dc, ec)[1])
+    _close(np.abs(np.sum(np.conj(np.asarray(v)) * v_j, axis=0)), np.ones(6), 1e-3)  # phases
     assert_same(P.eigh_tridiagonal(d[:1], e[:0]), J.eigh_tridiagonal(d[:1], e[:0]))
+    # A cluster: two copies of one block give every eigenvalue twice.
+    d2, e2 = F32([1, 2, 3, 1, 2, 3]), F32([1, 1, 0, 1, 1])
+    w, v = P.eigh_tridiagonal(d2, e2, key=pyjax.random.key(3))
+    assert_same(w, J.eigh_tridiagonal(d2, e2, eigvals_only=True))
+    t2 = np.diag(d2) + np.diag(e2, 1) + np.diag(e2, -1)
+    _close(t2 @ v, v * w)
+    _close(np.asarray(v).T @ np.asarray(v), np.eye(6))
 
 
 # ---------------------------------------------------------------------------- derivatives
@@ -352,6 +361,7 @@ def test_vmap():
     check_vmap(P.toeplitz, (rand(2, 4), rand(2, 3)))
     check_vmap(P.sqrtm, (S3,))
     check_vmap(lambda d, e: P.eigh_tridiagonal(d, e, eigvals_only=True), (rand(2, 5), rand(2, 4)))
+    check_vmap(lambda d, e: P.eigh_tridiagonal(d, e), (rand(2, 5), rand(2, 4)))
     check_vmap(lambda a: P.hessenberg(a), (A3,))
     check_vmap(lambda a, b: P.solve_sylvester(a, b, a), (S3, S3))
 
@@ -419,3 +429,26 @@ def test_no_derivative_where_jax_has_none():
             grad(lambda a: M.sqrtm(a).real.sum())(S)
         with pytest.raises(NotImplementedError, match="schur"):
             grad(lambda a: M.funm(a, lambda x: x * x).real.sum())(S)
+
+
+def test_tridiagonal_solve_perturb_singular():
+    """``lax.linalg.tridiagonal_solve(perturb_singular=True)`` (eigh_tridiagonal's inverse
+    iteration): JAX's solution where T is regular; where T - lambda I is singular, a finite
+    solution along the same eigenvector."""
+    n = 7
+    for dt in (F32, np.complex64):
+        dl, d, du = rand(n, dtype=dt), rand(n, dtype=dt), rand(n, dtype=dt)
+        b = rand(n, 2, dtype=dt)
+        dl[0] = du[-1] = 0
+        ours = pyjax.lax.linalg.tridiagonal_solve(dl, d, du, b, perturb_singular=True)
+        theirs = jax.lax.linalg.tridiagonal_solve(dl, d, du, b, perturb_singular=True)
+        assert_same(ours, theirs, rtol=1e-4, atol=1e-5)
+    a, e = rand(n), rand(n - 1)
+    lam = np.linalg.eigvalsh(np.diag(a) + np.diag(e, 1) + np.diag(e, -1)).astype(F32)
+    dl, du = np.concatenate([[0], e]).astype(F32), np.concatenate([e, [0]]).astype(F32)
+    for shift in lam[:3]:
+        args = (dl, a - shift, du, np.ones((n, 1), F32))
+        x = np.asarray(pyjax.lax.linalg.tridiagonal_solve(*args, perturb_singular=True))[:, 0]
+        y = np.asarray(jax.lax.linalg.tridiagonal_solve(*args, perturb_singular=True))[:, 0]
+        assert np.all(np.isfinite(x))
+        _close(abs(x @ y) / np.linalg.norm(x) / np.linalg.norm(y), 1.0, 1e-5)

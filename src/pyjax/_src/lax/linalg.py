@@ -1108,12 +1108,11 @@ tridiagonal_solve_p = Primitive("tridiagonal_solve")
 
 def tridiagonal_solve(dl, d, du, b, *, perturb_singular: bool = False):
     """``x`` with ``T x = b``, T tridiagonal: subdiagonal ``dl`` (``dl[0]`` unused),
-    diagonal ``d``, superdiagonal ``du`` (``du[-1]`` unused); LAPACK's gtsv."""
-    if perturb_singular:
-        raise NotImplementedError("tridiagonal_solve(perturb_singular=True) is not "
-                                  "implemented in pyjax")
+    diagonal ``d``, superdiagonal ``du`` (``du[-1]`` unused); LAPACK's gtsv, or with
+    ``perturb_singular`` an LU whose tiny pivots are raised to eps * max|U| (finite
+    solutions of singular systems, for inverse iteration)."""
     args = [to_array(v) for v in (dl, d, du, b)]
-    return tridiagonal_solve_p.bind(*args, perturb_singular=False)
+    return tridiagonal_solve_p.bind(*args, perturb_singular=bool(perturb_singular))
 
 
 def _tridiagonal_solve_abstract_eval(avals, perturb_singular):
@@ -1135,8 +1134,57 @@ def _tridiagonal_solve_abstract_eval(avals, perturb_singular):
 def _gtsv(dl, d, du, b, perturb_singular):
     if b.size == 0:
         return [b.copy()]
+    if perturb_singular:
+        return [_gtsv_perturbed(dl, d, du, b)]
     *_, x, info = _lapack("gtsv", dl, d, du, b)(dl[1:], d, du[:-1], b)
     return None if info != 0 else [x]
+
+
+def _abs1(x):
+    """LAPACK's pivot size: |re| + |im|."""
+    return abs(x.real) + abs(x.imag)
+
+
+def _tridiagonal_lu(dl, d, du):
+    """Gaussian elimination with partial pivoting (LAPACK's gttrf): U's three diagonals
+    ``(u0, u1, u2)``, the multipliers, and which steps swapped rows."""
+    n = d.shape[0]
+    u0, u1, u2 = d.copy(), du[:-1].copy(), np.zeros(max(n - 2, 0), d.dtype)
+    mult, swap = np.zeros(max(n - 1, 0), d.dtype), np.zeros(max(n - 1, 0), bool)
+    for i in range(n - 1):
+        sub = dl[i + 1]
+        if _abs1(u0[i]) >= _abs1(sub):
+            mult[i] = sub / u0[i] if u0[i] != 0 else 0
+            u0[i + 1] -= mult[i] * u1[i]
+        else:
+            mult[i], swap[i] = u0[i] / sub, True
+            u0[i], u1[i], u0[i + 1] = sub, u0[i + 1], u1[i] - mult[i] * u0[i + 1]
+            if i < n - 2:
+                u2[i], u1[i + 1] = u1[i + 1], -mult[i] * u1[i + 1]
+    return u0, u1, u2, mult, swap
+
+
+def _gtsv_perturbed(dl, d, du, b):
+    u0, u1, u2, mult, swap = _tridiagonal_lu(dl, d, du)
+    n = d.shape[0]
+    tol = np.finfo(d.dtype).eps * max(np.abs(np.concatenate([u0, u1, u2])).max(), 1e-300)
+    tiny = np.abs(u0) < tol
+    phase = np.where(u0 == 0, 1, u0 / np.where(tiny & (u0 != 0), np.abs(u0), 1))
+    u0 = np.where(tiny, phase * tol, u0).astype(d.dtype)
+    y = b.copy()
+    for i in range(n - 1):
+        if swap[i]:
+            y[i], y[i + 1] = y[i + 1].copy(), y[i] - mult[i] * y[i + 1]
+        else:
+            y[i + 1] -= mult[i] * y[i]
+    with np.errstate(all="ignore"):
+        for i in reversed(range(n)):
+            if i + 1 < n:
+                y[i] -= u1[i] * y[i + 1]
+            if i + 2 < n:
+                y[i] -= u2[i] * y[i + 2]
+            y[i] /= u0[i]
+    return y
 
 
 def _tridiagonal_product(dl, d, du, x):

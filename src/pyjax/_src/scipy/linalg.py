@@ -19,6 +19,7 @@ from pyjax._src.lax import control_flow, elementwise as ew, linalg as lax_linalg
 from pyjax._src.numpy import linalg as jnp_linalg
 from pyjax._src.numpy.functional import vectorize
 from pyjax._src.numpy.manipulation import block
+from pyjax._src.random import prng, samplers
 from pyjax._src.numpy.util import (check_arraylike, promote_args_inexact, promote_dtypes,
                                    promote_dtypes_inexact)
 from pyjax._src.scipy import jnp
@@ -626,9 +627,8 @@ def _sturm_counts(alpha, beta_sq, pivmin, x):
 def eigh_tridiagonal(d, e, *, eigvals_only: bool = False, select: str = "a",
                      select_range=None, tol=None, key=None):
     """Eigenvalues (ascending) of the Hermitian tridiagonal matrix with diagonal ``d`` and
-    off-diagonal ``e``, by bisection on Sturm counts; eigenvectors (columns) through
-    ``lax.linalg.eigh`` of the assembled matrix (``key`` is accepted for JAX's random
-    starting vectors, which this method does not need)."""
+    off-diagonal ``e``, by bisection on Sturm counts; eigenvectors (columns) by inverse
+    iteration from random vectors drawn with ``key`` (default ``key(42)``, as JAX's)."""
     alpha, beta = jnp.asarray(d), jnp.asarray(e)
     supported = (np.float32, np.float64, np.complex64, np.complex128)
     if _dtype(alpha) != _dtype(beta):
@@ -657,9 +657,51 @@ def eigh_tridiagonal(d, e, *, eigvals_only: bool = False, select: str = "a",
     w = _bisect(jnp.real(alpha), beta, targets, tol)
     if eigvals_only:
         return w
-    t = jnp.diag(alpha) + jnp.diag(beta, 1) + jnp.diag(jnp.conj(beta), -1)
-    v, _ = lax_linalg.eigh(t)
-    return w, v[:, targets]
+    return w, _inverse_iteration(jnp.real(alpha), beta, w, prng.key(42) if key is None else key)
+
+
+def _orthogonalize_clusters(x, same):
+    """Modified Gram-Schmidt of each row of ``x`` against the earlier rows of its cluster
+    (``same[i, j]``: rows i and j belong to one cluster)."""
+    rows = [x[0]]
+    for i in range(1, _shape(x)[0]):
+        q = jnp.stack(rows)
+        mask = same[i, :i].astype(_dtype(x))
+        r = x[i] - jnp.matmul(mask * jnp.matmul(jnp.conj(q), x[i]), q)
+        rows.append(jnp.where(jnp.any(same[i, :i]), r / jnp_linalg.norm(r).astype(_dtype(x)),
+                              x[i]))
+    return jnp.stack(rows)
+
+
+def _inverse_iteration(alpha, beta, w, key):
+    """Eigenvectors (columns) for the eigenvalues ``w`` by inverse iteration from random
+    unit vectors (drawn as JAX draws them), orthogonalized within clusters of eigenvalues
+    closer than sqrt(eps) times the norm, until the iterates stop growing (at most 5)."""
+    n, k = _shape(alpha)[0], _shape(w)[0]
+    dt = np.result_type(_dtype(alpha), _dtype(beta))
+    dl = jnp.broadcast_to(jnp.pad(jnp.conj(beta), (1, 0)), (k, n)).astype(dt)
+    du = jnp.broadcast_to(jnp.pad(beta, (0, 1)), (k, n)).astype(dt)
+    shifted = (alpha[None, :] - w[:, None]).astype(dt)
+    t_norm = jnp.maximum(jnp.abs(w[0]), jnp.abs(w[-1]))
+    close = (w[1:] - w[:-1]) < np.sqrt(np.finfo(_dtype(w)).eps) * t_norm
+    cluster = jnp.cumsum(jnp.concatenate([jnp.zeros(1, np.int32), (~close).astype(np.int32)]))
+    same = cluster[:, None] == cluster[None, :]
+    v = samplers.normal(key, (k, n), dtype=_dtype(w)).astype(dt)
+    v = v / jnp_linalg.norm(v, axis=-1, keepdims=True).astype(dt)
+
+    def body(state):
+        i, v, norms, _ = state
+        x = lax_linalg.tridiagonal_solve(dl, shifted, du, v[:, :, None],
+                                         perturb_singular=True)[..., 0]
+        new_norms = jnp_linalg.norm(x, axis=-1)
+        x = x / new_norms[:, None].astype(dt)
+        return i + 1, _orthogonalize_clusters(x, same), new_norms, norms
+
+    def cond(state):
+        i, _, norms, old = state
+        return (i < 5) & jnp.any(norms >= 1.1 * old)
+    start = (0, v, jnp.ones(k, _dtype(w)), jnp.zeros(k, _dtype(w)))
+    return jnp.swapaxes(control_flow.while_loop(cond, body, start)[1], 0, 1)
 
 
 def _bisect(alpha, beta, targets, tol):
