@@ -1,0 +1,2 @@
+"""Numerical integration (mirrors ``jax.scipy.integrate``)."""
+from pyjax._src.scipy.integrate import trapezoid  # noqa: F401
