@@ -1,3 +1,3 @@
 """Signal processing (mirrors ``jax.scipy.signal``)."""
 from pyjax._src.scipy.signal import (convolve, convolve2d, correlate, correlate2d,  # noqa: F401
-                                     detrend, fftconvolve)
+                                     csd, detrend, fftconvolve, istft, stft, welch)

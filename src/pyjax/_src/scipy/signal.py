@@ -2,6 +2,8 @@
 or by FFT), detrending, and the windowed-FFT family (stft, istft, csd, welch)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from pyjax._src import dtypes
@@ -168,3 +170,301 @@ def detrend(data, axis: int = -1, type: str = "linear", bp=0, overwrite_data=Non
         coef = jla.lstsq(A, flat[lo:hi])[0]
         pieces.append(flat[lo:hi] - jnp.matmul(A, coef, precision=lax_dot.Precision.HIGHEST))
     return jnp.moveaxis(jnp.concatenate(pieces).reshape(_shape(moved)), 0, axis)
+
+
+# --------------------------------------------------------------------------- windowed FFTs
+
+def _complex_dtype(dtype):
+    """The complex type that holds ``dtype`` (integers: the default complex type)."""
+    if dtypes.issubdtype(dtype, np.inexact):
+        return np.promote_types(dtype, np.complex64)
+    return dtypes.canonicalize_dtype(np.complex128)
+
+
+def _static_int(value, what: str) -> int:
+    try:
+        return int(value)
+    except Exception as err:
+        raise TypeError(f"{what} must be a concrete integer, got {value!r}") from err
+
+
+def _window(window, nperseg, length: int, dtype):
+    """(window array, segment length), as SciPy's ``_triage_segments`` settles them."""
+    if isinstance(window, (str, tuple)):
+        n = length if nperseg is None else int(nperseg)
+        if n > length:
+            warnings.warn(f"nperseg={n} is greater than input_length={length}, using "
+                          f"nperseg={length}")
+            n = length
+        return jnp.asarray(_named_window(window, n), dtype=dtype), n
+    win = jnp.asarray(window, dtype=dtype)
+    n = get_aval(win).size if nperseg is None else int(nperseg)
+    if get_aval(win).ndim != 1:
+        raise ValueError("window must be 1-D")
+    if length < get_aval(win).size:
+        raise ValueError("window is longer than input signal")
+    if n != get_aval(win).size:
+        raise ValueError("value specified for nperseg is different from length of window")
+    return win, n
+
+
+def _named_window(window, n: int):
+    """A periodic window by name: ``hann`` here, any other through SciPy, as JAX does."""
+    if window == "hann":
+        return np.ones(1) if n == 1 else np.sin(np.linspace(0, np.pi, n, endpoint=False)) ** 2
+    try:
+        from scipy.signal import get_window
+    except ImportError as err:
+        raise ImportError(f"scipy must be available to use window={window!r}") from err
+    return get_window(window, n)
+
+
+def _extend(x, n: int, boundary):
+    """``x`` extended by ``n`` samples at both ends of its last axis."""
+    if boundary is None or n < 1 and boundary == "odd":
+        return x
+    widths = [(0, 0)] * (get_aval(x).ndim - 1) + [(n, n)]
+    if boundary == "even":
+        return jnp.pad(x, widths, "reflect")
+    if boundary == "constant":
+        return jnp.pad(x, widths, "edge")
+    if boundary == "zeros":
+        return jnp.pad(x, widths)
+    if n > _shape(x)[-1] - 1:
+        raise ValueError(f"The extension length n ({n}) is too big. It must not exceed "
+                         f"x.shape[axis]-1, which is {_shape(x)[-1] - 1}.")
+    left = 2 * x[..., :1] - jnp.flip(x[..., 1:n + 1], -1)
+    right = 2 * x[..., -1:] - jnp.flip(x[..., -n - 1:-1], -1)
+    return jnp.concatenate([left, x, right], axis=-1)
+
+
+_BOUNDARIES = ("even", "odd", "constant", "zeros", None)
+
+
+def _segments_fft(x, win, detrend_func, nperseg: int, noverlap: int, nfft: int, sides: str):
+    """The FFT of each windowed, detrended segment of ``x``'s last axis: (..., segment,
+    frequency)."""
+    if dtypes.issubdtype(get_aval(x).dtype, np.integer):
+        x = x.astype(get_aval(win).dtype)
+    length = _shape(x)[-1]
+    starts = np.arange(0, length - nperseg + 1, nperseg - noverlap)
+    frames = detrend_func(x[..., starts[:, None] + np.arange(nperseg)])
+    frames = win * frames
+    if sides == "twosided":
+        return jfft.fft(frames, n=nfft)
+    return jfft.rfft(jnp.real(frames), n=nfft)
+
+
+def _detrend_function(detrend_type, axis: int):
+    if isinstance(detrend_type, str):
+        return lambda d: detrend(d, type=detrend_type, axis=-1)
+    if callable(detrend_type):
+        if axis == -1:
+            return detrend_type
+        return lambda d: jnp.moveaxis(detrend_type(jnp.moveaxis(d, axis, -1)), -1, axis)
+    if not detrend_type:
+        return lambda d: d
+    raise ValueError(f"Unsupported detrend type: {detrend_type}")
+
+
+def _spectral(x, y, fs, window, nperseg, noverlap, nfft, detrend_type, return_onesided,
+              scaling, axis, mode, boundary=None, padded=False):
+    """(frequencies, segment times, per-segment spectra): the STFT (``mode='stft'``) or the
+    cross spectral density of x and y (``'psd'``; y None: x's power) of each segment."""
+    if boundary not in _BOUNDARIES:
+        raise ValueError(f"Unknown boundary option '{boundary}', must be one of: "
+                         f"{list(_BOUNDARIES)}")
+    ndim = np.ndim(x)
+    axis = canonicalize_axis(_static_int(axis, "axis of windowed-FFT"), ndim)
+    if y is None:
+        check_arraylike("spectral_helper", x)
+        (x,) = promote_dtypes_inexact(x)
+        outer = _shape(x)[:axis] + _shape(x)[axis + 1:]
+    else:
+        check_arraylike("spectral_helper", x, y)
+        x, y = promote_dtypes_inexact(x, y)
+        if ndim != get_aval(y).ndim:
+            raise ValueError(f"two-arguments must have the same rank ({ndim} vs "
+                             f"{get_aval(y).ndim}).")
+        try:
+            outer = np.broadcast_shapes(_shape(x)[:axis] + _shape(x)[axis + 1:],
+                                        _shape(y)[:axis] + _shape(y)[axis + 1:])
+        except ValueError as err:
+            raise ValueError("x and y cannot be broadcast together.") from err
+    result_dtype = _complex_dtype(get_aval(x).dtype)
+    freq_dtype = np.finfo(result_dtype).dtype
+    if nperseg is not None:
+        nperseg = _static_int(nperseg, "nperseg of windowed-FFT")
+        if nperseg < 1:
+            raise ValueError("nperseg must be a positive integer")
+    win, nperseg = _window(window, nperseg, _shape(x)[axis], get_aval(x).dtype)
+    noverlap = nperseg // 2 if noverlap is None else _static_int(noverlap, "noverlap")
+    nfft = nperseg if nfft is None else _static_int(nfft, "nfft of windowed-FFT")
+    if np.size(x) == 0 or (y is not None and np.size(y) == 0):
+        n = _shape(x)[axis] if y is None else min(_shape(x)[axis], _shape(y)[axis])
+        shape = _shape(x) if y is None else outer[:axis] + (n,) + outer[axis:]
+        return (jnp.zeros(shape, freq_dtype), jnp.zeros(shape, freq_dtype),
+                jnp.zeros(shape, result_dtype))
+    x = jnp.moveaxis(x, axis, -1)
+    if y is not None:
+        y = jnp.moveaxis(y, axis, -1) if get_aval(y).ndim > 1 else y
+        longest = max(_shape(x)[-1], _shape(y)[-1])
+        x, y = (jnp.pad(v, [(0, 0)] * (ndim - 1) + [(0, longest - _shape(v)[-1])])
+                for v in (x, y))
+    if nfft < nperseg:
+        raise ValueError("nfft must be greater than or equal to nperseg.")
+    if noverlap >= nperseg:
+        raise ValueError("noverlap must be less than nperseg.")
+    signals = [x] if y is None else [x, y]
+    signals = [_extend(s, nperseg // 2, boundary) for s in signals]
+    if padded:
+        extra = -(_shape(signals[0])[-1] - nperseg) % (nperseg - noverlap) % nperseg
+        signals = [jnp.pad(s, [(0, 0)] * (ndim - 1) + [(0, extra)]) for s in signals]
+    if scaling == "density":
+        scale = 1.0 / (fs * (win * win).sum())
+    elif scaling == "spectrum":
+        scale = 1.0 / win.sum() ** 2
+    else:
+        raise ValueError(f"Unknown scaling: {scaling}")
+    if mode == "stft":
+        scale = jnp.sqrt(scale)
+    complex_input = any(dtypes.issubdtype(get_aval(s).dtype, np.complexfloating)
+                        for s in signals)
+    sides = "onesided" if return_onesided and not complex_input else "twosided"
+    if return_onesided and complex_input:
+        warnings.warn("Input data is complex, switching to return_onesided=False")
+    freqs = (jfft.rfftfreq if sides == "onesided" else jfft.fftfreq)(nfft, 1 / fs,
+                                                                     dtype=freq_dtype)
+    detrend_func = _detrend_function(detrend_type, axis)
+    spectra = [_segments_fft(s, win, detrend_func, nperseg, noverlap, nfft, sides)
+               for s in signals]
+    if y is not None:
+        result = jnp.conj(spectra[0]) * spectra[1]
+    else:
+        result = jnp.conj(spectra[0]) * spectra[0] if mode == "psd" else spectra[0]
+    result = result * scale.astype(_complex_dtype(get_aval(scale).dtype))
+    if sides == "onesided" and mode == "psd":
+        end = None if nfft % 2 else -1
+        result = result.at[..., 1:end].multiply(2)
+    length = _shape(signals[0])[-1]
+    time = jnp.arange(nperseg / 2, length - nperseg / 2 + 1, nperseg - noverlap,
+                      dtype=freq_dtype) / fs
+    if boundary is not None:
+        time = time - nperseg / 2 / fs
+    result = result.astype(result_dtype)
+    if y is None and mode != "stft":
+        result = jnp.real(result)
+    return freqs, time, jnp.moveaxis(result, -1, axis)
+
+
+def stft(x, fs=1.0, window: str = "hann", nperseg: int = 256, noverlap: int | None = None,
+         nfft: int | None = None, detrend: bool = False, return_onesided: bool = True,
+         boundary: str | None = "zeros", padded: bool = True, axis: int = -1):
+    """(frequencies, times, Zxx): the short-time Fourier transform of ``x``."""
+    return _spectral(x, None, fs, window, nperseg, noverlap, nfft, detrend, return_onesided,
+                     "spectrum", axis, "stft", boundary, padded)
+
+
+def _median_bias(n: int) -> float:
+    """How much lower the median of n exponential periodograms is than their mean."""
+    even = np.arange(2., n, 2)
+    return 1 + np.sum(1. / (even + 1) - 1. / even)
+
+
+def csd(x, y, fs=1.0, window: str = "hann", nperseg: int | None = None,
+        noverlap: int | None = None, nfft: int | None = None, detrend: str = "constant",
+        return_onesided: bool = True, scaling: str = "density", axis: int = -1,
+        average: str = "mean"):
+    """(frequencies, Pxy): Welch's estimate of the cross spectral density of x and y."""
+    freqs, _, pxy = _spectral(x, y, fs, window, nperseg, noverlap, nfft, detrend,
+                              return_onesided, scaling, axis, "psd")
+    if y is not None:
+        pxy = pxy + 0j
+    shape = _shape(pxy)
+    if len(shape) >= 2 and np.prod(shape) > 0:
+        if shape[-1] == 1:
+            return freqs, pxy.reshape(shape[:-1])
+        if average == "median":
+            bias = jnp.asarray(_median_bias(shape[-1])).astype(get_aval(pxy).dtype)
+            if dtypes.issubdtype(get_aval(pxy).dtype, np.complexfloating):
+                pxy = (jnp.median(jnp.real(pxy), axis=-1)
+                       + 1j * jnp.median(jnp.imag(pxy), axis=-1))
+            else:
+                pxy = jnp.median(pxy, axis=-1)
+            pxy = pxy / bias
+        elif average == "mean":
+            pxy = pxy.mean(axis=-1)
+        else:
+            raise ValueError(f'average must be "median" or "mean", got {average}')
+    return freqs, pxy
+
+
+def welch(x, fs=1.0, window: str = "hann", nperseg: int | None = None,
+          noverlap: int | None = None, nfft: int | None = None, detrend: str = "constant",
+          return_onesided: bool = True, scaling: str = "density", axis: int = -1,
+          average: str = "mean"):
+    """(frequencies, Pxx): Welch's estimate of the power spectral density of x."""
+    freqs, pxx = csd(x, None, fs, window, nperseg, noverlap, nfft, detrend, return_onesided,
+                     scaling, axis, average)
+    return freqs, jnp.real(pxx)
+
+
+def _overlap_add(frames, step: int):
+    """The sum of ``frames`` (..., n, length) placed ``step`` samples apart."""
+    *batch, n, length = _shape(frames)
+    where = (np.arange(n)[:, None] * step + np.arange(length)).ravel()
+    out = jnp.zeros((*batch, step * (n - 1) + length), get_aval(frames).dtype)
+    return out.at[..., where].add(frames.reshape(*batch, n * length))
+
+
+def istft(Zxx, fs=1.0, window: str = "hann", nperseg: int | None = None,
+          noverlap: int | None = None, nfft: int | None = None, input_onesided: bool = True,
+          boundary: bool = True, time_axis: int = -1, freq_axis: int = -2):
+    """(times, x): the signal whose STFT is ``Zxx``, by windowed overlap-add."""
+    check_arraylike("istft", Zxx)
+    Zxx = jnp.asarray(Zxx)
+    ndim = get_aval(Zxx).ndim
+    if ndim < 2:
+        raise ValueError("Input stft must be at least 2d!")
+    freq_axis, time_axis = canonicalize_axis(freq_axis, ndim), canonicalize_axis(time_axis,
+                                                                                  ndim)
+    if freq_axis == time_axis:
+        raise ValueError("Must specify differing time and frequency axes!")
+    Zxx = Zxx.astype(_complex_dtype(get_aval(Zxx).dtype))
+    nfreq = _shape(Zxx)[freq_axis]
+    default = 2 * (nfreq - 1) if input_onesided else nfreq
+    nperseg = _static_int(nperseg or default, "nperseg: segment length of STFT")
+    if nperseg < 1:
+        raise ValueError("nperseg must be a positive integer")
+    length = default + (1 if input_onesided and nperseg == default + 1 else 0)
+    length = length if nfft is None else _static_int(nfft, "nfft of STFT")
+    if length < nperseg:
+        raise ValueError(f"FFT length ({length}) must be longer than nperseg ({nperseg}).")
+    noverlap = _static_int(noverlap or nperseg // 2, "noverlap of STFT")
+    if noverlap >= nperseg:
+        raise ValueError("noverlap must be less than nperseg.")
+    outer = [a for a in range(ndim) if a not in (time_axis, freq_axis)]
+    Zxx = jnp.transpose(Zxx, outer + [time_axis, freq_axis])
+    inverse = jfft.irfft if input_onesided else jfft.ifft
+    # JAX inverts at the nfft given (None: the transform's default), not the length above.
+    frames = inverse(Zxx, axis=-1, n=nfft)[..., :nperseg]
+    real = get_aval(frames).dtype
+    if isinstance(window, (str, tuple)):
+        win = jnp.asarray(_named_window(window, nperseg), dtype=real)
+    else:
+        win = jnp.asarray(window)
+        if get_aval(win).ndim != 1:
+            raise ValueError("window must be 1-D")
+        if _shape(win)[0] != nperseg:
+            raise ValueError(f"window must have length of {nperseg}")
+    frames = frames * win.sum()
+    step = nperseg - noverlap
+    x = _overlap_add(frames * win, step)
+    norm = _overlap_add(jnp.broadcast_to(win * win, _shape(frames)[-2:]), step)
+    if boundary:
+        x, norm = x[..., nperseg // 2:-(nperseg // 2)], norm[..., nperseg // 2:-(nperseg // 2)]
+    x = x / jnp.where(norm > 1e-10, norm, 1.0)
+    if get_aval(x).ndim > 1 and time_axis != ndim - 1:
+        x = jnp.moveaxis(x, -1, time_axis - 1 if freq_axis < time_axis else time_axis)
+    time = jnp.arange(_shape(x)[0], dtype=np.finfo(get_aval(x).dtype).dtype) / fs
+    return time, x
