@@ -1,0 +1,2 @@
+"""Rotations (mirrors ``jax.scipy.spatial.transform``)."""
+from pyjax._src.scipy.spatial.transform import Rotation, Slerp  # noqa: F401
