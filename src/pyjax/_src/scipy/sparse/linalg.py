@@ -71,8 +71,9 @@ def _as_matvec(A):
     raise TypeError(f"linear operator must be either a function or ndarray: {A}")
 
 
-def _prepare(A, b, x0, maxiter, M):
-    """Matvecs for A and M, the start x0 (zeros) and maxiter (10 * size), checked."""
+def _prepare(A, b, x0, maxiter, M, shape_error=ValueError):
+    """Matvecs for A and M, the start x0 (zeros) and maxiter (10 * size), checked. (JAX's
+    gmres does not check x0's shapes: its A(x0) fails with a TypeError, kept here.)"""
     if x0 is None:
         x0 = tree_util.tree_map(jnp.zeros_like, b)
     b = tree_util.tree_map(jnp.asarray, b)
@@ -82,7 +83,7 @@ def _prepare(A, b, x0, maxiter, M):
                          f"{tree_util.tree_structure(x0)} vs {tree_util.tree_structure(b)}")
     shapes = [[np.shape(v) for v in tree_util.tree_leaves(t)] for t in (x0, b)]
     if shapes[0] != shapes[1]:
-        raise ValueError(f"arrays in x0 and b must have matching shapes: {shapes[0]} vs "
+        raise shape_error(f"arrays in x0 and b must have matching shapes: {shapes[0]} vs "
                          f"{shapes[1]}")
     size = sum(np.size(v) for v in tree_util.tree_leaves(b))
     maxiter = 10 * size if maxiter is None else maxiter
@@ -220,7 +221,7 @@ def gmres(A, b, x0=None, *, tol=1e-05, atol=0.0, restart=20, maxiter=None, M=Non
     if solve_method not in ("incremental", "batched"):
         raise ValueError(f"invalid solve_method {solve_method}, must be either "
                          f"'incremental' or 'batched'")
-    A, b, x0, maxiter, M, size = _prepare(A, b, x0, maxiter, M)
+    A, b, x0, maxiter, M, size = _prepare(A, b, x0, maxiter, M, TypeError)
     restart = min(restart, size)
     goal = jnp.maximum(tol * _norm(b), atol)
     unit, norm = _normalized(M(_sub(b, A(x0))))
