@@ -10,7 +10,7 @@ import numpy as np
 
 from pyjax._src import dtypes, tree_util
 from pyjax._src.core.trace import ArrayBase, get_aval
-from pyjax._src.lax import control_flow
+from pyjax._src.lax import control_flow, elementwise as ew, linalg as lax_linalg
 from pyjax._src.lax.dot import Precision
 from pyjax._src.numpy import linalg as jla
 from pyjax._src.scipy import jnp
@@ -186,12 +186,23 @@ def _arnoldi_step(k, A, M, V, H):
     return V, H.at[k, :].set(coef.at[k + 1].set(w_norm.astype(dtype))), w_norm == 0.0
 
 
-def _gmres_cycle(A, b, x0, unit_residual, residual_norm, restart, M):
-    """One restart cycle: ``restart`` Arnoldi steps (fewer on breakdown), then the
-    least-squares minimizer of the residual over the Krylov space."""
-    V = tree_util.tree_map(
+def _basis(unit_residual, restart):
+    """The Krylov basis: the unit residual, then ``restart`` zero columns (last axis)."""
+    return tree_util.tree_map(
         lambda v: jnp.pad(v[..., None], ((0, 0),) * np.ndim(v) + ((0, restart),)),
         unit_residual)
+
+
+def _combine(x0, V, y):
+    return _add(x0, tree_util.tree_map(
+        lambda X: jnp.dot(X[..., :-1], y, precision="highest"), V))
+
+
+def _cycle_batched(A, b, x0, unit_residual, residual_norm, ptol, restart, M):
+    """One restart cycle: ``restart`` Arnoldi steps (fewer on breakdown), then the
+    least-squares minimizer of the residual over the Krylov space (normal equations)."""
+    del ptol
+    V = _basis(unit_residual, restart)
     dtype = dtypes.result_type(*tree_util.tree_leaves(b))
     H = jnp.eye(restart, restart + 1, dtype=dtype)
 
@@ -203,11 +214,55 @@ def _gmres_cycle(A, b, x0, unit_residual, residual_norm, restart, M):
     V, H, _, _ = control_flow.while_loop(lambda s: (s[3] < restart) & ~s[2], body,
                                          (V, H, jnp.array(False), 0))
     beta = jnp.zeros(restart + 1, dtype).at[0].set(residual_norm.astype(dtype))
-    Ht = H.T
-    y = jla.solve(jnp.dot(jnp.conj(H), Ht, precision="highest"),
+    y = jla.solve(jnp.dot(jnp.conj(H), H.T, precision="highest"),
                   jnp.dot(jnp.conj(H), beta, precision="highest"))
-    x = _add(x0, tree_util.tree_map(lambda X: jnp.dot(X[..., :-1], y, precision="highest"),
-                                    V))
+    x = _combine(x0, V, y)
+    unit, norm = _normalized(M(_sub(b, A(x))))
+    return x, unit, norm
+
+
+def _rotate(v, i, cs, sn):
+    """Entries i and i+1 of ``v`` turned by the Givens rotation (cs, sn)."""
+    a, b = v[i], v[i + 1]
+    return v.at[i].set(jnp.conj(cs) * a - jnp.conj(sn) * b).at[i + 1].set(sn * a + cs * b)
+
+
+def _givens(a, b):
+    """The rotation (cs, sn) that zeroes ``b`` against ``a``."""
+    swap = jnp.abs(a) < jnp.abs(b)
+    t = -jnp.where(swap, a, b) / jnp.where(swap, b, a)
+    r = ew.rsqrt(1 + jnp.abs(t) ** 2).astype(get_aval(t).dtype)
+    zero = jnp.abs(b) == 0
+    return (jnp.where(zero, 1, jnp.where(swap, r * t, r)),
+            jnp.where(zero, 0, jnp.where(swap, r, r * t)))
+
+
+def _cycle_incremental(A, b, x0, unit_residual, residual_norm, ptol, restart, M):
+    """One restart cycle that keeps the Hessenberg matrix QR-factored by Givens rotations,
+    so the residual is known after each Arnoldi step: it stops once that is below
+    ``ptol``, then solves the triangular system."""
+    V = _basis(unit_residual, restart)
+    dtype = dtypes.result_type(*tree_util.tree_leaves(b))
+    R = jnp.eye(restart, restart + 1, dtype=dtype)
+    beta = jnp.zeros(restart + 1, dtype).at[0].set(residual_norm.astype(dtype))
+
+    def body(state):
+        k, _, V, R, beta, rotations = state
+        V, H, _ = _arnoldi_step(k, A, M, V, R)
+        row = control_flow.fori_loop(0, k, lambda i, r: _rotate(r, i, *rotations[i]),
+                                     H[k, :])
+        cs, sn = _givens(row[k], row[k + 1])
+        rotations = rotations.at[k].set(jnp.stack([cs, sn]))
+        beta = _rotate(beta, k, cs, sn)
+        return k + 1, jnp.abs(beta[k + 1]), V, R.at[k].set(_rotate(row, k, cs, sn)), beta, \
+            rotations
+
+    state = (0, residual_norm, V, R, beta, jnp.zeros((restart, 2), dtype))
+    _, _, V, R, beta, _ = control_flow.while_loop(lambda s: (s[0] < restart) & (s[1] > ptol),
+                                                  body, state)
+    y = lax_linalg.triangular_solve(R[:, :-1], beta[:-1], left_side=True, lower=True,
+                                    transpose_a=True)
+    x = _combine(x0, V, y)
     unit, norm = _normalized(M(_sub(b, A(x))))
     return x, unit, norm
 
@@ -216,19 +271,22 @@ def gmres(A, b, x0=None, *, tol=1e-05, atol=0.0, restart=20, maxiter=None, M=Non
           solve_method="batched"):
     """Restarted GMRES for a general square ``A``: at most ``maxiter`` cycles of
     ``restart`` Krylov steps. Returns ``(x, info)``, info -1 when x came out NaN.
-    ``solve_method`` 'incremental' (JAX updates a QR factorization by Givens rotations
-    and can stop a cycle early) runs the same full cycles as 'batched' here."""
+    ``solve_method``: 'batched' solves each cycle's least-squares problem at its end;
+    'incremental' factors as it goes and may end a cycle early."""
     if solve_method not in ("incremental", "batched"):
         raise ValueError(f"invalid solve_method {solve_method}, must be either "
                          f"'incremental' or 'batched'")
     A, b, x0, maxiter, M, size = _prepare(A, b, x0, maxiter, M, TypeError)
     restart = min(restart, size)
-    goal = jnp.maximum(tol * _norm(b), atol)
+    b_norm = _norm(b)
+    goal = jnp.maximum(tol * b_norm, atol)
+    ptol = _norm(M(b)) * jnp.minimum(1.0, goal / b_norm)
+    run_cycle = _cycle_incremental if solve_method == "incremental" else _cycle_batched
     unit, norm = _normalized(M(_sub(b, A(x0))))
 
     def cycle(state):
         x, k, unit, norm = state
-        x, unit, norm = _gmres_cycle(A, b, x, unit, norm, restart, M)
+        x, unit, norm = run_cycle(A, b, x, unit, norm, ptol, restart, M)
         return x, k + 1, unit, norm
 
     x = control_flow.while_loop(lambda s: (s[1] < maxiter) & (s[3] > goal), cycle,
