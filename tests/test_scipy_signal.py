@@ -142,6 +142,8 @@ def test_jit_and_vmap():
     check_vmap(lambda x: PS.welch(x, nperseg=16)[1], [X])
     check_vmap(lambda x: PS.stft(x, nperseg=8)[2], [X])
     check_vmap(lambda x: PS.detrend(x), [X])
+    with pytest.raises(pyjax.errors.ConcretizationTypeError, match="nperseg"):
+        pyjax.jit(lambda x, n: PS.welch(x, nperseg=n))(X, 8)
     got = pyjax.jit(lambda x, y: PS.csd(x, y, nperseg=16)[1])(X, Y)
     np.testing.assert_allclose(got, JS.csd(X, Y, nperseg=16)[1], rtol=1e-4, atol=1e-5)
 

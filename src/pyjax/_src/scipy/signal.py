@@ -8,6 +8,7 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.trace import get_aval
+from pyjax._src.errors import ConcretizationTypeError
 from pyjax._src.lax import convolution, dot as lax_dot
 from pyjax._src.numpy import fft as jfft, linalg as jla
 from pyjax._src.numpy.util import canonicalize_axis, check_arraylike, promote_dtypes_inexact
@@ -182,10 +183,11 @@ def _complex_dtype(dtype):
 
 
 def _static_int(value, what: str) -> int:
+    """A Python int for a length argument (a traced one: ConcretizationTypeError)."""
     try:
         return int(value)
-    except Exception as err:
-        raise TypeError(f"{what} must be a concrete integer, got {value!r}") from err
+    except ConcretizationTypeError:
+        raise ConcretizationTypeError(value, f"{what} must be a concrete integer.") from None
 
 
 def _window(window, nperseg, length: int, dtype):
@@ -267,6 +269,57 @@ def _detrend_function(detrend_type, axis: int):
     raise ValueError(f"Unsupported detrend type: {detrend_type}")
 
 
+def _inputs(x, y, axis):
+    """x and y (None: x alone) promoted to one inexact type, the axis checked, and the
+    broadcast shape of their other axes."""
+    axis = canonicalize_axis(_static_int(axis, "axis of windowed-FFT"), np.ndim(x))
+    if y is None:
+        check_arraylike("spectral_helper", x)
+        (x,) = promote_dtypes_inexact(x)
+        return x, None, axis, _shape(x)[:axis] + _shape(x)[axis + 1:]
+    check_arraylike("spectral_helper", x, y)
+    x, y = promote_dtypes_inexact(x, y)
+    if np.ndim(x) != np.ndim(y):
+        raise ValueError(f"two-arguments must have the same rank ({np.ndim(x)} vs "
+                         f"{np.ndim(y)}).")
+    try:
+        outer = np.broadcast_shapes(_shape(x)[:axis] + _shape(x)[axis + 1:],
+                                    _shape(y)[:axis] + _shape(y)[axis + 1:])
+    except ValueError as err:
+        raise ValueError("x and y cannot be broadcast together.") from err
+    return x, y, axis, outer
+
+
+def _segmentation(window, nperseg, noverlap, nfft, length: int, dtype):
+    """(window, nperseg, noverlap, nfft) resolved and checked."""
+    if nperseg is not None:
+        nperseg = _static_int(nperseg, "nperseg of windowed-FFT")
+        if nperseg < 1:
+            raise ValueError("nperseg must be a positive integer")
+    win, nperseg = _window(window, nperseg, length, dtype)
+    noverlap = nperseg // 2 if noverlap is None else _static_int(noverlap, "noverlap")
+    nfft = nperseg if nfft is None else _static_int(nfft, "nfft of windowed-FFT")
+    return win, nperseg, noverlap, nfft
+
+
+def _aligned(signals, ndim: int):
+    """The signals (time last) zero-padded to the longest's length."""
+    longest = max(_shape(s)[-1] for s in signals)
+    return [jnp.pad(s, [(0, 0)] * (ndim - 1) + [(0, longest - _shape(s)[-1])])
+            for s in signals]
+
+
+def _scale(win, fs, scaling: str, mode: str):
+    if scaling == "density":
+        scale = 1.0 / (fs * (win * win).sum())
+    elif scaling == "spectrum":
+        scale = 1.0 / win.sum() ** 2
+    else:
+        raise ValueError(f"Unknown scaling: {scaling}")
+    scale = jnp.sqrt(scale) if mode == "stft" else scale
+    return scale.astype(_complex_dtype(get_aval(scale).dtype))
+
+
 def _spectral(x, y, fs, window, nperseg, noverlap, nfft, detrend_type, return_onesided,
               scaling, axis, mode, boundary=None, padded=False):
     """(frequencies, segment times, per-segment spectra): the STFT (``mode='stft'``) or the
@@ -275,77 +328,46 @@ def _spectral(x, y, fs, window, nperseg, noverlap, nfft, detrend_type, return_on
         raise ValueError(f"Unknown boundary option '{boundary}', must be one of: "
                          f"{list(_BOUNDARIES)}")
     ndim = np.ndim(x)
-    axis = canonicalize_axis(_static_int(axis, "axis of windowed-FFT"), ndim)
-    if y is None:
-        check_arraylike("spectral_helper", x)
-        (x,) = promote_dtypes_inexact(x)
-        outer = _shape(x)[:axis] + _shape(x)[axis + 1:]
-    else:
-        check_arraylike("spectral_helper", x, y)
-        x, y = promote_dtypes_inexact(x, y)
-        if ndim != get_aval(y).ndim:
-            raise ValueError(f"two-arguments must have the same rank ({ndim} vs "
-                             f"{get_aval(y).ndim}).")
-        try:
-            outer = np.broadcast_shapes(_shape(x)[:axis] + _shape(x)[axis + 1:],
-                                        _shape(y)[:axis] + _shape(y)[axis + 1:])
-        except ValueError as err:
-            raise ValueError("x and y cannot be broadcast together.") from err
+    x, y, axis, outer = _inputs(x, y, axis)
     result_dtype = _complex_dtype(get_aval(x).dtype)
     freq_dtype = np.finfo(result_dtype).dtype
-    if nperseg is not None:
-        nperseg = _static_int(nperseg, "nperseg of windowed-FFT")
-        if nperseg < 1:
-            raise ValueError("nperseg must be a positive integer")
-    win, nperseg = _window(window, nperseg, _shape(x)[axis], get_aval(x).dtype)
-    noverlap = nperseg // 2 if noverlap is None else _static_int(noverlap, "noverlap")
-    nfft = nperseg if nfft is None else _static_int(nfft, "nfft of windowed-FFT")
+    win, nperseg, noverlap, nfft = _segmentation(window, nperseg, noverlap, nfft,
+                                                 _shape(x)[axis], get_aval(x).dtype)
     if np.size(x) == 0 or (y is not None and np.size(y) == 0):
         n = _shape(x)[axis] if y is None else min(_shape(x)[axis], _shape(y)[axis])
         shape = _shape(x) if y is None else outer[:axis] + (n,) + outer[axis:]
         return (jnp.zeros(shape, freq_dtype), jnp.zeros(shape, freq_dtype),
                 jnp.zeros(shape, result_dtype))
-    x = jnp.moveaxis(x, axis, -1)
+    signals = [jnp.moveaxis(x, axis, -1)]
     if y is not None:
-        y = jnp.moveaxis(y, axis, -1) if get_aval(y).ndim > 1 else y
-        longest = max(_shape(x)[-1], _shape(y)[-1])
-        x, y = (jnp.pad(v, [(0, 0)] * (ndim - 1) + [(0, longest - _shape(v)[-1])])
-                for v in (x, y))
+        signals = _aligned(signals + [jnp.moveaxis(y, axis, -1) if np.ndim(y) > 1 else y],
+                           ndim)
     if nfft < nperseg:
         raise ValueError("nfft must be greater than or equal to nperseg.")
     if noverlap >= nperseg:
         raise ValueError("noverlap must be less than nperseg.")
-    signals = [x] if y is None else [x, y]
     signals = [_extend(s, nperseg // 2, boundary) for s in signals]
     if padded:
         extra = -(_shape(signals[0])[-1] - nperseg) % (nperseg - noverlap) % nperseg
         signals = [jnp.pad(s, [(0, 0)] * (ndim - 1) + [(0, extra)]) for s in signals]
-    if scaling == "density":
-        scale = 1.0 / (fs * (win * win).sum())
-    elif scaling == "spectrum":
-        scale = 1.0 / win.sum() ** 2
-    else:
-        raise ValueError(f"Unknown scaling: {scaling}")
-    if mode == "stft":
-        scale = jnp.sqrt(scale)
+    scale = _scale(win, fs, scaling, mode)
     complex_input = any(dtypes.issubdtype(get_aval(s).dtype, np.complexfloating)
                         for s in signals)
-    sides = "onesided" if return_onesided and not complex_input else "twosided"
     if return_onesided and complex_input:
         warnings.warn("Input data is complex, switching to return_onesided=False")
+    sides = "onesided" if return_onesided and not complex_input else "twosided"
     freqs = (jfft.rfftfreq if sides == "onesided" else jfft.fftfreq)(nfft, 1 / fs,
                                                                      dtype=freq_dtype)
     detrend_func = _detrend_function(detrend_type, axis)
     spectra = [_segments_fft(s, win, detrend_func, nperseg, noverlap, nfft, sides)
                for s in signals]
-    if y is not None:
-        result = jnp.conj(spectra[0]) * spectra[1]
+    if y is not None or mode == "psd":
+        result = jnp.conj(spectra[0]) * spectra[-1]
     else:
-        result = jnp.conj(spectra[0]) * spectra[0] if mode == "psd" else spectra[0]
-    result = result * scale.astype(_complex_dtype(get_aval(scale).dtype))
+        result = spectra[0]
+    result = result * scale
     if sides == "onesided" and mode == "psd":
-        end = None if nfft % 2 else -1
-        result = result.at[..., 1:end].multiply(2)
+        result = result.at[..., 1:None if nfft % 2 else -1].multiply(2)
     length = _shape(signals[0])[-1]
     time = jnp.arange(nperseg / 2, length - nperseg / 2 + 1, nperseg - noverlap,
                       dtype=freq_dtype) / fs
