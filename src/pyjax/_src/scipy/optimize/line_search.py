@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-
 from pyjax._src import dtypes
 from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import control_flow
