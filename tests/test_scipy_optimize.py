@@ -83,7 +83,9 @@ def test_options_maxiter_and_gtol(x64):
 @pytest.mark.parametrize("method", ["BFGS", LBFGS])
 def test_jit_and_vmap(method):
     x0 = np.random.RandomState(0).randn(3, 4).astype(np.float32)
-    solve = lambda m, mod: lambda x: mod.minimize(quadratic(m), x, (2.0,), method=method)  # noqa: E731
+
+    def solve(m, mod):
+        return lambda x: mod.minimize(quadratic(m), x, (2.0,), method=method)
     batched = pyjax.jit(pyjax.vmap(solve(P, PO)))(x0)
     theirs = jax.jit(jax.vmap(solve(J, JO)))(x0)
     np.testing.assert_allclose(batched.x, theirs.x, rtol=1e-3, atol=1e-3)
