@@ -85,6 +85,7 @@ DEDICATED = {
 # Rules a primitive may lack, and why (the reason must stay true).
 EXEMPT = {
     ("iota", "batch"): "it has no operands, so no vmap ever batches it",
+    ("nextafter", "jvp"): "JAX defines no derivative for it: differentiating raises",
     # Call primitives: every trace's process_call inlines or transforms the jaxpr itself.
     **{(name, rule): "a call primitive: each trace transforms its jaxpr through process_call"
        for name in ("jit", "checkpoint", "custom_jvp_call", "custom_vjp_call")

@@ -45,7 +45,7 @@ def broadcasting_shape(name: str, avals: list[ShapedArray]) -> tuple:
         sizes = {d for d in dims if d != 1}
         if len(sizes) > 1:
             raise TypeError(f"{name} got incompatible shapes for broadcasting: "
-                            f"{', '.join(str(a.shape) for a in avals)}")
+                            f"{', '.join(str(a.shape) for a in avals)}.")
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 

@@ -267,8 +267,7 @@ def _cond_abstract_eval(avals, branches):
         if [(a.shape, a.dtype) for a in b.out_avals] != [(a.shape, a.dtype) for a in outs]:
             raise TypeError(f"cond branches must have identical output types, got "
                             f"[{_avals_str(outs)}] and [{_avals_str(b.out_avals)}]")
-    return [a.update(weak_type=all(b.out_avals[i].weak_type for b in branches))
-            for i, a in enumerate(outs)]
+    return list(outs)  # (weak types: the first branch's, as in JAX)
 
 
 def _cond_impl(index, *args, branches):

@@ -398,8 +398,7 @@ defjvp(atan2_p, lambda g, ans, x, y: _out(ans, mul(g, div(y, add(mul(x, x), mul(
 
 nextafter_p = binop("nextafter", kinds=FLOAT, ufunc=np.nextafter, quiet=True)
 def nextafter(x, y): return _bind_binary(nextafter_p, x, y)  # noqa: E704
-
-defzero(nextafter_p)
+# (no JVP rule, as in JAX: differentiating it raises rather than giving zeros)
 
 
 # ---------------------------------------------------------------------------- unary math

@@ -341,8 +341,9 @@ def _pad_impl(x, value, padding_config):
     grown = [_padded_size(n, builtins.max(lo, 0), builtins.max(hi, 0), i)
              for n, (lo, hi, i) in zip(x.shape, padding_config)]
     out = np.full(grown, value, dtype=x.dtype)
-    out[tuple(builtins.slice(builtins.max(lo, 0), None, i + 1)
-              for lo, _, i in padding_config)][tuple(builtins.slice(0, n) for n in x.shape)] = x
+    # (one index, so a 0-d operand assigns into ``out`` rather than into a scalar copy)
+    out[tuple(builtins.slice(builtins.max(lo, 0), builtins.max(lo, 0) + n * (i + 1), i + 1)
+              for n, (lo, _, i) in zip(x.shape, padding_config))] = x
     crop = tuple(builtins.slice(-builtins.min(lo, 0), g + builtins.min(hi, 0))
                  for g, (lo, hi, _) in zip(grown, padding_config))
     return [out[crop]]

@@ -15,10 +15,11 @@ from pyjax._src import dtypes
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.custom_derivatives import custom_jvp
 from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew
-from pyjax._src.numpy.util import (check_arraylike, ensure_arraylike, lax_const, lax_full_like,
-                                   lax_zero, promote_args, promote_args_inexact,
-                                   promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
-                                   promote_dtypes_numeric, promote_shapes, strong_const, to_array)
+from pyjax._src.numpy.util import (broadcast_shapes_or_raise, check_arraylike, ensure_arraylike,
+                                   lax_const, lax_full_like, lax_zero, promote_args,
+                                   promote_args_inexact, promote_args_numeric, promote_dtypes,
+                                   promote_dtypes_inexact, promote_dtypes_numeric, promote_shapes,
+                                   strong_const, to_array)
 
 __all__ = [
     "abs", "absolute", "acos", "acosh", "add", "angle", "arccos", "arccosh", "arcsin",
@@ -74,11 +75,7 @@ def _broadcast_to(x, shape: tuple):
 
 def _broadcast_arrays(fun_name: str, *args):
     shapes = [get_aval(a).shape for a in args]
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ValueError(f"{fun_name}: incompatible shapes for broadcasting: "
-                         f"{', '.join(map(str, shapes))}") from None
+    shape = broadcast_shapes_or_raise(fun_name, shapes)
     return [_broadcast_to(a, tuple(shape)) for a in args]
 
 

@@ -63,25 +63,26 @@ def _convert(a, dt, weak):
 
 
 def promote_shapes(fun_name: str, *args):
-    """Give all arguments the same rank (leading size-1 dims), as lax requires."""
+    """Give all arguments the same rank (leading size-1 dims), as lax requires. Arguments
+    of one rank pass unchanged: lax checks their sizes (a ``TypeError``, as in JAX)."""
     if len(args) < 2:
         return list(args)
     shapes = [get_aval(a).shape for a in args]
-    nd = len(np.broadcast_shapes(*shapes)) if _broadcastable(shapes) else None
-    if nd is None:
-        raise ValueError(f"{fun_name}: incompatible shapes for broadcasting: "
-                         f"{', '.join(map(str, shapes))}")
+    if len({len(s) for s in shapes if s}) < 2:
+        return list(args)
+    nd = len(broadcast_shapes_or_raise(fun_name, shapes))
     return [a if len(s) in (0, nd) else
             lax_bcast.broadcast_in_dim(a, (1,) * (nd - len(s)) + s, tuple(range(nd - len(s), nd)))
             for a, s in zip(args, shapes)]
 
 
-def _broadcastable(shapes) -> bool:
+def broadcast_shapes_or_raise(fun_name: str, shapes) -> tuple:
+    """NumPy's broadcast of ``shapes``, or JAX's ``ValueError`` for incompatible ones."""
     try:
-        np.broadcast_shapes(*shapes)
-        return True
+        return np.broadcast_shapes(*shapes)
     except ValueError:
-        return False
+        raise ValueError(f"{fun_name}: Incompatible shapes for broadcasting: "
+                         f"shapes={list(map(tuple, shapes))}") from None
 
 
 def promote_args(fun_name: str, *args):
