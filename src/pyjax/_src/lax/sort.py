@@ -31,14 +31,18 @@ def _canonicalize_axis(axis, ndim: int) -> int:
 
 
 def _gather_along(x, indices, axis: int):
-    """``take_along_axis(x, indices, axis)`` as a gather walking the other axes in lockstep."""
-    rank = get_aval(indices).ndim
+    """``take_along_axis(x, indices, axis)`` as a gather walking the other axes in lockstep.
+    Slices are empty along empty axes (a gather cannot take size-1 slices there); an empty
+    ``axis`` has nothing to gather, so the (then empty) result is built directly."""
+    a, rank = get_aval(x), get_aval(indices).ndim
+    if a.shape[axis] == 0:
+        return shape.full(get_aval(indices).shape, 0, a.dtype)
     others = tuple(i for i in range(rank) if i != axis)
     dnums = indexing.GatherDimensionNumbers(
         offset_dims=(), collapsed_slice_dims=(axis,), start_index_map=(axis,),
         operand_batching_dims=others, start_indices_batching_dims=others)
     idx = broadcasting.expand_dims(indices, (rank,))
-    return indexing.gather(x, idx, dnums, (1,) * rank,
+    return indexing.gather(x, idx, dnums, tuple(min(1, n) for n in a.shape),
                            mode=indexing.GatherScatterMode.PROMISE_IN_BOUNDS)
 
 

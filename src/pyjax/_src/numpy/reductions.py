@@ -646,7 +646,8 @@ _METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
 
 
 def _take_last(a, idx):
-    """``a[..., idx]`` per row: ``a`` is ``rest + (n,)``, ``idx`` is ``q_shape + rest``."""
+    """``a[..., idx]`` per row: ``a`` is ``rest + (n,)``, ``idx`` is ``q_shape + rest``
+    (slices are empty along empty rows' axes, as a gather requires)."""
     r = get_aval(a).ndim - 1
     q_ndim = get_aval(idx).ndim - r
     dnums = lax_indexing.GatherDimensionNumbers(
@@ -654,7 +655,8 @@ def _take_last(a, idx):
         operand_batching_dims=tuple(range(r)),
         start_indices_batching_dims=tuple(range(q_ndim, q_ndim + r)))
     return lax_indexing.gather(a, lax_bcast.expand_dims(idx, (get_aval(idx).ndim,)), dnums,
-                               (1,) * (r + 1), mode="clip")
+                               tuple(builtins.min(1, n) for n in get_aval(a).shape[:r]) + (1,),
+                               mode="clip")
 
 
 def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nans: bool,
