@@ -155,7 +155,7 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
             raise TypeError("Can't use ``defjvps`` with ``nondiff_argnums``.")
 
         def jvp(primals, tangents):
-            out = self.fun(*primals)
+            out = self(*primals)  # (itself: higher derivatives use these rules again)
             total = None
             for rule, t in zip(jvps, tangents):
                 if rule is None or _is_zero_tree(t):

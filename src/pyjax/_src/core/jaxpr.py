@@ -125,11 +125,16 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, *args) -> list:
 # ---------------------------------------------------------------------------- dependence
 
 def dependent_outputs(jaxpr: Jaxpr, flagged_inputs: list) -> list:
-    """Which outputs depend on any of the flagged inputs."""
+    """Which outputs depend on any of the flagged inputs. A call's outputs depend on its
+    operands as its body's do (a JVP's call computes primals beside tangents)."""
     tainted = {id(v) for v, f in zip(jaxpr.invars, flagged_inputs) if f}
     for eqn in jaxpr.eqns:
-        if any(type(v) is not Literal and id(v) in tainted for v in eqn.invars):
-            tainted.update(id(v) for v in eqn.outvars)
+        flags = [type(v) is not Literal and id(v) in tainted for v in eqn.invars]
+        if not any(flags):
+            continue
+        deps = dependent_outputs(eqn.params[eqn.prim.callee].jaxpr, flags) \
+            if eqn.prim.prunable else [True] * len(eqn.outvars)
+        tainted.update(id(v) for v, d in zip(eqn.outvars, deps) if d)
     return [type(v) is not Literal and id(v) in tainted for v in jaxpr.outvars]
 
 
@@ -165,7 +170,10 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None,
     live = {id(v) for v in outvars if type(v) is not Literal}
     eqns = []
     for eqn in reversed(jaxpr.eqns):
-        if any(id(v) in live for v in eqn.outvars) or keep_effects and has_effects(eqn):
+        used = [id(v) in live for v in eqn.outvars]
+        if any(used) or keep_effects and has_effects(eqn):
+            if eqn.prim.prunable and not all(used):
+                eqn = _pruned_call(eqn, used)
             eqns.append(eqn)
             live.update(id(v) for v in eqn.invars if type(v) is not Literal)
     invars = jaxpr.invars if keep_invars is None else \
@@ -173,6 +181,20 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None,
     dropped = {id(v) for v in jaxpr.invars} - {id(v) for v in invars}
     assert not (dropped & live), "dce_jaxpr: a dropped input is still needed"
     return Jaxpr(jaxpr.constvars, invars, outvars, eqns[::-1])
+
+
+def _pruned_call(eqn: Eqn, used_outputs: list) -> Eqn:
+    """A ``prunable`` call computing only the used outputs, taking only the operands its
+    pruned body reads (the body's effects stay)."""
+    closed = eqn.params[eqn.prim.callee]
+    body = dce_jaxpr(closed.jaxpr, used_outputs, keep_effects=True)
+    read = {id(v) for e in body.eqns for v in e.invars} | {id(v) for v in body.outvars}
+    keep = [id(v) in read for v in body.invars]
+    body = Jaxpr(body.constvars, [v for v, k in zip(body.invars, keep) if k], body.outvars,
+                 body.eqns)
+    return Eqn(eqn.prim, [v for v, k in zip(eqn.invars, keep) if k],
+               [v for v, u in zip(eqn.outvars, used_outputs) if u],
+               {**eqn.params, eqn.prim.callee: ClosedJaxpr(body, closed.consts)})
 
 
 # ---------------------------------------------------------------------------- checker

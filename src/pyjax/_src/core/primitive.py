@@ -61,6 +61,9 @@ class Primitive:
                             # costs a body)
     native = None           # its ``NativeForm`` in compiled loops, where it has one
     callee = None           # call primitives: the param holding the body the kernel runs
+    prunable = False        # a call that its body alone defines: an equation may take the
+                            # body pruned to some outputs and the inputs they need (DCE and
+                            # partial evaluation split it); not so a custom rule's call
     simplify = None         # ``simplify(eqn, producer) -> atom | Eqn | None``: an identity
                             # that keeps every bit (``producer(v)``: the eqn making ``v``)
     xla_rewrite = None      # ``xla_rewrite(eqn, producer, uses) -> atom | Eqn | None``: a

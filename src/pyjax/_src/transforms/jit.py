@@ -37,6 +37,7 @@ class CallPrimitive(Primitive):
     """A primitive whose operation is a whole closed jaxpr (a nested ``jit``)."""
 
     callee = "jaxpr"  # (the compiler inlines the body)
+    prunable = True
 
     def bind(self, *args, jaxpr: ClosedJaxpr, **params):
         if any(isinstance(c, Tracer) for c in jaxpr.consts):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Literal
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, dce_jaxpr, dependent_outputs
 from pyjax._src.core.trace import current_trace, get_aval, new_trace
 from pyjax._src.transforms.jvp import JVPTrace, Zero, ad_ops, add_tangents, instantiate
 from pyjax._src.transforms.staging import StagingTrace
@@ -66,6 +66,10 @@ def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list
     env.update((id(v), a) for v, a in zip(jaxpr.invars, args) if not is_undefined(a))
     linear_eqns = []
     for eqn in jaxpr.eqns:  # (ids of literals, live objects, are never in ``linear``)
+        if eqn.prim.prunable and any(id(v) in linear for v in eqn.invars):
+            eqn = _run_known_part(eqn, linear, env)
+        if eqn is None:
+            continue
         if any(id(v) in linear for v in eqn.invars):
             linear.update(id(v) for v in eqn.outvars)
             linear_eqns.append(eqn)
@@ -103,6 +107,27 @@ def transpose_call(cts, *args, jaxpr: ClosedJaxpr, **params):
     """Transpose rule of a call-like primitive (``jit``, ``checkpoint``): transpose its body,
     evaluating (for ``checkpoint``: recomputing) the parts that only need known inputs."""
     return backward_pass(jaxpr.jaxpr, jaxpr.consts, list(args), cts)
+
+
+def _run_known_part(eqn: Eqn, linear: set, env: dict) -> Eqn | None:
+    """Partial evaluation of a call with some linear operands (a JVP's call computes primal
+    and tangent outputs together): the outputs that need only known operands are computed
+    now, as residuals; returns the call left to transpose, for the others (None if none)."""
+    closed = eqn.params[eqn.prim.callee]
+    unknown = [type(v) is not Literal and id(v) in linear for v in eqn.invars]
+    out_unknown = dependent_outputs(closed.jaxpr, unknown)
+    if all(out_unknown):
+        return eqn
+    known = ClosedJaxpr(dce_jaxpr(closed.jaxpr, [not u for u in out_unknown],
+                                  [not u for u in unknown], keep_effects=True), closed.consts)
+    outs = eqn.prim.bind(*[_read(env, v) for v, u in zip(eqn.invars, unknown) if not u],
+                         **{**eqn.params, eqn.prim.callee: known})
+    env.update(zip([id(v) for v, u in zip(eqn.outvars, out_unknown) if not u], outs))
+    if not any(out_unknown):
+        return None
+    staged = ClosedJaxpr(dce_jaxpr(closed.jaxpr, out_unknown), closed.consts)
+    return Eqn(eqn.prim, eqn.invars, [v for v, u in zip(eqn.outvars, out_unknown) if u],
+               {**eqn.params, eqn.prim.callee: staged})
 
 
 def _read(env, v):
