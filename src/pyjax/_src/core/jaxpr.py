@@ -172,8 +172,8 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None,
     for eqn in reversed(jaxpr.eqns):
         used = [id(v) in live for v in eqn.outvars]
         if any(used) or keep_effects and has_effects(eqn):
-            if eqn.prim.prunable and not all(used):
-                eqn = _pruned_call(eqn, used)
+            if eqn.prim.dce is not None and not all(used):
+                eqn = eqn.prim.dce(eqn, used)
             eqns.append(eqn)
             live.update(id(v) for v in eqn.invars if type(v) is not Literal)
     invars = jaxpr.invars if keep_invars is None else \
@@ -183,18 +183,27 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None,
     return Jaxpr(jaxpr.constvars, invars, outvars, eqns[::-1])
 
 
-def _pruned_call(eqn: Eqn, used_outputs: list) -> Eqn:
-    """A ``prunable`` call computing only the used outputs, taking only the operands its
-    pruned body reads (the body's effects stay)."""
+def read_inputs(jaxpr: Jaxpr) -> list:
+    """Which inputs the jaxpr reads (in an equation or as an output)."""
+    read = {id(v) for e in jaxpr.eqns for v in e.invars} | {id(v) for v in jaxpr.outvars}
+    return [id(v) in read for v in jaxpr.invars]
+
+
+def keep_inputs(jaxpr: Jaxpr, keep: list) -> Jaxpr:
+    return Jaxpr(jaxpr.constvars, [v for v, k in zip(jaxpr.invars, keep) if k], jaxpr.outvars,
+                 jaxpr.eqns)
+
+
+def prune_call(eqn: Eqn, used_outputs: list) -> Eqn:
+    """The ``dce`` rule of a call: its body computes only the used outputs and the call
+    takes only the operands that body reads (the body's effects stay)."""
     closed = eqn.params[eqn.prim.callee]
     body = dce_jaxpr(closed.jaxpr, used_outputs, keep_effects=True)
-    read = {id(v) for e in body.eqns for v in e.invars} | {id(v) for v in body.outvars}
-    keep = [id(v) in read for v in body.invars]
-    body = Jaxpr(body.constvars, [v for v, k in zip(body.invars, keep) if k], body.outvars,
-                 body.eqns)
+    keep = read_inputs(body)
     return Eqn(eqn.prim, [v for v, k in zip(eqn.invars, keep) if k],
                [v for v, u in zip(eqn.outvars, used_outputs) if u],
-               {**eqn.params, eqn.prim.callee: ClosedJaxpr(body, closed.consts)})
+               {**eqn.params, eqn.prim.callee: ClosedJaxpr(keep_inputs(body, keep),
+                                                           closed.consts)})
 
 
 # ---------------------------------------------------------------------------- checker

@@ -26,6 +26,10 @@ class Primitive:
         self.jvp: Callable | None = None
         self.transpose: Callable | None = None
         self.batch: Callable | None = None
+        # ``dce(eqn, used_outputs) -> Eqn``: the equation computing only the used outputs
+        # (multiple-result primitives with bodies: calls, loops), dropping what they no
+        # longer read; without it, dead-code elimination keeps every output.
+        self.dce: Callable | None = None
         self.is_linear = False  # linear in all its (non-constant) operands
         # Collectives only: ``axis_rule(axis_size, args, dims, trace_axis=name, **params)``
         # applies the primitive across the batch of the vmap that owns one of its ``axes``.

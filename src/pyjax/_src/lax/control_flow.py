@@ -21,7 +21,8 @@ import operator
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
-from pyjax._src.core.jaxpr import ClosedJaxpr, Jaxpr, Var, drop_effects, eval_jaxpr
+from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Var, dce_jaxpr, drop_effects,
+                                   eval_jaxpr, keep_inputs, read_inputs)
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import broadcasting, common, elementwise as ew, reductions, shape
@@ -342,11 +343,22 @@ def _cond_batch(axis_size, args, dims, branches):
     return outs, [0 if f else None for f in force]
 
 
+def _cond_dce(eqn, used):
+    """Every branch computes only the used outputs; operands no branch reads are dropped."""
+    bodies = [dce_jaxpr(b.jaxpr, used, keep_effects=True) for b in eqn.params["branches"]]
+    keep = [any(r) for r in zip(*(read_inputs(j) for j in bodies))]
+    branches = tuple(ClosedJaxpr(keep_inputs(j, keep), b.consts)
+                     for j, b in zip(bodies, eqn.params["branches"]))
+    return Eqn(eqn.prim, eqn.invars[:1] + [v for v, k in zip(eqn.invars[1:], keep) if k],
+               [v for v, u in zip(eqn.outvars, used) if u], {"branches": branches})
+
+
 cond_p.abstract_eval = _cond_abstract_eval
 cond_p.impl = _cond_impl
 cond_p.jvp = _cond_jvp
 cond_p.transpose = _cond_transpose
 cond_p.batch = _cond_batch
+cond_p.dce = _cond_dce
 cond_p.cost = lambda eqn, work: max(work(b.jaxpr) for b in eqn.params["branches"])
 
 
@@ -800,11 +812,33 @@ def _scan_batch(axis_size, args, dims, jaxpr, length, reverse, num_consts, num_c
     return outs, [0 if b else None for b in carry_b] + y_dims
 
 
+def _scan_dce(eqn, used):
+    """Drop the ys nothing uses and the carries that reach no used output (a fixpoint: a
+    carry is live if a live output reads it), as JAX does: a dead carry's tangent may be
+    NaN (``sqrt`` at 0), which transposing would spread to the live ones."""
+    p = eqn.params
+    nc, nk = p["num_consts"], p["num_carry"]
+    live, used_ys = list(used[:nk]), list(used[nk:])
+    while True:
+        body = dce_jaxpr(p["jaxpr"].jaxpr, live + used_ys, keep_effects=True)
+        read = read_inputs(body)
+        new = [a or b for a, b in zip(live, read[nc:nc + nk])]
+        if new == live:
+            break
+        live = new
+    keep = read[:nc] + live + read[nc + nk:]
+    jaxpr = ClosedJaxpr(keep_inputs(body, keep), p["jaxpr"].consts)
+    return Eqn(eqn.prim, [v for v, k in zip(eqn.invars, keep) if k],
+               [v for v, u in zip(eqn.outvars, live + used_ys) if u],
+               {**p, "jaxpr": jaxpr, "num_consts": sum(read[:nc]), "num_carry": sum(live)})
+
+
 scan_p.abstract_eval = _scan_abstract_eval
 scan_p.impl = _scan_impl
 scan_p.jvp = _scan_jvp
 scan_p.transpose = _scan_transpose
 scan_p.batch = _scan_batch
+scan_p.dce = _scan_dce
 scan_p.lowering = lambda eqn, platform: platform.scan_loop(eqn.params)  # (its loop itself)
 scan_p.cost = lambda eqn, work: tuple(eqn.params["length"] * c
                                      for c in work(eqn.params["jaxpr"].jaxpr))

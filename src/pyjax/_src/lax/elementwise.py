@@ -363,22 +363,20 @@ min_p.direct = _spread_direct(cpu_kernels.minimum_spread)
 min_p.native = native_expression("{0} if {0} < {1} or {0} != {0} else {1}")
 
 
-def _minmax_jvp(pick_x):
-    """Where both operands tie, each receives half the tangent (as JAX does)."""
-    def partial(which):
-        def d(g, ans, x, y):
-            x_b, y_b = broadcast_to_aval(x, get_aval(ans)), broadcast_to_aval(y, get_aval(ans))
-            g = _out(ans, g)
-            zero = zeros_like(g)
-            half = mul(g, common.scalar_like(0.5, g))
-            wins = pick_x(x_b, y_b) if which == 0 else pick_x(y_b, x_b)
-            return select_n(eq(x_b, y_b), select_n(wins, zero, g), half)
-        return d
-    return partial(0), partial(1)
+def _minmax_partial(g, ans, x, y):
+    """JAX's rule for operand ``x``: the tangent times a mask that is 1 where ``x`` is the
+    result, 1/2 where both operands are (a tie), 0 elsewhere. A mask, not a select: an
+    infinite or NaN tangent gives NaN where ``x`` lost, as in JAX."""
+    a = get_aval(ans)
+    x_b, y_b = broadcast_to_aval(x, a), broadcast_to_aval(y, a)
+    one = broadcast_to_aval(common.scalar_like(1, ans), a)
+    mask = div(select_n(eq(x_b, ans), zeros_like(ans), one),
+               select_n(eq(y_b, ans), one, add(one, one)))
+    return mul(_out(ans, g), mask)
 
 
-defjvp(max_p, *_minmax_jvp(lambda a, b: gt(a, b)))
-defjvp(min_p, *_minmax_jvp(lambda a, b: lt(a, b)))
+defjvp(max_p, _minmax_partial, lambda g, ans, x, y: _minmax_partial(g, ans, y, x))
+defjvp(min_p, _minmax_partial, lambda g, ans, x, y: _minmax_partial(g, ans, y, x))
 
 
 def _atan2_kernel(x, y):
@@ -1077,22 +1075,20 @@ clamp_p.elementwise = True
 clamp_p.stacked = broadcasting.stack_elementwise
 
 
-def _clamp_jvp_x(g, ans, lo, x, hi):
-    inside = bitwise_and(ge(x, broadcast_to_aval(lo, get_aval(x))),
-                         le(x, broadcast_to_aval(hi, get_aval(x))))
-    return select_n(inside, zeros_like(g), g)
-
-
-def _clamp_jvp_bound(is_lo):
+def _clamp_partial(passes):
+    """JAX's rule: each operand's tangent passes where ``passes(lo, x, hi)`` (strictly
+    inside for ``x``, so 0 at the bounds; a bound where it is strictly hit)."""
     def d(g, ans, lo, x, hi):
-        b = lo if is_lo else hi
-        g = broadcast_to_aval(g, get_aval(x))
-        hit = (gt if is_lo else lt)(broadcast_to_aval(b, get_aval(x)), x)
-        return select_n(hit, zeros_like(g), g)
+        a = get_aval(x)
+        inside = passes(broadcast_to_aval(lo, a), x, broadcast_to_aval(hi, a))
+        g = broadcast_to_aval(g, a)
+        return select_n(inside, zeros_like(g), g)
     return d
 
 
-defjvp(clamp_p, _clamp_jvp_bound(True), _clamp_jvp_x, _clamp_jvp_bound(False))
+defjvp(clamp_p, _clamp_partial(lambda lo, x, hi: bitwise_and(gt(lo, x), lt(lo, hi))),
+       _clamp_partial(lambda lo, x, hi: bitwise_and(gt(x, lo), lt(x, hi))),
+       _clamp_partial(lambda lo, x, hi: lt(hi, x)))
 
 
 def _clamp_batch(axis_size, args, dims):

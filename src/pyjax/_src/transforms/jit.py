@@ -20,7 +20,7 @@ import numpy as np
 from pyjax._src import backends, tree_util
 from pyjax._src.config import CHECKS, checking_floats, config
 from pyjax._src.core.array import Array
-from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects
+from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects, prune_call
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, check_floats, current_trace,
                                    get_aval, to_array)
@@ -57,12 +57,14 @@ jit_p = CallPrimitive("jit", multiple_results=True)
 jit_p.abstract_eval = call_abstract_eval
 jit_p.impl = call_impl
 jit_p.transpose = transpose_call
+jit_p.dce = prune_call
 
 checkpoint_p = CallPrimitive("checkpoint", multiple_results=True)
 """``checkpoint``/``remat``: a call whose intermediates reverse mode recomputes, not saves."""
 checkpoint_p.abstract_eval = call_abstract_eval
 checkpoint_p.impl = call_impl
 checkpoint_p.transpose = transpose_call
+checkpoint_p.dce = prune_call
 checkpoint_p.recompute = True
 
 _EXECUTABLES: "weakref.WeakKeyDictionary[ClosedJaxpr, object]" = weakref.WeakKeyDictionary()

@@ -61,6 +61,8 @@ def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list
     Equations whose inputs are all known (residual arithmetic) are evaluated forward first;
     the others are transposed in reverse order, each by its primitive's transpose rule.
     """
+    # Dead code goes first: a dead loop carry's tangent may be NaN (JAX prunes it too).
+    jaxpr = dce_jaxpr(jaxpr, [True] * len(jaxpr.outvars), keep_effects=True)
     linear = {id(v) for v, a in zip(jaxpr.invars, args) if is_undefined(a)}
     env = {id(v): c for v, c in zip(jaxpr.constvars, consts)}
     env.update((id(v), a) for v, a in zip(jaxpr.invars, args) if not is_undefined(a))
