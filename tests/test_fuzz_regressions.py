@@ -193,6 +193,8 @@ for _name, _f in [("", _dead_carry), ("_fed", _dead_carry_fed), ("_in_cond", _de
 case("add_same_rank_mismatch")(lambda L: L.jnp.ones(4) + L.jnp.ones(5))
 case("maximum_same_rank_mismatch")(lambda L: L.jnp.maximum(L.jnp.ones(4), L.jnp.ones(5)))
 case("add_rank_mismatch")(lambda L: L.jnp.add(L.jnp.ones((2, 4)), L.jnp.ones(5)))
+case("isclose_same_rank_mismatch")(lambda L: L.jnp.isclose(L.jnp.ones((2, 3)), L.jnp.ones((3, 2))))
+case("isclose_broadcast")(lambda L: L.jnp.isclose(L.jnp.ones((3, 1)), L.jnp.asarray([1., 1.5])))
 case("where_mismatch")(lambda L: L.jnp.where(True, L.jnp.ones(4), L.jnp.ones(5)))
 case("nextafter_grad")(lambda L: L.jax.grad(lambda v: L.jnp.nextafter(v, 2.))(1.))
 case("nextafter_jvp")(lambda L: L.jax.jvp(lambda v: L.jnp.nextafter(v, 2.), (1.,), (1.,)))

@@ -1276,10 +1276,11 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: bool = False):
     real = np.dtype(dt.char.lower()) if dt.kind == "c" else dt
     rtol = ew.convert_element_type(to_array(rtol), real)
     atol = ew.convert_element_type(to_array(atol), real)
+    distance = ew.abs(ew.sub(a, b))  # (lax checks the shapes: a TypeError, as in JAX)
     a, b = _broadcast_arrays(a, b)
     shp = _aval(a).shape
     rtol, atol = (_broadcast_to(t, shp) for t in (rtol, atol))
-    within = ew.le(ew.abs(ew.sub(a, b)), ew.add(atol, ew.mul(rtol, ew.abs(b))))
+    within = ew.le(distance, ew.add(atol, ew.mul(rtol, ew.abs(b))))
     out = ew.bitwise_or(ew.eq(a, b), ew.bitwise_and(_isfinite(b), within))
     if equal_nan:
         out = ew.bitwise_or(out, ew.bitwise_and(_isnan(a), _isnan(b)))
