@@ -538,7 +538,7 @@ def test_first_run_gives_the_compiled_bits(name, fun):
     jf = pyjax.jit(fun)
     x = jnp.asarray(np.array([0.5, -1.5, 2.0, -0.0, 3.25, 1e-3], np.float32))
     first = jf(x)
-    entry = jf.lower(x).compile()  # (the specialization the call made)
+    entry = jf.lower(x).compile().specialization  # (the one the call made)
     assert CHECKS or "executable" not in entry.__dict__  # not compiled yet
     second = jf(x)
     assert "executable" in entry.__dict__
@@ -571,12 +571,12 @@ def test_large_elementwise_programs_compile_at_once(monkeypatch):
     monkeypatch.setattr(POLICY, "blocked_min_size", 4)
     jf = pyjax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0)
     out = jf(jnp.ones(8))
-    entry = jf.lower(jnp.ones(8)).compile()
+    entry = jf.lower(jnp.ones(8)).compile().specialization
     assert "executable" in entry.__dict__
     np.testing.assert_allclose(out, np.sin(1.0) * 2 + 1, rtol=1e-6)
     small = pyjax.jit(lambda x: jnp.sin(x) * 2.0 + 1.0)
     small(jnp.ones(3))
-    assert CHECKS or "executable" not in small.lower(jnp.ones(3)).compile().__dict__
+    assert CHECKS or "executable" not in small.lower(jnp.ones(3)).compile().specialization.__dict__
 
 
 def test_a_specialization_run_once_is_freed_with_its_function():
@@ -587,7 +587,7 @@ def test_a_specialization_run_once_is_freed_with_its_function():
     f = functools.partial(lambda x: x * const)
     jf = pyjax.jit(f)
     jf(jnp.ones(3))
-    ref = weakref.ref(jf.lower(jnp.ones(3)).compile())
+    ref = weakref.ref(jf.lower(jnp.ones(3)).compile().specialization)
     gc.disable()
     try:
         del jf, f
@@ -609,7 +609,7 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
     x, b = r.standard_normal((256, 256)).astype(np.float32), r.standard_normal(256)
     f = pyjax.jit(lambda x, b: jnp.maximum(x + b.astype(np.float32), 0.0))
     outs = [np.asarray(f(x, b)) for _ in range(3)]
-    entry = f.lower(x, b).compile()
+    entry = f.lower(x, b).compile().specialization
 
     def kernels():
         return [s.call for s in entry.executable.steps if s.kind == "group"]
@@ -620,5 +620,5 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
     assert all(o.tobytes() == outs[0].tobytes() for o in outs)
     small = pyjax.jit(lambda x: x + 1.0)  # (no group that could go native: no wrapper)
     small(x[:4]), small(x[:4])
-    small_entry = small.lower(x[:4]).compile()
+    small_entry = small.lower(x[:4]).compile().specialization
     assert small_entry.run is small_entry.executable

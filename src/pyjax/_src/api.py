@@ -21,6 +21,7 @@ from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
+from pyjax._src.transforms.stages import ShapeDtypeStruct
 from pyjax._src.transforms.transpose import (UndefinedPrimal, match_aval, backward_pass,
                                              linearize_flat, vjp_flat)
 
@@ -100,32 +101,6 @@ def _abstractify(x) -> ShapedArray:
         return ShapedArray(x.shape, dtypes.canonicalize_dtype(x.dtype), x.weak_type)
     _check_leaf(x, "make_jaxpr")
     return get_aval(x)
-
-
-class ShapeDtypeStruct:
-    """A shape and dtype standing in for an array (``eval_shape``'s inputs and outputs)."""
-
-    __slots__ = ("shape", "dtype", "weak_type", "sharding")
-
-    def __init__(self, shape, dtype, *, weak_type: bool = False, sharding=None):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.weak_type = weak_type
-        self.sharding = sharding
-
-    ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
-
-    def __repr__(self):
-        weak = ", weak_type=True" if self.weak_type else ""
-        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{weak})"
-
-    def __eq__(self, other):
-        return isinstance(other, ShapeDtypeStruct) and (self.shape, self.dtype, self.weak_type) \
-            == (other.shape, other.dtype, other.weak_type)
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype, self.weak_type))
 
 
 def eval_shape(fun, *args, **kwargs):

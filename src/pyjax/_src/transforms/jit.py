@@ -17,15 +17,17 @@ import weakref
 
 import numpy as np
 
-from pyjax._src import backends, tree_util
+from pyjax._src import backends, dtypes, tree_util
 from pyjax._src.config import CHECKS, checking_floats, config
 from pyjax._src.core.array import Array
+from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects, prune_call
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, check_floats, current_trace,
                                    get_aval, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
                                            hoist_traced_consts, trace_to_jaxpr)
+from pyjax._src.transforms import stages
 from pyjax._src.transforms.transpose import transpose_call
 
 logger = logging.getLogger("pyjax")
@@ -126,6 +128,12 @@ def normalize_argnums(fun, static_argnums, static_argnames):
     return nums, names
 
 
+def _aval_of(x) -> ShapedArray:
+    if isinstance(x, stages.ShapeDtypeStruct):
+        return ShapedArray(x.shape, dtypes.canonicalize_dtype(x.dtype), x.weak_type)
+    return get_aval(x)
+
+
 class _Static:
     """A static argument as a cache key: hashed and compared by value."""
 
@@ -194,7 +202,7 @@ class _FunCache:
 _LEAF = tree_util.tree_structure(0)
 
 
-class Compiled:
+class Specialization:
     """One traced specialization of a jitted function; compiled on its second run.
 
     ``run(*leaves) -> [Array]`` is what an eager call executes. The first run evaluates
@@ -202,13 +210,13 @@ class Compiled:
     generation and Python's ``compile`` cost more than running a small program once, and
     a specialization is often run only once (a fresh ``partial`` or closure per call).
     From the second run on, ``run`` is the compiled ``executable``, computed once and then
-    stored on the instance, so a cache-hit call reads plain attributes. ``as_text()`` is
-    the generated code, ``cost_analysis()`` the compiler's static estimate under JAX's keys.
+    stored on the instance, so a cache-hit call reads plain attributes. ``jax.stages``'
+    objects wrap it (``stages.Compiled``).
     """
 
-    def __init__(self, closed: ClosedJaxpr, out_tree, name: str):
+    def __init__(self, closed: ClosedJaxpr, in_tree, out_tree, name: str, arg_names=()):
         self.jaxpr = closed
-        self.out_tree = out_tree
+        self.in_tree, self.out_tree, self.arg_names = in_tree, out_tree, arg_names
         self.jaxpr_name = name
         self.single_leaf = out_tree == _LEAF  # the result is the one output itself
         self.ran = False
@@ -267,24 +275,17 @@ class Compiled:
                            "after optimization", self.jaxpr_name, what,
                            1e3 * exe.compile_time, len(self.jaxpr.eqns), len(exe.jaxpr.eqns))
 
-    def as_text(self) -> str:
-        return self.executable.source
-
-    def cost_analysis(self) -> dict:
-        return self.executable.cost_analysis()
-
-
 
 
 class _TierUp:
     """A jitted program's compiled code (``run``) until it has run for the platform
-    policy's ``tier_up_seconds``; then ``Compiled.tier_up`` compiles it again with native
+    policy's ``tier_up_seconds``; then ``Specialization.tier_up`` compiles it again with native
     forms for its fused groups, which go native once hot themselves. A program run a few
     times (a fresh ``partial`` per call, the compile benchmark) never pays for building
     them."""
     __slots__ = ("entry", "exe", "spent", "policy")
 
-    def __init__(self, entry: Compiled, exe):
+    def __init__(self, entry: Specialization, exe):
         self.entry = weakref.ref(entry)  # (the entry holds this: no cycle)
         self.exe = exe
         self.spent = 0.0
@@ -299,22 +300,6 @@ class _TierUp:
             if entry is not None and entry.run is self:
                 entry.tier_up()
         return outs
-
-
-class Lowered:
-    """``jit(f).lower(*args)``: ``as_text()`` is the optimized jaxpr the code is made from."""
-
-    def __init__(self, entry: Compiled):
-        self._entry = entry
-
-    def as_text(self) -> str:
-        return str(self._entry.executable.jaxpr)
-
-    def cost_analysis(self) -> dict:
-        return self._entry.cost_analysis()
-
-    def compile(self) -> Compiled:
-        return self._entry
 
 
 class JitWrapped:
@@ -358,14 +343,17 @@ class JitWrapped:
                 dyn_kwargs[k] = kwargs[k]
         return tuple(static), tuple(dyn_args), dyn_kwargs
 
-    def _specialize(self, args, kwargs):
+    def _specialize(self, args, kwargs, abstract=False):
+        """The cache entry for these arguments and their leaves; ``abstract``: leaves may
+        be ``ShapeDtypeStruct``s (``trace``/``lower`` run nothing)."""
         backends.check_backend(self._backend)
         static, dyn_args, dyn_kwargs = self._split(args, kwargs)
         leaves, in_tree = tree_util.tree_flatten((dyn_args, dyn_kwargs))
         for x in leaves:
-            if not isinstance(x, LEAF_TYPES):
+            if not isinstance(x, LEAF_TYPES) and not (
+                    abstract and isinstance(x, stages.ShapeDtypeStruct)):
                 self._raise_bad_leaf(args, kwargs, dyn_args, dyn_kwargs)
-        avals = tuple(get_aval(x) for x in leaves)
+        avals = tuple(map(_aval_of, leaves))
         flags = (config.jax_enable_x64, config.jax_threefry_partitionable)
         key = (in_tree, avals, static) + flags
         cache = self._cache()
@@ -445,7 +433,7 @@ class JitWrapped:
         for i, x in enumerate(tree_util.tree_leaves((dyn_args, dyn_kwargs))):
             check_leaf(x, repr(self._fun), names[i] if i < len(names) else "")
 
-    def _trace(self, args, kwargs, in_tree, avals, dyn_args, dyn_kwargs) -> Compiled:
+    def _trace(self, args, kwargs, in_tree, avals, dyn_args, dyn_kwargs) -> Specialization:
         start = time.perf_counter()
         out_tree_box = []
         n_args = len(args)
@@ -466,7 +454,7 @@ class JitWrapped:
         if config.jax_log_compiles:
             logger.warning("Finished tracing + compiling %s for jit in %.3f ms",
                            debug.fun_name, 1e3 * (time.perf_counter() - start))
-        return Compiled(closed, out_tree_box[0], debug.fun_name)
+        return Specialization(closed, in_tree, out_tree_box[0], debug.fun_name, names)
 
     def __call__(self, *args, **kwargs):
         if config.jax_disable_jit:
@@ -485,9 +473,15 @@ class JitWrapped:
             outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=entry.jaxpr_name)
         return tree_util.tree_unflatten(entry.out_tree, outs)
 
-    def lower(self, *args, **kwargs) -> Lowered:
-        entry, _ = self._specialize(args, kwargs)
-        return Lowered(entry)
+    def trace(self, *args, **kwargs) -> stages.Traced:
+        """Trace for these arguments (arrays, scalars or ``ShapeDtypeStruct``s) without
+        running: the ``jax.stages.Traced`` of the specialization a call would run."""
+        entry, _ = self._specialize(args, kwargs, abstract=True)
+        return stages.Traced(entry)
+
+    def lower(self, *args, **kwargs) -> stages.Lowered:
+        """``self.trace(*args, **kwargs).lower()``."""
+        return self.trace(*args, **kwargs).lower()
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
