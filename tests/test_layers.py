@@ -29,7 +29,7 @@ _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler
                    "nn": "numpy/nn/random", "random": "numpy/nn/random",
                    "scipy": "numpy/nn/random"}
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
-                  "util": "base", "custom_derivatives": "lax", "api": "api",
+                  "util": "base", "profiler": "base", "custom_derivatives": "lax", "api": "api",
                   "api_extras": "api", "test_util": "api", "jax_alias": "base",
                   "jaxpr_graph": "api"}
 

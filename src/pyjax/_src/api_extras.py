@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import gzip
 import inspect
 import platform
 import sys
@@ -318,3 +319,51 @@ def ravel_pytree(pytree):
         return tree_util.tree_unflatten(tree, [p.astype(d) if mixed else p
                                                for p, d in zip(parts, dtypes_)])
     return flat, unravel
+
+
+# ---------------------------------------------------------------------------- memory profile
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, value) -> bytes:
+    """One protocol-buffer field: an int (varint), bytes/str (length-delimited) or a list
+    of ints (packed)."""
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    if isinstance(value, list):
+        value = b"".join(map(_varint, value))
+    data = value.encode() if isinstance(value, str) else value
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def device_memory_profile(backend: str | None = None) -> bytes:
+    """The live arrays as a gzipped ``pprof`` profile (``allocations``/``count`` and
+    ``space``/``bytes`` per sample, as JAX's). pyjax records no allocation sites: each
+    array type (``float32[1000]``) is one location, its function named after the type."""
+    strings = ["", "allocations", "count", "space", "bytes"]
+    by_type: dict = {}
+    for x in live_arrays(backend):
+        key = f"pyjax.Array {x.aval.strip_weak_type()}"
+        count, size = by_type.get(key, (0, 0))
+        by_type[key] = (count + 1, size + int(x.nbytes))
+    profile = _field(1, _field(1, 1) + _field(2, 2)) + _field(1, _field(1, 3) + _field(2, 4))
+    for i, (name, (count, size)) in enumerate(sorted(by_type.items()), start=1):
+        strings.append(name)
+        profile += _field(2, _field(1, [i]) + _field(2, [count, size]))
+        profile += _field(4, _field(1, i) + _field(4, _field(1, i)))
+        profile += _field(5, _field(1, i) + _field(2, len(strings) - 1))
+    profile += b"".join(_field(6, s) for s in strings)
+    return gzip.compress(profile)
+
+
+def save_device_memory_profile(filename, backend: str | None = None) -> None:
+    """Write ``device_memory_profile()`` to ``filename``."""
+    with open(filename, "wb") as f:
+        f.write(device_memory_profile(backend))

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from pyjax._src import backends, dtypes, tree_util
+from pyjax._src import backends, dtypes, profiler, tree_util
 from pyjax._src.config import CHECKS, checking_floats, config
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
@@ -516,12 +516,22 @@ def _checked_call(self, *args, **kwargs):
     return outs
 
 
-def _install_float_checks(name=None, value=None) -> None:
-    JitWrapped.__call__ = _checked_call if checking_floats() else _plain_call
+def _profiled_call(self, *args, **kwargs):
+    """``__call__`` while a profiler session records: the call is a ``jit(name)`` span."""
+    call = _checked_call if checking_floats() else _plain_call
+    with profiler.TraceAnnotation(f"jit({DebugInfo.of(self._fun, 'jit').fun_name})"):
+        return call(self, *args, **kwargs)
 
 
-config.on_update(_install_float_checks)
-_install_float_checks()
+def _install_call(name=None, value=None) -> None:
+    """The plain call unless a flag or a profile asks for more (checked only here)."""
+    JitWrapped.__call__ = _profiled_call if profiler.active() else \
+        _checked_call if checking_floats() else _plain_call
+
+
+config.on_update(_install_call)
+profiler.on_session_change(_install_call)
+_install_call()
 
 
 def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
