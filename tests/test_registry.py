@@ -51,6 +51,8 @@ DEDICATED = {
     "custom_jvp_call": ("test_transforms.py", "custom_jvp"),
     "custom_vjp_call": ("test_transforms.py", "custom_vjp"),
     "custom_lin": ("test_transforms.py", "custom_vjp"),  # (custom_vjp's bwd under linearize)
+    "custom_vmap_call": ("test_custom_rules.py", "custom_vmap"),
+    "linear_call": ("test_custom_rules.py", "linear_call("),
     # Callbacks into Python: their params are user functions; counted and ordered calls
     # under jit/vmap/grad/scan against JAX's there.
     "pure_callback": ("test_callbacks.py", "def test_pure_callback"),

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+from typing import Any, NamedTuple
 
 from pyjax._src import dtypes, tree_util
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.core.trace import current_trace, get_aval, to_array
+from pyjax._src.core.trace import Tracer, current_trace, get_aval, to_array
+from pyjax._src.transforms.batching import batch_flat, batch_ops
 from pyjax._src.transforms.jit import executable_for
 from pyjax._src.transforms.jvp import Zero, instantiate
+from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.transforms.transpose import transpose_call
 
 
@@ -185,7 +188,8 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
 
         def flat_jvp(primals, tangents):
             p_tree = tree_util.tree_unflatten(in_tree, list(primals))
-            t_tree = tree_util.tree_unflatten(in_tree, list(tangents))
+            t_tree = tree_util.tree_unflatten(in_tree, [_to_symbolic(t, self.symbolic_zeros)
+                                                        for t in tangents])
             nondiff = [static[i] for i in sorted(static)]
             out = self.jvp(*nondiff, tuple(p_tree), tuple(t_tree))
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
@@ -194,7 +198,8 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
                                 f"length two) representing primal and tangent outputs, but "
                                 f"got {out!r}.")
             outs, p_out_tree = _flat_outputs(out[0], name)
-            t_outs, t_out_tree = _flat_outputs(out[1], name)
+            t_outs, t_out_tree = _flat_outputs(tree_util.tree_map(
+                _from_symbolic, out[1], is_leaf=lambda t: isinstance(t, SymbolicZero)), name)
             if p_out_tree != t_out_tree:
                 raise TypeError(f"Custom JVP rule must produce primal and tangent outputs "
                                 f"with equal container (pytree) structures, but got "
@@ -245,7 +250,8 @@ class CustomVJPCallPrimitive(Primitive):
 
 
 def _skip_consts_fwd(fwd, num_consts):
-    return lambda *primals: fwd(*primals[num_consts:])
+    return lambda *primals, **kw: fwd(*primals[num_consts:], **{
+        k: v[num_consts:] for k, v in kw.items()})
 
 
 def _pad_consts_bwd(bwd, num_consts):
@@ -290,8 +296,14 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
             out_tree_box.append(tree)
             return outs
 
-        def flat_fwd(*flat):
-            pair = self.fwd(*unflatten_args(flat))
+        def flat_fwd(*flat, perturbed=None):
+            args_in = unflatten_args(flat)
+            if self.symbolic_zeros:  # (each leaf with whether its tangent is nonzero)
+                marks = tree_util.tree_unflatten(in_tree, perturbed or [True] * len(flat))
+                wrapped = _merge(static, tree_util.tree_map(CustomVJPPrimal, tuple(
+                    tree_util.tree_unflatten(in_tree, list(flat))), tuple(marks)), len(args))
+                args_in = wrapped
+            pair = self.fwd(*args_in)
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
                 raise TypeError(f"Custom VJP fwd rule {getattr(self.fwd, '__name__', '')} for "
                                 f"function {name} must produce a pair (list or tuple of "
@@ -307,7 +319,8 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
 
         def flat_bwd(res, cts):
             res_tree = tree_util.tree_unflatten(res_tree_box[-1], list(res))
-            g = tree_util.tree_unflatten(out_tree_box[0], list(cts))
+            g = tree_util.tree_unflatten(out_tree_box[0], [
+                _to_symbolic(ct, self.symbolic_zeros) for ct in cts])
             cts_in = self.bwd(*nondiff, res_tree, g)
             if not isinstance(cts_in, (tuple, list)):
                 raise TypeError(f"Custom VJP bwd rule must produce a tuple of cotangents, one "
@@ -324,7 +337,8 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
             for ct, arg in zip(cts_in, dyn):
                 n = len(tree_util.tree_leaves(arg))
                 flat.extend([None] * n if ct is None else tree_util.tree_flatten(
-                    ct, is_leaf=lambda x: x is None)[0])
+                    ct, is_leaf=lambda x: x is None or isinstance(x, SymbolicZero))[0])
+            flat = [None if isinstance(ct, SymbolicZero) else ct for ct in flat]
             return [None if ct is None else _cast_ct(ct, a) for ct, a in zip(flat, in_avals)]
 
         outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
@@ -344,3 +358,168 @@ def _cast_ct(ct, aval):
         raise ValueError(f"Custom VJP bwd rule produced a cotangent of shape {got.shape} for "
                          f"a primal input of shape {aval.shape}.")
     return ct
+
+
+# ---------------------------------------------------------------------------- symbolic zeros
+
+class SymbolicZero:
+    """A tangent or cotangent known to be zero, as rules defined with
+    ``symbolic_zeros=True`` see it (and may return): its ``aval`` (``shape``, ``dtype``)
+    without an array."""
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+
+    def __bool__(self):
+        return False
+
+    def zero(self):
+        """The zeros it stands for."""
+        return instantiate(Zero(self.aval))
+
+    @staticmethod
+    def from_primal_value(val) -> "SymbolicZero":
+        return SymbolicZero(get_aval(val).to_tangent_aval())
+
+    def __repr__(self):
+        return f"SymbolicZero({self.aval.str_short()})"
+
+
+class CustomVJPPrimal(NamedTuple):
+    """A primal argument of a ``custom_vjp`` ``fwd`` rule defined with
+    ``symbolic_zeros=True``: its value, and whether its tangent is nonzero."""
+    value: Any
+    perturbed: bool
+
+
+def custom_vjp_primal_tree_values(tree):
+    """The values of a pytree of ``CustomVJPPrimal``s."""
+    return tree_util.tree_map(lambda x: x.value, tree,
+                              is_leaf=lambda x: isinstance(x, CustomVJPPrimal))
+
+
+def zero_from_primal(val, symbolic_zeros: bool = False):
+    """Zero tangents for a pytree of primal values: ``SymbolicZero``s, or zero arrays of
+    each value's tangent type."""
+    def zero(x):
+        aval = get_aval(x).to_tangent_aval()
+        return SymbolicZero(aval) if symbolic_zeros else instantiate(Zero(aval))
+    return tree_util.tree_map(zero, val)
+
+
+def _from_symbolic(t):
+    """A rule's output: ``SymbolicZero`` back to zeros."""
+    return t.zero() if isinstance(t, SymbolicZero) else t
+
+
+def _to_symbolic(t, symbolic: bool):
+    """A trace's tangent for a rule: ``Zero`` as ``SymbolicZero`` (or zeros)."""
+    if type(t) is not Zero:
+        return t
+    return SymbolicZero(t.aval) if symbolic else instantiate(t)
+
+
+# ---------------------------------------------------------------------------- linear_call
+
+def _eval_flat(closed: ClosedJaxpr, *args):
+    return eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+def _trace_flat(fun, avals) -> ClosedJaxpr:
+    closed, _ = trace_to_jaxpr(fun, list(avals))
+    return closed
+
+
+class LinearCallPrimitive(Primitive):
+    """``linear_call``: ``callee`` (a jaxpr of residuals and linear inputs, linear in the
+    latter) and ``transpose`` (a flat function ``(residuals, cotangents) -> linear
+    cotangents``) that reverse mode calls instead of transposing the callee."""
+
+    callee = "callee"
+
+    def bind(self, *args, callee, transpose, num_res):
+        if any(isinstance(c, Tracer) for c in callee.consts):
+            raise NotImplementedError("linear_call of a function closing over traced values: "
+                                      "pass them as residual_args")
+        return super().bind(*args, callee=callee, transpose=transpose, num_res=num_res)
+
+
+linear_call_p = LinearCallPrimitive("linear_call", multiple_results=True)
+linear_call_p.abstract_eval = lambda avals, callee, **_: callee.out_avals
+linear_call_p.impl = lambda *bufs, callee, **_: executable_for(callee).run_buffers(list(bufs))
+linear_call_p.is_linear = True
+
+
+def _linear_call_jvp(primals, tangents, *, callee, transpose, num_res):
+    if any(type(t) is not Zero for t in tangents[:num_res]):
+        raise NotImplementedError("differentiating linear_call with respect to its "
+                                  "residual_args")
+    outs = linear_call_p.bind(*primals, callee=callee, transpose=transpose, num_res=num_res)
+    lin = [instantiate(t) for t in tangents[num_res:]]
+    t_outs = linear_call_p.bind(*primals[:num_res], *lin, callee=callee, transpose=transpose,
+                                num_res=num_res)
+    return outs, t_outs
+
+
+def _linear_call_transpose(cts, *args, callee, transpose, num_res):
+    res = list(args[:num_res])
+    cts = [instantiate(ct) for ct in cts]
+    transposed = _trace_flat(transpose, [get_aval(r) for r in res] + [get_aval(c) for c in cts])
+    cts_in = linear_call_p.bind(*res, *cts, callee=transposed,
+                                transpose=functools.partial(_eval_flat, callee),
+                                num_res=num_res)
+    return [None] * num_res + list(cts_in)
+
+
+def _linear_call_batch(axis_size, vals, dims, *, callee, transpose, num_res):
+    """Batch the callee and the transpose alike (every operand batched along axis 0)."""
+    vals = [batch_ops.moveaxis(v, d, 0, axis_size) for v, d in zip(vals, dims)]
+
+    def batched(fun):
+        def run(*xs):
+            outs, out_dims = batch_flat(fun, list(xs), [0] * len(xs), axis_size)
+            return [batch_ops.moveaxis(o, d, 0, axis_size) for o, d in zip(outs, out_dims)]
+        return run
+    callee_b = _trace_flat(batched(functools.partial(_eval_flat, callee)),
+                           [get_aval(v) for v in vals])
+    transpose_b = batched(transpose)
+    outs = linear_call_p.bind(*vals, callee=callee_b, transpose=transpose_b, num_res=num_res)
+    return outs, [0] * len(outs)
+
+
+linear_call_p.jvp = _linear_call_jvp
+linear_call_p.transpose = _linear_call_transpose
+linear_call_p.batch = _linear_call_batch
+
+
+def linear_call(fun, fun_transpose, residual_args, linear_args):
+    """``fun(residual_args, linear_args)``, linear in ``linear_args``, whose transpose
+    (reverse mode) is ``fun_transpose(residual_args, cotangents)`` rather than the
+    transpose of ``fun``'s operations (and whose transpose's transpose is ``fun``)."""
+    res, res_tree = tree_util.tree_flatten(residual_args)
+    lin, lin_tree = tree_util.tree_flatten(linear_args)
+    res, lin = [to_array(x, "linear_call") for x in res], [to_array(x, "linear_call")
+                                                           for x in lin]
+    n, trees = len(res), {}
+
+    def flat_fun(*flat):
+        out = fun(tree_util.tree_unflatten(res_tree, list(flat[:n])),
+                  tree_util.tree_unflatten(lin_tree, list(flat[n:])))
+        outs, trees["out"] = tree_util.tree_flatten(out)
+        return [to_array(o, "linear_call") for o in outs]
+
+    def flat_transpose(*flat):
+        cts = tree_util.tree_unflatten(trees["out"], list(flat[n:]))
+        out = fun_transpose(tree_util.tree_unflatten(res_tree, list(flat[:n])), cts)
+        outs, tree = tree_util.tree_flatten(out)
+        if tree != lin_tree:
+            raise TypeError(f"linear_call: the transpose function must return cotangents of "
+                            f"the linear_args' structure {lin_tree}, got {tree}")
+        return [to_array(o, "linear_call") for o in outs]
+
+    callee = _trace_flat(flat_fun, [get_aval(x) for x in res + lin])
+    outs = linear_call_p.bind(*res, *lin, callee=callee, transpose=flat_transpose, num_res=n)
+    return tree_util.tree_unflatten(trees["out"], outs)

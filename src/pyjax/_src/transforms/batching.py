@@ -117,7 +117,8 @@ class BatchTrace(Trace):
             return outs[:len(outs) // 2], outs[len(outs) // 2:]
 
         with set_current_trace(self.parent):
-            outs = prim.bind(*vals, fun=self._batched(fun, dims), jvp=batched_jvp, **params)
+            outs = prim.bind(*vals, fun=self._batched(fun, dims), jvp=batched_jvp,
+                             **dict(params, symbolic_zeros=False))  # (batched rules: arrays)
         return [self.make(o, 0) for o in outs]
 
     def process_custom_vjp_call(self, prim, fun, fwd, bwd, args, params):
@@ -149,7 +150,7 @@ class BatchTrace(Trace):
 
         with set_current_trace(self.parent):
             outs = prim.bind(*vals, fun=self._batched(fun, dims), fwd=batched_fwd,
-                             bwd=batched_bwd, **params)
+                             bwd=batched_bwd, **dict(params, symbolic_zeros=False))
         return [self.make(o, 0) for o in outs]
 
     def _ct_to_arg(self, ct, ct_dim, arg_dim):

@@ -134,7 +134,9 @@ class JVPTrace(Trace):
             with set_current_trace(self.parent):
                 return prim.bind(*primals, fun=fun, jvp=jvp, **params)
         with set_current_trace(self.parent):
-            outs, t_outs = jvp(list(primals), [instantiate(t) for t in tangents])
+            # (rules defined with symbolic_zeros see which tangents are zero)
+            outs, t_outs = jvp(list(primals), list(tangents) if params["symbolic_zeros"]
+                               else [instantiate(t) for t in tangents])
         return [self.make(p, t) for p, t in zip(outs, t_outs)]
 
     def process_custom_vjp_call(self, prim, fun, fwd, bwd, args, params):
@@ -145,10 +147,13 @@ class JVPTrace(Trace):
             with set_current_trace(self.parent):
                 return prim.bind(*primals, fun=fun, fwd=fwd, bwd=bwd, **params)
         with set_current_trace(self.parent):
-            outs, res = fwd(*primals)
+            symbolic = params["symbolic_zeros"]
+            outs, res = fwd(*primals, perturbed=[type(t) is not Zero for t in tangents]) \
+                if symbolic else fwd(*primals)
             t_outs = custom_lin_p.bind(
                 *res, *[instantiate(t) for t in tangents], num_res=len(res), bwd=bwd,
-                out_avals=tuple(get_aval(o).to_tangent_aval() for o in outs))
+                out_avals=tuple(get_aval(o).to_tangent_aval() for o in outs),
+                symbolic_zeros=symbolic)
         return [self.make(p, t) for p, t in zip(outs, t_outs)]
 
     def make(self, primal, tangent):
@@ -202,8 +207,9 @@ custom_lin_p = Primitive("custom_lin", multiple_results=True)
 tangents in, output tangents out. It exists only to be transposed into ``bwd``."""
 
 
-def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals):
-    cts_in = bwd(list(args[:num_res]), [instantiate(ct) for ct in cts])
+def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, symbolic_zeros):
+    cts_in = bwd(list(args[:num_res]), list(cts) if symbolic_zeros else
+                 [instantiate(ct) for ct in cts])
     return [None] * num_res + list(cts_in)
 
 
@@ -211,7 +217,7 @@ def _forward_mode_error(*args, **params):
     raise TypeError(FORWARD_MODE_ERROR)
 
 
-custom_lin_p.abstract_eval = lambda avals, num_res, bwd, out_avals: list(out_avals)
+custom_lin_p.abstract_eval = lambda avals, out_avals, **_: list(out_avals)
 custom_lin_p.impl = custom_lin_p.jvp = custom_lin_p.batch = _forward_mode_error
 custom_lin_p.transpose = _custom_lin_transpose
 custom_lin_p.is_linear = True

@@ -1,0 +1,197 @@
+"""``jax.custom_batching`` (custom_vmap, sequential_vmap) and ``jax.custom_derivatives``
+(symbolic zeros, CustomVJPPrimal, linear_call, zero_from_primal), against JAX."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jjnp
+import numpy as np
+import pytest
+
+import pyjax
+import pyjax.numpy as jnp
+from pyjax.test_util import check_grads
+
+LIBS = [(pyjax, jnp), (jax, jjnp)]
+
+
+def _make_custom_vmap(lib, np_, calls):
+    @lib.custom_batching.custom_vmap
+    def f(x, y):
+        return {"out": np_.sin(x) * y}
+
+    @f.def_vmap
+    def rule(axis_size, in_batched, x, y):
+        calls.append((axis_size, list(in_batched)))
+        xb, yb = in_batched
+        # (a rule may compute differently from the body: it is what vmap runs)
+        return {"out": np_.sin(x) * y + 100.0}, {"out": xb or yb}
+    return f
+
+
+def test_custom_vmap_runs_its_rule_under_vmap_and_the_body_otherwise():
+    x, y = np.linspace(0, 1, 3).astype(np.float32), np.float32(2)
+    results = []
+    for lib, np_ in LIBS:
+        calls = []
+        f = _make_custom_vmap(lib, np_, calls)
+        outs = [f(x[0], y)["out"], lib.vmap(f, (0, None))(x, y)["out"],
+                lib.jit(lib.vmap(f, (0, None)))(x, y)["out"],
+                lib.vmap(f, (None, 0))(x[1], x)["out"],
+                lib.vmap(lib.vmap(f, (0, None)), (None, 0))(x, x)["out"],
+                *[o["out"] for o in lib.vmap(lambda a: lib.jvp(f, (a, y), (1.0, 0.0)))(x)],
+                lib.grad(lambda a: lib.vmap(f, (0, None))(a, y)["out"].sum())(x)]
+        results.append(([np.asarray(o) for o in outs], calls))
+    (ours, our_calls), (theirs, their_calls) = results
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-6)
+    # the rule runs where JAX runs it (under vmap of jvp, JAX's rule sees its arguments as
+    # unbatched: an artifact of how it differentiates, values agree)
+    assert our_calls[:4] == their_calls[:4] and len(our_calls) == len(their_calls)
+    # (JAX cannot linearize a custom_vmap function outside vmap; pyjax differentiates its body)
+    f = _make_custom_vmap(pyjax, jnp, [])
+    np.testing.assert_allclose(pyjax.vmap(pyjax.grad(lambda a, b: f(a, b)["out"]), (0, None))(
+        x, y), np.cos(x) * y, rtol=1e-6)
+    assert "custom_vmap_call" in str(pyjax.make_jaxpr(_make_custom_vmap(pyjax, jnp, []))(
+        1.0, 2.0))
+
+
+def test_custom_vmap_errors():
+    f = pyjax.custom_batching.custom_vmap(lambda x: x)
+    with pytest.raises(AttributeError, match="No batching rule"):
+        f(1.0)
+    f.def_vmap(lambda n, b, x: (x[:1], b[0]))  # wrong batch size
+    with pytest.raises(ValueError, match="custom vmap rule"):
+        pyjax.vmap(f)(jnp.ones(3))
+    f.def_vmap(lambda n, b, x: ((x, x), (True, True)))  # wrong structure
+    with pytest.raises(ValueError, match="structure"):
+        pyjax.vmap(f)(jnp.ones(3))
+
+
+def test_sequential_vmap_matches_jax():
+    a = np.random.default_rng(0).standard_normal((4, 2, 3)).astype(np.float32)
+    b = np.random.default_rng(1).standard_normal((3, 5)).astype(np.float32)
+    outs = []
+    for lib, np_ in LIBS:
+        g = lib.custom_batching.sequential_vmap(lambda u, v: np_.tanh(u @ v))
+        outs.append([lib.vmap(g, (0, None))(a, b), lib.vmap(g, (None, 0))(a[0], np.stack([b] * 2))])
+    for o, t in zip(*outs):
+        np.testing.assert_allclose(np.asarray(o), np.asarray(t), rtol=1e-5, atol=1e-6)
+    # (JAX cannot linearize custom_vmap functions; pyjax differentiates the body)
+    g = pyjax.custom_batching.sequential_vmap(lambda u, v: jnp.tanh(u @ v))
+    got = pyjax.grad(lambda u: pyjax.vmap(g, (0, None))(u, b).sum())(a)
+    want = jax.grad(lambda u: jjnp.tanh(u @ b).sum())(a)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    scan = str(pyjax.make_jaxpr(pyjax.vmap(pyjax.custom_batching.sequential_vmap(jnp.sin)))(
+        jnp.ones(3)))
+    assert "scan" in scan
+
+
+def _symbolic_jvp_case(lib):
+    cd, seen = lib.custom_derivatives, []
+
+    @lib.custom_jvp
+    def f(x, y):
+        return x * y
+
+    def f_jvp(primals, tangents):
+        (x, y), (tx, ty) = primals, tangents
+        seen.append(tuple(isinstance(t, cd.SymbolicZero) for t in tangents))
+        if isinstance(tx, cd.SymbolicZero):
+            return x * y, x * ty
+        if isinstance(ty, cd.SymbolicZero):
+            return x * y, tx * y
+        return x * y, tx * y + x * ty
+    f.defjvp(f_jvp, symbolic_zeros=True)
+    vals = [lib.grad(f)(2.0, 3.0), lib.grad(f, argnums=1)(2.0, 3.0),
+            lib.jvp(f, (2.0, 3.0), (1.0, 1.0))[1], lib.jit(lib.grad(f))(2.0, 3.0)]
+    return vals, seen
+
+
+def test_custom_jvp_rules_see_symbolic_zeros_as_jax_passes_them():
+    (ours, our_seen), (theirs, their_seen) = _symbolic_jvp_case(pyjax), _symbolic_jvp_case(jax)
+    np.testing.assert_allclose(ours, theirs)
+    assert our_seen == their_seen
+
+
+def _symbolic_vjp_case(lib):
+    cd, seen = lib.custom_derivatives, []
+
+    @lib.custom_vjp
+    def g(x, y):
+        return x * y, y
+
+    def g_fwd(x, y):
+        assert isinstance(x, cd.CustomVJPPrimal)
+        seen.append((x.perturbed, y.perturbed))
+        xv, yv = cd.custom_vjp_primal_tree_values((x, y))
+        return (xv * yv, yv), (xv, yv)
+
+    def g_bwd(res, cts):
+        x, y = res
+        seen.append(tuple(isinstance(c, cd.SymbolicZero) for c in cts))
+        ct0 = cts[0]
+        if isinstance(ct0, cd.SymbolicZero):
+            return cd.SymbolicZero.from_primal_value(x) if False else 0.0 * x, cts[1]
+        return ct0 * y, ct0 * x
+    g.defvjp(g_fwd, g_bwd, symbolic_zeros=True)
+    vals = [lib.grad(lambda a: g(a, 3.0)[0])(2.0), lib.grad(lambda b: g(2.0, b)[0])(3.0),
+            lib.grad(lambda a, b: g(a, b)[0], argnums=(0, 1))(2.0, 3.0)]
+    return [np.asarray(v) for v in lib.tree_util.tree_leaves(vals)], seen
+
+
+def test_custom_vjp_fwd_sees_perturbed_primals_and_bwd_symbolic_zeros():
+    (ours, our_seen), (theirs, their_seen) = _symbolic_vjp_case(pyjax), _symbolic_vjp_case(jax)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t)
+    assert our_seen == their_seen
+
+
+def test_zero_from_primal_and_symbolic_zero_match_jax():
+    tree = {"a": np.float32(1), "b": np.arange(3)}
+    for sym in (False, True):
+        ours = pyjax.custom_derivatives.zero_from_primal(tree, symbolic_zeros=sym)
+        theirs = jax.custom_derivatives.zero_from_primal(tree, symbolic_zeros=sym)
+        for o, t in zip(pyjax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
+            assert (np.dtype(o.dtype), tuple(o.shape)) == (np.dtype(t.dtype), tuple(t.shape))
+    z = pyjax.custom_derivatives.SymbolicZero.from_primal_value(jnp.ones((2, 3)))
+    assert not z and z.shape == (2, 3) and np.asarray(z.zero()).sum() == 0
+
+
+def _linear_call_case(lib, np_):
+    cd = lib.custom_derivatives
+
+    def f(r, x):
+        return x / r
+
+    def t(r, ct):
+        return ct / r * 10.0  # (deliberately not f's transpose: reverse mode must use it)
+
+    def div_add(x, denom):
+        return x + cd.linear_call(f, t, denom, x)
+    return [div_add(3.0, 2.0), lib.grad(div_add)(3.0, 2.0),
+            lib.jit(lib.grad(div_add))(3.0, 2.0),
+            lib.jvp(lambda x: div_add(x, 2.0), (3.0,), (1.0,))[1],
+            lib.linear_transpose(lambda x: cd.linear_call(f, t, 2.0, x), 1.0)(1.0)[0],
+            lib.grad(lambda x: lib.grad(div_add)(x, 2.0) * x)(3.0)]
+
+
+def test_linear_call_uses_its_transpose_as_jax_does():
+    for o, t in zip(_linear_call_case(pyjax, jnp), _linear_call_case(jax, jjnp)):
+        np.testing.assert_allclose(np.asarray(o), np.asarray(t), rtol=1e-6)
+    # vmap (which JAX lacks for linear_call): batched callee and transpose, per-example
+    cd = pyjax.custom_derivatives
+    xs, ds = np.arange(3.0, dtype=np.float32), np.arange(1.0, 4.0, dtype=np.float32)
+    got = pyjax.vmap(pyjax.grad(lambda x, d: cd.linear_call(
+        lambda r, v: v / r, lambda r, c: c / r * 10.0, d, x)))(xs, ds)
+    np.testing.assert_allclose(got, 10.0 / ds, rtol=1e-6)
+    got = pyjax.grad(lambda x: pyjax.vmap(lambda a, d: cd.linear_call(
+        lambda r, v: v / r, lambda r, c: c / r * 10.0, d, a))(x, ds).sum())(xs)
+    np.testing.assert_allclose(got, 10.0 / ds, rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="residual_args"):
+        pyjax.grad(lambda d: cd.linear_call(lambda r, v: v / r, lambda r, c: c / r, d, 1.0))(2.0)
+
+
+def test_custom_vmap_grads_check():
+    f = pyjax.custom_batching.sequential_vmap(lambda x: jnp.sin(x) * x)
+    check_grads(pyjax.vmap(f), (np.linspace(-1, 1, 4),), order=2, modes=["fwd", "rev"],
+                atol=1e-2, rtol=1e-2)
