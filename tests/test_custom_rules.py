@@ -195,3 +195,19 @@ def test_custom_vmap_grads_check():
     f = pyjax.custom_batching.sequential_vmap(lambda x: jnp.sin(x) * x)
     check_grads(pyjax.vmap(f), (np.linspace(-1, 1, 4),), order=2, modes=["fwd", "rev"],
                 atol=1e-2, rtol=1e-2)
+
+
+def test_dlpack_matches_jax():
+    import ml_dtypes
+    for dt in (np.float32, np.int8, np.uint64, np.bool_, np.complex128, ml_dtypes.bfloat16,
+               ml_dtypes.int4, ml_dtypes.float8_e4m3fn, "float16"):
+        assert pyjax.dlpack.is_supported_dtype(dt) == jax.dlpack.is_supported_dtype(dt)
+    for lib in (pyjax, jax):
+        with pytest.raises(TypeError):
+            lib.dlpack.is_supported_dtype("foo")
+    x = np.arange(6.0).reshape(2, 3)
+    ours, theirs = pyjax.dlpack.from_dlpack(x), jax.dlpack.from_dlpack(x)
+    assert (ours.dtype, ours.shape, ours.weak_type) == (theirs.dtype, theirs.shape,
+                                                        theirs.weak_type)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.from_dlpack(pyjax.dlpack.from_dlpack(x)), x)
