@@ -81,6 +81,25 @@ from pyjax._src.jax_alias import install_as_jax as install_as_jax  # noqa: E402
 from pyjax import custom_batching as custom_batching, custom_derivatives as custom_derivatives  # noqa: E402,E501
 from pyjax import dlpack as dlpack, image as image, ops as ops  # noqa: E402
 from pyjax import profiler as profiler, stages as stages  # noqa: E402
+from pyjax._src.config import (  # noqa: E402  (more flags as context managers)
+    allow_f16_reductions as allow_f16_reductions,
+    array_garbage_collection_guard as array_garbage_collection_guard,
+    check_tracer_leaks as check_tracer_leaks,
+    checking_leaks as checking_leaks,
+    debug_key_reuse as debug_key_reuse,
+    default_prng_impl as default_prng_impl,
+    enable_custom_prng as enable_custom_prng,
+    legacy_prng_key as legacy_prng_key,
+    make_user_context as make_user_context,
+    no_execution as no_execution,
+    no_tracing as no_tracing,
+    softmax_custom_jvp as softmax_custom_jvp,
+    thread_guard as thread_guard,
+    transfer_guard as transfer_guard,
+    transfer_guard_device_to_device as transfer_guard_device_to_device,
+    transfer_guard_device_to_host as transfer_guard_device_to_host,
+    transfer_guard_host_to_device as transfer_guard_host_to_device,
+)
 
 _array_methods.install()
 

@@ -541,7 +541,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
 
 def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
     """Place ``x`` on ``device`` (host NumPy buffers here): returns Arrays."""
-    return tree_util.tree_map(lambda v: to_array(v) if not isinstance(v, Array) else v, x)
+    return tree_util.tree_map(lambda v: v if isinstance(v, Array) else
+                              to_array(v, "device_put", explicit=True), x)
 
 
 def block_until_ready(x):

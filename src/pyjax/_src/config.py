@@ -6,6 +6,7 @@ variables (``JAX_ENABLE_X64=1``); we keep that spelling so user programs run unc
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 _DEFAULTS = {
@@ -22,6 +23,21 @@ _DEFAULTS = {
     "jax_debug_nans": False,
     "jax_debug_infs": False,
     "jax_default_device": None,
+    "jax_check_tracer_leaks": False,
+    "jax_transfer_guard_host_to_device": None,
+    "jax_transfer_guard_device_to_host": None,
+    "jax_transfer_guard_device_to_device": None,
+    "jax_debug_key_reuse": False,
+    "jax_default_prng_impl": "threefry2x32",
+    "jax_enable_custom_prng": False,
+    "jax_legacy_prng_key": "allow",
+    "jax_allow_f16_reductions": True,
+    "jax_array_garbage_collection_guard": None,
+    "jax_thread_guard": False,
+    "jax_no_execution": False,
+    "jax_no_tracing": False,
+    "jax_softmax_custom_jvp": False,
+    "jax_user_contexts": (),  # (make_user_context's values: part of every jit cache key)
 }
 
 
@@ -132,3 +148,66 @@ CHECKS = os.environ.get("PYJAX_CHECKS", "") not in ("", "0")
 # Eager binds run through the compiler (one compiled equation per primitive, params and
 # input types), so the whole test suite can check that compiled and eager paths agree.
 JIT_EVERYTHING = os.environ.get("PYJAX_JIT_EVERYTHING", "") not in ("", "0")
+
+
+# ---------------------------------------------------------------------------- more flags
+
+check_tracer_leaks = State("jax_check_tracer_leaks")
+checking_leaks = functools.partial(check_tracer_leaks, True)
+_GUARD_LEVELS = (None, "allow", "log", "disallow", "log_explicit", "disallow_explicit")
+transfer_guard_host_to_device = State("jax_transfer_guard_host_to_device", _GUARD_LEVELS)
+# (one CPU device whose arrays are host memory: NumPy reads them in place and no
+# device-to-device copy exists, so these two guards have no transfer to see, as JAX's CPU
+# backend sees none either)
+transfer_guard_device_to_host = State("jax_transfer_guard_device_to_host", _GUARD_LEVELS)
+transfer_guard_device_to_device = State("jax_transfer_guard_device_to_device", _GUARD_LEVELS)
+
+
+@contextlib.contextmanager
+def transfer_guard(new_val: str):
+    """Set the guard level of every kind of transfer for the block."""
+    with contextlib.ExitStack() as stack:
+        for state in (transfer_guard_host_to_device, transfer_guard_device_to_device,
+                      transfer_guard_device_to_host):
+            stack.enter_context(state(new_val))
+        yield
+
+
+debug_key_reuse = State("jax_debug_key_reuse", supported=(False,))
+_PRNG_IMPLS = ("threefry2x32", "threefry4x32", "rbg", "unsafe_rbg", "philox2x32", "philox4x32")
+default_prng_impl = State("jax_default_prng_impl", _PRNG_IMPLS, supported=("threefry2x32",))
+enable_custom_prng = State("jax_enable_custom_prng")
+legacy_prng_key = State("jax_legacy_prng_key", ("allow", "warn", "error"))
+allow_f16_reductions = State("jax_allow_f16_reductions")
+array_garbage_collection_guard = State("jax_array_garbage_collection_guard",
+                                       (None, "allow", "log", "fatal"))
+# (it guards multi-process operations; one process has none)
+thread_guard = State("jax_thread_guard")
+no_execution = State("jax_no_execution")
+no_tracing = State("jax_no_tracing")
+softmax_custom_jvp = State("jax_softmax_custom_jvp")
+
+
+class UserContext(State):
+    """A value of the user's that jit's caches key on (``make_user_context``): a function
+    traced under one value is traced again under another."""
+
+    def __init__(self, default_value):
+        super().__init__("jax_user_contexts")
+        self.index = len(config.jax_user_contexts)
+        config.update("jax_user_contexts", config.jax_user_contexts + (default_value,))
+
+    @property
+    def value(self):
+        return config.jax_user_contexts[self.index]
+
+    def __call__(self, new_value):
+        values = list(config.jax_user_contexts)
+        values[self.index] = new_value
+        return _StateContext(self.name, tuple(values))
+
+
+def make_user_context(default_value=None) -> UserContext:
+    """A context manager factory whose value (``with ctx(v):``) is part of jit's cache
+    key, so changing it re-traces jitted functions."""
+    return UserContext(default_value)

@@ -9,6 +9,7 @@ transformations never confuse their perturbations: a value belongs to a trace on
 """
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from pyjax._src.config import checking_floats, config
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.errors import (ConcretizationTypeError, TracerArrayConversionError,
                                TracerBoolConversionError, TracerIntegerConversionError,
-                               UnexpectedTracerError)
+                               JaxRuntimeError, UnexpectedTracerError)
 
 if TYPE_CHECKING:  # (annotations only: core.primitive imports this module)
     from pyjax._src.core.primitive import Primitive
@@ -206,6 +207,52 @@ _install_float_checks()
 EAGER_COMPILER: Callable | None = None
 
 EVAL_TRACE = EvalTrace()
+
+
+# ---------------------------------------------------------------------------- eager guards
+# ``jax_no_execution`` and the host-to-device transfer guard change what an eager bind does;
+# a config listener installs the checking ``process_primitive`` only while one is on.
+
+_plain_process = EvalTrace.process_primitive
+_guarding = False  # (read by ``to_array``: a host value made an Array is a transfer)
+
+
+def guard_transfer(x, explicit: bool = False) -> None:
+    """A host value (NumPy array or Python scalar) is about to become an Array: log or
+    raise as ``jax_transfer_guard_host_to_device`` says (``explicit``: ``device_put``)."""
+    level = config.jax_transfer_guard_host_to_device
+    if level in (None, "allow") or (explicit and not level.endswith("_explicit")):
+        return
+    aval = get_aval(x)
+    where = f"aval={aval!r}, dst_sharding=SingleDeviceSharding(device=CpuDevice(id=0), " \
+            f"memory_kind=device)"
+    if level.startswith("log"):
+        logging.getLogger("pyjax").warning("host-to-device transfer: %s", where)
+    else:
+        raise JaxRuntimeError(f"INVALID_ARGUMENT: Disallowed host-to-device transfer: {where}")
+
+
+def _guarded_process(self, prim, args, params):
+    for x in args:
+        if not isinstance(x, (Array, Tracer)):
+            guard_transfer(x)
+    return _plain_process(self, prim, args, params)
+
+
+def _no_execution(self, prim, args, params):
+    raise RuntimeError(f"JAX tried to execute function jit({prim.name}), but the "
+                       f"no_execution config option is set")
+
+
+def _install_eval(name=None, value=None) -> None:
+    global _guarding
+    _guarding = config.jax_transfer_guard_host_to_device not in (None, "allow")
+    EvalTrace.process_primitive = _no_execution if config.jax_no_execution else \
+        _guarded_process if _guarding else _plain_process
+
+
+config.on_update(_install_eval)
+_install_eval()
 _CTX = context = _Context()  # ``context.trace`` is the current trace (read directly on hot paths)
 
 
@@ -296,12 +343,15 @@ def get_aval(x) -> ShapedArray:
     return ShapedArray(shape, dtypes.canonicalize_dtype(dt), weak)
 
 
-def to_array(x, fun_name: str = "asarray"):
-    """An Array or tracer for ``x``; Python scalars keep their weak type."""
+def to_array(x, fun_name: str = "asarray", explicit: bool = False):
+    """An Array or tracer for ``x``; Python scalars keep their weak type. ``explicit``: a
+    transfer the user asked for (``device_put``), which only ``*_explicit`` guards see."""
     if isinstance(x, (Array, Tracer)):
         return x
     if isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)):
         aval = get_aval(x)
+        if _guarding and current_trace() is EVAL_TRACE:
+            guard_transfer(x, explicit)
         with np.errstate(all="ignore"):
             buf = np.array(x, dtype=aval.dtype)
         return Array._from_buffer(buf, aval)

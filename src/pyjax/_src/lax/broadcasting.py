@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.config import config
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Var
@@ -218,6 +219,21 @@ def bind_reduce(prim: Primitive, operand, axes):
 
 reduce_sum_p = reducer("reduce_sum", np.sum, "iufc", "number")
 reduce_sum_p.exact_dtypes = True
+_reduce_sum_eval = reduce_sum_p.abstract_eval
+
+
+def _reduce_sum_abstract_eval(avals, axes):
+    """As the reducer's, refusing 16-bit float sums under ``jax_allow_f16_reductions=False``
+    (as JAX does: they lose precision; size-1 reductions are exact)."""
+    x = avals[0]
+    if not config.jax_allow_f16_reductions and x.dtype.name in ("float16", "bfloat16") \
+            and any(x.shape[d] != 1 for d in axes):
+        raise ValueError(f"reduce_sum on operand {x.str_short()} is not allowed when "
+                         f"jax_allow_f16_reductions=False.")
+    return _reduce_sum_eval(avals, axes=axes)
+
+
+reduce_sum_p.abstract_eval = _reduce_sum_abstract_eval
 
 
 def reduce_sum(operand, axes):

@@ -3,11 +3,13 @@ transformation sees through them. Each is jitted where JAX's is, with JAX's cust
 derivatives, so jitted and differentiated results carry JAX's numbers."""
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.config import config
 from pyjax._src.core.trace import get_aval
 from pyjax._src.custom_derivatives import custom_jvp
 from pyjax._src.lax import broadcasting as bc, elementwise as ew, parallel, shape as lax_shape
@@ -302,9 +304,27 @@ def _softmax(x, axis, where=None):
 _softmax_jit = jit(_softmax, static_argnums=(1,))
 
 
+@functools.partial(custom_jvp, nondiff_argnums=(1,))
+def _softmax_rule(x, axis, where=None):
+    """Softmax under ``jax_softmax_custom_jvp``: the JVP ``y * (t - sum(y * t))`` is written
+    in terms of the output, so reverse mode saves only ``y``."""
+    return _softmax(x, axis, where)
+
+
+@_softmax_rule.defjvp
+def _softmax_rule_jvp(axis, primals, tangents):
+    (x, where), (t, _) = primals, tangents
+    y = _softmax_rule(x, axis, where)
+    return y, y * (t - red.sum(y * t, axis, where=where, keepdims=True))
+
+
+_softmax_rule_jit = jit(_softmax_rule, static_argnums=(1,))
+
+
 def softmax(x, axis=-1, where=None):
     """exp(x) / sum(exp(x)) over ``axis`` (entries outside ``where`` give 0)."""
-    return _softmax_jit(x, _static_axis(axis), where=where)
+    fun = _softmax_rule_jit if config.jax_softmax_custom_jvp else _softmax_jit
+    return fun(_arr("softmax", x), _static_axis(axis), where=where)
 
 
 def _standardize(x, axis, algorithm, mean=None, variance=None, epsilon=1e-5, where=None):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 
 import numpy as np
 
@@ -240,6 +241,7 @@ def unwrap(name: str, key, allow_batched: bool = False):
     elif _is_arraylike(key):
         data, raw = check_key_data(name, key), True
         shape = tuple(data.shape)
+        _check_legacy_key()
     else:
         raise TypeError(f"{name}: unexpected PRNG key type {type(key)}")
     if not allow_batched and len(shape) > (1 if raw else 0):
@@ -248,8 +250,26 @@ def unwrap(name: str, key, allow_batched: bool = False):
     return data, raw
 
 
+_LEGACY_KEY = ("Legacy uint32 key array passed as key to jax.random function. Please create "
+               "keys using jax.random.key(). If use of a raw key array was intended, set "
+               "jax_legacy_prng_key=\"allow\".")
+
+
+def _check_legacy_key():
+    """A raw key passed to a jax.random function, under ``jax_legacy_prng_key``/
+    ``jax_enable_custom_prng`` (which also make such functions return typed keys)."""
+    level = config.jax_legacy_prng_key
+    if level == "error":
+        raise ValueError(_LEGACY_KEY)
+    if level == "warn":
+        warnings.warn(_LEGACY_KEY, stacklevel=4)
+    elif config.jax_enable_custom_prng:
+        warnings.warn("Raw arrays as random keys to jax.random functions are deprecated. "
+                      "Assuming valid threefry2x32 key for now.", FutureWarning, stacklevel=4)
+
+
 def rewrap(data, raw: bool):
-    return data if raw else PRNGKeyArray(data)
+    return data if raw and not config.jax_enable_custom_prng else PRNGKeyArray(data)
 
 
 # ---------------------------------------------------------------------------- lax helpers

@@ -24,7 +24,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects, prune_call
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, check_floats, current_trace,
-                                   get_aval, to_array)
+                                   get_aval, guard_transfer, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
                                            hoist_traced_consts, trace_to_jaxpr)
 from pyjax._src.transforms import stages
@@ -180,6 +180,21 @@ _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _UNWEAKREFABLE_CACHE: dict = {}
 
 _SCALAR_TYPES = frozenset((bool, int, float, complex))
+
+# The flags a traced program depends on: part of every cache key (``_flags``: their values,
+# kept current by a config listener so a call reads one global).
+_KEY_FLAGS = ("jax_enable_x64", "jax_threefry_partitionable", "jax_allow_f16_reductions",
+              "jax_softmax_custom_jvp", "jax_default_matmul_precision", "jax_user_contexts")
+_flags: tuple = ()
+
+
+def _update_flags(name=None, value=None) -> None:
+    global _flags
+    _flags = tuple(config.read(n) for n in _KEY_FLAGS)
+
+
+config.on_update(_update_flags)
+_update_flags()
 _MISS = object()
 
 
@@ -354,8 +369,8 @@ class JitWrapped:
                     abstract and isinstance(x, stages.ShapeDtypeStruct)):
                 self._raise_bad_leaf(args, kwargs, dyn_args, dyn_kwargs)
         avals = tuple(map(_aval_of, leaves))
-        flags = (config.jax_enable_x64, config.jax_threefry_partitionable)
-        key = (in_tree, avals, static) + flags
+        flags = _flags
+        key = (in_tree, avals, static, flags)
         cache = self._cache()
         entry = cache.entries.get(key)
         if entry is None:
@@ -365,7 +380,7 @@ class JitWrapped:
                                                      dyn_kwargs)
         if self._by_avals is not None and not kwargs and \
                 all(type(x) is Array or type(x) in _SCALAR_TYPES for x in args):
-            self._by_avals[(avals,) + flags] = entry
+            self._by_avals[(avals, flags)] = entry
         return entry, leaves
 
     def _fast_call(self, args):
@@ -379,8 +394,7 @@ class JitWrapped:
                 avals.append(get_aval(x))  # (checks an int's range, as the slow path does)
             else:
                 return _MISS
-        entry = self._by_avals.get((tuple(avals), config.jax_enable_x64,
-                                    config.jax_threefry_partitionable))
+        entry = self._by_avals.get((tuple(avals), _flags))
         if entry is None:
             return _MISS
         outs = entry.run(*args)
@@ -394,15 +408,11 @@ class JitWrapped:
             logger.warning("TRACING CACHE MISS at %s: never seen function %s", name, name)
             return
         names = self._arg_names(args, kwargs)
-        in_tree, avals, static, x64, threefry = key
+        in_tree, avals, static, flags = key
         best = None
-        for old_tree, old_avals, old_static, old_x64, old_threefry in cache:
-            reasons = []
-            if old_x64 != x64:
-                reasons.append(f"jax_enable_x64 changed from {old_x64} to {x64}")
-            if old_threefry != threefry:
-                reasons.append(f"jax_threefry_partitionable changed from {old_threefry} to "
-                               f"{threefry}")
+        for old_tree, old_avals, old_static, old_flags in cache:
+            reasons = [f"{name} changed from {u} to {v}" for name, u, v in
+                       zip(_KEY_FLAGS, old_flags, flags) if u != v]
             if old_tree != in_tree:
                 reasons.append(f"the pytree structure of the arguments changed from "
                                f"{old_tree} to {in_tree}")
@@ -434,6 +444,10 @@ class JitWrapped:
             check_leaf(x, repr(self._fun), names[i] if i < len(names) else "")
 
     def _trace(self, args, kwargs, in_tree, avals, dyn_args, dyn_kwargs) -> Specialization:
+        if config.jax_no_tracing:
+            info = DebugInfo.of(self._fun, "jit")
+            raise RuntimeError(f"re-tracing function {info.fun_name} at {info.source} for "
+                               f"`jit`, but 'no_tracing' is set")
         start = time.perf_counter()
         out_tree_box = []
         n_args = len(args)
@@ -523,10 +537,30 @@ def _profiled_call(self, *args, **kwargs):
         return call(self, *args, **kwargs)
 
 
+def _guarded_call(self, *args, **kwargs):
+    """``__call__`` under ``jax_no_execution`` or a host-to-device transfer guard: an eager
+    call executes, and its host arguments (NumPy arrays, scalars) are transfers."""
+    if type(current_trace()) is EvalTrace:
+        if config.jax_no_execution:
+            raise RuntimeError(f"JAX tried to execute function "
+                               f"jit({DebugInfo.of(self._fun, 'jit').fun_name}), but the "
+                               f"no_execution config option is set")
+        for x in tree_util.tree_leaves((args, kwargs)):
+            if isinstance(x, LEAF_TYPES) and not isinstance(x, (Array, Tracer)):
+                guard_transfer(x)
+    return _unguarded_call()(self, *args, **kwargs)
+
+
+def _unguarded_call():
+    return _profiled_call if profiler.active() else \
+        _checked_call if checking_floats() else _plain_call
+
+
 def _install_call(name=None, value=None) -> None:
     """The plain call unless a flag or a profile asks for more (checked only here)."""
-    JitWrapped.__call__ = _profiled_call if profiler.active() else \
-        _checked_call if checking_floats() else _plain_call
+    guarded = config.jax_no_execution or \
+        config.jax_transfer_guard_host_to_device not in (None, "allow")
+    JitWrapped.__call__ = _guarded_call if guarded else _unguarded_call()
 
 
 config.on_update(_install_call)
