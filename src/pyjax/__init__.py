@@ -57,6 +57,7 @@ from pyjax._src.api_extras import (  # noqa: E402  (the rest of JAX's top-level 
     typeof as typeof,
     copy_to_host_async as copy_to_host_async,
     effects_barrier as effects_barrier,
+    fwd_and_bwd as fwd_and_bwd,
 )
 from pyjax._src.backends import Device as Device  # noqa: E402
 from pyjax._src.config import (  # noqa: E402  (flags as context managers)

@@ -16,14 +16,15 @@ import types
 
 import numpy as np
 
-from pyjax._src import backends, tree_util
+from pyjax._src import api, backends, tree_util
 from pyjax._src.core.array import Array
 from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.trace import (EVAL_TRACE, Trace, Tracer, current_trace, get_aval,
-                                   set_current_trace)
+                                   set_current_trace, to_array)
 from pyjax._src.custom_derivatives import custom_vjp
 from pyjax._src.numpy import creation, lax_numpy
-from pyjax._src.transforms import jit as jit_module
+from pyjax._src.transforms import jit as jit_module, transpose
+from pyjax._src.transforms.jvp import Zero, instantiate
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 # ---------------------------------------------------------------------------- host, processes
@@ -367,3 +368,62 @@ def save_device_memory_profile(filename, backend: str | None = None) -> None:
     """Write ``device_memory_profile()`` to ``filename``."""
     with open(filename, "wb") as f:
         f.write(device_memory_profile(backend))
+
+
+# ---------------------------------------------------------------------------- fwd_and_bwd
+
+class _Backward:
+    """The static half of a forward pass's residuals: the linear program and its trees
+    (compared by identity, so a jitted ``bwd`` traces once per traced ``fwd``)."""
+
+    def __init__(self, jaxpr, in_tree, out_tree, out_zero, n_out):
+        self.jaxpr, self.in_tree, self.out_tree = jaxpr, in_tree, out_tree
+        self.out_zero, self.n_out = out_zero, n_out
+
+
+class Residuals:
+    """What ``fwd_and_bwd``'s ``fwd`` saves for ``bwd``: a pytree of arrays (so it passes
+    through ``jit``) around the linear program."""
+
+    def __init__(self, values, backward: _Backward):
+        self.values, self.backward = list(values), backward
+
+
+tree_util.register_pytree_node(Residuals, lambda r: (r.values, r.backward),
+                               lambda backward, values: Residuals(values, backward))
+
+
+def fwd_and_bwd(fun, argnums, has_aux: bool = False, jitted: bool = True):
+    """``fwd(*args) -> (out, residuals[, aux])`` and ``bwd(residuals, ct)``: ``jax.vjp``
+    split in two, the backward pass a function of its residuals (reused across iterations
+    without retracing)."""
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun!r}")
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+    def fwd(*args):
+        dyn = [args[i] for i in nums]
+        leaves, in_tree = tree_util.tree_flatten(tuple(dyn))
+        flat_fun, trees = api.flatten_fun(
+            lambda *d: fun(*[d[nums.index(i)] if i in nums else a for i, a in enumerate(args)]),
+            in_tree, has_aux, "fwd_and_bwd")
+        outs, lin, out_zero = transpose.linearize_flat(flat_fun, leaves)
+        backward = _Backward(lin.jaxpr, in_tree, trees.out, out_zero, trees.n_out)
+        out = tree_util.tree_unflatten(trees.out, outs[:trees.n_out])
+        res = Residuals(lin.consts, backward)
+        return (out, res, tree_util.tree_unflatten(trees.aux, outs[trees.n_out:])) \
+            if has_aux else (out, res)
+
+    def bwd(residuals, ct):
+        b = residuals.backward
+        cts = [to_array(c) for c in b.out_tree.flatten_up_to(ct)]
+        cts += [Zero(v.aval) for v in b.jaxpr.outvars[b.n_out:]]  # (aux: no cotangent)
+        cts = [Zero(get_aval(c)) if z else c for c, z in zip(cts, b.out_zero)]
+        grads = transpose.backward_pass(b.jaxpr, residuals.values, [
+            transpose.UndefinedPrimal(v.aval) for v in b.jaxpr.invars], cts)
+        grads = [instantiate(g) for g in grads]
+        out = tree_util.tree_unflatten(b.in_tree, grads)
+        return out[0] if isinstance(argnums, int) else out
+    if jitted:
+        return jit_module.jit(fwd), jit_module.jit(bwd)
+    return fwd, bwd

@@ -9,7 +9,9 @@ transformations never confuse their perturbations: a value belongs to a trace on
 """
 from __future__ import annotations
 
+import gc
 import logging
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -253,6 +255,44 @@ def _install_eval(name=None, value=None) -> None:
 
 config.on_update(_install_eval)
 _install_eval()
+
+
+# ``jax_array_garbage_collection_guard``: an Array freed by the cycle collector (not by
+# reference counting) is logged ("log") or ends the process ("fatal").
+
+_collecting = []  # (non-empty while the garbage collector runs)
+
+
+def _track_gc(phase, info) -> None:
+    if phase == "start":
+        _collecting.append(True)
+    elif _collecting:
+        _collecting.pop()
+
+
+def _guarded_del(self) -> None:
+    if _collecting:
+        logging.getLogger("pyjax").error(
+            "`pyjax.Array` was deleted by the Python garbage collector instead of reference "
+            "counting. Break the reference cycle that delays the deletion of this object to "
+            "avoid application memory leaks. Set the jax_array_garbage_collection_guard flag "
+            "to \"allow\" to avoid this error.")
+        if config.jax_array_garbage_collection_guard == "fatal":
+            os.abort()
+
+
+def _install_gc_guard(name=None, value=None) -> None:
+    on = config.jax_array_garbage_collection_guard in ("log", "fatal")
+    if on and "__del__" not in Array.__dict__:
+        gc.callbacks.append(_track_gc)
+        Array.__del__ = _guarded_del
+    elif not on and "__del__" in Array.__dict__:
+        gc.callbacks.remove(_track_gc)
+        del Array.__del__
+
+
+config.on_update(_install_gc_guard)
+_install_gc_guard()
 _CTX = context = _Context()  # ``context.trace`` is the current trace (read directly on hot paths)
 
 

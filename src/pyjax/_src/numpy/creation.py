@@ -10,7 +10,8 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
-from pyjax._src.core.trace import Tracer, concretize, get_aval
+from pyjax._src.core.trace import (EVAL_TRACE, Tracer, concretize, current_trace, get_aval,
+                                   guard_transfer)
 from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
 from pyjax._src.numpy.array_api import check_device
 from pyjax._src.numpy.ufuncs import power
@@ -152,6 +153,8 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
         value = np.asarray(_to_numpy_tree(object))
         with np.errstate(all="ignore"):
             value = np.array(value, dtype=dtype)
+        if current_trace() is EVAL_TRACE:  # (traced, it is a constant of the program)
+            guard_transfer(value)
         out = Array._from_buffer(value, ShapedArray(value.shape, dtype, weak))
     out = ew.convert_element_type(out, dtype, weak)
     nd = get_aval(out).ndim

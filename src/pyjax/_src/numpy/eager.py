@@ -23,8 +23,15 @@ _MAX_PLANS = 4096
 _ALL_PLANS: list[dict] = []  # every ``fast`` function's plans (dropped when checks start)
 
 
+def _planless() -> bool:
+    """Whether eager binds must take the normal path, which checks results (debug_nans),
+    transfers (a transfer guard) or refuses to run (no_execution)."""
+    return checking_floats() or config.jax_no_execution or \
+        config.jax_transfer_guard_host_to_device not in (None, "allow")
+
+
 def _drop_plans(name, value) -> None:
-    if checking_floats():
+    if _planless():
         for plans in _ALL_PLANS:
             plans.clear()
 
@@ -87,8 +94,8 @@ def _key(args):
 
 def _make_plan(fn, args, key, plans):
     """Trace ``fn`` on the arrays' avals; None (use the normal path) if that fails, or
-    while ``jax_debug_nans``/``jax_debug_infs`` make every primitive check its results."""
-    if checking_floats():
+    while ``_planless``."""
+    if _planless():
         return None
     avals = [a.aval for a in args if type(a) is Array]
 

@@ -419,8 +419,9 @@ def key(seed, *, impl=None, dtype=None):
 
 
 def PRNGKey(seed, *, impl=None):
-    """A legacy raw key, ``uint32[2]``, from an integer seed."""
-    return _seed_key("PRNGKey", seed, impl)
+    """A legacy raw key, ``uint32[2]``, from an integer seed (a typed key under
+    ``jax_enable_custom_prng``)."""
+    return rewrap(_seed_key("PRNGKey", seed, impl), True)
 
 
 def split(key, num=2):

@@ -9,6 +9,7 @@ split a JVP into the primal computation (run now) and the linear tangent map (st
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
 import threading
 from dataclasses import dataclass
@@ -235,7 +236,37 @@ def trace_to_jaxpr(fun, in_avals, debug: DebugInfo | None = None) -> tuple[Close
     with new_trace(trace):
         args = [trace.new_arg(a) for a in in_avals]
         outs = fun(*args)
-        return trace.to_jaxpr(outs), outs
+        closed = trace.to_jaxpr(outs)
+    if config.jax_check_tracer_leaks:
+        check_leaks(trace, (args, outs))
+    return closed, outs
+
+
+def _running_cell(h, refs: list) -> bool:
+    """A closure cell held by nothing but a running frame (not an object to the collector)
+    and our list ``refs``: a local of a function still on the stack, not a leak."""
+    return type(h).__name__ == "cell" and all(r is refs for r in gc.get_referrers(h))
+
+
+def check_leaks(trace: StagingTrace, ours: tuple) -> None:
+    """``jax_check_tracer_leaks``: after a trace, its tracers may be held only by the lists
+    of its inputs and outputs (``ours``): one kept in a global or a closure leaked."""
+    gc.collect()
+    tracers = [r for r in gc.get_referrers(trace) if isinstance(r, Tracer) and r._trace is trace]
+    skip = {id(tracers), *map(id, ours)}
+    report = []
+    for t in tracers:
+        refs = gc.get_referrers(t)
+        holders = [h for h in refs if not inspect.isframe(h)
+                   and id(h) not in skip and not _running_cell(h, refs)]
+        if holders:
+            report.append(f"{t!r}\n" + "\n".join(f"{t!r} is referred to by <{type(h).__name__} "
+                                                    f"{id(h)}>" for h in holders))
+    if report:
+        where = f"\nThe error occurred while tracing the function {trace.describe()}." \
+            if trace.debug else ""
+        raise Exception(f"Leaked trace {trace.name}. Leaked tracer(s):\n\n" +
+                        "\n".join(report) + where)
 
 
 
