@@ -48,8 +48,8 @@ def test_states_as_context_managers():
             getattr(jax, state)("bogus")
         with pytest.raises(ValueError):
             getattr(pyjax, state)("bogus")
-    with pytest.raises(NotImplementedError, match="jax_numpy_rank_promotion"):
-        pyjax.numpy_rank_promotion("raise")
+    with pytest.raises(NotImplementedError, match="jax_numpy_dtype_promotion"):
+        pyjax.numpy_dtype_promotion("strict")
     with pyjax.numpy_rank_promotion("allow"), pyjax.enable_checks(True):
         assert pyjax.jit(lambda x: x + 1)(1.0) == 2.0
 

@@ -222,3 +222,31 @@ def test_fwd_and_bwd_matches_vjp():
     assert float(bwd(res, 1.0)) == 3.0
     y, res = fwd(5.0, 2.0)
     assert float(bwd(res, 1.0)) == 5.0
+
+
+def _rank_cases(lib, np_):
+    return [lambda: np_.ones(3) + np_.ones((2, 3)), lambda: np_.ones(3) + 1.0,
+            lambda: np_.ones(3) * np_.ones((1,)), lambda: np_.add(np_.ones((2, 1)), np_.ones(3)),
+            lambda: np_.where(np_.ones(3) > 0, np_.ones((2, 3)), 0.0),
+            lambda: np_.maximum(np_.ones((4, 1, 3)), np_.ones((2, 3))),
+            lambda: lib.jit(lambda a, b: a - b)(np_.ones(3), np_.ones((2, 3))),
+            lambda: lib.grad(lambda a: (a * np_.ones((2, 3))).sum())(np_.ones(3))]
+
+
+@pytest.mark.parametrize("level", ["allow", "warn", "raise"])
+def test_numpy_rank_promotion_matches_jax(level):
+    got = []
+    for lib, np_ in ((pyjax, jnp), (jax, jjnp)):
+        seen = []
+        for case in _rank_cases(lib, np_):
+            with lib.numpy_rank_promotion(level), warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                outcome = _outcome(case)
+            seen.append((outcome, [str(x.message) for x in w]))
+        got.append(seen)
+    assert got[0] == got[1]
+    if level == "raise":
+        assert got[0][0][0] == ("ValueError", "Operands could not be broadcast together for add "
+                                              "on shapes (3,) (2, 3) and with the config option "
+                                              "jax_numpy_rank_promotion='raise'. For more "
+                                              "information, see https")

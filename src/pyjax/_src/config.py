@@ -137,8 +137,7 @@ log_compiles = State("jax_log_compiles")
 explain_cache_misses = State("jax_explain_cache_misses")
 threefry_partitionable = State("jax_threefry_partitionable")
 default_matmul_precision = State("jax_default_matmul_precision", _MATMUL_PRECISIONS)
-numpy_rank_promotion = State("jax_numpy_rank_promotion", ("allow", "warn", "raise"),
-                             supported=("allow",))
+numpy_rank_promotion = State("jax_numpy_rank_promotion", ("allow", "warn", "raise"))
 numpy_dtype_promotion = State("jax_numpy_dtype_promotion", ("standard", "strict"),
                               supported=("standard",))
 

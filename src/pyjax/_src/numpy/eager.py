@@ -25,9 +25,11 @@ _ALL_PLANS: list[dict] = []  # every ``fast`` function's plans (dropped when che
 
 def _planless() -> bool:
     """Whether eager binds must take the normal path, which checks results (debug_nans),
-    transfers (a transfer guard) or refuses to run (no_execution)."""
+    transfers (a transfer guard), rank promotion (warned or refused) or refuses to run
+    (no_execution)."""
     return checking_floats() or config.jax_no_execution or \
-        config.jax_transfer_guard_host_to_device not in (None, "allow")
+        config.jax_transfer_guard_host_to_device not in (None, "allow") or \
+        config.jax_numpy_rank_promotion != "allow"
 
 
 def _drop_plans(name, value) -> None:

@@ -4,10 +4,12 @@ broadcasting of shapes and arrays; and the constants of JAX's two conventions.""
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.config import config
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval, to_array  # noqa: F401  (re-exported)
@@ -70,10 +72,29 @@ def promote_shapes(fun_name: str, *args):
     shapes = [get_aval(a).shape for a in args]
     if len({len(s) for s in shapes if s}) < 2:
         return list(args)
+    if config.jax_numpy_rank_promotion != "allow":
+        _rank_promotion(fun_name, shapes)
     nd = len(broadcast_shapes_or_raise(fun_name, shapes))
     return [a if len(s) in (0, nd) else
             lax_bcast.broadcast_in_dim(a, (1,) * (nd - len(s)) + s, tuple(range(nd - len(s), nd)))
             for a, s in zip(args, shapes)]
+
+
+def _rank_promotion(fun_name: str, shapes) -> None:
+    """Operands of different nonzero ranks under ``jax_numpy_rank_promotion`` 'warn' or
+    'raise' (JAX's messages: implicit rank promotion often hides a bug)."""
+    listed = " ".join(map(str, shapes))
+    if config.jax_numpy_rank_promotion == "warn":
+        warnings.warn(f"Following NumPy automatic rank promotion for {fun_name} on shapes "
+                      f"{listed}. Set the jax_numpy_rank_promotion config option to 'allow' "
+                      f"to disable this warning; for more information, see "
+                      f"https://docs.jax.dev/en/latest/rank_promotion_warning.html.",
+                      stacklevel=4)
+    else:
+        raise ValueError(f"Operands could not be broadcast together for {fun_name} on shapes "
+                         f"{listed} and with the config option "
+                         f"jax_numpy_rank_promotion='raise'. For more information, see "
+                         f"https://docs.jax.dev/en/latest/rank_promotion_warning.html.")
 
 
 def broadcast_shapes_or_raise(fun_name: str, shapes) -> tuple:

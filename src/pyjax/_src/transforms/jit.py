@@ -184,7 +184,8 @@ _SCALAR_TYPES = frozenset((bool, int, float, complex))
 # The flags a traced program depends on: part of every cache key (``_flags``: their values,
 # kept current by a config listener so a call reads one global).
 _KEY_FLAGS = ("jax_enable_x64", "jax_threefry_partitionable", "jax_allow_f16_reductions",
-              "jax_softmax_custom_jvp", "jax_default_matmul_precision", "jax_user_contexts")
+              "jax_softmax_custom_jvp", "jax_default_matmul_precision",
+              "jax_numpy_rank_promotion", "jax_numpy_dtype_promotion", "jax_user_contexts")
 _flags: tuple = ()
 
 
