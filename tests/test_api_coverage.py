@@ -53,6 +53,10 @@ NOT_APPLICABLE = {
     "jax.lib": "jaxlib, the compiled XLA extension itself",
     "jax.jax2tf_associative_scan_reductions": "a flag of jax2tf (export to TensorFlow), "
                                               "which pyjax does not have",
+    "jax.export": "serializes StableHLO modules for other XLA runtimes; pyjax compiles to "
+                  "Python/NumPy and has no portable IR to export",
+    "jax.interpreters": "JAX's internal interpreter modules (mlir, pxla, xla and the "
+                        "internals of ad/batching/partial_eval) over its own trace classes",
 }
 
 # Names that apply but belong to the multi-device issue (meshes, sharding, collectives,

@@ -250,3 +250,52 @@ def test_numpy_rank_promotion_matches_jax(level):
                                               "on shapes (3,) (2, 3) and with the config option "
                                               "jax_numpy_rank_promotion='raise'. For more "
                                               "information, see https")
+
+
+def test_monitoring_delivers_events_and_jit_durations_under_jaxs_names():
+    got = {lib: [] for lib in (pyjax, jax)}
+    for lib in (pyjax, jax):
+        seen = got[lib]
+        listeners = [lambda e, **k: seen.append(("event", e, k)),
+                     lambda e, d, **k: seen.append(("duration", e, sorted(k))),
+                     lambda e, s, t, **k: seen.append(("span", e, t - s)),
+                     lambda e, v, **k: seen.append(("scalar", e, v))]
+        registers = [lib.monitoring.register_event_listener,
+                     lib.monitoring.register_event_duration_secs_listener,
+                     lib.monitoring.register_event_time_span_listener,
+                     lib.monitoring.register_scalar_listener]
+        for register, listener in zip(registers, listeners):
+            register(listener)
+        try:
+            lib.monitoring.record_event("/my/event", step=3)
+            lib.monitoring.record_event_time_span("/my/span", 1.0, 3.5)
+            lib.monitoring.record_scalar("/my/scalar", 0.25)
+            lib.jit(lambda x: x * 7 + 1)(np.float32(1))
+        finally:
+            lib.monitoring.unregister_event_listener(listeners[0])
+            lib.monitoring.unregister_event_duration_listener(listeners[1])
+            lib.monitoring.unregister_event_time_span_listener(listeners[2])
+            lib.monitoring.unregister_scalar_listener(listeners[3])
+    ours = [x for x in got[pyjax] if x[0] != "duration"]
+    assert ours == [x for x in got[jax] if x[0] != "duration"][:len(ours)]
+    assert ("duration", "/jax/core/compile/jaxpr_trace_duration", ["fun_name"]) in got[pyjax]
+    assert {x[1] for x in got[pyjax] if x[0] == "duration"} <= \
+        {x[1] for x in got[jax] if x[0] == "duration"}
+
+
+def test_core_names_behave_as_jaxs():
+    for lib in (pyjax, jax):
+        assert (lib.core.max_dim(3, 5), lib.core.min_dim(3, 5)) == (5, 3)
+        closed = lib.make_jaxpr(lambda x: x * 2 + 1)(np.float32(1))
+        (out,) = lib.core.eval_jaxpr(closed.jaxpr, closed.consts, np.float32(3))
+        assert float(out) == 7.0
+        assert isinstance(closed.jaxpr.invars[0].aval, lib.core.AbstractValue)
+        assert isinstance(closed.jaxpr.invars[0].aval, lib.core.ShapedArray)
+
+        @lib.jit
+        def f(x):
+            with lib.core.eval_context():
+                y = lib.numpy.arange(3.0) * 2  # (computed now, a concrete array)
+            assert not isinstance(y, lib.core.Tracer)
+            return x + y
+        np.testing.assert_array_equal(f(1.0), [1.0, 3.0, 5.0])

@@ -30,7 +30,7 @@ _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler
                    "scipy": "numpy/nn/random"}
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
                   "util": "base", "profiler": "base", "ops": "numpy/nn/random", "image": "numpy/nn/random",
-                  "custom_batching": "lax", "dlpack": "base",
+                  "custom_batching": "lax", "dlpack": "base", "monitoring": "base",
                   "custom_derivatives": "lax", "api": "api",
                   "api_extras": "api", "test_util": "api", "jax_alias": "base",
                   "jaxpr_graph": "api"}

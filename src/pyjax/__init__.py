@@ -80,7 +80,8 @@ from pyjax._src.lax.callback import pure_callback as pure_callback  # noqa: E402
 from pyjax import debug as debug, experimental as experimental  # noqa: E402
 from pyjax._src.jax_alias import install_as_jax as install_as_jax  # noqa: E402
 from pyjax import custom_batching as custom_batching, custom_derivatives as custom_derivatives  # noqa: E402,E501
-from pyjax import dlpack as dlpack, image as image, ops as ops  # noqa: E402
+from pyjax import core as core, dlpack as dlpack, image as image, monitoring as monitoring  # noqa: E402,E501
+from pyjax import ops as ops  # noqa: E402
 from pyjax import profiler as profiler, stages as stages  # noqa: E402
 from pyjax._src.config import (  # noqa: E402  (more flags as context managers)
     allow_f16_reductions as allow_f16_reductions,

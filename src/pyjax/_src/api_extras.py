@@ -9,10 +9,12 @@ import functools
 import gc
 import gzip
 import inspect
+import operator
 import platform
 import sys
 import threading
 import types
+from typing import Any
 
 import numpy as np
 
@@ -153,6 +155,28 @@ def ensure_compile_time_eval():
     (their results are concrete arrays, usable for Python control flow and shapes)."""
     with set_current_trace(_CompileTimeEvalTrace(current_trace())):
         yield
+
+
+@contextlib.contextmanager
+def eval_context():
+    """Evaluate eagerly inside the block, whatever transformation is tracing (values only:
+    a tracer used inside raises)."""
+    with set_current_trace(EVAL_TRACE):
+        yield
+
+
+def max_dim(d1, d2) -> int:
+    """The larger of two dimension sizes (pyjax's dimensions are all concrete)."""
+    return max(operator.index(d1), operator.index(d2))
+
+
+def min_dim(d1, d2) -> int:
+    """The smaller of two dimension sizes."""
+    return min(operator.index(d1), operator.index(d2))
+
+
+Value = Any  # (``jax.core.Value``: anything a jaxpr variable may hold)
+ParamDict = dict[str, Any]  # (an equation's params)
 
 
 # ---------------------------------------------------------------------------- custom_gradient

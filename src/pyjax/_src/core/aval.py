@@ -18,7 +18,14 @@ def short_dtype_name(dtype: np.dtype) -> str:
     return {"f": "f", "i": "i", "u": "u", "c": "c"}[dtype.kind] + str(dtype.itemsize * 8)
 
 
-class ShapedArray:
+class AbstractValue:
+    """The base of abstract values (``jax.core.AbstractValue``); pyjax's one kind is
+    ``ShapedArray``."""
+
+    __slots__ = ()
+
+
+class ShapedArray(AbstractValue):
     """The abstract value of an array: all a traced program may depend on."""
 
     __slots__ = ("shape", "dtype", "weak_type", "_hash", "_size")

@@ -1,7 +1,7 @@
 """The jaxpr IR: variables, literals, equations, the printer, the checker, the interpreter."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -35,6 +35,9 @@ class Literal:
 
 class DropVar(Var):
     """An output nobody reads (printed ``_``)."""
+
+
+Atom = Union[Var, Literal]  # (an equation's operand)
 
 
 def _format_scalar(val, aval: ShapedArray) -> str:

@@ -17,7 +17,7 @@ import weakref
 
 import numpy as np
 
-from pyjax._src import backends, dtypes, profiler, tree_util
+from pyjax._src import backends, dtypes, monitoring, profiler, tree_util
 from pyjax._src.config import CHECKS, checking_floats, config
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
@@ -286,6 +286,8 @@ class Specialization:
         self.__dict__["executable"] = self.run = exe
 
     def _log_compile(self, exe, what: str):
+        monitoring.record_event_duration_secs("/jax/core/compile/backend_compile_duration",
+                                              exe.compile_time, fun_name=self.jaxpr_name)
         if config.jax_log_compiles:
             logger.warning("Finished compilation of jit(%s)%s in %.3f ms: %d equations, %d "
                            "after optimization", self.jaxpr_name, what,
@@ -466,6 +468,9 @@ class JitWrapped:
         names = self._arg_names(args, kwargs)
         debug = DebugInfo.of(self._fun, "jit", names)
         closed, _ = trace_to_jaxpr(flat_fun, list(avals), debug)
+        monitoring.record_event_duration_secs("/jax/core/compile/jaxpr_trace_duration",
+                                              time.perf_counter() - start,
+                                              fun_name=debug.fun_name)
         if config.jax_log_compiles:
             logger.warning("Finished tracing + compiling %s for jit in %.3f ms",
                            debug.fun_name, 1e3 * (time.perf_counter() - start))
