@@ -194,14 +194,7 @@ def _checked_process_primitive(self, prim, args, params):
 _plain_process_primitive = EvalTrace.process_primitive
 
 
-def _install_float_checks(name=None, value=None) -> None:
-    """Eager primitives check their results only while a debug flag is on (no cost off)."""
-    EvalTrace.process_primitive = _checked_process_primitive if checking_floats() \
-        else _plain_process_primitive
-
-
-config.on_update(_install_float_checks)
-_install_float_checks()
+# (``_install_eval`` below installs it while a debug flag is on: no cost off)
 
 # With PYJAX_JIT_EVERYTHING=1 the compiler sets this to
 # ``run(prim, buffers, avals, out_avals, params) -> buffers``, which runs each eager bind
@@ -212,10 +205,10 @@ EVAL_TRACE = EvalTrace()
 
 
 # ---------------------------------------------------------------------------- eager guards
-# ``jax_no_execution`` and the host-to-device transfer guard change what an eager bind does;
-# a config listener installs the checking ``process_primitive`` only while one is on.
+# ``jax_debug_nans``/``infs``, ``jax_no_execution`` and the host-to-device transfer guard
+# change what an eager bind does; a config listener installs the checking
+# ``process_primitive`` only while one is on.
 
-_plain_process = EvalTrace.process_primitive
 _guarding = False  # (read by ``to_array``: a host value made an Array is a transfer)
 
 
@@ -238,7 +231,7 @@ def _guarded_process(self, prim, args, params):
     for x in args:
         if not isinstance(x, (Array, Tracer)):
             guard_transfer(x)
-    return _plain_process(self, prim, args, params)
+    return _float_process()(self, prim, args, params)
 
 
 def _no_execution(self, prim, args, params):
@@ -246,11 +239,15 @@ def _no_execution(self, prim, args, params):
                        f"no_execution config option is set")
 
 
+def _float_process():
+    return _checked_process_primitive if checking_floats() else _plain_process_primitive
+
+
 def _install_eval(name=None, value=None) -> None:
     global _guarding
     _guarding = config.jax_transfer_guard_host_to_device not in (None, "allow")
     EvalTrace.process_primitive = _no_execution if config.jax_no_execution else \
-        _guarded_process if _guarding else _plain_process
+        _guarded_process if _guarding else _float_process()
 
 
 config.on_update(_install_eval)
