@@ -3,7 +3,6 @@ each against JAX's behaviour where it applies to one CPU process."""
 from __future__ import annotations
 
 import gc
-import logging
 import subprocess
 import sys
 import warnings
