@@ -67,6 +67,8 @@ DEDICATED = {
     "random_gamma_grad": ("test_random.py", "def test_special_function_primitives"),
     "fma": ("test_random.py", "def test_fused_multiply_add_primitive"),
     "random_gamma": ("test_random.py", "def test_gamma_reparameterization_gradient"),
+    # Linear solves differentiated implicitly: their params are the traced solver functions.
+    "custom_linear_solve": ("test_lax_solves.py", "def test_custom_linear_solve("),
     # Max/min pooling's derivatives (not public lax functions: reached through grad and
     # jvp of reduce_window), compared with JAX's on windows full of ties there.
     "select_and_scatter_add": ("test_convolution.py", '"select_and_scatter_add" in grad_jaxpr'),

@@ -403,4 +403,9 @@ from pyjax._src.lax.windowed import (  # noqa: E402
     select_and_gather_add_p as select_and_gather_add_p,
     select_and_scatter_add_p as select_and_scatter_add_p,
 )
+from pyjax._src.lax.solves import (  # noqa: E402
+    custom_linear_solve as custom_linear_solve,
+    custom_root as custom_root,
+    linear_solve_p as linear_solve_p,
+)
 from pyjax.lax import linalg as linalg  # noqa: E402

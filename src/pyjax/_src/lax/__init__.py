@@ -6,7 +6,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.lax import (common, broadcasting, elementwise, shape, indexing,  # noqa: F401
                             dynamic_slicing, reductions, dot, sort, parallel, control_flow,
                             threefry, special, linalg, fft, bits, misc, collectives,
-                            callback, convolution, windowed)
+                            callback, convolution, windowed, solves)
 from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 
