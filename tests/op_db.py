@@ -661,6 +661,37 @@ op("concatenate", dtypes=ALL, samples=_concatenate_samples, differentiable=True,
        Sample(([],), dict(dimension=0))])
 
 
+# ---- JAX's structural primitives (lax/structural.py)
+op("tile", dtypes=ALL, differentiable=True,
+   samples=lambda dt, rng: [Sample((rand(rng, (2, 3), dt),), dict(reps=r))
+                            for r in ((2, 1), (1, 3), (0, 2))],
+   errors=lambda rng: [Sample((rand(rng, (2, 3), F32),), dict(reps=(2,)))])
+op("stack", dtypes=ALL, differentiable=True,
+   samples=lambda dt, rng: [Sample(([rand(rng, (2, 3), dt), rand(rng, (2, 3), dt)],),
+                                   dict(axis=a)) for a in (0, 2, -1)],
+   errors=lambda rng: [
+       Sample(([rand(rng, (2, 3), F32), rand(rng, (3,), F32)],)),
+       Sample(([rand(rng, (2, 3), F32), rand(rng, (3, 2), F32)],)),
+       Sample(([rand(rng, (2, 3), F32), rand(rng, (2, 3), I32)],))])
+op("unstack", dtypes=ALL, differentiable=True,
+   samples=lambda dt, rng: [Sample((rand(rng, (2, 3), dt),), dict(axis=a)) for a in (0, 1, -1)],
+   errors=lambda rng: [Sample((rand(rng, (), F32),))])
+op("split", dtypes=ALL, differentiable=True,
+   samples=lambda dt, rng: [Sample((rand(rng, (4, 3), dt),), dict(sizes=s, axis=a))
+                            for s, a in (((1, 3), 0), ((2, 0, 1), 1), ((3,), -1))],
+   errors=lambda rng: [Sample((rand(rng, (4, 3), F32),), dict(sizes=(1, 2), axis=0)),
+                       Sample((rand(rng, (4, 3), F32),), dict(sizes=(5, -1), axis=0))])
+op("copy", ours=lambda x: lax.copy_p.bind(x), theirs=lambda x: jlax.copy_p.bind(x),
+   dtypes=ALL, differentiable=True, samples=elementwise(1))
+op("stage", dtypes=ALL, differentiable=True, samples=elementwise(1), scalar_args=(0,))
+for _name in ("eq_to", "le_to", "lt_to"):
+    op(_name, ours=lambda x, y, _n=_name: getattr(lax, f"{_n}_p").bind(x, y),
+       theirs=lambda x, y, _n=_name: getattr(jlax, f"{_n}_p").bind(x, y),
+       dtypes=ORDERED, samples=elementwise(2, specials=True), errors=elementwise_errors(2),
+       # (JAX's eq_to takes complex operands up to XLA's verifier, which fails at run time)
+       untested=COMPLEX if _name == "eq_to" else ())
+
+
 def _pad_samples(dt, rng):
     x = rand(rng, (2, 3), dt)
     pv = rand(rng, (), dt)

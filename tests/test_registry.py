@@ -69,6 +69,11 @@ DEDICATED = {
     "random_gamma": ("test_random.py", "def test_gamma_reparameterization_gradient"),
     # Linear solves differentiated implicitly: their params are the traced solver functions.
     "custom_linear_solve": ("test_lax_solves.py", "def test_custom_linear_solve("),
+    # Random bits compared with XLA's Threefry bit for bit there; rng_uniform's values are
+    # stateful draws (checked for dtype, range and JAX's errors); dce_sink has no result.
+    "rng_bit_generator": ("test_lax_misc.py", "def test_rng_bit_generator_threefry"),
+    "rng_uniform": ("test_lax_leftovers.py", "def test_rng_uniform"),
+    "dce_sink": ("test_lax_leftovers.py", "def test_dce_sink"),
     # Max/min pooling's derivatives (not public lax functions: reached through grad and
     # jvp of reduce_window), compared with JAX's on windows full of ties there.
     "select_and_scatter_add": ("test_convolution.py", '"select_and_scatter_add" in grad_jaxpr'),
@@ -158,6 +163,9 @@ NO_COST = {
     "scatter-add", "scatter-sub", "scatter-mul", "scatter-min", "scatter-max",
     "scatter-apply",
     "approx_top_k", "optimization_barrier",  # (a sort like top_k's; an identity)
+    "tile", "stack", "unstack", "split", "copy", "stage",  # (move or copy data)
+    "rng_bit_generator",  # (XLA counts no flops for its bit generator)
+    "dce_sink",  # (computes nothing)
 }
 
 

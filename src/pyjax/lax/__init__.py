@@ -345,6 +345,7 @@ from pyjax._src.lax.misc import (  # noqa: E402
     broadcast_to_rank as broadcast_to_rank,
     composite as composite,
     dce_sink as dce_sink,
+    dce_sink_p as dce_sink_p,
     dtype as dtype,
     empty as empty,
     full_like as full_like,
@@ -356,13 +357,11 @@ from pyjax._src.lax.misc import (  # noqa: E402
     ragged_dot_general as ragged_dot_general,
     reciprocal as reciprocal,
     rng_bit_generator as rng_bit_generator,
+    rng_bit_generator_p as rng_bit_generator_p,
+    rng_uniform as rng_uniform,
+    rng_uniform_p as rng_uniform_p,
     select as select,
     shape_as_value as shape_as_value,
-    split as split,
-    stack as stack,
-    stage as stage,
-    tile as tile,
-    unstack as unstack,
     with_sharding_constraint as with_sharding_constraint,
 )
 from pyjax._src.lax.parallel import axis_size as axis_size  # noqa: E402
@@ -378,6 +377,7 @@ from pyjax._src.lax.collectives import (  # noqa: E402
 )
 from pyjax._src.lax.convolution import (  # noqa: E402
     ConvDimensionNumbers as ConvDimensionNumbers,
+    ConvGeneralDilatedDimensionNumbers as ConvGeneralDilatedDimensionNumbers,
     conv as conv,
     conv_dimension_numbers as conv_dimension_numbers,
     conv_general_dilated as conv_general_dilated,
@@ -402,6 +402,22 @@ from pyjax._src.lax.windowed import (  # noqa: E402
     reduce_window_sum_p as reduce_window_sum_p,
     select_and_gather_add_p as select_and_gather_add_p,
     select_and_scatter_add_p as select_and_scatter_add_p,
+)
+from pyjax._src.lax.structural import (  # noqa: E402
+    copy_p as copy_p,
+    eq_to_p as eq_to_p,
+    le_to_p as le_to_p,
+    lt_to_p as lt_to_p,
+    split as split,
+    split_p as split_p,
+    stack as stack,
+    stack_p as stack_p,
+    stage as stage,
+    stage_p as stage_p,
+    tile as tile,
+    tile_p as tile_p,
+    unstack as unstack,
+    unstack_p as unstack_p,
 )
 from pyjax._src.lax.solves import (  # noqa: E402
     custom_linear_solve as custom_linear_solve,

@@ -6,7 +6,8 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.lax import (common, broadcasting, elementwise, shape, indexing,  # noqa: F401
                             dynamic_slicing, reductions, dot, sort, parallel, control_flow,
                             threefry, special, linalg, fft, bits, misc, collectives,
-                            callback, convolution, windowed, solves)
+                            callback, convolution, windowed, solves,
+                            structural)
 from pyjax._src.transforms.batching import batch_ops
 from pyjax._src.transforms.jvp import ad_ops
 

@@ -13,7 +13,7 @@ feature or group dimensions.
 from __future__ import annotations
 
 import operator
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import numpy as np
 
@@ -33,6 +33,10 @@ class ConvDimensionNumbers(NamedTuple):
     lhs_spec: tuple
     rhs_spec: tuple
     out_spec: tuple
+
+
+# What ``conv_general_dilated`` takes as ``dimension_numbers`` (a type, as in JAX).
+ConvGeneralDilatedDimensionNumbers = Union[tuple[str, str, str], ConvDimensionNumbers, None]
 
 
 # ---------------------------------------------------------------------------- dimension numbers

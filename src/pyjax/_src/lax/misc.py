@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple, Union
 
@@ -16,15 +17,10 @@ from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import (broadcasting as bc, dot as lax_dot, elementwise as ew, indexing,
                             reductions, shape as lax_shape, threefry)
-from pyjax._src.transforms.jvp import Zero, instantiate
+from pyjax._src.transforms.jit import executable_for
+from pyjax._src.transforms.jvp import Zero, defzero, instantiate
+from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.transforms.transpose import is_undefined
-
-
-def _axis(axis, ndim: int, what: str) -> int:
-    axis = int(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{what}: axis {axis} is out of bounds for array of dimension {ndim}")
-    return axis % ndim
 
 
 # ------------------------------------------------------------------------ compositions
@@ -175,54 +171,6 @@ def shape_as_value(shape):
     return np.asarray(shape, np.int64 if big else np.int32)
 
 
-def tile(operand, reps):
-    """``operand`` repeated ``reps[i]`` times along each axis (``len(reps) == ndim``)."""
-    operand = bc.as_operand(operand)
-    s = get_aval(operand).shape
-    reps = tuple(int(r) for r in reps)
-    if len(reps) != len(s):
-        raise TypeError(f"reps length must be equal to the ndim of x, got len(reps)="
-                        f"{len(reps)} and x.ndim={len(s)}.")
-    if any(r < 0 for r in reps):
-        raise ValueError(f"reps must be non-negative, got {reps}")
-    wide = tuple(d for pair in zip(reps, s) for d in pair)
-    b = bc.broadcast_in_dim(operand, wide, tuple(range(1, 2 * len(s), 2)))
-    return bc.reshape(b, tuple(r * d for r, d in zip(reps, s)))
-
-
-def stack(operands, axis: int = 0):
-    """Arrays of one shape and dtype joined along a new ``axis``."""
-    arrays = [bc.as_operand(x) for x in operands]
-    if not arrays:
-        raise IndexError("stack requires at least one operand")  # (JAX's error class)
-    axis = _axis(axis, np.ndim(arrays[0]) + 1, "stack")
-    return lax_shape.concatenate([bc.expand_dims(a, (axis,)) for a in arrays], axis)
-
-
-def unstack(x, axis: int = 0):
-    """The slices of ``x`` along ``axis``, as a tuple."""
-    x = bc.as_operand(x)
-    axis = _axis(axis, get_aval(x).ndim, "unstack")
-    return tuple(lax_shape.index_in_dim(x, i, axis, keepdims=False)
-                 for i in range(get_aval(x).shape[axis]))
-
-
-def split(operand, sizes, axis: int = 0):
-    """Consecutive pieces of ``operand`` of ``sizes`` along ``axis`` (summing to its size)."""
-    operand = bc.as_operand(operand)
-    s = get_aval(operand).shape
-    axis = _axis(axis, len(s), "split")
-    sizes = tuple(int(n) for n in sizes)
-    if any(n < 0 for n in sizes):
-        raise ValueError(f"Sizes passed to split must be nonnegative, got split sizes {sizes}")
-    if sum(sizes) != s[axis]:
-        raise ValueError(f"Sum of sizes {sum(sizes)} must be equal to dimension {s[axis]} "
-                         f"of the operand shape {s}")
-    starts = np.cumsum((0,) + sizes)
-    return [lax_shape.slice_in_dim(operand, int(a), int(b), axis=axis)
-            for a, b in zip(starts[:-1], starts[1:])]
-
-
 def _no_sharding(sharding, name: str) -> None:
     if sharding is not None:
         raise NotImplementedError(f"lax.{name}: shardings are not supported (one CPU device)")
@@ -233,15 +181,21 @@ def with_sharding_constraint(x, shardings):
     return x
 
 
+dce_sink_p = Primitive("dce_sink", multiple_results=True)
+
+
 def dce_sink(val, *, prevent_mlir_dce: bool = False):
-    """Marks values as used; pyjax's DCE works on returned values only, so a no-op."""
-    return None
+    """Marks every leaf of ``val`` as used, so DCE keeps the work that computes it."""
+    for leaf in tree_util.tree_leaves(val):
+        dce_sink_p.bind(bc.as_operand(leaf), prevent_mlir_dce=bool(prevent_mlir_dce))
 
 
-def stage(x, /):
-    """``x`` as an array (a traced value under a trace)."""
-    return ew.convert_element_type(bc.as_operand(x), get_aval(x).dtype,
-                                   get_aval(x).weak_type)
+dce_sink_p.abstract_eval = lambda avals, **_: []
+dce_sink_p.impl = lambda x, **_: []
+dce_sink_p.jvp = lambda primals, tangents, **params: (dce_sink_p.bind(*primals, **params), [])
+dce_sink_p.batch = lambda axis_size, args, dims, **params: (
+    dce_sink_p.bind(*args, **params), [])
+dce_sink_p.effectful = True  # (what it is for: DCE never drops it)
 
 
 def platform_dependent(*args, default=None, **per_platform):
@@ -535,6 +489,9 @@ def _cumsum(x, g: int):
 _RBG_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
 
 
+rng_bit_generator_p = Primitive("rng_bit_generator", multiple_results=True)
+
+
 def rng_bit_generator(key, shape, dtype=np.uint32, algorithm=RandomAlgorithm.RNG_DEFAULT, *,
                       out_sharding=None):
     """(new key, random bits of ``shape``) from a uint32[4] key (key words and a 64-bit
@@ -545,15 +502,24 @@ def rng_bit_generator(key, shape, dtype=np.uint32, algorithm=RandomAlgorithm.RNG
     dtype = np.dtype(dtype)
     if dtype not in _RBG_DTYPES:
         raise TypeError(f"rng_bit_generator: unsupported dtype {dtype}")
-    dtype = dtypes.canonicalize_dtype(dtype)
     if RandomAlgorithm(algorithm) != RandomAlgorithm.RNG_THREE_FRY:
         raise NotImplementedError(f"rng_bit_generator: algorithm {RandomAlgorithm(algorithm)} "
                                   "(XLA's Philox) is not supported; use RNG_THREE_FRY")
-    key = bc.as_operand(key)
-    aval = get_aval(key)
-    if aval.shape != (4,) or aval.dtype != np.uint32:
+    return tuple(rng_bit_generator_p.bind(
+        bc.as_operand(key), shape=shape, dtype=dtypes.canonicalize_dtype(dtype),
+        algorithm=RandomAlgorithm(algorithm), out_sharding=None))
+
+
+def _rbg_abstract_eval(avals, shape, dtype, **_):
+    (a,) = avals
+    if a.shape != (4,) or a.dtype != np.uint32:
         raise TypeError(f"rng_bit_generator: key must be uint32[4], got "
-                        f"{aval.dtype}{list(aval.shape)}")
+                        f"{a.dtype}{list(a.shape)}")
+    return [a, ShapedArray(shape, np.dtype(dtype), False)]
+
+
+def _rbg_bits(key, shape, dtype):
+    """The new key and the bits, in lax: XLA's Threefry counters over ``shape``."""
     k0, k1, lo, hi = (lax_shape.index_in_dim(key, i, keepdims=False) for i in range(4))
     if dtype.itemsize == 8:
         o1, o2, n = *_threefry_counters(k0, k1, lo, hi, shape), int(np.prod(shape))
@@ -565,7 +531,35 @@ def rng_bit_generator(key, shape, dtype=np.uint32, algorithm=RandomAlgorithm.RNG
     new_lo, new_hi = _add_counter(lo, hi, lax_shape.full((), n, np.uint32))
     new_key = lax_shape.concatenate([bc.reshape(w, (1,))
                                      for w in (k0, k1, new_lo, new_hi)], 0)
-    return new_key, bits
+    return [new_key, bits]
+
+
+@functools.lru_cache(maxsize=64)
+def _rbg_program(shape, dtype):
+    """``_rbg_bits`` traced once per shape and dtype: the kernel runs it compiled."""
+    key = ShapedArray((4,), np.dtype(np.uint32), False)
+    return trace_to_jaxpr(lambda k: _rbg_bits(k, shape, dtype), [key])[0]
+
+
+def _rbg_impl(key, shape, dtype, **_):
+    return executable_for(_rbg_program(shape, np.dtype(dtype))).run_buffers([key])
+
+
+def _rbg_batch(axis_size, args, dims, shape, **params):
+    """JAX's rule: the first key draws for the whole batch (one stream of
+    ``(batch, *shape)`` bits) and only that key advances."""
+    (keys,), (d,) = args, dims
+    keys = bc.moveaxis(keys, d, 0, axis_size)
+    new_key, bits = rng_bit_generator_p.bind(lax_shape.index_in_dim(keys, 0, keepdims=False),
+                                             shape=(axis_size, *shape), **params)
+    rest = lax_shape.slice_in_dim(keys, 1, axis_size, axis=0)
+    return [lax_shape.concatenate([bc.expand_dims(new_key, (0,)), rest], 0), bits], [0, 0]
+
+
+rng_bit_generator_p.abstract_eval = _rbg_abstract_eval
+rng_bit_generator_p.impl = _rbg_impl
+defzero(rng_bit_generator_p)
+rng_bit_generator_p.batch = _rbg_batch
 
 
 def _add_counter(lo, hi, offsets):
@@ -595,3 +589,52 @@ def _threefry_halves(k0, k1, lo, hi, shape):
     merged = dims[:split] + (2 * half[split],) + dims[split + 1:]
     bits = lax_shape.slice(bc.reshape(pairs, merged), (0,) * len(dims), dims)
     return bc.reshape(bits, shape), int(np.prod(half))
+
+
+# ------------------------------------------------------------------------ rng_uniform
+
+rng_uniform_p = Primitive("rng_uniform")
+_RNG_UNIFORM = np.random.default_rng()  # (XLA's generator is stateful and unseeded too)
+
+
+def rng_uniform(a, b, shape):
+    """Numbers drawn uniformly from ``[a, b)`` by a stateful generator (XLA's ``rng``;
+    JAX discourages it: use ``jax.random``). Not differentiable and not batchable, as in
+    JAX."""
+    a, b = ew.weak_scalars([a, b])
+    return rng_uniform_p.bind(bc.as_operand(a), bc.as_operand(b),
+                              shape=tuple(int(d) for d in shape))
+
+
+def _rng_uniform_abstract_eval(avals, shape):
+    a, b = avals
+    if a.dtype != b.dtype:
+        raise ValueError(f"Arguments to rng_uniform must have identical dtypes, got "
+                         f"{a.dtype} and {b.dtype}.")
+    if a.shape != () or b.shape != ():
+        raise ValueError(f"Arguments to rng_uniform must be scalars; got shapes {a.shape} "
+                         f"and {b.shape}.")
+    return [ShapedArray(shape, a.dtype, a.weak_type and b.weak_type)]
+
+
+def _rng_uniform_impl(a, b, shape):
+    if a.dtype.kind in "iu":
+        return [_RNG_UNIFORM.integers(a, b, shape, dtype=a.dtype, endpoint=False)]
+    if a.dtype.kind != "f":
+        raise TypeError(f"rng_uniform: unsupported dtype {a.dtype}")
+    u = _RNG_UNIFORM.random(shape, np.float64)
+    return [np.minimum(a + (b - a) * u, np.nextafter(b, a)).astype(a.dtype)]
+
+
+def _rng_uniform_unsupported(rule):
+    def fail(*args, **params):
+        raise NotImplementedError(f"{rule} rule for 'rng_uniform' not implemented")
+    return fail
+
+
+rng_uniform_p.abstract_eval = _rng_uniform_abstract_eval
+rng_uniform_p.impl = _rng_uniform_impl
+rng_uniform_p.jvp = _rng_uniform_unsupported("Differentiation")
+rng_uniform_p.batch = _rng_uniform_unsupported("Batching")
+rng_uniform_p.cost = lambda eqn, work: (int(np.prod(eqn.params["shape"])), 0)
+rng_uniform_p.effectful = True  # (each run draws anew: never merged, folded or hoisted)

@@ -1,0 +1,83 @@
+"""The last of ``jax.lax``'s names against JAX: ``rng_uniform``, ``dce_sink``, the
+structural primitives as their public functions bind them, and the type aliases.
+(tile/stack/unstack/split/copy/stage and eq_to/le_to/lt_to also have op_db entries.)"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import jax
+from jax import lax as J
+
+import pyjax
+from pyjax import lax as L
+
+import harness
+
+X = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+
+
+def _raises_like(ours, theirs):
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(expected.type):
+        ours()
+
+
+def test_rng_uniform():
+    for a, b, shape in [(np.float32(2), np.float32(3), (50,)), (0, 10, (4, 5)),
+                        (np.int32(-3), np.int32(4), (100,)), (0.0, 1.0, ())]:
+        ours, theirs = L.rng_uniform(a, b, shape), J.rng_uniform(a, b, shape)
+        assert (ours.dtype, ours.shape, ours.weak_type) == \
+            (theirs.dtype, theirs.shape, theirs.weak_type)
+        v = np.asarray(ours)
+        assert ((v >= a) & (v < b)).all()
+    draws = pyjax.jit(lambda lo: L.rng_uniform(lo, 1e6, (8,)))(0.0)
+    assert draws.shape == (8,) and len(set(np.asarray(draws).tolist())) == 8
+    for make in [lambda lax: lax.rng_uniform(np.float32(0), np.int32(1), (2,)),
+                 lambda lax: lax.rng_uniform(np.zeros(2, np.float32), np.float32(1), (2,))]:
+        _raises_like(lambda: make(L), lambda: make(J))
+    # (no derivative and no batching rule, as in JAX: NotImplementedError for both)
+    for api_ours, api_theirs, arg in [(pyjax.grad, jax.grad, 1.0),
+                                      (pyjax.vmap, jax.vmap, np.ones(2, np.float32))]:
+        _raises_like(lambda: api_ours(lambda a: L.rng_uniform(a, 2.0, ()))(arg),
+                     lambda: api_theirs(lambda a: J.rng_uniform(a, 2.0, ()))(arg))
+
+
+def test_dce_sink():
+    """``dce_sink`` returns None, binds ``dce_sink`` (no results), and keeps under ``jit``
+    the work computing its operand, which nothing else uses."""
+    assert L.dce_sink({"a": X, "b": 2.0}) is None and J.dce_sink(X) is None
+    jaxpr = pyjax.make_jaxpr(lambda x: L.dce_sink(x * 2.0))(X)
+    names = [e.prim.name for e in jaxpr.jaxpr.eqns]
+    assert names == ["mul", "dce_sink"] and L.dce_sink_p.name == J.dce_sink_p.name
+    lowered = pyjax.jit(lambda x: (L.dce_sink(x * 2.0), x + 1.0)[1]).lower(X).as_text()
+    assert "dce_sink" in lowered and "mul" in lowered
+    g = pyjax.grad(lambda x: (L.dce_sink(x), (x ** 2).sum())[1])(X)
+    harness.assert_same(g, jax.grad(lambda x: (J.dce_sink(x), (x ** 2).sum())[1])(X))
+    assert pyjax.vmap(lambda x: (L.dce_sink(x), x)[1])(X).shape == X.shape
+
+
+def test_public_functions_bind_jaxs_primitives():
+    cases = [("split", lambda lax, x: lax.split(x, (1, 2), 1)),
+             ("stack", lambda lax, x: lax.stack([x, x], 1)),
+             ("unstack", lambda lax, x: lax.unstack(x, 1)),
+             ("tile", lambda lax, x: lax.tile(x, (2, 1))),
+             ("rng_bit_generator", lambda lax, x: lax.rng_bit_generator(
+                 np.array([1, 2, 3, 4], np.uint32), (2,), algorithm=lax.RandomAlgorithm(1)))]
+    for name, fn in cases:
+        ours = pyjax.make_jaxpr(lambda x: fn(L, x))(X).jaxpr.eqns
+        theirs = jax.make_jaxpr(lambda x: fn(J, x))(X).jaxpr.eqns
+        assert [e.prim.name for e in ours] == [e.primitive.name for e in theirs], name
+        assert getattr(L, f"{name}_p").name == getattr(J, f"{name}_p").name
+        harness.assert_same(fn(L, X), fn(J, X), what=name)
+    # stage is the identity that keeps a Python scalar's weak type (and stages no work)
+    harness.assert_same(L.stage(1), J.stage(1))
+    harness.assert_same(pyjax.jit(lambda x: L.stage(2.0) * x)(X), J.stage(2.0) * X)
+    assert "stage" not in pyjax.jit(lambda x: L.stage(x) + 1).lower(X).as_text()
+
+
+def test_conv_dimension_numbers_alias():
+    assert L.ConvGeneralDilatedDimensionNumbers is not None
+    dn = L.conv_dimension_numbers((1, 2, 5, 5), (3, 2, 3, 3), ("NCHW", "OIHW", "NCHW"))
+    assert isinstance(dn, L.ConvDimensionNumbers)
