@@ -474,11 +474,6 @@ def test_polynomial_grads():
     check_grad(lambda m: lambda c: m.sum(m.polyfit(t, m.polyval(c, t), 2) ** 2), a)
 
 
-def test_roots_needs_eig():
-    with pytest.raises(NotImplementedError, match="eig"):
-        P.roots(PP)
-
-
 # ---------------------------------------------------------------------------- function transformers
 
 Y3 = R.standard_normal((2, 1, 4)).astype(np.float32)

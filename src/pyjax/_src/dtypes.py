@@ -312,7 +312,7 @@ def is_weakly_typed(x) -> bool:
 
 
 _ABSTRACT = (np.generic, np.number, np.integer, np.signedinteger, np.unsignedinteger,
-             np.inexact, np.floating, np.complexfloating)
+             np.inexact, np.floating, np.complexfloating, np.character, np.flexible)
 # A NumPy type in the same abstract categories as the ml_dtypes types of each kind.
 _KIND_STANDIN = {"f": np.float16, "i": np.int8, "u": np.uint8}
 
@@ -322,6 +322,8 @@ def issubdtype(a, b) -> bool:
     ``np.floating``, int4 a ``np.signedinteger``), as JAX's."""
     if a is float0 or (isinstance(a, np.dtype) and a == float0):
         return b is float0 or (isinstance(b, np.dtype) and b == float0)
+    if any(a is t for t in _ABSTRACT):  # (a category: NumPy's class hierarchy decides)
+        return np.issubdtype(a, b if any(b is t for t in _ABSTRACT) else as_dtype(b))
     if any(b is t for t in _ABSTRACT):
         a = as_dtype(a)
         if is_extended(a):

@@ -3,6 +3,7 @@ import sys as _sys
 
 from pyjax._src.core.trace import ArrayBase as ndarray  # noqa: F401
 from pyjax._src.numpy.creation import *  # noqa: F401,F403
+from pyjax._src.numpy.creation import bool_ as bool  # noqa: F401,A004  (jnp.bool is JAX's)
 from pyjax._src.numpy.ufuncs import *  # noqa: F401,F403
 from pyjax._src.numpy.reductions import *  # noqa: F401,F403
 from pyjax._src.numpy.lax_numpy import *  # noqa: F401,F403

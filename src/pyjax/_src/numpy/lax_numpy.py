@@ -31,7 +31,8 @@ __all__ = [
     # dtypes and shapes
     "result_type", "promote_types", "can_cast", "issubdtype", "dtype", "iinfo", "finfo",
     "shape", "ndim", "size", "generic", "number", "integer", "signedinteger",
-    "unsignedinteger", "inexact", "floating", "complexfloating",
+    "unsignedinteger", "inexact", "floating", "complexfloating", "character", "flexible",
+    "object_",
     # manipulation
     "astype", "copy", "reshape", "ravel", "transpose", "permute_dims", "matrix_transpose",
     "swapaxes", "moveaxis", "squeeze", "expand_dims", "broadcast_to", "broadcast_arrays",
@@ -53,6 +54,8 @@ __all__ = [
 generic, number, integer, signedinteger = np.generic, np.number, np.integer, np.signedinteger
 unsignedinteger, inexact, floating, complexfloating = (np.unsignedinteger, np.inexact,
                                                         np.floating, np.complexfloating)
+# NumPy's own classes, as in JAX: categories for ``issubdtype``, not dtypes of arrays.
+character, flexible, object_ = np.character, np.flexible, np.object_
 
 
 # ---------------------------------------------------------------------------- small helpers

@@ -16,17 +16,14 @@ import numpy as np
 from pyjax._src import dtypes
 from pyjax._src.core.trace import concretize, get_aval
 from pyjax._src.lax import control_flow, linalg as lax_linalg
+from pyjax._src.lax.sort import sort_key_val
+from pyjax._src.numpy import linalg as np_linalg
 from pyjax._src.numpy import (creation, lax_numpy, manipulation, numerical, reductions,
                               ufuncs)
 from pyjax._src.numpy.util import check_arraylike, promote_dtypes, promote_dtypes_inexact
 
 __all__ = ["poly", "polyadd", "polysub", "polymul", "polydiv", "polyder", "polyint",
            "polyval", "polyfit", "roots", "vander"]
-
-
-def _no_eig(fun_name: str):
-    return NotImplementedError(f"jnp.{fun_name} needs the eigenvalues of a general matrix "
-                               f"(an `eig` primitive), which pyjax does not have yet")
 
 
 def poly(seq_of_zeros):
@@ -36,7 +33,8 @@ def poly(seq_of_zeros):
     z = lax_numpy.atleast_1d(z)
     shape = get_aval(z).shape
     if len(shape) == 2 and shape[0] == shape[1] and shape[0] != 0:
-        raise _no_eig("poly")
+        z = np_linalg.eigvals(z)  # (a matrix: its characteristic polynomial)
+        shape = get_aval(z).shape
     if len(shape) != 1:
         raise ValueError("input must be 1d or non-empty square 2d array.")
     dt = get_aval(z).dtype
@@ -170,10 +168,11 @@ def _lstsq(a, b, rcond: float):
     keep = ufuncs.logical_and(ufuncs.greater(s, 0),
                               ufuncs.greater_equal(s, ufuncs.multiply(rcond, s[0])))
     inv = lax_numpy.where(keep, ufuncs.divide(1, lax_numpy.where(keep, s, 1)), 0)
-    x = lax_numpy.matmul(lax_numpy.transpose(vt),
+    x = lax_numpy.matmul(ufuncs.conj(lax_numpy.transpose(vt)),
                          ufuncs.multiply(inv[:, None], lax_numpy.matmul(
-                             lax_numpy.transpose(u), b)))
-    resid = reductions.sum(ufuncs.square(ufuncs.subtract(b, lax_numpy.matmul(a, x))), axis=0)
+                             ufuncs.conj(lax_numpy.transpose(u)), b)))
+    resid = reductions.sum(ufuncs.square(ufuncs.abs(ufuncs.subtract(b, lax_numpy.matmul(a, x)))),
+                           axis=0)
     return x, resid, reductions.sum(keep, dtype=dtypes.canonicalize_dtype(np.int64)), s, vt
 
 
@@ -200,13 +199,11 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     order = deg + 1
     if deg < 0:
         raise ValueError("expected deg >= 0")
-    if get_aval(x).dtype.kind in "c" or get_aval(y).dtype.kind == "c":
-        raise NotImplementedError("jnp.polyfit of complex data needs a complex svd")
     if rcond is None:
         rcond = get_aval(x).shape[0] * float(np.finfo(
             dtypes.to_inexact_dtype(get_aval(x).dtype)).eps)
     rcond = float(concretize(rcond, "rcond must be float"))
-    lhs, rhs = promote_dtypes_inexact(vander(x, order), y)
+    (lhs,), (rhs,) = promote_dtypes_inexact(vander(x, order)), promote_dtypes_inexact(y)
     if w is not None:
         (w,) = promote_dtypes_inexact(w)
         if get_aval(w).ndim != 1:
@@ -225,9 +222,8 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
         return c, resids, rank, s, creation.asarray(rcond)
     if not cov:
         return c
-    # (lhs^T lhs)^-1 = V diag(1/s^2) V^T from the same factorization.
-    v = lax_numpy.transpose(vt)
-    base = lax_numpy.matmul(ufuncs.divide(v, ufuncs.square(s)[None, :]), vt)
+    # (JAX's (lhs^T lhs)^-1: the plain transpose, complex data included)
+    base = np_linalg.inv(lax_numpy.matmul(lax_numpy.transpose(lhs), lhs))
     base = ufuncs.divide(base, lax_numpy.outer(scale, scale))
     if cov == "unscaled":
         fac = creation.asarray(1.0)
@@ -242,13 +238,43 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
 
 
 def roots(p, *, strip_zeros=True):
-    """The roots of a polynomial (eigenvalues of its companion matrix)."""
+    """The roots of a polynomial: the eigenvalues of its companion matrix (complex).
+    Leading zeros are stripped (a concrete count), or with ``strip_zeros=False`` give
+    NaN roots at the end, which works under ``jit``."""
     check_arraylike("roots", p)
     (p,) = promote_dtypes_inexact(p)
     p = lax_numpy.atleast_1d(p)
     if get_aval(p).ndim != 1:
         raise ValueError("Input must be a rank-1 array.")
-    if get_aval(p).size < 2:
-        dt = np.complex128 if get_aval(p).dtype.itemsize > 4 else np.complex64
-        return creation.zeros((0,), dtypes.canonicalize_dtype(dt))
-    raise _no_eig("roots")
+    n = get_aval(p).size
+    if n < 2:
+        return creation.zeros((0,), _complex_of(get_aval(p).dtype))
+    zero = ufuncs.equal(p, 0)
+    leading = lax_numpy.where(reductions.all(zero), n, reductions.argmin(zero))
+    if strip_zeros:
+        k = int(concretize(leading, "The error occurred in the jnp.roots() function. To use "
+                           "this within a JIT-compiled context, pass strip_zeros=False, but "
+                           "be aware that leading zeros will result in some returned roots "
+                           "being set to NaN."))
+        return _roots_no_zeros(p[k:])
+    p = lax_numpy.where(ufuncs.equal(leading, n), creation.ones((), get_aval(p).dtype), p)
+    found = _roots_no_zeros(lax_numpy.roll(p, ufuncs.negative(leading)))
+    found = sort_key_val(ufuncs.equal(found, 0), found)[1]  # (zero roots last)
+    keep = ufuncs.less(creation.arange(n - 1), (n - 1) - leading)
+    return lax_numpy.where(keep, found, creation.asarray(complex(np.nan, np.nan),
+                                                         get_aval(found).dtype))
+
+
+def _complex_of(dt) -> np.dtype:
+    if dtypes.kind(dt) == "c":
+        return dt
+    return dtypes.canonicalize_dtype(np.complex128 if dt.itemsize == 8 else np.complex64)
+
+
+def _roots_no_zeros(p):
+    n = get_aval(p).size
+    if n < 2:
+        return creation.zeros((0,), _complex_of(get_aval(p).dtype))
+    companion = lax_numpy.diag(creation.ones((n - 2,), get_aval(p).dtype), -1)
+    companion = companion.at[0, :].set(ufuncs.negative(ufuncs.divide(p[1:], p[0])))
+    return np_linalg.eigvals(companion)

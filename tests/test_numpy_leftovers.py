@@ -1,0 +1,101 @@
+"""The last of ``jax.numpy``'s names against JAX: the scalar-type classes ``bool``,
+``character``, ``flexible``, ``object_``; ``roots`` (companion-matrix eigenvalues, with
+and without ``strip_zeros``), ``poly`` of a matrix, and ``polyfit`` of complex data."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as J
+
+import pyjax
+import pyjax.numpy as P
+
+import harness
+
+CLASSES = ["bool", "bool_", "character", "flexible", "object_", "generic", "number",
+           "integer", "floating", "inexact", "float32"]
+OTHER_TYPES = [np.str_, np.bytes_, np.object_, np.bool_, np.float32, np.int8, "float32",
+               np.void, np.complex64]
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except Exception as e:  # noqa: BLE001 - JAX's error class is the expectation
+        return type(e)
+
+
+def test_scalar_type_classes_issubdtype():
+    bad = []
+    for a, b in itertools.product(CLASSES + OTHER_TYPES, CLASSES):
+        theirs = _outcome(lambda: J.issubdtype(getattr(J, a) if a in CLASSES else a,
+                                               getattr(J, b)))
+        ours = _outcome(lambda: P.issubdtype(getattr(P, a) if a in CLASSES else a,
+                                             getattr(P, b)))
+        if ours != theirs:
+            bad.append((a, b, theirs, ours))
+    assert not bad, bad
+
+
+def test_scalar_type_classes_as_values_and_dtypes():
+    assert P.bool is P.bool_ and P.character is J.character and P.object_ is J.object_
+    for x in [1, [0, 1], np.array([2.5, 0.0])]:
+        harness.assert_same(P.bool(x), J.bool(x))
+    harness.assert_same(P.zeros(2, dtype=P.bool), J.zeros(2, dtype=J.bool))
+    harness.assert_same(P.asarray([1, 0], dtype=P.bool), J.asarray([1, 0], dtype=J.bool))
+    assert P.object_(1) == J.object_(1)
+    for name in ["character", "flexible", "object_"]:
+        with pytest.raises(TypeError):
+            J.zeros(2, dtype=getattr(J, name))
+        with pytest.raises(TypeError):
+            P.zeros(2, dtype=getattr(P, name))
+
+
+POLYS = [np.array([1.0, -3, 2], np.float32), np.array([0, 0, 1.0, 2, 5], np.float32),
+         np.array([2.0], np.float32), np.array([0.0, 0.0], np.float32),
+         np.array([1, 0, 0, 1.0], np.float32), np.array([1 + 2j, 3, 1j], np.complex64),
+         np.array([0, 2, 0, -8], np.int32)]
+
+
+@pytest.mark.parametrize("p", POLYS, ids=lambda p: f"{p.dtype.name}{list(p)}")
+def test_roots(p):
+    # (eigenvalues come in LAPACK's order: both use the same routine; sorted to be safe)
+    harness.assert_same(P.sort_complex(P.roots(p)), J.sort_complex(J.roots(p)),
+                        rtol=1e-4, atol=1e-5)
+    ours = pyjax.jit(lambda p: P.roots(p, strip_zeros=False))(p)
+    theirs = jax.jit(lambda p: J.roots(p, strip_zeros=False))(p)
+    harness.assert_same(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_roots_x64_and_errors():
+    with harness.x64_mode():
+        p = np.array([1.0, 0, -2, 0.5])
+        harness.assert_same(P.sort_complex(P.roots(p)), J.sort_complex(J.roots(p)))
+    for bad in [lambda L, jit: jit(L.roots)(np.ones(3, np.float32)),
+                lambda L, jit: L.roots(np.ones((2, 2), np.float32))]:
+        theirs = _outcome(lambda: bad(J, jax.jit))
+        ours = _outcome(lambda: bad(P, pyjax.jit))
+        assert isinstance(theirs, type) and issubclass(theirs, Exception)
+        assert ours.__name__ == theirs.__name__, (ours, theirs)
+
+
+def test_poly_of_a_matrix():
+    a = np.array([[1.0, 2], [3, 4]], np.float32)
+    harness.assert_same(P.poly(a), J.poly(a), rtol=1e-4, atol=1e-5)
+
+
+X = np.linspace(0, 1, 7).astype(np.float32)
+YC = (X ** 2 + 1j * X).astype(np.complex64)
+XC = (X + 0.5j * X[::-1]).astype(np.complex64)
+
+
+@pytest.mark.parametrize("x,y", [(X, YC), (XC, YC), (XC, X), (X, np.stack([YC, YC * 2], 1))],
+                         ids=["real-x", "complex-x", "complex-x-real-y", "2d-y"])
+def test_polyfit_complex(x, y):
+    for kw in [{}, dict(full=True), dict(cov=True), dict(cov="unscaled", w=X + 1)]:
+        harness.assert_same(P.polyfit(x, y, 2, **kw), J.polyfit(x, y, 2, **kw),
+                            rtol=2e-3, atol=2e-4, what=str(kw))
