@@ -3,13 +3,17 @@ structural primitives as their public functions bind them, and the type aliases.
 (tile/stack/unstack/split/copy/stage and eq_to/le_to/lt_to also have op_db entries.)"""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
 import jax
+import jax.numpy as JN
 from jax import lax as J
 
 import pyjax
+import pyjax.numpy as PN
 from pyjax import lax as L
 
 import harness
@@ -81,3 +85,48 @@ def test_conv_dimension_numbers_alias():
     assert L.ConvGeneralDilatedDimensionNumbers is not None
     dn = L.conv_dimension_numbers((1, 2, 5, 5), (3, 2, 3, 3), ("NCHW", "OIHW", "NCHW"))
     assert isinstance(dn, L.ConvDimensionNumbers)
+
+
+def _out_sharding_params(module):
+    out = {}
+    for name in dir(module):
+        try:
+            params = inspect.signature(getattr(module, name)).parameters
+        except (TypeError, ValueError):
+            continue
+        if "out_sharding" in params:
+            p = params["out_sharding"]
+            out[name] = (p.kind, p.default)  # (order: test_numpy_namespace's signatures)
+    return out
+
+
+def test_out_sharding_keywords_match_jax():
+    """Where JAX's jnp and lax functions take ``out_sharding``, pyjax's take it at the same
+    place with the same default: None works, a sharding raises NotImplementedError."""
+    for theirs_mod, ours_mod in [(J, L), (JN, PN)]:
+        theirs = _out_sharding_params(theirs_mod)
+        ours = _out_sharding_params(ours_mod)
+        assert {n: ours.get(n) for n in theirs} == theirs
+    calls = [lambda m, **k: m.zeros((2,), **k), lambda m, **k: m.arange(3, **k),
+             lambda m, **k: m.reshape(X, (3, 2), **k), lambda m, **k: m.dot(X, X.T, **k),
+             lambda m, **k: m.einsum("ij,kj->ik", X, X, **k),
+             lambda m, **k: m.asarray(X, **k), lambda m, **k: m.percentile(X, 50, **k)]
+    lax_calls = [lambda m, **k: m.broadcast_in_dim(X, (4, 2, 3), (1, 2), **k),
+                 lambda m, **k: m.dot_general(X, X, (((1,), (1,)), ((), ())), **k),
+                 lambda m, **k: m.reduce_sum(X, (0,), **k),
+                 lambda m, **k: m.dot(X, X.T, **k),
+                 lambda m, **k: m.broadcasted_iota(np.int32, (2, 3), 1, **k)]
+    for mods, fns in [((PN, JN), calls), ((L, J), lax_calls)]:
+        for fn in fns:
+            harness.assert_same(fn(mods[0], out_sharding=None), fn(mods[1], out_sharding=None))
+            with pytest.raises(NotImplementedError, match="out_sharding"):
+                fn(mods[0], out_sharding="x")
+    with pytest.raises(NotImplementedError, match="out_sharding"):
+        pyjax.numpy.ones(3).reshape(3, out_sharding="x")
+
+
+def test_lax_dot_dimension_numbers():
+    a, b = np.ones((2, 3, 4), np.float32), np.ones((2, 4, 5), np.float32)
+    dn = (((2,), (1,)), ((0,), (0,)))
+    harness.assert_same(L.dot(a, b, dimension_numbers=dn), J.dot(a, b, dimension_numbers=dn))
+    _raises_like(lambda: L.dot(a, b), lambda: J.dot(a, b))

@@ -59,3 +59,11 @@ def merge_lists(bs, falses, trues):
     """The inverse of ``partition_list``."""
     f, t = iter(falses), iter(trues)
     return [next(t) if b else next(f) for b in bs]
+
+
+def check_no_sharding(out_sharding, fun_name: str, param: str = "out_sharding") -> None:
+    """JAX's ``out_sharding=`` (and ``sharding=``) keywords: None is the one device's only
+    layout; anything else asks for sharding, which pyjax does not have yet."""
+    if out_sharding is not None:
+        raise NotImplementedError(f"{fun_name}: {param}={out_sharding!r} is not supported "
+                                  f"(pyjax has no shardings yet; pass {param}=None)")

@@ -20,6 +20,7 @@ from pyjax._src.core.primitive import NativeForm, Primitive
 from pyjax._src.core.trace import concretize, get_aval
 from pyjax._src.lax import common
 from pyjax._src.transforms.jvp import deflinear, instantiate
+from pyjax._src.util import check_no_sharding
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -236,7 +237,8 @@ def _reduce_sum_abstract_eval(avals, axes):
 reduce_sum_p.abstract_eval = _reduce_sum_abstract_eval
 
 
-def reduce_sum(operand, axes):
+def reduce_sum(operand, axes, *, out_sharding=None):
+    check_no_sharding(out_sharding, "lax.reduce_sum")
     return bind_reduce(reduce_sum_p, operand, axes)
 
 
@@ -255,8 +257,9 @@ reduce_sum_p.transpose = _reduce_sum_transpose
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
 
 
-def broadcast_in_dim(operand, shape, broadcast_dimensions):
+def broadcast_in_dim(operand, shape, broadcast_dimensions, *, out_sharding=None):
     """Place ``operand``'s dims at ``broadcast_dimensions`` of a new array of ``shape``."""
+    check_no_sharding(out_sharding, "lax.broadcast_in_dim")
     shape = static_shape(shape, "broadcast_in_dim")
     broadcast_dimensions = tuple(int(d) for d in broadcast_dimensions)
     operand = as_operand(operand)
@@ -337,8 +340,9 @@ broadcast_in_dim_p.batch = _broadcast_in_dim_batch
 reshape_p = Primitive("reshape")
 
 
-def reshape(operand, new_sizes, dimensions=None):
+def reshape(operand, new_sizes, dimensions=None, *, out_sharding=None):
     """Reshape in row-major order (``dimensions`` transposes first, as lax.reshape)."""
+    check_no_sharding(out_sharding, "lax.reshape")
     operand = as_operand(operand)
     new_sizes = static_shape(new_sizes, "reshape")
     if dimensions is not None and tuple(dimensions) != tuple(range(get_aval(operand).ndim)):

@@ -24,6 +24,7 @@ from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import broadcasting as bc, dot, elementwise as ew, misc, shape
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
 from pyjax._src.transforms.transpose import is_undefined
+from pyjax._src.util import check_no_sharding
 
 
 class ConvDimensionNumbers(NamedTuple):
@@ -161,9 +162,11 @@ def _precision(precision):
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                          rhs_dilation=None, dimension_numbers=None, feature_group_count=1,
-                         batch_group_count=1, precision=None, preferred_element_type=None):
+                         batch_group_count=1, precision=None, preferred_element_type=None,
+                         out_sharding=None):
     """General n-d convolution (XLA's ConvGeneralDilated); see ``ConvDimensionNumbers``.
     String padding is computed from the dilated kernel and the undilated input."""
+    check_no_sharding(out_sharding, "lax.conv_general_dilated")
     la, ra = get_aval(lhs), get_aval(rhs)
     dnums = conv_dimension_numbers(la.shape, ra.shape, dimension_numbers)
     nsp = la.ndim - 2

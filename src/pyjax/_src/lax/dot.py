@@ -14,6 +14,7 @@ from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import broadcasting, common, elementwise as ew
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
 from pyjax._src.transforms.transpose import is_undefined
+from pyjax._src.util import check_no_sharding
 
 dot_general_p = Primitive("dot_general")
 
@@ -38,8 +39,10 @@ class _DimensionNumbers(tuple):
         return f"(({list(lc)}, {list(rc)}), ({list(lb)}, {list(rb)}))"
 
 
-def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None, *,
+                out_sharding=None):
     """Contract ``lhs`` and ``rhs``: result dims are batch, lhs free, then rhs free."""
+    check_no_sharding(out_sharding, "lax.dot_general")
     dn = _DimensionNumbers(_canonical_dnums(dimension_numbers))
     if preferred_element_type is not None:
         preferred_element_type = dtypes.canonicalize_dtype(preferred_element_type)
@@ -363,13 +366,15 @@ def _dot_general_stacked(eqn, operands, length):
 dot_general_p.stacked = _dot_general_stacked
 
 
-def dot(lhs, rhs, precision=None, preferred_element_type=None):
-    """Vector/matrix products of rank <= 2 operands, as ``lax.dot``."""
-    lr, rr = get_aval(lhs).ndim, get_aval(rhs).ndim
-    if lr not in (1, 2) or rr not in (1, 2):
-        raise ValueError(f"dot requires rank 1 or 2 operands (else use dot_general), got "
-                         f"shapes {get_aval(lhs).shape} and {get_aval(rhs).shape}")
-    if get_aval(lhs).shape[-1] != get_aval(rhs).shape[0]:
-        raise ValueError(f"dot: incompatible shapes {get_aval(lhs).shape} and "
-                         f"{get_aval(rhs).shape} (the contracted sizes differ)")
-    return dot_general(lhs, rhs, (((lr - 1,), (0,)), ((), ())), precision, preferred_element_type)
+def dot(lhs, rhs, *, dimension_numbers=None, precision=None, preferred_element_type=None,
+        out_sharding=None):
+    """A product of rank <= 2 operands, or any contraction given ``dimension_numbers``."""
+    if dimension_numbers is None:
+        ls, rs = np.shape(lhs), np.shape(rhs)
+        if not (1 <= len(ls) <= 2 and 1 <= len(rs) <= 2 and ls[-1] == rs[0]):
+            raise ValueError(f"jax.lax.dot: dimension_numbers must be specified when not "
+                             f"performing simple un-batched matrix-matrix, matrix-vector, or "
+                             f"vector-vector products; got lhs_shape={ls} rhs_shape={rs}")
+        dimension_numbers = (((len(ls) - 1,), (0,)), ((), ()))
+    return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type,
+                       out_sharding=out_sharding)

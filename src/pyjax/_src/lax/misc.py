@@ -20,6 +20,7 @@ from pyjax._src.lax import (broadcasting as bc, dot as lax_dot, elementwise as e
 from pyjax._src.transforms.jit import executable_for
 from pyjax._src.transforms.jvp import Zero, defzero, instantiate
 from pyjax._src.transforms.staging import trace_to_jaxpr
+from pyjax._src.util import check_no_sharding
 from pyjax._src.transforms.transpose import is_undefined
 
 
@@ -86,7 +87,7 @@ def reciprocal(x):
 
 def full_like(x, fill_value, dtype=None, shape=None, sharding=None):
     """A ``full`` array with ``x``'s shape and dtype (and weak type, if ``dtype`` is None)."""
-    _no_sharding(sharding, "full_like")
+    _no_sharding(sharding, "full_like", "sharding")
     fill_shape = np.shape(x) if shape is None else tuple(shape)
     weak = dtype is None and dtypes.is_weakly_typed(x)
     dt = dtypes.canonicalize_dtype(dtype if dtype is not None else get_aval(x).dtype)
@@ -171,9 +172,8 @@ def shape_as_value(shape):
     return np.asarray(shape, np.int64 if big else np.int32)
 
 
-def _no_sharding(sharding, name: str) -> None:
-    if sharding is not None:
-        raise NotImplementedError(f"lax.{name}: shardings are not supported (one CPU device)")
+def _no_sharding(sharding, name: str, param: str = "out_sharding") -> None:
+    check_no_sharding(sharding, f"lax.{name}", param)
 
 
 def with_sharding_constraint(x, shardings):

@@ -22,6 +22,7 @@ from pyjax._src.lax.broadcasting import (as_operand, broadcast_in_dim, const, re
                                  static_ints, static_shape)
 from pyjax._src.transforms.jvp import Zero, deflinear, defzero, instantiate
 from pyjax._src.transforms.transpose import is_undefined
+from pyjax._src.util import check_no_sharding
 
 
 
@@ -51,8 +52,9 @@ def iota(dtype, size: int):
     return broadcasted_iota(dtype, (size,), 0)
 
 
-def broadcasted_iota(dtype, shape, dimension: int):
+def broadcasted_iota(dtype, shape, dimension: int, *, out_sharding=None):
     """An array of ``shape`` counting 0, 1, ... along ``dimension``."""
+    check_no_sharding(out_sharding, "lax.broadcasted_iota")
     if not isinstance(dtype, type):  # (a dtype object compares equal to Python's int/float)
         dtype = np.dtype(dtype).type
     dtype = dtypes.check_user_dtype(dtype, "iota")

@@ -29,6 +29,7 @@ from pyjax._src.transforms.batching import batch_jaxpr
 from pyjax._src.transforms.jit import executable_for
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms.staging import trace_to_jaxpr
+from pyjax._src.util import check_no_sharding
 
 
 def max_identity(dtype):
@@ -718,9 +719,11 @@ def _reduce_monoid(computation, init):
     return None
 
 
-def reduce(operands, init_values, computation, dimensions):  # noqa: A001  (JAX's name)
+def reduce(operands, init_values, computation, dimensions,  # noqa: A001  (JAX's name)
+           out_sharding=None):
     """Reduce ``operands`` (a pytree) over ``dimensions`` with ``computation`` from
     ``init_values``; a known monoid binds its reduction primitive, as in JAX."""
+    check_no_sharding(out_sharding, "lax.reduce")
     flat, tree = tree_util.tree_flatten(operands)
     inits, init_tree = tree_util.tree_flatten(init_values)
     if tree != init_tree:

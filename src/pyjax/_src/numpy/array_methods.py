@@ -63,7 +63,7 @@ def _reshape(self, *args, order="C", out_sharding=None):
     shape = args
     if len(shape) == 1 and not isinstance(shape[0], int):
         shape = tuple(shape[0])
-    return lax_numpy.reshape(self, shape, order=order)
+    return lax_numpy.reshape(self, shape, order=order, out_sharding=out_sharding)
 
 
 def _transpose(self, *args):
@@ -168,8 +168,10 @@ METHODS = {
     "sum": reductions.sum, "cumsum": reductions.cumsum,
     "cumprod": reductions.cumprod, "ptp": reductions.ptp,
     "astype": _astype, "reshape": _reshape, "transpose": _transpose,
-    "ravel": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(self, order),
-    "flatten": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(self, order),
+    "ravel": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(
+        self, order, out_sharding=out_sharding),
+    "flatten": lambda self, order="C", *, out_sharding=None: lax_numpy.ravel(
+        self, order, out_sharding=out_sharding),
     "squeeze": lambda self, axis=None: lax_numpy.squeeze(self, axis),
     "swapaxes": lambda self, axis1, axis2: lax_numpy.swapaxes(self, axis1, axis2),
     "clip": lambda self, min=None, max=None: ufuncs.clip(self, min, max),  # noqa: A002
@@ -178,7 +180,8 @@ METHODS = {
         self, b, precision=precision, preferred_element_type=preferred_element_type),
     "conj": lambda self: ufuncs.conj(self), "conjugate": lambda self: ufuncs.conj(self),
     "repeat": lambda self, repeats, axis=None, *, total_repeat_length=None, out_sharding=None:
-        lax_numpy.repeat(self, repeats, axis, total_repeat_length=total_repeat_length),
+        lax_numpy.repeat(self, repeats, axis, total_repeat_length=total_repeat_length,
+                         out_sharding=out_sharding),
     "copy": lambda self: lax_numpy.copy(self),
     "view": _view,
     "diagonal": lambda self, offset=0, axis1=0, axis2=1: lax_numpy.diagonal(self, offset, axis1, axis2),

@@ -17,6 +17,7 @@ from pyjax._src.numpy.array_api import check_device
 from pyjax._src.numpy.ufuncs import power
 from pyjax._src.numpy.util import (SCALARS, broadcast_to, canonicalize_shape, check_arraylike,
                                    to_array)
+from pyjax._src.util import check_no_sharding
 
 __all__ = [
     "array", "asarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
@@ -119,9 +120,10 @@ def _to_numpy_tree(obj):
 # ---------------------------------------------------------------------------- array / asarray
 
 def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noqa: A002
-          ndmin: int = 0, *, device=None):
+          ndmin: int = 0, *, device=None, out_sharding=None):
     """An Array from an array-like (nested lists of scalars and arrays too); only a weakly
     typed input (a Python scalar or weak array) gives a weakly typed result."""
+    check_no_sharding(out_sharding, "jnp.array")
     check_device(device, "array")
     if order is not None and order != "K":
         raise NotImplementedError("array: only order='K' is implemented")
@@ -169,27 +171,31 @@ def _is_value(x) -> bool:
 
 
 def asarray(a, dtype=None, order: str | None = None, *, copy: bool | None = None,
-            device=None):
+            device=None, out_sharding=None):
     """``array`` without a forced copy (Arrays are immutable, so never a real copy)."""
+    check_no_sharding(out_sharding, "jnp.asarray")
     return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 
 # ---------------------------------------------------------------------------- filled arrays
 
-def zeros(shape, dtype=None, *, device=None):
+def zeros(shape, dtype=None, *, device=None, out_sharding=None):
     """An array of zeros (default float dtype)."""
+    check_no_sharding(out_sharding, "jnp.zeros")
     check_device(device, "zeros")
     return _filled(shape, 0, dtype, "zeros")
 
 
-def ones(shape, dtype=None, *, device=None):
+def ones(shape, dtype=None, *, device=None, out_sharding=None):
     """An array of ones (default float dtype)."""
+    check_no_sharding(out_sharding, "jnp.ones")
     check_device(device, "ones")
     return _filled(shape, 1, dtype, "ones")
 
 
-def empty(shape, dtype=None, *, device=None):
+def empty(shape, dtype=None, *, device=None, out_sharding=None):
     """As ``zeros``: JAX arrays are never uninitialized."""
+    check_no_sharding(out_sharding, "jnp.empty")
     check_device(device, "empty")
     return _filled(shape, 0, dtype, "empty")
 
@@ -200,8 +206,9 @@ def _filled(shape, value, dt, fun_name):
     return lax_shape.full(shape, value, dt)
 
 
-def full(shape, fill_value, dtype=None, *, device=None):
+def full(shape, fill_value, dtype=None, *, device=None, out_sharding=None):
     """An array of ``shape`` filled with ``fill_value`` (broadcast if it is an array)."""
+    check_no_sharding(out_sharding, "jnp.full")
     check_device(device, "full")
     shape = canonicalize_shape(shape, "full")
     dtype = _check_dtype(dtype, "full")
@@ -211,14 +218,16 @@ def full(shape, fill_value, dtype=None, *, device=None):
     return broadcast_to(asarray(fill_value, dtype=dtype), shape)
 
 
-def zeros_like(a, dtype=None, shape=None, *, device=None):
+def zeros_like(a, dtype=None, shape=None, *, device=None, out_sharding=None):
     """Zeros with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
+    check_no_sharding(out_sharding, "jnp.zeros_like")
     check_device(device, "zeros_like")
     return _full_like("zeros_like", a, 0, dtype, shape)
 
 
-def ones_like(a, dtype=None, shape=None, *, device=None):
+def ones_like(a, dtype=None, shape=None, *, device=None, out_sharding=None):
     """Ones with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
+    check_no_sharding(out_sharding, "jnp.ones_like")
     check_device(device, "ones_like")
     return _full_like("ones_like", a, 1, dtype, shape)
 
@@ -229,8 +238,9 @@ def empty_like(prototype, dtype=None, shape=None, *, device=None):
     return _full_like("empty_like", prototype, 0, dtype, shape)
 
 
-def full_like(a, fill_value, dtype=None, shape=None, *, device=None):
+def full_like(a, fill_value, dtype=None, shape=None, *, device=None, out_sharding=None):
     """``fill_value`` with ``a``'s shape and dtype (and weak type, if no dtype is given)."""
+    check_no_sharding(out_sharding, "jnp.full_like")
     check_device(device, "full_like")
     check_arraylike("full_like", fill_value)
     if _ndim(fill_value):
@@ -253,8 +263,9 @@ def _full_like(fun_name, a, value, dt, shape):
 
 # ---------------------------------------------------------------------------- ranges
 
-def arange(start, stop=None, step=None, dtype=None, *, device=None):
+def arange(start, stop=None, step=None, dtype=None, *, device=None, out_sharding=None):
     """Evenly spaced values; arguments must be concrete; the dtype is their result type."""
+    check_no_sharding(out_sharding, "jnp.arange")
     check_device(device, "arange")
     dtype = _check_dtype(dtype, "arange")
     for x in (start, stop, step):

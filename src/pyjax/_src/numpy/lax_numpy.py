@@ -26,6 +26,7 @@ from pyjax._src.numpy.util import (SCALARS, canonicalize_axis, check_arraylike,
 from pyjax._src.numpy.util import (broadcast_arrays as _broadcast_arrays,
                                    broadcast_shapes as _broadcast_shapes,
                                    broadcast_to as _broadcast_to)
+from pyjax._src.util import check_no_sharding
 
 __all__ = [
     # dtypes and shapes
@@ -242,8 +243,9 @@ def _compute_newshape(a: ShapedArray, newshape) -> tuple:
     return newshape
 
 
-def reshape(a, shape, order: str = "C", *, copy=None):
+def reshape(a, shape, order: str = "C", *, copy=None, out_sharding=None):
     """``a`` with a new shape (one entry may be -1); ``order='F'`` reads column-major."""
+    check_no_sharding(out_sharding, "jnp.reshape")
     a = _arr(a, "reshape")
     new = _compute_newshape(_aval(a), shape)
     if order == "C":
@@ -257,7 +259,8 @@ def reshape(a, shape, order: str = "C", *, copy=None):
     raise ValueError(f"Unexpected value for 'order' argument: {order}.")
 
 
-def ravel(a, order: str = "C"):
+def ravel(a, order: str = "C", *, out_sharding=None):
+    check_no_sharding(out_sharding, "jnp.ravel")
     a = _arr(a, "ravel")
     if order == "K":
         raise NotImplementedError("Ravel not implemented for order='K'.")
@@ -328,8 +331,9 @@ def expand_dims(a, axis):
     return lax_bcast.expand_dims(a, axes)
 
 
-def broadcast_to(array, shape):
+def broadcast_to(array, shape, *, out_sharding=None):
     """``array`` stretched to ``shape`` by NumPy's broadcasting rule."""
+    check_no_sharding(out_sharding, "jnp.broadcast_to")
     check_arraylike("broadcast_to", array)
     return _broadcast_to(array, shape)
 
@@ -510,8 +514,9 @@ def tile(A, reps):
     return lax_bcast.reshape(b, tuple(r * d for r, d in zip(reps, shp)))
 
 
-def repeat(a, repeats, axis=None, *, total_repeat_length=None):
+def repeat(a, repeats, axis=None, *, total_repeat_length=None, out_sharding=None):
     """Repeat each element ``repeats`` times (an int, or one count per element)."""
+    check_no_sharding(out_sharding, "jnp.repeat")
     check_arraylike("repeat", a)
     if not isinstance(repeats, SCALARS):
         check_arraylike("repeat", repeats)
@@ -857,8 +862,9 @@ def _dot_general(a, b, dims, precision, out_dtype, weak):
     return ew.convert_element_type(out, out_dtype, weak)
 
 
-def dot(a, b, *, precision=None, preferred_element_type=None):
+def dot(a, b, *, precision=None, preferred_element_type=None, out_sharding=None):
     """NumPy's ``dot``: contract the last axis of ``a`` with the second-to-last of ``b``."""
+    check_no_sharding(out_sharding, "jnp.dot")
     check_arraylike("dot", a, b)
     a, b = to_array(a, "dot"), to_array(b, "dot")
     dt, weak = _product_dtype("dot", a, b, preferred_element_type)
@@ -880,8 +886,9 @@ def vdot(a, b, *, precision=None, preferred_element_type=None):
                preferred_element_type=preferred_element_type)
 
 
-def matmul(a, b, *, precision=None, preferred_element_type=None):
+def matmul(a, b, *, precision=None, preferred_element_type=None, out_sharding=None):
     """Matrix product with NumPy's rules: 1-D operands are vectors, leading axes broadcast."""
+    check_no_sharding(out_sharding, "jnp.matmul")
     check_arraylike("matmul", a, b)
     a, b = to_array(a, "matmul"), to_array(b, "matmul")
     for i, x in enumerate((a, b)):
@@ -933,8 +940,9 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     return lax_bcast.expand_dims(out, tuple(both_sq)) if both_sq else out
 
 
-def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
+def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None, out_sharding=None):
     """Contract ``axes`` of ``a`` with ``axes`` of ``b`` (an int: the last/first ones)."""
+    check_no_sharding(out_sharding, "jnp.tensordot")
     check_arraylike("tensordot", a, b)
     a, b = to_array(a, "tensordot"), to_array(b, "tensordot")
     na, nb = _aval(a).ndim, _aval(b).ndim
@@ -1005,9 +1013,10 @@ def kron(a, b):
 
 
 def einsum(subscripts, /, *operands, out=None, optimize="auto", precision=None,
-           preferred_element_type=None, _dot_general=None):
+           preferred_element_type=None, _dot_general=None, out_sharding=None):
     """Einstein summation with explicit (``'ij,jk->ik'``) or implicit subscripts and
     ``...``; contracts left to right with ``dot_general``."""
+    check_no_sharding(out_sharding, "jnp.einsum")
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.einsum is not supported.")
     if not isinstance(subscripts, str):  # the interleaved form: op, labels, op, labels, [out]

@@ -25,6 +25,7 @@ from pyjax._src.numpy.util import (broadcast_to, check_arraylike, ensure_arrayli
                                    lax_full_like, lax_zero, promote_dtypes_inexact,
                                    promote_dtypes_numeric)
 from pyjax._src.transforms.jit import jit
+from pyjax._src.util import check_no_sharding
 
 __all__ = [
     "all", "amax", "amin", "any", "argmax", "argmin", "average", "count_nonzero", "cumprod",
@@ -827,8 +828,9 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-               keepdims=False, *, weights=None):
+               keepdims=False, *, weights=None, out_sharding=None):
     """The ``q``-th percentiles (``q`` in [0, 100]) over ``axis``."""
+    check_no_sharding(out_sharding, "jnp.percentile")
     a, q, weights = _check_quantile_args("percentile", a, q, out, overwrite_input, weights)
     (q,) = promote_dtypes_inexact(q)
     return quantile(a, uf.true_divide(q, 100), axis=axis, out=out,

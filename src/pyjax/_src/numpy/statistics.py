@@ -19,6 +19,7 @@ from pyjax._src.lax import elementwise as ew
 from pyjax._src.numpy import creation, index_tricks, lax_numpy, numerical, reductions, ufuncs
 from pyjax._src.numpy.util import (check_arraylike, promote_args_inexact,
                                    promote_dtypes_inexact, to_array)
+from pyjax._src.util import check_no_sharding
 
 __all__ = ["cov", "corrcoef", "bincount", "digitize", "histogram", "histogram_bin_edges",
            "histogram2d", "histogramdd"]
@@ -116,8 +117,7 @@ def corrcoef(x, y=None, rowvar=True, dtype=None):
 def bincount(x, weights=None, minlength=0, *, length=None, out_sharding=None):
     """Occurrences (or summed ``weights``) of each non-negative integer in ``x``; under jit
     give ``length`` (values beyond it are dropped, negatives count as 0)."""
-    if out_sharding is not None:
-        raise NotImplementedError("bincount: out_sharding is not supported (one device)")
+    check_no_sharding(out_sharding, "jnp.bincount")
     check_arraylike("bincount", x)
     x = to_array(x, "bincount")
     if get_aval(x).dtype == np.bool_:
