@@ -130,3 +130,52 @@ def test_lax_dot_dimension_numbers():
     dn = (((2,), (1,)), ((0,), (0,)))
     harness.assert_same(L.dot(a, b, dimension_numbers=dn), J.dot(a, b, dimension_numbers=dn))
     _raises_like(lambda: L.dot(a, b), lambda: J.dot(a, b))
+
+
+SAS_CASES = [  # (operand, select, window, strides, padding, source shape, init, scatter)
+    (np.array([1.0, 2, 3], np.float32), "ge", (2,), (1,), ((1, 1),), (4,), 0.0, "add"),
+    (np.array([-1.0, -2, -3], np.float32), "ge", (2,), (1,), ((1, 1),), (4,), 0.0, "add"),
+    (np.array([1.0, 2, 3], np.float32), "le", (2,), (2,), ((1, 0),), (2,), 10.0, "mul"),
+    (np.array([[1.0, 5, 2], [4, 4, 0]], np.float32), "gt", (2, 2), (1, 1), ((0, 0), (0, 0)),
+     (1, 2), 0.0, "add"),
+    (np.random.default_rng(0).integers(0, 4, (5, 6)).astype(np.int32), "ge", (2, 3), (1, 2),
+     ((1, 0), (0, 1)), (5, 3), 0, "max"),
+    (np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32), "lt", (3, 2),
+     (2, 2), ((1, 1), (1, 0)), (2, 3), -1.0, "add"),
+]
+
+
+def _sas(lax, impl):
+    def fn(case, x, source):
+        _, sel, wd, ws, pad, _, init, sc = case
+        return impl(x, getattr(lax, sel), wd, ws, pad, source, np.asarray(init, x.dtype),
+                    getattr(lax, sc))
+    return fn
+
+
+def test_select_and_scatter():
+    """The general select_and_scatter primitive against JAX's (``_select_and_scatter``,
+    JAX's only binder of it): ties, padding (never selected), overlapping windows, other
+    computations; under jit and vmap; JAX's error without a derivative."""
+    from jax._src.lax import windowed_reductions as jax_windowed  # (the oracle's binder)
+    from pyjax._src.lax import windowed
+    ours, theirs = _sas(L, windowed.select_and_scatter), _sas(J, jax_windowed._select_and_scatter)
+    for case in SAS_CASES:
+        x = case[0]
+        source = (np.arange(np.prod(case[5])) + 1).reshape(case[5]).astype(x.dtype)
+        harness.assert_same(ours(case, x, source), theirs(case, x, source), what=str(case))
+        harness.assert_same(pyjax.jit(lambda a, s: ours(case, a, s))(x, source),
+                            theirs(case, x, source))
+        batched = pyjax.vmap(lambda a, s: ours(case, a, s))(np.stack([x, x[::-1]]),
+                                                           np.stack([source, -source]))
+        for i, (a, s) in enumerate([(x, source), (x[::-1], -source)]):
+            harness.assert_same(batched[i], theirs(case, a, s))
+    jaxpr = pyjax.make_jaxpr(lambda a, s: ours(SAS_CASES[0], a, s))(SAS_CASES[0][0],
+                                                                    np.ones(4, np.float32))
+    assert jaxpr.jaxpr.eqns[-1].prim is L.select_and_scatter_p
+    assert L.select_and_scatter_p.name == J.select_and_scatter_p.name
+    case, source = SAS_CASES[0], np.ones(4, np.float32)
+    _raises_like(lambda: pyjax.grad(lambda a: ours(case, a, source).sum())(case[0]),
+                 lambda: jax.grad(lambda a: theirs(case, a, source).sum())(case[0]))
+    _raises_like(lambda: ours(case, case[0], np.ones(3, np.float32)),
+                 lambda: theirs(case, case[0], np.ones(3, np.float32)))

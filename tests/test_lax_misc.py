@@ -25,7 +25,7 @@ X = np.arange(6.0, dtype=np.float32).reshape(2, 3)
 # some (special functions, linalg); the rest are sharding, token or collective machinery.
 LACKING_PRIMITIVES = {
     "after_all_p", "all_to_all_p", "create_token_p", "device_put_p", "ppermute_p",
-    "ragged_all_to_all_p", "select_and_scatter_p", "sharding_constraint_p"}
+    "ragged_all_to_all_p", "sharding_constraint_p"}
 
 
 def test_primitive_objects_exported():

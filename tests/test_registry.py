@@ -74,6 +74,8 @@ DEDICATED = {
     "rng_bit_generator": ("test_lax_misc.py", "def test_rng_bit_generator_threefry"),
     "rng_uniform": ("test_lax_leftovers.py", "def test_rng_uniform"),
     "dce_sink": ("test_lax_leftovers.py", "def test_dce_sink"),
+    # XLA's general SelectAndScatter: its params are the select and scatter computations.
+    "select_and_scatter": ("test_lax_leftovers.py", "def test_select_and_scatter"),
     # Max/min pooling's derivatives (not public lax functions: reached through grad and
     # jvp of reduce_window), compared with JAX's on windows full of ties there.
     "select_and_scatter_add": ("test_convolution.py", '"select_and_scatter_add" in grad_jaxpr'),

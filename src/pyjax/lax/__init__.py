@@ -401,6 +401,7 @@ from pyjax._src.lax.windowed import (  # noqa: E402
     reduce_window_shape_tuple as reduce_window_shape_tuple,
     reduce_window_sum_p as reduce_window_sum_p,
     select_and_gather_add_p as select_and_gather_add_p,
+    select_and_scatter_p as select_and_scatter_p,
     select_and_scatter_add_p as select_and_scatter_add_p,
 )
 from pyjax._src.lax.structural import (  # noqa: E402

@@ -527,6 +527,93 @@ reduce_window_p.fresh_results = lambda eqn: True
 reduce_window_p.exact_dtypes = True
 
 
+# ---------------------------------------------------------------------------- select_and_scatter
+
+select_and_scatter_p = Primitive("select_and_scatter")
+
+
+def select_and_scatter(operand, select, window_dimensions, window_strides, padding, source,
+                       init_value, scatter):
+    """XLA's SelectAndScatter (JAX's internal ``_select_and_scatter``): in each window of
+    ``operand`` the element ``select`` keeps (``select(kept, other)`` True keeps ``kept``;
+    padding is never selected) receives ``scatter(acc, source[window])``, from
+    ``init_value`` everywhere."""
+    operand, source, init_value = (bc.as_operand(x) for x in (operand, source, init_value))
+    aval = get_aval(init_value).update(weak_type=False)
+    tree = tree_util.tree_structure(0)
+    select_jaxpr, _ = _scalar_jaxpr(select, (aval,), tree, "select_and_scatter select")
+    scatter_jaxpr, _ = _scalar_jaxpr(scatter, (aval,), tree, "select_and_scatter scatter")
+    return select_and_scatter_p.bind(
+        operand, source, init_value, select_jaxpr=select_jaxpr, scatter_jaxpr=scatter_jaxpr,
+        window_dimensions=tuple(int(d) for d in window_dimensions),
+        window_strides=tuple(int(s) for s in window_strides),
+        padding=tuple((int(lo), int(hi)) for lo, hi in padding))
+
+
+def _sas_abstract_eval(avals, select_jaxpr, scatter_jaxpr, window_dimensions, window_strides,
+                       padding):
+    x, source, init = avals
+    ones = (1,) * x.ndim
+    out = _window_shape("select_and_scatter", x, window_dimensions, window_strides, padding,
+                        ones, ones)
+    if source.shape != out:  # (JAX: a ValueError from XLA's verifier)
+        raise ValueError(f"select_and_scatter source shape {source.shape} does not match the "
+                         f"window reduction's shape {out}.")
+    if init.shape != () or len({x.dtype, source.dtype, init.dtype}) != 1:
+        raise TypeError(f"select_and_scatter: operand, source and init_value must share a "
+                        f"dtype and init_value must be a scalar, got {x.str_short()}, "
+                        f"{source.str_short()} and {init.str_short()}")
+    return [ShapedArray(x.shape, x.dtype, x.weak_type)]
+
+
+def _sas_impl(x, source, init, select_jaxpr, scatter_jaxpr, window_dimensions,
+              window_strides, padding):
+    xp = _padded(x, np.zeros((), x.dtype), padding)
+    valid = _padded(np.ones(x.shape, bool), np.zeros((), bool), padding)
+    best = pick = have = None
+    slices = list(_window_slices(source.shape, window_dimensions, window_strides,
+                                 (1,) * x.ndim))
+    for k, sl in enumerate(slices):  # (each window's selection, in XLA's order)
+        if best is None:
+            best, pick, have = np.array(xp[sl]), np.zeros(source.shape, np.int64), valid[sl]
+            continue
+        keep = _apply_np(select_jaxpr, [best, np.array(xp[sl])])[0]
+        take = valid[sl] & ~(have & keep)
+        best = np.where(take, xp[sl], best)
+        pick = np.where(take, k, pick)
+        have = have | valid[sl]
+    out = np.full(xp.shape, init, x.dtype)
+    for k, sl in enumerate(slices):  # (one k: distinct windows write distinct elements)
+        current = np.array(out[sl])
+        updated = _apply_np(scatter_jaxpr, [current, np.asarray(source, x.dtype)])[0]
+        out[sl] = np.where(have & (pick == k), updated, current)
+    return [_unpad(out, x.shape, padding)]
+
+
+def _sas_jvp(primals, tangents, **params):
+    raise NotImplementedError("Differentiation rule for 'select_and_scatter' not implemented")
+
+
+def _sas_batch(axis_size, args, dims, **params):
+    if dims[2] is not None:
+        raise NotImplementedError("select_and_scatter batching is not implemented for "
+                                  "init_value")
+    x, source = (bc.moveaxis(a, d, 0, axis_size) for a, d in zip(args[:2], dims[:2]))
+    unit = dict(window_dimensions=(1,) + params["window_dimensions"],
+                window_strides=(1,) + params["window_strides"],
+                padding=((0, 0),) + params["padding"])
+    return [select_and_scatter_p.bind(x, source, args[2], **dict(params, **unit))], [0]
+
+
+select_and_scatter_p.abstract_eval = _sas_abstract_eval
+select_and_scatter_p.impl = _sas_impl
+select_and_scatter_p.jvp = _sas_jvp
+select_and_scatter_p.batch = _sas_batch
+select_and_scatter_p.cost = lambda eqn, work: (float(eqn.invars[1].aval.size * int(
+    np.prod(eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+select_and_scatter_p.fresh_results = lambda eqn: True
+
+
 def _monoid(computation, init):
     """The monoid primitive a (computation, init value) pair names, as JAX detects them:
     ``add`` from 0 (sum), ``max``/``min`` from their identities; else None."""
