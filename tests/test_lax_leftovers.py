@@ -179,3 +179,23 @@ def test_select_and_scatter():
                  lambda: jax.grad(lambda a: theirs(case, a, source).sum())(case[0]))
     _raises_like(lambda: ours(case, case[0], np.ones(3, np.float32)),
                  lambda: theirs(case, case[0], np.ones(3, np.float32)))
+
+
+def test_scaled_dot():
+    """bfloat16 products of block-scaled operands, bit for bit with JAX's CPU result."""
+    r = np.random.default_rng(0)
+    a = r.standard_normal((2, 4, 8)).astype(np.float32)
+    b = r.standard_normal((2, 8, 3)).astype(np.float32)
+    sa = (np.abs(r.standard_normal((2, 4, 2))) + 0.5).astype(np.float32)
+    sb = (np.abs(r.standard_normal((2, 2, 3))) + 0.5).astype(np.float32)
+    for kw in [{}, dict(preferred_element_type=np.float32)]:
+        for scales in [{}, dict(lhs_scale=sa, rhs_scale=sb)]:
+            harness.assert_same(L.scaled_dot(a, b, **scales, **kw),
+                                J.scaled_dot(a, b, **scales, **kw), rtol=0, atol=0)
+    harness.assert_same(L.scaled_dot(a[0], b[0]), J.scaled_dot(a[0], b[0]), rtol=0, atol=0)
+    harness.assert_same(pyjax.vmap(lambda x, y: L.scaled_dot(x, y))(a, b),
+                        jax.vmap(lambda x, y: J.scaled_dot(x, y))(a, b), rtol=0, atol=0)
+    for bad in [lambda lax: lax.scaled_dot(a[0, 0], b[0, 0]),
+                lambda lax: lax.scaled_dot(a, b, lhs_scale=sa[..., :1].repeat(3, -1)),
+                lambda lax: lax.scaled_dot(a, b, lhs_scale=sa[:, :2])]:
+        _raises_like(lambda: bad(L), lambda: bad(J))

@@ -360,6 +360,7 @@ from pyjax._src.lax.misc import (  # noqa: E402
     rng_bit_generator_p as rng_bit_generator_p,
     rng_uniform as rng_uniform,
     rng_uniform_p as rng_uniform_p,
+    scaled_dot as scaled_dot,
     select as select,
     shape_as_value as shape_as_value,
     with_sharding_constraint as with_sharding_constraint,

@@ -484,6 +484,55 @@ def _cumsum(x, g: int):
     return reductions.reduce_sum(terms, (1,))
 
 
+# ------------------------------------------------------------------------ scaled_dot
+
+def scaled_dot(lhs, rhs, *, lhs_scale=None, rhs_scale=None, dimension_numbers=None,
+               preferred_element_type=None):
+    """``(lhs * lhs_scale) @ (rhs * rhs_scale)`` (``dot_general``) in bfloat16, each scale
+    repeated along the contracting dims over blocks of the operand (as JAX's CPU
+    decomposition; a composition here, where JAX binds an unexported ``scaled_dot_p``)."""
+    lhs, rhs = bc.as_operand(lhs), bc.as_operand(rhs)
+    if dimension_numbers is None:
+        n = get_aval(lhs).ndim
+        if n < 2:
+            raise TypeError("scaled_dot does not support 0-rank and 1-rank operands.")
+        dimension_numbers = (((n - 1,), (n - 2,)), (tuple(range(n - 2)), tuple(range(n - 2))))
+    (lc, rc), (lb, rb) = dimension_numbers
+    out_dtype = dtypes.check_user_dtype(
+        "bfloat16" if preferred_element_type is None else preferred_element_type, "scaled_dot")
+    bf16 = dtypes.as_dtype("bfloat16")
+    sides = []
+    for side, x, scale, contract in (("LHS", lhs, lhs_scale, lc), ("RHS", rhs, rhs_scale, rc)):
+        x = ew.convert_element_type(x, bf16)
+        if scale is not None:
+            scale = ew.convert_element_type(
+                _scale_blocks(side, x, bc.as_operand(scale), contract), bf16)
+            x = ew.mul(x, scale)
+        sides.append(x)
+    if len(lb) != len(rb) or len(lc) != len(rc):
+        raise TypeError(f"scaled_dot: LHS and RHS must have as many batch and contracting "
+                        f"dimensions, got {dimension_numbers}")
+    return lax_dot.dot_general(*sides, dimension_numbers,
+                               preferred_element_type=out_dtype)
+
+
+def _scale_blocks(side: str, x, scale, contract):
+    """``scale`` repeated along the contracting dims to ``x``'s shape (JAX's checks)."""
+    xs, ss = get_aval(x).shape, get_aval(scale).shape
+    if len(xs) != len(ss):
+        raise TypeError(f"All input tensors must have the same rank. Got {side} rank: "
+                        f"{len(xs)} and its scale's rank: {len(ss)}.")
+    for i, (n, m) in enumerate(zip(xs, ss)):
+        if i in contract and (n % m or n // m < 2):
+            raise TypeError(f"{side} contracting dim {i} of size {n} must be a multiple, at "
+                            f"least twice, of its scale's dim size {m}.")
+        if i not in contract and n != m:
+            raise TypeError(f"{side} dim {i} of size {n} does not match scale dim size {m}.")
+    wide = tuple(d for m, n in zip(ss, xs) for d in (m, n // m))
+    blocks = bc.broadcast_in_dim(scale, wide, tuple(range(0, 2 * len(xs), 2)))
+    return bc.reshape(blocks, xs)
+
+
 # ------------------------------------------------------------------------ rng_bit_generator
 
 _RBG_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
