@@ -199,3 +199,26 @@ def test_scaled_dot():
                 lambda lax: lax.scaled_dot(a, b, lhs_scale=sa[..., :1].repeat(3, -1)),
                 lambda lax: lax.scaled_dot(a, b, lhs_scale=sa[:, :2])]:
         _raises_like(lambda: bad(L), lambda: bad(J))
+
+
+def test_tokens():
+    """create_token/after_all: tokens are values of their own abstract type (``Tok``) that
+    jit passes and returns and transformations carry along unbatched, untangled."""
+    t, jt = L.create_token(), J.create_token()
+    assert str(L.after_all(t, t).aval) == "Tok"
+    for lib, tok in [(L, t), (J, jt)]:
+        assert lib.create_token_p.name == "create_token" and lib.after_all_p.name == "after_all"
+    ours = pyjax.make_jaxpr(lambda x: L.after_all(L.create_token(), x))(t)
+    theirs = jax.make_jaxpr(lambda x: J.after_all(J.create_token(), x))(jt)
+    assert [e.prim.name for e in ours.jaxpr.eqns] == [e.primitive.name for e in theirs.jaxpr.eqns]
+    assert ours.jaxpr.invars[0].aval.str_short() == theirs.jaxpr.invars[0].aval.str_short() == "Tok"
+    assert pyjax.jit(lambda tok: L.after_all(tok, tok))(t).aval == t.aval
+    _raises_like(lambda: L.after_all(1.0), lambda: J.after_all(1.0))
+    _raises_like(lambda: L.after_all(t, X), lambda: J.after_all(jt, X))
+
+    def step(lib, x, tok):
+        return x * 2.0, lib.after_all(tok)
+    harness.assert_same(pyjax.grad(lambda x: step(L, x, t)[0])(3.0),
+                        jax.grad(lambda x: step(J, x, jt)[0])(3.0))
+    harness.assert_same(pyjax.jit(lambda x, tok: step(L, x, tok)[0])(X, t), 2.0 * X)
+    harness.assert_same(pyjax.vmap(lambda x: step(L, x, L.create_token())[0])(X), 2.0 * X)

@@ -80,3 +80,37 @@ class ShapedArray(AbstractValue):
     def __str__(self):  # (JAX's: ``float32[3]``, ``~float32[]`` when weakly typed)
         weak = "~" if self.weak_type else ""
         return f"{weak}{self.dtype.name}[{','.join(map(str, self.shape))}]"
+
+
+class AbstractToken(ShapedArray):
+    """The abstract value of a token (``lax.create_token``, ``lax.after_all``): it holds no
+    data (an empty buffer) and equals only another token, so jit keys and jaxprs tell it
+    from every array."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        super().__init__((0,), np.bool_, False)
+
+    def __eq__(self, other):
+        return type(other) is AbstractToken
+
+    def __hash__(self):
+        return hash(AbstractToken)
+
+    def update(self, shape=None, dtype=None, weak_type=None) -> "AbstractToken":
+        return self
+
+    def to_tangent_aval(self) -> "ShapedArray":
+        return ShapedArray((0,), dtypes.float0)
+
+    def str_short(self) -> str:
+        return "Tok"
+
+    def __repr__(self):
+        return "AbstractToken()"
+
+    __str__ = str_short
+
+
+abstract_token = AbstractToken()

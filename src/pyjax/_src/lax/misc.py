@@ -12,7 +12,7 @@ from typing import NamedTuple, Union
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
-from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.aval import AbstractToken, ShapedArray, abstract_token
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import (broadcasting as bc, dot as lax_dot, elementwise as ew, indexing,
@@ -214,6 +214,42 @@ def composite(decomposition, name: str, version: int = 0):
     call.__name__ = getattr(decomposition, "__name__", name)
     call.__doc__ = decomposition.__doc__
     return call
+
+
+# ------------------------------------------------------------------------ tokens
+
+create_token_p = Primitive("create_token")
+after_all_p = Primitive("after_all")
+
+
+def create_token(_=None):
+    """A new token (the argument is ignored, as in JAX)."""
+    return create_token_p.bind()
+
+
+def after_all(*operands):
+    """One token after all of ``operands`` (tokens)."""
+    return after_all_p.bind(*operands)
+
+
+def _after_all_abstract_eval(avals):
+    if any(type(a) is not AbstractToken for a in avals):
+        raise TypeError("Arguments to after_all must be tokens")
+    return [abstract_token]
+
+
+def _token_impl(*tokens):
+    return [np.zeros((0,), np.bool_)]
+
+
+create_token_p.abstract_eval = lambda avals: [abstract_token]
+create_token_p.impl = _token_impl
+defzero(create_token_p)
+create_token_p.batch = lambda axis_size, args, dims: ([create_token_p.bind()], [None])
+after_all_p.abstract_eval = _after_all_abstract_eval
+after_all_p.impl = _token_impl
+defzero(after_all_p)
+after_all_p.batch = lambda axis_size, args, dims: ([after_all_p.bind(*args)], [None])
 
 
 # ------------------------------------------------------------------------ enums and types
