@@ -222,3 +222,24 @@ def test_tokens():
                         jax.grad(lambda x: step(J, x, jt)[0])(3.0))
     harness.assert_same(pyjax.jit(lambda x, tok: step(L, x, tok)[0])(X, t), 2.0 * X)
     harness.assert_same(pyjax.vmap(lambda x: step(L, x, L.create_token())[0])(X), 2.0 * X)
+
+
+def test_device_put_binds_device_put():
+    """jax.device_put binds device_put under a trace (copying back to the source in
+    reverse mode), and eagerly hands back an Array already placed, as JAX's fast path."""
+    ours = pyjax.make_jaxpr(lambda x: pyjax.device_put((x, x * 2.0)))(X)
+    theirs = jax.make_jaxpr(lambda x: jax.device_put((x, x * 2.0)))(X)
+    assert [e.prim.name for e in ours.jaxpr.eqns] == [e.primitive.name for e in theirs.jaxpr.eqns]
+    assert L.device_put_p.name == J.device_put_p.name and L.device_put_p.multiple_results
+    grad_names = [e.prim.name for e in pyjax.make_jaxpr(
+        pyjax.grad(lambda x: pyjax.device_put(x).sum()))(X).jaxpr.eqns]
+    assert grad_names.count("device_put") == 2
+    loss = lambda lib: lambda x: (lib.device_put((x, x * 2.0))[1] ** 2).sum()  # noqa: E731
+    harness.assert_same(pyjax.grad(loss(pyjax))(X), jax.grad(loss(jax))(X))
+    harness.assert_same(pyjax.vmap(lambda x: pyjax.device_put(x) * 2.0)(X),
+                        jax.vmap(lambda x: jax.device_put(x) * 2.0)(X))
+    a, b = pyjax.numpy.ones(3), JN.ones(3)
+    assert (pyjax.device_put(a) is a) == (jax.device_put(b) is b)
+    assert (pyjax.device_put(a, may_alias=False) is a) == (jax.device_put(b, may_alias=False) is b)
+    harness.assert_same(pyjax.device_put({"a": 1, "b": [np.int8(3)]}),
+                        jax.device_put({"a": 1, "b": [np.int8(3)]}))

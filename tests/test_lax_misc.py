@@ -24,7 +24,7 @@ X = np.arange(6.0, dtype=np.float32).reshape(2, 3)
 # JAX's primitive objects pyjax has no primitive for, and why. Other helpers are adding
 # some (special functions, linalg); the rest are sharding, token or collective machinery.
 LACKING_PRIMITIVES = {
-    "all_to_all_p", "device_put_p", "ppermute_p",
+    "all_to_all_p", "ppermute_p",
     "ragged_all_to_all_p", "sharding_constraint_p"}
 
 

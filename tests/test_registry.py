@@ -76,6 +76,7 @@ DEDICATED = {
     "dce_sink": ("test_lax_leftovers.py", "def test_dce_sink"),
     "create_token": ("test_lax_leftovers.py", "def test_tokens"),  # (tokens hold no data)
     "after_all": ("test_lax_leftovers.py", "def test_tokens"),
+    "device_put": ("test_lax_leftovers.py", "def test_device_put_binds_device_put"),
     # XLA's general SelectAndScatter: its params are the select and scatter computations.
     "select_and_scatter": ("test_lax_leftovers.py", "def test_select_and_scatter"),
     # Max/min pooling's derivatives (not public lax functions: reached through grad and
@@ -169,7 +170,7 @@ NO_COST = {
     "approx_top_k", "optimization_barrier",  # (a sort like top_k's; an identity)
     "tile", "stack", "unstack", "split", "copy", "stage",  # (move or copy data)
     "rng_bit_generator",  # (XLA counts no flops for its bit generator)
-    "dce_sink", "create_token", "after_all",  # (compute nothing)
+    "dce_sink", "create_token", "after_all", "device_put",  # (compute nothing)
 }
 
 

@@ -411,6 +411,7 @@ from pyjax._src.lax.windowed import (  # noqa: E402
 )
 from pyjax._src.lax.structural import (  # noqa: E402
     copy_p as copy_p,
+    device_put_p as device_put_p,
     eq_to_p as eq_to_p,
     le_to_p as le_to_p,
     lt_to_p as lt_to_p,

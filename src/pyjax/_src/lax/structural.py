@@ -5,6 +5,8 @@
 sort's comparator uses)."""
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 
 from pyjax._src import dtypes
@@ -214,6 +216,45 @@ copy_p.transpose = lambda cts, x: [Zero(x.aval) if type(cts[0]) is Zero else
                                    copy_p.bind(cts[0])]
 copy_p.batch = lambda axis_size, args, dims: ([copy_p.bind(*args)], list(dims))
 copy_p.fresh_results = lambda eqn: True
+
+
+# ---------------------------------------------------------------------------- device_put
+
+class CopySemantics(enum.Enum):
+    """Whether ``device_put`` may hand back its input's buffer (JAX's ArrayCopySemantics)."""
+    ALWAYS_COPY = 0
+    REUSE_INPUT = 1
+    DONATE_INPUT = 2
+
+
+device_put_p = Primitive("device_put", multiple_results=True)
+"""Places each operand on its device (one host device here: the identity, or a copy when
+``copy_semantics`` asks for one); what ``jax.device_put`` binds."""
+
+
+def _device_put_impl(*xs, devices, srcs, copy_semantics):
+    return [np.array(x, copy=True) if c is CopySemantics.ALWAYS_COPY else x
+            for x, c in zip(xs, copy_semantics)]
+
+
+def _device_put_transpose(cts, *xs, devices, srcs, copy_semantics):
+    """Back to the sources' devices, always as copies (JAX's rule)."""
+    live = [i for i, (ct, x) in enumerate(zip(cts, xs)) if is_undefined(x) and
+            type(ct) is not Zero]
+    outs = iter(device_put_p.bind(
+        *[cts[i] for i in live], devices=tuple(srcs[i] for i in live),
+        srcs=tuple(devices[i] for i in live),
+        copy_semantics=(CopySemantics.ALWAYS_COPY,) * len(live))) if live else iter(())
+    return [next(outs) if i in live else (Zero(x.aval) if is_undefined(x) else None)
+            for i, x in enumerate(xs)]
+
+
+device_put_p.abstract_eval = lambda avals, **_: list(avals)
+device_put_p.impl = _device_put_impl
+deflinear(device_put_p)
+device_put_p.transpose = _device_put_transpose
+device_put_p.batch = lambda axis_size, args, dims, **params: (
+    device_put_p.bind(*args, **params), list(dims))
 
 
 # ---------------------------------------------------------------------------- stage
