@@ -99,3 +99,57 @@ def test_polyfit_complex(x, y):
     for kw in [{}, dict(full=True), dict(cov=True), dict(cov="unscaled", w=X + 1)]:
         harness.assert_same(P.polyfit(x, y, 2, **kw), J.polyfit(x, y, 2, **kw),
                             rtol=2e-3, atol=2e-4, what=str(kw))
+
+
+# ---------------------------------------------------------------------------- small fixes
+
+def _bits_equal(ours, theirs):
+    o, t = np.asarray(ours), np.asarray(theirs)
+    assert o.dtype == t.dtype and o.shape == t.shape
+    for part in ((o.real, t.real), (o.imag, t.imag)) if o.dtype.kind == "c" else ((o, t),):
+        np.testing.assert_allclose(part[0], part[1], rtol=1e-6, equal_nan=True)
+        assert (np.signbit(part[0]) == np.signbit(part[1])).all(), (ours, theirs)
+
+
+def test_floor_divide_and_round_keep_zero_signs():
+    """``+0.0 // negative`` is -0.0 in JAX (its divmod ends in ``round``, which keeps the
+    sign of zero); ``lax.round`` away from zero also rounds 0.49999997 down."""
+    a = np.array([0.0, -0.0, 0.0, -0.0, 1, -1, 5, -5, np.inf, -np.inf, np.nan, 0, 7, -7, 0],
+                 np.float32)
+    b = np.array([-2.0, -2, 2, 2, np.inf, np.inf, -np.inf, -np.inf, 2, -2, 1, 0, 0, 0,
+                  -np.inf], np.float32)
+    for name in ["floor_divide", "divmod", "remainder"]:
+        _bits_equal(getattr(P, name)(a, b), jax.jit(getattr(J, name))(a, b))
+        _bits_equal(pyjax.jit(getattr(P, name))(a, b), getattr(J, name)(a, b))
+        _bits_equal(getattr(P, name)(a, np.float32(-3)), getattr(J, name)(a, np.float32(-3)))
+    for dt in (np.float16, np.float32):
+        x = np.array([-0.0, 0.0, -0.4, 0.4, -0.5, 0.5, -2.5, 2.5, 0.49999997, -0.49999997,
+                      1.5, 2049, -np.inf, np.inf, np.nan], dt)
+        for method in (0, 1):
+            _bits_equal(pyjax.lax.round(x, method), jax.lax.round(x, method))
+
+
+def test_expm1_complex_on_the_real_axis():
+    x = np.array([1, -1, 0, -0.0, np.inf, -np.inf, np.nan, 100, 1e-3], np.float32)
+    for imag in (0.0, -0.0, 1.0):
+        z = np.empty(x.shape, np.complex64)
+        z.real, z.imag = x, imag
+        _bits_equal(P.expm1(z), jax.jit(J.expm1)(z))
+        _bits_equal(pyjax.jit(P.expm1)(z), J.expm1(z))
+
+
+def test_grad_through_lax_complex():
+    """``lax.complex`` is linear (transpose: real part to x, minus the imaginary to y)."""
+    x, y = np.array([1.0, 2], np.float32), np.array([3.0, -1], np.float32)
+
+    def loss(lax, np_):
+        return lambda a, b: (np_.real(lax.complex(a, b) * (2 - 3j)).sum()
+                             + np_.imag(lax.complex(a, b) ** 2).sum())
+    for b in (y, np.float32(2)):
+        harness.assert_same(pyjax.grad(loss(pyjax.lax, P), (0, 1))(x, b),
+                            jax.grad(loss(jax.lax, J), (0, 1))(x, b))
+    ct = (1 + 2j) * np.ones(2, np.complex64)
+    harness.assert_same(pyjax.linear_transpose(pyjax.lax.complex, x, y)(ct),
+                        jax.linear_transpose(jax.lax.complex, x, y)(ct))
+    with harness.x64_mode():
+        harness.check_grads(lambda a, b: P.abs(pyjax.lax.complex(a, b) ** 3), [x, y])

@@ -444,10 +444,13 @@ class RoundingMethod:
 def _round_kernel(x, rounding_method=0):
     if int(rounding_method) == RoundingMethod.TO_NEAREST_EVEN:
         return np.round(x)
-    return np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)).astype(x.dtype)
+    # (exact: x - trunc(x) is representable, where x + 0.5 may round up; the sign of zero
+    # is kept, as XLA keeps it)
+    t = np.trunc(x)
+    return np.copysign(np.where(np.abs(x - t) >= 0.5, t + np.sign(x), t), x).astype(x.dtype)
 
 
-round_p = unop("round", _round_kernel, FLOAT)
+round_p = unop("round", _round_kernel, FLOAT, quiet=True)  # (inf - trunc(inf))
 def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO): return round_p.bind(x, rounding_method=int(rounding_method))  # noqa: E501,E704,A001
 
 defzero(round_p)
@@ -477,7 +480,22 @@ def log1p(x): return log1p_p.bind(x)  # noqa: E704
 
 defjvp(log1p_p, lambda g, ans, x: div(g, add(x, common.scalar_like(1, x))))
 
-expm1_p = unop("expm1", ufunc=np.expm1, quiet=True, cost=transcendental_cost)
+def _expm1_kernel(x):
+    """NumPy's ``expm1``; on the real axis of complex numbers (imaginary part +-0) XLA's
+    ``(expm1(re) + 0, +0)`` (no negative zeros), where NumPy makes ``inf * 0`` a NaN
+    imaginary part."""
+    out = np.expm1(x)
+    if x.dtype.kind != "c":
+        return out
+    on_axis = x.imag == 0
+    result = np.empty_like(out)
+    result.real = np.where(on_axis, np.expm1(x.real) + 0, out.real)
+    result.imag = np.where(on_axis, 0, out.imag)
+    return result
+
+
+expm1_p = unop("expm1", _expm1_kernel, ufunc=np.expm1, ufunc_kinds=FLOAT, quiet=True,
+               cost=transcendental_cost)
 def expm1(x): return expm1_p.bind(x)  # noqa: E704
 
 defjvp(expm1_p, lambda g, ans, x: mul(g, add(ans, common.scalar_like(1, ans))))
@@ -949,8 +967,10 @@ complex_p.abstract_eval = (lambda base: lambda avals: [
     a.update(dtype=_complex_of("complex", a.dtype)) for a in base(avals)])(complex_p.abstract_eval)
 def complex(x, y): return _bind_binary(complex_p, x, y)  # noqa: E704,A001
 
-defjvp(complex_p, lambda g, ans, x, y: _out(ans, convert_element_type(g, ans.dtype)),
-       lambda g, ans, x, y: _out(ans, mul(convert_element_type(g, ans.dtype), common.scalar_like(1j, ans))))
+deflinear(complex_p)  # (linear over the reals: x + iy)
+complex_p.transpose = lambda cts, x, y: [  # (JAX's: re(ct) for x, -im(ct) for y)
+    None if not is_undefined(v) else Zero(v.aval) if type(cts[0]) is Zero else
+    unbroadcast(part(cts[0]), v.aval) for v, part in ((x, real), (y, lambda t: neg(imag(t))))]
 
 
 # ---------------------------------------------------------------------------- select / clamp
