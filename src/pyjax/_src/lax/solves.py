@@ -105,10 +105,10 @@ def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False,
         n = out_tree.children()[0].num_leaves if aux and out_tree.children() else None
         _check_shapes(name, closed.out_avals[:n], b_avals)
         _check_tree(name, "b", out_tree, tree, aux)
-        return closed, consts
+        return closed, consts, out_tree
 
-    mv, mv_consts = traced(matvec, "matvec")
-    sv, sv_consts = traced(lambda x: solve(matvec, x), "solve", has_aux)
+    mv, mv_consts, _ = traced(matvec, "matvec")
+    sv, sv_consts, sv_tree = traced(lambda x: solve(matvec, x), "solve", has_aux)
     vm = tsv = None
     vm_consts = tsv_consts = []
     if transpose_solve is not None:
@@ -116,9 +116,9 @@ def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False,
             vecmat, vm, vm_consts = matvec, mv, mv_consts
         else:
             vecmat = _transposed(mv, mv_consts, tree, b_avals)
-            vm, vm_consts = traced(vecmat, "vecmat")
-        tsv, tsv_consts = traced(lambda x: transpose_solve(vecmat, x), "transpose_solve",
-                                 has_aux)
+            vm, vm_consts, _ = traced(vecmat, "vecmat")
+        tsv, tsv_consts, _ = traced(lambda x: transpose_solve(vecmat, x), "transpose_solve",
+                                    has_aux)
     consts = _Solves(mv_consts, vm_consts, sv_consts, tsv_consts)
     outs = linear_solve_p.bind(*[c for cs in consts for c in cs], *b_leaves,
                                const_lengths=_Solves(*(len(c) for c in consts)),
@@ -126,8 +126,7 @@ def custom_linear_solve(matvec, b, solve, transpose_solve=None, symmetric=False,
     x = tree_util.tree_unflatten(tree, outs[:len(b_leaves)])
     if not has_aux:
         return x
-    aux_tree = _trace(lambda y: solve(matvec, y), tree, b_avals, "solve")[2].children()[1]
-    return x, tree_util.tree_unflatten(aux_tree, outs[len(b_leaves):])
+    return x, tree_util.tree_unflatten(sv_tree.children()[1], outs[len(b_leaves):])
 
 
 def _transposed(mv: ClosedJaxpr, consts, tree, b_avals):
