@@ -153,3 +153,19 @@ def test_grad_through_lax_complex():
                         jax.linear_transpose(jax.lax.complex, x, y)(ct))
     with harness.x64_mode():
         harness.check_grads(lambda a, b: P.abs(pyjax.lax.complex(a, b) ** 3), [x, y])
+
+
+def test_jnp_structural_functions_bind_jaxs_primitives():
+    x = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    cases = [lambda m, a: m.stack([a, a], 1), lambda m, a: m.split(a, 2, 1),
+             lambda m, a: m.array_split(a, 3, 1), lambda m, a: m.tile(a, (2, 1)),
+             lambda m, a: m.tile(a, 3), lambda m, a: m.unstack(a, axis=1),
+             lambda m, a: m.hsplit(a, [1, 3])]
+    for fn in cases:
+        harness.assert_same(fn(P, x), fn(J, x))
+        ours = pyjax.make_jaxpr(lambda a: fn(P, a))(x).jaxpr.eqns
+        theirs = jax.make_jaxpr(lambda a: fn(J, a))(x).jaxpr.eqns
+        assert [e.prim.name for e in ours] == [e.primitive.name for e in theirs]
+    g = pyjax.grad(lambda a: sum((p ** 2).sum() for p in P.split(P.tile(a, (2, 1)), 2, 1)))(x)
+    harness.assert_same(g, jax.grad(lambda a: sum((p ** 2).sum() for p in J.split(
+        J.tile(a, (2, 1)), 2, 1)))(x))

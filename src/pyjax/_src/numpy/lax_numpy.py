@@ -18,7 +18,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, concretize, get_aval
 from pyjax._src.lax import broadcasting as lax_bcast, dot as lax_dot, dynamic_slicing as lax_dyn
 from pyjax._src.lax import elementwise as ew, reductions as lax_red, shape as lax_shape
-from pyjax._src.lax import sort as lax_sort
+from pyjax._src.lax import sort as lax_sort, structural
 from pyjax._src.numpy import creation, indexing, ufuncs
 from pyjax._src.numpy.indexing import take, take_along_axis
 from pyjax._src.numpy.util import (SCALARS, canonicalize_axis, check_arraylike,
@@ -421,7 +421,7 @@ def stack(arrays, axis: int = 0, out=None, dtype=None):
     if len(shapes) != 1:
         raise ValueError("All input arrays must have the same shape.")
     axis = canonicalize_axis(axis, np.ndim(arrays[0]) + 1, "stack")
-    return concatenate([lax_bcast.expand_dims(a, (axis,)) for a in arrays], axis)
+    return structural.stack_p.bind(*arrays, axis=axis)
 
 
 def _sequence(tup, fun_name):
@@ -468,13 +468,7 @@ def _split(op, ary, indices_or_sections, axis=0) -> list:
         if r and op != "array_split":
             raise ValueError(f"array split does not result in an equal division: rest is {r}")
         sizes = [part + 1] * r + [part] * (sections - r)
-    starts = np.cumsum([0] + sizes).tolist()
-    out = []
-    for b, e in zip(starts[:-1], starts[1:]):
-        start, limit = [0] * len(shp), list(shp)
-        start[axis], limit[axis] = b, e
-        out.append(lax_shape.slice(ary, start, limit))
-    return out
+    return list(structural.split_p.bind(ary, sizes=tuple(sizes), axis=axis))  # (as JAX)
 
 
 def split(ary, indices_or_sections, axis: int = 0) -> list:
@@ -501,17 +495,16 @@ def dsplit(ary, indices_or_sections) -> list:
 
 
 def tile(A, reps):
-    """``A`` repeated ``reps`` times along each axis (a broadcast then a reshape)."""
+    """``A`` repeated ``reps`` times along each axis (``lax.tile``, as JAX)."""
     a = _arr(A, "tile")
     reps = _axes_tuple(reps) if isinstance(reps, (list, tuple)) else \
         (operator.index(concretize(reps, "the reps argument of tile")),)
     shp = _aval(a).shape
     reps = (1,) * (len(shp) - len(reps)) + reps
     shp = (1,) * (len(reps) - len(shp)) + shp
-    a = lax_bcast.reshape(a, shp)
-    wide = tuple(x for pair in zip(reps, shp) for x in pair)
-    b = lax_bcast.broadcast_in_dim(a, wide, tuple(range(1, 2 * len(shp), 2)))
-    return lax_bcast.reshape(b, tuple(r * d for r, d in zip(reps, shp)))
+    if shp != _aval(a).shape:
+        a = lax_bcast.reshape(a, shp)
+    return structural.tile(a, reps)
 
 
 def repeat(a, repeats, axis=None, *, total_repeat_length=None, out_sharding=None):

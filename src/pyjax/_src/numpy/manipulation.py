@@ -15,7 +15,8 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.trace import concretize, get_aval
-from pyjax._src.lax import broadcasting, elementwise as ew, shape as lax_shape, sort as lax_sort
+from pyjax._src.lax import elementwise as ew, shape as lax_shape, sort as lax_sort
+from pyjax._src.lax import structural
 from pyjax._src.numpy import creation, indexing, lax_numpy, reductions, ufuncs
 from pyjax._src.numpy.util import canonicalize_axis, check_arraylike, to_array
 
@@ -201,8 +202,7 @@ def unstack(x, /, *, axis=0):
         raise ValueError("Unstack requires arrays with rank > 0, however a scalar array was "
                          "passed.")
     axis = canonicalize_axis(axis, get_aval(x).ndim, "unstack")
-    return tuple(broadcasting.squeeze(lax_numpy.take(x, creation.asarray([i]), axis=axis),
-                                   (axis,)) for i in range(get_aval(x).shape[axis]))
+    return tuple(structural.unstack_p.bind(x, axis=axis))
 
 
 def diagflat(v, k=0):
