@@ -33,7 +33,7 @@ _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "erro
                   "custom_batching": "lax", "dlpack": "base", "monitoring": "base",
                   "custom_derivatives": "lax", "api": "api",
                   "api_extras": "api", "test_util": "api", "jax_alias": "base",
-                  "jaxpr_graph": "api"}
+                  "jaxpr_graph": "api", "spmd": "api"}
 
 # Imports made where they are used on purpose, each with its reason (not a dodged cycle).
 LAZY: dict[tuple[str, str], str] = {

@@ -47,6 +47,8 @@ DEDICATED = {
     "scan": ("test_control_flow.py", "J.lax.scan("),
     # Call primitives: their operation is a jaxpr; traces handle them with process_call.
     "jit": ("test_jit.py", "pyjax.jit"),
+    # shard_map's cast of an invariant value to a varying one (its transpose sums).
+    "pvary": ("test_shard_map.py", "pcast("),
     "checkpoint": ("test_transforms.py", "checkpoint("),
     "custom_jvp_call": ("test_transforms.py", "custom_jvp"),
     "custom_vjp_call": ("test_transforms.py", "custom_vjp"),
@@ -162,7 +164,7 @@ NO_COST = {
     "broadcast_in_dim", "reshape", "squeeze", "transpose", "rev", "slice", "dynamic_slice",
     "dynamic_update_slice", "concatenate", "pad", "iota", "gather", "scatter", "select_n",
     "convert_element_type", "bitcast_convert_type", "sort", "top_k", "clamp", "add_any",
-    "threefry2x32", "all_gather", "axis_index", "psum", "pmax", "pmin", "custom_lin",
+    "threefry2x32", "all_gather", "axis_index", "psum", "pmax", "pmin", "pvary", "custom_lin",
     "random_gamma",
     "lu_pivots_to_permutation",  # swaps indices: no arithmetic (XLA counts none either)
     "scatter-add", "scatter-sub", "scatter-mul", "scatter-min", "scatter-max",

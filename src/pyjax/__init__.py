@@ -9,7 +9,6 @@ from pyjax._src.numpy import array_methods as _array_methods
 from pyjax._src.api import (
     ShapeDtypeStruct as ShapeDtypeStruct,
     block_until_ready as block_until_ready,
-    device_put as device_put,
     disable_jit as disable_jit,
     eval_shape as eval_shape,
     checkpoint as checkpoint,
@@ -60,6 +59,23 @@ from pyjax._src.api_extras import (  # noqa: E402  (the rest of JAX's top-level 
     fwd_and_bwd as fwd_and_bwd,
 )
 from pyjax._src.backends import Device as Device  # noqa: E402
+from pyjax._src.spmd import (  # noqa: E402  (many devices: placing arrays, shard_map)
+    device_put as device_put,
+    make_array_from_callback as make_array_from_callback,
+    make_array_from_process_local_data as make_array_from_process_local_data,
+    make_array_from_single_device_arrays as make_array_from_single_device_arrays,
+    pmap as pmap,
+    reshard as reshard,
+    shard_map as shard_map,
+)
+from pyjax._src.backends.sharding import (  # noqa: E402
+    NamedSharding as NamedSharding,
+    PartitionSpec as P,
+    make_mesh as make_mesh,
+    set_mesh as set_mesh,
+)
+from pyjax._src.backends.sharding import Shard as Shard  # noqa: E402
+from pyjax import sharding as sharding  # noqa: E402
 from pyjax._src.config import (  # noqa: E402  (flags as context managers)
     debug_infs as debug_infs,
     default_device as default_device,

@@ -7,3 +7,8 @@ from pyjax._src.lax.callback import (
     debug_log as log,
     debug_print as print,  # noqa: A004
 )
+from pyjax._src.spmd import (  # noqa: E402
+    inspect_array_sharding as inspect_array_sharding,
+    visualize_array_sharding as visualize_array_sharding,
+    visualize_sharding as visualize_sharding,
+)

@@ -539,27 +539,6 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
 
 # ---------------------------------------------------------------------------- devices
 
-def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
-    """Place ``x`` on ``device`` (host NumPy buffers here): binds ``device_put``, whose
-    results are Arrays (copies where ``may_alias=False``)."""
-    leaves, tree = tree_util.tree_flatten(x)
-    if not leaves:
-        return x
-    copy = (structural.CopySemantics.DONATE_INPUT if donate else
-            structural.CopySemantics.ALWAYS_COPY if may_alias is False else
-            structural.CopySemantics.REUSE_INPUT)
-    n = len(leaves)
-    if isinstance(current_trace(), EvalTrace) and copy is structural.CopySemantics.REUSE_INPUT:
-        # (no trace: as JAX's fast path, Arrays already placed come back themselves)
-        return tree_util.tree_unflatten(tree, [v if isinstance(v, Array) else
-                                               to_array(v, "device_put", explicit=True)
-                                               for v in leaves])
-    arrays = [to_array(v, "device_put", explicit=True) for v in leaves]
-    outs = structural.device_put_p.bind(*arrays, devices=(device,) * n, srcs=(src,) * n,
-                                        copy_semantics=(copy,) * n)
-    return tree_util.tree_unflatten(tree, outs)
-
-
 def block_until_ready(x):
     """Wait for every array leaf of ``x``; ``x`` itself back, as in JAX."""
     for leaf in tree_util.tree_leaves(x):

@@ -43,14 +43,15 @@ def device_get(x):
 
 
 def process_index(backend=None) -> int:
-    """This process's index among the job's processes: one process here."""
+    """This process's index among the job's processes (0 unless ``jax.distributed``
+    started it among others)."""
     backends.check_backend(backend)
-    return 0
+    return backends.PROCESSES.index
 
 
 def process_count(backend=None) -> int:
     backends.check_backend(backend)
-    return 1
+    return backends.PROCESSES.count
 
 
 def copy_to_host_async(x):

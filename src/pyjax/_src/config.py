@@ -38,6 +38,7 @@ _DEFAULTS = {
     "jax_no_tracing": False,
     "jax_softmax_custom_jvp": False,
     "jax_user_contexts": (),  # (make_user_context's values: part of every jit cache key)
+    "jax_num_cpu_devices": -1,  # -1: JAX_NUM_CPU_DEVICES, else XLA_FLAGS' count, else 1
 }
 
 
@@ -47,6 +48,8 @@ def _from_env(name: str, default):
         return default
     if isinstance(default, bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
     return raw
 
 

@@ -369,12 +369,12 @@ from pyjax._src.lax.misc import (  # noqa: E402
     shape_as_value as shape_as_value,
     with_sharding_constraint as with_sharding_constraint,
 )
-from pyjax._src.lax.parallel import axis_size as axis_size  # noqa: E402
+from pyjax._src.lax.parallel import (  # noqa: E402
+    axis_size as axis_size, pcast as pcast)
 from pyjax._src.lax.special import random_gamma_grad as random_gamma_grad  # noqa: E402
 from pyjax._src.lax.collectives import (  # noqa: E402
     all_to_all as all_to_all,
     pbroadcast as pbroadcast,
-    pcast as pcast,
     ppermute as ppermute,
     psum_scatter as psum_scatter,
     pshuffle as pshuffle,

@@ -2,6 +2,8 @@
 the compiler generating NumPy code) is the one present."""
 from __future__ import annotations
 
+import os
+
 from pyjax._src.backends.cpu import blas, native, threads
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.backends.cpu.pool import POOL
@@ -9,15 +11,23 @@ from pyjax._src.config import config
 
 
 class Device:
+    """One device, with JAX's attributes. Devices of one process are simulated: each is a
+    tag on the shards of an array, whose kernels NumPy runs on the host."""
     platform = "cpu"
     device_kind = "cpu"
 
-    def __init__(self, id: int = 0):  # noqa: A002
+    def __init__(self, id: int = 0, process_index: int = 0, local_id: int | None = None):  # noqa: A002
         self.id = id
-        self.process_index = 0
+        self.process_index = self.host_id = self.task_id = process_index
+        self.local_hardware_id = id if local_id is None else local_id
+
+    client = property(lambda self: None)
 
     def __repr__(self):
         return f"{type(self).__name__}(id={self.id})"
+
+    def __str__(self):
+        return f"{self.platform}:{self.id}"
 
     def __eq__(self, other):
         return type(other) is type(self) and other.id == self.id
@@ -31,6 +41,42 @@ class CpuDevice(Device):
 
 
 _CPU = CpuDevice(0)
+
+
+def _requested_cpu_devices() -> int:
+    """How many CPU devices each process has: ``jax_num_cpu_devices`` (or its environment
+    variable), else XLA's ``--xla_force_host_platform_device_count``, else 1."""
+    n = int(config.jax_num_cpu_devices)
+    if n > 0:
+        return n
+    for flag in os.environ.get("XLA_FLAGS", "").split():
+        if flag.startswith("--xla_force_host_platform_device_count="):
+            return int(flag.split("=", 1)[1])
+    return 1
+
+
+class Processes:
+    """This process's place in the job (``jax.distributed.initialize`` sets it)."""
+    index, count = 0, 1
+
+
+PROCESSES = Processes()
+
+
+def _cpu_devices() -> list:
+    """Every process's CPU devices, numbered process by process as JAX numbers them. The
+    list is rebuilt when the count is changed (JAX fixes it when its backend starts)."""
+    n, p = _requested_cpu_devices(), PROCESSES
+    key = (n, p.index, p.count)
+    if _DEVICES_KEY[0] != key:
+        _DEVICES_KEY[0] = key
+        _CPU_DEVICES[:] = [_CPU] if key == (1, 0, 1) else [
+            CpuDevice(q * n + i, q, i) for q in range(p.count) for i in range(n)]
+    return _CPU_DEVICES
+
+
+_DEVICES_KEY: list = [None]
+_CPU_DEVICES: list = []
 
 
 class Platform:
@@ -52,14 +98,17 @@ class Platform:
     [Array]``, which runs it; ``scan_loop(params)``, the loop function of a ``scan``.
     ``jit`` and lax reach a compiler only through these."""
 
-    def __init__(self, name: str, devices: list, *, policy, pool, threads, blas, native):
-        self.name, self.devices = name, devices
+    def __init__(self, name: str, devices, *, policy, pool, threads, blas, native):
+        self.name, self._devices = name, devices
         self.policy, self.pool, self.threads, self.blas, self.native = \
             policy, pool, threads, blas, native
         self.compile = self.first_run_program = self.evaluate = self.scan_loop = None
 
+    devices = property(lambda self: self._devices())
+    """Every process's devices of this kind (a function of the configuration)."""
 
-_BACKENDS = {"cpu": Platform("cpu", [_CPU], policy=POLICY, pool=POOL, threads=threads,
+
+_BACKENDS = {"cpu": Platform("cpu", _cpu_devices, policy=POLICY, pool=POOL, threads=threads,
                              blas=blas, native=native)}
 
 
@@ -92,11 +141,14 @@ def default_backend() -> str:
 
 
 def default_device() -> Device:
-    return platform().devices[0]
+    return local_devices()[0]
 
 
-def local_devices(process_index=None, backend=None) -> list:
-    return devices(backend)
+def local_devices(process_index=None, backend=None, host_id=None) -> list:
+    """The devices of process ``process_index`` (this one's by default)."""
+    index = PROCESSES.index if process_index is None else process_index
+    index = index if host_id is None else host_id
+    return [d for d in devices(backend) if d.process_index == index]
 
 
 def device_count(backend=None) -> int:
@@ -104,4 +156,4 @@ def device_count(backend=None) -> int:
 
 
 def local_device_count(backend=None) -> int:
-    return len(devices(backend))
+    return len(local_devices(backend=backend))

@@ -1,12 +1,193 @@
-"""How an array's data is laid out over devices: here always whole on one device, which
-``SingleDeviceSharding`` and a single ``Shard`` describe (JAX's names and fields, so code
-that inspects ``x.sharding`` or ``x.addressable_shards`` runs unchanged)."""
+"""How an array's data is laid out over devices, with JAX's names and fields: a ``Mesh``
+(devices in an n-d grid with named axes), a ``PartitionSpec`` (which mesh axes split each
+array dimension), ``NamedSharding`` (the two together), ``SingleDeviceSharding`` and the
+``Shard`` a device holds. These are metadata only; ``spmd.py`` places and moves data."""
 from __future__ import annotations
 
+import collections
+import enum
+import math
 from typing import Any, NamedTuple
 
+import numpy as np
 
-class SingleDeviceSharding:
+from pyjax._src import backends
+
+
+class AxisType(enum.Enum):
+    """How the compiler treats a mesh axis: ``Explicit`` (shardings part of the types),
+    ``Auto`` (left to the compiler) or ``Manual`` (inside ``shard_map``)."""
+    Auto = enum.auto()
+    Explicit = enum.auto()
+    Manual = enum.auto()
+
+    def __repr__(self):
+        return self.name
+
+
+class PartitionSpec:
+    """For each array dimension, the mesh axis (a name, a tuple of names, or None) splitting
+    it; dimensions past the end are not split."""
+
+    UNCONSTRAINED = "unconstrained"
+
+    def __init__(self, *partitions):
+        self._partitions = tuple(tuple(p) if isinstance(p, list) else p for p in partitions)
+
+    def __iter__(self):
+        return iter(self._partitions)
+
+    def __len__(self):
+        return len(self._partitions)
+
+    def __getitem__(self, i):
+        return self._partitions[i]
+
+    def __eq__(self, other):
+        if isinstance(other, PartitionSpec):
+            return self._partitions == other._partitions
+        return isinstance(other, tuple) and self._partitions == other
+
+    def __hash__(self):
+        return hash(self._partitions)
+
+    def __repr__(self):
+        return f"P{self._partitions!r}"
+
+    def axes_of(self, dim: int) -> tuple:
+        """The mesh axes splitting dimension ``dim`` (empty: not split)."""
+        entry = self._partitions[dim] if dim < len(self._partitions) else None
+        if entry is None or entry == PartitionSpec.UNCONSTRAINED:
+            return ()
+        return tuple(entry) if isinstance(entry, tuple) else (entry,)
+
+    def mesh_axes(self) -> list:
+        """Every mesh axis the spec names, in order."""
+        return [a for d in range(len(self)) for a in self.axes_of(d)]
+
+
+class Mesh:
+    """``devices`` (an n-d array of Devices) with a name for each of its axes. Used as a
+    context manager it is the mesh that ``P(...)`` shardings refer to."""
+
+    def __init__(self, devices, axis_names, axis_types=None):
+        self.devices = np.asarray(devices, dtype=object)
+        self.axis_names = (axis_names,) if isinstance(axis_names, str) else tuple(axis_names)
+        if self.devices.ndim != len(self.axis_names):
+            raise ValueError(f"Mesh requires the ndim of its first argument (`devices`) to equal "
+                             f"the length of its second argument (`axis_names`), but got "
+                             f"devices.ndim == {self.devices.ndim} and len(axis_names) == "
+                             f"{len(self.axis_names)}.")
+        if len(set(self.axis_names)) != len(self.axis_names):
+            raise ValueError(f"Mesh axis names must be unique, got {self.axis_names}")
+        if axis_types is None:
+            axis_types = (AxisType.Auto,) * len(self.axis_names)
+        elif isinstance(axis_types, AxisType):
+            axis_types = (axis_types,) * len(self.axis_names)
+        self.axis_types = tuple(axis_types)
+
+    shape = property(lambda self: collections.OrderedDict(
+        zip(self.axis_names, self.devices.shape)))
+    axis_sizes = property(lambda self: tuple(self.devices.shape))
+    size = property(lambda self: int(self.devices.size))
+    empty = property(lambda self: self.devices.size == 0)
+    device_ids = property(lambda self: np.vectorize(lambda d: d.id, otypes=[int])(self.devices))
+    abstract_mesh = property(lambda self: self)
+
+    local_devices = property(lambda self: [d for d in self.devices.flat
+                                           if d.process_index == backends.PROCESSES.index])
+
+    def __eq__(self, other):
+        return (isinstance(other, Mesh) and self.axis_names == other.axis_names and
+                self.axis_types == other.axis_types and
+                self.devices.shape == other.devices.shape and
+                all(a == b for a, b in zip(self.devices.flat, other.devices.flat)))
+
+    def __hash__(self):
+        return hash((self.axis_names, self.devices.shape, tuple(d.id for d in self.devices.flat)))
+
+    def __repr__(self):
+        return (f"Mesh(axis_sizes={self.axis_sizes}, axis_names={self.axis_names}, "
+                f"axis_types={self.axis_types!r})")
+
+    def __str__(self):
+        sizes = ", ".join(f"{n!r}: {s}" for n, s in zip(self.axis_names, self.axis_sizes))
+        return f"Mesh({sizes}, axis_types={self.axis_types!r})"
+
+    def __enter__(self):
+        _MESH_STACK.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _MESH_STACK.pop()
+
+    def position(self, device) -> dict:
+        """The device's coordinate along each mesh axis."""
+        where = np.argwhere(self.device_ids == device.id)[0]
+        return dict(zip(self.axis_names, map(int, where)))
+
+
+_MESH_STACK: list = []
+
+
+def current_mesh():
+    """The mesh set by ``set_mesh`` or a ``with mesh:`` block, or None."""
+    return _MESH_STACK[-1] if _MESH_STACK else None
+
+
+class _MeshSetting:
+    """``set_mesh(mesh)``: sets it now; used in a ``with`` block, restores on exit."""
+
+    def __init__(self, mesh):
+        self._mesh = mesh
+        _MESH_STACK.append(mesh)
+
+    def __enter__(self):
+        return self._mesh
+
+    def __exit__(self, *exc):
+        _MESH_STACK.remove(self._mesh)
+
+
+def get_abstract_mesh():
+    """The mesh set by ``set_mesh`` (an empty one if none)."""
+    mesh = current_mesh()
+    return Mesh(np.empty((0,), dtype=object), ("_",)) if mesh is None else mesh
+
+
+def set_mesh(mesh):
+    if not isinstance(mesh, Mesh):
+        raise ValueError(f"Expected mesh of type `jax.sharding.Mesh`. Got {type(mesh)}")
+    return _MeshSetting(mesh)
+
+
+def make_mesh(axis_shapes, axis_names, axis_types=None, *, devices=None):
+    """A mesh of ``axis_shapes`` over ``devices`` (all of them by default), axes ``Explicit``
+    unless ``axis_types`` says otherwise, as in JAX."""
+    axis_shapes = tuple(int(s) for s in axis_shapes)
+    axis_names = (axis_names,) if isinstance(axis_names, str) else tuple(axis_names)
+    if len(axis_shapes) != len(axis_names):
+        raise ValueError(f"Mismatched lengths: {len(axis_shapes)} axis_shapes and "
+                         f"{len(axis_names)} axis_names")
+    devices = backends.devices() if devices is None else list(devices)
+    if math.prod(axis_shapes) != len(devices):
+        raise ValueError(f"Number of devices {len(devices)} must equal the product of "
+                         f"mesh_shape {axis_shapes}")
+    grid = np.empty(len(devices), dtype=object)
+    grid[:] = devices
+    types = (AxisType.Explicit,) * len(axis_names) if axis_types is None else axis_types
+    return Mesh(grid.reshape(axis_shapes), axis_names, types)
+
+
+class IndivisibleError(ValueError):
+    """A sharding splits a dimension into pieces that do not divide it."""
+
+
+class Sharding:
+    """What every sharding is (``isinstance(s, jax.sharding.Sharding)``)."""
+
+
+class SingleDeviceSharding(Sharding):
     """All of an array on ``device``."""
 
     def __init__(self, device, *, memory_kind: str | None = None):
@@ -18,6 +199,7 @@ class SingleDeviceSharding:
     is_fully_replicated = property(lambda self: True)
     is_fully_addressable = property(lambda self: True)
     num_devices = property(lambda self: 1)
+    addressable_devices = property(lambda self: {self._device})
 
     def devices_indices_map(self, global_shape):
         return {self._device: (slice(None),) * len(global_shape)}
@@ -36,9 +218,171 @@ class SingleDeviceSharding:
         return f"SingleDeviceSharding(device={self._device!r}, memory_kind={self._memory_kind})"
 
 
+class NamedSharding(Sharding):
+    """An array split over ``mesh`` as ``spec`` says, replicated over the axes it omits."""
+
+    def __init__(self, mesh, spec=None, *, memory_kind: str | None = None):
+        spec = PartitionSpec() if spec is None else spec
+        if not isinstance(spec, PartitionSpec):
+            raise TypeError(f"NamedSharding expects a PartitionSpec, got {spec!r}")
+        for axis in spec.mesh_axes():
+            if axis not in mesh.axis_names:
+                raise ValueError(f"Resource axis: {axis} of {spec!r} is not found in mesh: "
+                                 f"{mesh.axis_names}.")
+        named = spec.mesh_axes()
+        if len(set(named)) != len(named):
+            raise ValueError(f"A single NamedSharding spec specification can map every mesh "
+                             f"axis to at most one positional dimension, but {spec!r} has "
+                             f"duplicate entries for {sorted({a for a in named if named.count(a) > 1})}")
+        self.mesh, self.spec = mesh, spec
+        self._memory_kind = memory_kind or "device"
+
+    memory_kind = property(lambda self: self._memory_kind)
+    device_set = property(lambda self: set(self.mesh.devices.flat))
+    num_devices = property(lambda self: self.mesh.size)
+    addressable_devices = property(lambda self: set(self.mesh.local_devices))
+    is_fully_addressable = property(lambda self: len(self.mesh.local_devices) == self.mesh.size)
+
+    @property
+    def is_fully_replicated(self) -> bool:
+        return all(self.mesh.shape[a] == 1 for a in self.spec.mesh_axes())
+
+    def _parts(self, dim: int) -> int:
+        return math.prod(self.mesh.shape[a] for a in self.spec.axes_of(dim))
+
+    def check_shape(self, global_shape) -> None:
+        """JAX's ValueError for a spec longer than the rank or a split that is uneven."""
+        if len(self.spec) > len(global_shape):
+            raise ValueError(f"One of device_put args was given the sharding of {self!r}, "
+                             f"which implies that the global size of its dimension "
+                             f"{len(self.spec) - 1} should be divisible by its partitions, but "
+                             f"it has rank {len(global_shape)} < {len(self.spec)}")
+        factors = [self._parts(d) for d in range(len(global_shape))]
+        for d, (size, parts) in enumerate(zip(global_shape, factors)):
+            if size % parts:
+                raise IndivisibleError(
+                    f"Sharding {self!r} implies that array axis {d} is partitioned {parts} "
+                    f"times, but the dimension size is {size} (full shape: "
+                    f"{tuple(global_shape)}, per-dimension tiling factors: {factors} should "
+                    f"evenly divide the shape)")
+
+    def shard_shape(self, global_shape):
+        self.check_shape(global_shape)
+        return tuple(s // self._parts(d) for d, s in enumerate(global_shape))
+
+    def devices_indices_map(self, global_shape) -> dict:
+        """Each device's index (a tuple of slices) into an array of ``global_shape``."""
+        self.check_shape(global_shape)
+        out = {}
+        for device in self.mesh.devices.flat:
+            pos = self.mesh.position(device)
+            index = []
+            for d, size in enumerate(global_shape):
+                axes = self.spec.axes_of(d)
+                if not axes:
+                    index.append(slice(None))
+                    continue
+                block = 0
+                for a in axes:  # the first axis named is the most significant
+                    block = block * self.mesh.shape[a] + pos[a]
+                step = size // self._parts(d)
+                index.append(slice(block * step, (block + 1) * step))
+            out[device] = tuple(index)
+        return out
+
+    def replica_id(self, device) -> int:
+        """The device's rank among the devices holding the same piece (mesh order over the
+        axes the spec does not use)."""
+        pos, used, rid = self.mesh.position(device), set(self.spec.mesh_axes()), 0
+        for a in self.mesh.axis_names:
+            if a not in used:
+                rid = rid * self.mesh.shape[a] + pos[a]
+        return rid
+
+    def with_spec(self, spec):
+        return NamedSharding(self.mesh, spec, memory_kind=self._memory_kind)
+
+    def __eq__(self, other):
+        return (isinstance(other, NamedSharding) and self.mesh == other.mesh and
+                self.spec == other.spec and self._memory_kind == other._memory_kind)
+
+    def __hash__(self):
+        return hash((self.mesh, self.spec))
+
+    def __repr__(self):
+        return (f"NamedSharding(mesh={self.mesh}, spec={self.spec!r}, "
+                f"memory_kind={self._memory_kind})")
+
+
 class Shard(NamedTuple):
     """One device's piece of an array: its index into the whole and its data."""
     device: Any
     index: tuple
     replica_id: int
     data: Any
+
+
+# ---------------------------------------------------------------------------- the picture
+
+def _bounds(index: slice, size: int) -> tuple[int, int]:
+    start, stop, _ = index.indices(size)
+    return start, stop
+
+
+def sharding_picture(shape, sharding, *, scale: float = 1.0, min_width: int = 9,
+                     max_width: int = 80) -> str:
+    """The box picture ``jax.debug.visualize_sharding`` prints (rich's square box, no
+    colour), for arrays of rank 1 or 2: one cell per distinct piece, named by the devices
+    holding it, sized in proportion to the piece."""
+    shape = tuple(shape)
+    if not 1 <= len(shape) <= 2:
+        raise ValueError("`visualize_sharding` only works for shapes with 1 and 2 dimensions.")
+    base_height = int(10 * scale)
+    base_width = int(base_height * (shape[1] if len(shape) == 2 else 1) / shape[0])
+    cells: dict = {}
+    starts = [set() for _ in range(2)]
+    for device, index in sharding.devices_indices_map(shape).items():
+        spans = [_bounds(s, n) for s, n in zip(index, shape)]
+        if len(shape) == 1:
+            spans = [(0, 1)] + spans
+        for k, (lo, _) in enumerate(spans):
+            starts[k].add(lo)
+        cell = cells.setdefault(tuple(spans), [device.platform.upper(), set()])
+        cell[1].add(device.id)
+    rows, cols = sorted(starts[0]), sorted(starts[1])
+    grid = {}
+    for spans, (kind, ids) in cells.items():
+        (r0, r1), (c0, c1) = spans
+        width = int((c1 - c0) / shape[-1] * base_width * 2.5)
+        width = min(max(width, min_width), max_width)
+        height = 1 if len(shape) == 1 else int((r1 - r0) / shape[0] * base_height)
+        text = f"{kind} " + ",".join(str(i) for i in sorted(ids))
+        grid[rows.index(r0), cols.index(c0)] = (text, width, height)
+    return _draw(grid, len(rows), len(cols), max_width)
+
+
+def _draw(grid: dict, n_rows: int, n_cols: int, max_width: int) -> str:
+    """Cells padded around centered text as rich pads them, in a square-box table."""
+    def padded(text, width, height):
+        left = max((width - len(text) - 2) // 2, 0)
+        right = max(width - len(text) - 2 - left, 0)
+        top = max((height - 2) // 2, 0)
+        bottom = max(height - 2 - top, 0)
+        return " " * left + text + " " * right, top, bottom
+
+    cells = {k: padded(*v) for k, v in grid.items()}
+    widths = [max(len(cells[i, j][0]) for i in range(n_rows)) for j in range(n_cols)]
+    if sum(widths) + n_cols + 1 > max_width:
+        raise NotImplementedError(f"visualize_sharding: a picture wider than max_width="
+                                  f"{max_width} (which rich would shrink) is not supported")
+    lines = ["┌" + "┬".join("─" * w for w in widths) + "┐"]
+    for i in range(n_rows):
+        top = max(cells[i, j][1] for j in range(n_cols))
+        bottom = max(cells[i, j][2] for j in range(n_cols))
+        texts = [cells[i, j][0].center(widths[j]) for j in range(n_cols)]
+        blank = "│" + "│".join(" " * w for w in widths) + "│"
+        lines += [blank] * top + ["│" + "│".join(texts) + "│"] + [blank] * bottom
+        if i + 1 < n_rows:
+            lines.append("├" + "┼".join("─" * w for w in widths) + "┤")
+    lines.append("└" + "┴".join("─" * w for w in widths) + "┘")
+    return "\n".join(lines)

@@ -20,7 +20,7 @@ IMMUTABLE_MESSAGE = (
 class Array:
     """A concrete array. Its buffer is never written after construction."""
 
-    __slots__ = ("_value", "aval", "__weakref__")
+    __slots__ = ("_value", "aval", "_sharding", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, *args, **kwargs):
@@ -38,6 +38,7 @@ class Array:
         self = object.__new__(Array)
         self._value = buffer
         self.aval = aval
+        self._sharding = None  # None: whole on the default device
         return self
 
     shape = property(lambda self: self._value.shape)
@@ -123,6 +124,24 @@ class Array:
 
     def __reduce__(self):
         return (_rebuild, (np.asarray(self._value), self.weak_type))
+
+
+def with_sharding(x: Array, sharding) -> Array:
+    """``x``'s buffer as an Array laid out by ``sharding`` (shards of simulated devices are
+    views of the one buffer, so placing an array copies nothing)."""
+    out = Array._from_buffer(x._value, x.aval)
+    out._sharding = sharding
+    return out
+
+
+def from_numpy_view(value: np.ndarray, weak_type: bool = False) -> Array:
+    """Wrap a read-only view (a shard of a buffer) without copying it."""
+    return Array._from_buffer(value, ShapedArray(value.shape, value.dtype, weak_type))
+
+
+def sharding_of(x: Array):
+    """The sharding ``x`` was placed with, or None (whole on the default device)."""
+    return x._sharding
 
 
 def _rebuild(value: np.ndarray, weak_type: bool) -> Array:

@@ -21,5 +21,6 @@ ad_ops.add = elementwise.add_any
 ad_ops.convert = lambda x, aval: elementwise.convert_element_type(x, aval.dtype, aval.weak_type)
 batch_ops.moveaxis = broadcasting.moveaxis
 batch_ops.sum_axis = lambda x, axis: broadcasting.reduce_sum(x, (axis,))
+batch_ops.psum = lambda x, axes: parallel.psum_p.bind(x, axes=axes)
 
 del Array

@@ -63,11 +63,6 @@ def pbroadcast(x, axis_name, source):
     return _tree_map(bcast, x)
 
 
-def pcast(x, axis_name, *, to: str):
-    """shard_map's cast between varying and invariant types: pyjax has no shard_map."""
-    raise ValueError("pcast should be called under jax.shard_map, which pyjax does not have.")
-
-
 def _chunk(v, index, pieces: int, axis: int):
     size = np.shape(v)[axis]
     if size % pieces:

@@ -17,7 +17,7 @@ from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import current_trace, get_aval, to_array
 from pyjax._src.lax import broadcasting, common, dynamic_slicing, elementwise as ew, reductions
 from pyjax._src.lax import shape
-from pyjax._src.transforms.batching import BatchTrace
+from pyjax._src.transforms.batching import BatchTrace, varying_axes, vma_axes
 from pyjax._src.transforms.jvp import deflinear, defjvp, defzero, instantiate
 
 
@@ -30,7 +30,8 @@ def _bound_sizes(axes: tuple, what: str) -> dict:
     bound, trace = {}, current_trace()
     while trace is not None:
         if isinstance(trace, BatchTrace) and trace.axis_name is not None:
-            bound.setdefault(trace.axis_name, trace.axis_size)
+            bound.setdefault(trace.axis_name,
+                             trace.axis_size if trace.spmd is None else trace.spmd.size)
         trace = trace.parent
     for name in axes:
         if name not in bound:
@@ -69,9 +70,12 @@ def _reducing_collective(name: str, reduce, across_copies):
     prim.impl = _unbound_impl
     prim.batch = _elementwise_batch(prim)
 
-    def axis_rule(axis_size, args, dims, axes, trace_axis):
+    def axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
         (x,), (d,) = args, dims
-        out = across_copies(x, axis_size) if d is None else reduce(x, d)
+        size = axis_size if spmd is None else spmd.size
+        out = across_copies(x, size) if d is None else reduce(x, d)
+        if d is not None and spmd is not None and spmd.group is not None:
+            out = spmd.group.combine(out, name)  # the other processes' members
         out = ew.convert_element_type(out, get_aval(out).dtype, weak_type=False)
         return [_rebind_remaining(prim, out, axes, trace_axis)], [None]
     prim.axis_rule = axis_rule
@@ -81,8 +85,33 @@ def _reducing_collective(name: str, reduce, across_copies):
 psum_p = _reducing_collective(
     "psum", lambda x, d: broadcasting.reduce_sum(x, (d,)),
     lambda x, n: ew.mul(x, common.scalar_like(n, x)))
-deflinear(psum_p)
-psum_p.transpose = lambda cts, x, axes: [psum_p.bind(instantiate(cts[0]), axes=axes)]
+
+
+def _psum_jvp(primals, tangents, axes):
+    """Under JAX's typing a psum of an operand invariant along a checked axis sums its
+    copies (``pvary`` first), so the tangent is made varying there too: its transpose then
+    sums the cotangent's copies."""
+    (x,), (t,) = primals, tangents
+    t = instantiate(t)
+    known = varying_axes(x)
+    invariant = () if known is None else tuple(a for a in axes if a in vma_axes() and
+                                               a not in known)
+    if invariant:
+        t = pvary_p.bind(t, axes=invariant)
+    return [psum_p.bind(x, axes=axes)], [psum_p.bind(t, axes=axes)]
+
+
+def _psum_transpose(cts, x, axes):
+    """Sum the cotangent over the axes without checked types (the old rule); along checked
+    axes the result is invariant, and the transpose is its ``pvary``: the same value."""
+    unchecked = tuple(a for a in axes if a not in vma_axes())
+    ct = instantiate(cts[0])
+    return [psum_p.bind(ct, axes=unchecked) if unchecked else ct]
+
+
+psum_p.is_linear = True
+psum_p.jvp = _psum_jvp
+psum_p.transpose = _psum_transpose
 
 
 def psum(x, axis_name):
@@ -176,13 +205,18 @@ def _all_gather_abstract_eval(avals, axes, axis, tiled, axis_size):
     return [a.update(shape=new_shape)]
 
 
-def _all_gather_axis_rule(size, args, dims, axes, axis, tiled, axis_size, trace_axis):
+def _all_gather_axis_rule(size, args, dims, axes, axis, tiled, axis_size, trace_axis, spmd):
     (x,), (d,) = args, dims
+    local = size
+    if d is not None and spmd is not None and spmd.group is not None:
+        x, d, size = spmd.group.gather(broadcasting.moveaxis(x, d, 0, size)), 0, spmd.size
+    out = broadcasting.moveaxis(x, d, axis, size)
     if tiled:  # members' blocks side by side along ``axis``
-        x = broadcasting.moveaxis(x, d, axis, size)
-        s = get_aval(x).shape
-        return [broadcasting.reshape(x, s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:])], [None]
-    return [broadcasting.moveaxis(x, d, axis, size)], [None]
+        s = get_aval(out).shape
+        out = broadcasting.reshape(out, s[:axis] + (s[axis] * s[axis + 1],) + s[axis + 2:])
+    if spmd is not None and spmd.check_vma:  # JAX types the result varying: copies
+        return [broadcasting.moveaxis(out, None, 0, local)], [0]
+    return [out], [None]
 
 
 def _all_gather_batch(size, args, dims, axes, axis, tiled, axis_size):
@@ -209,6 +243,51 @@ deflinear(all_gather_p)
 all_gather_p.transpose = _all_gather_transpose
 
 
+# ---------------------------------------------------------------------------- pvary
+
+pvary_p = Primitive("pvary")
+
+
+def pvary(x, axis_name):
+    """Mark ``x``, invariant along the named ``shard_map`` axes, as varying there (the
+    value is unchanged; its cotangent is summed over them). Without type checks
+    (``check_vma=False``) or for a value already varying, ``x`` itself."""
+    axes = _axes_tuple(axis_name)
+    _bound_sizes(axes, "pvary")
+    checked = vma_axes()
+
+    def cast(v):
+        v = to_array(v, "pvary")
+        known = varying_axes(v)
+        todo = tuple(a for a in axes if a in checked and (known is None or a not in known))
+        return pvary_p.bind(v, axes=todo) if todo else v
+    return _map_leaves(cast, x)
+
+
+def _pvary_axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
+    """Every member holds the value: make the copies explicit (batched)."""
+    (x,), (d,) = args, dims
+    out = broadcasting.moveaxis(x, d, 0, axis_size) if d is None else x
+    rest = tuple(a for a in axes if a != trace_axis)
+    return [pvary_p.bind(out, axes=rest) if rest else out], [0 if d is None else d]
+
+
+pvary_p.abstract_eval = lambda avals, axes: [avals[0]]
+pvary_p.impl = _unbound_impl
+pvary_p.axis_rule = _pvary_axis_rule
+pvary_p.batch = _elementwise_batch(pvary_p)
+deflinear(pvary_p)
+pvary_p.transpose = lambda cts, x, axes: [psum_p.bind(instantiate(cts[0]), axes=axes)]
+
+
+def pcast(x, axis_name, *, to: str):
+    """``to='varying'``: ``pvary``. The reduced/unreduced casts of JAX's explicit sharding
+    are not supported."""
+    if to != "varying":
+        raise NotImplementedError(f"pcast(to={to!r}): only to='varying' is supported")
+    return pvary(x, axis_name)
+
+
 def axis_size(axis_name) -> int:
     """The size of the named vmap axis (the product over a tuple of names): a Python int,
     known while tracing."""
@@ -231,7 +310,14 @@ def axis_index(axis_name):
 
 axis_index_p.abstract_eval = lambda avals, axes: [ShapedArray((), np.dtype(np.int32))]
 axis_index_p.impl = _unbound_impl
-axis_index_p.axis_rule = lambda axis_size, args, dims, axes, trace_axis: (
-    [shape.iota(np.int32, axis_size)], [0])
+def _axis_index_rule(axis_size, args, dims, axes, trace_axis, spmd):
+    """Members count from this process's first one (``spmd.offset``) along the mesh axis."""
+    index = shape.iota(np.int32, axis_size)
+    if spmd is not None and spmd.offset:
+        index = ew.add(index, np.int32(spmd.offset))
+    return [index], [0]
+
+
+axis_index_p.axis_rule = _axis_index_rule
 axis_index_p.batch = lambda axis_size, args, dims, axes: ([axis_index_p.bind(axes=axes)], [None])
 defzero(axis_index_p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyjax._src import backends
+from pyjax._src.core import array as array_module
 from pyjax._src.core.array import Array
 from pyjax._src.backends import sharding
 from pyjax._src.core.trace import Tracer, get_aval
@@ -147,8 +148,26 @@ def _contains(self, other):
     return reductions.any(ufuncs.equal(self, other))
 
 
+def _sharding(self):
+    placed = array_module.sharding_of(self)
+    return sharding.SingleDeviceSharding(backends.default_device()) if placed is None else placed
+
+
+def _shards(self, devices=None):
+    """Each device's piece, a view of the buffer (devices here are simulated)."""
+    placed = _sharding(self)
+    out = []
+    for device, index in placed.devices_indices_map(self.shape).items():
+        if devices is None or device in devices:
+            piece = array_module.from_numpy_view(np.asarray(self)[index], self.weak_type)
+            rid = placed.replica_id(device) if isinstance(placed, sharding.NamedSharding) else 0
+            out.append(sharding.Shard(device, index, rid, array_module.with_sharding(
+                piece, sharding.SingleDeviceSharding(device))))
+    return out
+
+
 def _addressable_shards(self):
-    return [sharding.Shard(backends.default_device(), (slice(None),) * self.ndim, 0, self)]
+    return _shards(self, set(backends.local_devices()))
 
 
 def _addressable_data(self, index):
@@ -215,7 +234,14 @@ PROPERTIES = {
 
 
 def _devices(self):
-    return {backends.default_device()}
+    return set(_sharding(self).device_set)
+
+
+def _device(self):
+    placed = _sharding(self)
+    if isinstance(placed, sharding.SingleDeviceSharding):
+        return next(iter(placed.device_set))
+    return placed  # (JAX's ``.device`` of a sharded array is its sharding)
 
 
 def install() -> None:
@@ -229,14 +255,12 @@ def install() -> None:
     Tracer.__hash__ = None
     # Where a concrete array lives (a tracer has no device).
     Array.devices = _devices
-    Array.device = property(lambda self: backends.default_device())
-    # One device holds all of every array: JAX's sharding queries answer accordingly.
-    Array.sharding = property(lambda self: sharding.SingleDeviceSharding(
-        backends.default_device()))
+    Array.device = property(_device)
+    Array.sharding = property(_sharding)
     Array.addressable_shards = property(_addressable_shards)
-    Array.global_shards = property(_addressable_shards)
+    Array.global_shards = property(_shards)
     Array.addressable_data = _addressable_data
-    Array.committed = property(lambda self: False)
-    Array.is_fully_addressable = property(lambda self: True)
-    Array.is_fully_replicated = property(lambda self: True)
+    Array.committed = property(lambda self: array_module.sharding_of(self) is not None)
+    Array.is_fully_addressable = property(lambda self: _sharding(self).is_fully_addressable)
+    Array.is_fully_replicated = property(lambda self: _sharding(self).is_fully_replicated)
 

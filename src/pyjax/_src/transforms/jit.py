@@ -19,7 +19,8 @@ import numpy as np
 
 from pyjax._src import backends, dtypes, monitoring, profiler, tree_util
 from pyjax._src.config import CHECKS, checking_floats, config
-from pyjax._src.core.array import Array
+from pyjax._src.backends import sharding
+from pyjax._src.core.array import Array, with_sharding
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects, prune_call
 from pyjax._src.core.primitive import Primitive
@@ -574,16 +575,66 @@ profiler.on_session_change(_install_call)
 _install_call()
 
 
-def jit(fun=None, *, static_argnums=None, static_argnames=None, donate_argnums=None,
-        donate_argnames=None, backend=None, device=None, inline=False, keep_unused=False):
+class _Placed:
+    """``jit`` with ``in_shardings``/``out_shardings``: the arguments' shapes are checked
+    against their shardings and the results placed by theirs (devices are simulated, so
+    placing retags the buffer; the program is the same)."""
+
+    def __init__(self, wrapped: JitWrapped, in_shardings, out_shardings):
+        self._wrapped, self._in, self._out = wrapped, in_shardings, out_shardings
+        functools.update_wrapper(self, wrapped._fun, updated=())
+
+    def __call__(self, *args, **kwargs):
+        if self._in is not None:
+            for leaf, s in zip(tree_util.tree_leaves(args), _per_leaf(self._in, args)):
+                if isinstance(s, sharding.NamedSharding):
+                    s.check_shape(np.shape(leaf))
+        out = self._wrapped(*args, **kwargs)
+        if self._out is None:
+            return out
+        leaves, tree = tree_util.tree_flatten(out)
+        placed = [_place(o, s) for o, s in zip(leaves, _per_leaf(self._out, out))]
+        return tree_util.tree_unflatten(tree, placed)
+
+    def lower(self, *args, **kwargs):
+        return self._wrapped.lower(*args, **kwargs)
+
+
+def _place(o, s):
+    if not isinstance(o, Array) or s is None:
+        return o
+    if isinstance(s, sharding.NamedSharding):
+        s.check_shape(o.shape)
+    return with_sharding(o, s)
+
+
+def _per_leaf(shardings, tree) -> list:
+    """A sharding (or None) per leaf of ``tree``: one for all, or a tree prefix."""
+    is_leaf = lambda s: s is None or isinstance(s, sharding.Sharding)  # noqa: E731
+    if is_leaf(shardings):
+        return [shardings] * len(tree_util.tree_leaves(tree))
+    flat, prefix = tree_util.tree_flatten(shardings, is_leaf=is_leaf)
+    return [s for s, sub in zip(flat, prefix.flatten_up_to(tree))
+            for _ in tree_util.tree_leaves(sub)]
+
+
+def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,
+        static_argnames=None, donate_argnums=None, donate_argnames=None, backend=None,
+        device=None, inline=False, keep_unused=False):
     """Compile ``fun``: trace once per input signature, then run the compiled program.
 
     ``donate_argnums``/``device``/``keep_unused`` are accepted for compatibility: buffers
-    are host NumPy arrays here, so there is nothing to donate or place.
+    are host NumPy arrays here, so there is nothing to donate or place. Results come back
+    placed by ``out_shardings`` if given (else on the default device: unannotated code is
+    not partitioned automatically).
     """
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums,
+        return functools.partial(jit, in_shardings=in_shardings, out_shardings=out_shardings,
+                                 static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
                                  donate_argnames=donate_argnames, backend=backend,
                                  device=device, inline=inline, keep_unused=keep_unused)
-    return JitWrapped(fun, static_argnums, static_argnames, backend, inline)
+    wrapped = JitWrapped(fun, static_argnums, static_argnames, backend, inline)
+    if in_shardings is None and out_shardings is None:
+        return wrapped
+    return _Placed(wrapped, in_shardings, out_shardings)

@@ -13,6 +13,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal, dce_jaxpr, dependent_outputs
 from pyjax._src.core.trace import current_trace, get_aval, new_trace
 from pyjax._src.transforms.jvp import JVPTrace, Zero, ad_ops, add_tangents, instantiate
+from pyjax._src.transforms.batching import sum_varying
 from pyjax._src.transforms.staging import StagingTrace
 
 
@@ -145,7 +146,8 @@ def vjp_flat(fun, primals: list):
         cts_out = [Zero(get_aval(c)) if z else c for c, z in zip(cts_out, out_zero)]
         cts_in = backward_pass(lin.jaxpr, lin.consts, [UndefinedPrimal(v.aval) for v in
                                                        lin.jaxpr.invars], cts_out)
-        return [ct if type(ct) is Zero else match_aval(ct, a) for ct, a in zip(cts_in, in_avals)]
+        return [ct if type(ct) is Zero else sum_varying(match_aval(ct, a), p)
+                for ct, a, p in zip(cts_in, in_avals, primals)]
     return outs, pullback
 
 

@@ -1,0 +1,582 @@
+"""Arrays over many devices: placing them (``device_put``, ``make_array_from_*``,
+``reshard``), ``shard_map`` with its collectives, and ``pmap``.
+
+Devices of one process are simulated: an array's buffer holds all of it, and each shard is
+a view tagged with its device (``Array.addressable_shards``). ``shard_map`` runs its body
+as nested named ``vmap``s, one per mesh axis, over the devices' blocks: the collectives are
+vmap's named-axis rules (``lax/parallel.py``), so the body composes with ``jit``, ``grad``,
+``vmap`` and ``scan`` with no rule of its own, and one call costs one vectorized program
+rather than a loop over devices. Each vmap's trace carries a ``Spmd`` record: the axis's
+size over the whole mesh, this process's first position on it, JAX's varying-manual-axes
+type check (``check_vma``: a value the trace does not batch is invariant along the axis)
+and the communicator to the members other processes run (``distributed.py``).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+
+import numpy as np
+
+from pyjax._src import backends, tree_util
+from pyjax._src.backends import sharding as shd
+from pyjax._src.core import array as array_module
+from pyjax._src.core.array import Array
+from pyjax._src.core.trace import Tracer, get_aval, to_array
+from pyjax._src.lax import broadcasting as bc, shape as lax_shape, structural
+from pyjax._src.transforms.batching import Spmd, batch_flat, varying_axes
+
+P = shd.PartitionSpec
+
+
+# ---------------------------------------------------------------------------- placing arrays
+
+def _as_sharding(target, what: str):
+    """A Device, a Sharding, or a PartitionSpec over the current mesh, as a Sharding."""
+    if isinstance(target, backends.Device):
+        return shd.SingleDeviceSharding(target)
+    if isinstance(target, shd.Sharding):
+        return target
+    if isinstance(target, shd.PartitionSpec):
+        mesh = shd.current_mesh()
+        if mesh is None:
+            raise ValueError(f"{what}: a PartitionSpec {target!r} needs a mesh: use "
+                             f"jax.sharding.NamedSharding or jax.set_mesh")
+        return shd.NamedSharding(mesh, target)
+    raise TypeError(f"{what}: expected a Device, Sharding or PartitionSpec, got {target!r}")
+
+
+def place(x, sharding):
+    """``x`` (an Array) laid out by ``sharding``: the same buffer, retagged."""
+    if isinstance(sharding, shd.NamedSharding):
+        sharding.check_shape(x.shape)
+    return array_module.with_sharding(x, sharding)
+
+
+def _leaf_targets(targets, tree, what: str) -> list:
+    """One target per leaf of ``tree`` (``targets`` a single target or a tree prefix)."""
+    is_leaf = lambda t: t is None or isinstance(  # noqa: E731
+        t, (backends.Device, shd.Sharding, shd.PartitionSpec))
+    if is_leaf(targets):
+        return [targets] * len(tree_util.tree_leaves(tree))
+    flat, prefix = tree_util.tree_flatten(targets, is_leaf=is_leaf)
+    try:
+        subtrees = prefix.flatten_up_to(tree)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{what}: the shardings must be a tree prefix of the value, got "
+                         f"{targets!r} for {tree_util.tree_structure(tree)}") from e
+    return [t for t, sub in zip(flat, subtrees) for _ in tree_util.tree_leaves(sub)]
+
+
+def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
+    """``x``'s leaves as Arrays placed on ``device``: a Device, a Sharding, a
+    PartitionSpec (over the mesh ``jax.set_mesh`` set), or a tree prefix of them; copies
+    where ``may_alias=False``. Under a trace it binds ``device_put`` (constraining nothing
+    here); eagerly, Arrays already placed come back themselves, as in JAX."""
+    leaves, tree = tree_util.tree_flatten(x)
+    copy = (structural.CopySemantics.DONATE_INPUT if donate else
+            structural.CopySemantics.ALWAYS_COPY if may_alias is False else
+            structural.CopySemantics.REUSE_INPUT)
+    if any(isinstance(leaf, Tracer) for leaf in leaves):
+        n = len(leaves)
+        arrays = [to_array(v, "device_put", explicit=True) for v in leaves]
+        outs = structural.device_put_p.bind(*arrays, devices=(device,) * n, srcs=(src,) * n,
+                                            copy_semantics=(copy,) * n)
+        return tree_util.tree_unflatten(tree, outs)
+    targets = _leaf_targets(device, x, "device_put")
+    out = []
+    for leaf, target in zip(leaves, targets):
+        leaf = leaf if isinstance(leaf, Array) else to_array(leaf, "device_put", explicit=True)
+        if copy is structural.CopySemantics.ALWAYS_COPY:
+            leaf = structural.device_put_p.bind(leaf, devices=(None,), srcs=(None,),
+                                                copy_semantics=(copy,))[0]
+        out.append(leaf if target is None else place(leaf, _as_sharding(target, "device_put")))
+    return tree_util.tree_unflatten(tree, out)
+
+
+def reshard(x, out_shardings):
+    """``x`` laid out by ``out_shardings`` (a Sharding or PartitionSpec, or a tree of them)
+    over a mesh whose named axes are ``Explicit``, as JAX requires."""
+    for target in _leaf_targets(out_shardings, x, "reshard"):
+        spec, mesh = ((target.spec, target.mesh) if isinstance(target, shd.NamedSharding) else
+                      (target, shd.current_mesh()) if isinstance(target, shd.PartitionSpec) else
+                      (None, None))
+        for axis in (spec.mesh_axes() if spec is not None and mesh is not None else ()):
+            kind = dict(zip(mesh.axis_names, mesh.axis_types)).get(axis)
+            if kind is not None and kind != shd.AxisType.Explicit:
+                raise ValueError(f"PartitionSpec passed to reshard cannot contain axis names "
+                                 f"that are of type Auto or Manual. Got PartitionSpec: {spec!r} "
+                                 f"with axis name: {axis} of type: AxisType.{kind.name}.")
+    return device_put(x, out_shardings)
+
+
+def _assemble(global_shape, sharding, piece_for, what: str) -> Array:
+    """The array whose addressable devices hold ``piece_for(device, index)``; the pieces
+    must have the shard shape and agree where devices hold the same index."""
+    global_shape = tuple(global_shape)
+    indices = sharding.devices_indices_map(global_shape)
+    local = set(backends.local_devices())
+    buf = None
+    for device, index in indices.items():
+        if device not in local:
+            continue
+        piece = np.asarray(piece_for(device, index))
+        expected = tuple(len(range(*s.indices(n))) for s, n in zip(index, global_shape))
+        if piece.shape != expected:
+            raise ValueError(f"{what}: the data for device {device} has shape {piece.shape}, "
+                             f"expected the shard shape {expected} of global shape "
+                             f"{global_shape}")
+        if buf is None:
+            buf = np.zeros(global_shape, piece.dtype)
+        buf[index] = piece
+    if buf is None:
+        raise ValueError(f"{what}: no addressable device in the sharding {sharding!r}")
+    return place(array_module.from_numpy(buf), sharding)
+
+
+def make_array_from_callback(shape, sharding, data_callback, dtype=None):
+    """An array of global ``shape`` whose every addressable device's shard is
+    ``data_callback(index)`` (``index``: a tuple of slices into the global array)."""
+    out = _assemble(shape, sharding, lambda d, index: data_callback(index),
+                    "make_array_from_callback")
+    return out if dtype is None else place(out.astype(dtype), sharding)
+
+
+def make_array_from_single_device_arrays(shape, sharding, arrays, *, dtype=None):
+    """An array of global ``shape`` from one array per addressable device, in the order of
+    ``sharding``'s device map."""
+    arrays = list(arrays)
+    local = [d for d in sharding.devices_indices_map(tuple(shape))
+             if d in set(backends.local_devices())]
+    if len(arrays) != len(local):
+        raise ValueError(f"make_array_from_single_device_arrays: got {len(arrays)} arrays "
+                         f"for {len(local)} addressable devices of {sharding!r}")
+    by_device = dict(zip(local, arrays))
+    return _assemble(shape, sharding, lambda d, index: by_device[d],
+                     "make_array_from_single_device_arrays")
+
+
+def make_array_from_process_local_data(sharding, local_data, global_shape=None):
+    """A global array from this process's part of it (all of it in one process): each
+    process passes the rows its devices hold, in process order."""
+    local_data = np.asarray(local_data)
+    if backends.PROCESSES.count == 1:
+        shape = local_data.shape if global_shape is None else tuple(global_shape)
+        if shape != local_data.shape:
+            raise ValueError(f"make_array_from_process_local_data: local data of shape "
+                             f"{local_data.shape} is not the global shape {shape} in one process")
+        return place(array_module.from_numpy(local_data), sharding)
+    return distributed_local_data(sharding, local_data, global_shape)
+
+
+def distributed_local_data(sharding, local_data, global_shape):
+    """Installed by ``distributed.py``: the multi-process form."""
+    raise NotImplementedError("make_array_from_process_local_data across processes needs "
+                              "jax.distributed.initialize()")
+
+
+# ---------------------------------------------------------------------------- pictures
+
+def visualize_sharding(shape, sharding, *, use_color: bool = True, scale: float = 1.0,
+                       min_width: int = 9, max_width: int = 80, color_map=None):
+    """Print the box picture of how ``sharding`` splits an array of ``shape`` (rank 1 or 2;
+    no colour: the picture is plain text)."""
+    print(shd.sharding_picture(shape, sharding, scale=scale, min_width=min_width,
+                               max_width=max_width))
+
+
+def inspect_array_sharding(value, *, callback):
+    """Call ``callback(sharding)`` for each array leaf of ``value``."""
+    for leaf in tree_util.tree_leaves(value):
+        if isinstance(leaf, Tracer):
+            raise NotImplementedError("inspect_array_sharding of a traced value (under jit) "
+                                      "is not supported")
+        callback(to_array(leaf).sharding)
+
+
+def visualize_array_sharding(arr, **kwargs):
+    """Print how ``arr`` is split over devices, as JAX draws it."""
+    inspect_array_sharding(arr, callback=lambda s: visualize_sharding(arr.shape, s, **kwargs))
+
+
+# ---------------------------------------------------------------------------- shard_map
+
+def _spec_leaves(specs, tree, what: str) -> list:
+    """One PartitionSpec per leaf of ``tree`` (``specs`` a tree prefix; None means P())."""
+    is_leaf = lambda s: s is None or isinstance(s, shd.PartitionSpec)  # noqa: E731
+    flat, prefix = tree_util.tree_flatten(specs, is_leaf=is_leaf)
+    try:
+        subtrees = prefix.flatten_up_to(tree)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"shard_map {what} must be a tree prefix of the corresponding value, "
+                         f"got {what}={specs!r} for {tree_util.tree_structure(tree)}") from e
+    out = []
+    for s, sub in zip(flat, subtrees):
+        s = P() if s is None else s
+        if not isinstance(s, shd.PartitionSpec):
+            raise TypeError(f"shard_map {what} entries must be PartitionSpecs, got {s!r}")
+        out.extend([s] * len(tree_util.tree_leaves(sub)))
+    return out
+
+
+def _check_axes(specs, mesh, what: str) -> None:
+    manual = frozenset(mesh.axis_names)
+    for spec in specs:
+        for axis in spec.mesh_axes():
+            if axis not in manual:
+                raise ValueError(f"shard_map {what} argument must refer to an axis marked as "
+                                 f"manual ({manual}), but:\n\n  {what} refers to {axis!r}\n\n"
+                                 f"Check the {what} values passed to shard_map.")
+
+
+def _parts(mesh, spec, dim: int) -> int:
+    return math.prod(mesh.shape[a] for a in spec.axes_of(dim))
+
+
+def _arg_names(f, args) -> list:
+    """For each leaf of ``args``, JAX's ``args[0]['a']`` and, for a whole positional
+    argument, the sentence naming the parameter it is bound to."""
+    try:
+        params = list(inspect.signature(f).parameters)
+    except (TypeError, ValueError):
+        params = []
+    out = []
+    for path, _ in tree_util.tree_flatten_with_path(args)[0]:
+        where = "args" + tree_util.keystr(path)
+        if len(path) == 1 and path[0].idx < len(params):
+            name = getattr(f, "__name__", "function")
+            where += f", where {where} is bound to {name}'s parameter '{params[path[0].idx]}',"
+        out.append(where)
+    return out
+
+
+def _check_args(name, mesh, leaves, specs, arg_names) -> None:
+    """JAX's errors for specs too long for an argument's rank or splitting unevenly, and
+    (on meshes with ``Explicit`` axes) for arguments placed otherwise than their spec."""
+    mesh_line = (f"The mesh given has shape {mesh.axis_sizes} with corresponding axis names "
+                 f"{mesh.axis_names}.")
+    explicit = shd.AxisType.Explicit in mesh.axis_types
+    for i, (x, spec) in enumerate(zip(leaves, specs)):
+        aval = get_aval(x)
+        if len(spec) > aval.ndim:
+            raise ValueError(f"shard_map applied to the function '{name}' was given an "
+                             f"in_specs entry which is too long to be compatible with the "
+                             f"corresponding input value: in_specs is {spec!r} which has length "
+                             f"{len(spec)}, but args[{i}] has shape {_type_str(aval)}, which "
+                             f"has rank {aval.ndim} (and {aval.ndim} < {len(spec)})")
+        for d, size in enumerate(aval.shape):
+            parts = _parts(mesh, spec, d)
+            if size % parts:
+                axes = spec.axes_of(d)
+                where = (f"mesh axis {axes[0]!r} (of size {parts})" if len(axes) == 1 else
+                         f"mesh axes {axes} (of total size {parts})")
+                raise ValueError(
+                    f"shard_map applied to the function '{name}' was given argument arrays "
+                    f"with axis sizes that are not evenly divisible by the corresponding mesh "
+                    f"axis sizes:\n\n{mesh_line}\n\nthe passed {arg_names[i].split(',')[0]} of shape "
+                    f"{_type_str(aval)}{_where(arg_names[i])} corresponds to in_specs of value {spec!r}, which "
+                    f"maps array axis {d} (of size {size}) to {where}, but {parts} does not "
+                    f"evenly divide {size}\n\nArray arguments' axis sizes must be evenly "
+                    f"divisible by the mesh axis or axes indicated by the corresponding "
+                    f"elements of the argument's in_specs entry. Consider checking that "
+                    f"in_specs are correct, and if so consider changing the mesh axis sizes "
+                    f"or else padding the input and adapting '{name}' appropriately.")
+        if explicit and isinstance(x, Array):
+            placed = array_module.sharding_of(x)
+            have = (placed.spec if isinstance(placed, shd.NamedSharding) and placed.mesh == mesh
+                    else P(*([None] * aval.ndim)))
+            if _trim(have) != _trim(spec):
+                raise ValueError(
+                    f"in_specs passed to shard_map: {spec!r} does not match the specs of the "
+                    f"input: {have!r} for arg: {_type_str(aval)}. `in_specs` is an optional "
+                    f"argument so you can omit specifying it and shard_map will infer the "
+                    f"in_specs from the arguments. If you want to reshard your inputs, you can "
+                    f"use `jax.reshard` on the arguments and then pass those args to shard_map.")
+
+
+def _where(arg_name: str) -> str:
+    return arg_name[arg_name.index(","):] if "," in arg_name else ""
+
+
+def _type_str(aval) -> str:
+    return f"{aval.dtype.name}[{','.join(map(str, aval.shape))}]"
+
+
+def _trim(spec) -> tuple:
+    parts = list(spec)
+    while parts and parts[-1] is None:
+        parts.pop()
+    return tuple(parts)
+
+
+def local_ranges(mesh) -> dict:
+    """For each mesh axis, the (first, count) positions this process's devices cover; they
+    must form a box of the mesh (each process a block along each axis)."""
+    local = set(mesh.local_devices)
+    if not local:
+        raise ValueError(f"shard_map: no device of the mesh {mesh} belongs to this process")
+    where = np.argwhere(np.vectorize(lambda d: d in local, otypes=[bool])(mesh.devices))
+    lo, hi = where.min(axis=0), where.max(axis=0) + 1
+    if math.prod(hi - lo) != len(local):
+        raise NotImplementedError(f"shard_map: this process's devices must form a box of the "
+                                  f"mesh {mesh}")
+    return {a: (int(s), int(e - s)) for a, s, e in zip(mesh.axis_names, lo, hi)}
+
+
+def _split(x, spec, mesh, ranges):
+    """``x``'s blocks for this process's devices: shape (devices along each axis the spec
+    uses, in mesh order) + the block shape."""
+    shape, dims_of, new_shape = get_aval(x).shape, {}, []
+    for d, size in enumerate(shape):
+        for a in spec.axes_of(d):
+            dims_of[a] = len(new_shape)
+            new_shape.append(mesh.shape[a])
+        new_shape.append(size // _parts(mesh, spec, d))
+    x = bc.reshape(x, tuple(new_shape))
+    for a, k in dims_of.items():
+        first, count = ranges[a]
+        if count != mesh.shape[a]:
+            x = lax_shape.slice_in_dim(x, first, first + count, axis=k)
+    front = [dims_of[a] for a in mesh.axis_names if a in dims_of]
+    return bc.transpose(x, tuple(front + [k for k in range(len(new_shape)) if k not in front]))
+
+
+def _join(o, spec, mesh, ranges):
+    """The inverse of ``_split`` for a body output batched along every mesh axis (leading,
+    in mesh order): member 0's copy along the axes ``spec`` omits, the blocks side by side
+    along the dimensions it splits."""
+    names = list(mesh.axis_names)
+    used = spec.mesh_axes()
+    for k in reversed(range(len(names))):
+        if names[k] not in used:
+            o = lax_shape.index_in_dim(o, 0, axis=k, keepdims=False)
+    kept = [a for a in names if a in used]
+    nd = get_aval(o).ndim - len(kept)
+    perm, out_shape = [], []
+    block = get_aval(o).shape[len(kept):]
+    for d in range(nd):
+        axes = spec.axes_of(d)
+        perm += [kept.index(a) for a in axes] + [len(kept) + d]
+        out_shape.append(block[d] * math.prod(ranges[a][1] for a in axes))
+    return bc.reshape(bc.transpose(o, tuple(perm)), tuple(out_shape))
+
+
+def _check_outputs(name, mesh, outs, specs, check_vma: bool) -> None:
+    for o, spec in zip(outs, specs):
+        aval = get_aval(o)
+        if len(spec) > aval.ndim:
+            raise ValueError(
+                f"shard_map applied to the function '{name}' was given an out_specs entry "
+                f"which is too long to be compatible with the corresponding output value from "
+                f"the function:\n\nout_specs is {spec!r} which has length {len(spec)}, but "
+                f"{name}(*args) has shape {_type_str(aval)}, which has rank {aval.ndim} "
+                f"(and {aval.ndim} < {len(spec)})\n\nEntries in out_specs must be of length no "
+                f"greater than the number of axes in the corresponding output value.\n\n"
+                f"Either revise the spec to be shorter, or modify '{name}' so that its outputs "
+                f"have sufficient rank.\n\nFor scalar values (rank 0), consider using an "
+                f"out_specs entry of `P()`, where `P = jax.sharding.PartitionSpec`. In "
+                f"particular, for rank 0 outputs which are not constant over the mesh, add at "
+                f"least one (singleton) axis to them so that they can be concatenated using "
+                f"out_specs.")
+        varying = varying_axes(o) if check_vma else None
+        missing = sorted(set(varying or ()) - set(spec.mesh_axes()), key=str)
+        if missing:
+            axes = ", ".join(repr(a) for a in missing)
+            raise ValueError(
+                f"shard_map applied to the function '{name}' was given out_specs which require "
+                f"replication which can't be statically inferred given the mesh:\n\nThe mesh "
+                f"given has shape {mesh.axis_sizes} with corresponding axis names "
+                f"{mesh.axis_names}.\n\nout_specs is {spec!r} which implies that the "
+                f"corresponding output value is replicated across mesh axis {axes}, but could "
+                f"not infer replication over any axes\n\nCheck if these output values are "
+                f"meant to be replicated over those mesh axes. If not, consider revising the "
+                f"corresponding out_specs entries. If so, consider disabling the check by "
+                f"passing the check_vma=False argument to `jax.shard_map`.")
+
+
+def _mesh_or_current(mesh):
+    mesh = shd.current_mesh() if mesh is None else mesh
+    if mesh is None:
+        raise ValueError("The context mesh cannot be empty. Use `jax.set_mesh(mesh)` to enter "
+                         "into a mesh context or pass mesh= to shard_map")
+    return mesh
+
+
+def axis_group(mesh, axis, ranges):
+    """The communicator joining this process to those holding the rest of ``axis`` (None
+    when every member is here)."""
+    if ranges[axis][1] == mesh.shape[axis]:
+        return None
+    return GROUP_FACTORY[0](mesh, axis, ranges)
+
+
+def _no_groups(mesh, axis, ranges):
+    raise RuntimeError(f"the mesh axis {axis!r} spans processes: call "
+                       f"jax.distributed.initialize() first")
+
+
+GROUP_FACTORY = [_no_groups]
+
+
+def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=frozenset(),
+              check_vma: bool = True):
+    """Run ``f`` on each device's block of its arguments (split over ``mesh`` as
+    ``in_specs`` says) and assemble its results as ``out_specs`` says; collectives inside
+    ``f`` name the mesh axes."""
+    if f is None:
+        return functools.partial(shard_map, out_specs=out_specs, in_specs=in_specs, mesh=mesh,
+                                 axis_names=axis_names, check_vma=check_vma)
+    if not callable(f):
+        raise TypeError(f"shard_map requires a callable for its first argument, got {f!r}")
+    name = getattr(f, "__name__", "function")
+
+    @functools.wraps(f)
+    def mapped(*args):
+        m = _mesh_or_current(mesh)
+        if axis_names and set(axis_names) != set(m.axis_names):
+            raise NotImplementedError("shard_map: axis_names naming only some mesh axes "
+                                      "(partial auto sharding) is not supported")
+        leaves, in_tree = tree_util.tree_flatten(args)
+        leaves = [x if isinstance(x, (Array, Tracer)) else to_array(x, "shard_map")
+                  for x in leaves]
+        specs = (_inferred_specs(leaves, m) if in_specs is None else
+                 _spec_leaves(in_specs, args, "in_specs"))
+        if in_specs is None and shd.AxisType.Auto in m.axis_types:
+            raise TypeError(f"shard_map in_specs argument must be a pytree of "
+                            f"`jax.sharding.PartitionSpec` instances, but it was `None` when "
+                            f"axis_names={frozenset(m.axis_names)} are of type AxisType.Auto")
+        _check_axes(specs, m, "in_specs")
+        _check_axes(_specs_in(out_specs), m, "out_specs")
+        _check_args(name, m, leaves, specs, _arg_names(f, args))
+        ranges = local_ranges(m)
+        blocks = [_split(x, s, m, ranges) for x, s in zip(leaves, specs)]
+        out_tree, out_spec_leaves = [], []
+
+        def body(*flat):
+            out = f(*tree_util.tree_unflatten(in_tree, list(flat)))
+            outs, tree = tree_util.tree_flatten(out)
+            outs = [to_array(o, "shard_map") for o in outs]
+            out_tree.append(tree)
+            out_spec_leaves[:] = _spec_leaves(out_specs, out, "out_specs")
+            _check_outputs(name, m, outs, out_spec_leaves, check_vma)
+            return outs
+
+        outs = _over_axes(body, blocks, specs, m, ranges, check_vma)
+        joined = [_join(o, s, m, ranges) for o, s in zip(outs, out_spec_leaves)]
+        joined = [_placed_result(o, s, m, ranges) for o, s in zip(joined, out_spec_leaves)]
+        return tree_util.tree_unflatten(out_tree[-1], joined)
+    return mapped
+
+
+def _specs_in(tree) -> list:
+    return [s for s in tree_util.tree_leaves(tree, is_leaf=lambda s: isinstance(
+        s, shd.PartitionSpec)) if isinstance(s, shd.PartitionSpec)]
+
+
+def _inferred_specs(leaves, mesh) -> list:
+    """in_specs left out: each argument's own spec on ``mesh`` (P() if placed otherwise)."""
+    specs = []
+    for x in leaves:
+        placed = array_module.sharding_of(x) if isinstance(x, Array) else None
+        specs.append(placed.spec if isinstance(placed, shd.NamedSharding) and
+                     placed.mesh == mesh else P())
+    return specs
+
+
+def _over_axes(body, blocks, specs, mesh, ranges, check_vma):
+    """``body`` under one named vmap per mesh axis (outermost first); every output comes
+    back batched along each axis, leading in mesh order."""
+    names = list(mesh.axis_names)
+
+    def level(k, xs):
+        if k == len(names):
+            return body(*xs)
+        a = names[k]
+        first, count = ranges[a]
+        spmd = Spmd(mesh.shape[a], first, check_vma, axis_group(mesh, a, ranges))
+        dims = [0 if a in s.mesh_axes() else None for s in specs]
+        outs, out_dims = batch_flat(lambda *v: level(k + 1, list(v)), xs, dims, count, a, spmd)
+        return [bc.moveaxis(o, d, 0, count) for o, d in zip(outs, out_dims)]
+    return level(0, blocks)
+
+
+def _placed_result(o, spec, mesh, ranges):
+    """A concrete result laid out as ``spec`` over ``mesh``; a block of a mesh spanning
+    processes goes to its place in the global array (``distributed.py``)."""
+    if isinstance(o, Tracer):
+        return o
+    if any(ranges[a][1] != mesh.shape[a] for a in spec.mesh_axes()):
+        return GLOBAL_FROM_BLOCK[0](o, shd.NamedSharding(mesh, spec), ranges)
+    return place(o, shd.NamedSharding(mesh, spec))
+
+
+def _no_global(o, sharding, ranges):
+    raise RuntimeError("shard_map over a mesh spanning processes needs "
+                       "jax.distributed.initialize()")
+
+
+GLOBAL_FROM_BLOCK = [_no_global]
+
+
+# ---------------------------------------------------------------------------- pmap
+
+def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnums=(),
+         devices=None, backend=None, axis_size=None, donate_argnums=(),
+         global_arg_shapes=None):
+    """``fun`` mapped over the leading axis of its arguments, one member per device: the
+    thin wrapper JAX now makes of it, here a named ``vmap`` (``check_vma=False``: pmap's
+    old typing) whose result is placed one slice per device."""
+    if static_broadcasted_argnums:
+        raise NotImplementedError("pmap: static_broadcasted_argnums is not supported")
+    backends.check_backend(backend)
+    from_devices = list(devices) if devices is not None else backends.local_devices()
+    name = axis_name if axis_name is not None else object()
+
+    @functools.wraps(fun)
+    def mapped(*args):
+        sizes = {get_aval(x).shape[a if a >= 0 else a + get_aval(x).ndim]
+                 for x, a in zip(tree_util.tree_leaves(args),
+                                 _pmap_axes(in_axes, args)) if a is not None}
+        size = sizes.pop() if sizes else axis_size
+        if size is not None and size > len(from_devices):
+            raise ValueError(f"compiling computation that requires {size} logical devices, "
+                             f"but only {len(from_devices)} XLA devices are available "
+                             f"(num_replicas={size})")
+        outs = _pmap_vmap(fun, in_axes, out_axes, name, size)(*args)
+        axis = axis_name if axis_name is not None else "_internal_pmap_axis_name"
+        grid = np.empty(size, dtype=object)
+        grid[:] = from_devices[:size]
+        sharded = shd.NamedSharding(shd.Mesh(grid, (axis,)), P(axis))
+        return tree_util.tree_map(
+            lambda o: o if isinstance(o, Tracer) or out_axes != 0 else place(o, sharded), outs)
+    return mapped
+
+
+def _pmap_axes(in_axes, args) -> list:
+    if isinstance(in_axes, int) or in_axes is None:
+        return [in_axes] * len(tree_util.tree_leaves(args))
+    return [a for spec, arg in zip(in_axes, args)
+            for a in ([spec] * len(tree_util.tree_leaves(arg)))]
+
+
+def _pmap_vmap(fun, in_axes, out_axes, name, size):
+    """vmap whose axis is a shard_map-style axis without type checks."""
+    def run(*args):
+        leaves, tree = tree_util.tree_flatten(args)
+        dims = _pmap_axes(in_axes, args)
+        leaves = [to_array(x, "pmap") for x in leaves]
+        out_tree = []
+
+        def flat(*xs):
+            out = fun(*tree_util.tree_unflatten(tree, list(xs)))
+            outs, t = tree_util.tree_flatten(out)
+            out_tree.append(t)
+            return [to_array(o, "pmap") for o in outs]
+        dims = [None if d is None else d % get_aval(x).ndim for x, d in zip(leaves, dims)]
+        outs, out_dims = batch_flat(flat, leaves, dims, size, name, Spmd(size, 0, False))
+        if out_axes is None:
+            return tree_util.tree_unflatten(out_tree[-1], outs)
+        outs = [bc.moveaxis(o, d, out_axes, size) for o, d in zip(outs, out_dims)]
+        return tree_util.tree_unflatten(out_tree[-1], outs)
+    return run

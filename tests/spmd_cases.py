@@ -1,0 +1,239 @@
+"""Programs on 4 CPU devices, written once for JAX and pyjax (``jax`` is either module):
+``test_shard_map.py`` runs them with pyjax here and with JAX in one subprocess (JAX's
+device count is fixed before its backend starts) and compares the results.
+
+Each case returns NumPy arrays, strings or numbers (nested in tuples/lists), or raises; a
+raised exception is compared by class and message start."""
+from __future__ import annotations
+
+import contextlib
+import io
+import pickle
+import sys
+
+import numpy as np
+
+N_DEVICES = 4
+
+
+def _np(tree):
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(_np(t) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _np(v) for k, v in tree.items()}
+    if hasattr(tree, "__array__") and not isinstance(tree, np.ndarray):
+        return np.asarray(tree)
+    return tree
+
+
+def cases(jax) -> dict:
+    """name -> thunk."""
+    jnp, lax = jax.numpy, jax.lax
+    P, NamedSharding, Mesh = jax.sharding.PartitionSpec, jax.sharding.NamedSharding, jax.sharding.Mesh
+    Auto = jax.sharding.AxisType.Auto
+    m1 = Mesh(np.array(jax.devices()), ("i",))
+    m2 = jax.make_mesh((2, 2), ("x", "y"), axis_types=(Auto, Auto))
+    mx = jax.make_mesh((2, 2), ("x", "y"))  # explicit axes, JAX's default
+    x8 = jnp.arange(8.0, dtype=jnp.float32)
+    x44 = jnp.arange(16.0, dtype=jnp.float32).reshape(4, 4)
+    w = jnp.float32(0.5)
+
+    def smap(f, in_specs, out_specs, mesh=m1, **kw):
+        return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, **kw)
+
+    def loss(w, x):
+        return jnp.sum(jnp.sin(w * x))
+
+    def shards(a):
+        return [(s.device.id, tuple((i.start, i.stop) for i in s.index), s.replica_id,
+                 np.asarray(s.data)) for s in a.addressable_shards]
+
+    def picture(a):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            jax.debug.visualize_array_sharding(a)
+        return buf.getvalue()
+
+    c = {}
+    # ---- devices, meshes, shardings
+    c["devices"] = lambda: ([d.id for d in jax.devices()], jax.device_count(),
+                            jax.local_device_count(), [d.id for d in jax.local_devices()],
+                            [(d.platform, d.device_kind, d.process_index, str(d), repr(d))
+                             for d in jax.devices()], jax.process_index(), jax.process_count())
+    c["mesh"] = lambda: (repr(m2), str(m2), dict(m2.shape), m2.axis_names, m2.size,
+                         repr(mx), np.vectorize(lambda d: d.id)(m2.devices))
+    c["named_sharding"] = lambda: (
+        repr(NamedSharding(m2, P("x", None))), repr(P("x", None)), repr(P()), repr(P(("x", "y"))),
+        P("x") == P("x", None), NamedSharding(m2, P("x")) == NamedSharding(m2, P("x", None)),
+        NamedSharding(m2, P("x")).is_fully_replicated, NamedSharding(m2, P()).is_fully_replicated,
+        NamedSharding(m2, P("x", "y")).shard_shape((4, 4)))
+    c["indices_map"] = lambda: sorted(
+        (d.id, tuple((i.start, i.stop) for i in idx))
+        for d, idx in NamedSharding(m2, P(("y", "x"))).devices_indices_map((8, 2)).items())
+    c["device_put_shards"] = lambda: shards(jax.device_put(x44, NamedSharding(m2, P("x"))))
+    c["device_put_2d"] = lambda: shards(jax.device_put(x44, NamedSharding(m2, P("y", "x"))))
+    c["device_put_device"] = lambda: (
+        jax.device_put(x8, jax.devices()[2]).sharding.device_set == {jax.devices()[2]},
+        [d.id for d in jax.device_put(x8, jax.devices()[2]).devices()])
+    c["sharding_attr"] = lambda: (
+        repr(jax.device_put(x8, NamedSharding(m1, P("i"))).sharding),
+        jax.device_put(x8, NamedSharding(m1, P("i"))).is_fully_replicated,
+        np.asarray(jax.device_put(x8, NamedSharding(m1, P("i"))) + 1))
+    c["err_unknown_axis"] = lambda: jax.device_put(x8, NamedSharding(m2, P("z")))
+    c["err_indivisible"] = lambda: jax.device_put(jnp.arange(6.0), NamedSharding(m1, P("i")))
+    c["from_callback"] = lambda: (lambda a: (np.asarray(a), shards(a), repr(a.sharding)))(
+        jax.make_array_from_callback((4, 4), NamedSharding(m2, P("x", "y")),
+                                     lambda idx: np.asarray(x44)[idx] * 10))
+    c["from_single_device_arrays"] = lambda: np.asarray(jax.make_array_from_single_device_arrays(
+        (8,), NamedSharding(m1, P("i")),
+        [jax.device_put(jnp.full((2,), float(k)), d) for k, d in enumerate(jax.devices())]))
+    c["from_process_local"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
+        jax.make_array_from_process_local_data(NamedSharding(m1, P("i")), np.arange(8.0)))
+    c["reshard"] = lambda: (lambda a: (repr(a.sharding), shards(a)))(
+        jax.reshard(jax.device_put(x44, NamedSharding(mx, P("x"))), NamedSharding(mx, P(None, "y"))))
+    c["err_reshard_auto"] = lambda: jax.reshard(x44, NamedSharding(m2, P(None, "y")))
+    c["set_mesh_spec"] = lambda: _with_mesh(jax, m2, lambda: repr(
+        jax.device_put(x44, P("x", "y")).sharding))
+    c["picture_rows"] = lambda: picture(jax.device_put(x44, NamedSharding(m2, P("x"))))
+    c["picture_grid"] = lambda: picture(jax.device_put(x44, NamedSharding(m2, P("x", "y"))))
+    c["picture_1d"] = lambda: picture(jax.device_put(x8, NamedSharding(m2, P("x"))))
+    c["picture_cols"] = lambda: picture(jax.device_put(jnp.zeros((8, 8)), NamedSharding(m1, P(None, "i"))))
+    c["picture_one"] = lambda: picture(x8)
+
+    # ---- collectives inside shard_map, 1-d and 2-d meshes
+    c["psum"] = lambda: smap(lambda v: lax.psum(v, "i"), P("i"), P())(x8)
+    c["pmean_pmax_pmin"] = lambda: smap(
+        lambda v: (lax.pmean(v, "i"), lax.pmax(v, "i"), lax.pmin(v, "i")), P("i"), P())(x8)
+    c["psum_int"] = lambda: smap(lambda v: lax.psum(v, "i"), P("i"), P())(jnp.arange(8))
+    c["all_gather"] = lambda: (smap(lambda v: lax.all_gather(v, "i"), P("i"), P("i"))(x8),
+                               smap(lambda v: lax.all_gather(v, "i", tiled=True), P("i"), P("i"))(x8),
+                               smap(lambda v: lax.all_gather(v, "i", axis=1), P("i"), P("i"))(x44))
+    c["psum_scatter"] = lambda: (
+        smap(lambda v: lax.psum_scatter(v, "i", tiled=True), P(), P("i"))(x8),
+        smap(lambda v: lax.psum_scatter(v, "i"), P(None, "i"), P("i"))(x44),
+        smap(lambda v: lax.psum_scatter(v, "i", scatter_dimension=1, tiled=True), P("i"), P("i"))(x44))
+    c["ppermute"] = lambda: smap(lambda v: lax.ppermute(v, "i", [(0, 1), (1, 2), (2, 3), (3, 0)]),
+                                 P("i"), P("i"))(x8)
+    c["ppermute_partial"] = lambda: smap(lambda v: lax.ppermute(v, "i", [(0, 3), (2, 1)]),
+                                         P("i"), P("i"))(x8)
+    c["all_to_all"] = lambda: (
+        smap(lambda v: lax.all_to_all(v, "i", 0, 0, tiled=True), P("i"), P("i"))(jnp.arange(16.0)),
+        smap(lambda v: lax.all_to_all(v, "i", 1, 0, tiled=True), P("i"), P("i"))(
+            jnp.arange(64.0).reshape(16, 4)))
+    c["axis_index_size"] = lambda: smap(
+        lambda v: v * lax.axis_index("i") + lax.axis_size("i"), P("i"), P("i"))(x8)
+    c["mesh2_psum_axes"] = lambda: (
+        smap(lambda v: lax.psum(v, "x"), P("x", "y"), P(None, "y"), mesh=m2)(x44),
+        smap(lambda v: lax.psum(v, ("x", "y")), P("x", "y"), P(), mesh=m2)(x44),
+        smap(lambda v: lax.psum(v, "y"), P(("x", "y")), P("x"), mesh=m2)(x8))
+    c["mesh2_axis_index"] = lambda: smap(
+        lambda v: v + 10 * lax.axis_index("x") + 100 * lax.axis_index("y"),
+        P("y", "x"), P("y", "x"), mesh=m2)(x44)
+    c["mesh2_gather"] = lambda: smap(lambda v: lax.all_gather(v, "y", tiled=True),
+                                     P("x", "y"), P("x"), mesh=m2)(x44)
+    c["explicit_mesh_placed"] = lambda: smap(
+        lambda v: lax.psum(v, "x"), P("x", "y"), P(None, "y"), mesh=mx)(
+            jax.device_put(x44, NamedSharding(mx, P("x", "y"))))
+    c["inferred_in_specs"] = lambda: jax.shard_map(
+        lambda v: lax.psum(v, "x"), mesh=mx, out_specs=P(None, "y"))(
+            jax.device_put(x44, NamedSharding(mx, P("x", "y"))))
+    c["err_in_specs_auto"] = lambda: jax.shard_map(
+        lambda v: lax.psum(v, "i"), mesh=m1, out_specs=P())(x8)
+    c["out_sharding"] = lambda: (repr(smap(lambda v: v, P("i"), P("i"))(x8).sharding),
+                                 repr(smap(lambda v: lax.psum(v, "i"), P("i"), P())(x8).sharding))
+    c["pytree_specs"] = lambda: smap(lambda d: {"a": d["a"] * 2, "b": lax.psum(d["b"], "i")},
+                                     ({"a": P("i"), "b": P("i")},), {"a": P("i"), "b": P()})(
+        {"a": x8, "b": x44})
+
+    # ---- varying-manual-axes typing and gradients, check_vma on and off
+    for vma in (True, False):
+        t = "vma" if vma else "novma"
+        c[f"inner_grad_{t}"] = lambda vma=vma: (
+            smap(lambda w, x: jax.grad(loss)(w, x)[None], (P(), P("i")), P("i"), check_vma=vma)(w, x8),
+            smap(lambda w, x: jax.grad(loss)(w, x), (P(), P("i")), P(), check_vma=vma)(w, x8))
+        c[f"inner_grad_psum_{t}"] = lambda vma=vma: smap(
+            lambda w, x: jax.grad(lambda w: lax.psum(loss(w, x), "i"))(w), (P(), P("i")), P(),
+            check_vma=vma)(w, x8)
+        c[f"inner_grad_pmean_{t}"] = lambda vma=vma: smap(
+            lambda w, x: lax.pmean(jax.grad(loss)(w, x), "i"), (P(), P("i")), P(),
+            check_vma=vma)(w, x8)
+        c[f"outer_grad_{t}"] = lambda vma=vma: (
+            jax.grad(lambda w: smap(lambda w, x: lax.psum(loss(w, x), "i"), (P(), P("i")), P(),
+                                    check_vma=vma)(w, x8))(w),
+            jax.grad(lambda w: smap(lambda w, x: loss(w, x)[None], (P(), P("i")), P("i"),
+                                    check_vma=vma)(w, x8).sum())(w),
+            jax.grad(lambda x: smap(lambda w, x: lax.pmean(loss(w, x), "i"), (P(), P("i")), P(),
+                                    check_vma=vma)(w, x).sum())(x8))
+        c[f"psum_invariant_{t}"] = lambda vma=vma: (
+            smap(lambda w: lax.psum(w, "i"), P(), P(), check_vma=vma)(w),
+            jax.grad(lambda w: smap(lambda w: lax.pmean(w * w, "i"), P(), P(), check_vma=vma)(w))(w),
+            jax.grad(lambda w: smap(lambda w: lax.psum(w * w, "i"), P(), P(), check_vma=vma)(w))(w))
+        c[f"grad_collectives_{t}"] = lambda vma=vma: jax.grad(lambda x: smap(
+            lambda v: jnp.sum(lax.all_gather(v, "i", tiled=True) ** 2)[None]
+            + jnp.sum(lax.ppermute(v, "i", [(0, 1), (1, 2), (2, 3), (3, 0)]) * v)
+            + lax.psum_scatter(v * v, "i", tiled=True).sum()
+            + jnp.sum(lax.all_to_all(v, "i", 0, 0, tiled=True) ** 3),
+            P("i"), P("i"), check_vma=vma)(x).sum())(jnp.arange(16.0))
+        c[f"mesh2_grad_{t}"] = lambda vma=vma: smap(
+            lambda w, x: jax.grad(loss)(w, x), (P(), P("x", "y")), P(), mesh=m2,
+            check_vma=vma)(w, x44)
+    c["pcast_varying"] = lambda: (
+        smap(lambda w: lax.pcast(w, "i", to="varying")[None], P(), P("i"))(w),
+        jax.grad(lambda w: smap(lambda w: lax.psum(lax.pcast(w, "i", to="varying") ** 2, "i"),
+                                P(), P())(w))(w))
+    c["err_vma_out"] = lambda: smap(lambda v: v, P("i"), P())(x8)
+    c["novma_out_first"] = lambda: smap(lambda v: v, P("i"), P(), check_vma=False)(x8)
+    c["err_in_axis"] = lambda: smap(lambda v: v, P("z"), P())(x8)
+    c["err_out_axis"] = lambda: smap(lambda v: v, P("i"), P("z"))(x8)
+    c["err_indivisible_sm"] = lambda: smap(lambda v: v, P("i"), P("i"))(jnp.arange(7.0))
+    c["err_out_rank"] = lambda: smap(lambda v: v.sum(), P("i"), P("i"))(x8)
+    c["err_explicit_unplaced"] = lambda: smap(lambda v: v, P("x"), P("x"), mesh=mx)(x8)
+
+    # ---- composition with jit, vmap, scan
+    c["jit_of_shard_map"] = lambda: jax.jit(smap(lambda w, x: jax.grad(loss)(w, x),
+                                                 (P(), P("i")), P()))(w, x8)
+    c["jit_inside_body"] = lambda: smap(jax.jit(lambda v: lax.psum(jnp.sin(v), "i")),
+                                        P("i"), P())(x8)
+    c["vmap_of_shard_map"] = lambda: jax.vmap(smap(lambda v: lax.psum(v, "i"), P("i"), P()))(x44)
+    c["vmap_inside_body"] = lambda: smap(
+        lambda v: jax.vmap(lambda r: lax.psum(r, "i") * r)(v), P(None, "i"), P(None, "i"))(x44)
+    c["scan_inside_body"] = lambda: smap(lambda v: lax.scan(
+        lambda c, r: (c + lax.psum(r, "i"), lax.axis_index("i") * r), jnp.zeros((1,)), v),
+        P(None, "i"), (P(), P(None, "i")))(x44)
+    c["grad_of_scan_body"] = lambda: smap(lambda w, x: jax.grad(lambda w: lax.scan(
+        lambda c, r: (c + lax.psum(jnp.sin(w * r).sum(), "i"), None), jnp.float32(0), x)[0])(w),
+        (P(), P(None, "i")), P())(w, x44)
+    c["jit_out_shardings"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
+        jax.jit(lambda x: x * 2, out_shardings=NamedSharding(m1, P("i")))(x8))
+    c["pmap"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
+        jax.pmap(lambda v: lax.psum(v, "k") * lax.axis_index("k"), axis_name="k")(x44))
+    c["pmap_grad"] = lambda: jax.pmap(lambda v: jax.grad(lambda v: lax.psum(v * v, "k").sum())(v),
+                                      axis_name="k")(x44)
+    return c
+
+
+def _with_mesh(jax, mesh, fn):
+    with jax.set_mesh(mesh):
+        return fn()
+
+
+def run(jax, names=None) -> dict:
+    """Every case's result: ("ok", value) or ("err", class name, message)."""
+    out = {}
+    for name, thunk in cases(jax).items():
+        if names is not None and name not in names:
+            continue
+        try:
+            out[name] = ("ok", _np(thunk()))
+        except Exception as e:  # noqa: BLE001  (the error is the result compared)
+            out[name] = ("err", type(e).__name__, str(e))
+    return out
+
+
+if __name__ == "__main__":  # the JAX side: python spmd_cases.py OUT.pickle
+    import os
+    os.environ["JAX_NUM_CPU_DEVICES"] = str(N_DEVICES)
+    import jax as real_jax
+    real_jax.config.update("jax_num_cpu_devices", N_DEVICES)
+    with open(sys.argv[1], "wb") as f:
+        pickle.dump(run(real_jax), f)

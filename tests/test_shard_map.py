@@ -1,0 +1,138 @@
+"""Many devices in one process: meshes, shardings, placement, ``shard_map`` with every
+collective, JAX's varying-manual-axes typing of gradients (``check_vma`` on and off),
+composition with jit/vmap/scan/grad, ``pmap``, and the errors for bad specs: each case of
+``spmd_cases.py`` against real JAX on 4 virtual CPU devices (one JAX subprocess for all)."""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pyjax
+from pyjax._src.config import config
+
+import spmd_cases
+
+HERE = Path(__file__).parent
+
+# The pictures JAX 0.10.2 prints with rich 15 (JAX needs rich for them; where the reference
+# process lacks it, the cases compare with these).
+PICTURES = {
+    "picture_1d": "┌───────┬───────┐\n│CPU 0,1│CPU 2,3│\n└───────┴───────┘\n",
+    "picture_one": "┌───────┐\n│ CPU 0 │\n└───────┘\n",
+    "picture_cols": "┌───────┬───────┬───────┬───────┐\n" + "│       │       │       │       │\n" * 4
+    + "│ CPU 0 │ CPU 1 │ CPU 2 │ CPU 3 │\n" + "│       │       │       │       │\n" * 4
+    + "└───────┴───────┴───────┴───────┘\n",
+    "picture_grid": "┌──────────┬──────────┐\n│          │          │\n│  CPU 0   │  CPU 1   │\n"
+    "│          │          │\n│          │          │\n├──────────┼──────────┤\n"
+    "│          │          │\n│  CPU 2   │  CPU 3   │\n│          │          │\n"
+    "│          │          │\n└──────────┴──────────┘\n",
+    "picture_rows": "┌───────────────────────┐\n│                       │\n│        CPU 0,1        │\n"
+    "│                       │\n│                       │\n├───────────────────────┤\n"
+    "│                       │\n│        CPU 2,3        │\n│                       │\n"
+    "│                       │\n└───────────────────────┘\n",
+}
+
+
+def _four_devices():
+    previous = config.jax_num_cpu_devices
+    config.update("jax_num_cpu_devices", spmd_cases.N_DEVICES)
+    return previous
+
+
+_prev = _four_devices()
+NAMES = list(spmd_cases.cases(pyjax))
+config.update("jax_num_cpu_devices", _prev)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """(ours, JAX's) for every case."""
+    out = tmp_path_factory.mktemp("spmd") / "jax.pickle"
+    env = {**os.environ, "JAX_NUM_CPU_DEVICES": str(spmd_cases.N_DEVICES),
+           "JAX_PLATFORMS": "cpu"}
+    env.pop("PYTHONPATH", None)
+    subprocess.run([sys.executable, str(HERE / "spmd_cases.py"), str(out)], check=True,
+                   env=env, cwd=HERE, timeout=300)
+    with open(out, "rb") as f:
+        theirs = pickle.load(f)
+    previous = _four_devices()
+    try:
+        ours = spmd_cases.run(pyjax)
+    finally:
+        config.update("jax_num_cpu_devices", previous)
+    return ours, theirs
+
+
+def _same(a, b, where):
+    if isinstance(b, (tuple, list)):
+        assert isinstance(a, (tuple, list)) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(b, dict):
+        assert isinstance(a, dict) and a.keys() == b.keys(), where
+        for k in b:
+            _same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(b, np.ndarray):
+        a = np.asarray(a)
+        assert (a.shape, a.dtype) == (b.shape, b.dtype), where
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-6, err_msg=where)
+    else:
+        assert a == b, where
+
+
+def _message(text: str) -> str:
+    """An error message without what differs only by JAX's internals: the traced
+    function's name (JAX wraps it) and the source location it appends."""
+    text = re.sub(r"function '[^']*'", "function 'f'", text)
+    return text.split(" This error occurs at source")[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_case(results, name):
+    ours, theirs = results
+    mine, ref = ours[name], theirs[name]
+    if name in PICTURES and ref[0] == "err" and "rich" in ref[2]:
+        ref = ("ok", PICTURES[name])
+    assert mine[0] == ref[0], (mine, ref)
+    if ref[0] == "err":
+        assert mine[1] == ref[1], (mine, ref)
+        assert _message(mine[2]) == _message(ref[2])
+    else:
+        _same(mine[1], ref[1], name)
+
+
+def test_collective_outside_scope():
+    """A collective over an axis no shard_map binds: the NameError of a named axis JAX's
+    collectives raise outside any map (JAX's shard_map trips an internal assertion)."""
+    _four_devices()
+    try:
+        mesh = pyjax.sharding.Mesh(np.array(pyjax.devices()), ("i",))
+        f = pyjax.shard_map(lambda v: pyjax.lax.psum(v, "j"), mesh=mesh,
+                            in_specs=pyjax.P("i"), out_specs=pyjax.P())
+        with pytest.raises(NameError, match="unbound axis name: j"):
+            f(np.arange(8.0, dtype=np.float32))
+    finally:
+        config.update("jax_num_cpu_devices", _prev)
+
+
+def test_device_count_sources(monkeypatch):
+    """``jax_num_cpu_devices`` wins; else XLA's host device count flag; else one."""
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=3")
+    previous = config.jax_num_cpu_devices
+    try:
+        config.update("jax_num_cpu_devices", -1)
+        assert pyjax.device_count() == 3
+        config.update("jax_num_cpu_devices", 2)
+        assert [d.id for d in pyjax.devices()] == [0, 1]
+        monkeypatch.delenv("XLA_FLAGS")
+        config.update("jax_num_cpu_devices", -1)
+        assert pyjax.devices() == [pyjax.devices()[0]] and pyjax.device_count() == 1
+    finally:
+        config.update("jax_num_cpu_devices", previous)
