@@ -29,11 +29,11 @@ _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler
                    "nn": "numpy/nn/random", "random": "numpy/nn/random",
                    "scipy": "numpy/nn/random"}
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
-                  "util": "base", "profiler": "base", "ops": "numpy/nn/random", "image": "numpy/nn/random",
-                  "custom_batching": "lax", "dlpack": "base", "monitoring": "base",
-                  "custom_derivatives": "lax", "api": "api",
+                  "util": "base", "profiler": "base", "ops": "numpy/nn/random",
+                  "image": "numpy/nn/random", "custom_batching": "lax", "dlpack": "base",
+                  "monitoring": "base", "custom_derivatives": "lax", "api": "api",
                   "api_extras": "api", "test_util": "api", "jax_alias": "base",
-                  "jaxpr_graph": "api", "spmd": "api"}
+                  "jaxpr_graph": "api", "spmd": "api", "distributed": "api"}
 
 # Imports made where they are used on purpose, each with its reason (not a dodged cycle).
 LAZY: dict[tuple[str, str], str] = {

@@ -48,7 +48,7 @@ DEDICATED = {
     # Call primitives: their operation is a jaxpr; traces handle them with process_call.
     "jit": ("test_jit.py", "pyjax.jit"),
     # shard_map's cast of an invariant value to a varying one (its transpose sums).
-    "pvary": ("test_shard_map.py", "pcast("),
+    "pvary": ("spmd_cases.py", "lax.pcast("),
     "checkpoint": ("test_transforms.py", "checkpoint("),
     "custom_jvp_call": ("test_transforms.py", "custom_jvp"),
     "custom_vjp_call": ("test_transforms.py", "custom_vjp"),

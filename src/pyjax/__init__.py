@@ -75,7 +75,7 @@ from pyjax._src.backends.sharding import (  # noqa: E402
     set_mesh as set_mesh,
 )
 from pyjax._src.backends.sharding import Shard as Shard  # noqa: E402
-from pyjax import sharding as sharding  # noqa: E402
+from pyjax import sharding as sharding, distributed as distributed  # noqa: E402
 from pyjax._src.config import (  # noqa: E402  (flags as context managers)
     debug_infs as debug_infs,
     default_device as default_device,

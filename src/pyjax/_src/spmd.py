@@ -167,13 +167,10 @@ def make_array_from_process_local_data(sharding, local_data, global_shape=None):
             raise ValueError(f"make_array_from_process_local_data: local data of shape "
                              f"{local_data.shape} is not the global shape {shape} in one process")
         return place(array_module.from_numpy(local_data), sharding)
-    return distributed_local_data(sharding, local_data, global_shape)
+    return LOCAL_DATA[0](sharding, local_data, global_shape)
 
 
-def distributed_local_data(sharding, local_data, global_shape):
-    """Installed by ``distributed.py``: the multi-process form."""
-    raise NotImplementedError("make_array_from_process_local_data across processes needs "
-                              "jax.distributed.initialize()")
+LOCAL_DATA = [None]  # (``distributed.py``'s multi-process form, installed by initialize)
 
 
 # ---------------------------------------------------------------------------- pictures
@@ -450,7 +447,9 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
         _check_axes(_specs_in(out_specs), m, "out_specs")
         _check_args(name, m, leaves, specs, _arg_names(f, args))
         ranges = local_ranges(m)
-        blocks = [_split(x, s, m, ranges) for x, s in zip(leaves, specs)]
+        groups = {a: axis_group(m, a, ranges) for a in m.axis_names}
+        blocks = [_split(_used_by_all(x, s, groups), s, m, ranges)
+                  for x, s in zip(leaves, specs)]
         out_tree, out_spec_leaves = [], []
 
         def body(*flat):
@@ -462,7 +461,7 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
             _check_outputs(name, m, outs, out_spec_leaves, check_vma)
             return outs
 
-        outs = _over_axes(body, blocks, specs, m, ranges, check_vma)
+        outs = _over_axes(body, blocks, specs, m, ranges, check_vma, groups)
         joined = [_join(o, s, m, ranges) for o, s in zip(outs, out_spec_leaves)]
         joined = [_placed_result(o, s, m, ranges) for o, s in zip(joined, out_spec_leaves)]
         return tree_util.tree_unflatten(out_tree[-1], joined)
@@ -484,7 +483,16 @@ def _inferred_specs(leaves, mesh) -> list:
     return specs
 
 
-def _over_axes(body, blocks, specs, mesh, ranges, check_vma):
+def _used_by_all(x, spec, groups):
+    """An input replicated along mesh axes that span processes, marked as used by each of
+    them (``process_pvary``: its cotangents are summed over the processes)."""
+    for a, group in groups.items():
+        if group is not None and a not in spec.mesh_axes():
+            x = group.pvary(x)
+    return x
+
+
+def _over_axes(body, blocks, specs, mesh, ranges, check_vma, groups):
     """``body`` under one named vmap per mesh axis (outermost first); every output comes
     back batched along each axis, leading in mesh order."""
     names = list(mesh.axis_names)
@@ -494,7 +502,7 @@ def _over_axes(body, blocks, specs, mesh, ranges, check_vma):
             return body(*xs)
         a = names[k]
         first, count = ranges[a]
-        spmd = Spmd(mesh.shape[a], first, check_vma, axis_group(mesh, a, ranges))
+        spmd = Spmd(mesh.shape[a], first, check_vma, groups[a])
         dims = [0 if a in s.mesh_axes() else None for s in specs]
         outs, out_dims = batch_flat(lambda *v: level(k + 1, list(v)), xs, dims, count, a, spmd)
         return [bc.moveaxis(o, d, 0, count) for o, d in zip(outs, out_dims)]

@@ -254,6 +254,8 @@ def pvary(x, axis_name):
     (``check_vma=False``) or for a value already varying, ``x`` itself."""
     axes = _axes_tuple(axis_name)
     _bound_sizes(axes, "pvary")
+    if not all(a in _mesh_axes() for a in axes):
+        raise ValueError("pvary should be called under jax.shard_map.")
     checked = vma_axes()
 
     def cast(v):
@@ -262,6 +264,16 @@ def pvary(x, axis_name):
         todo = tuple(a for a in axes if a in checked and (known is None or a not in known))
         return pvary_p.bind(v, axes=todo) if todo else v
     return _map_leaves(cast, x)
+
+
+def _mesh_axes() -> set:
+    """Names bound by ``shard_map`` (not by a plain named vmap)."""
+    names, trace = set(), current_trace()
+    while trace is not None:
+        if isinstance(trace, BatchTrace) and trace.spmd is not None:
+            names.add(trace.axis_name)
+        trace = trace.parent
+    return names
 
 
 def _pvary_axis_rule(axis_size, args, dims, axes, trace_axis, spmd):

@@ -1,0 +1,244 @@
+"""Many processes on MPI: ``jax.distributed.initialize()`` under ``mpiexec -n P``.
+
+Each process owns its devices (``jax_num_cpu_devices`` of them, numbered process by
+process) and a duplicate of MPI's world communicator, pyjax's own, so no user MPI traffic
+interleaves with it. A ``shard_map`` mesh axis spanning processes gets a ``ProcessGroup``:
+its collectives reduce over the local members, then call MPI (``lax/processes.py``). Every
+call first agrees on a header (sequence number, operation, dtype, shape) with the other
+processes: programs that differ across processes raise a clear error on every process
+instead of hanging, and a process that waits past ``PYJAX_COLLECTIVE_TIMEOUT`` seconds
+(default 60) for the others raises. An uncaught exception in any process aborts the whole
+job (MPI ``Abort``), so no process hangs waiting for a dead one.
+
+Arrays spanning processes keep a buffer of the global shape in which only this process's
+blocks are filled (2 processes: the memory of a replicated array); at 100 processes one
+would keep the local blocks alone (docs/scale-out.md).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from pyjax._src import backends, spmd
+from pyjax._src.backends import sharding as shd
+from pyjax._src.core import array as array_module
+from pyjax._src.lax import processes
+
+_STATE = {"comm": None, "groups": {}}
+_OPS = {"psum": 0, "pmax": 1, "pmin": 2, "allgather": 3}
+_HEADER = 12  # sequence, op, dtype, rank, shape (up to 8 dims)
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI  # noqa: PLC0415  (optional: the ``distributed`` extra)
+    except ImportError as e:
+        raise RuntimeError("jax.distributed.initialize() needs mpi4py (pip install "
+                           "'pyjax[distributed]') and an MPI launcher (mpiexec)") from e
+    return MPI
+
+
+class ProcessGroup:
+    """The processes along one mesh axis, in axis order (``rank``: this one's place)."""
+
+    def __init__(self, comm, name: str):
+        self.comm, self.name = comm, name
+        self.size, self.rank = comm.Get_size(), comm.Get_rank()
+        self.sequence = 0
+
+    def __repr__(self):
+        return f"ProcessGroup({self.name!r}, {self.rank} of {self.size})"
+
+    def combine(self, x, name: str):
+        """``name`` ('psum', 'pmax', 'pmin') of ``x`` over the processes."""
+        return processes.process_allreduce_p.bind(x, group=self, op=name)
+
+    def gather(self, x):
+        """The processes' ``x`` stacked along axis 0 in axis order."""
+        return processes.process_allgather_p.bind(x, group=self)
+
+    def pvary(self, x):
+        return processes.process_pvary_p.bind(x, group=self)
+
+    # -- what the primitives' kernels call
+    def allreduce(self, x: np.ndarray, op: str) -> np.ndarray:
+        MPI = _mpi()
+        x = np.ascontiguousarray(x)
+        self._agree(op, x)
+        out = np.empty_like(x)
+        self.comm.Allreduce(x, out, op={"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[op])
+        return out
+
+    def allgather(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x)
+        self._agree("allgather", x)
+        out = np.empty((self.size,) + x.shape, x.dtype)
+        self.comm.Allgather(x, out)
+        return out.reshape((self.size * x.shape[0],) + x.shape[1:])
+
+    def _agree(self, op: str, x: np.ndarray) -> None:
+        """Check that every process issues the same collective next (or raise)."""
+        self.sequence += 1
+        if x.ndim > _HEADER - 4:
+            raise NotImplementedError("collectives of arrays of rank above 8 across processes")
+        mine = np.full(_HEADER, -1, np.int64)
+        mine[:4] = self.sequence, _OPS[op], x.dtype.num, self.rank
+        mine[4:4 + x.ndim] = x.shape
+        every = np.empty((self.size, _HEADER), np.int64)
+        _wait(self.comm.Iallgather(mine, every), f"collective #{self.sequence} ({op} "
+              f"{x.dtype.name}{list(x.shape)}) on mesh axis {self.name!r}")
+        if not (every[:, [0, 1, 2] + list(range(4, _HEADER))] ==
+                mine[[0, 1, 2] + list(range(4, _HEADER))]).all():
+            lines = [f"  process {int(h[3])}: collective #{int(h[0])} "
+                     f"{_name_of(int(h[1]))} {np.dtype(_dtype_of(int(h[2]))).name}"
+                     f"{[int(s) for s in h[4:] if s >= 0]}" for h in every]
+            raise ValueError(f"pyjax.distributed: the processes issued different collectives "
+                             f"on mesh axis {self.name!r} (their programs or shapes differ):\n"
+                             + "\n".join(lines))
+
+
+def _name_of(code: int) -> str:
+    return next((k for k, v in _OPS.items() if v == code), "?")
+
+
+def _dtype_of(num: int):
+    return next(t for t in np.sctypeDict.values() if np.dtype(t).num == num)
+
+
+def _wait(request, what: str) -> None:
+    """Wait for a nonblocking MPI call, raising after the timeout (a process that never
+    comes: its program differs, or it died without aborting)."""
+    limit = float(os.environ.get("PYJAX_COLLECTIVE_TIMEOUT", "60"))
+    start, pause = time.monotonic(), 1e-5
+    while not request.Test():
+        if time.monotonic() - start > limit:
+            raise TimeoutError(f"pyjax.distributed: process {backends.PROCESSES.index} waited "
+                               f"{limit:g} s for the other processes at {what}; they did not "
+                               f"reach it (their programs differ, or one failed)")
+        time.sleep(pause)
+        pause = min(pause * 2, 1e-3)
+
+
+# ---------------------------------------------------------------------------- hooks for spmd
+
+def _box(mesh, process: int) -> dict:
+    """The (first, count) positions of ``process``'s devices along each mesh axis."""
+    where = np.argwhere(np.vectorize(lambda d: d.process_index == process,
+                                     otypes=[bool])(mesh.devices))
+    lo, hi = where.min(axis=0), where.max(axis=0) + 1
+    return {a: (int(s), int(e - s)) for a, s, e in zip(mesh.axis_names, lo, hi)}
+
+
+def _axis_group(mesh, axis, ranges):
+    """The group of processes sharing this process's block on every other axis, ordered
+    along ``axis``; made once per (mesh, axis) by every process in the same order."""
+    key = (mesh, axis)
+    if key not in _STATE["groups"]:
+        comm = _STATE["comm"]
+        boxes = [_box(mesh, q) for q in range(comm.Get_size())]
+        mine = boxes[comm.Get_rank()]
+        others = [a for a in mesh.axis_names if a != axis]
+        colors = sorted({tuple(b[a] for a in others) for b in boxes})
+        color = colors.index(tuple(mine[a] for a in others))
+        _STATE["groups"][key] = ProcessGroup(comm.Split(color, mine[axis][0]), axis)
+    return _STATE["groups"][key]
+
+
+def _global_from_block(block, sharding, ranges):
+    """This process's block of a result, in a buffer of the global shape (zeros where the
+    other processes' blocks are)."""
+    mesh, spec = sharding.mesh, sharding.spec
+    index, shape = [], []
+    for d, size in enumerate(block.shape):
+        axes = spec.axes_of(d)
+        if any(ranges[a][1] != mesh.shape[a] for a in axes[1:]):
+            raise NotImplementedError("a dimension split over several mesh axes where one "
+                                      "but the first spans processes")
+        full = _global_parts(mesh, axes)
+        chunk = size // _local_parts(ranges, axes)
+        start = ranges[axes[0]][0] * (full // mesh.shape[axes[0]]) * chunk if axes else 0
+        index.append(slice(start, start + size))
+        shape.append(chunk * full)
+    buf = np.zeros(shape, block.dtype)
+    buf[tuple(index)] = np.asarray(block)
+    return spmd.place(array_module.from_numpy(buf, block.weak_type), sharding)
+
+
+def _local_parts(ranges, axes) -> int:
+    return math.prod(ranges[a][1] for a in axes)
+
+
+def _global_parts(mesh, axes) -> int:
+    return math.prod(mesh.shape[a] for a in axes)
+
+
+def _local_data(sharding, local_data, global_shape):
+    """The global array whose local blocks are ``local_data`` (this process's rows of each
+    dimension the sharding splits across processes)."""
+    if not isinstance(sharding, shd.NamedSharding):
+        raise TypeError("make_array_from_process_local_data needs a NamedSharding")
+    ranges = spmd.local_ranges(sharding.mesh)
+    if global_shape is None:
+        global_shape = tuple(
+            s * _global_parts(sharding.mesh, sharding.spec.axes_of(d))
+            // _local_parts(ranges, sharding.spec.axes_of(d))
+            for d, s in enumerate(local_data.shape))
+    block = array_module.from_numpy(local_data)
+    out = _global_from_block(block, sharding, ranges)
+    if out.shape != tuple(global_shape):
+        raise ValueError(f"make_array_from_process_local_data: local data of shape "
+                         f"{local_data.shape} does not make the global shape {global_shape}")
+    return out
+
+
+def _abort_on_error(kind, value, tb) -> None:
+    """An uncaught exception in one process ends the job: print it, then MPI ``Abort``
+    stops every process (no survivor waits forever for this one)."""
+    traceback.print_exception(kind, value, tb)
+    sys.stderr.flush()
+    _mpi().COMM_WORLD.Abort(1)
+
+
+# ---------------------------------------------------------------------------- the API
+
+def initialize(coordinator_address=None, num_processes=None, process_id=None,
+               local_device_ids=None, cluster_detection_method=None,
+               initialization_timeout=300, **kwargs) -> None:
+    """Join the job ``mpiexec`` started: this process's index and the process count come
+    from MPI (as JAX's mpi4py cluster detection does); arguments that disagree raise."""
+    if _STATE["comm"] is not None:
+        raise RuntimeError("distributed.initialize should only be called once.")
+    MPI = _mpi()
+    world = MPI.COMM_WORLD
+    rank, size = world.Get_rank(), world.Get_size()
+    if (num_processes is not None and num_processes != size) or \
+            (process_id is not None and process_id != rank):
+        raise ValueError(f"jax.distributed.initialize: num_processes={num_processes}, "
+                         f"process_id={process_id} disagree with MPI's {size} processes "
+                         f"(this one {rank})")
+    _STATE["comm"] = world.Dup()
+    backends.PROCESSES.index, backends.PROCESSES.count = rank, size
+    spmd.GROUP_FACTORY[0] = _axis_group
+    spmd.GLOBAL_FROM_BLOCK[0] = _global_from_block
+    spmd.LOCAL_DATA[0] = _local_data
+    sys.excepthook = _abort_on_error
+
+
+def is_initialized() -> bool:
+    return _STATE["comm"] is not None
+
+
+def shutdown() -> None:
+    """Leave the job: back to one process."""
+    if _STATE["comm"] is not None:
+        _STATE["comm"].Barrier()
+        _STATE["comm"].Free()
+    _STATE["comm"] = None
+    _STATE["groups"].clear()
+    backends.PROCESSES.index, backends.PROCESSES.count = 0, 1
+    sys.excepthook = sys.__excepthook__
