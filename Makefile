@@ -14,7 +14,7 @@ $(VENV)/.installed-base: pyproject.toml
 $(VENV)/.installed-test: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,distributed]'
 	touch $(VENV)/.installed-base $@
 
 demo: $(VENV)/.installed-base

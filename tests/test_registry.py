@@ -49,6 +49,12 @@ DEDICATED = {
     "jit": ("test_jit.py", "pyjax.jit"),
     # shard_map's cast of an invariant value to a varying one (its transpose sums).
     "pvary": ("spmd_cases.py", "lax.pcast("),
+    # The cross-process parts of mesh-axis collectives (MPI), run under mpiexec there and
+    # compared with one process's shard_map.
+    "process_allreduce": ("mpi_program.py", "lax.psum("),
+    "process_allgather": ("mpi_program.py", "lax.all_gather("),
+    "process_pvary": ("mpi_program.py", "outer_grad"),
+    "process_first": ("mpi_program.py", "outer_grad_gather"),
     "checkpoint": ("test_transforms.py", "checkpoint("),
     "custom_jvp_call": ("test_transforms.py", "custom_jvp"),
     "custom_vjp_call": ("test_transforms.py", "custom_vjp"),
@@ -165,6 +171,7 @@ NO_COST = {
     "dynamic_update_slice", "concatenate", "pad", "iota", "gather", "scatter", "select_n",
     "convert_element_type", "bitcast_convert_type", "sort", "top_k", "clamp", "add_any",
     "threefry2x32", "all_gather", "axis_index", "psum", "pmax", "pmin", "pvary", "custom_lin",
+    "process_allreduce", "process_allgather", "process_pvary", "process_first",
     "random_gamma",
     "lu_pivots_to_permutation",  # swaps indices: no arithmetic (XLA counts none either)
     "scatter-add", "scatter-sub", "scatter-mul", "scatter-min", "scatter-max",

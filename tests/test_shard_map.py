@@ -51,10 +51,9 @@ NAMES = list(spmd_cases.cases(pyjax))
 config.update("jax_num_cpu_devices", _prev)
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def _results(tmp_path):
     """(ours, JAX's) for every case."""
-    out = tmp_path_factory.mktemp("spmd") / "jax.pickle"
+    out = tmp_path / "jax.pickle"
     env = {**os.environ, "JAX_NUM_CPU_DEVICES": str(spmd_cases.N_DEVICES),
            "JAX_PLATFORMS": "cpu"}
     env.pop("PYTHONPATH", None)
@@ -94,10 +93,7 @@ def _message(text: str) -> str:
     return text.split(" This error occurs at source")[0]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_case(results, name):
-    ours, theirs = results
-    mine, ref = ours[name], theirs[name]
+def _check(mine, ref, name):
     if name in PICTURES and ref[0] == "err" and "rich" in ref[2]:
         ref = ("ok", PICTURES[name])
     assert mine[0] == ref[0], (mine, ref)
@@ -106,6 +102,20 @@ def test_case(results, name):
         assert _message(mine[2]) == _message(ref[2])
     else:
         _same(mine[1], ref[1], name)
+
+
+def test_cases_match_jax(tmp_path):
+    """Every case of spmd_cases.py (one test, so one JAX subprocess under xdist too);
+    the failures are listed together."""
+    ours, theirs = _results(tmp_path)
+    assert sorted(theirs) == sorted(NAMES)
+    failures = []
+    for name in NAMES:
+        try:
+            _check(ours[name], theirs[name], name)
+        except AssertionError as e:
+            failures.append(f"{name}: {str(e)[:2000]}")
+    assert not failures, "\n\n".join(failures)
 
 
 def test_collective_outside_scope():

@@ -30,7 +30,7 @@ from pyjax._src.core import array as array_module
 from pyjax._src.lax import processes
 
 _STATE = {"comm": None, "groups": {}}
-_OPS = {"psum": 0, "pmax": 1, "pmin": 2, "allgather": 3}
+_OPS = {"psum": 0, "pmax": 1, "pmin": 2, "allgather": 3, "bcast": 4}
 _HEADER = 12  # sequence, op, dtype, rank, shape (up to 8 dims)
 
 
@@ -65,17 +65,26 @@ class ProcessGroup:
     def pvary(self, x):
         return processes.process_pvary_p.bind(x, group=self)
 
+    def first(self, x, invariant: bool):
+        return processes.process_first_p.bind(x, group=self, invariant=invariant)
+
     # -- what the primitives' kernels call
     def allreduce(self, x: np.ndarray, op: str) -> np.ndarray:
         MPI = _mpi()
-        x = np.ascontiguousarray(x)
+        x = np.array(x, order="C", copy=None)  # (ascontiguousarray makes 0-d arrays 1-d)
         self._agree(op, x)
         out = np.empty_like(x)
         self.comm.Allreduce(x, out, op={"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[op])
         return out
 
+    def bcast(self, x: np.ndarray) -> np.ndarray:
+        out = np.array(x, order="C")
+        self._agree("bcast", out)
+        self.comm.Bcast(out, root=0)
+        return out
+
     def allgather(self, x: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(x)
+        x = np.array(x, order="C", copy=None)
         self._agree("allgather", x)
         out = np.empty((self.size,) + x.shape, x.dtype)
         self.comm.Allgather(x, out)
@@ -145,7 +154,12 @@ def _axis_group(mesh, axis, ranges):
         others = [a for a in mesh.axis_names if a != axis]
         colors = sorted({tuple(b[a] for a in others) for b in boxes})
         color = colors.index(tuple(mine[a] for a in others))
-        _STATE["groups"][key] = ProcessGroup(comm.Split(color, mine[axis][0]), axis)
+        order = sorted(range(len(boxes)), key=lambda q: boxes[q][axis][0])
+        if len(colors) == 1 and order == list(range(len(boxes))):
+            group = comm  # every process, in rank order: no split (a blocking collective)
+        else:
+            group = comm.Split(color, mine[axis][0])
+        _STATE["groups"][key] = ProcessGroup(group, axis)
     return _STATE["groups"][key]
 
 

@@ -450,7 +450,7 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
         groups = {a: axis_group(m, a, ranges) for a in m.axis_names}
         blocks = [_split(_used_by_all(x, s, groups), s, m, ranges)
                   for x, s in zip(leaves, specs)]
-        out_tree, out_spec_leaves = [], []
+        out_tree, out_spec_leaves, varying = [], [], []
 
         def body(*flat):
             out = f(*tree_util.tree_unflatten(in_tree, list(flat)))
@@ -459,10 +459,12 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
             out_tree.append(tree)
             out_spec_leaves[:] = _spec_leaves(out_specs, out, "out_specs")
             _check_outputs(name, m, outs, out_spec_leaves, check_vma)
+            varying[:] = [varying_axes(o) if check_vma else None for o in outs]
             return outs
 
         outs = _over_axes(body, blocks, specs, m, ranges, check_vma, groups)
-        joined = [_join(o, s, m, ranges) for o, s in zip(outs, out_spec_leaves)]
+        joined = [_first_copy(_join(o, s, m, ranges), s, groups, v)
+                  for o, s, v in zip(outs, out_spec_leaves, varying)]
         joined = [_placed_result(o, s, m, ranges) for o, s in zip(joined, out_spec_leaves)]
         return tree_util.tree_unflatten(out_tree[-1], joined)
     return mapped
@@ -481,6 +483,15 @@ def _inferred_specs(leaves, mesh) -> list:
         specs.append(placed.spec if isinstance(placed, shd.NamedSharding) and
                      placed.mesh == mesh else P())
     return specs
+
+
+def _first_copy(o, spec, groups, varying):
+    """An output replicated along mesh axes spanning processes: the first process's copy
+    (each process took its own first member's)."""
+    for a, group in groups.items():
+        if group is not None and a not in spec.mesh_axes():
+            o = group.first(o, invariant=varying is not None and a not in varying)
+    return o
 
 
 def _used_by_all(x, spec, groups):

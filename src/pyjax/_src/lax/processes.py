@@ -5,15 +5,16 @@ the axis's ``group``, a communicator of ``distributed.py`` that runs the MPI cal
 
 Every primitive here is ``effectful``: the compiler never drops, merges, folds or reorders
 it, so each process issues its collectives in program order, once per run (never while
-compiling). Their types make the cross-process values of JAX's typing: an ``allreduce``
-result is the same logical value on every process (its transpose is the identity), and
-``process_pvary`` marks a replicated input as used by every process (its transpose sums
-the processes' cotangents), as ``psum`` and ``pvary`` do within a process.
+compiling). Differentiated from outside ``shard_map``, they follow the rule a single
+process's ``shard_map`` follows for its members: an output replicated over processes is
+the first process's copy (``process_first``), so its cotangent lives there alone, and
+``allreduce`` transposes to an ``allreduce``; ``process_pvary`` marks a replicated input
+as used by every process (its transpose sums the processes' cotangents).
 """
 from __future__ import annotations
 
 from pyjax._src.core.primitive import Primitive
-from pyjax._src.lax import broadcasting, dynamic_slicing
+from pyjax._src.lax import broadcasting, dynamic_slicing, elementwise as ew
 from pyjax._src.transforms.jvp import deflinear, instantiate
 
 # ---------------------------------------------------------------------------- allreduce
@@ -36,7 +37,8 @@ def _allreduce_jvp(primals, tangents, group, op):
 
 process_allreduce_p.jvp = _allreduce_jvp
 process_allreduce_p.is_linear = True
-process_allreduce_p.transpose = lambda cts, x, group, op: [instantiate(cts[0])]
+process_allreduce_p.transpose = lambda cts, x, group, op: [
+    process_allreduce_p.bind(instantiate(cts[0]), group=group, op="psum")]
 
 
 # ---------------------------------------------------------------------------- allgather
@@ -77,3 +79,24 @@ process_pvary_p.batch = lambda size, args, dims, group: (
 deflinear(process_pvary_p)
 process_pvary_p.transpose = lambda cts, x, group: [
     process_allreduce_p.bind(instantiate(cts[0]), group=group, op="psum")]
+
+
+# ---------------------------------------------------------------------------- first
+
+process_first_p = Primitive("process_first")
+"""The first process's ``x`` on every process (a broadcast; none is needed for a value
+known to be the same everywhere, ``invariant``)."""
+
+
+def _first_transpose(cts, x, group, invariant):
+    ct = instantiate(cts[0])
+    return [ct if group.rank == 0 else ew.zeros_like(ct)]
+
+
+process_first_p.abstract_eval = lambda avals, group, invariant: [avals[0]]
+process_first_p.impl = lambda x, group, invariant: [x if invariant else group.bcast(x)]
+process_first_p.effectful = True
+process_first_p.batch = lambda size, args, dims, group, invariant: (
+    [process_first_p.bind(args[0], group=group, invariant=invariant)], list(dims))
+deflinear(process_first_p)
+process_first_p.transpose = _first_transpose
