@@ -241,6 +241,48 @@ def measure_startup() -> list:
     return [_finish(r) for r in rows]
 
 
+def _scaling_run(what: str, processes: int) -> dict:
+    """``benchmarks/scaling.py what`` on ``processes`` MPI processes: its JSON samples."""
+    import shutil
+    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
+        shutil.which("mpiexec")
+    cmd = [sys.executable, str(HERE / "scaling.py"), what]
+    if processes > 1:
+        if mpiexec is None:
+            raise RuntimeError("no mpiexec: pip install -e '.[distributed]'")
+        cmd = [mpiexec, "-n", str(processes)] + cmd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(HERE.parent / "src")] + [p for p in os.environ.get("PYTHONPATH", "").split(
+            os.pathsep) if p])}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"exit {out.returncode}: {(out.stderr or out.stdout).strip()[-300:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_scaling() -> list:
+    """Rows 10-11 (``scaling.py``): the JAX column holds the row's reference instead."""
+    rows = [{"name": "allreduce_4mb", "unit": "s", "target": 1.2,
+             "what": "psum of 4 MB float32 over a mesh axis spanning 2 MPI processes "
+                     "(jitted shard_map), against mpi4py's own Allreduce of the same buffers",
+             "note": "JAX column: mpi4py Allreduce"},
+            {"name": "dp_step_2proc", "unit": "s", "target": 1.0,
+             "what": "data-parallel MLP step (4096x64 batch, shard_map + pmean), 2 processes "
+                     "of one device each, against the same step on 1 process",
+             "note": "JAX column: pyjax on 1 process"}]
+    try:
+        both = _scaling_run("allreduce", 2)
+        rows[0]["pyjax"], rows[0]["jax"] = _stats(both["pyjax"]), _stats(both["reference"])
+    except Exception as e:
+        rows[0]["pyjax"] = rows[0]["jax"] = {"error": _err(e)}
+    try:
+        rows[1]["pyjax"] = _stats(_scaling_run("dp_step", 2)["pyjax"])
+        rows[1]["jax"] = _stats(_scaling_run("dp_step", 1)["pyjax"])
+    except Exception as e:
+        rows[1]["pyjax"] = rows[1]["jax"] = {"error": _err(e)}
+    return [_finish(r) for r in rows]
+
+
 # -- output ------------------------------------------------------------------------------
 
 def _fmt_time(t: float) -> str:
@@ -414,6 +456,11 @@ def main(argv=None) -> int:
         # into the child's ru_maxrss, so a parent holding both libraries would mask it.
         print("  startup (fresh processes) ...", flush=True)
         startup = measure_startup()
+    scaling = []
+    if not args.profile and (wanted is None or wanted & {"scaling", "allreduce_4mb",
+                                                         "dp_step_2proc"}):
+        print("  scaling (MPI processes) ...", flush=True)
+        scaling = measure_scaling()
     libs = load_libs()
     if args.profile:
         profile_case(args.profile, libs)
@@ -423,7 +470,7 @@ def main(argv=None) -> int:
         if wanted is None or case.name in wanted:
             print(f"  {case.name} ...", flush=True)
             rows.append(measure_case(case, libs))
-    rows += startup
+    rows += startup + scaling
     print_table(rows)
     out = Path(args.out) if args.out else \
         HERE / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"

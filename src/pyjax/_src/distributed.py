@@ -6,9 +6,10 @@ interleaves with it. A ``shard_map`` mesh axis spanning processes gets a ``Proce
 its collectives reduce over the local members, then call MPI (``lax/processes.py``). Every
 call first agrees on a header (sequence number, operation, dtype, shape) with the other
 processes: programs that differ across processes raise a clear error on every process
-instead of hanging, and a process that waits past ``PYJAX_COLLECTIVE_TIMEOUT`` seconds
-(default 60) for the others raises. An uncaught exception in any process aborts the whole
-job (MPI ``Abort``), so no process hangs waiting for a dead one.
+instead of hanging, and a watchdog thread ends the job when a collective waits past
+``PYJAX_COLLECTIVE_TIMEOUT`` seconds (default 60) for a process that never comes. An
+uncaught exception in any process aborts the whole job (MPI ``Abort``), so no process
+hangs waiting for a dead one.
 
 Arrays spanning processes keep a buffer of the global shape in which only this process's
 blocks are filled (2 processes: the memory of a replicated array); at 100 processes one
@@ -16,9 +17,11 @@ would keep the local blocks alone (docs/scale-out.md).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
+import threading
 import time
 import traceback
 
@@ -72,26 +75,25 @@ class ProcessGroup:
     def allreduce(self, x: np.ndarray, op: str) -> np.ndarray:
         MPI = _mpi()
         x = np.array(x, order="C", copy=None)  # (ascontiguousarray makes 0-d arrays 1-d)
-        self._agree(op, x)
         out = np.empty_like(x)
-        self.comm.Allreduce(x, out, op={"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[op])
+        mpi_op = {"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[op]
+        self._checked(op, x, lambda: self.comm.Allreduce(x, out, op=mpi_op))
         return out
 
     def bcast(self, x: np.ndarray) -> np.ndarray:
         out = np.array(x, order="C")
-        self._agree("bcast", out)
-        self.comm.Bcast(out, root=0)
+        self._checked("bcast", out, lambda: self.comm.Bcast(out, root=0))
         return out
 
     def allgather(self, x: np.ndarray) -> np.ndarray:
         x = np.array(x, order="C", copy=None)
-        self._agree("allgather", x)
         out = np.empty((self.size,) + x.shape, x.dtype)
-        self.comm.Allgather(x, out)
+        self._checked("allgather", x, lambda: self.comm.Allgather(x, out))
         return out.reshape((self.size * x.shape[0],) + x.shape[1:])
 
-    def _agree(self, op: str, x: np.ndarray) -> None:
-        """Check that every process issues the same collective next (or raise)."""
+    def _checked(self, op: str, x: np.ndarray, run) -> None:
+        """Run the collective ``run()`` makes once every process is known to make the same
+        one (a header exchange), under the watchdog's deadline."""
         self.sequence += 1
         if x.ndim > _HEADER - 4:
             raise NotImplementedError("collectives of arrays of rank above 8 across processes")
@@ -99,16 +101,58 @@ class ProcessGroup:
         mine[:4] = self.sequence, _OPS[op], x.dtype.num, self.rank
         mine[4:4 + x.ndim] = x.shape
         every = np.empty((self.size, _HEADER), np.int64)
-        _wait(self.comm.Iallgather(mine, every), f"collective #{self.sequence} ({op} "
-              f"{x.dtype.name}{list(x.shape)}) on mesh axis {self.name!r}")
-        if not (every[:, [0, 1, 2] + list(range(4, _HEADER))] ==
-                mine[[0, 1, 2] + list(range(4, _HEADER))]).all():
-            lines = [f"  process {int(h[3])}: collective #{int(h[0])} "
-                     f"{_name_of(int(h[1]))} {np.dtype(_dtype_of(int(h[2]))).name}"
-                     f"{[int(s) for s in h[4:] if s >= 0]}" for h in every]
-            raise ValueError(f"pyjax.distributed: the processes issued different collectives "
-                             f"on mesh axis {self.name!r} (their programs or shapes differ):\n"
-                             + "\n".join(lines))
+        with _WATCHDOG.armed(f"collective #{self.sequence} ({op} {x.dtype.name}"
+                             f"{list(x.shape)}) on mesh axis {self.name!r}"):
+            self.comm.Allgather(mine, every)
+            same = [0, 1, 2] + list(range(4, _HEADER))
+            if not (every[:, same] == mine[same]).all():
+                lines = [f"  process {int(h[3])}: collective #{int(h[0])} "
+                         f"{_name_of(int(h[1]))} {np.dtype(_dtype_of(int(h[2]))).name}"
+                         f"{[int(s) for s in h[4:] if s >= 0]}" for h in every]
+                raise ValueError(f"pyjax.distributed: the processes issued different "
+                                 f"collectives on mesh axis {self.name!r} (their programs or "
+                                 f"shapes differ):\n" + "\n".join(lines))
+            run()
+
+
+class _Watchdog:
+    """A thread that ends the job when a collective waits past its deadline (a process
+    never came: its program differs, or it failed without aborting). The collectives
+    themselves block in MPI, which polls far faster than Python could."""
+
+    def __init__(self):
+        self.deadline, self.what, self.thread = None, "", None
+
+    @contextlib.contextmanager
+    def armed(self, what: str):
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._watch, name="pyjax-watchdog",
+                                           daemon=True)
+            self.thread.start()
+        self.what = what
+        self.deadline = time.monotonic() + _timeout()
+        try:
+            yield
+        finally:
+            self.deadline = None
+
+    def _watch(self):
+        while True:
+            time.sleep(0.2)
+            deadline = self.deadline
+            if deadline is not None and time.monotonic() > deadline:
+                print(f"TimeoutError: pyjax.distributed: process {backends.PROCESSES.index} "
+                      f"waited {_timeout():g} s for the other processes at {self.what}; they "
+                      f"did not reach it (their programs differ, or one failed)",
+                      file=sys.stderr, flush=True)
+                _mpi().COMM_WORLD.Abort(1)
+
+
+def _timeout() -> float:
+    return float(os.environ.get("PYJAX_COLLECTIVE_TIMEOUT", "60"))
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _name_of(code: int) -> str:
@@ -117,20 +161,6 @@ def _name_of(code: int) -> str:
 
 def _dtype_of(num: int):
     return next(t for t in np.sctypeDict.values() if np.dtype(t).num == num)
-
-
-def _wait(request, what: str) -> None:
-    """Wait for a nonblocking MPI call, raising after the timeout (a process that never
-    comes: its program differs, or it died without aborting)."""
-    limit = float(os.environ.get("PYJAX_COLLECTIVE_TIMEOUT", "60"))
-    start, pause = time.monotonic(), 1e-5
-    while not request.Test():
-        if time.monotonic() - start > limit:
-            raise TimeoutError(f"pyjax.distributed: process {backends.PROCESSES.index} waited "
-                               f"{limit:g} s for the other processes at {what}; they did not "
-                               f"reach it (their programs differ, or one failed)")
-        time.sleep(pause)
-        pause = min(pause * 2, 1e-3)
 
 
 # ---------------------------------------------------------------------------- hooks for spmd

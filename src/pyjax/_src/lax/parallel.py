@@ -73,7 +73,10 @@ def _reducing_collective(name: str, reduce, across_copies):
     def axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
         (x,), (d,) = args, dims
         size = axis_size if spmd is None else spmd.size
-        out = across_copies(x, size) if d is None else reduce(x, d)
+        if d is None:
+            out = across_copies(x, size)
+        else:  # (one member here: its value, a view, rather than a reduction's copy)
+            out = broadcasting.squeeze(x, (d,)) if axis_size == 1 else reduce(x, d)
         if d is not None and spmd is not None and spmd.group is not None:
             out = spmd.group.combine(out, name)  # the other processes' members
         out = ew.convert_element_type(out, get_aval(out).dtype, weak_type=False)
