@@ -43,6 +43,7 @@ MODULES = [
     "jax.debug", "jax.dtypes", "jax.errors", "jax.typing", "jax.flatten_util",
     "jax.test_util", "jax.experimental", "jax.stages", "jax.profiler", "jax.ops", "jax.image",
     "jax.custom_batching", "jax.custom_derivatives", "jax.dlpack",
+    "jax.sharding", "jax.distributed",
     "jax.example_libraries.stax", "jax.example_libraries.optimizers",
 ]
 
@@ -74,6 +75,8 @@ _ISSUE_15 = {
                 "ragged_all_to_all", "ragged_all_to_all_p", "sharding_constraint_p",
                 "with_sharding_constraint"],
     "jax.debug": ["inspect_array_sharding", "visualize_array_sharding", "visualize_sharding"],
+    "jax.sharding": ["AbstractDevice", "AbstractMesh", "ManualAxisType", "auto_axes",
+                     "explicit_axes", "use_abstract_mesh"],
 }
 MULTI_DEVICE = {f"{m}.{n}" for m, names in _ISSUE_15.items() for n in names}
 

@@ -54,6 +54,14 @@ def process_count(backend=None) -> int:
     return backends.PROCESSES.count
 
 
+def process_indices(backend=None) -> list:
+    """Every process's index."""
+    return list(range(process_count(backend)))
+
+
+host_id, host_count, host_ids = process_index, process_count, process_indices
+
+
 def copy_to_host_async(x):
     """``x`` back: its arrays are in host memory already (JAX starts their copies here)."""
     return x

@@ -149,6 +149,15 @@ class _MeshSetting:
         _MESH_STACK.remove(self._mesh)
 
 
+def get_mesh():
+    """The mesh set by ``set_mesh`` (an empty one if none)."""
+    return get_abstract_mesh()
+
+
+def make_single_device_sharding(device, *, memory_kind=None):
+    return SingleDeviceSharding(device, memory_kind=memory_kind)
+
+
 def get_abstract_mesh():
     """The mesh set by ``set_mesh`` (an empty one if none)."""
     mesh = current_mesh()
