@@ -177,7 +177,9 @@ def _no_sharding(sharding, name: str, param: str = "out_sharding") -> None:
 
 
 def with_sharding_constraint(x, shardings):
-    """Identity: one device has a single layout, so every constraint holds already."""
+    """Identity: devices are simulated (an array keeps its whole value), so a layout
+    constraint changes no value; shardings of results are set by ``jit``'s
+    ``out_shardings`` or ``device_put``."""
     return x
 
 
