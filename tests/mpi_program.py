@@ -74,7 +74,22 @@ def cases(mesh) -> dict:
         "scan": smap(lambda v: lax.scan(lambda c, r: (c + lax.psum(r, "i"), None),
                                         jnp.float32(0), v)[0], P("i"), P())(x),
     }
+    _check_addressable(x)
     return {k: jax.tree.map(np.asarray, v) for k, v in out.items()}
+
+
+def _check_addressable(x) -> None:
+    """Each process sees its own shards; fetching all of a split array is JAX's error."""
+    ids = [s.device.id for s in x.addressable_shards]
+    assert ids == [d.id for d in jax.local_devices()], ids
+    assert x.is_fully_addressable == (jax.process_count() == 1)
+    if jax.process_count() > 1:
+        try:
+            np.asarray(x)
+        except RuntimeError as e:
+            assert "non-addressable" in str(e)
+        else:
+            raise AssertionError("fetching a split array across processes did not raise")
 
 
 def faults(mode: str, mesh) -> None:

@@ -271,8 +271,9 @@ def _check_args(name, mesh, leaves, specs, arg_names) -> None:
                 raise ValueError(
                     f"shard_map applied to the function '{name}' was given argument arrays "
                     f"with axis sizes that are not evenly divisible by the corresponding mesh "
-                    f"axis sizes:\n\n{mesh_line}\n\nthe passed {arg_names[i].split(',')[0]} of shape "
-                    f"{_type_str(aval)}{_where(arg_names[i])} corresponds to in_specs of value {spec!r}, which "
+                    f"axis sizes:\n\n{mesh_line}\n\nthe passed {arg_names[i].split(',')[0]} "
+                    f"of shape {_type_str(aval)}{_where(arg_names[i])} corresponds to "
+                    f"in_specs of value {spec!r}, which "
                     f"maps array axis {d} (of size {size}) to {where}, but {parts} does not "
                     f"evenly divide {size}\n\nArray arguments' axis sizes must be evenly "
                     f"divisible by the mesh axis or axes indicated by the corresponding "

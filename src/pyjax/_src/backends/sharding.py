@@ -239,10 +239,11 @@ class NamedSharding(Sharding):
                 raise ValueError(f"Resource axis: {axis} of {spec!r} is not found in mesh: "
                                  f"{mesh.axis_names}.")
         named = spec.mesh_axes()
-        if len(set(named)) != len(named):
+        repeated = {a for a in named if named.count(a) > 1}
+        if repeated:
             raise ValueError(f"A single NamedSharding spec specification can map every mesh "
                              f"axis to at most one positional dimension, but {spec!r} has "
-                             f"duplicate entries for {sorted({a for a in named if named.count(a) > 1})}")
+                             f"duplicate entries for {sorted(repeated)}")
         self.mesh, self.spec = mesh, spec
         self._memory_kind = memory_kind or "device"
 

@@ -50,6 +50,14 @@ class Array:
     nbytes = property(lambda self: self._value.nbytes)
 
     def __array__(self, dtype=None, context=None, copy=None):
+        if self._sharding is not None and not (self._sharding.is_fully_addressable or
+                                               self._sharding.is_fully_replicated):
+            raise RuntimeError(
+                "Fetching value for `jax.Array` that spans non-addressable (non process "
+                "local) devices is not possible. You can use "
+                "`jax.experimental.multihost_utils.process_allgather` to print the global "
+                "array or use `.addressable_shards` method of jax.Array to inspect the "
+                "addressable (process local) shards.")
         if copy:
             return np.array(self._value, dtype=dtype)
         return self._value if dtype is None else self._value.astype(dtype, copy=False)

@@ -4,7 +4,8 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 # The families in layer order: each module's rules use only the ones before it.
 from pyjax._src.lax import (common, broadcasting, elementwise, shape, indexing,  # noqa: F401
-                            dynamic_slicing, reductions, dot, sort, processes, parallel, control_flow,
+                            dynamic_slicing, reductions, dot, sort, processes, parallel,
+                            control_flow,
                             threefry, special, linalg, fft, bits, misc, collectives,
                             callback, convolution, windowed, solves,
                             structural)

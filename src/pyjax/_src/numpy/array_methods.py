@@ -159,7 +159,8 @@ def _shards(self, devices=None):
     out = []
     for device, index in placed.devices_indices_map(self.shape).items():
         if devices is None or device in devices:
-            piece = array_module.from_numpy_view(np.asarray(self)[index], self.weak_type)
+            piece = array_module.from_numpy_view(array_module.to_buffer(self)[index],
+                                                 self.weak_type)
             rid = placed.replica_id(device) if isinstance(placed, sharding.NamedSharding) else 0
             out.append(sharding.Shard(device, index, rid, array_module.with_sharding(
                 piece, sharding.SingleDeviceSharding(device))))
