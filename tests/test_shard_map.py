@@ -146,3 +146,21 @@ def test_device_count_sources(monkeypatch):
         assert pyjax.devices() == [pyjax.devices()[0]] and pyjax.device_count() == 1
     finally:
         config.update("jax_num_cpu_devices", previous)
+
+
+def test_collectives_in_bodies_under_named_vmap():
+    """A scan's or cond's body batched by a named vmap's rule keeps the name: collectives
+    inside reach the axis (as in JAX)."""
+    import jax
+    x = np.arange(4.0, dtype=np.float32)
+    for lib in (pyjax, jax):
+        lax = lib.lax
+        got = (lib.vmap(lambda v: lax.scan(lambda c, _: (c + lax.psum(v, "i"), None), 0.0,
+                                           None, length=3)[0], axis_name="i")(x),
+               lib.vmap(lambda v: lax.cond(v > 1, lambda: lax.psum(v, "i"), lambda: v),
+                        axis_name="i")(x))
+        if lib is pyjax:
+            ours = got
+    for a, b in zip(ours, got):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+        assert np.asarray(a).dtype == np.asarray(b).dtype

@@ -26,7 +26,7 @@ from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Var, dce_jaxpr, drop
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import broadcasting, common, elementwise as ew, reductions, shape
-from pyjax._src.transforms.batching import batch_flat
+from pyjax._src.transforms.batching import batch_flat, rule_axis
 from pyjax._src.transforms.jit import executable_for, scan_loop
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms.staging import DebugInfo, hoist_traced_consts, trace_to_jaxpr
@@ -154,10 +154,13 @@ def _batched_body(closed: ClosedJaxpr, in_dims, size, axis_name, force_out):
     (or broadcast) to batch dim 0, others keep what batching gives (None or moved to 0).
     Returns (jaxpr, out dims)."""
     out_dims = []
+    spmd = None
+    if axis_name is None:  # (the axis of the rule batching this body: its collectives')
+        axis_name, spmd = rule_axis()
 
     def fun(*xs):
         outs, dims = batch_flat(lambda *a: _eval(closed, *a), list(xs), list(in_dims), size,
-                                axis_name)
+                                axis_name, spmd)
         res = []
         for o, d, force in zip(outs, dims, force_out):
             if d is None and not force:

@@ -190,9 +190,9 @@ _RULE_AXIS: list = [(None, None)]
 
 
 class _rule_axis:
-    """While a batching rule runs, the axis it batches along: bodies the rule batches (a
-    scan's, a cond's) are batched along the same named axis, so collectives inside them
-    still reach it."""
+    """While a batching rule runs, the axis it batches along (``rule_axis``): bodies the
+    rule batches (a scan's, a cond's) are batched along the same named axis, so
+    collectives inside them still reach it."""
 
     def __init__(self, trace: BatchTrace):
         self.axis = (trace.axis_name, trace.spmd)
@@ -204,12 +204,15 @@ class _rule_axis:
         _RULE_AXIS.pop()
 
 
+def rule_axis() -> tuple:
+    """(name, Spmd) of the axis the running batching rule batches along ((None, None)
+    outside rules): the axis a rule batches its bodies along."""
+    return _RULE_AXIS[-1]
+
+
 def batch_flat(fun, args: list, in_dims: list, axis_size: int, axis_name=None,
                spmd: Spmd | None = None):
-    """Run ``fun`` on batched ``args``; returns (outs, out_dims) with dims possibly None.
-    Without an axis name, a body batched by a batching rule takes that rule's axis."""
-    if axis_name is None:
-        axis_name, spmd = _RULE_AXIS[-1]
+    """Run ``fun`` on batched ``args``; returns (outs, out_dims) with dims possibly None."""
     trace = BatchTrace(current_trace(), axis_size, axis_name, spmd)
     with new_trace(trace):
         outs = fun(*[trace.make(a, d) for a, d in zip(args, in_dims)])
