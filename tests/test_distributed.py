@@ -43,14 +43,17 @@ def _params(path):
 
 
 def test_data_parallel_one_and_four_devices(tmp_path):
+    """(a) one device, (b) 4 devices with shard_map + pmean, and (b) on JAX itself."""
     runs = {}
-    for devices in (1, 4):
-        out = tmp_path / f"d{devices}.npz"
-        r = _run([str(EXAMPLE), "--devices", str(devices), "--out", str(out)])
+    for name, args in (("one", []), ("four", ["--devices", "4"]),
+                       ("jax", ["--devices", "4", "--jax"])):
+        out = tmp_path / f"{name}.npz"
+        r = _run([str(EXAMPLE), *args, "--out", str(out)])
         assert r.returncode == 0, r.stderr
-        runs[devices] = _params(out)
-    for k, v in runs[1].items():
-        np.testing.assert_allclose(runs[4][k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+        runs[name] = _params(out)
+    for k, v in runs["one"].items():
+        np.testing.assert_allclose(runs["four"][k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(runs["jax"][k], v, rtol=1e-5, atol=1e-6, err_msg=k)
 
 
 @needs_mpi
