@@ -141,6 +141,13 @@ def cases(jax) -> dict:
         lambda v: lax.psum(v, "i"), mesh=m1, out_specs=P())(x8)
     c["out_sharding"] = lambda: (repr(smap(lambda v: v, P("i"), P("i"))(x8).sharding),
                                  repr(smap(lambda v: lax.psum(v, "i"), P("i"), P())(x8).sharding))
+    c["context_mesh"] = lambda: _with_mesh(jax, m1, lambda: jax.shard_map(
+        lambda v: lax.psum(v, "i"), in_specs=P("i"), out_specs=P())(x8))
+    c["decorator_form"] = lambda: jax.shard_map(mesh=m1, in_specs=P("i"), out_specs=P("i"))(
+        lambda v: v * lax.axis_index("i"))(x8)
+    c["mesh_of_some_devices"] = lambda: (lambda m: (repr(m), [d.id for d in m.devices.flat],
+                                                    shards(jax.device_put(x8, NamedSharding(m, P("a"))))))(
+        jax.make_mesh((2,), ("a",), devices=jax.devices()[2:]))
     c["pytree_specs"] = lambda: smap(lambda d: {"a": d["a"] * 2, "b": lax.psum(d["b"], "i")},
                                      ({"a": P("i"), "b": P("i")},), {"a": P("i"), "b": P()})(
         {"a": x8, "b": x44})
