@@ -156,6 +156,10 @@ def _sharding(self):
 def _shards(self, devices=None):
     """Each device's piece, a view of the buffer (devices here are simulated)."""
     placed = _sharding(self)
+    if isinstance(placed, sharding.SingleDeviceSharding):  # the array is its one shard
+        device = next(iter(placed.device_set))
+        return [sharding.Shard(device, (slice(None),) * self.ndim, 0, self)] \
+            if devices is None or device in devices else []
     out = []
     for device, index in placed.devices_indices_map(self.shape).items():
         if devices is None or device in devices:
