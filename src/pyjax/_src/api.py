@@ -12,11 +12,10 @@ import numpy as np
 from pyjax._src import compiler  # noqa: F401
 from pyjax._src import dtypes, tree_util
 from pyjax._src.config import config
-from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
-from pyjax._src.core.trace import EvalTrace, current_trace, get_aval, to_array
-from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape, structural
+from pyjax._src.core.trace import get_aval, to_array
+from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
