@@ -39,6 +39,11 @@ _DEFAULTS = {
     "jax_softmax_custom_jvp": False,
     "jax_user_contexts": (),  # (make_user_context's values: part of every jit cache key)
     "jax_num_cpu_devices": -1,  # -1: JAX_NUM_CPU_DEVICES, else XLA_FLAGS' count, else 1
+    # The persistent cache of native code (backends/cpu/cache.py): on by default, in
+    # ~/.cache/pyjax unless a folder is named; its objects' total size is capped (-1: none).
+    "jax_enable_compilation_cache": True,
+    "jax_compilation_cache_dir": None,
+    "jax_compilation_cache_max_size": 1 << 28,
 }
 
 

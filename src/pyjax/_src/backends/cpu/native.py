@@ -22,6 +22,7 @@ import importlib.util
 
 import numpy as np
 
+from pyjax._src.backends.cpu import c_kernels, cache, ccompiler
 from pyjax._src.backends.cpu.policy import POLICY
 
 _MODULE: list = []
@@ -30,10 +31,13 @@ hot_kernels: set = set()  # kernels compiled (or being compiled) and in use
 
 
 def kernel(name: str, size: int):
-    """The compiled kernel ``name`` of :mod:`native_kernels` to run on ``size`` elements,
-    or None: then the caller runs its NumPy kernel, and that work is counted."""
+    """The compiled kernel ``name`` (``c_kernels``' or ``native_kernels``') to run on
+    ``size`` elements, or None: then the caller runs its NumPy kernel, and that work is
+    counted."""
     if not POLICY.native_enabled or size < POLICY.native_kernel_min_size:
         return None
+    if backend() == "c":
+        return _c_kernel(name)
     if name not in hot_kernels:
         done = work_done.get(name, 0) + size
         work_done[name] = done
@@ -46,19 +50,58 @@ def kernel(name: str, size: int):
     return getattr(module, name)
 
 
+def backend() -> str | None:
+    """Which native code runs: ``"c"`` (a C compiler was found: the default), ``"numba"``
+    (none was, but Numba is installed), or None (NumPy only, announced once by a warning).
+    ``POLICY.native_backend`` may name one."""
+    chosen = POLICY.native_backend
+    if chosen == "c" or chosen == "auto" and ccompiler.compiler() is not None:
+        return "c" if ccompiler.compiler() is not None else None
+    if chosen in ("numba", "auto") and _numba_found():
+        return "numba"
+    cache.warn_once("no native", _NO_NATIVE)
+    return None
+
+
+_NO_NATIVE = (
+    "pyjax: no C compiler found (cc, gcc or clang on PATH, PYJAX_CC, or `pip install "
+    "ziglang`), nor Numba: pyjax runs NumPy code only, several times slower on "
+    "elementwise chains, random numbers and scans (see the README). PYJAX_NATIVE=0 "
+    "chooses this path without this warning.")
+
+
+def _c_kernel(name: str):
+    """The C kernel ``name``, or None while it compiles in the background (or where it
+    failed to: a warning said so)."""
+    fn = _C_KERNELS.get(name)
+    if fn is None and name not in _C_KERNELS:
+        lib = ccompiler.ready(c_kernels.SOURCES[name](), POLICY.native_background)
+        if lib is False:   # (still compiling)
+            return None
+        fn = _C_KERNELS[name] = None if lib is None else c_kernels.wrap(name, lib)
+    return fn
+
+
+_C_KERNELS: dict = {}  # name -> callable, or None after a failed compile
+
+
 def installed() -> bool:
-    """Whether native kernels may run: enabled, and Numba is there (found, not imported:
-    importing it costs ~65 MB and ~0.1 s, paid only when a kernel gets hot)."""
+    """Whether native code may run: enabled, and a C compiler or Numba is there (Numba
+    found, not imported: importing it costs ~65 MB and ~0.1 s)."""
+    return POLICY.native_enabled and backend() is not None
+
+
+def _numba_found() -> bool:
     if not _FOUND:
         _FOUND.append(importlib.util.find_spec("numba") is not None)
-    return POLICY.native_enabled and _FOUND[0]
+    return _FOUND[0]
 
 
 _FOUND: list = []
 
 
 def load():
-    """The module of native kernels (importing Numba), or None without Numba."""
+    """The module of Numba kernels (importing Numba), or None without Numba."""
     if not _MODULE:
         try:
             # (imported here: Numba is optional, and costs ~65 MB and ~0.1 s to import)

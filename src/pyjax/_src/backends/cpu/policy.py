@@ -57,6 +57,15 @@ class Policy:
     native_kernel_min_size = 1 << 12
     # ``PYJAX_NATIVE=0`` turns every native path off (the NumPy kernels are the reference).
     native_enabled = os.environ.get("PYJAX_NATIVE", "1") != "0"
+    # Which native code: "c" (generated C, built by a compiler found at run time: ~0.1 s
+    # a program, cached across processes), "numba" (the ``native`` extra: 0.3-1.7 s a
+    # form, every process) or "auto" (C where a compiler is found, else Numba).
+    # ``PYJAX_NATIVE=c`` or ``=numba`` picks one; scans' native loops are Numba only.
+    native_backend = os.environ.get("PYJAX_NATIVE", "auto") \
+        if os.environ.get("PYJAX_NATIVE") in ("c", "numba") else "auto"
+    # C code compiles on a background thread while NumPy runs (False: the first call
+    # that wants it waits; tests use that).
+    native_background = True
 
     # ---- buffers (backends.cpu.pool)
     # Smaller buffers come from malloc's free lists cheaply; larger ones are pooled, or

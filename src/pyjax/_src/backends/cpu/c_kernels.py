@@ -1,0 +1,225 @@
+"""The native kernels as C (``threefry2x32``, float32 ``erf_inv`` and ``tanh``, the row
+scalings), compiled by :mod:`ccompiler`: the same scalar forms as ``native_kernels.py``'s
+Numba functions, operation for operation, so the same bits as the NumPy kernels.
+
+Coefficients come from :mod:`approximations` as exact hex literals. ``pj_fma`` is
+``lax.common.fma``'s float32 emulation (a float64 product and sum, rounded once: nothing
+is contracted under ``-ffp-contract=off``); ``tanh`` calls ``fmaf``, the processor's
+fused multiply-add, as XLA's code and the Numba kernel do. Each kernel is its own small
+program (compiled on first use, cached across processes); ``threefry2x32`` has one per
+pattern of broadcast (0-d) operands, so that each loop reads plain arrays.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from pyjax._src.backends.cpu import approximations as approx
+
+PRELUDE = """#include <math.h>
+#include <stdint.h>
+#include <string.h>
+static inline float pj_fma(float a, float b, float c) {
+    return (float)((double)a * (double)b + (double)c);
+}
+static inline uint32_t pj_bits(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
+static inline float pj_from_bits(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
+"""
+
+
+def f32(c) -> str:
+    """A float32 constant as an exact C literal."""
+    c = np.float32(c)
+    if np.isnan(c) or np.isinf(c):
+        return f"pj_from_bits({int(c.view(np.uint32))}u)"
+    return float(c).hex() + "f"
+
+
+def horner(x: str, cs, fma: str = "pj_fma") -> str:
+    """``((cs[0] x + cs[1]) x + ...)``, every step one ``fma``."""
+    acc = f"{fma}({f32(cs[0])}, {x}, {f32(cs[1])})"
+    for c in cs[2:]:
+        acc = f"{fma}({acc}, {x}, {f32(c)})"
+    return acc
+
+
+# ---------------------------------------------------------------------------- threefry
+
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+# Element strides (0: a broadcast one-value operand) of the layouts random numbers use,
+# each given its own loop (the rest take the general one): one key with the counters of
+# ``jax_threefry_partitionable`` (high words all 0), one key with split counters, and
+# every operand an array (vmapped keys).
+_THREEFRY_LAYOUTS = ((0, 0, 0, 1), (0, 0, 1, 1), (1, 1, 1, 1))
+
+
+def threefry_source() -> str:
+    """``threefry2x32(k1, k2, x1, x2, strides, y1, y2, start, stop)``: operand k is read
+    at ``i * strides[k]``."""
+    keys = ("a", "b", "c")
+    body = ["uint32_t a = k1[i * s1], b = k2[i * s2];", "uint32_t c = a ^ b ^ 0x1BD11BDAu;",
+            "uint32_t u = x1[i * s3] + a, v = x2[i * s4] + b;"]
+    for g in range(5):
+        for r in _ROTATIONS[g % 2]:
+            body.append(f"u += v; v = ((v << {r}) | (v >> {32 - r})) ^ u;")
+        body.append(f"u += {keys[(g + 1) % 3]}; v += {keys[(g + 2) % 3]} + {g + 1}u;")
+    body += ["y1[i] = u;", "y2[i] = v;"]
+    layouts = "".join(
+        f"    if (s[0] == {a} && s[1] == {b} && s[2] == {c} && s[3] == {d})\n"
+        f"        rounds(k1, k2, x1, x2, {a}, {b}, {c}, {d}, y1, y2, start, stop);\n    else"
+        for a, b, c, d in _THREEFRY_LAYOUTS)
+    return PRELUDE + (
+        "static inline __attribute__((always_inline)) void rounds(\n"
+        "        const uint32_t *k1, const uint32_t *k2, const uint32_t *x1,\n"
+        "        const uint32_t *x2, int64_t s1, int64_t s2, int64_t s3, int64_t s4,\n"
+        "        uint32_t *restrict y1, uint32_t *restrict y2, int64_t start, int64_t stop) {\n"
+        "    for (int64_t i = start; i < stop; i++) {\n" +
+        "".join(f"        {line}\n" for line in body) + "    }\n}\n"
+        "void threefry2x32(const uint32_t *k1, const uint32_t *k2, const uint32_t *x1,\n"
+        "                  const uint32_t *x2, const int64_t *s, uint32_t *y1,\n"
+        "                  uint32_t *y2, int64_t start, int64_t stop) {\n" + layouts +
+        "\n        rounds(k1, k2, x1, x2, s[0], s[1], s[2], s[3], y1, y2, start, stop);\n}\n")
+
+
+# ---------------------------------------------------------------------------- tanh
+
+def tanh_source() -> str:
+    clamp = f32(approx.TANH_CLAMP)
+    return PRELUDE + f"""
+void tanh_f32(const float *x, float *out, int64_t start, int64_t stop) {{
+    for (int64_t i = start; i < stop; i++) {{
+        float v = x[i];
+        float c = v > {clamp} ? {clamp} : v;
+        c = c < -{clamp} ? -{clamp} : c;
+        float c2 = c * c;
+        float r = (c * {horner("c2", approx.TANH_NUMERATOR, "fmaf")}) /
+                  {horner("c2", approx.TANH_DENOMINATOR, "fmaf")};
+        out[i] = c2 < {f32(approx.TANH_TINY)} ? v : r;
+    }}
+}}
+"""
+
+
+# ---------------------------------------------------------------------------- erf_inv
+
+def erf_inv_source() -> str:
+    p = approx.LOGF_P
+    (_, central_shift, _, central), (_, tail_shift, _, tail) = approx.ERFINV_F32
+    return PRELUDE + f"""
+static inline float pj_log(float x) {{
+    uint32_t bits = pj_bits(x > {f32(np.finfo(np.float32).tiny)} ? x :
+                            {f32(np.finfo(np.float32).tiny)});
+    float exponent = (float)((int32_t)(bits >> 23) - 126);
+    float mant = pj_from_bits((bits & 0x807FFFFFu) | 0x3F000000u);
+    int small = mant < {f32(approx.SQRT_HALF_F32)};
+    exponent = exponent - (small ? 1.0f : 0.0f);
+    float m = (mant - 1.0f) + (small ? mant : 0.0f);
+    float m2 = m * m, m3 = m2 * m;
+    float y = {horner("m", p[0:3])};
+    float y1 = {horner("m", p[3:6])};
+    float y2 = {horner("m", p[6:9])};
+    y = pj_fma(pj_fma(y, m3, y1), m3, y2);
+    y = pj_fma(y, m3, exponent * {f32(approx.LOGF_Q1)});
+    float out = (m - m2 * 0.5f) + y;
+    out = out + exponent * {f32(approx.LOGF_Q2)};
+    out = x <= 0.0f ? {f32(np.nan)} : out;
+    out = x == 0.0f ? {f32(-np.inf)} : out;
+    out = x == {f32(np.inf)} ? x : out;
+    return x != x ? x : out;
+}}
+
+static inline float pj_log1p(float x) {{
+    float x2 = x * x;
+    float ratio = {horner("x", approx.LOG1P_P)} / {horner("x", approx.LOG1P_Q)};
+    float near = x + pj_fma(x2, -0.5f, (x * x2) * ratio);
+    float far = pj_log(x + 1.0f);
+    return fabsf(x) < {f32(approx.LOG1P_SMALL)} ? near : far;
+}}
+
+void erf_inv_f32(const float *x, float *out, int64_t start, int64_t stop) {{
+    int64_t tails = 0;
+    for (int64_t i = start; i < stop; i++) {{  /* no branches: it vectorizes */
+        float v = x[i];
+        float w = -pj_log1p(v * -v);
+        float r = {horner(f"w + {f32(central_shift)}", central)} * v;
+        out[i] = fabsf(v) == 1.0f ? v * {f32(np.inf)} : r;
+        tails += !(w < 5.0f);
+    }}
+    for (int64_t i = start; tails && i < stop; i++) {{  /* |x| > 0.9966, or NaN: redone */
+        float v = x[i];
+        if (fabsf(v) < 0.996f)
+            continue;
+        float w = -pj_log1p(v * -v);
+        if (!(w < 5.0f)) {{
+            float r = {horner(f"sqrtf(w) + {f32(tail_shift)}", tail)} * v;
+            out[i] = fabsf(v) == 1.0f ? v * {f32(np.inf)} : r;
+        }}
+    }}
+}}
+"""
+
+
+# ---------------------------------------------------------------------------- row scaling
+
+def rows_source() -> str:
+    """``scale_rows_<t>(s, x, out, cols, start, stop)``: ``out[i, j] = s[i] * x[i, j]``
+    for rows ``start:stop``; ``rows_scaled_<t>(x, s, ...)``: ``x[i, j] * s[i]``."""
+    return PRELUDE + "".join(f"""
+void {name}_{suffix}(const {ctype} *{first}, const {ctype} *{second}, {ctype} *out,
+                     int64_t cols, int64_t start, int64_t stop) {{
+    for (int64_t i = start; i < stop; i++)
+        for (int64_t j = 0; j < cols; j++)
+            out[i * cols + j] = {product};
+}}
+""" for suffix, ctype in (("f32", "float"), ("f64", "double"))
+    for name, first, second, product in (
+        ("scale_rows", "s", "x", "s[i] * x[i * cols + j]"),
+        ("rows_scaled", "x", "s", "x[i * cols + j] * s[i]")))
+
+
+SOURCES = {"threefry2x32": threefry_source, "tanh_f32": tanh_source,
+           "erf_inv_f32": erf_inv_source, "scale_rows": rows_source,
+           "rows_scaled": rows_source}
+
+
+# ---------------------------------------------------------------------------- calling them
+
+def _pointer(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
+def _typed(fn, n_pointers: int, n_ints: int):
+    fn.argtypes = [ctypes.c_void_p] * n_pointers + [ctypes.c_int64] * n_ints
+    fn.restype = None
+    return fn
+
+
+def wrap(name: str, lib):
+    """A callable with the Numba kernel ``name``'s signature over arrays (0-d or flat
+    operands, or 2-D for the row scalings), calling its C function in ``lib`` (the
+    loaded program of ``SOURCES[name]()``)."""
+    if name == "threefry2x32":
+        fn = _typed(lib.threefry2x32, 7, 2)
+
+        def threefry(k1, k2, x1, x2, y1, y2, start, stop):
+            ops = (k1, k2, x1, x2)
+            strides = np.array([0 if a.ndim == 0 else 1 for a in ops], np.int64)
+            fn(*map(_pointer, ops), _pointer(strides), _pointer(y1), _pointer(y2),
+               start, stop)
+        return threefry
+    if name in ("scale_rows", "rows_scaled"):
+        fns = {np.dtype(t): _typed(getattr(lib, f"{name}_{s}"), 3, 3)
+               for t, s in ((np.float32, "f32"), (np.float64, "f64"))}
+
+        def rows(a, b, out, start, stop):
+            if out.dtype not in fns:  # (float16: NumPy's own loop)
+                (s, x) = (a, b) if name == "scale_rows" else (b, a)
+                np.multiply(*((s[start:stop, None], x[start:stop]) if name == "scale_rows"
+                              else (x[start:stop], s[start:stop, None])),
+                            out=out[start:stop])
+                return
+            fns[out.dtype](_pointer(a), _pointer(b), _pointer(out), out.shape[1], start, stop)
+        return rows
+    fn = _typed(getattr(lib, name), 2, 2)
+    return lambda x, out, start, stop: fn(_pointer(x), _pointer(out), start, stop)

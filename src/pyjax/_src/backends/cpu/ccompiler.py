@@ -1,0 +1,178 @@
+"""Native code as C, compiled by a C compiler found at run time and loaded with ctypes:
+the default native path (Numba, when installed, serves where no compiler is found).
+
+A compiler is ``PYJAX_CC`` if set (a command line; empty or ``none``: no compiler), else
+the first of ``cc``, ``gcc``, ``clang`` on ``PATH``, else ``python -m ziglang cc`` when the
+``ziglang`` package is installed. gcc builds one of our kernels in ~50-150 ms (Numba:
+0.3-1.7 s, and Numba + llvmlite add ~208 MB to an install: docs/design.md), and the
+persistent cache (:mod:`cache`) makes that once per machine, not per process.
+
+Flags keep IEEE arithmetic as NumPy does it: no ``-ffast-math``, ``-ffp-contract=off``
+(no multiply-add is fused unless the source calls ``fma``, as XLA's approximations do);
+``-fno-math-errno`` only lets ``sqrt`` be one instruction (its result is the same).
+``load`` compiles at once; ``load_async`` in a background thread, while NumPy runs.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+
+from pyjax._src.backends.cpu import cache
+from pyjax._src.config import CHECKS
+
+FLAGS = ("-O2", "-march=native", "-fPIC", "-shared", "-ffp-contract=off",
+         "-fno-math-errno", "-std=c99")
+_lock = threading.Lock()
+_found: list = []                       # [Compiler or None], once looked for
+_loaded: dict = {}                      # source key -> ctypes.CDLL
+_pending: dict = {}                     # source key -> Future of a CDLL
+_executor: list = []
+
+
+class CompileError(RuntimeError):
+    """The C compiler rejected generated code (a bug of ours: the message has its error)."""
+
+
+class Compiler:
+    """A C compiler: its command line and identity (path and version, part of every key)."""
+
+    def __init__(self, command: list):
+        self.command = command
+        out = subprocess.run([*command, "--version"], capture_output=True, text=True,
+                             timeout=60, check=False)
+        if out.returncode != 0:
+            raise OSError(f"{shlex.join(command)} --version failed")
+        self.identity = shlex.join(command) + "\n" + out.stdout.strip()
+
+    def build(self, source: str, path: str) -> None:
+        """Compile ``source`` into the shared object ``path``."""
+        c_file = path[:-3] + ".c"
+        with open(c_file, "w", encoding="utf-8") as f:
+            f.write(source)
+        out = subprocess.run([*self.command, *FLAGS, "-o", path, c_file, "-lm"],
+                             capture_output=True, text=True, timeout=300, check=False)
+        if out.returncode != 0:
+            raise CompileError(f"{shlex.join(self.command)} failed on generated code:\n"
+                               f"{out.stderr[-4000:]}")
+
+
+def compiler() -> Compiler | None:
+    """The C compiler to use, or None (looked for once per process)."""
+    with _lock:
+        if not _found:
+            _found.append(_find())
+        return _found[0]
+
+
+def _find() -> Compiler | None:
+    candidates = []
+    chosen = os.environ.get("PYJAX_CC")
+    if chosen is not None:
+        if chosen.strip().lower() in ("", "none", "0"):
+            return None
+        candidates.append(shlex.split(chosen))
+    else:
+        candidates += [[p] for p in map(shutil.which, ("cc", "gcc", "clang")) if p]
+        if importlib.util.find_spec("ziglang") is not None:
+            candidates.append([sys.executable, "-m", "ziglang", "cc"])
+    for command in candidates:
+        try:
+            return Compiler(command)
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return None
+
+
+def _cpu_features() -> str:
+    """What ``-march=native`` depends on: the CPU's model and feature flags."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            lines = [ln for ln in f if ln.startswith(("flags", "model name", "Features"))]
+        return "".join(sorted(set(lines)))
+    except OSError:
+        return platform.machine() + " " + platform.processor()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("pyjax")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+_IDENTITY: list = []
+
+
+def _key(cc: Compiler, source: str) -> str:
+    if not _IDENTITY:
+        _IDENTITY.append(hashlib.sha256(_cpu_features().encode()).hexdigest() + _version())
+    return cache.key(hashlib.sha256(source.encode()).hexdigest(), cc.identity,
+                     " ".join(FLAGS), _IDENTITY[0], sys.platform)
+
+
+def load(source: str) -> ctypes.CDLL:
+    """The shared object of ``source`` (from the cache, or compiled now)."""
+    cc = compiler()
+    if cc is None:
+        raise OSError("no C compiler")
+    k = _key(cc, source)
+    lib = _loaded.get(k)
+    if lib is None:
+        lib = ctypes.CDLL(cache.shared_object(k, lambda path: cc.build(source, path)))
+        _loaded[k] = lib
+    return lib
+
+
+def cached(source: str) -> ctypes.CDLL | None:
+    """The program of ``source`` if loaded or in the persistent cache (no compiling)."""
+    cc = compiler()
+    k = _key(cc, source)
+    if k not in _loaded:
+        path = cache.find(k)
+        if path is None:
+            return None
+        _loaded[k] = ctypes.CDLL(path)
+    return _loaded[k]
+
+
+def ready(source: str, background: bool = True):
+    """The loaded program of ``source``; False while it compiles on the background
+    thread (``background``; else it compiles now); None where it failed to compile or
+    load (a bug of ours: raised in checked mode, else warned once, and NumPy runs)."""
+    try:
+        if not background:
+            return load(source)
+        lib = cached(source)
+        if lib is not None:
+            return lib
+        future = load_async(source)
+        return future.result() if future.done() else False
+    except (CompileError, OSError) as e:
+        if CHECKS:
+            raise
+        cache.warn_once(("compile", str(e)), f"pyjax: native code failed to build ({e}); "
+                        "NumPy code runs in its place")
+        return None
+
+
+def load_async(source: str) -> concurrent.futures.Future:
+    """A future of ``load(source)``, compiled on a background thread (one per process:
+    the compiler itself runs beside the caller)."""
+    with _lock:
+        future = _pending.get(source)
+        if future is None:
+            if not _executor:
+                _executor.append(concurrent.futures.ThreadPoolExecutor(
+                    1, thread_name_prefix="pyjax-cc"))
+            future = _pending[source] = _executor[0].submit(load, source)
+        return future
