@@ -28,6 +28,12 @@ from test_loops import PROGRAMS, XS, _bits
 
 pytest.importorskip("numba")
 
+
+@pytest.fixture(autouse=True)
+def numba_backend(monkeypatch):
+    """These check the Numba forms (``test_native_c.py`` checks the C ones)."""
+    monkeypatch.setattr(POLICY, "native_backend", "numba")
+
 # the step-by-step programs whose steps are all native-able (the rest must stay Python)
 NATIVE_PROGRAMS = {"rnn", "rnn reverse", "swapped carries", "carry from the steps alone",
                    "length 1", "every kind of y", "nested"}  # (nested: the inner scan)

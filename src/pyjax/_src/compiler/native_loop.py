@@ -29,11 +29,13 @@ switches).
 """
 from __future__ import annotations
 
+import ctypes
 import warnings
 import weakref
 
 import numpy as np
 
+from pyjax._src.compiler import emit_c
 from pyjax._src.compiler.emit_native import StepsSource, group_source
 from pyjax._src.compiler.native_forms import StepsLayout
 from pyjax._src.config import CHECKS
@@ -139,23 +141,36 @@ def tried(run, reference: list, source: str, what: str, fallback: str):
 
 class NativeGroup:
     """A fused group of elementwise IEEE operations (the ``elementwise`` forms above, and
-    broadcasts) as one Numba loop nest over flat operands: ``self(ins, outs)`` computes
+    broadcasts) as one native loop nest over flat operands: ``self(ins, outs)`` computes
     every element in registers in one pass, where NumPy makes a pass per equation.
     Inputs are C-contiguous, of the group's shape or broadcast to it (dimensions of 1, or
     through the group's ``broadcast_in_dim``). ``build`` gives None where the group has
     another equation, dtype or operand, and one shared instance for groups of the same
     code (the two layers of an MLP), which compiles once and is hot from both's work.
 
-    ``spent``: seconds the groups' NumPy forms have run, for the rent-or-buy rule of
-    ``runtime.FusedKernel``."""
+    The code is C (``emit_c``) where the platform's native backend is, compiled in the
+    background from the first call that asks (``ready``); else Numba (``emit_native``),
+    compiled once the groups' NumPy forms have run ``policy.native_group_hot_seconds``
+    (``spent``: rent-or-buy, for ``runtime.FusedKernel``)."""
 
-    def __init__(self, source: str, ns: dict, kernels: set, native):
+    def __init__(self, source: str, ns: dict | None, kernels: set | None, native,
+                 c: bool = False):
         self.source, self.ns, self.kernels, self.native = source, ns, kernels, native
+        self.c = c
         self.function = None
         self.spent = 0.0
 
     @classmethod
     def build(cls, jaxpr, platform):
+        if platform.native.backend() == "c":
+            source = emit_c.group_source(jaxpr, platform.blas)
+            if source is None:
+                return None
+            key = (platform.name, "c", source)
+            group = _GROUPS.get(key)
+            if group is None:
+                group = _GROUPS[key] = cls(source, None, None, platform.native, c=True)
+            return group
         emitted = group_source(jaxpr, platform.blas)
         if emitted is None:
             return None
@@ -168,6 +183,22 @@ class NativeGroup:
             group = _GROUPS[key] = cls(source, names.ns, names.kernels, platform.native)
         return group
 
+    def ready(self, policy) -> bool:
+        """Whether to try the switch now: C, once its program is loaded (or failed to
+        build: ``compiled`` then says so); Numba, once hot."""
+        if not self.c:
+            return self.spent >= policy.native_group_hot_seconds
+        if self.function is None:
+            lib = self.native.c_program(self.source)
+            if lib is False:
+                return False
+            self.function = _c_function(lib) if lib is not None else False
+        return True
+
+    def compiled(self) -> bool:
+        """Whether native code can run (C built; Numba importable)."""
+        return bool(self.function) if self.c else self.native.load() is not None
+
     def __call__(self, ins, outs) -> bool:
         """Compute into ``outs``; False (nothing written) where an input is not flat."""
         flat = []
@@ -179,6 +210,16 @@ class NativeGroup:
             self.function = _njit(self.source, self.ns, self.kernels, self.native)
         self.function(*flat, *[o.reshape(-1) for o in outs])
         return True
+
+
+def _c_function(lib):
+    """``fn(*arrays)`` calling the C group ``native`` of ``lib`` on the arrays' data."""
+    fn = lib.native
+    fn.restype = None
+
+    def call(*arrays):
+        fn(*[ctypes.c_void_p(a.ctypes.data) for a in arrays])
+    return call
 
 
 _GROUPS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # code -> NativeGroup

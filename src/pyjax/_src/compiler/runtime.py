@@ -31,8 +31,8 @@ def runs_blocked(jaxpr: Jaxpr, policy) -> bool:
 
 
 def native_form(jaxpr: Jaxpr, platform):
-    """A fused group's native form, where it has one and may switch to it: Numba is
-    installed and not turned off, NumPy makes more than one pass over the group, and the
+    """A fused group's native form, where it has one and may switch to it: native code
+    is there (a C compiler, or Numba) and not turned off, NumPy makes more than one pass over the group, and the
     group is large enough that one pass beats those by more than a kernel call costs,
     yet small enough to run on one thread (larger groups keep their threaded blocks)."""
     policy = platform.policy
@@ -50,9 +50,10 @@ class FusedKernel:
     into (or None). ``blocks``: its generated ``BlockLoop``, or None where it runs whole.
     ``whole`` runs the group's equations one by one (no code generated): what a group too
     small for blocks runs, and the blocked kernel's fallback. A group with a native form
-    (``native_candidate``: ``native_form(jaxpr)``) switches to it once its NumPy code has
-    run for ``policy.native_group_hot_seconds`` (counted with the groups of the same code)
-    and the switching call shows that it gives the same bits.
+    (``native_candidate``: ``native_form(jaxpr)``) switches to it once it is ``ready``
+    (C: built in the background; Numba: its NumPy code has run for
+    ``policy.native_group_hot_seconds``, counted with the groups of the same code) and the
+    switching call shows that it gives the same bits.
     """
 
     def __init__(self, jaxpr: Jaxpr, blocks, native_candidate, platform):
@@ -84,7 +85,7 @@ class FusedKernel:
         candidate = self.native_candidate
         if candidate is None:
             return self._numpy(ins, reuse)
-        if candidate.spent >= self.policy.native_group_hot_seconds:
+        if candidate.ready(self.policy):
             kept = [np.array(x) if any(x is r for r in reuse) else x  # (written over)
                     for x in ins]
             outs = self._numpy(ins, reuse)
@@ -121,7 +122,7 @@ class FusedKernel:
     def _go_native(self, ins, outs) -> None:
         """Switch to the native form if it gives this call's bits (as native loops do)."""
         group, self.native_candidate = self.native_candidate, None
-        if self.platform.native.load() is None:  # no Numba after all
+        if not group.compiled():  # (no Numba after all, or the C failed to build)
             return
         mine = [np.empty(a.shape, a.dtype) for a in self.out_avals]
         verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,

@@ -106,11 +106,12 @@ class NativeForm:
     ``kernel(x, out, 0, size)``), ``"alias"`` (the result is its operand's buffer),
     ``"gather"`` (each result element is one operand element: the index table is ``impl``
     run on the operand's flat indices) or ``"gemv"`` (a BLAS product). ``accepts(eqn)``:
-    whether this equation's types and params have the form."""
+    whether this equation's types and params have the form. ``c(eqn, ops)``: an
+    elementwise form's C expression (native code generated as C)."""
 
-    __slots__ = ("kind", "expression", "kernel", "accepts")
+    __slots__ = ("kind", "expression", "kernel", "accepts", "c")
 
     def __init__(self, kind: str, accepts: Callable, expression: Callable | None = None,
-                 kernel: str | None = None):
+                 kernel: str | None = None, c: Callable | None = None):
         self.kind, self.accepts = kind, accepts
-        self.expression, self.kernel = expression, kernel
+        self.expression, self.kernel, self.c = expression, kernel, c

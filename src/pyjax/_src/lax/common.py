@@ -120,11 +120,18 @@ def floats(eqn) -> bool:
     return all(v.aval.dtype in NATIVE_FLOATS for v in eqn.invars + eqn.outvars)
 
 
-def native_expression(template: str, accepts=same_floats, kernel: str | None = None):
+def native_expression(template: str, accepts=same_floats, kernel: str | None = None,
+                      c: str | None = None):
     """An elementwise native form: ``template`` formatted with the operands' expressions
-    (``{0}``, ``{1}``...) is the result's; ``kernel`` names a native kernel it calls."""
+    (``{0}``, ``{1}``...) is the result's; ``kernel`` names a native kernel it calls;
+    ``c``, the C template where it differs."""
+    c = template if c is None else c
     return NativeForm("elementwise", accepts,
-                      lambda eqn, ops, constant: template.format(*ops), kernel)
+                      lambda eqn, ops, constant: template.format(*ops), kernel,
+                      lambda eqn, ops: c.format(*ops))
+
+
+C_FLOATS = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 
 # ---------------------------------------------------------------------------- XLA's arithmetic

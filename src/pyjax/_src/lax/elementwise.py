@@ -358,9 +358,11 @@ def _spread_direct(spread):
 # NumPy's loops pick the first operand where it is greater (less) or NaN, else the second
 # (so of -0 and +0 the second): the native forms pick the same.
 max_p.direct = _spread_direct(cpu_kernels.maximum_spread)
-max_p.native = native_expression("{0} if {0} > {1} or {0} != {0} else {1}")
+max_p.native = native_expression("{0} if {0} > {1} or {0} != {0} else {1}",
+                                 c="{0} > {1} || {0} != {0} ? {0} : {1}")
 min_p.direct = _spread_direct(cpu_kernels.minimum_spread)
-min_p.native = native_expression("{0} if {0} < {1} or {0} != {0} else {1}")
+min_p.native = native_expression("{0} if {0} < {1} or {0} != {0} else {1}",
+                                 c="{0} < {1} || {0} != {0} ? {0} : {1}")
 
 
 def _minmax_partial(g, ans, x, y):
@@ -418,7 +420,7 @@ def _neg_simplify(eqn, producer):
 
 
 neg_p.simplify = _neg_simplify
-neg_p.native = native_expression("negate({0})", kernel="negate")  # (flips a NaN's sign, as NumPy)
+neg_p.native = native_expression("negate({0})", kernel="negate", c="-{0}")  # (flips a NaN's sign, as NumPy)
 
 sign_p = unop("sign", kinds=NUMBER, ufunc=np.sign)
 def sign(x): return sign_p.bind(x)  # noqa: E704
@@ -697,7 +699,7 @@ def atanh(x): return atanh_p.bind(x)  # noqa: E704
 defjvp(atanh_p, lambda g, ans, x: div(g, sub(common.scalar_like(1, x), mul(x, x))))
 
 sqrt_p = unop("sqrt", ufunc=np.sqrt, quiet=True, cost=transcendental_cost)
-sqrt_p.native = native_expression("np.sqrt({0})")
+sqrt_p.native = native_expression("np.sqrt({0})", c="sqrt({0})")  # (C: <tgmath.h>)
 def sqrt(x): return sqrt_p.bind(x)  # noqa: E704
 
 defjvp(sqrt_p, lambda g, ans, x: div(g, mul(ans, common.scalar_like(2, ans))))
@@ -1062,7 +1064,8 @@ select_n_p.numpy_passes = 2  # (as the bitwise select runs it)
 select_n_p.direct = lambda eqn: cpu_kernels.select2 if _selects_bits(eqn) else None
 select_n_p.native = NativeForm("elementwise", lambda eqn: _selects_bits(eqn) and
                                eqn.invars[1].aval.dtype in common.NATIVE_FLOATS,
-                               lambda eqn, ops, constant: f"{ops[2]} if {ops[0]} else {ops[1]}")
+                               lambda eqn, ops, constant: f"{ops[2]} if {ops[0]} else {ops[1]}",
+                               c=lambda eqn, ops: f"{ops[0]} ? {ops[2]} : {ops[1]}")
 
 
 def _selects_bits(eqn) -> bool:
@@ -1173,7 +1176,8 @@ convert_element_type_p.stacked = broadcasting.stack_elementwise
 convert_element_type_p.simplify = lambda eqn, producer: _same_type(eqn)
 convert_element_type_p.native = NativeForm(  # float -> float: the result type's constructor
     "elementwise", common.floats,
-    lambda eqn, ops, constant: f"{constant('T', eqn.outvars[0].aval.dtype.type)}({ops[0]})")
+    lambda eqn, ops, constant: f"{constant('T', eqn.outvars[0].aval.dtype.type)}({ops[0]})",
+    c=lambda eqn, ops: f"({common.C_FLOATS[eqn.outvars[0].aval.dtype]}){ops[0]}")
 
 
 def _convert_jvp(primals, tangents, new_dtype, weak_type):

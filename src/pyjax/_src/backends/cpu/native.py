@@ -85,6 +85,12 @@ def _c_kernel(name: str):
 _C_KERNELS: dict = {}  # name -> callable, or None after a failed compile
 
 
+def c_program(source: str):
+    """The loaded C program of generated ``source`` (a ``ctypes.CDLL``); False while it
+    compiles in the background; None where it failed (``ccompiler.ready``)."""
+    return ccompiler.ready(source, POLICY.native_background)
+
+
 def installed() -> bool:
     """Whether native code may run: enabled, and a C compiler or Numba is there (Numba
     found, not imported: importing it costs ~65 MB and ~0.1 s)."""
