@@ -48,3 +48,198 @@ def test_c_groups_give_the_numpy_bits(name, dtype, blocked, cache_dir, monkeypat
     got, groups = _run_group(fn, args, monkeypatch, native_on=True, blocked=blocked)
     _same(got, want)
     assert any(k.native is not None and k.native.c for k in groups) == (not numpy_only), name
+
+
+
+def test_a_wrong_c_group_is_caught(cache_dir, monkeypatch):
+    fn, _ = GROUPS["sgd update"]
+    args = tuple(np.random.default_rng(3).standard_normal((2, 48, 64)).astype(np.float32)) + \
+        (np.float32(0.5),)
+    real = REGISTRY["sub"].native
+    monkeypatch.setattr(REGISTRY["sub"], "native", NativeForm(
+        real.kind, real.accepts, real.expression, c=lambda eqn, ops: f"{ops[0]} + {ops[1]}"))
+    _, groups = _caught(monkeypatch, lambda: _run_group(fn, args, monkeypatch, native_on=True),
+                        "a fused group's native loop differs from its NumPy code")
+    assert all(k.native is None for k in groups)
+
+
+def _u32(rng, shape):
+    return rng.integers(0, 2**32, shape, dtype=np.uint64).astype(np.uint32)
+
+
+def _kernel_cases():
+    """(name, kernel, args) of each C kernel on edge cases (NaNs, infinities, the tails)."""
+    rng = np.random.default_rng(0)
+    one = np.float32(1)
+    floats = np.concatenate([
+        rng.uniform(-1, 1, 60_000).astype(np.float32),
+        np.nextafter(one, np.float32(0)) - np.arange(20_000, dtype=np.float32) * 3e-8,
+        _u32(rng, 40_000).view(np.float32),
+        np.array([0, -0.0, 1, -1, np.nan, np.inf, -np.inf, 1e-45, 0.9966, 8.0, -9.0],
+                 np.float32)])
+    with np.errstate(all="ignore"):
+        big = np.where(np.abs(floats) < 1e30, floats * 4, floats)
+    cases = [("erf_inv_f32", lambda x: special.erf_inv_p.impl(x)[0], (floats,)),
+             ("tanh_f32", elementwise._tanh_kernel, (big,))]
+    for shapes in ([(), (), (), (30_001,)], [(), (), (1000,), (1000,)],
+                   [(50, 1), (50, 1), (1, 70), (50, 70)], [(7,), (7,), (), ()]):
+        cases.append(("threefry2x32", threefry.threefry2x32_p.impl,
+                      tuple(_u32(rng, s) for s in shapes)))
+    return cases
+
+
+def _both(monkeypatch, kernel, args):
+    """The kernel's results natively (C, at every size) and by NumPy."""
+    monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    with np.errstate(all="ignore"):
+        fast = kernel(*args)
+        monkeypatch.setattr(POLICY, "native_enabled", False)
+        slow = kernel(*args)
+    return (fast if isinstance(fast, list) else [fast]), (slow if isinstance(slow, list)
+                                                          else [slow])
+
+
+def test_c_kernels_give_the_numpy_bits_also_from_the_cache(cache_dir, monkeypatch):
+    for name, kernel, args in _kernel_cases():
+        fast, slow = _both(monkeypatch, kernel, args)
+        assert native._C_KERNELS.get(name) is not None, name
+        _same(fast, slow)
+    # a new process's view: nothing loaded, every program from the cache, none built
+    monkeypatch.setattr(ccompiler, "_loaded", {})
+    monkeypatch.setattr(native, "_C_KERNELS", {})
+    monkeypatch.setattr(ccompiler.Compiler, "build", _no_build)
+    for name, kernel, args in _kernel_cases():
+        _same(*_both(monkeypatch, kernel, args))
+
+
+def _no_build(self, source, path):
+    raise AssertionError("compiled though cached")
+
+
+def test_row_scaling_in_c(cache_dir, monkeypatch):
+    monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    rng = np.random.default_rng(5)
+    for dtype in (np.float32, np.float64):
+        s, x = rng.standard_normal(30).astype(dtype), rng.standard_normal((30, 70)).astype(dtype)
+        x[0, :3] = [np.nan, np.inf, -0.0]
+        out = np.empty_like(x)
+        native.kernel("scale_rows", x.size)(s, x, out, 0, 30)
+        _same([out], [s[:, None] * x])
+        native.kernel("rows_scaled", x.size)(x, s, out, 0, 30)
+        _same([out], [x * s[:, None]])
+
+
+def _entry_files(folder):
+    refs = sorted(folder.glob("*.ref"))
+    objects = sorted(folder.glob("*.so"))
+    return refs, objects
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip a byte", "garbage reference",
+                                    "object missing"])
+def test_a_damaged_entry_is_rebuilt_never_trusted(damage, cache_dir, monkeypatch):
+    source = c_kernels.tanh_source()
+    ccompiler.load(source)
+    (ref,), (obj,) = _entry_files(cache_dir)
+    # (written as a new file: this process has the object mapped, as another would)
+    if damage == "truncate":
+        _replace(obj, obj.read_bytes()[:1000])
+    elif damage == "flip a byte":
+        data = bytearray(obj.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        _replace(obj, bytes(data))
+    elif damage == "garbage reference":
+        _replace(ref, b"\xff\x00 nonsense")
+    else:
+        obj.unlink()
+    built = []
+    original = ccompiler.Compiler.build
+    monkeypatch.setattr(ccompiler.Compiler, "build",
+                        lambda self, src, path: built.append(path) or original(self, src, path))
+    monkeypatch.setattr(ccompiler, "_loaded", {})
+    monkeypatch.setattr(native, "_C_KERNELS", {})
+    assert ccompiler.cached(source) is None           # found broken, deleted
+    x = np.linspace(-9, 9, 10_001, dtype=np.float32)
+    _same(*_both(monkeypatch, elementwise._tanh_kernel, (x,)))
+    assert len(built) == 1
+    (ref,), objects = _entry_files(cache_dir)
+    assert cache.find(ref.name[:-4]) is not None     # whole again
+
+
+def _replace(path, data: bytes):
+    path.with_suffix(".new").write_bytes(data)
+    os.replace(path.with_suffix(".new"), path)
+
+
+def test_the_cache_folder_is_private(cache_dir):
+    assert cache.directory() == str(cache_dir)
+    assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+    os.chmod(cache_dir, 0o777)
+    cache._warned.clear()
+    with pytest.warns(RuntimeWarning, match="writable by no one else"):
+        assert cache.directory() is None
+    # the code is still built (in this process's own folder), just not kept
+    lib = ccompiler.load(c_kernels.tanh_source())
+    assert lib is not None and not list(cache_dir.glob("*.so"))
+    os.chmod(cache_dir, 0o700)
+
+
+def test_a_full_disk_builds_in_a_private_folder_and_warns_once(cache_dir, monkeypatch):
+    def full(folder, key, build):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(cache, "_build_into", full)
+    cache._warned.clear()
+    with pytest.warns(RuntimeWarning, match="cannot write to the compilation cache") as w:
+        ccompiler.load(c_kernels.tanh_source())
+        ccompiler.load(c_kernels.rows_source())
+    assert len([x for x in w if "cannot write" in str(x.message)]) == 1
+    x = np.linspace(-9, 9, 10_001, dtype=np.float32)
+    _same(*_both(monkeypatch, elementwise._tanh_kernel, (x,)))
+
+
+def test_the_cache_evicts_the_least_recently_used(cache_dir, monkeypatch):
+    ccompiler.load(c_kernels.tanh_source())
+    (old,) = cache_dir.glob("*.so")
+    os.utime(old, (1, 1))
+    monkeypatch.setitem(config._values, "jax_compilation_cache_max_size",
+                        old.stat().st_size + 1)
+    ccompiler.load(c_kernels.rows_source())     # (larger than the cap itself: kept)
+    assert not old.exists() and len(list(cache_dir.glob("*.so"))) == 1
+    ccompiler.load(c_kernels.tanh_source())     # (loaded in this process: not rebuilt)
+
+
+_WRITER = """
+import sys
+from pyjax._src.config import config
+from pyjax._src.backends.cpu import c_kernels, ccompiler
+config.update("jax_compilation_cache_dir", sys.argv[1])
+ccompiler.load(c_kernels.erf_inv_source())
+"""
+
+
+def test_concurrent_writers_leave_a_whole_entry(cache_dir):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(cache_dir)], env=env)
+             for _ in range(3)]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    (ref,), _ = _entry_files(cache_dir)
+    assert cache.find(ref.name[:-4]) is not None
+    assert not list(cache_dir.glob("tmp-*"))
+
+
+def test_without_a_compiler_or_numba_numpy_runs_and_says_so_once():
+    code = ("import sys, warnings, numpy as np\n"
+            "sys.modules['numba'] = None\n"
+            "import pyjax, pyjax.numpy as jnp\n"
+            "warnings.simplefilter('always')\n"
+            "f = pyjax.jit(lambda p, g: jnp.tanh(p - 0.01 * g) * 2.0)\n"
+            "p = np.ones((300, 512), np.float32)\n"
+            "for _ in range(30): f(p, p).block_until_ready()\n"
+            "pyjax.random.normal(pyjax.random.PRNGKey(0), (100_000,))\n")
+    env = dict(os.environ, PYJAX_CC="none", PYTHONPATH=os.pathsep.join(sys.path))
+    env.pop("PYJAX_NATIVE", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300, check=True)
+    assert out.stderr.count("no C compiler found") == 1, out.stderr

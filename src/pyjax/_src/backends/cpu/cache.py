@@ -159,13 +159,14 @@ def _build_into(folder: str, entry_key: str, build) -> str:
         os.replace(ref, os.path.join(folder, entry_key + ".ref"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    evict(folder)
+    evict(folder, keep=obj)
     return obj
 
 
-def evict(folder: str) -> None:
+def evict(folder: str, keep: str = "") -> None:
     """Delete the least recently used objects until the rest fit the size cap (their
-    references then find nothing), and writers' abandoned temporary folders."""
+    references then find nothing; ``keep``, the one just made, stays), and writers'
+    abandoned temporary folders."""
     cap = max_bytes()
     objects, now = [], time.time()
     for entry in os.scandir(folder):
@@ -173,13 +174,13 @@ def evict(folder: str) -> None:
             info = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        if entry.name.endswith(".so"):
+        if entry.name.endswith(".so") and entry.path != keep:
             objects.append((info.st_mtime, info.st_size, entry.path))
         elif entry.name.startswith("tmp-") and now - info.st_mtime > _STALE_SECONDS:
             shutil.rmtree(entry.path, ignore_errors=True)
     if cap < 0:
         return
-    total = sum(size for _, size, _ in objects)
+    total = sum(size for _, size, _ in objects) + (os.path.getsize(keep) if keep else 0)
     for _, size, path in sorted(objects):
         if total <= cap:
             break
