@@ -14,6 +14,12 @@ from pyjax._src.lax import elementwise, special, threefry
 pytest.importorskip("numba")
 
 
+@pytest.fixture(autouse=True)
+def numba_backend(monkeypatch):
+    """These check the Numba kernels (``test_native_c.py`` checks the C ones)."""
+    monkeypatch.setattr(POLICY, "native_backend", "numba")
+
+
 @pytest.fixture
 def compare(monkeypatch):
     """Run ``kernel(*args)`` with the native path on (at every size) and off."""
