@@ -408,3 +408,26 @@ except (OSError, IndexError):
     hwm = "0"
 print(t_import - t_start, t_done - t_start, int(hwm) / 1024.0)
 """
+
+# Job rows (issue 16): a fresh process per sample times a fresh jit and its first N calls,
+# compile and tier-up included (imports excluded), JAX at its defaults. ``run.py`` runs each
+# job once with an empty pyjax compilation cache (the first run of a program), then again
+# with the cache it left (the second run of the same program, in a new process).
+JOBS = [("job_mlp_step", "build_mlp_step", 200), ("job_elementwise", "build_elementwise", 30),
+        ("job_scan_rnn", "build_scan_rnn", 50), ("job_vmap_grad", "build_per_example_grads", 200),
+        ("job_attention", "build_attention", 20), ("job_cnn_step", "build_cnn_step", 10)]
+
+JOB_SCRIPT = """
+import sys, time
+sys.path.insert(0, sys.argv[3])
+if sys.argv[1] == "jax":
+    import jax, jax.numpy as jnp
+else:
+    import pyjax as jax, pyjax.numpy as jnp
+import cases
+t0 = time.perf_counter()
+run = getattr(cases, sys.argv[2])(cases.Lib(sys.argv[1], jax, jnp, jax.lax))
+for _ in range(int(sys.argv[4])):
+    run()
+print(time.perf_counter() - t0)
+"""

@@ -1,5 +1,9 @@
 """pyjax against real JAX, in one process, on the same machine and the same inputs.
 
+Job rows (``job_*``, issue 16): a fresh process per sample times a fresh jit and its first
+N calls, compile included, JAX at its defaults; ``_again`` rows rerun with the persistent
+compilation cache the first run left.
+
     python benchmarks/run.py [--only ROW,ROW] [--out FILE] [--compare OLD.json] [--profile ROW]
                              [--single-thread | --default-threads]
 
@@ -283,6 +287,46 @@ def measure_scaling() -> list:
     return [_finish(r) for r in rows]
 
 
+JOB_REPS = 3  # second-run samples per job and library (after the first run)
+
+
+def _job_once(libname: str, build: str, calls: int, env: dict) -> float:
+    out = subprocess.run([sys.executable, "-c", cases.JOB_SCRIPT, libname, build, str(HERE),
+                          str(calls)], capture_output=True, text=True, env=env, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError((out.stderr.strip().splitlines() or [""])[-1])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure_jobs(wanted, single_thread: bool) -> list:
+    """Issue 16's job rows: per library, a fresh process runs a fresh jit's first N calls;
+    first with an empty pyjax compilation cache, then JOB_REPS times with the cache it
+    left (JAX's processes alike). JAX runs at its defaults unless --single-thread."""
+    rows = []
+    for name, build, calls in cases.JOBS:
+        if wanted is not None and name not in wanted:
+            continue
+        print(f"  {name} (fresh processes) ...", flush=True)
+        env = dict(os.environ)
+        if not single_thread:
+            env.pop("XLA_FLAGS", None)
+        first = {"name": name, "unit": "s", "target": 0.5, "note": "first run: empty cache",
+                 "what": f"fresh process: fresh jit, {build[6:]} x{calls}, compile included"}
+        second = dict(first, name=name + "_again", target=0.3,
+                      note="second run: the cache the first left")
+        with tempfile.TemporaryDirectory(prefix="pyjax-bench-cache-") as folder:
+            env["JAX_COMPILATION_CACHE_DIR"] = folder
+            for lib in ("pyjax", "jax"):
+                try:
+                    first[lib] = _stats([_job_once(lib, build, calls, env)])
+                    second[lib] = _stats([_job_once(lib, build, calls, env)
+                                          for _ in range(JOB_REPS)])
+                except Exception as e:
+                    first[lib] = second[lib] = {"error": _err(e)}
+        rows += [_finish(first), _finish(second)]
+    return rows
+
+
 # -- output ------------------------------------------------------------------------------
 
 def _fmt_time(t: float) -> str:
@@ -461,6 +505,7 @@ def main(argv=None) -> int:
                                                          "dp_step_2proc"}):
         print("  scaling (MPI processes) ...", flush=True)
         scaling = measure_scaling()
+    jobs = [] if args.profile else measure_jobs(wanted, args.single_thread)
     libs = load_libs()
     if args.profile:
         profile_case(args.profile, libs)
@@ -470,7 +515,7 @@ def main(argv=None) -> int:
         if wanted is None or case.name in wanted:
             print(f"  {case.name} ...", flush=True)
             rows.append(measure_case(case, libs))
-    rows += startup + scaling
+    rows += startup + scaling + jobs
     print_table(rows)
     out = Path(args.out) if args.out else \
         HERE / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -21,6 +21,7 @@ import pytest
 import pyjax
 import pyjax.numpy as jnp
 from pyjax._src.backends import platform
+from pyjax._src.backends.cpu import ccompiler
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax import lax
 from pyjax._src.backends.cpu import blas as blas_module
@@ -99,11 +100,16 @@ def blocked_medium(monkeypatch):
     monkeypatch.setattr(POLICY, "num_threads", 2)
 
 
-@pytest.fixture
-def native_whole(monkeypatch):
-    """Every fused group with a native form runs whole, switching to it at once; a
-    native form that differs from the NumPy code raises (checked mode)."""
-    pytest.importorskip("numba")
+@pytest.fixture(params=["c", "numba"])
+def native_whole(request, monkeypatch):
+    """Every fused group with a native form (C, or Numba) runs whole, switching to it at
+    once; a native form that differs from the NumPy code raises (checked mode)."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    elif ccompiler.compiler() is None:
+        pytest.skip("no C compiler")
+    monkeypatch.setattr(POLICY, "native_backend", request.param)
+    monkeypatch.setattr(POLICY, "native_background", False)
     monkeypatch.setattr(POLICY, "native_group_min_size", 1)
     monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
     monkeypatch.setattr(POLICY, "native_enabled", True)
