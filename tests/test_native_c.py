@@ -19,7 +19,8 @@ from pyjax._src.config import config
 from pyjax._src.core.primitive import REGISTRY, NativeForm
 from pyjax._src.lax import elementwise, special, threefry
 
-from test_native_loop import GROUPS, _caught, _group_args, _run_group, _same
+from test_native_loop import (GROUPS, NATIVE_PROGRAMS, PROGRAMS, _caught, _generated_test,
+                              _group_args, _run, _run_group, _same)
 
 if ccompiler.compiler() is None:
     pytest.skip("no C compiler", allow_module_level=True)
@@ -61,6 +62,26 @@ def test_a_wrong_c_group_is_caught(cache_dir, monkeypatch):
     _, groups = _caught(monkeypatch, lambda: _run_group(fn, args, monkeypatch, native_on=True),
                         "a fused group's native loop differs from its NumPy code")
     assert all(k.native is None for k in groups)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_c_scans_give_the_python_loops_bits(name, cache_dir, monkeypatch):
+    make, args = PROGRAMS[name]
+    want, ran = _run(make, args, monkeypatch, hot=False)
+    assert not ran
+    got, ran = _run(make, args, monkeypatch, hot=True)
+    assert got == want
+    assert ran == (name in NATIVE_PROGRAMS), name
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_c_scans_of_generated_float32_bodies(seed, cache_dir, monkeypatch):
+    _generated_test(seed, np.float32, monkeypatch)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_c_scans_of_generated_float64_bodies(seed, cache_dir, monkeypatch, x64):
+    _generated_test(seed, np.float64, monkeypatch)
 
 
 def _u32(rng, shape):

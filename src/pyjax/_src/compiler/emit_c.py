@@ -1,5 +1,5 @@
 """Native source as C: a fused group of elementwise IEEE operations as one loop nest over
-flat operands (``native_forms`` decides which equations have a form; each primitive's
+flat operands, and a scan's steps as one loop (``StepsSource``) (``native_forms`` decides which equations have a form; each primitive's
 ``NativeForm.c`` gives its C expression). The same loops and operations as
 ``emit_native.group_source`` writes for Numba, so the same bits as NumPy's passes: every
 intermediate is stored in its own dtype, and ``-ffp-contract=off`` (``ccompiler``) keeps
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyjax._src.compiler.native_forms import (broadcast_in_dim_strides, broadcast_strides,
-                                              form, is_var)
+                                              form, gather_table, gemv_layout, is_var)
 
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
            np.dtype(np.bool_): "unsigned char"}
@@ -124,3 +124,118 @@ def _loop_nest(shape: tuple, params: list, lines: list) -> str:
     out += [f"{pad}{line}" for line in [f"int64_t i = {last};"] + lines]
     out += ["    " * d + "}" for d in range(depth, -1, -1)]
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------- scans
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enums
+
+
+class StepsSource:
+    """C source of ``native(Pr, Pi, Pf, Pb, Ps, Py)``: a scan's steps over flat buffers
+    (the pointer arrays ``Pr``: rows, ``(length, size)`` each; ``Pi``: inputs; ``Ps``: the
+    carry, updated in place; ``Py``: stacked outputs), the same loops as
+    ``emit_native``'s. ``Pf``: each input matrix's order flag; ``Pb``: the ``gemv``
+    routines, by address. (Not ``I``: ``<tgmath.h>`` defines it.)
+    ``kernels``: native kernels it calls (their C source is included by the caller);
+    ``source`` is None where a value has a dtype C code lacks."""
+
+    def __init__(self, layout, per_step: list, rows: list, inputs: list, carry: list,
+                 carry_out: list, ys_out: list, length: int, reverse: bool, blas):
+        self.layout, self.blas = layout, blas
+        self.kernels, self.routines, self.tables = set(), [], []
+        values = [v for e in per_step for v in e.outvars] + rows + inputs + carry
+        if any(v.aval.dtype not in C_TYPES for v in values):
+            self.source = None
+            return
+        self.name_of = {}
+        setup = []
+        for group, prefix, array in ((rows, "r", "Pr"), (inputs, "I", "Pi"), (carry, "s", "Ps")):
+            for i, v in enumerate(group):
+                self.name_of[id(v)] = f"{prefix}{i}"
+                if array != "Pr":
+                    setup.append(f"{self._type(v)} *{prefix}{i} = ({self._type(v)} *){array}[{i}];")
+        frees = []
+        for i, v in enumerate(carry):
+            setup.append(f"{self._type(v)} *n{i} = malloc({v.aval.size * v.aval.dtype.itemsize});")
+            frees.append(f"if (s{i} != Ps[{i}]) {{ memcpy(Ps[{i}], s{i}, "
+                         f"{v.aval.size * v.aval.dtype.itemsize}); free(s{i}); }} else free(n{i});")
+        step = [f"{self._type(v)} *r{i} = ({self._type(v)} *)Pr[{i}] + t * {v.aval.size};"
+                for i, v in enumerate(rows)]
+        for k, (eqn, kind) in enumerate(zip(per_step, layout.forms)):
+            step += self._equation(eqn, kind, k, setup, frees)
+        for j, v in enumerate(ys_out):
+            step += self._copy(f"(({self._type(v)} *)Py[{j}])[t * {v.aval.size} + i]", v)
+        for i, v in enumerate(carry_out):
+            step += self._copy(f"n{i}[i]", v)
+        step += [f"{{ void *x = s{i}; s{i} = n{i}; n{i} = x; }}" for i in range(len(carry))]
+        steps = (f"int64_t t = {length - 1}; t >= 0; t--" if reverse else
+                 f"int64_t t = 0; t < {length}; t++")
+        body = setup + [f"for ({steps}) {{"] + ["    " + ln for ln in step] + ["}"] + frees
+        self.source = _PRELUDE + "#include <stdlib.h>\n" + "".join(self.tables) + \
+            self._typedefs() + "void native(void **Pr, void **Pi, const int64_t *Pf, " \
+            "void **Pb, void **Ps, void **Py) {\n" + "".join(f"    {ln}\n" for ln in body) + "}\n"
+
+    @staticmethod
+    def _type(v) -> str:
+        return C_TYPES[v.aval.dtype]
+
+    def _value(self, v, size: int) -> str:
+        if not is_var(v):
+            return _constant(v) or "0"
+        name = self.name_of[id(v)]
+        return f"{name}[i]" if v.aval.size == size and size > 1 else f"{name}[0]"
+
+    def _copy(self, target: str, v) -> list:
+        return [f"for (int64_t i = 0; i < {v.aval.size}; i++) {target} = "
+                f"{self._value(v, v.aval.size)};"]
+
+    def _equation(self, eqn, kind: str, k: int, setup: list, frees: list) -> list:
+        out = eqn.outvars[0]
+        if kind == "alias":
+            self.name_of[id(out)] = self.name_of[id(eqn.invars[0])]
+            return []
+        buf = self.name_of[id(out)] = f"v{k}"
+        setup.append(f"{self._type(out)} *{buf} = malloc({max(1, out.aval.size) * out.aval.dtype.itemsize});")
+        frees.append(f"free({buf});")
+        size, native = out.aval.size, eqn.prim.native
+        if kind == "elementwise":
+            expr = native.c(eqn, [self._value(v, size) for v in eqn.invars])
+            return [f"for (int64_t i = 0; i < {size}; i++) {buf}[i] = {expr};"]
+        if kind == "kernel":
+            self.kernels.add(native.kernel)
+            return [f"{native.kernel}({self.name_of[id(eqn.invars[0])]}, {buf}, 0, {size});"]
+        if kind == "gather":
+            table = gather_table(eqn)
+            self.tables.append(f"static const int64_t G{k}[{table.size}] = {{"
+                               + ", ".join(map(str, table.tolist())) + "};\n")
+            src = self.name_of[id(eqn.invars[0])]
+            return [f"for (int64_t i = 0; i < {size}; i++) {buf}[i] = {src}[G{k}[i]];"]
+        return self._product(eqn, buf)
+
+    def _product(self, eqn, buf: str) -> list:
+        """A vector-matrix product as the ``gemv`` call NumPy's ``matmul`` makes (see
+        ``emit_native.StepsSource._product``)."""
+        m_i, v_i, matrix_left = gemv_layout(eqn)
+        matrix, vector = eqn.invars[m_i], eqn.invars[v_i]
+        rows, cols = matrix.aval.shape
+        dtype = eqn.outvars[0].aval.dtype
+        self.routines.append(self.blas.gemv(dtype))
+        fn = f"((gemv_{C_TYPES[dtype]})Pb[{len(self.routines) - 1}])"
+        a, x = self.name_of[id(matrix)], self.name_of[id(vector)]
+
+        def call(trans: bool, m: int, n: int) -> str:
+            return (f"{fn}({_ROW_MAJOR}, {_TRANS if trans else _NO_TRANS}, {m}, {n}, 1.0, "
+                    f"{a}, {n}, {x}, 1, 0.0, {buf}, 1);")
+        as_stored = call(not matrix_left, rows, cols)
+        if id(eqn) not in self.layout.flag_of:
+            return [as_stored]
+        return [f"if (Pf[{self.layout.flag_of[id(eqn)]}] == 0) {as_stored}",
+                f"else {call(matrix_left, cols, rows)}"]
+
+    def _typedefs(self) -> str:
+        index = "int64_t" if self.blas.gemv_index_is_64() else "int"
+        return "".join(
+            f"typedef void (*gemv_{t})(int, int, {index}, {index}, {t}, const {t} *, "
+            f"{index}, const {t} *, {index}, {t}, {t} *, {index});\n"
+            for t in ("float", "double"))

@@ -56,10 +56,35 @@ class NativeSteps:
         self.native = platform.native
         self.layout = StepsLayout(per_step, rows, inputs, list(carry_out) + list(ys_out),
                                   platform.blas)
-        code = StepsSource(self.layout, per_step, rows, inputs, carry, carry_out, ys_out,
-                           length, reverse, platform.blas)
-        self.source, self.names = code.source, code.names
-        self.function = None
+        self.c = platform.native.backend() == "c"
+        make = emit_c.StepsSource if self.c else StepsSource
+        code = make(self.layout, per_step, rows, inputs, carry, carry_out, ys_out, length,
+                    reverse, platform.blas)
+        self.source, self.function = code.source, None
+        if self.c:
+            if self.source is not None:
+                self.source = "".join(map(platform.native.c_kernel_source,
+                                          sorted(code.kernels))) + self.source
+            self.routines = np.array([platform.blas.address(r) for r in code.routines],
+                                     np.uintp)
+        else:
+            self.names = code.names
+
+    def ready(self, policy, spent: float) -> bool:
+        """Whether to try the switch now: C, once its program is loaded (or failed to
+        build: ``compiled`` then says so), compiling it in the background from the first
+        ask; Numba, once the Python loop has ``spent`` its compile time."""
+        if not self.c:
+            return spent >= policy.native_scan_hot_seconds
+        if self.function is None:
+            lib = self.native.c_program(self.source) if self.source is not None else None
+            if lib is False:
+                return False
+            self.function = _c_steps(lib) if lib is not None else False
+        return True
+
+    def compiled(self) -> bool:
+        return bool(self.function) if self.c else self.native.load() is not None
 
     def __call__(self, args, ys=None):
         """The carry after running the steps on the Python loop's ``args`` (writing the
@@ -86,11 +111,36 @@ class NativeSteps:
         flat += [np.array(c, dtype=a.dtype).reshape(-1)
                  for c, a in zip(carry, self.carry_avals)]
         flat += [y.reshape(self.length, -1) for y in ys]
+        if self.c:
+            return self._call_c(flat, len(self.layout.matrices), n)
         if self.function is None:
             self.function = _njit(self.source, self.names.ns, self.names.kernels,
                                   self.native)
         out = self.function(*flat)
         return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
+
+
+    def _call_c(self, flat: list, n_flags: int, n_carry: int):
+        m = self.num_rows + self.num_inputs
+        flags = np.array(flat[m:m + n_flags], np.int64)
+        carry = flat[m + n_flags:m + n_flags + n_carry]
+        self.function(flat[:self.num_rows], flat[self.num_rows:m], flags, self.routines,
+                      carry, flat[m + n_flags + n_carry:])
+        return tuple(c.reshape(a.shape) for c, a in zip(carry, self.carry_avals))
+
+
+def _c_steps(lib):
+    """``fn(rows, inputs, flags, routines, carry, ys)`` calling the C steps ``native``."""
+    fn = lib.native
+    fn.restype = None
+
+    def pointers(arrays):
+        return (ctypes.c_void_p * max(1, len(arrays)))(*[a.ctypes.data for a in arrays])
+
+    def call(rows, inputs, flags, routines, carry, ys):
+        fn(pointers(rows), pointers(inputs), ctypes.c_void_p(flags.ctypes.data),
+           ctypes.c_void_p(routines.ctypes.data), pointers(carry), pointers(ys))
+    return call
 
 
 def _njit(source: str, ns: dict, kernels: set, native):

@@ -280,9 +280,9 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
 # ---------------------------------------------------------------------------- scan steps
 
 class ScanSteps:
-    """Runs a scan's steps: the generated Python loop, until that has spent about what
-    compiling its native form costs (``policy.native_scan_hot_seconds``: rent-or-buy);
-    then, once one call has shown the two give the same bits, the native loop
+    """Runs a scan's steps: the generated Python loop until its native form is ready
+    (C: built in the background from the first call; Numba: once the loop has spent
+    about what compiling costs, ``policy.native_scan_hot_seconds``: rent-or-buy); then, once one call has shown the two give the same bits, the native loop
     (``native_loop.NativeSteps``), on every call whose operands it can take.
     ``native_spec`` is None where the steps have no native form; ``python``, the
     generated loop, is set by ``emit.scan_function``."""
@@ -291,6 +291,7 @@ class ScanSteps:
         self.python, self.platform = None, platform
         self.native_spec = native_spec
         self.native = None
+        self.candidate = None  # the native loop being readied (C: built in the background)
         self.spent = 0.0
 
     def __call__(self, *args):
@@ -301,17 +302,24 @@ class ScanSteps:
         t0 = time.perf_counter()
         out = self.python(*args)
         self.spent += time.perf_counter() - t0
-        if self.native_spec is not None and \
-                self.spent >= self.platform.policy.native_scan_hot_seconds:
+        if self.native_spec is not None and self._ready():
             self._switch(args, out)
         return out
 
+    def _ready(self) -> bool:
+        if self.candidate is None:
+            if self.platform.native.backend() != "c" and \
+                    self.spent < self.platform.policy.native_scan_hot_seconds:
+                return False  # (Numba: not hot yet, and nothing built)
+            self.candidate = native_loop.NativeSteps(*self.native_spec, self.platform)
+        return self.candidate.ready(self.platform.policy, self.spent)
+
     def _switch(self, args, out) -> None:
-        """Compile the native loop and keep it if it reproduces this call's results."""
+        """Keep the native loop if it reproduces this call's results."""
         spec, self.native_spec = self.native_spec, None
-        if self.platform.native.load() is None:  # no Numba
+        steps = self.candidate
+        if not steps.compiled():  # (no Numba after all, or the C failed to build)
             return
-        steps = native_loop.NativeSteps(*spec, self.platform)
         ys = args[len(args) - len(spec[5]):]
         mine = [np.empty_like(y) for y in ys]
 

@@ -54,6 +54,17 @@ def gemv(dtype):
     return _GEMV[dtype]
 
 
+def gemv_index_is_64() -> bool:
+    """Whether the ``gemv`` routines take 64-bit integers (an ILP64 OpenBLAS)."""
+    found = _library()
+    return found is not None and found[2] is ctypes.c_int64
+
+
+def address(fn) -> int:
+    """A ctypes function's address, for native code to call it."""
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
 def num_threads() -> int | None:
     """How many threads NumPy's BLAS runs a product on now, or None if unknown."""
     found = _library()

@@ -17,7 +17,9 @@ import numpy as np
 
 from pyjax._src.backends.cpu import approximations as approx
 
-PRELUDE = """#include <math.h>
+PRELUDE = """#ifndef PJ_KERNELS_PRELUDE
+#define PJ_KERNELS_PRELUDE
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 static inline float pj_fma(float a, float b, float c) {
@@ -25,6 +27,7 @@ static inline float pj_fma(float a, float b, float c) {
 }
 static inline uint32_t pj_bits(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
 static inline float pj_from_bits(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
+#endif
 """
 
 

@@ -85,6 +85,11 @@ def _c_kernel(name: str):
 _C_KERNELS: dict = {}  # name -> callable, or None after a failed compile
 
 
+def c_kernel_source(name: str) -> str:
+    """The C source of the native kernel ``name``, for generated programs to include."""
+    return c_kernels.SOURCES[name]()
+
+
 def c_program(source: str):
     """The loaded C program of generated ``source`` (a ``ctypes.CDLL``); False while it
     compiles in the background; None where it failed (``ccompiler.ready``)."""
