@@ -1,9 +1,9 @@
 """Native source as C: a fused group of elementwise IEEE operations as one loop nest over
-flat operands, and a scan's steps as one loop (``StepsSource``) (``native_forms`` decides which equations have a form; each primitive's
-``NativeForm.c`` gives its C expression). The same loops and operations as
-``emit_native.group_source`` writes for Numba, so the same bits as NumPy's passes: every
-intermediate is stored in its own dtype, and ``-ffp-contract=off`` (``ccompiler``) keeps
-a product and a sum two roundings. Literals are exact (their bit patterns).
+flat operands, and a scan's steps as one loop (``StepsSource``). ``native_forms`` decides
+which equations have a form; each primitive's ``NativeForm.c`` gives its C expression.
+The same loops and operations as ``emit_native`` writes for Numba, so the same bits as
+NumPy's passes: every intermediate is stored in its own dtype, and ``-ffp-contract=off``
+(``ccompiler``) keeps a product and a sum two roundings. Literals are exact (their bit patterns).
 """
 from __future__ import annotations
 
@@ -196,7 +196,8 @@ class StepsSource:
             self.name_of[id(out)] = self.name_of[id(eqn.invars[0])]
             return []
         buf = self.name_of[id(out)] = f"v{k}"
-        setup.append(f"{self._type(out)} *{buf} = malloc({max(1, out.aval.size) * out.aval.dtype.itemsize});")
+        nbytes = max(1, out.aval.size) * out.aval.dtype.itemsize
+        setup.append(f"{self._type(out)} *{buf} = malloc({nbytes});")
         frees.append(f"free({buf});")
         size, native = out.aval.size, eqn.prim.native
         if kind == "elementwise":

@@ -32,9 +32,10 @@ def runs_blocked(jaxpr: Jaxpr, policy) -> bool:
 
 def native_form(jaxpr: Jaxpr, platform):
     """A fused group's native form, where it has one and may switch to it: native code
-    is there (a C compiler, or Numba) and not turned off, NumPy makes more than one pass over the group, and the
-    group is large enough that one pass beats those by more than a kernel call costs,
-    yet small enough to run on one thread (larger groups keep their threaded blocks)."""
+    is there (a C compiler, or Numba) and not turned off, NumPy makes more than one pass
+    over the group, and the group is large enough that one pass beats those by more than
+    a kernel call costs, yet small enough to run on one thread (larger groups keep their
+    threaded blocks)."""
     policy = platform.policy
     if not jaxpr.outvars or not platform.native.installed() or not \
             policy.native_group_min_size <= jaxpr.outvars[0].aval.size <= \
@@ -282,7 +283,8 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
 class ScanSteps:
     """Runs a scan's steps: the generated Python loop until its native form is ready
     (C: built in the background from the first call; Numba: once the loop has spent
-    about what compiling costs, ``policy.native_scan_hot_seconds``: rent-or-buy); then, once one call has shown the two give the same bits, the native loop
+    about what compiling costs, ``policy.native_scan_hot_seconds``: rent-or-buy); then,
+    once one call has shown the two give the same bits, the native loop
     (``native_loop.NativeSteps``), on every call whose operands it can take.
     ``native_spec`` is None where the steps have no native form; ``python``, the
     generated loop, is set by ``emit.scan_function``."""

@@ -35,21 +35,24 @@ class Policy:
     # blocks (mlp_step's 128x512 layers: 31 -> 10 us).
     native_group_min_size = 1 << 15
     native_group_max_size = 1 << 22
-    # NumPy time a group's code spends before its native form is compiled (a Numba
+    # NumPy time a group's code spends before its Numba form is compiled (a Numba
     # compile takes ~0.08 s): rent-or-buy, which never pays more than twice the best.
+    # (C forms are built in the background from the first call, and cached on disk.)
     native_group_hot_seconds = 0.1
 
     # ---- native scan loops (compiler.loops, compiler.native_loop)
-    # Python-loop time a scan spends before its native form is compiled (Numba takes
-    # ~0.3-0.6 s for a small body; scan_rnn row).
+    # Python-loop time a scan spends before its Numba form is compiled (Numba takes
+    # ~0.3-0.6 s for a small body; scan_rnn row). (C: from the first call, as for groups.)
     native_scan_hot_seconds = 0.5
     # Elements of a step's values above which NumPy's calls cost little (the loop stays).
     native_scan_max_step_size = 1 << 14
 
     # ---- native kernels (backends.cpu.native)
-    # NumPy work (elements) before a kernel is compiled: about its compile time at
-    # NumPy's speed (threefry 0.25 s at 24 ns an element, erf_inv 1.7 s at 33 ns, tanh
-    # 0.45 s at 4.5 ns, row scaling 0.1 s at 0.17 ns): random_normal, mlp_forward rows.
+    # NumPy work (elements) before a Numba kernel is compiled (C kernels are built in the
+    # background from the first call of native_kernel_min_size or more): about its
+    # compile time at NumPy's speed (threefry 0.25 s at 24 ns an element, erf_inv 1.7 s
+    # at 33 ns, tanh 0.45 s at 4.5 ns, row scaling 0.1 s at 0.17 ns): random_normal,
+    # mlp_forward rows.
     native_kernel_hot_elements = {"threefry2x32": 1 << 23, "erf_inv_f32": 1 << 25,
                                   "tanh_f32": 1 << 27, "scale_rows": 1 << 29,
                                   "rows_scaled": 1 << 29}
