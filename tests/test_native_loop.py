@@ -26,13 +26,14 @@ from pyjax._src.lax.common import native_expression
 from harness import assert_same
 from test_loops import PROGRAMS, XS, _bits
 
-pytest.importorskip("numba")
-
 
 @pytest.fixture(autouse=True)
 def numba_backend(monkeypatch):
-    """These check the Numba forms (``test_native_c.py`` checks the C ones)."""
+    """These check the Numba forms (``test_native_c.py`` checks the C ones, with this
+    module's programs and helpers, which need no Numba)."""
+    pytest.importorskip("numba")
     monkeypatch.setattr(POLICY, "native_backend", "numba")
+
 
 # the step-by-step programs whose steps are all native-able (the rest must stay Python)
 NATIVE_PROGRAMS = {"rnn", "rnn reverse", "swapped carries", "carry from the steps alone",

@@ -30,7 +30,7 @@ import threading
 from pyjax._src.backends.cpu import cache
 from pyjax._src.config import CHECKS
 
-FLAGS = ("-O2", "-march=native", "-fPIC", "-shared", "-ffp-contract=off",
+FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-ffp-contract=off",
          "-fno-math-errno", "-std=c99")
 _lock = threading.Lock()
 _found: list = []                       # [Compiler or None], once looked for
