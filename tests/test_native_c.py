@@ -264,3 +264,21 @@ def test_without_a_compiler_or_numba_numpy_runs_and_says_so_once():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=300, check=True)
     assert out.stderr.count("no C compiler found") == 1, out.stderr
+
+
+def test_c_code_builds_in_the_background_while_numpy_runs(cache_dir, monkeypatch):
+    monkeypatch.setattr(POLICY, "native_background", True)
+    monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    monkeypatch.setattr(ccompiler, "_pending", {})
+    x = np.linspace(-9, 9, 100_001, dtype=np.float32)
+    first = elementwise._tanh_kernel(x)    # NumPy's, while the C builds (or C, if done)
+    (future,) = ccompiler._pending.values()
+    future.result(timeout=300)
+    assert native.kernel("tanh_f32", x.size) is not None
+    _same([elementwise._tanh_kernel(x)], [first])
+    # a new process's view: found in the cache at the first ask, nothing built
+    monkeypatch.setattr(ccompiler, "_loaded", {})
+    monkeypatch.setattr(ccompiler, "_pending", {})
+    monkeypatch.setattr(native, "_C_KERNELS", {})
+    assert native.kernel("tanh_f32", x.size) is not None and not ccompiler._pending

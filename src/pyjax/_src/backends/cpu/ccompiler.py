@@ -152,10 +152,12 @@ def ready(source: str, background: bool = True):
     try:
         if not background:
             return load(source)
-        lib = cached(source)
-        if lib is not None:
-            return lib
-        future = load_async(source)
+        future = _pending.get(source)
+        if future is None:  # (first ask: from the cache at once, if it is there)
+            lib = cached(source)
+            if lib is not None:
+                return lib
+            future = load_async(source)
         return future.result() if future.done() else False
     except (CompileError, OSError) as e:
         if CHECKS:

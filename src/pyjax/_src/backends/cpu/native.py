@@ -75,7 +75,9 @@ def _c_kernel(name: str):
     failed to: a warning said so)."""
     fn = _C_KERNELS.get(name)
     if fn is None and name not in _C_KERNELS:
-        lib = ccompiler.ready(c_kernels.SOURCES[name](), POLICY.native_background)
+        if name not in _C_SOURCES:
+            _C_SOURCES[name] = c_kernels.SOURCES[name]()
+        lib = ccompiler.ready(_C_SOURCES[name], POLICY.native_background)
         if lib is False:   # (still compiling)
             return None
         fn = _C_KERNELS[name] = None if lib is None else c_kernels.wrap(name, lib)
@@ -83,6 +85,7 @@ def _c_kernel(name: str):
 
 
 _C_KERNELS: dict = {}  # name -> callable, or None after a failed compile
+_C_SOURCES: dict = {}  # name -> its C source (written once)
 
 
 def c_kernel_source(name: str) -> str:
