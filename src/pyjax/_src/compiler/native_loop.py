@@ -1,5 +1,5 @@
-"""A scan's steps, and a fused group of IEEE operations, as one Numba-compiled loop
-(the optional native path).
+"""A scan's steps, and a fused group of IEEE operations, as one natively compiled loop:
+C (``emit_c``, the default where a C compiler is found) or Numba (``emit_native``).
 
 The generated Python loop of :mod:`loops` costs about a microsecond per NumPy call in
 its body, which is most of a step when the arrays are small (a 64-unit RNN step is a
@@ -118,7 +118,6 @@ class NativeSteps:
                                   self.native)
         out = self.function(*flat)
         return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
-
 
     def _call_c(self, flat: list, n_flags: int, n_carry: int):
         m = self.num_rows + self.num_inputs

@@ -1,11 +1,16 @@
-"""The optional native path: Numba-compiled versions of the kernels that NumPy can only run
+"""The native path: compiled versions of the kernels that NumPy can only run
 as long chains of passes over memory (``threefry2x32``: ~110 integer passes; float32
 ``erf_inv``: ~100 float passes; float32 ``tanh``: ~30). ``random.normal`` spends nearly
 all its time in these two; compiled, each element stays in registers and the loop
 vectorizes.
 
-A native kernel runs when Numba imports (``pip install pyjax[native]``),
-``PYJAX_NATIVE`` is not ``0``, and the kernel is *hot*: Numba compiles a kernel in
+Native code is C (``c_kernels``, built by ``ccompiler`` with a compiler found at run
+time, in the background from the first call of ``POLICY.native_kernel_min_size``
+elements or more, and kept in the persistent cache) where a compiler is found; else Numba
+(``native_kernels``, ``pip install pyjax[native]``); ``backend()`` says which, and warns
+once where neither is there. ``PYJAX_NATIVE=0`` turns both off.
+
+A Numba kernel runs when the kernel is *hot*: Numba compiles a kernel in
 0.3-1.7 s once per process, so a kernel is compiled only after its NumPy version has
 spent about as long (``POLICY.native_kernel_hot_elements``: the rent-or-buy rule, which
 never pays more than twice the best choice in hindsight), and then used on every call of
