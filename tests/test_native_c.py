@@ -232,17 +232,15 @@ def test_the_cache_evicts_the_least_recently_used(cache_dir, monkeypatch):
 
 
 _WRITER = """
-import sys
-from pyjax._src.config import config
 from pyjax._src.backends.cpu import c_kernels, ccompiler
-config.update("jax_compilation_cache_dir", sys.argv[1])
 ccompiler.load(c_kernels.erf_inv_source())
 """
 
 
 def test_concurrent_writers_leave_a_whole_entry(cache_dir):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(cache_dir)], env=env)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path),
+               JAX_COMPILATION_CACHE_DIR=str(cache_dir))  # (as JAX names it)
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER], env=env)
              for _ in range(3)]
     assert all(p.wait(timeout=300) == 0 for p in procs)
     (ref,), _ = _entry_files(cache_dir)
