@@ -26,11 +26,25 @@ if ccompiler.compiler() is None:
     pytest.skip("no C compiler", allow_module_level=True)
 
 
+@pytest.fixture(scope="session")
+def shared_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def c_code(shared_folder, monkeypatch):
+    """C code compiled when first wanted (not in the background), into a cache folder the
+    tests of bits share, nothing loaded yet in this process."""
+    return _use(shared_folder, monkeypatch)
+
+
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    """A fresh cache folder, C code compiled when first wanted (not in the background),
-    and nothing loaded yet in this process."""
-    folder = tmp_path / "cache"
+    """The same with a fresh cache folder."""
+    return _use(tmp_path / "cache", monkeypatch)
+
+
+def _use(folder, monkeypatch):
     monkeypatch.setitem(config._values, "jax_compilation_cache_dir", str(folder))
     monkeypatch.setattr(POLICY, "native_backend", "c")
     monkeypatch.setattr(POLICY, "native_background", False)
@@ -42,7 +56,7 @@ def cache_dir(tmp_path, monkeypatch):
 @pytest.mark.parametrize("blocked", [True, False], ids=["blocked", "whole"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(GROUPS))
-def test_c_groups_give_the_numpy_bits(name, dtype, blocked, cache_dir, monkeypatch, x64):
+def test_c_groups_give_the_numpy_bits(name, dtype, blocked, c_code, monkeypatch, x64):
     fn, numpy_only = GROUPS[name]
     args = _group_args(dtype)
     want, _ = _run_group(fn, args, monkeypatch, native_on=False, blocked=blocked)
@@ -52,7 +66,7 @@ def test_c_groups_give_the_numpy_bits(name, dtype, blocked, cache_dir, monkeypat
 
 
 
-def test_a_wrong_c_group_is_caught(cache_dir, monkeypatch):
+def test_a_wrong_c_group_is_caught(c_code, monkeypatch):
     fn, _ = GROUPS["sgd update"]
     args = tuple(np.random.default_rng(3).standard_normal((2, 48, 64)).astype(np.float32)) + \
         (np.float32(0.5),)
@@ -65,7 +79,7 @@ def test_a_wrong_c_group_is_caught(cache_dir, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_c_scans_give_the_python_loops_bits(name, cache_dir, monkeypatch):
+def test_c_scans_give_the_python_loops_bits(name, c_code, monkeypatch):
     make, args = PROGRAMS[name]
     want, ran = _run(make, args, monkeypatch, hot=False)
     assert not ran
@@ -75,12 +89,12 @@ def test_c_scans_give_the_python_loops_bits(name, cache_dir, monkeypatch):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_c_scans_of_generated_float32_bodies(seed, cache_dir, monkeypatch):
+def test_c_scans_of_generated_float32_bodies(seed, c_code, monkeypatch):
     _generated_test(seed, np.float32, monkeypatch)
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_c_scans_of_generated_float64_bodies(seed, cache_dir, monkeypatch, x64):
+def test_c_scans_of_generated_float64_bodies(seed, c_code, monkeypatch, x64):
     _generated_test(seed, np.float64, monkeypatch)
 
 
@@ -138,7 +152,7 @@ def _no_build(self, source, path):
     raise AssertionError("compiled though cached")
 
 
-def test_row_scaling_in_c(cache_dir, monkeypatch):
+def test_row_scaling_in_c(c_code, monkeypatch):
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
     monkeypatch.setattr(POLICY, "native_enabled", True)
     rng = np.random.default_rng(5)
