@@ -17,7 +17,6 @@ from __future__ import annotations
 import concurrent.futures
 import ctypes
 import hashlib
-import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -104,6 +103,7 @@ def _cpu_features() -> str:
 
 
 def _version() -> str:
+    import importlib.metadata  # noqa: PLC0415 (~10 ms: only when code is first built)
     try:
         return importlib.metadata.version("pyjax")
     except importlib.metadata.PackageNotFoundError:
