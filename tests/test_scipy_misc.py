@@ -374,6 +374,29 @@ def test_krylov_jit_vmap(name):
     check_vmap(solve, [batch])
 
 
+@pytest.mark.parametrize("name", ["cg", "bicgstab", "gmres"])
+def test_krylov_gradients_are_the_exact_solutions(name):
+    """Forward and reverse mode through the solve (JAX's custom_linear_solve), for a
+    matrix, for b and x0, and for a complex system (cg's transpose is then not itself)."""
+    A = SPD if name == "cg" else GENERAL
+
+    def loss(lib, mod, a, b):
+        x = getattr(mod, name)(lambda v: lib.numpy.dot(a, v), b, tol=1e-6)[0]
+        return lib.numpy.sum(x * lib.numpy.cos(x))
+    ours = pyjax.grad(lambda a, b: loss(pyjax, PL, a, b), (0, 1))(A, B)
+    theirs = jax.grad(lambda a, b: loss(jax, JL, a, b), (0, 1))(A, B)
+    assert_same(ours, theirs, rtol=1e-3, atol=1e-4)
+    tangent = R.randn(N).astype(np.float32)
+    ours = pyjax.jvp(lambda b: getattr(PL, name)(A, b, tol=1e-6)[0], (B,), (tangent,))
+    theirs = jax.jvp(lambda b: getattr(JL, name)(A, b, tol=1e-6)[0], (B,), (tangent,))
+    assert_same(ours, theirs, rtol=1e-3, atol=1e-4)
+    Ac = (SPD + 1j * (G - G.T)).astype(np.complex64)
+    Bc = (B + 1j * B[::-1]).astype(np.complex64)
+    grad_of = lambda lib, mod: lib.grad(  # noqa: E731
+        lambda b: lib.numpy.abs(getattr(mod, name)(Ac, b, tol=1e-6)[0]).sum())(Bc)
+    assert_same(grad_of(pyjax, PL), grad_of(jax, JL), rtol=1e-3, atol=1e-4)
+
+
 def test_krylov_errors():
     for name in ("cg", "bicgstab", "gmres"):
         for args, kw in (((np.ones((3, 4)), np.ones(3)), {}),

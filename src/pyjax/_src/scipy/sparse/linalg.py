@@ -1,6 +1,8 @@
 """``jax.scipy.sparse.linalg``: Krylov solvers for ``A x = b`` where ``A`` is a matrix or a
 linear function and ``b`` any pytree of arrays; each is a ``while_loop``, so it jits and
-vmaps. Like JAX's, they return ``(x, info)``."""
+vmaps. As in JAX, each runs under ``lax.custom_linear_solve``: derivatives are those of
+the exact solution (one more solve), not of the iterations, and reverse mode solves the
+transposed system with the same method. They return ``(x, info)``."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +12,7 @@ import numpy as np
 
 from pyjax._src import dtypes, tree_util
 from pyjax._src.core.trace import ArrayBase, get_aval
-from pyjax._src.lax import control_flow, elementwise as ew, linalg as lax_linalg
+from pyjax._src.lax import control_flow, elementwise as ew, linalg as lax_linalg, solves
 from pyjax._src.lax.dot import Precision
 from pyjax._src.numpy import linalg as jla
 from pyjax._src.scipy import jnp
@@ -95,10 +97,30 @@ def _threshold(b, tol, atol):
     return jnp.maximum(jnp.square(tol) * _tree_sum(_real_vdot, b, b), jnp.square(atol))
 
 
+def _solved(iterate, A, b, symmetric: bool, **options):
+    """``iterate(A, b, **options)`` as the solve of a ``custom_linear_solve``, which its
+    own transposed system also solves (``symmetric``: A is its own transpose)."""
+    solve = functools.partial(iterate, **options)
+    return solves.custom_linear_solve(A, b, solve=solve, transpose_solve=solve,
+                                      symmetric=symmetric)
+
+
+def _is_real(tree) -> bool:
+    return not any(dtypes.issubdtype(get_aval(v).dtype, np.complexfloating)
+                   for v in tree_util.tree_leaves(tree))
+
+
 def cg(A, b, x0=None, *, tol=1e-05, atol=0.0, maxiter=None, M=None):
     """Conjugate gradients for a Hermitian positive-definite ``A`` (``M``: a
-    preconditioner approximating A's inverse). Returns ``(x, None)``."""
+    preconditioner approximating A's inverse). Returns ``(x, None)``; a real such ``A``
+    is symmetric, which reverse mode uses."""
     A, b, x0, maxiter, M, _ = _prepare(A, b, x0, maxiter, M)
+    x = _solved(_cg_iterate, A, b, _is_real(b), x0=x0, tol=tol, atol=atol, maxiter=maxiter,
+                M=M)
+    return x, None
+
+
+def _cg_iterate(A, b, x0, tol, atol, maxiter, M):
     goal = _threshold(b, tol, atol)
     r0 = _sub(b, A(x0))
     z0 = M(r0)
@@ -119,14 +141,19 @@ def cg(A, b, x0=None, *, tol=1e-05, atol=0.0, maxiter=None, M=None):
         gamma_new = _tree_sum(_real_vdot, r, z).astype(dtype)
         return x, r, gamma_new, _add(z, _scale(gamma_new / gamma, p)), k + 1
 
-    x = control_flow.while_loop(cond, body, (x0, r0, gamma0, z0, 0))[0]
-    return x, None
+    return control_flow.while_loop(cond, body, (x0, r0, gamma0, z0, 0))[0]
 
 
 def bicgstab(A, b, x0=None, *, tol=1e-05, atol=0.0, maxiter=None, M=None):
     """Biconjugate gradients, stabilized, for a general square ``A``. Returns
     ``(x, None)``; a breakdown (rho, alpha or omega zero) stops the iteration."""
     A, b, x0, maxiter, M, _ = _prepare(A, b, x0, maxiter, M)
+    x = _solved(_bicgstab_iterate, A, b, False, x0=x0, tol=tol, atol=atol, maxiter=maxiter,
+                M=M)
+    return x, None
+
+
+def _bicgstab_iterate(A, b, x0, tol, atol, maxiter, M):
     goal = _threshold(b, tol, atol)
     r0 = _sub(b, A(x0))
     one = jnp.ones((), dtypes.result_type(*tree_util.tree_leaves(b)))
@@ -154,7 +181,7 @@ def bicgstab(A, b, x0=None, *, tol=1e-05, atol=0.0, maxiter=None, M=None):
         return x, r, rhat, alpha, omega, rho_new, p, q, jnp.where(rho_new == 0, -10, k)
 
     state = (x0, r0, r0, one, one, one, r0, r0, 0)
-    return control_flow.while_loop(cond, body, state)[0], None
+    return control_flow.while_loop(cond, body, state)[0]
 
 
 def _normalized(x, threshold=None):
@@ -277,11 +304,17 @@ def gmres(A, b, x0=None, *, tol=1e-05, atol=0.0, restart=20, maxiter=None, M=Non
         raise ValueError(f"invalid solve_method {solve_method}, must be either "
                          f"'incremental' or 'batched'")
     A, b, x0, maxiter, M, size = _prepare(A, b, x0, maxiter, M, TypeError)
-    restart = min(restart, size)
+    x = _solved(_gmres_iterate, A, b, False, x0=x0, tol=tol, atol=atol,
+                restart=min(restart, size), maxiter=maxiter, M=M,
+                run_cycle=_cycle_incremental if solve_method == "incremental"
+                else _cycle_batched)
+    return x, jnp.where(jnp.isnan(_norm(x)), -1, 0)
+
+
+def _gmres_iterate(A, b, x0, tol, atol, restart, maxiter, M, run_cycle):
     b_norm = _norm(b)
     goal = jnp.maximum(tol * b_norm, atol)
     ptol = _norm(M(b)) * jnp.minimum(1.0, goal / b_norm)
-    run_cycle = _cycle_incremental if solve_method == "incremental" else _cycle_batched
     unit, norm = _normalized(M(_sub(b, A(x0))))
 
     def cycle(state):
@@ -289,6 +322,5 @@ def gmres(A, b, x0=None, *, tol=1e-05, atol=0.0, restart=20, maxiter=None, M=Non
         x, unit, norm = run_cycle(A, b, x, unit, norm, ptol, restart, M)
         return x, k + 1, unit, norm
 
-    x = control_flow.while_loop(lambda s: (s[1] < maxiter) & (s[3] > goal), cycle,
-                                (x0, 0, unit, norm))[0]
-    return x, jnp.where(jnp.isnan(_norm(x)), -1, 0)
+    return control_flow.while_loop(lambda s: (s[1] < maxiter) & (s[3] > goal), cycle,
+                                   (x0, 0, unit, norm))[0]
