@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench clean array-api coverage
+.PHONY: demo test bench clean array-api coverage fuzz
 
 $(VENV)/.installed-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,11 @@ coverage: $(VENV)/.installed-test  # regenerate docs/api-coverage.md (tests/test
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+# The differential fuzzer (tools/fuzz, docs/fuzzing.md): N generated programs from SEED, each
+# under a transformation stack, against JAX; mismatches are shrunk to scripts in /tmp.
+N ?= 2000
+SEED ?= 0
+WORKERS ?= 2
+fuzz: $(VENV)/.installed-test
+	PYTHONPATH=src:. $(PY) -m tools.fuzz -n $(N) --seed $(SEED) --workers $(WORKERS) $(ARGS)
