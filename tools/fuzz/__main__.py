@@ -45,7 +45,8 @@ def main(argv=None):
                     help="only these stacks (repeatable)")
     ap.add_argument("--out", default=None, help="where reproducers go "
                                                 "(default /tmp/pyjax-fuzz-<seed>)")
-    ap.add_argument("--no-shrink", action="store_true")
+    ap.add_argument("--shrink", type=int, default=3, metavar="K",
+                    help="shrink at most K mismatches per (category, cause) group (0: none)")
     args = ap.parse_args(argv)
     out = pathlib.Path(args.out or f"/tmp/pyjax-fuzz-{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
@@ -62,9 +63,13 @@ def main(argv=None):
     causes = collections.Counter(cause(p, r) for p, r in mismatches)
     for (number, title), c in sorted(causes.items()):
         print(f"  issue-19 cause {number} ({title}): {c}" if number else f"  new: {c}")
-    if mismatches and not args.no_shrink:
+    groups = collections.defaultdict(list)
+    for prog, result in mismatches:
+        groups[result.get("category"), cause(prog, result)].append((prog, result))
+    chosen = [m for group in groups.values() for m in group[:args.shrink]]
+    if chosen:
         with Pool(1, args.timeout) as pool:
-            for prog, result in mismatches:
+            for prog, result in chosen:
                 small = shrink(pool.evaluate, prog, result["category"]) \
                     if result["status"] == "mismatch" else prog
                 final = pool.evaluate(small) if small is not prog else result

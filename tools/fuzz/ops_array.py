@@ -173,6 +173,8 @@ def _gather_int_gen(rng, pool):
     if j is None:
         return None
     i = pick(rng, pool, lambda v: is_float(v) and v.shape)
+    if i is None:
+        return None
     a = pool[i]
     return (i, j), {}, V(pool[j].shape + a.shape[1:], "f", **lineage(a))
 
