@@ -64,36 +64,37 @@ def _values_differ(o, t):
     return None if np.all(np.abs(of - tf) <= ATOL * scale + RTOL * np.abs(tf)) else "value"
 
 
-def diff(ours, theirs, path="out"):
+def diff(ours, theirs, path="out", names=("pyjax", "JAX")):
     """``None`` when the results agree, else ``(category, description)``."""
+    me, ref = names
     if ours[0] == "raise" or theirs[0] == "raise":
         if ours[0] == theirs[0] == "raise":
             if ours[1] == theirs[1]:
                 return None
-            return "raise-class", f"{path}: pyjax raised {ours[2]}, JAX {theirs[2]}: " \
-                                  f"{ours[3]} | JAX: {theirs[3]}"
+            return "raise-class", f"{path}: {me} raised {ours[2]}, {ref} {theirs[2]}: " \
+                                  f"{ours[3]} | {ref}: {theirs[3]}"
         if ours[0] == "raise":
-            return "pyjax-raises", f"{path}: pyjax raised {ours[2]}: {ours[3]}"
-        return "jax-raises", f"{path}: JAX raised {theirs[2]}: {theirs[3]}"
+            return "pyjax-raises", f"{path}: {me} raised {ours[2]}: {ours[3]}"
+        return "jax-raises", f"{path}: {ref} raised {theirs[2]}: {theirs[3]}"
     if ours[0] != theirs[0] or (ours[0] != "array" and len(ours[1]) != len(theirs[1])):
-        return "structure", f"{path}: {_kind(ours)} vs JAX {_kind(theirs)}"
+        return "structure", f"{path}: {_kind(ours)} vs {ref} {_kind(theirs)}"
     if ours[0] != "array":
         for k, (o, t) in enumerate(zip(ours[1], theirs[1])):
-            d = diff(o, t, f"{path}[{k}]")
+            d = diff(o, t, f"{path}[{k}]", names)
             if d:
                 return d
         return None
     _, oshape, odt, oweak, o = ours
     _, tshape, tdt, tweak, t = theirs
     if oshape != tshape:
-        return "shape", f"{path}: shape {oshape} vs JAX {tshape}"
+        return "shape", f"{path}: shape {oshape} vs {ref} {tshape}"
     if odt != tdt:
-        return "dtype", f"{path}: dtype {odt} vs JAX {tdt}"
+        return "dtype", f"{path}: dtype {odt} vs {ref} {tdt}"
     if oweak != tweak:
-        return "weak", f"{path}: weak_type {oweak} vs JAX {tweak}"
+        return "weak", f"{path}: weak_type {oweak} vs {ref} {tweak}"
     cat = _values_differ(o, t)
     if cat:
-        return cat, f"{path}: values differ\n  pyjax {o!r}\n  JAX   {t!r}"
+        return cat, f"{path}: values differ\n  {me:5s} {o!r}\n  {ref:5s} {t!r}"
     return None
 
 
@@ -121,6 +122,6 @@ def evaluate(libs, prog) -> dict:
     d_eager = diff(ours, eager)
     if d_eager is None:
         return {"status": "jax-inconsistent", "category": d[0],
-                "detail": "JAX's jit and eager disagree; pyjax matches eager. jit vs eager: "
-                          + (diff(eager, ref) or ("", "within tolerance"))[1]}
+                "detail": "JAX's jit and eager disagree; pyjax matches eager. eager vs jit: "
+                          + (diff(eager, ref, names=("eager", "jit")) or ("", "within tolerance"))[1]}
     return {"status": "mismatch", "category": d_eager[0], "detail": d_eager[1]}

@@ -9,8 +9,8 @@ import re
 # (pattern in JAX's exception message, why it is a JAX bug)
 JAX_BUGS = [
     (r"select cases must have the same shapes, got \[\(.*\), \(\)\]",
-     "lax.clamp with a 0-d bound and a size-0 operand: JAX's transposed clamp rule builds a "
-     "select_n of mismatched shapes (in traced-but-dead code too)"),
+     "lax.clamp differentiated with respect to a 0-d bound of a larger operand: JAX's clamp "
+     "rule builds a select_n of mismatched shapes (in traced-but-dead code too)"),
 ]
 
 

@@ -292,11 +292,23 @@ def _clamp_gen(rng, pool):
         return None
     lo = pick(rng, pool, lambda v: safe_float(v) and v.shape in ((), pool[i].shape))
     v = pool[i]
-    return (lo, i), {"w": float(rng.choice([0.0, 0.5, 1.0]))}, V(v.shape, "f", **lineage(v))
+    # JAX cannot differentiate with respect to a 0-d bound of a larger operand (docs/fuzzing.md)
+    stop = pool[lo].shape != v.shape
+    return (lo, i), {"w": float(rng.choice([0.0, 0.5, 1.0])), "stop": stop}, \
+        V(v.shape, "f", **lineage(v))
 
 
-register("clamp", _clamp_gen, lambda L, p, lo, a: L.lax.clamp(lo, a, lo + p["w"]),
-         "lax.clamp({0}, {1}, {0} + {p[w]!r})", 1.0, "binary")
+def _clamp_run(L, p, lo, a):
+    lo = L.lax.stop_gradient(lo) if p["stop"] else lo
+    return L.lax.clamp(lo, a, lo + p["w"])
+
+
+def _clamp_src(p, lo, a):
+    lo = f"lax.stop_gradient({lo})" if p["stop"] else lo
+    return f"lax.clamp({lo}, {a}, {lo} + {p['w']!r})"
+
+
+register("clamp", _clamp_gen, _clamp_run, _clamp_src, 1.0, "binary")
 
 
 def _bad_binary_gen(rng, pool):
