@@ -6,6 +6,7 @@ any program mismatches."""
 import argparse
 import collections
 import pathlib
+import signal
 import sys
 import time
 
@@ -48,6 +49,7 @@ def main(argv=None):
     ap.add_argument("--shrink", type=int, default=3, metavar="K",
                     help="shrink at most K mismatches per (category, cause) group (0: none)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the workers are stopped
     out = pathlib.Path(args.out or f"/tmp/pyjax-fuzz-{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
