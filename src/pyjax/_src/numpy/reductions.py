@@ -720,9 +720,9 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
         result = _inverted_cdf(a, q, weights, squash_nans)
     else:
         result = _interpolated_quantile(a, q, method, squash_nans)
-    if keepdims:
-        result = lax_bcast.reshape(result, q_aval.shape + tuple(
-            1 if i in dims else s for i, s in enumerate(a_aval.shape)))
+    if keepdims:  # a 0-d operand keeps one axis in JAX (it is reduced as a 1-d one)
+        result = lax_bcast.reshape(result, q_aval.shape + (tuple(
+            1 if i in dims else s for i, s in enumerate(a_aval.shape)) or (1,)))
     return ew.convert_element_type(result, a_aval.dtype)
 
 

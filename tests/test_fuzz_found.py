@@ -1,0 +1,25 @@
+"""Regression tests for root causes the fuzzer (tools/fuzz) found beyond issue 19's eight,
+each differential against JAX."""
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp_ref
+
+import pyjax.numpy as jnp
+
+from harness import assert_same
+
+
+@pytest.mark.parametrize("fn", [
+    lambda n, a: n.median(a, keepdims=True),
+    lambda n, a: n.quantile(a, 0.3, keepdims=True),
+    lambda n, a: n.quantile(a, n.array([0.3, 0.5]), keepdims=True),
+    lambda n, a: n.percentile(a, 30.0, keepdims=True),
+    lambda n, a: n.nanmedian(a, keepdims=True),
+    lambda n, a: n.nanquantile(a, 0.7, axis=None, keepdims=True),
+])
+def test_quantiles_of_a_0d_array_keep_one_axis(fn):
+    """JAX reduces a 0-d operand as a 1-d one: ``keepdims`` leaves shape (1,)."""
+    a = np.float32(1.5)
+    assert_same(fn(jnp, a), jax.jit(lambda a: fn(jnp_ref, a))(a))
