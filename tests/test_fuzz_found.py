@@ -6,6 +6,7 @@ import pytest
 import jax
 import jax.numpy as jnp_ref
 
+import pyjax
 import pyjax.numpy as jnp
 
 from harness import assert_same
@@ -23,3 +24,15 @@ def test_quantiles_of_a_0d_array_keep_one_axis(fn):
     """JAX reduces a 0-d operand as a 1-d one: ``keepdims`` leaves shape (1,)."""
     a = np.float32(1.5)
     assert_same(fn(jnp, a), jax.jit(lambda a: fn(jnp_ref, a))(a))
+
+
+def test_cbrt_derivative_at_zero_and_infinity():
+    """cbrt's derivative is (1/3)·cbrt(x)^-2, from the answer: inf at ±0, 0 at ±inf (a form
+    with x in the denominator gives 0/0 = NaN there), and second derivatives follow."""
+    x = np.array([0.0, -0.0, np.inf, -np.inf, 1e-30, 8.0, -1.0], np.float32)
+    t = np.ones_like(x)
+    ours = pyjax.jvp(jnp.cbrt, (x,), (t,))
+    theirs = jax.jit(lambda x, t: jax.jvp(jnp_ref.cbrt, (x,), (t,)))(x, t)
+    assert_same(ours, theirs)
+    second = pyjax.vmap(pyjax.grad(pyjax.grad(jnp.cbrt)))(x)
+    assert_same(second, jax.vmap(jax.grad(jax.grad(jnp_ref.cbrt)))(x))

@@ -92,8 +92,16 @@ along_axis("log_softmax", lambda L, a, ax, r: L.nn.log_softmax(a, axis=ax),
            "nn.log_softmax" + A, none_ok=True)
 along_axis("standardize", lambda L, a, ax, r: L.nn.standardize(a, axis=ax),
            "nn.standardize" + A, none_ok=True)
-along_axis("sort", lambda L, a, ax, r: L.jnp.sort(a, axis=ax, descending=r),
-           "jnp.sort({0}, axis={p[axis]!r}, descending={p[reverse]!r})", True, True)
+def plus_nan(L, a):
+    """NaNs made positive. An invalid operation's NaN has a sign that is platform noise
+    (NumPy's sin(-nan) is +nan, XLA's -nan; JAX's own x ** 0.5 of a negative is -nan eager
+    and +nan under jit), and sorts and top_k order NaNs by that sign."""
+    return L.jnp.where(L.jnp.isnan(a), np.float32(np.nan), a)
+
+
+NAN = "jnp.where(jnp.isnan({0}), np.nan, {0})"
+along_axis("sort", lambda L, a, ax, r: L.jnp.sort(plus_nan(L, a), axis=ax, descending=r),
+           "jnp.sort(" + NAN + ", axis={p[axis]!r}, descending={p[reverse]!r})", True, True)
 along_axis("flip", lambda L, a, ax, r: L.jnp.flip(a, axis=ax), "jnp.flip" + A, True,
            none_ok=True)
 
@@ -107,8 +115,9 @@ def _argsort_gen(rng, pool):
     return (i,), {"axis": axis, "stable": True}, V(v.shape, "i", exact=True, generic=False)
 
 
-register("argsort", _argsort_gen, lambda L, p, a: L.jnp.argsort(a, axis=p["axis"]),
-         "jnp.argsort({0}, axis={p[axis]!r})", 1.0, "sort")
+register("argsort", _argsort_gen,
+         lambda L, p, a: L.jnp.argsort(plus_nan(L, a), axis=p["axis"]),
+         "jnp.argsort(" + NAN + ", axis={p[axis]!r})", 1.0, "sort")
 
 
 def _top_k_gen(rng, pool, indices=False):
@@ -122,10 +131,11 @@ def _top_k_gen(rng, pool, indices=False):
     return (i,), {"k": k}, out
 
 
-register("top_k", _top_k_gen, lambda L, p, a: L.lax.top_k(a, p["k"])[0],
-         "lax.top_k({0}, {p[k]!r})[0]", 1.0, "sort")
+register("top_k", _top_k_gen, lambda L, p, a: L.lax.top_k(plus_nan(L, a), p["k"])[0],
+         "lax.top_k(" + NAN + ", {p[k]!r})[0]", 1.0, "sort")
 register("top_k_idx", lambda rng, pool: _top_k_gen(rng, pool, True),
-         lambda L, p, a: L.lax.top_k(a, p["k"])[1], "lax.top_k({0}, {p[k]!r})[1]", 0.5, "sort")
+         lambda L, p, a: L.lax.top_k(plus_nan(L, a), p["k"])[1],
+         "lax.top_k(" + NAN + ", {p[k]!r})[1]", 0.5, "sort")
 
 
 def _int_to_float_gen(rng, pool):

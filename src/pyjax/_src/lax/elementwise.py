@@ -717,7 +717,9 @@ defjvp(rsqrt_p, lambda g, ans, x: mul(g, mul(common.scalar_like(-0.5, ans), div(
 cbrt_p = unop("cbrt", kinds=FLOAT, ufunc=np.cbrt, cost=transcendental_cost)
 def cbrt(x): return cbrt_p.bind(x)  # noqa: E704
 
-defjvp(cbrt_p, lambda g, ans, x: mul(g, div(ans, mul(x, common.scalar_like(3, x)))))
+# From the answer alone, as JAX: at 0 the derivative is inf (not ans/3x = 0/0), at ±inf 0.
+defjvp(cbrt_p, lambda g, ans, x: mul(g, mul(common.scalar_like(1 / 3, ans),
+                                            integer_pow(ans, -2))))
 
 abs_p = unop("abs", kinds="ifc", ufunc=np.abs, exact_rounding=True,  # (no unsigned: as JAX)
               out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
