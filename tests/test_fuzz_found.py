@@ -36,3 +36,20 @@ def test_cbrt_derivative_at_zero_and_infinity():
     assert_same(ours, theirs)
     second = pyjax.vmap(pyjax.grad(pyjax.grad(jnp.cbrt)))(x)
     assert_same(second, jax.vmap(jax.grad(jax.grad(jnp_ref.cbrt)))(x))
+
+
+def test_pow_derivative_at_a_zero_float_exponent():
+    """d/dx x**y = y·x**(y-1) is 0·inf = nan at x = 0, y = 0.0 in JAX; only an integer
+    exponent is guarded to give 0 there. Second derivatives at y = 0 follow the same rule."""
+    v = np.array([0.0, -0.0, 1.0, 0.5, 2.0, np.nan], np.float32)
+    x, y = np.repeat(v, 2), np.tile(np.array([0.0, -0.0], np.float32), len(v))
+
+    def grads(J, n):
+        g1 = J.vmap(J.grad(lambda a, b: n.power(a, b), argnums=(0, 1)))
+        g2 = J.vmap(J.grad(J.grad(lambda a, b: n.power(a, b)), argnums=(0, 1)))
+        return g1(x, y), g2(x, y)
+    assert_same(grads(pyjax, jnp), jax.jit(lambda: grads(jax, jnp_ref))())
+    yi = np.array([0, 0, 1, 3], np.int32)
+    xi = np.array([0.0, 2.0, 0.0, 1.5], np.float32)
+    ours = pyjax.vmap(pyjax.grad(pyjax.lax.pow))(xi, yi)
+    assert_same(ours, jax.vmap(jax.grad(jax.lax.pow))(xi, yi))

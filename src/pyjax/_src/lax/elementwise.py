@@ -321,13 +321,16 @@ def pow(x, y):
 
 
 def _pow_jvp_x(g, ans, x, y):
-    # d/dx x**y = y * x**(y-1); written to be 0 (not nan) where y == 0.
+    # d/dx x**y = y * x**(y-1). As JAX, only an integer exponent is guarded to give 0 (not
+    # 0 * inf = nan) where y == 0; a float exponent of 0 at x == 0 gives nan.
     out = get_aval(ans)
     y = broadcast_to_aval(y, out.update(dtype=get_aval(y).dtype))
     y_x = convert_element_type(y, out.dtype, out.weak_type)
     one = common.scalar_like(1, y)
-    dx = select_n(eq(y, common.scalar_like(0, y)), mul(y_x, pow(x, sub(y, one))),
-                  broadcast_to_aval(common.scalar_like(0, ans), out))
+    dx = mul(y_x, pow(x, sub(y, one)))
+    if get_aval(y).dtype.kind in "iu":
+        dx = select_n(eq(y, common.scalar_like(0, y)), dx,
+                      broadcast_to_aval(common.scalar_like(0, ans), out))
     return _out(ans, mul(g, dx))
 
 
