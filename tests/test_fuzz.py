@@ -16,7 +16,7 @@ from tools.fuzz.ops import OPS  # noqa: E402
 from tools.fuzz.program import STACKS, generate  # noqa: E402
 from tools.fuzz.shrink import script, shrink  # noqa: E402
 
-BUDGET, SEED = 240, 19
+BUDGET, SEED = 300, 19
 
 
 def test_fixed_budget_has_no_mismatches():
