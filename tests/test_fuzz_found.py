@@ -53,3 +53,19 @@ def test_pow_derivative_at_a_zero_float_exponent():
     xi = np.array([0.0, 2.0, 0.0, 1.5], np.float32)
     ours = pyjax.vmap(pyjax.grad(pyjax.lax.pow))(xi, yi)
     assert_same(ours, jax.vmap(jax.grad(jax.lax.pow))(xi, yi))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_pow_of_a_half_is_pow_not_sqrt(jit):
+    """x ** 0.5 is pow, not sqrt: (-inf) ** 0.5 is +inf and (-0) ** 0.5 is +0 (NumPy's power
+    takes a sqrt fast path for a scalar exponent of 0.5)."""
+    x = np.array([-np.inf, -1.0, 0.0, -0.0, np.inf, 4.0, 2.25], np.float32)
+
+    def f(J, n, x):
+        return (n.asarray(x) ** 0.5, n.power(x, n.full(x.shape, 0.5)), J.lax.pow(x, 0.5))
+    ours = (pyjax.jit(lambda x: f(pyjax, jnp, x)) if jit else lambda x: f(pyjax, jnp, x))(x)
+    theirs = jax.jit(lambda x: f(jax, jnp_ref, x))(x)
+    assert_same(ours, theirs)
+    for o, t in zip(ours, theirs):  # signed zeros too (a NaN's sign is noise)
+        o, t = np.asarray(o), np.asarray(t)
+        np.testing.assert_array_equal(np.signbit(o[~np.isnan(t)]), np.signbit(t[~np.isnan(t)]))

@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 
+from .compare import FILTERED
 from .known import cause
 from .program import STACKS, generate
 from .runner import Pool
@@ -60,8 +61,7 @@ def main(argv=None):
     by_cat = collections.Counter((r["status"], r.get("category")) for _, r in bad)
     for (status, cat), c in sorted(by_cat.items()):
         print(f"  {status:18s} {cat:14s} {c}")
-    mismatches = [(p, r) for p, r in bad if r["status"] != "jax-inconsistent"
-                  and r["status"] != "jax-crash"]
+    mismatches = [(p, r) for p, r in bad if r["status"] not in FILTERED]
     causes = collections.Counter(cause(p, r) for p, r in mismatches)
     for (number, title), c in sorted(causes.items()):
         print(f"  issue-19 cause {number} ({title}): {c}" if number else f"  new: {c}")
@@ -81,7 +81,7 @@ def main(argv=None):
                       f"{small['stack']}: "
                       f"{result['category']}: {result['detail'].splitlines()[0][:200]}")
     for prog, result in bad:
-        if result["status"] in ("jax-inconsistent", "jax-crash"):
+        if result["status"] in FILTERED:
             print(f"filtered ({result['status']}): program {prog['index']} "
                   f"({prog['stack']}): {result['detail'].splitlines()[0][:200]}")
     return 1 if mismatches else 0

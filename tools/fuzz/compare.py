@@ -13,6 +13,8 @@ from .known import jax_bug
 from .program import build
 
 RTOL, ATOL = 2e-3, 2e-4
+# Statuses that are listed but not counted: JAX gives no answer to compare with (docs/fuzzing.md).
+FILTERED = ("jax-inconsistent", "jax-crash", "ill-conditioned")
 # Exceptions that mean JAX itself broke, not that the program is wrong.
 CRASH_BASES = ("AssertionError", "KeyError", "AttributeError", "RuntimeError", "SystemError",
                "UnboundLocalError", "ZeroDivisionError", "RecursionError")

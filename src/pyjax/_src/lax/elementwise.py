@@ -293,11 +293,18 @@ defjvp(rem_p, lambda g, ans, x, y: _out(ans, g),
 
 def _pow_kernel(x, y):
     # An integer exponent is converted to the base's dtype first, as XLA lowers it.
-    return np.power(x, y.astype(x.dtype, copy=False))
+    y = y.astype(x.dtype, copy=False)
+    out = np.power(x, y)
+    # NumPy computes a scalar (or stride-0) exponent of 0.5 as sqrt: -inf ** 0.5 is nan and
+    # -0 ** 0.5 is -0 there; pow (XLA's, C's) gives +inf and +0. (So no ufunc declaration.)
+    if x.dtype.kind == "f" and np.any(y == 0.5):
+        fix = (y == 0.5) & ((x == -np.inf) | (x == 0))
+        if np.any(fix):
+            out = np.where(fix, np.where(x == 0, 0, np.inf).astype(out.dtype), out)
+    return out
 
 
-pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, ufunc=np.power,
-              cost=transcendental_cost)
+pow_p = binop("pow", _pow_kernel, kinds=INEXACT, quiet=True, cost=transcendental_cost)
 
 
 def _pow_abstract_eval(avals):
