@@ -24,19 +24,20 @@ def jax_bug(message: str):
 
 # Issue 19's root causes, as signatures of the mismatch (op names, category, detail).
 CAUSES = [
-    (1, "zero-size arrays", lambda ops, cat, d: "slice_sizes must be in range" in d
+    (1, "zero-size arrays", lambda ops, cat, d, stack: "slice_sizes must be in range" in d
      or "zero-size array" in d),
-    (2, "var/std under reverse mode in checkpoint/scan/cond", lambda ops, cat, d:
+    (2, "var/std under reverse mode in checkpoint/scan/cond", lambda ops, cat, d, stack:
      "is not linear" in d and ({"var", "std", "standardize"} & ops)),
-    (3, "relu-like in loop/branch bodies under grad(grad)", lambda ops, cat, d:
+    (3, "relu-like in loop/branch bodies under grad(grad)", lambda ops, cat, d, stack:
      "is not linear" in d or "not linear in its predicate" in d),
-    (4, "lax.pad of a 0-d operand", lambda ops, cat, d: "does not support item assignment" in d),
-    (5, "clamp's gradient at the bounds", lambda ops, cat, d: cat == "value" and (
+    (4, "lax.pad of a 0-d operand", lambda ops, cat, d, stack: "does not support item assignment" in d),
+    (5, "clamp's gradient at the bounds", lambda ops, cat, d, stack: cat == "value" and (
         {"clamp", "clamp_c", "clip_c"} & ops)),
-    (6, "NaN propagation in gradients", lambda ops, cat, d: cat in ("nan", "inf")),
-    (7, "error classes / nextafter's derivative", lambda ops, cat, d: "nextafter" in d
+    (6, "NaN propagation in gradients", lambda ops, cat, d, stack: cat in ("nan", "inf")
+     and stack not in ("eager", "jit", "vmap")),
+    (7, "error classes / nextafter's derivative", lambda ops, cat, d, stack: "nextafter" in d
      or cat == "raise-class"),
-    (8, "weak types", lambda ops, cat, d: cat == "weak"),
+    (8, "weak types", lambda ops, cat, d, stack: cat == "weak"),
 ]
 
 
@@ -44,6 +45,6 @@ def cause(prog, result):
     """``(number, title)`` of the issue-19 root cause a mismatch looks like, or ``(0, 'new')``."""
     ops = {name for name, _, _ in prog["ops"]}
     for number, title, match in CAUSES:
-        if match(ops, result.get("category", ""), result.get("detail", "")):
+        if match(ops, result.get("category", ""), result.get("detail", ""), prog["stack"]):
             return number, title
     return 0, "new"
