@@ -69,3 +69,18 @@ def test_pow_of_a_half_is_pow_not_sqrt(jit):
     for o, t in zip(ours, theirs):  # signed zeros too (a NaN's sign is noise)
         o, t = np.asarray(o), np.asarray(t)
         np.testing.assert_array_equal(np.signbit(o[~np.isnan(t)]), np.signbit(t[~np.isnan(t)]))
+
+
+def test_cholesky_derivatives_select_the_lower_triangle():
+    """A NaN or inf cotangent above the diagonal of cholesky's result (log of its zeros) is
+    dropped, as JAX's tril does, not multiplied by 0; likewise in forward mode."""
+    a = np.array([[2.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 1.5]], np.float32)
+    for ct in (np.triu(np.full((3, 3), np.nan, np.float32), 1) + 1,
+               np.triu(np.full((3, 3), np.inf, np.float32), 1) + 2):
+        ours = pyjax.vjp(jnp.linalg.cholesky, a)[1](ct)
+        assert_same(ours, jax.vjp(jnp_ref.linalg.cholesky, a)[1](ct))
+    t = np.array([[np.nan, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]], np.float32)
+    assert_same(pyjax.jvp(jnp.linalg.cholesky, (a,), (t,)),
+                jax.jvp(jnp_ref.linalg.cholesky, (a,), (t,)))
+    f = lambda n: lambda m: n.sum(n.log(n.linalg.cholesky(m @ m.T + n.eye(3))))  # noqa: E731
+    assert_same(pyjax.grad(f(jnp))(a), jax.grad(f(jnp_ref))(a))

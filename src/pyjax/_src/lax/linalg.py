@@ -427,8 +427,14 @@ def _cholesky_jvp(primals, tangents):
                            lower=True)
     inner = triangular_solve(L, tmp, left_side=True, lower=True)
     n = get_aval(x).shape[-1]
-    half = (np.tri(n, n, -1) + 0.5 * np.eye(n)).astype(get_aval(x).dtype)
-    return [L], [_matmul(L, ew.mul(inner, _matrix_const(half, inner)))]
+    # Lower triangles are selected, as JAX (whose cholesky ends in a tril): a NaN above the
+    # diagonal, in a tangent or a cotangent, is dropped rather than multiplied by 0.
+    tri = _matrix_const(np.tri(n, n, dtype=bool), inner)
+
+    def tril(m):
+        return ew.select_n(tri, ew.zeros_like(m), m)
+    scale = (1 + np.eye(n)).astype(get_aval(x).dtype)  # phi halves the diagonal
+    return [L], [tril(_matmul(L, ew.div(tril(inner), _matrix_const(scale, inner))))]
 
 
 cholesky_p.abstract_eval = _cholesky_abstract_eval
