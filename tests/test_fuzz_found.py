@@ -84,3 +84,23 @@ def test_cholesky_derivatives_select_the_lower_triangle():
                 jax.jvp(jnp_ref.linalg.cholesky, (a,), (t,)))
     f = lambda n: lambda m: n.sum(n.log(n.linalg.cholesky(m @ m.T + n.eye(3))))  # noqa: E731
     assert_same(pyjax.grad(f(jnp))(a), jax.grad(f(jnp_ref))(a))
+
+
+def test_cumlogsumexp_second_derivative_at_ties():
+    """The combine of cumlogsumexp's JVP computes log(e^(x-m) + e^(y-m)) + m, whose
+    derivatives do not depend on m: no kink of max or abs shows at x == y (the second
+    derivative was 20% off there)."""
+    x = np.array([[0.0, -1.5, 2.0], [0.0, 1.5, 2.0], [0.0, -1.5, -np.inf]], np.float32)
+    w = np.cos(np.arange(9) * 1.3 + 0.5).reshape(3, 3).astype(np.float32)
+
+    def hess(J, n):
+        inner = J.grad(lambda a: n.sum(J.lax.cumlogsumexp(a, axis=0) * w))
+        return J.grad(lambda a: n.sum(inner(a) * w))(x)
+    assert_same(hess(pyjax, jnp), jax.jit(lambda: hess(jax, jnp_ref))(), rtol=1e-5, atol=1e-6)
+
+
+def test_tanh_derivative_with_an_infinite_cotangent_at_zero():
+    """tanh's JVP is JAX's (g + tanh·g)(1 - tanh): an infinite g where tanh is 0 gives NaN."""
+    f = lambda J, n: J.vmap(J.grad(lambda a: J.lax.digamma(8 * n.tanh(a / 8))))  # noqa: E731
+    x = np.array([0.0, -2.5, 3.0, 1e-3], np.float32)
+    assert_same(f(pyjax, jnp)(x), jax.jit(f(jax, jnp_ref))(x))

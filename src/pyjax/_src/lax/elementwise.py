@@ -641,7 +641,8 @@ tanh_p.native = NativeForm("kernel", lambda eqn: eqn.outvars[0].aval.dtype == np
                            kernel="tanh_f32")
 def tanh(x): return tanh_p.bind(x)  # noqa: E704
 
-defjvp(tanh_p, lambda g, ans, x: mul(g, sub(common.scalar_like(1, ans), mul(ans, ans))))
+# JAX's form, (g + ans·g)(1 - ans): an infinite g at ans = 0 gives nan there, as in JAX.
+defjvp(tanh_p, lambda g, ans, x: mul(add(g, mul(ans, g)), sub(common.scalar_like(1, ans), ans)))
 
 
 def _logistic_kernel(x):

@@ -353,9 +353,13 @@ def _logaddexp(x, y):
         wrapped = ew.select_n(ew.lt(wrapped, _const_like(0, imag)), wrapped,
                               ew.add(wrapped, two_pi))
         return ew.complex(ew.real(out), ew.sub(wrapped, pi))
+    # m + log(exp(x - m) + exp(y - m)) for any shift m: m cancels from every derivative, so
+    # its kink at x == y (and abs's) never shows, to any order (the log1p(exp(-|x - y|))
+    # form has a wrong second derivative at ties). m is amax, or 0 where amax is +inf.
     delta = ew.sub(x, y)
-    return ew.select_n(ew.ne(delta, delta),
-                       ew.add(amax, ew.log1p(ew.exp(ew.neg(ew.abs(delta))))), ew.add(x, y))
+    m = ew.select_n(ew.eq(amax, _const_like(np.inf, amax)), amax, _const_like(0, amax))
+    smooth = ew.add(m, ew.log(ew.add(ew.exp(ew.sub(x, m)), ew.exp(ew.sub(y, m)))))
+    return ew.select_n(ew.ne(delta, delta), smooth, ew.add(x, y))
 
 
 def _finite_or_zero(x):
