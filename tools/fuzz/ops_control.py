@@ -152,7 +152,7 @@ register("checkpoint", _checkpoint_gen, _checkpoint_run, _checkpoint_src, 0.7, "
 
 # ------------------------------------------------------------------------- linear algebra
 def _matrix_gen(rng, pool, out_shape, generic_only=False):
-    """A 2-d operand; the op builds an SPD matrix ``a aᵀ/m + I`` from it."""
+    """A 2-d operand; the op builds an SPD matrix from it (``spd``)."""
     i = pick(rng, pool, lambda v: is_float(v) and len(v.shape) == 2 and v.shape[0] >= 1
              and (v.generic if generic_only else True))
     if i is None:
@@ -162,11 +162,17 @@ def _matrix_gen(rng, pool, out_shape, generic_only=False):
 
 
 def spd(L, a):
+    """SPD with eigenvalues >= 1 and, for a generic ``a`` even of low rank, distinct: at a
+    degenerate eigenvalue eigh's derivatives divide by a gap that is 0 in one library and
+    an ulp in the other."""
     jnp = L.jnp
-    return a @ a.T / max(1, a.shape[1]) + jnp.eye(a.shape[0], dtype=a.dtype)
+    b = jnp.tanh(a)  # bounded entries: a huge one would drown the small eigenvalues
+    return b @ b.T / max(1, a.shape[1]) + jnp.diag(1 + 0.37 * jnp.arange(a.shape[0],
+                                                                          dtype=a.dtype))
 
 
-SPD = "(({0}) @ ({0}).T / {m} + jnp.eye({n}, dtype=jnp.float32))"
+SPD = ("(jnp.tanh({0}) @ jnp.tanh({0}).T / {m} + "
+       "jnp.diag(1 + 0.37 * jnp.arange({n}, dtype=jnp.float32)))")
 
 
 def linalg(name, run, src, out_shape, weight=0.6, generic_only=False):
