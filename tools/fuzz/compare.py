@@ -122,10 +122,11 @@ def evaluate(libs, prog) -> dict:
         return {"status": "jax-crash", "category": "jax-crash",
                 "detail": f"{eager[2]}: {eager[3]}"}
     d_eager = diff(ours, eager)
+    jit_vs_eager = diff(eager, ref, names=("eager", "jit")) or ("", "within tolerance")
     if d_eager is None:
         return {"status": "jax-inconsistent", "category": d[0],
                 "detail": "JAX's jit and eager disagree; pyjax matches eager. eager vs jit: "
-                          + (diff(eager, ref, names=("eager", "jit")) or ("", "within tolerance"))[1]}
+                          + jit_vs_eager[1]}
     if d_eager[0] in ("value", "nan", "inf") and _unstable(libs["jax"], prog, ref):
         return {"status": "ill-conditioned", "category": d_eager[0],
                 "detail": "JAX's own result moves past the tolerance when the continuous "

@@ -30,7 +30,8 @@ CAUSES = [
      "is not linear" in d and ({"var", "std", "standardize"} & ops)),
     (3, "relu-like in loop/branch bodies under grad(grad)", lambda ops, cat, d, stack:
      "is not linear" in d or "not linear in its predicate" in d),
-    (4, "lax.pad of a 0-d operand", lambda ops, cat, d, stack: "does not support item assignment" in d),
+    (4, "lax.pad of a 0-d operand", lambda ops, cat, d, stack:
+     "does not support item assignment" in d),
     (5, "clamp's gradient at the bounds", lambda ops, cat, d, stack: cat == "value" and (
         {"clamp", "clamp_c", "clip_c"} & ops)),
     (6, "NaN propagation in gradients", lambda ops, cat, d, stack: cat in ("nan", "inf")

@@ -15,7 +15,7 @@ side of a jump, and that is float noise, not a bug.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, NamedTuple
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Control flow (cond, switch, scan, fori_loop, while_loop, checkpoint), linear algebra on
 well-conditioned matrices, FFTs, convolutions and windowed reductions."""
-from .ops import (BODY_OPS, SMOOTH_BODY_OPS, V, body_run, body_src, is_float, lineage, pick, register,
-                  safe_float)
+from .ops import (BODY_OPS, SMOOTH_BODY_OPS, V, body_run, body_src, is_float, lineage, pick,
+                  register, safe_float)
 
 
 def _bodies(rng, n, *operands):
@@ -134,7 +134,8 @@ register("while_loop", _while_gen, _while_run, _while_src, 0.5, "control")
 
 def _checkpoint_gen(rng, pool):
     i = pick(rng, pool, is_float)
-    return (i,), {"fs": _bodies(rng, 2, pool[i])}, V(pool[i].shape, "f", **lineage(pool[i], exact=False))
+    return (i,), {"fs": _bodies(rng, 2, pool[i])}, V(pool[i].shape, "f",
+                                                      **lineage(pool[i], exact=False))
 
 
 def _checkpoint_run(L, p, a):

@@ -92,7 +92,7 @@ def tangents(shape):
 
 def loss(L, f):
     """A scalar of ``f``'s outputs that reads every element."""
-    return lambda *a: sum(L.jnp.sum(o * weights(o.shape)) for o in f(*a))
+    return lambda *a: sum(L.jnp.sum(o * weights(np.shape(o))) for o in f(*a))
 
 
 def _grad(L, f, n):
@@ -105,18 +105,19 @@ def _vmap(L, g, prog):
 
 def _grad_grad(L, f, n):
     inner = L.J.grad(loss(L, f), argnums=0)
-    return L.J.grad(lambda *a: L.jnp.sum(inner(*a) * weights(a[0].shape)), argnums=tuple(range(n)))
+    return L.J.grad(lambda *a: L.jnp.sum(inner(*a) * weights(np.shape(a[0]))),
+                    argnums=tuple(range(n)))
 
 
 def _vjp(L, f):
     def run(*a):
         out, pull = L.J.vjp(f, *a)
-        return out, pull(tuple(weights(o.shape) for o in out))
+        return out, pull(tuple(weights(np.shape(o)) for o in out))
     return run
 
 
 def _jvp(L, f):
-    return lambda *a: L.J.jvp(f, a, tuple(tangents(x.shape) for x in a))
+    return lambda *a: L.J.jvp(f, a, tuple(tangents(np.shape(x)) for x in a))
 
 
 # Each: (L, program function, program) -> function of the stack's arguments.

@@ -140,7 +140,7 @@ def tangents(shape):
 
 def run(J):
     f = program(J)
-    loss = lambda *a: sum(J.numpy.sum(o * weights(o.shape)) for o in f(*a))  # noqa: E731
+    loss = lambda *a: sum(J.numpy.sum(o * weights(np.shape(o))) for o in f(*a))  # noqa: E731
     argnums = tuple(range(len(INPUTS)))
 {stack_src}
 
@@ -171,10 +171,10 @@ STACK_SRC = {
     "vmap": "return J.vmap(f, in_axes=IN_AXES)(*BATCHED)",
     "vmap(grad)": "return J.vmap(J.grad(loss, argnums=argnums), in_axes=IN_AXES)(*BATCHED)",
     "grad(grad)": ("inner = J.grad(loss, argnums=0)\nreturn J.grad(lambda *a: J.numpy.sum("
-                   "inner(*a) * weights(a[0].shape)), argnums=argnums)(*INPUTS)"),
+                   "inner(*a) * weights(np.shape(a[0]))), argnums=argnums)(*INPUTS)"),
     "jvp": "return J.jvp(f, tuple(INPUTS), tuple(tangents(x.shape) for x in INPUTS))",
     "vjp": ("out, pull = J.vjp(f, *INPUTS)\n"
-            "return out, pull(tuple(weights(o.shape) for o in out))"),
+            "return out, pull(tuple(weights(np.shape(o)) for o in out))"),
     "jacfwd": "return J.jacfwd(f, argnums=0)(*INPUTS)",
     "jacrev": "return J.jacrev(f, argnums=argnums)(*INPUTS)",
     "jit(vmap(grad))": ("return J.jit(J.vmap(J.grad(loss, argnums=argnums), in_axes=IN_AXES))"
