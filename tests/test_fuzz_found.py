@@ -104,3 +104,19 @@ def test_tanh_derivative_with_an_infinite_cotangent_at_zero():
     f = lambda J, n: J.vmap(J.grad(lambda a: J.lax.digamma(8 * n.tanh(a / 8))))  # noqa: E731
     x = np.array([0.0, -2.5, 3.0, 1e-3], np.float32)
     assert_same(f(pyjax, jnp)(x), jax.jit(f(jax, jnp_ref))(x))
+
+
+@pytest.mark.parametrize("mapped", ["lhs", "rhs", "both"])
+def test_conv_under_vmap_of_an_empty_batch(mapped):
+    """vmap over a batch of 0 (jacfwd of an empty input, say) folds one slice instead of
+    none: folding an empty axis into another loses the other's size (it raised
+    ZeroDivisionError)."""
+    lhs, rhs = np.ones((1, 1, 2, 5), np.float32), np.ones((1, 1, 1, 2), np.float32)
+    axes = {"lhs": (0, None), "rhs": (None, 0), "both": (0, 0)}[mapped]
+    args = [np.ones((0,) + x.shape, np.float32) if ax == 0 else x
+            for x, ax in zip((lhs, rhs), axes)]
+
+    def f(J):
+        return J.vmap(lambda l, r: J.lax.conv_general_dilated(l, r, (1, 2), ((0, 0), (0, 1))),
+                      in_axes=axes)(*args)
+    assert_same(f(pyjax), f(jax))

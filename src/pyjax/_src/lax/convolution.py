@@ -463,12 +463,25 @@ def _conv_transpose_rule(cts, lhs, rhs, **params):
     return [None, _transpose_rhs(ct, lhs, rhs.aval, **params)]
 
 
+def _one_more(x, d):
+    """``x`` with one zero slice appended along its mapped axis ``d`` (if any)."""
+    if d is None:
+        return x
+    config = [(0, 0, 0)] * get_aval(x).ndim
+    config[d] = (0, 1, 0)
+    return shape.pad(x, np.zeros((), get_aval(x).dtype), config)
+
+
 def _conv_batch(axis_size, args, dims, **params):
     """vmap folds the mapped axis into the convolution: into the features (as groups) when
     both operands are mapped, into the batch for a mapped input, into the output features
     for a mapped kernel (inside the groups, which must stay outermost)."""
     lhs, rhs = args
     ld, rd = dims
+    if axis_size == 0:  # folding an empty axis loses the sizes it multiplies: fold one
+        outs, out_dims = _conv_batch(1, [_one_more(x, d) for x, d in zip(args, dims)],
+                                     dims, **params)
+        return [shape.slice_in_dim(outs[0], 0, 0, axis=out_dims[0])], out_dims
     ls, rs, os_ = params["dimension_numbers"]
     fgc, bgc = params["feature_group_count"], params["batch_group_count"]
     bind = conv_general_dilated_p.bind
