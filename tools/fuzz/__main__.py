@@ -17,14 +17,14 @@ from .runner import Pool
 from .shrink import script, shrink
 
 
-def campaign(n, seed, workers=2, timeout=120.0, stacks=None, progress=None):
-    """Evaluate programs ``0..n-1`` of ``seed``; returns ``[(program, result)]`` of everything
-    that is not ``ok``, and a Counter of statuses."""
+def campaign(n, seed, workers=2, timeout=120.0, stacks=None, progress=None, indices=None):
+    """Evaluate programs ``0..n-1`` (or ``indices``) of ``seed``; returns
+    ``[(program, result)]`` of everything that is not ``ok``, and a Counter of statuses."""
     stacks = stacks or sorted(STACKS)
     counts, bad = collections.Counter(), []
     with Pool(workers, timeout) as pool:
         jobs = ((i, generate(seed, i, stacks[i % len(stacks)] if len(stacks) < len(STACKS)
-                             else None)) for i in range(n))
+                             else None)) for i in (indices or range(n)))
         for done, (_, prog, result) in enumerate(pool.run(jobs), 1):
             counts[result["status"]] += 1
             if result["status"] != "ok":
@@ -45,6 +45,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per program")
     ap.add_argument("--stack", action="append", choices=sorted(STACKS),
                     help="only these stacks (repeatable)")
+    ap.add_argument("--index", type=int, action="append",
+                    help="only program INDEX of the seed (repeatable; -n is ignored)")
     ap.add_argument("--out", default=None, help="where reproducers go "
                                                 "(default /tmp/pyjax-fuzz-<seed>)")
     ap.add_argument("--shrink", type=int, default=3, metavar="K",
@@ -54,9 +56,10 @@ def main(argv=None):
     out = pathlib.Path(args.out or f"/tmp/pyjax-fuzz-{args.seed}")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    bad, counts = campaign(args.n, args.seed, args.workers, args.timeout, args.stack,
-                           progress=lambda s: print(s, flush=True))
-    print(f"{args.n} programs, seed {args.seed}, {time.time() - t0:.0f} s: "
+    n = len(args.index) if args.index else args.n
+    bad, counts = campaign(n, args.seed, args.workers, args.timeout, args.stack,
+                           progress=lambda s: print(s, flush=True), indices=args.index)
+    print(f"{n} programs, seed {args.seed}, {time.time() - t0:.0f} s: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     by_cat = collections.Counter((r["status"], r.get("category")) for _, r in bad)
     for (status, cat), c in sorted(by_cat.items()):
