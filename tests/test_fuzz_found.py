@@ -120,3 +120,21 @@ def test_conv_under_vmap_of_an_empty_batch(mapped):
         return J.vmap(lambda l, r: J.lax.conv_general_dilated(l, r, (1, 2), ((0, 0), (0, 1))),
                       in_axes=axes)(*args)
     assert_same(f(pyjax), f(jax))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda J, n, a: n.where(n.isnan(a), 0.0, a),
+    lambda J, n, a: J.nn.sparse_plus(a),
+    lambda J, n, a: n.hypot(a, 1.5),
+])
+def test_where_of_an_empty_result_is_x(fn):
+    """JAX's jnp.where returns x itself when the result is empty: no select, so its tangent
+    is x's (a symbolic zero for a constant x) and an op after it without a derivative rule
+    does not raise."""
+    x = np.zeros((2, 0), np.float32)
+
+    def g(J, n):
+        return J.grad(lambda a: n.sum(J.lax.nextafter(fn(J, n, a), n.zeros_like(a))))(x)
+    assert_same(g(pyjax, jnp), g(jax, jnp_ref))
+    assert_same(pyjax.jvp(lambda a: pyjax.nn.logsumexp(fn(pyjax, jnp, a)), (x,), (x,)),
+                jax.jvp(lambda a: jax.nn.logsumexp(fn(jax, jnp_ref, a)), (x,), (x,)))

@@ -659,6 +659,8 @@ def _where(condition, x, y):
         x, y = _broadcast_arrays(x, y)
     else:
         condition, x, y = _broadcast_arrays(condition, x, y)
+    if 0 in _aval(x).shape:  # as JAX: an empty result is x itself (no select to differentiate)
+        return x
     return ew.select_n(condition, y, x)
 
 

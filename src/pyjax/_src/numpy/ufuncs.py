@@ -89,6 +89,8 @@ def _where(condition, x, y):
         x, y = _broadcast_arrays("where", x, y)
     else:
         condition, x, y = _broadcast_arrays("where", condition, x, y)
+    if 0 in get_aval(x).shape:  # as JAX: an empty result is x itself
+        return x
     return _select(condition, x, y)
 
 
