@@ -138,3 +138,17 @@ def test_where_of_an_empty_result_is_x(fn):
     assert_same(g(pyjax, jnp), g(jax, jnp_ref))
     assert_same(pyjax.jvp(lambda a: pyjax.nn.logsumexp(fn(pyjax, jnp, a)), (x,), (x,)),
                 jax.jvp(lambda a: jax.nn.logsumexp(fn(jax, jnp_ref, a)), (x,), (x,)))
+
+
+def test_complex_parts_stay_apart_with_nan_and_inf():
+    """lax.complex(x, y) sets the parts (x + 1j*y makes the real part NaN for a NaN or
+    infinite y); imag's transpose and complex's JVP build complex(0, t) the same way, so
+    the gradient of std(imag(fft(x))) of one element is 0, as in JAX."""
+    y = np.array([np.nan, np.inf, -np.inf, 1.0], np.float32)
+    z = np.zeros_like(y)
+
+    def f(J, n):
+        return (J.lax.complex(z, y), J.jvp(lambda b: J.lax.complex(z, b), (y,), (y,)),
+                J.vjp(n.imag, J.lax.complex(y, y))[1](y),
+                J.grad(lambda a: n.std(n.imag(n.fft.fft(a)), ddof=1))(np.float32([1.5])))
+    assert_same(f(pyjax, jnp), f(jax, jnp_ref))

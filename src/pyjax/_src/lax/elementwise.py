@@ -968,16 +968,25 @@ real_p.transpose = lambda cts, x: [convert_element_type(instantiate(cts[0]), x.a
 
 
 def _imag_transpose(cts, x):
-    ct = convert_element_type(instantiate(cts[0]), x.aval.dtype)
-    return [mul(ct, common.scalar_like(-1j, ct))]
+    # complex(0, -ct), not ct * -1j: a NaN cotangent leaves the real part 0, as in JAX
+    ct = instantiate(cts[0])
+    return [convert_element_type(complex(zeros_like(ct), neg(ct)), x.aval.dtype)]
 
 
 imag_p.transpose = _imag_transpose
 conj_p.transpose = lambda cts, x: [  # a real operand gets the real part back
     conj(instantiate(cts[0])) if x.aval.dtype.kind == "c" else real(instantiate(cts[0]))]
 
-complex_p = binop("complex", lambda x, y: x + 1j * y, kinds=FLOAT, elementwise=False)  # (computes in
-# complex128 before its cast: kept out of fused float32 blocks)
+def _complex_kernel(x, y):
+    """Parts set apart (x + 1j * y would make the real part NaN for an infinite or NaN y)."""
+    x, y = np.broadcast_arrays(x, y)
+    out = np.empty(x.shape, np.result_type(x.dtype, np.complex64))
+    out.real, out.imag = x, y
+    return out
+
+
+complex_p = binop("complex", _complex_kernel, kinds=FLOAT, elementwise=False)  # (kept out of
+# fused float32 blocks)
 complex_p.abstract_eval = (lambda base: lambda avals: [
     a.update(dtype=_complex_of("complex", a.dtype)) for a in base(avals)])(complex_p.abstract_eval)
 def complex(x, y): return _bind_binary(complex_p, x, y)  # noqa: E704,A001
