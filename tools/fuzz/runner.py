@@ -44,11 +44,24 @@ class Pool:
     """``workers`` processes evaluating programs; ``run`` yields ``(key, program, result)``."""
 
     def __init__(self, workers=2, timeout=120.0):
-        for k, v in THREAD_ENV.items():
-            os.environ.setdefault(k, v)
         self.ctx = mp.get_context("spawn")
         self.timeout = timeout
-        self.workers = [Worker(self.ctx) for _ in range(workers)]
+        self.workers = [self.spawn() for _ in range(workers)]
+
+    def spawn(self) -> "Worker":
+        """A worker started with ``THREAD_ENV`` (set only while it starts: the caller's
+        own JAX, maybe not initialized yet, keeps its environment)."""
+        saved = {k: os.environ.get(k) for k in THREAD_ENV}
+        for k, v in THREAD_ENV.items():
+            os.environ.setdefault(k, v)
+        try:
+            return Worker(self.ctx)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def close(self):
         for w in self.workers:
@@ -103,5 +116,5 @@ class Pool:
 
     def _replace(self, w):
         w.stop()
-        fresh = Worker(self.ctx)
+        fresh = self.spawn()
         w.conn, w.proc = fresh.conn, fresh.proc
