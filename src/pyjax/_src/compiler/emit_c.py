@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler.native_forms import (broadcast_in_dim_strides, broadcast_strides,
+from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, element_read,
                                               form, gather_table, gemv_layout, is_var)
 
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
@@ -61,12 +61,12 @@ def _lines(jaxpr, shape: tuple, blas) -> list | None:
     for k, v in enumerate(jaxpr.invars):
         strides = broadcast_strides(v.aval.shape, shape)
         if strides is not None or v.aval.size == 1:
-            name_of[id(v)] = _read(f"I{k}", strides, v.aval.size, shape)
+            name_of[id(v)] = element_read(f"I{k}", strides, v.aval.size, shape)
     lines = []
     for k, eqn in enumerate(jaxpr.eqns):
         out = eqn.outvars[0]
         if eqn.prim.broadcasting is not None:
-            name_of[id(out)] = _broadcast_read(eqn, inputs, shape)
+            name_of[id(out)] = broadcast_read(eqn, inputs, shape, _constant)
             if name_of[id(out)] is None or out.aval.shape != shape:
                 return None
             continue
@@ -84,28 +84,6 @@ def _lines(jaxpr, shape: tuple, blas) -> list | None:
 def _constant(v) -> str | None:
     c = literal(v.val, v.aval.dtype) if v.aval.size == 1 else None
     return None if c is None else f"({c})"
-
-
-def _broadcast_read(eqn, inputs: dict, shape: tuple) -> str | None:
-    """How a broadcast's result is read in the loop: its operand (a literal, or an input
-    read through the broadcast's strides), or None for another operand."""
-    operand = eqn.invars[0]
-    if not is_var(operand):
-        return _constant(operand)
-    if id(operand) not in inputs:
-        return None
-    strides = broadcast_in_dim_strides(operand.aval.shape, shape, eqn.prim.broadcasting(eqn))
-    return _read(f"I{inputs[id(operand)]}", strides, operand.aval.size, shape)
-
-
-def _read(name: str, strides, size: int, shape: tuple) -> str:
-    """``name`` read at the loop's index, by the operand's element strides."""
-    if size == 1:
-        return f"{name}[0]"
-    if strides == broadcast_strides(shape, shape):
-        return f"{name}[i]"
-    terms = [f"j{d}" if st == 1 else f"j{d} * {st}" for d, st in enumerate(strides) if st]
-    return f"{name}[{' + '.join(terms)}]"
 
 
 def _loop_nest(shape: tuple, params: list, lines: list) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler.native_forms import (broadcast_in_dim_strides, broadcast_strides,
+from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, element_read,
                                               form, gather_table, gemv_layout, is_var)
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enums
@@ -159,12 +159,15 @@ def _group_lines(jaxpr, shape: tuple, names: Namespace, blas) -> list | None:
     for k, v in enumerate(jaxpr.invars):
         strides = broadcast_strides(v.aval.shape, shape)
         if strides is not None or v.aval.size == 1:
-            name_of[id(v)] = _read(f"I{k}", strides, v.aval.size, shape)
+            name_of[id(v)] = element_read(f"I{k}", strides, v.aval.size, shape)
+
+    def constant(literal):
+        return f"{names.literal(literal)}[0]" if literal.aval.size == 1 else None
     lines = []
     for k, eqn in enumerate(jaxpr.eqns):
         out = eqn.outvars[0]
         if eqn.prim.broadcasting is not None:
-            name_of[id(out)] = _broadcast_read(eqn, inputs, shape, names)
+            name_of[id(out)] = broadcast_read(eqn, inputs, shape, constant)
             if name_of[id(out)] is None or out.aval.shape != shape:
                 return None
             continue
@@ -176,28 +179,6 @@ def _group_lines(jaxpr, shape: tuple, names: Namespace, blas) -> list | None:
         lines.append(f"t{k} = {eqn.prim.native.expression(eqn, ops, names.name)}")
         name_of[id(out)] = f"t{k}"
     return lines + [f"O{k}[i] = {name_of[id(v)]}" for k, v in enumerate(jaxpr.outvars)]
-
-
-def _broadcast_read(eqn, inputs: dict, shape: tuple, names: Namespace) -> str | None:
-    """How a broadcast's result is read in the loop: its operand (a literal, or an input
-    read through the broadcast's strides), or None for another operand."""
-    operand = eqn.invars[0]
-    if not is_var(operand):
-        return f"{names.literal(operand)}[0]" if operand.aval.size == 1 else None
-    if id(operand) not in inputs:
-        return None
-    strides = broadcast_in_dim_strides(operand.aval.shape, shape, eqn.prim.broadcasting(eqn))
-    return _read(f"I{inputs[id(operand)]}", strides, operand.aval.size, shape)
-
-
-def _read(name: str, strides, size: int, shape: tuple) -> str:
-    """``name`` read at the loop's index, by the operand's element strides."""
-    if size == 1:
-        return f"{name}[0]"
-    if strides == broadcast_strides(shape, shape):
-        return f"{name}[i]"
-    terms = [f"j{d}" if st == 1 else f"j{d} * {st}" for d, st in enumerate(strides) if st]
-    return f"{name}[{' + '.join(terms)}]"
 
 
 def _loop_nest(shape: tuple, params: list, lines: list) -> str:

@@ -74,6 +74,30 @@ def broadcast_in_dim_strides(shape: tuple, out: tuple, dims: tuple):
     return strides
 
 
+def element_read(name: str, strides, size: int, shape: tuple) -> str:
+    """``name`` read at a loop nest's index (``i`` flat, ``j<d>`` per dimension) by the
+    operand's element strides: the same text in C and in Python."""
+    if size == 1:
+        return f"{name}[0]"
+    if strides == broadcast_strides(shape, shape):
+        return f"{name}[i]"
+    terms = [f"j{d}" if st == 1 else f"j{d} * {st}" for d, st in enumerate(strides) if st]
+    return f"{name}[{' + '.join(terms)}]"
+
+
+def broadcast_read(eqn, inputs: dict, shape: tuple, constant) -> str | None:
+    """How a fused group's broadcast result is read in its loop: its operand (a literal,
+    as ``constant(literal)`` writes it, or group input ``I<k>`` read through the
+    broadcast's strides), or None for another operand."""
+    operand = eqn.invars[0]
+    if not is_var(operand):
+        return constant(operand)
+    if id(operand) not in inputs:
+        return None
+    strides = broadcast_in_dim_strides(operand.aval.shape, shape, eqn.prim.broadcasting(eqn))
+    return element_read(f"I{inputs[id(operand)]}", strides, operand.aval.size, shape)
+
+
 def gemv_layout(eqn):
     """``(matrix operand, vector operand, matrix on the left)`` for a product of a
     vector and a matrix of one dtype, which ``np.matmul`` computes with ``gemv``; else
