@@ -327,6 +327,19 @@ def test_indexing_grads(x64, name, fun):
     check_grads(fun, [a])
 
 
+def test_combining_scatters_with_unique_indices_match_jax():
+    """``.at[...].add`` and friends promised unique targets (a faster kernel) give JAX's
+    values, row windows and single elements alike."""
+    a = np.random.default_rng(5).standard_normal((5, 4)).astype(np.float32)
+    rows, cols = np.array([4, 0, 2]), np.array([1, 3, 0])
+    for method in ("add", "subtract", "multiply", "min", "max"):
+        for index, upd in (((rows,), a[:3] * 2), ((rows, cols), a[0, :3] - 1)):
+            ours = getattr(jnp.asarray(a).at[index], method)(upd, unique_indices=True)
+            theirs = jax.jit(lambda x, u, index=index, method=method: getattr(
+                x.at[index], method)(u, unique_indices=True))(a, upd)
+            assert_same(ours, theirs, what=f"{method} {len(index)}-d index")
+
+
 def test_dynamic_index_grad(x64):
     a = np.random.default_rng(4).standard_normal((4, 3))
     check_grads(lambda v: pyjax.jit(lambda w, i: w[i] * w[i - 1])(v, 2), [a])

@@ -396,8 +396,9 @@ def _scatter_targets(operand_shape: tuple, indices: np.ndarray, updates_shape: t
 
 
 def _scatter_kernel(combine):
-    """A NumPy kernel applying ``combine(out, targets, values)`` on a copy of the operand."""
-    def kernel(operand, indices, updates, dimension_numbers, mode, **_):
+    """A NumPy kernel applying ``combine(out, targets, values, unique)`` on a copy of the
+    operand (``unique``: the caller promised no target repeats)."""
+    def kernel(operand, indices, updates, dimension_numbers, mode, unique_indices=False, **_):
         targets, take = _scatter_targets(operand.shape, indices, updates.shape,
                                          dimension_numbers, mode)
         out = np.array(operand)
@@ -405,16 +406,28 @@ def _scatter_kernel(combine):
         if out.ndim == 0:  # NumPy cannot index a 0-d array with index arrays: use a 1-vector
             flat = out.reshape(1)
             with np.errstate(all="ignore"):
-                combine(flat, (np.zeros(values.shape, np.intp),), values)
+                combine(flat, (np.zeros(values.shape, np.intp),), values, False)
             return [flat.reshape(())]
         with np.errstate(all="ignore"):
-            combine(out, targets, values)
+            combine(out, targets, values, unique_indices)
         return [out]
     return kernel
 
 
-def _set(out, targets, values):
+def _set(out, targets, values, unique):
     out[targets] = values
+
+
+def _combining(ufunc):
+    """``combine`` for a scatter that applies ``ufunc``: ``ufunc.at`` (repeated targets
+    accumulate; several times slower), or one gather-apply-assign where targets are unique
+    (as ``unique_indices=True`` promises: JAX leaves repeats undefined then)."""
+    def combine(out, targets, values, unique):
+        if unique:
+            out[targets] = ufunc(out[targets], values)
+        else:
+            ufunc.at(out, targets, values)
+    return combine
 
 
 def scatter_primitive(name: str, combine, kinds: str = "biufc") -> Primitive:
@@ -548,7 +561,7 @@ scatter_p.transpose = _scatter_transpose
 
 # ---------------------------------------------------------------------------- scatter_add / sub
 
-scatter_add_p = scatter_primitive("scatter-add", lambda out, t, v: np.add.at(out, t, v), "iufc")
+scatter_add_p = scatter_primitive("scatter-add", _combining(np.add), "iufc")
 
 
 def scatter_add(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
@@ -587,7 +600,7 @@ scatter_add_p.jvp = _linear_scatter_jvp(scatter_add_p)
 scatter_add_p.transpose = _linear_scatter_transpose(negate=False)
 scatter_add_p.is_linear = True
 
-scatter_sub_p = scatter_primitive("scatter-sub", lambda out, t, v: np.subtract.at(out, t, v), "iufc")
+scatter_sub_p = scatter_primitive("scatter-sub", _combining(np.subtract), "iufc")
 
 
 def scatter_sub(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
@@ -604,7 +617,7 @@ scatter_sub_p.is_linear = True
 
 # ---------------------------------------------------------------------------- scatter_mul
 
-scatter_mul_p = scatter_primitive("scatter-mul", lambda out, t, v: np.multiply.at(out, t, v), "iufc")
+scatter_mul_p = scatter_primitive("scatter-mul", _combining(np.multiply), "iufc")
 
 
 def scatter_mul(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
@@ -670,7 +683,7 @@ def _extremal_jvp(prim):
     return rule
 
 
-scatter_min_p = scatter_primitive("scatter-min", lambda out, t, v: np.minimum.at(out, t, v))
+scatter_min_p = scatter_primitive("scatter-min", _combining(np.minimum))
 
 
 def scatter_min(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
@@ -682,7 +695,7 @@ def scatter_min(operand, scatter_indices, updates, dimension_numbers: ScatterDim
 
 scatter_min_p.jvp = _extremal_jvp(scatter_min_p)
 
-scatter_max_p = scatter_primitive("scatter-max", lambda out, t, v: np.maximum.at(out, t, v))
+scatter_max_p = scatter_primitive("scatter-max", _combining(np.maximum))
 
 
 def scatter_max(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers,
