@@ -152,3 +152,18 @@ def test_complex_parts_stay_apart_with_nan_and_inf():
                 J.vjp(n.imag, J.lax.complex(y, y))[1](y),
                 J.grad(lambda a: n.std(n.imag(n.fft.fft(a)), ddof=1))(np.float32([1.5])))
     assert_same(f(pyjax, jnp), f(jax, jnp_ref))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 0)])
+def test_nested_checkpoint_whose_tangent_reads_no_input(shape):
+    """grad through checkpoint(checkpoint(gelu(floor(x)))): floor's tangent is zero, so
+    the inner call's tangent output reads no tangent input; partial evaluation keeps that
+    output known, and dead-code elimination must drop the unread operand from the call
+    (it asserted 'a dropped input is still needed')."""
+    x = (np.arange(np.prod(shape), dtype=np.float32).reshape(shape) / 2).astype(np.float32)
+
+    def loss(lib, v):
+        inner = lib.checkpoint(lambda v: lib.nn.gelu(lib.numpy.floor(v)))
+        return lib.numpy.sum(lib.checkpoint(inner)(v) * 1.5)
+    assert_same(pyjax.grad(lambda v: loss(pyjax, v))(x),
+                jax.jit(jax.grad(lambda v: loss(jax, v)))(x))

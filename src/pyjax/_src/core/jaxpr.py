@@ -175,8 +175,8 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: list, keep_invars: list | None = None,
     for eqn in reversed(jaxpr.eqns):
         used = [id(v) in live for v in eqn.outvars]
         if any(used) or keep_effects and has_effects(eqn):
-            if eqn.prim.dce is not None and not all(used):
-                eqn = eqn.prim.dce(eqn, used)
+            if eqn.prim.dce is not None:  # (also where every output is used: its body may
+                eqn = eqn.prim.dce(eqn, used)  # not read every operand, e.g. a zero tangent)
             eqns.append(eqn)
             live.update(id(v) for v in eqn.invars if type(v) is not Literal)
     invars = jaxpr.invars if keep_invars is None else \
