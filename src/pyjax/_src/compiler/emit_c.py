@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, element_read,
+from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, input_reads,
                                               form, gather_table, gemv_layout, is_var)
 
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
@@ -57,11 +57,7 @@ def group_source(jaxpr, blas) -> str | None:
 def _lines(jaxpr, shape: tuple, blas) -> list | None:
     """The element computation at the loop's index (``i``, and ``j<d>`` per dimension)."""
     inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
-    name_of = {}
-    for k, v in enumerate(jaxpr.invars):
-        strides = broadcast_strides(v.aval.shape, shape)
-        if strides is not None or v.aval.size == 1:
-            name_of[id(v)] = element_read(f"I{k}", strides, v.aval.size, shape)
+    name_of = input_reads(jaxpr, shape)
     lines = []
     for k, eqn in enumerate(jaxpr.eqns):
         out = eqn.outvars[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, element_read,
+from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, input_reads,
                                               form, gather_table, gemv_layout, is_var)
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS's enums
@@ -155,11 +155,7 @@ def _group_lines(jaxpr, shape: tuple, names: Namespace, blas) -> list | None:
     """A fused group's element computation at the loop's index (``i``, and ``j<d>`` per
     dimension), or None where an equation or operand has no native form."""
     inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
-    name_of = {}
-    for k, v in enumerate(jaxpr.invars):
-        strides = broadcast_strides(v.aval.shape, shape)
-        if strides is not None or v.aval.size == 1:
-            name_of[id(v)] = element_read(f"I{k}", strides, v.aval.size, shape)
+    name_of = input_reads(jaxpr, shape)
 
     def constant(literal):
         return f"{names.literal(literal)}[0]" if literal.aval.size == 1 else None

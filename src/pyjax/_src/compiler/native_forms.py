@@ -85,6 +85,17 @@ def element_read(name: str, strides, size: int, shape: tuple) -> str:
     return f"{name}[{' + '.join(terms)}]"
 
 
+def input_reads(jaxpr, shape: tuple) -> dict:
+    """``id(input) -> its element_read`` for a fused group's inputs that its loop over
+    ``shape`` reads directly (same shape, broadcast along size-1 dims, or one element)."""
+    reads = {}
+    for k, v in enumerate(jaxpr.invars):
+        strides = broadcast_strides(v.aval.shape, shape)
+        if strides is not None or v.aval.size == 1:
+            reads[id(v)] = element_read(f"I{k}", strides, v.aval.size, shape)
+    return reads
+
+
 def broadcast_read(eqn, inputs: dict, shape: tuple, constant) -> str | None:
     """How a fused group's broadcast result is read in its loop: its operand (a literal,
     as ``constant(literal)`` writes it, or group input ``I<k>`` read through the

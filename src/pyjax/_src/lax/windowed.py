@@ -32,6 +32,12 @@ from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.util import check_no_sharding
 
 
+def _window_cost(counted):
+    """A cost function: a window's worth of work per element of ``counted(eqn)``."""
+    return lambda eqn, work: (float(counted(eqn).aval.size * int(np.prod(
+        eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+
+
 def max_identity(dtype):
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
@@ -133,8 +139,7 @@ def _monoid_window(name: str, ufunc, fill, kinds: str) -> Primitive:
     prim.abstract_eval = abstract_eval
     prim.impl = impl
     prim.batch = batch
-    prim.cost = lambda eqn, work: (float(eqn.outvars[0].aval.size * int(np.prod(
-        eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+    prim.cost = _window_cost(lambda eqn: eqn.outvars[0])
     prim.exact_dtypes = True
     prim.fresh_results = lambda eqn: True
     return prim
@@ -281,20 +286,22 @@ def _gather_transpose(cts, t, x, select_prim, window_dimensions, window_strides,
     return [out, None]
 
 
-def _gather_batch(axis_size, args, dims, **params):
-    t, x = (bc.moveaxis(a, d, 0, axis_size) for a, d in zip(args, dims))
-    params = dict(params, **_insert_unit_window(params, 0))
-    return [select_and_gather_add_p.bind(t, x, **params)], [0]
+def _batched_in_front(prim):
+    """The batching rule of a two-operand window primitive: both batched in front, under a
+    unit window."""
+    def batch(axis_size, args, dims, **params):
+        a, b = (bc.moveaxis(x, d, 0, axis_size) for x, d in zip(args, dims))
+        return [prim.bind(a, b, **dict(params, **_insert_unit_window(params, 0)))], [0]
+    return batch
 
 
 select_and_gather_add_p.abstract_eval = _gather_abstract_eval
 select_and_gather_add_p.impl = _gather_impl
 select_and_gather_add_p.jvp = _gather_jvp
 select_and_gather_add_p.transpose = _gather_transpose
-select_and_gather_add_p.batch = _gather_batch
+select_and_gather_add_p.batch = _batched_in_front(select_and_gather_add_p)
 select_and_gather_add_p.is_linear = True  # (in the tangents; the operand only selects)
-select_and_gather_add_p.cost = lambda eqn, work: (float(eqn.outvars[0].aval.size * int(
-    np.prod(eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+select_and_gather_add_p.cost = _window_cost(lambda eqn: eqn.outvars[0])
 select_and_gather_add_p.exact_dtypes = True
 select_and_gather_add_p.fresh_results = lambda eqn: True
 
@@ -381,20 +388,13 @@ def _scatter_transpose(cts, s, x, select_prim, window_dimensions, window_strides
         window_dilation=ones), None]
 
 
-def _scatter_batch(axis_size, args, dims, **params):
-    s, x = (bc.moveaxis(a, d, 0, axis_size) for a, d in zip(args, dims))
-    params = dict(params, **_insert_unit_window(params, 0))
-    return [select_and_scatter_add_p.bind(s, x, **params)], [0]
-
-
 select_and_scatter_add_p.abstract_eval = _scatter_abstract_eval
 select_and_scatter_add_p.impl = _scatter_impl
 select_and_scatter_add_p.jvp = _scatter_jvp
 select_and_scatter_add_p.transpose = _scatter_transpose
-select_and_scatter_add_p.batch = _scatter_batch
+select_and_scatter_add_p.batch = _batched_in_front(select_and_scatter_add_p)
 select_and_scatter_add_p.is_linear = True  # (in the source)
-select_and_scatter_add_p.cost = lambda eqn, work: (float(eqn.invars[0].aval.size * int(
-    np.prod(eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+select_and_scatter_add_p.cost = _window_cost(lambda eqn: eqn.invars[0])
 select_and_scatter_add_p.exact_dtypes = True
 select_and_scatter_add_p.fresh_results = lambda eqn: True
 
@@ -521,8 +521,7 @@ reduce_window_p.abstract_eval = _rw_abstract_eval
 reduce_window_p.impl = _rw_impl
 reduce_window_p.jvp = _rw_jvp
 reduce_window_p.batch = _rw_batch
-reduce_window_p.cost = lambda eqn, work: (float(eqn.outvars[0].aval.size * int(np.prod(
-    eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+reduce_window_p.cost = _window_cost(lambda eqn: eqn.outvars[0])
 reduce_window_p.fresh_results = lambda eqn: True
 reduce_window_p.exact_dtypes = True
 
@@ -609,8 +608,7 @@ select_and_scatter_p.abstract_eval = _sas_abstract_eval
 select_and_scatter_p.impl = _sas_impl
 select_and_scatter_p.jvp = _sas_jvp
 select_and_scatter_p.batch = _sas_batch
-select_and_scatter_p.cost = lambda eqn, work: (float(eqn.invars[1].aval.size * int(
-    np.prod(eqn.params["window_dimensions"], dtype=np.int64))), 0.0)
+select_and_scatter_p.cost = _window_cost(lambda eqn: eqn.invars[1])
 select_and_scatter_p.fresh_results = lambda eqn: True
 
 
