@@ -340,6 +340,46 @@ def test_combining_scatters_with_unique_indices_match_jax():
             assert_same(ours, theirs, what=f"{method} {len(index)}-d index")
 
 
+def test_whole_slice_scatters_match_jax():
+    """Scatters whose index vectors each pick whole leading slices (a row permutation, as
+    slogdet's gradient has) take a per-slice kernel: JAX's values for every combining
+    scatter, index vector lengths 1 and 2, batched index shapes, empty ones, out-of-bounds
+    and repeated indices under each mode, updates in a non-contiguous layout."""
+    from pyjax._src.lax.indexing import _whole_slices
+    rng = np.random.default_rng(6)
+    prims = ("scatter", "scatter_add", "scatter_sub", "scatter_mul", "scatter_min",
+             "scatter_max")
+    operand = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    cases = []
+    for k, batch in ((1, ()), (1, (6,)), (1, (2, 3)), (1, (0,)), (2, (4,)), (3, (2,))):
+        idx = rng.integers(-1, 6, batch + (k,)).astype(np.int32)  # repeats, out of bounds
+        nb = len(batch)
+        dn = dict(update_window_dims=tuple(range(nb, nb + 3 - k)),
+                  inserted_window_dims=tuple(range(k)), scatter_dims_to_operand_dims=tuple(range(k)))
+        upd = np.asfortranarray(rng.standard_normal(batch + operand.shape[k:]).astype(np.float32))
+        assert _whole_slices(operand.shape, idx, upd.shape, pyjax.lax.ScatterDimensionNumbers(**dn)) == k
+        cases.append((idx, upd, dn))
+    perm = rng.permutation(5).astype(np.int32)[:, None]  # unique: the gather-apply kernel
+    cases.append((perm, rng.standard_normal((5, 4, 3)).astype(np.float32),
+                  dict(update_window_dims=(1, 2), inserted_window_dims=(0,),
+                       scatter_dims_to_operand_dims=(0,))))
+
+    def run(lax, dnums_cls, x, cases_):
+        out = []
+        for idx, upd, dn in cases_:
+            unique = idx is perm
+            for mode in ("clip", "fill", "promise_in_bounds"):
+                if mode == "promise_in_bounds" and not unique:
+                    continue  # out-of-bounds updates are undefined there
+                for name in prims:
+                    out.append(getattr(lax, name)(x, idx, upd, dnums_cls(**dn), mode=mode,
+                                                  unique_indices=unique))
+        return out
+    ours = run(pyjax.lax, pyjax.lax.ScatterDimensionNumbers, jnp.asarray(operand), cases)
+    theirs = jax.jit(lambda x: run(jax.lax, jax.lax.ScatterDimensionNumbers, x, cases))(operand)
+    assert_same(ours, theirs)
+
+
 def test_dynamic_index_grad(x64):
     a = np.random.default_rng(4).standard_normal((4, 3))
     check_grads(lambda v: pyjax.jit(lambda w, i: w[i] * w[i - 1])(v, 2), [a])

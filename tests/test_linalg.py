@@ -117,6 +117,43 @@ def test_triangular_solve_every_form(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_batched_in_place_kernels(dtype):
+    """cholesky and triangular_solve factor/solve each matrix of the batch in place in one
+    copy: JAX's values for batch shapes (), (3,), (2, 3), (0,), 1x1 and 0x0 matrices,
+    several right-hand sides, a batch with one non-positive-definite matrix (NaNs there
+    only), and operands in non-contiguous layouts (transposed, strided) given straight to
+    the kernels."""
+    t = tol(dtype)
+    for batch in [(), (3,), (2, 3), (0,)]:
+        for n, k in [(1, 1), (5, 1), (5, 3), (0, 2), (4, 0)]:
+            s, b = spd(batch + (n, n), dtype), rand(batch + (n, k), dtype)
+            if batch == (3,) and n == 5:
+                s[1] = -s[1]
+            both(lambda ns, x, y: [ns.L.cholesky(x), ns.L.triangular_solve(
+                ns.L.cholesky(x), y, left_side=True, lower=True, transpose_a=True,
+                conjugate_a=True)], s, b, **t)
+    s = spd((3, 6, 6), dtype)
+    chol = _np(L.cholesky(s))
+    layouts = {"transposed": (np.swapaxes(s, -1, -2), np.swapaxes(chol, -1, -2)),
+               "strided": (spd((3, 12, 12), dtype)[:, ::2, ::2], np.tril(rand((3, 12, 12), dtype)
+                                                           + 8 * np.eye(12, dtype=dtype))[:, ::2, ::2])}
+    rhs = rand((3, 4, 6), dtype)[..., ::2, :]  # non-contiguous rows
+    for what, (x, tri) in layouts.items():
+        assert not x.flags.c_contiguous and not tri.flags.c_contiguous
+        ours = src_linalg.cholesky_p.impl(x)[0]
+        assert_same(ours, jax.jit(JL.cholesky)(x), what=what, **t)
+        for kw in [dict(left_side=False, lower=True), dict(left_side=True, lower=True),
+                   dict(left_side=False, lower=False, transpose_a=True)]:
+            full = dict(dict(left_side=True, lower=True, transpose_a=False, conjugate_a=False,
+                             unit_diagonal=False), **kw)
+            b = np.swapaxes(rhs, -1, -2) if kw["left_side"] else rhs
+            ours = src_linalg.triangular_solve_p.impl(tri, b, **full)[0]
+            assert ours.flags.c_contiguous
+            assert_same(ours, jax.jit(lambda a, b: JL.triangular_solve(a, b, **kw))(tri, b),
+                        what=f"{what} {kw}", **t)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_tridiagonal_solve_and_small_primitives(dtype):
     m = 6
     dl, du = rand((3, m), dtype), rand((3, m), dtype)

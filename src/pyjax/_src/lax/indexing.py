@@ -375,9 +375,49 @@ def _scatter_abstract_eval(name: str, operand: ShapedArray, indices: ShapedArray
     return [operand]
 
 
+def _whole_slices(operand_shape: tuple, indices: np.ndarray, updates_shape: tuple,
+                  d: ScatterDimensionNumbers) -> int:
+    """``k`` when each index vector picks one whole slice ``operand[i_1, ..., i_k]`` and
+    updates are laid out as ``index batch + slice`` (a row scatter, such as the row
+    permutation of a matrix); else 0."""
+    k, rank, nb = indices.shape[-1], len(operand_shape), indices.ndim - 1
+    leading = tuple(range(k))
+    if (k == 0 or d.operand_batching_dims or d.inserted_window_dims != leading
+            or d.scatter_dims_to_operand_dims != leading
+            or d.update_window_dims != tuple(range(nb, nb + rank - k))
+            or tuple(updates_shape[nb:]) != tuple(operand_shape[k:])
+            or 0 in operand_shape[:k]):
+        return 0
+    return k
+
+
+def _slice_targets(operand_shape: tuple, indices: np.ndarray, k: int,
+                   mode: GatherScatterMode):
+    """``_scatter_targets`` of a row scatter (``_whole_slices``): one index per slice, not
+    per element."""
+    count = int(np.prod(indices.shape[:-1]))
+    idx = indices.reshape(count, k).astype(np.int64)
+    bounds = np.asarray(operand_shape[:k], np.int64)
+    if mode is GatherScatterMode.CLIP:
+        idx, keep = np.clip(idx, 0, bounds - 1), None
+    else:
+        keep = np.all((idx >= 0) & (idx < bounds), axis=-1)
+        keep = None if keep.all() else keep
+    idx = idx if keep is None else idx[keep]
+    targets = tuple(idx[:, j] for j in range(k))
+
+    def take(updates):
+        u = updates.reshape((count,) + tuple(operand_shape[k:]))
+        return u if keep is None else u[keep]
+    return targets, take
+
+
 def _scatter_targets(operand_shape: tuple, indices: np.ndarray, updates_shape: tuple,
                      d: ScatterDimensionNumbers, mode: GatherScatterMode):
-    """(flat operand index arrays, function taking the matching update elements)."""
+    """(operand index arrays, function taking the matching update elements)."""
+    k = _whole_slices(operand_shape, indices, updates_shape, d)
+    if k:
+        return _slice_targets(operand_shape, indices, k, mode)
     _, window = gather_dnums_of_scatter(d, operand_shape, updates_shape)
     starts, in_bounds = _window_starts(indices.astype(np.int64), operand_shape, window,
                                        d.scatter_dims_to_operand_dims, d.operand_batching_dims,

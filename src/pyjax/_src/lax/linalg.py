@@ -249,6 +249,30 @@ def _looped(prim, fn, rank: int = 2):
     return impl
 
 
+def _matrices(x: np.ndarray) -> np.ndarray:
+    """``x`` as one stack of matrices (a view of a C-contiguous ``x``)."""
+    return x.reshape((int(np.prod(x.shape[:-2])),) + x.shape[-2:])
+
+
+def _fortran_copy(x: np.ndarray):
+    """A copy of ``x`` whose matrices are Fortran-contiguous, for LAPACK to overwrite in
+    place (one batched copy instead of one per call inside SciPy's wrapper): (the copy,
+    the same memory as one stack of matrices)."""
+    buf = np.empty(x.shape[:-2] + x.shape[:-3:-1], x.dtype)
+    np.copyto(np.swapaxes(buf, -1, -2), x)
+    return np.swapaxes(buf, -1, -2), np.swapaxes(_matrices(buf), -1, -2)
+
+
+def _in_place(routine, matrix: np.ndarray, *args, **params):
+    """``routine`` (a SciPy wrapper given ``overwrite_*``) on the Fortran-contiguous
+    ``matrix``; writes its first result back should the wrapper have copied after all."""
+    res = routine(*args, **params)
+    first = res[0] if isinstance(res, tuple) else res
+    if first is not matrix:
+        matrix[...] = first
+    return res
+
+
 _ROUTINES: dict = {}
 
 
@@ -322,20 +346,26 @@ def _triangular_solve_abstract_eval(avals, left_side, **_):
     return [b.strip_weak_type()]
 
 
-def _trsm(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
+def _triangular_solve_impl(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
+    """BLAS trsm on each matrix of the batch, in place in one Fortran-ordered copy of b."""
+    a, b = np.asarray(a), np.asarray(b)
+    out, stack = _fortran_copy(b)
     if b.size == 0:
-        return [b.copy()]
+        return [np.ascontiguousarray(out)]
     trsm = _lapack("trsm", a, b, library="blas")
     # BLAS reads Fortran order: pass a^T (a C-ordered a's free view) with the triangle and
     # the transposition flipped, so no copy of a is made.
-    at = a.T
+    at = np.swapaxes(_matrices(a), -1, -2)
     if transpose_a and conjugate_a:
         at, trans = at.conj(), 0
     else:
         trans = 0 if transpose_a else (2 if conjugate_a else 1)
+    flags = dict(side=int(not left_side), lower=int(not lower), trans_a=trans,
+                 diag=int(unit_diagonal), overwrite_b=1)
     with np.errstate(all="ignore"):
-        return [trsm(1.0, at, b, side=int(not left_side), lower=int(not lower), trans_a=trans,
-                     diag=int(unit_diagonal))]
+        for a_i, b_i in zip(at, stack):
+            _in_place(trsm, b_i, 1.0, a_i, b_i, **flags)
+    return [np.ascontiguousarray(out)]
 
 
 def _triangular_solve_jvp(primals, tangents, **params):
@@ -371,7 +401,7 @@ def _triangular_solve_transpose(cts, a, b, **params):
 
 
 triangular_solve_p.abstract_eval = _triangular_solve_abstract_eval
-triangular_solve_p.impl = _looped(triangular_solve_p, _trsm)
+triangular_solve_p.impl = _triangular_solve_impl
 triangular_solve_p.jvp = _triangular_solve_jvp
 triangular_solve_p.transpose = _triangular_solve_transpose
 _batch_front(triangular_solve_p)
@@ -405,16 +435,22 @@ def _cholesky_abstract_eval(avals):
     return [avals[0].strip_weak_type()]
 
 
-def _potrf(x):
-    """LAPACK's potrf through SciPy: NumPy's batched ``cholesky`` stalls for seconds when
-    its BLAS threads compete for busy cores (13 s against 40 ms for 64 128x128 matrices
-    measured on a loaded 2-core machine). Not positive definite: NaN below the diagonal."""
-    if x.size == 0:
-        return [x.copy()]
-    # The upper factor of x^T (a free Fortran-ordered view; its upper triangle is x's lower
-    # one) is the transpose of the lower factor of x.
-    c, info = _lapack("potrf", x)(x.T, lower=0, clean=1)
-    return [c.T] if info == 0 else [np.tril(np.full_like(x, np.nan))]
+def _cholesky_impl(x):
+    """LAPACK's potrf through SciPy, in place on each matrix of one copy of the batch:
+    NumPy's batched ``cholesky`` stalls for seconds when its BLAS threads compete for busy
+    cores (13 s against 40 ms for 64 128x128 matrices measured on a loaded 2-core machine).
+    Not positive definite: NaN on and below the diagonal."""
+    out = np.array(x, order="C")
+    if out.size == 0:
+        return [out]
+    potrf = _lapack("potrf", out)
+    # The upper factor of m^T (a C-ordered m's Fortran-ordered view; its upper triangle is
+    # m's lower one) is the transpose of the lower factor of m: it lands in m's lower part.
+    for m in _matrices(out):
+        _, info = _in_place(potrf, m.T, m.T, lower=0, clean=1, overwrite_a=1)
+        if info != 0:
+            m[...] = np.tril(np.full_like(m, np.nan))
+    return [out]
 
 
 def _cholesky_jvp(primals, tangents):
@@ -438,7 +474,7 @@ def _cholesky_jvp(primals, tangents):
 
 
 cholesky_p.abstract_eval = _cholesky_abstract_eval
-cholesky_p.impl = _looped(cholesky_p, _potrf)
+cholesky_p.impl = _cholesky_impl
 cholesky_p.jvp = _cholesky_jvp
 _batch_front(cholesky_p)
 cholesky_p.cost = _flops(lambda e: _batch(_in(e)) * _in(e).shape[-1] ** 3 / 3)
