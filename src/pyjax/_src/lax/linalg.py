@@ -265,7 +265,8 @@ def _fortran_copy(x: np.ndarray):
 
 def _in_place(routine, matrix: np.ndarray, *args, **params):
     """``routine`` (a SciPy wrapper given ``overwrite_*``) on the Fortran-contiguous
-    ``matrix``; writes its first result back should the wrapper have copied after all."""
+    ``matrix``, one of ``args``; writes its first result back should the wrapper have
+    copied after all (it returns ``matrix`` itself when it did not)."""
     res = routine(*args, **params)
     first = res[0] if isinstance(res, tuple) else res
     if first is not matrix:
@@ -447,7 +448,8 @@ def _cholesky_impl(x):
     # The upper factor of m^T (a C-ordered m's Fortran-ordered view; its upper triangle is
     # m's lower one) is the transpose of the lower factor of m: it lands in m's lower part.
     for m in _matrices(out):
-        _, info = _in_place(potrf, m.T, m.T, lower=0, clean=1, overwrite_a=1)
+        fortran = m.T
+        _, info = _in_place(potrf, fortran, fortran, lower=0, clean=1, overwrite_a=1)
         if info != 0:
             m[...] = np.tril(np.full_like(m, np.nan))
     return [out]
