@@ -128,3 +128,11 @@ _array_methods.install()
 from pyjax import version as version  # noqa: E402
 __version__ = version.__version__
 __version_info__ = version.__version_info__
+
+from pyjax import ref as ref  # noqa: E402  (mutable array references)
+from pyjax._src.transforms.refs import Ref as Ref  # noqa: E402
+from pyjax._src.state import (  # noqa: E402
+    ds as ds, empty_ref as empty_ref, free_ref as free_ref, freeze as freeze,
+    new_ref as new_ref, MemorySpace as _MemorySpace)
+import types as _types  # noqa: E402
+memory = _types.SimpleNamespace(Space=_MemorySpace)

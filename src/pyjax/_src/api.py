@@ -19,6 +19,7 @@ from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
+from pyjax._src.transforms.refs import Ref
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
 from pyjax._src.transforms.stages import ShapeDtypeStruct
 from pyjax._src.transforms.transpose import (UndefinedPrimal, match_aval, backward_pass,
@@ -57,7 +58,23 @@ def _flat_args(args, what: str) -> tuple[list, object]:
     leaves, tree = tree_util.tree_flatten(args)
     for x in leaves:
         _check_leaf(x, what)
+        _check_not_ref(x, what)
     return [to_array(x) for x in leaves], tree
+
+
+def _check_not_ref(x, what: str) -> None:
+    """Refs as differentiated (or vmapped) arguments: JAX's ValueError for ``grad`` (a
+    ref's gradient must live in a ref); ``vjp``'s ``with_refs`` and ``vmap``'s batched
+    refs are not here yet."""
+    if not isinstance(x, Ref):
+        return
+    if what == "grad":
+        raise ValueError(f"Expected cotangent type {x.aval.str_short()} but got "
+                         f"{x.aval.inner}: grad cannot differentiate with respect to a Ref "
+                         f"argument (its gradient must be accumulated into a ref)")
+    raise NotImplementedError(f"a Ref argument to {what} (JAX's vjp(...).with_refs and "
+                              f"vmap over ref arguments); close over the ref or pass its "
+                              f"value")
 
 
 def _static_fun(fun, args, static_nums: tuple):
@@ -490,6 +507,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), 0)
         leaves, in_tree = tree_util.tree_flatten((args, kwargs))
         axes = _broadcast_prefix(spec, (args, kwargs), "in_axes")
+        for x in leaves:
+            _check_not_ref(x, "vmap")
         leaves = [to_array(x) for x in leaves]
         dims = []
         for x, ax in zip(leaves, axes):

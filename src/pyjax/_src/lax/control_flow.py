@@ -26,6 +26,7 @@ from pyjax._src.core.jaxpr import (ClosedJaxpr, Eqn, Jaxpr, Var, dce_jaxpr, drop
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import Tracer, concrete_value, get_aval, to_array
 from pyjax._src.lax import broadcasting, common, elementwise as ew, reductions, shape
+from pyjax._src.transforms import refs
 from pyjax._src.transforms.batching import batch_flat, rule_axis
 from pyjax._src.transforms.jit import executable_for, scan_loop
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
@@ -35,19 +36,21 @@ from pyjax._src.transforms.transpose import UndefinedPrimal, backward_pass, is_u
 
 # ---------------------------------------------------------------------------- shared helpers
 
-def _trace(fun, in_tree, in_avals, what: str):
+def _trace(fun, in_tree, in_avals, what: str, captured: list | None = None):
     """Trace ``fun(*args)``, ``in_tree`` being the structure of the ``args`` tuple, on flat
     avals; returns (closed jaxpr, hoisted consts, out tree). Hoisted consts (tracers the
-    body closed over) are the jaxpr's leading inputs."""
+    body closed over) are the jaxpr's leading inputs. With a list ``captured``, refs of
+    enclosing scopes the body touches go there, each a last input and a last output."""
     out_tree_box = []
 
     def flat_fun(*flat):
         out = fun(*tree_util.tree_unflatten(in_tree, list(flat)))
         leaves, tree = tree_util.tree_flatten(out)
         out_tree_box.append(tree)
+        refs.check_no_refs(leaves, f"the body of {what}")
         return [to_array(x, what) for x in leaves]
 
-    closed, _ = trace_to_jaxpr(flat_fun, list(in_avals), DebugInfo.of(fun, what))
+    closed, _ = trace_to_jaxpr(flat_fun, list(in_avals), DebugInfo.of(fun, what), captured)
     closed, consts = hoist_traced_consts(closed, ())
     return closed, list(consts), out_tree_box[0]
 
@@ -640,7 +643,8 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     nc = len(c_leaves)
     for _ in range(2):
         c_avals = [get_aval(x) for x in c_leaves]
-        body, consts, _ = _trace(pair, in_tree, c_avals + x_avals, "scan")
+        captured: list = []
+        body, consts, _ = _trace(pair, in_tree, c_avals + x_avals, "scan", captured)
         carry_out_tree, y_tree = trees[-1]
         c_leaves, changed = _promote_weak_inputs(c_avals, body.out_avals[:nc], c_leaves)
         if not changed:
@@ -648,12 +652,31 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     _carry_mismatch("scan body function carry", c_tree, [get_aval(x) for x in c_leaves],
                     carry_out_tree, body.out_avals[:nc])
     unroll = int(unroll) if not isinstance(unroll, bool) else (length if unroll else 1)
-    outs = scan_p.bind(*consts, *c_leaves, *x_leaves, jaxpr=body, length=length,
-                       reverse=bool(reverse), num_consts=len(consts), num_carry=nc,
-                       unroll=max(unroll, 1))
+    nr = len(captured)  # (refs the body closed over are carries, after the others)
+    body = _carry_refs(body, len(consts), nc, nr)
+
+    def run(ins):  # (-> carries, ys, the refs' values)
+        o = scan_p.bind(*consts, *ins, *x_leaves, jaxpr=body, length=length,
+                        reverse=bool(reverse), num_consts=len(consts), num_carry=nc + nr,
+                        unroll=max(unroll, 1))
+        return o[:nc] + o[nc + nr:] + o[nc:nc + nr]
+    outs = refs.call_with_refs(run, c_leaves, captured)
     carry = tree_util.tree_unflatten(carry_out_tree, outs[:nc])
     ys = tree_util.tree_unflatten(y_tree, outs[nc:])
     return carry, ys
+
+
+def _carry_refs(body: ClosedJaxpr, n_consts: int, nc: int, nr: int) -> ClosedJaxpr:
+    """A scan body whose last ``nr`` inputs and outputs (captured refs) become carries
+    ``nc..nc+nr``."""
+    if not nr:
+        return body
+    j = body.jaxpr
+    ins, outs = j.invars, j.outvars
+    c_end = n_consts + nc
+    invars = ins[:c_end] + ins[len(ins) - nr:] + ins[c_end:len(ins) - nr]
+    outvars = outs[:nc] + outs[len(outs) - nr:] + outs[nc:len(outs) - nr]
+    return ClosedJaxpr(Jaxpr(j.constvars, invars, outvars, j.eqns), body.consts)
 
 
 def _scan_split(args, num_consts, num_carry):

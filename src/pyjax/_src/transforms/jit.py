@@ -28,7 +28,7 @@ from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, check_floats, 
                                    get_aval, guard_transfer, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
                                            hoist_traced_consts, trace_to_jaxpr)
-from pyjax._src.transforms import stages
+from pyjax._src.transforms import refs, stages
 from pyjax._src.transforms.transpose import transpose_call
 
 logger = logging.getLogger("pyjax")
@@ -158,7 +158,7 @@ class _Static:
             bool(self.value == other.value)
 
 
-LEAF_TYPES = (Array, Tracer, np.ndarray, np.generic, bool, int, float, complex)
+LEAF_TYPES = (Array, Tracer, refs.Ref, np.ndarray, np.generic, bool, int, float, complex)
 
 
 def check_leaf(x, what: str, path: str = ""):
@@ -238,6 +238,7 @@ class Specialization:
         self.single_leaf = out_tree == _LEAF  # the result is the one output itself
         self.ran = False
         self.program = None  # the first run's program, which the compiler starts from
+        self.refs = None  # (ref arguments or captured refs: ``refs.call_with_refs``)
 
     def run(self, *leaves):
         """The first two runs; the second makes the instance attribute ``run`` the
@@ -382,7 +383,7 @@ class JitWrapped:
                 self._explain_miss(key, cache.entries, args, kwargs)
             entry = cache.entries[key] = self._trace(args, kwargs, in_tree, avals, dyn_args,
                                                      dyn_kwargs)
-        if self._by_avals is not None and not kwargs and \
+        if self._by_avals is not None and not kwargs and entry.refs is None and \
                 all(type(x) is Array or type(x) in _SCALAR_TYPES for x in args):
             self._by_avals[(avals, flags)] = entry
         return entry, leaves
@@ -455,8 +456,20 @@ class JitWrapped:
         start = time.perf_counter()
         out_tree_box = []
         n_args = len(args)
+        names = self._arg_names(args, kwargs)
+        debug = DebugInfo.of(self._fun, "jit", names)
+        what = f"{debug.fun_name} at {debug.source} for jit"
+        arg_refs = [x for x in tree_util.tree_leaves((dyn_args, dyn_kwargs))
+                    if isinstance(x, refs.Ref)]
+        refs.check_distinct(arg_refs, what)
+        captured: list = []
 
-        def flat_fun(*leaves):
+        def flat_fun(*leaves_in):
+            leaves, ref_args = list(leaves_in), iter(arg_refs)
+            for i, a in enumerate(avals):
+                if isinstance(a, refs.AbstractRef):  # (the ref itself, holding its input)
+                    leaves[i] = next(ref_args)
+                    refs.bind_arg(leaves[i], leaves_in[i])
             d_args, d_kwargs = tree_util.tree_unflatten(in_tree, list(leaves))
             d_iter = iter(d_args)
             full_args = [args[i] if i in self._static_nums else next(d_iter) for i in range(n_args)]
@@ -464,18 +477,22 @@ class JitWrapped:
             out = self._fun(*full_args, **full_kwargs)
             out_leaves, out_tree = tree_util.tree_flatten(out)
             out_tree_box.append(out_tree)
-            return [to_array(x, "jit output") for x in out_leaves]
+            refs.check_no_refs(out_leaves, f"function {what}")
+            return [to_array(x, "jit output") for x in out_leaves] + \
+                [refs.final_value(r) for r in arg_refs]
 
-        names = self._arg_names(args, kwargs)
-        debug = DebugInfo.of(self._fun, "jit", names)
-        closed, _ = trace_to_jaxpr(flat_fun, list(avals), debug)
+        in_avals = [a.inner if isinstance(a, refs.AbstractRef) else a for a in avals]
+        closed, _ = trace_to_jaxpr(flat_fun, in_avals, debug, captured)
         monitoring.record_event_duration_secs("/jax/core/compile/jaxpr_trace_duration",
                                               time.perf_counter() - start,
                                               fun_name=debug.fun_name)
         if config.jax_log_compiles:
             logger.warning("Finished tracing + compiling %s for jit in %.3f ms",
                            debug.fun_name, 1e3 * (time.perf_counter() - start))
-        return Specialization(closed, in_tree, out_tree_box[0], debug.fun_name, names)
+        entry = Specialization(closed, in_tree, out_tree_box[0], debug.fun_name, names)
+        if arg_refs or captured:
+            entry.refs = captured
+        return entry
 
     def __call__(self, *args, **kwargs):
         if config.jax_disable_jit:
@@ -488,11 +505,18 @@ class JitWrapped:
         if self._inline and type(trace) is StagingTrace:
             return self._fun(*args, **kwargs)  # traced straight into the enclosing jaxpr
         entry, leaves = self._specialize(args, kwargs)
-        if type(trace) is EvalTrace:
-            outs = entry.run(*leaves)
+        if entry.refs is not None:
+            outs = refs.call_with_refs(lambda ins: self._run(entry, ins, trace), leaves,
+                                       entry.refs)
         else:
-            outs = jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=entry.jaxpr_name)
+            outs = self._run(entry, leaves, trace)
         return tree_util.tree_unflatten(entry.out_tree, outs)
+
+    @staticmethod
+    def _run(entry: Specialization, leaves, trace) -> list:
+        if type(trace) is EvalTrace:
+            return entry.run(*leaves)
+        return jit_p.bind(*leaves, jaxpr=entry.jaxpr, name=entry.jaxpr_name)
 
     def trace(self, *args, **kwargs) -> stages.Traced:
         """Trace for these arguments (arrays, scalars or ``ShapeDtypeStruct``s) without

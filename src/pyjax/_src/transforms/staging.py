@@ -97,6 +97,8 @@ class StagingTrace(Trace):
         self.constvars: list[Var] = []
         self.consts: list = []
         self._const_index: dict[int, Var] = {}
+        self.captured_refs: list | None = None  # (``transforms.refs``: a capturing trace's
+        self.ref_values: dict | None = None     # refs from outside, and every ref's value)
 
     def describe(self):
         if self.debug:
@@ -230,12 +232,20 @@ class StagingTrace(Trace):
         return deps
 
 
-def trace_to_jaxpr(fun, in_avals, debug: DebugInfo | None = None) -> tuple[ClosedJaxpr, list]:
-    """Trace ``fun`` (flat list in, flat list out) on abstract inputs into a closed jaxpr."""
+def trace_to_jaxpr(fun, in_avals, debug: DebugInfo | None = None,
+                   refs: list | None = None) -> tuple[ClosedJaxpr, list]:
+    """Trace ``fun`` (flat list in, flat list out) on abstract inputs into a closed jaxpr.
+    With a list ``refs``, the trace captures the ``Ref``s of enclosing scopes that ``fun``
+    touches (``transforms.refs``): they go into ``refs``, each an input after ``in_avals``
+    and an output (its final value) after ``fun``'s."""
     trace = StagingTrace(current_trace(), debug)
+    if refs is not None:
+        trace.captured_refs, trace.ref_values = refs, {}
     with new_trace(trace):
         args = [trace.new_arg(a) for a in in_avals]
         outs = fun(*args)
+        if refs is not None:
+            outs = list(outs) + [trace.ref_values[id(r)][1] for r in refs]
         closed = trace.to_jaxpr(outs)
     if config.jax_check_tracer_leaks:
         check_leaks(trace, (args, outs))
