@@ -159,7 +159,58 @@ def _ds_indexing(L):
         lambda i: q.__setitem__((L.ds(i, 1), ...), L.numpy.zeros((1, 3))))(1), q
 
 
+def _cond_and_switch(L):
+    r = L.new_ref(L.numpy.zeros(3))
+
+    def set_to(v):
+        def branch(x):
+            r[0] = v * x
+            return x + v
+        return branch
+    a = L.lax.cond(True, set_to(7.), lambda x: x, 2.)
+    b = L.jit(lambda p, x: L.lax.cond(p, lambda y: y, set_to(3.), x))(False, 1.)
+    c = L.lax.switch(2, [set_to(1.), set_to(2.), lambda x: (r.__setitem__(2, r[0]), x)[1]], 5.)
+    return a, b, c, r
+
+
+def _while_closed_over(L):
+    r = L.new_ref(L.numpy.zeros(3))
+    count = L.new_ref(0)
+
+    def body(c):
+        r[2] += 1.
+        count[...] += 1
+        return c + r[2]
+    out = L.lax.while_loop(lambda c: c < 10., body, 0.)
+    fori = L.jit(lambda n: L.lax.fori_loop(0, n, lambda i, c: (r.__setitem__(0, r[0] + i),
+                                                                c)[1], 0.))(4)
+    return out, fori, r, count
+
+
+def _checkpoint_closed_over(L):
+    log = L.new_ref(L.numpy.zeros(2))
+
+    @L.checkpoint  # (JAX runs a remat body's writes again when recomputing: not counted)
+    def f(x):
+        log[0] = L.lax.stop_gradient(x) * 2.
+        log[1] = L.lax.stop_gradient(x)
+        return L.numpy.sin(x) * x
+    return f(2.), L.grad(f)(3.), log
+
+
+def _vmap_ref_args(L):
+    def dist(x, y, out_ref):
+        out_ref[...] = L.numpy.sum((x - y) ** 2)
+    vecs = L.numpy.arange(12.).reshape(3, 4)
+    out = L.new_ref(L.numpy.zeros((3, 3)))
+    L.vmap(L.vmap(dist, (0, None, 0)), (None, 0, 0))(vecs, vecs, out)
+    cols = L.new_ref(L.numpy.ones((2, 3)))
+    L.vmap(lambda x, o: o.__setitem__(0, o[1] * x), (0, 1))(L.numpy.arange(3.), cols)
+    return out, cols
+
+
 @pytest.mark.parametrize("program", [
+    _cond_and_switch, _while_closed_over, _checkpoint_closed_over, _vmap_ref_args,
     _eager_reads, _swap_addupdate, _weak_and_ints, _jit_closed_over, _jit_ref_args,
     _jit_pure, _nested_jit, _scan_closed_over, _fori_closed_over, _scan_in_jit,
     _grad_through_internal_ref, _plumbing_ref, _vmap_internal_and_read, _ds_indexing])
@@ -233,11 +284,13 @@ def test_empty_ref():
 
 def test_unsupported_places_say_so():
     r = pyjax.new_ref(0.)
-    for run in [lambda: pyjax.lax.cond(True, lambda: r.__setitem__(..., 7.), lambda: None),
-                lambda: pyjax.lax.while_loop(lambda c: c < 3,
-                                             lambda c: (r.__setitem__(..., 1.), c + 1)[1], 0),
-                lambda: pyjax.vmap(lambda x, o: None, (0, 0))(pyjax.numpy.ones(2),
-                                                               pyjax.new_ref(np.zeros(2)))]:
+    writes = pyjax.custom_jvp(lambda x: (r.__setitem__(..., x), x)[1])
+    writes.defjvp(lambda p, t: (p[0], t[0]))
+    for run in [lambda: pyjax.jit(writes)(1.),
+                lambda: pyjax.make_jaxpr(lambda: r.__setitem__(..., 1.))(),
+                lambda: pyjax.lax.while_loop(lambda c: (r.__setitem__(..., 1.), c < 3)[1],
+                                             lambda c: c + 1, 0),
+                lambda: pyjax.vjp(lambda a: a[...], pyjax.new_ref(1.))]:
         with pytest.raises(NotImplementedError):
             run()
     assert float(r[...]) == 0.

@@ -19,7 +19,9 @@ from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
+from pyjax._src.transforms import refs
 from pyjax._src.transforms.refs import Ref
+from pyjax._src.state import new_ref
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
 from pyjax._src.transforms.stages import ShapeDtypeStruct
 from pyjax._src.transforms.transpose import (UndefinedPrimal, match_aval, backward_pass,
@@ -63,18 +65,16 @@ def _flat_args(args, what: str) -> tuple[list, object]:
 
 
 def _check_not_ref(x, what: str) -> None:
-    """Refs as differentiated (or vmapped) arguments: JAX's ValueError for ``grad`` (a
-    ref's gradient must live in a ref); ``vjp``'s ``with_refs`` and ``vmap``'s batched
-    refs are not here yet."""
+    """Refs as differentiated arguments: JAX's ValueError for ``grad`` (a ref's gradient
+    must live in a ref); ``vjp``'s ``with_refs`` is not here yet."""
     if not isinstance(x, Ref):
         return
     if what == "grad":
         raise ValueError(f"Expected cotangent type {x.aval.str_short()} but got "
                          f"{x.aval.inner}: grad cannot differentiate with respect to a Ref "
                          f"argument (its gradient must be accumulated into a ref)")
-    raise NotImplementedError(f"a Ref argument to {what} (JAX's vjp(...).with_refs and "
-                              f"vmap over ref arguments); close over the ref or pass its "
-                              f"value")
+    raise NotImplementedError(f"a Ref argument to {what} (JAX's gradient refs, "
+                              f"vjp(...).with_refs); close over the ref or pass its value")
 
 
 def _static_fun(fun, args, static_nums: tuple):
@@ -461,10 +461,13 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
         dyn_fun, dyn = _static_fun(fun, args, static)
         leaves, in_tree = _flat_args((dyn, kwargs), "checkpoint")
         flat_fun, trees = flatten_fun(dyn_fun, in_tree, what="checkpoint")
+        captured: list = []  # (refs it closes over: inputs and outputs of the call)
         closed, _ = trace_to_jaxpr(flat_fun, [get_aval(x) for x in leaves],
-                                   DebugInfo.of(fun, "checkpoint"))
-        outs = checkpoint_p.bind(*leaves, jaxpr=closed, prevent_cse=bool(prevent_cse),
-                                 differentiated=False, policy=policy)
+                                   DebugInfo.of(fun, "checkpoint"), captured)
+        outs = refs.call_with_refs(
+            lambda ins: checkpoint_p.bind(*ins, jaxpr=closed, prevent_cse=bool(prevent_cse),
+                                          differentiated=False, policy=policy),
+            leaves, captured)
         return tree_util.tree_unflatten(trees.out, outs)
     return remat_fun
 
@@ -507,9 +510,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), 0)
         leaves, in_tree = tree_util.tree_flatten((args, kwargs))
         axes = _broadcast_prefix(spec, (args, kwargs), "in_axes")
-        for x in leaves:
-            _check_not_ref(x, "vmap")
-        leaves = [to_array(x) for x in leaves]
+        leaves = [x if isinstance(x, Ref) else to_array(x) for x in leaves]
         dims = []
         for x, ax in zip(leaves, axes):
             if ax is None:
@@ -538,7 +539,10 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
                              "\n".join(lines))
         size = sizes.pop()
         flat_fun, trees = flatten_fun(lambda a, k: fun(*a, **k), in_tree, what="vmap")
-        outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
+        if any(isinstance(x, Ref) for x in leaves):
+            outs, out_dims = _batch_with_refs(flat_fun, leaves, dims, axes, size, axis_name)
+        else:
+            outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
         out_tree = trees.out
         o_axes = _broadcast_prefix(out_axes, tree_util.tree_unflatten(out_tree, outs),
                                    "out_axes")
@@ -553,6 +557,28 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             results.append(lax_bcast.moveaxis(o, d, ax % nd, size))
         return tree_util.tree_unflatten(out_tree, results)
     return wrapped
+
+
+def _batch_with_refs(flat_fun, leaves, dims, axes, size, axis_name):
+    """vmap over ref arguments: a mapped ref is a new ref of the batch trace holding the
+    mapped value, written back (batch axis at its place) afterwards; an unmapped one is
+    passed as it is, so writing a mapped value into it is JAX's error."""
+    mapped = [i for i, x in enumerate(leaves) if isinstance(x, Ref) and dims[i] is not None]
+
+    def with_refs(*xs):
+        inner = [new_ref(xs[i]) for i in mapped]
+        xs = [x if isinstance(x, Ref) else y for x, y in zip(leaves, xs)]
+        for i, r in zip(mapped, inner):
+            xs[i] = r
+        return list(flat_fun(*xs)) + [refs.read(r) for r in inner]
+
+    values = [refs.read(x) if isinstance(x, Ref) else x for x in leaves]
+    outs, out_dims = batch_flat(with_refs, values, dims, size, axis_name)
+    n = len(outs) - len(mapped)
+    for i, v, d in zip(mapped, outs[n:], out_dims[n:]):
+        nd = get_aval(v).ndim + (1 if d is None else 0)
+        refs.write(leaves[i], lax_bcast.moveaxis(v, d, axes[i] % nd, size))
+    return outs[:n], out_dims[:n]
 
 
 # ---------------------------------------------------------------------------- devices

@@ -237,7 +237,16 @@ def _bind_cond(index, branches, operands, what):
     leaves, in_tree = tree_util.tree_flatten(operands)
     leaves = [to_array(x, what) for x in leaves]
     avals = [get_aval(x) for x in leaves]
-    traced = [_trace(lambda *ops, b=b: b(*ops), in_tree, avals, what) for b in branches]
+    captured = [[] for _ in branches]
+    traced = [_trace(lambda *ops, b=b: b(*ops), in_tree, avals, what, c)
+              for b, c in zip(branches, captured)]
+    touched = _union(captured)
+    if touched:  # (again, with those refs' values as operands and results)
+        out, values = _bind_cond(index, [_binding_refs(b, touched) for b in branches],
+                                 (*operands, [refs.read(r) for r in touched]), what)
+        for r, v in zip(touched, values):
+            refs.write(r, v)
+        return out
     out_tree = traced[0][2]
     for i, (c, _, t) in enumerate(traced[1:], 1):
         names = ("true_fun and false_fun output" if what == "cond" else
@@ -246,6 +255,31 @@ def _bind_cond(index, branches, operands, what):
     jaxprs, consts = _join_consts([(c, k) for c, k, _ in traced])
     outs = cond_p.bind(index, *consts, *leaves, branches=tuple(jaxprs))
     return tree_util.tree_unflatten(out_tree, outs)
+
+
+def _union(captured: list) -> list:
+    """The refs of several capture lists, each once, in order."""
+    seen: dict = {}
+    for c in captured:
+        seen.update((id(r), r) for r in c)
+    return list(seen.values())
+
+
+def _binding_refs(fun, touched: list, out: bool = True):
+    """``fun`` taking the values of the refs ``touched`` as a last argument (and, with
+    ``out``, returning their final values too), for tracing by a capturing trace."""
+    def bound(*args):
+        *ops, values = args
+        for r, v in zip(touched, values):
+            refs.bind_arg(r, v)
+        result = fun(*ops)
+        finals = [refs.final_value(r) for r in touched]
+        if out:
+            return result, finals
+        if any(f is not v for f, v in zip(finals, values)):
+            raise NotImplementedError("a while_loop cond_fun that writes to a Ref")
+        return result
+    return bound
 
 
 def _join_consts(traced):
@@ -384,13 +418,24 @@ def while_loop(cond_fun, body_fun, init_val):
     leaves = [to_array(x, "while_loop") for x in leaves]
     avals = [get_aval(x) for x in leaves]
     for _ in range(2):
-        body, body_consts, out_tree = _trace(body_fun, args_tree, avals, "while_loop body_fun")
+        captured = [[], []]
+        body, body_consts, out_tree = _trace(body_fun, args_tree, avals, "while_loop body_fun",
+                                             captured[0])
         leaves, changed = _promote_weak_inputs(avals, body.out_avals, leaves)
         avals = [get_aval(x) for x in leaves]
         if not changed:
             break
     _carry_mismatch("body_fun", in_tree, avals, out_tree, body.out_avals)
-    cond, cond_consts, _ = _trace(cond_fun, args_tree, avals, "while_loop cond_fun")
+    cond, cond_consts, _ = _trace(cond_fun, args_tree, avals, "while_loop cond_fun",
+                                  captured[1])
+    touched = _union(captured)
+    if touched:  # (again, with those refs' values as carries)
+        body2, cond2 = _binding_refs(body_fun, touched), _binding_refs(cond_fun, touched, False)
+        out, values = while_loop(lambda c: cond2(c[0], c[1]), lambda c: body2(c[0], c[1]),
+                                 (init_val, [refs.read(r) for r in touched]))
+        for r, v in zip(touched, values):
+            refs.write(r, v)
+        return out
     c_out = cond.out_avals
     if len(c_out) != 1 or c_out[0].shape != () or c_out[0].dtype != dtypes.bool_:
         raise TypeError(f"cond_fun must return a boolean scalar, but got output type(s) "

@@ -6,15 +6,15 @@ and the compiler's passes need no notion of effects: a ref's current value is a 
 some trace, and programs order its updates by data dependence.
 
 Which value is current depends on the trace that asks. A ref created under trace ``H`` (its
-*home*) holds its value there. A *capturing* trace (a body that is traced once and run
-later: ``jit``, ``scan``) that first touches a ref from outside gives the ref a new input
-of the body, records it in ``captured_refs`` and keeps the ref's value inside the body in
-``ref_values``; whoever traced the body passes the ref's value in and writes the body's
-final value back (``call_with_refs``). Traces that run their body now (JVP, vmap, partial
-staging) capture nothing: a value of theirs written into a ref owned further out would
-leak, which is JAX's error for differentiated and vmapped values. A non-capturing staging
-trace (``make_jaxpr``, ``checkpoint``, custom-derivative bodies) would replay a write it
-only saw once, so such a write raises ``NotImplementedError``.
+*home*) holds its value there. A *capturing* trace (a body traced once and run later:
+``jit``, ``scan``, ``while_loop``, ``cond``, ``checkpoint``) that first touches a ref from
+outside gives the ref a new input of the body, records it in ``captured_refs`` and keeps
+the ref's value inside the body in ``ref_values``; whoever traced the body passes the
+ref's value in and writes the body's final value back (``call_with_refs``). Traces that
+run their body now (JVP, vmap, partial staging) capture nothing: a value of theirs
+written into a ref owned further out would leak, which is JAX's error for differentiated
+and vmapped values. A non-capturing staging trace (``make_jaxpr``, custom-derivative
+bodies) would replay a write it saw once, so such a write raises ``NotImplementedError``.
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ class AbstractRef(AbstractValue):
         return hash((AbstractRef, self.inner))
 
     def str_short(self) -> str:
-        return f"Ref{{{self.inner}}}"
+        dims = ",".join(map(str, self.shape))  # (JAX's: no weak-type mark)
+        return f"Ref{{{self.dtype.name}[{dims}]}}"
 
     __str__ = str_short
 
@@ -122,17 +123,16 @@ def _locate(ref: Ref) -> tuple[object, list]:
         chain.append(t)
         t = t.parent
     holder = ref if t is ref._home else t
-    while chain:
-        t = chain.pop()
+    crossed = []
+    for t in reversed(chain):  # (outermost first: each capturing trace takes it in)
         if type(t) is StagingTrace and t.captured_refs is not None:
             inner = t.new_arg(ref._aval.inner)
             t.captured_refs.append(ref)
             t.ref_values[id(ref)] = (ref, inner)
-            holder = t
-            continue
-        chain.append(t)
-        break
-    return holder, chain
+            holder, crossed = t, []
+        else:
+            crossed.append(t)
+    return holder, crossed
 
 
 def _value_of(holder, ref: Ref):
@@ -162,9 +162,9 @@ def write(ref: Ref, value) -> None:
                                 f"{ref._aval.str_short()}. Move the array reference to be an "
                                 f"argument of the differentiated function?")
         if type(t) is StagingTrace and not t.partial:
-            raise NotImplementedError(f"writing to a Ref closed over by {t.describe()} (only "
-                                      f"jit and scan/fori_loop bodies may write to refs of "
-                                      f"an enclosing scope)")
+            raise NotImplementedError(f"writing to a Ref closed over by {t.describe()} (the "
+                                      f"bodies of jit, scan, fori_loop, while_loop, cond and "
+                                      f"checkpoint may write to refs of enclosing scopes)")
     if holder is ref:
         ref._value = value
     else:
