@@ -245,6 +245,11 @@ def _errors(L):
             lambda x, p: (p.__setitem__(..., x + x), (x * x).sum())[1])(L.numpy.ones(3), r),
         "vmapped value into closed-over ref": lambda: L.vmap(
             lambda x: r.__setitem__(0, x))(L.numpy.arange(3.)),
+        "any write to a closed-over ref under vmap": lambda: L.vmap(
+            L.jit(lambda x: (r.__setitem__(1, 7.), x)[1]))(L.numpy.arange(3.)),
+        "any write to an unmapped ref argument": lambda: L.vmap(
+            lambda x, o: o.__setitem__(..., 5.), (0, None))(L.numpy.arange(3.), r),
+        "returned from a scan body": lambda: L.lax.scan(lambda c, x: (c, r), 0., None, length=2),
         "bad shape": lambda: q.__setitem__(0, L.numpy.ones(4)),
         "no broadcasting": lambda: q.__setitem__(0, 1.),
         "bad dtype": lambda: q.__setitem__(0, L.numpy.ones(3, np.int32)),

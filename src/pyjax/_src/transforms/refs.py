@@ -13,7 +13,7 @@ the ref's value inside the body in ``ref_values``; whoever traced the body passe
 ref's value in and writes the body's final value back (``call_with_refs``). Traces that
 run their body now (JVP, vmap, partial staging) capture nothing: a value of theirs
 written into a ref owned further out would leak, which is JAX's error for differentiated
-and vmapped values. A non-capturing staging trace (``make_jaxpr``, custom-derivative
+values (vmap rejects every write to a ref it does not map, as JAX does). A non-capturing staging trace (``make_jaxpr``, custom-derivative
 bodies) would replay a write it saw once, so such a write raises ``NotImplementedError``.
 """
 from __future__ import annotations
@@ -150,12 +150,12 @@ def write(ref: Ref, value) -> None:
     check_live(ref, "writing")
     holder, crossed = _locate(ref)
     for t in crossed:
+        if isinstance(t, BatchTrace):  # (any write: JAX's vmap owns no outer ref)
+            raise Exception(f"performing a set/swap operation with vmapped value on an "
+                            f"unbatched array reference of type {ref._aval.str_short()}. "
+                            f"Move the array reference to be an argument to the vmapped "
+                            f"function?")
         if isinstance(value, Tracer) and value._trace is t:
-            if isinstance(t, BatchTrace):
-                raise Exception(f"performing a set/swap operation with vmapped value on an "
-                                f"unbatched array reference of type {ref._aval.str_short()}. "
-                                f"Move the array reference to be an argument to the vmapped "
-                                f"function?")
             if isinstance(t, JVPTrace) or type(t) is StagingTrace and t.partial:
                 raise Exception(f"performing a set/swap operation with a differentiated value "
                                 f"on a non-differentiated array reference of type "
