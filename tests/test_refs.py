@@ -209,8 +209,42 @@ def _vmap_ref_args(L):
     return out, cols
 
 
+def _vjp_with_refs(L):
+    _, f_vjp = L.vjp(lambda x, y: x * L.numpy.sin(y), 1.5, 2.)
+    g = L.new_ref(10.)
+    routed = f_vjp.with_refs(g, L.ad.GradValue())(1.)
+    skipped = f_vjp.with_refs(L.ad.GradValue(), L.ad.DontWant())(2.)
+    take = L.jit(lambda x, i: x[i])
+    acc = L.new_ref(L.numpy.zeros(5))
+    for i in [3, 1, 3]:
+        _, take_vjp = L.vjp(take, L.numpy.arange(5.), i)
+        take_vjp.with_refs(acc, L.ad.GradValue())(1.)
+    markers = L.tree_util.tree_leaves([L.ad.GradRef(), L.ad.DidntWant()])
+    return routed[1], skipped[0], g, acc, f_vjp(1.), markers
+
+
+def _microbatches(L):
+    """JAX's recipe: a scan over microbatches adds each one's gradient into a ref."""
+    jnp = L.numpy
+
+    def loss(ws, xs):
+        act, _ = L.lax.scan(lambda x, w: (jnp.tanh(x @ w), None), xs, ws)
+        return jnp.mean(act)
+
+    ws = jnp.linspace(-1., 1., 3 * 4 * 4).reshape(3, 4, 4)
+    batches = jnp.linspace(0., 1., 5 * 7 * 4).reshape(5, 7, 4)
+    acc = L.new_ref(jnp.zeros_like(ws))
+
+    def step(_, xs):
+        value, f_vjp = L.vjp(lambda w: loss(w, xs), ws)
+        f_vjp.with_refs(acc)(jnp.ones_like(value))
+        return (), value
+    _, losses = L.lax.scan(step, (), batches)
+    return L.freeze(acc), losses
+
+
 @pytest.mark.parametrize("program", [
-    _cond_and_switch, _while_closed_over, _checkpoint_closed_over, _vmap_ref_args,
+    _vjp_with_refs, _microbatches, _cond_and_switch, _while_closed_over, _checkpoint_closed_over, _vmap_ref_args,
     _eager_reads, _swap_addupdate, _weak_and_ints, _jit_closed_over, _jit_ref_args,
     _jit_pure, _nested_jit, _scan_closed_over, _fori_closed_over, _scan_in_jit,
     _grad_through_internal_ref, _plumbing_ref, _vmap_internal_and_read, _ds_indexing])

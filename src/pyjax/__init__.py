@@ -136,3 +136,8 @@ from pyjax._src.state import (  # noqa: E402
     new_ref as new_ref, MemorySpace as _MemorySpace)
 import types as _types  # noqa: E402
 memory = _types.SimpleNamespace(Space=_MemorySpace)
+from pyjax._src.api import (  # noqa: E402  (vjp(...).with_refs entries and results)
+    DidntWant as _DidntWant, DontWant as _DontWant, GradRef as _GradRef,
+    GradValue as _GradValue)
+ad = _types.SimpleNamespace(DontWant=_DontWant, DidntWant=_DidntWant, GradRef=_GradRef,
+                            GradValue=_GradValue)

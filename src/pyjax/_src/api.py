@@ -21,6 +21,7 @@ from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, j
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms import refs
 from pyjax._src.transforms.refs import Ref
+from pyjax._src import state
 from pyjax._src.state import new_ref
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names, trace_to_jaxpr
 from pyjax._src.transforms.stages import ShapeDtypeStruct
@@ -217,7 +218,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     out_tree, n_out = trees.out, trees.n_out
     out_avals = [get_aval(o) for o in outs[:n_out]]
 
-    def pullback(ct):
+    def pullback_leaves(ct):
         ct_leaves, ct_tree = tree_util.tree_flatten(ct)
         if ct_tree != out_tree:
             raise TypeError(f"Tree structure of cotangent input {ct_tree}, does not match "
@@ -230,13 +231,77 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
                                  f"{a.shape}.")
         cts = pullback_flat([to_array(c) for c in ct_leaves] +
                             [Zero(get_aval(o)) for o in outs[n_out:]])
-        flat = [_zeros_for(c, x) if type(c) is Zero else c for c, x in zip(cts, leaves)]
-        return tuple(tree_util.tree_unflatten(in_tree, flat))
+        return [_zeros_for(c, x) if type(c) is Zero else c for c, x in zip(cts, leaves)]
 
+    pullback = VJP(pullback_leaves, in_tree)
     primal_out = tree_util.tree_unflatten(out_tree, outs[:n_out])
     if has_aux:
         return primal_out, pullback, tree_util.tree_unflatten(trees.aux, outs[n_out:])
     return primal_out, pullback
+
+
+class GradValue:
+    """``with_refs`` entry: return this argument's gradient as a value (the default)."""
+    __repr__ = lambda self: "GradValue()"  # noqa: E731
+
+
+class DontWant:
+    """``with_refs`` entry: this argument's gradient is not wanted."""
+    __repr__ = lambda self: "DontWant()"  # noqa: E731
+
+
+class GradRef:
+    """In a ``with_refs`` result: the gradient went into the bound ref."""
+    __repr__ = lambda self: "GradRef()"  # noqa: E731
+
+
+class DidntWant:
+    """In a ``with_refs`` result: the gradient was not wanted (``DontWant``)."""
+    __repr__ = lambda self: "DidntWant()"  # noqa: E731
+
+
+for _marker in (GradRef, DidntWant):  # (pytrees with no leaves, as JAX's)
+    tree_util.register_pytree_node(_marker, lambda m: ((), None),
+                                   lambda _, __, cls=_marker: cls())
+
+
+class VJP:
+    """The pullback ``jax.vjp`` returns: ``vjp_fun(ct)`` gives one cotangent per primal;
+    ``vjp_fun.with_refs(*entries)`` says per primal leaf what to do with its gradient: a
+    ``Ref`` to add it into, ``jax.ad.GradValue()`` or ``jax.ad.DontWant()``. (Here every
+    gradient is computed; the entries only route them.)"""
+
+    def __init__(self, pullback_leaves, in_tree):
+        self._pullback, self._in_tree = pullback_leaves, in_tree
+
+    def __call__(self, ct, *extra):
+        if extra:
+            raise TypeError(f"The function returned by `jax.vjp` was called with "
+                            f"{len(extra) + 1} arguments, but functions returned by `jax.vjp` "
+                            f"must be called with a single argument corresponding to the "
+                            f"single value returned by the function being differentiated")
+        return tuple(tree_util.tree_unflatten(self._in_tree, self._pullback(ct)))
+
+    def with_refs(self, *entries):
+        flat, tree = tree_util.tree_flatten(entries, is_leaf=lambda x: isinstance(x, Ref))
+        if tree != self._in_tree:
+            raise ValueError(f"with_refs: the entries' structure {tree} does not match the "
+                             f"primals' {self._in_tree}")
+        for e in flat:
+            if not isinstance(e, (Ref, GradValue, DontWant)):
+                raise TypeError(f"with_refs: each entry must be a Ref, jax.ad.GradValue() or "
+                                f"jax.ad.DontWant(), got {e!r}")
+
+        def routed(ct):
+            grads = self._pullback(ct)
+            out = []
+            for e, g in zip(flat, grads):
+                if isinstance(e, Ref):
+                    state.addupdate(e, ..., g)
+                out.append(GradRef() if isinstance(e, Ref) else DidntWant()
+                           if isinstance(e, DontWant) else g)
+            return tuple(tree_util.tree_unflatten(self._in_tree, out))
+        return routed
 
 
 def jvp(fun, primals, tangents, has_aux=False):
