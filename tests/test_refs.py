@@ -155,8 +155,15 @@ def _ds_indexing(L):
     at = L.jit(lambda i: r[L.ds(i, 3)])
     stride = r[L.ds(1, 3, 2)]
     q = L.new_ref(L.numpy.arange(6.).reshape(2, 3))
+    x = L.numpy.arange(20).reshape(4, 5)
+    arrays = (x[L.ds(1, 2)], L.jit(lambda i: x[..., L.ds(i, 2, 2)])(1), x[L.ds(3), None, 2],
+              *[L.jit(lambda i: x.at[L.ds(i, 2), 1].add(100))(i) for i in (2, 3, -1)],
+              *[L.jit(lambda i: x[L.ds(i, 2)])(i) for i in (3, -1, -7)])
+    writes = L.jit(lambda i: (lambda w: (w.__setitem__(L.ds(i, 2), L.numpy.array([7, 8])),
+                                         w[...])[1])(L.new_ref(L.numpy.arange(5))))
+    arrays += tuple(writes(i) for i in (4, 3, -1, -2))
     return r, at(2), at(9), stride, q[L.ds(0, 2), 1], L.jit(
-        lambda i: q.__setitem__((L.ds(i, 1), ...), L.numpy.zeros((1, 3))))(1), q
+        lambda i: q.__setitem__((L.ds(i, 1), ...), L.numpy.zeros((1, 3))))(1), q, arrays
 
 
 def _cond_and_switch(L):

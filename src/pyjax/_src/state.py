@@ -7,18 +7,18 @@ indexing, recorded like any other array operation wherever they run.
 """
 from __future__ import annotations
 
-import dataclasses
 import enum
 
 import numpy as np
 
-from pyjax._src import dtypes, tree_util
+from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.trace import Tracer, current_trace, to_array
-from pyjax._src.lax import dynamic_slicing as dyn
 from pyjax._src.lax import elementwise as ew
 from pyjax._src.lax import shape as lax_shape
-from pyjax._src.numpy import indexing
+from pyjax._src.lax import dynamic_slicing as dyn
+from pyjax._src.numpy import dslice
+from pyjax._src.numpy.dslice import Slice as Slice, ds as ds  # noqa: F401 (re-exported)
 from pyjax._src.transforms import refs
 from pyjax._src.transforms.refs import Ref
 from pyjax._src.transforms.staging import StagingTracer
@@ -88,81 +88,18 @@ def _check_ref(ref, what: str) -> None:
         raise TypeError(f"{what} expects a Ref, got {type(ref).__name__}")
 
 
-# ---------------------------------------------------------------------------- dynamic slices
-
-@tree_util.register_pytree_node_class
-@dataclasses.dataclass
-class Slice:
-    """``size`` elements from ``start`` (which may be traced) ``stride`` apart."""
-    start: object
-    size: int
-    stride: int = 1
-
-    def __post_init__(self):
-        if self.stride < 0:
-            raise ValueError("`stride` must be >= 0.")
-
-    def tree_flatten(self):
-        return (self.start,), (self.size, self.stride)
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        return cls(children[0], *aux)
-
-
-def ds(start, size=None, stride=None):
-    """``jax.ds``: ``ds(j)`` is ``:j``, ``ds(i, n)`` is ``i:i+n``, ``ds(i, n, s)`` is
-    ``i:i+n:s``, with ``i`` possibly traced (a dynamic slice, clamped to fit)."""
-    if start is None:
-        return slice(None)
-    if size is None:
-        return Slice(0, start, 1 if stride is None else stride)
-    return Slice(start, size, 1 if stride is None else stride)
-
-
-def _windows(idx, shape: tuple):
-    """For an index holding ``Slice``s: (window starts, window sizes, the index within the
-    window), or None if it holds none."""
-    entries = list(idx) if isinstance(idx, tuple) else [idx]
-    if not any(isinstance(e, Slice) for e in entries):
-        return None
-    consumed = [0 if e is None or e is Ellipsis else 1 for e in entries]
-    for e in entries:
-        if getattr(e, "dtype", None) == np.bool_ or isinstance(e, (list, bool)):
-            raise NotImplementedError("jax.ds together with boolean or list indices")
-    if Ellipsis in entries:
-        at = entries.index(Ellipsis)
-        entries[at:at + 1] = [slice(None)] * (len(shape) - sum(consumed))
-    starts, sizes, axis, rest = [0] * len(shape), list(shape), 0, []
-    for e in entries:
-        if isinstance(e, Slice):
-            starts[axis] = e.start
-            sizes[axis] = 0 if e.size == 0 else (e.size - 1) * e.stride + 1
-            e = slice(None, None, e.stride)
-        rest.append(e)
-        axis += e is not None
-    return starts, sizes, tuple(rest)
-
-
-def _index(value, idx):
-    win = _windows(idx, value.shape)
-    if win is None:
-        return value[idx]
-    starts, sizes, rest = win
-    return dyn.dynamic_slice(value, starts, sizes)[rest]
-
+# ---------------------------------------------------------------------------- access
 
 def _update(value, idx, fn):
-    """``value`` with ``value[idx]`` replaced by ``fn(x.at[i])`` for the right ``x, i``."""
-    win = _windows(idx, value.shape)
-    if win is None:
+    """``value`` with ``value[idx]`` replaced by ``fn(x.at[i])``: with ``jax.ds`` slices,
+    within windows placed as ``dynamic_update_slice`` places them (clamped), as JAX's ref
+    writes are (array ``.at`` updates drop a window that does not fit instead)."""
+    if not dslice.holds_slices(idx):
         return fn(value.at[idx])
-    starts, sizes, rest = win
+    starts, sizes, rest = dslice.windows(idx, value.shape)
     window = dyn.dynamic_slice(value, starts, sizes)
     return dyn.dynamic_update_slice(value, fn(window.at[rest]), starts)
 
-
-# ---------------------------------------------------------------------------- access
 
 def _check_static_bounds(idx, shape: tuple) -> None:
     """JAX rejects a constant integer index out of bounds (a ``ValueError``)."""
@@ -187,13 +124,13 @@ def get(ref: Ref, idx=()):
     value = refs.read(ref)
     if not isinstance(value, StagingTracer):  # (unstaged reads: the ref's weak type, as JAX)
         value = ew.convert_element_type(value, ref.dtype, ref.weak_type)
-    return _index(value, idx)
+    return value[idx]
 
 
 def _checked_value(ref: Ref, idx, value, what: str):
     """``value`` as an array of the ref's dtype that fits ``ref[idx]`` (JAX's errors)."""
     x = to_array(value, what)
-    expected = _index(refs.read(ref), idx).shape
+    expected = refs.read(ref)[idx].shape
     if x.shape != expected:
         raise ValueError(f"Invalid shape for `{what}`. Ref shape: {ref.shape}. Expected "
                          f"shape: {expected}. Value shape: {x.shape}.")
@@ -217,7 +154,7 @@ def swap(ref: Ref, idx, value):
     x = _checked_value(ref, idx, value, "swap")
     old_whole = refs.read(ref)
     _store(ref, _update(old_whole, idx, lambda at: at.set(x)))
-    return _index(old_whole, idx)
+    return old_whole[idx]
 
 
 def set(ref: Ref, idx, value) -> None:  # noqa: A001 (jax.ref.set)

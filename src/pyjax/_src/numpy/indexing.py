@@ -24,7 +24,7 @@ from pyjax._src.lax import broadcasting as lax_bcast, dynamic_slicing as lax_dyn
 from pyjax._src.lax import indexing as lax_idx, shape as lax_shape
 from pyjax._src.lax.indexing import (GatherDimensionNumbers, GatherScatterMode,
                                      ScatterDimensionNumbers)
-from pyjax._src.numpy import creation, ufuncs
+from pyjax._src.numpy import creation, dslice, ufuncs
 from pyjax._src.numpy.util import (broadcast_arrays, broadcast_shapes, broadcast_to,
                                    canonicalize_axis, check_arraylike, promote_dtypes, to_array)
 
@@ -202,6 +202,11 @@ def getitem(x, idx, *, mode=None, fill_value=None, indices_are_sorted: bool = Fa
     """``x[idx]`` with NumPy's semantics; out-of-bound ints clamp (or fill, per ``mode``)."""
     x = to_array(x, "getitem")
     shape = get_aval(x).shape
+    if dslice.holds_slices(idx):  # (``jax.ds``: cut the windows, then index within)
+        starts, sizes, rest = dslice.windows(idx, shape)
+        return getitem(lax_dyn.dynamic_slice(x, starts, sizes), rest, mode=mode,
+                       fill_value=fill_value, indices_are_sorted=indices_are_sorted,
+                       unique_indices=unique_indices, normalize_indices=normalize_indices)
     entries = _parse(idx, shape)
     parsed_mode = None if mode is None else GatherScatterMode.from_any(mode)
     if parsed_mode in (None, GatherScatterMode.PROMISE_IN_BOUNDS, GatherScatterMode.CLIP):
@@ -518,10 +523,28 @@ class _IndexUpdateRef:
 
     def _update(self, values, op, indices_are_sorted, unique_indices, mode,
                 wrap_negative_indices, array=None):
-        return _scatter_update(self.array if array is None else array, self.index, values, op,
+        x = self.array if array is None else array
+        if dslice.holds_slices(self.index):
+            return self._update_windows(x, values, op, indices_are_sorted, unique_indices,
+                                        mode, wrap_negative_indices)
+        return _scatter_update(x, self.index, values, op,
                                indices_are_sorted=indices_are_sorted,
                                unique_indices=unique_indices, mode=mode,
                                normalize_indices=wrap_negative_indices)
+
+    def _update_windows(self, x, values, op, *flags):
+        """``jax.ds`` indices: update within the windows; a window that does not fit
+        (its start negative or too large) drops the whole update, as JAX's scatter does."""
+        shape = get_aval(x).shape
+        starts, sizes, rest = dslice.windows(self.index, shape)
+        window = _IndexUpdateRef(lax_dyn.dynamic_slice(x, starts, sizes), rest)
+        updated = lax_dyn.dynamic_update_slice(x, window._update(values, op, *flags), starts)
+        fits = True
+        for start, size, dim in zip(starts, sizes, shape):
+            if not isinstance(start, int) or not 0 <= start <= dim - size:
+                inside = ew.bitwise_and(ew.ge(start, 0), ew.le(start, dim - size))
+                fits = inside if fits is True else ew.bitwise_and(fits, inside)
+        return updated if fits is True else ew.select_n(fits, x, updated)
 
     def set(self, values, *, indices_are_sorted=False, unique_indices=False, mode=None,
             wrap_negative_indices=True):
