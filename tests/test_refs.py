@@ -250,8 +250,28 @@ def _microbatches(L):
     return L.freeze(acc), losses
 
 
+def _custom_vjp_plumbing(L):
+    """JAX's recipe: a custom_vjp whose bwd stashes the cotangent into a ref argument."""
+    @L.custom_vjp
+    def stash(grads_ref, x):
+        return x
+
+    def fwd(grads_ref, x):
+        return x, grads_ref
+
+    def bwd(grads_ref, g):
+        grads_ref[...] = g
+        return None, g
+    stash.defvjp(fwd, bwd)
+
+    def f(x, grads_ref):
+        return L.numpy.sin(stash(grads_ref, x) * 2.)
+    eager, jitted = L.new_ref(0.), L.new_ref(0.)
+    return L.grad(f)(1., eager), eager, L.jit(L.grad(f))(0.5, jitted), jitted
+
+
 @pytest.mark.parametrize("program", [
-    _vjp_with_refs, _microbatches, _cond_and_switch, _while_closed_over, _checkpoint_closed_over, _vmap_ref_args,
+    _custom_vjp_plumbing, _vjp_with_refs, _microbatches, _cond_and_switch, _while_closed_over, _checkpoint_closed_over, _vmap_ref_args,
     _eager_reads, _swap_addupdate, _weak_and_ints, _jit_closed_over, _jit_ref_args,
     _jit_pure, _nested_jit, _scan_closed_over, _fori_closed_over, _scan_in_jit,
     _grad_through_internal_ref, _plumbing_ref, _vmap_internal_and_read, _ds_indexing])

@@ -22,6 +22,7 @@ from pyjax._src.core.trace import Tracer, current_trace, get_aval, to_array
 from pyjax._src.transforms.batching import batch_flat, batch_ops
 from pyjax._src.transforms.jit import executable_for
 from pyjax._src.transforms.jvp import Zero, instantiate
+from pyjax._src.transforms.refs import Ref
 from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.transforms.transpose import transpose_call
 
@@ -91,7 +92,8 @@ class _CustomFunction:
         args = _resolve_kwargs(self.fun, args, kwargs)
         static, dyn = _split_nondiff(args, self.nondiff_argnums)
         leaves, in_tree = tree_util.tree_flatten(dyn)
-        return args, static, dyn, [to_array(x, name) for x in leaves], in_tree
+        return args, static, dyn, [x if isinstance(x, Ref) else to_array(x, name)
+                                   for x in leaves], in_tree
 
 
 # ---------------------------------------------------------------------------- custom_jvp
@@ -177,6 +179,9 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
             raise AttributeError(f"No JVP defined for custom_jvp function {name} using "
                                  f"defjvp.")
         args, static, dyn, leaves, in_tree = self._split_call(args, kwargs, name)
+        if any(isinstance(x, Ref) for x in leaves):
+            raise NotImplementedError(f"a Ref argument to the custom_jvp function {name} "
+                                      f"(close over the ref instead)")
         out_tree_box = []
 
         def flat_fun(*flat):
@@ -283,13 +288,18 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {name} using "
                                  f"defvjp.")
-        args, static, dyn, leaves, in_tree = self._split_call(args, kwargs, name)
+        args, static, dyn, all_leaves, in_tree = self._split_call(args, kwargs, name)
+        # Ref arguments are plumbing, never differentiated: the rules close over them, and
+        # a ref among fwd's residuals (one of its arguments) reaches bwd the same way.
+        refs_at = [isinstance(x, Ref) for x in all_leaves]
+        leaves = [x for x, r in zip(all_leaves, refs_at) if not r]
         in_avals = [get_aval(x) for x in leaves]
-        out_tree_box, res_tree_box = [], []
+        out_tree_box, res_tree_box, res_refs_box = [], [], []
         nondiff = [static[i] for i in sorted(static)]
 
         def unflatten_args(flat):
-            return _merge(static, tree_util.tree_unflatten(in_tree, list(flat)), len(args))
+            flat = _with_refs(all_leaves, refs_at, flat)
+            return _merge(static, tree_util.tree_unflatten(in_tree, flat), len(args))
 
         def flat_fun(*flat):
             outs, tree = _flat_outputs(self.fun(*unflatten_args(flat)), name)
@@ -315,10 +325,13 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
             if not out_tree_box:
                 out_tree_box.append(tree)
             res_tree_box.append(res_tree)
-            return outs, [to_array(r, name) for r in res]
+            res_refs_box.append(res)  # (its refs are used from here, the rest traced)
+            return outs, [to_array(r, name) for r in res if not isinstance(r, Ref)]
 
         def flat_bwd(res, cts):
-            res_tree = tree_util.tree_unflatten(res_tree_box[-1], list(res))
+            saved = res_refs_box[-1]
+            res = _with_refs(saved, [isinstance(r, Ref) for r in saved], res)
+            res_tree = tree_util.tree_unflatten(res_tree_box[-1], res)
             g = tree_util.tree_unflatten(out_tree_box[0], [
                 _to_symbolic(ct, self.symbolic_zeros) for ct in cts])
             cts_in = self.bwd(*nondiff, res_tree, g)
@@ -338,7 +351,8 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
                 n = len(tree_util.tree_leaves(arg))
                 flat.extend([None] * n if ct is None else tree_util.tree_flatten(
                     ct, is_leaf=lambda x: x is None or isinstance(x, SymbolicZero))[0])
-            flat = [None if isinstance(ct, SymbolicZero) else ct for ct in flat]
+            flat = [None if isinstance(ct, SymbolicZero) else ct for ct, r
+                    in zip(flat, refs_at) if not r]  # (a ref's cotangent: None, unused)
             return [None if ct is None else _cast_ct(ct, a) for ct, a in zip(flat, in_avals)]
 
         outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
@@ -346,6 +360,12 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
                                       fwd_name=_fun_name(self.fwd),
                                       bwd_name=_fun_name(self.bwd))
         return tree_util.tree_unflatten(out_tree_box[0], outs)
+
+
+def _with_refs(template: list, is_ref: list, values) -> list:
+    """``template`` with its non-ref entries replaced, in order, by ``values``."""
+    values = iter(values)
+    return [t if r else next(values) for t, r in zip(template, is_ref)]
 
 
 def _cast_ct(ct, aval):
