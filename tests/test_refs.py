@@ -302,6 +302,8 @@ def _errors(L):
         "returned from jit": lambda: L.jit(lambda x: x)(r),
         "passed twice": lambda: L.jit(lambda a, b: None)(r, r),
         "grad wrt a ref": lambda: L.grad(lambda a: a[...].sum())(r),
+        "jvp wrt a ref": lambda: L.jvp(lambda a: a[...], (r,), (L.numpy.ones(3),)),
+        "jacfwd wrt a ref": lambda: L.jacfwd(lambda a: a[...])(r),
         "differentiated value into plumbing": lambda: L.grad(
             lambda x, p: (p.__setitem__(..., x + x), (x * x).sum())[1])(L.numpy.ones(3), r),
         "vmapped value into closed-over ref": lambda: L.vmap(
@@ -356,7 +358,9 @@ def test_unsupported_places_say_so():
                 lambda: pyjax.make_jaxpr(lambda: r.__setitem__(..., 1.))(),
                 lambda: pyjax.lax.while_loop(lambda c: (r.__setitem__(..., 1.), c < 3)[1],
                                              lambda c: c + 1, 0),
-                lambda: pyjax.vjp(lambda a: a[...], pyjax.new_ref(1.))]:
+                lambda: pyjax.vjp(lambda a: a[...], pyjax.new_ref(1.)),
+                lambda: pyjax.make_jaxpr(lambda a: a[...])(r),
+                lambda: pyjax.jit(lambda: r[...]).lower()]:
         with pytest.raises(NotImplementedError):
             run()
     assert float(r[...]) == 0.

@@ -66,16 +66,17 @@ def _flat_args(args, what: str) -> tuple[list, object]:
 
 
 def _check_not_ref(x, what: str) -> None:
-    """Refs as differentiated arguments: JAX's ValueError for ``grad`` (a ref's gradient
-    must live in a ref); ``vjp``'s ``with_refs`` is not here yet."""
+    """Refs as arguments of transformations that trace them as arrays: JAX's ValueError
+    for ``grad`` (a ref's gradient must live in a ref); the others are not here yet."""
     if not isinstance(x, Ref):
         return
-    if what == "grad":
-        raise ValueError(f"Expected cotangent type {x.aval.str_short()} but got "
-                         f"{x.aval.inner}: grad cannot differentiate with respect to a Ref "
-                         f"argument (its gradient must be accumulated into a ref)")
-    raise NotImplementedError(f"a Ref argument to {what} (JAX's gradient refs, "
-                              f"vjp(...).with_refs); close over the ref or pass its value")
+    if what in ("grad", "jvp"):  # (JAX rejects both with a ValueError)
+        raise ValueError(f"{what} cannot differentiate with respect to a Ref argument of "
+                         f"type {x.aval.str_short()} (a ref's gradient must be accumulated "
+                         f"into a ref)")
+    feature = " (differentiating with respect to a ref)" if what == "vjp" else ""
+    raise NotImplementedError(f"a Ref argument to {what}{feature}; close over the ref or "
+                              f"pass its value")
 
 
 def _static_fun(fun, args, static_nums: tuple):
@@ -117,6 +118,7 @@ def _abstractify(x) -> ShapedArray:
     if isinstance(x, ShapeDtypeStruct):
         return ShapedArray(x.shape, dtypes.canonicalize_dtype(x.dtype), x.weak_type)
     _check_leaf(x, "make_jaxpr")
+    _check_not_ref(x, "make_jaxpr/eval_shape")
     return get_aval(x)
 
 
@@ -311,6 +313,8 @@ def jvp(fun, primals, tangents, has_aux=False):
                         f"{type(primals).__name__} and {type(tangents).__name__}.")
     p_leaves, p_tree = tree_util.tree_flatten(tuple(primals))
     t_leaves, t_tree = tree_util.tree_flatten(tuple(tangents))
+    for x in p_leaves:
+        _check_not_ref(x, "jvp")
     if p_tree != t_tree:
         raise TypeError(f"primal and tangent arguments to jax.jvp must have the same tree "
                         f"structure; primals have tree structure {p_tree} whereas tangents have "

@@ -522,6 +522,9 @@ class JitWrapped:
         """Trace for these arguments (arrays, scalars or ``ShapeDtypeStruct``s) without
         running: the ``jax.stages.Traced`` of the specialization a call would run."""
         entry, _ = self._specialize(args, kwargs, abstract=True)
+        if entry.refs is not None:
+            raise NotImplementedError("jit(...).trace/lower of a function with Ref arguments "
+                                      "or closed-over refs")
         return stages.Traced(entry)
 
     def lower(self, *args, **kwargs) -> stages.Lowered:
