@@ -57,7 +57,7 @@ class AbstractRef(AbstractValue):
 
 class _Ops:
     """Indexing and array printing, installed by ``pyjax._src.state`` (a higher layer)."""
-    get = set = swap = addupdate = repr = None
+    get = set = repr = None
 
 
 OPS = _Ops()
