@@ -90,7 +90,9 @@ def live_arrays(platform=None) -> list:
 
 def print_environment_info(return_string: bool = False):
     """Versions of pyjax, Python, NumPy and SciPy, and the devices: what a bug report needs."""
-    lines = [f"pyjax:  {sys.modules['pyjax'].__version__}", f"numpy:  {np.__version__}",
+    version = sys.modules["pyjax.version"]
+    lines = [f"pyjax:  {version.pyjax_version} (the JAX {version.__version__} API)",
+             f"numpy:  {np.__version__}",
              f"python: {sys.version}", f"platform: {platform.platform()}",
              f"devices: {backends.devices()}"]
     scipy = sys.modules.get("scipy")
