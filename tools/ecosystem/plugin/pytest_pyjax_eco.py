@@ -14,12 +14,12 @@ _RECORD = os.environ.get("PYJAX_ECO_RECORD")
 _LIMIT = float(os.environ.get("PYJAX_ECO_TEST_TIMEOUT", "0"))
 
 
-class TestTimeout(Exception):
+class PerTestTimeout(Exception):
     """A test phase ran past the runner's per-test limit."""
 
 
 def _on_alarm(signum, frame):
-    raise TestTimeout(f"test ran past the ecosystem runner's per-test limit of {_LIMIT:g} s")
+    raise PerTestTimeout(f"test ran past the ecosystem runner's per-test limit of {_LIMIT:g} s")
 
 
 def _message(report) -> str:
