@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
     partial = bool(args.files or args.keyword or args.side != "both")
     results = _load(RESULTS) if not partial else {"libraries": {}}
     results["machine"] = {"jax": _jax_version(), "timeout": args.timeout,
-                          "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                          "date": _now(),
                           "python": f"Python {platform.python_version()}, "
                                     f"{os.cpu_count()} CPUs, {platform.machine()}"}
     repos = dict(r.split("=", 1) for r in args.repo)
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
 
 
 def run_library(suite: Suite, args, repo: str | None) -> dict:
-    entry = {"version": suite.version, "excluded": suite.excluded}
+    entry = {"version": suite.version, "excluded": suite.excluded, "date": _now()}
     try:
         root, entry["source"] = sources.obtain(args.eco, suite, repo)
     except sources.SourceError as e:
@@ -115,6 +115,10 @@ def select(root: str, suite: Suite) -> list[str]:
     found = {os.path.relpath(f, root) for pattern in suite.patterns
              for f in glob.glob(os.path.join(root, pattern), recursive=True)}
     return sorted(found - set(suite.excluded))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _jax_version() -> str:

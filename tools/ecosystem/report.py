@@ -78,7 +78,7 @@ explanations of causes live in tools/ecosystem/known_causes.toml.* Each library'
 files are run twice on the same machine, same files, same pytest options: on real JAX
 {jax} and on pyjax under the import swap (`python -m pyjax.run -m pytest`), with a per-test
 limit of {timeout:g} s. The target (issue 17) is that each suite passes at least 90% of the
-tests that pass on real JAX. Last run: {date} on {python}.
+tests that pass on real JAX. Last run: {date} on {python} (each library's date below).
 """
 
 
@@ -103,7 +103,7 @@ def _library(name: str, lib: dict, causes: list[dict]) -> list[str]:
     out = [f"## {name} {lib['version']}", ""]
     if "error" in lib:
         return out + [f"Not run: {lib['error']}", ""]
-    out += [f"Tests from the {lib['source']}.", ""]
+    out += [f"Tests from the {lib['source']}; run {lib.get('date', '')}.", ""]
     if lib.get("selection"):
         out += [f"A partial run: {lib['selection']}.", ""]
     out += [f"Files run ({len(lib['files'])}): " + ", ".join(f"`{f}`" for f in lib["files"]),
