@@ -67,5 +67,5 @@ def test_known_causes_name_the_missing_name():
     title, _ = report.cause_of("AttributeError: module 'pyjax.lax' has no attribute 'foo'",
                                causes)
     assert title == "`jax.lax.foo` is missing"
-    title, entry = report.cause_of("ValueError: something new at 0x7f00ab", causes)
-    assert (title, entry) == ("ValueError: something new at 0x…", None)
+    title, entry = report.cause_of("ValueError: shape (2, 13) at 0x7f00ab", causes)
+    assert (title, entry) == ("ValueError: shape (N, N) at N", None)

@@ -3,7 +3,8 @@ real JAX and on pyjax, same files, same machine, and the comparison written to
 docs/ecosystem.json and docs/ecosystem.md.
 
     python -m tools.ecosystem [--lib optax chex] [--files F...] [-k EXPR] [--timeout S]
-                              [--budget S] [--repo equinox=PATH_OR_URL] [--report-only]
+                              [--budget S] [--repo equinox=PATH_OR_URL] [--reuse jax]
+                              [--report-only]
 
 The libraries are imported from ``<eco>/lib`` and their test dependencies from
 ``<eco>/testlib`` (``make ecosystem`` installs both). A run with --files or -k is partial:
@@ -41,9 +42,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--eco", default=os.path.join(_REPO, ".eco"))
     p.add_argument("--repo", action="append", default=[], metavar="LIB=PATH_OR_URL",
                    help="where a library without tests in its sdist has its repository")
-    p.add_argument("--reuse-jax", action="store_true",
-                   help="take the JAX side from the last run of the same files (in <eco>/"
-                        "records) instead of running it again")
+    p.add_argument("--reuse", nargs="+", choices=sides.SIDES, default=[],
+                   help="take these sides from their last run of the same files (in <eco>/"
+                        "records) instead of running them again (the JAX side is slow)")
     p.add_argument("--pytest-args", default="", help="more pytest arguments, e.g. '-x'")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite docs/ecosystem.md from docs/ecosystem.json")
@@ -56,7 +57,7 @@ def main(argv: list[str]) -> int:
         results = _load(RESULTS)
         return _write_doc(results)
     partial = bool(args.files or args.keyword or args.side != "both")
-    results = _load(RESULTS) if not partial else {"libraries": {}}
+    results = {"libraries": {}}
     results["machine"] = {"jax": _jax_version(), "timeout": args.timeout,
                           "date": _now(),
                           "python": f"Python {platform.python_version()}, "
@@ -69,8 +70,8 @@ def main(argv: list[str]) -> int:
         _dump(results, os.path.join(args.eco, "partial.json"))
         print(report.table(results["libraries"]))
         return 0
-    results["libraries"] = {n: results["libraries"][n] for n in SUITES
-                            if n in results["libraries"]}
+    merged = {**_load(RESULTS)["libraries"], **results["libraries"]}  # the other libraries'
+    results["libraries"] = {n: merged[n] for n in SUITES if n in merged}  # last results
     _dump(results, RESULTS)
     return _write_doc(results)
 
@@ -91,10 +92,10 @@ def run_library(suite: Suite, args, repo: str | None) -> dict:
     for side in sides.SIDES if args.side == "both" else (args.side,):
         record = os.path.join(args.eco, "records", f"{suite.name}-{side}.jsonl")
         os.makedirs(os.path.dirname(record), exist_ok=True)
-        if side == "jax" and args.reuse_jax:
+        if side in args.reuse:
             runs[side] = sides.reuse(record, files, pytest_args)
             if runs[side] is not None:
-                print(f"{suite.name}: JAX side from {record}", flush=True)
+                print(f"{suite.name}: {side} side from {record}", flush=True)
                 continue
         print(f"{suite.name}: {len(files)} files on {side} ...", flush=True)
         runs[side] = sides.run_side(side, root, files, args.eco, record, timeout=args.timeout,

@@ -46,13 +46,14 @@ def known_causes() -> list[dict]:
 
 def cause_of(message: str, causes: list[dict]) -> tuple[str, dict | None]:
     """The known cause (its title filled in from the match's named groups) and its entry,
-    else the message without addresses and long tails, and None."""
+    else the message with its numbers (shapes, addresses) as N, so that one error at
+    several shapes is one group, and None."""
     for cause in causes:
         found = re.search(cause["match"], message)
         if found:
             groups = {k.rstrip("0123456789"): v for k, v in found.groupdict().items() if v}
             return cause["title"].format_map(collections.defaultdict(str, groups)), cause
-    text = re.sub(r"0x[0-9a-f]+", "0x…", message)
+    text = re.sub(r"0x[0-9a-f]+|\d+", "N", message)
     return (text.splitlines()[0][:200] if text else "(no message)"), None
 
 
