@@ -23,9 +23,10 @@ def _on_alarm(signum, frame):
 
 
 def _message(report) -> str:
-    """The failure's ``Type: message`` line (what the runner groups causes by)."""
+    """The failure's ``Type: message`` line (what the runner groups causes by): pytest's
+    crash line, or for a module that failed to import, the error its traceback ends with."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None and crash.message:
+    if crash is not None and crash.message and not crash.message.startswith("_pytest"):
         return crash.message[:600]
     lines = [ln for ln in report.longreprtext.splitlines() if ln.strip()]
     errors = [ln[1:].strip() for ln in lines if ln.startswith("E ")]
