@@ -22,23 +22,28 @@ import numpy as np
 SAMPLES, MIN_SAMPLE_S = 15, 0.05
 
 
-def _timed(run) -> list:
-    """Per-call seconds of ``run`` (every process runs the same count: the calls are
-    collectives)."""
+def _timed(**runs) -> dict:
+    """Per-call seconds of each of ``runs`` (every process runs the same count: the calls
+    are collectives), their samples interleaved so that a change of load on the machine
+    falls on all of them alike."""
     from mpi4py import MPI
     world = MPI.COMM_WORLD
-    run()
-    start = time.perf_counter()
-    run()
-    one = time.perf_counter() - start
-    number = int(world.allreduce(max(1, int(MIN_SAMPLE_S / max(one, 1e-6))), op=MPI.MAX))
-    out = []
-    for _ in range(SAMPLES):
-        world.Barrier()
+    numbers = {}
+    for name, run in runs.items():
+        run()
         start = time.perf_counter()
-        for _ in range(number):
-            run()
-        out.append((time.perf_counter() - start) / number)
+        run()
+        one = time.perf_counter() - start
+        numbers[name] = int(world.allreduce(max(1, int(MIN_SAMPLE_S / max(one, 1e-6))),
+                                            op=MPI.MAX))
+    out = {name: [] for name in runs}
+    for _ in range(SAMPLES):
+        for name, run in runs.items():
+            world.Barrier()
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                run()
+            out[name].append((time.perf_counter() - start) / numbers[name])
     return out
 
 
@@ -59,7 +64,7 @@ def allreduce(jax):
     mpi()
     ours = np.asarray(jax.block_until_ready(psum(x)))
     assert np.allclose(ours, out, rtol=1e-5, atol=1e-5), "psum differs from Allreduce"
-    return {"pyjax": _timed(lambda: jax.block_until_ready(psum(x))), "reference": _timed(mpi)}
+    return _timed(pyjax=lambda: jax.block_until_ready(psum(x)), reference=mpi)
 
 
 def dp_step(jax):
@@ -94,7 +99,7 @@ def dp_step(jax):
 
     def run():
         state[0] = jax.block_until_ready(step(state[0], xs, ys))
-    return {"pyjax": _timed(run)}
+    return _timed(pyjax=run)
 
 
 def main():

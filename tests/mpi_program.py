@@ -92,6 +92,31 @@ def _check_addressable(x) -> None:
             raise AssertionError("fetching a split array across processes did not raise")
 
 
+def _headers_checked_once(mesh) -> None:
+    """A jitted program's collectives agree on their headers across processes on its
+    first run only; an eager ``shard_map``, traced anew each call, agrees on every call."""
+    from pyjax._src import distributed
+    agree, count = distributed.ProcessGroup._agree, [0]
+
+    def counting(self, op, x):
+        count[0] += 1
+        return agree(self, op, x)
+    distributed.ProcessGroup._agree = counting
+    try:
+        x = _local(mesh, np.arange(8.0, dtype=np.float32), P("i"))
+        f = jax.shard_map(lambda v: lax.psum(v, "i") + lax.pmax(v, "i"), mesh=mesh,
+                          in_specs=P("i"), out_specs=P())
+        jitted = jax.jit(f)
+        for _ in range(3):
+            jitted(x)
+        assert count[0] == 2, count
+        for _ in range(2):
+            f(x)
+        assert count[0] == 6, count
+    finally:
+        distributed.ProcessGroup._agree = agree
+
+
 def faults(mode: str, mesh) -> None:
     me = jax.process_index()
     if mode == "mismatch":  # process 1's rows are longer than process 0's
@@ -122,6 +147,8 @@ def main():
     mesh = jax.make_mesh((jax.device_count(),), ("i",), axis_types=(jax.sharding.AxisType.Auto,))
     if args.mode == "cases":
         results = cases(mesh)
+        if args.distributed:
+            _headers_checked_once(mesh)
         if jax.process_index() == 0:
             with open(args.out, "wb") as f:
                 pickle.dump(results, f)

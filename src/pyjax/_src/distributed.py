@@ -3,10 +3,11 @@
 Each process owns its devices (``jax_num_cpu_devices`` of them, numbered process by
 process) and a duplicate of MPI's world communicator, pyjax's own, so no user MPI traffic
 interleaves with it. A ``shard_map`` mesh axis spanning processes gets a ``ProcessGroup``:
-its collectives reduce over the local members, then call MPI (``lax/processes.py``). Every
-call first agrees on a header (sequence number, operation, dtype, shape) with the other
-processes: programs that differ across processes raise a clear error on every process
-instead of hanging, and a watchdog thread ends the job when a collective waits past
+its collectives reduce over the local members, then call MPI (``lax/processes.py``). The
+first run of each collective of a traced program agrees on a header (sequence number,
+operation, dtype, shape) with the other processes: programs that differ across processes
+raise a clear error on every process instead of hanging; a compiled program's later runs
+skip the exchange (one rendezvous a call, not two). A watchdog thread ends the job when a collective waits past
 ``PYJAX_COLLECTIVE_TIMEOUT`` seconds (default 60) for a process that never comes. An
 uncaught exception in any process aborts the whole job (MPI ``Abort``), so no process
 hangs waiting for a dead one.
@@ -59,60 +60,70 @@ class ProcessGroup:
 
     def combine(self, x, name: str):
         """``name`` ('psum', 'pmax', 'pmin') of ``x`` over the processes."""
-        return processes.process_allreduce_p.bind(x, group=self, op=name)
+        return processes.allreduce(x, self, name)
 
     def gather(self, x):
         """The processes' ``x`` stacked along axis 0 in axis order."""
-        return processes.process_allgather_p.bind(x, group=self)
+        return processes.allgather(x, self)
 
     def pvary(self, x):
         return processes.process_pvary_p.bind(x, group=self)
 
     def first(self, x, invariant: bool):
-        return processes.process_first_p.bind(x, group=self, invariant=invariant)
+        return processes.first(x, self, invariant)
 
     # -- what the primitives' kernels call
-    def allreduce(self, x: np.ndarray, op: str) -> np.ndarray:
+    def allreduce(self, x: np.ndarray, op: str, site) -> np.ndarray:
         MPI = _mpi()
         x = np.array(x, order="C", copy=None)  # (ascontiguousarray makes 0-d arrays 1-d)
         out = np.empty_like(x)
         mpi_op = {"psum": MPI.SUM, "pmax": MPI.MAX, "pmin": MPI.MIN}[op]
-        self._checked(op, x, lambda: self.comm.Allreduce(x, out, op=mpi_op))
+        self._checked(op, x, site, lambda: self.comm.Allreduce(x, out, op=mpi_op))
         return out
 
-    def bcast(self, x: np.ndarray) -> np.ndarray:
+    def bcast(self, x: np.ndarray, site) -> np.ndarray:
         out = np.array(x, order="C")
-        self._checked("bcast", out, lambda: self.comm.Bcast(out, root=0))
+        self._checked("bcast", out, site, lambda: self.comm.Bcast(out, root=0))
         return out
 
-    def allgather(self, x: np.ndarray) -> np.ndarray:
+    def allgather(self, x: np.ndarray, site) -> np.ndarray:
         x = np.array(x, order="C", copy=None)
         out = np.empty((self.size,) + x.shape, x.dtype)
-        self._checked("allgather", x, lambda: self.comm.Allgather(x, out))
+        self._checked("allgather", x, site, lambda: self.comm.Allgather(x, out))
         return out.reshape((self.size * x.shape[0],) + x.shape[1:])
 
-    def _checked(self, op: str, x: np.ndarray, run) -> None:
-        """Run the collective ``run()`` makes once every process is known to make the same
-        one (a header exchange), under the watchdog's deadline."""
+    def _checked(self, op: str, x: np.ndarray, site, run) -> None:
+        """Run the collective ``run()`` makes, under the watchdog's deadline. At a
+        ``site`` not yet run with this signature, first make sure every process makes the
+        same one (a header exchange); a compiled program's later runs skip that."""
         self.sequence += 1
+        signature = (op, x.dtype.num, x.shape)
+        what = (f"collective #{self.sequence} ({op} {x.dtype.name}{list(x.shape)}) on mesh "
+                f"axis {self.name!r}")
+        with _WATCHDOG.armed(what):
+            if signature not in site.checked:
+                self._agree(op, x)
+                site.checked.add(signature)
+            run()
+
+    def _agree(self, op: str, x: np.ndarray) -> None:
+        """Exchange (sequence, op, dtype, rank, shape) headers; a ValueError on every
+        process naming what each issued where they differ."""
         if x.ndim > _HEADER - 4:
             raise NotImplementedError("collectives of arrays of rank above 8 across processes")
         mine = np.full(_HEADER, -1, np.int64)
         mine[:4] = self.sequence, _OPS[op], x.dtype.num, self.rank
         mine[4:4 + x.ndim] = x.shape
         every = np.empty((self.size, _HEADER), np.int64)
-        with _WATCHDOG.armed(f"collective #{self.sequence} ({op} {x.dtype.name}"
-                             f"{list(x.shape)}) on mesh axis {self.name!r}"):
-            self.comm.Allgather(mine, every)
-            same = [0, 1, 2] + list(range(4, _HEADER))
-            if not (every[:, same] == mine[same]).all():
-                lines = [f"  process {int(h[3])}: collective #{int(h[0])} "
-                         f"{_name_of(int(h[1]))} {np.dtype(_dtype_of(int(h[2]))).name}"
-                         f"{[int(s) for s in h[4:] if s >= 0]}" for h in every]
-                raise ValueError(f"pyjax.distributed: the processes issued different "
-                                 f"collectives on mesh axis {self.name!r} (their programs or "
-                                 f"shapes differ):\n" + "\n".join(lines))
-            run()
+        self.comm.Allgather(mine, every)
+        same = [0, 1, 2] + list(range(4, _HEADER))
+        if not (every[:, same] == mine[same]).all():
+            lines = [f"  process {int(h[3])}: collective #{int(h[0])} "
+                     f"{_name_of(int(h[1]))} {np.dtype(_dtype_of(int(h[2]))).name}"
+                     f"{[int(s) for s in h[4:] if s >= 0]}" for h in every]
+            raise ValueError(f"pyjax.distributed: the processes issued different "
+                             f"collectives on mesh axis {self.name!r} (their programs or "
+                             f"shapes differ):\n" + "\n".join(lines))
 
 
 class _Watchdog:
