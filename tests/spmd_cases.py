@@ -216,6 +216,26 @@ def cases(jax) -> dict:
         jax.pmap(lambda v: lax.psum(v, "k") * lax.axis_index("k"), axis_name="k")(x44))
     c["pmap_grad"] = lambda: jax.pmap(lambda v: jax.grad(lambda v: lax.psum(v * v, "k").sum())(v),
                                       axis_name="k")(x44)
+    c["pmap_static"] = lambda: (
+        jax.pmap(lambda v, k, s: v * k + s[0], axis_name="k", static_broadcasted_argnums=1)(
+            x44, 3, (x8[:4],)),
+        jax.pmap(lambda n, v: v ** n, static_broadcasted_argnums=(0,), in_axes=(None, 0))(
+            2, x44),
+        jax.pmap(lambda s, v, w: (v + w) * len(s), static_broadcasted_argnums=0,
+                 in_axes=(None, 0, None))("tag", x44, w))
+    c["pmap_kwargs_trees"] = lambda: (
+        jax.pmap(lambda v, scale: v * scale)(x44, scale=x8[:4]),
+        jax.pmap(lambda d, b: d["a"] + d["b"] * b, in_axes=({"a": 0, "b": None}, 0))(
+            {"a": x44, "b": w}, x8[:4]),
+        jax.pmap(lambda v: v.sum(), in_axes=1, devices=jax.devices()[1:3])(x44[:, :2]),
+        jax.pmap(lambda v: (v, v * 2), out_axes=None, axis_size=4)(x44)[1])
+    c["err_pmap_few_static"] = lambda: jax.pmap(lambda v, k: v * k,
+                                                static_broadcasted_argnums=1)(x44)
+    c["err_pmap_devices_empty"] = lambda: jax.pmap(lambda v: v, devices=[])
+    c["err_pmap_in_axes_type"] = lambda: jax.pmap(lambda v: v, in_axes=1.0)
+    c["err_pmap_nothing_mapped"] = lambda: jax.pmap(lambda v: v, in_axes=None)(x8)
+    c["err_pmap_too_big"] = lambda: jax.pmap(lambda v: v)(jnp.zeros((5, 2)))
+    c["err_pmap_axis_size"] = lambda: jax.pmap(lambda v: v, axis_size=2)(x44)
     return c
 
 

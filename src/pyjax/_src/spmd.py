@@ -542,49 +542,125 @@ GLOBAL_FROM_BLOCK = [_no_global]
 # ---------------------------------------------------------------------------- pmap
 
 def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnums=(),
-         devices=None, backend=None, axis_size=None, donate_argnums=(),
-         global_arg_shapes=None):
+         devices=None, backend=None, axis_size=None, donate_argnums=()):
     """``fun`` mapped over the leading axis of its arguments, one member per device: the
     thin wrapper JAX now makes of it, here a named ``vmap`` (``check_vma=False``: pmap's
-    old typing) whose result is placed one slice per device."""
-    if static_broadcasted_argnums:
-        raise NotImplementedError("pmap: static_broadcasted_argnums is not supported")
+    old typing) whose result is placed one slice per device. Static arguments are
+    passed to ``fun`` as they are (every member sees the same); keyword arguments are
+    mapped over their leading axis, as in JAX. Donation frees nothing here (buffers are
+    host memory the caller keeps)."""
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun!r}")
+    if devices is not None:
+        devices = list(devices)
+        if not devices:
+            raise ValueError("'devices' argument to pmap must be non-empty, or None.")
+    for what, axes in (("in_axes", in_axes), ("out_axes", out_axes)):
+        if not all(type(a) is int for a in tree_util.tree_leaves(axes)):
+            raise TypeError(f"pmap {what} must be an int, None, or (nested) container with "
+                            f"those types as leaves, but got {axes}.")
+    if not isinstance(out_axes, int) and out_axes is not None:
+        raise NotImplementedError("pmap: out_axes other than an int or None (a container)")
+    static = _index_tuple(static_broadcasted_argnums)
     backends.check_backend(backend)
-    from_devices = list(devices) if devices is not None else backends.local_devices()
+    from_devices = devices if devices is not None else backends.local_devices()
     name = axis_name if axis_name is not None else object()
 
     @functools.wraps(fun)
-    def mapped(*args):
-        sizes = {get_aval(x).shape[a if a >= 0 else a + get_aval(x).ndim]
-                 for x, a in zip(tree_util.tree_leaves(args),
-                                 _pmap_axes(in_axes, args)) if a is not None}
-        size = sizes.pop() if sizes else axis_size
-        if size is not None and size > len(from_devices):
-            raise ValueError(f"compiling computation that requires {size} logical devices, "
-                             f"but only {len(from_devices)} XLA devices are available "
-                             f"(num_replicas={size})")
-        outs = _pmap_vmap(fun, in_axes, out_axes, name, size)(*args)
+    def mapped(*args, **kwargs):
+        f, dyn_args, dyn_in_axes = _static_bound(fun, static, args, in_axes)
+        dyn = (tuple(dyn_args), kwargs)
+        dims = _pmap_axes(dyn_in_axes, dyn_args) + [0] * len(tree_util.tree_leaves(kwargs))
+        leaves = tree_util.tree_leaves(dyn)
+        first = next(((x, a) for x, a in zip(leaves, dims)
+                      if a is not None and hasattr(x, "shape")), None)
+        if first is None:
+            raise ValueError("pmap requires at least one argument with a mapped axis.")
+        size = np.shape(first[0])[first[1]]
+        if backends.PROCESSES.count == 1 and axis_size is not None and axis_size != size:
+            raise ValueError(f"Specified axis_size {axis_size} doesn't match received "
+                             f"axis_size {size}.")
         axis = axis_name if axis_name is not None else "_internal_pmap_axis_name"
-        grid = np.empty(size, dtype=object)
-        grid[:] = from_devices[:size]
-        sharded = shd.NamedSharding(shd.Mesh(grid, (axis,)), P(axis))
+        if size > len(from_devices):
+            _too_few_devices(first, from_devices, axis)
+        outs = _pmap_vmap(lambda a, k: f(*a, **k), dims, out_axes, name, size)(*dyn)
+        sharded = shd.NamedSharding(_device_line(from_devices[:size], axis), P(axis))
         return tree_util.tree_map(
             lambda o: o if isinstance(o, Tracer) or out_axes != 0 else place(o, sharded), outs)
     return mapped
 
 
+def _device_line(devices, axis) -> shd.Mesh:
+    grid = np.empty(len(devices), dtype=object)
+    grid[:] = devices
+    return shd.Mesh(grid, (axis,))
+
+
+def _too_few_devices(first, devices, axis) -> None:
+    """JAX's error for a mapped axis longer than the devices: its mesh is every device,
+    which the first mapped argument must split evenly."""
+    x, a = first
+    a %= np.ndim(x)
+    spec = P(*([None] * a + [axis]))
+    shd.NamedSharding(_device_line(devices, axis), spec).check_shape(np.shape(x))
+    raise ValueError(f"pmap: a mapped axis of size {np.shape(x)[a]} over {len(devices)} "
+                     f"devices (one member per device)")
+
+
+def _index_tuple(argnums) -> tuple:
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def _static_bound(fun, static: tuple, args: tuple, in_axes):
+    """``fun`` with the static positional arguments bound, the dynamic ones, and their
+    in_axes (a tuple of in_axes counts every positional argument, as in JAX)."""
+    if not static:
+        return fun, args, in_axes
+    if max(static) >= len(args):
+        raise ValueError(f"pmapped function has static_broadcasted_argnums={static} but was "
+                         f"called with only {len(args)} positional "
+                         f"argument{'s' if len(args) > 1 else ''}. All static broadcasted "
+                         f"arguments must be passed positionally.")
+    fixed = {i % len(args): args[i] for i in static}
+    dyn = [i for i in range(len(args)) if i not in fixed]
+
+    def bound(*dyn_args, **kwargs):
+        full = list(dyn_args)
+        for i in sorted(fixed):
+            full.insert(i, fixed[i])
+        return fun(*full, **kwargs)
+    dyn_in_axes = tuple(in_axes[i] for i in dyn) if isinstance(in_axes, tuple) else in_axes
+    return bound, [args[i] for i in dyn], dyn_in_axes
+
+
 def _pmap_axes(in_axes, args) -> list:
+    """One mapped axis (or None) per leaf of ``args``: ``in_axes`` an int, None, or a
+    tuple with a tree prefix of each argument."""
     if isinstance(in_axes, int) or in_axes is None:
         return [in_axes] * len(tree_util.tree_leaves(args))
-    return [a for spec, arg in zip(in_axes, args)
-            for a in ([spec] * len(tree_util.tree_leaves(arg)))]
+    in_axes = tuple(in_axes)
+    if len(in_axes) != len(args):
+        raise ValueError(f"pmap in_axes specification must be a tree prefix of the "
+                         f"corresponding value, got specification {in_axes} for value tree "
+                         f"{tree_util.tree_structure(tuple(args))}.")
+    dims = []
+    for spec, arg in zip(in_axes, args):
+        flat, prefix = tree_util.tree_flatten(spec, is_leaf=lambda t: t is None)
+        try:
+            subtrees = prefix.flatten_up_to(arg)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"pmap in_axes specification must be a tree prefix of the "
+                             f"corresponding value, got specification {spec} for value tree "
+                             f"{tree_util.tree_structure(arg)}.") from e
+        dims += [a for a, sub in zip(flat, subtrees) for _ in tree_util.tree_leaves(sub)]
+    return dims
 
 
-def _pmap_vmap(fun, in_axes, out_axes, name, size):
-    """vmap whose axis is a shard_map-style axis without type checks."""
+def _pmap_vmap(fun, dims, out_axes, name, size):
+    """vmap whose axis is a shard_map-style axis without type checks (``dims``: one
+    mapped axis or None per leaf of the arguments)."""
     def run(*args):
         leaves, tree = tree_util.tree_flatten(args)
-        dims = _pmap_axes(in_axes, args)
         leaves = [to_array(x, "pmap") for x in leaves]
         out_tree = []
 
@@ -593,9 +669,11 @@ def _pmap_vmap(fun, in_axes, out_axes, name, size):
             outs, t = tree_util.tree_flatten(out)
             out_tree.append(t)
             return [to_array(o, "pmap") for o in outs]
-        dims = [None if d is None else d % get_aval(x).ndim for x, d in zip(leaves, dims)]
-        outs, out_dims = batch_flat(flat, leaves, dims, size, name, Spmd(size, 0, False))
-        if out_axes is None:
+        in_dims = [None if d is None else d % get_aval(x).ndim for x, d in zip(leaves, dims)]
+        outs, out_dims = batch_flat(flat, leaves, in_dims, size, name, Spmd(size, 0, False))
+        if out_axes is None:  # the first member's value, as a check_vma=False shard_map
+            outs = [o if d is None else lax_shape.index_in_dim(o, 0, d, keepdims=False)
+                    for o, d in zip(outs, out_dims)]
             return tree_util.tree_unflatten(out_tree[-1], outs)
         outs = [bc.moveaxis(o, d, out_axes, size) for o, d in zip(outs, out_dims)]
         return tree_util.tree_unflatten(out_tree[-1], outs)
