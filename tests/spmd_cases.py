@@ -120,6 +120,42 @@ def cases(jax) -> dict:
         smap(lambda v: lax.all_to_all(v, "i", 0, 0, tiled=True), P("i"), P("i"))(jnp.arange(16.0)),
         smap(lambda v: lax.all_to_all(v, "i", 1, 0, tiled=True), P("i"), P("i"))(
             jnp.arange(64.0).reshape(16, 4)))
+    x16_3 = jnp.arange(48.0, dtype=jnp.float32).reshape(16, 3)
+    c["all_to_all_untiled"] = lambda: (
+        smap(lambda v: lax.all_to_all(v, "i", 0, 1), P("i"), P("i"))(x16_3),
+        smap(lambda v: lax.all_to_all(v, "i", 1, 0), P(None, "i"), P("i"))(
+            jnp.arange(64.0).reshape(4, 16)),
+        smap(lambda v: lax.all_to_all(v, "i", 0, 0), P("i"), P("i"))(x16_3),
+        smap(lambda v: lax.all_to_all(v, "i", 1, 1, tiled=True), P(None, "i"), P(None, "i"))(
+            jnp.arange(128.0).reshape(2, 64)),
+        smap(lambda v: lax.pswapaxes(v, "i", 0), P("i"), P("i"))(x16_3))
+    c["all_to_all_invariant_vmap"] = lambda: (
+        smap(lambda v: lax.all_to_all(v, "i", 0, 0, tiled=True), P(), P("i"))(x8),
+        smap(lambda v: jax.vmap(lambda r: lax.all_to_all(r, "i", 0, 0, tiled=True))(v),
+             P("i"), P("i"))(jnp.arange(64.0).reshape(8, 8)),
+        smap(lambda v: jax.vmap(lambda r: lax.ppermute(r, "i", [(1, 0), (0, 1)]))(v),
+             P("i"), P("i"))(jnp.arange(64.0).reshape(8, 8)),
+        smap(lambda v: lax.ppermute(v, "i", [(0, 2), (2, 0)]), P(), P("i"))(x8),
+        jax.jit(smap(lambda v: lax.ppermute(v * 2, "i", [(3, 0), (0, 3)]), P("i"), P("i")))(x8))
+    c["grad_moves"] = lambda: (
+        jax.grad(lambda x: smap(lambda v: jnp.sum(jnp.sin(lax.all_to_all(v, "i", 0, 0)) *
+                                                  jnp.arange(12.0).reshape(4, 3))[None],
+                                P("i"), P("i"))(x).sum())(x16_3),
+        jax.grad(lambda x: smap(lambda v: jnp.sum(lax.ppermute(v, "i", [(0, 2), (1, 3)]) ** 2
+                                                  * v)[None], P("i"), P("i"))(x).sum())(x8),
+        jax.jvp(smap(lambda v: lax.all_to_all(v, "i", 1, 0, tiled=True) ** 2, P("i"), P("i")),
+                (x44,), (x44 + 1,)))
+    c["err_all_to_all_sizes"] = lambda: smap(lambda v: lax.all_to_all(v, "i", 1, 0), P("i"),
+                                             P("i"))(x44)
+    c["err_all_to_all_tiled"] = lambda: smap(lambda v: lax.all_to_all(v, "i", 1, 0, tiled=True),
+                                             P("i"), P("i"))(jnp.zeros((4, 6)))
+    c["err_ppermute_dup"] = lambda: smap(lambda v: lax.ppermute(v, "i", [(0, 1), (2, 1)]),
+                                         P("i"), P("i"))(x8)
+    c["err_psend"] = lambda: jax.jit(smap(lambda v: (lax.psend(v, "i", [(0, 1)]), v)[1], P("i"),
+                                          P("i")))(x8)
+    c["err_precv"] = lambda: jax.jit(smap(lambda v: lax.precv(
+        lax.create_token(), jax.ShapeDtypeStruct((2,), jnp.float32), "i", [(0, 1)]),
+        P("i"), P("i")))(x8)
     c["axis_index_size"] = lambda: smap(
         lambda v: v * lax.axis_index("i") + lax.axis_size("i"), P("i"), P("i"))(x8)
     c["mesh2_psum_axes"] = lambda: (
@@ -210,6 +246,16 @@ def cases(jax) -> dict:
     c["grad_of_scan_body"] = lambda: smap(lambda w, x: jax.grad(lambda w: lax.scan(
         lambda c, r: (c + lax.psum(jnp.sin(w * r).sum(), "i"), None), jnp.float32(0), x)[0])(w),
         (P(), P(None, "i")), P())(w, x44)
+    wsc, sh_i = lax.with_sharding_constraint, NamedSharding(m1, P("i"))
+    c["sharding_constraint"] = lambda: (
+        (lambda a: (np.asarray(a), repr(a.sharding)))(wsc(x8 * 2, sh_i)),
+        repr(wsc({"a": x8, "b": x44}, {"a": sh_i, "b": NamedSharding(m2, P(None, "y"))})["b"].sharding),
+        _with_mesh(jax, m2, lambda: repr(wsc(x44, NamedSharding(m2, P("x", "y"))).sharding)),
+        jax.jit(lambda v: wsc(jnp.sin(v), sh_i) * 2)(x8),
+        jax.grad(lambda v: jnp.sum(wsc(v * v, sh_i)))(x8),
+        jax.vmap(lambda v: wsc(v, sh_i) + 1)(jnp.ones((3, 8))))
+    c["err_constraint_no_mesh"] = lambda: wsc(x8, P("i"))
+    c["err_constraint_indivisible"] = lambda: wsc(jnp.arange(6.0), sh_i)
     c["jit_out_shardings"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
         jax.jit(lambda x: x * 2, out_shardings=NamedSharding(m1, P("i")))(x8))
     c["pmap"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(

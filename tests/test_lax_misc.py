@@ -23,9 +23,7 @@ X = np.arange(6.0, dtype=np.float32).reshape(2, 3)
 
 # JAX's primitive objects pyjax has no primitive for, and why. Other helpers are adding
 # some (special functions, linalg); the rest are sharding, token or collective machinery.
-LACKING_PRIMITIVES = {
-    "all_to_all_p", "ppermute_p",
-    "ragged_all_to_all_p", "sharding_constraint_p"}
+LACKING_PRIMITIVES: set = set()
 
 
 def test_primitive_objects_exported():
@@ -48,7 +46,7 @@ NEW = ["select", "broadcast", "broadcast_to_rank", "broadcast_shapes", "broadcas
        "approx_min_k", "clz", "mulhi", "axis_size", "ragged_dot", "ragged_dot_general",
        "rng_bit_generator", "ppermute", "pshuffle", "pbroadcast", "pcast", "psum_scatter",
        "all_to_all", "pswapaxes", "dce_sink", "with_sharding_constraint",
-       "random_gamma_grad"]
+       "random_gamma_grad", "ragged_all_to_all", "psend", "precv"]
 
 
 def test_signatures_match_jax():

@@ -367,6 +367,7 @@ from pyjax._src.lax.misc import (  # noqa: E402
     scaled_dot as scaled_dot,
     select as select,
     shape_as_value as shape_as_value,
+    sharding_constraint_p as sharding_constraint_p,
     with_sharding_constraint as with_sharding_constraint,
 )
 from pyjax._src.lax.parallel import (  # noqa: E402
@@ -374,8 +375,14 @@ from pyjax._src.lax.parallel import (  # noqa: E402
 from pyjax._src.lax.special import random_gamma_grad as random_gamma_grad  # noqa: E402
 from pyjax._src.lax.collectives import (  # noqa: E402
     all_to_all as all_to_all,
+    all_to_all_p as all_to_all_p,
     pbroadcast as pbroadcast,
     ppermute as ppermute,
+    ppermute_p as ppermute_p,
+    precv as precv,
+    psend as psend,
+    ragged_all_to_all as ragged_all_to_all,
+    ragged_all_to_all_p as ragged_all_to_all_p,
     psum_scatter as psum_scatter,
     pshuffle as pshuffle,
     pswapaxes as pswapaxes,

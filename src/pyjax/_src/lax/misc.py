@@ -12,13 +12,15 @@ from typing import NamedTuple, Union
 import numpy as np
 
 from pyjax._src import dtypes, tree_util
+from pyjax._src.backends import sharding as shd
+from pyjax._src.core.array import Array, with_sharding
 from pyjax._src.core.aval import AbstractToken, ShapedArray, abstract_token
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import (broadcasting as bc, dot as lax_dot, elementwise as ew, indexing,
                             reductions, shape as lax_shape, threefry)
 from pyjax._src.transforms.jit import executable_for
-from pyjax._src.transforms.jvp import Zero, defzero, instantiate
+from pyjax._src.transforms.jvp import Zero, deflinear, defzero, instantiate
 from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.util import check_no_sharding
 from pyjax._src.transforms.transpose import is_undefined
@@ -176,11 +178,71 @@ def _no_sharding(sharding, name: str, param: str = "out_sharding") -> None:
     check_no_sharding(sharding, f"lax.{name}", param)
 
 
+sharding_constraint_p = Primitive("sharding_constraint")
+
+
 def with_sharding_constraint(x, shardings):
-    """Identity: devices are simulated (an array keeps its whole value), so a layout
-    constraint changes no value; shardings of results are set by ``jit``'s
-    ``out_shardings`` or ``device_put``."""
-    return x
+    """``x`` laid out by ``shardings`` (a Sharding, or a PartitionSpec over the mesh
+    ``jax.set_mesh`` set; one for all leaves or a tree prefix). Devices are simulated, so
+    the value is unchanged: an Array comes back carrying the sharding; a traced value
+    binds ``sharding_constraint``, which changes nothing in a jitted program (its results
+    are placed by ``out_shardings``)."""
+    leaves, tree = tree_util.tree_flatten(x)
+    targets = _constraint_targets(shardings, x)
+    outs = []
+    for leaf, target in zip(leaves, targets):
+        leaf = bc.as_operand(leaf)
+        if target is None:
+            outs.append(leaf)
+            continue
+        if isinstance(target, shd.NamedSharding):
+            target.check_shape(get_aval(leaf).shape)
+        outs.append(with_sharding(leaf, target) if type(leaf) is Array else
+                    sharding_constraint_p.bind(leaf, sharding=target))
+    return tree_util.tree_unflatten(tree, outs)
+
+
+def _constraint_targets(shardings, tree) -> list:
+    """One Sharding (or None) per leaf of ``tree``; PartitionSpecs over the current mesh."""
+    is_leaf = lambda t: t is None or isinstance(t, (shd.Sharding, shd.PartitionSpec))  # noqa: E731
+    n = len(tree_util.tree_leaves(tree))
+    if is_leaf(shardings):
+        flat = [shardings] * n
+    else:
+        specs, prefix = tree_util.tree_flatten(shardings, is_leaf=is_leaf)
+        flat = [t for t, sub in zip(specs, prefix.flatten_up_to(tree))
+                for _ in tree_util.tree_leaves(sub)]
+    if any(isinstance(t, shd.PartitionSpec) for t in flat):
+        mesh = shd.current_mesh()
+        if mesh is None:
+            raise RuntimeError(
+                "with_sharding_constraint requires a non-empty mesh in context if you are "
+                "passing `PartitionSpec`s to shardings. You can define a context mesh via "
+                "`jax.set_mesh(mesh)`. Alternatively, provide `Sharding`s to shardings and "
+                "then the mesh context manager is not required.")
+        flat = [shd.NamedSharding(mesh, t) if isinstance(t, shd.PartitionSpec) else t
+                for t in flat]
+    return flat
+
+
+def _constraint_batch(axis_size, args, dims, sharding):
+    """Under vmap the constraint is kept for the unbatched dims: the batch dim is not
+    split (JAX inserts None there)."""
+    (x,), (d,) = args, dims
+    if not isinstance(sharding, shd.NamedSharding):
+        return [x], [d]
+    spec = list(sharding.spec) + [None] * (get_aval(x).ndim - 1 - len(sharding.spec))
+    spec.insert(d, None)
+    batched = shd.NamedSharding(sharding.mesh, shd.PartitionSpec(*spec))
+    return [sharding_constraint_p.bind(x, sharding=batched)], [d]
+
+
+sharding_constraint_p.abstract_eval = lambda avals, sharding: [avals[0]]
+sharding_constraint_p.impl = lambda x, sharding: [x]
+sharding_constraint_p.batch = _constraint_batch
+sharding_constraint_p.simplify = lambda eqn, producer: eqn.invars[0]  # (a retag only)
+deflinear(sharding_constraint_p)
+sharding_constraint_p.transpose = lambda cts, x, sharding: [instantiate(cts[0])]
 
 
 dce_sink_p = Primitive("dce_sink", multiple_results=True)
