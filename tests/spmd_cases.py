@@ -256,6 +256,51 @@ def cases(jax) -> dict:
         jax.vmap(lambda v: wsc(v, sh_i) + 1)(jnp.ones((3, 8))))
     c["err_constraint_no_mesh"] = lambda: wsc(x8, P("i"))
     c["err_constraint_indivisible"] = lambda: wsc(jnp.arange(6.0), sh_i)
+    # ---- abstract meshes, auto_axes / explicit_axes
+    AM, Explicit = jax.sharding.AbstractMesh, jax.sharding.AxisType.Explicit
+    am = AM((2, 2), ("x", "y"))
+    c["abstract_mesh"] = lambda: (
+        repr(am), am.axis_names, am.axis_sizes, dict(am.shape), am.shape_tuple, am.size,
+        repr(am.axis_types), am.empty, repr(AM((2,), ("x",), axis_types=(Explicit,))),
+        repr(AM((4,), "i", Explicit)), repr(am.update(axis_sizes=(1, 4))),
+        repr(am.update_axis_types({"y": Explicit})), am.auto_axes,
+        am.update_axis_types({"y": Explicit}).explicit_axes, am.manual_axes,
+        am.are_all_axes_auto, am.are_all_axes_explicit, am == AM((2, 2), ("x", "y")),
+        am == AM((2, 2), ("x", "z")), repr(mx.abstract_mesh), repr(m1.abstract_mesh),
+        mx.abstract_mesh == AM((2, 2), ("x", "y"), (Explicit, Explicit)),
+        repr(jax.sharding.get_abstract_mesh()), _with_mesh(jax, m2, lambda: repr(
+            jax.sharding.get_abstract_mesh())), _in_abstract(jax, am, lambda: repr(
+                jax.sharding.get_abstract_mesh())))
+    c["err_abstract_devices"] = lambda: am.devices
+    c["err_use_abstract_concrete"] = lambda: jax.sharding.use_abstract_mesh("m2")
+    c["err_use_abstract_size"] = lambda: _in_abstract(jax, am, lambda: _in_abstract(
+        jax, AM((8,), ("i",)), lambda: 0))
+    seen = []
+
+    def note(v):
+        seen.append(repr(jax.sharding.get_abstract_mesh()))
+        return v * 2
+    auto, explicit = jax.sharding.auto_axes, jax.sharding.explicit_axes
+    c["auto_axes"] = lambda: _with_mesh(jax, mx, lambda: (lambda xx: (
+        repr(auto(note, out_sharding=P("y"))(xx).sharding),
+        repr(auto(note, axes="x", out_sharding=P("x"))(xx).sharding),
+        [repr(a.sharding) for a in auto(lambda v: (v, v + 1),
+                                        out_sharding=(P("x"), P(None, "y")))(xx)],
+        repr(auto(lambda v: v, out_sharding=NamedSharding(mx, P("y")))(xx).sharding),
+        np.asarray(auto(note, out_sharding=P("y"))(xx)), list(seen)))(
+            jax.device_put(x44, P("x", None))))
+    c["auto_axes_outside"] = lambda: (
+        np.asarray(auto(lambda v: v + 1, out_sharding=P("x"))(x44)),
+        _with_mesh(jax, m2, lambda: repr(auto(lambda v: v, out_sharding=P("x"))(x44).sharding)))
+    c["err_auto_no_sharding"] = lambda: _with_mesh(jax, mx, lambda: auto(lambda v: v)(x44))
+    c["err_auto_axis"] = lambda: _with_mesh(jax, mx, lambda: auto(
+        lambda v: v, out_sharding=P("z"))(x44))
+    c["explicit_axes"] = lambda: (
+        _with_mesh(jax, mx, lambda: repr(explicit(lambda v: v, in_sharding=P("x"))(x44).sharding)),
+        _with_mesh(jax, m2, lambda: np.asarray(explicit(note, in_sharding=P("x"))(x44))),
+        seen[-1])
+    c["err_explicit_no_mesh"] = lambda: explicit(lambda v: v, in_sharding=P("x"))(x44)
+    c["err_explicit_no_sharding"] = lambda: _with_mesh(jax, m2, lambda: explicit(lambda v: v)(x44))
     c["jit_out_shardings"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
         jax.jit(lambda x: x * 2, out_shardings=NamedSharding(m1, P("i")))(x8))
     c["pmap"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
@@ -287,6 +332,11 @@ def cases(jax) -> dict:
 
 def _with_mesh(jax, mesh, fn):
     with jax.set_mesh(mesh):
+        return fn()
+
+
+def _in_abstract(jax, mesh, fn):
+    with jax.sharding.use_abstract_mesh(mesh):
         return fn()
 
 

@@ -1,5 +1,7 @@
 """Meshes and shardings (mirrors ``jax.sharding``)."""
 from pyjax._src.backends.sharding import (
+    AbstractDevice as AbstractDevice,
+    AbstractMesh as AbstractMesh,
     AxisType as AxisType,
     Mesh as Mesh,
     NamedSharding as NamedSharding,
@@ -10,5 +12,10 @@ from pyjax._src.backends.sharding import (
     get_mesh as get_mesh,
     make_single_device_sharding as make_single_device_sharding,
     set_mesh as set_mesh,
+    use_abstract_mesh as use_abstract_mesh,
 )
-from pyjax._src.spmd import reshard as reshard
+from pyjax._src.spmd import (
+    auto_axes as auto_axes,
+    explicit_axes as explicit_axes,
+    reshard as reshard,
+)

@@ -135,6 +135,80 @@ def _assemble(global_shape, sharding, piece_for, what: str) -> Array:
     return place(array_module.from_numpy(buf), sharding)
 
 
+def _mesh_typed(mesh, axes, kind):
+    """``mesh`` with ``axes`` (all of them if None) of type ``kind``."""
+    names = mesh.axis_names if axes is None else \
+        ((axes,) if isinstance(axes, str) else tuple(axes))
+    for a in names:
+        if a not in mesh.axis_names:
+            raise ValueError(f"Resource axis: {a} is not found in mesh: {mesh.axis_names}.")
+    types = tuple(kind if n in names else t for n, t in zip(mesh.axis_names, mesh.axis_types))
+    return shd.Mesh(mesh.devices, mesh.axis_names, types)
+
+
+def _full_rank(sharding, x):
+    """``sharding`` with its spec padded to ``x``'s rank (a type's sharding, as JAX's
+    explicit axes report it)."""
+    if not isinstance(sharding, shd.NamedSharding):
+        return sharding
+    pad = np.ndim(x) - len(sharding.spec)
+    return shd.NamedSharding(sharding.mesh, P(*sharding.spec, *([None] * pad)))
+
+
+def auto_axes(f=None, /, *, axes=None, out_sharding=None):
+    """``f`` run with the mesh's ``axes`` (all if None) of type ``Auto``, its results laid
+    out by ``out_sharding`` (Shardings or PartitionSpecs over the current mesh, or a tree
+    prefix) where the mesh's axes are ``Explicit``, as in JAX. Devices are simulated: the
+    values are ``f``'s, the layout a tag."""
+    if f is None:
+        return functools.partial(auto_axes, axes=axes, out_sharding=out_sharding)
+
+    @functools.wraps(f)
+    def run(*args, **kwargs):
+        if out_sharding is None:
+            raise TypeError("Missing required keyword argument: 'out_sharding'")
+        mesh = shd.current_mesh()
+        if mesh is None:
+            return f(*args, **kwargs)
+        with shd.set_mesh(_mesh_typed(mesh, axes, shd.AxisType.Auto)):
+            out = f(*args, **kwargs)
+        if shd.AxisType.Explicit not in mesh.axis_types:
+            return out
+        leaves, tree = tree_util.tree_flatten(out)
+        targets = _leaf_targets(out_sharding, out, "auto_axes")
+        placed = [v if isinstance(v, Tracer) else place(
+            to_array(v, "auto_axes"), _full_rank(_as_sharding(t, "auto_axes"), v))
+            for v, t in zip(leaves, targets)]
+        return tree_util.tree_unflatten(tree, placed)
+    return run
+
+
+def explicit_axes(f=None, /, *, axes=None, in_sharding=None):
+    """``f`` run with the mesh's ``axes`` (all if None) of type ``Explicit``, its
+    arguments laid out by ``in_sharding`` first. pyjax does not type shardings, so the
+    results come back as ``f`` returns them (docs/scale-out.md, "Shardings of results")."""
+    if f is None:
+        return functools.partial(explicit_axes, axes=axes, in_sharding=in_sharding)
+
+    @functools.wraps(f)
+    def run(*args, **kwargs):
+        if in_sharding is None:
+            raise TypeError("Missing required keyword argument: 'in_sharding'")
+        mesh = shd.current_mesh()
+        if mesh is None:
+            raise ValueError("Context mesh cannot be empty. Please use `jax.set_mesh` API to "
+                             "enter into a mesh context when using `explicit_axes` API.")
+        typed = _mesh_typed(mesh, axes, shd.AxisType.Explicit)
+        with shd.set_mesh(typed):
+            leaves, tree = tree_util.tree_flatten(args)
+            targets = _leaf_targets(in_sharding, args, "explicit_axes")
+            placed = [v if isinstance(v, Tracer) else place(
+                to_array(v, "explicit_axes"), _full_rank(_as_sharding(t, "explicit_axes"), v))
+                for v, t in zip(leaves, targets)]
+            return f(*tree_util.tree_unflatten(tree, placed), **kwargs)
+    return run
+
+
 def make_array_from_callback(shape, sharding, data_callback, dtype=None):
     """An array of global ``shape`` whose every addressable device's shard is
     ``data_callback(index)`` (``index``: a tuple of slices into the global array)."""

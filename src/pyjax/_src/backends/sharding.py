@@ -92,8 +92,6 @@ class Mesh:
     size = property(lambda self: int(self.devices.size))
     empty = property(lambda self: self.devices.size == 0)
     device_ids = property(lambda self: np.vectorize(lambda d: d.id, otypes=[int])(self.devices))
-    abstract_mesh = property(lambda self: self)
-
     local_devices = property(lambda self: [d for d in self.devices.flat
                                            if d.process_index == backends.PROCESSES.index])
 
@@ -120,6 +118,14 @@ class Mesh:
 
     def __exit__(self, *exc):
         _MESH_STACK.pop()
+
+    @property
+    def abstract_mesh(self):
+        """The mesh's shape, names and types with its kind of device, no devices."""
+        kind = self.devices.flat[0] if self.devices.size else None
+        device = None if kind is None else AbstractDevice(kind.device_kind, None, kind.platform)
+        return AbstractMesh(self.axis_sizes, self.axis_names, self.axis_types,
+                            abstract_device=device)
 
     def position(self, device) -> dict:
         """The device's coordinate along each mesh axis."""
@@ -151,17 +157,144 @@ class _MeshSetting:
 
 def get_mesh():
     """The mesh set by ``set_mesh`` (an empty one if none)."""
-    return get_abstract_mesh()
+    mesh = current_mesh()
+    return Mesh(np.empty((), dtype=object), ()) if mesh is None else mesh
 
 
 def make_single_device_sharding(device, *, memory_kind=None):
     return SingleDeviceSharding(device, memory_kind=memory_kind)
 
 
+class AbstractDevice:
+    """A kind of device (what an ``AbstractMesh`` records in place of devices)."""
+
+    def __init__(self, device_kind: str, num_cores=None, platform: str = "cpu"):
+        self.device_kind, self.num_cores, self.platform = device_kind, num_cores, platform
+
+    def _fields(self) -> str:
+        return (f"device_kind={self.device_kind}, num_cores={self.num_cores}, "
+                f"platform={self.platform}")
+
+    def __repr__(self):
+        return f"AbstractDevice({self._fields()})"
+
+    def __eq__(self, other):
+        return isinstance(other, AbstractDevice) and self._fields() == other._fields()
+
+    def __hash__(self):
+        return hash(self._fields())
+
+
+class AbstractMesh:
+    """Axis names, sizes and types without devices: what tracing needs of a mesh (JAX
+    keys its caches on it). Meshes with equal fields are equal (JAX interns them)."""
+
+    def __init__(self, axis_sizes, axis_names, axis_types=None, *, abstract_device=None):
+        self.axis_sizes = tuple(int(s) for s in axis_sizes)
+        self.axis_names = (axis_names,) if isinstance(axis_names, str) else tuple(axis_names)
+        if len(self.axis_sizes) != len(self.axis_names):
+            raise ValueError(f"AbstractMesh: {len(self.axis_sizes)} axis sizes for "
+                             f"{len(self.axis_names)} axis names")
+        if axis_types is None:
+            axis_types = (AxisType.Auto,) * len(self.axis_names)
+        elif isinstance(axis_types, AxisType):
+            axis_types = (axis_types,) * len(self.axis_names)
+        self.axis_types = tuple(axis_types)
+        if len(self.axis_types) != len(self.axis_names):
+            raise ValueError(f"Number of axis names should match the number of axis_types. "
+                             f"Got axis_names={self.axis_names} and "
+                             f"axis_types={self.axis_types}")
+        self.abstract_device = abstract_device
+        self.size = math.prod(self.axis_sizes) if self.axis_sizes else 0
+
+    shape_tuple = property(lambda self: tuple(zip(self.axis_names, self.axis_sizes)))
+    shape = property(lambda self: collections.OrderedDict(self.shape_tuple))
+    empty = property(lambda self: self.size == 0)
+    abstract_mesh = property(lambda self: self)
+    auto_axes = property(lambda self: self._of_type(AxisType.Auto))
+    explicit_axes = property(lambda self: self._of_type(AxisType.Explicit))
+    manual_axes = property(lambda self: self._of_type(AxisType.Manual))
+    are_all_axes_auto = property(lambda self: all(t == AxisType.Auto for t in self.axis_types))
+    are_all_axes_explicit = property(
+        lambda self: all(t == AxisType.Explicit for t in self.axis_types))
+    are_all_axes_manual = property(
+        lambda self: all(t == AxisType.Manual for t in self.axis_types))
+
+    def _of_type(self, kind) -> tuple:
+        return tuple(n for n, t in zip(self.axis_names, self.axis_types) if t == kind)
+
+    def update(self, axis_sizes=None, axis_names=None, axis_types=None, **kwargs):
+        """A copy with the given fields replaced."""
+        kwargs.setdefault("abstract_device", self.abstract_device)
+        return AbstractMesh(self.axis_sizes if axis_sizes is None else axis_sizes,
+                            self.axis_names if axis_names is None else axis_names,
+                            self.axis_types if axis_types is None else axis_types, **kwargs)
+
+    def update_axis_types(self, name_to_type: dict):
+        return self.update(axis_types=tuple(name_to_type.get(n, t) for n, t in
+                                            zip(self.axis_names, self.axis_types)))
+
+    def _key(self):
+        return (self.axis_sizes, self.axis_names, self.axis_types, self.abstract_device)
+
+    def __eq__(self, other):
+        return isinstance(other, AbstractMesh) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        sizes = ", ".join(f"'{n}': {s}" for n, s in self.shape_tuple) or "()"
+        device = "" if self.abstract_device is None else f", {self.abstract_device._fields()}"
+        return f"AbstractMesh({sizes}, axis_types={self.axis_types!r}{device})"
+
+    def _no(self, what):
+        raise ValueError(f"AbstractMesh does not implement {what}")
+
+    devices = property(lambda self: self._no("devices"))
+    device_ids = property(lambda self: self._no("device_ids"))
+    local_devices = property(lambda self: self._no("local_devices"))
+    local_mesh = property(lambda self: self._no("local_mesh"))
+    is_multi_process = property(lambda self: self._no("is_multi_process"))
+
+    def __enter__(self):
+        self._no("__enter__")
+
+    def __exit__(self, *exc):
+        self._no("__exit__")
+
+
+_ABSTRACT_STACK: list = []
+
+
+class use_abstract_mesh:  # noqa: N801  (JAX's name)
+    """``with use_abstract_mesh(m):`` makes ``m`` what ``get_abstract_mesh`` returns."""
+
+    def __init__(self, mesh):
+        if not isinstance(mesh, AbstractMesh):
+            raise ValueError(f"Expected mesh of type `jax.sharding.AbstractMesh`. Got type: "
+                             f"{type(mesh)}")
+        self.mesh = mesh
+
+    def __enter__(self):
+        prev = get_abstract_mesh()
+        if not prev.empty and not self.mesh.empty and prev.size != self.mesh.size:
+            raise ValueError(f"use_abstract_mesh cannot change the size of the mesh. Got new "
+                             f"mesh: {self.mesh} with size={self.mesh.size} and prev mesh: "
+                             f"{prev} with size={prev.size}")
+        _ABSTRACT_STACK.append(self.mesh)
+
+    def __exit__(self, *exc):
+        _ABSTRACT_STACK.pop()
+
+
 def get_abstract_mesh():
-    """The mesh set by ``set_mesh`` (an empty one if none)."""
+    """The abstract mesh of ``use_abstract_mesh``, else of the mesh ``set_mesh`` set,
+    else an empty one."""
+    if _ABSTRACT_STACK:
+        return _ABSTRACT_STACK[-1]
     mesh = current_mesh()
-    return Mesh(np.empty((0,), dtype=object), ("_",)) if mesh is None else mesh
+    return AbstractMesh((), ()) if mesh is None else mesh.abstract_mesh
 
 
 def set_mesh(mesh):

@@ -51,8 +51,8 @@ def _rows(x, rows):
 
 
 def _one_axis(axis_name, what: str) -> tuple:
-    axes = parallel._axes_tuple(axis_name)
-    parallel._bound_sizes(axes, what)
+    axes = parallel.axes_tuple(axis_name)
+    parallel.bound_sizes(axes, what)
     if len(axes) != 1:
         raise NotImplementedError(f"{what} over several axis names at once ({axis_name!r})")
     return axes
@@ -91,9 +91,9 @@ def _ppermute_axis_rule(axis_size, args, dims, axes, perm, trace_axis, spmd):
 
 
 ppermute_p.abstract_eval = lambda avals, axes, perm: [avals[0]]
-ppermute_p.impl = parallel._unbound_impl
+ppermute_p.impl = parallel.unbound_impl
 ppermute_p.axis_rule = _ppermute_axis_rule
-ppermute_p.batch = parallel._elementwise_batch(ppermute_p)
+ppermute_p.batch = parallel.elementwise_batch(ppermute_p)
 deflinear(ppermute_p)
 ppermute_p.transpose = lambda cts, x, axes, perm: [ppermute_p.bind(
     instantiate(cts[0]), axes=axes, perm=tuple((d, s) for s, d in perm))]
@@ -207,7 +207,7 @@ def _all_to_all_batch(axis_size, args, dims, axes, split_axis, concat_axis):
 
 
 all_to_all_p.abstract_eval = _all_to_all_abstract_eval
-all_to_all_p.impl = parallel._unbound_impl
+all_to_all_p.impl = parallel.unbound_impl
 all_to_all_p.axis_rule = _all_to_all_axis_rule
 all_to_all_p.batch = _all_to_all_batch
 deflinear(all_to_all_p)
@@ -344,7 +344,7 @@ def _ragged_transpose(cts, operand, output, in_off, send, out_off, recv, axes):
 
 
 ragged_all_to_all_p.abstract_eval = _ragged_abstract_eval
-ragged_all_to_all_p.impl = parallel._unbound_impl
+ragged_all_to_all_p.impl = parallel.unbound_impl
 ragged_all_to_all_p.axis_rule = _ragged_axis_rule
 ragged_all_to_all_p.batch = _ragged_batch
 ragged_all_to_all_p.jvp = _ragged_jvp

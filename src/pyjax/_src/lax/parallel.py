@@ -21,11 +21,11 @@ from pyjax._src.transforms.batching import BatchTrace, varying_axes, vma_axes
 from pyjax._src.transforms.jvp import deflinear, defjvp, defzero, instantiate
 
 
-def _axes_tuple(axis_name) -> tuple:
+def axes_tuple(axis_name) -> tuple:
     return tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
 
 
-def _bound_sizes(axes: tuple, what: str) -> dict:
+def bound_sizes(axes: tuple, what: str) -> dict:
     """The size of each named axis; every name must belong to an enclosing vmap."""
     bound, trace = {}, current_trace()
     while trace is not None:
@@ -41,7 +41,7 @@ def _bound_sizes(axes: tuple, what: str) -> dict:
     return bound
 
 
-def _unbound_impl(*args, axes=(), **params):
+def unbound_impl(*args, axes=(), **params):
     raise NameError(f"unbound axis name: {axes[0]}")
 
 
@@ -50,7 +50,7 @@ def _rebind_remaining(prim, x, axes, name):
     return prim.bind(x, axes=rest) if rest else x
 
 
-def _elementwise_batch(prim):
+def elementwise_batch(prim):
     """Not this trace's axis: each batch member reduces on its own, batch dim unchanged."""
     def rule(axis_size, args, dims, **params):
         return [prim.bind(*args, **params)], list(dims)
@@ -67,8 +67,8 @@ def _reducing_collective(name: str, reduce, across_copies):
     """
     prim = Primitive(name)
     prim.abstract_eval = lambda avals, axes: [avals[0].strip_weak_type()]  # strong, as JAX's
-    prim.impl = _unbound_impl
-    prim.batch = _elementwise_batch(prim)
+    prim.impl = unbound_impl
+    prim.batch = elementwise_batch(prim)
 
     def axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
         (x,), (d,) = args, dims
@@ -119,8 +119,8 @@ psum_p.transpose = _psum_transpose
 
 def psum(x, axis_name):
     """Sum ``x`` over the members of the named vmap axis (every member gets the sum)."""
-    axes = _axes_tuple(axis_name)
-    _bound_sizes(axes, "psum")
+    axes = axes_tuple(axis_name)
+    bound_sizes(axes, "psum")
     return _map_leaves(lambda v: psum_p.bind(_summable(v), axes=axes), x)
 
 
@@ -145,21 +145,21 @@ def _choose_tangent(g, ans, x, axes):
 
 
 def pmax(x, axis_name):
-    axes = _axes_tuple(axis_name)
-    _bound_sizes(axes, "pmax")
+    axes = axes_tuple(axis_name)
+    bound_sizes(axes, "pmax")
     return _map_leaves(lambda v: pmax_p.bind(to_array(v, "pmax"), axes=axes), x)
 
 
 def pmin(x, axis_name):
-    axes = _axes_tuple(axis_name)
-    _bound_sizes(axes, "pmin")
+    axes = axes_tuple(axis_name)
+    bound_sizes(axes, "pmin")
     return _map_leaves(lambda v: pmin_p.bind(to_array(v, "pmin"), axes=axes), x)
 
 
 def pmean(x, axis_name):
     """Mean of ``x`` over the named axis: ``psum(x) / axis size``."""
-    axes = _axes_tuple(axis_name)
-    _bound_sizes(axes, "pmean")
+    axes = axes_tuple(axis_name)
+    bound_sizes(axes, "pmean")
     n = psum_p.bind(to_array(1, "pmean"), axes=axes)
 
     def mean(v):
@@ -183,10 +183,10 @@ all_gather_p = Primitive("all_gather")
 def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
     """Every member receives the stack (or, ``tiled``, the concatenation) of all members'
     ``x`` along ``axis``."""
-    axes = _axes_tuple(axis_name)
+    axes = axes_tuple(axis_name)
     if len(axes) != 1:
         raise ValueError(f"all_gather takes one axis name, got {axis_name!r}")
-    size = _bound_sizes(axes, "all_gather")[axes[0]]
+    size = bound_sizes(axes, "all_gather")[axes[0]]
 
     def gather(v):
         v = to_array(v, "all_gather")
@@ -239,7 +239,7 @@ def _all_gather_transpose(cts, x, axes, axis, tiled, axis_size):
 
 
 all_gather_p.abstract_eval = _all_gather_abstract_eval
-all_gather_p.impl = _unbound_impl
+all_gather_p.impl = unbound_impl
 all_gather_p.axis_rule = _all_gather_axis_rule
 all_gather_p.batch = _all_gather_batch
 deflinear(all_gather_p)
@@ -255,8 +255,8 @@ def pvary(x, axis_name):
     """Mark ``x``, invariant along the named ``shard_map`` axes, as varying there (the
     value is unchanged; its cotangent is summed over them). Without type checks
     (``check_vma=False``) or for a value already varying, ``x`` itself."""
-    axes = _axes_tuple(axis_name)
-    _bound_sizes(axes, "pvary")
+    axes = axes_tuple(axis_name)
+    bound_sizes(axes, "pvary")
     if not all(a in _mesh_axes() for a in axes):
         raise ValueError("pvary should be called under jax.shard_map.")
     checked = vma_axes()
@@ -288,9 +288,9 @@ def _pvary_axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
 
 
 pvary_p.abstract_eval = lambda avals, axes: [avals[0]]
-pvary_p.impl = _unbound_impl
+pvary_p.impl = unbound_impl
 pvary_p.axis_rule = _pvary_axis_rule
-pvary_p.batch = _elementwise_batch(pvary_p)
+pvary_p.batch = elementwise_batch(pvary_p)
 deflinear(pvary_p)
 pvary_p.transpose = lambda cts, x, axes: [psum_p.bind(instantiate(cts[0]), axes=axes)]
 
@@ -306,8 +306,8 @@ def pcast(x, axis_name, *, to: str):
 def axis_size(axis_name) -> int:
     """The size of the named vmap axis (the product over a tuple of names): a Python int,
     known while tracing."""
-    axes = _axes_tuple(axis_name)
-    sizes = _bound_sizes(axes, "axis_size")
+    axes = axes_tuple(axis_name)
+    sizes = bound_sizes(axes, "axis_size")
     return int(np.prod([sizes[a] for a in axes], dtype=np.int64))
 
 
@@ -318,13 +318,13 @@ axis_index_p = Primitive("axis_index")
 
 def axis_index(axis_name):
     """This member's position along the named vmap axis (an int32 scalar)."""
-    (name,) = _axes_tuple(axis_name)
-    _bound_sizes((name,), "axis_index")
+    (name,) = axes_tuple(axis_name)
+    bound_sizes((name,), "axis_index")
     return axis_index_p.bind(axes=(name,))
 
 
 axis_index_p.abstract_eval = lambda avals, axes: [ShapedArray((), np.dtype(np.int32))]
-axis_index_p.impl = _unbound_impl
+axis_index_p.impl = unbound_impl
 def _axis_index_rule(axis_size, args, dims, axes, trace_axis, spmd):
     """Members count from this process's first one (``spmd.offset``) along the mesh axis."""
     index = shape.iota(np.int32, axis_size)
