@@ -220,3 +220,24 @@ def test_ragged_all_to_all():
             f(flat(ops), flat(outs), index[0].astype(np.float32), *index[1:])
     finally:
         config.update("jax_num_cpu_devices", previous)
+
+
+def test_unplaced_results_on_default_device():
+    """docs/scale-out.md, "Shardings of results": results nothing placed (eager operations,
+    jit of unannotated code, with_sharding_constraint inside jit) come back on the default
+    device; values are those of the sharded inputs' computation; placing ones keep theirs."""
+    previous = _four_devices()
+    try:
+        mesh = pyjax.sharding.Mesh(np.array(pyjax.devices()), ("i",))
+        rows = pyjax.sharding.NamedSharding(mesh, pyjax.P("i"))
+        x = pyjax.device_put(np.arange(8.0, dtype=np.float32), rows)
+        default = pyjax.sharding.SingleDeviceSharding(pyjax.devices()[0])
+        wsc = pyjax.lax.with_sharding_constraint
+        for out in (pyjax.numpy.sin(x), pyjax.jit(lambda v: v * 2)(x),
+                    pyjax.jit(lambda v: wsc(v * 2, rows))(x)):
+            assert out.sharding == default
+        assert np.asarray(pyjax.jit(lambda v: v * 2)(x)).tolist() == list(range(0, 16, 2))
+        assert pyjax.jit(lambda v: v * 2, out_shardings=rows)(x).sharding == rows
+        assert wsc(x * 2, rows).sharding == rows
+    finally:
+        config.update("jax_num_cpu_devices", previous)
