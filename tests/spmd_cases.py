@@ -137,6 +137,10 @@ def cases(jax) -> dict:
              P("i"), P("i"))(jnp.arange(64.0).reshape(8, 8)),
         smap(lambda v: lax.ppermute(v, "i", [(0, 2), (2, 0)]), P(), P("i"))(x8),
         jax.jit(smap(lambda v: lax.ppermute(v * 2, "i", [(3, 0), (0, 3)]), P("i"), P("i")))(x8))
+    c["moves_jit_inside_body"] = lambda: (
+        smap(jax.jit(lambda v: lax.all_to_all(v, "i", 0, 0, tiled=True)), P("i"), P("i"))(
+            jnp.arange(16.0)),
+        smap(jax.jit(lambda v: lax.ppermute(v, "i", [(0, 1), (1, 0)])), P("i"), P("i"))(x8))
     c["grad_moves"] = lambda: (
         jax.grad(lambda x: smap(lambda v: jnp.sum(jnp.sin(lax.all_to_all(v, "i", 0, 0)) *
                                                   jnp.arange(12.0).reshape(4, 3))[None],

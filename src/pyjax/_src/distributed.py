@@ -7,10 +7,10 @@ its collectives reduce over the local members, then call MPI (``lax/processes.py
 first run of each collective of a traced program agrees on a header (sequence number,
 operation, dtype, shape) with the other processes: programs that differ across processes
 raise a clear error on every process instead of hanging; a compiled program's later runs
-skip the exchange (one rendezvous a call, not two). A watchdog thread ends the job when a collective waits past
-``PYJAX_COLLECTIVE_TIMEOUT`` seconds (default 60) for a process that never comes. An
-uncaught exception in any process aborts the whole job (MPI ``Abort``), so no process
-hangs waiting for a dead one.
+skip the exchange (one rendezvous a call, not two). A watchdog thread ends the job when
+a collective waits past ``PYJAX_COLLECTIVE_TIMEOUT`` seconds (default 60) for a process
+that never comes. An uncaught exception in any process aborts the whole job (MPI
+``Abort``), so no process hangs waiting for a dead one.
 
 Arrays spanning processes keep a buffer of the global shape in which only this process's
 blocks are filled (2 processes: the memory of a replicated array); at 100 processes one

@@ -165,45 +165,46 @@ def all_to_all(x, axis_name, split_axis, concat_axis, *, axis_index_groups=None,
             raise ValueError(f"The size of all_to_all split_axis ({size}) has to be divisible "
                              f"by the size of the named axis {axis_name} ({n})")
         if not tiled:  # the chunks of one row, joined along the split axis, moved
-            out = all_to_all_p.bind(v, axes=axes, split_axis=split, concat_axis=split)
+            out = all_to_all_p.bind(v, axes=axes, split_axis=split, concat_axis=split,
+                                    axis_size=n)
             return bc.moveaxis(out, split, _axis_of(v, concat_axis, "all_to_all"), n)
         concat = _axis_of(v, concat_axis, "all_to_all")
-        return all_to_all_p.bind(v, axes=axes, split_axis=split, concat_axis=concat)
+        return all_to_all_p.bind(v, axes=axes, split_axis=split, concat_axis=concat,
+                                 axis_size=n)
     return _tree_map(exchange, x)
 
 
-def _all_to_all_abstract_eval(avals, axes, split_axis, concat_axis):
+def _all_to_all_abstract_eval(avals, axes, split_axis, concat_axis, axis_size):
     (a,) = avals
-    n = parallel.axis_size(axes)
     shape = list(a.shape)
-    shape[split_axis] //= n
-    shape[concat_axis] *= n
+    shape[split_axis] //= axis_size
+    shape[concat_axis] *= axis_size
     return [a.update(shape=tuple(shape))]
 
 
-def _all_to_all_axis_rule(axis_size, args, dims, axes, split_axis, concat_axis, trace_axis,
-                          spmd):
+def _all_to_all_axis_rule(local, args, dims, axes, split_axis, concat_axis, axis_size,
+                          trace_axis, spmd):
     """Split every member's split axis into (destination, chunk), bring the destination
     to the front, then join the sources (now axis 1) into the concat axis."""
     (x,), (d,) = args, dims
-    everyone, offset = _everyone(x, d, axis_size, spmd)  # (source, *operand)
+    everyone, offset = _everyone(x, d, local, spmd)  # (source, *operand)
     n = get_aval(everyone).shape[0]
     shape = get_aval(everyone).shape
     split = split_axis + 1
     pieces = bc.reshape(everyone, shape[:split] + (n, shape[split] // n) + shape[split + 1:])
     pieces = bc.moveaxis(pieces, split, 0, n)  # (destination, source, *chunked operand)
-    pieces = lax_shape.slice_in_dim(pieces, offset, offset + axis_size)
+    pieces = lax_shape.slice_in_dim(pieces, offset, offset + local)
     moved = bc.moveaxis(pieces, 1, concat_axis + 1, n)  # source just before the concat axis
     s = get_aval(moved).shape
     c = concat_axis + 1
     return [bc.reshape(moved, s[:c] + (s[c] * s[c + 1],) + s[c + 2:])], [0]
 
 
-def _all_to_all_batch(axis_size, args, dims, axes, split_axis, concat_axis):
+def _all_to_all_batch(size, args, dims, axes, split_axis, concat_axis, axis_size):
     (x,), (d,) = args, dims
-    x = bc.moveaxis(x, d, 0, axis_size)
+    x = bc.moveaxis(x, d, 0, size)
     return [all_to_all_p.bind(x, axes=axes, split_axis=split_axis + 1,
-                              concat_axis=concat_axis + 1)], [0]
+                              concat_axis=concat_axis + 1, axis_size=axis_size)], [0]
 
 
 all_to_all_p.abstract_eval = _all_to_all_abstract_eval
@@ -211,8 +212,9 @@ all_to_all_p.impl = parallel.unbound_impl
 all_to_all_p.axis_rule = _all_to_all_axis_rule
 all_to_all_p.batch = _all_to_all_batch
 deflinear(all_to_all_p)
-all_to_all_p.transpose = lambda cts, x, axes, split_axis, concat_axis: [all_to_all_p.bind(
-    instantiate(cts[0]), axes=axes, split_axis=concat_axis, concat_axis=split_axis)]
+all_to_all_p.transpose = lambda cts, x, axes, split_axis, concat_axis, axis_size: [
+    all_to_all_p.bind(instantiate(cts[0]), axes=axes, split_axis=concat_axis,
+                      concat_axis=split_axis, axis_size=axis_size)]
 
 
 def pswapaxes(x, axis_name, axis, *, axis_index_groups=None):
@@ -242,13 +244,17 @@ def ragged_all_to_all(operand, output, input_offsets, send_sizes, output_offsets
     args = [bc.as_operand(a) for a in (operand, output, input_offsets, send_sizes,
                                        output_offsets, recv_sizes)]
     _ragged_abstract_eval([get_aval(a) for a in args], axes)  # (before an axis rule runs)
-    return ragged_all_to_all_p.bind(*args, axes=axes)
+    n, slots = parallel.axis_size(axes), get_aval(args[2]).shape[0]
+    if slots % n:
+        raise ValueError(f"ragged_all_to_all: {slots} slots are not divisible by the axis "
+                         f"size {n}")
+    return ragged_all_to_all_p.bind(*args, axes=axes, axis_size=n)
 
 
 _RAGGED_INDEX_ARGS = ("input_offsets", "send_sizes", "output_offsets", "recv_sizes")
 
 
-def _ragged_abstract_eval(avals, axes):
+def _ragged_abstract_eval(avals, axes, axis_size=None):
     operand, output = avals[:2]
     for name, a in zip(_RAGGED_INDEX_ARGS, avals[2:]):
         if not dtypes.issubdtype(a.dtype, np.integer):
@@ -256,27 +262,23 @@ def _ragged_abstract_eval(avals, axes):
         if a.ndim != 1 or a.shape[0] < 1:
             raise ValueError(f"ragged_all_to_all {name} must be rank 1 with positive "
                              f"dimension size, but got shape {a.shape}")
-    n = parallel.axis_size(axes)
-    if avals[2].shape[0] % n:
-        raise ValueError(f"ragged_all_to_all: {avals[2].shape[0]} slots are not divisible by "
-                         f"the axis size {n}")
     if operand.shape[1:] != output.shape[1:] or operand.dtype != output.dtype:
         raise ValueError(f"ragged_all_to_all: operand {operand.str_short()} and output "
                          f"{output.str_short()} differ in dtype or trailing dimensions")
     return [output.strip_weak_type()]
 
 
-def _ragged_axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
+def _ragged_axis_rule(local, args, dims, axes, axis_size, trace_axis, spmd):
     """Each receiver's output, row ``p`` replaced where a sender's slice covers it."""
     (operand, output, in_off, send, out_off), (d_op, d_out, *d_idx) = args[:5], dims
-    ops, offset = _everyone(operand, d_op, axis_size, spmd)  # (sender, rows, ...)
-    starts, _ = _everyone(in_off, d_idx[0], axis_size, spmd)  # (sender, K)
-    sizes, _ = _everyone(send, d_idx[1], axis_size, spmd)
-    places, _ = _everyone(out_off, d_idx[2], axis_size, spmd)
-    result = bc.moveaxis(output, d_out, 0, axis_size)  # (receiver, M, ...)
+    ops, offset = _everyone(operand, d_op, local, spmd)  # (sender, rows, ...)
+    starts, _ = _everyone(in_off, d_idx[0], local, spmd)  # (sender, K)
+    sizes, _ = _everyone(send, d_idx[1], local, spmd)
+    places, _ = _everyone(out_off, d_idx[2], local, spmd)
+    result = bc.moveaxis(output, d_out, 0, local)  # (receiver, M, ...)
     senders, slots = get_aval(starts).shape
     per_member, rows = slots // senders, get_aval(result).shape[1]
-    position = lax_shape.broadcasted_iota(get_aval(starts).dtype, (axis_size, rows), 1)
+    position = lax_shape.broadcasted_iota(get_aval(starts).dtype, (local, rows), 1)
     for m in range(senders):
         op_m = lax_shape.index_in_dim(ops, m, 0, keepdims=False)
         for t in range(per_member):  # slot t of those each receiver gets from m
@@ -284,44 +286,46 @@ def _ragged_axis_rule(axis_size, args, dims, axes, trace_axis, spmd):
 
             def column(table):  # (receiver,): the slot's entry for each receiver
                 row = lax_shape.index_in_dim(table, m, 0, keepdims=False)
-                last = first + (axis_size - 1) * per_member
+                last = first + (local - 1) * per_member
                 picked = lax_shape.slice_in_dim(row, first, last + 1, stride=per_member)
-                return bc.broadcast_in_dim(picked, (axis_size, rows), (0,))
+                return bc.broadcast_in_dim(picked, (local, rows), (0,))
             start, size, place = column(starts), column(sizes), column(places)
             covered = ew.bitwise_and(ew.ge(position, place),
                                      ew.lt(position, ew.add(place, size)))
             src = ew.clamp(np.array(0, get_aval(start).dtype),
                            ew.add(start, ew.sub(position, place)),
                            np.array(get_aval(op_m).shape[0] - 1, get_aval(start).dtype))
-            taken = misc.index_take(op_m, (bc.reshape(src, (axis_size * rows,)),), (0,))
-            taken = bc.reshape(taken, (axis_size, rows) + get_aval(op_m).shape[1:])
+            taken = misc.index_take(op_m, (bc.reshape(src, (local * rows,)),), (0,))
+            taken = bc.reshape(taken, (local, rows) + get_aval(op_m).shape[1:])
             mask = bc.broadcast_in_dim(covered, get_aval(result).shape, (0, 1))
             result = ew.select_n(mask, result, taken)
     return [result], [0]
 
 
-def _ragged_batch(axis_size, args, dims, axes):
+def _ragged_batch(size, args, dims, axes, axis_size):
     """Another axis: its members' slots side by side in one exchange (operand and
     output rows stacked, offsets shifted to each member's block)."""
-    operand, output = (bc.moveaxis(a, d, 0, axis_size) for a, d in zip(args[:2], dims[:2]))
-    index = [bc.moveaxis(a, d, 1, axis_size) for a, d in zip(args[2:], dims[2:])]  # (K, B)
+    operand, output = (bc.moveaxis(a, d, 0, size) for a, d in zip(args[:2], dims[:2]))
+    index = [bc.moveaxis(a, d, 1, size) for a, d in zip(args[2:], dims[2:])]  # (K, B)
     n_rows, m_rows = get_aval(operand).shape[1], get_aval(output).shape[1]
     shift = lax_shape.broadcasted_iota(get_aval(index[0]).dtype, get_aval(index[0]).shape, 1)
     index[0] = ew.add(index[0], ew.mul(shift, np.array(n_rows, get_aval(shift).dtype)))
     shift = lax_shape.broadcasted_iota(get_aval(index[2]).dtype, get_aval(index[2]).shape, 1)
     index[2] = ew.add(index[2], ew.mul(shift, np.array(m_rows, get_aval(shift).dtype)))
     flat = lambda a: bc.reshape(a, (-1,) + get_aval(a).shape[2:])  # noqa: E731
-    out = ragged_all_to_all_p.bind(flat(operand), flat(output), *map(flat, index), axes=axes)
+    out = ragged_all_to_all_p.bind(flat(operand), flat(output), *map(flat, index), axes=axes,
+                                   axis_size=axis_size)
     return [bc.reshape(out, get_aval(output).shape)], [0]
 
 
-def _ragged_jvp(primals, tangents, axes):
-    out = ragged_all_to_all_p.bind(*primals, axes=axes)
+def _ragged_jvp(primals, tangents, axes, axis_size):
+    out = ragged_all_to_all_p.bind(*primals, axes=axes, axis_size=axis_size)
     t_op, t_out = (instantiate(t) for t in tangents[:2])
-    return [out], [ragged_all_to_all_p.bind(t_op, t_out, *primals[2:], axes=axes)]
+    return [out], [ragged_all_to_all_p.bind(t_op, t_out, *primals[2:], axes=axes,
+                                            axis_size=axis_size)]
 
 
-def _ragged_transpose(cts, operand, output, in_off, send, out_off, recv, axes):
+def _ragged_transpose(cts, operand, output, in_off, send, out_off, recv, axes, axis_size):
     """The cotangent's received slices go back to their senders' rows; the rest of it is
     the output's."""
     ct = cts[0]
@@ -331,14 +335,15 @@ def _ragged_transpose(cts, operand, output, in_off, send, out_off, recv, axes):
     zeros = ew.zeros_like(ct)
     operand_ct = output_ct = None
     if is_undefined(operand):
-        back_from = all_to_all_p.bind(out_off, axes=axes, split_axis=0, concat_axis=0)
-        back_to = all_to_all_p.bind(in_off, axes=axes, split_axis=0, concat_axis=0)
+        swap = dict(axes=axes, split_axis=0, concat_axis=0, axis_size=axis_size)
+        back_from, back_to = all_to_all_p.bind(out_off, **swap), all_to_all_p.bind(in_off, **swap)
         operand_ct = ragged_all_to_all_p.bind(
             ct, lax_shape.full(op_aval.shape, 0, op_aval.dtype), back_from, recv, back_to,
-            send, axes=axes)
+            send, axes=axes, axis_size=axis_size)
     if is_undefined(output):
         ones = lax_shape.full(op_aval.shape, 1, op_aval.dtype)
-        got = ragged_all_to_all_p.bind(ones, zeros, in_off, send, out_off, recv, axes=axes)
+        got = ragged_all_to_all_p.bind(ones, zeros, in_off, send, out_off, recv, axes=axes,
+                                       axis_size=axis_size)
         output_ct = ew.select_n(ew.ne(got, zeros), ct, zeros)
     return [operand_ct, output_ct, None, None, None, None]
 
