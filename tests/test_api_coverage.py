@@ -45,6 +45,9 @@ MODULES = [
     "jax.custom_batching", "jax.custom_derivatives", "jax.dlpack",
     "jax.sharding", "jax.distributed", "jax.ref",
     "jax.example_libraries.stax", "jax.example_libraries.optimizers",
+    "jax.extend", "jax.extend.core", "jax.extend.linear_util", "jax.extend.source_info_util",
+    "jax.interpreters", "jax.interpreters.ad", "jax.interpreters.batching",
+    "jax.interpreters.partial_eval",
 ]
 
 # Names that cannot apply to a NumPy-compiled, single-host system: left out of the counts.
@@ -56,8 +59,12 @@ NOT_APPLICABLE = {
                                               "which pyjax does not have",
     "jax.export": "serializes StableHLO modules for other XLA runtimes; pyjax compiles to "
                   "Python/NumPy and has no portable IR to export",
-    "jax.interpreters": "JAX's internal interpreter modules (mlir, pxla, xla and the "
-                        "internals of ad/batching/partial_eval) over its own trace classes",
+    "jax.interpreters.pxla": "XLA's multi-device executables",
+    "jax.interpreters.xla": "XLA's compiled computations",
+    "jax.extend.backend": "XLA's backends and compilers",
+    "jax.extend.mlir": "MLIR itself",
+    "jax.extend.lowering": "MLIR lowering internals", "jax.extend.pallas": "Pallas kernels "
+    "(GPU/TPU)", "jax.extend.xla": "XLA internals",
 }
 
 # Names that apply but belong to the multi-device issue (meshes, sharding, collectives,

@@ -27,7 +27,7 @@ LAYERS = ["base", "core", "backends", "compiler", "transforms", "lax",
 _PACKAGE_LAYERS = {"core": "core", "backends": "backends", "compiler": "compiler",
                    "transforms": "transforms", "lax": "lax", "numpy": "numpy/nn/random",
                    "nn": "numpy/nn/random", "random": "numpy/nn/random",
-                   "scipy": "numpy/nn/random"}
+                   "scipy": "numpy/nn/random", "extend": "api"}
 _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "errors": "base",
                   "util": "base", "profiler": "base", "ops": "numpy/nn/random",
                   "image": "numpy/nn/random", "custom_batching": "lax", "dlpack": "base",

@@ -26,7 +26,7 @@ def loss(w, x):
 w = jnp.arange(6.0).reshape(3, 2) / 10
 x = jnp.ones((4, 3))
 g = jax.jit(jax.grad(loss))(w, x)
-print(jax.__name__.startswith("py"), sys.argv[1:], jnp.round(g, 4).tolist())
+print(hasattr(jax, "install_as_jax"), sys.argv[1:], jnp.round(g, 4).tolist())
 print(safe_map(lambda a: a * 2, [1, 2]), tu.tree_leaves({"b": 1, "a": 2}))
 """
 
@@ -52,8 +52,15 @@ def test_run_script_swaps_jax_for_pyjax(tmp_path):
 
 def test_install_as_jax_in_a_fresh_interpreter(tmp_path):
     code = ("import pyjax; pyjax.install_as_jax(); import jax.numpy as jnp; import jax; "
-            "print(jax is pyjax, jnp is pyjax.numpy, jax.numpy.__spec__.name)")
+            "print(jax.jit is pyjax.jit, jnp is pyjax.numpy, jax.numpy.__spec__.name)")
     assert _run(["-c", code], tmp_path) == ["True True pyjax.numpy"]
+    # JAX's internals come from the compatibility package; pyjax's own stay pyjax's
+    code = ("import pyjax; pyjax.install_as_jax(); import jax._src.traceback_util as tu; "
+            "import jax._src.dtypes, jax; import pyjax._src.dtypes as d; jax.new_name = 1; "
+            "print(jax._src.__name__, tu.__name__, pyjax._src.__name__, d.__name__, "
+            "jax._src.dtypes.TypePromotionError is d.TypePromotionError, pyjax.new_name)")
+    assert _run(["-c", code], tmp_path) == [
+        "pyjax._jax_src pyjax._jax_src.traceback_util pyjax._src pyjax._src.dtypes True 1"]
     missing = "import pyjax; pyjax.install_as_jax(); import jax.no_such_module"
     with pytest.raises(AssertionError, match="pyjax has no counterpart of 'jax.no_such_module'"):
         _run(["-c", missing], tmp_path)

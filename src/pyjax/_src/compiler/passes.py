@@ -44,7 +44,10 @@ def _renamed(eqn: Eqn, env: dict) -> Eqn:
 # ---------------------------------------------------------------------------- inlining
 
 def _callee(eqn: Eqn) -> ClosedJaxpr | None:
-    """The body of a call whose kernel just runs that body (``Primitive.callee``)."""
+    """The body of a call whose kernel just runs that body (``Primitive.callee``), or the
+    body an equation expands to (``Primitive.expand``)."""
+    if eqn.prim.expand is not None:
+        return eqn.prim.expand(eqn)
     param = eqn.prim.callee
     body = eqn.params.get(param) if param is not None else None
     return body if isinstance(body, ClosedJaxpr) else None

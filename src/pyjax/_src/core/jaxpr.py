@@ -62,6 +62,9 @@ class Eqn:
         self.params = params
         self.source = source
 
+    primitive = property(lambda self: self.prim)  # (JAX's names, which libraries read)
+    effects = property(lambda self: frozenset({self.prim}) if has_effects(self) else frozenset())
+
 
 class Jaxpr:
     def __init__(self, constvars: list[Var], invars: list[Var], outvars: list, eqns: list[Eqn]):
@@ -72,6 +75,7 @@ class Jaxpr:
 
     in_avals = property(lambda self: [v.aval for v in self.invars])
     out_avals = property(lambda self: [v.aval for v in self.outvars])
+    effects = property(lambda self: frozenset().union(*(e.effects for e in self.eqns)))
 
     def __str__(self):
         return pp_jaxpr(self)
@@ -89,6 +93,7 @@ class ClosedJaxpr:
     in_avals = property(lambda self: self.jaxpr.in_avals)
     out_avals = property(lambda self: self.jaxpr.out_avals)
     eqns = property(lambda self: self.jaxpr.eqns)
+    effects = property(lambda self: self.jaxpr.effects)
 
     def __str__(self):
         return pp_jaxpr(self.jaxpr)

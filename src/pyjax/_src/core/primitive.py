@@ -83,6 +83,9 @@ class Primitive:
     lowering = None         # ``lowering(eqn, platform) -> kernel``: what compiled code
                             # calls on the equation's operands instead of ``impl`` (a
                             # scan's loop, from the platform's compiler)
+    expand = None           # ``expand(eqn) -> ClosedJaxpr | None``: the equation as a body of
+                            # other primitives, which compiled code inlines like a call's
+                            # (a library primitive's ``mlir.lower_fun`` lowering)
     effectful = False       # a side effect (a callback into Python): never dropped, merged,
                             # folded, hoisted out of a loop or run at compile time; kept in
                             # program order (``core.jaxpr.has_effects`` reads it, bodies too)

@@ -1,0 +1,10 @@
+"""``jax._src.traceback_util``: JAX filters its own frames out of tracebacks at API
+boundaries; pyjax shows the whole traceback, so a boundary is the function itself."""
+from pyjax.extend.source_info_util import register_exclusion as register_exclusion  # noqa: F401
+
+
+def api_boundary(fun=None, *, repro_api_name=None, repro_user_func=False):
+    """Mark ``fun`` as an API entry point (returned unchanged: no frames are filtered)."""
+    if fun is None:
+        return lambda f: f
+    return fun

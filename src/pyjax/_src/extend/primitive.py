@@ -1,0 +1,150 @@
+"""``jax.extend.core.Primitive``: a primitive a library defines with JAX's conventions.
+
+pyjax's own primitives keep their rules in list-in, list-out slots (``core.primitive``).
+A library's primitive has JAX's calling conventions instead (``def_impl`` runs on Arrays
+and returns one value unless ``multiple_results``; ``def_abstract_eval`` takes avals as
+positional arguments). This class keeps the library's functions and fills pyjax's slots
+with adapters, so every trace, the compiler and the rule tables treat it as any other
+primitive. It is not entered in ``REGISTRY`` (that lists pyjax's own primitives, which
+the registry tests hold to pyjax's declarations; a library may reuse a name).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.core.aval import AbstractValue
+from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn
+from pyjax._src.core.primitive import REGISTRY, Primitive as CorePrimitive
+from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, context, get_aval,
+                                   raise_escaped, set_current_trace)
+from pyjax._src.errors import UnexpectedTracerError
+from pyjax._src.transforms.staging import trace_to_jaxpr
+
+_UNSUPPORTED_LOWERING = (
+    "a hand-written MLIR lowering rule (registered with mlir.register_lowering without "
+    "mlir.lower_fun) for primitive '{}': pyjax compiles jaxprs with its own compiler, not "
+    "through MLIR, so only lowerings made by mlir.lower_fun(fun) can run (see "
+    "docs/ecosystem.md)")
+
+
+class Primitive(CorePrimitive):
+    """A primitive with JAX's ``def_impl``/``def_abstract_eval``/``bind`` interface.
+
+    Eagerly, ``bind`` calls the library's impl on the arguments, as JAX's eval trace does.
+    Under ``jit`` the equation is expanded into its ``mlir.lower_fun`` function traced on the
+    equation's avals (``expand``), which compiled code inlines as JAX inlines a lowering;
+    without a lowering, compiled code calls the impl on its buffers. ``impl`` and
+    ``abstract_eval`` are pyjax's slots (buffers and lists); the library's functions are
+    ``jax_impl`` and ``jax_abstract_eval``.
+    """
+
+    def __init__(self, name: str):
+        shadowed = REGISTRY.get(name)
+        super().__init__(name)
+        if shadowed is None:
+            del REGISTRY[name]
+        else:
+            REGISTRY[name] = shadowed
+        self.jax_impl = None
+        self.jax_abstract_eval = None
+        self.lowering_fun = None     # (fun, multiple_results) from ``mlir.lower_fun``
+        self.hand_lowering = None    # a hand-written MLIR rule: only an error can come of it
+        self.abstract_eval = self._abstract_eval
+        self.impl = self._buffer_impl
+        self.expand = self._expand
+        self._expansions: dict = {}
+
+    # -- JAX's interface -------------------------------------------------------------
+    def def_impl(self, impl):
+        self.jax_impl = impl
+        return impl
+
+    def def_abstract_eval(self, abstract_eval):
+        self.jax_abstract_eval = abstract_eval
+        return abstract_eval
+
+    def def_effectful_abstract_eval(self, effectful_abstract_eval):
+        """An abstract eval returning ``(avals, effects)``: a primitive with effects is
+        ``effectful`` (never dropped, merged or hoisted)."""
+        def abstract_eval(*avals, **params):
+            out, effects = effectful_abstract_eval(*avals, **params)
+            if effects:
+                self.effectful = True
+            return out
+        self.jax_abstract_eval = abstract_eval
+        return effectful_abstract_eval
+
+    def bind(self, *args, **params):
+        trace = context.trace
+        if type(trace) is EvalTrace:
+            return self.eager(args, params)
+        outs = trace.process_primitive(self, args, params)
+        return outs if self.multiple_results else outs[0]
+
+    def bind_with_trace(self, trace, args, *rest):
+        """``bind`` in ``trace`` (JAX's ``(trace, args, avals, params)``; older JAX's
+        ``(trace, args, params)``)."""
+        params = rest[-1] if rest else {}
+        with set_current_trace(trace):
+            return self.bind(*args, **params)
+
+    def is_effectful(self, *avals, **params) -> bool:
+        return self.effectful
+
+    # -- the eager path --------------------------------------------------------------
+    def eager(self, args, params):
+        """What JAX's eval trace does: the impl on the arguments themselves."""
+        if self.jax_impl is None:
+            raise NotImplementedError(f"Evaluation rule for '{self.name}' not implemented")
+        for x in args:
+            if isinstance(x, Tracer):
+                if not x._trace.alive:
+                    raise_escaped(x)
+                raise UnexpectedTracerError(f"{self.name} received a live tracer {x} outside "
+                                            f"of its transformation")
+        with set_current_trace(EVAL_TRACE):
+            return self.jax_impl(*args, **params)
+
+    # -- pyjax's slots ---------------------------------------------------------------
+    def _abstract_eval(self, avals, **params) -> list:
+        if self.jax_abstract_eval is None:
+            raise NotImplementedError(f"Abstract evaluation for '{self.name}' not implemented")
+        out = self.jax_abstract_eval(*avals, **params)
+        outs = list(out) if self.multiple_results else [out]
+        for a in outs:
+            if not isinstance(a, AbstractValue):
+                raise TypeError(f"abstract evaluation rule of primitive '{self.name}' returned "
+                                f"{a!r} of type {type(a).__name__}, not an abstract value "
+                                f"(jax.core.ShapedArray)")
+        return outs
+
+    def _buffer_impl(self, *buffers, **params) -> list:
+        """The kernel compiled code calls where no lowering expands the equation."""
+        args = [Array._from_buffer(b, get_aval(b)) for b in buffers]
+        out = self.eager(args, params)
+        return [to_buffer(o) if isinstance(o, Array) else np.asarray(o)
+                for o in (out if self.multiple_results else [out])]
+
+    def _expand(self, eqn: Eqn) -> ClosedJaxpr | None:
+        """The equation's lowering function traced on its avals (None: no lowering)."""
+        if self.lowering_fun is None:
+            if self.hand_lowering is not None:
+                raise NotImplementedError(_UNSUPPORTED_LOWERING.format(self.name))
+            return None
+        hit = self._expansions.get(id(eqn))
+        if hit is not None and hit[0] is eqn:
+            return hit[1]
+        fun, multiple = self.lowering_fun
+        params = eqn.params
+
+        def lowered(*xs):
+            out = fun(*xs, **params)
+            return list(out) if multiple else [out]
+
+        with set_current_trace(EVAL_TRACE):
+            closed, _ = trace_to_jaxpr(lowered, [v.aval for v in eqn.invars])
+        if len(self._expansions) > 256:  # (only the programs being compiled need theirs)
+            self._expansions.clear()
+        self._expansions[id(eqn)] = (eqn, closed)
+        return closed
