@@ -279,3 +279,20 @@ def test_extend_core_helpers_match_jax():
     assert states[0] != ec_o.get_opaque_trace_state() == ec_o.get_opaque_trace_state()
     with ec_o.take_current_trace() as t:
         assert t is ec_o.find_top_trace(())
+
+
+def test_what_libraries_compare_about_traces_and_rules():
+    """A JVP trace's ``main`` identifies its tracers' trace (Equinox's ``filter_jvp``);
+    ``CustomVJPPrimal`` is a pytree leaf, as in JAX (rules ``tree_map`` over them)."""
+    seen = []
+
+    def f(x):
+        top = pyjax.extend.core.find_top_trace([x])
+        seen.append(isinstance(x, OURS.ad.JVPTracer) and x._trace.main is top.main)
+        return x * 2
+    pyjax.jvp(f, (X,), (Y,))
+    assert seen == [True]
+    for cd, tu in ((pyjax.custom_derivatives, pyjax.tree_util),
+                   (jax.custom_derivatives, jax.tree_util)):
+        leaf = cd.CustomVJPPrimal(X, True)
+        assert tu.tree_leaves([leaf]) == [leaf]

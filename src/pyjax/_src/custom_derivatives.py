@@ -11,6 +11,7 @@ the linear program; transposing ``custom_lin`` calls ``bwd`` on the saved residu
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from typing import Any, NamedTuple
@@ -408,9 +409,11 @@ class SymbolicZero:
         return f"SymbolicZero({self.aval.str_short()})"
 
 
-class CustomVJPPrimal(NamedTuple):
+@dataclasses.dataclass(slots=True)
+class CustomVJPPrimal:
     """A primal argument of a ``custom_vjp`` ``fwd`` rule defined with
-    ``symbolic_zeros=True``: its value, and whether its tangent is nonzero."""
+    ``symbolic_zeros=True``: its value, and whether its tangent is nonzero. A leaf, not a
+    pytree node, as in JAX (rules ``tree_map`` over them)."""
     value: Any
     perturbed: bool
 

@@ -79,6 +79,9 @@ class JVPTracer(Tracer):
 
 class JVPTrace(Trace):
     name = "JVPTrace"
+    # JAX's name for a JVP trace's identity, which libraries compare (``x._trace.main is
+    # main``); here the trace is its own identity.
+    main = property(lambda self: self)
 
     def describe(self):
         return "jvp"
