@@ -148,6 +148,14 @@ def test_pure_callback_values_jit_and_errors():
             lib.pure_callback(lambda a: a, lib.ShapeDtypeStruct((), np.float64), 1.0)
         with pytest.raises(RuntimeError, match="Incorrect output shape"):
             lib.block_until_ready(lib.pure_callback(lambda a: np.ones(4, np.float32), spec, 1.0))
+
+        def fails(a):
+            raise ValueError("callback failed")
+        for run in (lambda x: lib.pure_callback(fails, spec, x),  # noqa: B023
+                    lib.jit(lambda x: lib.experimental.io_callback(fails, spec, x))):  # noqa: B023
+            with pytest.raises(lib.errors.JaxRuntimeError,
+                               match="CpuCallback error calling callback"):
+                lib.block_until_ready(run(np.float32(1)))
     with pytest.raises(pyjax.errors.JaxRuntimeError):
         pyjax.pure_callback(lambda a: np.ones(4, np.float32), spec, 1.0)
 

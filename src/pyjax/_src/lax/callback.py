@@ -64,6 +64,16 @@ def _host_arrays(buffers) -> list:
     return [Array._from_buffer(np.asarray(b), get_aval(np.asarray(b))) for b in buffers]
 
 
+def _call_host(callback, buffers) -> object:
+    """The callback on host arrays; an exception it raises surfaces as JAX's compiled
+    callbacks report it, a JaxRuntimeError (a RuntimeError) naming it, raised from it."""
+    try:
+        return callback(*_host_arrays(buffers))
+    except Exception as e:  # noqa: BLE001
+        raise JaxRuntimeError(f"INTERNAL: CpuCallback error calling callback: "
+                              f"{type(e).__name__}: {e}") from e
+
+
 def _check_results(results, result_avals, name: str) -> list:
     """The callback's results as buffers of the declared types: JaxRuntimeError for a
     wrong count or shape (as JAX's compiled callbacks); dtypes are cast, as in JAX."""
@@ -117,7 +127,7 @@ pure_callback_p = Primitive("pure_callback", multiple_results=True)
 
 
 def _pure_impl(*buffers, callback, result_avals, vmap_method):
-    return _check_results(callback(*_host_arrays(buffers)), result_avals, "pure_callback")
+    return _check_results(_call_host(callback, buffers), result_avals, "pure_callback")
 
 
 def _no_jvp(kind: str):
@@ -157,7 +167,7 @@ io_callback_p = Primitive("io_callback", multiple_results=True)
 
 
 def _io_impl(*buffers, callback, result_avals, ordered):
-    return _check_results(callback(*_host_arrays(buffers)), result_avals, "io_callback")
+    return _check_results(_call_host(callback, buffers), result_avals, "io_callback")
 
 
 def _io_batch(axis_size, args, dims, callback, result_avals, ordered):
