@@ -4,10 +4,16 @@ name stacks, so these give the current frame's summary and empty name stacks."""
 from __future__ import annotations
 
 import contextlib
+import os
 
 from pyjax._src.core.trace import user_frame
 
-_EXCLUDED: list = []  # (paths ``register_exclusion`` names: not the user's code)
+# Paths that are not the user's code: pyjax's own, and those ``register_exclusion`` names.
+EXCLUDED: list = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+
+
+def is_user_filename(filename: str) -> bool:
+    return not any(filename.startswith(path) for path in EXCLUDED)
 
 
 class NameStack(tuple):
@@ -42,7 +48,7 @@ def summarize(source_info: SourceInfo, num_frames: int = 1) -> str:
 
 
 def register_exclusion(path: str) -> None:
-    _EXCLUDED.append(path)
+    EXCLUDED.append(path)
 
 
 def current_name_stack() -> NameStack:
