@@ -235,8 +235,9 @@ def test_errors_name_what_is_missing():
     p.def_abstract_eval(lambda x: x)
     with pytest.raises(NotImplementedError, match="Differentiation rule for 'bare'"):
         pyjax.grad(lambda x: jnp.sum(p.bind(x)))(X)
-    # without a lowering, compiled code runs the impl on its buffers
+    # without a lowering, compiled code inlines the impl; ``impl`` is the library's own
     np.testing.assert_array_equal(pyjax.jit(p.bind)(X), X + 1)
+    assert_same(p.impl(X), jnp.asarray(X) + 1)
     p.def_abstract_eval(lambda x: 3)
     with pytest.raises(TypeError, match="abstract evaluation rule of primitive 'bare'"):
         pyjax.make_jaxpr(p.bind)(X)

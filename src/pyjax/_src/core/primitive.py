@@ -94,6 +94,11 @@ class Primitive:
         outs = _CTX.trace.process_primitive(self, args, params)
         return outs if self.multiple_results else outs[0]
 
+    def get_bind_params(self, params: dict) -> dict:
+        """The params to ``bind`` an equation's primitive with (JAX's name; libraries that
+        interpret jaxprs call it): its params as recorded."""
+        return params
+
     def __repr__(self):
         return self.name
 

@@ -3,21 +3,20 @@
 pyjax's own primitives keep their rules in list-in, list-out slots (``core.primitive``).
 A library's primitive has JAX's calling conventions instead (``def_impl`` runs on Arrays
 and returns one value unless ``multiple_results``; ``def_abstract_eval`` takes avals as
-positional arguments). This class keeps the library's functions and fills pyjax's slots
-with adapters, so every trace, the compiler and the rule tables treat it as any other
-primitive. It is not entered in ``REGISTRY`` (that lists pyjax's own primitives, which
-the registry tests hold to pyjax's declarations; a library may reuse a name).
+positional arguments). This class keeps the library's ``impl`` as is (only eager ``bind``
+calls it, and libraries call it themselves), adapts the abstract eval into pyjax's slot
+and expands the equation for compiled code, so every trace, the compiler and the rule
+tables treat it as any other primitive. It is not entered in ``REGISTRY`` (that lists
+pyjax's own primitives, which the registry tests hold to pyjax's declarations; a library
+may reuse a name).
 """
 from __future__ import annotations
 
-import numpy as np
-
-from pyjax._src.core.array import Array, to_buffer
 from pyjax._src.core.aval import AbstractValue
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn
 from pyjax._src.core.primitive import REGISTRY, Primitive as CorePrimitive
-from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, context, get_aval,
-                                   raise_escaped, set_current_trace)
+from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, context, raise_escaped,
+                                   set_current_trace)
 from pyjax._src.errors import UnexpectedTracerError
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
@@ -31,12 +30,13 @@ _UNSUPPORTED_LOWERING = (
 class Primitive(CorePrimitive):
     """A primitive with JAX's ``def_impl``/``def_abstract_eval``/``bind`` interface.
 
-    Eagerly, ``bind`` calls the library's impl on the arguments, as JAX's eval trace does.
-    Under ``jit`` the equation is expanded into its ``mlir.lower_fun`` function traced on the
-    equation's avals (``expand``), which compiled code inlines as JAX inlines a lowering;
-    without a lowering, compiled code calls the impl on its buffers. ``impl`` and
-    ``abstract_eval`` are pyjax's slots (buffers and lists); the library's functions are
-    ``jax_impl`` and ``jax_abstract_eval``.
+    Eagerly, ``bind`` calls the library's impl on the arguments, as JAX's eval trace does
+    (``impl`` is the library's function itself). Under ``jit`` the equation expands into
+    its ``mlir.lower_fun`` function traced on the equation's avals (``expand``), which
+    compiled code inlines as JAX inlines a lowering; without a lowering, into its impl
+    traced likewise (JAX would refuse to compile it). So compiled code never calls
+    ``impl`` on buffers. ``abstract_eval`` is pyjax's slot (a list of avals); the library's
+    function is ``jax_abstract_eval``.
     """
 
     def __init__(self, name: str):
@@ -46,18 +46,16 @@ class Primitive(CorePrimitive):
             del REGISTRY[name]
         else:
             REGISTRY[name] = shadowed
-        self.jax_impl = None
         self.jax_abstract_eval = None
         self.lowering_fun = None     # (fun, multiple_results) from ``mlir.lower_fun``
         self.hand_lowering = None    # a hand-written MLIR rule: only an error can come of it
         self.abstract_eval = self._abstract_eval
-        self.impl = self._buffer_impl
         self.expand = self._expand
         self._expansions: dict = {}
 
     # -- JAX's interface -------------------------------------------------------------
     def def_impl(self, impl):
-        self.jax_impl = impl
+        self.impl = impl
         return impl
 
     def def_abstract_eval(self, abstract_eval):
@@ -95,7 +93,7 @@ class Primitive(CorePrimitive):
     # -- the eager path --------------------------------------------------------------
     def eager(self, args, params):
         """What JAX's eval trace does: the impl on the arguments themselves."""
-        if self.jax_impl is None:
+        if self.impl is None:
             raise NotImplementedError(f"Evaluation rule for '{self.name}' not implemented")
         for x in args:
             if isinstance(x, Tracer):
@@ -104,7 +102,7 @@ class Primitive(CorePrimitive):
                 raise UnexpectedTracerError(f"{self.name} received a live tracer {x} outside "
                                             f"of its transformation")
         with set_current_trace(EVAL_TRACE):
-            return self.jax_impl(*args, **params)
+            return self.impl(*args, **params)
 
     # -- pyjax's slots ---------------------------------------------------------------
     def _abstract_eval(self, avals, **params) -> list:
@@ -119,23 +117,20 @@ class Primitive(CorePrimitive):
                                 f"(jax.core.ShapedArray)")
         return outs
 
-    def _buffer_impl(self, *buffers, **params) -> list:
-        """The kernel compiled code calls where no lowering expands the equation."""
-        args = [Array._from_buffer(b, get_aval(b)) for b in buffers]
-        out = self.eager(args, params)
-        return [to_buffer(o) if isinstance(o, Array) else np.asarray(o)
-                for o in (out if self.multiple_results else [out])]
-
-    def _expand(self, eqn: Eqn) -> ClosedJaxpr | None:
-        """The equation's lowering function traced on its avals (None: no lowering)."""
-        if self.lowering_fun is None:
-            if self.hand_lowering is not None:
-                raise NotImplementedError(_UNSUPPORTED_LOWERING.format(self.name))
-            return None
+    def _expand(self, eqn: Eqn) -> ClosedJaxpr:
+        """The equation's lowering function (else its impl) traced on its avals."""
+        if self.lowering_fun is not None:
+            fun, multiple = self.lowering_fun
+        elif self.hand_lowering is not None:
+            raise NotImplementedError(_UNSUPPORTED_LOWERING.format(self.name))
+        elif self.impl is not None:
+            fun, multiple = self.impl, self.multiple_results
+        else:
+            raise NotImplementedError(f"MLIR translation rule for primitive '{self.name}' "
+                                      f"not found for platform cpu")
         hit = self._expansions.get(id(eqn))
         if hit is not None and hit[0] is eqn:
             return hit[1]
-        fun, multiple = self.lowering_fun
         params = eqn.params
 
         def lowered(*xs):
