@@ -297,3 +297,19 @@ def test_what_libraries_compare_about_traces_and_rules():
                    (jax.custom_derivatives, jax.tree_util)):
         leaf = cd.CustomVJPPrimal(X, True)
         assert tu.tree_leaves([leaf]) == [leaf]
+
+
+def test_transformations_accept_callables_with_odd_attributes():
+    """A callable object whose ``__name__`` is not a string (an Equinox module's field)
+    is transformed as in JAX, which copies only what it can."""
+    class Model:
+        __name__ = 42
+
+        def __call__(self, x):
+            return x * 2
+
+    for lib in (pyjax, jax):
+        for transform in (lib.vmap, lib.grad, lib.jacfwd, lib.value_and_grad):  # (not jit: JAX refuses)
+            out = transform(Model())(np.float32(1.5) if transform is not lib.vmap else X)
+            assert_same(out, transform(lambda x: x * 2)(
+                np.float32(1.5) if transform is not lib.vmap else X))

@@ -4,13 +4,12 @@ transformation module."""
 from __future__ import annotations
 
 import contextlib
-import functools
 
 import numpy as np
 
 # (the compiler installs itself on the CPU platform, through which jit and lax reach it)
 from pyjax._src import compiler  # noqa: F401
-from pyjax._src import dtypes, tree_util
+from pyjax._src import dtypes, tree_util, util
 from pyjax._src.config import config
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
@@ -97,7 +96,7 @@ def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstra
     """Trace ``fun`` on the given example arguments and return its closed jaxpr."""
     static_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def make(*args, **kwargs):
         dyn_fun, dyn = _static_fun(fun, args, static_nums)
         leaves, in_tree = tree_util.tree_flatten((dyn, kwargs))
@@ -161,7 +160,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     """``fun``'s value and its gradient with respect to the ``argnums`` arguments."""
     fun_name = "value_and_grad"
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def wrapped(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), fun_name)
         leaves, tree = _flat_args(tuple(args[i] for i in nums), "grad")
@@ -202,7 +201,7 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, redu
     """The gradient of scalar-valued ``fun`` with respect to the ``argnums`` arguments."""
     vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def wrapped(*args, **kwargs):
         out = vg(*args, **kwargs)
         if has_aux:
@@ -525,7 +524,7 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
     saving them (``jax.checkpoint``/``jax.remat``): less memory, more compute."""
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def remat_fun(*args, **kwargs):
         dyn_fun, dyn = _static_fun(fun, args, static)
         leaves, in_tree = _flat_args((dyn, kwargs), "checkpoint")
@@ -570,7 +569,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
             tree_util.all_leaves([in_axes])):
         raise TypeError(f"vmap in_axes must be an int, None, or a tuple, got {in_axes}")
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def wrapped(*args, **kwargs):
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
             raise ValueError(f"vmap in_axes must be an int, None, or a tuple of entries "

@@ -5,7 +5,6 @@ report. The transformations themselves live in ``api.py``."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import gzip
 import inspect
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from pyjax._src import api, backends, tree_util
+from pyjax._src import api, backends, tree_util, util
 from pyjax._src.core.array import Array
 from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.trace import (EVAL_TRACE, Trace, Tracer, current_trace, get_aval,
@@ -138,7 +137,7 @@ def named_call(fun, *, name: str | None = None):
     """``fun`` run under ``named_scope(name)`` (default: its ``__name__``)."""
     scope = name if name is not None else getattr(fun, "__name__", "named_call")
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def named(*args, **kwargs):
         with named_scope(scope):
             return fun(*args, **kwargs)
@@ -226,7 +225,7 @@ def custom_gradient(fun):
         return (cts,) if tree_util.treedef_is_leaf(res.ct_tree) else tuple(cts)
     wrapped.defvjp(fwd, bwd)
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def call(*args, **kwargs):
         return wrapped(*_positional(fun, args, kwargs))
     return call

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from pyjax._src import backends, tree_util
+from pyjax._src import backends, tree_util, util
 from pyjax._src.backends import sharding as shd
 from pyjax._src.core import array as array_module
 from pyjax._src.core.array import Array
@@ -503,7 +503,7 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
         raise TypeError(f"shard_map requires a callable for its first argument, got {f!r}")
     name = getattr(f, "__name__", "function")
 
-    @functools.wraps(f)
+    @util.wraps(f)
     def mapped(*args):
         m = _mesh_or_current(mesh)
         if axis_names and set(axis_names) != set(m.axis_names):
@@ -640,7 +640,7 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
     from_devices = devices if devices is not None else backends.local_devices()
     name = axis_name if axis_name is not None else object()
 
-    @functools.wraps(fun)
+    @util.wraps(fun)
     def mapped(*args, **kwargs):
         f, dyn_args, dyn_in_axes = _static_bound(fun, static, args, in_axes)
         dyn = (tuple(dyn_args), kwargs)

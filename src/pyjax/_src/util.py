@@ -2,6 +2,8 @@
 (``jax.example_libraries`` copies do), so those copies run on pyjax under the import swap."""
 from __future__ import annotations
 
+import functools
+
 
 def safe_zip(*args):
     """``zip`` that raises ValueError when the lengths differ."""
@@ -67,3 +69,16 @@ def check_no_sharding(out_sharding, fun_name: str, param: str = "out_sharding") 
     if out_sharding is not None:
         raise NotImplementedError(f"{fun_name}: {param}={out_sharding!r} is not supported "
                                   f"(pyjax has no shardings yet; pass {param}=None)")
+
+
+def wraps(wrapped):
+    """``functools.wraps`` for transformations: a callable whose attributes are not a
+    function's (an object whose ``__name__`` is not a string) keeps what could be copied,
+    as JAX's transformations accept any callable."""
+    def decorate(fun):
+        try:
+            functools.update_wrapper(fun, wrapped)
+        except TypeError:
+            pass
+        return fun
+    return decorate

@@ -15,7 +15,7 @@ from pyjax._src.core.primitive import REGISTRY
 from pyjax._src.core.trace import get_aval
 from pyjax._src.transforms.batching import batch_ops, rule_axis
 from pyjax._src.transforms.jvp import Zero, add_tangents, instantiate
-from pyjax._src.transforms.transpose import UndefinedPrimal, is_undefined
+from pyjax._src.transforms.transpose import is_undefined
 
 
 def _singles(prim, outs):
