@@ -163,7 +163,7 @@ def auto_axes(f=None, /, *, axes=None, out_sharding=None):
     if f is None:
         return functools.partial(auto_axes, axes=axes, out_sharding=out_sharding)
 
-    @functools.wraps(f)
+    @util.wraps(f)
     def run(*args, **kwargs):
         if out_sharding is None:
             raise TypeError("Missing required keyword argument: 'out_sharding'")
@@ -190,7 +190,7 @@ def explicit_axes(f=None, /, *, axes=None, in_sharding=None):
     if f is None:
         return functools.partial(explicit_axes, axes=axes, in_sharding=in_sharding)
 
-    @functools.wraps(f)
+    @util.wraps(f)
     def run(*args, **kwargs):
         if in_sharding is None:
             raise TypeError("Missing required keyword argument: 'in_sharding'")
