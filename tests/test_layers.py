@@ -32,8 +32,9 @@ _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "erro
                   "util": "base", "profiler": "base", "ops": "numpy/nn/random",
                   "image": "numpy/nn/random", "custom_batching": "lax", "dlpack": "base",
                   "monitoring": "base", "custom_derivatives": "lax", "api": "api",
-                  "api_extras": "api", "state": "numpy/nn/random", "test_util": "api", "jax_alias": "base",
-                  "jaxpr_graph": "api", "spmd": "api", "distributed": "api"}
+                  "api_extras": "api", "state": "numpy/nn/random", "test_util": "api",
+                  "jax_alias": "base", "jaxpr_graph": "api", "spmd": "api", "distributed": "api",
+                  "checkify": "api"}
 
 # Imports made where they are used on purpose, each with its reason (not a dodged cycle).
 LAZY: dict[tuple[str, str], str] = {

@@ -341,8 +341,8 @@ class ScanSteps:
 class Evaluation:
     """``self(buffers, consts)``: the outputs' buffers (NumPy scalars as 0-d arrays), with
     floating-point warnings off. Each equation calls what generated code calls (the direct
-    ufunc or kernel where there is one, such as the bitwise ``select_n``; else the
-    primitive's kernel), its result cast to the declared dtype.
+    ufunc or kernel where there is one, such as the bitwise ``select_n``; else the kernel
+    its ``lowering`` makes, or the primitive's kernel), its result cast to the declared dtype.
 
     ``pooled``: as in generated code, large results go into buffers of the pool
     where the call takes ``out=``, and go back to it after their last use. Inside
@@ -368,6 +368,8 @@ class Evaluation:
                 guard = next((k for k, v in enumerate(e.invars) if type(v) is not Literal
                               and v.aval.shape == out.shape), None) if large else None
                 into = out if guard is not None else None
+            elif e.prim.lowering is not None:  # (what generated code calls)
+                fn, params = e.prim.lowering(e, platform), {}
             else:
                 fn, params = e.prim.impl, e.params
                 into = out if large and kernels.takes_out(e) else None
