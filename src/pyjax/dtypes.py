@@ -3,11 +3,13 @@ from pyjax._src import dtypes as _dtypes
 from pyjax._src.dtypes import (
     TypePromotionError as TypePromotionError,
     canonicalize_dtype as canonicalize_dtype,
+    extended as extended,
     float0 as float0,
     finfo as finfo,
     iinfo as iinfo,
     is_weakly_typed as is_weakly_typed,
     issubdtype as issubdtype,
+    prng_key as prng_key,
     result_type as result_type,
 )
 

@@ -16,7 +16,8 @@ from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.trace import get_aval, to_array
 from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
-from pyjax._src.transforms.jit import check_leaf as _check_leaf, checkpoint_p, jit  # noqa: F401
+from pyjax._src.transforms.jit import (LEAF_TYPES as _LEAF_TYPES, check_leaf as _check_leaf,  # noqa: F401
+                                       checkpoint_p, jit)
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
 from pyjax._src.transforms import refs
 from pyjax._src.transforms.refs import Ref
@@ -116,6 +117,8 @@ def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstra
 def _abstractify(x) -> ShapedArray:
     if isinstance(x, ShapeDtypeStruct):
         return ShapedArray(x.shape, dtypes.canonicalize_dtype(x.dtype), x.weak_type)
+    if type(x) is ShapedArray:
+        return x
     _check_leaf(x, "make_jaxpr")
     _check_not_ref(x, "make_jaxpr/eval_shape")
     return get_aval(x)
@@ -124,7 +127,13 @@ def _abstractify(x) -> ShapedArray:
 def eval_shape(fun, *args, **kwargs):
     """Output shapes/dtypes of ``fun`` without running it (by tracing abstractly)."""
     closed, shapes = make_jaxpr(lambda a, k: fun(*a, **k), return_shape=True)(args, kwargs)
-    return shapes
+
+    def key_shape(x):  # (a typed key array's node holds its data's shape: uint32[..., 2])
+        if hasattr(x, "__pyjax_key_data__"):
+            return ShapeDtypeStruct(x.__pyjax_key_data__().shape[:-1], x.dtype)
+        return x
+    return tree_util.tree_map(key_shape, shapes,
+                              is_leaf=lambda x: hasattr(x, "__pyjax_key_data__"))
 
 
 # ---------------------------------------------------------------------------- differentiation
@@ -318,6 +327,9 @@ def jvp(fun, primals, tangents, has_aux=False):
         raise TypeError(f"primal and tangent arguments to jax.jvp must have the same tree "
                         f"structure; primals have tree structure {p_tree} whereas tangents have "
                         f"tree structure {t_tree}.")
+    for x in p_leaves + t_leaves:
+        if not isinstance(x, _LEAF_TYPES):
+            raise TypeError(f"Argument {x!r} of type {type(x)} is not a valid JAX type")
     for p, t in zip(p_leaves, t_leaves):
         pa, ta = get_aval(p), get_aval(t)
         expected = pa.to_tangent_aval().dtype
@@ -561,6 +573,17 @@ def _broadcast_prefix(prefix, tree, what: str) -> list:
     return out
 
 
+def _with_static(flat_fun, static: dict, n: int):
+    """``flat_fun`` of the leaves not in ``static`` (position -> value), the others fixed."""
+    if not static:
+        return flat_fun
+
+    def fun(*dynamic):
+        given = iter(dynamic)
+        return flat_fun(*[static[i] if i in static else next(given) for i in range(n)])
+    return fun
+
+
 def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
     """Vectorize ``fun`` over the ``in_axes`` of its arguments."""
     if isinstance(in_axes, list):  # JAX accepts a list of per-argument axes as a tuple
@@ -576,11 +599,20 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
                              f"corresponding to the positional arguments passed to the function, "
                              f"but got len(in_axes)={len(in_axes)}, len(args)={len(args)}")
         spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), 0)
-        leaves, in_tree = tree_util.tree_flatten((args, kwargs))
+        all_leaves, in_tree = tree_util.tree_flatten((args, kwargs))
         axes = _broadcast_prefix(spec, (args, kwargs), "in_axes")
-        leaves = [x if isinstance(x, Ref) else to_array(x) for x in leaves]
-        dims = []
-        for x, ax in zip(leaves, axes):
+        # (unmapped leaves that are not arrays, such as strings and functions, pass through)
+        static = {i: x for i, (x, ax) in enumerate(zip(all_leaves, axes))
+                  if ax is None and not isinstance(x, _LEAF_TYPES)}
+        leaves, dims, positions = [], [], []
+        for i, (x, ax) in enumerate(zip(all_leaves, axes)):
+            if i in static:
+                continue
+            positions.append(i)
+            if not isinstance(x, _LEAF_TYPES):
+                raise TypeError(f"Argument {x!r} of type {type(x)} is not a valid JAX type")
+            x = x if isinstance(x, Ref) else to_array(x)
+            leaves.append(x)
             if ax is None:
                 dims.append(None)
                 continue
@@ -598,7 +630,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         if len(sizes) > 1:
             names = flat_arg_names(fun, args, kwargs, tree_util.tree_flatten)
             lines = []
-            for i, (x, d) in enumerate(zip(leaves, dims)):
+            for i, x, d in zip(positions, leaves, dims):
                 if d is not None:
                     who = f"argument {names[i]}" if i < len(names) else f"argument {i}"
                     lines.append(f"  * one axis had size {get_aval(x).shape[d]}: axis {d} of "
@@ -607,8 +639,10 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
                              "\n".join(lines))
         size = sizes.pop()
         flat_fun, trees = flatten_fun(lambda a, k: fun(*a, **k), in_tree, what="vmap")
+        flat_fun = _with_static(flat_fun, static, len(all_leaves))
         if any(isinstance(x, Ref) for x in leaves):
-            outs, out_dims = _batch_with_refs(flat_fun, leaves, dims, axes, size, axis_name)
+            outs, out_dims = _batch_with_refs(flat_fun, leaves, dims,
+                                              [axes[i] for i in positions], size, axis_name)
         else:
             outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
         out_tree = trees.out

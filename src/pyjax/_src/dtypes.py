@@ -317,9 +317,40 @@ _ABSTRACT = (np.generic, np.number, np.integer, np.signedinteger, np.unsignedint
 _KIND_STANDIN = {"f": np.float16, "i": np.int8, "u": np.uint8}
 
 
+class extended(np.generic):
+    """JAX's category of extended dtypes (no NumPy dtype: typed PRNG keys' ``key<fry>``)."""
+
+
+class prng_key(extended):
+    """The category of typed PRNG keys' dtypes."""
+
+
+def _extended_category(x):
+    """The category of an extended dtype (its ``type``) or an extended category itself;
+    None for NumPy's dtypes and categories."""
+    if isinstance(x, type):
+        return x if issubclass(x, extended) else None
+    t = getattr(x, "type", None)
+    if not isinstance(x, np.dtype) and isinstance(t, type) and issubclass(t, extended):
+        return t
+    return None
+
+
+def is_opaque(dtype) -> bool:
+    """Whether ``dtype`` is an extended dtype with no NumPy counterpart (``key<fry>``)."""
+    return not isinstance(dtype, (np.dtype, type)) and _extended_category(dtype) is not None
+
+
 def issubdtype(a, b) -> bool:
     """``np.issubdtype``, with ml_dtypes' types in their categories (bfloat16 is a
-    ``np.floating``, int4 a ``np.signedinteger``), as JAX's."""
+    ``np.floating``, int4 a ``np.signedinteger``) and extended dtypes (typed keys) under
+    ``extended`` and ``np.generic`` only, as JAX's."""
+    ext_a, ext_b = _extended_category(a), _extended_category(b)
+    if ext_a is not None or ext_b is not None:
+        if ext_a is None:
+            return False
+        return issubclass(ext_a, ext_b if ext_b is not None else b) \
+            if ext_b is not None or b is np.generic else False
     if a is float0 or (isinstance(a, np.dtype) and a == float0):
         return b is float0 or (isinstance(b, np.dtype) and b == float0)
     if any(a is t for t in _ABSTRACT):  # (a category: NumPy's class hierarchy decides)

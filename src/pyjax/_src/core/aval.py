@@ -9,6 +9,8 @@ from pyjax._src import dtypes
 
 def short_dtype_name(dtype: np.dtype) -> str:
     """``f32``, ``i32``, ``u8``, ``c64``, ``bool``: the spelling jaxprs use."""
+    if dtypes.is_opaque(dtype):
+        return dtype.name  # key<fry>
     if dtype == dtypes.float0:
         return "float0"
     if dtype.kind == "b":
@@ -32,7 +34,8 @@ class ShapedArray(AbstractValue):
 
     def __init__(self, shape, dtype, weak_type: bool = False):
         self.shape = shape if type(shape) is tuple else tuple(shape)
-        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+        self.dtype = dtype if isinstance(dtype, np.dtype) or dtypes.is_opaque(dtype) \
+            else np.dtype(dtype)
         self.weak_type = weak_type if type(weak_type) is bool else bool(weak_type)
         self._hash = None  # computed when first needed (most avals never key a cache)
         self._size = None  # (likewise: the compiler asks often, tracing rarely)

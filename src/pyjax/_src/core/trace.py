@@ -421,9 +421,17 @@ def concretize(x, what: str):
 
 
 
+_ARRAY_TYPES = [Array, Tracer]
+
+
+def register_array_type(cls) -> None:
+    """Make instances of ``cls`` (typed key arrays) instances of ``pyjax.Array`` too."""
+    _ARRAY_TYPES.append(cls)
+
+
 class _ArrayMeta(type):
     def __instancecheck__(cls, x):
-        return isinstance(x, (Array, Tracer))
+        return isinstance(x, tuple(_ARRAY_TYPES))
 
 
 class ArrayBase(metaclass=_ArrayMeta):

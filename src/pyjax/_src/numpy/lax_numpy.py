@@ -243,9 +243,28 @@ def _compute_newshape(a: ShapedArray, newshape) -> tuple:
     return newshape
 
 
+def _key_data(fun_name: str, values) -> list | None:
+    """The data of typed key arrays (``uint32[..., 2]``: a key's words in a trailing
+    dim), if ``values`` are key arrays: structural functions then move the data; None
+    for other values. Key arrays mix with nothing else (JAX's TypeError)."""
+    keyed = [hasattr(v, "__pyjax_key_data__") for v in values]
+    if not any(keyed):
+        return None
+    if not all(keyed):
+        raise TypeError(f"{fun_name}: typed key arrays cannot be combined with arrays of "
+                        f"other dtypes")
+    return [v.__pyjax_key_data__() for v in values]
+
+
+def _keys_from(like, data):
+    return type(like).__pyjax_from_key_data__(data)
+
+
 def reshape(a, shape, order: str = "C", *, copy=None, out_sharding=None):
     """``a`` with a new shape (one entry may be -1); ``order='F'`` reads column-major."""
     check_no_sharding(out_sharding, "jnp.reshape")
+    if _key_data("reshape", [a]) is not None:
+        return a.reshape(shape, order=order)
     a = _arr(a, "reshape")
     new = _compute_newshape(_aval(a), shape)
     if order == "C":
@@ -322,6 +341,11 @@ def squeeze(a, axis=None):
 
 def expand_dims(a, axis):
     """Insert size-1 axes at positions ``axis`` of the result."""
+    data = _key_data("expand_dims", [a])
+    if data is not None:
+        nd = a.ndim + len(_axes_tuple(axis))
+        axes = tuple(canonicalize_axis(i, nd, "expand_dims") for i in _axes_tuple(axis))
+        return _keys_from(a, expand_dims(data[0], axes))
     a = _arr(a, "expand_dims")
     axes = _axes_tuple(axis)
     nd = _aval(a).ndim + len(axes)
@@ -334,6 +358,10 @@ def expand_dims(a, axis):
 def broadcast_to(array, shape, *, out_sharding=None):
     """``array`` stretched to ``shape`` by NumPy's broadcasting rule."""
     check_no_sharding(out_sharding, "jnp.broadcast_to")
+    data = _key_data("broadcast_to", [array])
+    if data is not None:
+        shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+        return _keys_from(array, _broadcast_to(data[0], shape + data[0].shape[-1:]))
     check_arraylike("broadcast_to", array)
     return _broadcast_to(array, shape)
 
@@ -384,9 +412,15 @@ def concatenate(arrays, axis=0, dtype=None):
         if np.ndim(arrays) == 1 and axis is not None:
             raise ValueError("Zero-dimensional arrays cannot be concatenated.")
         arrays = _unstack(arrays)
-    check_arraylike("concatenate", *arrays)
     if not len(arrays):
         raise ValueError("Need at least one array to concatenate.")
+    data = _key_data("concatenate", arrays)
+    if data is not None:
+        if axis is None:
+            return concatenate([k.ravel() for k in arrays], 0)
+        axis = canonicalize_axis(axis, arrays[0].ndim, "concatenate")
+        return _keys_from(arrays[0], concatenate(data, axis))
+    check_arraylike("concatenate", *arrays)
     if axis is None:
         return concatenate([ravel(a) for a in arrays], 0, dtype)
     if np.ndim(arrays[0]) == 0:
@@ -414,6 +448,10 @@ def stack(arrays, axis: int = 0, out=None, dtype=None):
         raise ValueError("Need at least one array to stack.")
     if isinstance(arrays, (Array, Tracer, np.ndarray)):
         arrays = _unstack(arrays)
+    data = _key_data("stack", arrays)
+    if data is not None:
+        axis = canonicalize_axis(axis, arrays[0].ndim + 1, "stack")
+        return _keys_from(arrays[0], stack(data, axis))
     check_arraylike("stack", *arrays)
     arrays = ([creation.asarray(a, dtype=dtype) for a in arrays] if dtype is not None
               else promote_dtypes(*arrays))

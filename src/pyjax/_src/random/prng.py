@@ -24,7 +24,8 @@ import numpy as np
 from pyjax._src import dtypes, tree_util
 from pyjax._src.config import config
 from pyjax._src.core.array import Array
-from pyjax._src.core.trace import Tracer, get_aval, to_array
+from pyjax._src.core.aval import ShapedArray
+from pyjax._src.core.trace import Tracer, get_aval, register_array_type, to_array
 from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
 from pyjax._src.numpy import reductions as jnp_reductions
 from pyjax._src.lax.threefry import threefry2x32
@@ -52,6 +53,7 @@ class KeyTy:
     name = "key<fry>"
     itemsize = 8
     impl = IMPL_NAME
+    type = dtypes.prng_key  # (its category, as JAX's key dtypes' ``type``)
 
     def __repr__(self):
         return self.name
@@ -175,6 +177,19 @@ class PRNGKeyArray:
     def copy(self):
         return PRNGKeyArray(self._base)
 
+    @property
+    def aval(self) -> ShapedArray:
+        """``key<fry>[shape]``, as JAX's (a description: traced, a key is its data)."""
+        return ShapedArray(self.shape, KEY_DTYPE)
+
+    def __pyjax_key_data__(self):
+        """The ``uint32[..., 2]`` data that ``jnp``'s structural functions move."""
+        return self._base
+
+    @staticmethod
+    def __pyjax_from_key_data__(data) -> "PRNGKeyArray":
+        return PRNGKeyArray(data)
+
     def block_until_ready(self):
         return self
 
@@ -209,6 +224,7 @@ class PRNGKeyArray:
 
 tree_util.register_pytree_node(PRNGKeyArray, lambda k: ((k._base,), None),
                                lambda _, children: PRNGKeyArray(children[0]))
+register_array_type(PRNGKeyArray)  # (``isinstance(key, jax.Array)``, as in JAX)
 
 
 def _is_arraylike(x) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Protocol, Union, runtime_checkable
 
 import numpy as np
 
-from pyjax._src import tree_util
+from pyjax._src import dtypes, tree_util
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
 from pyjax._src.core.trace import Tracer, get_aval
@@ -30,7 +30,7 @@ class ShapeDtypeStruct:
 
     def __init__(self, shape, dtype, *, weak_type: bool = False, sharding=None):
         self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype if dtypes.is_opaque(dtype) else np.dtype(dtype)
         self.weak_type = weak_type
         self.sharding = sharding
 
