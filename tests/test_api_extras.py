@@ -179,3 +179,39 @@ def test_device_class_default_device_and_host_copies():
         assert lib.default_device.value is None
         assert lib.copy_to_host_async(x) is x and lib.effects_barrier() is None
     assert pyjax.version.__version__ == pyjax.__version__
+
+
+def test_check_grads_steps_like_jax():
+    """The finite differences are JAX's, bit for bit (its steps in the leaves' dtype), and
+    check_vjp draws its random directions in JAX's order: a function whose float32 finite
+    difference is close to its tolerance (chex's own test) passes or fails on both alike."""
+    from jax._src import public_test_util as ref_util
+
+    from pyjax._src import test_util as our_util
+    args = (np.linspace(-1, 1, 5, dtype=np.float32), np.float32(0.3))
+    tangents = (np.arange(5, dtype=np.float32) / 7, np.float32(-0.5))
+    ours = our_util.numerical_jvp(lambda x, a: jnp.tanh(x * a) * 3, args, tangents)
+    theirs = ref_util.numerical_jvp(lambda x, a: jnp_ref.tanh(x * a) * 3, args, tangents)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+    def hard(jnp_mod, lax_mod, grad):
+        def f(lr, x):
+            inner_grad = grad(lambda y: jnp_mod.sum((y - 1.0) ** 2))
+            for _ in range(10):
+                x1 = x - lr * inner_grad(x) + 100 * lr ** 2
+                x2 = x - lr * inner_grad(x) - 100 * lr ** 2
+                x = lax_mod.select((x > 3.0).any(), x1, x2 + lr)
+            return jnp_mod.sum((x - 1.0) ** 2)
+        return f
+    rng = np.random.RandomState(1)
+    point = (rng.uniform(size=(1, 1)).astype(np.float32),
+             rng.uniform(size=(3, 5)).astype(np.float32))
+    outcomes = []
+    for mod, f in [(pyjax, hard(jnp, pyjax.lax, pyjax.grad)),
+                   (jax, hard(jnp_ref, jax.lax, jax.grad))]:
+        try:
+            mod.test_util.check_grads(f, point, order=1, modes=("rev",), atol=0.15)
+            outcomes.append("pass")
+        except AssertionError:
+            outcomes.append("fail")
+    assert outcomes[0] == outcomes[1]

@@ -29,20 +29,31 @@ def _random_like(rng, x):
     return t.astype(x.dtype if x.dtype.kind in "fc" else np.float64)
 
 
-def _axpy(a, xs, ys):
-    return tree_util.tree_map(lambda x, y: np.asarray(x) + a * np.asarray(y), xs, ys)
+def _in_dtype_of(x, value):
+    return np.asarray(value, dtype=np.asarray(x).dtype)
 
 
 def numerical_jvp(f, primals, tangents, eps=EPS):
-    """``(f(x + eps t) - f(x - eps t)) / 2 eps`` leaf by leaf."""
-    plus, minus = f(*_axpy(eps, primals, tangents)), f(*_axpy(-eps, primals, tangents))
-    return tree_util.tree_map(lambda p, m: (np.asarray(p) - np.asarray(m)) / (2 * eps),
-                              plus, minus)
+    """``(f(x + eps t) - f(x - eps t)) * (0.5 / eps)`` leaf by leaf, each step in the
+    leaf's dtype as JAX takes it (equal values differ by 0, also ``inf - inf``)."""
+    delta = tree_util.tree_map(lambda t: np.multiply(t, _in_dtype_of(t, eps)), tangents)
+    shift = lambda sign: tree_util.tree_map(  # noqa: E731
+        lambda x, d: _in_dtype_of(x, np.asarray(x) + sign * d), primals, delta)
+    plus, minus = f(*shift(1)), f(*shift(-1))
+
+    def difference(p, m):
+        p, m = np.asarray(p), np.asarray(m)
+        with np.errstate(invalid="ignore"):
+            d = np.where(p == m, np.zeros((), p.dtype), np.subtract(p, m, dtype=p.dtype))
+        return np.multiply(d, _in_dtype_of(d, 0.5 / eps))
+    return tree_util.tree_map(difference, plus, minus)
 
 
-def _inner(xs, ys) -> complex:
-    return sum(np.vdot(np.asarray(x), np.asarray(y)) for x, y in
-               zip(tree_util.tree_leaves(xs), tree_util.tree_leaves(ys)))
+def _inner(xs, ys):
+    """The real part of ``<xs, ys>``, leaf by leaf in the leaves' dtype, as JAX sums it."""
+    parts = [np.real(np.dot(np.conj(np.asarray(x)).reshape(-1), np.asarray(y).reshape(-1)))
+             for x, y in zip(tree_util.tree_leaves(xs), tree_util.tree_leaves(ys))]
+    return functools.reduce(np.add, parts)
 
 
 def _close(got, want, atol, rtol, what):
@@ -65,12 +76,16 @@ def check_vjp(f, f_vjp, args, atol=None, rtol=None, eps=EPS, err_msg=""):
     from finite differences."""
     rng = np.random.RandomState(0)
     out, pullback = f_vjp(*args)
-    ct = tree_util.tree_map(functools.partial(_random_like, rng), out)
+    atol, rtol = _tolerance(atol, out), _tolerance(rtol, out)
+    _close(out, f(*args), atol, rtol, f"{err_msg} primal")
+    # (JAX's order of random draws: the input direction, then the cotangent)
     tangents = tree_util.tree_map(functools.partial(_random_like, rng), args)
-    lhs = _inner(tangents, pullback(ct))
-    rhs = _inner(numerical_jvp(f, args, tangents, eps), ct)
-    tol = dict(atol=_tolerance(atol, out), rtol=_tolerance(rtol, out))
-    np.testing.assert_allclose(np.real(lhs), np.real(rhs), err_msg=f"{err_msg} VJP", **tol)
+    numerical = numerical_jvp(f, args, tangents, eps)
+    ct = tree_util.tree_map(functools.partial(_random_like, rng), out)
+    cts = tree_util.tree_map(np.conj, pullback(tree_util.tree_map(np.conj, ct)))
+    lhs, rhs = _inner(tangents, cts), _inner(numerical, ct)
+    np.testing.assert_allclose(np.real(lhs), np.real(rhs), atol=atol, rtol=rtol,
+                               err_msg=f"{err_msg} VJP")
 
 
 def check_grads(f, args, order, modes=("fwd", "rev"), atol=None, rtol=None, eps=None):
