@@ -37,6 +37,7 @@ def _programs(jx):
         "jit_static_str": lambda: jx.jit(lambda a, s: a * len(s), static_argnums=1)(1.0, "abc"),
         "jit_none": lambda: jx.jit(lambda a, s: a if s is None else -a)(1.0, None),
         "jit_static_fn": lambda: jx.jit(lambda a, f: f(a), static_argnums=1)(1.0, jnp.cos),
+        "jit_type_name": lambda: [type(jx.jit(abs)).__name__, repr(jx.jit(abs))],
         "key_is_array": lambda: isinstance(jx.random.key(0), jx.Array),
         "key_aval": lambda: str(jx.random.split(jx.random.key(0), 3).aval),
         "key_issubdtype": lambda: [

@@ -322,8 +322,9 @@ class _TierUp:
         return outs
 
 
-class JitWrapped:
-    """What ``jit(f)`` returns: traces per input signature, caches, and runs."""
+class PjitFunction:
+    """What ``jit(f)`` returns: traces per input signature, caches, and runs. (JAX's type
+    name: libraries tell jitted functions by it, as chex's ``assert_max_traces`` does.)"""
 
     def __init__(self, fun, static_argnums=None, static_argnames=None, backend=None,
                  inline=False):
@@ -538,7 +539,7 @@ class JitWrapped:
         return f"<PjitFunction of {self._fun!r}>"
 
 
-_plain_call = JitWrapped.__call__
+_plain_call = PjitFunction.__call__
 
 
 def _checked_call(self, *args, **kwargs):
@@ -594,7 +595,7 @@ def _install_call(name=None, value=None) -> None:
     """The plain call unless a flag or a profile asks for more (checked only here)."""
     guarded = config.jax_no_execution or \
         config.jax_transfer_guard_host_to_device not in (None, "allow")
-    JitWrapped.__call__ = _guarded_call if guarded else _unguarded_call()
+    PjitFunction.__call__ = _guarded_call if guarded else _unguarded_call()
 
 
 config.on_update(_install_call)
@@ -607,7 +608,7 @@ class _Placed:
     against their shardings and the results placed by theirs (devices are simulated, so
     placing retags the buffer; the program is the same)."""
 
-    def __init__(self, wrapped: JitWrapped, in_shardings, out_shardings):
+    def __init__(self, wrapped: PjitFunction, in_shardings, out_shardings):
         self._wrapped, self._in, self._out = wrapped, in_shardings, out_shardings
         functools.update_wrapper(self, wrapped._fun, updated=())
 
@@ -661,7 +662,7 @@ def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
                                  donate_argnames=donate_argnames, backend=backend,
                                  device=device, inline=inline, keep_unused=keep_unused)
-    wrapped = JitWrapped(fun, static_argnums, static_argnames, backend, inline)
+    wrapped = PjitFunction(fun, static_argnums, static_argnames, backend, inline)
     if in_shardings is None and out_shardings is None:
         return wrapped
     return _Placed(wrapped, in_shardings, out_shardings)
