@@ -118,6 +118,8 @@ def test_unsupported_lowerings_say_so():
     lowered = pyjax.jit(lambda x: x).lower(1.0)
     with pytest.raises(NotImplementedError, match="stablehlo"):
         lowered.as_text("stablehlo")
-    assert lowered.compiler_ir("hlo") is None and lowered.compiler_ir() is not None
+    assert lowered.compiler_ir() is not None
+    with pytest.raises(NotImplementedError, match="'hlo' dialect"):
+        lowered.compiler_ir("hlo")
     with pytest.raises(NotImplementedError, match="compiler_options"):
         lowered.compile({"xla_cpu_enable_fast_math": True})

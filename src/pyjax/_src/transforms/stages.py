@@ -136,15 +136,15 @@ class Lowered(Stage):
     def as_text(self, dialect: str | None = None, *, debug_info: bool = False) -> str:
         """The optimized jaxpr the code is generated from (pyjax has no StableHLO/HLO:
         ``dialect`` names one of those, which raises NotImplementedError)."""
+        return str(self.compiler_ir(dialect))
+
+    def compiler_ir(self, dialect: str | None = None):
+        """The optimized jaxpr object; XLA's dialects (``'hlo'``, ``'stablehlo'``) raise
+        NotImplementedError naming the dialect, since no such program exists here."""
         if dialect is not None and dialect != "jaxpr":
             raise NotImplementedError(f"lowering to the {dialect!r} dialect: pyjax lowers to "
                                       f"an optimized jaxpr ('jaxpr'), not to XLA")
-        return str(self._entry.executable.jaxpr)
-
-    def compiler_ir(self, dialect: str | None = None):
-        """The optimized jaxpr object (``None`` for XLA's dialects, as JAX returns where
-        a representation is unavailable)."""
-        return self._entry.executable.jaxpr if dialect in (None, "jaxpr") else None
+        return self._entry.executable.jaxpr
 
     def cost_analysis(self) -> dict:
         return self._entry.executable.cost_analysis()
