@@ -37,6 +37,8 @@ def _programs(jx):
         "jit_static_str": lambda: jx.jit(lambda a, s: a * len(s), static_argnums=1)(1.0, "abc"),
         "jit_none": lambda: jx.jit(lambda a, s: a if s is None else -a)(1.0, None),
         "jit_static_fn": lambda: jx.jit(lambda a, f: f(a), static_argnums=1)(1.0, jnp.cos),
+        "stop_gradient_tree": lambda: jx.grad(lambda a: jnp.sum(
+            jx.lax.stop_gradient({"k": a, "t": (a * 2, 2.0)})["t"][0] * a))(jnp.arange(2.0)),
         "jit_type_name": lambda: [type(jx.jit(abs)).__name__, repr(jx.jit(abs))],
         "key_is_array": lambda: isinstance(jx.random.key(0), jx.Array),
         "key_aval": lambda: str(jx.random.split(jx.random.key(0), 3).aval),
@@ -87,6 +89,7 @@ REJECTED = {
     "jvp_str": lambda jx: jx.jvp(lambda a, s: a, (1.0, "s"), (1.0, "s")),
     "linearize_str": lambda jx: jx.linearize(lambda a, s: a, 1.0, "s"),
     "checkpoint_str": lambda jx: jx.checkpoint(lambda a, s: a * len(s))(1.0, "ab"),
+    "stop_gradient_str": lambda jx: jx.lax.stop_gradient({"a": "str"}),
     "eval_shape_str": lambda jx: jx.eval_shape(lambda a, s: a * len(s), jx.numpy.ones(2), "ab"),
 }
 

@@ -12,13 +12,13 @@ import math
 
 import numpy as np
 
-from pyjax._src import dtypes
+from pyjax._src import dtypes, tree_util
 from pyjax._src.backends.cpu import approximations as approx, kernels as cpu_kernels, native
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal
 from pyjax._src.core.primitive import NativeForm, Primitive
-from pyjax._src.core.trace import get_aval
+from pyjax._src.core.trace import get_aval, is_array_like
 from pyjax._src.lax import broadcasting, common
 from pyjax._src.lax.broadcasting import batch_elementwise, broadcast_to_aval, unbroadcast
 from pyjax._src.lax.common import (elementwise_cost, ignore_errors, native_expression,
@@ -822,8 +822,13 @@ def _same_type(eqn):
 
 
 def stop_gradient(x):
-    """The identity, but its tangent (and so its gradient) is zero."""
-    return stop_gradient_p.bind(x)
+    """The identity on an array or a pytree of arrays, but its tangent (and so its
+    gradient) is zero."""
+    def stop(leaf):
+        if not is_array_like(leaf):
+            raise TypeError(f"Argument {leaf!r} of type {type(leaf)} is not a valid JAX type")
+        return stop_gradient_p.bind(leaf)
+    return tree_util.tree_map(stop, x)
 
 
 defzero(stop_gradient_p)
