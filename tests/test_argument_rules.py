@@ -2,6 +2,8 @@
 through (vmap's unmapped arguments, grad's non-differentiated ones) or rejects (jit unless
 static, mapped or differentiated leaves), typed PRNG keys as ``jax.Array``s with an aval,
 and ``eval_shape`` on ``ShapeDtypeStruct``/``ShapedArray`` arguments."""
+import inspect
+
 import jax
 import numpy as np
 import pytest
@@ -39,6 +41,8 @@ def _programs(jx):
         "jit_static_fn": lambda: jx.jit(lambda a, f: f(a), static_argnums=1)(1.0, jnp.cos),
         "stop_gradient_tree": lambda: jx.grad(lambda a: jnp.sum(
             jx.lax.stop_gradient({"k": a, "t": (a * 2, 2.0)})["t"][0] * a))(jnp.arange(2.0)),
+        "jit_signature": lambda: str(inspect.signature(
+            jx.jit(lambda a, b=2, *, c=None: a), follow_wrapped=False)),
         "jit_type_name": lambda: [type(jx.jit(abs)).__name__, repr(jx.jit(abs))],
         "key_is_array": lambda: isinstance(jx.random.key(0), jx.Array),
         "key_aval": lambda: str(jx.random.split(jx.random.key(0), 3).aval),

@@ -538,6 +538,11 @@ class PjitFunction:
     def __repr__(self):
         return f"<PjitFunction of {self._fun!r}>"
 
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The wrapped function's (else ``inspect`` takes the wrapper for a builtin)."""
+        return inspect.signature(self._fun)
+
 
 _plain_call = PjitFunction.__call__
 
