@@ -11,7 +11,7 @@ from pyjax._src import dtypes
 from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import (EVAL_TRACE, Tracer, concretize, current_trace, get_aval,
-                                   guard_transfer)
+                                   guard_transfer, is_array_like)
 from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
 from pyjax._src.numpy.array_api import check_device
 from pyjax._src.numpy.ufuncs import power
@@ -244,7 +244,7 @@ def full_like(a, fill_value, dtype=None, shape=None, *, device=None, out_shardin
     check_device(device, "full_like")
     check_arraylike("full_like", fill_value)
     if _ndim(fill_value):
-        aval = get_aval(to_array(a, "full_like"))
+        aval = _like_aval(a, "full_like")
         dt = _check_dtype(dtype, "full_like") or aval.dtype
         return broadcast_to(
             asarray(fill_value, dtype=dt),
@@ -252,9 +252,19 @@ def full_like(a, fill_value, dtype=None, shape=None, *, device=None, out_shardin
     return _full_like("full_like", a, fill_value, dtype, shape)
 
 
-def _full_like(fun_name, a, value, dt, shape):
+def _like_aval(a, fun_name: str):
+    """The aval of ``a``: an array, or (as in JAX) any object with a ``shape`` and a
+    NumPy ``dtype``, such as a ``ShapeDtypeStruct``."""
+    if not is_array_like(a) and hasattr(a, "shape") and hasattr(a, "dtype") and \
+            not dtypes.is_opaque(a.dtype):
+        return ShapedArray(tuple(a.shape), dtypes.canonicalize_dtype(a.dtype),
+                           bool(getattr(a, "weak_type", False)))
     check_arraylike(fun_name, a)
-    aval = get_aval(to_array(a, fun_name))
+    return get_aval(to_array(a, fun_name))
+
+
+def _full_like(fun_name, a, value, dt, shape):
+    aval = _like_aval(a, fun_name)
     dt = _check_dtype(dt, fun_name)
     weak = dt is None and aval.weak_type
     shape = aval.shape if shape is None else canonicalize_shape(shape, fun_name)
