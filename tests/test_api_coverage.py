@@ -41,7 +41,7 @@ MODULES = [
     "jax.scipy.interpolate", "jax.scipy.ndimage", "jax.scipy.spatial.transform",
     "jax.scipy.cluster.vq", "jax.scipy.sparse.linalg",
     "jax.debug", "jax.dtypes", "jax.errors", "jax.typing", "jax.flatten_util",
-    "jax.test_util", "jax.experimental", "jax.stages", "jax.profiler", "jax.ops", "jax.image",
+    "jax.test_util", "jax.experimental", "jax.experimental.checkify", "jax.stages", "jax.profiler", "jax.ops", "jax.image",
     "jax.custom_batching", "jax.custom_derivatives", "jax.dlpack",
     "jax.sharding", "jax.distributed", "jax.ref",
     "jax.example_libraries.stax", "jax.example_libraries.optimizers",
