@@ -31,6 +31,9 @@ def _programs(jx):
         "vmap_none_obj": lambda: jx.vmap(lambda a, o: a + o.v, in_axes=(0, None))(x, Box(1.5)),
         "vmap_none_kw_prefix": lambda: jx.vmap(lambda a, cfg: a * cfg[1],
                                                in_axes=(0, (None, None)))(x, ("m", 3.0)),
+        "vmap_empty_batch_dynamic_slice": lambda: jx.vmap(
+            lambda a, i: jx.lax.dynamic_slice(a, (i, 0), (1, 2)))(
+                jnp.zeros((0, 3, 2)), jnp.zeros((0,), jnp.int32)),
         "grad_str": lambda: jx.grad(lambda a, s: a * len(s))(1.0, "abc"),
         "grad_fn": lambda: jx.grad(lambda a, f: f(a))(1.0, jnp.sin),
         "grad_tree": lambda: jx.grad(lambda a, d: a * d["k"])(1.0, {"k": 2.0, "s": "y"}),

@@ -223,7 +223,7 @@ def _gather_abstract_eval(avals, dimension_numbers, slice_sizes, mode, fill_valu
         raise TypeError(f"gather slice_sizes {slice_sizes} must have one entry per dimension "
                         f"of the operand, of shape {operand.shape}.")
     for i, (s, n) in enumerate(zip(slice_sizes, operand.shape)):
-        if not 0 <= s <= n:
+        if not 0 <= s <= n and indices.size:  # (no index, no window: JAX skips the check)
             raise TypeError(f"gather slice_sizes must be in range [0, operand shape]; got "
                             f"slice_sizes {slice_sizes} for operand shape {operand.shape}.")
     _check_sorted("gather", "collapsed_slice_dims", d.collapsed_slice_dims, operand.ndim)
