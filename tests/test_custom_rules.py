@@ -211,3 +211,32 @@ def test_dlpack_matches_jax():
                                                         theirs.weak_type)
     np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(np.from_dlpack(pyjax.dlpack.from_dlpack(x)), x)
+
+
+def _residual_kinds(lib, transform):
+    """What custom_vjp's bwd receives for a fwd's bool, int, None and array residuals, and
+    the gradient, under ``transform`` (JAX passes Python scalars through untraced)."""
+    seen = []
+
+    @lib.custom_vjp
+    def f(x):
+        return x * 2
+
+    def fwd(x):
+        return x * 2, (True, 3, None, x)
+
+    def bwd(res, g):
+        seen.append(tuple("bool" if type(r) is bool else "int" if isinstance(r, int)
+                          else "none" if r is None else "array" for r in res))
+        flag, n, _, x = res
+        return ((g * n if flag else g) + 0 * x,)
+    f.defvjp(fwd, bwd)
+    grad = transform(lib, lib.grad(lambda x: lib.lax.scan(
+        lambda c, _: (f(c), None), x, None, length=2)[0]))
+    return seen, float(grad(1.5))
+
+
+@pytest.mark.parametrize("transform", [lambda lib, g: g, lambda lib, g: lib.jit(g)],
+                         ids=["eager", "jit"])
+def test_custom_vjp_scalar_residuals_reach_bwd_untraced_as_in_jax(transform):
+    assert _residual_kinds(pyjax, transform) == _residual_kinds(jax, transform)

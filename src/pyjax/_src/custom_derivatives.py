@@ -291,11 +291,12 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
                                  f"defvjp.")
         args, static, dyn, all_leaves, in_tree = self._split_call(args, kwargs, name)
         # Ref arguments are plumbing, never differentiated: the rules close over them, and
-        # a ref among fwd's residuals (one of its arguments) reaches bwd the same way.
+        # a ref among fwd's residuals (one of its arguments) reaches bwd the same way, as
+        # does a Python scalar residual (a constant: JAX's bwd sees a bool, int or float).
         refs_at = [isinstance(x, Ref) for x in all_leaves]
         leaves = [x for x, r in zip(all_leaves, refs_at) if not r]
         in_avals = [get_aval(x) for x in leaves]
-        out_tree_box, res_tree_box, res_refs_box = [], [], []
+        out_tree_box, res_tree_box, res_kept_box = [], [], []
         nondiff = [static[i] for i in sorted(static)]
 
         def unflatten_args(flat):
@@ -326,12 +327,12 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
             if not out_tree_box:
                 out_tree_box.append(tree)
             res_tree_box.append(res_tree)
-            res_refs_box.append(res)  # (its refs are used from here, the rest traced)
-            return outs, [to_array(r, name) for r in res if not isinstance(r, Ref)]
+            res_kept_box.append(res)  # (its refs and scalars are used from here)
+            return outs, [to_array(r, name) for r in res if not _kept_residual(r)]
 
         def flat_bwd(res, cts):
-            saved = res_refs_box[-1]
-            res = _with_refs(saved, [isinstance(r, Ref) for r in saved], res)
+            saved = res_kept_box[-1]
+            res = _with_refs(saved, [_kept_residual(r) for r in saved], res)
             res_tree = tree_util.tree_unflatten(res_tree_box[-1], res)
             g = tree_util.tree_unflatten(out_tree_box[0], [
                 _to_symbolic(ct, self.symbolic_zeros) for ct in cts])
@@ -361,6 +362,11 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
                                       fwd_name=_fun_name(self.fwd),
                                       bwd_name=_fun_name(self.bwd))
         return tree_util.tree_unflatten(out_tree_box[0], outs)
+
+
+def _kept_residual(r) -> bool:
+    """Whether a residual of a custom_vjp fwd rule reaches bwd as it is, untraced."""
+    return isinstance(r, Ref) or type(r) in (bool, int, float, complex)
 
 
 def _with_refs(template: list, is_ref: list, values) -> list:
