@@ -222,6 +222,26 @@ case("switch_weak")(lambda L: [L.lax.switch(i, [lambda x: x * L.jnp.float32(2), 
 case("cond_float16_mismatch")(lambda L: L.lax.cond(True, lambda: 1.0, lambda: L.jnp.float16(2.)))
 
 
+# ---------------------------------------------------------------------------- 9. campaigns
+# Found by the 10,000-program campaigns (docs/fuzzing.md).
+
+_OP = np.array([1., 2., 2., np.nan, 0.], F32)
+_UP = np.array([2., 2., 1., 3., 5., np.nan], F32)
+_IX = np.array([1, 1, 0, 4, 3, 2])
+for _m in ("max", "min"):
+    for _k, (_top, _tup) in enumerate([(np.ones(5, F32), np.arange(6, dtype=F32)),
+                                       (np.array([1, np.nan, 1, 1, np.inf], F32), np.ones(6, F32)),
+                                       (np.ones(5, F32), np.array([1, 2, np.nan, 1, 1, 1], F32))]):
+        # ties between updates and the operand, losing updates, NaN and infinite tangents
+        case(f"scatter_{_m}_jvp_{_k}")(lambda L, m=_m, t=(_top, _tup): L.jax.jvp(
+            lambda a, u: getattr(a.at[_IX], m)(u), (_OP, _UP), t))
+    case(f"scatter_{_m}_grad")(lambda L, m=_m: L.jax.grad(
+        lambda a, u: L.jnp.sum(getattr(a.at[_IX], m)(u) * L.jnp.arange(5.)), (0, 1))(_OP, _UP))
+    case(f"scatter_{_m}_nan_sqrt_jvp")(lambda L, m=_m: L.jax.jvp(
+        lambda v: getattr(L.jnp.stack([v ** .5, v ** .5]).at[L.jnp.array([-1, -1, 1])], m)(
+            v ** .5), (F32(-0.25),), (F32(0.5),)))
+
+
 # ---------------------------------------------------------------------------- the comparison
 
 def _run(L, fn):

@@ -700,7 +700,9 @@ scatter_mul_p.transpose = _scatter_mul_transpose
 # ---------------------------------------------------------------------------- scatter_min / max
 
 def _extremal_jvp(prim):
-    """Tangent of the winning value; tied winners (operand included) share it equally."""
+    """JAX's rule: the updates that win a location, with the operand when it keeps it, share
+    its tangent equally. Every other tangent still enters, multiplied by 0 (the operand's as
+    ``t - t``), so a NaN or infinite tangent makes the location's tangent NaN, as in JAX."""
     def rule(primals, tangents, dimension_numbers, mode, **params):
         operand, indices, updates = primals
         t_op, _, t_up = tangents
@@ -711,15 +713,19 @@ def _extremal_jvp(prim):
         t_op, t_up = instantiate(t_op), instantiate(t_up)
         oa, ua = get_aval(operand), get_aval(updates)
         sa = dict(dimension_numbers=dimension_numbers, mode=mode)
-        up_wins = ew.eq(updates, _gather_back(out, indices, ua.shape, dimension_numbers, mode))
-        op_wins = ew.eq(operand, out)
+
+        def back(x):  # at each update element, x where it lands
+            return _gather_back(x, indices, ua.shape, dimension_numbers, mode)
+        target = back(out)
+        up_wins, op_kept = ew.eq(updates, target), ew.eq(back(operand), target)
         one, zero = shape.full(ua.shape, 1, oa.dtype), _zeros(ua)
-        count = ew.add(scatter_add(_zeros(oa), indices, ew.select_n(up_wins, zero, one), **sa),
-                       ew.convert_element_type(op_wins, oa.dtype))
-        count = ew.max(count, shape.full(oa.shape, 1, oa.dtype))
-        total = scatter_add(ew.select_n(op_wins, _zeros(oa), t_op), indices,
-                            ew.select_n(up_wins, zero, t_up), **sa)
-        return [out], [ew.div(total, count)]
+        n_wins = back(scatter_add(_zeros(oa), indices, ew.select_n(up_wins, zero, one), **sa))
+        n_refs = back(scatter_add(_zeros(oa), indices, one, **sa))
+        share = ew.div(one, ew.select_n(op_kept, n_wins, ew.add(n_wins, one)))
+        up_coef = ew.select_n(up_wins, zero, share)
+        op_coef = ew.div(ew.sub(ew.select_n(op_kept, zero, share), one), n_refs)
+        t_updates = ew.add(ew.mul(back(t_op), op_coef), ew.mul(t_up, up_coef))
+        return [out], [scatter_add(t_op, indices, t_updates, **sa)]
     return rule
 
 
