@@ -242,6 +242,17 @@ for _m in ("max", "min"):
             v ** .5), (F32(-0.25),), (F32(0.5),)))
 
 
+_TIES = (np.arange(24) % 5 // 2).astype(F32).reshape(2, 3, 4) / 2
+for _ax in [(0, 1), (0, 2), (1, 2), (2, 0), (0, 1, 2)]:
+    # tied elements: the flattening order of the reduced axes decides which gets the gradient
+    case(f"quantile_grad_ties{_ax}")(lambda L, ax=_ax: L.jax.grad(lambda v: L.jnp.sum(
+        L.jnp.quantile(v, L.jnp.asarray([.3, .5]), axis=ax) * 1.7))(_TIES))
+    case(f"nanmedian_grad_ties{_ax}")(lambda L, ax=_ax: L.jax.grad(
+        lambda v: L.jnp.sum(L.jnp.nanmedian(v, axis=ax, keepdims=True) * 1.3))(_TIES))
+case("quantile_grad_ties_4d")(lambda L: L.jax.grad(lambda v: L.jnp.sum(L.jnp.quantile(
+    v, .7, axis=(0, 2), method="nearest")))(_TIES.reshape(2, 3, 2, 2)))
+
+
 # ---------------------------------------------------------------------------- the comparison
 
 def _run(L, fn):

@@ -701,13 +701,18 @@ def _quantile(fun_name: str, a, q, axis, method: str, keepdims: bool, squash_nan
         order = tuple(int(i) for i in np.argsort(dims))
         weights = lax_bcast.broadcast_in_dim(lax_bcast.transpose(weights, order), a_aval.shape,
                                              tuple(sorted(dims)))
-    # Move the reduced dims last and flatten them into one of size n.
+    # Move the reduced dims last and flatten them into one of size n, in JAX's order: the
+    # i-th kept dim swaps places with dim i, which can reorder the reduced dims (their order
+    # decides which of tied elements the sort puts first, and so which gets the gradient).
     kept = tuple(i for i in range(nd) if i not in dims)
+    order = list(range(nd))
+    for i, k in enumerate(kept):
+        order[i], order[k] = order[k], order[i]
     rest = tuple(a_aval.shape[i] for i in kept)
     n = math.prod(a_aval.shape[d] for d in dims)
 
     def flatten(x):
-        return lax_bcast.reshape(lax_bcast.transpose(x, kept + dims), rest + (n,))
+        return lax_bcast.reshape(lax_bcast.transpose(x, tuple(order)), rest + (n,))
     a = flatten(a)
     # NaNs sort last; without squashing, any NaN makes its whole row NaN.
     nan_rows = uf.isnan(a) if squash_nans else any(uf.isnan(a), axis=-1, keepdims=True)
