@@ -61,7 +61,8 @@ def _values_differ(o, t):
     fin = ~(on | oi)
     if not fin.any():
         return None
-    of, tf = o[fin].astype(np.float64), t[fin].astype(np.float64)
+    wide = np.complex128 if o.dtype.kind == "c" else np.float64  # not dropping imaginary parts
+    of, tf = o[fin].astype(wide), t[fin].astype(wide)
     scale = 1.0 + np.max(np.abs(tf))
     return None if np.all(np.abs(of - tf) <= ATOL * scale + RTOL * np.abs(tf)) else "value"
 
@@ -127,23 +128,47 @@ def evaluate(libs, prog) -> dict:
         return {"status": "jax-inconsistent", "category": d[0],
                 "detail": "JAX's jit and eager disagree; pyjax matches eager. eager vs jit: "
                           + jit_vs_eager[1]}
-    if d_eager[0] in ("value", "nan", "inf") and _unstable(libs["jax"], prog, ref):
+    if d_eager[0] in ("value", "nan", "inf") and _float_noise(libs["jax"], prog, ours, ref):
         return {"status": "ill-conditioned", "category": d_eager[0],
-                "detail": "JAX's own result moves past the tolerance when the continuous "
-                          "inputs move by 4 ulps; " + d_eager[1]}
+                "detail": f"pyjax is within {NOISE}x as far as JAX from the float64 result; "
+                          + d_eager[1]}
     return {"status": "mismatch", "category": d_eager[0], "detail": d_eager[1]}
 
 
-def _unstable(jax_ns, prog, ref) -> bool:
-    """Whether JAX's result on ``prog`` is float noise: it changes when the inputs that are not
-    half-integers (those make ties on purpose) are nudged by a few ulps."""
-    generic = [k != "half" for k in prog["kinds"]]
-    if not any(generic):
-        return False
+# pyjax's float32 result counts as float noise (``ill-conditioned``) when it is at most NOISE
+# times as far from the float64 result as JAX's float32 result is (docs/fuzzing.md).
+NOISE = 10.0
 
-    def nudge(xs):
-        eps = 4 * np.finfo(np.float32).eps  # up and down by element, not one common scale
-        return [x * (1 + eps * np.sign(np.cos(np.arange(x.size) * 2.1 + 1))).astype(
-            np.float32).reshape(x.shape) if g else x for x, g in zip(xs, generic)]
-    nudged = dict(prog, inputs=nudge(prog["inputs"]), batched=nudge(prog["batched"]))
-    return diff(run(jax_ns, nudged, jit=True), ref) is not None
+
+def _float_noise(jax_ns, prog, ours, ref) -> bool:
+    """Whether pyjax's result is as good an answer as JAX's: the same program run by JAX in
+    float64 (the exact answer, up to float64 rounding) is, leaf by leaf, matched by pyjax
+    within the tolerance, or no more than ``NOISE`` times farther from pyjax than from JAX."""
+    wide = dict(prog, inputs=[x.astype(np.float64) for x in prog["inputs"]],
+                batched=[x.astype(np.float64) for x in prog["batched"]])
+    with jax_ns.J.enable_x64(True):
+        exact = run(jax_ns, wide, jit=True)
+    return _no_farther(ours, ref, exact)
+
+
+def _no_farther(o, t, r) -> bool:
+    if "raise" in (o[0], t[0], r[0]) or not o[0] == t[0] == r[0]:
+        return False
+    if o[0] != "array":
+        return len(o[1]) == len(t[1]) == len(r[1]) and all(
+            _no_farther(*leaves) for leaves in zip(o[1], t[1], r[1]))
+    o, t, r = o[4], t[4], r[4]
+    if not o.shape == t.shape == r.shape:
+        return False
+    if _values_differ(o, t) is None or _values_differ(o, r.astype(o.dtype)) is None:
+        return True
+    if o.dtype.kind not in "fc":
+        return False
+    finite = np.isfinite(o)
+    if not (np.array_equal(finite, np.isfinite(t)) and np.isfinite(r[finite]).all()
+            and np.array_equal(o[~finite], t[~finite], equal_nan=True)):
+        return False
+    wide = np.complex128 if o.dtype.kind == "c" else np.float64
+    r = r[finite].astype(wide)
+    return np.max(np.abs(o[finite].astype(wide) - r)) <= NOISE * np.max(
+        np.abs(t[finite].astype(wide) - r))

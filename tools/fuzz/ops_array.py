@@ -56,8 +56,11 @@ reduction("argmin", lambda L, a, ax, k: L.jnp.argmin(a, axis=ax, keepdims=k), "j
           True, True, "i", tuple_ok=False)
 
 
-def along_axis(name, run, src, exact=False, kink=False, none_ok=False, group="along"):
-    """Shape-preserving ops along one axis (cumulative ops, softmax, sort)."""
+def along_axis(name, run, src, exact=False, kink=False, none_ok=False, group="along",
+               identity=False):
+    """Shape-preserving ops along one axis (cumulative ops, softmax, sort). ``identity``: the
+    results obey an identity of real arithmetic only (softmax sums to 1, standardize to 0),
+    so they are neither exact nor generic: a sum of them sits on a cond's or floor's jump."""
     def gen(rng, pool):
         i = pick(rng, pool, lambda v: (safe_float if kink else is_float)(v)
                  and (none_ok or v.shape))
@@ -68,7 +71,9 @@ def along_axis(name, run, src, exact=False, kink=False, none_ok=False, group="al
         axis = None if nd == 0 or (none_ok and rng.random() < 0.2) else int(rng.integers(nd))
         rev = bool(rng.random() < 0.3)
         shape = (v.size,) if axis is None and group == "cum" else v.shape
-        return (i,), {"axis": axis, "reverse": rev}, V(shape, "f", **lineage(v, exact=exact))
+        out = V(shape, "f", exact=False, generic=False) if identity else \
+            V(shape, "f", **lineage(v, exact=exact))
+        return (i,), {"axis": axis, "reverse": rev}, out
     register(name, gen, lambda L, p, a: run(L, a, p["axis"], p["reverse"]), src, 1.0, group)
 
 
@@ -87,11 +92,11 @@ along_axis("cummin", lambda L, a, ax, r: L.lax.cummin(a, axis=ax, reverse=r), "l
 along_axis("cumlogsumexp", lambda L, a, ax, r: L.lax.cumlogsumexp(a, axis=ax, reverse=r),
            "lax.cumlogsumexp" + LA)
 along_axis("softmax", lambda L, a, ax, r: L.nn.softmax(a, axis=ax), "nn.softmax" + A,
-           none_ok=True)
+           none_ok=True, identity=True)
 along_axis("log_softmax", lambda L, a, ax, r: L.nn.log_softmax(a, axis=ax),
            "nn.log_softmax" + A, none_ok=True)
 along_axis("standardize", lambda L, a, ax, r: L.nn.standardize(a, axis=ax),
-           "nn.standardize" + A, none_ok=True)
+           "nn.standardize" + A, none_ok=True, identity=True)
 def plus_nan(L, a):
     """NaNs made positive. An invalid operation's NaN has a sign that is platform noise
     (NumPy's sin(-nan) is +nan, XLA's -nan; JAX's own x ** 0.5 of a negative is -nan eager
@@ -362,8 +367,9 @@ def _pad_gen(rng, pool):
     return (i,), {"config": tuple(config), "c": c}, v._replace(shape=tuple(shape))
 
 
-register("lax_pad", _pad_gen, lambda L, p, a: L.lax.pad(a, L.jnp.float32(p["c"]), p["config"]),
-         "lax.pad({0}, jnp.float32({p[c]!r}), {p[config]!r})", 1.0, "shape")
+register("lax_pad", _pad_gen,
+         lambda L, p, a: L.lax.pad(a, L.jnp.asarray(p["c"], a.dtype), p["config"]),
+         "lax.pad({0}, jnp.asarray({p[c]!r}, {0}.dtype), {p[config]!r})", 1.0, "shape")
 
 
 def _jnp_pad_gen(rng, pool):
