@@ -32,6 +32,8 @@ def campaign(n, seed, workers=2, timeout=120.0, stacks=None, progress=None, indi
                 if progress:
                     progress(f"[{done}/{n}] program {prog['index']} ({prog['stack']}): "
                              f"{result['status']} {result.get('category', '')}")
+            elif progress and done % 100 == 0:
+                progress(f"[{done}/{n}]")
         if progress:
             progress("")
     return bad, counts
