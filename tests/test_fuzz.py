@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tools.fuzz.__main__ import campaign  # noqa: E402
-from tools.fuzz.compare import FILTERED  # noqa: E402
+from tools.fuzz.compare import FILTERED, _no_farther  # noqa: E402
 from tools.fuzz.known import cause  # noqa: E402
 from tools.fuzz.ops import OPS  # noqa: E402
 from tools.fuzz.program import STACKS, generate  # noqa: E402
@@ -73,3 +73,26 @@ def test_reproducer_script_runs_both_libraries(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("JAX  :") and any(s.startswith("pyjax:") for s in lines)
+
+
+def _leaf(*values):
+    arr = np.array(values)
+    return ("array", arr.shape, str(arr.dtype), False, arr)
+
+
+def test_float_noise_filter_needs_pyjax_as_close_to_float64_as_jax():
+    """The ``ill-conditioned`` filter compares pyjax with JAX's float64 answer: float noise
+    (pyjax about as far from it as JAX's float32 answer) passes, a wrong answer does not."""
+    exact = _leaf(1.0, 2.0, np.nan)
+    jax32 = _leaf(np.float32(1.002), np.float32(2.0), np.float32(np.nan))
+    noise = _leaf(np.float32(0.985), np.float32(2.0), np.float32(np.nan))
+    wrong = _leaf(np.float32(0.9), np.float32(2.0), np.float32(np.nan))
+    right = _leaf(np.float32(1.0), np.float32(2.0), np.float32(np.nan))
+    nan_moved = _leaf(np.float32(np.nan), np.float32(2.0), np.float32(np.nan))
+    assert _no_farther(noise, jax32, exact)
+    assert _no_farther(right, jax32, exact)
+    assert not _no_farther(wrong, jax32, exact)
+    assert not _no_farther(nan_moved, jax32, exact)
+    tup = lambda *leaves: ("tuple", list(leaves))  # noqa: E731
+    assert not _no_farther(tup(noise, wrong), tup(jax32, jax32), tup(exact, exact))
+    assert not _no_farther(noise, jax32, ("raise", "TypeError", "TypeError", "x"))
