@@ -10,7 +10,7 @@ import traceback
 import numpy as np
 
 from .known import jax_bug
-from .program import build
+from .program import EAGER, build
 
 RTOL, ATOL = 2e-3, 2e-4
 # Statuses that are listed but not counted: JAX gives no answer to compare with (docs/fuzzing.md).
@@ -118,7 +118,7 @@ def evaluate(libs, prog) -> dict:
     d = diff(ours, ref)
     if d is None:
         return {"status": "ok"}
-    eager = run(libs["jax"], prog)
+    eager = run(libs["jax"], dict(prog, stack=EAGER.get(prog["stack"], prog["stack"])))
     if is_crash(eager) or (eager[0] == "raise" and jax_bug(eager[3])):
         return {"status": "jax-crash", "category": "jax-crash",
                 "detail": f"{eager[2]}: {eager[3]}"}

@@ -150,6 +150,11 @@ SIMPLER = {
 }
 
 
+# The same stack without its outer jit: JAX's eager answer, which decides when JAX under jit
+# disagrees with pyjax (XLA simplifies, e.g. ``inf * 0`` where a mask is 0; docs/fuzzing.md).
+EAGER = {"jit": "eager", "jit(grad)": "grad", "jit(vmap(grad))": "vmap(grad)"}
+
+
 def stack_args(prog):
     if prog["stack"] in ("vmap", "vmap(grad)", "jit(vmap(grad))"):
         return [b if ax == 0 else x for x, b, ax in zip(prog["inputs"], prog["batched"],
