@@ -164,11 +164,25 @@ def _no_farther(o, t, r) -> bool:
         return True
     if o.dtype.kind not in "fc":
         return False
-    finite = np.isfinite(o)
-    if not (np.array_equal(finite, np.isfinite(t)) and np.isfinite(r[finite]).all()
-            and np.array_equal(o[~finite], t[~finite], equal_nan=True)):
-        return False
     wide = np.complex128 if o.dtype.kind == "c" else np.float64
-    r = r[finite].astype(wide)
-    return np.max(np.abs(o[finite].astype(wide) - r)) <= NOISE * np.max(
-        np.abs(t[finite].astype(wide) - r))
+    o, t, r = o.astype(wide), t.astype(wide), r.astype(wide)
+    fo, ft, fr = np.isfinite(o), np.isfinite(t), np.isfinite(r)
+    # Element by element: pyjax agrees with JAX or with the exact result, or float32's range
+    # failed both (NaN or infinite where the exact result is finite, as when XLA flushes a
+    # subnormal to zero and NumPy keeps it); the rest must be finite noise.
+    rest = ~(_close(o, t) | _close(o, r) | (~fo & ~ft & fr))
+    if not rest.any():
+        return True
+    if not (fo & ft & fr)[rest].all():
+        return False
+    return np.max(np.abs(o - r)[rest]) <= NOISE * np.max(np.abs(t - r)[rest])
+
+
+def _close(a, b):
+    """Elementwise ``_values_differ``: the same NaNs and infinities, finite values within
+    the tolerance, scaled as a leaf's are."""
+    fin = np.isfinite(b)
+    scale = 1.0 + (np.max(np.abs(b[fin])) if fin.any() else 0.0)
+    with np.errstate(invalid="ignore"):
+        near = np.abs(a - b) <= ATOL * scale + RTOL * np.abs(b)
+    return near | (np.isnan(a) & np.isnan(b)) | (a == b)
