@@ -13,3 +13,7 @@ def dce_jaxpr(jaxpr, used_outputs, instantiate=False):
         used = [u or bool(i) for u, i in zip(used, instantiate)]
     return type(body)(body.constvars, [v for v, u in zip(body.invars, used) if u],
                       body.outvars, body.eqns), used
+from pyjax._src.extend.partial_eval import (  # noqa: E402,F401
+    PartialVal as PartialVal,
+    trace_to_jaxpr_nounits as trace_to_jaxpr_nounits,
+)
