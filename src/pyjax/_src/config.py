@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 
 _DEFAULTS = {
     "jax_enable_x64": False,
@@ -76,6 +77,25 @@ class Config:
 
     def read(self, name: str):
         return self._values[name]
+
+    def parse_flags_with_absl(self, argv=None) -> None:
+        """Set the flags given on the command line as absl flags (``--jax_enable_x64``,
+        ``--nojax_enable_x64``, ``--jax_numpy_rank_promotion=raise``); other arguments
+        are left to their owners."""
+        for arg in sys.argv[1:] if argv is None else argv:
+            name, has_value, raw = arg.lstrip("-").partition("=")
+            if not arg.startswith("--"):
+                continue
+            negated = not has_value and name.startswith("no") and name[2:] in self._values
+            name = name[2:] if negated else name
+            if name not in self._values:
+                continue
+            default = _DEFAULTS[name]
+            if isinstance(default, bool):
+                value = not negated if not has_value else raw.lower() in ("1", "true")
+            else:
+                value = type(default)(raw) if default is not None else raw
+            self.update(name, value)
 
     def on_update(self, listener) -> None:
         """Register ``listener(name, value)``; caches keyed on flags use it to stay valid."""
