@@ -4,6 +4,7 @@ arrays in C order; a layout is metadata that never changes a value, so a constra
 one checks it against the array and returns the array."""
 from __future__ import annotations
 
+from pyjax._src import tree_util
 from pyjax._src.backends.sharding import Sharding
 
 
@@ -87,8 +88,6 @@ class Format:
 def with_layout_constraint(x, layouts):
     """``x`` (a pytree), checked against ``layouts`` (a tree prefix of ``x``): a layout
     changes where elements sit in memory, never their values."""
-    from pyjax._src import tree_util
-
     def check(layout, subtree):
         layout = layout.layout if isinstance(layout, Format) else layout
         if isinstance(layout, Layout):

@@ -4,7 +4,7 @@ trace: operations on known values run now, the rest is staged as a jaxpr."""
 from __future__ import annotations
 
 from pyjax._src.core.aval import AbstractValue
-from pyjax._src.core.trace import current_trace, new_trace
+from pyjax._src.core.trace import current_trace, get_aval, new_trace
 from pyjax._src.transforms.staging import StagingTrace, StagingTracer
 
 
@@ -33,7 +33,6 @@ class PartialVal(tuple):
 
     def get_aval(self):
         """The abstract value, of a known value too."""
-        from pyjax._src.core.trace import get_aval
         return get_aval(self[1]) if self[0] is None else self[0]
 
 
