@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import itertools
 import operator
+import types
 from typing import Any, TypeVar
 
 KeyEntry = TypeVar("KeyEntry", bound=Any)
@@ -81,6 +82,7 @@ def keystr(keys, *, simple: bool = False, separator: str = "") -> str:
 
 
 _registry: dict[type, _NodeType] = {}
+NODE_TYPES = types.MappingProxyType(_registry)  # (read-only: type -> how it flattens)
 
 
 def _keyed(flatten, keys):
