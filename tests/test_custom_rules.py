@@ -240,3 +240,33 @@ def _residual_kinds(lib, transform):
                          ids=["eager", "jit"])
 def test_custom_vjp_scalar_residuals_reach_bwd_untraced_as_in_jax(transform):
     assert _residual_kinds(pyjax, transform) == _residual_kinds(jax, transform)
+def jnp_of(jx):
+    return jnp if jx is pyjax else jjnp
+
+
+def _with_defaults(jx):
+    """custom_jvp/custom_vjp functions called without their defaulted arguments."""
+    import functools
+
+    @functools.partial(jx.custom_jvp, nondiff_argnums=(1, 2))
+    def scale(x, k=2.0, unused=None):
+        return x * k
+
+    @scale.defjvp
+    def scale_jvp(k, unused, primals, tangents):
+        return scale(primals[0], k, unused), tangents[0] * k * 10.0
+
+    @jx.custom_vjp
+    def mul(x, y=3.0):
+        return x * y
+
+    mul.defvjp(lambda x, y: (x * y, (x, y)), lambda res, g: (g * res[1], g * res[0] * 100.0))
+    return [scale(jnp_of(jx).float32(1.5)), jx.grad(scale)(1.5), jx.grad(lambda x: scale(x, 4.0))(1.5),
+            jx.grad(mul)(2.0), jx.grad(mul, argnums=0)(2.0, 5.0)]
+
+
+def test_custom_rules_see_omitted_defaults_as_jax_passes_them():
+    ours, theirs = _with_defaults(pyjax), _with_defaults(jax)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(o), np.asarray(t))
+        assert np.asarray(o).dtype == np.asarray(t).dtype

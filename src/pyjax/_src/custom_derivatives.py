@@ -28,16 +28,32 @@ from pyjax._src.transforms.staging import trace_to_jaxpr
 from pyjax._src.transforms.transpose import transpose_call
 
 
-def _resolve_kwargs(fun, args, kwargs) -> tuple:
-    """Keyword arguments as positional ones (the rules see positional arguments only)."""
-    if not kwargs:
+def _resolve_kwargs(fun, signature, args, kwargs) -> tuple:
+    """Keyword arguments and omitted defaults as positional arguments (the rules see
+    positional arguments only, defaults included), as JAX resolves them; a partial's or a
+    callable's without a signature are taken as given."""
+    if signature is None:
+        if kwargs:
+            raise TypeError(f"keyword arguments could not be resolved to positions for "
+                            f"{getattr(fun, '__name__', fun)}: {sorted(kwargs)}")
         return tuple(args)
-    bound = inspect.signature(fun).bind(*args, **kwargs)
+    bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     if bound.kwargs:
         raise TypeError(f"keyword-only arguments are not supported by custom derivatives "
                         f"of {getattr(fun, '__name__', fun)}: {sorted(bound.kwargs)}")
     return bound.args
+
+
+def _signature(fun):
+    """``fun``'s signature, None for a partial (as JAX: its bound arguments are not
+    resolved) or a callable Python cannot inspect."""
+    if isinstance(fun, functools.partial):
+        return None
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None
 
 
 def _split_nondiff(args, nondiff_argnums):
@@ -84,13 +100,14 @@ class _CustomFunction:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
+        self._signature = _signature(fun)
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
 
     def _split_call(self, args, kwargs, name):
         """(positional args, {position: non-diff arg}, diff args, their leaves, tree)."""
-        args = _resolve_kwargs(self.fun, args, kwargs)
+        args = _resolve_kwargs(self.fun, self._signature, args, kwargs)
         static, dyn = _split_nondiff(args, self.nondiff_argnums)
         leaves, in_tree = tree_util.tree_flatten(dyn)
         return args, static, dyn, [x if isinstance(x, Ref) else to_array(x, name)
