@@ -270,3 +270,31 @@ def test_custom_rules_see_omitted_defaults_as_jax_passes_them():
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(np.asarray(o), np.asarray(t))
         assert np.asarray(o).dtype == np.asarray(t).dtype
+
+
+def _bwd_without_cotangent(jx):
+    """A custom_vjp whose output's cotangent is zero (the next function's bwd gives its
+    input none) still runs its bwd, which here returns a state update as a gradient."""
+    @jx.custom_vjp
+    def observe(x, history):
+        return x
+    observe.defvjp(lambda x, h: (x, (jx.numpy.max(x) + h,)), lambda res, g: (g, res[0]))
+
+    @jx.custom_vjp
+    def block(x, w):
+        return x * w
+    block.defvjp(lambda x, w: (x * w, (x, w)),
+                 lambda res, g: (None, jx.numpy.sum(g * res[0], axis=0)))
+
+    def loss(params, x):
+        return jx.numpy.sum(block(observe(x, params["history"]), params["w"]))
+    params = {"history": jx.numpy.zeros(3), "w": jx.numpy.ones(4)}
+    x = jx.numpy.arange(12.0).reshape(3, 4)
+    return jx.grad(loss)(params, x), jx.jit(jx.grad(loss))(params, x)
+
+
+def test_custom_vjp_bwd_runs_when_no_cotangent_reaches_it():
+    for ours, theirs in zip(_bwd_without_cotangent(pyjax), _bwd_without_cotangent(jax)):
+        for key in ("history", "w"):
+            np.testing.assert_allclose(np.asarray(ours[key]), np.asarray(theirs[key]))
+        assert float(np.asarray(ours["history"])[0]) == 11.0

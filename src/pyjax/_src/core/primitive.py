@@ -86,6 +86,8 @@ class Primitive:
     expand = None           # ``expand(eqn) -> ClosedJaxpr | None``: the equation as a body of
                             # other primitives, which compiled code inlines like a call's
                             # (a library primitive's ``mlir.lower_fun`` lowering)
+    transposes_zeros = False  # its transpose runs even when no cotangent reaches its
+                            # outputs (a custom_vjp's bwd: user code, maybe not linear)
     effectful = False       # a side effect (a callback into Python): never dropped, merged,
                             # folded, hoisted out of a loop or run at compile time; kept in
                             # program order (``core.jaxpr.has_effects`` reads it, bodies too)

@@ -224,6 +224,7 @@ custom_lin_p.abstract_eval = lambda avals, out_avals, **_: list(out_avals)
 custom_lin_p.impl = custom_lin_p.jvp = custom_lin_p.batch = _forward_mode_error
 custom_lin_p.transpose = _custom_lin_transpose
 custom_lin_p.is_linear = True
+custom_lin_p.transposes_zeros = True  # (JAX calls bwd with zero cotangents too)
 
 
 # ---------------------------------------------------------------------------- rule factories

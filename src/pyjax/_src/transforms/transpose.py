@@ -91,7 +91,7 @@ def backward_pass(jaxpr: Jaxpr, consts: list, args: list, cts_out: list) -> list
         add_ct(v, ct)
     for eqn in reversed(linear_eqns):
         cts = [ct_env.pop(id(v), None) for v in eqn.outvars]
-        if all(ct is None for ct in cts):
+        if all(ct is None for ct in cts) and not eqn.prim.transposes_zeros:
             continue
         cts = [Zero(v.aval) if ct is None else ct for v, ct in zip(eqn.outvars, cts)]
         eqn_args = [UndefinedPrimal(v.aval) if id(v) in linear else _read(env, v)
