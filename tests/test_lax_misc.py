@@ -289,3 +289,15 @@ def test_collective_errors():
                  lambda: jax.vmap(lambda v: J.pcast(v, "i", to="varying"), axis_name="i")(x))
     with pytest.raises(NameError):
         L.ppermute(x, "nope", [(0, 1)])
+
+
+def _stop_gradient_tree(jx):
+    def f(params):
+        frozen = jx.lax.stop_gradient({"a": params["a"], "b": (params["b"], None)})
+        return jx.numpy.sum(params["a"] * frozen["a"] + params["b"] ** 2 * frozen["b"][0])
+    params = {"a": jx.numpy.arange(3.0), "b": jx.numpy.float32(2.0)}
+    return jx.grad(f)(params), jx.lax.stop_gradient((params["b"], [params["a"]]))
+
+
+def test_stop_gradient_maps_over_a_pytree():
+    assert_same(_stop_gradient_tree(pyjax), _stop_gradient_tree(jax))
