@@ -163,3 +163,16 @@ def test_parse_flags_with_absl_reads_jax_flags(monkeypatch):
         for name, value in zip(("jax_numpy_rank_promotion", "jax_enable_x64",
                                 "jax_debug_nans"), before):
             config.update(name, value)
+
+
+@pytest.mark.parametrize("types", [None, "Auto", "Explicit", "Manual"])
+def test_mesh_axis_type_summaries(types):
+    """Libraries (Flax's sharding) ask a mesh whether all its axes are of one type."""
+    answers = []
+    for jx in (pyjax, jax):
+        kwargs = {} if types is None else {
+            "axis_types": (getattr(jx.sharding.AxisType, types),)}
+        mesh = jx.make_mesh((1,), ("x",), **kwargs)
+        answers.append((mesh.are_all_axes_auto, mesh.are_all_axes_explicit,
+                        mesh.are_all_axes_manual))
+    assert answers[0] == answers[1]

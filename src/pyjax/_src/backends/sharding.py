@@ -92,6 +92,12 @@ class Mesh:
     size = property(lambda self: int(self.devices.size))
     empty = property(lambda self: self.devices.size == 0)
     device_ids = property(lambda self: np.vectorize(lambda d: d.id, otypes=[int])(self.devices))
+    are_all_axes_auto = property(lambda self: all(t == AxisType.Auto for t in self.axis_types))
+    are_all_axes_explicit = property(
+        lambda self: all(t == AxisType.Explicit for t in self.axis_types))
+    are_all_axes_manual = property(
+        lambda self: all(t == AxisType.Manual for t in self.axis_types))
+
     local_devices = property(lambda self: [d for d in self.devices.flat
                                            if d.process_index == backends.PROCESSES.index])
 
