@@ -625,3 +625,20 @@ def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
     small(x[:4]), small(x[:4])
     small_entry = small.lower(x[:4]).compile().specialization
     assert small_entry.run is small_entry.executable
+
+
+def _array_class_checks(jx):
+    """What ``jax.Array`` answers as a class: arrays are instances and their types
+    subclasses; tracers are instances but their types are not subclasses, so a
+    ``typing.Union`` with it (a subclass test) holds for concrete arrays only."""
+    import typing
+    x = jx.numpy.ones(2)
+    union = typing.Union[jx.Array, str]
+    seen = []
+    jx.jit(lambda t: seen.append((isinstance(t, jx.Array), isinstance(t, union))))(x)
+    return (isinstance(x, union), issubclass(type(x), jx.Array), issubclass(int, jx.Array),
+            issubclass(jx.Array, jx.Array), *seen)
+
+
+def test_array_subclass_checks_match_jax():
+    assert _array_class_checks(pyjax) == _array_class_checks(jax)

@@ -433,6 +433,11 @@ class _ArrayMeta(type):
     def __instancecheck__(cls, x):
         return isinstance(x, tuple(_ARRAY_TYPES))
 
+    def __subclasscheck__(cls, sub):
+        """Concrete array types are subclasses, tracer types are not (as in JAX, where
+        ``isinstance(x, Union[jax.Array, ...])``, a subclass test, holds for arrays only)."""
+        return type.__subclasscheck__(cls, sub) or issubclass(sub, Array)
+
 
 class ArrayBase(metaclass=_ArrayMeta):
     """``pyjax.Array``: what ``isinstance`` tests against. As in JAX, both concrete arrays
