@@ -682,3 +682,29 @@ def test_families_with_x64(x64, family):
     """Every third case of each family again with 64-bit mode on (index dtypes, float64)."""
     cases = globals()[family]
     check_family({k: cases[k] for k in list(cases)[::3]}, rtol=2e-4, atol=2e-4)
+
+
+class _Boxed:
+    """An object standing for an array as Flax's Variable does: ``__jax_array__``, and
+    the value's attributes (dtype, shape) read through."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __jax_array__(self):
+        return self.value
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["value"], name)
+
+
+def test_jnp_functions_take_objects_with_jax_array():
+    """``jnp.array``/``asarray`` convert through ``__jax_array__`` as JAX's do; the jnp
+    functions that convert their inputs (JAX's ensure_arraylike) take such objects too."""
+    assert_same([P.asarray(_Boxed(P.arange(3.0))), P.array(_Boxed(P.ones(2, P.int32)))],
+                [J.asarray(_Boxed(J.arange(3.0))), J.array(_Boxed(J.ones(2, J.int32)))])
+    w, plain = _Boxed(P.arange(3.0)), P.arange(3.0)
+    assert_same([P.dot(P.ones(3), w), P.add(w, 1.0), P.sum(w),
+                 pyjax.grad(lambda x: P.dot(x, w))(P.ones(3))],
+                [J.dot(J.ones(3), J.asarray(plain)), J.add(J.asarray(plain), 1.0),
+                 J.sum(J.asarray(plain)), J.asarray(plain)])

@@ -365,6 +365,12 @@ class Tracer:
     __str__ = __repr__
 
 
+JAX_ARRAY_ABSTRACTIFIED = (
+    "Triggering __jax_array__() during abstractification is no longer supported. To avoid "
+    "this error, either explicitly convert your object using jax.numpy.array(), or register "
+    "your object as a pytree.")
+
+
 def get_aval(x) -> ShapedArray:
     """The abstract value of any array-like: a tracer, an Array, a NumPy value or a scalar."""
     aval = getattr(x, "aval", None)
@@ -376,6 +382,8 @@ def get_aval(x) -> ShapedArray:
         dtypes.check_int_range(x, dt)
     shape = np.shape(x) if not isinstance(x, (bool, int, float, complex)) else ()
     if not isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
+        if getattr(x, "__jax_array__", None) is not None:
+            raise ValueError(JAX_ARRAY_ABSTRACTIFIED)
         raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid JAX type")
     return ShapedArray(shape, dtypes.canonicalize_dtype(dt), weak)
 
@@ -392,6 +400,8 @@ def to_array(x, fun_name: str = "asarray", explicit: bool = False):
         with np.errstate(all="ignore"):
             buf = np.array(x, dtype=aval.dtype)
         return Array._from_buffer(buf, aval)
+    if hasattr(x, "__jax_array__"):  # (an object that stands for an array: JAX's protocol)
+        return to_array(x.__jax_array__(), fun_name, explicit)
     raise TypeError(f"{fun_name} requires ndarray or scalar arguments, got {type(x).__name__}.")
 
 

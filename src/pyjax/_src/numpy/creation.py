@@ -128,6 +128,8 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
     if order is not None and order != "K":
         raise NotImplementedError("array: only order='K' is implemented")
     dtype = _check_dtype(dtype, "array")
+    if getattr(object, "__jax_array__", None) is not None:  # (an object standing for one)
+        object = object.__jax_array__()  # noqa: A001
     weak = dtype is None and (type(object) in (int, float, complex) or
                               isinstance(object, (Array, Tracer)) and get_aval(object).weak_type)
     leaves = _leaves(object)

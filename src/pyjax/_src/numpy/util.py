@@ -26,7 +26,10 @@ def check_arraylike(fun_name: str, *args) -> None:
 
 
 def is_arraylike(x) -> bool:
-    return isinstance(x, (Array, Tracer, np.ndarray, np.generic) + SCALARS)
+    """An array, a NumPy value, a Python scalar, or an object standing for an array
+    (``__jax_array__``, which ``to_array`` calls)."""
+    return isinstance(x, (Array, Tracer, np.ndarray, np.generic) + SCALARS) or \
+        hasattr(x, "__jax_array__")
 
 
 def promote_dtypes(*args):
