@@ -47,7 +47,8 @@ MODULES = [
     "jax.example_libraries.stax", "jax.example_libraries.optimizers",
     "jax.extend", "jax.extend.core", "jax.extend.linear_util", "jax.extend.source_info_util",
     "jax.interpreters", "jax.interpreters.ad", "jax.interpreters.batching",
-    "jax.interpreters.partial_eval",
+    "jax.interpreters.partial_eval", "jax.api_util", "jax.experimental.layout",
+    "jax.experimental.hijax",
 ]
 
 # Names that cannot apply to a NumPy-compiled, single-host system: left out of the counts.
