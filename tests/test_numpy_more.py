@@ -708,3 +708,13 @@ def test_jnp_functions_take_objects_with_jax_array():
                  pyjax.grad(lambda x: P.dot(x, w))(P.ones(3))],
                 [J.dot(J.ones(3), J.asarray(plain)), J.add(J.asarray(plain), 1.0),
                  J.sum(J.asarray(plain)), J.asarray(plain)])
+
+
+def test_copies_are_new_arrays_asarray_is_not():
+    answers = []
+    for np_ in (P, J):
+        x = np_.arange(3.0)
+        answers.append((np_.copy(x) is x, np_.array(x) is x, np_.array(x, copy=False) is x,
+                        np_.asarray(x) is x))
+    assert answers[0] == answers[1]
+    assert_same(P.copy(P.arange(3.0)), J.copy(J.arange(3.0)))

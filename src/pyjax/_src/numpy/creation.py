@@ -164,6 +164,8 @@ def array(object, dtype=None, copy: bool = True, order: str | None = "K",  # noq
     nd = get_aval(out).ndim
     if ndmin > nd:
         out = lax_bcast.reshape(out, (1,) * (ndmin - nd) + get_aval(out).shape)
+    if copy and out is object and type(out) is Array:  # (a new array, as JAX's copies)
+        out = Array._from_buffer(out._value.copy(), out.aval)
     return out
 
 
