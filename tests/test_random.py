@@ -565,3 +565,13 @@ def test_factorization_derivatives(x64, batch):
         m = tri if lower else np.swapaxes(tri, -1, -2)
         check_grads(lambda m, r: linalg.triangular_solve(m, r, left_side=True, lower=lower,
                                                          transpose_a=transpose_a), [m, b])
+
+
+def _key_indexing_identity(jx):
+    k = jx.random.key(0)
+    ks = jx.random.split(k, 3)
+    return k[...] is k, ks[...] is ks, ks[:] is ks, ks[1:] is ks
+
+
+def test_key_index_of_everything_is_the_key_itself():
+    assert _key_indexing_identity(pyjax) == _key_indexing_identity(jax)

@@ -134,7 +134,8 @@ class PRNGKeyArray:
 
     def __getitem__(self, idx):
         idx = idx if isinstance(idx, tuple) else (idx,)
-        return PRNGKeyArray(self._base[idx + (slice(None),)])
+        base = self._base[idx + (slice(None),)]
+        return self if base is self._base else PRNGKeyArray(base)  # (x[...] is x, as JAX's)
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
