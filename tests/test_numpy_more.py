@@ -718,3 +718,12 @@ def test_copies_are_new_arrays_asarray_is_not():
                         np_.asarray(x) is x))
     assert answers[0] == answers[1]
     assert_same(P.copy(P.arange(3.0)), J.copy(J.arange(3.0)))
+
+
+def _operators_with_boxed(np_):
+    x, w = np_.arange(3.0), _Boxed(np_.ones(3) * 2.0)
+    return [x + w, x - w, x * w, x / w, x ** w, x < w, x == w, x @ w]
+
+
+def test_array_operators_convert_jax_array_operands():
+    assert_same(_operators_with_boxed(P), _operators_with_boxed(J))

@@ -31,7 +31,9 @@ def _power(reflected: bool = False):
 
     def op(self, other):
         if not _is_operand(other):
-            return NotImplemented
+            if getattr(other, "__jax_array__", None) is None:
+                return NotImplemented
+            other = other.__jax_array__()
         base, exponent = (other, self) if reflected else (self, other)
         if type(exponent) in (bool, int, float, complex):
             return fast(base, exponent)

@@ -65,7 +65,8 @@ def fast(fn):
 def binary_operator(fn, reflected: bool, is_operand):
     """The operator ``self <op> other`` (``other <op> self`` if ``reflected``) for Arrays
     and tracers: two Arrays -- the hot case -- look their plan up inline; anything else
-    goes through ``fast(fn)``; NotImplemented for an ``other`` not ``is_operand``."""
+    goes through ``fast(fn)``; an ``other`` not ``is_operand`` is converted by its
+    ``__jax_array__``, or gives NotImplemented without one."""
     call = fast(fn)
     plans = call.plans
 
@@ -76,7 +77,10 @@ def binary_operator(fn, reflected: bool, is_operand):
             if plan is not None:
                 return plan(x._value, y._value)
         elif type(other) is not Array and not is_operand(other):
-            return NotImplemented
+            to_array = getattr(other, "__jax_array__", None)  # (JAX's operators convert it)
+            if to_array is None:
+                return NotImplemented
+            other = to_array()
         return call(other, self) if reflected else call(self, other)
     return op
 
