@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pyjax._src import tree_util
 from pyjax._src.transforms.staging import DebugInfo, flat_arg_names
-from pyjax.extend.linear_util import WrappedFun
 
 
 def debug_info(traced_for: str, fun, args, kwargs, *, static_argnums=(), static_argnames=(),
@@ -31,7 +30,7 @@ class _OutTree:
         return self._tree
 
 
-def _flatten_outputs(f: WrappedFun, unflatten_args):
+def _flatten_outputs(f, unflatten_args):
     out_tree = _OutTree(f.__name__)
 
     def flat(*args_flat):
@@ -41,15 +40,15 @@ def _flatten_outputs(f: WrappedFun, unflatten_args):
         return outs_flat
 
     flat.__name__ = f.__name__
-    return WrappedFun(flat, debug_info=f.debug_info), out_tree
+    return type(f)(flat, debug_info=f.debug_info), out_tree  # (a linear_util.WrappedFun)
 
 
-def flatten_fun(f: WrappedFun, in_tree):
+def flatten_fun(f, in_tree):
     """``f`` taking the leaves of ``(args, kwargs)`` and returning its outputs' leaves,
     and a thunk giving the output tree once it has run."""
     return _flatten_outputs(f, lambda flat: tree_util.tree_unflatten(in_tree, flat))
 
 
-def flatten_fun_nokwargs(f: WrappedFun, in_tree):
+def flatten_fun_nokwargs(f, in_tree):
     """As ``flatten_fun`` for an ``in_tree`` of the positional arguments alone."""
     return _flatten_outputs(f, lambda flat: (tree_util.tree_unflatten(in_tree, flat), {}))
