@@ -217,8 +217,18 @@ with_const("clip_c", lambda L, a, c: L.jnp.clip(a, -abs(c), abs(c)),
            "jnp.clip({0}, -abs({p[c]!r}), abs({p[c]!r}))", kink=True)
 with_const("clamp_c", lambda L, a, c: L.lax.clamp(-abs(c) - 0.5, a, abs(c)),
            "lax.clamp(-abs({p[c]!r}) - 0.5, {0}, abs({p[c]!r}))", kink=True)
-with_const("nextafter_c", lambda L, a, c: L.lax.nextafter(a, L.jnp.full_like(a, c)),
-           "lax.nextafter({0}, jnp.full_like({0}, {p[c]!r}))", exact=False, kink=True)
+# nextafter's step from zero is a subnormal, which XLA on CPU flushes to zero and NumPy keeps
+# (JAX's documentation of lax.nextafter says so: platform-dependent); both libraries flush it
+# here, explicitly, keeping the sign of the zero.
+def _flushed(L, r):
+    return L.jnp.where(L.jnp.abs(r) < TINY32, r * 0, r)
+
+
+TINY32 = float(np.finfo(np.float32).tiny)
+with_const("nextafter_c",
+           lambda L, a, c: _flushed(L, L.lax.nextafter(a, L.jnp.full_like(a, c))),
+           f"(lambda r: jnp.where(jnp.abs(r) < {TINY32!r}, r * 0, r))("
+           "lax.nextafter({0}, jnp.full_like({0}, {p[c]!r})))", exact=False, kink=True)
 
 
 def _const_gen(rng, pool):
@@ -285,8 +295,9 @@ binary("copysign", lambda L, a, b: L.jnp.copysign(a, b), "jnp.copysign({0}, {1})
 binary("xlogy", lambda L, a, b: L.sp.xlogy(a, b), "sp.xlogy({0}, {1})", False, True)
 binary("where_gt", lambda L, a, b: L.jnp.where(a > b, a, b * 0.5),
        "jnp.where({0} > {1}, {0}, {1} * 0.5)", True, True)
-binary("nextafter", lambda L, a, b: L.lax.nextafter(*L.jnp.broadcast_arrays(a, b)),
-       "lax.nextafter(*jnp.broadcast_arrays({0}, {1}))", False, True, weight=0.5)
+binary("nextafter", lambda L, a, b: _flushed(L, L.lax.nextafter(*L.jnp.broadcast_arrays(a, b))),
+       f"(lambda r: jnp.where(jnp.abs(r) < {TINY32!r}, r * 0, r))("
+       "lax.nextafter(*jnp.broadcast_arrays({0}, {1})))", False, True, weight=0.5)
 
 
 def _clamp_gen(rng, pool):
