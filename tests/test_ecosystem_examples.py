@@ -10,22 +10,17 @@ import sys
 import numpy as np
 import pytest
 
+from ecosystem import ECO_PATHS, need
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ECO = os.environ.get("PYJAX_ECO_PATH", "/tmp/eco")
-EXAMPLES = {"optax_flax_mlp.py": ("optax", "flax"), "equinox_model.py": ("optax", "equinox")}
+EXAMPLES = {"optax_flax_mlp.py": ("optax", "flax", "rich"),
+            "equinox_model.py": ("optax", "equinox", "jaxtyping")}
 _NUMBER = re.compile(r"([a-z][a-z ]*?) (-?\d+\.\d+)")
-
-
-def _needs(libraries):
-    missing = [lib for lib in libraries if not os.path.isdir(os.path.join(ECO, lib))]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed in PYJAX_ECO_PATH={ECO} "
-                    "(`make test` installs them into .eco/lib)")
 
 
 def _run(script: str, on_pyjax: bool) -> str:
     path = os.path.join(REPO, "examples", script)
-    paths = [os.path.join(REPO, "src"), ECO] if on_pyjax else [ECO]
+    paths = ([os.path.join(REPO, "src")] if on_pyjax else []) + ECO_PATHS
     cmd = [sys.executable, *(["-m", "pyjax.run"] if on_pyjax else []), path]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), JAX_PLATFORMS="cpu")
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -53,17 +48,16 @@ def on_jax():
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_trains_on_jax(script, on_jax):
     """The reference run learns: its last test loss is well below its first."""
-    _needs(EXAMPLES[script])
+    need(*EXAMPLES[script])
     figures = on_jax(script)
     assert len(figures) >= 4
     test_losses = [v for line in figures for label, v in line if label == "test loss"]
     assert test_losses[-1] < 0.5 * test_losses[0]
 
 
-@pytest.mark.xfail(strict=True, reason="flax/equinox do not import on pyjax yet (issue 17)")
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
 def test_example_same_figures_on_pyjax(script, on_jax):
-    _needs(EXAMPLES[script])
+    need(*EXAMPLES[script])
     expected, got = on_jax(script), _figures(_run(script, on_pyjax=True))
     assert [[label for label, _ in line] for line in got] == \
         [[label for label, _ in line] for line in expected]

@@ -82,4 +82,5 @@ try:
     chex.block_until_chexify_assertions_complete()
 except Exception as e:
     results["chexify_error"] = (type(e).__name__, "Tree contains non-finite value" in str(e))
+results["library"] = jax.jit.__module__.split(".")[0]
 print(json.dumps(results))

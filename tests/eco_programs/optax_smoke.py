@@ -43,4 +43,5 @@ losses = []
 for _ in range(20):
     params, state, loss = step(params, state)
     losses.append(float(loss))
-print(json.dumps({"losses": losses, "count": int(state[1][0].count)}))
+print(json.dumps({"losses": losses, "count": int(state[1][0].count),
+                  "library": jax.jit.__module__.split(".")[0]}))
