@@ -73,12 +73,29 @@ def new_trace(trace: "Trace"):
 
 # ---------------------------------------------------------------------------- traces
 
+_NO_PARENT = object()
+
+
+def _refuse_library_trace(cls) -> None:
+    """A trace made as JAX's are, ``Trace()`` with no parent, is a library's own
+    interpreter written to JAX's protocol (``process_call`` taking a ``WrappedFun``,
+    ``process_custom_jvp_call(..., symbolic_zeros=)``, tracers built with an aval), which
+    pyjax's traces do not follow: refuse it rather than run it half-way."""
+    raise NotImplementedError(
+        f"{cls.__module__}.{cls.__qualname__}: a jax.core.Trace subclass defined by a "
+        f"library (an interpreter of its own, such as Haiku's hk.experimental.to_dot) is "
+        f"not supported by pyjax, whose traces follow their own protocol; see "
+        f"docs/ecosystem.md")
+
+
 class Trace:
     """An interpreter for primitives. Subclasses override ``process_primitive``."""
 
     name = "Trace"
 
-    def __init__(self, parent: "Trace | None"):
+    def __init__(self, parent: "Trace | None" = _NO_PARENT):
+        if parent is _NO_PARENT:
+            _refuse_library_trace(type(self))
         self.parent = parent
         self.alive = True
 
