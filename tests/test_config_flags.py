@@ -298,3 +298,18 @@ def test_core_names_behave_as_jaxs():
             assert not isinstance(y, lib.core.Tracer)
             return x + y
         np.testing.assert_array_equal(f(1.0), [1.0, 3.0, 5.0])
+
+
+def test_flag_contexts_without_a_value_match_jax():
+    """``with jax.enable_custom_prng():`` turns a boolean flag on; a flag of other values
+    needs one (TypeError)."""
+    for lib in (jax, pyjax):
+        with lib.enable_custom_prng():
+            assert lib.config.jax_enable_custom_prng is True
+            assert str(lib.random.PRNGKey(0).dtype) == "key<fry>"  # (a typed key)
+        assert lib.config.jax_enable_custom_prng is False
+        with lib.debug_nans():
+            assert lib.config.jax_debug_nans is True
+        assert _outcome(lambda: lib.numpy_rank_promotion().__enter__()) == (
+            "TypeError", "Context manager for numpy_rank_promotion config option requires "
+            "an argument representing the new value for the config option.")

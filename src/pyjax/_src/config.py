@@ -118,6 +118,9 @@ def checking_floats() -> bool:
 _MATMUL_PRECISIONS = (None, "default", "high", "highest", "bfloat16", "tensorfloat32", "float32")
 
 
+_NO_VALUE = object()
+
+
 class State:
     """A flag as JAX's top-level context managers expose it (``jax.enable_x64``):
     ``.value`` reads it; ``with state(v):`` (or ``@state(v)``) sets it for a block.
@@ -131,7 +134,9 @@ class State:
     def value(self):
         return config.read(self.name)
 
-    def __call__(self, new_value):
+    def __call__(self, new_value=_NO_VALUE):
+        if new_value is _NO_VALUE:
+            new_value = self._default_context_value()
         if self.choices is not None and new_value not in self.choices:
             raise ValueError(f"new enum value must be in {list(self.choices)}, got "
                              f"{new_value} of type {type(new_value)}.")
@@ -139,6 +144,14 @@ class State:
             raise NotImplementedError(f"{self.name}={new_value!r} is not implemented in pyjax "
                                       f"(supported: {list(self.supported)})")
         return _StateContext(self.name, new_value)
+
+    def _default_context_value(self):
+        """``with state():`` turns a boolean flag on, as JAX's; other flags need a value."""
+        if isinstance(_DEFAULTS.get(self.name), bool):
+            return True
+        raise TypeError(f"Context manager for {self.name.removeprefix('jax_')} config option "
+                        f"requires an argument representing the new value for the config "
+                        f"option.")
 
     def __repr__(self):
         return f"<State {self.name}={self.value!r}>"
