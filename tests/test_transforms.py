@@ -361,3 +361,26 @@ def test_defjvps_with_nondiff_argnums_is_an_error():
     k = pyjax.custom_jvp(lambda n, x: x * n, nondiff_argnums=(0,))
     with pytest.raises(TypeError, match="defjvps.*nondiff_argnums"):
         k.defjvps(lambda t, out, n, x: t * n)
+
+
+def test_aux_passes_non_traced_leaves_through_as_jax():
+    """has_aux data: traced leaves come back as arrays, every other leaf (strings,
+    objects, Python and NumPy values) untouched, for grad, value_and_grad, vjp, jvp and
+    linearize, as in JAX (Haiku's stateful.grad returns an object as aux)."""
+    marker = object()
+
+    def f(x):
+        return x ** 2, (1.0, "a", marker, np.ones(2), 3, x * 2)
+
+    def kinds(aux):
+        return [type(a).__name__ for a in aux[:5]], float(aux[5]), aux[2] is marker
+
+    def run(lib):
+        return [kinds(lib.grad(f, has_aux=True)(3.)[1]),
+                kinds(lib.value_and_grad(f, has_aux=True)(3.)[0][1]),
+                kinds(lib.vjp(f, 3., has_aux=True)[2]),
+                kinds(lib.jvp(f, (3.,), (1.,), has_aux=True)[2]),
+                kinds(lib.linearize(f, 3., has_aux=True)[2])]
+
+    assert run(pyjax) == run(jax)
+    assert run(pyjax)[0] == (["float", "str", "object", "ndarray", "int"], 6.0, True)

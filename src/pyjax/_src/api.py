@@ -13,7 +13,7 @@ from pyjax._src import dtypes, tree_util, util
 from pyjax._src.config import config
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import eval_jaxpr
-from pyjax._src.core.trace import get_aval, to_array
+from pyjax._src.core.trace import Tracer, get_aval, to_array
 from pyjax._src.lax import broadcasting as lax_bcast, shape as lax_shape
 from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import (LEAF_TYPES as _LEAF_TYPES, check_leaf as _check_leaf,  # noqa: F401
@@ -31,14 +31,23 @@ from pyjax._src.transforms.transpose import (UndefinedPrimal, match_aval, backwa
 # ---------------------------------------------------------------------------- flattening
 
 class _OutTrees:
-    """What a flattened function's last call returned: output tree, leaf count, aux tree."""
-    out = n_out = aux = None
+    """What a flattened function's last call returned: output tree, leaf count, aux tree
+    and the aux leaves as returned (``None`` in place of each traced one)."""
+    out = n_out = aux = aux_leaves = None
+
+    def unflatten_aux(self, traced: list):
+        """The aux data: its traced leaves from ``traced`` (the transformation's results),
+        the others (strings, objects, concrete arrays) as the function returned them."""
+        it = iter(traced)
+        leaves = [next(it) if x is None else x for x in self.aux_leaves]
+        return tree_util.tree_unflatten(self.aux, leaves)
 
 
 def flatten_fun(fun, in_tree, has_aux: bool = False, what: str = "function"):
     """``fun`` (positional pytree arguments of structure ``in_tree``) as a function of flat
-    leaves returning flat leaves: the output's, then (``has_aux``) the auxiliary data's.
-    The trees are recorded in the returned ``_OutTrees``."""
+    leaves returning flat leaves: the output's, then (``has_aux``) the auxiliary data's
+    traced leaves (the others pass through untouched, as in JAX). The trees are recorded
+    in the returned ``_OutTrees``."""
     trees = _OutTrees()
 
     def flat_fun(*flat):
@@ -49,7 +58,9 @@ def flatten_fun(fun, in_tree, has_aux: bool = False, what: str = "function"):
                 raise TypeError(f"{what} with has_aux=True requires the function to return a "
                                 f"pair (output, auxiliary data), got {type(out).__name__}.")
             out, aux = out
-            aux_leaves, trees.aux = tree_util.tree_flatten(aux)
+            leaves, trees.aux = tree_util.tree_flatten(aux)
+            aux_leaves = [x for x in leaves if isinstance(x, Tracer)]
+            trees.aux_leaves = [None if isinstance(x, Tracer) else x for x in leaves]
         out_leaves, trees.out = tree_util.tree_flatten(out)
         trees.n_out = len(out_leaves)
         return [to_array(x, what) for x in out_leaves + aux_leaves]
@@ -194,7 +205,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
         grads = tree_util.tree_unflatten(tree, grads)
         g = grads[0] if single else grads
         if has_aux:
-            return (ans, tree_util.tree_unflatten(trees.aux, outs[1:])), g
+            return (ans, trees.unflatten_aux(outs[1:])), g
         return ans, g
     return wrapped
 
@@ -246,7 +257,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     pullback = VJP(pullback_leaves, in_tree)
     primal_out = tree_util.tree_unflatten(out_tree, outs[:n_out])
     if has_aux:
-        return primal_out, pullback, tree_util.tree_unflatten(trees.aux, outs[n_out:])
+        return primal_out, pullback, trees.unflatten_aux(outs[n_out:])
     return primal_out, pullback
 
 
@@ -351,7 +362,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     out = tree_util.tree_unflatten(trees.out, outs[:n])
     t_out = tree_util.tree_unflatten(trees.out, t_outs)
     if has_aux:
-        return out, t_out, tree_util.tree_unflatten(trees.aux, outs[n:])
+        return out, t_out, trees.unflatten_aux(outs[n:])
     return out, t_out
 
 
@@ -380,7 +391,7 @@ def linearize(fun, *primals, has_aux=False):
 
     out = tree_util.tree_unflatten(trees.out, outs[:trees.n_out])
     if has_aux:
-        return out, f_jvp, tree_util.tree_unflatten(trees.aux, outs[trees.n_out:])
+        return out, f_jvp, trees.unflatten_aux(outs[trees.n_out:])
     return out, f_jvp
 
 

@@ -445,7 +445,7 @@ def fwd_and_bwd(fun, argnums, has_aux: bool = False, jitted: bool = True):
         backward = _Backward(lin.jaxpr, in_tree, trees.out, out_zero, trees.n_out)
         out = tree_util.tree_unflatten(trees.out, outs[:trees.n_out])
         res = Residuals(lin.consts, backward)
-        return (out, res, tree_util.tree_unflatten(trees.aux, outs[trees.n_out:])) \
+        return (out, res, trees.unflatten_aux(outs[trees.n_out:])) \
             if has_aux else (out, res)
 
     def bwd(residuals, ct):
