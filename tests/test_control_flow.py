@@ -1,5 +1,7 @@
 """Structured control flow against real JAX and against unrolled Python, under every
 transformation stack; type errors and JAX's reverse-mode restriction on while_loop."""
+import re
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,40 @@ def test_eager_calls_use_the_same_primitive():
     assert int(out) == 3 and len(calls) == 1  # traced once, run as a loop
     jaxpr = pyjax.make_jaxpr(lambda: pyjax.lax.fori_loop(0, 3, lambda i, c: c + i, 0))()
     assert "scan" in [e.prim.name for e in jaxpr.eqns]
+
+
+def _structure_message(fn):
+    try:
+        fn()
+    except TypeError as e:
+        return re.sub(r" at \S+:\d+", " at X", str(e))
+    return None
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_branch_structure_mismatch_message_matches_jax(case):
+    def cases(lib):
+        return [lambda: lib.lax.cond(True, lambda: (1., 2.), lambda: [1., 2.]),
+                lambda: lib.lax.cond(True, lambda: (1., 2.), lambda: (1.,)),
+                lambda: lib.lax.cond(True, lambda: (1.,), lambda: 1.),
+                lambda: lib.lax.cond(True, lambda: {"a": 1.}, lambda: {"b": 1.}),
+                lambda: lib.lax.cond(True, lambda: ((1., 2.), 3.), lambda: ((1.,), 3.)),
+                lambda: lib.lax.switch(1, [lambda: (1., 2.), lambda: (1., 2.),
+                                           lambda: {"a": 1.}]),
+                lambda: lib.lax.cond(True, lambda: 1., lambda: (1., 2.))]
+    ours = _structure_message(cases(pyjax)[case])
+    assert ours is not None and ours.startswith(("cond branch outputs", "switch branch"))
+    assert ours == _structure_message(cases(jax)[case])
+
+
+def test_a_function_given_as_several_branches_is_traced_once_as_in_jax():
+    def count(lib):
+        calls = []
+
+        def f(x):
+            calls.append(None)
+            return x * 2
+        lib.lax.cond(False, f, f, 1.)
+        lib.lax.switch(2, [f, f, lambda x: x + 1, f], 1.)
+        return len(calls)
+    assert count(pyjax) == count(jax) == 2

@@ -237,10 +237,14 @@ def _bind_cond(index, branches, operands, what):
     leaves, in_tree = tree_util.tree_flatten(operands)
     leaves = [to_array(x, what) for x in leaves]
     avals = [get_aval(x) for x in leaves]
-    captured = [[] for _ in branches]
-    traced = [_trace(lambda *ops, b=b: b(*ops), in_tree, avals, what, c)
-              for b, c in zip(branches, captured)]
-    touched = _union(captured)
+    captured, once = {}, {}  # (a function given as several branches: traced once, as in JAX)
+    for b in branches:
+        if id(b) not in once:
+            captured[id(b)] = []
+            once[id(b)] = _trace(lambda *ops, b=b: b(*ops), in_tree, avals, what,
+                                 captured[id(b)])
+    traced = [once[id(b)] for b in branches]
+    touched = _union(list(captured.values()))
     if touched:  # (again, with those refs' values as operands and results)
         out, values = _bind_cond(index, [_binding_refs(b, touched) for b in branches],
                                  (*operands, [refs.read(r) for r in touched]), what)
@@ -248,10 +252,17 @@ def _bind_cond(index, branches, operands, what):
             refs.write(r, v)
         return out
     out_tree = traced[0][2]
+    names = ["false_fun", "true_fun"] if what == "cond" else \
+        ["branch 0"] + [f"branch{i}" for i in range(1, len(branches))]
+    first = len(branches) - 1 if what == "cond" else 0  # (JAX's first is true_fun)
+    for i, (c, _, t) in enumerate(traced):
+        if t != traced[first][2]:
+            _raise_structure_mismatch(what, (names[first], branches[first], traced[first][2]),
+                                      (names[i], branches[i], t))
     for i, (c, _, t) in enumerate(traced[1:], 1):
-        names = ("true_fun and false_fun output" if what == "cond" else
+        label = ("true_fun and false_fun output" if what == "cond" else
                  f"branch 0 and {i} outputs")
-        _check_same_types(names, out_tree, traced[0][0].out_avals, t, c.out_avals)
+        _check_same_types(label, out_tree, traced[0][0].out_avals, t, c.out_avals)
     jaxprs, consts = _join_consts([(c, k) for c, k, _ in traced])
     outs = cond_p.bind(index, *consts, *leaves, branches=tuple(jaxprs))
     return tree_util.tree_unflatten(out_tree, outs)
@@ -280,6 +291,53 @@ def _binding_refs(fun, touched: list, out: bool = True):
             raise NotImplementedError("a while_loop cond_fun that writes to a Ref")
         return result
     return bound
+
+
+def _fun_location(fun) -> str:
+    code = getattr(fun, "__code__", None)
+    name = getattr(fun, "__name__", repr(fun))
+    return name if code is None else f"{name} at {code.co_filename}:{code.co_firstlineno}"
+
+
+def _structure_difference(a, b, path: str = "") -> tuple[str, str, str]:
+    """(path, what a is, why b differs) at the first place two outputs' structures part."""
+    def kind(x):
+        return "a pytree leaf" if tree_util.treedef_is_leaf(tree_util.tree_structure(x)) \
+            else f"a {type(x)}"
+    if type(a) is not type(b):
+        return path, kind(a), f"{kind(b)}, so their Python types differ"
+    if isinstance(a, (tuple, list)) and len(a) != len(b):
+        name = type(a).__name__
+        return path, f"a {name} of length {len(a)}", \
+            f"a {name} of length {len(b)}, so the lengths do not match"
+    if isinstance(a, dict) and sorted(a, key=str) != sorted(b, key=str):
+        keys_a, keys_b = (tuple(sorted(x, key=str)) for x in (a, b))
+        return path, f"a {type(a)} with pytree metadata {keys_a}", \
+            f"a {type(b)} with pytree metadata {keys_b}, so the pytree node metadata " \
+            f"does not match"
+    if isinstance(a, (tuple, list)):
+        pairs = [(f"{path}[{i}]", x, y) for i, (x, y) in enumerate(zip(a, b))]
+    elif isinstance(a, dict):
+        pairs = [(f"{path}[{k!r}]", a[k], b[k]) for k in sorted(a, key=str)]
+    else:
+        return path, kind(a), f"{kind(b)}, so the pytree node data differ"
+    for p, x, y in pairs:
+        if tree_util.tree_structure(x) != tree_util.tree_structure(y):
+            return _structure_difference(x, y, p)
+    return path, kind(a), f"{kind(b)}, so the pytree node data differ"
+
+
+def _raise_structure_mismatch(what: str, one, other):
+    """JAX's TypeError for branches whose outputs have different pytree structures."""
+    (name_a, fun_a, tree_a), (name_b, fun_b, tree_b) = one, other
+    sample = [tree_util.tree_unflatten(t, [0] * t.num_leaves) for t in (tree_a, tree_b)]
+    path, is_a, differs = _structure_difference(*sample)
+    path = path and f" at path {path}"
+    raise TypeError(
+        f"{what} branch outputs must have the same pytree structure, but they differ:\n\n"
+        f"{name_a} is {_fun_location(fun_a)}\n{name_b} is {_fun_location(fun_b)}\n\n"
+        f"{name_a} output{path} is {is_a} but {name_b} output{path} is {differs}.\n\n"
+        f"Revise {name_a} and/or {name_b} so that they have the same pytree structure.")
 
 
 def _join_consts(traced):
