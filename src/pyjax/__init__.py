@@ -104,6 +104,7 @@ from pyjax import core as core, dlpack as dlpack, image as image, monitoring as 
 from pyjax import ops as ops  # noqa: E402
 from pyjax import profiler as profiler, stages as stages  # noqa: E402
 from pyjax import api_util as api_util  # noqa: E402
+from pyjax import interpreters as interpreters  # noqa: E402  (jax.interpreters, as after import jax)
 from pyjax._src.config import (  # noqa: E402  (more flags as context managers)
     allow_f16_reductions as allow_f16_reductions,
     array_garbage_collection_guard as array_garbage_collection_guard,
