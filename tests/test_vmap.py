@@ -112,3 +112,19 @@ def test_batch_dims_in_every_position_for_a_program():
         loop = np.stack([np.asarray(f(jnp.asarray(np.take(x, i, axis)))) for i in
                          range(x.shape[axis])])
         np.testing.assert_allclose(batched, loop, rtol=2e-6, atol=2e-6)
+
+
+def test_reductions_take_axis_index_groups_none_as_jax():
+    """psum/pmean/pmax/pmin take JAX's axis_index_groups keyword: None reduces over every
+    member, as in JAX; subgroups raise NotImplementedError naming the feature."""
+    x = np.arange(4.0, dtype=np.float32)
+    for name in ("psum", "pmean", "pmax", "pmin"):
+        def f(lib, v, name=name):
+            return getattr(lib.lax, name)(v, "i", axis_index_groups=None)
+        ours = pyjax.vmap(lambda v: f(pyjax, v), axis_name="i")(x)
+        theirs = jax.vmap(lambda v: f(jax, v), axis_name="i")(x)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs))
+        with pytest.raises(NotImplementedError, match=f"{name}: axis_index_groups"):
+            pyjax.vmap(lambda v: getattr(pyjax.lax, name)(v, "i", axis_index_groups=[[0, 1],
+                                                                                    [2, 3]]),
+                       axis_name="i")(x)

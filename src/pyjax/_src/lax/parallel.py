@@ -117,8 +117,9 @@ psum_p.jvp = _psum_jvp
 psum_p.transpose = _psum_transpose
 
 
-def psum(x, axis_name):
+def psum(x, axis_name, *, axis_index_groups=None):
     """Sum ``x`` over the members of the named vmap axis (every member gets the sum)."""
+    _no_groups(axis_index_groups, "psum")
     axes = axes_tuple(axis_name)
     bound_sizes(axes, "psum")
     return _map_leaves(lambda v: psum_p.bind(_summable(v), axes=axes), x)
@@ -144,20 +145,23 @@ def _choose_tangent(g, ans, x, axes):
     return ew.div(psum_p.bind(ew.mul(g, hit), axes=axes), psum_p.bind(hit, axes=axes))
 
 
-def pmax(x, axis_name):
+def pmax(x, axis_name, *, axis_index_groups=None):
+    _no_groups(axis_index_groups, "pmax")
     axes = axes_tuple(axis_name)
     bound_sizes(axes, "pmax")
     return _map_leaves(lambda v: pmax_p.bind(to_array(v, "pmax"), axes=axes), x)
 
 
-def pmin(x, axis_name):
+def pmin(x, axis_name, *, axis_index_groups=None):
+    _no_groups(axis_index_groups, "pmin")
     axes = axes_tuple(axis_name)
     bound_sizes(axes, "pmin")
     return _map_leaves(lambda v: pmin_p.bind(to_array(v, "pmin"), axes=axes), x)
 
 
-def pmean(x, axis_name):
+def pmean(x, axis_name, *, axis_index_groups=None):
     """Mean of ``x`` over the named axis: ``psum(x) / axis size``."""
+    _no_groups(axis_index_groups, "pmean")
     axes = axes_tuple(axis_name)
     bound_sizes(axes, "pmean")
     n = psum_p.bind(to_array(1, "pmean"), axes=axes)
@@ -169,6 +173,13 @@ def pmean(x, axis_name):
         return ew.div(psum_p.bind(v, axes=axes),
                       ew.convert_element_type(n, get_aval(v).dtype))
     return _map_leaves(mean, x)
+
+
+def _no_groups(axis_index_groups, name: str) -> None:
+    """Reductions over subgroups of an axis' members are not implemented (None: all)."""
+    if axis_index_groups is not None:
+        raise NotImplementedError(f"{name}: axis_index_groups (reducing over subgroups of "
+                                  f"the axis' members) is not supported")
 
 
 def _map_leaves(fn, tree):
