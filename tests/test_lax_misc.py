@@ -301,3 +301,22 @@ def _stop_gradient_tree(jx):
 
 def test_stop_gradient_maps_over_a_pytree():
     assert_same(_stop_gradient_tree(pyjax), _stop_gradient_tree(jax))
+
+
+def test_precision_is_jaxs_enum():
+    """lax.Precision as JAX's: members, names from strings, printing, and the (lhs, rhs)
+    pair dot_general's jaxpr shows (Haiku names its precision tests by str(p))."""
+    strings = ["default", "fastest", "bfloat16", "high", "bfloat16_3x", "tensorfloat32",
+               "highest", "float32"]
+
+    def describe(lib):
+        P = lib.lax.Precision
+        x = lib.numpy.ones((2, 2))
+        jaxprs = [str(lib.make_jaxpr(lambda a, p=p: lib.numpy.dot(a, a, precision=p))(x))
+                  for p in (None, P.DEFAULT, "highest", (P.HIGH, P.HIGHEST))]
+        return ([str(p) for p in P], [repr(P(s)) for s in strings],
+                [str(p) for p in (None, P.DEFAULT, P.HIGH, P.HIGHEST)], jaxprs)
+
+    assert describe(pyjax) == describe(jax)
+    with pytest.raises(ValueError):
+        pyjax.lax.Precision("bogus")

@@ -155,11 +155,6 @@ def _static_pairs(padding, what: str) -> tuple:
                          f"(low, high) pairs, got {padding}") from e
 
 
-def _precision(precision):
-    """Hashable precision param (lists become tuples); pyjax computes one way on CPU."""
-    return tuple(precision) if isinstance(precision, list) else precision
-
-
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                          rhs_dilation=None, dimension_numbers=None, feature_group_count=1,
                          batch_group_count=1, precision=None, preferred_element_type=None,
@@ -191,7 +186,7 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
         lhs_dilation=tuple(int(d) for d in lhs_dilation),
         rhs_dilation=tuple(int(d) for d in rhs_dilation), dimension_numbers=dnums,
         feature_group_count=operator.index(feature_group_count),
-        batch_group_count=operator.index(batch_group_count), precision=_precision(precision),
+        batch_group_count=operator.index(batch_group_count), precision=dot.canonicalize_precision(precision),
         preferred_element_type=preferred_element_type)
 
 

@@ -1,6 +1,7 @@
 """``dot_general``: contractions with batch dimensions, the one matmul primitive."""
 from __future__ import annotations
 
+import enum
 import functools
 
 import numpy as np
@@ -19,10 +20,41 @@ from pyjax._src.util import check_no_sharding
 dot_general_p = Primitive("dot_general")
 
 
-class Precision:
-    DEFAULT = None
-    HIGH = "high"
-    HIGHEST = "highest"
+class Precision(enum.Enum):
+    """A matmul's requested precision, as JAX's enum (its names, strings and printing).
+    pyjax computes in the operands' own dtype whatever is asked: XLA's reduced-precision
+    passes (bfloat16, tensorfloat32) are TPU/GPU modes that CPUs do not take either."""
+
+    DEFAULT = 0
+    HIGH = 1
+    HIGHEST = 2
+
+    @classmethod
+    def _missing_(cls, value):
+        names = {"default": cls.DEFAULT, "fastest": cls.DEFAULT, "bfloat16": cls.DEFAULT,
+                 "high": cls.HIGH, "bfloat16_3x": cls.HIGH, "tensorfloat32": cls.HIGH,
+                 "highest": cls.HIGHEST, "float32": cls.HIGHEST}
+        return names.get(value) if isinstance(value, str) else None
+
+    def __str__(self):
+        return self.name
+
+    def __repr__(self):
+        return f"Precision.{self.name}"
+
+
+def canonicalize_precision(precision):
+    """JAX's form of a ``precision`` argument: None, or a pair of ``Precision``s (one per
+    operand); other values (dot algorithms) pass unchanged, lists as tuples."""
+    if precision is None:
+        return None
+    if isinstance(precision, (str, Precision)):
+        p = Precision(precision)
+        return (p, p)
+    if isinstance(precision, (tuple, list)) and len(precision) == 2 and \
+            all(isinstance(p, (str, Precision)) for p in precision):
+        return tuple(Precision(p) for p in precision)
+    return tuple(precision) if isinstance(precision, list) else precision  # (hashable)
 
 
 def _canonical_dnums(dimension_numbers) -> tuple:
@@ -47,7 +79,8 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
     if preferred_element_type is not None:
         preferred_element_type = dtypes.canonicalize_dtype(preferred_element_type)
     lhs, rhs = ew.weak_scalars([lhs, rhs])
-    return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
+    return dot_general_p.bind(lhs, rhs, dimension_numbers=dn,
+                              precision=canonicalize_precision(precision),
                               preferred_element_type=preferred_element_type)
 
 
