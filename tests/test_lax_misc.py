@@ -320,3 +320,14 @@ def test_precision_is_jaxs_enum():
     assert describe(pyjax) == describe(jax)
     with pytest.raises(ValueError):
         pyjax.lax.Precision("bogus")
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn", "int4", "uint4"])
+def test_iota_of_ml_dtypes_matches_jax(dtype):
+    """ml_dtypes' types count as the floats and integers they are (Flax pads batches with
+    a bfloat16 arange)."""
+    def make(lib):
+        d = getattr(lib.numpy, dtype)
+        return (lib.lax.iota(d, 5), lib.jit(lambda: lib.lax.broadcasted_iota(d, (2, 3), 1))(),
+                lib.numpy.arange(4, dtype=d))
+    assert_same(make(pyjax), make(jax))

@@ -63,7 +63,7 @@ def broadcasted_iota(dtype, shape, dimension: int, *, out_sharding=None):
 
 
 def _iota_abstract_eval(avals, dtype, shape, dimension):
-    if dtype.kind not in "iufc":
+    if dtypes.kind(dtype) not in "iufc":  # (ml_dtypes' bfloat16 and float8s are floats)
         raise TypeError(f"iota does not accept dtype {dtype.name}. Accepted dtypes are subtypes "
                         f"of integer, floating, complexfloating.")
     if not 0 <= dimension < len(shape):
