@@ -48,7 +48,7 @@ MODULES = [
     "jax.extend", "jax.extend.core", "jax.extend.linear_util", "jax.extend.source_info_util",
     "jax.interpreters", "jax.interpreters.ad", "jax.interpreters.batching",
     "jax.interpreters.partial_eval", "jax.api_util", "jax.experimental.layout",
-    "jax.experimental.hijax",
+    "jax.experimental.hijax", "jax.experimental.mesh_utils",
 ]
 
 # Names that cannot apply to a NumPy-compiled, single-host system: left out of the counts.
