@@ -313,3 +313,18 @@ def test_transformations_accept_callables_with_odd_attributes():
             out = transform(Model())(np.float32(1.5) if transform is not lib.vmap else X)
             assert_same(out, transform(lambda x: x * 2)(
                 np.float32(1.5) if transform is not lib.vmap else X))
+
+
+def test_every_primitive_is_an_extend_primitive():
+    """As in JAX (one primitive class), pyjax's own primitives are instances of
+    jax.extend.core.Primitive (Equinox type-checks functions on primitives with it); a
+    library's subclass keeps the ordinary isinstance."""
+    import pyjax.extend.core as pcore
+
+    class Mine(pcore.Primitive):
+        pass
+
+    assert isinstance(pyjax.lax.sin_p, pcore.Primitive) == isinstance(jax.lax.sin_p,
+                                                                    jax.extend.core.Primitive)
+    assert isinstance(Mine("mine"), pcore.Primitive)
+    assert not isinstance(pyjax.lax.sin_p, Mine) and not isinstance(object(), pcore.Primitive)

@@ -27,7 +27,18 @@ _UNSUPPORTED_LOWERING = (
     "docs/ecosystem.md)")
 
 
-class Primitive(CorePrimitive):
+class _PrimitiveType(type):
+    """``isinstance(p, jax.extend.core.Primitive)`` holds for pyjax's own primitives too, as
+    in JAX, where it is the one primitive class (libraries check or annotate with it); a
+    library's subclass of it keeps the ordinary check."""
+
+    def __instancecheck__(cls, obj):
+        if cls is Primitive:
+            return isinstance(obj, CorePrimitive)
+        return super().__instancecheck__(obj)
+
+
+class Primitive(CorePrimitive, metaclass=_PrimitiveType):
     """A primitive with JAX's ``def_impl``/``def_abstract_eval``/``bind`` interface.
 
     Eagerly, ``bind`` calls the library's impl on the arguments, as JAX's eval trace does
