@@ -156,7 +156,7 @@ class _Watchdog:
                       f"waited {_timeout():g} s for the other processes at {self.what}; they "
                       f"did not reach it (their programs differ, or one failed)",
                       file=sys.stderr, flush=True)
-                _mpi().COMM_WORLD.Abort(1)
+                _abort()
 
 
 def _timeout() -> float:
@@ -253,9 +253,18 @@ def _local_data(sharding, local_data, global_shape):
 
 def _abort_on_error(kind, value, tb) -> None:
     """An uncaught exception in one process ends the job: print it, then MPI ``Abort``
-    stops every process (no survivor waits forever for this one)."""
+    stops every process (no survivor waits forever for this one). The error's own line
+    comes first: the abort can cut off output ``mpiexec`` has not forwarded yet."""
+    print(f"{kind.__name__}: {value}", file=sys.stderr, flush=True)
     traceback.print_exception(kind, value, tb)
     sys.stderr.flush()
+    _abort()
+
+
+def _abort() -> None:
+    """MPI ``Abort``, a moment after this process's last output, so ``mpiexec`` forwards it
+    before tearing the job down."""
+    time.sleep(0.5)
     _mpi().COMM_WORLD.Abort(1)
 
 
