@@ -568,22 +568,6 @@ remat = checkpoint
 
 # ---------------------------------------------------------------------------- vmap
 
-def _broadcast_prefix(prefix, tree, what: str) -> list:
-    """Expand ``prefix`` (an axis spec whose leaves are ints or None) to one entry per leaf
-    of ``tree``: each prefix leaf applies to every leaf of the matching subtree."""
-    axes, prefix_def = tree_util.tree_flatten(prefix, is_leaf=lambda x: x is None)
-    try:
-        subtrees = prefix_def.flatten_up_to(tree)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"vmap {what} specification must be a tree prefix of the corresponding "
-                         f"value, got specification {prefix} for value tree "
-                         f"{tree_util.tree_structure(tree)}.") from e
-    out = []
-    for ax, sub in zip(axes, subtrees):
-        out.extend([ax] * len(tree_util.tree_leaves(sub)))
-    return out
-
-
 def _with_static(flat_fun, static: dict, n: int):
     """``flat_fun`` of the leaves not in ``static`` (position -> value), the others fixed."""
     if not static:
@@ -611,7 +595,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
                              f"but got len(in_axes)={len(in_axes)}, len(args)={len(args)}")
         spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), 0)
         all_leaves, in_tree = tree_util.tree_flatten((args, kwargs))
-        axes = _broadcast_prefix(spec, (args, kwargs), "in_axes")
+        axes = tree_util.broadcast_prefix(spec, (args, kwargs), "vmap in_axes")
         # (unmapped leaves that are not arrays, such as strings and functions, pass through)
         static = {i: x for i, (x, ax) in enumerate(zip(all_leaves, axes))
                   if ax is None and not isinstance(x, _LEAF_TYPES)}
@@ -657,8 +641,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         else:
             outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
         out_tree = trees.out
-        o_axes = _broadcast_prefix(out_axes, tree_util.tree_unflatten(out_tree, outs),
-                                   "out_axes")
+        o_axes = tree_util.broadcast_prefix(out_axes, tree_util.tree_unflatten(out_tree, outs),
+                                            "vmap out_axes")
         results = []
         for o, d, ax in zip(outs, out_dims, o_axes):
             if ax is None:

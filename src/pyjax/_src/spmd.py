@@ -717,17 +717,8 @@ def _pmap_axes(in_axes, args) -> list:
         raise ValueError(f"pmap in_axes specification must be a tree prefix of the "
                          f"corresponding value, got specification {in_axes} for value tree "
                          f"{tree_util.tree_structure(tuple(args))}.")
-    dims = []
-    for spec, arg in zip(in_axes, args):
-        flat, prefix = tree_util.tree_flatten(spec, is_leaf=lambda t: t is None)
-        try:
-            subtrees = prefix.flatten_up_to(arg)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"pmap in_axes specification must be a tree prefix of the "
-                             f"corresponding value, got specification {spec} for value tree "
-                             f"{tree_util.tree_structure(arg)}.") from e
-        dims += [a for a, sub in zip(flat, subtrees) for _ in tree_util.tree_leaves(sub)]
-    return dims
+    return [d for spec, arg in zip(in_axes, args)
+            for d in tree_util.broadcast_prefix(spec, arg, "pmap in_axes")]
 
 
 def _pmap_vmap(fun, dims, out_axes, name, size):

@@ -441,6 +441,20 @@ def tree_structure(tree, is_leaf=None) -> PyTreeDef:
     return tree_flatten(tree, is_leaf)[1]
 
 
+def broadcast_prefix(prefix, tree, what: str) -> list:
+    """One entry per leaf of ``tree``: each leaf of ``prefix`` (an axis spec whose leaves are
+    ints or None) repeated over the leaves of its subtree; ``what`` ("vmap in_axes") names
+    the spec in the ValueError raised when it is no tree prefix of ``tree``."""
+    axes, prefix_def = tree_flatten(prefix, is_leaf=lambda x: x is None)
+    try:
+        subtrees = prefix_def.flatten_up_to(tree)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{what} specification must be a tree prefix of the corresponding "
+                         f"value, got specification {prefix} for value tree "
+                         f"{tree_structure(tree)}.") from e
+    return [ax for ax, sub in zip(axes, subtrees) for _ in tree_leaves(sub)]
+
+
 def tree_flatten_with_path(tree, is_leaf=None, is_leaf_takes_path: bool = False):
     """Like ``tree_flatten`` but each leaf comes as ``(key_path, leaf)``; with
     ``is_leaf_takes_path`` the predicate is called as ``is_leaf(key_path, x)``."""
