@@ -17,6 +17,7 @@ import jax.numpy as J
 import pyjax
 import pyjax.lax.linalg as L
 import pyjax.numpy as jnp
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.lax import linalg as src_linalg
 from harness import assert_same, check_grads, to_jax
 
@@ -116,13 +117,17 @@ def test_triangular_solve_every_form(dtype):
          [n.L.triangular_solve(x, y[:, :, 0], left_side=True)], a, bl, br, **tol(dtype))
 
 
+@pytest.mark.parametrize("threaded", [False, True], ids=["one-thread", "split"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_batched_in_place_kernels(dtype):
+def test_batched_in_place_kernels(dtype, threaded, monkeypatch):
     """cholesky and triangular_solve factor/solve each matrix of the batch in place in one
     copy: JAX's values for batch shapes (), (3,), (2, 3), (0,), 1x1 and 0x0 matrices,
     several right-hand sides, a batch with one non-positive-definite matrix (NaNs there
     only), and operands in non-contiguous layouts (transposed, strided) given straight to
-    the kernels."""
+    the kernels; with every batch on one thread, and split among three."""
+    if threaded:
+        monkeypatch.setattr(POLICY, "lapack_threaded_min_flops", 0)
+        monkeypatch.setattr(POLICY, "num_threads", 3)
     t = tol(dtype)
     for batch in [(), (3,), (2, 3), (0,)]:
         for n, k in [(1, 1), (5, 1), (5, 3), (0, 2), (4, 0)]:

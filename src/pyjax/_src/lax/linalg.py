@@ -21,6 +21,7 @@ import enum
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.backends.cpu import lapack
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, to_array
@@ -263,17 +264,6 @@ def _fortran_copy(x: np.ndarray):
     return np.swapaxes(buf, -1, -2), np.swapaxes(_matrices(buf), -1, -2)
 
 
-def _in_place(routine, matrix: np.ndarray, *args, **params):
-    """``routine`` (a SciPy wrapper given ``overwrite_*``) on the Fortran-contiguous
-    ``matrix``, one of ``args``; writes its first result back should the wrapper have
-    copied after all (it returns ``matrix`` itself when it did not)."""
-    res = routine(*args, **params)
-    first = res[0] if isinstance(res, tuple) else res
-    if first is not matrix:
-        matrix[...] = first
-    return res
-
-
 _ROUTINES: dict = {}
 
 
@@ -348,24 +338,21 @@ def _triangular_solve_abstract_eval(avals, left_side, **_):
 
 
 def _triangular_solve_impl(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
-    """BLAS trsm on each matrix of the batch, in place in one Fortran-ordered copy of b."""
-    a, b = np.asarray(a), np.asarray(b)
+    """BLAS trsm on each matrix of the batch, in place in one Fortran-ordered copy of b,
+    the batch split among the threads."""
+    a, b = np.ascontiguousarray(a), np.asarray(b)
     out, stack = _fortran_copy(b)
     if b.size == 0:
         return [np.ascontiguousarray(out)]
-    trsm = _lapack("trsm", a, b, library="blas")
-    # BLAS reads Fortran order: pass a^T (a C-ordered a's free view) with the triangle and
-    # the transposition flipped, so no copy of a is made.
-    at = np.swapaxes(_matrices(a), -1, -2)
+    # BLAS reads Fortran order: a C-ordered a is a^T to it, so the triangle and the
+    # transposition are flipped and no copy of a is made.
     if transpose_a and conjugate_a:
-        at, trans = at.conj(), 0
+        a, trans = a.conj(), "N"
     else:
-        trans = 0 if transpose_a else (2 if conjugate_a else 1)
-    flags = dict(side=int(not left_side), lower=int(not lower), trans_a=trans,
-                 diag=int(unit_diagonal), overwrite_b=1)
+        trans = "N" if transpose_a else ("C" if conjugate_a else "T")
     with np.errstate(all="ignore"):
-        for a_i, b_i in zip(at, stack):
-            _in_place(trsm, b_i, 1.0, a_i, b_i, **flags)
+        lapack.trsm(_matrices(a), stack, side="L" if left_side else "R",
+                    uplo="U" if lower else "L", trans=trans, diag="U" if unit_diagonal else "N")
     return [np.ascontiguousarray(out)]
 
 
@@ -437,21 +424,18 @@ def _cholesky_abstract_eval(avals):
 
 
 def _cholesky_impl(x):
-    """LAPACK's potrf through SciPy, in place on each matrix of one copy of the batch:
-    NumPy's batched ``cholesky`` stalls for seconds when its BLAS threads compete for busy
-    cores (13 s against 40 ms for 64 128x128 matrices measured on a loaded 2-core machine).
-    Not positive definite: NaN on and below the diagonal."""
+    """LAPACK's potrf, in place on each matrix of one copy of the batch, the batch split
+    among the threads: NumPy's batched ``cholesky`` stalls for seconds when its BLAS threads
+    compete for busy cores (13 s against 40 ms for 64 128x128 matrices measured on a loaded
+    2-core machine). Not positive definite: NaN on and below the diagonal."""
     out = np.array(x, order="C")
     if out.size == 0:
         return [out]
-    potrf = _lapack("potrf", out)
     # The upper factor of m^T (a C-ordered m's Fortran-ordered view; its upper triangle is
     # m's lower one) is the transpose of the lower factor of m: it lands in m's lower part.
-    for m in _matrices(out):
-        fortran = m.T
-        _, info = _in_place(potrf, fortran, fortran, lower=0, clean=1, overwrite_a=1)
-        if info != 0:
-            m[...] = np.tril(np.full_like(m, np.nan))
+    stack = _matrices(out)
+    for i in lapack.potrf(stack, upper=True):
+        stack[i] = np.tril(np.full_like(stack[i], np.nan))
     return [out]
 
 

@@ -82,6 +82,12 @@ class Policy:
     # mlp_step with one BLAS thread: 2.43 -> 2.28 ms).
     spawn_min_macs = 1 << 24
 
+    # ---- batched LAPACK (backends.cpu.lapack)
+    # Floating-point operations of a batch of factorizations or triangular solves worth
+    # splitting among the threads (a hand-off costs ~20 us; cholesky_solve's 64 128x128
+    # factorizations are 45 MFLOP).
+    lapack_threaded_min_flops = 1 << 20
+
     # ---- direct kernels (backends.cpu.kernels)
     # max/min with a one-element operand spread it to the other's shape in this range:
     # NumPy's scalar loop is 4x slower than its two-array SIMD loop (ReLU 128x512: 20 ->
