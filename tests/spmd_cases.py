@@ -331,7 +331,99 @@ def cases(jax) -> dict:
     c["err_pmap_nothing_mapped"] = lambda: jax.pmap(lambda v: v, in_axes=None)(x8)
     c["err_pmap_too_big"] = lambda: jax.pmap(lambda v: v)(jnp.zeros((5, 2)))
     c["err_pmap_axis_size"] = lambda: jax.pmap(lambda v: v, axis_size=2)(x44)
+    c.update(_smap_cases(jax, x8, x44))
     return c
+
+
+def _smap_cases(jax, x8, x44) -> dict:
+    """``jax.smap`` (shard_map over one mesh axis, axes written vmap-style) on Auto and
+    Explicit meshes of 4, 2x2 and 1 devices; the flags ``auto_pcast`` and
+    ``remove_size_one_mesh_axis_from_type``."""
+    jnp, lax, P = jax.numpy, jax.lax, jax.sharding.PartitionSpec
+    Auto = jax.sharding.AxisType.Auto
+    ma = jax.make_mesh((4,), ("i",), axis_types=(Auto,))
+    me = jax.make_mesh((4,), ("i",))
+    m2a = jax.make_mesh((2, 2), ("x", "y"), axis_types=(Auto, Auto))
+    m2e = jax.make_mesh((2, 2), ("x", "y"))
+    m41 = jax.make_mesh((4, 1), ("x", "y"))
+    one = jax.make_mesh((1,), ("i",))
+
+    def smap(f, **kw):
+        return jax.smap(f, **{"out_axes": 0, "axis_name": "i", **kw})
+
+    def placed(a):
+        return np.asarray(a), repr(a.sharding.spec), [d.id for d in a.sharding.mesh.devices.flat]
+
+    def on(mesh, fn):
+        return lambda: _with_mesh(jax, mesh, fn)
+
+    z84 = jnp.zeros((8, 4), jnp.float32)
+    c = {}
+    c["smap_auto"] = on(ma, lambda: (
+        placed(smap(lambda v: v * 2, in_axes=0)(x8)),
+        placed(smap(lambda v: v * 2, in_axes=1, out_axes=1)(x44)),
+        placed(smap(lambda v: v * 2, in_axes=-1)(x44)),  # (JAX splits dimension 0)
+        placed(smap(lambda v, w: v * w, in_axes=(0, None))(x8, 3.0)),
+        placed(smap(lambda d: d["a"] - d["b"], in_axes=({"a": 0, "b": 1},))(
+            {"a": x44, "b": x44.T})),
+        [placed(o) for o in smap(lambda v: (v, v.sum(0)), in_axes=0, out_axes=(0, None))(
+            x44)[:1]],
+        placed(smap(lambda v: lax.psum(v, "i"), in_axes=0, out_axes=None)(x8)),
+        placed(jax.smap(in_axes=0, out_axes=0, axis_name="i")(lambda v: v * 3)(x8))))
+    c["smap_transforms"] = on(ma, lambda: (
+        jax.grad(lambda w: smap(lambda v: jnp.sin(v * w).sum(keepdims=True), in_axes=0)(
+            x8).sum())(0.5),
+        jax.jit(smap(lambda v: v + lax.axis_index("i"), in_axes=0))(x8),
+        jax.vmap(smap(lambda v: v * 2, in_axes=0))(x44)))
+    c["smap_explicit"] = on(me, lambda: (
+        placed(smap(lambda v: v * 2)(x8)),  # replicated: four copies side by side
+        placed(smap(lambda v: v * 2)(jax.reshard(x8, P("i")))),
+        placed(smap(lambda v: v * 2, in_axes=0)(jax.reshard(x8, P("i")))),
+        placed(smap(lambda v: lax.psum(v, "i"), out_axes=None)(jax.reshard(x8, P("i"))))))
+    c["smap_partial"] = lambda: (
+        _with_mesh(jax, m2a, lambda: placed(jax.smap(lambda v: v * 2, in_axes=0, out_axes=0,
+                                                     axis_name="x")(x44))),
+        _with_mesh(jax, m2e, lambda: placed(jax.smap(lambda v: v * 2, in_axes=0, out_axes=0,
+                                                     axis_name="x")(x44))),
+        _with_mesh(jax, m2a, lambda: np.asarray(jax.smap(
+            jax.smap(lambda v: v * 2 + lax.axis_index("y"), in_axes=1, out_axes=1,
+                     axis_name="y"), in_axes=0, out_axes=0, axis_name="x")(x44))),
+        _with_mesh(jax, m2a, lambda: np.asarray(jax.smap(
+            lambda v: lax.psum(v, "x"), in_axes=0, out_axes=None, axis_name="x")(x44))))
+    c["smap_one_device"] = on(one, lambda: placed(smap(lambda v: v * 2)(x8)))
+    c["err_smap_one_device_unplaced"] = on(one, lambda: smap(lambda v: v, in_axes=0)(x8))
+    c["err_smap_unplaced"] = on(me, lambda: smap(lambda v: v, in_axes=0)(x8))
+    c["err_smap_infer_auto"] = on(ma, lambda: smap(lambda v: v)(x8))
+    c["err_smap_axis_name"] = lambda: jax.smap(lambda v: v, out_axes=0, axis_name=("i",))
+    c["err_smap_in_axes_list"] = lambda: smap(lambda v: v, in_axes=[0])
+    c["err_smap_in_axes_leaf"] = lambda: smap(lambda v: v, in_axes=(0, "a"))
+    c["err_smap_out_axes"] = lambda: smap(lambda v: v, in_axes=0, out_axes=[1.5])
+    c["err_smap_unknown_axis"] = on(ma, lambda: smap(lambda v: v, in_axes=0, axis_name="z")(x8))
+    c["err_smap_no_mesh"] = lambda: smap(lambda v: v, in_axes=0)(x8)
+    c["err_smap_uneven"] = on(ma, lambda: smap(lambda v: v, in_axes=0)(jnp.arange(6.0)))
+    c["err_smap_not_callable"] = lambda: smap(3, in_axes=0)
+    c["err_smap_replication"] = on(ma, lambda: smap(lambda v: v, in_axes=0, out_axes=None)(x8))
+    c["err_smap_no_out_axes"] = lambda: jax.smap(lambda v: v, axis_name="i")
+    c["smap_flags"] = lambda: (
+        jax.auto_pcast.value, jax.remove_size_one_mesh_axis_from_type.value,
+        jax.config.jax_auto_pcast, jax.config.jax_remove_size_one_mesh_axis_from_type,
+        _with_mesh(jax, m41, lambda: _size_one(jax, z84)))
+    return c
+
+
+def _size_one(jax, z):
+    """reshard's specs and shard_map's check of placed arguments, with size-1 mesh axes
+    in the types and without."""
+    P = jax.sharding.PartitionSpec
+    out = [repr(jax.reshard(z, P("x", "y")).sharding.spec), repr(jax.reshard(z, P("y")).sharding.spec)]
+    with jax.remove_size_one_mesh_axis_from_type(True):
+        a = jax.reshard(z, P("x", "y"))
+        out += [repr(a.sharding.spec), repr(jax.reshard(z, P("y")).sharding.spec),
+                repr(jax.reshard(z, P(("x", "y"))).sharding.spec),
+                repr(jax.shard_map(lambda v: v * 2, in_specs=P("x", "y"),
+                                   out_specs=P("x", "y"))(a).sharding.spec),
+                jax.config.jax_remove_size_one_mesh_axis_from_type]
+    return out + [jax.remove_size_one_mesh_axis_from_type.value]
 
 
 def _with_mesh(jax, mesh, fn):

@@ -71,6 +71,7 @@ from pyjax._src.spmd import (  # noqa: E402  (many devices: placing arrays, shar
     pmap as pmap,
     reshard as reshard,
     shard_map as shard_map,
+    smap as smap,
 )
 from pyjax._src.backends.sharding import (  # noqa: E402
     NamedSharding as NamedSharding,
@@ -107,6 +108,7 @@ from pyjax import api_util as api_util  # noqa: E402
 from pyjax import interpreters as interpreters  # noqa: E402  (jax.interpreters, as after import jax)
 from pyjax._src.config import (  # noqa: E402  (more flags as context managers)
     allow_f16_reductions as allow_f16_reductions,
+    auto_pcast as auto_pcast,
     array_garbage_collection_guard as array_garbage_collection_guard,
     check_tracer_leaks as check_tracer_leaks,
     checking_leaks as checking_leaks,
@@ -117,6 +119,7 @@ from pyjax._src.config import (  # noqa: E402  (more flags as context managers)
     make_user_context as make_user_context,
     no_execution as no_execution,
     no_tracing as no_tracing,
+    remove_size_one_mesh_axis_from_type as remove_size_one_mesh_axis_from_type,
     softmax_custom_jvp as softmax_custom_jvp,
     thread_guard as thread_guard,
     transfer_guard as transfer_guard,

@@ -38,6 +38,8 @@ _DEFAULTS = {
     "jax_no_execution": False,
     "jax_no_tracing": False,
     "jax_softmax_custom_jvp": False,
+    "jax_auto_pcast": True,  # (JAX 0.10.2's default)
+    "jax_remove_size_one_mesh_axis_from_type": False,
     "jax_user_contexts": (),  # (make_user_context's values: part of every jit cache key)
     "jax_num_cpu_devices": -1,  # -1: JAX_NUM_CPU_DEVICES, else XLA_FLAGS' count, else 1
     # The persistent cache of native code (backends/cpu/cache.py): on by default, in
@@ -70,6 +72,9 @@ class Config:
     def update(self, name: str, value) -> None:
         if name not in self._values:
             raise AttributeError(f"Unrecognized config option: {name}")
+        if name in _ONLY and value not in _ONLY[name]:
+            raise NotImplementedError(f"{name}={value!r} is not implemented in pyjax "
+                                      f"(supported: {list(_ONLY[name])})")
         self._values[name] = value
         self.__dict__[name] = value
         for listener in self._listeners:
@@ -119,6 +124,7 @@ _MATMUL_PRECISIONS = (None, "default", "high", "highest", "bfloat16", "tensorflo
 
 
 _NO_VALUE = object()
+_ONLY: dict = {}  # flag -> the only values pyjax honours, for flags that update refuses
 
 
 class State:
@@ -226,6 +232,12 @@ thread_guard = State("jax_thread_guard")
 no_execution = State("jax_no_execution")
 no_tracing = State("jax_no_tracing")
 softmax_custom_jvp = State("jax_softmax_custom_jvp")
+# JAX inserts ``pvary`` where a shard_map operation mixes varying and invariant operands;
+# pyjax's shard_map broadcasts unbatched operands the same way and has no strict mode.
+auto_pcast = State("jax_auto_pcast", supported=(True,))
+_ONLY["jax_auto_pcast"] = (True,)
+# Size-1 mesh axes left out of the specs ``reshard`` gives and shard_map checks (spmd.py).
+remove_size_one_mesh_axis_from_type = State("jax_remove_size_one_mesh_axis_from_type")
 
 
 class UserContext(State):

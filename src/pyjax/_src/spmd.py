@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from pyjax._src import backends, tree_util, util
+from pyjax._src.config import config
 from pyjax._src.backends import sharding as shd
 from pyjax._src.core import array as array_module
 from pyjax._src.core.array import Array
@@ -108,7 +109,17 @@ def reshard(x, out_shardings):
                 raise ValueError(f"PartitionSpec passed to reshard cannot contain axis names "
                                  f"that are of type Auto or Manual. Got PartitionSpec: {spec!r} "
                                  f"with axis name: {axis} of type: AxisType.{kind.name}.")
-    return device_put(x, out_shardings)
+    return tree_util.tree_map(_typed_spec, device_put(x, out_shardings))
+
+
+def _typed_spec(x):
+    """A resharded array's spec as the sharding in JAX's types writes it: one entry per
+    dimension, without size-1 mesh axes under ``jax_remove_size_one_mesh_axis_from_type``."""
+    placed = None if isinstance(x, Tracer) else x.sharding
+    if not isinstance(placed, shd.NamedSharding):
+        return x
+    spec = _without_size_one(placed.spec, placed.mesh)
+    return place(x, shd.NamedSharding(placed.mesh, P(*spec, *[None] * (x.ndim - len(spec)))))
 
 
 def _assemble(global_shape, sharding, piece_for, what: str) -> Array:
@@ -291,8 +302,7 @@ def _spec_leaves(specs, tree, what: str) -> list:
     return out
 
 
-def _check_axes(specs, mesh, what: str) -> None:
-    manual = frozenset(mesh.axis_names)
+def _check_axes(specs, manual: frozenset, what: str) -> None:
     for spec in specs:
         for axis in spec.mesh_axes():
             if axis not in manual:
@@ -322,12 +332,14 @@ def _arg_names(f, args) -> list:
     return out
 
 
-def _check_args(name, mesh, leaves, specs, arg_names) -> None:
+def _check_args(name, mesh, leaves, specs, arg_names, manual) -> None:
     """JAX's errors for specs too long for an argument's rank or splitting unevenly, and
-    (on meshes with ``Explicit`` axes) for arguments placed otherwise than their spec."""
+    (every mesh axis manual, some ``Explicit``) for arguments placed otherwise than their
+    spec."""
     mesh_line = (f"The mesh given has shape {mesh.axis_sizes} with corresponding axis names "
                  f"{mesh.axis_names}.")
-    explicit = shd.AxisType.Explicit in mesh.axis_types
+    explicit = (manual == set(mesh.axis_names) and
+                all(t == shd.AxisType.Explicit for t in mesh.axis_types))
     for i, (x, spec) in enumerate(zip(leaves, specs)):
         aval = get_aval(x)
         if len(spec) > aval.ndim:
@@ -358,7 +370,7 @@ def _check_args(name, mesh, leaves, specs, arg_names) -> None:
             placed = array_module.sharding_of(x)
             have = (placed.spec if isinstance(placed, shd.NamedSharding) and placed.mesh == mesh
                     else P(*([None] * aval.ndim)))
-            if _trim(have) != _trim(spec):
+            if _trim(_without_size_one(have, mesh)) != _trim(_without_size_one(spec, mesh)):
                 raise ValueError(
                     f"in_specs passed to shard_map: {spec!r} does not match the specs of the "
                     f"input: {have!r} for arg: {_type_str(aval)}. `in_specs` is an optional "
@@ -414,11 +426,10 @@ def _split(x, spec, mesh, ranges):
     return bc.transpose(x, tuple(front + [k for k in range(len(new_shape)) if k not in front]))
 
 
-def _join(o, spec, mesh, ranges):
-    """The inverse of ``_split`` for a body output batched along every mesh axis (leading,
-    in mesh order): member 0's copy along the axes ``spec`` omits, the blocks side by side
-    along the dimensions it splits."""
-    names = list(mesh.axis_names)
+def _join(o, spec, names, ranges):
+    """The inverse of ``_split`` for a body output batched along every manual axis
+    (``names``, leading, in mesh order): member 0's copy along the axes ``spec`` omits, the
+    blocks side by side along the dimensions it splits."""
     used = spec.mesh_axes()
     for k in reversed(range(len(names))):
         if names[k] not in used:
@@ -434,7 +445,7 @@ def _join(o, spec, mesh, ranges):
     return bc.reshape(bc.transpose(o, tuple(perm)), tuple(out_shape))
 
 
-def _check_outputs(name, mesh, outs, specs, check_vma: bool) -> None:
+def _check_outputs(name, mesh, outs, specs, check_vma: bool, manual) -> None:
     for o, spec in zip(outs, specs):
         aval = get_aval(o)
         if len(spec) > aval.ndim:
@@ -451,8 +462,8 @@ def _check_outputs(name, mesh, outs, specs, check_vma: bool) -> None:
                 f"particular, for rank 0 outputs which are not constant over the mesh, add at "
                 f"least one (singleton) axis to them so that they can be concatenated using "
                 f"out_specs.")
-        varying = varying_axes(o) if check_vma else None
-        missing = sorted(set(varying or ()) - set(spec.mesh_axes()), key=str)
+        varying = (varying_axes(o) or set()) & manual if check_vma else set()
+        missing = sorted(varying - set(spec.mesh_axes()), key=str)
         if missing:
             axes = ", ".join(repr(a) for a in missing)
             raise ValueError(
@@ -471,7 +482,7 @@ def _mesh_or_current(mesh):
     mesh = shd.current_mesh() if mesh is None else mesh
     if mesh is None:
         raise ValueError("The context mesh cannot be empty. Use `jax.set_mesh(mesh)` to enter "
-                         "into a mesh context or pass mesh= to shard_map")
+                         "into a mesh context")
     return mesh
 
 
@@ -492,37 +503,43 @@ GROUP_FACTORY = [_no_groups]
 
 
 def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=frozenset(),
-              check_vma: bool = True):
-    """Run ``f`` on each device's block of its arguments (split over ``mesh`` as
-    ``in_specs`` says) and assemble its results as ``out_specs`` says; collectives inside
-    ``f`` name the mesh axes."""
+              check_vma: bool = True, _smap: bool = False):
+    """Run ``f`` on each device's block of its arguments (split over the ``axis_names`` of
+    ``mesh``, all by default, as ``in_specs`` says) and assemble its results as
+    ``out_specs`` says; collectives inside ``f`` name those mesh axes. Along the other mesh
+    axes each call sees whole arrays."""
     if f is None:
         return functools.partial(shard_map, out_specs=out_specs, in_specs=in_specs, mesh=mesh,
                                  axis_names=axis_names, check_vma=check_vma)
     if not callable(f):
-        raise TypeError(f"shard_map requires a callable for its first argument, got {f!r}")
+        raise TypeError(f"shard_map requires a callable for its first argument, but got {f} "
+                        f"of type {type(f)}.")
     name = getattr(f, "__name__", "function")
 
     @util.wraps(f)
     def mapped(*args):
         m = _mesh_or_current(mesh)
-        if axis_names and set(axis_names) != set(m.axis_names):
-            raise NotImplementedError("shard_map: axis_names naming only some mesh axes "
-                                      "(partial auto sharding) is not supported")
+        manual = _manual_axes(m, axis_names)
+        names = [a for a in m.axis_names if a in manual]
         leaves, in_tree = tree_util.tree_flatten(args)
         leaves = [x if isinstance(x, (Array, Tracer)) else to_array(x, "shard_map")
                   for x in leaves]
-        specs = (_inferred_specs(leaves, m) if in_specs is None else
-                 _spec_leaves(in_specs, args, "in_specs"))
-        if in_specs is None and shd.AxisType.Auto in m.axis_types:
-            raise TypeError(f"shard_map in_specs argument must be a pytree of "
+        types = dict(zip(m.axis_names, m.axis_types))
+        if in_specs is None and any(types[a] != shd.AxisType.Explicit for a in names):
+            kinds = ", ".join(f"AxisType.{types[a].name}" for a in names)
+            raise TypeError(f"in_axes was not specified when axis_name={manual} was of type "
+                            f"{kinds}" if _smap else
+                            f"shard_map in_specs argument must be a pytree of "
                             f"`jax.sharding.PartitionSpec` instances, but it was `None` when "
-                            f"axis_names={frozenset(m.axis_names)} are of type AxisType.Auto")
-        _check_axes(specs, m, "in_specs")
-        _check_axes(_specs_in(out_specs), m, "out_specs")
-        _check_args(name, m, leaves, specs, _arg_names(f, args))
+                            f"axis_names={manual} are of type {kinds}")
+        specs = (_inferred_specs(leaves, m, manual) if in_specs is None else
+                 _spec_leaves(in_specs, args, "in_specs"))
+        _check_axes(specs, manual, "in_specs")
+        _check_axes(_specs_in(out_specs), manual, "out_specs")
+        _check_args(name, m, leaves, specs, _arg_names(f, args), manual)
         ranges = local_ranges(m)
-        groups = {a: axis_group(m, a, ranges) for a in m.axis_names}
+        groups = {a: axis_group(m, a, ranges) for a in names}
+        _check_local(m, manual, ranges)
         blocks = [_split(_used_by_all(x, s, groups), s, m, ranges)
                   for x, s in zip(leaves, specs)]
         out_tree, out_spec_leaves, varying = [], [], []
@@ -533,16 +550,99 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
             outs = [to_array(o, "shard_map") for o in outs]
             out_tree.append(tree)
             out_spec_leaves[:] = _spec_leaves(out_specs, out, "out_specs")
-            _check_outputs(name, m, outs, out_spec_leaves, check_vma)
+            _check_outputs(name, m, outs, out_spec_leaves, check_vma, manual)
             varying[:] = [varying_axes(o) if check_vma else None for o in outs]
             return outs
 
-        outs = _over_axes(body, blocks, specs, m, ranges, check_vma, groups)
-        joined = [_first_copy(_join(o, s, m, ranges), s, groups, v)
+        outs = _over_axes(body, blocks, specs, m, names, ranges, check_vma, groups)
+        joined = [_first_copy(_join(o, s, names, ranges), s, groups, v)
                   for o, s, v in zip(outs, out_spec_leaves, varying)]
-        joined = [_placed_result(o, s, m, ranges) for o, s in zip(joined, out_spec_leaves)]
+        joined = [_placed_result(o, _partial_spec(s, m, manual, o), m, ranges)
+                  for o, s in zip(joined, out_spec_leaves)]
         return tree_util.tree_unflatten(out_tree[-1], joined)
     return mapped
+
+
+def _manual_axes(mesh, axis_names) -> frozenset:
+    """The mesh axes the map splits over: ``axis_names``, or every axis when empty."""
+    if not isinstance(axis_names, (set, frozenset)):
+        raise TypeError(f"`axis_names` argument of shard_map should be of type `frozenset` or "
+                        f"`set`. Got type: {type(axis_names)}")
+    every = frozenset(mesh.axis_names)
+    manual = frozenset(axis_names) or every
+    if not manual <= every:
+        raise ValueError(f"jax.shard_map requires axis_names={manual} to be a subset of "
+                         f"mesh.axis_names={every}")
+    return manual
+
+
+def _partial_spec(spec, mesh, manual, o):
+    """A result's spec: ``spec``, one entry per dimension where some mesh axes stay
+    ``Explicit`` outside the map (the sharding JAX's types give it: split along no other
+    axis, as pyjax's types do not record one)."""
+    if manual == set(mesh.axis_names) or shd.AxisType.Explicit not in mesh.axis_types:
+        return spec
+    return P(*spec, *[None] * (get_aval(o).ndim - len(spec)))
+
+
+def _check_local(mesh, manual, ranges) -> None:
+    for a, (_, count) in ranges.items():
+        if a not in manual and count != mesh.shape[a]:
+            raise NotImplementedError(f"shard_map: the mesh axis {a!r} is not in axis_names "
+                                      f"and spans processes (partial manual axes across "
+                                      f"processes)")
+
+
+def _without_size_one(spec, mesh):
+    """``spec`` without mesh axes of size 1 where ``jax_remove_size_one_mesh_axis_from_type``
+    is set (else itself)."""
+    if not config.jax_remove_size_one_mesh_axis_from_type:
+        return spec
+    keep = lambda e: (tuple(a for a in e if mesh.shape[a] != 1) if isinstance(e, tuple) else  # noqa: E731
+                      None if e is not None and e != P.UNCONSTRAINED and mesh.shape[e] == 1
+                      else e)
+    return P(*[keep(e) for e in spec])
+
+
+class InferFromArgs:
+    """``smap``'s default ``in_axes``: each argument's own placement on the mesh (its axes
+    must be ``Explicit``)."""
+
+    def __repr__(self):
+        return "jax.sharding.Infer"
+
+
+Infer = InferFromArgs()
+
+
+def smap(f=None, /, *, in_axes=Infer, out_axes, axis_name):
+    """``shard_map`` over the one mesh axis ``axis_name`` (of the current mesh), with the
+    split written as ``vmap``-style axes: ``in_axes``/``out_axes`` entries ``k`` mean
+    ``P(None, ..., axis_name)`` with ``k`` Nones, None means ``P()``."""
+    if isinstance(axis_name, (list, tuple)):
+        raise TypeError(f"smap axis_name should be a `str` or a `Hashable`, but got {axis_name}")
+    if in_axes is not None and in_axes is not Infer and not isinstance(in_axes, (int, tuple)):
+        raise TypeError(f"smap in_axes must be an int, None, jax.sharding.Infer, or a tuple of "
+                        f"entries corresponding to the positional arguments passed to the "
+                        f"function, but got {in_axes}.")
+    if in_axes is not Infer and not all(isinstance(a, int) for a in tree_util.tree_leaves(in_axes)):
+        raise TypeError(f"smap in_axes must be an int, None, jax.sharding.Infer, or (nested) "
+                        f"container with those types as leaves, but got {in_axes}.")
+    if not all(isinstance(a, int) for a in tree_util.tree_leaves(out_axes)):
+        raise TypeError(f"smap out_axes must be an int, None, or (nested) container with those "
+                        f"types as leaves, but got {out_axes}.")
+    as_spec = functools.partial(_axis_spec, axis_name)
+    specs = dict(out_specs=tree_util.tree_map(as_spec, out_axes, is_leaf=lambda a: a is None),
+                 in_specs=(None if in_axes is Infer else
+                           tree_util.tree_map(as_spec, in_axes, is_leaf=lambda a: a is None)))
+    smapped = functools.partial(shard_map, axis_names=frozenset({axis_name}), _smap=True,
+                                **specs)
+    return smapped if f is None else smapped(f)
+
+
+def _axis_spec(axis_name, axis):
+    """JAX's spec for a vmap-style axis (a negative one, as in JAX, splits dimension 0)."""
+    return P() if axis is None else P(*[None] * axis, axis_name)
 
 
 def _specs_in(tree) -> list:
@@ -550,14 +650,32 @@ def _specs_in(tree) -> list:
         s, shd.PartitionSpec)) if isinstance(s, shd.PartitionSpec)]
 
 
-def _inferred_specs(leaves, mesh) -> list:
-    """in_specs left out: each argument's own spec on ``mesh`` (P() if placed otherwise)."""
+def _inferred_specs(leaves, mesh, manual) -> list:
+    """in_specs left out: each argument's own spec on ``mesh`` (P() if placed otherwise),
+    keeping only the manual axes."""
     specs = []
     for x in leaves:
         placed = array_module.sharding_of(x) if isinstance(x, Array) else None
-        specs.append(placed.spec if isinstance(placed, shd.NamedSharding) and
-                     placed.mesh == mesh else P())
+        spec = (placed.spec if isinstance(placed, shd.NamedSharding) and placed.mesh == mesh
+                else P())
+        specs.append(_manual_spec(spec, manual))
     return specs
+
+
+def _manual_spec(spec, manual):
+    out = []
+    for e in spec:
+        if isinstance(e, tuple):
+            kept = [a if a in manual else None for a in e]
+            while kept and kept[-1] is None:
+                kept.pop()
+            if None in kept:
+                raise ValueError(f"Invalid spec: {spec!r}")
+            e = tuple(kept) or None
+        elif e is not None and e not in manual:
+            e = None
+        out.append(e)
+    return P(*out)
 
 
 def _first_copy(o, spec, groups, varying):
@@ -578,10 +696,9 @@ def _used_by_all(x, spec, groups):
     return x
 
 
-def _over_axes(body, blocks, specs, mesh, ranges, check_vma, groups):
-    """``body`` under one named vmap per mesh axis (outermost first); every output comes
-    back batched along each axis, leading in mesh order."""
-    names = list(mesh.axis_names)
+def _over_axes(body, blocks, specs, mesh, names, ranges, check_vma, groups):
+    """``body`` under one named vmap per manual axis (``names``, outermost first); every
+    output comes back batched along each, leading in mesh order."""
 
     def level(k, xs):
         if k == len(names):

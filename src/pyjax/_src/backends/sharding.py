@@ -25,6 +25,15 @@ class AxisType(enum.Enum):
         return self.name
 
 
+def _entry(p):
+    """A spec entry as JAX keeps it: a list as a tuple, a tuple of one name as the name,
+    an empty tuple as None."""
+    if isinstance(p, (list, tuple)):
+        p = tuple(p)
+        return None if not p else p[0] if len(p) == 1 else p
+    return p
+
+
 class PartitionSpec:
     """For each array dimension, the mesh axis (a name, a tuple of names, or None) splitting
     it; dimensions past the end are not split."""
@@ -32,7 +41,7 @@ class PartitionSpec:
     UNCONSTRAINED = "unconstrained"
 
     def __init__(self, *partitions):
-        self._partitions = tuple(tuple(p) if isinstance(p, list) else p for p in partitions)
+        self._partitions = tuple(map(_entry, partitions))
 
     def __iter__(self):
         return iter(self._partitions)
@@ -310,7 +319,7 @@ def set_mesh(mesh):
 
 
 def make_mesh(axis_shapes, axis_names, axis_types=None, *, devices=None):
-    """A mesh of ``axis_shapes`` over ``devices`` (all of them by default), axes ``Explicit``
+    """A mesh of ``axis_shapes`` over the first of ``devices`` (all by default), axes ``Explicit``
     unless ``axis_types`` says otherwise, as in JAX."""
     axis_shapes = tuple(int(s) for s in axis_shapes)
     axis_names = (axis_names,) if isinstance(axis_names, str) else tuple(axis_names)
@@ -318,9 +327,10 @@ def make_mesh(axis_shapes, axis_names, axis_types=None, *, devices=None):
         raise ValueError(f"Mismatched lengths: {len(axis_shapes)} axis_shapes and "
                          f"{len(axis_names)} axis_names")
     devices = backends.devices() if devices is None else list(devices)
-    if math.prod(axis_shapes) != len(devices):
-        raise ValueError(f"Number of devices {len(devices)} must equal the product of "
+    if math.prod(axis_shapes) > len(devices):
+        raise ValueError(f"Number of devices {len(devices)} must be >= the product of "
                          f"mesh_shape {axis_shapes}")
+    devices = devices[:math.prod(axis_shapes)]  # (the first ones, as JAX takes)
     grid = np.empty(len(devices), dtype=object)
     grid[:] = devices
     types = (AxisType.Explicit,) * len(axis_names) if axis_types is None else axis_types
