@@ -118,6 +118,20 @@ def test_cases_match_jax(tmp_path):
     assert not failures, "\n\n".join(failures)
 
 
+def test_auto_pcast_off_is_refused():
+    """JAX's strict mode (``auto_pcast(False)``: mixing varying and invariant operands is an
+    error) is not pyjax's, which always broadcasts as JAX's default does: turning it off,
+    by context manager or config.update, raises NotImplementedError naming the flag."""
+    import jax
+    assert pyjax.auto_pcast.value is jax.auto_pcast.value is True
+    with pytest.raises(NotImplementedError, match="jax_auto_pcast=False"):
+        pyjax.auto_pcast(False)
+    with pytest.raises(NotImplementedError, match="jax_auto_pcast=False"):
+        config.update("jax_auto_pcast", False)
+    with pyjax.auto_pcast(True):
+        assert config.jax_auto_pcast is True
+
+
 def test_collective_outside_scope():
     """A collective over an axis no shard_map binds: the NameError of a named axis JAX's
     collectives raise outside any map (JAX's shard_map trips an internal assertion)."""
