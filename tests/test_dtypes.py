@@ -149,3 +149,39 @@ def test_binary_op_results_every_pair(x64):
 def test_int_overflow_is_an_error():
     with pytest.raises(OverflowError, match="too large to convert to int32"):
         jnp.add(jnp.ones(3, jnp.int32), 2**40)
+
+
+def _outcome(fn, arg):
+    try:
+        return ("ok", fn(arg))
+    except Exception as e:  # noqa: BLE001  (the error is the result compared)
+        return ("err", type(e).__name__, str(e).replace("pyjax", "jax"))
+
+
+def test_itemsize_bits_and_scalar_type_of_match_jax():
+    """Every dtype (the sub-byte ml_dtypes too), Python scalar types, dtype names, values
+    and their errors (None, a key dtype, float0, object, a string no dtype has)."""
+    key = (jax.random.key(0), pyjax.random.key(0))
+    dts = [*DTYPES, "float32", float, int, bool, complex, np.float32, np.dtype(object)]
+    cases = [(d, d) for d in dts] + [(None, None), ("foo", "foo"),
+                                     (key[0].dtype, key[1].dtype),
+                                     (jax.dtypes.float0, pyjax.dtypes.float0)]
+    for theirs, ours in cases:
+        assert _outcome(pyjax.dtypes.itemsize_bits, ours) == \
+            _outcome(jax.dtypes.itemsize_bits, theirs), theirs
+    values = [1, 1.0, True, 1j, np.float32(1), np.int8(1), np.bool_(True), np.uint8, float,
+              "bfloat16", np.zeros(2, np.complex64), np.array([1, 2], np.uint32), None, "foo",
+              [1, 2]]
+    pairs = [(v, v) for v in values] + [
+        (jnp_ref.arange(3), jnp.arange(3)), (jnp_ref.ones(2, "bfloat16"), jnp.ones(2, "bfloat16")),
+        (jnp_ref.ones(2, "int4"), jnp.ones(2, "int4")), (jnp_ref.float32, jnp.float32), key]
+    for theirs, ours in pairs:
+        assert _outcome(pyjax.dtypes.scalar_type_of, ours) == \
+            _outcome(jax.dtypes.scalar_type_of, theirs), theirs
+    assert pyjax.jit(lambda v: v * (pyjax.dtypes.scalar_type_of(v) is float))(2.0) == 2.0
+
+
+def test_inconclusive_dimension_operation_is_an_exception():
+    """pyjax's shapes are concrete, so nothing raises it; ``except`` clauses can name it."""
+    ours, theirs = pyjax.errors.InconclusiveDimensionOperation, jax.errors.InconclusiveDimensionOperation
+    assert [c.__name__ for c in ours.__mro__] == [c.__name__ for c in theirs.__mro__]

@@ -9,8 +9,10 @@ from pyjax._src.dtypes import (
     iinfo as iinfo,
     is_weakly_typed as is_weakly_typed,
     issubdtype as issubdtype,
+    itemsize_bits as itemsize_bits,
     prng_key as prng_key,
     result_type as result_type,
+    scalar_type_of as scalar_type_of,
 )
 
 

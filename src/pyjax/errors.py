@@ -1,6 +1,7 @@
 """Public error classes (mirrors ``jax.errors``)."""
 from pyjax._src.errors import (
     ConcretizationTypeError as ConcretizationTypeError,
+    InconclusiveDimensionOperation as InconclusiveDimensionOperation,
     JAXIndexError as JAXIndexError,
     JAXTypeError as JAXTypeError,
     JaxRuntimeError as JaxRuntimeError,

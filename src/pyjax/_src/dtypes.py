@@ -432,3 +432,43 @@ def iinfo(dtype):
         import ml_dtypes  # (lazy: see extended_types)
         return ml_dtypes.iinfo(dtype)
     return np.iinfo(dtype)
+
+
+def itemsize_bits(dtype) -> int:
+    """Bits per element: an int4's 4, where ``dtype.itemsize`` counts whole bytes
+    (a bool is stored in 8)."""
+    if dtype is None:
+        raise ValueError("dtype cannot be None.")
+    if not is_opaque(dtype) and dtype is not float0:
+        dt = as_dtype(dtype)
+        if dt == np.dtype(bool):
+            return 8
+        if issubdtype(dt, np.integer):
+            return int(iinfo(dt).bits)
+        if issubdtype(dt, np.floating):
+            return int(finfo(dt).bits)
+        if issubdtype(dt, np.complexfloating):
+            return 2 * int(finfo(dt).bits)
+    raise ValueError(f"unexpected input: dtype={dtype!r}")
+
+
+def scalar_type_of(x) -> type:
+    """The Python scalar type (bool, int, float or complex) of ``x``'s dtype, for values,
+    Python scalars, dtypes and scalar types alike."""
+    if x is None:
+        raise ValueError("Invalid argument to dtype: None.")
+    if isinstance(x, (bool, int, float, complex)):
+        return next(t for t in (bool, int, float, complex) if isinstance(x, t))
+    if isinstance(x, (type, str, np.dtype)):
+        dt = x if is_opaque(x) else as_dtype(x)
+    elif hasattr(x, "dtype"):
+        dt = x.dtype
+    else:
+        raise TypeError(f"Cannot determine dtype of {x}")
+    if is_opaque(dt):
+        raise TypeError(f"Cannot interpret '{dt}' as a data type")
+    for category, kind_ in ((np.bool_, bool), (np.integer, int), (np.floating, float),
+                            (np.complexfloating, complex)):
+        if issubdtype(dt, category):
+            return kind_
+    raise TypeError(f"Invalid scalar value {x}")

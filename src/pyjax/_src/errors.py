@@ -58,6 +58,12 @@ class KeyReuseError(JAXTypeError):
     pass
 
 
+class InconclusiveDimensionOperation(Exception):
+    """JAX's error for a computation on symbolic dimensions (shape polymorphism) whose
+    result it cannot decide. pyjax's shapes are concrete, so it never raises it; libraries
+    name it in ``except`` clauses."""
+
+
 def _concretization_message(tracer, headline: str) -> str:
     """Say which traced function and which of its arguments the value came from."""
     why = tracer._trace.provenance(tracer) if hasattr(tracer._trace, "provenance") else ""
