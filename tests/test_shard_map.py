@@ -255,3 +255,36 @@ def test_unplaced_results_on_default_device():
         assert wsc(x * 2, rows).sharding == rows
     finally:
         config.update("jax_num_cpu_devices", previous)
+
+
+def _manual_axis_type_facts(lib):
+    import pickle
+    M, am = lib.sharding.ManualAxisType, lib.sharding.AbstractMesh
+    out = []
+    for thunk in [
+            lambda: repr(M(varying={"x"}, reduced=frozenset({"y"}))),
+            lambda: (M(varying={"x"}) is M(varying=frozenset({"x"})), M() is M(),
+                     M(varying={"x"}) is M(varying={"y"}), M().empty, M(varying={"x"}).empty),
+            lambda: M(varying={"x"}, unreduced={"x"}),
+            lambda: M(varying={"x"}, reduced={"x"}),
+            lambda: M(varying=["x"]),
+            lambda: M({"x"}),
+            lambda: setattr(M(), "varying", frozenset()),
+            lambda: repr(M(varying={"x"}).update(reduced={"y"})),
+            lambda: repr(M(unreduced={"a"}, reduced={"b"}, varying={"c"}).to_ct_mat()),
+            lambda: sorted(M(unreduced={"a"}, reduced={"b"}, varying={"c"}).vur),
+            lambda: pickle.loads(pickle.dumps(M(varying={"x"}))) is M(varying={"x"}),
+            lambda: sorted(M(varying={"x"}).invarying(am(
+                (2, 2), ("x", "y"), axis_types=(lib.sharding.AxisType.Manual,) * 2)))]:
+        try:
+            out.append(("ok", thunk()))
+        except Exception as e:  # noqa: BLE001  (the error is the result compared)
+            out.append(("err", type(e).__name__, str(e)))
+    return out
+
+
+def test_manual_axis_type_matches_jax():
+    """JAX's type-level record of varying/unreduced/reduced axes: interned values, its
+    errors, immutability, update, the cotangent type, pickling."""
+    import jax
+    assert _manual_axis_type_facts(pyjax) == _manual_axis_type_facts(jax)

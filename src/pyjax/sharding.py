@@ -3,6 +3,7 @@ from pyjax._src.backends.sharding import (
     AbstractDevice as AbstractDevice,
     AbstractMesh as AbstractMesh,
     AxisType as AxisType,
+    ManualAxisType as ManualAxisType,
     Mesh as Mesh,
     NamedSharding as NamedSharding,
     PartitionSpec as PartitionSpec,

@@ -545,3 +545,62 @@ def _draw(grid: dict, n_rows: int, n_cols: int, max_width: int) -> str:
             lines.append("├" + "┼".join("─" * w for w in widths) + "┤")
     lines.append("└" + "┴".join("─" * w for w in widths) + "┘")
     return "\n".join(lines)
+
+
+class ManualAxisType:
+    """Along which manual mesh axes a value varies, or is unreduced or reduced: the
+    type-level record JAX's avals carry inside ``shard_map``. pyjax's avals do not carry
+    one (its shard_map reads varying axes off the vmap traces); the class is the value
+    libraries build and compare. Instances are interned, so equal ones are identical."""
+
+    __slots__ = ("varying", "unreduced", "reduced", "__weakref__")
+    _interned: Any = None
+
+    def __new__(cls, *, varying=frozenset(), unreduced=frozenset(), reduced=frozenset()):
+        if varying & unreduced:
+            raise ValueError(f"varying and unreduced cannot have common mesh axes. Got "
+                             f"varying={varying} and unreduced={unreduced}")
+        if varying & reduced:
+            raise ValueError(f"varying and reduced cannot have common mesh axes. Got "
+                             f"varying={varying} and reduced={reduced}")
+        fields = (frozenset(varying), frozenset(unreduced), frozenset(reduced))
+        if cls._interned is None:
+            import weakref
+            cls._interned = weakref.WeakValueDictionary()
+        obj = cls._interned.get(fields)
+        if obj is None:
+            obj = object.__new__(cls)
+            for name, value in zip(cls.__slots__, fields):
+                object.__setattr__(obj, name, value)
+            cls._interned[fields] = obj
+        return obj
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def __repr__(self):
+        return (f"ManualAxisType(varying={self.varying}, unreduced={self.unreduced}, "
+                f"reduced={self.reduced})")
+
+    def __reduce__(self):
+        return _manual_axis_type, (self.varying, self.unreduced, self.reduced)
+
+    def update(self, **fields):
+        return ManualAxisType(**{"varying": self.varying, "unreduced": self.unreduced,
+                                 "reduced": self.reduced, **fields})
+
+    def to_ct_mat(self):
+        """The type of a cotangent: unreduced and reduced swap."""
+        return self.update(unreduced=self.reduced, reduced=self.unreduced)
+
+    empty = property(lambda self: self is ManualAxisType())
+    vur = property(lambda self: self.varying | self.unreduced | self.reduced)
+
+    def invarying(self, mesh) -> frozenset:
+        """The mesh's manual axes along which the value is the same everywhere."""
+        return frozenset(mesh.abstract_mesh.manual_axes) - self.vur
+
+
+def _manual_axis_type(varying, unreduced, reduced):
+    """Unpickling: the interned instance."""
+    return ManualAxisType(varying=varying, unreduced=unreduced, reduced=reduced)
