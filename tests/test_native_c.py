@@ -294,3 +294,28 @@ def test_c_code_builds_in_the_background_while_numpy_runs(cache_dir, monkeypatch
     monkeypatch.setattr(ccompiler, "_pending", {})
     monkeypatch.setattr(native, "_C_KERNELS", {})
     assert native.kernel("tanh_f32", x.size) is not None and not ccompiler._pending
+
+
+def test_set_cache_dir_moves_the_cache_and_reset_cache_warns_again(cache_dir, tmp_path):
+    """``jax.experimental.compilation_cache``: set_cache_dir is the flag JAX's sets (code
+    compiled next lands there); reset_cache forgets the warnings given, as a new process."""
+    from pyjax.experimental.compilation_cache import compilation_cache as cc
+    other, previous = tmp_path / "elsewhere", config.read("jax_compilation_cache_dir")
+    try:
+        cc.set_cache_dir(str(other))
+        assert config.read("jax_compilation_cache_dir") == str(other)
+        ccompiler.load(c_kernels.tanh_source())
+        assert list(other.glob("*.so")) and not list(cache_dir.glob("*.so"))
+        os.chmod(other, 0o777)
+        cache._warned.clear()
+        with pytest.warns(RuntimeWarning, match="writable by no one else"):
+            cache.directory()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert cache.directory() is None  # (warned once)
+        cc.reset_cache()
+        with pytest.warns(RuntimeWarning, match="writable by no one else"):
+            cache.directory()
+    finally:
+        os.chmod(other, 0o700)
+        config.update("jax_compilation_cache_dir", previous)

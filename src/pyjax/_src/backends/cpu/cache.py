@@ -193,3 +193,9 @@ def _remove(path: str) -> None:
         os.remove(path)
     except OSError:
         pass
+
+
+def reset() -> None:
+    """Forget what this process has warned about (the folder is read from the flags on
+    every use, so nothing else is remembered)."""
+    _warned.clear()

@@ -1,0 +1,1 @@
+"""The persistent compilation cache (mirrors ``jax.experimental.compilation_cache``)."""
