@@ -503,14 +503,17 @@ GROUP_FACTORY = [_no_groups]
 
 
 def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=frozenset(),
-              check_vma: bool = True, _smap: bool = False):
+              check_vma: bool = True):
     """Run ``f`` on each device's block of its arguments (split over the ``axis_names`` of
     ``mesh``, all by default, as ``in_specs`` says) and assemble its results as
     ``out_specs`` says; collectives inside ``f`` name those mesh axes. Along the other mesh
     axes each call sees whole arrays."""
-    if f is None:
-        return functools.partial(shard_map, out_specs=out_specs, in_specs=in_specs, mesh=mesh,
-                                 axis_names=axis_names, check_vma=check_vma)
+    mapped = functools.partial(_shard_map, out_specs=out_specs, in_specs=in_specs, mesh=mesh,
+                               axis_names=axis_names, check_vma=check_vma, for_smap=False)
+    return mapped if f is None else mapped(f)
+
+
+def _shard_map(f, *, out_specs, in_specs, mesh, axis_names, check_vma, for_smap):
     if not callable(f):
         raise TypeError(f"shard_map requires a callable for its first argument, but got {f} "
                         f"of type {type(f)}.")
@@ -528,7 +531,7 @@ def shard_map(f=None, /, *, out_specs, in_specs=None, mesh=None, axis_names=froz
         if in_specs is None and any(types[a] != shd.AxisType.Explicit for a in names):
             kinds = ", ".join(f"AxisType.{types[a].name}" for a in names)
             raise TypeError(f"in_axes was not specified when axis_name={manual} was of type "
-                            f"{kinds}" if _smap else
+                            f"{kinds}" if for_smap else
                             f"shard_map in_specs argument must be a pytree of "
                             f"`jax.sharding.PartitionSpec` instances, but it was `None` when "
                             f"axis_names={manual} are of type {kinds}")
@@ -635,8 +638,8 @@ def smap(f=None, /, *, in_axes=Infer, out_axes, axis_name):
     specs = dict(out_specs=tree_util.tree_map(as_spec, out_axes, is_leaf=lambda a: a is None),
                  in_specs=(None if in_axes is Infer else
                            tree_util.tree_map(as_spec, in_axes, is_leaf=lambda a: a is None)))
-    smapped = functools.partial(shard_map, axis_names=frozenset({axis_name}), _smap=True,
-                                **specs)
+    smapped = functools.partial(_shard_map, mesh=None, axis_names=frozenset({axis_name}),
+                                check_vma=True, for_smap=True, **specs)
     return smapped if f is None else smapped(f)
 
 
