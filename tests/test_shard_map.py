@@ -130,6 +130,11 @@ def test_auto_pcast_off_is_refused():
         config.update("jax_auto_pcast", False)
     with pyjax.auto_pcast(True):
         assert config.jax_auto_pcast is True
+    env = {**os.environ, "JAX_AUTO_PCAST": "0",
+           "PYTHONPATH": str(Path(pyjax.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", "import pyjax"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode != 0 and "jax_auto_pcast=False is not implemented" in out.stderr
 
 
 def test_collective_outside_scope():

@@ -236,6 +236,7 @@ softmax_custom_jvp = State("jax_softmax_custom_jvp")
 # pyjax's shard_map broadcasts unbatched operands the same way and has no strict mode.
 auto_pcast = State("jax_auto_pcast", supported=(True,))
 _ONLY["jax_auto_pcast"] = (True,)
+config.update("jax_auto_pcast", config.jax_auto_pcast)  # (JAX_AUTO_PCAST=0 is refused too)
 # Size-1 mesh axes left out of the specs ``reshard`` gives and shard_map checks (spmd.py).
 remove_size_one_mesh_axis_from_type = State("jax_remove_size_one_mesh_axis_from_type")
 
