@@ -293,3 +293,20 @@ def test_manual_axis_type_matches_jax():
     errors, immutability, update, the cotangent type, pickling."""
     import jax
     assert _manual_axis_type_facts(pyjax) == _manual_axis_type_facts(jax)
+
+
+def test_inferring_in_specs_from_a_tracer_is_refused():
+    """JAX reads a traced argument's sharding off its type; pyjax's types have none, so
+    under jit the inferred spec would be replicated (four copies side by side): refused."""
+    _four_devices()
+    try:
+        mesh = pyjax.make_mesh((4,), ("i",))
+        with pyjax.set_mesh(mesh):
+            a = pyjax.reshard(np.arange(8.0, dtype=np.float32), pyjax.P("i"))
+            f = pyjax.smap(lambda v: v * 2, out_axes=0, axis_name="i")
+            assert f(a).shape == (8,)
+            for g in (pyjax.jit(f), pyjax.jit(pyjax.shard_map(lambda v: v, out_specs=pyjax.P("i")))):
+                with pytest.raises(NotImplementedError, match="inferring in_specs"):
+                    g(a)
+    finally:
+        config.update("jax_num_cpu_devices", _prev)

@@ -658,6 +658,10 @@ def _inferred_specs(leaves, mesh, manual) -> list:
     keeping only the manual axes."""
     specs = []
     for x in leaves:
+        if isinstance(x, Tracer):
+            raise NotImplementedError(
+                "shard_map/smap inferring in_specs from a traced argument (under jit, grad "
+                "or vmap): pyjax's types carry no sharding; pass in_specs (in_axes) instead")
         placed = array_module.sharding_of(x) if isinstance(x, Array) else None
         spec = (placed.spec if isinstance(placed, shd.NamedSharding) and placed.mesh == mesh
                 else P())
