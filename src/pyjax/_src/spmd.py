@@ -601,10 +601,14 @@ def _without_size_one(spec, mesh):
     is set (else itself)."""
     if not config.jax_remove_size_one_mesh_axis_from_type:
         return spec
-    keep = lambda e: (tuple(a for a in e if mesh.shape[a] != 1) if isinstance(e, tuple) else  # noqa: E731
-                      None if e is not None and e != P.UNCONSTRAINED and mesh.shape[e] == 1
-                      else e)
-    return P(*[keep(e) for e in spec])
+    out = []
+    for e in spec:
+        if isinstance(e, tuple):
+            e = tuple(a for a in e if mesh.shape[a] != 1)
+        elif e is not None and e != P.UNCONSTRAINED and mesh.shape[e] == 1:
+            e = None
+        out.append(e)
+    return P(*out)
 
 
 class InferFromArgs:
