@@ -404,6 +404,64 @@ def test_join_runs_a_spawned_task_itself_while_the_worker_is_busy():
     assert threads.join(threads.spawn(np.add, 1, 2)) == 3
 
 
+# ---------------------------------------------------------------------------- split products
+
+SPLIT_PRODUCTS = [  # (m, k, n, lhs transposed, rhs transposed, dtype)
+    (128, 784, 512, False, False, np.float32), (784, 128, 512, True, False, np.float32),
+    (128, 512, 512, False, True, np.float32), (1000, 301, 97, True, True, np.float32),
+    (333, 1025, 77, False, False, np.complex64), (256, 300, 300, False, False, np.float64)]
+
+
+def _assert_bits(x, y):
+    assert x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+
+
+@pytest.mark.parametrize("m,k,n,ta,tb,dtype", SPLIT_PRODUCTS)
+def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dtype):
+    """``blas.matmul`` splits a large float32 or complex64 product into blocks of rows (a
+    batch into runs of items) among the threads: each block gets the bits of NumPy's call
+    on it (on one BLAS thread, pyjax's setting), whichever thread runs it (the caller runs
+    every block while the worker is busy elsewhere), close to the whole product's; a
+    batch's items get exactly the whole batch's bits; float64 products run whole."""
+    assert blas_module.num_threads() in (None, 1)
+    monkeypatch.setattr(POLICY, "split_min_macs", 1 << 14)
+    monkeypatch.setattr(POLICY, "num_threads", 3)
+    rng = np.random.default_rng(m)
+    make = lambda shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
+    a = make((k, m)).T if ta else make((m, k))
+    b = make((n, k)).T if tb else make((k, n))
+    bounds = blas_module.blocks(a.shape, n, dtype)
+    assert (bounds is None) == (dtype == np.float64)
+    assert bounds is None or len(bounds) >= 3 and all(x % 64 == 0 for x in bounds[1:-1])
+    want = np.matmul(a, b) if bounds is None else np.concatenate(
+        [np.matmul(a[lo:hi], b) for lo, hi in zip(bounds, bounds[1:])])
+    np.testing.assert_allclose(want, np.matmul(a, b), rtol=1e-4, atol=1e-3)
+    _assert_bits(blas_module.matmul(a, b), want)
+    out = np.empty((m, n), dtype)
+    assert blas_module.matmul(a, b, out=out) is out
+    _assert_bits(out, want)
+    batch_a, batch_b = np.stack([a, a[::-1]]), np.stack([b, b])
+    assert blas_module.blocks(batch_a.shape, n, dtype) == [0, 1, 2]
+    _assert_bits(blas_module.matmul(batch_a, batch_b), np.matmul(batch_a, batch_b))
+    gate = threading.Event()
+    busy = threads.thread_pool().submit(gate.wait, 5)
+    try:
+        _assert_bits(blas_module.matmul(a, b), want)
+    finally:
+        gate.set()
+        busy.result()
+
+
+def test_split_products_leave_x_times_x_transposed_whole(monkeypatch):
+    """NumPy computes ``x @ x.T`` with ``syrk`` (another rounding than a block of rows),
+    so such a product is not split."""
+    monkeypatch.setattr(POLICY, "split_min_macs", 1 << 10)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
+    x = np.random.default_rng(1).standard_normal((256, 200)).astype(np.float32)
+    _assert_bits(blas_module.matmul(x, x.T), np.matmul(x, x.T))
+    assert blas_module._bounds(x, x.T) is None
+
+
 def _planned_product(lhs, rhs, dn, out=None):
     """``dot_general``'s kernel through its general ``impl_plan`` route (what the plain
     products' fast path must reproduce bit for bit, ``out`` buffers included)."""

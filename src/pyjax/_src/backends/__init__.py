@@ -110,6 +110,8 @@ class Platform:
 
 _BACKENDS = {"cpu": Platform("cpu", _cpu_devices, policy=POLICY, pool=POOL, threads=threads,
                              blas=blas, native=native)}
+if POLICY.blas_threads:  # (at import: every product's bits, from the first, on one setting)
+    blas.set_num_threads(POLICY.blas_threads)
 
 
 def platform(name: str | None = None) -> Platform:

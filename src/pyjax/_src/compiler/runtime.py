@@ -156,11 +156,11 @@ class FusedKernel:
         if len(parts) == 1:
             self._work(ins, outs, parts[0])
             return
-        workers = self.platform.threads.thread_pool()
-        futures = [workers.submit(self._work, ins, outs, p) for p in parts[1:]]
+        threads = self.platform.threads  # (a part no worker has started runs here)
+        futures = [threads.spawn(self._work, ins, outs, p) for p in parts[1:]]
         self._work(ins, outs, parts[0])
         for f in futures:
-            f.result()
+            threads.join(f)
 
     def _work(self, ins, outs, plan):
         blocks = self.blocks

@@ -18,6 +18,7 @@ from typing import NamedTuple, Union
 import numpy as np
 
 from pyjax._src import dtypes
+from pyjax._src.backends.cpu import blas
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval
@@ -309,18 +310,19 @@ def _contract(view, w, nsp: int, groups: int, batch_groups: int):
     p = view.shape[1:1 + nsp]
     npix, ktaps = int(np.prod(p, dtype=np.int64)), int(np.prod(w.shape[:nsp], dtype=np.int64))
     if groups == 1 and batch_groups == 1:
-        res = np.matmul(view.reshape(n * npix, ktaps * c), w.reshape(ktaps * c, o))
+        res = blas.matmul(view.reshape(n * npix, ktaps * c), w.reshape(ktaps * c, o))
         return res.reshape((n,) + p + (o,))
     if groups > 1:
         i, og = c // groups, o // groups
         a = view.reshape(n * npix, ktaps, groups, i).transpose(2, 0, 1, 3)
         b = w.reshape(ktaps, i, groups, og).transpose(2, 0, 1, 3)
-        res = np.matmul(a.reshape(groups, n * npix, ktaps * i), b.reshape(groups, ktaps * i, og))
+        res = blas.matmul(a.reshape(groups, n * npix, ktaps * i),
+                          b.reshape(groups, ktaps * i, og))
         return res.transpose(1, 0, 2).reshape((n,) + p + (o,))
     nb, ob = n // batch_groups, o // batch_groups
     a = view.reshape(batch_groups, nb * npix, ktaps * c)
     b = w.reshape(ktaps * c, batch_groups, ob).transpose(1, 0, 2)
-    res = np.matmul(a, b)
+    res = blas.matmul(a, b)
     return res.transpose(1, 0, 2).reshape((nb,) + p + (o,))
 
 

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from pyjax._src import dtypes
-from pyjax._src.backends.cpu import native
+from pyjax._src.backends.cpu import blas, native
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal, Var
 from pyjax._src.core.primitive import NativeForm, Primitive
@@ -155,12 +155,12 @@ def impl_plan(lshape, rshape, ldtype, rdtype, dimension_numbers, preferred):
         b = (rb + rf, bshape + (1,) * len(lfs) + rfs)
         op, mshape = np.multiply, None
     elif not lb:  # a 2-D product, whose transposed operands BLAS reads in place
-        a, b, op, mshape = (lf + lc, (m, nk)), (rc + rf, (nk, n)), np.matmul, (m, n)
+        a, b, op, mshape = (lf + lc, (m, nk)), (rc + rf, (nk, n)), blas.matmul, (m, n)
     else:
-        a, b, op = (lb + lf + lc, (nb, m, nk)), (rb + rc + rf, (nb, nk, n)), np.matmul
+        a, b, op = (lb + lf + lc, (nb, m, nk)), (rb + rc + rf, (nb, nk, n)), blas.matmul
         mshape = (nb, m, n)
     # ``into``: the shape to view an ``out`` buffer as when the matmul can write into it
-    into = mshape if op is np.matmul and work == out_dtype else None
+    into = mshape if op is blas.matmul and work == out_dtype else None
     return a, b, op, work, out_dtype, bshape + lfs + rfs, into
 
 
@@ -182,7 +182,7 @@ def _dot_general_impl(lhs, rhs, dimension_numbers, precision, preferred_element_
         if out is None and rhs.ndim == 2:
             # The commonest: x @ W, x @ W.T, v @ W. (NumPy's matmul runs a 1-D ``v`` as
             # the one-row matrix ``impl_plan`` makes of it, the same gemv: same bits.)
-            return [np.matmul(lhs, rhs if rc[0] == 0 else rhs.T)]
+            return [blas.matmul(lhs, rhs if rc[0] == 0 else rhs.T)]
         fast = _plain_product(lhs, rhs, rc[0], out)
         if fast is not None:
             return fast
@@ -260,9 +260,9 @@ def _plain_product(lhs, rhs, rc: int, out):
     a = lhs if lhs.ndim == 2 else lhs.reshape((1, lhs.shape[0]))
     into = (a.shape[0], b.shape[1])
     if out is not None and (out.shape == into or out.flags.c_contiguous):
-        np.matmul(a, b, out=out if out.shape == into else out.reshape(into))
+        blas.matmul(a, b, out=out if out.shape == into else out.reshape(into))
         return [out]
-    res = np.matmul(a, b)
+    res = blas.matmul(a, b)
     if lhs.ndim == 1 or rn == 1:  # drop the unit dims the 2-D product added
         res = res.reshape(lhs.shape[:-1] + into[1:] * (rn - 1))
     return [res]
@@ -379,13 +379,20 @@ def _dot_general_stacked(eqn, operands, length):
     for one unbatched product (same shapes and strides, so the same BLAS routine), and a
     product without contraction is a multiply. Its unstepped operand is broadcast along
     the steps (a stride-0 view); one the kernel would have to copy (merged dims, another
-    dtype) would become a copy per step, so such a product stays unstacked."""
+    dtype) would become a copy per step, so such a product stays unstacked, as does one
+    that ``blas.matmul`` splits into blocks of rows."""
     (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
     if lb or len({v.aval.dtype for v in eqn.invars + eqn.outvars}) != 1 or \
             any(type(v) is Literal for v in eqn.invars) or \
             not all(s is not None or (v.aval.ndim <= 2 and len(c) <= 1)
                     for v, s, c in zip(eqn.invars, operands, (lc, rc))):
         return None
+    (_, sa), (_, sb), *_ = impl_plan(*(v.aval.shape for v in eqn.invars),
+                                     *(v.aval.dtype for v in eqn.invars),
+                                     eqn.params["dimension_numbers"],
+                                     eqn.params["preferred_element_type"])
+    if lc and blas.blocks(sa, sb[-1], eqn.invars[0].aval.dtype) is not None:
+        return None  # (split into row blocks, unlike a batch's items: kept as it is)
     pre = []
     invars = [s if s is not None else broadcasting.step_broadcast(pre, v, length)
               for v, s in zip(eqn.invars, operands)]

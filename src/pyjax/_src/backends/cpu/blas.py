@@ -1,7 +1,8 @@
 """NumPy's own BLAS library, reached through ctypes: the ``gemv`` routines its
 ``matmul`` calls (for native loops to call the very same ones) and its thread count (to
-decide whether two products should run side by side). Found for the OpenBLAS that NumPy's
-wheels bundle; elsewhere ``gemv`` and ``num_threads`` answer None.
+decide whether two products should run side by side, and to run it on one thread). Found
+for the OpenBLAS that NumPy's wheels bundle; elsewhere ``gemv`` and ``num_threads`` answer
+None. ``matmul`` is ``np.matmul`` with large products split among pyjax's threads.
 """
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import glob
 import os
 
 import numpy as np
+
+from pyjax._src.backends.cpu import threads
+from pyjax._src.backends.cpu.policy import POLICY
 
 _LIBRARY: list = []
 
@@ -73,3 +77,71 @@ def num_threads() -> int | None:
     lib, suffix, _ = found
     get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
     return int(get()) if get is not None else None
+
+
+def set_num_threads(n: int) -> None:
+    """Run NumPy's BLAS on ``n`` threads (where it is the bundled OpenBLAS)."""
+    found = _library()
+    if found is not None:
+        lib, suffix, _ = found
+        fn = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+        if fn is not None:
+            fn(ctypes.c_int(n))
+
+
+_SPLIT_ROWS = (np.dtype(np.float32), np.dtype(np.complex64))
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b, out=out)`` for 2-D or 3-D operands, a large product split among
+    the threads (``POLICY.split_min_macs``): a batch into runs of items (each item is the
+    BLAS call NumPy makes for it: its bits), a float32 or complex64 matrix into blocks of
+    rows at multiples of 64, each NumPy's call on those rows. (OpenBLAS's SkylakeX kernels
+    give those rows the whole product's bits; its Haswell kernels round a block's last
+    rows otherwise, so there a product's bits depend on ``POLICY.num_threads``, as they
+    did on OpenBLAS's own threads. Float64 products run whole: more of its kernels do.)
+    A block no worker has started when the caller is done with its own runs on the caller
+    (``threads.join``): on a machine with more runnable threads than cores a product never
+    waits for a thread the scheduler has put aside, as OpenBLAS's own threads do."""
+    bounds = _bounds(a, b)
+    if bounds is None:
+        return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    if out is None:
+        shape = a.shape[:-1] + b.shape[-1:]
+        out = np.empty(shape, np.result_type(a, b))
+    batch = a.ndim == 3
+    tasks = [threads.spawn(np.matmul, a[lo:hi], b[lo:hi] if batch else b, out=out[lo:hi])
+             for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    np.matmul(a[:bounds[1]], b[:bounds[1]] if batch else b, out=out[:bounds[1]])
+    for task in tasks:
+        threads.join(task)
+    return out
+
+
+def _bounds(a: np.ndarray, b: np.ndarray) -> list | None:
+    """Where ``matmul`` splits ``a`` (its rows or batch items), or None: a product too
+    small for more than one block, operands of two dtypes, or ``x @ x.T`` (which NumPy
+    computes with ``syrk``)."""
+    if a.ndim != b.ndim or a.ndim not in (2, 3) or a.dtype != b.dtype or \
+            a.ndim == 3 and a.shape[0] != b.shape[0]:
+        return None
+    if a.ndim == 2 and np.may_share_memory(a, b):
+        return None
+    return blocks(a.shape, b.shape[-1], a.dtype)
+
+
+def blocks(shape: tuple, n: int, dtype) -> list | None:
+    """Where ``matmul`` splits an ``a`` of ``shape`` times a ``b`` of ``n`` columns: the
+    bounds of its blocks along ``a``'s first axis, or None (it runs whole)."""
+    macs = int(np.prod(shape, dtype=np.int64)) * n
+    if POLICY.num_threads < 2 or macs < 2 * POLICY.split_min_macs:
+        return None
+    step = 1 if len(shape) == 3 else 64 if np.dtype(dtype) in _SPLIT_ROWS else 0
+    if not step:
+        return None
+    parts = min(POLICY.num_threads, macs // POLICY.split_min_macs, shape[0] // step)
+    if parts < 2:
+        return None
+    size = -(-shape[0] // parts)
+    size = -(-size // step) * step
+    return list(range(0, shape[0], size)) + [shape[0]]

@@ -77,7 +77,17 @@ class Policy:
     pool_min_bytes = 1 << 16
     pool_max_bytes = 1 << 26  # the most the pool holds
 
-    # ---- products (compiler.schedule)
+    # ---- products (backends.cpu.blas, compiler.schedule)
+    # NumPy's BLAS runs on this many threads (None: as NumPy set it up). OpenBLAS's threads
+    # wait for each other within a product: on a machine with more runnable threads than
+    # cores each product waits for a thread the scheduler put aside (128x784x512 float32
+    # at load 25 on 2 cores: 6.4 ms on one thread, 46 ms on two). With one, a product's
+    # bits are also the same on every machine; pyjax splits large products among its own
+    # threads instead (``blas.matmul``). ``PYJAX_BLAS_THREADS`` overrides it (0: None).
+    blas_threads = int(os.environ.get("PYJAX_BLAS_THREADS", 1)) or None
+    # Multiply-adds of each block of a product split among the threads (~50 us: a
+    # thread hand-off costs ~20 us).
+    split_min_macs = 1 << 22
     # Multiply-adds of a product worth running on the worker beside other work (~0.3 ms;
     # mlp_step with one BLAS thread: 2.43 -> 2.28 ms).
     spawn_min_macs = 1 << 24

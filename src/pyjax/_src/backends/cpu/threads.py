@@ -49,8 +49,8 @@ def run_parallel(kernel, n: int, *arrays) -> None:
     kernels release the GIL and write disjoint slices)."""
     parts = max(1, min(POLICY.num_threads, n // (1 << 16)))
     bounds = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
-    futures = [thread_pool().submit(kernel, *arrays, start, stop)
+    futures = [spawn(kernel, *arrays, start, stop)
                for start, stop in zip(bounds[1:-1], bounds[2:])]
     kernel(*arrays, bounds[0], bounds[1])
     for f in futures:
-        f.result()
+        join(f)
