@@ -5,7 +5,7 @@ N calls, compile included, JAX at its defaults; ``_again`` rows rerun with the p
 compilation cache the first run left.
 
     python benchmarks/run.py [--only ROW,ROW] [--out FILE] [--compare OLD.json] [--profile ROW]
-                             [--single-thread | --default-threads]
+                             [--single-thread | --xla-one-thread] [--one-table]
 
 Every row warms both sides up (steady-state rows for WARMUP_S seconds), picks a repetition count per sample so that one sample
 lasts at least SAMPLE_MIN_S, then alternates samples of the two libraries until the row's
@@ -17,11 +17,13 @@ Every sample follows SETTLE_S of untimed calls of the same side: after its last 
 idle OpenBLAS thread spins for ~0.1 s, and timed right after pyjax's samples, JAX's steps
 lost a core to it (mlp_step 2.1 instead of 1.5 ms).
 
-Settings: by default JAX runs with one XLA intra-op thread, its fastest setting here
-(mlp_step 1.5 against 2.3 ms with its default threads, attention 7.6 against 14 ms;
-other rows within noise), and pyjax with its defaults.
-``--single-thread`` gives both one BLAS/XLA thread, ``--default-threads`` leaves both
-at their library defaults. The script restarts itself without OPENBLAS_CORETYPE and
+Settings: by default both libraries run at their defaults (the main table), then the
+steady-state rows run again in a child process with JAX on one XLA intra-op thread (the
+second table, labelled so; ``--one-table`` skips it; ``--xla-one-thread`` runs only that
+setting). On the 2-core machine one XLA thread was JAX's faster setting (mlp_step 1.5
+against 2.3 ms with its default threads, attention 7.6 against 14 ms, idle).
+``--single-thread`` gives both libraries one thread (``PYJAX_NUM_THREADS=1``, one BLAS and
+one XLA thread). The script restarts itself without OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE, which some machines set for old OpenBLAS builds and which make a
 current NumPy run older kernels; the table and JSON record the BLAS kernel in use.
 """
@@ -59,7 +61,7 @@ STARTUP_REPS = 5          # fresh processes per library for the startup rows (af
 XLA_ONE_THREAD = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false "
                                 "intra_op_parallelism_threads=1"}
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                     **XLA_ONE_THREAD}
+                     "PYJAX_NUM_THREADS": "1", **XLA_ONE_THREAD}
 DROPPED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 JAX_SETTINGS = ("JAX: CPU backend, float32, every steady-state row under jax.jit, warm caches, "
                 "no persistent compilation cache; both: block_until_ready on outputs, "
@@ -145,7 +147,7 @@ def _err(e: BaseException) -> str:
 
 def measure_case(case: cases.Case, libs: dict) -> dict:
     row = {"name": case.name, "what": case.what, "target": case.target, "unit": "s",
-           "pyjax": {}, "jax": {}, "note": ""}
+           "kind": case.kind, "pyjax": {}, "jax": {}, "note": ""}
     runs, firsts = {}, {}
     for name, lib in libs.items():
         if name == "pyjax" and case.needs and not _has(lib.jax, case.needs):
@@ -345,7 +347,11 @@ def _fmt_value(side: dict, unit: str) -> str:
 
 
 def print_table(rows: list) -> None:
-    print(f"\n{JAX_SETTINGS}; {_threads()}")
+    setting = ("both libraries on one thread" if os.environ.get("PYJAX_NUM_THREADS") == "1"
+               else "JAX on one XLA thread, pyjax at its defaults"
+               if os.environ.get("XLA_FLAGS") == XLA_ONE_THREAD["XLA_FLAGS"]
+               else "both libraries at their defaults")
+    print(f"\n== {setting} ==\n{JAX_SETTINGS}; {_threads()}")
     print("median ±half-IQR per call; ratio = pyjax/JAX (lower is better for pyjax)\n")
     head = f"{'#':>2} {'row':<13}{'pyjax':>16}{'JAX':>16}{'ratio':>9} {'target':>7} {'':<5} check"
     print(head)
@@ -406,7 +412,7 @@ def _git(*args) -> str:
 
 def _threads() -> str:
     names = ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "OMP_NUM_THREADS",
-             "MKL_NUM_THREADS", "XLA_FLAGS")
+             "MKL_NUM_THREADS", "PYJAX_NUM_THREADS", "PYJAX_NATIVE", "XLA_FLAGS")
     env = [f"{k}={os.environ[k]}" for k in names if k in os.environ]
     return "threads: " + (" ".join(env) if env else "library defaults") + \
         f" ({os.cpu_count()} CPUs); BLAS: {_blas()}"
@@ -428,9 +434,26 @@ def _environment(args) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     if args.single_thread:
         env.update(SINGLE_THREAD_ENV)
-    elif not args.default_threads:
+    elif args.xla_one_thread:
         env.update(XLA_ONE_THREAD)
+    else:
+        env.pop("XLA_FLAGS", None)
     return env
+
+
+def second_table(rows: list, args) -> list:
+    """The steady-state rows again, JAX on one XLA thread (a child process: XLA reads
+    its flags once): their rows, printed under a label."""
+    names = [r["name"] for r in rows if r.get("kind") == "time"]
+    if not names or args.one_table or args.single_thread or args.xla_one_thread:
+        return []
+    print(f"\n== second table: the steady-state rows again, JAX on one XLA thread "
+          f"({XLA_ONE_THREAD['XLA_FLAGS']}), pyjax as before ==", flush=True)
+    with tempfile.TemporaryDirectory(prefix="pyjax-bench-") as folder:
+        out = Path(folder) / "second.json"
+        subprocess.run([sys.executable, __file__, "--xla-one-thread", "--one-table",
+                        "--only", ",".join(names), "--out", str(out)], check=True)
+        return json.loads(out.read_text())["rows"]
 
 
 def metadata(libs: dict) -> dict:
@@ -480,8 +503,11 @@ def main(argv=None) -> int:
     threads = ap.add_mutually_exclusive_group()
     threads.add_argument("--single-thread", action="store_true",
                          help="one BLAS/XLA thread for both (busy machines: OpenBLAS threads spin)")
-    threads.add_argument("--default-threads", action="store_true",
-                         help="both libraries with their default threads")
+    threads.add_argument("--xla-one-thread", action="store_true",
+                         help="JAX on one XLA thread, pyjax at its defaults (the second "
+                              "table's setting)")
+    ap.add_argument("--one-table", action="store_true",
+                    help="skip the second table (steady rows, JAX on one XLA thread)")
     args = ap.parse_args(argv)
     env = _environment(args)
     if env != dict(os.environ):
@@ -517,10 +543,14 @@ def main(argv=None) -> int:
             rows.append(measure_case(case, libs))
     rows += startup + scaling + jobs
     print_table(rows)
+    second = second_table(rows, args)
     out = Path(args.out) if args.out else \
         HERE / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": metadata(libs), "rows": rows}, indent=1))
+    result = {"meta": metadata(libs), "rows": rows}
+    if second:
+        result["rows_xla_one_thread"] = second
+    out.write_text(json.dumps(result, indent=1))
     print(f"\nwrote {out} ({time.perf_counter() - t0:.0f} s)")
     if args.compare:
         print_compare(rows, args.compare)
