@@ -22,6 +22,7 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.backends.cpu import lapack
+from pyjax._src.backends.cpu import blas as cpu_blas
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.core.trace import get_aval, to_array
@@ -274,6 +275,7 @@ def _lapack(name: str, *arrays, library: str = "lapack"):
     fn = _ROUTINES.get(key)
     if fn is None:
         from scipy.linalg import blas, lapack
+        cpu_blas.scipy_threads()
         getter = lapack.get_lapack_funcs if library == "lapack" else blas.get_blas_funcs
         fn = _ROUTINES[key] = getter((name,), arrays)[0]
     return fn
@@ -282,6 +284,7 @@ def _lapack(name: str, *arrays, library: str = "lapack"):
 def _scipy_linalg(name: str, *args, **kwargs):
     """A ``scipy.linalg`` routine on one matrix; None where LAPACK reports failure."""
     import scipy.linalg
+    cpu_blas.scipy_threads()
     try:
         with np.errstate(all="ignore"):
             return getattr(scipy.linalg, name)(*args, check_finite=False, **kwargs)

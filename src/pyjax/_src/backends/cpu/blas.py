@@ -89,6 +89,26 @@ def set_num_threads(n: int) -> None:
             fn(ctypes.c_int(n))
 
 
+def scipy_threads() -> None:
+    """Run SciPy's own bundled OpenBLAS (its LAPACK, which pyjax's linear algebra calls) on
+    ``POLICY.blas_threads`` threads, as NumPy's: called before pyjax first calls it."""
+    if _SCIPY or not POLICY.blas_threads:
+        return
+    import scipy  # noqa: PLC0415 (imported by the caller already)
+    for path in glob.glob(os.path.join(os.path.dirname(scipy.__file__), os.pardir,
+                                       "scipy.libs", "libscipy_openblas*.so*")):
+        lib = ctypes.CDLL(path)
+        for suffix in ("64_", ""):
+            fn = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            if fn is not None:
+                fn(ctypes.c_int(POLICY.blas_threads))
+                break
+    _SCIPY.append(True)
+
+
+_SCIPY: list = []
+
+
 _SPLIT_ROWS = (np.dtype(np.float32), np.dtype(np.complex64))
 
 

@@ -12,6 +12,7 @@ import ctypes
 
 import numpy as np
 
+from pyjax._src.backends.cpu.blas import scipy_threads
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.backends.cpu.threads import join, spawn
 
@@ -30,6 +31,7 @@ def _routine(name: str, dtype: np.dtype, nargs: int, library: str):
     key = (name, np.dtype(dtype))
     fn = _ROUTINES.get(key)
     if fn is None:
+        scipy_threads()
         if library == "lapack":
             from scipy.linalg import cython_lapack as module
         else:
