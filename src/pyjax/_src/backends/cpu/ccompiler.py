@@ -9,7 +9,10 @@ persistent cache (:mod:`cache`) makes that once per machine, not per process.
 
 Flags keep IEEE arithmetic as NumPy does it: no ``-ffast-math``, ``-ffp-contract=off``
 (no multiply-add is fused unless the source calls ``fma``, as XLA's approximations do);
-``-fno-math-errno`` only lets ``sqrt`` be one instruction (its result is the same).
+``-fno-math-errno`` only lets ``sqrt`` be one instruction (its result is the same);
+``-fno-trapping-math`` lets it compute both sides of a select (no floating-point trap is
+ever enabled), so that loops with selects vectorize: float32 ``erf_inv`` on 10M elements
+270 -> 100 ms, the same bits.
 ``load`` compiles at once; ``load_async`` in a background thread, while NumPy runs.
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pyjax._src.backends.cpu import cache
 from pyjax._src.config import CHECKS
 
 FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-ffp-contract=off",
-         "-fno-math-errno", "-std=c99")
+         "-fno-math-errno", "-fno-trapping-math", "-std=c99")
 _lock = threading.Lock()
 _found: list = []                       # [Compiler or None], once looked for
 _loaded: dict = {}                      # source key -> ctypes.CDLL
