@@ -85,6 +85,15 @@ def test_static_arguments_by_number_and_name():
     assert int(by_name(1, 2)) == 3   # the positional form is static too, as in JAX
 
 
+def test_negative_static_argnums_count_from_the_end():
+    def f(x, k, flag):  # branches on ``flag``: it must be static to trace at all
+        return (x * k).sum() if flag else x.sum()
+    for nums in (-1, (-1, -2)):
+        for flag in (True, False):
+            assert_same(pyjax.jit(f, static_argnums=nums)(jnp.arange(3.0), 0.5, flag),
+                        jax.jit(f, static_argnums=nums)(jnp_ref.arange(3.0), 0.5, flag))
+
+
 def test_python_control_flow_on_static_argument():
     @functools.partial(pyjax.jit, static_argnames=["n"])
     def g(x, n):

@@ -124,6 +124,8 @@ def normalize_argnums(fun, static_argnums, static_argnames):
     except (TypeError, ValueError):
         return nums, names
     positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not any(p.kind == p.VAR_POSITIONAL for p in params):  # negative: from the end
+        nums = tuple(i + len(positional) if -len(positional) <= i < 0 else i for i in nums)
     nums = tuple(sorted(set(nums) | {positional.index(n) for n in names if n in positional}))
     names = tuple(sorted(set(names) | {positional[i] for i in nums if 0 <= i < len(positional)}))
     return nums, names
@@ -619,7 +621,12 @@ class _Placed:
 
     def __call__(self, *args, **kwargs):
         if self._in is not None:
-            for leaf, s in zip(tree_util.tree_leaves(args), _per_leaf(self._in, args)):
+            if kwargs:
+                raise ValueError("pjit does not support kwargs when in_shardings is specified.")
+            n = len(args)
+            static = {i % n for i in self._wrapped._static_nums if -n <= i < n}
+            dynamic = tuple(a for i, a in enumerate(args) if i not in static)
+            for leaf, s in zip(tree_util.tree_leaves(dynamic), _per_leaf(self._in, dynamic)):
                 if isinstance(s, sharding.NamedSharding):
                     s.check_shape(np.shape(leaf))
         out = self._wrapped(*args, **kwargs)
