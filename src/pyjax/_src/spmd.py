@@ -761,8 +761,6 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
         if not all(type(a) is int for a in tree_util.tree_leaves(axes)):
             raise TypeError(f"pmap {what} must be an int, None, or (nested) container with "
                             f"those types as leaves, but got {axes}.")
-    if not isinstance(out_axes, int) and out_axes is not None:
-        raise NotImplementedError("pmap: out_axes other than an int or None (a container)")
     static = _index_tuple(static_broadcasted_argnums)
     backends.check_backend(backend)
     from_devices = devices if devices is not None else backends.local_devices()
@@ -785,10 +783,12 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
         axis = axis_name if axis_name is not None else "_internal_pmap_axis_name"
         if size > len(from_devices):
             _too_few_devices(first, from_devices, axis)
-        outs = _pmap_vmap(lambda a, k: f(*a, **k), dims, out_axes, name, size)(*dyn)
-        sharded = shd.NamedSharding(_device_line(from_devices[:size], axis), P(axis))
-        return tree_util.tree_map(
-            lambda o: o if isinstance(o, Tracer) or out_axes != 0 else place(o, sharded), outs)
+        outs, axes = _pmap_vmap(lambda a, k: f(*a, **k), dims, out_axes, name, size)(*dyn)
+        line = _device_line(from_devices[:size], axis)
+        leaves, tree = tree_util.tree_flatten(outs)
+        return tree_util.tree_unflatten(tree, [o if isinstance(o, Tracer) else place(
+            o, shd.NamedSharding(line, P() if a is None else P(*[None] * (a % o.ndim), axis)))
+            for o, a in zip(leaves, axes)])
     return mapped
 
 
@@ -851,7 +851,8 @@ def _pmap_axes(in_axes, args) -> list:
 
 def _pmap_vmap(fun, dims, out_axes, name, size):
     """vmap whose axis is a shard_map-style axis without type checks (``dims``: one
-    mapped axis or None per leaf of the arguments)."""
+    mapped axis or None per leaf of the arguments); returns the outputs and their axes, one
+    per leaf (``out_axes`` a tree prefix of the outputs; None: the first member's value)."""
     def run(*args):
         leaves, tree = tree_util.tree_flatten(args)
         leaves = [to_array(x, "pmap") for x in leaves]
@@ -864,10 +865,10 @@ def _pmap_vmap(fun, dims, out_axes, name, size):
             return [to_array(o, "pmap") for o in outs]
         in_dims = [None if d is None else d % get_aval(x).ndim for x, d in zip(leaves, dims)]
         outs, out_dims = batch_flat(flat, leaves, in_dims, size, name, Spmd(size, 0, False))
-        if out_axes is None:  # the first member's value, as a check_vma=False shard_map
-            outs = [o if d is None else lax_shape.index_in_dim(o, 0, d, keepdims=False)
-                    for o, d in zip(outs, out_dims)]
-            return tree_util.tree_unflatten(out_tree[-1], outs)
-        outs = [bc.moveaxis(o, d, out_axes, size) for o, d in zip(outs, out_dims)]
-        return tree_util.tree_unflatten(out_tree[-1], outs)
+        axes = tree_util.broadcast_prefix(
+            out_axes, tree_util.tree_unflatten(out_tree[-1], outs), "pmap out_axes")
+        outs = [bc.moveaxis(o, d, a, size) if a is not None else o if d is None
+                else lax_shape.index_in_dim(o, 0, d, keepdims=False)  # as check_vma=False
+                for o, d, a in zip(outs, out_dims, axes)]
+        return tree_util.tree_unflatten(out_tree[-1], outs), axes
     return run
