@@ -188,6 +188,11 @@ def cases(jax) -> dict:
     c["mesh_of_some_devices"] = lambda: (lambda m: (repr(m), [d.id for d in m.devices.flat],
                                                     shards(jax.device_put(x8, NamedSharding(m, P("a"))))))(
         jax.make_mesh((2,), ("a",), devices=jax.devices()[2:]))
+    c["mesh_smaller_than_devices"] = lambda: [
+        (repr(m), [d.id for d in m.devices.flat]) for m in (
+            jax.make_mesh((1, 1, 1), ("a", "b", "c")), jax.make_mesh((2,), ("a",)),
+            jax.make_mesh((1, 2), ("a", "b"), devices=jax.devices()[1:]))]
+    c["err_make_mesh_too_large"] = lambda: jax.make_mesh((2, 4), ("a", "b"))
     c["pytree_specs"] = lambda: smap(lambda d: {"a": d["a"] * 2, "b": lax.psum(d["b"], "i")},
                                      ({"a": P("i"), "b": P("i")},), {"a": P("i"), "b": P()})(
         {"a": x8, "b": x44})
@@ -307,6 +312,17 @@ def cases(jax) -> dict:
     c["err_explicit_no_sharding"] = lambda: _with_mesh(jax, m2, lambda: explicit(lambda v: v)(x44))
     c["jit_out_shardings"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
         jax.jit(lambda x: x * 2, out_shardings=NamedSharding(m1, P("i")))(x8))
+    scaled = lambda v, k, flag: (v * k).sum() if flag else v.sum()  # noqa: E731
+    c["jit_in_shardings_static"] = lambda: (
+        jax.jit(scaled, in_shardings=(NamedSharding(m1, P("i")), None), static_argnums=2)(
+            x44, 0.5, True),
+        jax.jit(scaled, in_shardings=(NamedSharding(m1, P("i")), None),
+                static_argnames="flag")(x44, 0.5, False),
+        jax.jit(scaled, in_shardings=NamedSharding(m1, P()), static_argnums=(-1,))(
+            x44, w, True))
+    c["err_jit_in_shardings_kwargs"] = lambda: jax.jit(
+        scaled, in_shardings=(NamedSharding(m1, P("i")), None), static_argnames="flag")(
+        x44, 0.5, flag=True)
     c["pmap"] = lambda: (lambda a: (np.asarray(a), repr(a.sharding)))(
         jax.pmap(lambda v: lax.psum(v, "k") * lax.axis_index("k"), axis_name="k")(x44))
     c["pmap_grad"] = lambda: jax.pmap(lambda v: jax.grad(lambda v: lax.psum(v * v, "k").sum())(v),
@@ -324,6 +340,9 @@ def cases(jax) -> dict:
             {"a": x44, "b": w}, x8[:4]),
         jax.pmap(lambda v: v.sum(), in_axes=1, devices=jax.devices()[1:3])(x44[:, :2]),
         jax.pmap(lambda v: (v, v * 2), out_axes=None, axis_size=4)(x44)[1])
+    c["pmap_out_axes_tree"] = lambda: (lambda r: (r, [repr(a.sharding) for a in jax.tree.leaves(r)]))(
+        jax.pmap(lambda v: (v * 2, {"s": v.sum(), "w": w * 3}, [v, v + 1]),
+                 out_axes=(0, {"s": 0, "w": None}, [1, 0]), axis_name="k")(x44))
     c["err_pmap_few_static"] = lambda: jax.pmap(lambda v, k: v * k,
                                                 static_broadcasted_argnums=1)(x44)
     c["err_pmap_devices_empty"] = lambda: jax.pmap(lambda v: v, devices=[])
