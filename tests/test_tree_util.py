@@ -335,3 +335,31 @@ def test_treedef_children_and_flatten_up_to():
     assert td.flatten_up_to(([1], {"a": (2, 3), "b": None})) == [[1], (2, 3)]
     with pytest.raises(ValueError, match="expected None, got 1"):
         tu.tree_structure(None).flatten_up_to(1)
+
+
+@dataclasses.dataclass
+class _Pt:
+    x: object
+    y: object
+
+
+for _mod in (jtu, tu):
+    _mod.register_dataclass(_Pt, data_fields=["x", "y"], meta_fields=[])
+
+
+@pytest.mark.parametrize("prefix, full", [
+    ((0, None), (1, 2)),                              # a prefix: no errors
+    ({"a": 1, "b": 2}, {"a": 1, "c": 2}),             # dict keys (metadata)
+    ({"a": 1}, {"a": 1, "c": 2}),                     # numbers of children
+    ((1, (2, 3)), (1, (2, 3, 4))),                    # tuple lengths, under a key
+    ([1], (1,)),                                      # types
+    ((None, [0, (0, 1)]), (1, [2, (3,)])),            # two errors, both reported
+    (_Pt(1.0, [2.0]), _Pt(1.0, 2.0)),                 # under an attribute
+    (collections.OrderedDict(b=0, a=0), collections.OrderedDict(a=0, b=0)),
+], ids=range(8))
+def test_prefix_errors_match_jax(prefix, full):
+    from jax._src.tree_util import prefix_errors as theirs
+    from pyjax._jax_src.tree_util import prefix_errors as ours
+    mine = [(type(e("in_axes")), str(e("in_axes"))) for e in ours(prefix, full)]
+    ref = [(type(e("in_axes")), str(e("in_axes"))) for e in theirs(prefix, full)]
+    assert mine == ref

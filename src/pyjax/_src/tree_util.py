@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import difflib
 import functools
 import itertools
 import operator
@@ -453,6 +454,62 @@ def broadcast_prefix(prefix, tree, what: str) -> list:
                          f"value, got specification {prefix} for value tree "
                          f"{tree_structure(tree)}.") from e
     return [ax for ax, sub in zip(axes, subtrees) for _ in tree_leaves(sub)]
+
+
+def prefix_errors(prefix_tree, full_tree, is_leaf=None) -> list:
+    """Where ``prefix_tree`` fails to be a tree prefix of ``full_tree``: one function per
+    disagreement, taking the prefix's name (as "in_axes") and giving its ValueError."""
+    return list(_prefix_errors((), prefix_tree, full_tree, is_leaf))
+
+
+def _prefix_errors(path, prefix, full, is_leaf):
+    if (is_leaf is not None and is_leaf(prefix)) or _node_type(prefix) is None:
+        return  # a leaf is a prefix of anything
+    if type(prefix) is not type(full):
+        yield lambda name: ValueError(
+            _at("different types", name, path) + f"At that key path, the prefix pytree {name} "
+            f"has a subtree of type\n    {type(prefix)}\nbut at the same key path the full "
+            f"pytree has a subtree of different type\n    {type(full)}.")
+        return
+    (p_pairs, p_aux), (f_pairs, f_aux) = (flatten_one_level_with_keys(t) for t in (prefix, full))
+    if isinstance(prefix, (list, tuple)) and len(prefix) != len(full):
+        kind = type(prefix).__name__
+        yield lambda name: ValueError(
+            _at(f"different lengths of {kind}", name, path) + f"At that key path, the prefix "
+            f"pytree {name} has a subtree of type {kind} of length {len(prefix)}, but the full "
+            f"pytree has a subtree of the same type but of length {len(full)}.")
+        return
+    if len(p_pairs) != len(f_pairs):
+        p_keys, f_keys = ([_key_name(k) for k, _ in pairs] for pairs in (p_pairs, f_pairs))
+        diff = set(p_keys) ^ set(f_keys)
+        yield lambda name: ValueError(
+            _at("different numbers of pytree children", name, path) + f"At that key path, the "
+            f"prefix pytree {name} has a subtree of type\n    {type(prefix)}\nwith "
+            f"{len(p_keys)} child keys\n    {' '.join(p_keys)}\nbut at the same key path the "
+            f"full pytree has a subtree of the same type but with {len(f_keys)} child keys\n"
+            f"    {' '.join(f_keys)}\nso the symmetric difference on key sets is\n"
+            f"    {' '.join(diff)}")
+        return
+    if p_aux != f_aux:
+        diff = "\n".join("    " + line for line in difflib.ndiff(
+            str(p_aux).splitlines(), str(f_aux).splitlines()))
+        yield lambda name: ValueError(
+            _at("different pytree metadata", name, path) + f"At that key path, the prefix "
+            f"pytree {name} has a subtree of type\n    {type(prefix)}\nwith metadata\n    "
+            f"{p_aux}\nbut at the same key path the full pytree has a subtree of the same type "
+            f"but with metadata\n    {f_aux}\nso the diff in the metadata at these pytree "
+            f"nodes is\n{diff}")
+        return
+    for (key, p_child), (_, f_child) in zip(p_pairs, f_pairs):
+        yield from _prefix_errors((*path, key), p_child, f_child, is_leaf)
+
+
+def _at(what: str, name: str, path) -> str:
+    return f"pytree structure error: {what} at key path\n    {name}{keystr(path)}\n"
+
+
+def _key_name(key) -> str:
+    return str(getattr(key, key.__match_args__[0])) if isinstance(key, _KEY_TYPES) else str(key)
 
 
 def tree_flatten_with_path(tree, is_leaf=None, is_leaf_takes_path: bool = False):
