@@ -298,3 +298,42 @@ def test_custom_vjp_bwd_runs_when_no_cotangent_reaches_it():
         for key in ("history", "w"):
             np.testing.assert_allclose(np.asarray(ours[key]), np.asarray(theirs[key]))
         assert float(np.asarray(ours["history"])[0]) == 11.0
+
+
+def _bwd_cotangent_trees(jx, bwd_out):
+    """A custom_vjp over ({"a": None, "b": x}, (y, z)) whose bwd returns ``bwd_out(x, y, g)``."""
+    @jx.custom_vjp
+    def f(d, p):
+        return jx.numpy.sin(d["b"]) * p[0] + p[1]
+
+    def fwd(d, p):
+        return f(d, p), (d["b"], p[0])
+
+    def bwd(res, g):
+        return bwd_out(*res, g)
+    f.defvjp(fwd, bwd)
+    x, y, z = jx.numpy.float32(0.5), jx.numpy.arange(3.0), jx.numpy.float32(2.0)
+    return jx.grad(lambda d, p: f(d, p).sum(), argnums=(0, 1))({"a": None, "b": x}, (y, z))
+
+
+@pytest.mark.parametrize("bwd_out", [
+    lambda x, y, g: ({"a": None, "b": (g * y).sum()}, (g * x, g.sum())),  # None: an empty node
+    lambda x, y, g: (None, (g * x, g.sum())),         # None for a whole argument
+    lambda x, y, g: ({"a": None, "b": None}, (g * 2, None)),
+    lambda x, y, g: ([{"a": None, "b": g.sum()}, (g, g.sum())]),  # a list of the right length
+], ids=["nested-none", "arg-none", "leaf-none", "list"])
+def test_custom_vjp_bwd_cotangents_match_the_arguments_as_a_prefix(bwd_out):
+    ours, theirs = _bwd_cotangent_trees(pyjax, bwd_out), _bwd_cotangent_trees(jax, bwd_out)
+    assert pyjax.tree.structure(ours) == pyjax.tree.structure(theirs)
+    for o, t in zip(pyjax.tree.leaves(ours), jax.tree.leaves(theirs)):
+        assert (o.dtype, o.shape) == (t.dtype, t.shape)
+        np.testing.assert_allclose(np.asarray(o), np.asarray(t), rtol=1e-6)
+
+
+def test_custom_vjp_bwd_structure_error_matches_jax():
+    bad = lambda x, y, g: ({"b": g.sum()}, (g, g.sum()))  # noqa: E731  (no "a" key)
+    with pytest.raises(TypeError) as theirs:
+        _bwd_cotangent_trees(jax, bad)
+    with pytest.raises(TypeError) as ours:
+        _bwd_cotangent_trees(pyjax, bad)
+    assert str(ours.value) == str(theirs.value)

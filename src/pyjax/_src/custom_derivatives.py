@@ -353,25 +353,8 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
             res_tree = tree_util.tree_unflatten(res_tree_box[-1], res)
             g = tree_util.tree_unflatten(out_tree_box[0], [
                 _to_symbolic(ct, self.symbolic_zeros) for ct in cts])
-            cts_in = self.bwd(*nondiff, res_tree, g)
-            if not isinstance(cts_in, (tuple, list)):
-                raise TypeError(f"Custom VJP bwd rule must produce a tuple of cotangents, one "
-                                f"per primal argument, got {type(cts_in).__name__}.")
-            cts_in = list(cts_in)
-            if len(cts_in) != len(dyn):
-                raise TypeError(f"Custom VJP bwd rule must produce an output with the same "
-                                f"container (pytree) structure as the args tuple of the "
-                                f"primal function, and in particular must produce a tuple "
-                                f"of length equal to the number of arguments to the primal "
-                                f"function, but got bwd output of length {len(cts_in)} for "
-                                f"{len(dyn)} arguments.")
-            flat = []
-            for ct, arg in zip(cts_in, dyn):
-                n = len(tree_util.tree_leaves(arg))
-                flat.extend([None] * n if ct is None else tree_util.tree_flatten(
-                    ct, is_leaf=lambda x: x is None or isinstance(x, SymbolicZero))[0])
-            flat = [None if isinstance(ct, SymbolicZero) else ct for ct, r
-                    in zip(flat, refs_at) if not r]  # (a ref's cotangent: None, unused)
+            flat = _cotangent_leaves(self.bwd(*nondiff, res_tree, g), dyn)
+            flat = [ct for ct, r in zip(flat, refs_at) if not r]  # (a ref's: None, unused)
             return [None if ct is None else _cast_ct(ct, a) for ct, a in zip(flat, in_avals)]
 
         outs = custom_vjp_call_p.bind(*leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd,
@@ -379,6 +362,29 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
                                       fwd_name=_fun_name(self.fwd),
                                       bwd_name=_fun_name(self.bwd))
         return tree_util.tree_unflatten(out_tree_box[0], outs)
+
+
+def _cotangent_leaves(cts_in, dyn: list) -> list:
+    """A bwd rule's cotangents, one per leaf of the primal arguments ``dyn``, matched as a
+    tree prefix as in JAX: None (or a symbolic zero) gives None for every leaf of its
+    subtree, an array is repeated over every leaf of its."""
+    if isinstance(cts_in, list) and len(cts_in) == len(dyn):
+        cts_in = tuple(cts_in)
+    zero = lambda x: x is None or isinstance(x, SymbolicZero)  # noqa: E731
+    try:
+        if not isinstance(cts_in, tuple):
+            raise ValueError
+        nodes, prefix = tree_util.tree_flatten(cts_in, is_leaf=zero)
+        subtrees = prefix.flatten_up_to(tuple(dyn))
+    except ValueError:
+        raise TypeError(f"Custom VJP bwd rule must produce an output with the same container "
+                        f"(pytree) structure as the args tuple of the primal function, and in "
+                        f"particular must produce a tuple of length equal to the number of "
+                        f"arguments to the primal function, but got bwd output structure "
+                        f"{tree_util.tree_structure(cts_in)} for primal input structure "
+                        f"{tree_util.tree_structure(tuple(dyn))}.") from None
+    return [None if zero(ct) else ct for ct, sub in zip(nodes, subtrees)
+            for _ in tree_util.tree_leaves(sub)]
 
 
 def _kept_residual(r) -> bool:
