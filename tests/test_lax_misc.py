@@ -5,6 +5,7 @@ rows in ``op_db.py``, which test_lax.py runs over every dtype."""
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -331,3 +332,15 @@ def test_iota_of_ml_dtypes_matches_jax(dtype):
         return (lib.lax.iota(d, 5), lib.jit(lambda: lib.lax.broadcasted_iota(d, (2, 3), 1))(),
                 lib.numpy.arange(4, dtype=d))
     assert_same(make(pyjax), make(jax))
+
+
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_trig_of_infinities_is_nan_without_numpy_warnings(name):
+    """JAX gives nan for sin/cos of ±inf and never warns; NumPy's kernels warn "invalid
+    value", which libraries' warnings-as-errors test settings turn into failures."""
+    x = np.array([np.inf, -np.inf, np.nan, 1.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = [getattr(L, name)(x), pyjax.jit(getattr(L, name))(x)]
+    for o in ours:
+        assert_same(o, getattr(J, name)(x))
