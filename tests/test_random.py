@@ -575,3 +575,31 @@ def _key_indexing_identity(jx):
 
 def test_key_index_of_everything_is_the_key_itself():
     assert _key_indexing_identity(pyjax) == _key_indexing_identity(jax)
+
+
+@pytest.mark.parametrize("name, args", [("bernoulli", (0.3, (4,))), ("uniform", ((4,),)),
+                                        ("normal", ((4,),))])
+def test_samplers_take_out_sharding(name, args):
+    """JAX's samplers take ``out_sharding=`` (Flax's Dropout passes its input's); None is
+    the one device's layout, a sharding over real mesh axes is not supported yet."""
+    ours = getattr(random, name)(random.key(1), *args, out_sharding=None)
+    theirs = getattr(jax.random, name)(jax.random.key(1), *args, out_sharding=None)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    mesh = pyjax.sharding.Mesh(np.array(pyjax.devices()[:1]), ("d",))
+    with pytest.raises(NotImplementedError, match=name):
+        getattr(random, name)(random.key(1), *args,
+                              out_sharding=pyjax.sharding.NamedSharding(mesh, pyjax.P("d")))
+
+
+def test_result_type_of_key_arrays_matches_jax():
+    def outcomes(mod):
+        k = mod.random.key(0)
+        out = []
+        for args in [(k,), (mod.random.split(k, 3),), (k, k), (k.dtype,), (k, 1.0),
+                     (k, mod.numpy.float32)]:
+            try:
+                out.append(("ok", str(mod.numpy.result_type(*args))))
+            except (TypeError, ValueError) as e:
+                out.append((type(e).__name__, str(e)))
+        return out
+    assert outcomes(pyjax) == outcomes(jax)

@@ -149,7 +149,19 @@ def result_type(*args) -> np.dtype:
         if _is_python_type(a) or not isinstance(a, (np.dtype, type, str)):
             return a
         return dtypes.canonicalize_dtype(a).type  # a type, as np.dtype('int64') == int
+    keys = [a.dtype for a in args if _is_key_dtype(getattr(a, "dtype", None))]
+    if keys:  # key arrays: their own dtype, which promotes with nothing else
+        if len(keys) < len(args):
+            raise ValueError(f"dtype={keys[0]} is not a valid dtype for JAX type promotion.")
+        return keys[0]
+    for a in args:
+        if _is_key_dtype(a):
+            raise TypeError(f"Cannot determine dtype of {a}")
     return dtypes.result_type(*[canonical(a) for a in args])
+
+
+def _is_key_dtype(dt) -> bool:
+    return getattr(dt, "type", None) is dtypes.prng_key and not isinstance(dt, np.dtype)
 
 
 def promote_types(a, b) -> np.dtype:

@@ -25,6 +25,7 @@ from pyjax._src.numpy.util import canonicalize_axis, check_arraylike, promote_dt
 from pyjax._src.random import prng
 from pyjax._src.random.prng import canonical_shape, random_bits, split_data, unwrap
 from pyjax._src.lax.special import erf_inv, fused_multiply_add
+from pyjax._src.util import check_no_sharding
 
 UINT_DTYPES = prng.UINT_DTYPES
 
@@ -165,8 +166,9 @@ def uniform_data(data, shape, dtype, minval=0., maxval=1.):
     return ew.max(minval, lax_bcast.reshape(scaled, shape))
 
 
-def uniform(key, shape=(), dtype=None, minval=0., maxval=1.):
+def uniform(key, shape=(), dtype=None, minval=0., maxval=1., out_sharding=None):
     """Uniform floats in [minval, maxval) (``float32``, or ``float64`` under x64)."""
+    check_no_sharding(out_sharding, "jax.random.uniform")
     data, _ = unwrap("uniform", key)
     dtype = float_dtype(dtype, "uniform")
     return uniform_data(data, canonical_shape(shape, "uniform"), dtype, minval, maxval)
@@ -371,8 +373,9 @@ def bernoulli_data(data, p, shape, mode: str = "low"):
     return ew.lt(uniform_data(data, shape, dtype), p)
 
 
-def bernoulli(key, p=0.5, shape=None, mode: str = "low"):
+def bernoulli(key, p=0.5, shape=None, mode: str = "low", out_sharding=None):
     """Booleans that are True with probability ``p``."""
+    check_no_sharding(out_sharding, "jax.random.bernoulli")
     if shape is not None:
         shape = canonical_shape(shape, "bernoulli")
     if mode not in ("high", "low"):
@@ -404,8 +407,9 @@ def _normal_real(data, shape, dtype):
     return ew.mul(const(np.sqrt(2), dtype), erf_inv(u))
 
 
-def normal(key, shape=(), dtype=None):
+def normal(key, shape=(), dtype=None, out_sharding=None):
     """Standard normal floats (complex normals for complex dtypes)."""
+    check_no_sharding(out_sharding, "jax.random.normal")
     data, _ = unwrap("normal", key)
     shape = canonical_shape(shape, "normal")
     dtype = float_dtype(dtype, "normal", "a float or complex")
