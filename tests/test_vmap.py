@@ -94,6 +94,21 @@ def test_vmap_errors_match_jax(call, error):
         call(pyjax)
 
 
+@pytest.mark.parametrize("fun, out_axes", [
+    (lambda x: x * 2, None),
+    (lambda x: (x, {"a": x * 2}), (0, {"a": None})),
+    (lambda x: [x.T, x], [None, 0]),
+], ids=["leaf", "dict", "list"])
+def test_batched_output_under_out_axes_none_message_matches_jax(fun, out_axes):
+    """JAX's message names the output by its key path (Flax's tests match on it)."""
+    messages = []
+    for mod in (jax, pyjax):
+        with pytest.raises(ValueError) as info:
+            mod.vmap(fun, out_axes=out_axes)(np.ones((3, 2), np.float32))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
 def test_inconsistent_sizes_message_names_the_arguments():
     with pytest.raises(ValueError, match="vmap got inconsistent sizes for array axes to be "
                                          "mapped") as info:

@@ -641,13 +641,15 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         else:
             outs, out_dims = batch_flat(flat_fun, leaves, dims, size, axis_name)
         out_tree = trees.out
-        o_axes = tree_util.broadcast_prefix(out_axes, tree_util.tree_unflatten(out_tree, outs),
-                                            "vmap out_axes")
+        out = tree_util.tree_unflatten(out_tree, outs)
+        o_axes = tree_util.broadcast_prefix(out_axes, out, "vmap out_axes")
         results = []
-        for o, d, ax in zip(outs, out_dims, o_axes):
+        for i, (o, d, ax) in enumerate(zip(outs, out_dims, o_axes)):
             if ax is None:
                 if d is not None:
-                    raise ValueError("vmap has mapped output but out_axes is None")
+                    path = tree_util.keystr(tree_util.tree_flatten_with_path(out)[0][i][0])
+                    raise ValueError(f"at vmap out_axes{path}, got axis spec None but output "
+                                     f"was batched on axis {d}")
                 results.append(o)
                 continue
             nd = get_aval(o).ndim + (1 if d is None else 0)
