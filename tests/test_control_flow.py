@@ -244,3 +244,21 @@ def test_a_function_given_as_several_branches_is_traced_once_as_in_jax():
         lib.lax.switch(2, [f, f, lambda x: x + 1, f], 1.)
         return len(calls)
     assert count(pyjax) == count(jax) == 2
+
+
+def _passthrough_cond(mod):
+    """A cond whose branches return one operand as it is: JAX forwards it outside the cond,
+    so under vmap with a batched predicate it stays unbatched (out_axes None holds)."""
+    lax, jnp_ = mod.lax, mod.numpy
+
+    def f(p, b, v):
+        return lax.cond(p, lambda b, v: (b, v + b), lambda b, v: (b, v * 2), b, v)
+    ps, vs = jnp_.array([True, False, True]), jnp_.arange(3.0)
+    mapped = mod.vmap(f, in_axes=(0, None, 0), out_axes=(None, 0))(ps, 5.0, vs)
+    grads = mod.grad(lambda b, v: sum(x.sum() for x in f(True, b, v)), argnums=(0, 1))(2.0, vs)
+    return mapped, mod.jit(f)(False, 3.0, vs), grads
+
+
+def test_cond_forwards_operands_its_branches_return_as_they_are():
+    for ours, theirs in zip(_passthrough_cond(pyjax), _passthrough_cond(jax)):
+        assert_same(ours, theirs)

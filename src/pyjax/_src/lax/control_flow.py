@@ -264,8 +264,27 @@ def _bind_cond(index, branches, operands, what):
                  f"branch 0 and {i} outputs")
         _check_same_types(label, out_tree, traced[0][0].out_avals, t, c.out_avals)
     jaxprs, consts = _join_consts([(c, k) for c, k, _ in traced])
-    outs = cond_p.bind(index, *consts, *leaves, branches=tuple(jaxprs))
-    return tree_util.tree_unflatten(out_tree, outs)
+    ins = [*consts, *leaves]
+    forwarded = _forwarded_inputs(jaxprs)
+    jaxprs = [_without_outputs(j, forwarded) for j in jaxprs]
+    outs = iter(cond_p.bind(index, *ins, branches=tuple(jaxprs)))
+    return tree_util.tree_unflatten(out_tree, [next(outs) if k is None else ins[k]
+                                               for k in forwarded])
+
+
+def _forwarded_inputs(jaxprs) -> list:
+    """Per output, the input every branch returns as it is (its index), else None: JAX
+    forwards those outside the cond, so under vmap they stay unbatched."""
+    def source(j, v):
+        return next((k for k, x in enumerate(j.jaxpr.invars) if x is v), None)
+    return [ks.pop() if len(ks := {source(j, j.jaxpr.outvars[i]) for j in jaxprs}) == 1
+            else None for i in range(len(jaxprs[0].jaxpr.outvars))]
+
+
+def _without_outputs(closed: ClosedJaxpr, forwarded: list) -> ClosedJaxpr:
+    j = closed.jaxpr
+    outvars = [v for v, k in zip(j.outvars, forwarded) if k is None]
+    return ClosedJaxpr(Jaxpr(j.constvars, j.invars, outvars, j.eqns), closed.consts)
 
 
 def _union(captured: list) -> list:
