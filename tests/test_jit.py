@@ -2,6 +2,7 @@
 and make_jaxpr's printed form (checked against the seed's text and, structurally, JAX's)."""
 import functools
 import re
+import weakref
 
 import numpy as np
 import pytest
@@ -13,10 +14,11 @@ import pyjax
 import pyjax.numpy as jnp
 from pyjax._src.backends.cpu import ccompiler
 from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.compiler import native_loop
 from pyjax import lax
 
 from harness import assert_same
-from pyjax._src.config import CHECKS
+from pyjax._src.config import CHECKS, config
 
 
 def counting(fun):
@@ -606,29 +608,47 @@ def test_a_specialization_run_once_is_freed_with_its_function():
         gc.enable()
 
 
-def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch):
+def test_programs_run_often_compile_again_with_native_fused_groups(monkeypatch, tmp_path):
     """The second run compiles without native forms for fused groups (a program run a
     few times never pays for them); after ``POLICY.tier_up_seconds`` of runs the program
-    is compiled again with them, and its ReLU group goes native once hot. The same bits
+    is compiled again with them, and its ReLU group goes native once hot. With a C
+    compiler, a later process's program whose groups' code is in the persistent cache
+    runs them natively from its first compile, with no tier-up. The same bits
     throughout."""
-    if ccompiler.compiler() is None:
+    c = ccompiler.compiler() is not None
+    if not c:
         pytest.importorskip("numba")
+    monkeypatch.setitem(config._values, "jax_compilation_cache_dir", str(tmp_path))
+    monkeypatch.setattr(ccompiler, "_loaded", {})
     monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(POLICY, "native_background", False)  # (C: built at once)
     monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
     monkeypatch.setattr(POLICY, "tier_up_seconds", 3600.0)
     r = np.random.default_rng(0)
     x, b = r.standard_normal((256, 256)).astype(np.float32), r.standard_normal(256)
-    f = pyjax.jit(lambda x, b: jnp.maximum(x + b.astype(np.float32), 0.0))
+
+    def relu(x, b):
+        return jnp.maximum(x + b.astype(np.float32), 0.0)
+    f = pyjax.jit(relu)
     outs = [np.asarray(f(x, b)) for _ in range(3)]
     entry = f.lower(x, b).compile().specialization
 
-    def kernels():
+    def kernels(entry):
         return [s.call for s in entry.executable.steps if s.kind == "group"]
-    assert entry.run is not entry.executable and not kernels()  # (runs behind the tier-up)
+    assert entry.run is not entry.executable and not kernels(entry)  # (behind the tier-up)
     monkeypatch.setattr(POLICY, "tier_up_seconds", 0.0)
     outs += [np.asarray(f(x, b)) for _ in range(3)]  # compiled again; the group switches
-    assert entry.run is entry.executable and [k.native is not None for k in kernels()] == [True]
+    assert entry.run is entry.executable and \
+        [k.native is not None for k in kernels(entry)] == [True]
+    if c:  # a new process's view: nothing loaded, the code in the cache
+        monkeypatch.setattr(POLICY, "tier_up_seconds", 3600.0)
+        monkeypatch.setattr(ccompiler, "_loaded", {})
+        monkeypatch.setattr(native_loop, "_GROUPS", weakref.WeakValueDictionary())
+        g = pyjax.jit(lambda x, b: relu(x, b))
+        outs += [np.asarray(g(x, b)) for _ in range(3)]
+        again = g.lower(x, b).compile().specialization
+        assert again.run is again.executable and \
+            [k.native is not None for k in kernels(again)] == [True]
     assert all(o.tobytes() == outs[0].tobytes() for o in outs)
     small = pyjax.jit(lambda x: x + 1.0)  # (no group that could go native: no wrapper)
     small(x[:4]), small(x[:4])

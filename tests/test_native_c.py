@@ -8,13 +8,16 @@ import stat
 import subprocess
 import sys
 import warnings
+import weakref
 
 import numpy as np
 import pytest
 
 import pyjax
+import pyjax.numpy as jnp
 from pyjax._src.backends.cpu import c_kernels, cache, ccompiler, native
 from pyjax._src.backends.cpu.policy import POLICY
+from pyjax._src.compiler import native_loop
 from pyjax._src.config import config
 from pyjax._src.core.primitive import REGISTRY, NativeForm
 from pyjax._src.lax import elementwise, special, threefry
@@ -64,6 +67,35 @@ def test_c_groups_give_the_numpy_bits(name, dtype, blocked, c_code, monkeypatch,
     _same(got, want)
     assert any(k.native is not None and k.native.c for k in groups) == (not numpy_only), name
 
+
+
+def _three_groups(p, g, s):
+    """Three fused groups, apart (a product and a reduction between them)."""
+    a = (p - 0.01 * g) * s
+    m = a @ a.T
+    b = jnp.sqrt(m * m + 1.0) - s
+    return b, jnp.sum(b, axis=0) / (1.0 + s * s), jnp.square(p + g) / (1.0 + s)
+
+
+def test_a_programs_c_groups_are_one_compiler_run_and_one_cache_entry(cache_dir,
+                                                                      monkeypatch):
+    built = []
+    original = ccompiler.Compiler.build
+    monkeypatch.setattr(ccompiler.Compiler, "build",
+                        lambda self, src, path: built.append(src) or original(self, src, path))
+    args = _group_args(np.float32)
+    want, _ = _run_group(_three_groups, args, monkeypatch, native_on=False)
+    got, groups = _run_group(_three_groups, args, monkeypatch, native_on=True)
+    _same(got, want)
+    assert len(groups) == 3 and all(k.native is not None and k.native.c for k in groups)
+    assert len(built) == 1 and built[0].count("void native(") == 3
+    # a new process's view: the program's code found in the cache at compile time
+    monkeypatch.setattr(ccompiler, "_loaded", {})
+    monkeypatch.setattr(native_loop, "_GROUPS", weakref.WeakValueDictionary())
+    monkeypatch.setattr(ccompiler.Compiler, "build", _no_build)
+    got, groups = _run_group(_three_groups, args, monkeypatch, native_on=True)
+    _same(got, want)
+    assert all(k.native is not None for k in groups)
 
 
 def test_a_wrong_c_group_is_caught(c_code, monkeypatch):

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from pyjax._src import backends
-from pyjax._src.compiler import kernels, loops, passes, runtime
+from pyjax._src.compiler import kernels, loops, native_loop, passes, runtime
 from pyjax._src.compiler.cost import cost_analysis
 from pyjax._src.compiler.emit import Program
 from pyjax._src.config import CHECKS, JIT_EVERYTHING
@@ -43,22 +43,26 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
     ``exe(*args) -> [Array]`` and ``exe.run_buffers([buffer]) -> [buffer]``.
     ``prepared``: see ``passes.optimize``.
     Without ``native_groups`` no fused group gets a native form to switch to (building
-    them costs ~0.05 ms a group, worth it only for programs run often);
-    ``exe.native_groups_later`` says whether compiling with them would give one."""
+    them costs ~0.05 ms a group and a compiler run, worth it only for programs run often)
+    unless every one is in the persistent cache; ``exe.native_groups_later`` says whether
+    compiling with them would give one. The C forms of a program's groups are one C
+    program (``native_loop.join``)."""
     start = time.perf_counter()
     platform = platform or backends.platform()
     optimized = passes.optimize(closed, platform.policy, prepared=prepared)
     if CHECKS:
         check_jaxpr(optimized.jaxpr)
+    groups = [runtime.native_form(e.params["jaxpr"], platform)
+              for e in optimized.jaxpr.eqns if e.prim is passes.fused_p]
+    if native_loop.join(groups):  # (all in the persistent cache: native from the start)
+        native_groups = True
     program = Program(optimized, platform, native_groups)
     exe = program.call
     exe.run_buffers = program.run_buffers
     exe.jaxpr = optimized
     exe.steps = program.steps
     exe.source = program.source
-    exe.native_groups_later = not native_groups and any(
-        runtime.native_form(e.params["jaxpr"], platform) is not None
-        for e in optimized.jaxpr.eqns if e.prim is passes.fused_p)
+    exe.native_groups_later = not native_groups and any(g is not None for g in groups)
     exe.cost_analysis = lambda: cost_analysis(optimized.jaxpr)
     exe.compile_time = time.perf_counter() - start
     return exe

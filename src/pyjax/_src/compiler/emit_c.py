@@ -15,12 +15,26 @@ from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides,
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double",
            np.dtype(np.bool_): "unsigned char"}
 
-_PRELUDE = """#include <stdint.h>
+_PRELUDE = """#ifndef PJ_PRELUDE
+#define PJ_PRELUDE
+#include <stdint.h>
 #include <string.h>
 #include <tgmath.h>
 static inline float pj_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
 static inline double pj_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
+#endif
 """
+
+
+def unit_source(sources: list) -> tuple:
+    """One C program of several fused groups' (``group_source``), compiled by one
+    compiler run: ``(source, names)``, the function of ``sources[k]`` being ``names[k]``.
+    (Each source's prelude is guarded, so it appears once.)"""
+    if len(sources) == 1:
+        return sources[0], ["native"]
+    names = [f"native_{k}" for k in range(len(sources))]
+    return "".join(f"#define native {n}\n{src}#undef native\n"
+                   for n, src in zip(names, sources)), names
 
 
 def literal(value, dtype) -> str | None:

@@ -208,6 +208,8 @@ class NativeGroup:
         self.c = c
         self.function = None
         self.spent = 0.0
+        self.program, self.name = source, "native"  # (C: its unit's, once ``join``ed)
+        self.joined = False
 
     @classmethod
     def build(cls, jaxpr, platform):
@@ -238,10 +240,10 @@ class NativeGroup:
         if not self.c:
             return self.spent >= policy.native_group_hot_seconds
         if self.function is None:
-            lib = self.native.c_program(self.source)
+            lib = self.native.c_program(self.program)
             if lib is False:
                 return False
-            self.function = _c_function(lib) if lib is not None else False
+            self.function = _c_function(lib, self.name) if lib is not None else False
         return True
 
     def compiled(self) -> bool:
@@ -261,9 +263,29 @@ class NativeGroup:
         return True
 
 
-def _c_function(lib):
-    """``fn(*arrays)`` calling the C group ``native`` of ``lib`` on the arrays' data."""
-    fn = lib.native
+def join(groups: list) -> bool:
+    """Make the C forms of one program's fused groups (``groups``, as ``build`` gave
+    them) one program, compiled by one compiler run when the first of them is asked for
+    (a run's start-up, ~30 ms, is most of a small group's ~50 ms) and kept as one cache
+    entry; those loaded already or joined to another program's stay as they are. True
+    where every group's form is loaded now (from the persistent cache, at once)."""
+    groups = [g for g in groups if g is not None]
+    fresh = list({id(g): g for g in groups if g.c and not g.joined and
+                  g.function is None}.values())
+    if fresh:
+        program, names = emit_c.unit_source([g.source for g in fresh])
+        for g, name in zip(fresh, names):
+            g.program, g.name, g.joined = program, name, True
+        lib = fresh[0].native.c_cached(program)
+        if lib is not None:
+            for g in fresh:
+                g.function = _c_function(lib, g.name)
+    return bool(groups) and all(g.c and g.function for g in groups)
+
+
+def _c_function(lib, name: str = "native"):
+    """``fn(*arrays)`` calling the C group ``name`` of ``lib`` on the arrays' data."""
+    fn = getattr(lib, name)
     fn.restype = None
 
     def call(*arrays):

@@ -104,6 +104,15 @@ def c_program(source: str):
     return ccompiler.ready(source, POLICY.native_background)
 
 
+def c_cached(source: str):
+    """The loaded C program of ``source`` if this process has it or the persistent cache
+    does (a ``ctypes.CDLL``), else None (nothing is compiled)."""
+    try:
+        return ccompiler.cached(source)
+    except OSError:  # (a whole entry that fails to load: built again when asked)
+        return None
+
+
 def installed() -> bool:
     """Whether native code may run: enabled, and a C compiler or Numba is there (Numba
     found, not imported: importing it costs ~65 MB and ~0.1 s)."""
