@@ -282,9 +282,10 @@ def _block_plan(shape, jaxpr: Jaxpr, block: int):
 
 class ScanSteps:
     """Runs a scan's steps: the generated Python loop until its native form is ready
-    (C: built in the background from the first call; Numba: once the loop has spent
-    about what compiling costs, ``policy.native_scan_hot_seconds``: rent-or-buy); then,
-    once one call has shown the two give the same bits, the native loop
+    (C: built in the background from when the loop is made, before its first call;
+    Numba: once the loop has spent about what compiling costs,
+    ``policy.native_scan_hot_seconds``: rent-or-buy); then, once one call has shown the
+    two give the same bits, the native loop
     (``native_loop.NativeSteps``), on every call whose operands it can take.
     ``native_spec`` is None where the steps have no native form; ``python``, the
     generated loop, is set by ``emit.scan_function``."""
@@ -295,6 +296,8 @@ class ScanSteps:
         self.native = None
         self.candidate = None  # the native loop being readied (C: built in the background)
         self.spent = 0.0
+        if native_spec is not None and platform.native.backend() == "c":
+            self._ready()  # (C: its build starts now, before the first loop runs)
 
     def __call__(self, *args):
         if self.native is not None:
