@@ -132,7 +132,14 @@ def _key(cc: Compiler, source: str) -> str:
 
 
 def load(source: str) -> ctypes.CDLL:
-    """The shared object of ``source`` (from the cache, or compiled now)."""
+    """The shared object of ``source`` (from the cache, or compiled now; the cache is
+    then trimmed to its cap)."""
+    lib = _load(source)
+    cache.evict_pending()
+    return lib
+
+
+def _load(source: str) -> ctypes.CDLL:
     cc = compiler()
     if cc is None:
         raise OSError("no C compiler")
@@ -187,5 +194,27 @@ def load_async(source: str) -> concurrent.futures.Future:
             if not _executor:
                 _executor.append(concurrent.futures.ThreadPoolExecutor(
                     1, thread_name_prefix="pyjax-cc"))
-            future = _pending[source] = _executor[0].submit(load, source)
+            future = _pending[source] = _executor[0].submit(_background_load, source)
+            _executor[0].submit(cache.evict_pending)  # (once the caller has the program)
         return future
+
+
+# How long the compiler thread waits for the GIL (Python's default: 5 ms) while it builds.
+# Each of its system calls (writing the source, starting the compiler, reading its output,
+# hashing, publishing and loading the object) gives the GIL up, and a caller running
+# Python keeps it that long each time: the scan_rnn job's loop went native 50 ms after
+# gcc had finished; at 0.5 ms, in the call after.
+_SWITCH_INTERVAL = 5e-4
+
+
+def _background_load(source: str) -> ctypes.CDLL:
+    """``load(source)`` on the compiler thread, taking the GIL back promptly (the
+    interpreter's switch interval lowered meanwhile: it costs the caller nothing while
+    the compiler runs and the thread waits on it without the GIL)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, _SWITCH_INTERVAL))
+    try:
+        return _load(source)
+    finally:
+        if sys.getswitchinterval() == min(before, _SWITCH_INTERVAL):  # (unless changed since)
+            sys.setswitchinterval(before)
