@@ -96,6 +96,14 @@ def _constant(v) -> str | None:
     return None if c is None else f"({c})"
 
 
+# Before a loop whose iterations touch only their own elements of every buffer written
+# (an output is a fresh buffer, or an input of the same shape that it is written over, by
+# ``schedule``: never a view of another operand), so no iteration depends on another's
+# stores: the compiler vectorizes it without the run-time overlap checks and second loop it
+# otherwise adds for each pair of pointers (attention's 6 groups: 127 -> 89 ms of gcc -O3).
+_INDEPENDENT = "#pragma GCC ivdep"
+
+
 def _loop_nest(shape: tuple, params: list, lines: list) -> str:
     """``native(*params)``: ``lines`` at every index of ``shape``, the flat index ``i``
     following the loops row by row."""
@@ -104,6 +112,8 @@ def _loop_nest(shape: tuple, params: list, lines: list) -> str:
     out = [f"void native({', '.join(params)}) {{"]
     for d, n in enumerate(shape):
         pad = "    " * (d + 1)
+        if d == depth - 1:
+            out.append(_INDEPENDENT)
         out.append(f"{pad}for (int64_t j{d} = 0; j{d} < {n}; j{d}++) {{")
         if d < depth - 1:
             out.append(f"{pad}    int64_t b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]};")
