@@ -315,10 +315,13 @@ def test_c_code_builds_in_the_background_while_numpy_runs(cache_dir, monkeypatch
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
     monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(ccompiler, "_pending", {})
+    interval = sys.getswitchinterval()
     x = np.linspace(-9, 9, 100_001, dtype=np.float32)
     first = elementwise._tanh_kernel(x)    # NumPy's, while the C builds (or C, if done)
     (future,) = ccompiler._pending.values()
     future.result(timeout=300)
+    ccompiler._executor[0].submit(lambda: None).result(timeout=300)  # (its eviction too)
+    assert sys.getswitchinterval() == interval  # (lowered only while it built)
     assert native.kernel("tanh_f32", x.size) is not None
     _same([elementwise._tanh_kernel(x)], [first])
     # a new process's view: found in the cache at the first ask, nothing built
