@@ -34,7 +34,7 @@ _MODULE_LAYERS = {"config": "base", "dtypes": "base", "tree_util": "base", "erro
                   "monitoring": "base", "custom_derivatives": "lax", "api": "api",
                   "api_extras": "api", "state": "numpy/nn/random", "test_util": "api",
                   "jax_alias": "base", "jaxpr_graph": "api", "spmd": "api", "distributed": "api",
-                  "checkify": "api"}
+                  "checkify": "api", "release": "base"}
 
 # Imports made where they are used on purpose, each with its reason (not a dodged cycle).
 LAZY: dict[tuple[str, str], str] = {

@@ -31,7 +31,7 @@ import threading
 
 from pyjax._src.backends.cpu import cache
 from pyjax._src.config import CHECKS
-from pyjax.version import pyjax_version
+from pyjax._src.release import PYJAX_VERSION
 
 FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-ffp-contract=off",
          "-fno-math-errno", "-fno-trapping-math", "-std=c99")
@@ -126,7 +126,7 @@ _IDENTITY: list = []
 
 def _key(cc: Compiler, source: str) -> str:
     if not _IDENTITY:
-        _IDENTITY.append(hashlib.sha256(_cpu_features().encode()).hexdigest() + pyjax_version)
+        _IDENTITY.append(hashlib.sha256(_cpu_features().encode()).hexdigest() + PYJAX_VERSION)
     return cache.key(hashlib.sha256(source.encode()).hexdigest(), cc.identity,
                      " ".join(FLAGS), _IDENTITY[0], sys.platform)
 
