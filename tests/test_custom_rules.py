@@ -146,6 +146,33 @@ def test_custom_vjp_fwd_sees_perturbed_primals_and_bwd_symbolic_zeros():
     assert our_seen == their_seen
 
 
+def _optimize_remat_case(lib):
+    @lib.custom_vjp
+    def f(x, y):
+        return lib.numpy.sin(x) * y
+
+    f.defvjp(lambda x, y: (f(x, y), (lib.numpy.cos(x), lib.numpy.sin(x), y)),
+             lambda res, g: (res[0] * g * res[2], lib.numpy.sum(res[1] * g)),
+             optimize_remat=True)
+    loss = lambda x, y: lib.numpy.sum(f(x, y) ** 2)  # noqa: E731
+    x, y = np.linspace(-1, 1, 5, dtype=np.float32), np.float32(1.5)
+    return [lib.grad(loss, (0, 1))(x, y), lib.grad(lib.checkpoint(loss), (0, 1))(x, y),
+            lib.jit(lib.value_and_grad(lib.checkpoint(loss)))(x, y)]
+
+
+def test_custom_vjp_optimize_remat_same_values_as_jax():
+    """``defvjp(..., optimize_remat=True)`` (JAX's memory optimization under remat) gives
+    JAX's gradients, with and without ``checkpoint``; with symbolic zeros, JAX's error."""
+    ours, theirs = _optimize_remat_case(pyjax), _optimize_remat_case(jax)
+    for o, t in zip(pyjax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
+        np.testing.assert_allclose(np.asarray(o), np.asarray(t), rtol=1e-6)
+    for lib in (pyjax, jax):
+        g = lib.custom_vjp(lambda x: x)
+        with pytest.raises(NotImplementedError, match="does not support symbolic zeros"):
+            g.defvjp(lambda x: (x, None), lambda r, t: (t,), symbolic_zeros=True,
+                     optimize_remat=True)
+
+
 def test_zero_from_primal_and_symbolic_zero_match_jax():
     tree = {"a": np.float32(1), "b": np.arange(3)}
     for sym in (False, True):

@@ -297,7 +297,13 @@ class custom_vjp(_CustomFunction):  # noqa: N801  (JAX's name)
         self.fwd = self.bwd = None
         self.symbolic_zeros = False
 
-    def defvjp(self, fwd, bwd, symbolic_zeros: bool = False):
+    def defvjp(self, fwd, bwd, symbolic_zeros: bool = False, optimize_remat: bool = False):
+        """``optimize_remat``: JAX's memory optimization under ``remat`` (recomputing
+        ``fwd``'s residuals in the backward pass); the values are the same without it, and
+        pyjax keeps the residuals ``fwd`` returns."""
+        if symbolic_zeros and optimize_remat:
+            raise NotImplementedError(
+                "remat optimization for custom_vjp does not support symbolic zeros")
         self.fwd, self.bwd = fwd, bwd
         self.symbolic_zeros = symbolic_zeros
 
