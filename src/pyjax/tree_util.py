@@ -8,11 +8,7 @@ from pyjax._src.tree_util import (
     Partial as Partial,
     PyTreeDef as PyTreeDef,
     SequenceKey as SequenceKey,
-    all_leaves as all_leaves,
     default_registry as default_registry,
-    flatten_one_level as flatten_one_level,
-    flatten_one_level_with_keys as flatten_one_level_with_keys,
-    is_tree_node as is_tree_node,
     keystr as keystr,
     register_dataclass as register_dataclass,
     register_pytree_node as register_pytree_node,
@@ -20,20 +16,27 @@ from pyjax._src.tree_util import (
     register_pytree_with_keys as register_pytree_with_keys,
     register_pytree_with_keys_class as register_pytree_with_keys_class,
     register_static as register_static,
-    tree_all as tree_all,
-    tree_broadcast as tree_broadcast,
-    tree_flatten as tree_flatten,
-    tree_flatten_with_path as tree_flatten_with_path,
-    tree_leaves as tree_leaves,
-    tree_leaves_with_path as tree_leaves_with_path,
-    tree_map as tree_map,
-    tree_map_with_path as tree_map_with_path,
-    tree_reduce as tree_reduce,
-    tree_reduce_associative as tree_reduce_associative,
-    tree_structure as tree_structure,
-    tree_transpose as tree_transpose,
     tree_unflatten as tree_unflatten,
     treedef_children as treedef_children,
     treedef_is_leaf as treedef_is_leaf,
     treedef_tuple as treedef_tuple,
 )
+from pyjax._src.tree_util import user as _user
+
+# The flattening functions as users see them: typed key arrays are leaves.
+all_leaves = _user.all_leaves
+flatten_one_level = _user.flatten_one_level
+flatten_one_level_with_keys = _user.flatten_one_level_with_keys
+is_tree_node = _user.is_tree_node
+tree_all = _user.tree_all
+tree_broadcast = _user.tree_broadcast
+tree_flatten = _user.tree_flatten
+tree_flatten_with_path = _user.tree_flatten_with_path
+tree_leaves = _user.tree_leaves
+tree_leaves_with_path = _user.tree_leaves_with_path
+tree_map = _user.tree_map
+tree_map_with_path = _user.tree_map_with_path
+tree_reduce = _user.tree_reduce
+tree_reduce_associative = _user.tree_reduce_associative
+tree_structure = _user.tree_structure
+tree_transpose = _user.tree_transpose

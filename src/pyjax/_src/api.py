@@ -164,12 +164,12 @@ def _argnums_tuple(argnums, nargs: int, fun_name: str):
 
 
 def _check_input_dtype(x, fun_name: str, allow_int: bool, holomorphic: bool):
-    dt = get_aval(x).dtype
+    dt = x.dtype if hasattr(x, "__pyjax_key_data__") else get_aval(x).dtype
     if holomorphic:
         if dt.kind != "c":
             raise TypeError(f"{fun_name} with holomorphic=True requires inputs with complex "
                             f"dtype, but got {dt.name}.")
-    elif dtypes.kind(dt) not in "fc" and not allow_int:
+    elif (dtypes.is_opaque(dt) or dtypes.kind(dt) not in "fc") and not allow_int:
         raise TypeError(f"{fun_name} requires real- or complex-valued inputs (input dtype that "
                         f"is a sub-dtype of np.inexact), but got {dt.name}. If you want to use "
                         f"Boolean- or integer-valued inputs, use vjp or set allow_int to True.")
@@ -184,7 +184,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     def wrapped(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), fun_name)
         leaves, tree = _flat_args(tuple(args[i] for i in nums), "grad")
-        for x in leaves:
+        for x in tree_util.user.tree_leaves(tuple(args[i] for i in nums)):
             _check_input_dtype(x, "grad", allow_int, holomorphic)
         flat_fun, trees = flatten_fun(_dyn_fun(fun, args, kwargs, nums), tree, has_aux, "grad")
         outs, pullback = vjp_flat(flat_fun, leaves)
@@ -240,10 +240,10 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
     out_avals = [get_aval(o) for o in outs[:n_out]]
 
     def pullback_leaves(ct):
-        ct_leaves, ct_tree = tree_util.tree_flatten(ct)
-        if ct_tree != out_tree:
-            raise TypeError(f"Tree structure of cotangent input {ct_tree}, does not match "
-                            f"structure of primal output {out_tree}.")
+        ct_leaves = _tangent_leaves(
+            primal_out, ct, lambda p_tree, ct_tree: TypeError(
+                f"Tree structure of cotangent input {ct_tree}, does not match structure of "
+                f"primal output {p_tree}."))
         for c, a in zip(ct_leaves, out_avals):
             ca = get_aval(c)
             if ca.shape != a.shape:
@@ -254,8 +254,8 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
                             [Zero(get_aval(o)) for o in outs[n_out:]])
         return [_zeros_for(c, x) if type(c) is Zero else c for c, x in zip(cts, leaves)]
 
-    pullback = VJP(pullback_leaves, in_tree)
     primal_out = tree_util.tree_unflatten(out_tree, outs[:n_out])
+    pullback = VJP(pullback_leaves, in_tree)
     if has_aux:
         return primal_out, pullback, trees.unflatten_aux(outs[n_out:])
     return primal_out, pullback
@@ -331,13 +331,11 @@ def jvp(fun, primals, tangents, has_aux=False):
         raise TypeError("primal and tangent arguments to jax.jvp must be tuples or lists; found "
                         f"{type(primals).__name__} and {type(tangents).__name__}.")
     p_leaves, p_tree = tree_util.tree_flatten(tuple(primals))
-    t_leaves, t_tree = tree_util.tree_flatten(tuple(tangents))
     for x in p_leaves:
         _check_not_ref(x, "jvp")
-    if p_tree != t_tree:
-        raise TypeError(f"primal and tangent arguments to jax.jvp must have the same tree "
-                        f"structure; primals have tree structure {p_tree} whereas tangents have "
-                        f"tree structure {t_tree}.")
+    t_leaves = _tangent_leaves(tuple(primals), tuple(tangents), lambda p_tree, t_tree: TypeError(
+        f"primal and tangent arguments to jax.jvp must have the same tree structure; primals "
+        f"have tree structure {p_tree} whereas tangents have tree structure {t_tree}."))
     for x in p_leaves + t_leaves:
         if not isinstance(x, _LEAF_TYPES):
             raise TypeError(f"Argument {x!r} of type {type(x)} is not a valid JAX type")
@@ -364,6 +362,26 @@ def jvp(fun, primals, tangents, has_aux=False):
     if has_aux:
         return out, t_out, trees.unflatten_aux(outs[n:])
     return out, t_out
+
+
+def _tangent_leaves(primals, tangents, mismatch) -> list:
+    """The leaves of ``tangents`` lined up with the flat leaves of ``primals``: the trees
+    must match as users see them (``mismatch(primal tree, tangent tree)`` is raised
+    otherwise), and a key array's tangent, float0 of the key's shape, stands for its data's."""
+    p_leaves, p_tree = tree_util.user.tree_flatten(primals)
+    t_leaves, t_tree = tree_util.user.tree_flatten(tangents)
+    if p_tree != t_tree:
+        raise mismatch(p_tree, t_tree)
+    out = []
+    for p, t in zip(p_leaves, t_leaves):
+        if not hasattr(p, "__pyjax_key_data__"):
+            out.append(t)
+            continue
+        if getattr(t, "dtype", None) != dtypes.float0 or tuple(np.shape(t)) != p.shape:
+            raise TypeError(f"the tangent of a key array of shape {p.shape} must be float0 of "
+                            f"that shape; got {t!r}")
+        out.append(np.zeros(get_aval(p.__pyjax_key_data__()).shape, dtypes.float0))
+    return out
 
 
 def linearize(fun, *primals, has_aux=False):

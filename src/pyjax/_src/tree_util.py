@@ -84,6 +84,9 @@ def keystr(keys, *, simple: bool = False, separator: str = "") -> str:
 
 _registry: dict[type, _NodeType] = {}
 NODE_TYPES = types.MappingProxyType(_registry)  # (read-only: type -> how it flattens)
+# The registry the public functions use: ``_registry`` less the array nodes (see the
+# end of this module).
+_user_registry: dict[type, _NodeType] = {}
 
 
 def _keyed(flatten, keys):
@@ -101,8 +104,17 @@ def _index_keys(x, aux):
 def _register(nodetype, flatten, unflatten, flatten_with_keys):
     if nodetype in _registry:
         raise ValueError(f"Duplicate custom PyTreeDef type registration for {nodetype}.")
-    _registry[nodetype] = _NodeType(nodetype, flatten, unflatten, flatten_with_keys)
+    _registry[nodetype] = _user_registry[nodetype] = _NodeType(nodetype, flatten, unflatten,
+                                                               flatten_with_keys)
     return _registry[nodetype]
+
+
+def register_array_node(nodetype, flatten_func, unflatten_func):
+    """Make ``nodetype`` (an array type holding a plain array, as typed key arrays do) a
+    node to pyjax's transformations, which then trace the array it holds, and a leaf to
+    the public pytree functions, as JAX's extended-dtype arrays are."""
+    register_pytree_node(nodetype, flatten_func, unflatten_func)
+    del _user_registry[nodetype]
 
 
 def register_pytree_node(nodetype, flatten_func, unflatten_func, flatten_with_keys_func=None):
@@ -653,20 +665,21 @@ class PyTreeRegistry:
     """The registry's methods under JAX's names; pyjax has the one ``default_registry``."""
 
     def flatten(self, tree, leaf_predicate=None):
-        return tree_flatten(tree, leaf_predicate)
+        return user.tree_flatten(tree, leaf_predicate)
 
     def flatten_with_path(self, tree, is_leaf=None):
         """``is_leaf(key_path, x)``, as JAX's registry method calls it."""
-        return tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path=True)
+        return user.tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path=True)
 
     def flatten_one_level(self, tree):
-        return flatten_one_level(tree) if _node_type(tree) is not None else None
+        return user.flatten_one_level(tree) if user._node_type(tree) is not None else None
 
     def flatten_one_level_with_keys(self, tree):
-        return flatten_one_level_with_keys(tree) if _node_type(tree) is not None else None
+        return (user.flatten_one_level_with_keys(tree) if user._node_type(tree) is not None
+                else None)
 
     def is_node(self, typ) -> bool:
-        return is_tree_node(typ)
+        return user.is_tree_node(typ)
 
     def register_node(self, type, to_iterable, from_iterable, to_iterable_with_keys=None):
         register_pytree_node(type, to_iterable, from_iterable, to_iterable_with_keys)
@@ -713,3 +726,18 @@ register_pytree_node(
     lambda p: ((p.args, p.keywords), p.func),
     lambda func, xs: Partial(func, *xs[0], **xs[1]),
 )
+
+
+def _user_view() -> types.SimpleNamespace:
+    """This module's functions as users see them (``pyjax.tree_util``): the same code run
+    with ``_user_registry`` as its ``_registry``, so array nodes are leaves there."""
+    names = {**globals(), "_registry": _user_registry}
+    for name, f in list(names.items()):
+        if isinstance(f, types.FunctionType) and f.__module__ == __name__:
+            g = types.FunctionType(f.__code__, names, name, f.__defaults__, f.__closure__)
+            g.__kwdefaults__, g.__doc__ = f.__kwdefaults__, f.__doc__
+            names[name] = g
+    return types.SimpleNamespace(**names)
+
+
+user = _user_view()

@@ -394,7 +394,8 @@ class NamedSharding(Sharding):
                              f"axis to at most one positional dimension, but {spec!r} has "
                              f"duplicate entries for {sorted(repeated)}")
         self.mesh, self.spec = mesh, spec
-        self._memory_kind = memory_kind or "device"
+        # (over an abstract mesh there is no memory to name, so JAX leaves it None)
+        self._memory_kind = memory_kind or (None if isinstance(mesh, AbstractMesh) else "device")
 
     memory_kind = property(lambda self: self._memory_kind)
     device_set = property(lambda self: set(self.mesh.devices.flat))
@@ -469,8 +470,8 @@ class NamedSharding(Sharding):
         return hash((self.mesh, self.spec))
 
     def __repr__(self):
-        return (f"NamedSharding(mesh={self.mesh}, spec={self.spec!r}, "
-                f"memory_kind={self._memory_kind})")
+        memory = "" if self._memory_kind is None else f", memory_kind={self._memory_kind}"
+        return f"NamedSharding(mesh={self.mesh}, spec={self.spec!r}{memory})"
 
 
 class Shard(NamedTuple):

@@ -17,8 +17,31 @@ IMMUTABLE_MESSAGE = (
     "https://jax.readthedocs.io/en/latest/_autosummary/jax.numpy.ndarray.at.html")
 
 
+class _DeletedBuffer:
+    """What a deleted (or donated) Array holds instead of its buffer: its shape and dtype
+    stay readable, and any use of its data raises JAX's RuntimeError."""
+
+    __slots__ = ("shape", "dtype", "ndim", "size", "itemsize", "nbytes", "_message")
+
+    def __init__(self, buffer: np.ndarray, aval: ShapedArray):
+        self.shape, self.dtype, self.ndim = buffer.shape, buffer.dtype, buffer.ndim
+        self.size, self.itemsize, self.nbytes = buffer.size, buffer.itemsize, buffer.nbytes
+        shape = ",".join(map(str, aval.shape))
+        self._message = f"Array has been deleted with shape={aval.dtype.name}[{shape}]."
+
+    def _deleted(self, *args, **kwargs):
+        raise RuntimeError(self._message)
+
+    __array__ = __getitem__ = __iter__ = __len__ = __bool__ = __float__ = __int__ = _deleted
+    __index__ = __complex__ = __str__ = __repr__ = __format__ = _deleted
+
+    def __getattr__(self, name):
+        self._deleted()
+
+
 class Array:
-    """A concrete array. Its buffer is never written after construction."""
+    """A concrete array. Its buffer is never written after construction (``delete`` drops
+    it: JAX's explicit deletion and buffer donation)."""
 
     __slots__ = ("_value", "aval", "_sharding", "__weakref__")
     __array_priority__ = 100
@@ -112,6 +135,22 @@ class Array:
 
     def copy_to_host_async(self):
         return None
+
+    def is_deleted(self) -> bool:
+        return type(self._value) is _DeletedBuffer
+
+    def delete(self) -> None:
+        """Drop the buffer: later uses of the data raise RuntimeError (a no-op when deleted)."""
+        if type(self._value) is not _DeletedBuffer:
+            self._value = _DeletedBuffer(self._value, self.aval)
+
+    def unsafe_buffer_pointer(self) -> int:
+        """The address of the buffer's first element."""
+        if type(self._value) is _DeletedBuffer:
+            from pyjax._src.errors import JaxRuntimeError
+            raise JaxRuntimeError("INVALID_ARGUMENT: UnsafeBufferPointer( called on deleted "
+                                  "or donated buffer")
+        return self._value.ctypes.data
 
     def __str__(self):
         return str(self._value)

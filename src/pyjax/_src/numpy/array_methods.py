@@ -155,6 +155,12 @@ def _sharding(self):
     return sharding.SingleDeviceSharding(backends.default_device()) if placed is None else placed
 
 
+def _tracer_sharding(self):
+    raise AttributeError(f"The 'sharding' attribute is not available on traced array with "
+                         f"shape {self.aval}. To query sharding information on tracers, use "
+                         f"`jax.typeof(x)`.")
+
+
 def _shards(self, devices=None):
     """Each device's piece, a view of the buffer (devices here are simulated)."""
     placed = _sharding(self)
@@ -264,6 +270,7 @@ def install() -> None:
     Array.devices = _devices
     Array.device = property(_device)
     Array.sharding = property(_sharding)
+    Tracer.sharding = property(_tracer_sharding)
     Array.addressable_shards = property(_addressable_shards)
     Array.global_shards = property(_shards)
     Array.addressable_data = _addressable_data

@@ -178,6 +178,8 @@ def asarray(a, dtype=None, order: str | None = None, *, copy: bool | None = None
             device=None, out_sharding=None):
     """``array`` without a forced copy (Arrays are immutable, so never a real copy)."""
     check_no_sharding(out_sharding, "jnp.asarray")
+    if hasattr(a, "__pyjax_key_data__") and dtype in (None, a.dtype):
+        return a  # (a typed key array is already a JAX array)
     return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 

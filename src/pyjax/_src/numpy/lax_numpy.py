@@ -1351,7 +1351,12 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: bool = False):
 
 
 def array_equal(a1, a2, equal_nan: bool = False):
-    """True if ``a1`` and ``a2`` have the same shape and elements."""
+    """True if ``a1`` and ``a2`` have the same shape and elements (key arrays: keys)."""
+    data = _key_data("array_equal", [a1, a2])
+    if data is not None:
+        if a1.shape != a2.shape:
+            return creation.array(False, dtype=bool)
+        a1, a2 = data
     a1, a2 = creation.asarray(a1), creation.asarray(a2)
     if _aval(a1).shape != _aval(a2).shape:
         return creation.array(False, dtype=bool)

@@ -178,6 +178,8 @@ class PRNGKeyArray:
     def copy(self):
         return PRNGKeyArray(self._base)
 
+    at = property(lambda self: _KeyIndexUpdateHelper(self))
+
     @property
     def aval(self) -> ShapedArray:
         """``key<fry>[shape]``, as JAX's (a description: traced, a key is its data)."""
@@ -193,6 +195,13 @@ class PRNGKeyArray:
 
     def block_until_ready(self):
         return self
+
+    # Placement and buffer state are those of the data.
+    sharding = property(lambda self: self._base.sharding)
+    device = property(lambda self: self._base.device)
+    devices = lambda self: self._base.devices()  # noqa: E731
+    is_deleted = lambda self: self._base.is_deleted()  # noqa: E731
+    delete = lambda self: self._base.delete()  # noqa: E731
 
     def _same(self, other, negate: bool):
         if not isinstance(other, PRNGKeyArray):
@@ -223,8 +232,55 @@ class PRNGKeyArray:
     __str__ = __repr__
 
 
-tree_util.register_pytree_node(PRNGKeyArray, lambda k: ((k._base,), None),
-                               lambda _, children: PRNGKeyArray(children[0]))
+class _KeyIndexUpdateHelper:
+    """``keys.at``: ``get`` and ``set`` act on the key data (a key's words stay together);
+    arithmetic updates are TypeErrors, as JAX's key dtype has no arithmetic."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys):
+        self.keys = keys
+
+    def __getitem__(self, index):
+        return _KeyIndexUpdateRef(self.keys, index if isinstance(index, tuple) else (index,))
+
+
+class _KeyIndexUpdateRef:
+    __slots__ = ("keys", "index")
+
+    def __init__(self, keys, index):
+        self.keys, self.index = keys, index
+
+    def _data_ref(self):
+        from pyjax._src.numpy.indexing import _IndexUpdateRef
+        return _IndexUpdateRef(self.keys._base, self.index + (slice(None),))
+
+    def get(self, **kwargs):
+        return PRNGKeyArray(self._data_ref().get(**kwargs))
+
+    def set(self, values, **kwargs):
+        if not isinstance(values, PRNGKeyArray):
+            raise TypeError(f"key array .at[].set() requires key values, got {values!r}")
+        return PRNGKeyArray(self._data_ref().set(values._base, **kwargs))
+
+    def __getattr__(self, name):
+        if name in ("add", "subtract", "multiply", "mul", "divide", "power", "min", "max",
+                    "apply"):
+            raise TypeError(f"Cannot interpret '{KEY_DTYPE}' as a data type (key arrays "
+                            f"support .at[].get and .at[].set, not .at[].{name})")
+        raise AttributeError(name)
+
+
+def _rebuild_key(_, children):
+    """A key array over rebuilt data; over float0 data (a tangent or cotangent) it is the
+    key's tangent instead: float0 of the key's shape, as in JAX."""
+    data = children[0]
+    if getattr(data, "dtype", None) == dtypes.float0:
+        return np.zeros(np.shape(data)[:-1], dtypes.float0)
+    return PRNGKeyArray(data)
+
+
+tree_util.register_array_node(PRNGKeyArray, lambda k: ((k._base,), None), _rebuild_key)
 register_array_type(PRNGKeyArray)  # (``isinstance(key, jax.Array)``, as in JAX)
 
 

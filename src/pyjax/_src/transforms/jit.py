@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 import time
+import warnings
 import weakref
 
 import numpy as np
@@ -24,6 +25,7 @@ from pyjax._src.core.array import Array, with_sharding
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, has_effects, prune_call
 from pyjax._src.core.primitive import Primitive
+from pyjax._src.errors import JaxRuntimeError
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, check_floats, current_trace,
                                    get_aval, guard_transfer, to_array)
 from pyjax._src.transforms.staging import (DebugInfo, StagingTrace, flat_arg_names,
@@ -658,15 +660,62 @@ def _per_leaf(shardings, tree) -> list:
             for _ in tree_util.tree_leaves(sub)]
 
 
+_DONATION_FAQ = "See an explanation at https://docs.jax.dev/en/latest/faq.html#buffer-donation."
+
+
+class _Donating:
+    """``jit`` with ``donate_argnums``/``donate_argnames``, as JAX runs it on CPU: an eager
+    call deletes each donated Array whose buffer a result of the same shape and dtype could
+    reuse (first fit, in argument order) and warns about the others; under a trace or
+    ``disable_jit`` nothing is donated."""
+
+    def __init__(self, wrapped, fun, donate_argnums, donate_argnames):
+        self._wrapped = wrapped
+        self._nums, self._names = normalize_argnums(fun, donate_argnums, donate_argnames)
+        self._warned: set = set()
+        functools.update_wrapper(self, fun, updated=())
+
+    def __getattr__(self, name):  # (``lower``, ``trace``, ``eval_shape``... of the jit)
+        return getattr(self._wrapped, name)
+
+    def __call__(self, *args, **kwargs):
+        if config.jax_disable_jit or type(current_trace()) is not EvalTrace:
+            return self._wrapped(*args, **kwargs)
+        donated = [x for i, a in enumerate(args) if i in self._nums
+                   for x in tree_util.tree_leaves(a) if type(x) is Array]
+        donated += [x for k, a in kwargs.items() if k in self._names
+                    for x in tree_util.tree_leaves(a) if type(x) is Array]
+        everything = [id(x) for x in tree_util.tree_leaves((args, kwargs))]
+        for x in donated:
+            if everything.count(id(x)) > 1:
+                raise JaxRuntimeError("INVALID_ARGUMENT: Attempt to use a buffer that was "
+                                      "previously donated in the same call to Execute(). Toy "
+                                      "example for this bug: `f(donate(a), a)`.")
+        out = self._wrapped(*args, **kwargs)
+        free = [(o.shape, o.dtype) for o in tree_util.tree_leaves(out) if type(o) is Array]
+        unusable = []
+        for x in donated:
+            if (x.shape, x.dtype) in free:
+                free.remove((x.shape, x.dtype))
+                x.delete()
+            else:
+                unusable.append(x.aval.strip_weak_type())
+        if unusable and tuple(unusable) not in self._warned:  # (JAX warns once, compiling)
+            self._warned.add(tuple(unusable))
+            warnings.warn(f"Some donated buffers were not usable: "
+                          f"{', '.join(map(str, unusable))}.\n{_DONATION_FAQ}", stacklevel=2)
+        return out
+
+
 def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,
         static_argnames=None, donate_argnums=None, donate_argnames=None, backend=None,
         device=None, inline=False, keep_unused=False):
     """Compile ``fun``: trace once per input signature, then run the compiled program.
 
-    ``donate_argnums``/``device``/``keep_unused`` are accepted for compatibility: buffers
-    are host NumPy arrays here, so there is nothing to donate or place. Results come back
-    placed by ``out_shardings`` if given (else on the default device: unannotated code is
-    not partitioned automatically).
+    ``device``/``keep_unused`` are accepted for compatibility; donated arguments are
+    deleted as JAX deletes them on CPU (see ``_Donating``). Results come back placed by
+    ``out_shardings`` if given (else on the default device: unannotated code is not
+    partitioned automatically).
     """
     if fun is None:
         return functools.partial(jit, in_shardings=in_shardings, out_shardings=out_shardings,
@@ -675,6 +724,8 @@ def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,
                                  donate_argnames=donate_argnames, backend=backend,
                                  device=device, inline=inline, keep_unused=keep_unused)
     wrapped = PjitFunction(fun, static_argnums, static_argnames, backend, inline)
-    if in_shardings is None and out_shardings is None:
+    if in_shardings is not None or out_shardings is not None:
+        wrapped = _Placed(wrapped, in_shardings, out_shardings)
+    if donate_argnums is None and donate_argnames is None:
         return wrapped
-    return _Placed(wrapped, in_shardings, out_shardings)
+    return _Donating(wrapped, fun, donate_argnums, donate_argnames)
