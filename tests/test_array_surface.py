@@ -165,6 +165,9 @@ def _donation_probe(lib, jnp_):
         with lib.disable_jit():
             lib.jit(lambda c: c + 1, donate_argnums=0)(c)
         out += [c.is_deleted()]
+        d = jnp_.ones(2)
+        compiled = lib.jit(lambda d: d - 1, donate_argnums=0).lower(d).compile()
+        out += [np.asarray(compiled(d)).tolist(), d.is_deleted()]
         n = np.ones(2, np.float32)
         out += [np.asarray(lib.jit(lambda n: n + 1, donate_argnums=0)(n)).tolist()]
     out += [[str(w.message) for w in caught]]
@@ -214,3 +217,11 @@ def test_key_array_equal_and_asarray():
                 bool(jitted(ks, other)), jnp_.asarray(ks) is ks)
     ref, got = _both(probe)
     assert got == ref
+
+
+@pytest.mark.parametrize("lib", [jax, pyjax], ids=["jax", "pyjax"])
+def test_pmap_of_a_scalar_argument_is_a_value_error(lib):
+    """(chex's fake_test maps a Python scalar; pyjax took its axis modulo rank 0)"""
+    x = lib.numpy.ones((1, 2))
+    with pytest.raises(ValueError, match="rank"):
+        lib.pmap(lambda x, m: x * m, axis_size=1)(x, 100)

@@ -772,6 +772,12 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
         dyn = (tuple(dyn_args), kwargs)
         dims = _pmap_axes(dyn_in_axes, dyn_args) + [0] * len(tree_util.tree_leaves(kwargs))
         leaves = tree_util.tree_leaves(dyn)
+        for x, a in zip(leaves, dims):
+            if a is not None and not -np.ndim(x) <= a < np.ndim(x):
+                raise ValueError(f"pmap was requested to map its argument along axis {a}, "
+                                 f"which implies that its rank should be at least "
+                                 f"{a + 1 if a >= 0 else -a}, but is only {np.ndim(x)} (its "
+                                 f"shape is {np.shape(x)})")
         first = next(((x, a) for x, a in zip(leaves, dims)
                       if a is not None and hasattr(x, "shape")), None)
         if first is None:

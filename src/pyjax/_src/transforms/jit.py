@@ -681,6 +681,14 @@ class _Donating:
     def __call__(self, *args, **kwargs):
         if config.jax_disable_jit or type(current_trace()) is not EvalTrace:
             return self._wrapped(*args, **kwargs)
+        return self.donating_call(self._wrapped, args, kwargs)
+
+    def lower(self, *args, **kwargs):
+        """The ``Lowered`` stage, whose compiled program donates as a call does."""
+        return _DonatingStage(self._wrapped.lower(*args, **kwargs), self)
+
+    def donating_call(self, run, args, kwargs):
+        """``run(*args, **kwargs)``, deleting the donated arguments it can reuse."""
         donated = [x for i, a in enumerate(args) if i in self._nums
                    for x in tree_util.tree_leaves(a) if type(x) is Array]
         donated += [x for k, a in kwargs.items() if k in self._names
@@ -691,7 +699,7 @@ class _Donating:
                 raise JaxRuntimeError("INVALID_ARGUMENT: Attempt to use a buffer that was "
                                       "previously donated in the same call to Execute(). Toy "
                                       "example for this bug: `f(donate(a), a)`.")
-        out = self._wrapped(*args, **kwargs)
+        out = run(*args, **kwargs)
         free = [(o.shape, o.dtype) for o in tree_util.tree_leaves(out) if type(o) is Array]
         unusable = []
         for x in donated:
@@ -705,6 +713,23 @@ class _Donating:
             warnings.warn(f"Some donated buffers were not usable: "
                           f"{', '.join(map(str, unusable))}.\n{_DONATION_FAQ}", stacklevel=2)
         return out
+
+
+class _DonatingStage:
+    """A ``Lowered`` (or its ``Compiled``) of a donating jit: calling the compiled program
+    donates as calling the jit does; everything else is the stage's own."""
+
+    def __init__(self, stage, donating: _Donating):
+        self._stage, self._donating = stage, donating
+
+    def __getattr__(self, name):
+        return getattr(self._stage, name)
+
+    def compile(self, *args, **kwargs):
+        return _DonatingStage(self._stage.compile(*args, **kwargs), self._donating)
+
+    def __call__(self, *args, **kwargs):
+        return self._donating.donating_call(self._stage, args, kwargs)
 
 
 def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,
