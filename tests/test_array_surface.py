@@ -225,3 +225,33 @@ def test_pmap_of_a_scalar_argument_is_a_value_error(lib):
     x = lib.numpy.ones((1, 2))
     with pytest.raises(ValueError, match="rank"):
         lib.pmap(lambda x, m: x * m, axis_size=1)(x, 100)
+
+
+def test_vmap_negative_axes_count_from_the_key_shape():
+    def probe(lib, _):
+        ks = lib.random.split(lib.random.key(4), (2, 3))
+        normals = lib.vmap(lambda k: lib.random.normal(k, (2,)), in_axes=-1)(ks[0])
+        data = lib.vmap(lib.random.key_data, in_axes=-1)(ks)
+        moved = lib.vmap(lambda k: k, in_axes=-1, out_axes=0)(ks)
+        back = lib.vmap(lambda k: k, in_axes=0, out_axes=-1)(moved)
+        split = lib.vmap(lambda k: lib.random.split(k, 4), out_axes=-1)(ks[1])
+        return (np.asarray(normals), np.asarray(data), _data(lib, moved), _data(lib, back),
+                _data(lib, split))
+    ref, got = _both(probe)
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)
+
+
+def test_jnp_functions_on_keys():
+    def probe(lib, jnp_):
+        ks = lib.random.split(lib.random.key(6), 3)
+        other = ks[::-1]
+        pick = jnp_.array([True, False, True])
+        return (_data(lib, jnp_.where(pick, ks, other)), _data(lib, jnp_.where(True, ks[0], ks[1])),
+                np.asarray(jnp_.isclose(ks, other)), bool(jnp_.allclose(ks, ks)),
+                bool(jnp_.allclose(ks, other)), _data(lib, jnp_.zeros_like(ks)),
+                _data(lib, jnp_.ones_like(ks)), _data(lib, jnp_.zeros_like(ks, shape=(2, 2))),
+                _data(lib, lib.jit(lambda p, a, b: jnp_.where(p, a, b))(pick, ks, other)))
+    ref, got = _both(probe)
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)

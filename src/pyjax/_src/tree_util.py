@@ -465,7 +465,16 @@ def broadcast_prefix(prefix, tree, what: str) -> list:
         raise ValueError(f"{what} specification must be a tree prefix of the corresponding "
                          f"value, got specification {prefix} for value tree "
                          f"{tree_structure(tree)}.") from e
-    return [ax for ax, sub in zip(axes, subtrees) for _ in tree_leaves(sub)]
+    return [_data_axis(ax, leaf, data) for ax, sub in zip(axes, subtrees)
+            for leaf in user.tree_leaves(sub) for data in tree_leaves(leaf)]
+
+
+def _data_axis(axis, leaf, data):
+    """``axis`` of an array node (a key array) as an axis of its data, which has trailing
+    dims of its own: negative axes count from the node's last dim, as users see it."""
+    if data is leaf or axis is None or axis >= 0:
+        return axis
+    return axis - (len(data.shape) - len(leaf.shape))
 
 
 def prefix_errors(prefix_tree, full_tree, is_leaf=None) -> list:

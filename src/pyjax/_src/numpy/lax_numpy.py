@@ -693,10 +693,15 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     if x is None and y is None:
         check_arraylike("where", condition)
         return nonzero(condition, size=size, fill_value=fill_value)
-    check_arraylike("where", condition, x, y)  # a lone x or y is None: a TypeError, as JAX
+    data = _key_data("where", [x, y]) if x is not None and y is not None else None
+    if data is None:
+        check_arraylike("where", condition, x, y)  # a lone x or y is None: a TypeError
     if size is not None or fill_value is not None:
         raise ValueError("size and fill_value arguments cannot be used in three-term where "
                          "function.")
+    if data is not None:  # (the condition picks whole keys: both words)
+        cond = lax_bcast.expand_dims(creation.asarray(condition), (-1,))
+        return _keys_from(x, _where(cond, *data))
     return _where(condition, x, y)
 
 
@@ -1326,7 +1331,10 @@ def _isfinite(x):
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: bool = False):
-    """``|a - b| <= atol + rtol * |b|`` elementwise (infinities must match exactly)."""
+    """``|a - b| <= atol + rtol * |b|`` elementwise (infinities must match exactly; keys
+    are close when equal)."""
+    if _key_data("isclose", [a, b]) is not None:
+        return a == b
     a, b = promote_args("isclose", a, b)
     a, b = promote_args_inexact("isclose", a, b)
     dt = _aval(a).dtype
@@ -1345,7 +1353,8 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: bool = False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: bool = False):
-    check_arraylike("allclose", a, b)
+    if _key_data("allclose", [a, b]) is None:
+        check_arraylike("allclose", a, b)
     close = isclose(a, b, rtol, atol, equal_nan)
     return lax_red.reduce_and(close, tuple(range(_aval(close).ndim)))
 
