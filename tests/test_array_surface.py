@@ -255,3 +255,15 @@ def test_jnp_functions_on_keys():
     ref, got = _both(probe)
     for g, r in zip(got, ref):
         np.testing.assert_array_equal(g, r)
+
+
+def test_out_sharding_of_the_type_level_sharding_outside_a_mesh():
+    """(optax passes ``jax.typeof(x).sharding`` and shardings over its mesh as out_sharding)"""
+    def probe(lib, jnp_):
+        a = jnp_.arange(6.0).reshape(2, 3)
+        mesh = lib.typeof(a).sharding.mesh
+        flags = (mesh.are_all_axes_explicit, mesh.are_all_axes_auto, mesh.are_all_axes_manual)
+        dot = jnp_.tensordot(a, a, 2, out_sharding=lib.sharding.NamedSharding(mesh, lib.P()))
+        return flags, float(dot)
+    ref, got = _both(probe)
+    assert got == ref

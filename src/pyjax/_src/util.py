@@ -64,9 +64,11 @@ def merge_lists(bs, falses, trues):
 
 
 def check_no_sharding(out_sharding, fun_name: str, param: str = "out_sharding") -> None:
-    """JAX's ``out_sharding=`` (and ``sharding=``) keywords: None is the one device's only
-    layout; anything else asks for sharding, which pyjax does not have yet."""
-    if out_sharding is not None:
+    """JAX's ``out_sharding=`` (and ``sharding=``) keywords: None, or a sharding over a
+    mesh without axes (what ``jax.typeof(x).sharding`` is outside any mesh), is the one
+    device's only layout; anything else asks for sharding, which pyjax does not have yet."""
+    if out_sharding is not None and getattr(getattr(out_sharding, "mesh", None),
+                                            "axis_names", None) != ():
         raise NotImplementedError(f"{fun_name}: {param}={out_sharding!r} is not supported "
                                   f"(pyjax has no shardings yet; pass {param}=None)")
 

@@ -75,6 +75,10 @@ class PartitionSpec:
         return [a for d in range(len(self)) for a in self.axes_of(d)]
 
 
+def _all_of(axis_types: tuple, kind) -> bool:
+    return bool(axis_types) and all(t == kind for t in axis_types)
+
+
 class Mesh:
     """``devices`` (an n-d array of Devices) with a name for each of its axes. Used as a
     context manager it is the mesh that ``P(...)`` shardings refer to."""
@@ -101,11 +105,10 @@ class Mesh:
     size = property(lambda self: int(self.devices.size))
     empty = property(lambda self: self.devices.size == 0)
     device_ids = property(lambda self: np.vectorize(lambda d: d.id, otypes=[int])(self.devices))
-    are_all_axes_auto = property(lambda self: all(t == AxisType.Auto for t in self.axis_types))
-    are_all_axes_explicit = property(
-        lambda self: all(t == AxisType.Explicit for t in self.axis_types))
-    are_all_axes_manual = property(
-        lambda self: all(t == AxisType.Manual for t in self.axis_types))
+    # (a mesh without axes has all of no kind, as in JAX)
+    are_all_axes_auto = property(lambda self: _all_of(self.axis_types, AxisType.Auto))
+    are_all_axes_explicit = property(lambda self: _all_of(self.axis_types, AxisType.Explicit))
+    are_all_axes_manual = property(lambda self: _all_of(self.axis_types, AxisType.Manual))
 
     local_devices = property(lambda self: [d for d in self.devices.flat
                                            if d.process_index == backends.PROCESSES.index])
@@ -229,11 +232,10 @@ class AbstractMesh:
     auto_axes = property(lambda self: self._of_type(AxisType.Auto))
     explicit_axes = property(lambda self: self._of_type(AxisType.Explicit))
     manual_axes = property(lambda self: self._of_type(AxisType.Manual))
-    are_all_axes_auto = property(lambda self: all(t == AxisType.Auto for t in self.axis_types))
-    are_all_axes_explicit = property(
-        lambda self: all(t == AxisType.Explicit for t in self.axis_types))
-    are_all_axes_manual = property(
-        lambda self: all(t == AxisType.Manual for t in self.axis_types))
+    # (a mesh without axes has all of no kind, as in JAX)
+    are_all_axes_auto = property(lambda self: _all_of(self.axis_types, AxisType.Auto))
+    are_all_axes_explicit = property(lambda self: _all_of(self.axis_types, AxisType.Explicit))
+    are_all_axes_manual = property(lambda self: _all_of(self.axis_types, AxisType.Manual))
 
     def _of_type(self, kind) -> tuple:
         return tuple(n for n, t in zip(self.axis_names, self.axis_types) if t == kind)
