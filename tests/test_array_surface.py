@@ -267,3 +267,17 @@ def test_out_sharding_of_the_type_level_sharding_outside_a_mesh():
         return flags, float(dot)
     ref, got = _both(probe)
     assert got == ref
+
+
+def test_donation_through_a_method_and_a_returned_argument():
+    def probe(lib, jnp_):
+        class Model:
+            step = lib.jit(lambda self, x: x + 1, static_argnums=0, donate_argnums=1)
+
+        x = jnp_.ones(2)
+        y = Model().step(x)
+        z = jnp_.ones(2)
+        w = lib.jit(lambda z: z, donate_argnums=0)(z)  # (the result must outlive z)
+        return x.is_deleted(), np.asarray(y).tolist(), z.is_deleted(), np.asarray(w).tolist()
+    ref, got = _both(probe)
+    assert got == ref

@@ -675,8 +675,14 @@ class _Donating:
         self._warned: set = set()
         functools.update_wrapper(self, fun, updated=())
 
-    def __getattr__(self, name):  # (``lower``, ``trace``, ``eval_shape``... of the jit)
+    def __getattr__(self, name):  # (``trace``, ``eval_shape``... of the jit)
         return getattr(self._wrapped, name)
+
+    def __get__(self, obj, objtype=None):  # (a jitted method)
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self):
+        return repr(self._wrapped)
 
     def __call__(self, *args, **kwargs):
         if config.jax_disable_jit or type(current_trace()) is not EvalTrace:
