@@ -224,9 +224,8 @@ class PRNGKeyArray:
                         "integer array.")
 
     def __repr__(self):
-        if isinstance(self._base, Tracer):
-            return f"Traced<{KEY_DTYPE}[{','.join(map(str, self.shape))}]>with" \
-                   f"<{self._base._trace.name}>"
+        if isinstance(self._base, Tracer):  # (as pyjax's other tracers print)
+            return f"Traced<{self.aval!r}>with<{self._base._trace.name}>"
         return f"Array({self.shape}, dtype={KEY_DTYPE}) overlaying:\n{self._base}"
 
     __str__ = __repr__
