@@ -281,3 +281,17 @@ def test_donation_through_a_method_and_a_returned_argument():
         return x.is_deleted(), np.asarray(y).tolist(), z.is_deleted(), np.asarray(w).tolist()
     ref, got = _both(probe)
     assert got == ref
+
+
+def test_linearize_and_abstract_key_arguments():
+    def probe(lib, _):
+        k = lib.random.key(8)
+        f = lambda x, k: x * lib.random.normal(k)  # noqa: E731
+        _, f_jvp = lib.linearize(f, 1.0, k)
+        tangent = float(f_jvp(2.0, np.zeros((), lib.dtypes.float0)))
+        spec = lib.ShapeDtypeStruct((3,), k.dtype)
+        shape = lib.eval_shape(lambda ks: lib.random.split(ks[0]), spec)
+        compiled = lib.jit(lambda ks: lib.random.normal(ks[1])).lower(spec).compile()
+        return tangent, shape.shape, str(shape.dtype), float(compiled(lib.random.split(k, 3)))
+    ref, got = _both(probe)
+    assert got == ref

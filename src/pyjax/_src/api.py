@@ -19,7 +19,7 @@ from pyjax._src.transforms.batching import batch_flat
 from pyjax._src.transforms.jit import (LEAF_TYPES as _LEAF_TYPES, check_leaf as _check_leaf,  # noqa: F401
                                        checkpoint_p, jit)
 from pyjax._src.transforms.jvp import Zero, instantiate, jvp_flat
-from pyjax._src.transforms import refs
+from pyjax._src.transforms import refs, stages
 from pyjax._src.transforms.refs import Ref
 from pyjax._src import state
 from pyjax._src.state import new_ref
@@ -110,6 +110,7 @@ def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False, abstra
 
     @util.wraps(fun)
     def make(*args, **kwargs):
+        args, kwargs = stages.key_stand_ins((args, kwargs))
         dyn_fun, dyn = _static_fun(fun, args, static_nums)
         leaves, in_tree = tree_util.tree_flatten((dyn, kwargs))
         flat_fun, trees = flatten_fun(dyn_fun, in_tree, what="make_jaxpr")
@@ -393,11 +394,9 @@ def linearize(fun, *primals, has_aux=False):
     in_avals = [get_aval(x).to_tangent_aval() for x in leaves]
 
     def f_jvp(*tangents):
-        t_leaves, t_tree = tree_util.tree_flatten(tangents)
-        if t_tree != in_tree:
-            raise TypeError(f"linearized function called on tangent values inconsistent with "
-                            f"the original primal values: got tangent tree {t_tree} for "
-                            f"primal tree {in_tree}.")
+        t_leaves = _tangent_leaves(primals, tangents, lambda p_tree, t_tree: TypeError(
+            f"linearized function called on tangent values inconsistent with the original "
+            f"primal values: got tangent tree {t_tree} for primal tree {p_tree}."))
         for t, a in zip(t_leaves, in_avals):
             ta = get_aval(t)
             if ta.shape != a.shape or ta.dtype != a.dtype:

@@ -526,6 +526,7 @@ class PjitFunction:
     def trace(self, *args, **kwargs) -> stages.Traced:
         """Trace for these arguments (arrays, scalars or ``ShapeDtypeStruct``s) without
         running: the ``jax.stages.Traced`` of the specialization a call would run."""
+        args, kwargs = stages.key_stand_ins((args, kwargs))
         entry, _ = self._specialize(args, kwargs, abstract=True)
         if entry.refs is not None:
             raise NotImplementedError("jit(...).trace/lower of a function with Ref arguments "

@@ -49,6 +49,18 @@ class ShapeDtypeStruct:
         return hash((self.shape, self.dtype, self.weak_type))
 
 
+def key_stand_ins(tree):
+    """``tree`` with each ``ShapeDtypeStruct`` of a key dtype replaced by a key array over a
+    ``ShapeDtypeStruct`` of its data, which abstract tracing then sees through."""
+    from pyjax._src.random.prng import KEY_SHAPE, PRNGKeyArray
+
+    def stand_in(x):
+        if isinstance(x, ShapeDtypeStruct) and dtypes.is_opaque(x.dtype):
+            return PRNGKeyArray(ShapeDtypeStruct(x.shape + KEY_SHAPE, np.uint32))
+        return x
+    return tree_util.user.tree_map(stand_in, tree)
+
+
 @dataclasses.dataclass(frozen=True)
 class ArgInfo:
     """One flat argument of a stage: its abstract value and whether it was donated."""
