@@ -166,8 +166,10 @@ def _donation_probe(lib, jnp_):
             lib.jit(lambda c: c + 1, donate_argnums=0)(c)
         out += [c.is_deleted()]
         d = jnp_.ones(2)
-        compiled = lib.jit(lambda d: d - 1, donate_argnums=0).lower(d).compile()
-        out += [np.asarray(compiled(d)).tolist(), d.is_deleted()]
+        lowered = lib.jit(lambda d: d - 1, donate_argnums=0).lower(d)
+        compiled = lowered.compile()
+        out += [isinstance(lowered, lib.stages.Lowered), isinstance(compiled, lib.stages.Compiled),
+                np.asarray(compiled(d)).tolist(), d.is_deleted()]
         n = np.ones(2, np.float32)
         out += [np.asarray(lib.jit(lambda n: n + 1, donate_argnums=0)(n)).tolist()]
     out += [[str(w.message) for w in caught]]

@@ -690,9 +690,12 @@ class _Donating:
             return self._wrapped(*args, **kwargs)
         return self.donating_call(self._wrapped, args, kwargs)
 
+    def trace(self, *args, **kwargs):
+        """The ``Traced`` stage, whose compiled program donates as a call does."""
+        return self._wrapped.trace(*args, **kwargs).with_donation(self.donating_call)
+
     def lower(self, *args, **kwargs):
-        """The ``Lowered`` stage, whose compiled program donates as a call does."""
-        return _DonatingStage(self._wrapped.lower(*args, **kwargs), self)
+        return self._wrapped.lower(*args, **kwargs).with_donation(self.donating_call)
 
     def donating_call(self, run, args, kwargs):
         """``run(*args, **kwargs)``, deleting the donated arguments it can reuse."""
@@ -720,23 +723,6 @@ class _Donating:
             warnings.warn(f"Some donated buffers were not usable: "
                           f"{', '.join(map(str, unusable))}.\n{_DONATION_FAQ}", stacklevel=2)
         return out
-
-
-class _DonatingStage:
-    """A ``Lowered`` (or its ``Compiled``) of a donating jit: calling the compiled program
-    donates as calling the jit does; everything else is the stage's own."""
-
-    def __init__(self, stage, donating: _Donating):
-        self._stage, self._donating = stage, donating
-
-    def __getattr__(self, name):
-        return getattr(self._stage, name)
-
-    def compile(self, *args, **kwargs):
-        return _DonatingStage(self._stage.compile(*args, **kwargs), self._donating)
-
-    def __call__(self, *args, **kwargs):
-        return self._donating.donating_call(self._stage, args, kwargs)
 
 
 def jit(fun=None, *, in_shardings=None, out_shardings=None, static_argnums=None,

@@ -80,10 +80,15 @@ def _out_structs(entry, weak: bool):
 class Stage:
     """What every stage knows of its specialization: argument and result structure."""
 
-    __slots__ = ("_entry",)
+    __slots__ = ("_entry", "_donate")
 
-    def __init__(self, entry):
+    def __init__(self, entry, donate=None):
         self._entry = entry
+        self._donate = donate  # a donating jit's ``donating_call(run, args, kwargs)``
+
+    def with_donation(self, donate) -> "Stage":
+        """This stage of a jit with donated arguments (its compiled calls donate them)."""
+        return type(self)(self._entry, donate)
 
     @property
     def args_info(self):
@@ -133,7 +138,7 @@ class Traced(Stage):
         if lowering_platforms is not None and tuple(lowering_platforms) != ("cpu",):
             raise NotImplementedError(f"lowering for platforms {lowering_platforms}: pyjax "
                                       f"compiles for the CPU only")
-        return Lowered(self._entry)
+        return Lowered(self._entry, self._donate)
 
 
 class Lowered(Stage):
@@ -166,7 +171,7 @@ class Lowered(Stage):
         if compiler_options:
             raise NotImplementedError(f"compiler_options {sorted(compiler_options)}: they "
                                       f"configure XLA, which pyjax does not use")
-        return Compiled(self._entry)  # (its program compiles when first needed)
+        return Compiled(self._entry, self._donate)  # (its program compiles when first needed)
 
 
 class Compiled(Stage):
@@ -196,6 +201,11 @@ class Compiled(Stage):
         return self._entry.executable
 
     def __call__(self, *args, **kwargs):
+        if self._donate is not None:
+            return self._donate(self._call, args, kwargs)
+        return self._call(*args, **kwargs)
+
+    def _call(self, *args, **kwargs):
         leaves = _check_tree(self.in_tree, args, kwargs)
         for x in leaves:
             if isinstance(x, Tracer):
