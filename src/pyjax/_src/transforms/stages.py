@@ -54,11 +54,14 @@ def key_stand_ins(tree):
     ``ShapeDtypeStruct`` of its data, which abstract tracing then sees through."""
     from pyjax._src.random.prng import KEY_SHAPE, PRNGKeyArray
 
-    def stand_in(x):
-        if isinstance(x, ShapeDtypeStruct) and dtypes.is_opaque(x.dtype):
-            return PRNGKeyArray(ShapeDtypeStruct(x.shape + KEY_SHAPE, np.uint32))
-        return x
-    return tree_util.user.tree_map(stand_in, tree)
+    def is_key(x):
+        return isinstance(x, ShapeDtypeStruct) and dtypes.is_opaque(x.dtype)
+
+    if not any(map(is_key, tree_util.user.tree_leaves(tree))):
+        return tree  # (rebuilt, static arguments could lose their identity)
+    return tree_util.user.tree_map(
+        lambda x: PRNGKeyArray(ShapeDtypeStruct(x.shape + KEY_SHAPE, np.uint32)) if is_key(x)
+        else x, tree)
 
 
 @dataclasses.dataclass(frozen=True)
