@@ -297,3 +297,18 @@ def test_linearize_and_abstract_key_arguments():
         return tangent, shape.shape, str(shape.dtype), float(compiled(lib.random.split(k, 3)))
     ref, got = _both(probe)
     assert got == ref
+
+
+def test_a_donated_buffer_is_reused_by_the_result():
+    """(pyjax reuses a buffer the donor owns, as jnp.array's; one that is a view of
+    another array, as jnp.arange's or jnp.ones', gives the result new memory)"""
+    def probe(lib, jnp_):
+        x = jnp_.array([0.0, 1.0, 2.0, 3.0])
+        pointer = x.unsafe_buffer_pointer()
+        y = lib.jit(lambda x: x * 3, donate_argnums=0)(x)
+        view = jnp_.arange(4.0)
+        shared = lib.jit(lambda v: v, donate_argnums=0)(view)  # (its own buffer only)
+        return (y.unsafe_buffer_pointer() == pointer, np.asarray(y).tolist(),
+                np.asarray(shared).tolist())
+    ref, got = _both(probe)
+    assert got == ref

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import time
 import warnings
 import weakref
@@ -664,6 +665,19 @@ def _per_leaf(shardings, tree) -> list:
 _DONATION_FAQ = "See an explanation at https://docs.jax.dev/en/latest/faq.html#buffer-donation."
 
 
+def _reuse_buffer(donor: Array, out: Array) -> None:
+    """Move ``out``'s values into ``donor``'s memory and give it to ``out``, as XLA aliases a
+    donated buffer to a result (``unsafe_buffer_pointer`` shows it); only where nothing else
+    can see that memory: the donor's own buffer, held by the donor alone."""
+    buf = donor._value
+    if buf.base is not None or not buf.flags.owndata or sys.getrefcount(buf) > 3:
+        return  # (3: the donor, ``buf`` and getrefcount's argument)
+    buf.setflags(write=True)
+    np.copyto(buf, out._value)
+    buf.setflags(write=False)
+    out._value = buf
+
+
 class _Donating:
     """``jit`` with ``donate_argnums``/``donate_argnames``, as JAX runs it on CPU: an eager
     call deletes each donated Array whose buffer a result of the same shape and dtype could
@@ -710,14 +724,17 @@ class _Donating:
                                       "previously donated in the same call to Execute(). Toy "
                                       "example for this bug: `f(donate(a), a)`.")
         out = run(*args, **kwargs)
-        free = [(o.shape, o.dtype) for o in tree_util.tree_leaves(out) if type(o) is Array]
+        free = [o for o in tree_util.tree_leaves(out) if type(o) is Array]
         unusable = []
         for x in donated:
-            if (x.shape, x.dtype) in free:
-                free.remove((x.shape, x.dtype))
-                x.delete()
-            else:
+            i = next((i for i, o in enumerate(free) if (o.shape, o.dtype) == (x.shape, x.dtype)),
+                     None)
+            if i is None:
                 unusable.append(x.aval.strip_weak_type())
+                continue
+            o = free.pop(i)
+            _reuse_buffer(x, o)
+            x.delete()
         if unusable and tuple(unusable) not in self._warned:  # (JAX warns once, compiling)
             self._warned.add(tuple(unusable))
             warnings.warn(f"Some donated buffers were not usable: "
