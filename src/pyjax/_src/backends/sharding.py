@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from pyjax._src import backends
+from pyjax._src.core.aval import ShapedArray
 
 
 class AxisType(enum.Enum):
@@ -607,3 +608,13 @@ class ManualAxisType:
 def _manual_axis_type(varying, unreduced, reduced):
     """Unpickling: the interned instance."""
     return ManualAxisType(varying=varying, unreduced=unreduced, reduced=reduced)
+
+
+def _type_sharding(aval: ShapedArray) -> NamedSharding:
+    """JAX's type-level sharding (``jax.typeof(x).sharding``): every dimension unsharded
+    over the mesh in context (pyjax's types carry no sharding, so the Auto-axes view is
+    the only one)."""
+    return NamedSharding(get_abstract_mesh(), PartitionSpec(*[None] * len(aval.shape)))
+
+
+ShapedArray.sharding = property(_type_sharding)

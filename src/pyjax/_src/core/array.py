@@ -10,6 +10,7 @@ import numpy as np
 
 from pyjax._src import dtypes
 from pyjax._src.core.aval import ShapedArray
+from pyjax._src.errors import JaxRuntimeError
 
 IMMUTABLE_MESSAGE = (
     "JAX arrays are immutable and do not support in-place item assignment. Instead of "
@@ -147,7 +148,6 @@ class Array:
     def unsafe_buffer_pointer(self) -> int:
         """The address of the buffer's first element."""
         if type(self._value) is _DeletedBuffer:
-            from pyjax._src.errors import JaxRuntimeError
             raise JaxRuntimeError("INVALID_ARGUMENT: UnsafeBufferPointer( called on deleted "
                                   "or donated buffer")
         return self._value.ctypes.data

@@ -64,13 +64,6 @@ class ShapedArray(AbstractValue):
                            self.dtype if dtype is None else dtype,
                            self.weak_type if weak_type is None else weak_type)
 
-    @property
-    def sharding(self):
-        """JAX's type-level sharding: every dimension unsharded over the mesh in context
-        (pyjax's types carry no sharding, so the Auto-axes view is the only one)."""
-        from pyjax._src.backends.sharding import NamedSharding, PartitionSpec, get_abstract_mesh
-        return NamedSharding(get_abstract_mesh(), PartitionSpec(*[None] * len(self.shape)))
-
     def strip_weak_type(self) -> "ShapedArray":
         return self.update(weak_type=False) if self.weak_type else self
 

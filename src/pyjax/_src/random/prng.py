@@ -27,7 +27,8 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.trace import Tracer, get_aval, register_array_type, to_array
 from pyjax._src.lax import broadcasting as lax_bcast, elementwise as ew, shape as lax_shape
-from pyjax._src.numpy import reductions as jnp_reductions
+from pyjax._src.numpy import indexing as jnp_indexing, reductions as jnp_reductions
+from pyjax._src.transforms import stages
 from pyjax._src.lax.threefry import threefry2x32
 
 IMPL_NAME = "threefry2x32"
@@ -251,8 +252,7 @@ class _KeyIndexUpdateRef:
         self.keys, self.index = keys, index
 
     def _data_ref(self):
-        from pyjax._src.numpy.indexing import _IndexUpdateRef
-        return _IndexUpdateRef(self.keys._base, self.index + (slice(None),))
+        return jnp_indexing.at_property(self.keys._base)[self.index + (slice(None),)]
 
     def get(self, **kwargs):
         return PRNGKeyArray(self._data_ref().get(**kwargs))
@@ -280,6 +280,8 @@ def _rebuild_key(_, children):
 
 
 tree_util.register_array_node(PRNGKeyArray, lambda k: ((k._base,), None), _rebuild_key)
+stages.register_stand_in(KEY_DTYPE, lambda s: PRNGKeyArray(
+    stages.ShapeDtypeStruct(s.shape + KEY_SHAPE, _U32)))
 register_array_type(PRNGKeyArray)  # (``isinstance(key, jax.Array)``, as in JAX)
 
 

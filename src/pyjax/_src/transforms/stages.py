@@ -49,19 +49,25 @@ class ShapeDtypeStruct:
         return hash((self.shape, self.dtype, self.weak_type))
 
 
-def key_stand_ins(tree):
-    """``tree`` with each ``ShapeDtypeStruct`` of a key dtype replaced by a key array over a
-    ``ShapeDtypeStruct`` of its data, which abstract tracing then sees through."""
-    from pyjax._src.random.prng import KEY_SHAPE, PRNGKeyArray
+_STAND_INS: dict = {}  # opaque dtype -> its ShapeDtypeStruct -> a value tracing sees through
 
-    def is_key(x):
+
+def register_stand_in(dtype, stand_in) -> None:
+    """How a ``ShapeDtypeStruct`` of an opaque dtype is traced (random registers keys': a
+    key array over a ``ShapeDtypeStruct`` of its data)."""
+    _STAND_INS[dtype] = stand_in
+
+
+def key_stand_ins(tree):
+    """``tree`` with each ``ShapeDtypeStruct`` of an opaque (key) dtype replaced by its
+    registered stand-in, which abstract tracing then sees through."""
+    def is_opaque(x):
         return isinstance(x, ShapeDtypeStruct) and dtypes.is_opaque(x.dtype)
 
-    if not any(map(is_key, tree_util.user.tree_leaves(tree))):
+    if not any(map(is_opaque, tree_util.user.tree_leaves(tree))):
         return tree  # (rebuilt, static arguments could lose their identity)
     return tree_util.user.tree_map(
-        lambda x: PRNGKeyArray(ShapeDtypeStruct(x.shape + KEY_SHAPE, np.uint32)) if is_key(x)
-        else x, tree)
+        lambda x: _STAND_INS[x.dtype](x) if is_opaque(x) else x, tree)
 
 
 @dataclasses.dataclass(frozen=True)
