@@ -72,6 +72,8 @@ SAMPLERS = [
     ("uniform range", lambda r, k: r.uniform(k, (20,), minval=-3., maxval=jnp_of(r)
                                              .asarray([2., 5.] * 10, np.float32)), None),
     ("uniform float16", lambda r, k: r.uniform(k, (9,), np.float16), None),
+    ("uniform bfloat16", lambda r, k: r.uniform(k, (9,), "bfloat16"), None),
+    ("normal bfloat16", lambda r, k: r.normal(k, (2, 9), "bfloat16"), None),
     ("normal", lambda r, k: r.normal(k, (4, 33)), None),
     ("normal scalar", lambda r, k: r.normal(k), None),
     ("normal complex", lambda r, k: r.normal(k, (6,), np.complex64), None),
@@ -138,6 +140,11 @@ SAMPLERS = [
     ("double_sided_maxwell", lambda r, k: r.double_sided_maxwell(k, 1., 2., (30,)), F32_LOOSE),
     # erf (truncated_normal's bounds)
     ("truncated_normal", lambda r, k: r.truncated_normal(k, -1., 2., (30,)), F32_LOOSE),
+    # bfloat16 rounds after each step, no fused multiply-add (as XLA's CPU code does)
+    ("truncated_normal bfloat16", lambda r, k: r.truncated_normal(k, -1., 2., (30,),
+                                                                  "bfloat16"), None),
+    ("gamma bfloat16", lambda r, k: r.gamma(k, np.array([0.3, 1., 2.5], "bfloat16"), (2, 3),
+                                            "bfloat16"), None),
     # log, pow and exp inside the rejection samplers
     ("gamma", lambda r, k: r.gamma(k, np.array([0.3, 1., 2.5, 10.], np.float32), (3, 4)),
      F32_LOOSE),
@@ -441,6 +448,10 @@ def test_fused_multiply_add_primitive():
     np.testing.assert_allclose(np.asarray(tangent), b * b + a * a + c, rtol=1e-6)
     batched = pyjax.vmap(special.fused_multiply_add, in_axes=(0, None, 1))(a, b[0], c.T)
     _compare(np.asarray(batched), (a.astype(np.float64) * b[0] + c.T.T).astype(np.float32))
+    for half in (np.float16, "bfloat16"):  # rounded after the multiply, as XLA's CPU code
+        h = [x.astype(half) for x in (a, b, c)]
+        _compare(np.asarray(special.fused_multiply_add(*h)),
+                 np.asarray(jax.jit(lambda a, b, c: a * b + c)(*h)), None, str(half))
 
 
 def test_threefry2x32_primitive():

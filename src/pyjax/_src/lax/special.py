@@ -595,9 +595,9 @@ fma_p = ew.binop("fma", lambda a, b, c: np.asarray(fma(*np.broadcast_arrays(a, b
 def fused_multiply_add(a, b, c):
     """``a * b + c`` with one rounding. XLA's CPU code generator contracts a multiply whose
     only use is an add into an FMA instruction, so JAX's samplers compute this wherever
-    their source says ``a * b + c``; pyjax spells it out to get the same bits. float16
-    operations run one by one in float32, each rounded back to float16: no contraction."""
-    if get_aval(a).dtype == np.float16:
+    their source says ``a * b + c``; pyjax spells it out to get the same bits. float16 and
+    bfloat16 operations run one by one in float32, each rounded back: no contraction."""
+    if get_aval(a).dtype.itemsize == 2:  # (the 2-byte floats)
         return ew.add(ew.mul(a, b), c)
     return fma_p.bind(a, b, c)
 

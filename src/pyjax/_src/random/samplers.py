@@ -56,7 +56,7 @@ def user_dtype(dtype, name: str, default=float) -> np.dtype:
 def float_dtype(dtype, name: str, what: str = "a float") -> np.dtype:
     dtype = user_dtype(dtype, name)
     kinds = "fc" if what == "a float or complex" else "f"
-    if dtype.kind not in kinds:
+    if dtypes.kind(dtype) not in kinds:
         raise ValueError(f"dtype argument to `{name}` must be {what} dtype, got {dtype}")
     return dtype
 
