@@ -5,6 +5,10 @@ import pathlib
 import sys
 import textwrap
 
+import pytest
+
+import pyjax
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tools.ecosystem import report, sides  # noqa: E402
@@ -69,3 +73,11 @@ def test_known_causes_name_the_missing_name():
     assert title == "`jax.lax.foo` is missing"
     title, entry = report.cause_of("ValueError: shape (2, 13) at 0x7f00ab", causes)
     assert (title, entry) == ("ValueError: shape (N, N) at N", None)
+
+
+def test_xla_program_text_is_a_known_cause():
+    """optax's HLO-equivalence tests: pyjax's own error for an XLA dialect names the cause."""
+    with pytest.raises(NotImplementedError) as info:
+        pyjax.jit(lambda x: x * x).lower(1.0).compiler_ir(dialect="hlo")
+    title, entry = report.cause_of(f"NotImplementedError: {info.value}", report.known_causes())
+    assert title == "XLA's `hlo` program text (`Lowered.compiler_ir`)" and entry["heading"]
