@@ -187,6 +187,7 @@ def test_while_forward_mode_matches_finite_differences(x64):
     (lambda J, N: J.lax.while_loop(lambda c: c, lambda c: c + 1, 1), TypeError),
     (lambda J, N: J.lax.scan(lambda c, x: (c, x), 0.0, (N.ones(3), N.ones(4))), ValueError),
     (lambda J, N: J.lax.switch(0.5, [lambda: 1.0], ), TypeError),
+    (lambda J, N: J.lax.cond(True, lambda a, b: a, lambda a, b: b, 1.0, operand=2.0), TypeError),
 ])
 def test_errors_match_jax(call, error):
     with pytest.raises(error):
@@ -261,4 +262,13 @@ def _passthrough_cond(mod):
 
 def test_cond_forwards_operands_its_branches_return_as_they_are():
     for ours, theirs in zip(_passthrough_cond(pyjax), _passthrough_cond(jax)):
+        assert_same(ours, theirs)
+
+
+def test_cond_operand_none_is_passed_to_the_branches():
+    """``operand=None`` is one operand, None (optax's conditional transforms take ``_``)."""
+    def run(lib):
+        f = lambda p, x: lib.lax.cond(p, lambda _: x * 2, lambda _: x - 1, operand=None)
+        return [lib.jit(f)(p, np.float32(3)) for p in (True, False)]
+    for ours, theirs in zip(run(pyjax), run(jax)):
         assert_same(ours, theirs)

@@ -215,10 +215,16 @@ def switch(index, branches, *operands):
     return _bind_cond(index, branches, operands, "switch")
 
 
-def cond(pred, true_fun, false_fun=None, *operands, operand=None):
+_NO_OPERAND = object()  # (``operand=None`` passes None to the branch, as in JAX)
+
+
+def cond(pred, true_fun, false_fun=None, *operands, operand=_NO_OPERAND):
     """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, as one primitive
     (both branches are traced; one runs)."""
-    if operand is not None:
+    if operand is not _NO_OPERAND:
+        if operands:
+            raise TypeError(f"if 'operand' keyword is passed then no positional operands can "
+                            f"be passed, got {operand=} and positional operands {operands}")
         operands = (operand,)
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError("cond: true_fun and false_fun arguments should be callable.")
