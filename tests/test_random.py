@@ -315,6 +315,19 @@ def test_typed_key_arrays():
         bool(k)
 
 
+def test_astype_of_keys_as_jax():
+    """jnp.astype(key, key.dtype) is the key (optax's MultiSteps casts its whole state back,
+    keys included, also traced); any other dtype is JAX's ValueError."""
+    for lib, r, np_ in ((pyjax, random, jnp), (jax, jax.random, jnp_ref)):
+        keys = r.split(r.key(3), 4)
+        same = lib.jit(lambda k: np_.astype(k, k.dtype))(keys)
+        assert same.dtype == keys.dtype and same.shape == (4,)
+        _compare(np.asarray(r.key_data(same)), np.asarray(r.key_data(keys)))
+        with pytest.raises(ValueError, match="Cannot convert_element_type from key<fry> to "
+                                             "float32"):
+            np_.astype(keys, np_.float32)
+
+
 def test_keys_through_jit_vmap_and_jaxpr():
     k = random.key(1)
     out = pyjax.jit(lambda k: random.split(k, 3))(k)

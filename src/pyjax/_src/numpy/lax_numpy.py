@@ -218,7 +218,14 @@ def size(a, axis=None) -> int:
 # ---------------------------------------------------------------------------- manipulation
 
 def astype(x, dtype, /, *, copy: bool = False, device=None):
-    """``x`` converted to ``dtype`` (the default float if None); never weakly typed."""
+    """``x`` converted to ``dtype`` (the default float if None); never weakly typed. A key
+    array converts only to its own dtype (optax casts a whole optimizer state back)."""
+    if _key_data("astype", [x]) is not None:
+        if dtype is not None and dtype == x.dtype:
+            return x
+        to = dtypes.default_float_dtype() if dtype is None else \
+            dtypes.check_user_dtype(_np_dtype(dtype), "astype")
+        raise ValueError(f"Cannot convert_element_type from {x.dtype} to {to}")
     x = _arr(x, "astype")
     dt = dtypes.default_float_dtype() if dtype is None else \
         dtypes.check_user_dtype(_np_dtype(dtype), "astype")
