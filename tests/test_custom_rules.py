@@ -364,3 +364,43 @@ def test_custom_vjp_bwd_structure_error_matches_jax():
     with pytest.raises(TypeError) as ours:
         _bwd_cotangent_trees(pyjax, bad)
     assert str(ours.value) == str(theirs.value)
+
+
+def _none_for_subtrees(jx):
+    """A custom_vjp bwd whose None stands for a whole subtree of zero cotangents, inside an
+    argument (not only for an argument), under grad, jit and jacrev's vmap."""
+    np_ = jx.numpy
+
+    @jx.custom_vjp
+    def f(params, x):
+        (w, b), scale = params
+        return (w @ x + b.sum()) * scale
+
+    def fwd(params, x):
+        return f(params, x), (params, x)
+
+    def bwd(res, g):
+        ((w, b), scale), x = res
+        return ((None, np_.sum(g * (w @ x + b.sum()))), None)  # (w, b): None
+
+    f.defvjp(fwd, bwd)
+    params = ((np_.arange(6.0).reshape(2, 3), np_.ones(4)), np_.float32(2.0))
+    x = np_.linspace(0.0, 1.0, 3)
+    return [jx.grad(lambda p: f(p, x).sum())(params),
+            jx.jit(jx.grad(lambda p: f(p, x).sum()))(params),
+            jx.jacrev(lambda p: f(p, x))(params)]
+
+
+def test_custom_vjp_bwd_none_stands_for_a_subtree_as_in_jax():
+    ours, theirs = _none_for_subtrees(pyjax), _none_for_subtrees(jax)
+    for o, t in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
+        np.testing.assert_array_equal(np.asarray(o), np.asarray(t))
+        assert (np.shape(o), np.asarray(o).dtype) == (np.shape(t), np.asarray(t).dtype)
+
+
+@pytest.mark.parametrize("lib", [pyjax, jax], ids=["pyjax", "jax"])
+def test_custom_vjp_bwd_structure_mismatch_is_a_type_error(lib):
+    f = lib.custom_vjp(lambda a: a[0] * a[1])
+    f.defvjp(lambda a: (f(a), a), lambda a, g: ((g, g, g),))
+    with pytest.raises(TypeError, match="same container"):
+        lib.grad(f)((1.0, 2.0))
