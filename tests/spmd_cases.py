@@ -343,6 +343,10 @@ def cases(jax) -> dict:
     c["pmap_out_axes_tree"] = lambda: (lambda r: (r, [repr(a.sharding) for a in jax.tree.leaves(r)]))(
         jax.pmap(lambda v: (v * 2, {"s": v.sum(), "w": w * 3}, [v, v + 1]),
                  out_axes=(0, {"s": 0, "w": None}, [1, 0]), axis_name="k")(x44))
+    c["pmap_out_axes_tree_mixed"] = lambda: jax.pmap(
+        lambda v: (v, v * 2, {"a": v.sum(), "b": v[:2]}), out_axes=(1, None, {"a": 0, "b": 1}))(
+            x44)
+    c["pmap_traced_once"] = lambda: _pmap_traces(jax, x44)
     c["err_pmap_few_static"] = lambda: jax.pmap(lambda v, k: v * k,
                                                 static_broadcasted_argnums=1)(x44)
     c["err_pmap_devices_empty"] = lambda: jax.pmap(lambda v: v, devices=[])
@@ -443,6 +447,20 @@ def _size_one(jax, z):
                                    out_specs=P("x", "y"))(a).sharding.spec),
                 jax.config.jax_remove_size_one_mesh_axis_from_type]
     return out + [jax.remove_size_one_mesh_axis_from_type.value]
+
+
+def _pmap_traces(jax, x):
+    """pmap traces once per signature (a weak-typed Python scalar's value is no part of it)
+    and lowers, as jit does."""
+    traces = []
+
+    def f(v, s):
+        traces.append(1)
+        return v * s
+    g = jax.pmap(f, in_axes=(0, None))
+    outs = [g(x, 2.0), g(x, 3.0), g(x, jax.numpy.float32(3.0))]
+    compiled = g.lower(x, 5.0).compile()
+    return outs, len(traces), compiled(x, 5.0)
 
 
 def _with_mesh(jax, mesh, fn):

@@ -27,6 +27,7 @@ from pyjax._src.core.array import Array
 from pyjax._src.core.trace import Tracer, get_aval, to_array
 from pyjax._src.lax import broadcasting as bc, shape as lax_shape, structural
 from pyjax._src.transforms.batching import Spmd, batch_flat, varying_axes
+from pyjax._src.transforms.jit import jit
 
 P = shd.PartitionSpec
 
@@ -746,11 +747,11 @@ GLOBAL_FROM_BLOCK = [_no_global]
 def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnums=(),
          devices=None, backend=None, axis_size=None, donate_argnums=()):
     """``fun`` mapped over the leading axis of its arguments, one member per device: the
-    thin wrapper JAX now makes of it, here a named ``vmap`` (``check_vma=False``: pmap's
-    old typing) whose result is placed one slice per device. Static arguments are
-    passed to ``fun`` as they are (every member sees the same); keyword arguments are
-    mapped over their leading axis, as in JAX. Donation frees nothing here (buffers are
-    host memory the caller keeps)."""
+    thin wrapper JAX now makes of it, here a jitted named ``vmap`` (``check_vma=False``:
+    pmap's old typing; traced once per signature, as in JAX) whose result is placed one
+    slice per device. Static arguments are passed to ``fun`` as they are (every member sees
+    the same); keyword arguments are mapped over their leading axis, as in JAX. Donation
+    frees nothing here (buffers are host memory the caller keeps)."""
     if not callable(fun):
         raise TypeError(f"Expected a callable value, got {fun!r}")
     if devices is not None:
@@ -765,37 +766,62 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
     backends.check_backend(backend)
     from_devices = devices if devices is not None else backends.local_devices()
     name = axis_name if axis_name is not None else object()
+    axis = axis_name if axis_name is not None else "_internal_pmap_axis_name"
 
-    @util.wraps(fun)
-    def mapped(*args, **kwargs):
+    def bound(args, kwargs):
+        """``fun`` with its static arguments bound, the mapped arguments, their axes, and
+        the mapped size."""
         f, dyn_args, dyn_in_axes = _static_bound(fun, static, args, in_axes)
         dyn = (tuple(dyn_args), kwargs)
         dims = _pmap_axes(dyn_in_axes, dyn_args) + [0] * len(tree_util.tree_leaves(kwargs))
-        leaves = tree_util.tree_leaves(dyn)
-        for x, a in zip(leaves, dims):
-            if a is not None and not -np.ndim(x) <= a < np.ndim(x):
-                raise ValueError(f"pmap was requested to map its argument along axis {a}, "
-                                 f"which implies that its rank should be at least "
-                                 f"{a + 1 if a >= 0 else -a}, but is only {np.ndim(x)} (its "
-                                 f"shape is {np.shape(x)})")
-        first = next(((x, a) for x, a in zip(leaves, dims)
-                      if a is not None and hasattr(x, "shape")), None)
-        if first is None:
-            raise ValueError("pmap requires at least one argument with a mapped axis.")
-        size = np.shape(first[0])[first[1]]
-        if backends.PROCESSES.count == 1 and axis_size is not None and axis_size != size:
-            raise ValueError(f"Specified axis_size {axis_size} doesn't match received "
-                             f"axis_size {size}.")
-        axis = axis_name if axis_name is not None else "_internal_pmap_axis_name"
-        if size > len(from_devices):
-            _too_few_devices(first, from_devices, axis)
-        outs, axes = _pmap_vmap(lambda a, k: f(*a, **k), dims, out_axes, name, size)(*dyn)
-        line = _device_line(from_devices[:size], axis)
+        return f, dyn, dims, _pmap_size(dyn, dims, from_devices, axis, axis_size)
+
+    def traced(*args, **kwargs):
+        f, dyn, dims, size = bound(args, kwargs)
+        return _pmap_vmap(lambda a, k: f(*a, **k), dims, out_axes, name, size)(*dyn)[0]
+
+    jitted = jit(traced, static_argnums=static)
+
+    @util.wraps(fun)
+    def mapped(*args, **kwargs):
+        outs = jitted(*args, **kwargs)
+        line = _device_line(from_devices[:bound(args, kwargs)[3]], axis)
         leaves, tree = tree_util.tree_flatten(outs)
+        axes = tree_util.broadcast_prefix(out_axes, outs, "pmap out_axes")
         return tree_util.tree_unflatten(tree, [o if isinstance(o, Tracer) else place(
             o, shd.NamedSharding(line, P() if a is None else P(*[None] * (a % o.ndim), axis)))
             for o, a in zip(leaves, axes)])
+    mapped.lower, mapped.trace = jitted.lower, jitted.trace
     return mapped
+
+
+def _pmap_size(dyn, dims, devices, axis, axis_size) -> int:
+    """The size of pmap's mapped axis, with JAX's errors for arguments of too low a rank,
+    no mapped argument, a mismatched ``axis_size`` and too few devices."""
+    leaves = tree_util.tree_leaves(dyn)
+    for x, a in zip(leaves, dims):
+        if a is not None and not -np.ndim(x) <= a < np.ndim(x):
+            raise ValueError(f"pmap was requested to map its argument along axis {a}, "
+                             f"which implies that its rank should be at least "
+                             f"{a + 1 if a >= 0 else -a}, but is only {np.ndim(x)} (its "
+                             f"shape is {np.shape(x)})")
+    first = next(((x, a) for x, a in zip(leaves, dims)
+                  if a is not None and hasattr(x, "shape")), None)
+    if first is None:
+        raise ValueError("pmap requires at least one argument with a mapped axis.")
+    size = np.shape(first[0])[first[1]]
+    if backends.PROCESSES.count == 1 and axis_size is not None and axis_size != size:
+        raise ValueError(f"Specified axis_size {axis_size} doesn't match received "
+                         f"axis_size {size}.")
+    if size > len(devices):
+        _too_few_devices(first, devices, axis)
+    return size
+
+
+def _pmap_placed(o, devices, axis):
+    """A pmap result mapped at axis 0: one slice per device."""
+    line = _device_line(devices[:np.shape(o)[0]], axis)
+    return place(o, shd.NamedSharding(line, P(axis)))
 
 
 def _device_line(devices, axis) -> shd.Mesh:
@@ -878,3 +904,11 @@ def _pmap_vmap(fun, dims, out_axes, name, size):
                 for o, d, a in zip(outs, out_dims, axes)]
         return tree_util.tree_unflatten(out_tree[-1], outs), axes
     return run
+
+
+def _pmap_out(o, d, want, size):
+    """One output leaf batched at ``d`` (or None) placed at pmap's ``want`` axis; for None
+    the first member's value, as a check_vma=False shard_map."""
+    if want is None:
+        return o if d is None else lax_shape.index_in_dim(o, 0, d, keepdims=False)
+    return bc.moveaxis(o, d, want, size)
