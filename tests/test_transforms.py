@@ -384,3 +384,18 @@ def test_aux_passes_non_traced_leaves_through_as_jax():
 
     assert run(pyjax) == run(jax)
     assert run(pyjax)[0] == (["float", "str", "object", "ndarray", "int"], 6.0, True)
+
+
+def test_linearized_function_is_a_partial_that_crosses_jit_and_vmap():
+    """linearize's f_jvp is a tree_util.Partial (its constants are leaves), so jit and vmap
+    may return it, and the returned map still applies, as in JAX."""
+    def run(lib, np_):
+        f = lib.linearize(lambda a: np_.sin(a) * 2.0, X)[1]
+        out, f_b = lib.jit(lib.vmap(lambda a: lib.linearize(np_.sin, a)))(M.T)
+        g = lib.jit(lambda a: lib.linearize(lambda b: b * a, a)[1])(Y)
+        return (isinstance(f, lib.tree_util.Partial), isinstance(f_b, lib.tree_util.Partial),
+                f(Y), out, g(X), lib.jit(lambda h, t: h(t))(g, X))
+
+    ours, theirs = run(pyjax, jnp), run(jax, jnp_ref)
+    assert ours[:2] == theirs[:2] == (True, True)
+    assert_same(ours[2:], theirs[2:])

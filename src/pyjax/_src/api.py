@@ -4,6 +4,7 @@ transformation module."""
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -242,7 +243,7 @@ def vjp(fun, *primals, has_aux=False, reduce_axes=()):
 
     def pullback_leaves(ct):
         ct_leaves = _tangent_leaves(
-            primal_out, ct, lambda p_tree, ct_tree: TypeError(
+            _tangent_spec(primal_out), ct, lambda p_tree, ct_tree: TypeError(
                 f"Tree structure of cotangent input {ct_tree}, does not match structure of "
                 f"primal output {p_tree}."))
         for c, a in zip(ct_leaves, out_avals):
@@ -334,7 +335,8 @@ def jvp(fun, primals, tangents, has_aux=False):
     p_leaves, p_tree = tree_util.tree_flatten(tuple(primals))
     for x in p_leaves:
         _check_not_ref(x, "jvp")
-    t_leaves = _tangent_leaves(tuple(primals), tuple(tangents), lambda p_tree, t_tree: TypeError(
+    spec = _tangent_spec(tuple(primals))
+    t_leaves = _tangent_leaves(spec, tuple(tangents), lambda p_tree, t_tree: TypeError(
         f"primal and tangent arguments to jax.jvp must have the same tree structure; primals "
         f"have tree structure {p_tree} whereas tangents have tree structure {t_tree}."))
     for x in p_leaves + t_leaves:
@@ -365,51 +367,68 @@ def jvp(fun, primals, tangents, has_aux=False):
     return out, t_out
 
 
-def _tangent_leaves(primals, tangents, mismatch) -> list:
-    """The leaves of ``tangents`` lined up with the flat leaves of ``primals``: the trees
-    must match as users see them (``mismatch(primal tree, tangent tree)`` is raised
-    otherwise), and a key array's tangent, float0 of the key's shape, stands for its data's."""
+def _tangent_spec(primals) -> tuple:
+    """What ``_tangent_leaves`` needs of the primals: their tree as users see it, and for
+    each leaf that is a key array, its shape and its data's (else None)."""
     p_leaves, p_tree = tree_util.user.tree_flatten(primals)
+    return p_tree, tuple((p.shape, get_aval(p.__pyjax_key_data__()).shape)
+                         if hasattr(p, "__pyjax_key_data__") else None for p in p_leaves)
+
+
+def _tangent_leaves(spec, tangents, mismatch) -> list:
+    """The leaves of ``tangents`` lined up with the flat leaves of the primals ``spec``
+    describes (``_tangent_spec``): the trees must match as users see them (``mismatch(primal
+    tree, tangent tree)`` is raised otherwise), and a key array's tangent, float0 of the
+    key's shape, stands for its data's."""
+    p_tree, keys = spec
     t_leaves, t_tree = tree_util.user.tree_flatten(tangents)
     if p_tree != t_tree:
         raise mismatch(p_tree, t_tree)
     out = []
-    for p, t in zip(p_leaves, t_leaves):
-        if not hasattr(p, "__pyjax_key_data__"):
+    for key, t in zip(keys, t_leaves):
+        if key is None:
             out.append(t)
             continue
-        if getattr(t, "dtype", None) != dtypes.float0 or tuple(np.shape(t)) != p.shape:
-            raise TypeError(f"the tangent of a key array of shape {p.shape} must be float0 of "
+        if getattr(t, "dtype", None) != dtypes.float0 or tuple(np.shape(t)) != key[0]:
+            raise TypeError(f"the tangent of a key array of shape {key[0]} must be float0 of "
                             f"that shape; got {t!r}")
-        out.append(np.zeros(get_aval(p.__pyjax_key_data__()).shape, dtypes.float0))
+        out.append(np.zeros(key[1], dtypes.float0))
     return out
 
 
 def linearize(fun, *primals, has_aux=False):
     """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` evaluates the linear map (the
-    JVP at ``primals``) without re-running ``fun``."""
+    JVP at ``primals``) without re-running ``fun``. As in JAX, ``f_jvp`` is a
+    ``tree_util.Partial`` whose leaves are the linear map's constants, so it may be
+    returned from ``jit`` or ``vmap``."""
     leaves, in_tree = _flat_args(primals, "linearize")
     flat_fun, trees = flatten_fun(fun, in_tree, has_aux, "linearize")
     outs, lin, _ = linearize_flat(flat_fun, leaves)
-    in_avals = [get_aval(x).to_tangent_aval() for x in leaves]
-
-    def f_jvp(*tangents):
-        t_leaves = _tangent_leaves(primals, tangents, lambda p_tree, t_tree: TypeError(
-            f"linearized function called on tangent values inconsistent with the original "
-            f"primal values: got tangent tree {t_tree} for primal tree {p_tree}."))
-        for t, a in zip(t_leaves, in_avals):
-            ta = get_aval(t)
-            if ta.shape != a.shape or ta.dtype != a.dtype:
-                raise ValueError(f"linearized function called on tangent values inconsistent "
-                                 f"with the original primal values: got tangent "
-                                 f"{ta.str_short()} for primal {a.str_short()}.")
-        t_outs = eval_jaxpr(lin.jaxpr, lin.consts, *[to_array(t) for t in t_leaves])
-        return tree_util.tree_unflatten(trees.out, t_outs[:trees.n_out])
-
+    in_avals = tuple(get_aval(x).to_tangent_aval() for x in leaves)
+    f_jvp = tree_util.Partial(functools.partial(
+        _apply_linearized, lin.jaxpr, len(lin.consts), _tangent_spec(primals), in_avals,
+        trees.out, trees.n_out), *lin.consts)
     out = tree_util.tree_unflatten(trees.out, outs[:trees.n_out])
     if has_aux:
         return out, f_jvp, trees.unflatten_aux(outs[trees.n_out:])
     return out, f_jvp
+
+
+def _apply_linearized(jaxpr, n_consts, spec, in_avals, out_tree, n_out, *args):
+    """A linearized function's map: its constants, then the tangents (lined up with the
+    primals ``spec`` describes)."""
+    consts, tangents = args[:n_consts], args[n_consts:]
+    t_leaves = _tangent_leaves(spec, tangents, lambda p_tree, t_tree: TypeError(
+        f"linearized function called on tangent values inconsistent with the original "
+        f"primal values: got tangent tree {t_tree} for primal tree {p_tree}."))
+    for t, a in zip(t_leaves, in_avals):
+        ta = get_aval(t)
+        if ta.shape != a.shape or ta.dtype != a.dtype:
+            raise ValueError(f"linearized function called on tangent values inconsistent "
+                             f"with the original primal values: got tangent "
+                             f"{ta.str_short()} for primal {a.str_short()}.")
+    t_outs = eval_jaxpr(jaxpr, list(consts), *[to_array(t) for t in t_leaves])
+    return tree_util.tree_unflatten(out_tree, t_outs[:n_out])
 
 
 # ---------------------------------------------------------------------------- jacobians
