@@ -243,14 +243,68 @@ def test_errors_name_what_is_missing():
         pyjax.make_jaxpr(p.bind)(X)
 
 
-def test_mlir_without_lower_fun_is_not_implemented():
+def _host_lowered(api, calls):
+    """A primitive whose hand-written lowering emits a Python callback (its impl differs,
+    so the results tell which ran), and one whose callback has a side effect."""
+    p = api.Primitive("host_cumsum")
+    p.multiple_results = True
+    p.def_impl(lambda x, y: [x + 100.0, y])
+    p.def_abstract_eval(lambda x, y: [x, y])
+
+    def rule(ctx, x, y):
+        def host(a, b):
+            calls.append(np.asarray(a).shape)
+            return np.cumsum(np.asarray(a)), np.asarray(b) * 2
+        results, _, keep = api.mlir.emit_python_callback(
+            ctx, host, None, [x, y], ctx.avals_in, ctx.avals_out, has_side_effect=False)
+        ctx.module_context.add_keepalive(keep)
+        return results
+    api.mlir.register_lowering(p, rule)
+
+    q = api.Primitive("host_note")
+    q.def_impl(lambda x: x)
+    q.def_abstract_eval(lambda x: x)
+
+    def note_rule(ctx, x):
+        def host(a):
+            calls.append("note")
+            return (np.asarray(a),)
+        return api.mlir.emit_python_callback(ctx, host, None, [x], ctx.avals_in,
+                                             ctx.avals_out, has_side_effect=True)[0]
+    api.mlir.register_lowering(q, note_rule)
+    return p, q
+
+
+@pytest.mark.parametrize("api", [OURS, THEIRS], ids=["pyjax", "jax"])
+def test_hand_written_lowering_emitting_a_python_callback_runs_it_compiled(api):
+    calls = []
+    p, q = _host_lowered(api, calls)
+    x, y = np.arange(4.0, dtype=np.float32), np.int32(3)
+    eager = p.bind(x, y)  # (the impl)
+    compiled = api.jax.jit(lambda a, b: p.bind(a, b))(x, y)
+    first_only = api.jax.jit(lambda a, b: p.bind(a, b)[0])(x, y)
+    noted = api.jax.jit(lambda a: q.bind(a) * 0 + q.bind(a * 2)[:1].sum())(x)
+    dropped = api.jax.jit(lambda a: (q.bind(a), a)[1])(x)  # (dead: dropped before lowering)
+    assert_same(eager, [x + 100.0, y])
+    assert_same(compiled, [np.cumsum(x), y * 2])
+    assert_same(first_only, np.cumsum(x))
+    assert_same([noted, dropped], [np.zeros(4, np.float32) + 0.0, x])
+    assert calls[:2] == [(4,), (4,)] and calls.count("note") == 2
+
+
+def test_mlir_hand_written_operations_are_not_implemented():
     p = OURS.Primitive("hand_lowered")
-    p.def_impl(lambda x: x)
+    p.def_impl(lambda x: x + 1)
     p.def_abstract_eval(lambda x: x)
-    OURS.mlir.register_lowering(p, lambda ctx, x: [x])  # (hand-written: MLIR ops)
-    np.testing.assert_array_equal(p.bind(X), X)  # eager: the impl, as in JAX
-    with pytest.raises(NotImplementedError, match="hand-written MLIR lowering rule"):
-        pyjax.jit(p.bind)(X)
+    OURS.mlir.register_lowering(p, lambda ctx, x: [x])  # (passes its operand on)
+    np.testing.assert_array_equal(p.bind(X), X + 1)  # eager: the impl, as in JAX
+    np.testing.assert_array_equal(pyjax.jit(p.bind)(X), X)
+    OURS.mlir.register_lowering(p, lambda ctx, x: [OURS.mlir.hlo.add(x, x)])
+    with pytest.raises(NotImplementedError, match=r"hand-written MLIR lowering rule.*mlir\.hlo"):
+        pyjax.jit(p.bind)(X + 0)
+    OURS.mlir.register_lowering(p, lambda ctx, x: [ctx.tokens_in])
+    with pytest.raises(NotImplementedError, match="hand-written MLIR lowering rule.*tokens_in"):
+        pyjax.jit(p.bind)(X + 1)
     OURS.mlir.register_lowering(p, lambda ctx, x: [x], platform="cuda")  # (never runs here)
     with pytest.raises(NotImplementedError, match=r"mlir\.ir: pyjax compiles"):
         OURS.mlir.ir.Context()

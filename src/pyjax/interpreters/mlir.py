@@ -1,9 +1,11 @@
 """``jax.interpreters.mlir``: lowering rules. pyjax compiles with its own compiler, not
 MLIR: ``register_lowering(prim, lower_fun(fun))`` makes a library primitive compile as
-``fun`` inlined; MLIR's own objects (``ir``, ``hlo``, contexts, types) raise
+``fun`` inlined, and a hand-written rule that calls ``emit_python_callback`` compiles to
+that host callback; MLIR's own objects (``ir``, ``hlo``, contexts, types) raise
 NotImplementedError naming themselves when used."""
 from pyjax._src.extend.lowering import (  # noqa: F401
     LoweredFun as LoweredFun,
+    emit_python_callback as emit_python_callback,
     lower_fun as lower_fun,
     register_lowering as register_lowering,
 )
@@ -12,7 +14,7 @@ _MLIR_ONLY = {"ir", "hlo", "LoweringRuleContext", "ModuleContext", "LoweringPara
               "aval_to_ir_type", "aval_to_ir_types", "dtype_to_ir_type", "ir_constant",
               "ir_constants", "jaxpr_subcomp", "lower_jaxpr_to_fun", "lower_jaxpr_to_module",
               "make_ir_context", "module_to_string", "module_to_bytecode", "custom_call",
-              "emit_python_callback", "token_type", "dense_int_elements", "dense_int_array",
+              "token_type", "dense_int_elements", "dense_int_array",
               "i32_attr", "i64_attr", "ir_attribute", "shape_tensor", "flatten_ir_values",
               "flatten_ir_types", "unflatten_ir_values_like_types"}
 

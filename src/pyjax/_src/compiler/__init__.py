@@ -84,7 +84,7 @@ def first_run_program(closed: ClosedJaxpr, platform: backends.Platform) -> Close
     the compiled program's bits (the compiler's other passes and its generated code keep
     every bit). None where compiling first pays: elementwise work large enough for the
     compiler's blocked, threaded kernels."""
-    closed = passes.inline_calls(closed)
+    closed = passes.inline_calls(passes.dce(closed))
     jaxpr = passes.xla_rewrites(closed.jaxpr)
     for eqn in jaxpr.eqns:
         if eqn.outvars and eqn.outvars[0].aval.size >= platform.policy.blocked_min_size and \

@@ -56,7 +56,8 @@ def _callee(eqn: Eqn) -> ClosedJaxpr | None:
 def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Splice the bodies of nested calls into the caller, recursively (as XLA does, so
     later passes see across call boundaries). Loop and branch bodies stay put: they are
-    compiled into executables of their own when they first run."""
+    compiled into executables of their own when they first run. (Callers drop dead
+    equations first, as JAX does before lowering: an equation may expand into effects.)"""
     if not any(_callee(e) is not None for e in closed.jaxpr.eqns):
         return closed
     constvars, consts = list(closed.jaxpr.constvars), list(closed.consts)
@@ -497,7 +498,7 @@ def optimize(closed: ClosedJaxpr, policy, fusion: bool = True,
     platform's thresholds. ``prepared``: calls are inlined and XLA's rewrites made
     already (``jit``'s first-run program)."""
     if not prepared:
-        closed = inline_calls(closed)
+        closed = inline_calls(dce(closed))
         closed = ClosedJaxpr(xla_rewrites(closed.jaxpr), closed.consts)
     closed = fold_constants(closed, policy.fold_max_size)
     jaxpr = cse(simplify(closed.jaxpr))

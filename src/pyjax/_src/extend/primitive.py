@@ -23,8 +23,8 @@ from pyjax._src.transforms.staging import trace_to_jaxpr
 _UNSUPPORTED_LOWERING = (
     "a hand-written MLIR lowering rule (registered with mlir.register_lowering without "
     "mlir.lower_fun) for primitive '{}': pyjax compiles jaxprs with its own compiler, not "
-    "through MLIR, so only lowerings made by mlir.lower_fun(fun) can run (see "
-    "docs/ecosystem.md)")
+    "through MLIR, so only lowerings made by mlir.lower_fun(fun) or rules that emit a "
+    "Python callback (mlir.emit_python_callback) can run (see docs/ecosystem.md): {}")
 
 
 class _PrimitiveType(type):
@@ -44,7 +44,8 @@ class Primitive(CorePrimitive, metaclass=_PrimitiveType):
     Eagerly, ``bind`` calls the library's impl on the arguments, as JAX's eval trace does
     (``impl`` is the library's function itself). Under ``jit`` the equation expands into
     its ``mlir.lower_fun`` function traced on the equation's avals (``expand``), which
-    compiled code inlines as JAX inlines a lowering; without a lowering, into its impl
+    compiled code inlines as JAX inlines a lowering (a hand-written rule is run for the
+    host callback it emits); without a lowering, into its impl
     traced likewise (JAX would refuse to compile it). So compiled code never calls
     ``impl`` on buffers. ``abstract_eval`` is pyjax's slot (a list of avals); the library's
     function is ``jax_abstract_eval``.
@@ -59,7 +60,7 @@ class Primitive(CorePrimitive, metaclass=_PrimitiveType):
             REGISTRY[name] = shadowed
         self.jax_abstract_eval = None
         self.lowering_fun = None     # (fun, multiple_results) from ``mlir.lower_fun``
-        self.hand_lowering = None    # a hand-written MLIR rule: only an error can come of it
+        self.hand_lowering = None    # a hand-written MLIR rule: run for its Python callback
         self.abstract_eval = self._abstract_eval
         self.expand = self._expand
         self._expansions: dict = {}
@@ -129,11 +130,15 @@ class Primitive(CorePrimitive, metaclass=_PrimitiveType):
         return outs
 
     def _expand(self, eqn: Eqn) -> ClosedJaxpr:
-        """The equation's lowering function (else its impl) traced on its avals."""
+        """The equation's lowering traced on its avals: its ``lower_fun`` function, its
+        hand-written rule on opaque values (``extend/lowering.py``), else its impl."""
         if self.lowering_fun is not None:
             fun, multiple = self.lowering_fun
         elif self.hand_lowering is not None:
-            raise NotImplementedError(_UNSUPPORTED_LOWERING.format(self.name))
+            from pyjax._src.extend.lowering import run_hand_lowering
+            fun = run_hand_lowering(self.hand_lowering, self.name,
+                                    [v.aval for v in eqn.invars], [v.aval for v in eqn.outvars])
+            multiple = True
         elif self.impl is not None:
             fun, multiple = self.impl, self.multiple_results
         else:
@@ -149,7 +154,12 @@ class Primitive(CorePrimitive, metaclass=_PrimitiveType):
             return list(out) if multiple else [out]
 
         with set_current_trace(EVAL_TRACE):
-            closed, _ = trace_to_jaxpr(lowered, [v.aval for v in eqn.invars])
+            try:
+                closed, _ = trace_to_jaxpr(lowered, [v.aval for v in eqn.invars])
+            except NotImplementedError as e:
+                if self.hand_lowering is None:
+                    raise
+                raise NotImplementedError(_UNSUPPORTED_LOWERING.format(self.name, e)) from e
         if len(self._expansions) > 256:  # (only the programs being compiled need theirs)
             self._expansions.clear()
         self._expansions[id(eqn)] = (eqn, closed)
