@@ -671,3 +671,20 @@ def _array_class_checks(jx):
 
 def test_array_subclass_checks_match_jax():
     assert _array_class_checks(pyjax) == _array_class_checks(jax)
+
+
+def _float0_results(lib, np_):
+    """A jitted program's float0 results (gradients of integer inputs) are NumPy arrays,
+    as JAX returns them, on the first run and once compiled; == works on them."""
+    f = lambda i, x: (i * x).sum()  # noqa: E731
+    g = lib.jit(lambda i, x: lib.vjp(f, i, x)[1](np_.float32(1.0)))
+    runs = [g(np.int32(2), np.ones(3, np.float32)) for _ in range(3)]
+    grads = [lib.jit(lib.grad(f, argnums=(0, 1), allow_int=True))(
+        np.arange(2, dtype=np.int32), np.ones(2, np.float32)) for _ in range(3)]
+    return [(isinstance(r[0], np.ndarray), np.dtype(r[0].dtype).names, np.shape(r[0]),
+             bool(np.all(r[0] == r[0])), np.asarray(r[1]).tolist()) for r in runs + grads]
+
+
+def test_jit_float0_results_are_numpy_arrays_as_in_jax():
+    assert _float0_results(pyjax, jnp) == _float0_results(jax, jnp_ref)
+    assert _float0_results(pyjax, jnp)[-1][:2] == (True, ("float0",))

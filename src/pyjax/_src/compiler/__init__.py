@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from pyjax._src import backends
+from pyjax._src import backends, dtypes
 from pyjax._src.compiler import kernels, loops, native_loop, passes, runtime
 from pyjax._src.compiler.cost import cost_analysis
 from pyjax._src.compiler.emit import Program
@@ -105,12 +105,14 @@ def _frozen(buf) -> np.ndarray:
 
 def evaluate(closed: ClosedJaxpr, args, platform: backends.Platform) -> list:
     """Run ``closed`` kernel by kernel (``runtime.Evaluation``: the bits of compiled code);
-    Arrays out. An input returned as is is frozen, as compiled code treats inputs."""
+    Arrays out, but NumPy arrays for float0 results, as JAX's compiled programs return
+    them. An input returned as is is frozen, as compiled code treats inputs."""
     jaxpr = closed.jaxpr
     outs = runtime.Evaluation(jaxpr, platform, pooled=False)(
         [to_buffer(x) for x in args], [_frozen(c) for c in closed.consts])
     inputs = {id(v) for v in jaxpr.invars}
-    return [Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
+    return [np.zeros(v.aval.shape, dtypes.float0) if v.aval.dtype == dtypes.float0 else
+            Array._from_buffer(_frozen(buf) if id(v) in inputs else buf, v.aval)
             for v, buf in zip(jaxpr.outvars, outs)]
 
 

@@ -25,6 +25,7 @@ from pyjax._src.compiler import kernels, runtime
 from pyjax._src.compiler.schedule import block_slots, schedule
 from pyjax._src.config import CHECKS
 from pyjax._src.core.array import Array, to_buffer
+from pyjax._src.dtypes import float0
 from pyjax._src.core.jaxpr import ClosedJaxpr, Eqn, Jaxpr, Literal
 
 
@@ -37,6 +38,7 @@ class Names:
         self.platform = platform
         pool, threads = platform.pool, platform.threads
         self.ns: dict = {"asarray": np.asarray, "errstate": np.errstate, "Array": Array,
+                         "zeros": np.zeros, "float0": float0,
                          "tobuf": to_buffer, "wrap": Array._from_buffer, "__builtins__": {},
                          "take": pool.take_aval, "give": pool.give,
                          "spawn": threads.spawn, "join": threads.join}
@@ -324,7 +326,8 @@ class Program:
         for r, v in zip(results, jaxpr.outvars):
             if r in params:  # a raw NumPy input returned as is: copy, not freeze, it
                 r = f"({r}.copy() if {r}.flags.writeable else {r})"
-            wrapped.append(f"wrap({r}, {names.ref(v.aval, 'A')})")
+            wrapped.append(f"wrap({r}, {names.ref(v.aval, 'A')})" if v.aval.dtype != float0
+                           else f"zeros({v.aval.shape!r}, float0)")  # (see ``evaluate``)
         call_src = function_source("call", params, convert, body,
                                    f"return [{', '.join(wrapped)}]", quiet)
         self.call = names.compile(call_src, "call")
