@@ -399,3 +399,24 @@ def test_linearized_function_is_a_partial_that_crosses_jit_and_vmap():
     ours, theirs = run(pyjax, jnp), run(jax, jnp_ref)
     assert ours[:2] == theirs[:2] == (True, True)
     assert_same(ours[2:], theirs[2:])
+
+
+def test_vmap_passes_unmapped_leaves_through_as_jax():
+    """in_axes=None leaves reach the function as they are (a Python int stays an int, a
+    NumPy scalar a NumPy scalar), as in JAX: libraries type-check them (Equinox's pools)."""
+    def run(lib, np_):
+        seen = []
+
+        def f(x, n, a, b, g):
+            seen.append(tuple(type(v).__name__ if not isinstance(v, lib.core.Tracer) else
+                              "tracer" for v in (n, a, b)))
+            return g(x * n + a + b)
+        args = (np_.ones(3), 4, np.float32(2), np_.float32(1), np_.sin)
+        outs = [lib.vmap(f, (0, None, None, None, None))(*args),
+                lib.vmap(lib.vmap(f, (0, None, None, None, None)),
+                         (0, None, None, None, None))(np_.ones((2, 3)), *args[1:])]
+        return outs, [tuple(t.replace("ArrayImpl", "Array") for t in s) for s in seen]
+
+    ours, theirs = run(pyjax, jnp), run(jax, jnp_ref)
+    assert ours[1] == theirs[1] == [("int", "float32", "Array")] * 2
+    assert_same(ours[0], theirs[0])

@@ -632,9 +632,10 @@ def vmap(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_n
         spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), 0)
         all_leaves, in_tree = tree_util.tree_flatten((args, kwargs))
         axes = tree_util.broadcast_prefix(spec, (args, kwargs), "vmap in_axes")
-        # (unmapped leaves that are not arrays, such as strings and functions, pass through)
+        # (unmapped leaves pass through as they are, as in JAX: a Python int stays an int,
+        # a string or function is no array; an unmapped ref is the batch trace's to handle)
         static = {i: x for i, (x, ax) in enumerate(zip(all_leaves, axes))
-                  if ax is None and not isinstance(x, _LEAF_TYPES)}
+                  if ax is None and not isinstance(x, Ref)}
         leaves, dims, positions = [], [], []
         for i, (x, ax) in enumerate(zip(all_leaves, axes)):
             if i in static:
