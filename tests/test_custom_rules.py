@@ -11,6 +11,8 @@ import pyjax
 import pyjax.numpy as jnp
 from pyjax.test_util import check_grads
 
+from harness import assert_same
+
 LIBS = [(pyjax, jnp), (jax, jjnp)]
 
 
@@ -404,3 +406,40 @@ def test_custom_vjp_bwd_structure_mismatch_is_a_type_error(lib):
     f.defvjp(lambda a: (f(a), a), lambda a, g: ((g, g, g),))
     with pytest.raises(TypeError, match="same container"):
         lib.grad(f)((1.0, 2.0))
+
+
+def _rule_returning_symbolic_zero(jx):
+    """A custom_jvp rule (symbolic_zeros=True) returning a SymbolicZero tangent: the output
+    has no tangent downstream (a rule that raises when differentiated is not reached)."""
+    np_ = jx.numpy
+
+    @jx.custom_jvp
+    def f(x, y):
+        return x * 2, y * 3
+
+    def f_jvp(p, t):
+        (x, y), (tx, _) = p, t
+        zero = jx.custom_derivatives.SymbolicZero(jx.typeof(y).to_tangent_aval())
+        return f(x, y), (tx * 2, zero)
+    f.defjvp(f_jvp, symbolic_zeros=True)
+
+    @jx.custom_jvp
+    def guard(y):
+        return y
+
+    @guard.defjvp
+    def guard_jvp(p, t):
+        raise RuntimeError("differentiated")
+
+    def g(x, y):
+        a, b = f(x, y)
+        return a + guard(b)
+    x = np_.arange(3.0)
+    return [jx.jvp(g, (1.0, 2.0), (1.0, 1.0)), jx.grad(g)(1.0, 2.0),
+            jx.jit(jx.grad(g))(1.0, 2.0), jx.linearize(g, 1.0, 2.0)[0],
+            jx.vmap(lambda v: jx.jvp(lambda v: f(v, v)[1], (v,), (v,)))(x),
+            jx.jvp(lambda v: jx.vmap(lambda v: f(v, v))(v), (x,), (np_.ones(3),))]
+
+
+def test_custom_jvp_rule_symbolic_zero_output_stays_symbolic_as_in_jax():
+    assert_same(_rule_returning_symbolic_zero(pyjax), _rule_returning_symbolic_zero(jax))

@@ -221,15 +221,18 @@ class custom_jvp(_CustomFunction):  # noqa: N801  (JAX's name)
                                 f"length two) representing primal and tangent outputs, but "
                                 f"got {out!r}.")
             outs, p_out_tree = _flat_outputs(out[0], name)
-            t_outs, t_out_tree = _flat_outputs(tree_util.tree_map(
-                _from_symbolic, out[1], is_leaf=lambda t: isinstance(t, SymbolicZero)), name)
+            # (a SymbolicZero the rule returns stays a symbolic zero, as in JAX)
+            t_leaves, t_out_tree = tree_util.tree_flatten(
+                out[1], is_leaf=lambda t: isinstance(t, SymbolicZero))
+            t_outs = [Zero(t.aval) if isinstance(t, SymbolicZero) else to_array(t, name)
+                      for t in t_leaves]
             if p_out_tree != t_out_tree:
                 raise TypeError(f"Custom JVP rule must produce primal and tangent outputs "
                                 f"with equal container (pytree) structures, but got "
                                 f"{p_out_tree} and {t_out_tree} respectively.")
             for p, t in zip(outs, t_outs):
                 want = get_aval(p).to_tangent_aval()
-                got = get_aval(t)
+                got = t.aval if type(t) is Zero else get_aval(t)
                 if want.shape != got.shape or (want.dtype != got.dtype and
                                                 want.dtype != dtypes.float0):
                     raise TypeError(f"Custom JVP rule must produce primal and tangent "
@@ -466,11 +469,6 @@ def zero_from_primal(val, symbolic_zeros: bool = False):
         aval = get_aval(x).to_tangent_aval()
         return SymbolicZero(aval) if symbolic_zeros else instantiate(Zero(aval))
     return tree_util.tree_map(zero, val)
-
-
-def _from_symbolic(t):
-    """A rule's output: ``SymbolicZero`` back to zeros."""
-    return t.zero() if isinstance(t, SymbolicZero) else t
 
 
 def _to_symbolic(t, symbolic: bool):

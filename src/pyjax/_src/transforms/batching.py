@@ -11,6 +11,7 @@ import weakref
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import ClosedJaxpr, eval_jaxpr
 from pyjax._src.core.trace import Trace, Tracer, current_trace, get_aval, new_trace, set_current_trace
+from pyjax._src.transforms.jvp import instantiate
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 not_mapped = None
@@ -130,7 +131,7 @@ class BatchTrace(Trace):
 
         def jvp_flat_pair(*primals_and_tangents):
             outs, t_outs = jvp(list(primals_and_tangents[:n]), list(primals_and_tangents[n:]))
-            return list(outs) + list(t_outs)
+            return list(outs) + [instantiate(t) for t in t_outs]  # (a rule's symbolic zeros)
 
         batched_pair = self._batched(jvp_flat_pair, dims + dims)
 
