@@ -185,3 +185,30 @@ def test_inconclusive_dimension_operation_is_an_exception():
     """pyjax's shapes are concrete, so nothing raises it; ``except`` clauses can name it."""
     ours, theirs = pyjax.errors.InconclusiveDimensionOperation, jax.errors.InconclusiveDimensionOperation
     assert [c.__name__ for c in ours.__mro__] == [c.__name__ for c in theirs.__mro__]
+
+
+@pytest.fixture
+def strict():
+    """``jax_numpy_dtype_promotion='strict'`` on both sides (Equinox's test suite runs so)."""
+    for lib in (jax, pyjax):
+        lib.config.update("jax_numpy_dtype_promotion", "strict")
+    yield
+    for lib in (jax, pyjax):
+        lib.config.update("jax_numpy_dtype_promotion", "standard")
+
+
+def test_strict_promotion_every_pair_as_jax(x64, strict):
+    """Only weak types join a type of their kind; different strong types are JAX's
+    TypePromotionError (every pair, Python scalars, promote_types, and an op)."""
+    test_result_type_every_pair(x64)
+    for scalar in (True, 3, 2.5, 1j):
+        test_python_scalars_against_every_dtype(scalar, x64)
+    test_promote_types_matches_jnp(x64)
+    x16, x32 = jnp.ones(2, jnp.float16), jnp.ones(2, jnp.float32)
+    with pytest.raises(pyjax.dtypes.TypePromotionError, match="promotion=strict"):
+        x16 * x32
+    with pytest.raises(pyjax.dtypes.TypePromotionError):
+        pyjax.jit(lambda a, b: a + b)(x16, x32)
+    assert (x16 * 2.0).dtype == jnp.float16
+    with pyjax.numpy_dtype_promotion("standard"):
+        assert (x16 * x32).dtype == jnp.float32

@@ -132,9 +132,20 @@ def _x32(lattice: dict) -> dict:
     return {**lattice, uint32: [int32, uint64]}
 
 
+def _strict(lattice: dict) -> dict:
+    """``jax_numpy_dtype_promotion='strict'``: only a weak type joins a type of its kind
+    (or the weak kind above it); two different strong types never promote."""
+    kinds = {I_WEAK: "iu", F_WEAK: "f", C_WEAK: "c"}
+    above = {I_WEAK: [F_WEAK], F_WEAK: [C_WEAK], C_WEAK: []}
+    return {n: above[n] + [d for d in lattice if isinstance(d, np.dtype) and
+                           kind(d) in kinds[n]] if n in kinds else [] for n in lattice}
+
+
 @functools.lru_cache(maxsize=None)
-def _upper(extended: bool, x64: bool) -> dict:
+def _upper(extended: bool, x64: bool, strict: bool = False) -> dict:
     lattice = _extended_lattice() if extended else _LATTICE
+    if strict:
+        return _upper_sets(_strict(lattice))
     return _upper_sets(lattice if x64 else _x32(lattice))
 
 
@@ -184,15 +195,20 @@ def default_complex_dtype() -> np.dtype:
 
 
 @functools.lru_cache(maxsize=None)
-def _join(nodes: frozenset, x64: bool):
+def _join(nodes: frozenset, x64: bool, strict: bool = False):
     """The least upper bound of lattice nodes; TypePromotionError where there is none
-    (ml_dtypes' small types have nothing above them)."""
+    (ml_dtypes' small types have nothing above them; in strict mode, most types)."""
     extended = any(isinstance(n, np.dtype) and n.num >= _USER_DTYPES for n in nodes)
-    upper = _upper(extended, x64)
+    upper = _upper(extended, x64, strict)
     common = frozenset.intersection(*(upper[n] for n in nodes))
     least = [c for c in common if upper[c] == common]
     if not least:
         names = tuple(str(n) for n in nodes)
+        if strict:
+            raise TypePromotionError(
+                f"Input dtypes {names} have no available implicit dtype promotion path when "
+                f"jax_numpy_dtype_promotion=strict. Try explicitly casting inputs to the "
+                f"desired output type, or set jax_numpy_dtype_promotion=standard.")
         raise TypePromotionError(
             f"Input dtypes {names} have no available implicit dtype promotion path: small "
             f"(1-8 bit) types never promote implicitly. Cast explicitly, e.g. "
@@ -258,7 +274,7 @@ def _python_type_dtype(t) -> np.dtype:
 
 
 @functools.lru_cache(maxsize=4096)
-def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
+def _result_cached(pairs: tuple, x64: bool, strict: bool) -> tuple[np.dtype, bool]:
     dtypes = {d for d, _ in pairs}
     if len(pairs) == 1:
         dt, weak = pairs[0]
@@ -268,11 +284,11 @@ def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
         for d in dtypes:
             if d not in _LATTICE and not is_extended(d):
                 raise TypeError(f"dtype {d} is not a valid JAX array type")
-        if all(w for _, w in pairs):
+        if all(w for _, w in pairs) and not strict:
             # All weak: join the strong counterparts, then mark weak (no weak int16s).
             joined, weak = _join(frozenset(dtypes), x64), True
         else:
-            joined = _join(frozenset(_node(d, w) for d, w in pairs), x64)
+            joined = _join(frozenset(_node(d, w) for d, w in pairs), x64, strict)
             weak = isinstance(joined, str)
         dt = _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
     weak = weak and dt != bool_
@@ -282,7 +298,8 @@ def _result_cached(pairs: tuple, x64: bool) -> tuple[np.dtype, bool]:
 
 
 def _result(pairs: tuple) -> tuple[np.dtype, bool]:
-    return _result_cached(pairs, config.jax_enable_x64)
+    return _result_cached(pairs, config.jax_enable_x64,
+                          config.jax_numpy_dtype_promotion == "strict")
 
 
 def result_type(*args, return_weak_type_flag: bool = False):
@@ -303,7 +320,8 @@ def promote_types(a, b) -> np.dtype:
         if not is_supported(d):
             raise TypeError(f"promote_types: {d} is not a valid JAX array type")
         nodes.append(d)
-    joined = _join(frozenset(nodes), config.jax_enable_x64)
+    joined = _join(frozenset(nodes), config.jax_enable_x64,
+                   config.jax_numpy_dtype_promotion == "strict")
     return _DEFAULT_OF_KIND[joined] if isinstance(joined, str) else joined
 
 
