@@ -382,3 +382,33 @@ def test_every_primitive_is_an_extend_primitive():
                                                                     jax.extend.core.Primitive)
     assert isinstance(Mine("mine"), pcore.Primitive)
     assert not isinstance(pyjax.lax.sin_p, Mine) and not isinstance(object(), pcore.Primitive)
+
+
+def _rule_argument_types(api):
+    """What containers a library's JVP and batching rules get: tuples in JAX (a rule may
+    reuse its batch axes as a vmap's axis spec for a tuple, as Equinox's vprim does)."""
+    seen = []
+    p = api.Primitive("seen_types")
+    p.def_impl(lambda x, y: x * y)
+    p.def_abstract_eval(lambda x, y: x)
+
+    def jvp(primals, tangents):
+        seen.append(("jvp", type(primals).__name__, type(tangents).__name__))
+        (x, y), (tx, ty) = primals, tangents
+        return p.bind(x, y), tx * y + x * ty
+
+    def batch(args, dims):
+        seen.append(("batch", type(args).__name__, type(dims).__name__))
+        out = api.jax.vmap(lambda a, b: a * b, in_axes=dims)(*args)
+        return out, 0
+    api.ad.primitive_jvps[p] = jvp
+    api.batching.primitive_batchers[p] = batch
+    x = api.jnp.arange(3.0)
+    out = [api.jax.jvp(lambda a: p.bind(a, a), (x,), (x,)), api.jax.vmap(p.bind)(x, x)]
+    return out, seen
+
+
+def test_library_rules_get_tuples_as_in_jax():
+    ours, theirs = _rule_argument_types(OURS), _rule_argument_types(THEIRS)
+    assert ours[1] == theirs[1] and ("batch", "tuple", "tuple") in ours[1]
+    assert_same(ours[0], theirs[0])

@@ -31,8 +31,10 @@ def _unsingle(prim, outs):
 # rule as ``jax_rule``); ``from_slot(prim, fn)``: a slot function in JAX's convention.
 
 def _jvp_to_slot(prim, rule):
+    """A library's rule gets primals and tangents as tuples, as JAX's JVP trace passes them
+    (a rule may reuse them in a tree with an axis spec of tuples)."""
     def jvp(primals, tangents, **params):
-        out, t_out = rule(primals, tangents, **params)
+        out, t_out = rule(tuple(primals), tuple(tangents), **params)
         return _singles(prim, out), _singles(prim, t_out)
     return jvp
 
@@ -69,15 +71,17 @@ def _normalized_dims(prim, outs, dims):
 
 
 def _batcher_to_slot(prim, rule):
+    """A library's rule gets its operands and their axes as tuples, as JAX's batch trace
+    passes them (a rule may reuse the axes as a vmap's out_axes for a tuple)."""
     def batch(axis_size, args, dims, **params):
-        return _normalized_dims(prim, *rule(args, dims, **params))
+        return _normalized_dims(prim, *rule(tuple(args), tuple(dims), **params))
     return batch
 
 
 def _axis_batcher_to_slot(prim, rule):
     def batch(axis_size, args, dims, **params):
-        return _normalized_dims(prim, *rule(axis_size, rule_axis()[0], None, args, dims,
-                                            **params))
+        return _normalized_dims(prim, *rule(axis_size, rule_axis()[0], None, tuple(args),
+                                            tuple(dims), **params))
     return batch
 
 
@@ -94,8 +98,8 @@ class AxisData:
 
 def _fancy_batcher_to_slot(prim, rule):
     def batch(axis_size, args, dims, **params):
-        return _normalized_dims(prim, *rule(AxisData(rule_axis()[0], axis_size), args, dims,
-                                            **params))
+        return _normalized_dims(prim, *rule(AxisData(rule_axis()[0], axis_size), tuple(args),
+                                            tuple(dims), **params))
     return batch
 
 
