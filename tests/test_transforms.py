@@ -420,3 +420,16 @@ def test_vmap_passes_unmapped_leaves_through_as_jax():
     ours, theirs = run(pyjax, jnp), run(jax, jnp_ref)
     assert ours[1] == theirs[1] == [("int", "float32", "Array")] * 2
     assert_same(ours[0], theirs[0])
+
+
+def test_jacobian_transforms_wrap_their_function_as_jax():
+    """jacfwd, jacrev and hessian keep the function's name and ``__wrapped__`` (Equinox
+    follows ``__wrapped__`` to warn about transformed modules as attributes)."""
+    def f(x):
+        return x * 2
+
+    def view(lib):
+        return [(g.__name__, g.__wrapped__ is f) for g in
+                (lib.jacfwd(f), lib.jacrev(f), lib.jacfwd(f, argnums=(0,)))] + \
+            [lib.hessian(f).__name__]
+    assert view(pyjax) == view(jax) == [("f", True)] * 3 + ["f"]
