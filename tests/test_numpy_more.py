@@ -599,6 +599,9 @@ def test_misc_isdtype_and_io(tmp_path):
             P.isdtype(np.float32, bad)
     P.save(tmp_path / "a.npy", P.arange(3))
     assert_same(P.load(tmp_path / "a.npy"), J.load(tmp_path / "a.npy"))
+    # (NumPy stores bfloat16 as 2-byte voids: load reads them back as bfloat16)
+    np.save(tmp_path / "b.npy", np.array([1.5, -2.0], ml_dtypes.bfloat16))
+    assert_same(P.load(tmp_path / "b.npy"), J.load(tmp_path / "b.npy"))
     with P.printoptions(precision=2):
         assert str(P.array([1.23456])) == "[1.23]"
     assert P.array_repr is np.array_repr and P.ComplexWarning is J.ComplexWarning

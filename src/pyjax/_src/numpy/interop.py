@@ -51,9 +51,13 @@ def get_printoptions():
 
 
 def load(file, *args, **kwargs):
-    """``np.load``, giving an Array where the stored dtype is one pyjax supports."""
+    """``np.load``, giving an Array where the stored dtype is one pyjax supports. NumPy
+    saves bfloat16 as 2-byte voids (it does not know the type): read back as bfloat16, as
+    JAX does."""
     out = np.load(file, *args, **kwargs)
     if isinstance(out, np.ndarray):
+        if out.dtype == "V2":
+            out = out.view(dtypes.as_dtype("bfloat16"))
         try:
             return creation.asarray(out)
         except TypeError:
