@@ -18,6 +18,7 @@ from pyjax._src.core.primitive import REGISTRY, Primitive as CorePrimitive
 from pyjax._src.core.trace import (EVAL_TRACE, EvalTrace, Tracer, context, raise_escaped,
                                    set_current_trace)
 from pyjax._src.errors import UnexpectedTracerError
+from pyjax._src.extend.host_lowering import run_hand_lowering
 from pyjax._src.transforms.staging import trace_to_jaxpr
 
 _UNSUPPORTED_LOWERING = (
@@ -131,11 +132,10 @@ class Primitive(CorePrimitive, metaclass=_PrimitiveType):
 
     def _expand(self, eqn: Eqn) -> ClosedJaxpr:
         """The equation's lowering traced on its avals: its ``lower_fun`` function, its
-        hand-written rule on opaque values (``extend/lowering.py``), else its impl."""
+        hand-written rule on opaque values (``extend/host_lowering.py``), else its impl."""
         if self.lowering_fun is not None:
             fun, multiple = self.lowering_fun
         elif self.hand_lowering is not None:
-            from pyjax._src.extend.lowering import run_hand_lowering
             fun = run_hand_lowering(self.hand_lowering, self.name,
                                     [v.aval for v in eqn.invars], [v.aval for v in eqn.outvars])
             multiple = True
