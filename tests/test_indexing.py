@@ -391,7 +391,8 @@ def test_vmap_getitem_batched_indices_and_operands():
     i = rng.integers(-3, 3, size=(4, 2)).astype(np.int32)
     check_vmap(lambda a, j: a[j, 1:4], [x, i])
     check_vmap(lambda a, j: a[:, j], [x, i])
-    check_vmap(lambda a, j: a[j], [x[0], i], in_axes=(None, 0))
+    # (an unmapped NumPy operand reaches the function as it is, as in JAX: index a jnp array)
+    check_vmap(lambda a, j: jnp.asarray(a)[j], [x[0], i], in_axes=(None, 0))
     check_vmap(lambda a, j: a[j, ::-1], [x, i], in_axes=(0, None))
     s = rng.integers(0, 3, size=(4,)).astype(np.int32)
     check_vmap(lambda a, k: a[k, 2], [x, s])                   # scalar traced index
