@@ -818,12 +818,6 @@ def _pmap_size(dyn, dims, devices, axis, axis_size) -> int:
     return size
 
 
-def _pmap_placed(o, devices, axis):
-    """A pmap result mapped at axis 0: one slice per device."""
-    line = _device_line(devices[:np.shape(o)[0]], axis)
-    return place(o, shd.NamedSharding(line, P(axis)))
-
-
 def _device_line(devices, axis) -> shd.Mesh:
     grid = np.empty(len(devices), dtype=object)
     grid[:] = devices
@@ -904,11 +898,3 @@ def _pmap_vmap(fun, dims, out_axes, name, size):
                 for o, d, a in zip(outs, out_dims, axes)]
         return tree_util.tree_unflatten(out_tree[-1], outs), axes
     return run
-
-
-def _pmap_out(o, d, want, size):
-    """One output leaf batched at ``d`` (or None) placed at pmap's ``want`` axis; for None
-    the first member's value, as a check_vma=False shard_map."""
-    if want is None:
-        return o if d is None else lax_shape.index_in_dim(o, 0, d, keepdims=False)
-    return bc.moveaxis(o, d, want, size)
