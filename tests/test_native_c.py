@@ -180,6 +180,34 @@ def test_c_kernels_give_the_numpy_bits_also_from_the_cache(cache_dir, monkeypatc
         _same(*_both(monkeypatch, kernel, args))
 
 
+def test_c_erf_inv_fused_chain_matches_the_emulation_on_every_input_it_decides(
+        c_code, monkeypatch):
+    """The C erf_inv's multiply-adds are ``fmaf`` (one rounding), NumPy's a float64
+    product and sum rounded once (as the C form with ``pj_fma``, compared with NumPy
+    here on the edge cases): equal bits on every float32 in [0, 1] (~1 G inputs; the
+    chain sees only x * x and the result is x times it, so -x gives the same check).
+    Beyond 1 every result is a NaN."""
+    fused, emulated = (c_kernels.wrap("erf_inv_f32", ccompiler.load(
+        c_kernels.erf_inv_source(fma))) for fma in ("fmaf", "pj_fma"))
+    (_, numpy_form, (x,)), = [case for case in _kernel_cases() if case[0] == "erf_inv_f32"]
+    monkeypatch.setattr(POLICY, "native_enabled", False)
+    theirs = np.empty_like(x)
+    emulated(x, theirs, 0, x.shape[0])
+    with np.errstate(all="ignore"):
+        _same([theirs], [numpy_form(x)])
+    chunk, one = 1 << 24, int(np.float32(1).view(np.uint32))
+    ours, theirs = np.empty(chunk, np.float32), np.empty(chunk, np.float32)
+    for start in range(0, one + 1, chunk):
+        x = np.arange(start, min(start + chunk, one + 1), dtype=np.uint32).view(np.float32)
+        n = x.shape[0]
+        fused(x, ours, 0, n)
+        emulated(x, theirs, 0, n)
+        assert np.array_equal(ours[:n].view(np.uint32), theirs[:n].view(np.uint32)), start
+    x = np.array([1.5, 2, 1e30, np.inf, np.nan], np.float32)
+    fused(x, ours, 0, 5)
+    assert np.isnan(ours[:5]).all()
+
+
 def _no_build(self, source, path):
     raise AssertionError("compiled though cached")
 

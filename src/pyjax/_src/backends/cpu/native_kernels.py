@@ -5,12 +5,12 @@ float32 ``erf_inv``), of float32 ``tanh``, and of the row scaling an outer-produ
 (``threefry.py``, ``special.py``, ``elementwise.py``) are the reference.
 
 Each function below is the scalar form of its NumPy kernel, operation for operation:
-the same float32 operations, and every fused multiply-add as a float64 product and sum
-rounded once to float32 (exactly what ``lax.common.fma`` does), so the bits are the same.
-``tanh`` uses the processor's fused multiply-add instead (``llvm.fma``: one rounding of
-the exact result; 9x faster, no float64 conversions): on every float32 input its chain
-gives the emulation's bits (checked on all 2^32 inputs; ``tests/test_native.py`` checks
-every input on which the chain decides the result).
+the same float32 operations, so the bits are the same. Where NumPy's fused multiply-add
+is a float64 product and sum rounded once to float32 (``lax.common.fma``), these use the
+processor's (``llvm.fma``: one rounding of the exact result; 8-9x faster, no float64
+conversions): on every float32 input the chains of ``tanh`` and ``erf_inv`` give the
+emulation's bits (checked on all 2^32 inputs; ``tests/test_native.py`` and
+``tests/test_native_c.py`` check every input on which the chains decide the result).
 Numba compiles without ``fastmath``, so LLVM neither contracts nor reorders these.
 Threefry's uint32 sums are cast back to uint32 after each operation (Numba widens them).
 Loops index from 0 over sliced arrays and have no branches, so that LLVM vectorizes them.
@@ -114,11 +114,6 @@ _CHUNK = 4096
 _ZERO, _HALF, _ONE, _NEG_HALF = _f32(0.0), _f32(0.5), _f32(1.0), _f32(-0.5)
 
 
-@numba.njit(nogil=True, error_model="numpy", inline="always")
-def _fma(a, b, c):
-    return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
-
-
 @intrinsic
 def negate(typingctx, x):
     """``-x`` as NumPy's ``negative``: the sign bit flipped, a NaN's too (Numba's ``-x``
@@ -139,19 +134,13 @@ def _fused(typingctx, a, b, c):
     return types.float32(types.float32, types.float32, types.float32), codegen
 
 
-def _horner_of(fma):
-    """A Horner chain ``((cs[0] x + cs[1]) x + ...)`` whose every step is ``fma``."""
-    @numba.njit(nogil=True, error_model="numpy", inline="always")
-    def horner(x, cs):
-        acc = fma(cs[0], x, cs[1])
-        for k in range(2, len(cs)):
-            acc = fma(acc, x, cs[k])
-        return acc
-    return horner
-
-
-_horner_fused = _horner_of(_fused)  # the processor's FMA
-_horner = _horner_of(_fma)          # its float64 emulation
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def _horner(x, cs):
+    """A Horner chain ``((cs[0] x + cs[1]) x + ...)`` whose every step is ``_fused``."""
+    acc = _fused(cs[0], x, cs[1])
+    for k in range(2, len(cs)):
+        acc = _fused(acc, x, cs[k])
+    return acc
 
 
 @intrinsic
@@ -184,8 +173,8 @@ def _log(x):
     y = _horner(m, (p[0], p[1], p[2]))
     y1 = _horner(m, (p[3], p[4], p[5]))
     y2 = _horner(m, (p[6], p[7], p[8]))
-    y = _fma(_fma(y, m3, y1), m3, y2)
-    y = _fma(y, m3, exponent * _LOGF_Q1)
+    y = _fused(_fused(y, m3, y1), m3, y2)
+    y = _fused(y, m3, exponent * _LOGF_Q1)
     out = (m - m2 * _HALF) + y
     out = out + exponent * _LOGF_Q2
     out = _f32(np.nan) if x <= _ZERO else out
@@ -199,7 +188,7 @@ def _log1p(x):
     """``special.xla_log1p`` of one value: both branches, then a select."""
     x2 = x * x
     ratio = _horner(x, _LOG1P_P) / _horner(x, _LOG1P_Q)
-    near = x + _fma(x2, _NEG_HALF, (x * x2) * ratio)
+    near = x + _fused(x2, _NEG_HALF, (x * x2) * ratio)
     far = _log(x + _ONE)
     return near if abs(x) < _LOG1P_SMALL else far
 
@@ -251,7 +240,7 @@ def tanh_f32(x, out, start, stop):
         c = _TANH_CLAMP if v > _TANH_CLAMP else v  # (NaN stays NaN)
         c = -_TANH_CLAMP if c < -_TANH_CLAMP else c
         c2 = c * c
-        r = (c * _horner_fused(c2, _TANH_NUM)) / _horner_fused(c2, _TANH_DEN)
+        r = (c * _horner(c2, _TANH_NUM)) / _horner(c2, _TANH_DEN)
         outs[i] = v if c2 < _TANH_TINY else r
 
 
