@@ -100,6 +100,29 @@ def test_erf_inv_float16_goes_through_float32(compare):
     _bits_equal(fast, slow)
 
 
+def test_erf_inv_fused_chain_matches_the_emulation_on_every_input_it_decides(tmp_path,
+                                                                             monkeypatch):
+    """The Numba erf_inv's multiply-adds are ``llvm.fma`` (one rounding), NumPy's a
+    float64 product and sum rounded once: equal bits on every float32 in [0, 1] (-x gives
+    the same check: the chain sees only x * x), against the C form with the emulation
+    (``test_native_c.py`` compares that with NumPy)."""
+    from pyjax._src.backends.cpu import c_kernels, ccompiler, native_kernels
+    from pyjax._src.config import config
+    if ccompiler.compiler() is None:
+        pytest.skip("no C compiler: the emulated C form is the reference")
+    monkeypatch.setitem(config._values, "jax_compilation_cache_dir", str(tmp_path))
+    emulated = c_kernels.wrap("erf_inv_f32",
+                              ccompiler.load(c_kernels.erf_inv_source("pj_fma")))
+    chunk, one = 1 << 24, int(np.float32(1).view(np.uint32))
+    ours, theirs = np.empty(chunk, np.float32), np.empty(chunk, np.float32)
+    for start in range(0, one + 1, chunk):
+        x = np.arange(start, min(start + chunk, one + 1), dtype=np.uint32).view(np.float32)
+        n = x.shape[0]
+        native_kernels.erf_inv_f32(x, ours, 0, n)
+        emulated(x, theirs, 0, n)
+        assert np.array_equal(ours[:n].view(np.uint32), theirs[:n].view(np.uint32)), start
+
+
 def test_tanh_matches_numpy(compare):
     x = np.concatenate([_erf_inv_inputs(), np.linspace(-12, 12, 300_001, dtype=np.float32),
                         np.array([7.99881172180175781, -8, 20, -20, 4e-4, -4e-4], np.float32)])

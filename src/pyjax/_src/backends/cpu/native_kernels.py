@@ -9,8 +9,8 @@ the same float32 operations, so the bits are the same. Where NumPy's fused multi
 is a float64 product and sum rounded once to float32 (``lax.common.fma``), these use the
 processor's (``llvm.fma``: one rounding of the exact result; 8-9x faster, no float64
 conversions): on every float32 input the chains of ``tanh`` and ``erf_inv`` give the
-emulation's bits (checked on all 2^32 inputs; ``tests/test_native.py`` and
-``tests/test_native_c.py`` check every input on which the chains decide the result).
+emulation's bits (checked on all 2^32 inputs; ``tests/test_native.py`` checks every
+input on which the chains decide the result).
 Numba compiles without ``fastmath``, so LLVM neither contracts nor reorders these.
 Threefry's uint32 sums are cast back to uint32 after each operation (Numba widens them).
 Loops index from 0 over sliced arrays and have no branches, so that LLVM vectorizes them.
