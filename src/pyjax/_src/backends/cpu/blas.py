@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from pyjax._src.backends.cpu import threads
+from pyjax._src.backends.cpu import gemm_pool, threads
 from pyjax._src.backends.cpu.policy import POLICY
 
 _LIBRARY: list = []
@@ -56,6 +56,19 @@ def gemv(dtype):
             fn.restype = None
         _GEMV[dtype] = fn
     return _GEMV[dtype]
+
+
+def sgemm() -> tuple | None:
+    """``(address of CBLAS sgemm, whether it takes 64-bit integers)`` of the OpenBLAS
+    NumPy calls, for the native pool to make NumPy's very calls; None where not found."""
+    if not _SGEMM:
+        found = _library()
+        fn = None if found is None else getattr(found[0], f"scipy_cblas_sgemm{found[1]}", None)
+        _SGEMM.append(None if fn is None else (address(fn), found[2] is ctypes.c_int64))
+    return _SGEMM[0]
+
+
+_SGEMM: list = []
 
 
 def gemv_index_is_64() -> bool:
@@ -120,15 +133,20 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     give those rows the whole product's bits; its Haswell kernels round a block's last
     rows otherwise, so there a product's bits depend on ``POLICY.num_threads``, as they
     did on OpenBLAS's own threads. Float64 products run whole: more of its kernels do.)
-    A block no worker has started when the caller is done with its own runs on the caller
-    (``threads.join``): on a machine with more runnable threads than cores a product never
-    waits for a thread the scheduler has put aside, as OpenBLAS's own threads do."""
+    The blocks run on the native pool (``gemm_pool``: the same calls, on C threads that
+    start at once) where it takes the product; else on pyjax's Python threads, where a
+    block no worker has started when the caller is done with its own runs on the caller
+    (``threads.join``). Either way a product never waits for a thread the scheduler has
+    put aside, as OpenBLAS's own threads do on a machine with more runnable threads
+    than cores."""
     bounds = _bounds(a, b)
     if bounds is None:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
         shape = a.shape[:-1] + b.shape[-1:]
         out = np.empty(shape, np.result_type(a, b))
+    if gemm_pool.run(a, b, out, bounds, sgemm()):
+        return out
     batch = a.ndim == 3
     tasks = [threads.spawn(np.matmul, a[lo:hi], b[lo:hi] if batch else b, out=out[lo:hi])
              for lo, hi in zip(bounds[1:-1], bounds[2:])]

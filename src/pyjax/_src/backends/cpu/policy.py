@@ -88,6 +88,10 @@ class Policy:
     # Multiply-adds of each block of a product split among the threads (~50 us: a
     # thread hand-off costs ~20 us).
     split_min_macs = 1 << 22
+    # How long a native pool thread spins for the next product's blocks before it sleeps
+    # (``gemm_pool``): waking a sleeping thread costs tens of microseconds on a virtual
+    # machine; the products of a train step follow each other closer than this.
+    gemm_spin_us = 200.0
     # Multiply-adds of a product worth running on the worker beside other work (~0.3 ms;
     # mlp_step with one BLAS thread: 2.43 -> 2.28 ms).
     spawn_min_macs = 1 << 24
