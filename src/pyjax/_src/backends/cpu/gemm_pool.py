@@ -24,7 +24,7 @@ import ctypes
 
 import numpy as np
 
-from pyjax._src.backends.cpu import ccompiler
+from pyjax._src.backends.cpu import ccompiler, native
 from pyjax._src.backends.cpu.policy import POLICY
 
 _NO_TRANS, _TRANS = 111, 112  # CBLAS_TRANSPOSE
@@ -179,12 +179,13 @@ _STATE: list = []  # [the loaded program's pj_pool_gemm, or None where it cannot
 
 def _program(sgemm):
     """``pj_pool_gemm`` of the pool; False while its program compiles in the background;
-    None where the pool cannot run (no compiler, or ``sgemm`` is None: no OpenBLAS found).
+    None where the pool cannot run (native code is not C, or ``sgemm`` is None: no
+    OpenBLAS found).
     ``sgemm``: ``(address of cblas_sgemm, whether it takes 64-bit integers)``."""
     if _STATE:
         return _STATE[0]
     if sgemm is None or POLICY.num_threads < 2 or not POLICY.native_enabled or \
-            ccompiler.compiler() is None:
+            native.backend() != "c":
         _STATE.append(None)
         return None
     index = "int64_t" if sgemm[1] else "int"
