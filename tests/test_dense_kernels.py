@@ -430,10 +430,12 @@ def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dty
     make = lambda shape: rng.standard_normal(shape).astype(dtype)  # noqa: E731
     a = make((k, m)).T if ta else make((m, k))
     b = make((n, k)).T if tb else make((k, n))
-    bounds = blas_module.blocks(a.shape, n, dtype)
-    assert (bounds is None) == (dtype == np.float64)
-    assert bounds is None or len(bounds) >= 3 and all(x % 64 == 0 for x in bounds[1:-1])
-    want = np.matmul(a, b) if bounds is None else np.concatenate(
+    split = blas_module.blocks(a.shape, n, dtype)
+    assert (split is None) == (dtype == np.float64)
+    if split is not None:
+        axis, bounds = split
+        assert axis == 0 and len(bounds) >= 3 and all(x % 64 == 0 for x in bounds[1:-1])
+    want = np.matmul(a, b) if split is None else np.concatenate(
         [np.matmul(a[lo:hi], b) for lo, hi in zip(bounds, bounds[1:])])
     np.testing.assert_allclose(want, np.matmul(a, b), rtol=1e-4, atol=1e-3)
     _assert_bits(blas_module.matmul(a, b), want)
@@ -441,7 +443,7 @@ def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dty
     assert blas_module.matmul(a, b, out=out) is out
     _assert_bits(out, want)
     batch_a, batch_b = np.stack([a, a[::-1]]), np.stack([b, b])
-    assert blas_module.blocks(batch_a.shape, n, dtype) == [0, 1, 2]
+    assert blas_module.blocks(batch_a.shape, n, dtype) == (0, [0, 1, 2])
     _assert_bits(blas_module.matmul(batch_a, batch_b), np.matmul(batch_a, batch_b))
     gate = threading.Event()
     busy = threads.thread_pool().submit(gate.wait, 5)
@@ -452,6 +454,24 @@ def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dty
         busy.result()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_products_with_few_rows_split_their_columns(monkeypatch, dtype):
+    """A matrix with fewer rows than two blocks (a small batch's layer, 32x784x512) is
+    split into blocks of ``b``'s columns at multiples of 64, each NumPy's call on them."""
+    monkeypatch.setattr(POLICY, "split_min_macs", 1 << 14)
+    monkeypatch.setattr(POLICY, "num_threads", 3)
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((32, 300)).astype(dtype)
+    b = rng.standard_normal((300, 200)).astype(dtype)
+    axis, bounds = blas_module.blocks(a.shape, 200, dtype)
+    assert axis == 1 and bounds == [0, 128, 200]
+    for rhs in (b, np.asfortranarray(b)):
+        want = np.concatenate([np.matmul(a, rhs[:, lo:hi])
+                               for lo, hi in zip(bounds, bounds[1:])], axis=1)
+        np.testing.assert_allclose(want, np.matmul(a, b), rtol=1e-4, atol=1e-3)
+        _assert_bits(blas_module.matmul(a, rhs), want)
+
+
 def test_split_products_leave_x_times_x_transposed_whole(monkeypatch):
     """NumPy computes ``x @ x.T`` with ``syrk`` (another rounding than a block of rows),
     so such a product is not split."""
@@ -459,7 +479,7 @@ def test_split_products_leave_x_times_x_transposed_whole(monkeypatch):
     monkeypatch.setattr(POLICY, "num_threads", 2)
     x = np.random.default_rng(1).standard_normal((256, 200)).astype(np.float32)
     _assert_bits(blas_module.matmul(x, x.T), np.matmul(x, x.T))
-    assert blas_module._bounds(x, x.T) is None
+    assert blas_module._split(x, x.T) is None
 
 
 def _planned_product(lhs, rhs, dn, out=None):

@@ -24,11 +24,15 @@ def _pool_built_now(monkeypatch):
     assert blas.num_threads() in (None, 1)
 
 
-def _per_block(a, b, bounds):
+def _per_block(a, b, split):
     """NumPy's call on each block: what ``blas.matmul``'s Python path computes."""
     out = np.empty(a.shape[:-1] + b.shape[-1:], np.float32)
+    axis, bounds = split
     for lo, hi in zip(bounds, bounds[1:]):
-        np.matmul(a[lo:hi], b[lo:hi] if a.ndim == 3 else b, out=out[lo:hi])
+        if axis:
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+        else:
+            np.matmul(a[lo:hi], b[lo:hi] if a.ndim == 3 else b, out=out[lo:hi])
     return out
 
 
@@ -43,13 +47,23 @@ def _layouts(rng, m, k, n):
 
 
 @pytest.mark.parametrize("m,k,n", [(128, 784, 512), (200, 64, 33), (1000, 301, 97), (130, 2, 2)])
-def test_pool_gives_each_block_numpys_bits(m, k, n):
+def test_pool_gives_each_row_block_numpys_bits(m, k, n):
     rng = np.random.default_rng(m + k + n)
     for a, b in _layouts(rng, m, k, n):
-        bounds = [0, 64, max(66, m // 2 + 1), m]
+        split = (0, [0, 64, max(66, m // 2 + 1), m])
         out = np.empty((m, n), np.float32)
-        assert gemm_pool.run(a, b, out, bounds, blas.sgemm())
-        assert out.tobytes() == _per_block(a, b, bounds).tobytes()
+        assert gemm_pool.run(a, b, out, split, blas.sgemm())
+        assert out.tobytes() == _per_block(a, b, split).tobytes()
+
+
+@pytest.mark.parametrize("m,k,n", [(32, 784, 512), (2, 5, 130), (100, 301, 200)])
+def test_pool_gives_each_column_block_numpys_bits(m, k, n):
+    rng = np.random.default_rng(m + k + n)
+    for a, b in _layouts(rng, m, k, n):
+        split = (1, [0, 64, max(66, n // 2 + 1), n])
+        out = np.empty((m, n), np.float32)
+        assert gemm_pool.run(a, b, out, split, blas.sgemm())
+        assert out.tobytes() == _per_block(a, b, split).tobytes()
 
 
 def test_pool_runs_a_batch_item_by_item():
@@ -57,7 +71,7 @@ def test_pool_runs_a_batch_item_by_item():
     a = rng.standard_normal((5, 70, 40)).astype(np.float32)
     b = np.swapaxes(rng.standard_normal((5, 90, 40)).astype(np.float32), 1, 2)
     out = np.empty((5, 70, 90), np.float32)
-    assert gemm_pool.run(a, b, out, [0, 2, 5], blas.sgemm())
+    assert gemm_pool.run(a, b, out, (0, [0, 2, 5]), blas.sgemm())
     assert out.tobytes() == np.matmul(a, b).tobytes()
 
 
@@ -67,12 +81,12 @@ def test_pool_refuses_what_numpy_would_copy_or_not_multiply_by_gemm():
     b = rng.standard_normal((64, 96)).astype(np.float32)
     out = np.empty((128, 96), np.float32)
     sgemm = blas.sgemm()
-    assert not gemm_pool.run(a[:, ::2], b[::2], out, [0, 64, 128], sgemm)  # (strided)
+    assert not gemm_pool.run(a[:, ::2], b[::2], out, (0, [0, 64, 128]), sgemm)  # (strided)
     assert not gemm_pool.run(a.astype(np.float64), b.astype(np.float64),
-                             out.astype(np.float64), [0, 64, 128], sgemm)
-    assert not gemm_pool.run(a, b[:, :1], out[:, :1].copy(), [0, 64, 128], sgemm)  # (gemv)
-    assert not gemm_pool.run(a, a[:64].copy(), a, [0, 64, 128], sgemm)  # (out overlaps a)
-    assert not gemm_pool.run(a, b, np.empty((96, 128), np.float32).T, [0, 64, 128], sgemm)
+                             out.astype(np.float64), (0, [0, 64, 128]), sgemm)
+    assert not gemm_pool.run(a, b[:, :1], out[:, :1].copy(), (0, [0, 64, 128]), sgemm)  # (gemv)
+    assert not gemm_pool.run(a, a[:64].copy(), a, (0, [0, 64, 128]), sgemm)  # (out overlaps a)
+    assert not gemm_pool.run(a, b, np.empty((96, 128), np.float32).T, (0, [0, 64, 128]), sgemm)
 
 
 def test_concurrent_products_keep_their_bits():
@@ -81,15 +95,15 @@ def test_concurrent_products_keep_their_bits():
     rng = np.random.default_rng(5)
     pairs = [(rng.standard_normal((256, 300)).astype(np.float32),
               rng.standard_normal((300, 200)).astype(np.float32)) for _ in range(2)]
-    bounds = [0, 64, 128, 192, 256]
-    want = [_per_block(a, b, bounds).tobytes() for a, b in pairs]
+    split = (0, [0, 64, 128, 192, 256])
+    want = [_per_block(a, b, split).tobytes() for a, b in pairs]
     failures = []
 
     def work(i):
         a, b = pairs[i]
         for _ in range(30):
             out = np.empty((256, 200), np.float32)
-            assert gemm_pool.run(a, b, out, bounds, blas.sgemm())
+            assert gemm_pool.run(a, b, out, split, blas.sgemm())
             if out.tobytes() != want[i]:
                 failures.append(i)
     workers = [threading.Thread(target=work, args=(i,)) for i in range(2)]
@@ -105,13 +119,13 @@ def _child_product(queue):
     a = rng.standard_normal((192, 100)).astype(np.float32)
     b = rng.standard_normal((100, 80)).astype(np.float32)
     out = np.empty((192, 80), np.float32)
-    ran = gemm_pool.run(a, b, out, [0, 64, 192], blas.sgemm())
-    queue.put((ran, out.tobytes() == _per_block(a, b, [0, 64, 192]).tobytes()))
+    ran = gemm_pool.run(a, b, out, (0, [0, 64, 192]), blas.sgemm())
+    queue.put((ran, out.tobytes() == _per_block(a, b, (0, [0, 64, 192])).tobytes()))
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 def test_a_forked_child_starts_its_own_pool():
-    test_pool_gives_each_block_numpys_bits(128, 784, 512)  # (the parent's pool is running)
+    test_pool_gives_each_row_block_numpys_bits(128, 784, 512)  # (the parent's pool runs)
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child_product, args=(queue,))

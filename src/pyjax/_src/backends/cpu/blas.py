@@ -129,37 +129,44 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """``np.matmul(a, b, out=out)`` for 2-D or 3-D operands, a large product split among
     the threads (``POLICY.split_min_macs``): a batch into runs of items (each item is the
     BLAS call NumPy makes for it: its bits), a float32 or complex64 matrix into blocks of
-    rows at multiples of 64, each NumPy's call on those rows. (OpenBLAS's SkylakeX kernels
-    give those rows the whole product's bits; its Haswell kernels round a block's last
-    rows otherwise, so there a product's bits depend on ``POLICY.num_threads``, as they
-    did on OpenBLAS's own threads. Float64 products run whole: more of its kernels do.)
+    rows at multiples of 64 (or, with too few rows, of ``b``'s columns), each NumPy's call
+    on that block. (OpenBLAS's SkylakeX kernels give a block the whole product's bits; its
+    Haswell kernels round a row block's last rows otherwise, so there a product's bits
+    depend on ``POLICY.num_threads``, as they did on OpenBLAS's own threads. Float64
+    products run whole: more of its kernels do.)
     The blocks run on the native pool (``gemm_pool``: the same calls, on C threads that
     start at once) where it takes the product; else on pyjax's Python threads, where a
     block no worker has started when the caller is done with its own runs on the caller
     (``threads.join``). Either way a product never waits for a thread the scheduler has
     put aside, as OpenBLAS's own threads do on a machine with more runnable threads
     than cores."""
-    bounds = _bounds(a, b)
-    if bounds is None:
+    split = _split(a, b)
+    if split is None:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     if out is None:
         shape = a.shape[:-1] + b.shape[-1:]
         out = np.empty(shape, np.result_type(a, b))
-    if gemm_pool.run(a, b, out, bounds, sgemm()):
+    if gemm_pool.run(a, b, out, split, sgemm()):
         return out
-    batch = a.ndim == 3
-    tasks = [threads.spawn(np.matmul, a[lo:hi], b[lo:hi] if batch else b, out=out[lo:hi])
-             for lo, hi in zip(bounds[1:-1], bounds[2:])]
-    np.matmul(a[:bounds[1]], b[:bounds[1]] if batch else b, out=out[:bounds[1]])
+    blocks = [_block(a, b, out, split[0], lo, hi) for lo, hi in zip(split[1], split[1][1:])]
+    tasks = [threads.spawn(np.matmul, x, y, out=z) for x, y, z in blocks[1:]]
+    np.matmul(*blocks[0][:2], out=blocks[0][2])
     for task in tasks:
         threads.join(task)
     return out
 
 
-def _bounds(a: np.ndarray, b: np.ndarray) -> list | None:
-    """Where ``matmul`` splits ``a`` (its rows or batch items), or None: a product too
-    small for more than one block, operands of two dtypes, or ``x @ x.T`` (which NumPy
-    computes with ``syrk``)."""
+def _block(a, b, out, axis: int, lo: int, hi: int) -> tuple:
+    """``(a, b, out)`` of one block: rows (batch items) ``lo:hi``, or columns ``lo:hi``."""
+    if axis == 1:
+        return a, b[:, lo:hi], out[:, lo:hi]
+    return a[lo:hi], b[lo:hi] if a.ndim == 3 else b, out[lo:hi]
+
+
+def _split(a: np.ndarray, b: np.ndarray) -> tuple | None:
+    """How ``matmul`` splits ``a @ b`` (``blocks``), or None: a product too small for more
+    than one block, operands of two dtypes, or ``x @ x.T`` (which NumPy computes with
+    ``syrk``)."""
     if a.ndim != b.ndim or a.ndim not in (2, 3) or a.dtype != b.dtype or \
             a.ndim == 3 and a.shape[0] != b.shape[0]:
         return None
@@ -168,18 +175,27 @@ def _bounds(a: np.ndarray, b: np.ndarray) -> list | None:
     return blocks(a.shape, b.shape[-1], a.dtype)
 
 
-def blocks(shape: tuple, n: int, dtype) -> list | None:
-    """Where ``matmul`` splits an ``a`` of ``shape`` times a ``b`` of ``n`` columns: the
-    bounds of its blocks along ``a``'s first axis, or None (it runs whole)."""
+def blocks(shape: tuple, n: int, dtype) -> tuple | None:
+    """Where ``matmul`` splits an ``a`` of ``shape`` times a ``b`` of ``n`` columns:
+    ``(0, bounds)`` along ``a``'s first axis (rows, or a batch's items), ``(1, bounds)``
+    along ``b``'s columns (a matrix with fewer than two blocks of rows: a small batch's
+    layer), or None (it runs whole)."""
     macs = int(np.prod(shape, dtype=np.int64)) * n
     if POLICY.num_threads < 2 or macs < 2 * POLICY.split_min_macs:
         return None
-    step = 1 if len(shape) == 3 else 64 if np.dtype(dtype) in _SPLIT_ROWS else 0
-    if not step:
+    if len(shape) == 3:
+        return _even(shape[0], 1, macs)
+    if np.dtype(dtype) not in _SPLIT_ROWS:
         return None
-    parts = min(POLICY.num_threads, macs // POLICY.split_min_macs, shape[0] // step)
+    return _even(shape[0], 64, macs) or _even(n, 64, macs, axis=1)
+
+
+def _even(length: int, step: int, macs: int, axis: int = 0) -> tuple | None:
+    """``(axis, bounds)`` of up to ``POLICY.num_threads`` blocks of ``length`` at multiples
+    of ``step``, each at least ``POLICY.split_min_macs``; None if that is one block."""
+    parts = min(POLICY.num_threads, macs // POLICY.split_min_macs, length // step)
     if parts < 2:
         return None
-    size = -(-shape[0] // parts)
+    size = -(-length // parts)
     size = -(-size // step) * step
-    return list(range(0, shape[0], size)) + [shape[0]]
+    return axis, list(range(0, length, size)) + [length]

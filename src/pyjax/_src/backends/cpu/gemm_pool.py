@@ -219,11 +219,12 @@ def _operand(x: np.ndarray, rows: int, cols: int):
     return None
 
 
-def plan(a: np.ndarray, b: np.ndarray, out: np.ndarray, bounds: list):
+def plan(a: np.ndarray, b: np.ndarray, out: np.ndarray, split: tuple):
     """The table of blocks (``_FIELDS`` int64 a block) for ``pj_pool_gemm``: NumPy's
-    ``gemm`` call for each item of a 3-D product (``bounds`` only says it is worth
-    splitting), or for ``a[lo:hi] @ b`` into ``out[lo:hi]`` for each block of a 2-D one;
-    None where a block is not a float32 matrix-matrix product with operands BLAS reads in
+    ``gemm`` call for each item of a 3-D product (the split only says it is worth
+    splitting), or for each block of a 2-D one (``blas.blocks``: rows ``a[lo:hi] @ b``
+    into ``out[lo:hi]``, or columns ``a @ b[:, lo:hi]`` into ``out[:, lo:hi]``); None
+    where a block is not a float32 matrix-matrix product with operands BLAS reads in
     place. (Addresses are computed from strides: ``ctypes.data`` costs ~1 us each.)"""
     if not (a.dtype == b.dtype == out.dtype == np.float32) or \
             not out.flags.c_contiguous or min(out.shape[-2:]) < 2 or a.shape[-1] < 2 or \
@@ -231,27 +232,33 @@ def plan(a: np.ndarray, b: np.ndarray, out: np.ndarray, bounds: list):
             np.may_share_memory(out, a) or np.may_share_memory(out, b):
         return None
     (m, k), n = a.shape[-2:], b.shape[-1]
+    axis, bounds = split
     if a.ndim == 3:
         blocks = [(i, m) for i in range(a.shape[0])]
     else:
         blocks = [(lo, hi - lo) for lo, hi in zip(bounds, bounds[1:])]
-    fa, fb = _operand(a, max(s for _, s in blocks), k), _operand(b, k, n)
+    rows, cols = (m, max(s for _, s in blocks)) if axis else (max(s for _, s in blocks), n)
+    fa, fb = _operand(a, rows, k), _operand(b, k, cols)
     if fa is None or fb is None or min(s for _, s in blocks) < 2:
         return None
     pa, pb, pc = a.ctypes.data, b.ctypes.data, out.ctypes.data
+    if axis:  # (columns: b's and out's start move; a's does not)
+        sb, sc = b.strides[1], out.strides[1]
+        return np.array([(fa[0], fb[0], m, size, k, fa[1], fb[1], n, pa, pb + j * sb,
+                          pc + j * sc) for j, size in blocks], np.int64)
     sa, sb, sc = a.strides[0], b.strides[0] if b.ndim == 3 else 0, out.strides[0]
     return np.array([(fa[0], fb[0], size, n, k, fa[1], fb[1], n, pa + i * sa, pb + i * sb,
                       pc + i * sc) for i, size in blocks], np.int64)
 
 
-def run(a: np.ndarray, b: np.ndarray, out: np.ndarray, bounds: list, sgemm) -> bool:
-    """``out[lo:hi] = a[lo:hi] @ b`` (or ``@ b[lo:hi]``) for each block, on the native
-    pool; False (nothing done) where the pool is not there (yet) or takes no such
-    product. ``sgemm`` as for ``_program``."""
+def run(a: np.ndarray, b: np.ndarray, out: np.ndarray, split: tuple, sgemm) -> bool:
+    """Each block of ``split`` (``blas.blocks``) on the native pool; False (nothing
+    done) where the pool is not there (yet) or takes no such product. ``sgemm`` as for
+    ``_program``."""
     fn = _program(sgemm)
     if not fn:
         return False
-    table = plan(a, b, out, bounds)
+    table = plan(a, b, out, split)
     if table is None:
         return False
     fn(table.ctypes.data, len(table))
