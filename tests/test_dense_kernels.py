@@ -418,11 +418,12 @@ def _assert_bits(x, y):
 
 @pytest.mark.parametrize("m,k,n,ta,tb,dtype", SPLIT_PRODUCTS)
 def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dtype):
-    """``blas.matmul`` splits a large float32 or complex64 product into blocks of rows (a
-    batch into runs of items) among the threads: each block gets the bits of NumPy's call
-    on it (on one BLAS thread, pyjax's setting), whichever thread runs it (the caller runs
-    every block while the worker is busy elsewhere), close to the whole product's; a
-    batch's items get exactly the whole batch's bits; float64 products run whole."""
+    """``blas.matmul`` splits a large float32 or complex64 product into blocks of rows or
+    columns (a batch into runs of items) among the threads: each block gets the bits of
+    NumPy's call on it (on one BLAS thread, pyjax's setting), whichever thread runs it
+    (the caller runs every block while the worker is busy elsewhere), close to the whole
+    product's; a batch's items get exactly the whole batch's bits; float64 products run
+    whole."""
     assert blas_module.num_threads() in (None, 1)
     monkeypatch.setattr(POLICY, "split_min_macs", 1 << 14)
     monkeypatch.setattr(POLICY, "num_threads", 3)
@@ -432,11 +433,13 @@ def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dty
     b = make((n, k)).T if tb else make((k, n))
     split = blas_module.blocks(a.shape, n, dtype)
     assert (split is None) == (dtype == np.float64)
+    want = np.matmul(a, b)
     if split is not None:
         axis, bounds = split
-        assert axis == 0 and len(bounds) >= 3 and all(x % 64 == 0 for x in bounds[1:-1])
-    want = np.matmul(a, b) if split is None else np.concatenate(
-        [np.matmul(a[lo:hi], b) for lo, hi in zip(bounds, bounds[1:])])
+        assert axis == (m < POLICY.split_columns_below_rows and n >= 128)
+        assert len(bounds) >= 3 and all(x % 64 == 0 for x in bounds[1:-1])
+        want = np.concatenate([np.matmul(a, b[:, lo:hi]) if axis else np.matmul(a[lo:hi], b)
+                               for lo, hi in zip(bounds, bounds[1:])], axis=axis)
     np.testing.assert_allclose(want, np.matmul(a, b), rtol=1e-4, atol=1e-3)
     _assert_bits(blas_module.matmul(a, b), want)
     out = np.empty((m, n), dtype)
@@ -456,8 +459,8 @@ def test_split_products_give_their_blocks_bits(monkeypatch, m, k, n, ta, tb, dty
 
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 def test_products_with_few_rows_split_their_columns(monkeypatch, dtype):
-    """A matrix with fewer rows than two blocks (a small batch's layer, 32x784x512) is
-    split into blocks of ``b``'s columns at multiples of 64, each NumPy's call on them."""
+    """A matrix with few rows (a small batch's layer, 32x784x512) is split into blocks of
+    ``b``'s columns at multiples of 64, each NumPy's call on them."""
     monkeypatch.setattr(POLICY, "split_min_macs", 1 << 14)
     monkeypatch.setattr(POLICY, "num_threads", 3)
     rng = np.random.default_rng(2)

@@ -129,8 +129,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     """``np.matmul(a, b, out=out)`` for 2-D or 3-D operands, a large product split among
     the threads (``POLICY.split_min_macs``): a batch into runs of items (each item is the
     BLAS call NumPy makes for it: its bits), a float32 or complex64 matrix into blocks of
-    rows at multiples of 64 (or, with too few rows, of ``b``'s columns), each NumPy's call
-    on that block. (OpenBLAS's SkylakeX kernels give a block the whole product's bits; its
+    ``b``'s columns at multiples of 64 (``a``'s rows for a tall ``a``), each NumPy's
+    call on that block. (OpenBLAS's SkylakeX kernels give a block the whole product's bits; its
     Haswell kernels round a row block's last rows otherwise, so there a product's bits
     depend on ``POLICY.num_threads``, as they did on OpenBLAS's own threads. Float64
     products run whole: more of its kernels do.)
@@ -178,8 +178,8 @@ def _split(a: np.ndarray, b: np.ndarray) -> tuple | None:
 def blocks(shape: tuple, n: int, dtype) -> tuple | None:
     """Where ``matmul`` splits an ``a`` of ``shape`` times a ``b`` of ``n`` columns:
     ``(0, bounds)`` along ``a``'s first axis (rows, or a batch's items), ``(1, bounds)``
-    along ``b``'s columns (a matrix with fewer than two blocks of rows: a small batch's
-    layer), or None (it runs whole)."""
+    along ``b``'s columns (``POLICY.split_columns_below_rows``), or None (it runs
+    whole)."""
     macs = int(np.prod(shape, dtype=np.int64)) * n
     if POLICY.num_threads < 2 or macs < 2 * POLICY.split_min_macs:
         return None
@@ -187,7 +187,10 @@ def blocks(shape: tuple, n: int, dtype) -> tuple | None:
         return _even(shape[0], 1, macs)
     if np.dtype(dtype) not in _SPLIT_ROWS:
         return None
-    return _even(shape[0], 64, macs) or _even(n, 64, macs, axis=1)
+    rows, columns = _even(shape[0], 64, macs), _even(n, 64, macs, axis=1)
+    if shape[0] < POLICY.split_columns_below_rows:
+        return columns or rows
+    return rows or columns
 
 
 def _even(length: int, step: int, macs: int, axis: int = 0) -> tuple | None:
