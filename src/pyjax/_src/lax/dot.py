@@ -380,7 +380,7 @@ def _dot_general_stacked(eqn, operands, length):
     product without contraction is a multiply. Its unstepped operand is broadcast along
     the steps (a stride-0 view); one the kernel would have to copy (merged dims, another
     dtype) would become a copy per step, so such a product stays unstacked, as does one
-    that ``blas.matmul`` splits into blocks of rows."""
+    that ``blas.matmul`` splits into blocks of rows or columns."""
     (lc, rc), (lb, _) = eqn.params["dimension_numbers"]
     if lb or len({v.aval.dtype for v in eqn.invars + eqn.outvars}) != 1 or \
             any(type(v) is Literal for v in eqn.invars) or \
@@ -392,7 +392,7 @@ def _dot_general_stacked(eqn, operands, length):
                                      eqn.params["dimension_numbers"],
                                      eqn.params["preferred_element_type"])
     if lc and blas.blocks(sa, sb[-1], eqn.invars[0].aval.dtype) is not None:
-        return None  # (split into row blocks, unlike a batch's items: kept as it is)
+        return None  # (split into blocks, unlike a batch's items: kept as it is)
     pre = []
     invars = [s if s is not None else broadcasting.step_broadcast(pre, v, length)
               for v, s in zip(eqn.invars, operands)]
