@@ -22,7 +22,7 @@ from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Var
 from pyjax._src.lax import dot as lax_dot, elementwise as ew
 
-from harness import assert_same, check_against_jax, edge_values
+from harness import assert_same, check_against_jax, edge_values, x64_mode
 from test_compiler import bits, expected, reference
 
 
@@ -385,6 +385,27 @@ def test_independent_products_overlap_and_keep_their_bits(monkeypatch):
     for t in threads:
         t.join()
     assert len(got) == 10 and all(g == want for g in got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_products_split_among_the_threads_are_not_spawned(monkeypatch, dtype):
+    """A product its kernel splits among the threads (declared ``threaded``) runs alone:
+    spawned beside another it would compete with it for the cores. A float64 product
+    (run whole) still overlaps."""
+    monkeypatch.setattr(POLICY, "spawn_min_macs", 1 << 16)
+    monkeypatch.setattr(POLICY, "split_min_macs", 1 << 16)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
+    monkeypatch.setattr(blas_module, "num_threads", lambda: 1)
+    rng = np.random.default_rng(9)
+    w1, w2, x = (rng.standard_normal((128, 128)).astype(dtype) / 10 for _ in range(3))
+    step = lambda w1, w2, x: pyjax.grad(  # noqa: E731
+        lambda w1, w2, x: jnp.sum(jnp.tanh(jnp.tanh(x @ w1) @ w2) ** 2), (0, 1, 2))(w1, w2, x)
+    with x64_mode(dtype == np.float64):
+        exe = check_compiled(step, w1, w2, x)
+    products = [s for s in exe.steps if s.eqn.prim is lax_dot.dot_general_p]
+    assert products and all(s.eqn.prim.threaded(s.eqn) == (dtype == np.float32)
+                            for s in products)
+    assert any(s.spawned for s in products) == (dtype == np.float64)
 
 
 def test_join_runs_a_spawned_task_itself_while_the_worker_is_busy():

@@ -61,6 +61,8 @@ class Primitive:
     exact_dtypes = False    # the kernel returns the declared dtypes (no cast follows)
     fresh_results = None    # ``fresh_results(eqn) -> bool``: never a view of an operand
     takes_out = None        # ``takes_out(eqn) -> bool``: ``impl`` writes into ``out=``
+    threaded = None         # ``threaded(eqn) -> bool``: its kernel splits its own work
+                            # among the threads (so it runs alone, not beside other work)
     cost = None             # ``cost(eqn, work) -> (flops, transcendentals)`` (``work(jaxpr)``
                             # costs a body)
     native = None           # its ``NativeForm`` in compiled loops, where it has one

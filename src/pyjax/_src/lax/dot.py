@@ -357,6 +357,17 @@ dot_general_p.takes_out = lambda eqn: accepts_out(
 dot_general_p.native = NativeForm("gemv", common.same_floats)  # (as np.matmul calls BLAS)
 
 
+def _dot_general_threaded(eqn) -> bool:
+    """Whether the kernel's ``blas.matmul`` splits the product among the threads."""
+    (_, sa), (_, sb), op, work, *_ = impl_plan(
+        *(v.aval.shape for v in eqn.invars), *(v.aval.dtype for v in eqn.invars),
+        eqn.params["dimension_numbers"], eqn.params["preferred_element_type"])
+    return op is blas.matmul and blas.blocks(sa, sb[-1], work) is not None
+
+
+dot_general_p.threaded = _dot_general_threaded
+
+
 def _dot_general_transposed(eqn, permutation, outvars):
     """A (batched) product with one free dim on each side, transposed to swap those two,
     is the product of the operands swapped."""
