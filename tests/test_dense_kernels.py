@@ -496,6 +496,22 @@ def test_products_with_few_rows_split_their_columns(monkeypatch, dtype):
         _assert_bits(blas_module.matmul(a, rhs), want)
 
 
+def test_matrix_vector_products_split_their_rows_by_bytes(monkeypatch):
+    """A matrix times a vector reads its matrix once: it is split into blocks of rows of
+    ``POLICY.split_min_bytes`` or more, each NumPy's ``gemv`` on them (which are the
+    whole product's bits for a C-ordered matrix)."""
+    monkeypatch.setattr(POLICY, "num_threads", 2)
+    monkeypatch.setattr(POLICY, "split_min_bytes", 1 << 20)
+    assert blas_module.blocks((1024, 512), 1, np.float32) == (0, [0, 512, 1024])
+    assert blas_module.blocks((1024, 255), 1, np.float32) is None  # (under 2 MiB)
+    assert blas_module.blocks((1024, 512), 1, np.float64) is None
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((1024, 512)).astype(np.float32)
+    for x in (rng.standard_normal((512, 1)).astype(np.float32),
+              rng.standard_normal((512, 2)).astype(np.float32)[:, :1]):
+        _assert_bits(blas_module.matmul(a, x), np.matmul(a, x))
+
+
 def test_split_products_leave_x_times_x_transposed_whole(monkeypatch):
     """NumPy computes ``x @ x.T`` with ``syrk`` (another rounding than a block of rows),
     so such a product is not split."""

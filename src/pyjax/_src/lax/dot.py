@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from pyjax._src import dtypes
-from pyjax._src.backends.cpu import blas, native
+from pyjax._src.backends.cpu import blas, native, native_pool
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.jaxpr import Eqn, Literal, Var
 from pyjax._src.core.primitive import NativeForm, Primitive
@@ -219,8 +219,9 @@ def _upcast_product(lhs, rhs, dimension_numbers, precision, preferred_element_ty
 def _scaled_rows(a, b, nb: int):
     """``np.multiply(a, b)`` of an outer product (``nb`` batch dims first) whose one
     side has no free dims, so that each batch row of the other is scaled by one value
-    (per-example gradients), by the native row-scaling kernel once hot; None otherwise
-    (then NumPy multiplies: one inner loop per row, twice the time)."""
+    (per-example gradients), by the native row-scaling kernel once hot (its rows split
+    among the native threads where large); None otherwise (then NumPy multiplies: one
+    inner loop per row, twice the time)."""
     if a.dtype.kind != "f" or b.dtype != a.dtype:
         return None
     scale_first = all(n == 1 for n in a.shape[nb:])
@@ -236,10 +237,10 @@ def _scaled_rows(a, b, nb: int):
     s2 = np.ascontiguousarray(s).reshape(rows)
     x2 = x.reshape(rows, x.size // rows)
     out = np.empty_like(x2)
-    if scale_first:
-        kernel(s2, x2, out, 0, rows)
-    else:
-        kernel(x2, s2, out, 0, rows)
+    first, second = (s2, x2) if scale_first else (x2, s2)
+    fns = blas.pool_functions()
+    if fns is None or not native_pool.run_rows(kernel, first, second, out, fns[2]):
+        kernel(first, second, out, 0, rows)
     return out
 
 

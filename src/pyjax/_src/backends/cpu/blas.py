@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from pyjax._src.backends.cpu import gemm_pool, threads
+from pyjax._src.backends.cpu import native_pool, threads
 from pyjax._src.backends.cpu.policy import POLICY
 
 _LIBRARY: list = []
@@ -58,17 +58,22 @@ def gemv(dtype):
     return _GEMV[dtype]
 
 
-def sgemm() -> tuple | None:
-    """``(address of CBLAS sgemm, whether it takes 64-bit integers)`` of the OpenBLAS
-    NumPy calls, for the native pool to make NumPy's very calls; None where not found."""
-    if not _SGEMM:
-        found = _library()
-        fn = None if found is None else getattr(found[0], f"scipy_cblas_sgemm{found[1]}", None)
-        _SGEMM.append(None if fn is None else (address(fn), found[2] is ctypes.c_int64))
-    return _SGEMM[0]
+def pool_functions() -> tuple | None:
+    """``(address of cblas_sgemm, of cblas_sgemv, whether they take 64-bit integers)`` of
+    the OpenBLAS NumPy calls, for the native pool to make NumPy's very calls; None where
+    not found."""
+    if not _FUNCTIONS:
+        found, fns = _library(), None
+        if found is not None:
+            lib, suffix, index = found
+            gemm = getattr(lib, f"scipy_cblas_sgemm{suffix}", None)
+            if gemm is not None and gemv(np.float32) is not None:
+                fns = (address(gemm), address(gemv(np.float32)), index is ctypes.c_int64)
+        _FUNCTIONS.append(fns)
+    return _FUNCTIONS[0]
 
 
-_SGEMM: list = []
+_FUNCTIONS: list = []
 
 
 def gemv_index_is_64() -> bool:
@@ -134,7 +139,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     Haswell kernels round a row block's last rows otherwise, so there a product's bits
     depend on ``POLICY.num_threads``, as they did on OpenBLAS's own threads. Float64
     products run whole: more of its kernels do.)
-    The blocks run on the native pool (``gemm_pool``: the same calls, on C threads that
+    The blocks run on the native pool (``native_pool``: the same calls, on C threads that
     start at once) where it takes the product; else on pyjax's Python threads, where a
     block no worker has started when the caller is done with its own runs on the caller
     (``threads.join``). Either way a product never waits for a thread the scheduler has
@@ -146,7 +151,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     if out is None:
         shape = a.shape[:-1] + b.shape[-1:]
         out = np.empty(shape, np.result_type(a, b))
-    if gemm_pool.run(a, b, out, split, sgemm()):
+    fns = pool_functions()
+    if fns is not None and native_pool.ready(fns[2]) and native_pool.run(
+            native_pool.product_table(a, b, out, split, fns[0], fns[1]), fns[2]):
         return out
     blocks = [_block(a, b, out, split[0], lo, hi) for lo, hi in zip(split[1], split[1][1:])]
     tasks = [threads.spawn(np.matmul, x, y, out=z) for x, y, z in blocks[1:]]
@@ -179,24 +186,32 @@ def blocks(shape: tuple, n: int, dtype) -> tuple | None:
     """Where ``matmul`` splits an ``a`` of ``shape`` times a ``b`` of ``n`` columns:
     ``(0, bounds)`` along ``a``'s first axis (rows, or a batch's items), ``(1, bounds)``
     along ``b``'s columns (``POLICY.split_columns_below_rows``), or None (it runs
-    whole)."""
-    macs = int(np.prod(shape, dtype=np.int64)) * n
-    if POLICY.num_threads < 2 or macs < 2 * POLICY.split_min_macs:
+    whole). A matrix-vector product (``n`` of 1) is split by its matrix's bytes."""
+    if POLICY.num_threads < 2:
+        return None
+    size = int(np.prod(shape, dtype=np.int64))
+    if len(shape) == 2 and n == 1:
+        if np.dtype(dtype) not in _SPLIT_ROWS:
+            return None
+        return _even(shape[0], 64, size * np.dtype(dtype).itemsize, POLICY.split_min_bytes)
+    macs = size * n
+    if macs < 2 * POLICY.split_min_macs:
         return None
     if len(shape) == 3:
-        return _even(shape[0], 1, macs)
+        return _even(shape[0], 1, macs, POLICY.split_min_macs)
     if np.dtype(dtype) not in _SPLIT_ROWS:
         return None
-    rows, columns = _even(shape[0], 64, macs), _even(n, 64, macs, axis=1)
+    rows = _even(shape[0], 64, macs, POLICY.split_min_macs)
+    columns = _even(n, 64, macs, POLICY.split_min_macs, axis=1)
     if shape[0] < POLICY.split_columns_below_rows:
         return columns or rows
     return rows or columns
 
 
-def _even(length: int, step: int, macs: int, axis: int = 0) -> tuple | None:
+def _even(length: int, step: int, work: int, least: int, axis: int = 0) -> tuple | None:
     """``(axis, bounds)`` of up to ``POLICY.num_threads`` blocks of ``length`` at multiples
-    of ``step``, each at least ``POLICY.split_min_macs``; None if that is one block."""
-    parts = min(POLICY.num_threads, macs // POLICY.split_min_macs, length // step)
+    of ``step``, each of at least ``least`` of the ``work``; None if that is one block."""
+    parts = min(POLICY.num_threads, work // least, length // step)
     if parts < 2:
         return None
     size = -(-length // parts)

@@ -247,6 +247,7 @@ def wrap(name: str, lib):
                             out=out[start:stop])
                 return
             fns[out.dtype](_pointer(a), _pointer(b), _pointer(out), out.shape[1], start, stop)
+        rows.addresses = {t: ctypes.cast(fn, ctypes.c_void_p).value for t, fn in fns.items()}
         return rows
     fn = _typed(getattr(lib, name), 2, 2)
     return lambda x, out, start, stop: fn(_pointer(x), _pointer(out), start, stop)

@@ -93,10 +93,15 @@ class Policy:
     # half of the larger operand (mlp_step's 128- and 784-row products 1.33 -> 1.25 ms,
     # attention's 256-row weight gradients 1.64 -> 1.52 ms; at 1024 rows the two tie).
     split_columns_below_rows = 1024
-    # How long a native pool thread spins for the next product's blocks before it sleeps
-    # (``gemm_pool``): waking a sleeping thread costs tens of microseconds on a virtual
+    # How long a native pool thread spins for the next blocks before it sleeps
+    # (``native_pool``): waking a sleeping thread costs tens of microseconds on a virtual
     # machine; the products of a train step follow each other closer than this.
-    gemm_spin_us = 200.0
+    pool_spin_us = 200.0
+    # Bytes of a matrix-vector product's matrix, or of a row kernel's result, for each
+    # block split among the threads: memory-bound work, so its bytes decide (vmap_grad's
+    # 1024x512 per-example rows: 2 MiB each; a hand-off to the native pool costs ~5 us,
+    # a MiB through the cache ~10 us).
+    split_min_bytes = 1 << 20
     # Multiply-adds of a product worth running on the worker beside other work (~0.3 ms;
     # mlp_step with one BLAS thread: 2.43 -> 2.28 ms).
     spawn_min_macs = 1 << 24
