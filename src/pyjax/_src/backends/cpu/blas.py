@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import math
 import os
 
 import numpy as np
@@ -189,7 +190,7 @@ def blocks(shape: tuple, n: int, dtype) -> tuple | None:
     whole). A matrix-vector product (``n`` of 1) is split by its matrix's bytes."""
     if POLICY.num_threads < 2:
         return None
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)  # (np.prod costs 5 us: every product asks)
     if len(shape) == 2 and n == 1:
         if np.dtype(dtype) not in _SPLIT_ROWS:
             return None

@@ -295,12 +295,12 @@ def _gemm_table(a, b, out, split, sgemm):
 
 def _gemv_table(a, x, out, bounds, sgemv):
     """NumPy's ``matmul`` of a matrix and a one-column ``x``: ``sgemv`` (column-major and
-    transposed for a C-ordered matrix, row-major for a Fortran-ordered one)."""
+    transposed for a C-ordered matrix, row-major for a Fortran-ordered one); None where
+    a block has one row (NumPy's ``dot`` then)."""
     k = a.shape[1]
-    fa = _operand(a, max(hi - lo for lo, hi in zip(bounds, bounds[1:])), k)
-    incx, incy = x.strides[0], out.strides[0]
-    if fa is None or incx <= 0 or incx % 4 or incy % 4 or \
-            min(hi - lo for lo, hi in zip(bounds, bounds[1:])) < 2:
+    fa = _operand(a, max(bounds[1], bounds[-1] - bounds[-2]), k)  # (blas.blocks: the
+    incx, incy = x.strides[0], out.strides[0]                     # first or last is largest)
+    if fa is None or incx <= 0 or incx % 4 or incy % 4 or bounds[-1] - bounds[-2] < 2:
         return None
     order = _COL_MAJOR if fa[0] == _NO_TRANS else _ROW_MAJOR
     pa, px, py, sa = a.ctypes.data, x.ctypes.data, out.ctypes.data, a.strides[0]
