@@ -326,5 +326,5 @@ def run_rows(kernel, first, second, out, index_64: bool) -> bool:
     parts = min(POLICY.num_threads, out.nbytes // POLICY.split_min_bytes, len(out))
     if address is None or parts < 2 or not ready(index_64):
         return False
-    bounds = np.linspace(0, len(out), parts + 1).astype(np.int64).tolist()
+    bounds = [len(out) * i // parts for i in range(parts + 1)]
     return run(rows_table(address, first, second, out, bounds), index_64)
