@@ -25,6 +25,7 @@ def compare(monkeypatch):
     """Run ``kernel(*args)`` with the native path on (at every size) and off."""
     def run(kernel, *args):
         monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+        monkeypatch.setattr(POLICY, "c_kernel_min_size", {})
         monkeypatch.setattr(POLICY, "native_kernel_hot_elements",
                         dict.fromkeys(POLICY.native_kernel_hot_elements, 0))
         monkeypatch.setattr(POLICY, "native_enabled", True)
@@ -198,6 +199,7 @@ def test_without_numba_the_numpy_kernels_run(monkeypatch):
     monkeypatch.setattr(native, "_MODULE", [])
     monkeypatch.setattr(native, "hot_kernels", set())
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "c_kernel_min_size", {})
     monkeypatch.setattr(POLICY, "native_kernel_hot_elements",
                         dict.fromkeys(POLICY.native_kernel_hot_elements, 0))
     assert native.kernel("erf_inv_f32", 10) is None

@@ -158,6 +158,7 @@ def _kernel_cases():
 def _both(monkeypatch, kernel, args):
     """The kernel's results natively (C, at every size) and by NumPy."""
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "c_kernel_min_size", {})
     monkeypatch.setattr(POLICY, "native_enabled", True)
     with np.errstate(all="ignore"):
         fast = kernel(*args)
@@ -212,8 +213,20 @@ def _no_build(self, source, path):
     raise AssertionError("compiled though cached")
 
 
+def test_c_kernels_run_on_small_arrays_by_default(c_code, monkeypatch):
+    """A C kernel call costs a few microseconds, NumPy's threefry, erf_inv and tanh many
+    passes even on 8 elements: those run natively at any size; a row scaling (one
+    NumPy multiply) only from ``c_kernel_min_size``."""
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    for name in ("threefry2x32", "erf_inv_f32", "tanh_f32"):
+        assert native.kernel(name, 8) is not None, name
+    assert native.kernel("scale_rows", 100) is None
+    assert native.kernel("scale_rows", POLICY.c_kernel_min_size["scale_rows"]) is not None
+
+
 def test_row_scaling_in_c(c_code, monkeypatch):
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "c_kernel_min_size", {})
     monkeypatch.setattr(POLICY, "native_enabled", True)
     rng = np.random.default_rng(5)
     for dtype in (np.float32, np.float64):
@@ -341,6 +354,7 @@ def test_without_a_compiler_or_numba_numpy_runs_and_says_so_once():
 def test_c_code_builds_in_the_background_while_numpy_runs(cache_dir, monkeypatch):
     monkeypatch.setattr(POLICY, "native_background", True)
     monkeypatch.setattr(POLICY, "native_kernel_min_size", 0)
+    monkeypatch.setattr(POLICY, "c_kernel_min_size", {})
     monkeypatch.setattr(POLICY, "native_enabled", True)
     monkeypatch.setattr(ccompiler, "_pending", {})
     interval = sys.getswitchinterval()

@@ -5,8 +5,8 @@ all its time in these two; compiled, each element stays in registers and the loo
 vectorizes.
 
 Native code is C (``c_kernels``, built by ``ccompiler`` with a compiler found at run
-time, in the background from the first call of ``POLICY.native_kernel_min_size``
-elements or more, and kept in the persistent cache) where a compiler is found; else Numba
+time, in the background from the first call of ``POLICY.c_kernel_min_size`` elements or
+more, and kept in the persistent cache) where a compiler is found; else Numba
 (``native_kernels``, ``pip install pyjax[native]``); ``backend()`` says which, and warns
 once where neither is there. ``PYJAX_NATIVE=0`` turns both off.
 
@@ -39,10 +39,12 @@ def kernel(name: str, size: int):
     """The compiled kernel ``name`` (``c_kernels``' or ``native_kernels``') to run on
     ``size`` elements, or None: then the caller runs its NumPy kernel, and that work is
     counted."""
-    if not POLICY.native_enabled or size < POLICY.native_kernel_min_size:
+    if not POLICY.native_enabled:
         return None
     if backend() == "c":
-        return _c_kernel(name)
+        return _c_kernel(name) if size >= POLICY.c_kernel_min_size.get(name, 0) else None
+    if size < POLICY.native_kernel_min_size:
+        return None
     if name not in hot_kernels:
         done = work_done.get(name, 0) + size
         work_done[name] = done

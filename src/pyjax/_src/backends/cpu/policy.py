@@ -56,8 +56,14 @@ class Policy:
     native_kernel_hot_elements = {"threefry2x32": 1 << 23, "erf_inv_f32": 1 << 25,
                                   "tanh_f32": 1 << 27, "scale_rows": 1 << 29,
                                   "rows_scaled": 1 << 29}
-    # Below it a native kernel's call costs more than it saves.
+    # Below it a Numba kernel's call costs more than it saves.
     native_kernel_min_size = 1 << 12
+    # Elements from which a C kernel runs: a call costs a few microseconds, while NumPy's
+    # forms cost ~100 us (threefry, erf_inv) and ~10 us (tanh) even on 8 elements (a
+    # VAE's sampling step, 32x10, inside a training loop); the row scalings' NumPy form
+    # is one multiply.
+    c_kernel_min_size = {"threefry2x32": 1, "erf_inv_f32": 1, "tanh_f32": 1,
+                         "scale_rows": 1 << 12, "rows_scaled": 1 << 12}
     # ``PYJAX_NATIVE=0`` turns every native path off (the NumPy kernels are the reference).
     native_enabled = os.environ.get("PYJAX_NATIVE", "1") != "0"
     # Which native code: "c" (generated C, built by a compiler found at run time: ~0.1 s
