@@ -63,8 +63,10 @@ class NativeSteps:
         self.source, self.function = code.source, None
         if self.c:
             if self.source is not None:
-                self.source = "".join(map(platform.native.c_kernel_source,
-                                          sorted(code.kernels))) + self.source
+                kernels = sorted(code.kernels)
+                self.source = "#include <stdint.h>\n" + "".join(
+                    code.kernels[k] for k in kernels) + "".join(
+                    map(platform.native.c_kernel_source, kernels)) + self.source
             self.routines = np.array([platform.blas.address(r) for r in code.routines],
                                      np.uintp)
         else:
