@@ -181,6 +181,23 @@ def test_generated_programs_run_native(native_whole):
     assert switched >= 40
 
 
+def test_programs_of_one_source_share_code_each_with_its_own_constants():
+    """Generated Python is compiled once per source text: two programs that differ only
+    in their constants' values (a function jitted again over other data) share the code
+    object, and each runs with its own constants."""
+    x = np.arange(6, dtype=np.float32)
+    exes, consts = [], [np.full(6, 2, np.float32), np.full(6, -3, np.float32)]
+    for c in consts:
+        closed = pyjax.make_jaxpr(lambda v, c=c: jnp.sin(v) * c + c)(x)
+        assert closed.consts  # (the constant is bound in the namespace, not in the source)
+        exes.append(compile_jaxpr(closed))
+    assert exes[0].source == exes[1].source
+    assert exes[0].__code__ is exes[1].__code__
+    for exe, c in zip(exes, consts):
+        want = np.sin(x) * c + c
+        assert_same_bits([np.asarray(o) for o in exe(x)], [want], "constant")
+
+
 def test_reference_is_eval_jaxpr():
     """The oracle written here agrees with ``eval_jaxpr``."""
     for what, closed, args in COMPOSE[:12]:
