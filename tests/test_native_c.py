@@ -82,7 +82,8 @@ def test_a_programs_c_groups_are_one_compiler_run_and_one_cache_entry(cache_dir,
     built = []
     original = ccompiler.Compiler.build
     monkeypatch.setattr(ccompiler.Compiler, "build",
-                        lambda self, src, path: built.append(src) or original(self, src, path))
+                        lambda self, src, path, *started: built.append(src) or
+                        original(self, src, path, *started))
     args = _group_args(np.float32)
     want, _ = _run_group(_three_groups, args, monkeypatch, native_on=False)
     got, groups = _run_group(_three_groups, args, monkeypatch, native_on=True)
@@ -209,7 +210,7 @@ def test_c_erf_inv_fused_chain_matches_the_emulation_on_every_input_it_decides(
     assert np.isnan(ours[:5]).all()
 
 
-def _no_build(self, source, path):
+def _no_build(self, source, path, started=None):
     raise AssertionError("compiled though cached")
 
 
@@ -265,7 +266,8 @@ def test_a_damaged_entry_is_rebuilt_never_trusted(damage, cache_dir, monkeypatch
     built = []
     original = ccompiler.Compiler.build
     monkeypatch.setattr(ccompiler.Compiler, "build",
-                        lambda self, src, path: built.append(path) or original(self, src, path))
+                        lambda self, src, path, *started: built.append(path) or
+                        original(self, src, path, *started))
     monkeypatch.setattr(ccompiler, "_loaded", {})
     monkeypatch.setattr(native, "_C_KERNELS", {})
     assert ccompiler.cached(source) is None           # found broken, deleted
@@ -371,6 +373,28 @@ def test_c_code_builds_in_the_background_while_numpy_runs(cache_dir, monkeypatch
     monkeypatch.setattr(ccompiler, "_pending", {})
     monkeypatch.setattr(native, "_C_KERNELS", {})
     assert native.kernel("tanh_f32", x.size) is not None and not ccompiler._pending
+
+
+def test_a_background_build_has_started_when_load_async_returns(cache_dir, monkeypatch):
+    """The caller waits for the compiler thread to start the compiler (its steps before
+    that would each wait for the GIL while the caller runs Python)."""
+    monkeypatch.setattr(ccompiler, "_pending", {})
+    monkeypatch.setattr(ccompiler, "_START_WAIT", 300.0)
+    entered, original = [], ccompiler.Compiler.build
+
+    def build(self, src, path, started=None):
+        entered.append(path)
+        original(self, src, path, lambda: (entered.append("running"), started()))
+    monkeypatch.setattr(ccompiler.Compiler, "build", build)
+    future = ccompiler.load_async(c_kernels.tanh_source())
+    assert entered[1:] == ["running"]
+    lib = future.result(timeout=300)
+    x = np.linspace(-9, 9, 1001, dtype=np.float32)
+    out = np.empty_like(x)
+    c_kernels.wrap("tanh_f32", lib)(x, out, 0, x.size)
+    monkeypatch.setattr(POLICY, "native_enabled", False)
+    _same([out], [elementwise._tanh_kernel(x)])
+    ccompiler._executor[0].submit(lambda: None).result(timeout=300)  # (its eviction too)
 
 
 def test_set_cache_dir_moves_the_cache_and_reset_cache_warns_again(cache_dir, tmp_path):

@@ -59,16 +59,25 @@ class Compiler:
         self.command = command
         self.identity = shlex.join(command) + "\n" + _executable_identity(command)
 
-    def build(self, source: str, path: str) -> None:
-        """Compile ``source`` into the shared object ``path``."""
+    def build(self, source: str, path: str, started=None) -> None:
+        """Compile ``source`` into the shared object ``path`` (``started()`` is called
+        once the compiler runs)."""
         c_file = path[:-3] + ".c"
         with open(c_file, "w", encoding="utf-8") as f:
             f.write(source)
-        out = subprocess.run([*self.command, *FLAGS, "-o", path, c_file, *LIBS],
-                             capture_output=True, text=True, timeout=300, check=False)
-        if out.returncode != 0:
+        with subprocess.Popen([*self.command, *FLAGS, "-o", path, c_file, *LIBS],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as proc:
+            if started is not None:
+                started()
+            try:
+                _, err = proc.communicate(timeout=300)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise CompileError(f"{shlex.join(self.command)} took over 300 s") from None
+        if proc.returncode != 0:
             raise CompileError(f"{shlex.join(self.command)} failed on generated code:\n"
-                               f"{out.stderr[-4000:]}")
+                               f"{err[-4000:]}")
 
 
 def compiler() -> Compiler | None:
@@ -145,14 +154,15 @@ def load(source: str) -> ctypes.CDLL:
     return lib
 
 
-def _load(source: str) -> ctypes.CDLL:
+def _load(source: str, started=None) -> ctypes.CDLL:
     cc = compiler()
     if cc is None:
         raise OSError("no C compiler")
     k = _key(cc, source)
     lib = _loaded.get(k)
     if lib is None:
-        lib = ctypes.CDLL(cache.shared_object(k, lambda path: cc.build(source, path)))
+        lib = ctypes.CDLL(cache.shared_object(k, lambda path: cc.build(source, path,
+                                                                         started)))
         _loaded[k] = lib
     return lib
 
@@ -193,34 +203,49 @@ def ready(source: str, background: bool = True):
 
 def load_async(source: str) -> concurrent.futures.Future:
     """A future of ``load(source)``, compiled on a background thread (one per process:
-    the compiler itself runs beside the caller)."""
+    the compiler itself runs beside the caller). The caller waits until the compiler
+    runs (or the thread is done or busy with an earlier build): the thread's steps before
+    it (the key, the cache's folder, the source file, starting the process: ~1 ms) each
+    wait for the GIL while the caller runs Python, which made them take 3-6 ms."""
+    started = threading.Event()
     with _lock:
         future = _pending.get(source)
-        if future is None:
-            if not _executor:
-                _executor.append(concurrent.futures.ThreadPoolExecutor(
-                    1, thread_name_prefix="pyjax-cc"))
-            future = _pending[source] = _executor[0].submit(_background_load, source)
-            _executor[0].submit(cache.evict_pending)  # (once the caller has the program)
-        return future
+        if future is not None:
+            return future
+        if not _executor:
+            _executor.append(concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="pyjax-cc"))
+        idle = all(f.done() for f in _pending.values())
+        future = _pending[source] = _executor[0].submit(_background_load, source,
+                                                        started.set)
+        future.add_done_callback(lambda _: started.set())
+        _executor[0].submit(cache.evict_pending)  # (once the caller has the program)
+    if idle:  # (the thread takes ``_lock`` too)
+        started.wait(_START_WAIT)
+    return future
+
+
+_START_WAIT = 0.05  # the longest a caller waits for the compiler to start (s)
 
 
 # How long the compiler thread waits for the GIL (Python's default: 5 ms) while it builds.
 # Each of its system calls (writing the source, starting the compiler, reading its output,
 # hashing, publishing and loading the object) gives the GIL up, and a caller running
 # Python keeps it that long each time: the scan_rnn job's loop went native 50 ms after
-# gcc had finished; at 0.5 ms, in the call after.
-_SWITCH_INTERVAL = 5e-4
+# gcc had finished; at 0.5 ms, in the call after, its program loaded 6-8 ms after gcc
+# had finished; at 0.05 ms, 3 ms after.
+_SWITCH_INTERVAL = 5e-5
 
 
-def _background_load(source: str) -> ctypes.CDLL:
+def _background_load(source: str, started) -> ctypes.CDLL:
     """``load(source)`` on the compiler thread, taking the GIL back promptly (the
     interpreter's switch interval lowered meanwhile: it costs the caller nothing while
     the compiler runs and the thread waits on it without the GIL)."""
     before = sys.getswitchinterval()
     sys.setswitchinterval(min(before, _SWITCH_INTERVAL))
+    lowered = sys.getswitchinterval()  # (as the interpreter rounds it)
     try:
-        return _load(source)
+        return _load(source, started)
     finally:
-        if sys.getswitchinterval() == min(before, _SWITCH_INTERVAL):  # (unless changed since)
+        if sys.getswitchinterval() == lowered:  # (unless changed since)
             sys.setswitchinterval(before)
