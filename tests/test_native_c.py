@@ -17,7 +17,7 @@ import pyjax
 import pyjax.numpy as jnp
 from pyjax._src.backends.cpu import c_kernels, cache, ccompiler, native
 from pyjax._src.backends.cpu.policy import POLICY
-from pyjax._src.compiler import native_loop
+from pyjax._src.compiler import compile_jaxpr, native_loop, runtime
 from pyjax._src.config import config
 from pyjax._src.core.primitive import REGISTRY, NativeForm
 from pyjax._src.lax import elementwise, special, threefry
@@ -97,6 +97,28 @@ def test_a_programs_c_groups_are_one_compiler_run_and_one_cache_entry(cache_dir,
     got, groups = _run_group(_three_groups, args, monkeypatch, native_on=True)
     _same(got, want)
     assert all(k.native is not None for k in groups)
+
+
+def test_a_c_group_shown_right_once_switches_at_once_in_a_new_program(c_code, monkeypatch):
+    """Outside checked mode a group whose C code has given NumPy's bits (in any program of
+    this process) switches on its first call, without the NumPy run; the first program's
+    switching call showed it."""
+    monkeypatch.setattr(native_loop, "_CHECKED", set())
+    monkeypatch.setattr(runtime, "CHECKS", False)
+    args = _group_args(np.float32)
+    want, _ = _run_group(_three_groups, args, monkeypatch, native_on=False)
+    got, groups = _run_group(_three_groups, args, monkeypatch, native_on=True)
+    _same(got, want)
+    assert all(k.native is not None for k in groups) and len(native_loop._CHECKED) == 3
+    monkeypatch.setattr(native_loop, "_GROUPS", weakref.WeakValueDictionary())  # (new code)
+    monkeypatch.setattr(native_loop, "tried", _not_tried)
+    monkeypatch.setattr(runtime.FusedKernel, "_numpy", _not_tried)
+    exe = compile_jaxpr(pyjax.make_jaxpr(_three_groups)(*args))
+    _same([np.asarray(o) for o in exe(*args)], want)
+
+
+def _not_tried(*args, **kwargs):
+    raise AssertionError("a group checked before was checked again")
 
 
 def test_a_wrong_c_group_is_caught(c_code, monkeypatch):

@@ -236,6 +236,18 @@ class NativeGroup:
             group = _GROUPS[key] = cls(source, names.ns, names.kernels, platform.native)
         return group
 
+    @property
+    def checked(self) -> bool:
+        """Whether a switching call has shown that this code gives NumPy's bits (C: in
+        this process, for any group of the same source, though not alive now: a function
+        jitted again makes new groups)."""
+        return self.c and self.source in _CHECKED
+
+    @checked.setter
+    def checked(self, value: bool) -> None:
+        if self.c and value:
+            _CHECKED.add(self.source)
+
     def ready(self, policy) -> bool:
         """Whether to try the switch now: C, once its program is loaded (or failed to
         build: ``compiled`` then says so); Numba, once hot."""
@@ -296,3 +308,4 @@ def _c_function(lib, name: str = "native"):
 
 
 _GROUPS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # code -> NativeGroup
+_CHECKED: set = set()  # C groups' sources whose switching call gave NumPy's bits

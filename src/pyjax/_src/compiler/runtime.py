@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from pyjax._src.compiler import kernels, native_loop
+from pyjax._src.config import CHECKS
 from pyjax._src.core.array import to_buffer
 from pyjax._src.core.jaxpr import Jaxpr, Literal
 
@@ -54,7 +55,9 @@ class FusedKernel:
     (``native_candidate``: ``native_form(jaxpr)``) switches to it once it is ``ready``
     (C: built in the background; Numba: its NumPy code has run for
     ``policy.native_group_hot_seconds``, counted with the groups of the same code) and the
-    switching call shows that it gives the same bits.
+    switching call shows that it gives the same bits; a group whose code (one
+    ``NativeGroup``, shared) has shown that in another program switches at once, without
+    the NumPy run (in checked mode every switch is shown).
     """
 
     def __init__(self, jaxpr: Jaxpr, blocks, native_candidate, platform):
@@ -87,6 +90,10 @@ class FusedKernel:
         if candidate is None:
             return self._numpy(ins, reuse)
         if candidate.ready(self.policy):
+            if candidate.checked and not CHECKS:  # (its code gave NumPy's bits before)
+                self.native, self.native_candidate = candidate, None
+                outs = self._outputs(reuse)
+                return outs if candidate(ins, outs) else self._numpy(ins, reuse)
             kept = [np.array(x) if any(x is r for r in reuse) else x  # (written over)
                     for x in ins]
             outs = self._numpy(ins, reuse)
@@ -125,11 +132,14 @@ class FusedKernel:
         group, self.native_candidate = self.native_candidate, None
         if not group.compiled():  # (no Numba after all, or the C failed to build)
             return
-        mine = [np.empty(a.shape, a.dtype) for a in self.out_avals]
+        mine = [self.pool.take(a.shape, a.dtype) for a in self.out_avals]
         verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,
                                     group.source, "a fused group", "NumPy code")
+        for buf in mine:  # (pooled: the next group's check writes there, not into fresh
+            self.pool.keep(buf)  # pages: attention's first call, 6 groups, 2 MB each)
         if verdict:
             self.native = group
+            group.checked = True
         elif verdict is None:  # an operand it cannot take (this time)
             self.native_candidate = group
 
