@@ -52,11 +52,12 @@ def compile_jaxpr(closed: ClosedJaxpr, prepared: bool = False, native_groups: bo
     optimized = passes.optimize(closed, platform.policy, prepared=prepared)
     if CHECKS:
         check_jaxpr(optimized.jaxpr)
-    groups = [runtime.native_form(e.params["jaxpr"], platform)
-              for e in optimized.jaxpr.eqns if e.prim is passes.fused_p]
+    forms = {id(e.params["jaxpr"]): runtime.native_form(e.params["jaxpr"], platform)
+             for e in optimized.jaxpr.eqns if e.prim is passes.fused_p}
+    groups = list(forms.values())
     if native_loop.join(groups):  # (all in the persistent cache: native from the start)
         native_groups = True
-    program = Program(optimized, platform, native_groups)
+    program = Program(optimized, platform, native_groups, forms)
     exe = program.call
     exe.run_buffers = program.run_buffers
     exe.jaxpr = optimized

@@ -293,12 +293,12 @@ def function_source(fname: str, params: list, prologue: list, body: list, ret: s
         f"    {b}\n" for b in prologue + body)
 
 
-def _parts(jaxpr: Jaxpr, names: Names, consts=(), native_groups=True):
+def _parts(jaxpr: Jaxpr, names: Names, consts=(), native_groups=True, forms=None):
     """Parameters, steps, body lines and result expressions of a jaxpr's function."""
     name_of = {id(v): f"a{i}" for i, v in enumerate(jaxpr.invars)}
     for v, c in zip(jaxpr.constvars, consts):
         name_of[id(v)] = names.ref(c, "c")
-    steps = schedule(jaxpr, names.platform, native_groups)
+    steps = schedule(jaxpr, names.platform, native_groups, forms=forms)
     body = body_lines(steps, name_of, jaxpr.outvars, names)
     results = [names.const(v) if type(v) is Literal else name_of[id(v)] for v in jaxpr.outvars]
     return [name_of[id(v)] for v in jaxpr.invars], steps, body, results
@@ -323,11 +323,12 @@ class Program:
     exposes it.
     """
 
-    def __init__(self, closed: ClosedJaxpr, platform, native_groups: bool = True):
+    def __init__(self, closed: ClosedJaxpr, platform, native_groups: bool = True,
+                 forms: dict | None = None):
         names = self.names = Names(platform)
         jaxpr = closed.jaxpr
         consts = [prepare_const(c) for c in closed.consts]
-        params, steps, body, results = _parts(jaxpr, names, consts, native_groups)
+        params, steps, body, results = _parts(jaxpr, names, consts, native_groups, forms)
         quiet = any_quiet(steps)
         rb_src = function_source("run_buffers", ["bufs"],
                                  [f"{', '.join(params)}, = bufs" if params else "pass"], body,

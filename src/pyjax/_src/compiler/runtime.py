@@ -12,6 +12,7 @@ the kernel run the group unfused instead.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 
@@ -63,7 +64,6 @@ class FusedKernel:
     def __init__(self, jaxpr: Jaxpr, blocks, native_candidate, platform):
         self.jaxpr = jaxpr
         self.policy, self.pool, self.platform = platform.policy, platform.pool, platform
-        self.whole = Evaluation(jaxpr, platform, pooled=True)
         self.shape = shape = jaxpr.outvars[0].aval.shape
         self.out_avals = [v.aval for v in jaxpr.outvars]
         self.n_in = len(jaxpr.invars)
@@ -103,6 +103,12 @@ class FusedKernel:
         outs = self._numpy(ins, reuse)
         candidate.spent += time.perf_counter() - start
         return outs
+
+    @functools.cached_property
+    def whole(self):
+        """The group's equations one by one (made when first needed: a group that runs
+        blocked or natively may never need it)."""
+        return Evaluation(self.jaxpr, self.platform, pooled=True)
 
     def _outputs(self, reuse) -> list:
         outs = []

@@ -56,17 +56,18 @@ class Step:
 
 
 def schedule(jaxpr: Jaxpr, platform, native_groups: bool = True,
-             overlapped: bool = True) -> list:
+             overlapped: bool = True, forms: dict | None = None) -> list:
     """The steps of ``jaxpr`` (optimized and fused) on ``platform``, with products
     ``overlapped`` and every buffer decision made. Without ``native_groups``, groups get
-    no native form."""
-    steps = _steps(jaxpr, platform, native_groups)
+    no native form; ``forms``: each group's (by its jaxpr's id), where the caller has
+    them already."""
+    steps = _steps(jaxpr, platform, native_groups, forms)
     steps = overlap(steps, platform) if overlapped else steps
     _plan_buffers(steps, jaxpr.outvars, platform.pool)
     return steps
 
 
-def _steps(jaxpr: Jaxpr, platform, native_groups: bool) -> list:
+def _steps(jaxpr: Jaxpr, platform, native_groups: bool, forms: dict | None) -> list:
     """Small fused groups go back to their equations (plain NumPy calls); large ones, and
     those with a native form to switch to, become one kernel each."""
     steps = []
@@ -75,7 +76,8 @@ def _steps(jaxpr: Jaxpr, platform, native_groups: bool) -> list:
             steps.append(_call(eqn))
             continue
         sub = eqn.params["jaxpr"]
-        native = runtime.native_form(sub, platform) if native_groups else None
+        native = None if not native_groups else forms[id(sub)] if forms is not None \
+            else runtime.native_form(sub, platform)
         if native is not None or runtime.runs_blocked(sub, platform.policy):
             steps.append(Step(eqn, "group", native=native))
             continue
