@@ -56,9 +56,9 @@ class FusedKernel:
     (``native_candidate``: ``native_form(jaxpr)``) switches to it once it is ``ready``
     (C: built in the background; Numba: its NumPy code has run for
     ``policy.native_group_hot_seconds``, counted with the groups of the same code) and the
-    switching call shows that it gives the same bits; a group whose code (one
-    ``NativeGroup``, shared) has shown that in another program switches at once, without
-    the NumPy run (in checked mode every switch is shown).
+    switching call shows that it gives the same bits; a C group whose code has shown that
+    before (in any program of this process) switches at once, without the NumPy run (in
+    checked mode every switch is shown).
     """
 
     def __init__(self, jaxpr: Jaxpr, blocks, native_candidate, platform):
@@ -90,7 +90,8 @@ class FusedKernel:
         if candidate is None:
             return self._numpy(ins, reuse)
         if candidate.ready(self.policy):
-            if candidate.checked and not CHECKS:  # (its code gave NumPy's bits before)
+            # (its code gave NumPy's bits before: no NumPy run to check it against)
+            if candidate.checked and candidate.compiled() and not CHECKS:
                 self.native, self.native_candidate = candidate, None
                 outs = self._outputs(reuse)
                 return outs if candidate(ins, outs) else self._numpy(ins, reuse)
