@@ -15,6 +15,7 @@ import pytest
 
 import pyjax
 import pyjax.numpy as jnp
+from pyjax import lax
 from pyjax._src.backends.cpu import c_kernels, cache, ccompiler, native
 from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.compiler import compile_jaxpr, native_loop, runtime
@@ -22,6 +23,7 @@ from pyjax._src.config import config
 from pyjax._src.core.primitive import REGISTRY, NativeForm
 from pyjax._src.lax import elementwise, special, threefry
 
+from test_loops import _bits
 from test_native_loop import (GROUPS, NATIVE_PROGRAMS, PROGRAMS, _caught, _generated_test,
                               _group_args, _run, _run_group, _same)
 
@@ -141,6 +143,27 @@ def test_c_scans_give_the_python_loops_bits(name, c_code, monkeypatch):
     got, ran = _run(make, args, monkeypatch, hot=True)
     assert got == want
     assert ran == (name in NATIVE_PROGRAMS), name
+
+
+@pytest.mark.parametrize("name", sorted(NATIVE_PROGRAMS))
+def test_a_c_scan_loaded_within_a_call_switches_there(name, c_code, monkeypatch):
+    """The C loop, loaded while a call's Python loop runs (after its first two looks, a
+    step apart), takes over at that step, once it has given the Python loop's bits on
+    the steps before it: the same results, native from the first call."""
+    make, args = PROGRAMS[name]
+    want, _ = _run(make, args, monkeypatch, hot=False)
+    monkeypatch.setattr(POLICY, "native_enabled", True)
+    monkeypatch.setattr(POLICY, "native_scan_poll_steps", 1)
+    looks, ready = [], native_loop.NativeSteps.ready
+    monkeypatch.setattr(native_loop.NativeSteps, "ready", lambda self, policy, spent: (
+        looks.append(1) or len(looks) > 3) and ready(self, policy, spent))
+    switched = []
+    within = runtime.ScanSteps._switch_within
+    monkeypatch.setattr(runtime.ScanSteps, "_switch_within",
+                        lambda self, *a: switched.append(a[-1]) or within(self, *a))
+    f = pyjax.jit(make(lax, jnp))
+    assert _bits(f(*args)) == want and _bits(f(*args)) == want
+    assert name == "length 1" or switched and all(done >= 1 for done in switched)
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -402,6 +402,7 @@ def scan_function(plan, hoisted, stacked, steps: list | None, runner, platform):
     args = [name_of[id(v)] for v in plan.row_of] + [name_of[id(v)] for v in plan.outer] + \
         carry + stepped
     runner.python = _steps_function(plan, steps, names, dict(name_of), state, stepped)
+    runner.steps = range(plan.length - 1, -1, -1) if plan.reverse else range(plan.length)
     call = f"{names.ref(runner, 'L')}({', '.join(args)})"
     prologue.append(f"{', '.join(state)}, = {call}" if state else call)
     fn = _compiled(names, "scan", params, prologue, f"return [{', '.join(state + ys)}]")
@@ -449,10 +450,10 @@ def _ys(plan, names: Names, name_of: dict, prologue: list):
 
 def _steps_function(plan, steps: list, names: Names, name_of: dict, state: list,
                     stepped: list):
-    """``steps(*rows, *outer, *carry, *stepped ys)``: the loop over the steps, returning
-    the final carry."""
+    """``steps(*rows, *outer, *carry, *stepped ys, T)``: the loop over the steps ``T``
+    (a range of step numbers), returning the final carry."""
     params = [f"r{i}" for i in range(len(plan.row_of))] + \
-        [name_of[id(v)] for v in plan.outer] + state + stepped
+        [name_of[id(v)] for v in plan.outer] + state + stepped + ["T"]
     name_of.update((id(v), s) for v, s in zip(plan.carry, state))
     loop = []
     for i, v in enumerate(plan.row_of):
@@ -466,8 +467,7 @@ def _steps_function(plan, steps: list, names: Names, name_of: dict, state: list,
     if state:
         loop.append(f"{', '.join(state)}, = "
                     f"{', '.join(value(v) for v in plan.jaxpr.outvars[:plan.num_carry])},")
-    steps_range = range(plan.length - 1, -1, -1) if plan.reverse else range(plan.length)
-    body = [f"for t in {names.ref(steps_range, 'p')}:"] + \
+    body = ["for t in T:"] + \
         ["    " + ln for ln in loop or ["pass"]]
     src = function_source("steps", params, [], body,
                           f"return ({''.join(s + ', ' for s in state)})", any_quiet(steps))

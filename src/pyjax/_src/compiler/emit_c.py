@@ -133,7 +133,8 @@ class StepsSource:
     """C source of ``native(Pr, Pi, Pf, Pb, Ps, Py)``: a scan's steps over flat buffers
     (the pointer arrays ``Pr``: rows, ``(length, size)`` each; ``Pi``: inputs; ``Ps``: the
     carry, updated in place; ``Py``: stacked outputs), the same loops as
-    ``emit_native``'s. ``Pf``: each input matrix's order flag; ``Pb``: the ``gemv``
+    ``emit_native``'s. ``Pf``: each input matrix's order flag, then which of the steps
+    to run (``k`` from, to: step ``t`` is ``k``, or ``length - 1 - k`` in reverse); ``Pb``: the ``gemv``
     routines, by address. (Not ``I``: ``<tgmath.h>`` defines it.)
     ``kernels``: the native kernels it calls, each with its ``static`` declaration (the
     caller puts those, then the kernels' C source, before ``source``: a kernel with internal
@@ -170,9 +171,10 @@ class StepsSource:
         for i, v in enumerate(carry_out):
             step += self._copy(f"n{i}[i]", v)
         step += [f"{{ void *x = s{i}; s{i} = n{i}; n{i} = x; }}" for i in range(len(carry))]
-        steps = (f"int64_t t = {length - 1}; t >= 0; t--" if reverse else
-                 f"int64_t t = 0; t < {length}; t++")
-        body = setup + [f"for ({steps}) {{"] + ["    " + ln for ln in step] + ["}"] + frees
+        f = len(layout.matrices)  # (the steps to run, after the flags: from, to)
+        first = [f"int64_t t = {length - 1} - k;" if reverse else "int64_t t = k;"]
+        body = setup + [f"for (int64_t k = Pf[{f}]; k < Pf[{f + 1}]; k++) {{"] + \
+            ["    " + ln for ln in first + step] + ["}"] + frees
         self.source = _PRELUDE + "#include <stdlib.h>\n" + "".join(self.tables) + \
             self._typedefs() + "void native(void **Pr, void **Pi, const int64_t *Pf, " \
             "void **Pb, void **Ps, void **Py) {\n" + "".join(f"    {ln}\n" for ln in body) + "}\n"

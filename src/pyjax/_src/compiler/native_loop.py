@@ -88,10 +88,14 @@ class NativeSteps:
     def compiled(self) -> bool:
         return bool(self.function) if self.c else self.native.load() is not None
 
-    def __call__(self, args, ys=None):
+    def __call__(self, args, ys=None, steps=None):
         """The carry after running the steps on the Python loop's ``args`` (writing the
         stacked outputs into ``ys``, by default the loop's own), or None where an
-        operand's layout would make NumPy compute a product differently."""
+        operand's layout would make NumPy compute a product differently. ``steps``:
+        ``(from, to)``, the part of the loop's steps to run (C only: Numba runs all)."""
+        steps = (0, self.length) if steps is None else steps
+        if not self.c and steps != (0, self.length):
+            return None
         m = self.num_rows + self.num_inputs
         n = len(self.carry_avals)
         rows, inputs, carry = args[:self.num_rows], args[self.num_rows:m], args[m:m + n]
@@ -114,16 +118,16 @@ class NativeSteps:
                  for c, a in zip(carry, self.carry_avals)]
         flat += [y.reshape(self.length, -1) for y in ys]
         if self.c:
-            return self._call_c(flat, len(self.layout.matrices), n)
+            return self._call_c(flat, len(self.layout.matrices), n, steps)
         if self.function is None:
             self.function = _njit(self.source, self.names.ns, self.names.kernels,
                                   self.native)
         out = self.function(*flat)
         return tuple(c.reshape(a.shape) for c, a in zip(out, self.carry_avals))
 
-    def _call_c(self, flat: list, n_flags: int, n_carry: int):
+    def _call_c(self, flat: list, n_flags: int, n_carry: int, steps: tuple):
         m = self.num_rows + self.num_inputs
-        flags = np.array(flat[m:m + n_flags], np.int64)
+        flags = np.array(flat[m:m + n_flags] + list(steps), np.int64)
         carry = flat[m + n_flags:m + n_flags + n_carry]
         self.function(flat[:self.num_rows], flat[self.num_rows:m], flags, self.routines,
                       carry, flat[m + n_flags + n_carry:])

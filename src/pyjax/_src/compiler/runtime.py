@@ -305,10 +305,15 @@ class ScanSteps:
     two give the same bits, the native loop
     (``native_loop.NativeSteps``), on every call whose operands it can take.
     ``native_spec`` is None where the steps have no native form; ``python``, the
-    generated loop, is set by ``emit.scan_function``."""
+    generated loop, and ``steps``, its step numbers, are set by ``emit.scan_function``.
+
+    While the C loop builds, the Python loop runs ``policy.native_scan_poll_steps`` steps
+    at a time, and the call in which it is loaded switches at once: the C loop runs the
+    steps done so far again from the first carry (they must give the Python loop's bits)
+    and then the rest (the scan_rnn job: its call in flight, ~12 ms, ran on in Python)."""
 
     def __init__(self, native_spec, platform):
-        self.python, self.platform = None, platform
+        self.python, self.platform, self.steps = None, platform, None
         self.native_spec = native_spec
         self.native = None
         self.candidate = None  # the native loop being readied (C: built in the background)
@@ -321,12 +326,59 @@ class ScanSteps:
             out = self.native(args)
             if out is not None:
                 return out
+        candidate = self.candidate
+        if self.native_spec is not None and candidate is not None and candidate.c and \
+                candidate.function is None:
+            return self._polling(args)
         t0 = time.perf_counter()
-        out = self.python(*args)
+        out = self.python(*args, self.steps)
         self.spent += time.perf_counter() - t0
         if self.native_spec is not None and self._ready():
             self._switch(args, out)
         return out
+
+    def _polling(self, args):
+        """The Python loop, a few steps at a time, until the C loop is loaded."""
+        spec = self.native_spec
+        m, n = len(spec[1]) + len(spec[2]), len(spec[3])
+        head, first, ys = args[:m], [np.array(c) for c in args[m:m + n]], args[m + n:]
+        carry, done, total = args[m:m + n], 0, len(self.steps)
+        poll = max(1, self.platform.policy.native_scan_poll_steps)
+        while done < total:
+            carry = self.python(*head, *carry, *ys, self.steps[done:done + poll])
+            done = min(total, done + poll)
+            if done < total and self._ready():
+                rest = self._switch_within(head, first, carry, ys, done)
+                if rest is not None:
+                    return rest
+        if self._ready():
+            self._switch(args, carry)
+        return carry
+
+    def _switch_within(self, head, first, carry, ys, done: int):
+        """At step ``done`` of a call: keep the C loop if it gives the Python loop's bits
+        on the steps run so far, and run the rest with it (the final carry); None if not."""
+        spec, self.native_spec = self.native_spec, None
+        steps = self.candidate
+        if not steps.compiled():
+            return None
+        rows = self.steps[:done]
+        rows = slice(min(rows), max(rows) + 1)
+        mine = [np.empty_like(y) for y in ys]
+
+        def run():
+            got = steps((*head, *first, *ys), mine, (0, done))
+            return None if got is None else list(got) + [y[rows] for y in mine]
+        verdict = native_loop.tried(run, list(carry) + [y[rows] for y in ys], steps.source,
+                                    "a scan", "NumPy loop")
+        if verdict:
+            self.native = steps
+            out = steps((*head, *carry, *ys), None, (done, len(self.steps)))
+            if out is not None:
+                return out
+        elif verdict is None:
+            self.native_spec = spec
+        return self.python(*head, *carry, *ys, self.steps[done:])
 
     def _ready(self) -> bool:
         if self.candidate is None:
