@@ -134,8 +134,8 @@ class StepsSource:
     (the pointer arrays ``Pr``: rows, ``(length, size)`` each; ``Pi``: inputs; ``Ps``: the
     carry, updated in place; ``Py``: stacked outputs), the same loops as
     ``emit_native``'s. ``Pf``: each input matrix's order flag, then which of the steps
-    to run (``k`` from, to: step ``t`` is ``k``, or ``length - 1 - k`` in reverse); ``Pb``: the ``gemv``
-    routines, by address. (Not ``I``: ``<tgmath.h>`` defines it.)
+    to run (``k`` from, to: step ``t`` is ``k``, or ``length - 1 - k`` in reverse);
+    ``Pb``: the ``gemv`` routines, by address. (Not ``I``: ``<tgmath.h>`` defines it.)
     ``kernels``: the native kernels it calls, each with its ``static`` declaration (the
     caller puts those, then the kernels' C source, before ``source``: a kernel with internal
     linkage is compiled only where it is inlined, with the loop's sizes: the scan_rnn
@@ -208,8 +208,9 @@ class StepsSource:
             return [f"for (int64_t i = 0; i < {size}; i++) {buf}[i] = {expr};"]
         if kind == "kernel":
             x = eqn.invars[0]
-            self.kernels[native.kernel] = (f"static void {native.kernel}(const {self._type(x)} *, "
-                                           f"{self._type(out)} *, int64_t, int64_t);\n")
+            self.kernels[native.kernel] = (
+                f"static void {native.kernel}(const {self._type(x)} *, {self._type(out)} *, "
+                "int64_t, int64_t);\n")
             return [f"{native.kernel}({self.name_of[id(x)]}, {buf}, 0, {size});"]
         if kind == "gather":
             table = gather_table(eqn)
