@@ -53,21 +53,14 @@ def _layouts(rng, m, k, n):
             (make((k + 7, m))[2:2 + k].T, make((n + 1, k))[1:].T)]
 
 
-@pytest.mark.parametrize("m,k,n", [(128, 784, 512), (200, 64, 33), (1000, 301, 97), (130, 2, 2)])
-def test_pool_gives_each_row_block_numpys_bits(m, k, n):
+@pytest.mark.parametrize("axis,m,k,n", [(0, 128, 784, 512), (0, 200, 64, 33), (0, 1000, 301, 97),
+                                         (0, 130, 2, 2), (1, 32, 784, 512), (1, 2, 5, 130),
+                                         (1, 100, 301, 200)])
+def test_pool_gives_each_row_or_column_block_numpys_bits(axis, m, k, n):
     rng = np.random.default_rng(m + k + n)
+    length = n if axis else m
     for a, b in _layouts(rng, m, k, n):
-        split = (0, [0, 64, max(66, m // 2 + 1), m])
-        out = np.empty((m, n), np.float32)
-        assert _run(a, b, out, split)
-        assert out.tobytes() == _per_block(a, b, split).tobytes()
-
-
-@pytest.mark.parametrize("m,k,n", [(32, 784, 512), (2, 5, 130), (100, 301, 200)])
-def test_pool_gives_each_column_block_numpys_bits(m, k, n):
-    rng = np.random.default_rng(m + k + n)
-    for a, b in _layouts(rng, m, k, n):
-        split = (1, [0, 64, max(66, n // 2 + 1), n])
+        split = (axis, [0, 64, max(66, length // 2 + 1), length])
         out = np.empty((m, n), np.float32)
         assert _run(a, b, out, split)
         assert out.tobytes() == _per_block(a, b, split).tobytes()
@@ -161,7 +154,7 @@ def _child_product(queue):
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
 def test_a_forked_child_starts_its_own_pool():
-    test_pool_gives_each_row_block_numpys_bits(128, 784, 512)  # (the parent's pool runs)
+    test_pool_gives_each_row_or_column_block_numpys_bits(0, 128, 784, 512)  # (pool runs)
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     child = ctx.Process(target=_child_product, args=(queue,))
