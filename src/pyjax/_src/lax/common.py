@@ -181,10 +181,15 @@ def horner(x, coefficients):
 def _horner32(x, cs, rounded):
     """``horner`` of the 1-D float32 ``x`` into ``rounded``: each step a float64 multiply
     (exact for float32 operands) and add, then the round trip through ``rounded``."""
-    mul, add = np.multiply, np.add
     x64 = x.astype(np.float64)
-    acc = mul(x64, cs[0])
-    add(acc, cs[1], acc)
+    horner32_into(x64, cs, np.empty_like(x64), rounded)
+
+
+def horner32_into(x64, cs, acc, rounded) -> None:
+    """``_horner32`` of ``x64`` (float32 values held in float64) into the float32
+    ``rounded``; ``cs``: float64 0-d arrays of float32 coefficients; ``acc``: scratch."""
+    np.multiply(x64, cs[0], acc)
+    np.add(acc, cs[1], acc)
     horner_steps(acc, x64, cs[2:], rounded)
     rounded[...] = acc
 

@@ -17,10 +17,10 @@ import math
 import numpy as np
 
 from pyjax._src.backends.cpu import approximations as approx, native, threads
+from pyjax._src.backends.cpu.kernels import run_blocks
 from pyjax._src.core.trace import get_aval
 from pyjax._src.lax import broadcasting, common, elementwise as ew
 from pyjax._src.lax.common import fma, horner
-from pyjax._src.lax.threefry import run_blocks
 from pyjax._src.transforms.jvp import Zero, defjvp
 
 # Declared as not elementwise (never fused) and transcendental: their kernels are long
@@ -30,7 +30,7 @@ _UNFUSED = {"elementwise": False, "cost": common.transcendental_cost}
 
 # ---------------------------------------------------------------------------- fma
 
-def blockwise(kernel, x: np.ndarray, block: int = 1 << 14) -> np.ndarray:
+def blockwise(kernel, x: np.ndarray, block: int) -> np.ndarray:
     """``kernel`` (1-D in, 1-D out) over ``x`` in cache-sized blocks."""
     flat = x.reshape(-1)
     out = np.empty_like(flat)
@@ -38,6 +38,23 @@ def blockwise(kernel, x: np.ndarray, block: int = 1 << 14) -> np.ndarray:
     def run(start, stop):
         out[start:stop] = kernel(flat[start:stop])
     run_blocks(run, flat.shape[0], block)
+    return out.reshape(x.shape)
+
+
+_BLOCK = 1 << 14  # float32 elements: a thread's scratch (``_Scratch``) fills ~1 MiB of L2
+
+
+def blockwise_into(kernel, x: np.ndarray) -> np.ndarray:
+    """``kernel(x_block, out_block, scratch)`` (1-D, float32) over ``x`` in cache-sized
+    blocks, on the threads from ``POLICY.kernel_threaded_min_size`` elements, each thread
+    with its own ``_Scratch`` (no allocation per block)."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    block = min(_BLOCK, max(flat.shape[0], 1))
+
+    def run(start, stop, scratch):
+        kernel(flat[start:stop], out[start:stop], scratch)
+    run_blocks(run, flat.shape[0], block, scratch=lambda: _Scratch(block))
     return out.reshape(x.shape)
 
 
@@ -54,28 +71,72 @@ def log_f32(x: np.ndarray) -> np.ndarray:
     all_regular = bool(regular.all())
     with np.errstate(all="ignore"):
         xc = x if all_regular else np.where(x > tiny, x, tiny)
-        bits = xc.view(np.uint32)
-        # exponent + 1 (as XLA's float arithmetic gets it), less one for small mantissas
-        exponent = ((bits >> np.uint32(23)).astype(np.int32) - 126).astype(f32)
-        mant = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(f32)
-        small = mant < approx.SQRT_HALF_F32
-        exponent -= small
-        m = mant - f32(1)
-        m += mant * small
-        m2 = m * m
-        m3 = m2 * m
-        p = approx.LOGF_P
-        y, y1, y2 = horner(m, p[0:3]), horner(m, p[3:6]), horner(m, p[6:9])
-        y = fma(fma(y, m3, y1), m3, y2)
-        y = fma(y, m3, exponent * approx.LOGF_Q1)
-        out = (m - m2 * f32(0.5)) + y  # = fma(-0.5, m2, m): the product is exact
-        out += exponent * approx.LOGF_Q2  # = fma(e, q2, out): the product is exact
+        out = blockwise_into(_log_f32_regular, xc)
         if not all_regular:
             out = np.where(x <= 0, f32(np.nan), out)
             out = np.where(x == 0, f32(-np.inf), out)
             out = np.where(x == np.inf, f32(np.inf), out)
             out = np.where(np.isnan(x), x, out)
     return out
+
+
+class _Scratch:
+    """Buffers for ``_log_f32_regular`` and ``_erf_inv_f32`` on blocks of up to ``n``
+    elements: float32 rows, float64 rows, boolean rows (one set per thread)."""
+
+    def __init__(self, n: int):
+        self.f32 = np.empty((12, n), np.float32)
+        self.f64 = np.empty((2, n))
+        self.mask = np.empty((3, n), np.bool_)
+
+
+def _f64_coefficients(coefficients) -> list:
+    return [np.array(np.float32(c), np.float64) for c in coefficients]
+
+
+_LOGF_CHAINS = [_f64_coefficients(approx.LOGF_P[i:i + 3]) for i in (0, 3, 6)]
+
+
+def _fma32(a, b, c, out, acc) -> None:
+    """``common.fma`` of float32 operands into ``out``, through the float64 ``acc``."""
+    np.multiply(a, b, out=acc, dtype=np.float64)
+    np.add(acc, c, out=acc)
+    out[...] = acc
+
+
+def _log_f32_regular(x, out, s: _Scratch) -> None:
+    """``log_f32`` of a 1-D float32 ``x`` of normal finite positive values, into ``out``:
+    the same operations, in place in the scratch rows ``s.f32[6:12]``, ``s.f64``."""
+    f32, n = np.float32, x.shape[0]
+    e, mant, m, m2, m3, y = (row[:n] for row in s.f32[6:12])
+    x64, acc = s.f64[0, :n], s.f64[1, :n]
+    small = s.mask[2, :n]
+    bits = mant.view(np.uint32)
+    np.right_shift(x.view(np.uint32), np.uint32(23), out=bits)
+    np.subtract(bits.view(np.int32), np.int32(126), out=bits.view(np.int32))
+    e[...] = bits.view(np.int32)  # exponent + 1 (as XLA's float arithmetic gets it)
+    np.bitwise_and(x.view(np.uint32), np.uint32(0x807FFFFF), out=bits)
+    np.bitwise_or(bits, np.uint32(0x3F000000), out=bits)
+    np.less(mant, approx.SQRT_HALF_F32, out=small)
+    np.subtract(e, small, out=e)  # less one for small mantissas
+    np.subtract(mant, f32(1), out=m)
+    np.multiply(mant, small, out=mant)
+    np.add(m, mant, out=m)
+    np.multiply(m, m, out=m2)
+    np.multiply(m2, m, out=m3)
+    x64[...] = m
+    chains = (y, mant, out)  # the three Horner chains (mant is free now)
+    for chain, cs in zip(chains, _LOGF_CHAINS):
+        common.horner32_into(x64, cs, acc, chain)
+    _fma32(y, m3, mant, y, acc)
+    _fma32(y, m3, out, y, acc)
+    np.multiply(e, approx.LOGF_Q1, out=mant)
+    _fma32(y, m3, mant, y, acc)
+    np.multiply(m2, f32(0.5), out=m2)
+    np.subtract(m, m2, out=out)  # = fma(-0.5, m2, m): the product is exact
+    np.add(out, y, out=out)
+    np.multiply(e, approx.LOGF_Q2, out=e)
+    np.add(out, e, out=out)  # = fma(e, q2, out): the product is exact
 
 
 def xla_log(x: np.ndarray) -> np.ndarray:
@@ -114,17 +175,15 @@ def xla_log1p(x: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------- erf_inv
 
 def _erf_inv_block(x: np.ndarray) -> np.ndarray:
-    """erf_inv of a 1-D block. Each range of ``w`` (and each branch of log1p) is evaluated
-    on its own elements only: the polynomials dominate the cost."""
+    """erf_inv of a 1-D float64 block. Each range of ``w`` (and each branch of log1p) is
+    evaluated on its own elements only: the polynomials dominate the cost."""
     dtype = x.dtype
-    ranges = approx.ERFINV_F32 if dtype == np.float32 else approx.ERFINV_F64
     with np.errstate(all="ignore"):
         w = -xla_log1p(x * -x)
         out = np.empty_like(x)
         rest = np.arange(x.shape[0])
-        for i, (bound, shift, use_sqrt, coefficients) in enumerate(ranges):
+        for i, (bound, shift, use_sqrt, coefficients) in enumerate(approx.ERFINV_F64):
             if i == 0:  # nearly every element: no gather
-                here = np.flatnonzero(w < dtype.type(bound))
                 rest = np.flatnonzero(~(w < dtype.type(bound)))
                 t = w + dtype.type(shift)
                 t[rest] = 0  # (those are computed below)
@@ -141,6 +200,77 @@ def _erf_inv_block(x: np.ndarray) -> np.ndarray:
         return np.where(np.abs(x) == 1, x * dtype.type(np.inf), out)
 
 
+_LOG1P_P, _LOG1P_Q = _f64_coefficients(approx.LOG1P_P), _f64_coefficients(approx.LOG1P_Q)
+(_W_BOUND, _W_SHIFT, _, _W_NEAR), (_, _SQRT_SHIFT, _, _W_FAR) = approx.ERFINV_F32
+_ERFINV_NEAR, _ERFINV_FAR = _f64_coefficients(_W_NEAR), _f64_coefficients(_W_FAR)
+
+
+def _erf_inv_f32(x, out, s: _Scratch) -> None:
+    """erf_inv of a 1-D float32 block into ``out``: float64 ``_erf_inv_block``'s steps in
+    float32, in the scratch ``s`` (nothing allocated but the gathers' indices)."""
+    n = x.shape[0]
+    y, w = s.f32[0, :n], s.f32[1, :n]
+    np.negative(x, out=y)
+    np.multiply(x, y, out=y)  # y = x * -x
+    _log1p_f32(y, w, s)
+    np.negative(w, out=w)
+    np.add(w, _W_SHIFT, out=y)
+    x64, acc = s.f64[0, :n], s.f64[1, :n]
+    x64[...] = y
+    common.horner32_into(x64, _ERFINV_NEAR, acc, out)
+    near = s.mask[0, :n]
+    np.less(w, _W_BOUND, out=near)
+    if not near.all():  # the second range: |x| > 0.9966, a few elements
+        far = np.flatnonzero(~near)
+        out[far] = horner(np.sqrt(w[far]) + _SQRT_SHIFT, _W_FAR)
+    np.multiply(out, x, out=out)
+    np.abs(x, out=y)
+    np.equal(y, np.float32(1), out=near)
+    if near.any():
+        np.copyto(out, x * np.float32(np.inf), where=near)
+
+
+def _log1p_f32(y, out, s: _Scratch) -> None:
+    """``xla_log1p`` of a 1-D float32 ``y`` into ``out``: each branch on its own elements
+    (gathered into the scratch rows ``s.f32[2:6]``)."""
+    f32 = np.float32
+    near = s.mask[0, :y.shape[0]]
+    np.abs(y, out=out)
+    np.less(out, f32(approx.LOG1P_SMALL), out=near)
+    here = np.flatnonzero(near)
+    k = here.shape[0]
+    g, p, q, x2 = (row[:k] for row in s.f32[2:6])
+    np.take(y, here, out=g)  # near 0: y + fma(y*y, -1/2, y*y*y * P(y)/Q(y))
+    np.multiply(g, g, out=x2)
+    x64, acc = s.f64[0, :k], s.f64[1, :k]
+    x64[...] = g
+    common.horner32_into(x64, _LOG1P_P, acc, p)
+    common.horner32_into(x64, _LOG1P_Q, acc, q)
+    np.divide(p, q, out=p)
+    np.multiply(g, x2, out=q)
+    np.multiply(q, p, out=q)
+    _fma32(x2, f32(-0.5), q, q, acc)
+    np.add(g, q, out=q)
+    out[here] = q
+    np.logical_not(near, out=near)  # elsewhere: log(1 + y)
+    here = np.flatnonzero(near)
+    z, lz = s.f32[2, :here.shape[0]], s.f32[3, :here.shape[0]]
+    np.take(y, here, out=z)
+    np.add(z, f32(1), out=z)
+    if _regular_f32(z):
+        _log_f32_regular(z, lz, s)
+    else:
+        lz[...] = log_f32(z)
+    out[here] = lz
+
+
+def _regular_f32(x) -> bool:
+    """Whether every value of ``x`` is normal, finite and positive (``log_f32``'s fast
+    case; a NaN makes the minimum NaN)."""
+    return not x.size or (bool(np.min(x) > np.finfo(np.float32).tiny) and
+                          bool(np.max(x) < np.inf))
+
+
 def _erf_inv_kernel(x: np.ndarray) -> np.ndarray:
     if x.dtype not in (np.float32, np.float64):  # float16: XLA computes in float32
         return _erf_inv_kernel(x.astype(np.float32)).astype(x.dtype)
@@ -150,6 +280,9 @@ def _erf_inv_kernel(x: np.ndarray) -> np.ndarray:
         out = np.empty_like(flat)
         threads.run_parallel(compiled, flat.shape[0], flat, out)
         return out.reshape(x.shape)
+    if x.dtype == np.float32:
+        with np.errstate(all="ignore"):
+            return blockwise_into(_erf_inv_f32, x)
     return blockwise(_erf_inv_block, x, 1 << 16)
 
 

@@ -7,7 +7,8 @@ random bit in :mod:`pyjax.random` comes out of it, so it is the only random kern
 rest is lax.
 
 The kernel works in place on blocks of 128K counters, so the ~110 NumPy calls of the 20
-rounds stream through cache instead of memory; once it is hot, the compiled kernel of
+rounds stream through cache instead of memory, the blocks split among the threads; once it
+is hot, the compiled kernel of
 :mod:`pyjax._src.backends.cpu.native` runs instead, when Numba is installed.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyjax._src.backends.cpu import native, threads
+from pyjax._src.backends.cpu.kernels import run_blocks
 from pyjax._src.core.aval import ShapedArray
 from pyjax._src.core.primitive import Primitive
 from pyjax._src.lax import broadcasting, common
@@ -60,12 +62,6 @@ def _rounds(x1, x2, ks, tmp):
 
 def _key_words(k1, k2):
     return k1, k2, k1 ^ k2 ^ np.uint32(_PARITY)
-
-
-def run_blocks(fn, n: int, block: int) -> None:
-    """Call ``fn(start, stop)`` over ``range(n)`` in blocks (cache-sized working sets)."""
-    for start in range(0, n, block):
-        fn(start, min(n, start + block))
 
 
 def _threefry2x32_impl(k1, k2, x1, x2):

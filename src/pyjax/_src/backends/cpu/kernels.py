@@ -5,7 +5,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src.backends.cpu import threads
 from pyjax._src.backends.cpu.policy import POLICY
+
+
+def run_blocks(fn, n: int, block: int, scratch=None) -> None:
+    """Call ``fn(start, stop)`` over ``range(n)`` in blocks of ``block`` (cache-sized
+    working sets for kernels of many NumPy passes), the blocks split in contiguous runs
+    among the threads from ``POLICY.kernel_threaded_min_size`` elements (NumPy's ufuncs
+    release the GIL). The blocks are the same either way, so are the bits. With
+    ``scratch``, ``fn(start, stop, scratch())``: one ``scratch()`` per run of blocks."""
+    count = -(-n // block)
+    parts = max(1, min(POLICY.num_threads, count, n // POLICY.kernel_threaded_min_size))
+    cuts = [n if i == parts else (count * i // parts) * block for i in range(parts + 1)]
+    futures = [threads.spawn(_blocks, fn, start, stop, block, scratch)
+               for start, stop in zip(cuts[1:-1], cuts[2:])]
+    _blocks(fn, cuts[0], cuts[1], block, scratch)
+    for f in futures:
+        threads.join(f)
+
+
+def _blocks(fn, start: int, stop: int, block: int, scratch) -> None:
+    extra = () if scratch is None or start >= stop else (scratch(),)
+    for i in range(start, stop, block):
+        fn(i, min(stop, i + block), *extra)
 
 
 def spread_scalars(ufunc):

@@ -131,6 +131,11 @@ class Policy:
     # A boolean select as bit operations from this size: np.where branches per element,
     # 10-20x slower on an unpredictable mask (a ReLU's derivative); below, as fast.
     select_bits_min_size = 8192
+    # NumPy kernels of many passes an element (threefry, float32 erf_inv and tanh: 4-30
+    # ns an element) split their cache-sized blocks among the threads from this size:
+    # ~0.15 ms of work or more, against a ~20 us hand-off (mlp_forward, random_normal
+    # rows with PYJAX_NATIVE=0).
+    kernel_threaded_min_size = 1 << 15
 
     # ---- compiling
     # Largest result constant folding materializes (larger stay computed at run time).
