@@ -624,15 +624,16 @@ def _tanh_kernel(x):
     if n < _TANH_ROWS_MIN:
         return _tanh_small(flat).reshape(x.shape)
     out = np.empty(n, np.float32)
-    scratch = _tanh_scratch(min(n, _TANH_BLOCK))
-    for i in range(0, n, _TANH_BLOCK):
-        piece = flat[i:i + _TANH_BLOCK]
-        m = piece.shape[0]
+    block = builtins.min(n, _TANH_BLOCK)  # (the module's min is lax.min)
+
+    def run(start, stop, scratch):
+        m = stop - start
         if m < _TANH_ROWS_MIN:
-            out[i:] = _tanh_small(piece)
+            out[start:stop] = _tanh_small(flat[start:stop])
         else:
-            _tanh_rows(piece, out[i:i + m],
-                       scratch if m == scratch[2].shape[0] else _tanh_scratch(m))
+            _tanh_rows(flat[start:stop], out[start:stop],
+                       scratch if m == block else _tanh_scratch(m))
+    cpu_kernels.run_blocks(run, n, block, scratch=lambda: _tanh_scratch(block))
     return out.reshape(x.shape)
 
 

@@ -3,6 +3,8 @@ though they are not plain ufuncs: primitives name them in their ``direct`` decla
 Each gives the bits of the primitive's own kernel, faster."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from pyjax._src.backends.cpu import threads
@@ -11,24 +13,31 @@ from pyjax._src.backends.cpu.policy import POLICY
 
 def run_blocks(fn, n: int, block: int, scratch=None) -> None:
     """Call ``fn(start, stop)`` over ``range(n)`` in blocks of ``block`` (cache-sized
-    working sets for kernels of many NumPy passes), the blocks split in contiguous runs
-    among the threads from ``POLICY.kernel_threaded_min_size`` elements (NumPy's ufuncs
-    release the GIL). The blocks are the same either way, so are the bits. With
-    ``scratch``, ``fn(start, stop, scratch())``: one ``scratch()`` per run of blocks."""
+    working sets for kernels of many NumPy passes). From
+    ``POLICY.kernel_threaded_min_size`` elements the threads take the blocks in turn
+    (NumPy's ufuncs release the GIL), so a worker the scheduler puts aside holds up at
+    most one block. The blocks are the same either way, so are the bits. With
+    ``scratch``, ``fn(start, stop, scratch())``: one ``scratch()`` per thread used."""
     count = -(-n // block)
-    parts = max(1, min(POLICY.num_threads, count, n // POLICY.kernel_threaded_min_size))
-    cuts = [n if i == parts else (count * i // parts) * block for i in range(parts + 1)]
-    futures = [threads.spawn(_blocks, fn, start, stop, block, scratch)
-               for start, stop in zip(cuts[1:-1], cuts[2:])]
-    _blocks(fn, cuts[0], cuts[1], block, scratch)
+    helpers = min(POLICY.num_threads, count, n // POLICY.kernel_threaded_min_size) - 1
+    tickets = itertools.count()
+    futures = [threads.spawn(_take_blocks, fn, tickets, n, block, scratch)
+               for _ in range(helpers)]
+    _take_blocks(fn, tickets, n, block, scratch)
     for f in futures:
         threads.join(f)
 
 
-def _blocks(fn, start: int, stop: int, block: int, scratch) -> None:
-    extra = () if scratch is None or start >= stop else (scratch(),)
-    for i in range(start, stop, block):
-        fn(i, min(stop, i + block), *extra)
+def _take_blocks(fn, tickets, n: int, block: int, scratch) -> None:
+    """Run the blocks whose tickets this thread draws (``next`` on a count is atomic)."""
+    extra = None
+    for i in tickets:
+        start = i * block
+        if start >= n:
+            return
+        if extra is None:
+            extra = () if scratch is None else (scratch(),)
+        fn(start, min(n, start + block), *extra)
 
 
 def spread_scalars(ufunc):
