@@ -97,3 +97,20 @@ def test_tanh_blocks_on_threads_give_one_thread_bits(monkeypatch):
     _bits_equal(elementwise._tanh_kernel(x), whole)
     _bits_equal(elementwise._tanh_kernel(x.reshape(7, 10_000, 1)[:, :, 0]), whole.reshape(7, 10_000))
     _bits_equal(np.asarray(jax.jit(jax.numpy.tanh)(x)), whole)
+
+
+@pytest.mark.parametrize("shapes", [[(), (), (), (20_001,)], [(20_001,), (20_001,), (), ()],
+                                    [(), (), (20_001,), (20_001,)]])
+def test_threefry_blocks_on_threads_give_one_block_bits(monkeypatch, shapes):
+    from pyjax._src.lax import threefry
+    rng = np.random.default_rng(4)
+    args = [rng.integers(0, 2**32, s, dtype=np.uint64).astype(np.uint32) for s in shapes]
+    args = [np.asarray(a) for a in args]
+    monkeypatch.setattr(POLICY, "kernel_threaded_min_size", 1 << 40)
+    monkeypatch.setattr(threefry, "_BLOCK", 1 << 20)
+    whole = threefry.threefry2x32_p.impl(*args)
+    monkeypatch.setattr(POLICY, "num_threads", 2)
+    monkeypatch.setattr(POLICY, "kernel_threaded_min_size", 1000)
+    monkeypatch.setattr(threefry, "_BLOCK", 999)
+    for ours, ref in zip(threefry.threefry2x32_p.impl(*args), whole):
+        np.testing.assert_array_equal(ours, ref)
