@@ -131,11 +131,13 @@ class Policy:
     # A boolean select as bit operations from this size: np.where branches per element,
     # 10-20x slower on an unpredictable mask (a ReLU's derivative); below, as fast.
     select_bits_min_size = 8192
-    # NumPy kernels of many passes an element (threefry, float32 erf_inv and tanh: 4-30
-    # ns an element) split their cache-sized blocks among the threads from this size:
-    # ~0.15 ms of work or more, against a ~20 us hand-off (mlp_forward, random_normal
-    # rows with PYJAX_NATIVE=0).
-    kernel_threaded_min_size = 1 << 15
+    # NumPy kernels of many passes an element (threefry, float32 erf_inv and tanh: 4-20
+    # ns an element) split their cache-sized blocks among the threads from this size
+    # (4-20 ms of work): on a loaded machine the caller can wait milliseconds for a
+    # worker to be scheduled, which smaller kernels do not win back (PYJAX_NATIVE=0 at
+    # load 2-4: mlp_forward's 64K-element tanh no faster on two threads; random_normal's
+    # 10M erf_inv and threefry 458 -> 283 ms with this and their scratch buffers).
+    kernel_threaded_min_size = 1 << 20
 
     # ---- compiling
     # Largest result constant folding materializes (larger stay computed at run time).
