@@ -135,8 +135,9 @@ class Policy:
     # ns an element) split their cache-sized blocks among the threads from this size
     # (4-20 ms of work): on a loaded machine the caller can wait milliseconds for a
     # worker to be scheduled, which smaller kernels do not win back (PYJAX_NATIVE=0 at
-    # load 2-4: mlp_forward's 64K-element tanh no faster on two threads; random_normal's
-    # 10M erf_inv and threefry 458 -> 283 ms with this and their scratch buffers).
+    # load 2-4: mlp_forward's 64K-element tanh no faster on two threads). At load 1.7 a
+    # 10M erf_inv took 246 ms either way: the GIL passes between the threads' short calls;
+    # the split can pay only with an idle core (random_normal row).
     kernel_threaded_min_size = 1 << 20
 
     # ---- compiling
