@@ -249,6 +249,24 @@ def test_pool_holds_at_most_its_cap(monkeypatch):
         POLICY.pool_min_bytes and pool.nbytes == 2 * POLICY.pool_min_bytes
 
 
+def test_pool_makes_room_by_dropping_the_least_recently_used_types(monkeypatch):
+    unit = POLICY.pool_min_bytes
+    monkeypatch.setattr(POLICY, "pool_max_bytes", 3 * unit)
+    pool = pool_module.BufferPool()
+    a, b, c = ((unit,), np.dtype(np.uint8)), ((unit // 4,), np.dtype(np.float32)), \
+        ((2 * unit,), np.dtype(np.uint8))
+    pool.keep(np.empty(*a))
+    pool.keep(np.empty(*b))
+    pool.keep(np.empty(*b))
+    assert pool.take(*a).nbytes == unit  # (a is now the most recently used type)
+    pool.keep(np.empty(*a))
+    pool.keep(np.empty(*c))  # (b, the least recently used, makes room)
+    assert pool.nbytes == 3 * unit and not pool.free.get(b)
+    assert pool.take(*c).shape == c[0] and pool.nbytes == unit
+    pool.keep(np.empty(4 * unit, np.uint8))  # (larger than the cap: not kept, no room made)
+    assert pool.nbytes == unit and pool.take(*a).shape == a[0]
+
+
 def test_results_views_and_inputs_stay_out_of_the_pool(monkeypatch):
     """Large intermediates returned as views, kernels returning an input itself, and
     inputs returned as outputs: no later call may write into what a caller holds."""
