@@ -24,6 +24,12 @@ def _both(fn):
     return [fn(lib, np_) for lib, np_ in LIBS]
 
 
+def _assert_equal_arrays(ref, got):
+    """JAX's arrays ``ref`` and pyjax's ``got``, one by one, equal."""
+    for g, r in zip(got, ref, strict=True):
+        np.testing.assert_array_equal(g, r)
+
+
 def _data(lib, keys):
     return np.asarray(lib.random.key_data(keys))
 
@@ -65,9 +71,7 @@ def test_key_at_get_and_set():
         k = lib.random.key(7)
         return (_data(lib, ks.at[2].set(k)), _data(lib, ks.at[1:3].set(ks[:2])),
                 _data(lib, ks.at[-1].get()), ks.at[0].get().shape)
-    ref, got = _both(probe)
-    for g, r in zip(got, ref):
-        np.testing.assert_array_equal(g, r)
+    _assert_equal_arrays(*_both(probe))
 
 
 @pytest.mark.parametrize("lib", [jax, pyjax], ids=["jax", "pyjax"])
@@ -87,9 +91,7 @@ def test_keys_through_jit_vmap_scan_cond():
                                   jnp_.arange(3))
         cond = lib.lax.cond(True, lambda k: lib.random.split(k)[1], lambda k: k, k)
         return _data(lib, jitted), np.asarray(mapped), _data(lib, scanned), _data(lib, cond)
-    ref, got = _both(probe)
-    for g, r in zip(got, ref):
-        np.testing.assert_array_equal(g, r)
+    _assert_equal_arrays(*_both(probe))
 
 
 def test_key_tangents_are_float0_of_the_key_shape():
@@ -239,9 +241,7 @@ def test_vmap_negative_axes_count_from_the_key_shape():
         split = lib.vmap(lambda k: lib.random.split(k, 4), out_axes=-1)(ks[1])
         return (np.asarray(normals), np.asarray(data), _data(lib, moved), _data(lib, back),
                 _data(lib, split))
-    ref, got = _both(probe)
-    for g, r in zip(got, ref):
-        np.testing.assert_array_equal(g, r)
+    _assert_equal_arrays(*_both(probe))
 
 
 def test_jnp_functions_on_keys():
@@ -254,9 +254,7 @@ def test_jnp_functions_on_keys():
                 bool(jnp_.allclose(ks, other)), _data(lib, jnp_.zeros_like(ks)),
                 _data(lib, jnp_.ones_like(ks)), _data(lib, jnp_.zeros_like(ks, shape=(2, 2))),
                 _data(lib, lib.jit(lambda p, a, b: jnp_.where(p, a, b))(pick, ks, other)))
-    ref, got = _both(probe)
-    for g, r in zip(got, ref):
-        np.testing.assert_array_equal(g, r)
+    _assert_equal_arrays(*_both(probe))
 
 
 def test_out_sharding_of_the_type_level_sharding_outside_a_mesh():
