@@ -298,8 +298,9 @@ def _gemv_table(a, x, out, bounds, sgemv):
     transposed for a C-ordered matrix, row-major for a Fortran-ordered one); None where
     a block has one row (NumPy's ``dot`` then)."""
     k = a.shape[1]
-    fa = _operand(a, max(bounds[1], bounds[-1] - bounds[-2]), k)  # (blas.blocks: the
-    incx, incy = x.strides[0], out.strides[0]                     # first or last is largest)
+    largest = max(bounds[1], bounds[-1] - bounds[-2])  # (blas.blocks: the first or the last)
+    fa = _operand(a, largest, k)
+    incx, incy = x.strides[0], out.strides[0]
     if fa is None or incx <= 0 or incx % 4 or incy % 4 or bounds[-1] - bounds[-2] < 2:
         return None
     order = _COL_MAJOR if fa[0] == _NO_TRANS else _ROW_MAJOR
