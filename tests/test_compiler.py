@@ -365,6 +365,19 @@ def test_dce_cse_fold_simplify():
     check_compiled(closed, [x, y])
 
 
+def test_a_broadcast_of_one_value_is_not_folded():
+    """It stays a view's equation, which a fused group reads as the value (a folded one
+    would be an operand of zero strides)."""
+    def f(x):
+        return jnp.where(x > 0, x, jnp.full(x.shape, -1.0, x.dtype)), jnp.arange(4.0) * 2.0
+    x = np.linspace(-1, 1, 8).astype(np.float32)
+    closed = pyjax.make_jaxpr(f)(x)
+    opt = passes.optimize(closed, POLICY, fusion=False)
+    assert [e.prim.name for e in opt.jaxpr.eqns].count("broadcast_in_dim") == 1
+    assert [c.shape for c in opt.consts] == [(4,)]  # (the folded arange * 2)
+    assert_same_bits(reference(opt, [x]), expected(closed, [x]))
+
+
 def test_cse_keeps_apart_what_differs():
     def f(x):
         return x + 0.0 * 1, x + -0.0, x * 2, x * 2.0, lax.reduce_sum(x, (0,)), \

@@ -25,7 +25,7 @@ from pyjax._src.lax import elementwise, special, threefry
 
 from test_loops import _bits
 from test_native_loop import (GROUPS, NATIVE_PROGRAMS, PROGRAMS, _caught, _generated_test,
-                              _group_args, _run, _run_group, _same)
+                              _group_args, _group_kernels, _run, _run_group, _same)
 
 if ccompiler.compiler() is None:
     pytest.skip("no C compiler", allow_module_level=True)
@@ -62,12 +62,12 @@ def _use(folder, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(GROUPS))
 def test_c_groups_give_the_numpy_bits(name, dtype, blocked, c_code, monkeypatch, x64):
-    fn, numpy_only = GROUPS[name]
+    fn, native_in = GROUPS[name]
     args = _group_args(dtype)
     want, _ = _run_group(fn, args, monkeypatch, native_on=False, blocked=blocked)
     got, groups = _run_group(fn, args, monkeypatch, native_on=True, blocked=blocked)
     _same(got, want)
-    assert any(k.native is not None and k.native.c for k in groups) == (not numpy_only), name
+    assert any(k.native is not None and k.native.c for k in groups) == ("c" in native_in), name
 
 
 
@@ -121,6 +121,50 @@ def test_a_c_group_shown_right_once_switches_at_once_in_a_new_program(c_code, mo
 
 def _not_tried(*args, **kwargs):
     raise AssertionError("a group checked before was checked again")
+
+
+@pytest.mark.parametrize("name", ["broadcast column", "NumPy loops between C lines",
+                                  "comparisons and selects"])
+def test_c_groups_split_among_threads_give_the_same_bits(name, c_code, monkeypatch):
+    """A group large enough for threads runs its rows in blocks on the native pool; rows
+    are independent, so every split gives the one-thread bits."""
+    fn, _ = GROUPS[name]
+    args = _group_args(np.float32)
+    want, _ = _run_group(fn, args, monkeypatch, native_on=False)
+    splits = []
+    original = pyjax._src.backends.cpu.blas.run_native
+    monkeypatch.setattr(pyjax._src.backends.cpu.blas, "run_native",
+                        lambda *a: splits.append((a[2:], original(*a))) or splits[-1][1])
+    monkeypatch.setattr(POLICY, "threaded_min_size", 1 << 10)
+    got, groups = _run_group(fn, args, monkeypatch, native_on=True)
+    _same(got, want)
+    assert any(k.native is not None and k.native.c for k in groups)
+    assert splits and all(s == ((48, POLICY.num_threads), True) for s in splits)
+
+
+def _logistic_gradient(z, y):
+    """A 1024-element group of many NumPy passes (vmap_grad's row)."""
+    return pyjax.vmap(pyjax.grad(lambda z: jnp.logaddexp(0.0, z)))(z) - y
+
+
+@pytest.mark.parametrize("fn, native", [(_logistic_gradient, True),
+                                        (lambda x, y: x * y + 1, False)],
+                         ids=["many passes", "two passes"])
+def test_a_small_group_of_many_passes_goes_native(fn, native, c_code, monkeypatch):
+    """Below ``native_group_min_size`` a group switches where it makes at least
+    ``native_group_min_passes`` NumPy passes (each costs more call than a native call)."""
+    monkeypatch.setattr(POLICY, "native_group_hot_seconds", 0.0)
+    r = np.random.default_rng(4)
+    args = [r.standard_normal(1024).astype(np.float32) * 20 for _ in range(2)]
+    args[0][:3] = [np.inf, -np.inf, np.nan]
+    exe = compile_jaxpr(pyjax.make_jaxpr(fn)(*args))
+    want = [np.asarray(o) for o in exe(*args)]
+    got = [np.asarray(o) for o in exe(*args)]
+    _same(got, want)
+    kernels = [k for k in _group_kernels(exe) if k.native is not None]
+    assert bool(kernels) == native and all(k.native.c for k in kernels)
+    monkeypatch.setattr(POLICY, "native_enabled", False)
+    _same(got, [np.asarray(o) for o in compile_jaxpr(pyjax.make_jaxpr(fn)(*args))(*args)])
 
 
 def test_a_wrong_c_group_is_caught(c_code, monkeypatch):

@@ -236,26 +236,32 @@ def _same(got, want):
                                          for g, w in zip(got, want))
 
 
+# Each group, and which native code computes it (else it stays NumPy calls): Numba's and
+# C's IEEE loops, or C's alone, which also calls NumPy's own loops (``emit_c``).
+BOTH, C, NONE = frozenset({"numba", "c"}), frozenset({"c"}), frozenset()
 GROUPS = {
-    "sgd update": (lambda p, g, s: p - 0.01 * g, False),
-    "scalar operand": (lambda p, g, s: (p * s + g) / (1.0 + s * s), False),
-    "two outputs": (lambda p, g, s: (jnp.square(p - g), -(p * g) + s), False),
-    "sqrt": (lambda p, g, s: jnp.sqrt(p * p + g * g) - s, False),
-    "converts": (lambda p, g, s: (p.astype(jnp.float32) * 3.0).astype(p.dtype) + g, False),
-    "broadcast row": (lambda p, g, s: p * g[0] + s, False),
-    "broadcast column": (lambda p, g, s: p / jnp.sum(g, axis=1, keepdims=True) - s, False),
-    "strided column: not native": (lambda p, g, s: p / g[:, :1], True),
-    "relu of a bias add": (lambda p, g, s: (jnp.maximum(p + g[0], 0.0), p + g[0] > 0), False),
-    "relu's derivative": (lambda p, g, s: jnp.where(p > 0, g, 0.0), False),
+    "sgd update": (lambda p, g, s: p - 0.01 * g, BOTH),
+    "scalar operand": (lambda p, g, s: (p * s + g) / (1.0 + s * s), BOTH),
+    "two outputs": (lambda p, g, s: (jnp.square(p - g), -(p * g) + s), BOTH),
+    "sqrt": (lambda p, g, s: jnp.sqrt(p * p + g * g) - s, BOTH),
+    "converts": (lambda p, g, s: (p.astype(jnp.float32) * 3.0).astype(p.dtype) + g, BOTH),
+    "broadcast row": (lambda p, g, s: p * g[0] + s, BOTH),
+    "broadcast column": (lambda p, g, s: p / jnp.sum(g, axis=1, keepdims=True) - s, BOTH),
+    "strided column: not native": (lambda p, g, s: p / g[:, :1], NONE),
+    "relu of a bias add": (lambda p, g, s: (jnp.maximum(p + g[0], 0.0), p + g[0] > 0), BOTH),
+    "relu's derivative": (lambda p, g, s: jnp.where(p > 0, g, 0.0), BOTH),
     "max and min, ties and NaNs": (lambda p, g, s: (  # (* 2: keeps signs and NaNs)
         jnp.maximum(p, g) * 2.0, jnp.minimum(p, g) * 2.0, jnp.maximum(g, p) * 2.0,
-        jnp.minimum(s, p) * 2.0), False),
-    "one pass: not native": (lambda p, g, s: p * g, True),
+        jnp.minimum(s, p) * 2.0), BOTH),
+    "one pass: not native": (lambda p, g, s: p * g, NONE),
     "comparisons and selects": (lambda p, g, s: (
         jnp.where(p >= g, p * s, g - s), jnp.where(p != p, 0.0, p), p < g, p <= s,
-        jnp.where(g == p, g, -p)), False),
-    "exp: not native": (lambda p, g, s: jnp.exp(p) * g, True),
-    "integers: not native": (lambda p, g, s: jnp.where(p > g, 1, 2) * 3, True),
+        jnp.where(g == p, g, -p)), BOTH),
+    "exp: a NumPy loop in C": (lambda p, g, s: jnp.exp(p) * g, C),
+    "NumPy loops between C lines": (lambda p, g, s: (
+        jnp.exp(p * 0.5 + g[0]) * jnp.log1p(g * g) + jnp.sin(p) ** 2 - s,
+        jnp.where(jnp.exp(p) > g, jnp.cos(g), p * s), jnp.arctan2(p, g) > s), C),
+    "integers: not native": (lambda p, g, s: jnp.where(p > g, 1, 2) * 3, NONE),
 }
 
 
@@ -273,12 +279,12 @@ def _group_args(dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(GROUPS))
 def test_fused_groups_native_give_the_numpy_bits(name, dtype, blocked, monkeypatch, x64):
-    fn, numpy_only = GROUPS[name]
+    fn, native_in = GROUPS[name]
     args = _group_args(dtype)
     want, _ = _run_group(fn, args, monkeypatch, native_on=False, blocked=blocked)
     got, groups = _run_group(fn, args, monkeypatch, native_on=True, blocked=blocked)
     _same(got, want)
-    assert any(k.native is not None for k in groups) == (not numpy_only), name
+    assert any(k.native is not None for k in groups) == ("numba" in native_in), name
     if blocked:
         assert groups
     # a transposed operand: the blocked kernel runs (or the group whole), same bits

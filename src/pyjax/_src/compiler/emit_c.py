@@ -4,11 +4,14 @@ which equations have a form; each primitive's ``NativeForm.c`` gives its C expre
 The same loops and operations as ``emit_native`` writes for Numba, so the same bits as
 NumPy's passes: every intermediate is stored in its own dtype, and ``-ffp-contract=off``
 (``ccompiler``) keeps a product and a sum two roundings. Literals are exact (their bit patterns).
+A group may also call NumPy's own inner loop of a ufunc (``exp``, ``log1p``...) on chunks of
+its rows: the same code NumPy runs, so the same bits.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src.compiler import kernels
 from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, input_reads,
                                               form, gather_table, gemv_layout, is_var)
 
@@ -22,6 +25,7 @@ _PRELUDE = """#ifndef PJ_PRELUDE
 #include <tgmath.h>
 static inline float pj_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
 static inline double pj_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
+typedef void (*pj_loop)(char **, const int64_t *, const int64_t *, void *);
 #endif
 """
 
@@ -50,45 +54,121 @@ def literal(value, dtype) -> str | None:
     return None
 
 
-def group_source(jaxpr, blas) -> str | None:
-    """C source of ``void native(*inputs, *outputs)`` computing a fused group element by
-    element, or None where an equation, dtype or operand has no C form, or the results
-    are not all of the group's shape."""
+def group_source(jaxpr, blas, ufunc_loop=None) -> tuple | None:
+    """C source of ``void native(void *const *P, int64_t lo, int64_t hi)`` computing a
+    fused group element by element over the rows ``lo:hi`` of its first dimension (``P``:
+    the inputs' and outputs' data, then ``L``), and the NumPy loops it calls, ``[(ufunc,
+    dtypes)]``; or None where an equation, dtype or operand has no C form, or the results
+    are not all of the group's shape. An equation without a C expression whose primitive
+    declares a ``ufunc`` is a call of NumPy's own inner loop for it (``ufunc_loop(ufunc,
+    dtypes)`` gives it, or None), on a chunk of elements at a time: ``L`` holds each
+    call's loop and data pointers, and the source names the loops (two groups differing
+    only in them differ)."""
     shape = jaxpr.outvars[0].aval.shape
     if not shape or any(v.aval.shape != shape or not is_var(v) for v in jaxpr.outvars):
         return None
     avals = [v.aval for v in jaxpr.invars] + [v.aval for v in jaxpr.outvars]
     if any(a.dtype not in C_TYPES for a in avals):
         return None
-    lines = _lines(jaxpr, shape, blas)
-    if lines is None:
+    element = _Element(jaxpr, shape, blas, ufunc_loop)
+    if not element.ok:
         return None
-    params = [f"const {C_TYPES[v.aval.dtype]} *I{k}" for k, v in enumerate(jaxpr.invars)] + \
-        [f"{C_TYPES[v.aval.dtype]} *O{k}" for k, v in enumerate(jaxpr.outvars)]
-    return _PRELUDE + _loop_nest(shape, params, lines)
+    n_in = len(jaxpr.invars)
+    setup = [f"const {C_TYPES[a.dtype]} *I{k} = P[{k}];" for k, a in enumerate(avals[:n_in])]
+    setup += [f"{C_TYPES[a.dtype]} *O{k} = P[{n_in + k}];" for k, a in enumerate(avals[n_in:])]
+    head = "void native(void *const *P, int64_t lo, int64_t hi) {"
+    if not element.calls:
+        return _PRELUDE + _loop_nest(shape, head, setup, element.segments[0]), []
+    setup.append(f"void *const *L = P[{len(avals)}];")
+    names = ", ".join(f"{_loop_name(u)} {''.join(np.dtype(d).char for d in dts)}"
+                      for u, dts in element.calls)
+    return (_PRELUDE + f"/* NumPy loops: {names} */\n" +
+            _chunked_nest(shape, head, setup, element)), element.calls
 
 
-def _lines(jaxpr, shape: tuple, blas) -> list | None:
-    """The element computation at the loop's index (``i``, and ``j<d>`` per dimension)."""
-    inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
-    name_of = input_reads(jaxpr, shape)
-    lines = []
-    for k, eqn in enumerate(jaxpr.eqns):
+def _loop_name(ufunc) -> str:
+    name = getattr(ufunc, "__name__", "")
+    return name if name.isidentifier() else f"ufunc_{id(ufunc):x}"
+
+
+# Elements a NumPy loop takes per call in a chunked group: its operand and result buffers
+# stay in L1 beside the other values kept between calls.
+_CHUNK = 256
+
+
+class _Element:
+    """A group's element computation as ``segments`` (C lines at the loop's index ``i``,
+    ``j<d>`` per dimension, and ``q`` within a chunk) between ``calls`` of NumPy loops
+    (``call_lines``); ``buffers``: the chunk buffers, ``(C type, name)``. A value made in
+    one segment and read in a later one is kept in a chunk buffer ``S<k>``; a call reads
+    its operands from ``A<k>_<n>`` and writes ``U<k>``. ``ok``: every equation has a form."""
+
+    def __init__(self, jaxpr, shape: tuple, blas, ufunc_loop):
+        self.inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
+        self.name_of = input_reads(jaxpr, shape)
+        self.made_in: dict = {}  # id(value) -> (segment, eqn index) of its line
+        self.kept: set = set()
+        self.segments, self.calls, self.call_lines, self.buffers = [[]], [], [], []
+        self.ok = all(self._equation(k, eqn, shape, blas, ufunc_loop)
+                      for k, eqn in enumerate(jaxpr.eqns))
+        if self.ok:
+            for k, v in enumerate(jaxpr.outvars):
+                self.segments[-1].append(f"O{k}[i] = {self._read(v)};")
+
+    def _equation(self, k: int, eqn, shape: tuple, blas, ufunc_loop) -> bool:
         out = eqn.outvars[0]
         if eqn.prim.broadcasting is not None:
-            name_of[id(out)] = broadcast_read(eqn, inputs, shape, _constant)
-            if name_of[id(out)] is None or out.aval.shape != shape:
-                return None
-            continue
-        if form(eqn, blas, broadcasting=True) != "elementwise" or eqn.prim.native.c is None \
-                or out.aval.dtype not in C_TYPES:
-            return None
-        ops = [name_of.get(id(v)) if is_var(v) else _constant(v) for v in eqn.invars]
+            self.name_of[id(out)] = broadcast_read(eqn, self.inputs, shape, _constant)
+            return self.name_of[id(out)] is not None and out.aval.shape == shape
+        if out.aval.dtype not in C_TYPES or len(eqn.outvars) != 1:
+            return False
+        if form(eqn, blas, broadcasting=True) == "elementwise" and eqn.prim.native.c:
+            ops = [self._read(v) for v in eqn.invars]
+            if any(op is None for op in ops):
+                return False
+            self.segments[-1].append(
+                f"{C_TYPES[out.aval.dtype]} t{k} = {eqn.prim.native.c(eqn, ops)};")
+            self.name_of[id(out)], self.made_in[id(out)] = f"t{k}", (len(self.segments) - 1, k)
+            return True
+        return self._call(k, eqn, ufunc_loop)
+
+    def _call(self, k: int, eqn, ufunc_loop) -> bool:
+        ufunc = kernels.direct_ufunc(eqn) if ufunc_loop is not None else None
+        dtypes = tuple(v.aval.dtype for v in eqn.invars + eqn.outvars)
+        if ufunc is None or any(d not in C_TYPES for d in dtypes) or \
+                ufunc_loop(ufunc, dtypes) is None:
+            return False
+        ops = [self._read(v) for v in eqn.invars]
         if any(op is None for op in ops):
-            return None
-        lines.append(f"{C_TYPES[out.aval.dtype]} t{k} = {eqn.prim.native.c(eqn, ops)};")
-        name_of[id(out)] = f"t{k}"
-    return lines + [f"O{k}[i] = {name_of[id(v)]};" for k, v in enumerate(jaxpr.outvars)]
+            return False
+        args = [f"A{k}_{n}" for n in range(len(ops))] + [f"U{k}"]
+        self.buffers += [(C_TYPES[d], a) for d, a in zip(dtypes, args)]
+        self.segments[-1] += [f"{a}[q] = {op};" for a, op in zip(args, ops)]
+        steps = ", ".join(str(d.itemsize) for d in dtypes)
+        c = len(self.calls)
+        self.call_lines.append(
+            f"{{ char *a[] = {{{', '.join(f'(char *){a}' for a in args)}}}; "
+            f"static const int64_t st[] = {{{steps}}}; "
+            f"((pj_loop)L[{2 * c}])(a, &m, st, L[{2 * c + 1}]); }}")
+        self.calls.append((ufunc, dtypes))
+        self.segments.append([])
+        self.name_of[id(eqn.outvars[0])] = f"U{k}[q]"
+        return True
+
+    def _read(self, v) -> str | None:
+        """Operand ``v`` in the current segment (kept in a chunk buffer if made in an
+        earlier one)."""
+        if not is_var(v):
+            return _constant(v)
+        made = self.made_in.get(id(v))
+        if made is None or made[0] == len(self.segments) - 1:
+            return self.name_of.get(id(v))
+        segment, k = made
+        if id(v) not in self.kept:
+            self.kept.add(id(v))
+            self.buffers.append((C_TYPES[v.aval.dtype], f"S{k}"))
+            self.segments[segment].append(f"S{k}[q] = t{k};")
+        return f"S{k}[q]"
 
 
 def _constant(v) -> str | None:
@@ -104,22 +184,54 @@ def _constant(v) -> str | None:
 _INDEPENDENT = "#pragma GCC ivdep"
 
 
-def _loop_nest(shape: tuple, params: list, lines: list) -> str:
-    """``native(*params)``: ``lines`` at every index of ``shape``, the flat index ``i``
-    following the loops row by row."""
+def _outer_loops(shape: tuple, out: list) -> str:
+    """Open the loops over all but ``shape``'s last dimension (``j<d>``, the first over
+    ``lo:hi``; ``b<d>`` the flat index of the row so far); the flat index expression of
+    the last one's ``j``."""
     full = broadcast_strides(shape, shape)
     depth = len(shape)
-    out = [f"void native({', '.join(params)}) {{"]
-    for d, n in enumerate(shape):
+    for d, n in enumerate(shape[:-1]):
         pad = "    " * (d + 1)
-        if d == depth - 1:
-            out.append(_INDEPENDENT)
-        out.append(f"{pad}for (int64_t j{d} = 0; j{d} < {n}; j{d}++) {{")
-        if d < depth - 1:
-            out.append(f"{pad}    int64_t b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]};")
-    last = f"b{depth - 2} + j{depth - 1}" if depth > 1 else f"j{depth - 1}"
-    pad = "    " * (depth + 1)
-    out += [f"{pad}{line}" for line in [f"int64_t i = {last};"] + lines]
+        bounds = "j0 = lo; j0 < hi" if d == 0 else f"j{d} = 0; j{d} < {n}"
+        out.append(f"{pad}for (int64_t {bounds}; j{d}++) {{")
+        out.append(f"{pad}    int64_t b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]};")
+    return f"b{depth - 2} + j{depth - 1}" if depth > 1 else f"j{depth - 1}"
+
+
+def _last_bounds(shape: tuple) -> tuple:
+    """The last dimension's loop bounds: all of it, or ``lo:hi`` where it is the first."""
+    return ("lo", "hi") if len(shape) == 1 else ("0", str(shape[-1]))
+
+
+def _loop_nest(shape: tuple, head: str, setup: list, lines: list) -> str:
+    """``head``'s function: ``lines`` at every index of ``shape`` (rows ``lo:hi``), the
+    flat index ``i`` following the loops row by row."""
+    depth = len(shape)
+    out = [head] + [f"    {line}" for line in setup]
+    last = _outer_loops(shape, out)
+    pad, (start, stop), j = "    " * depth, _last_bounds(shape), f"j{depth - 1}"
+    out += [_INDEPENDENT, f"{pad}for (int64_t {j} = {start}; {j} < {stop}; {j}++) {{"]
+    out += [f"{pad}    {line}" for line in [f"int64_t i = {last};"] + lines]
+    out += ["    " * d + "}" for d in range(depth, -1, -1)]
+    return "\n".join(out) + "\n"
+
+
+def _chunked_nest(shape: tuple, head: str, setup: list, element: _Element) -> str:
+    """``head``'s function running ``element``'s segments over chunks of each row, with
+    its NumPy loop calls between them."""
+    depth = len(shape)
+    out = [head] + [f"    {line}" for line in setup]
+    out += [f"    {t} {name}[{_CHUNK}];" for t, name in element.buffers]
+    last = _outer_loops(shape, out)
+    pad, (start, stop) = "    " * depth, _last_bounds(shape)
+    out += [f"{pad}for (int64_t c = {start}; c < {stop}; c += {_CHUNK}) {{",
+            f"{pad}    int64_t m = {stop} - c < {_CHUNK} ? {stop} - c : {_CHUNK};"]
+    for s, lines in enumerate(element.segments):
+        out += [_INDEPENDENT, f"{pad}    for (int64_t q = 0; q < m; q++) {{",
+                f"{pad}        int64_t j{depth - 1} = c + q, i = {last};"]
+        out += [f"{pad}        {line}" for line in lines] + [f"{pad}    }}"]
+        if s < len(element.call_lines):
+            out.append(f"{pad}    {element.call_lines[s]}")
     out += ["    " * d + "}" for d in range(depth, -1, -1)]
     return "\n".join(out) + "\n"
 

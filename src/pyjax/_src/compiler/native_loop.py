@@ -209,9 +209,10 @@ class NativeGroup:
     (``spent``: rent-or-buy, for ``runtime.FusedKernel``)."""
 
     def __init__(self, source: str, ns: dict | None, kernels: set | None, native,
-                 c: bool = False):
+                 c: bool = False, loops: np.ndarray | None = None, workers=None):
         self.source, self.ns, self.kernels, self.native = source, ns, kernels, native
-        self.c = c
+        self.c, self.loops = c, loops  # (C: NumPy loops it calls, as (function, data)s)
+        self.workers = workers  # (C: the platform's BLAS module, whose pool splits its rows)
         self.function = None
         self.spent = 0.0
         self.program, self.name = source, "native"  # (C: its unit's, once ``join``ed)
@@ -220,13 +221,18 @@ class NativeGroup:
     @classmethod
     def build(cls, jaxpr, platform):
         if platform.native.backend() == "c":
-            source = emit_c.group_source(jaxpr, platform.blas)
-            if source is None:
+            emitted = emit_c.group_source(jaxpr, platform.blas, platform.native.ufunc_loop)
+            if emitted is None:
                 return None
+            source, calls = emitted
             key = (platform.name, "c", source)
             group = _GROUPS.get(key)
             if group is None:
-                group = _GROUPS[key] = cls(source, None, None, platform.native, c=True)
+                loops = np.array([a for u, dtypes in calls
+                                  for a in platform.native.ufunc_loop(u, dtypes)], np.uintp)
+                group = _GROUPS[key] = cls(source, None, None, platform.native, c=True,
+                                           loops=loops if calls else None,
+                                           workers=platform.blas)
             return group
         emitted = group_source(jaxpr, platform.blas)
         if emitted is None:
@@ -261,23 +267,28 @@ class NativeGroup:
             lib = self.native.c_program(self.program)
             if lib is False:
                 return False
-            self.function = _c_function(lib, self.name) if lib is not None else False
+            self.function = False if lib is None else _c_function(
+                lib, self.workers, self.native.data_pointers, self.name)
         return True
 
     def compiled(self) -> bool:
         """Whether native code can run (C built; Numba importable)."""
         return bool(self.function) if self.c else self.native.load() is not None
 
-    def __call__(self, ins, outs) -> bool:
-        """Compute into ``outs``; False (nothing written) where an input is not flat."""
-        flat = []
+    def __call__(self, ins, outs, threads: int = 1) -> bool:
+        """Compute into ``outs`` (C: split among ``threads`` by rows, where the native
+        pool runs); False (nothing written) where an input is not flat."""
         for x in ins:
             if x.size > 1 and not x.flags.c_contiguous:
                 return False
-            flat.append(x.reshape(-1))
+        if self.c:
+            arrays = [*ins, *outs] if self.loops is None else [*ins, *outs, self.loops]
+            self.function(arrays, outs[0].shape[0], threads)
+            return True
+        flat = [x.reshape(-1) for x in ins] + [o.reshape(-1) for o in outs]
         if self.function is None:
             self.function = _njit(self.source, self.ns, self.kernels, self.native)
-        self.function(*flat, *[o.reshape(-1) for o in outs])
+        self.function(*flat)
         return True
 
 
@@ -297,17 +308,24 @@ def join(groups: list) -> bool:
         lib = fresh[0].native.c_cached(program)
         if lib is not None:
             for g in fresh:
-                g.function = _c_function(lib, g.name)
+                g.function = _c_function(lib, g.workers, g.native.data_pointers, g.name)
     return bool(groups) and all(g.c and g.function for g in groups)
 
 
-def _c_function(lib, name: str = "native"):
-    """``fn(*arrays)`` calling the C group ``name`` of ``lib`` on the arrays' data."""
+def _c_function(lib, workers, pointers, name: str = "native"):
+    """``fn(arrays, rows, parts)`` calling the C group ``name`` of ``lib`` on the arrays'
+    data (``pointers(arrays)``: their addresses), its rows split into ``parts`` blocks on
+    the native pool (``workers.run_native``: the platform's BLAS module's) where it runs,
+    else here."""
     fn = getattr(lib, name)
     fn.restype = None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
+    address = ctypes.cast(fn, ctypes.c_void_p).value
 
-    def call(*arrays):
-        fn(*[ctypes.c_void_p(a.ctypes.data) for a in arrays])
+    def call(arrays, rows: int, parts: int):
+        operands = pointers(arrays)
+        if parts < 2 or not workers.run_native(address, operands.ctypes.data, rows, parts):
+            fn(operands.ctypes.data, 0, rows)
     return call
 
 

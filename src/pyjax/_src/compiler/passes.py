@@ -161,7 +161,7 @@ def fold_constants(closed: ClosedJaxpr, max_size: int) -> ClosedJaxpr:
         eqn = _renamed(eqn, env)
         invars = eqn.invars
         if _all_known(invars, known) and all(o.aval.size <= max_size for o in eqn.outvars) \
-                and not _has_subjaxpr(eqn):
+                and not _has_subjaxpr(eqn) and not _spreads_one_value(eqn):
             outs = _evaluate(eqn, [_literal_value(v) if type(v) is Literal else known[id(v)]
                                    for v in invars])
             if outs is not None:
@@ -177,6 +177,13 @@ def fold_constants(closed: ClosedJaxpr, max_size: int) -> ClosedJaxpr:
         eqns.append(eqn)
     outvars = [_read(env, v) for v in jaxpr.outvars]
     return ClosedJaxpr(Jaxpr(constvars, jaxpr.invars, outvars, eqns), consts)
+
+
+def _spreads_one_value(eqn: Eqn) -> bool:
+    """A broadcast of one element: a view whose equation costs nothing to keep, and
+    which a fused group's kernel reads as that element (folded, it would be an operand
+    of zero strides, which a native group cannot read as a flat one)."""
+    return eqn.prim.broadcasting is not None and all(v.aval.size == 1 for v in eqn.invars)
 
 
 def _all_known(invars: list, known: dict) -> bool:

@@ -218,3 +218,16 @@ def _even(length: int, step: int, work: int, least: int, axis: int = 0) -> tuple
     size = -(-length // parts)
     size = -(-size // step) * step
     return axis, list(range(0, length, size)) + [length]
+
+
+def run_native(function: int, operands: int, rows: int, parts: int) -> bool:
+    """A generated C group ``function(operands, lo, hi)`` over ``rows`` rows split into
+    ``parts`` blocks on the native pool's threads (whose program this BLAS's integer
+    width picks); False (nothing done) where the pool is not running (yet) or there is
+    one part."""
+    fns = pool_functions()
+    parts = min(parts, rows)
+    if fns is None or parts < 2:
+        return False
+    bounds = [rows * i // parts for i in range(parts + 1)]
+    return native_pool.run_group(function, operands, bounds, fns[2])

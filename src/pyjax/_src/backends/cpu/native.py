@@ -27,7 +27,7 @@ import importlib.util
 
 import numpy as np
 
-from pyjax._src.backends.cpu import c_kernels, cache, ccompiler
+from pyjax._src.backends.cpu import c_kernels, cache, ccompiler, numpy_abi
 from pyjax._src.backends.cpu.policy import POLICY
 
 _MODULE: list = []
@@ -98,6 +98,15 @@ _C_SOURCES: dict = {}  # name -> its C source (written once)
 def c_kernel_source(name: str) -> str:
     """The C source of the native kernel ``name``, for generated programs to include."""
     return c_kernels.SOURCES[name]()
+
+
+def ufunc_loop(ufunc, dtypes: tuple) -> tuple | None:
+    """``(function, data)``: the addresses of NumPy's inner loop of ``ufunc`` for
+    ``dtypes`` (inputs, then results), for generated C to call (``numpy_abi``)."""
+    return numpy_abi.loop(ufunc, dtypes)
+
+
+data_pointers = numpy_abi.data_pointers
 
 
 def c_program(source: str):

@@ -17,10 +17,10 @@ scheduled costs nothing but its share of the work.
 A block is a call: of the ``cblas_sgemm`` or ``cblas_sgemv`` NumPy's ``matmul`` makes
 for that block (the same OpenBLAS, flags, leading dimensions and strides), so the same
 bits as ``np.matmul`` on each block, ``blas.matmul``'s Python path; or of a native row
-kernel on a range of rows (``c_kernels``' row scalings), which has the same bits however
-its rows are split. The ``*_table`` functions say which calls a product is (None where a
-block is not a float32 product whose operands BLAS reads in place: the Python path runs
-it).
+kernel on a range of rows (``c_kernels``' row scalings) or of a generated fused group's
+(``compiler.emit_c``), each of which has the same bits however its rows are split. The
+``*_table`` functions say which calls a product is (None where a block is not a float32
+product whose operands BLAS reads in place: the Python path runs it).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from pyjax._src.backends.cpu.policy import POLICY
 
 _NO_TRANS, _TRANS = 111, 112  # CBLAS_TRANSPOSE
 _ROW_MAJOR, _COL_MAJOR = 101, 102  # CBLAS_ORDER
-_GEMM, _GEMV, _ROWS = 0, 1, 2  # block kinds
+_GEMM, _GEMV, _ROWS, _GROUP = 0, 1, 2, 3  # block kinds
 _FIELDS = 13  # per block: kind, function, up to 11 arguments
 _INT_MAX = 2 ** 31 - 1  # (NumPy runs larger dimensions without BLAS)
 
@@ -53,6 +53,7 @@ typedef void (*pj_sgemv)(int order, int trans, pj_index m, pj_index n, float alp
                          float beta, float *y, pj_index incy);
 typedef void (*pj_rows)(const void *a, const void *b, void *out, int64_t cols,
                         int64_t start, int64_t stop);
+typedef void (*pj_group)(void *const *operands, int64_t lo, int64_t hi);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t owner = PTHREAD_MUTEX_INITIALIZER;  /* one product at a time */
@@ -93,8 +94,10 @@ static void run_block(const int64_t *p) {
     else if (p[0] == 1)  /* sgemv: order trans m n lda a x incx y incy */
         ((pj_sgemv)PJ_PTR(p[1]))((int)p[2], (int)p[3], p[4], p[5], 1.0f, PJ_PTR(p[7]), p[6],
                                  PJ_PTR(p[8]), p[9], 0.0f, PJ_PTR(p[10]), p[11]);
-    else                 /* a row kernel: a b out cols start stop */
+    else if (p[0] == 2)  /* a row kernel: a b out cols start stop */
         ((pj_rows)PJ_PTR(p[1]))(PJ_PTR(p[2]), PJ_PTR(p[3]), PJ_PTR(p[4]), p[5], p[6], p[7]);
+    else                 /* a fused group's rows: operands lo hi */
+        ((pj_group)PJ_PTR(p[1]))(PJ_PTR(p[2]), p[3], p[4]);
 }
 
 /* Claim and run blocks of the current product until none is left (lock held). */
@@ -329,3 +332,13 @@ def run_rows(kernel, first, second, out, index_64: bool) -> bool:
         return False
     bounds = [len(out) * i // parts for i in range(parts + 1)]
     return run(rows_table(address, first, second, out, bounds), index_64)
+
+
+def run_group(function: int, operands: int, bounds: list, index_64: bool) -> bool:
+    """``function(operands, lo, hi)`` (a generated C group, by address, on the pointer
+    array at ``operands``) for each block of rows ``lo:hi`` of ``bounds``, on the pool;
+    False (nothing done) where the pool is not there (yet)."""
+    if not ready(index_64):
+        return False
+    return run(np.array([(_GROUP, function, operands, lo, hi, 0, 0, 0, 0, 0, 0, 0, 0)
+                         for lo, hi in zip(bounds, bounds[1:])], np.int64), index_64)

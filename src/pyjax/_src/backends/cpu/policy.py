@@ -35,6 +35,9 @@ class Policy:
     # blocks (mlp_step's 128x512 layers: 31 -> 10 us).
     native_group_min_size = 1 << 15
     native_group_max_size = 1 << 22
+    # Groups of this many NumPy passes switch at any size: each pass costs ~1 us of call
+    # overhead, a native call ~3 us (vmap_grad's 1024-element group of 17 passes).
+    native_group_min_passes = 8
     # NumPy time a group's code spends before its Numba form is compiled (a Numba
     # compile takes ~0.08 s): rent-or-buy, which never pays more than twice the best.
     # (C forms are built in the background from the first call, and cached on disk.)
