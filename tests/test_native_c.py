@@ -186,7 +186,10 @@ def test_c_scans_give_the_python_loops_bits(name, c_code, monkeypatch):
     assert not ran
     got, ran = _run(make, args, monkeypatch, hot=True)
     assert got == want
-    assert ran == (name in NATIVE_PROGRAMS), name
+    assert ran == (name in NATIVE_PROGRAMS | C_NATIVE_PROGRAMS), name
+
+
+C_NATIVE_PROGRAMS = {"matrix @ step"}  # (float32 sin: a C form only)
 
 
 @pytest.mark.parametrize("name", sorted(NATIVE_PROGRAMS))
@@ -338,7 +341,7 @@ def _entry_files(folder):
 @pytest.mark.parametrize("damage", ["truncate", "flip a byte", "garbage reference",
                                     "object missing"])
 def test_a_damaged_entry_is_rebuilt_never_trusted(damage, cache_dir, monkeypatch):
-    source = c_kernels.tanh_source()
+    source = c_kernels.functions_program()
     ccompiler.load(source)
     (ref,), (obj,) = _entry_files(cache_dir)
     # (written as a new file: this process has the object mapped, as another would)
@@ -380,7 +383,7 @@ def test_the_cache_folder_is_private(cache_dir):
     with pytest.warns(RuntimeWarning, match="writable by no one else"):
         assert cache.directory() is None
     # the code is still built (in this process's own folder), just not kept
-    lib = ccompiler.load(c_kernels.tanh_source())
+    lib = ccompiler.load(c_kernels.functions_program())
     assert lib is not None and not list(cache_dir.glob("*.so"))
     os.chmod(cache_dir, 0o700)
 
@@ -391,7 +394,7 @@ def test_a_full_disk_builds_in_a_private_folder_and_warns_once(cache_dir, monkey
     monkeypatch.setattr(cache, "_build_into", full)
     cache._warned.clear()
     with pytest.warns(RuntimeWarning, match="cannot write to the compilation cache") as w:
-        ccompiler.load(c_kernels.tanh_source())
+        ccompiler.load(c_kernels.functions_program())
         ccompiler.load(c_kernels.rows_source())
     assert len([x for x in w if "cannot write" in str(x.message)]) == 1
     x = np.linspace(-9, 9, 10_001, dtype=np.float32)
@@ -399,14 +402,14 @@ def test_a_full_disk_builds_in_a_private_folder_and_warns_once(cache_dir, monkey
 
 
 def test_the_cache_evicts_the_least_recently_used(cache_dir, monkeypatch):
-    ccompiler.load(c_kernels.tanh_source())
+    ccompiler.load(c_kernels.functions_program())
     (old,) = cache_dir.glob("*.so")
     os.utime(old, (1, 1))
     monkeypatch.setitem(config._values, "jax_compilation_cache_max_size",
                         old.stat().st_size + 1)
     ccompiler.load(c_kernels.rows_source())     # (larger than the cap itself: kept)
     assert not old.exists() and len(list(cache_dir.glob("*.so"))) == 1
-    ccompiler.load(c_kernels.tanh_source())     # (loaded in this process: not rebuilt)
+    ccompiler.load(c_kernels.functions_program())     # (loaded in this process: not rebuilt)
 
 
 _WRITER = """
@@ -475,7 +478,7 @@ def test_a_background_build_has_started_when_load_async_returns(cache_dir, monke
         entered.append(path)
         original(self, src, path, lambda: (entered.append("running"), started()))
     monkeypatch.setattr(ccompiler.Compiler, "build", build)
-    future = ccompiler.load_async(c_kernels.tanh_source())
+    future = ccompiler.load_async(c_kernels.functions_program())
     assert entered[1:] == ["running"]
     lib = future.result(timeout=300)
     x = np.linspace(-9, 9, 1001, dtype=np.float32)
@@ -494,7 +497,7 @@ def test_set_cache_dir_moves_the_cache_and_reset_cache_warns_again(cache_dir, tm
     try:
         cc.set_cache_dir(str(other))
         assert config.read("jax_compilation_cache_dir") == str(other)
-        ccompiler.load(c_kernels.tanh_source())
+        ccompiler.load(c_kernels.functions_program())
         assert list(other.glob("*.so")) and not list(cache_dir.glob("*.so"))
         os.chmod(other, 0o777)
         cache._warned.clear()

@@ -171,7 +171,7 @@ def test_allowlists_are_current():
 
 # ---------------------------------------------------------------------------- declarations
 
-NATIVE_KINDS = {"elementwise", "kernel", "alias", "gather", "gemv"}
+NATIVE_KINDS = {"elementwise", "alias", "gather", "gemv"}
 
 # Primitives that declare no cost: they move or select data (XLA's cost analysis counts no
 # flops for them either), or they are costed by the bodies in their params.
@@ -212,9 +212,9 @@ def test_primitive_declares_what_the_compiler_needs(name):
     if prim.ufunc is not None and not prim.ufunc_kinds:
         problems.append("ufunc_kinds")
     form = prim.native
-    if form is not None and (form.kind not in NATIVE_KINDS or
-                             (form.kind == "elementwise") != (form.expression is not None) or
-                             (form.kind == "kernel") and form.kernel is None):
+    if form is not None and (form.kind not in NATIVE_KINDS or (form.kind == "elementwise") !=
+                             (form.expression is not None or form.c is not None) or
+                             form.rare is not None and form.c is None):
         problems.append(f"a complete native form (kind {form.kind!r})")
     assert not problems, f"primitive {name!r} lacks: {', '.join(problems)}"
 

@@ -6,11 +6,15 @@ NumPy's passes: every intermediate is stored in its own dtype, and ``-ffp-contra
 (``ccompiler``) keeps a product and a sum two roundings. Literals are exact (their bit patterns).
 A group may also call NumPy's own inner loop of a ufunc (``exp``, ``log1p``...) on chunks of
 its rows: the same code NumPy runs, so the same bits.
+The functions of one element that forms call (``c_kernels.functions_source``: float32
+``tanh``, ``exp``, ``sin``, ``cos``) come with every program, ``static inline``: compiled
+only where a loop calls them.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from pyjax._src.backends.cpu import c_kernels
 from pyjax._src.compiler import kernels
 from pyjax._src.compiler.native_forms import (broadcast_read, broadcast_strides, input_reads,
                                               form, gather_table, gemv_layout, is_var)
@@ -27,7 +31,7 @@ static inline float pj_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
 static inline double pj_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 typedef void (*pj_loop)(char **, const int64_t *, const int64_t *, void *);
 #endif
-"""
+""" + c_kernels.functions_source()
 
 
 def unit_source(sources: list) -> tuple:
@@ -55,15 +59,15 @@ def literal(value, dtype) -> str | None:
 
 
 def group_source(jaxpr, blas, ufunc_loop=None) -> tuple | None:
-    """C source of ``void native(void *const *P, int64_t lo, int64_t hi)`` computing a
-    fused group element by element over the rows ``lo:hi`` of its first dimension (``P``:
-    the inputs' and outputs' data, then ``L``), and the NumPy loops it calls, ``[(ufunc,
-    dtypes)]``; or None where an equation, dtype or operand has no C form, or the results
-    are not all of the group's shape. An equation without a C expression whose primitive
-    declares a ``ufunc`` is a call of NumPy's own inner loop for it (``ufunc_loop(ufunc,
-    dtypes)`` gives it, or None), on a chunk of elements at a time: ``L`` holds each
-    call's loop and data pointers, and the source names the loops (two groups differing
-    only in them differ)."""
+    """C source of ``void native(void *const *P, int64_t start, int64_t stop)`` computing
+    a fused group element by element over the rows ``start:stop`` of its first dimension
+    (``P``: the inputs' and outputs' data, then ``L``), and the NumPy loops it calls,
+    ``[(ufunc, dtypes)]``; or None where an equation, dtype or operand has no C form, or
+    the results are not all of the group's shape. An equation without a C expression
+    whose primitive declares a ``ufunc`` is a call of NumPy's own inner loop for it
+    (``ufunc_loop(ufunc, dtypes)`` gives it, or None), on a chunk of elements at a time:
+    ``L`` holds each call's loop and data pointers, and the source names the loops (two
+    groups differing only in them differ)."""
     shape = jaxpr.outvars[0].aval.shape
     if not shape or any(v.aval.shape != shape or not is_var(v) for v in jaxpr.outvars):
         return None
@@ -76,14 +80,13 @@ def group_source(jaxpr, blas, ufunc_loop=None) -> tuple | None:
     n_in = len(jaxpr.invars)
     setup = [f"const {C_TYPES[a.dtype]} *I{k} = P[{k}];" for k, a in enumerate(avals[:n_in])]
     setup += [f"{C_TYPES[a.dtype]} *O{k} = P[{n_in + k}];" for k, a in enumerate(avals[n_in:])]
-    head = "void native(void *const *P, int64_t lo, int64_t hi) {"
     if not element.calls:
-        return _PRELUDE + _loop_nest(shape, head, setup, element.segments[0]), []
+        return _PRELUDE + _loop_nest(shape, setup, element), []
     setup.append(f"void *const *L = P[{len(avals)}];")
     names = ", ".join(f"{_loop_name(u)} {''.join(np.dtype(d).char for d in dts)}"
                       for u, dts in element.calls)
     return (_PRELUDE + f"/* NumPy loops: {names} */\n" +
-            _chunked_nest(shape, head, setup, element)), element.calls
+            _chunked_nest(shape, setup, element)), element.calls
 
 
 def _loop_name(ufunc) -> str:
@@ -99,9 +102,13 @@ _CHUNK = 256
 class _Element:
     """A group's element computation as ``segments`` (C lines at the loop's index ``i``,
     ``j<d>`` per dimension, and ``q`` within a chunk) between ``calls`` of NumPy loops
-    (``call_lines``); ``buffers``: the chunk buffers, ``(C type, name)``. A value made in
-    one segment and read in a later one is kept in a chunk buffer ``S<k>``; a call reads
-    its operands from ``A<k>_<n>`` and writes ``U<k>``. ``ok``: every equation has a form."""
+    (``call_lines``), and its ``results`` (the outputs' values in the last segment);
+    ``buffers``: the chunk buffers, ``(C type, name)``. A value made in one segment and
+    read in a later one is kept in a chunk buffer ``S<k>``; a call reads its operands
+    from ``A<k>_<n>`` and writes ``U<k>``. In a group with no calls, ``rare`` holds the
+    conditions under which a form's value is not right (``NativeForm.rare``) and
+    ``exact`` the lines computing every value right; a group that calls NumPy loops
+    calls one for such a form too. ``ok``: every equation has a form."""
 
     def __init__(self, jaxpr, shape: tuple, blas, ufunc_loop):
         self.inputs = {id(v): k for k, v in enumerate(jaxpr.invars)}
@@ -109,11 +116,14 @@ class _Element:
         self.made_in: dict = {}  # id(value) -> (segment, eqn index) of its line
         self.kept: set = set()
         self.segments, self.calls, self.call_lines, self.buffers = [[]], [], [], []
+        self.rare, self.exact = [], []
+        self.calling = any(e.prim.broadcasting is None and not _inline(e, blas)
+                           for e in jaxpr.eqns)
+        self.types = [C_TYPES[v.aval.dtype] for v in jaxpr.outvars]
         self.ok = all(self._equation(k, eqn, shape, blas, ufunc_loop)
                       for k, eqn in enumerate(jaxpr.eqns))
         if self.ok:
-            for k, v in enumerate(jaxpr.outvars):
-                self.segments[-1].append(f"O{k}[i] = {self._read(v)};")
+            self.results = [self._read(v) for v in jaxpr.outvars]
 
     def _equation(self, k: int, eqn, shape: tuple, blas, ufunc_loop) -> bool:
         out = eqn.outvars[0]
@@ -122,12 +132,19 @@ class _Element:
             return self.name_of[id(out)] is not None and out.aval.shape == shape
         if out.aval.dtype not in C_TYPES or len(eqn.outvars) != 1:
             return False
-        if form(eqn, blas, broadcasting=True) == "elementwise" and eqn.prim.native.c:
+        native = eqn.prim.native
+        if _inline(eqn, blas) and not (native.rare is not None and self.calling):
             ops = [self._read(v) for v in eqn.invars]
             if any(op is None for op in ops):
                 return False
-            self.segments[-1].append(
-                f"{C_TYPES[out.aval.dtype]} t{k} = {eqn.prim.native.c(eqn, ops)};")
+            ctype = C_TYPES[out.aval.dtype]
+            self.segments[-1].append(f"{ctype} t{k} = {native.c(eqn, ops)};")
+            if native.rare is None:
+                self.exact.append(self.segments[-1][-1])
+            else:
+                condition, exact = native.rare(eqn, ops)
+                self.rare.append(condition)
+                self.exact.append(f"{ctype} t{k} = {exact};")
             self.name_of[id(out)], self.made_in[id(out)] = f"t{k}", (len(self.segments) - 1, k)
             return True
         return self._call(k, eqn, ufunc_loop)
@@ -171,6 +188,12 @@ class _Element:
         return f"S{k}[q]"
 
 
+def _inline(eqn, blas) -> bool:
+    """Whether ``eqn`` has a C expression (else a group calls NumPy's loop for it)."""
+    return form(eqn, blas, broadcasting=True) == "elementwise" and \
+        eqn.prim.native.c is not None
+
+
 def _constant(v) -> str | None:
     c = literal(v.val, v.aval.dtype) if v.aval.size == 1 else None
     return None if c is None else f"({c})"
@@ -182,58 +205,101 @@ def _constant(v) -> str | None:
 # stores: the compiler vectorizes it without the run-time overlap checks and second loop it
 # otherwise adds for each pair of pointers (attention's 6 groups: 127 -> 89 ms of gcc -O3).
 _INDEPENDENT = "#pragma GCC ivdep"
+_HEAD = "void native(void *const *P, int64_t start, int64_t stop) {"
 
 
 def _outer_loops(shape: tuple, out: list) -> str:
     """Open the loops over all but ``shape``'s last dimension (``j<d>``, the first over
-    ``lo:hi``; ``b<d>`` the flat index of the row so far); the flat index expression of
-    the last one's ``j``."""
+    ``start:stop``; ``b<d>`` the flat index of the row so far); the flat index of the
+    last dimension's first element."""
     full = broadcast_strides(shape, shape)
-    depth = len(shape)
     for d, n in enumerate(shape[:-1]):
         pad = "    " * (d + 1)
-        bounds = "j0 = lo; j0 < hi" if d == 0 else f"j{d} = 0; j{d} < {n}"
-        out.append(f"{pad}for (int64_t {bounds}; j{d}++) {{")
+        lo, hi = ("start", "stop") if d == 0 else (0, n)
+        out.append(f"{pad}for (int64_t j{d} = {lo}; j{d} < {hi}; j{d}++) {{")
         out.append(f"{pad}    int64_t b{d} = {f'b{d - 1} + ' if d else ''}j{d} * {full[d]};")
-    return f"b{depth - 2} + j{depth - 1}" if depth > 1 else f"j{depth - 1}"
+    return f"b{len(shape) - 2}" if len(shape) > 1 else "0"
 
 
 def _last_bounds(shape: tuple) -> tuple:
-    """The last dimension's loop bounds: all of it, or ``lo:hi`` where it is the first."""
-    return ("lo", "hi") if len(shape) == 1 else ("0", str(shape[-1]))
+    """The last dimension's loop bounds: all of it, or ``start:stop`` where it is the
+    first."""
+    return ("start", "stop") if len(shape) == 1 else ("0", str(shape[-1]))
 
 
-def _loop_nest(shape: tuple, head: str, setup: list, lines: list) -> str:
-    """``head``'s function: ``lines`` at every index of ``shape`` (rows ``lo:hi``), the
-    flat index ``i`` following the loops row by row."""
+def _loop_nest(shape: tuple, setup: list, element: _Element) -> str:
+    """``native(P, start, stop)``: ``element`` (no calls) at every index of ``shape``
+    whose first is in ``start:stop``, the flat index ``i`` following the loops row by row."""
     depth = len(shape)
-    out = [head] + [f"    {line}" for line in setup]
-    last = _outer_loops(shape, out)
-    pad, (start, stop), j = "    " * depth, _last_bounds(shape), f"j{depth - 1}"
-    out += [_INDEPENDENT, f"{pad}for (int64_t {j} = {start}; {j} < {stop}; {j}++) {{"]
-    out += [f"{pad}    {line}" for line in [f"int64_t i = {last};"] + lines]
-    out += ["    " * d + "}" for d in range(depth, -1, -1)]
+    out = [_HEAD] + [f"    {line}" for line in setup]
+    base = _outer_loops(shape, out)
+    lo, hi = _last_bounds(shape)
+    inner = _rows if element.rare else _row
+    out += ["    " * depth + ln
+            for ln in inner(f"j{depth - 1}", lo, hi, shape[-1], base, element)]
+    out += ["    " * d + "}" for d in range(depth - 1, -1, -1)]
     return "\n".join(out) + "\n"
 
 
-def _chunked_nest(shape: tuple, head: str, setup: list, element: _Element) -> str:
-    """``head``'s function running ``element``'s segments over chunks of each row, with
-    its NumPy loop calls between them."""
+def _chunked_nest(shape: tuple, setup: list, element: _Element) -> str:
+    """``native(P, start, stop)`` running ``element``'s segments over chunks of each row,
+    with its NumPy loop calls between them."""
     depth = len(shape)
-    out = [head] + [f"    {line}" for line in setup]
+    out = [_HEAD] + [f"    {line}" for line in setup]
     out += [f"    {t} {name}[{_CHUNK}];" for t, name in element.buffers]
-    last = _outer_loops(shape, out)
-    pad, (start, stop) = "    " * depth, _last_bounds(shape)
-    out += [f"{pad}for (int64_t c = {start}; c < {stop}; c += {_CHUNK}) {{",
-            f"{pad}    int64_t m = {stop} - c < {_CHUNK} ? {stop} - c : {_CHUNK};"]
+    base = _outer_loops(shape, out)
+    pad, (lo, hi) = "    " * depth, _last_bounds(shape)
+    out += [f"{pad}for (int64_t c = {lo}; c < {hi}; c += {_CHUNK}) {{",
+            f"{pad}    int64_t m = {hi} - c < {_CHUNK} ? {hi} - c : {_CHUNK};"]
+    last = len(element.segments) - 1
     for s, lines in enumerate(element.segments):
+        if s == last:
+            lines = lines + [f"O{k}[i] = {r};" for k, r in enumerate(element.results)]
         out += [_INDEPENDENT, f"{pad}    for (int64_t q = 0; q < m; q++) {{",
-                f"{pad}        int64_t j{depth - 1} = c + q, i = {last};"]
+                f"{pad}        int64_t j{depth - 1} = c + q, i = {base} + j{depth - 1};"]
         out += [f"{pad}        {line}" for line in lines] + [f"{pad}    }}"]
-        if s < len(element.call_lines):
+        if s < last:
             out.append(f"{pad}    {element.call_lines[s]}")
     out += ["    " * d + "}" for d in range(depth, -1, -1)]
     return "\n".join(out) + "\n"
+
+
+def _row(j: str, lo: str, hi: str, n: int, base: str, element: _Element) -> list:
+    """The innermost loop, over ``j`` from ``lo`` to ``hi`` (at most ``n`` elements; flat
+    index ``base + j``)."""
+    return [_INDEPENDENT, f"for (int64_t {j} = {lo}; {j} < {hi}; {j}++) {{",
+            f"    int64_t i = {base} + {j};"] + [f"    {ln}" for ln in element.segments[0]] + \
+        [f"    O{k}[i] = {r};" for k, r in enumerate(element.results)] + ["}"]
+
+
+# Elements of a row whose rare values are redone together: the benchmark group's 4M
+# float32 (tanh, exp, sin) took 3.0 ms by 256, 3.1 by 1024, 3.6 by 4096, 2.9 unchunked.
+ROW_CHUNK = 256
+
+
+def _rows(j: str, lo: str, hi: str, n: int, base: str, element: _Element) -> list:
+    """The innermost loop of an element with rare forms, by chunks of ``ROW_CHUNK``: a
+    vectorized pass into local buffers that also notes whether a rare condition held,
+    copied out if none did, else the chunk again element by element, exactly (from the
+    inputs, which the first pass left alone: an output may be written over an input)."""
+    chunk = min(n, ROW_CHUNK)
+    results = element.results
+    exact = [f"        {ln}" for ln in element.exact] + \
+        [f"        O{k}[i] = {r};" for k, r in enumerate(results)]
+    return [f"for (int64_t c = {lo}; c < {hi}; c += {chunk}) {{",
+            f"    int64_t e = c + {chunk} < {hi} ? c + {chunk} : {hi};",
+            "    int rare = 0;"] + \
+        [f"    {t} B{k}[{chunk}];" for k, t in enumerate(element.types)] + \
+        [f"    {_INDEPENDENT}", f"    for (int64_t {j} = c; {j} < e; {j}++) {{",
+         f"        int64_t i = {base} + {j};"] + \
+        [f"        {ln}" for ln in element.segments[0]] + \
+        [f"        B{k}[{j} - c] = {r};" for k, r in enumerate(results)] + \
+        [f"        rare |= {' | '.join(element.rare)};", "    }", "    if (!rare) {"] + \
+        [f"        memcpy(O{k} + {base} + c, B{k}, (e - c) * sizeof *O{k});"
+         for k in range(len(results))] + \
+        ["    } else {", f"        for (int64_t {j} = c; {j} < e; {j}++) {{",
+         f"            int64_t i = {base} + {j};"] + ["    " + ln for ln in exact] + \
+        ["        }", "    }", "}"]
 
 
 # ---------------------------------------------------------------------------- scans
@@ -248,19 +314,15 @@ class StepsSource:
     ``emit_native``'s. ``Pf``: each input matrix's order flag, then which of the steps
     to run (``k`` from, to: step ``t`` is ``k``, or ``length - 1 - k`` in reverse);
     ``Pb``: the ``gemv`` routines, by address. (Not ``I``: ``<tgmath.h>`` defines it.)
-    ``kernels``: the native kernels it calls, each with its ``static`` declaration (the
-    caller puts those, then the kernels' C source, before ``source``: a kernel with internal
-    linkage is compiled only where it is inlined, with the loop's sizes: the scan_rnn
-    job's program 51 -> 42 ms of gcc CPU, and its loop 20% faster);
-    ``source`` is None where a value has a dtype C code lacks."""
+    ``source`` is None where a value has a dtype C code lacks, or an equation no form."""
 
     def __init__(self, layout, per_step: list, rows: list, inputs: list, carry: list,
                  carry_out: list, ys_out: list, length: int, reverse: bool, blas):
         self.layout, self.blas = layout, blas
-        self.kernels, self.routines, self.tables = {}, [], []
+        self.routines, self.tables = [], []
         values = [v for e in per_step for v in e.outvars] + rows + inputs + carry
-        if any(v.aval.dtype not in C_TYPES for v in values):
-            self.source = None
+        if any(v.aval.dtype not in C_TYPES for v in values) or None in layout.forms:
+            self.source = None  # (a form gone: a function's probe failed since planning)
             return
         self.name_of = {}
         setup = []
@@ -316,14 +378,14 @@ class StepsSource:
         frees.append(f"free({buf});")
         size, native = out.aval.size, eqn.prim.native
         if kind == "elementwise":
-            expr = native.c(eqn, [self._value(v, size) for v in eqn.invars])
-            return [f"for (int64_t i = 0; i < {size}; i++) {buf}[i] = {expr};"]
-        if kind == "kernel":
-            x = eqn.invars[0]
-            self.kernels[native.kernel] = (
-                f"static void {native.kernel}(const {self._type(x)} *, {self._type(out)} *, "
-                "int64_t, int64_t);\n")
-            return [f"{native.kernel}({self.name_of[id(x)]}, {buf}, 0, {size});"]
+            ops = [self._value(v, size) for v in eqn.invars]
+            loop = f"for (int64_t i = 0; i < {size}; i++)"
+            if native.rare is None:
+                return [f"{loop} {buf}[i] = {native.c(eqn, ops)};"]
+            condition, exact = native.rare(eqn, ops)  # (redone where it holds)
+            return [f"{{ int rare = 0; {loop} {{ {buf}[i] = {native.c(eqn, ops)}; "
+                    f"rare |= {condition}; }}", f"  if (rare) {loop} if ({condition}) "
+                    f"{buf}[i] = {exact}; }}"]
         if kind == "gather":
             table = gather_table(eqn)
             self.tables.append(f"static const int64_t G{k}[{table.size}] = {{"

@@ -103,9 +103,6 @@ class StepsSource:
             expr = native.expression(eqn, [self._value(v, size) for v in eqn.invars],
                                      self.names.name)
             return [f"for i in range({size}):", f"    {buf}[i] = {expr}"]
-        if kind == "kernel":
-            fn = self.names.kernel(native.kernel)
-            return [f"{fn}({self.name_of[id(eqn.invars[0])]}, {buf}, 0, {size})"]
         if kind == "gather":
             table = self.names.name("G", gather_table(eqn))
             src = self.name_of[id(eqn.invars[0])]
@@ -168,6 +165,7 @@ def _group_lines(jaxpr, shape: tuple, names: Namespace, blas) -> list | None:
                 return None
             continue
         if form(eqn, blas, broadcasting=True) != "elementwise" or \
+                eqn.prim.native.expression is None or \
                 any(is_var(v) and name_of.get(id(v)) is None for v in eqn.invars):
             return None
         ops = [name_of[id(v)] if is_var(v) else f"{names.literal(v)}[0]" for v in eqn.invars]

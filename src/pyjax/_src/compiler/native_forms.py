@@ -4,7 +4,8 @@ their operands: the analysis half of the native path (``emit_native`` writes the
 
 An equation has a native form where its primitive declares one (``prim.native``) and
 its dtypes and layout are ones the generated loop reproduces bit for bit: elementwise IEEE
-operations of one element, ``broadcast_in_dim``/``transpose`` as index-table gathers,
+operations of one element (and float32 functions computed as NumPy's or XLA's code
+computes them), ``broadcast_in_dim``/``transpose`` as index-table gathers,
 ``reshape``/``squeeze`` as aliases, and a vector-matrix ``dot_general`` as the CBLAS
 ``gemv`` call NumPy's ``matmul`` makes.
 """
@@ -22,11 +23,14 @@ def is_var(v) -> bool:
 
 
 def supports(eqns: list, platform) -> bool:
-    """Whether every equation has a native form on ``platform`` (cheap: no Numba needed),
-    and the steps are small enough for per-call costs to matter (larger ones run as
-    blocked, threaded kernels in the Python loop)."""
+    """Whether every equation has a native form on ``platform`` (cheap: no Numba needed)
+    in the code its native backend writes, and the steps are small enough for per-call
+    costs to matter (larger ones run as blocked, threaded kernels in the Python loop)."""
     limit = platform.policy.native_scan_max_step_size
-    return all(form(e, platform.blas) is not None and e.outvars[0].aval.size <= limit
+    c = platform.native.backend() == "c"
+    return all(form(e, platform.blas) is not None and e.outvars[0].aval.size <= limit and
+               (e.prim.native.kind != "elementwise" or
+                (e.prim.native.c if c else e.prim.native.expression) is not None)
                for e in eqns)
 
 

@@ -13,8 +13,11 @@ first results:
   ufuncs make (Numba compiles without ``fastmath``, so nothing is contracted or
   reordered); comparisons, ``select_n`` of two float cases by a boolean, and
   ``max``/``min`` as NumPy's loops pick (the first operand where it is greater, or
-  less, or NaN: so the second of -0 and +0) are exact; float32 ``tanh`` calls the
-  native kernel that reproduces NumPy's;
+  less, or NaN: so the second of -0 and +0) are exact; float32 ``tanh`` is XLA's
+  rational function as pyjax's NumPy kernel evaluates it, and (C only) float32 ``exp``,
+  ``sin``, ``cos`` NumPy's SIMD algorithms (``c_kernels.functions_source``), offered
+  where a probe shows this machine's NumPy computes them so
+  (``native.c_function_is_numpys``);
 - ``dot_general`` of a vector and a matrix calls the very CBLAS ``gemv`` of NumPy's own
   BLAS library that ``np.matmul`` calls for that product;
 - ``broadcast_in_dim`` and ``transpose`` gather through an index table, ``reshape``
@@ -57,16 +60,12 @@ class NativeSteps:
         self.layout = StepsLayout(per_step, rows, inputs, list(carry_out) + list(ys_out),
                                   platform.blas)
         self.c = platform.native.backend() == "c"
+        self.probes = platform.native.c_probes_pending() if self.c else ()
         make = emit_c.StepsSource if self.c else StepsSource
         code = make(self.layout, per_step, rows, inputs, carry, carry_out, ys_out, length,
                     reverse, platform.blas)
         self.source, self.function = code.source, None
         if self.c:
-            if self.source is not None:
-                kernels = sorted(code.kernels)
-                self.source = "#include <stdint.h>\n" + "".join(
-                    code.kernels[k] for k in kernels) + "".join(
-                    map(platform.native.c_kernel_source, kernels)) + self.source
             self.routines = np.array([platform.blas.address(r) for r in code.routines],
                                      np.uintp)
         else:
@@ -74,10 +73,13 @@ class NativeSteps:
 
     def ready(self, policy, spent: float) -> bool:
         """Whether to try the switch now: C, once its program is loaded (or failed to
-        build: ``compiled`` then says so), compiling it in the background from the first
-        ask; Numba, once the Python loop has ``spent`` its compile time."""
+        build, or calls a function whose probe failed: ``compiled`` then says so),
+        compiling it in the background from the first ask; Numba, once the Python loop
+        has ``spent`` its compile time."""
         if not self.c:
             return spent >= policy.native_scan_hot_seconds
+        if not _probed(self):
+            return False
         if self.function is None:
             lib = self.native.c_program(self.source) if self.source is not None else None
             if lib is False:
@@ -209,10 +211,11 @@ class NativeGroup:
     (``spent``: rent-or-buy, for ``runtime.FusedKernel``)."""
 
     def __init__(self, source: str, ns: dict | None, kernels: set | None, native,
-                 c: bool = False, loops: np.ndarray | None = None, workers=None):
+                 blas=None, loops: np.ndarray | None = None):
         self.source, self.ns, self.kernels, self.native = source, ns, kernels, native
-        self.c, self.loops = c, loops  # (C: NumPy loops it calls, as (function, data)s)
-        self.workers = workers  # (C: the platform's BLAS module, whose pool splits its rows)
+        self.c, self.blas = blas is not None, blas  # (C: the platform's BLAS, whose pool
+        self.loops = loops                          # splits its rows; NumPy loops it calls)
+        self.probes = native.c_probes_pending() if self.c else ()
         self.function = None
         self.spent = 0.0
         self.program, self.name = source, "native"  # (C: its unit's, once ``join``ed)
@@ -230,9 +233,8 @@ class NativeGroup:
             if group is None:
                 loops = np.array([a for u, dtypes in calls
                                   for a in platform.native.ufunc_loop(u, dtypes)], np.uintp)
-                group = _GROUPS[key] = cls(source, None, None, platform.native, c=True,
-                                           loops=loops if calls else None,
-                                           workers=platform.blas)
+                group = _GROUPS[key] = cls(source, None, None, platform.native, platform.blas,
+                                           loops if calls else None)
             return group
         emitted = group_source(jaxpr, platform.blas)
         if emitted is None:
@@ -260,30 +262,34 @@ class NativeGroup:
 
     def ready(self, policy) -> bool:
         """Whether to try the switch now: C, once its program is loaded (or failed to
-        build: ``compiled`` then says so); Numba, once hot."""
+        build, or calls a function whose probe failed: ``compiled`` then says so); Numba,
+        once hot."""
         if not self.c:
             return self.spent >= policy.native_group_hot_seconds
+        if not _probed(self):
+            return False
         if self.function is None:
             lib = self.native.c_program(self.program)
             if lib is False:
                 return False
             self.function = False if lib is None else _c_function(
-                lib, self.workers, self.native.data_pointers, self.name)
+                lib, self.name, self.blas, self.native.data_pointers)
         return True
 
     def compiled(self) -> bool:
         """Whether native code can run (C built; Numba importable)."""
         return bool(self.function) if self.c else self.native.load() is not None
 
-    def __call__(self, ins, outs, threads: int = 1) -> bool:
-        """Compute into ``outs`` (C: split among ``threads`` by rows, where the native
-        pool runs); False (nothing written) where an input is not flat."""
+    def __call__(self, ins, outs) -> bool:
+        """Compute into ``outs``; False (nothing written) where an input is not flat. C
+        code splits its rows among the native pool's threads where they are large
+        (``blas.run_native``)."""
         for x in ins:
             if x.size > 1 and not x.flags.c_contiguous:
                 return False
         if self.c:
             arrays = [*ins, *outs] if self.loops is None else [*ins, *outs, self.loops]
-            self.function(arrays, outs[0].shape[0], threads)
+            self.function(arrays, outs[0].shape[0], sum(o.nbytes for o in outs))
             return True
         flat = [x.reshape(-1) for x in ins] + [o.reshape(-1) for o in outs]
         if self.function is None:
@@ -308,23 +314,36 @@ def join(groups: list) -> bool:
         lib = fresh[0].native.c_cached(program)
         if lib is not None:
             for g in fresh:
-                g.function = _c_function(lib, g.workers, g.native.data_pointers, g.name)
+                g.function = _c_function(lib, g.name, g.blas, g.native.data_pointers)
     return bool(groups) and all(g.c and g.function for g in groups)
 
 
-def _c_function(lib, workers, pointers, name: str = "native"):
-    """``fn(arrays, rows, parts)`` calling the C group ``name`` of ``lib`` on the arrays'
-    data (``pointers(arrays)``: their addresses), its rows split into ``parts`` blocks on
-    the native pool (``workers.run_native``: the platform's BLAS module's) where it runs,
-    else here."""
+def _probed(code) -> bool:
+    """Whether the probes of the functions ``code`` (C) may call have given their
+    verdict: those pending when it was written (``native.c_probes_pending``); where one
+    failed, its ``function`` is False: it never runs."""
+    if code.probes:
+        passed = code.native.c_probes_passed(code.probes)
+        if passed is None:
+            return False
+        if not passed:
+            code.function = False
+        code.probes = ()
+    return True
+
+
+def _c_function(lib, name: str, blas, pointers):
+    """``fn(arrays, rows, nbytes)`` calling the C group ``name`` of ``lib`` on the arrays'
+    data (``pointers(arrays)``: their addresses), on the native pool where its results'
+    ``nbytes`` are worth splitting (``blas.run_native``), else here."""
     fn = getattr(lib, name)
-    fn.restype = None
     fn.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64]
+    fn.restype = None
     address = ctypes.cast(fn, ctypes.c_void_p).value
 
-    def call(arrays, rows: int, parts: int):
+    def call(arrays, rows: int, nbytes: int):
         operands = pointers(arrays)
-        if parts < 2 or not workers.run_native(address, operands.ctypes.data, rows, parts):
+        if not blas.run_native(address, operands.ctypes.data, rows, nbytes):
             fn(operands.ctypes.data, 0, rows)
     return call
 

@@ -36,13 +36,16 @@ def native_form(jaxpr: Jaxpr, platform):
     """A fused group's native form, where it has one and may switch to it: native code
     is there (a C compiler, or Numba) and not turned off, NumPy makes more than one pass
     over the group, and the group is large enough, or makes enough passes, that one pass
-    beats those by more than a kernel call costs, yet not so large that its blocks stay in
-    cache only as NumPy's threaded blocks (``policy.native_group_max_size``)."""
+    beats those by more than a kernel call costs; yet, unless its C loop's rows split
+    among the native pool's threads (``native_loop.NativeGroup``), small enough to run on
+    one thread (larger groups then keep their threaded blocks)."""
     policy = platform.policy
     if not jaxpr.outvars or not platform.native.installed():
         return None
     passes, size = sum(e.prim.numpy_passes for e in jaxpr.eqns), jaxpr.outvars[0].aval.size
-    if passes < 2 or size > policy.native_group_max_size or \
+    split = policy.num_threads > 1 and platform.native.backend() == "c" and \
+        platform.blas.pool_functions() is not None
+    if passes < 2 or size > policy.native_group_max_size and not split or \
             size < policy.native_group_min_size and passes < policy.native_group_min_passes:
         return None
     return native_loop.NativeGroup.build(jaxpr, platform)
@@ -86,7 +89,7 @@ class FusedKernel:
         ins, reuse = args[:self.n_in], args[self.n_in:]
         if self.native is not None:
             outs = self._outputs(reuse)
-            if self.native(ins, outs, self.threads):
+            if self.native(ins, outs):
                 return outs
         candidate = self.native_candidate
         if candidate is None:
@@ -96,7 +99,7 @@ class FusedKernel:
             if candidate.checked and candidate.compiled() and not CHECKS:
                 self.native, self.native_candidate = candidate, None
                 outs = self._outputs(reuse)
-                return outs if candidate(ins, outs, self.threads) else self._numpy(ins, reuse)
+                return outs if candidate(ins, outs) else self._numpy(ins, reuse)
             kept = [np.array(x) if any(x is r for r in reuse) else x  # (written over)
                     for x in ins]
             outs = self._numpy(ins, reuse)
@@ -142,7 +145,7 @@ class FusedKernel:
         if not group.compiled():  # (no Numba after all, or the C failed to build)
             return
         mine = [self.pool.take(a.shape, a.dtype) for a in self.out_avals]
-        verdict = native_loop.tried(lambda: mine if group(ins, mine, self.threads) else None, outs,
+        verdict = native_loop.tried(lambda: mine if group(ins, mine) else None, outs,
                                     group.source, "a fused group", "NumPy code")
         for buf in mine:  # (pooled: the next group's check writes there, not into fresh
             self.pool.keep(buf)  # pages: attention's first call, 6 groups, 2 MB each)

@@ -111,19 +111,24 @@ REGISTRY: dict[str, Primitive] = {}
 
 
 class NativeForm:
-    """How a primitive runs inside a native (Numba) loop over flat buffers, as
-    ``prim.native``. ``kind``: ``"elementwise"`` (``expression(eqn, ops, constant)`` gives
-    the result's scalar expression from its operands'; ``constant(prefix, obj)`` names an
-    object the code reads; ``kernel``, a native kernel it calls), ``"kernel"`` (calls the native kernel named ``kernel`` as
-    ``kernel(x, out, 0, size)``), ``"alias"`` (the result is its operand's buffer),
-    ``"gather"`` (each result element is one operand element: the index table is ``impl``
-    run on the operand's flat indices) or ``"gemv"`` (a BLAS product). ``accepts(eqn)``:
-    whether this equation's types and params have the form. ``c(eqn, ops)``: an
-    elementwise form's C expression (native code generated as C)."""
+    """How a primitive runs inside a native loop over flat buffers, as ``prim.native``.
+    ``kind``: ``"elementwise"`` (``expression(eqn, ops, constant)`` gives the result's
+    scalar expression in Numba's Python from its operands'; ``constant(prefix, obj)``
+    names an object the code reads; ``kernel``, a Numba function it calls; ``c(eqn, ops)``
+    the C expression, where native code is generated as C; either may be None, the form
+    then being the other backend's only), ``"alias"`` (the result is its operand's
+    buffer), ``"gather"`` (each result element is one operand element: the index table is
+    ``impl`` run on the operand's flat indices) or ``"gemv"`` (a BLAS product).
+    ``accepts(eqn)``: whether this equation's types and params have the form.
+    ``rare(eqn, ops) -> (condition, expression)``: C expressions of a form whose ``c``
+    is right except where ``condition`` holds (rarely), where ``expression`` is (a call,
+    which stops a loop's vectorization: loops compute ``c`` and redo what ``condition``
+    flags)."""
 
-    __slots__ = ("kind", "expression", "kernel", "accepts", "c")
+    __slots__ = ("kind", "expression", "kernel", "accepts", "c", "rare")
 
     def __init__(self, kind: str, accepts: Callable, expression: Callable | None = None,
-                 kernel: str | None = None, c: Callable | None = None):
+                 kernel: str | None = None, c: Callable | None = None,
+                 rare: Callable | None = None):
         self.kind, self.accepts = kind, accepts
-        self.expression, self.kernel, self.c = expression, kernel, c
+        self.expression, self.kernel, self.c, self.rare = expression, kernel, c, rare

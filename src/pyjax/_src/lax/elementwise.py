@@ -472,7 +472,20 @@ def is_finite(x): return is_finite_p.bind(x)  # noqa: E704
 
 defzero(is_finite_p)
 
+def _numpys_f32(name: str, ufunc, rare: bool = False) -> NativeForm:
+    """The C form of float32 ``name``: the C function reproducing NumPy's ``ufunc``
+    (``c_kernels.functions_source``), where this machine's NumPy computes it so (a probe,
+    once per process); ``rare``: beyond a bound it calls libm as NumPy does."""
+    def accepts(eqn):
+        return eqn.outvars[0].aval.dtype == np.float32 and \
+            native.c_function_is_numpys(name, ufunc)
+    return NativeForm("elementwise", accepts, c=lambda eqn, ops: f"pj_{name}f({ops[0]})",
+                      rare=(lambda eqn, ops: (f"pj_{name}f_rare({ops[0]})",
+                                              f"pj_{name}f_exact({ops[0]})")) if rare else None)
+
+
 exp_p = unop("exp", ufunc=np.exp, quiet=True, cost=transcendental_cost)
+exp_p.native = _numpys_f32("exp", np.exp)
 def exp(x): return exp_p.bind(x)  # noqa: E704
 
 defjvp(exp_p, lambda g, ans, x: mul(g, ans))
@@ -638,8 +651,8 @@ def _tanh_kernel(x):
 
 
 tanh_p = unop("tanh", _tanh_kernel, cost=transcendental_cost)
-tanh_p.native = NativeForm("kernel", lambda eqn: eqn.outvars[0].aval.dtype == np.float32,
-                           kernel="tanh_f32")
+tanh_p.native = native_expression("tanh_one({0})", lambda eqn: eqn.outvars[0].aval.dtype ==
+                                   np.float32, kernel="tanh_one", c="pj_tanhf({0})")
 def tanh(x): return tanh_p.bind(x)  # noqa: E704
 
 # JAX's form, (g + ans·g)(1 - ans): an infinite g at ans = 0 gives nan there, as in JAX.
@@ -656,11 +669,13 @@ def logistic(x): return logistic_p.bind(x)  # noqa: E704
 defjvp(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(common.scalar_like(1, ans), ans))))
 
 sin_p = unop("sin", ufunc=np.sin, quiet=True, cost=transcendental_cost)  # (sin(inf))
+sin_p.native = _numpys_f32("sin", np.sin, rare=True)
 def sin(x): return sin_p.bind(x)  # noqa: E704
 
 defjvp(sin_p, lambda g, ans, x: mul(g, cos(x)))
 
 cos_p = unop("cos", ufunc=np.cos, quiet=True, cost=transcendental_cost)
+cos_p.native = _numpys_f32("cos", np.cos, rare=True)
 def cos(x): return cos_p.bind(x)  # noqa: E704
 
 defjvp(cos_p, lambda g, ans, x: mul(g, neg(sin(x))))
@@ -769,6 +784,8 @@ integer_pow_p = unop("integer_pow", _integer_pow_kernel, NUMBER, quiet=True)
 # NumPy's ``power`` by 2 squares: ``np.square``'s bits (every float32 and float16 checked)
 integer_pow_p.direct = lambda eqn: np.square if eqn.params == {"y": 2} and \
     eqn.invars[0].aval.dtype.kind in "iuf" else None
+integer_pow_p.native = native_expression(
+    "{0} * {0}", lambda eqn: eqn.params == {"y": 2} and common.same_floats(eqn))
 
 
 def _integer_pow_abstract_eval(avals, y):

@@ -71,3 +71,29 @@ ERFINV_F64 = (
         7.5995277030017761139e-05, -0.00021503011930044477347, -0.00013871931833623122026,
         1.0103004648645343977, 4.8499064014085844221)),
 )
+
+# NumPy's float32 exp, sin and cos where its SIMD loops run (x86 with AVX2 and FMA3, or
+# AVX512F: ``numpy/_core/src/umath``), which ``c_kernels.functions_source`` reproduces:
+# exp reduces by k = rint(x log2 e) with ln 2 in two parts (one multiply-add each) and
+# takes P/Q of the remainder times 2^k; sin and cos reduce by k = rint(x 2/pi) with pi/2
+# in three parts and take the sine or cosine polynomial by k's quadrant (libm's
+# ``sinf``/``cosf`` beyond the bound where that reduction is exact enough).
+EXP_F32_BOUNDS = (np.float32(-103.97208404541015625), np.float32(88.72283935546875))
+EXP_F32_LN2 = (np.float32(-6.93145752e-1), np.float32(-1.42860677e-6))  # -ln 2, two parts
+EXP_F32_P = tuple(np.float32(c) for c in (  # highest degree first
+    5.082762527590693718096e-04, 6.757896990527504603057e-03, 5.114512081637298353406e-02,
+    2.473615434895520810817e-01, 7.257664613233124478488e-01, 9.999999999980870924916e-01))
+EXP_F32_Q = tuple(np.float32(c) for c in (
+    2.159509375685829852307e-02, -2.742335390411667452936e-01, 1.0))
+EXP_F32_LOG2E = np.float32(1.442695040888963407359924681001892137)
+RINT_MAGIC_F32 = np.float32(3 << 22)  # x + M - M rounds x to an integer (|x| < 2^22)
+SINCOS_F32_BOUNDS = (np.float32(117435.992), np.float32(71476.0625))  # sin, cos
+# 2/pi: k = x * 2/pi + RINT_MAGIC_F32 - RINT_MAGIC_F32, the first two one multiply-add
+# (NumPy's build contracts them: two roundings differ on ~23 K float32 inputs)
+SINCOS_F32_2_PI = np.float32(float.fromhex("0x1.45f306p-1"))
+SINCOS_F32_PIO2 = tuple(np.float32(float.fromhex(h)) for h in (  # -pi/2, three parts
+    "-0x1.921fb0p+00", "-0x1.5110b4p-22", "-0x1.846988p-48"))
+SIN_F32 = tuple(np.float32(float.fromhex(h)) for h in (
+    "0x1.7d3bbcp-19", "-0x1.a06bbap-13", "0x1.11119ap-07", "-0x1.555556p-03"))
+COS_F32 = tuple(np.float32(float.fromhex(h)) for h in (
+    "0x1.98e616p-16", "-0x1.6c06dcp-10", "0x1.55553cp-05", "-0x1.000000p-01", "1.0"))

@@ -220,13 +220,13 @@ def _even(length: int, step: int, work: int, least: int, axis: int = 0) -> tuple
     return axis, list(range(0, length, size)) + [length]
 
 
-def run_native(function: int, operands: int, rows: int, parts: int) -> bool:
-    """A generated C group ``function(operands, lo, hi)`` over ``rows`` rows split into
-    ``parts`` blocks on the native pool's threads (whose program this BLAS's integer
-    width picks); False (nothing done) where the pool is not running (yet) or there is
-    one part."""
+def run_native(function: int, operands: int, rows: int, nbytes: int) -> bool:
+    """A generated C group ``function(operands, lo, hi)`` over its ``rows`` split into
+    blocks of at least ``POLICY.split_min_bytes`` of its results (``nbytes`` in all) on
+    the native pool's threads (whose program this BLAS's integer width picks); False
+    (nothing done) where the pool is not running (yet) or there is one block."""
     fns = pool_functions()
-    parts = min(parts, rows)
+    parts = min(POLICY.num_threads, nbytes // POLICY.split_min_bytes, rows)
     if fns is None or parts < 2:
         return False
     bounds = [rows * i // parts for i in range(parts + 1)]

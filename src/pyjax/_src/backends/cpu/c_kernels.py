@@ -1,6 +1,8 @@
 """The native kernels as C (``threefry2x32``, float32 ``erf_inv`` and ``tanh``, the row
 scalings), compiled by :mod:`ccompiler`: the same scalar forms as ``native_kernels.py``'s
-Numba functions, operation for operation, so the same bits as the NumPy kernels.
+Numba functions, operation for operation, so the same bits as the NumPy kernels; and the
+float32 functions of one element that generated loops call (``functions_source``: tanh,
+and NumPy's exp, sin and cos).
 
 Coefficients come from :mod:`approximations` as exact hex literals. ``pj_fma`` is
 ``lax.common.fma``'s float32 emulation (a float64 product, exact, and sum, rounded once:
@@ -86,23 +88,130 @@ def threefry_source() -> str:
         "\n        rounds(k1, k2, x1, x2, s[0], s[1], s[2], s[3], y1, y2, start, stop);\n}\n")
 
 
-# ---------------------------------------------------------------------------- tanh
+# ---------------------------------------------------------------------------- functions
 
-def tanh_source() -> str:
-    clamp = f32(approx.TANH_CLAMP)
-    return PRELUDE + f"""
+def functions_source() -> str:
+    """Float32 functions of one element for generated loops (``emit_c``) and the kernels:
+    ``pj_tanhf`` (XLA's tanh, as ``elementwise._tanh_kernel``), and NumPy's ``exp``,
+    ``sin`` and ``cos`` as its SIMD loops compute them (``approximations``), each
+    operation rounded as there (their multiply-adds are ``fmaf``). No branches and no
+    calls, so that a loop of them vectorizes; but ``pj_sinf``/``pj_cosf`` are NumPy's only
+    where ``pj_sinf_rare``/``pj_cosf_rare`` are false: ``pj_sinf_exact``/``pj_cosf_exact``
+    are NumPy's everywhere, calling libm's ``sinf``/``cosf`` as NumPy does beyond the
+    bound (a call: it does not vectorize).
+
+    ``pj_expf`` scales P/Q by 2^k as NumPy's ``scalef`` does, rounding once: an exact
+    scaling by 2^min(max(k, -125), 127) of its exponent bits, then a product by the rest
+    (1 or 2, or down to 2^-25 where the result is subnormal)."""
+    lo, hi = (f32(b) for b in approx.EXP_F32_BOUNDS)
+    ln2_hi, ln2_lo = (f32(c) for c in approx.EXP_F32_LN2)
+    pio2 = [f32(c) for c in approx.SINCOS_F32_PIO2]
+    magic, nan = f32(approx.RINT_MAGIC_F32), f32(np.nan)
+    tanh_clamp = f32(approx.TANH_CLAMP)
+    sin_poly = horner("r2", approx.SIN_F32, "fmaf")
+    return PRELUDE + f"""#ifndef PJ_FUNCTIONS
+#define PJ_FUNCTIONS
+static inline float pj_tanhf(float v) {{
+    float c = v > {tanh_clamp} ? {tanh_clamp} : v;
+    c = c < -{tanh_clamp} ? -{tanh_clamp} : c;
+    float c2 = c * c;
+    float r = (c * {horner("c2", approx.TANH_NUMERATOR, "fmaf")}) /
+              {horner("c2", approx.TANH_DENOMINATOR, "fmaf")};
+    return c2 < {f32(approx.TANH_TINY)} ? v : r;
+}}
+
+static inline float pj_expf(float x) {{
+    int nan = x != x, over = x >= {hi}, under = x <= {lo};
+    float v = nan | over | under ? 0.0f : x;
+    float q = v * {f32(approx.EXP_F32_LOG2E)};
+    q = (q + {magic}) - {magic};
+    float r = fmaf(q, {ln2_hi}, v);
+    r = fmaf(q, {ln2_lo}, r);
+    r = fmaf(q, 0.0f, r);
+    float p = {horner("r", approx.EXP_F32_P, "fmaf")} /
+              {horner("r", approx.EXP_F32_Q, "fmaf")};
+    int32_t k = (int32_t)q;
+    int32_t k1 = k < -125 ? -125 : (k > 127 ? 127 : k);
+    float y = pj_from_bits(pj_bits(p) + ((uint32_t)k1 << 23)) *
+              pj_from_bits((uint32_t)(k - k1 + 127) << 23);
+    y = nan ? {nan} : y;
+    y = over ? {f32(np.inf)} : y;
+    return under ? 0.0f : y;
+}}
+
+static inline float pj_sincosf(float x, int32_t shift, float bound) {{
+    int nan = x != x;
+    float v = fabsf(x) <= bound ? x : 0.0f;
+    float q = fmaf(v, {f32(approx.SINCOS_F32_2_PI)}, {magic}) - {magic};
+    float r = fmaf(q, {pio2[0]}, v);
+    r = fmaf(q, {pio2[1]}, r);
+    r = fmaf(q, {pio2[2]}, r);
+    float r2 = r * r;
+    float s = fmaf(fmaf({sin_poly}, r2, 0.0f), r, r);
+    float c = {horner("r2", approx.COS_F32, "fmaf")};
+    int32_t k = (int32_t)q + shift;
+    float y = (k & 1) == 0 ? s : c;
+    y = (k & 2) != 0 ? 0.0f - y : y;
+    return nan ? {nan} : y;
+}}
+""" + "".join(f"""
+static inline float pj_{name}f(float x) {{ return pj_sincosf(x, {shift}, {f32(bound)}); }}
+static inline int pj_{name}f_rare(float x) {{ return fabsf(x) > {f32(bound)}; }}
+static inline float pj_{name}f_exact(float x) {{
+    return pj_{name}f_rare(x) ? {name}f(x) : pj_{name}f(x);
+}}
+""" for name, shift, bound in zip(("sin", "cos"), (0, 1), approx.SINCOS_F32_BOUNDS)) + \
+        "#endif\n"
+
+
+PROBED = ("exp", "sin", "cos")  # NumPy's functions, which ``probes`` check
+
+
+def functions_program() -> str:
+    """The kernel ``tanh_f32(x, out, start, stop)``, and ``function_f32(k, x, out, n)``:
+    ``PROBED[k]`` of ``n`` elements, one by one, through a pointer (neither inlined nor
+    vectorized: ~20 ms of gcc, against ~70 for vectorized loops; vectorizing keeps every
+    rounding), what ``native.c_function_is_numpys`` compares with NumPy's. One program,
+    built when either is first wanted (64 ms of gcc; the kernel alone, 43)."""
+    table = ", ".join(f"pj_{name}f_exact" if name != "exp" else "pj_expf" for name in PROBED)
+    return functions_source() + f"""
 void tanh_f32(const float *x, float *out, int64_t start, int64_t stop) {{
-    for (int64_t i = start; i < stop; i++) {{
-        float v = x[i];
-        float c = v > {clamp} ? {clamp} : v;
-        c = c < -{clamp} ? -{clamp} : c;
-        float c2 = c * c;
-        float r = (c * {horner("c2", approx.TANH_NUMERATOR, "fmaf")}) /
-                  {horner("c2", approx.TANH_DENOMINATOR, "fmaf")};
-        out[i] = c2 < {f32(approx.TANH_TINY)} ? v : r;
-    }}
+    for (int64_t i = start; i < stop; i++)
+        out[i] = pj_tanhf(x[i]);
+}}
+
+void function_f32(int64_t k, const float *x, float *out, int64_t n) {{
+    static float (*const functions[])(float) = {{{table}}};
+    for (int64_t i = 0; i < n; i++)
+        out[i] = functions[k](x[i]);
 }}
 """
+
+
+def probes() -> np.ndarray:
+    """Float32 inputs on which ``function_f32`` must give NumPy's bits: the special
+    values and each function's edges (exp's overflow and underflow bounds and subnormal
+    results, the bounds of sin's and cos's reduction), the inputs nearest the points where
+    the reductions' integer k changes (x log2 e or x 2/pi half an integer), and random bit
+    patterns."""
+    f = np.float32
+    rng = np.random.default_rng(0)
+    tiny, big = np.finfo(f).tiny, np.finfo(f).max
+    special = np.array([0, 1, np.inf, np.nan, tiny, tiny / 2, big, 1e-45, 0.5, 2, 100],
+                       f)
+    edges = np.concatenate([special, np.array(approx.EXP_F32_BOUNDS + approx.SINCOS_F32_BOUNDS,
+                                              f), np.linspace(-104, -87, 300, dtype=f)])
+    halves = np.concatenate([(np.arange(-151, 129) + 0.5) / np.log2(np.e),
+                             (np.arange(-400, 400) + 0.5) * np.pi / 2]).astype(f)
+    with np.errstate(all="ignore"):
+        near = np.concatenate([np.nextafter(edges, f(np.inf)),
+                               np.nextafter(edges, f(-np.inf)), edges,
+                               np.nextafter(halves, f(np.inf)),
+                               np.nextafter(halves, f(-np.inf)), halves])
+    noise = np.concatenate([rng.integers(0, 2**32, 2000, dtype=np.uint64).astype(np.uint32)
+                            .view(f), rng.standard_normal(1000).astype(f) * f(30)])
+    payloads = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFBFFFFF], np.uint32)
+    return np.concatenate([near, -near, noise, payloads.view(f)])
 
 
 # ---------------------------------------------------------------------------- erf_inv
@@ -205,7 +314,7 @@ void {name}_{suffix}(const {ctype} *{first}, const {ctype} *{second}, {ctype} *o
         ("rows_scaled", "x", "s", "x[i * cols + j] * s[i]")))
 
 
-SOURCES = {"threefry2x32": threefry_source, "tanh_f32": tanh_source,
+SOURCES = {"threefry2x32": threefry_source, "tanh_f32": functions_program,
            "erf_inv_f32": erf_inv_source, "scale_rows": rows_source,
            "rows_scaled": rows_source}
 
@@ -225,7 +334,7 @@ def _typed(fn, n_pointers: int, n_ints: int):
 def wrap(name: str, lib):
     """A callable with the Numba kernel ``name``'s signature over arrays (0-d or flat
     operands, or 2-D for the row scalings), calling its C function in ``lib`` (the
-    loaded program of ``SOURCES[name]()``)."""
+    loaded program of ``SOURCES[name]()``); ``function_f32(k, x, out)``."""
     if name == "threefry2x32":
         fn = _typed(lib.threefry2x32, 7, 2)
 
@@ -249,5 +358,10 @@ def wrap(name: str, lib):
             fns[out.dtype](_pointer(a), _pointer(b), _pointer(out), out.shape[1], start, stop)
         rows.addresses = {t: ctypes.cast(fn, ctypes.c_void_p).value for t, fn in fns.items()}
         return rows
+    if name == "function_f32":
+        fn = lib.function_f32
+        fn.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+        fn.restype = None
+        return lambda k, x, out: fn(k, _pointer(x), _pointer(out), x.size)
     fn = _typed(getattr(lib, name), 2, 2)
     return lambda x, out, start, stop: fn(_pointer(x), _pointer(out), start, stop)

@@ -82,22 +82,83 @@ def _c_kernel(name: str):
     failed to: a warning said so)."""
     fn = _C_KERNELS.get(name)
     if fn is None and name not in _C_KERNELS:
-        if name not in _C_SOURCES:
-            _C_SOURCES[name] = c_kernels.SOURCES[name]()
-        lib = ccompiler.ready(_C_SOURCES[name], POLICY.native_background)
+        lib = ccompiler.ready(_c_source(name), POLICY.native_background)
         if lib is False:   # (still compiling)
             return None
         fn = _C_KERNELS[name] = None if lib is None else c_kernels.wrap(name, lib)
     return fn
 
 
+def _c_source(name: str) -> str:
+    if name not in _C_SOURCES:
+        _C_SOURCES[name] = c_kernels.SOURCES[name]()
+    return _C_SOURCES[name]
+
+
 _C_KERNELS: dict = {}  # name -> callable, or None after a failed compile
 _C_SOURCES: dict = {}  # name -> its C source (written once)
 
 
-def c_kernel_source(name: str) -> str:
-    """The C source of the native kernel ``name``, for generated programs to include."""
-    return c_kernels.SOURCES[name]()
+def c_function_is_numpys(name: str, ufunc) -> bool:
+    """Whether C code runs and its float32 function ``name`` (of ``c_kernels.PROBED``)
+    gives NumPy's ``ufunc``'s bits on ``c_kernels.probes()`` (NaNs' signs and payloads
+    aside, as ``native_loop.same_bits``): it reproduces the algorithm of NumPy's SIMD
+    loop, which NumPy runs only on some CPUs and builds (on others, libm's or other code),
+    so the compiler offers it only where this holds. Probed once per process, warned once
+    where it does not hold; while its program compiles (in the background: once per
+    machine), True, and code built meanwhile waits for the verdict
+    (``c_probes_pending``, ``c_probes_passed``)."""
+    if not POLICY.native_enabled or backend() != "c":
+        return False
+    if name not in _PROBED:
+        _PENDING.setdefault(name, ufunc)
+        _settle()
+    return _PROBED.get(name, True)
+
+
+def c_probes_pending() -> frozenset:
+    """The functions whose probe has not given its verdict: code that may call them
+    asks ``c_probes_passed`` before it runs."""
+    return frozenset(_PENDING)
+
+
+def c_probes_passed(names) -> bool | None:
+    """Whether the probes of ``names`` passed; None while one still compiles."""
+    _settle()
+    if any(n in _PENDING for n in names):
+        return None
+    return all(_PROBED[n] for n in names)
+
+
+def _settle() -> None:
+    """Probe the pending functions once their program (the tanh kernel's) is built (in
+    the background, or now where ``POLICY.native_background`` is off)."""
+    if not _PENDING:
+        return
+    lib = ccompiler.ready(_c_source("tanh_f32"), POLICY.native_background)
+    if lib is False:
+        return
+    for name, ufunc in list(_PENDING.items()):
+        del _PENDING[name]
+        _PROBED[name] = lib is not None and _probe(lib, name, ufunc)
+        if lib is not None and not _PROBED[name]:
+            cache.warn_once(("function", name), f"pyjax: NumPy's float32 {name} differs "
+                            "from the C code reproducing it; fused groups with it run "
+                            "as NumPy passes")
+
+
+def _probe(lib, name: str, ufunc) -> bool:
+    x = c_kernels.probes()
+    got = np.empty_like(x)
+    c_kernels.wrap("function_f32", lib)(c_kernels.PROBED.index(name), x, got)
+    with np.errstate(all="ignore"):
+        want = ufunc(x)
+    same = got.view(np.uint32) == want.view(np.uint32)
+    return bool((same | np.isnan(got) & np.isnan(want)).all())
+
+
+_PROBED: dict = {}   # function name -> whether its C code gives NumPy's bits here
+_PENDING: dict = {}  # function name -> its ufunc, while its probe's program compiles
 
 
 def ufunc_loop(ufunc, dtypes: tuple) -> tuple | None:

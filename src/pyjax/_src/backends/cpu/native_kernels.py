@@ -231,17 +231,22 @@ _TANH_CLAMP = _f32(approx.TANH_CLAMP)
 _TANH_TINY = _f32(approx.TANH_TINY)
 
 
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def tanh_one(v):
+    """``elementwise._tanh_kernel`` (XLA's rational tanh) of one float32 (no branches)."""
+    c = _TANH_CLAMP if v > _TANH_CLAMP else v  # (NaN stays NaN)
+    c = -_TANH_CLAMP if c < -_TANH_CLAMP else c
+    c2 = c * c
+    r = (c * _horner(c2, _TANH_NUM)) / _horner(c2, _TANH_DEN)
+    return v if c2 < _TANH_TINY else r
+
+
 @numba.njit(nogil=True, error_model="numpy")
 def tanh_f32(x, out, start, stop):
-    """``elementwise._tanh_kernel`` (XLA's rational tanh) for elements ``start:stop``."""
+    """``tanh_one`` of elements ``start:stop``."""
     xs, outs = x[start:stop], out[start:stop]
-    for i in range(xs.shape[0]):  # vectorizes: no branches
-        v = xs[i]
-        c = _TANH_CLAMP if v > _TANH_CLAMP else v  # (NaN stays NaN)
-        c = -_TANH_CLAMP if c < -_TANH_CLAMP else c
-        c2 = c * c
-        r = (c * _horner(c2, _TANH_NUM)) / _horner(c2, _TANH_DEN)
-        outs[i] = v if c2 < _TANH_TINY else r
+    for i in range(xs.shape[0]):  # vectorizes
+        outs[i] = tanh_one(xs[i])
 
 
 # ---------------------------------------------------------------------------- row scaling

@@ -31,8 +31,11 @@ class Policy:
     # Smaller blocked groups run on the calling thread: a thread hand-off costs ~20 us.
     threaded_min_size = 1 << 19
     # Groups of this many elements may switch to a one-pass native loop once hot;
-    # smaller ones gain less than a kernel call costs, larger ones keep their threaded
-    # blocks (mlp_step's 128x512 layers: 31 -> 10 us).
+    # smaller ones gain less than a kernel call costs (mlp_step's 128x512 layers: 31 ->
+    # 10 us), larger ones keep their threaded blocks unless the native pool splits their
+    # C loop's rows (``split_min_bytes``), which beats them: 64M float32, tanh, exp and
+    # sin 84 -> 39 ms, ``p - 0.01 * g`` 29.5 -> 26.5 ms, two threads; one thread, 65 and
+    # 29 ms.
     native_group_min_size = 1 << 15
     native_group_max_size = 1 << 22
     # Groups of this many NumPy passes switch at any size: each pass costs ~1 us of call
@@ -109,10 +112,10 @@ class Policy:
     # (``native_pool``): waking a sleeping thread costs tens of microseconds on a virtual
     # machine; the products of a train step follow each other closer than this.
     pool_spin_us = 200.0
-    # Bytes of a matrix-vector product's matrix, or of a row kernel's result, for each
-    # block split among the threads: memory-bound work, so its bytes decide (vmap_grad's
-    # 1024x512 per-example rows: 2 MiB each; a hand-off to the native pool costs ~5 us,
-    # a MiB through the cache ~10 us).
+    # Bytes of a matrix-vector product's matrix, or of a row kernel's or a fused group's
+    # C loop's results, for each block split among the threads: memory-bound work, so
+    # its bytes decide (vmap_grad's 1024x512 per-example rows: 2 MiB each; a hand-off to
+    # the native pool costs ~5 us, a MiB through the cache ~10 us).
     split_min_bytes = 1 << 20
     # Multiply-adds of a product worth running on the worker beside other work (~0.3 ms;
     # mlp_step with one BLAS thread: 2.43 -> 2.28 ms).
