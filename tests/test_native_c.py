@@ -4,6 +4,7 @@ hand-written kernels, also when loaded back from the persistent cache, and after
 entries are corrupted; and the cache itself (``backends/cpu/cache.py``) is private,
 whole under concurrent writers, and falls back where it cannot be written."""
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -305,7 +306,7 @@ def test_c_erf_inv_fused_chain_matches_the_emulation_on_every_input_it_decides(
     assert np.isnan(ours[:5]).all()
 
 
-def _no_build(self, source, path, started=None):
+def _no_build(self, source, path, started=None, yielding=False):
     raise AssertionError("compiled though cached")
 
 
@@ -477,9 +478,9 @@ def test_a_background_build_has_started_when_load_async_returns(cache_dir, monke
     monkeypatch.setattr(ccompiler, "_START_WAIT", 300.0)
     entered, original = [], ccompiler.Compiler.build
 
-    def build(self, src, path, started=None):
+    def build(self, src, path, started=None, yielding=False):
         entered.append(path)
-        original(self, src, path, lambda: (entered.append("running"), started()))
+        original(self, src, path, lambda: (entered.append("running"), started()), yielding)
     monkeypatch.setattr(ccompiler.Compiler, "build", build)
     future = ccompiler.load_async(c_kernels.functions_program())
     assert entered[1:] == ["running"]
@@ -515,3 +516,22 @@ def test_set_cache_dir_moves_the_cache_and_reset_cache_warns_again(cache_dir, tm
     finally:
         os.chmod(other, 0o700)
         config.update("jax_compilation_cache_dir", previous)
+
+
+@pytest.mark.parametrize("niceness", [0, 7])
+def test_the_compiler_runs_at_the_policys_niceness(niceness, cache_dir, monkeypatch):
+    """A program's own C code builds under ``nice`` (its NumPy forms then keep the
+    cores); kernels, and everything at niceness 0, build as the caller."""
+    if shutil.which("nice") is None and niceness:
+        pytest.skip("no nice command on this machine")
+    monkeypatch.setattr(POLICY, "compiler_niceness", niceness)
+    commands = []
+    popen = subprocess.Popen
+    monkeypatch.setattr(ccompiler.subprocess, "Popen",
+                        lambda args, **kw: commands.append(args) or popen(args, **kw))
+    lib = native.c_program("int pj_answer(void) { return 42; }\n")  # (a program's own code)
+    assert lib.pj_answer() == 42 and len(commands) == 1
+    ccompiler.load("int pj_other(void) { return 7; }\n")  # (library code: the caller's)
+    assert commands[1][:1] == ccompiler.compiler().command[:1]
+    prefix = [shutil.which("nice"), "-n", "7"] if niceness else []
+    assert commands[0][:len(prefix) + 1] == prefix + ccompiler.compiler().command[:1]

@@ -30,6 +30,7 @@ import sys
 import threading
 
 from pyjax._src.backends.cpu import cache
+from pyjax._src.backends.cpu.policy import POLICY
 from pyjax._src.config import CHECKS
 from pyjax._src.release import PYJAX_VERSION
 
@@ -59,13 +60,14 @@ class Compiler:
         self.command = command
         self.identity = shlex.join(command) + "\n" + _executable_identity(command)
 
-    def build(self, source: str, path: str, started=None) -> None:
+    def build(self, source: str, path: str, started=None, yielding: bool = False) -> None:
         """Compile ``source`` into the shared object ``path`` (``started()`` is called
-        once the compiler runs)."""
+        once the compiler runs; ``yielding``: at ``POLICY.compiler_niceness``)."""
         c_file = path[:-3] + ".c"
         with open(c_file, "w", encoding="utf-8") as f:
             f.write(source)
-        with subprocess.Popen([*self.command, *FLAGS, "-o", path, c_file, *LIBS],
+        with subprocess.Popen([*(_lowered_priority() if yielding else []), *self.command,
+                               *FLAGS, "-o", path, c_file, *LIBS],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) as proc:
             if started is not None:
@@ -78,6 +80,20 @@ class Compiler:
         if proc.returncode != 0:
             raise CompileError(f"{shlex.join(self.command)} failed on generated code:\n"
                                f"{err[-4000:]}")
+
+
+def _lowered_priority() -> list:
+    """The prefix that runs the compiler at ``POLICY.compiler_niceness`` (``nice``, where
+    there is one): a build of optional code (a program's fused groups and loops, whose
+    NumPy forms run meanwhile) then leaves the program's threads the cores."""
+    if not POLICY.compiler_niceness:
+        return []
+    if not _nice:
+        _nice.append(shutil.which("nice"))
+    return [_nice[0], "-n", str(POLICY.compiler_niceness)] if _nice[0] else []
+
+
+_nice: list = []  # [the nice command's path, or None], once looked for
 
 
 def compiler() -> Compiler | None:
@@ -146,23 +162,23 @@ def _key(cc: Compiler, source: str) -> str:
                      " ".join(FLAGS + LIBS), _IDENTITY[0], sys.platform)
 
 
-def load(source: str) -> ctypes.CDLL:
-    """The shared object of ``source`` (from the cache, or compiled now; the cache is
-    then trimmed to its cap)."""
-    lib = _load(source)
+def load(source: str, yielding: bool = False) -> ctypes.CDLL:
+    """The shared object of ``source`` (from the cache, or compiled now, ``yielding``:
+    at ``POLICY.compiler_niceness``; the cache is then trimmed to its cap)."""
+    lib = _load(source, yielding=yielding)
     cache.evict_pending()
     return lib
 
 
-def _load(source: str, started=None) -> ctypes.CDLL:
+def _load(source: str, started=None, yielding: bool = False) -> ctypes.CDLL:
     cc = compiler()
     if cc is None:
         raise OSError("no C compiler")
     k = _key(cc, source)
     lib = _loaded.get(k)
     if lib is None:
-        lib = ctypes.CDLL(cache.shared_object(k, lambda path: cc.build(source, path,
-                                                                         started)))
+        lib = ctypes.CDLL(cache.shared_object(
+            k, lambda path: cc.build(source, path, started, yielding)))
         _loaded[k] = lib
     return lib
 
@@ -179,19 +195,19 @@ def cached(source: str) -> ctypes.CDLL | None:
     return _loaded[k]
 
 
-def ready(source: str, background: bool = True):
+def ready(source: str, background: bool = True, yielding: bool = False):
     """The loaded program of ``source``; False while it compiles on the background
     thread (``background``; else it compiles now); None where it failed to compile or
     load (a bug of ours: raised in checked mode, else warned once, and NumPy runs)."""
     try:
         if not background:
-            return load(source)
+            return load(source, yielding)
         future = _pending.get(source)
         if future is None:  # (first ask: from the cache at once, if it is there)
             lib = cached(source)
             if lib is not None:
                 return lib
-            future = load_async(source)
+            future = load_async(source, yielding)
         return future.result() if future.done() else False
     except (CompileError, OSError) as e:
         if CHECKS:
@@ -201,7 +217,7 @@ def ready(source: str, background: bool = True):
         return None
 
 
-def load_async(source: str) -> concurrent.futures.Future:
+def load_async(source: str, yielding: bool = False) -> concurrent.futures.Future:
     """A future of ``load(source)``, compiled on a background thread (one per process:
     the compiler itself runs beside the caller). The caller waits until the compiler
     runs (or the thread is done or busy with an earlier build): the thread's steps before
@@ -217,7 +233,7 @@ def load_async(source: str) -> concurrent.futures.Future:
                 1, thread_name_prefix="pyjax-cc"))
         idle = all(f.done() for f in _pending.values())
         future = _pending[source] = _executor[0].submit(_background_load, source,
-                                                        started.set)
+                                                        started.set, yielding)
         future.add_done_callback(lambda _: started.set())
         _executor[0].submit(cache.evict_pending)  # (once the caller has the program)
     if idle:  # (the thread takes ``_lock`` too)
@@ -237,7 +253,7 @@ _START_WAIT = 0.05  # the longest a caller waits for the compiler to start (s)
 _SWITCH_INTERVAL = 5e-5
 
 
-def _background_load(source: str, started) -> ctypes.CDLL:
+def _background_load(source: str, started, yielding: bool) -> ctypes.CDLL:
     """``load(source)`` on the compiler thread, taking the GIL back promptly (the
     interpreter's switch interval lowered meanwhile: it costs the caller nothing while
     the compiler runs and the thread waits on it without the GIL)."""
@@ -245,7 +261,7 @@ def _background_load(source: str, started) -> ctypes.CDLL:
     sys.setswitchinterval(min(before, _SWITCH_INTERVAL))
     lowered = sys.getswitchinterval()  # (as the interpreter rounds it)
     try:
-        return _load(source, started)
+        return _load(source, started, yielding)
     finally:
         if sys.getswitchinterval() == lowered:  # (unless changed since)
             sys.setswitchinterval(before)

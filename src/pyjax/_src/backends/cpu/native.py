@@ -172,8 +172,9 @@ data_pointers = numpy_abi.data_pointers
 
 def c_program(source: str):
     """The loaded C program of generated ``source`` (a ``ctypes.CDLL``); False while it
-    compiles in the background; None where it failed (``ccompiler.ready``)."""
-    return ccompiler.ready(source, POLICY.native_background)
+    compiles in the background, at a lowered priority (its NumPy forms run meanwhile);
+    None where it failed (``ccompiler.ready``)."""
+    return ccompiler.ready(source, POLICY.native_background, yielding=True)
 
 
 def c_cached(source: str):

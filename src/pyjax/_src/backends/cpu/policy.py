@@ -84,6 +84,13 @@ class Policy:
     # C code compiles on a background thread while NumPy runs (False: the first call
     # that wants it waits; tests use that).
     native_background = True
+    # The compiler's niceness for a program's own C code (fused groups, scan loops: their
+    # NumPy forms run meanwhile; 0: the caller's priority). At the caller's, gcc took a
+    # core from the program's threads (first runs, empty cache, 2 cores, every build at 15:
+    # the attention job 284-323 -> 214-247 ms, scan_rnn 87-95 -> 80-84). The kernels and
+    # the thread pool build at the caller's: NumPy's tanh is ~40 passes, and the
+    # elementwise job's calls took 22 ms, not 4, while a niced tanh kernel waited for a core.
+    compiler_niceness = 15
 
     # ---- buffers (backends.cpu.pool)
     # Smaller buffers come from malloc's free lists cheaply; larger ones are pooled, or
