@@ -143,8 +143,8 @@ def _settle() -> None:
         _PROBED[name] = lib is not None and _probe(lib, name, ufunc)
         if lib is not None and not _PROBED[name]:
             cache.warn_once(("function", name), f"pyjax: NumPy's float32 {name} differs "
-                            "from the C code reproducing it; fused groups with it run "
-                            "as NumPy passes")
+                            "from the C code reproducing it; fused groups call "
+                            "NumPy's own loop for it instead")
 
 
 def _probe(lib, name: str, ufunc) -> bool:
