@@ -535,3 +535,17 @@ def test_the_compiler_runs_at_the_policys_niceness(niceness, cache_dir, monkeypa
     assert commands[1][:1] == ccompiler.compiler().command[:1]
     prefix = [shutil.which("nice"), "-n", "7"] if niceness else []
     assert commands[0][:len(prefix) + 1] == prefix + ccompiler.compiler().command[:1]
+
+
+def test_a_c_group_takes_a_numpy_scalar_operand(c_code, monkeypatch):
+    """NumPy's ufuncs return scalars for 0-d operands; a group reading one as an operand
+    reads its value (not the scalar object's bytes)."""
+    p = _group_args(np.float32)[0]
+    fn = lambda p, s: p / (1.0 + s) * 2.0 + p  # noqa: E731
+    want, groups = _run_group(fn, (p, np.float32(0.5)), monkeypatch, native_on=True)
+    (kernel,) = groups
+    assert kernel.native is not None and kernel.native.c
+    assert [v.aval.shape for v in kernel.jaxpr.invars] == [p.shape, ()]
+    out = np.empty_like(p)
+    assert kernel.native([p, np.float32(1.5)], [out])
+    _same([out], want)

@@ -68,3 +68,5 @@ def test_data_pointers_are_numpys():
     frozen.flags.writeable = False
     arrays = [base, base[1:, 2:], base.T, np.ones(()), frozen, base[::2]]
     assert numpy_abi.data_pointers(arrays).tolist() == [a.ctypes.data for a in arrays]
+    with pytest.raises(AttributeError):  # (a NumPy scalar: no data field, no address)
+        numpy_abi.data_pointers([np.float32(2.0)])

@@ -288,6 +288,7 @@ class NativeGroup:
             if x.size > 1 and not x.flags.c_contiguous:
                 return False
         if self.c:
+            ins = [x if type(x) is np.ndarray else np.asarray(x) for x in ins]  # (scalars)
             arrays = [*ins, *outs] if self.loops is None else [*ins, *outs, self.loops]
             self.function(arrays, outs[0].shape[0], sum(o.nbytes for o in outs))
             return True

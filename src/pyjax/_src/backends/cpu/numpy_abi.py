@@ -82,7 +82,7 @@ _FIELD_OK = _data_field_ok()
 
 
 def data_pointers(arrays: list) -> np.ndarray:
-    """The arrays' data addresses, as a ``uintp`` array native code reads."""
-    if _FIELD_OK:
-        return np.array([_READ(id(a) + _DATA_FIELD).value for a in arrays], np.uintp)
-    return np.array([a.ctypes.data for a in arrays], np.uintp)
+    """The arrays' data addresses, as a ``uintp`` array native code reads (the field only
+    of exact ``ndarray``s: a NumPy scalar has no such field)."""
+    return np.array([_READ(id(a) + _DATA_FIELD).value if _FIELD_OK and
+                     type(a) is np.ndarray else a.ctypes.data for a in arrays], np.uintp)
