@@ -89,8 +89,11 @@ class Platform:
       ``pooled(aval)``);
     - ``threads``: the worker pool (``spawn``, ``join``, ``thread_pool``);
     - ``blas``: the BLAS routines generated code calls (``gemv(dtype)``,
-      ``num_threads()``);
-    - ``native``: compiled kernels (``installed()``, ``load()``).
+      ``num_threads()``), and ``run_native``, which splits a C group's rows on the
+      native threads;
+    - ``native``: compiled kernels and C programs (``installed()``, ``load()``,
+      ``c_program``), NumPy's inner loops and arrays' addresses for C code
+      (``ufunc_loop``, ``data_pointers``).
 
     The compiler installs (it sits above the backends) ``compile(closed, **options) ->
     executable``; ``first_run_program(closed)``, what a first run evaluates kernel by

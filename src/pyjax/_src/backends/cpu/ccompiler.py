@@ -13,7 +13,8 @@ Flags keep IEEE arithmetic as NumPy does it: no ``-ffast-math``, ``-ffp-contract
 ``-fno-trapping-math`` lets it compute both sides of a select (no floating-point trap is
 ever enabled), so that loops with selects vectorize: float32 ``erf_inv`` on 10M elements
 270 -> 100 ms, the same bits.
-``load`` compiles at once; ``load_async`` in a background thread, while NumPy runs.
+``load`` compiles at once; ``load_async`` in a background thread, while NumPy runs; a
+program's own code (``yielding``) at ``POLICY.compiler_niceness``.
 """
 from __future__ import annotations
 
